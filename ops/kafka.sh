@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Apache Kafka (KRaft, single combined broker+controller) on 127.0.0.1.
+#   ops/kafka.sh fetch | start | stop | status | bootstrap
+# Jars come from Maven Central via ops/kafka/pom.xml into .cache/kafka/libs.
+source "$(dirname "$0")/lib.sh"
+KDIR="$CACHE/kafka"
+LIBS="$KDIR/libs"
+PIDFILE="$KDIR/kafka.pid"
+LOG="$KDIR/kafka.log"
+PROPS="$KDIR/server.properties"
+TIMEOUT="${PRAKTIJK_KAFKA_START_TIMEOUT:-90}"
+
+fetch() {
+  if [ -f "$LIBS/.complete" ] && [ "$LIBS/.complete" -nt "$ROOT/ops/kafka/pom.xml" ]; then return 0; fi
+  need java "Java 17 runs the Kafka broker"
+  need mvn "Maven fetches the Kafka jars from Maven Central"
+  say "fetching Kafka jars with Maven"
+  rm -rf "$LIBS"; mkdir -p "$LIBS"
+  mvn -q -B -f "$ROOT/ops/kafka/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$LIBS" -DincludeScope=runtime >"$KDIR/mvn.log" 2>&1 \
+    || die "mvn dependency:copy-dependencies failed, see $KDIR/mvn.log"
+  touch "$LIBS/.complete"
+}
+
+write_config() {
+  local port cport
+  port="$(free_port)"; cport="$(free_port)"
+  while [ "$cport" = "$port" ]; do cport="$(free_port)"; done
+  mkdir -p "$KDIR/data"
+  cat >"$PROPS" <<PROPS
+# written by ops/kafka.sh; ports are fixed once chosen (the KRaft quorum records them)
+process.roles=broker,controller
+node.id=1
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.quorum.bootstrap.servers=127.0.0.1:$cport
+log.dirs=$KDIR/data
+num.partitions=6
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=6
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+transaction.timeout.max.ms=900000
+PROPS
+  cat >"$KDIR/log4j2.properties" <<'L4J'
+status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = out
+logger.kafka.name = kafka.server.KafkaServer
+logger.kafka.level = INFO
+L4J
+}
+
+bootstrap() { sed -n 's#^advertised.listeners=PLAINTEXT://##p' "$PROPS"; }
+
+wait_ready() {
+  local bs; bs="$(bootstrap)"
+  local deadline=$((SECONDS + TIMEOUT))
+  while [ $SECONDS -lt $deadline ]; do
+    pid_alive "$PIDFILE" || die "Kafka exited during start-up, see $LOG"
+    if "$PY" - "$bs" <<'PYCHK' 2>/dev/null; then return 0; fi
+import sys
+from kafka import KafkaAdminClient
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=3000)
+a.list_topics(); a.close()
+PYCHK
+    sleep 1
+  done
+  die "Kafka did not answer within ${TIMEOUT}s on $bs, see $LOG"
+}
+
+start() {
+  if pid_alive "$PIDFILE"; then bootstrap; return 0; fi
+  ensure_venv
+  fetch
+  [ -f "$PROPS" ] || write_config
+  local bs port cport
+  bs="$(bootstrap)"; port="${bs##*:}"
+  cport="$(sed -n 's#^controller.quorum.bootstrap.servers=127.0.0.1:##p' "$PROPS")"
+  for p in "$port" "$cport"; do
+    port_taken "$p" && die "port 127.0.0.1:$p is already taken by another process (Kafka config $PROPS; delete $KDIR to choose new ports)"
+  done
+  if [ ! -f "$KDIR/data/meta.properties" ]; then
+    local cid; cid="$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>>"$LOG")" || die "StorageTool random-uuid failed, see $LOG"
+    java -cp "$LIBS/*" -Dlog4j2.configurationFile="$KDIR/log4j2.properties" \
+      kafka.tools.StorageTool format --standalone -t "$cid" -c "$PROPS" >>"$LOG" 2>&1 \
+      || die "formatting Kafka storage failed, see $LOG"
+  fi
+  say "starting Kafka on $bs"
+  # setsid: the broker must outlive the shell that started it (and its job control)
+  setsid java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KDIR/log4j2.properties" \
+    -cp "$LIBS/*" kafka.Kafka "$PROPS" >>"$LOG" 2>&1 < /dev/null &
+  echo $! >"$PIDFILE"
+  wait_ready
+  bootstrap
+}
+
+status() {
+  if pid_alive "$PIDFILE"; then echo "kafka: running (pid $(cat "$PIDFILE")) on $(bootstrap)"; else echo "kafka: stopped"; return 1; fi
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start ;;
+  stop) stop_pid "$PIDFILE" kafka ;;
+  status) status ;;
+  bootstrap) bootstrap ;;
+  *) echo "usage: $0 fetch|start|stop|status|bootstrap" >&2; exit 2 ;;
+esac

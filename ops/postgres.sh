@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# A private PostgreSQL cluster on 127.0.0.1 in .cache/pg (no system service).
+#   ops/postgres.sh start | stop | status | url
+source "$(dirname "$0")/lib.sh"
+PGDIR="$CACHE/pg"
+DATA="$PGDIR/data"
+LOG="$PGDIR/postgres.log"
+PORTFILE="$PGDIR/port"
+DB="${PRAKTIJK_DB_NAME:-praktijkregister}"
+
+find_bin() {
+  local d
+  command -v initdb >/dev/null 2>&1 && { dirname "$(readlink -f "$(command -v initdb)")"; return 0; }
+  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && { echo "$d"; return 0; }; done
+  return 1
+}
+
+install_pg() {
+  [ "$(id -u)" = 0 ] || die "initdb not found and not root: install PostgreSQL (Debian package 'postgresql')"
+  say "installing PostgreSQL from Debian's packages"
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; } >"$CACHE/apt-postgres.log" 2>&1 \
+    || die "apt-get install postgresql failed, see $CACHE/apt-postgres.log"
+}
+
+# initdb/postgres refuse to run as root: run them as the 'postgres' user then.
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+url() { echo "postgresql+psycopg://postgres@127.0.0.1:$(cat "$PORTFILE")/$DB"; }
+
+running() { [ -f "$DATA/postmaster.pid" ] && kill -0 "$(head -1 "$DATA/postmaster.pid")" 2>/dev/null; }
+
+start() {
+  mkdir -p "$CACHE"
+  local bin; bin="$(find_bin)" || { install_pg; bin="$(find_bin)" || die "initdb still missing after apt-get install"; }
+  if running; then url; return 0; fi
+  mkdir -p "$PGDIR"
+  [ "$(id -u)" = 0 ] && { id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres; chown postgres "$PGDIR"; }
+  if [ ! -f "$DATA/PG_VERSION" ]; then
+    as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 \
+      || die "initdb failed, see $PGDIR/initdb.log"
+  fi
+  [ -f "$PORTFILE" ] || free_port >"$PORTFILE"
+  local port; port="$(cat "$PORTFILE")"
+  port_taken "$port" && die "port 127.0.0.1:$port is already taken by another process (delete $PORTFILE to choose another)"
+  touch "$LOG"; [ "$(id -u)" = 0 ] && chown postgres "$LOG"
+  say "starting PostgreSQL on 127.0.0.1:$port"
+  as_owner "$bin/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c fsync=on -c max_connections=200 -c shared_buffers=256MB" \
+    start >/dev/null || die "PostgreSQL did not start, see $LOG"
+  "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1 \
+    || "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$DB" || die "createdb $DB failed"
+  url
+}
+
+stop() {
+  local bin; bin="$(find_bin)" || { echo "postgres: not installed"; return 0; }
+  if running; then as_owner "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; echo "postgres: stopped"; else echo "postgres: not running"; fi
+}
+
+status() {
+  if running; then echo "postgres: running (pid $(head -1 "$DATA/postmaster.pid")) at $(url)"; else echo "postgres: stopped"; return 1; fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  url) url ;;
+  *) echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
+esac

@@ -1,0 +1,85 @@
+"""The ``praktijkregister`` command line. Thin: parses arguments, calls adapters."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from registry import settings as settings_mod
+
+app = typer.Typer(help="Praktijkregister: event-sourced registry for praktijkleren.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics of the registry.", no_args_is_help=True)
+schemas_app = typer.Typer(help="The Avro schema catalogue in schemas/.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key material (pseudonymisation key, registry key pair).", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(keys_app, name="keys")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@topics_app.command("create")
+def topics_create(
+    partner: list[str] = typer.Option([], "--partner", help="Also create praktijkleren.ingress.<partner> (repeatable)."),
+    known_partners: bool = typer.Option(True, help="Create ingress topics for every partner in the reference data."),
+    partitions: Optional[int] = typer.Option(None, help="Partitions per topic (default PRAKTIJK_PARTITIONS or 6)."),
+) -> None:
+    """Create the canonical, rejection, dead-letter and ingress topics (idempotent)."""
+    from registry import referentie, topics
+
+    s = settings_mod.load()
+    partners = list(partner) + (referentie.default_partners() if known_partners else [])
+    try:
+        created = topics.create(s.kafka_servers, partitions or s.partitions, sorted(set(partners)))
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"created {len(created)} topic(s)")
+    for name in created:
+        console.print(f"  {name}")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """List the registry's topics."""
+    from registry import topics
+
+    for name in topics.list_topics(settings_mod.load().kafka_servers):
+        console.print(name)
+
+
+@schemas_app.command("check")
+def schemas_check(
+    directory: Path = typer.Option(Path(__file__).resolve().parent.parent / "schemas", "--dir", help="Schema folder."),
+) -> None:
+    """Fail when a schema version is not backward compatible with every earlier one."""
+    from registry import compatibility
+
+    problems, checked = compatibility.check_directory(directory)
+    for p in problems:
+        err.print(p, highlight=False)
+    if problems:
+        fail(f"{len(problems)} incompatibility(ies) in {directory}")
+    console.print(f"ok: {checked} event type(s), every version backward compatible with every earlier one")
+
+
+@app.command()
+def demo() -> None:
+    """The main job: show where the stack runs and what the registry holds."""
+    from registry import demo as demo_mod
+
+    demo_mod.run(settings_mod.load(), console)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,165 @@
+"""Avro single-object encoding over the schema registry of record (``schemas/``).
+
+Wire format (Avro spec, "Single object encoding"): ``C3 01`` + the 8-byte
+little-endian CRC-64-AVRO fingerprint of the writer schema's Parsing Canonical
+Form + the Avro binary body. Readers decode with the writer schema the
+fingerprint names and resolve to the current (highest) version of that event type.
+
+Schemas are parsed once per process (``catalogue()``); per-message work is one
+dict lookup plus fastavro's binary read/write.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
+
+MAGIC = b"\xc3\x01"
+HEADER_LEN = 10
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+_FILE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\.v(?P<version>[0-9]+)\.avsc$")
+
+Record = dict[str, Any]
+# An upcaster turns a record of version v into one of version v+1, for changes
+# Avro schema resolution cannot express (a rename, a split).
+Upcaster = Callable[[Record], Record]
+
+
+class DecodeError(ValueError):
+    """Bytes that are not a decodable registry event (a dead letter, never a crash)."""
+
+
+class EncodeError(ValueError):
+    """A record that does not fit its event type's schema."""
+
+
+@dataclass(frozen=True)
+class SchemaVersion:
+    event_type: str
+    version: int
+    path: Path
+    parsed: Any  # fastavro parsed schema
+    canonical: str
+    fingerprint: bytes  # 8 bytes, as written on the wire
+
+
+@dataclass(eq=False)  # identity hash: cached helpers key on the catalogue object
+class Catalogue:
+    """fingerprint -> schema, every version kept forever; current = highest version."""
+
+    versions: dict[str, dict[int, SchemaVersion]] = field(default_factory=dict)
+    by_fingerprint: dict[bytes, SchemaVersion] = field(default_factory=dict)
+    upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted(self.versions)
+
+    def current(self, event_type: str) -> SchemaVersion:
+        try:
+            versions = self.versions[event_type]
+        except KeyError:
+            raise EncodeError(f"unknown event type {event_type!r}; known: {', '.join(self.event_types)}") from None
+        return versions[max(versions)]
+
+    def add(self, sv: SchemaVersion) -> None:
+        self.versions.setdefault(sv.event_type, {})[sv.version] = sv
+        self.by_fingerprint[sv.fingerprint] = sv
+
+    def register_upcaster(self, event_type: str, from_version: int, fn: Upcaster) -> None:
+        self.upcasters[(event_type, from_version)] = fn
+        _needs_steps.cache_clear()
+
+
+def load_version(path: Path) -> SchemaVersion:
+    m = _FILE.match(path.name)
+    if not m:
+        raise ValueError(f"{path.name}: schema files are named <EventType>.v<N>.avsc")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if raw.get("name") != m["type"]:
+        raise ValueError(f"{path.name}: record name {raw.get('name')!r} differs from the file name")
+    parsed = parse_schema(raw, _write_hint=False)
+    canonical = to_parsing_canonical_form(parsed)
+    fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))  # fastavro gives the LE bytes in hex
+    return SchemaVersion(m["type"], int(m["version"]), path, parsed, canonical, fp)
+
+
+def load_catalogue(directory: Path = SCHEMA_DIR) -> Catalogue:
+    cat = Catalogue()
+    for path in sorted(directory.glob("*.avsc")):
+        cat.add(load_version(path))
+    return cat
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    """The process-wide catalogue of ``schemas/``, parsed once."""
+    return load_catalogue()
+
+
+def encode(event_type: str, record: Mapping[str, Any], cat: Catalogue | None = None) -> bytes:
+    sv = (cat or catalogue()).current(event_type)
+    buf = io.BytesIO()
+    buf.write(MAGIC)
+    buf.write(sv.fingerprint)
+    try:
+        schemaless_writer(buf, sv.parsed, record, strict_allow_default=True)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise EncodeError(f"{event_type}: {exc}") from exc
+    return buf.getvalue()
+
+
+def writer_of(data: bytes, cat: Catalogue | None = None) -> SchemaVersion:
+    if len(data) < HEADER_LEN or data[:2] != MAGIC:
+        raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
+    sv = (cat or catalogue()).by_fingerprint.get(bytes(data[2:HEADER_LEN]))
+    if sv is None:
+        raise DecodeError(f"unknown writer schema fingerprint {bytes(data[2:HEADER_LEN]).hex()}")
+    return sv
+
+
+def decode(data: bytes, cat: Catalogue | None = None) -> tuple[str, Record]:
+    """Return (event_type, record) resolved to the current schema version."""
+    cat = cat or catalogue()
+    writer = writer_of(data, cat)
+    reader = cat.current(writer.event_type)
+    body = io.BytesIO(data[HEADER_LEN:])
+    try:
+        if writer.version == reader.version or not _needs_steps(cat, writer.event_type, writer.version):
+            record = schemaless_reader(body, writer.parsed, reader.parsed)
+        else:
+            record = _upcast(cat, writer, schemaless_reader(body, writer.parsed, writer.parsed), reader.version)
+        if body.read(1):
+            raise DecodeError("trailing bytes after the Avro body")
+    except DecodeError:
+        raise
+    except Exception as exc:  # fastavro raises many kinds on corrupt input
+        raise DecodeError(f"{writer.event_type} v{writer.version}: body does not decode: {exc!r}") from exc
+    return writer.event_type, record
+
+
+@lru_cache(maxsize=256)
+def _needs_steps(cat: Catalogue, event_type: str, version: int) -> bool:
+    return any(t == event_type and v >= version for (t, v) in cat.upcasters)
+
+
+def _upcast(cat: Catalogue, writer: SchemaVersion, record: Record, target: int) -> Record:
+    """Walk version by version: an upcaster where one is registered, Avro resolution otherwise."""
+    versions = cat.versions[writer.event_type]
+    for v in range(writer.version, target):
+        step = cat.upcasters.get((writer.event_type, v))
+        if step is not None:
+            record = step(record)
+            continue
+        buf = io.BytesIO()
+        schemaless_writer(buf, versions[v].parsed, record)
+        buf.seek(0)
+        record = schemaless_reader(buf, versions[v].parsed, versions[v + 1].parsed)
+    return record

@@ -1,0 +1,49 @@
+"""All settings, read from environment variables with the prefix ``PRAKTIJK_``.
+
+One place so the README can list every knob; nothing else reads ``os.environ``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "PRAKTIJK_"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(PREFIX + name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str
+    database_url: str
+    partitions: int
+    api_host: str
+    api_port: int
+    keys_dir: Path
+    pseudonym_key_file: Path
+    public_key_file: Path
+    private_key_file: Path
+    validator_group: str
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+
+def load() -> Settings:
+    keys = Path(_env("KEYS_DIR", "keys"))
+    return Settings(
+        kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        database_url=_env("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/praktijkregister"),
+        partitions=int(_env("PARTITIONS", "6")),
+        api_host=_env("API_HOST", "127.0.0.1"),
+        api_port=int(_env("API_PORT", "8000")),
+        keys_dir=keys,
+        pseudonym_key_file=Path(_env("PSEUDONYM_KEY_FILE", str(keys / "pseudonym.key"))),
+        public_key_file=Path(_env("PUBLIC_KEY_FILE", str(keys / "registry.pub"))),
+        private_key_file=Path(_env("PRIVATE_KEY_FILE", str(keys / "registry.key"))),
+        validator_group=_env("VALIDATOR_GROUP", "praktijkregister-validator"),
+    )

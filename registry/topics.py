@@ -1,0 +1,65 @@
+"""Kafka topic names and their creation (the project owns its topics)."""
+from __future__ import annotations
+
+import re
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+EVENTS = "praktijkleren.events"
+REJECTIONS = "praktijkleren.rejections"
+DEADLETTER = "praktijkleren.deadletter"
+INGRESS_PREFIX = "praktijkleren.ingress."
+INGRESS_PATTERN = r"^praktijkleren\.ingress\..+"
+
+_PARTNER = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$")
+
+
+def ingress(partner: str) -> str:
+    if not _PARTNER.match(partner):
+        raise ValueError(f"partner {partner!r} is not of the form <soort>.<id> in [a-z0-9-]")
+    return INGRESS_PREFIX + partner
+
+
+def partner_of(topic: str) -> str:
+    if not topic.startswith(INGRESS_PREFIX):
+        raise ValueError(f"{topic!r} is not an ingress topic")
+    return topic[len(INGRESS_PREFIX):]
+
+
+def specs(partitions: int, partners: list[str]) -> list[NewTopic]:
+    """Every topic has the same partition count: the validator relies on
+    co-partitioning (partition i of each topic holds the same deelnemers)."""
+    forever = {"retention.ms": "-1", "retention.bytes": "-1"}
+    topics = [
+        NewTopic(EVENTS, partitions, 1, topic_configs=forever),
+        NewTopic(REJECTIONS, partitions, 1),
+        NewTopic(DEADLETTER, partitions, 1),
+    ]
+    topics += [NewTopic(ingress(p), partitions, 1) for p in partners]
+    return topics
+
+
+def create(bootstrap: list[str], partitions: int, partners: list[str]) -> list[str]:
+    """Create missing topics; returns the names that were newly created."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="praktijkregister-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in specs(partitions, partners) if t.name not in existing]
+        if wanted:
+            try:
+                admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # raced with another creator: same outcome
+        return [t.name for t in wanted]
+    finally:
+        admin.close()
+
+
+def list_topics(bootstrap: list[str]) -> list[str]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="praktijkregister-admin")
+    try:
+        return sorted(t for t in admin.list_topics() if not t.startswith("__"))
+    finally:
+        admin.close()
