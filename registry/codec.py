@@ -133,9 +133,9 @@ def decode(data: bytes, cat: Catalogue | None = None) -> tuple[str, Record]:
     body = io.BytesIO(data[HEADER_LEN:])
     try:
         if writer.version == reader.version or not _needs_steps(cat, writer.event_type, writer.version):
-            record = schemaless_reader(body, writer.parsed, reader.parsed)
+            record = _read(body, writer.parsed, reader.parsed)
         else:
-            record = _upcast(cat, writer, schemaless_reader(body, writer.parsed, writer.parsed), reader.version)
+            record = _upcast(cat, writer, _read(body, writer.parsed, writer.parsed), reader.version)
         if body.read(1):
             raise DecodeError("trailing bytes after the Avro body")
     except DecodeError:
@@ -143,6 +143,13 @@ def decode(data: bytes, cat: Catalogue | None = None) -> tuple[str, Record]:
     except Exception as exc:  # fastavro raises many kinds on corrupt input
         raise DecodeError(f"{writer.event_type} v{writer.version}: body does not decode: {exc!r}") from exc
     return writer.event_type, record
+
+
+def _read(body: io.BytesIO, writer: Any, reader: Any) -> Record:
+    value = schemaless_reader(body, writer, reader)
+    if not isinstance(value, dict):
+        raise DecodeError("event body is not an Avro record")
+    return value
 
 
 @lru_cache(maxsize=256)
@@ -161,5 +168,5 @@ def _upcast(cat: Catalogue, writer: SchemaVersion, record: Record, target: int) 
         buf = io.BytesIO()
         schemaless_writer(buf, versions[v].parsed, record)
         buf.seek(0)
-        record = schemaless_reader(buf, versions[v].parsed, versions[v + 1].parsed)
+        record = _read(buf, versions[v].parsed, versions[v + 1].parsed)
     return record
