@@ -69,6 +69,33 @@ def schemas_check(
     console.print(f"ok: {checked} event type(s), every version backward compatible with every earlier one")
 
 
+@keys_app.command("init")
+def keys_init(force: bool = typer.Option(False, help="Replace existing keys (gives every deelnemer a new pseudonym!).")) -> None:
+    """Create the pseudonymisation key and the registry's X25519 key pair (kept when present)."""
+    from producers import sleutels
+
+    s = settings_mod.load()
+    written = sleutels.init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, force=force)
+    for path in written:
+        console.print(f"wrote {path}")
+    if not written:
+        console.print(f"keys already present in {s.keys_dir} (use --force to replace)")
+
+
+@app.command()
+def publish(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="JSON lines (.jsonl) or CSV (.csv) file."),
+    as_partner: str = typer.Option(..., "--as", help="The publishing partner, e.g. mbo.albeda, gemeente.gm0758, uwv."),
+    event_type: Optional[str] = typer.Option(None, "--type", help="Event type of every row of a CSV file."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Send the valid rows even when some are invalid."),
+) -> None:
+    """Validate and publish a partner file to praktijkleren.ingress.<partner>."""
+    from producers import cli_publish
+
+    code = cli_publish.run(settings_mod.load(), file, as_partner, event_type, skip_invalid, console, err)
+    raise typer.Exit(code)
+
+
 @app.command()
 def demo() -> None:
     """The main job: show where the stack runs and what the registry holds."""

@@ -18,8 +18,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import fastavro._read
+import fastavro.read
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
+
+# Identifiers stay plain text everywhere (JSON, SQL, Kafka keys): read the uuid logical
+# type back as the string that was written instead of a uuid.UUID object.
+for _readers in (fastavro.read.LOGICAL_READERS, fastavro._read.LOGICAL_READERS):
+    _readers["string-uuid"] = lambda data, *args: data
 
 MAGIC = b"\xc3\x01"
 HEADER_LEN = 10

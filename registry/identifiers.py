@@ -1,0 +1,94 @@
+"""Well-formedness of the domain's identifiers. Pure; each check returns an error text or None.
+
+Shared by the partner producer (reject before sending) and the validator (reject
+what a partner sent without our producer).
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Callable
+
+PARTNER_SOORTEN = ("mbo", "gemeente", "uwv", "rmc", "dji", "sbb", "duo", "leerbedrijf", "werkgever", "sw", "reintegratie", "monitor")
+_PARTNER = re.compile(r"^(?P<soort>[a-z0-9-]+)(?:\.(?P<id>[a-z0-9-]+))?$")
+_CREBO = re.compile(r"^[0-9]{5}$")
+_LEERBEDRIJF = re.compile(r"^[1-9][0-9]{8}$")
+_GEMEENTE = re.compile(r"^GM[0-9]{4}$")
+_WERKPROCES = re.compile(r"^[BP][0-9]+-K[0-9]+-W[0-9]+$")
+_PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
+_BSN = re.compile(r"^[0-9]{8,9}$")
+
+Check = Callable[[str], "str | None"]
+
+
+def normalise_bsn(value: str) -> str:
+    """An 8-digit BSN gets its leading zero back (spreadsheets drop it)."""
+    value = value.strip()
+    return value.zfill(9) if len(value) == 8 else value
+
+
+def bsn(value: str) -> str | None:
+    v = normalise_bsn(value)
+    if not _BSN.match(value.strip()):
+        return "BSN must be 9 digits"
+    if v == "000000000":
+        return "BSN 000000000 is not a valid BSN"
+    total = sum(int(d) * w for d, w in zip(v[:8], range(9, 1, -1))) - int(v[8])
+    if total % 11 != 0:
+        return "BSN fails the elfproef (11-test)"
+    return None
+
+
+def partner(value: str) -> str | None:
+    m = _PARTNER.match(value)
+    if not m:
+        return "partner must be <soort>.<id> in lowercase [a-z0-9-] (e.g. mbo.albeda, gemeente.gm0758, uwv)"
+    if m["soort"] not in PARTNER_SOORTEN:
+        return f"unknown partner soort {m['soort']!r}; one of {', '.join(PARTNER_SOORTEN)}"
+    return None
+
+
+def soort(partner_id: str) -> str:
+    return partner_id.split(".", 1)[0]
+
+
+def crebo(value: str) -> str | None:
+    return None if _CREBO.match(value) else "crebo must be 5 digits (e.g. 25250)"
+
+
+def leerbedrijf_id(value: str) -> str | None:
+    return None if _LEERBEDRIJF.match(value) else "leerbedrijf_id must be 9 digits, 100000000-999999999"
+
+
+def gemeente(value: str) -> str | None:
+    return None if _GEMEENTE.match(value) else "gemeente must be GM followed by 4 digits (e.g. GM0363)"
+
+
+def werkproces(value: str) -> str | None:
+    return None if _WERKPROCES.match(value) else "werkproces must look like B1-K1-W2 or P1-K1-W1"
+
+
+def pseudonym(value: str) -> str | None:
+    return None if _PSEUDONYM.match(value) else "deelnemer must be a pseudonym (64 lowercase hex characters), never a BSN"
+
+
+def uuid_text(value: str) -> str | None:
+    try:
+        uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return "must be a UUID (e.g. 3f1c2a9e-...)"
+    return None
+
+
+# field name -> check, applied wherever such a field appears (also inside arrays of records)
+FIELD_CHECKS: dict[str, Check] = {
+    "crebo": crebo,
+    "leerbedrijf_id": leerbedrijf_id,
+    "gemeente": gemeente,
+    "werkproces": werkproces,
+    "deelnemer": pseudonym,
+    "event_id": uuid_text,
+    "traject_id": uuid_text,
+    "verklaring_id": uuid_text,
+    "partner": partner,
+}

@@ -1,0 +1,83 @@
+"""The partner CLI publishes to the real broker; the ingress topic holds exactly those events."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from kafka import KafkaConsumer
+
+from registry import codec, topics
+
+ROWS = [
+    {"type": "KandidaatAangemeld", "bsn": "111222333", "naam": "Fatima El Amrani", "geboortedatum": "1988-04-12",
+     "occurred_at": "2020-01-15", "pilot": "rijnmond", "aanmelder_type": "gemeente", "doelgroep": "a", "werkend": False},
+    {"type": "KandidaatAangemeld", "bsn": "123456782", "occurred_at": "2020-01-16T10:30:00",
+     "pilot": "rijnmond", "aanmelder_type": "gemeente", "doelgroep": "b", "gemeente": "GM0599", "werkend": True},
+    {"type": "TellingGemeld", "occurred_at": "2021-01-13", "bron_type": "gemeente", "pilot": "rijnmond",
+     "peildatum": "2021-01-13", "aantal_deelnemers": 2, "deelnemers": [{"bsn": "111222333", "status": "aangemeld"}]},
+]
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "registry.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def _consume(bootstrap: str, topic: str, n: int) -> list[bytes]:
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None,
+                             enable_auto_commit=False, consumer_timeout_ms=5000)
+    out = [r.value for r in consumer]
+    consumer.close()
+    return out
+
+
+def test_cli_publishes_jsonl_without_bsn_or_name(kafka_bootstrap: str, tmp_path: Path, unique: str) -> None:
+    partner = f"gemeente.t{unique}"
+    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"))
+    assert _cli(env, "keys", "init").returncode == 0
+    file = tmp_path / "aanmeldingen.jsonl"
+    file.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+
+    first = _cli(env, "publish", "--as", partner, str(file))
+    assert first.returncode == 0, first.stderr
+    assert "published 3 event(s)" in first.stdout
+
+    raw = _consume(kafka_bootstrap, topics.ingress(partner), 3)
+    decoded = [codec.decode(v) for v in raw]
+    assert sorted(t for t, _ in decoded) == ["KandidaatAangemeld", "KandidaatAangemeld", "TellingGemeld"]
+    for value in raw:
+        for secret in (b"111222333", b"123456782", b"Fatima", b"Amrani", b"1988-04-12"):
+            assert secret not in value
+    aangemeld = [r for t, r in decoded if t == "KandidaatAangemeld"]
+    assert {r["partner"] for r in aangemeld} == {partner}
+    assert all(len(r["deelnemer"]) == 64 for r in aangemeld)
+    sealed = [r for r in aangemeld if r["persoonsgegevens"] is not None]
+    assert len(sealed) == 1  # only the row with naam/geboortedatum
+    telling = next(r for t, r in decoded if t == "TellingGemeld")
+    assert telling["deelnemers"][0]["deelnemer"] == sealed[0]["deelnemer"]
+
+    # the same file again derives the same event ids (the validator will treat them as no-ops)
+    assert _cli(env, "publish", "--as", partner, str(file)).returncode == 0
+    again = [codec.decode(v)[1]["event_id"] for v in _consume(kafka_bootstrap, topics.ingress(partner), 6)]
+    assert len(again) == 6 and set(Counter(again).values()) == {2}
+
+
+def test_cli_sends_nothing_from_a_file_with_errors(kafka_bootstrap: str, tmp_path: Path, unique: str) -> None:
+    partner = f"gemeente.u{unique}"
+    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="200")
+    _cli(env, "keys", "init")
+    file = tmp_path / "mixed.jsonl"
+    file.write_text(json.dumps(ROWS[0]) + "\n" + json.dumps(ROWS[1] | {"bsn": "111222334"}) + "\n")
+    refused = _cli(env, "publish", "--as", partner, str(file))
+    assert refused.returncode == 1
+    assert "elfproef" in refused.stderr and "nothing sent" in refused.stderr
+    assert "111222334" not in refused.stderr + refused.stdout
+    assert _consume(kafka_bootstrap, topics.ingress(partner), 1) == []
+
+    skipped = _cli(env, "publish", "--as", partner, "--skip-invalid", str(file))
+    assert skipped.returncode == 1  # something was refused
+    assert "published 1 event(s)" in skipped.stdout
+    assert len(_consume(kafka_bootstrap, topics.ingress(partner), 1)) == 1

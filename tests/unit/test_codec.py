@@ -1,0 +1,171 @@
+"""Avro single-object encoding: round trips, fingerprints, evolution, dead-letter cases."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from registry import codec
+from registry.codec import DecodeError
+
+CAT = codec.catalogue()
+
+
+def strategy_for(typ: Any) -> st.SearchStrategy[Any]:
+    """Values of an Avro type, as fastavro reads them back (aware UTC datetimes, dates)."""
+    if isinstance(typ, list):
+        return st.one_of(*[strategy_for(t) for t in typ])
+    if isinstance(typ, dict):
+        logical, kind = typ.get("logicalType"), typ.get("type")
+        if logical == "timestamp-millis":
+            return st.datetimes(min_value=dt.datetime(2015, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
+                lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=dt.timezone.utc))
+        if logical == "date":
+            return st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2030, 1, 1))
+        if logical == "uuid":
+            return st.uuids().map(str)
+        if kind == "enum":
+            return st.sampled_from(typ["symbols"])
+        if kind == "array":
+            return st.lists(strategy_for(typ["items"]), max_size=3)
+        if kind == "record":
+            return st.fixed_dictionaries({f["name"]: strategy_for(f["type"]) for f in typ["fields"]})
+        return strategy_for(kind)
+    return {
+        "null": st.none(), "boolean": st.booleans(), "int": st.integers(-(2**31), 2**31 - 1),
+        "long": st.integers(-(2**63), 2**63 - 1), "string": st.text(max_size=20), "bytes": st.binary(max_size=40),
+    }[typ]
+
+
+@pytest.mark.parametrize("event_type", CAT.event_types)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_round_trip_every_event_type(event_type: str, data: st.DataObject) -> None:
+    record = data.draw(strategy_for(CAT.current(event_type).parsed))
+    encoded = codec.encode(event_type, record)
+    assert encoded[:2] == b"\xc3\x01"
+    assert encoded[2:10] == CAT.current(event_type).fingerprint
+    assert codec.decode(encoded) == (event_type, record)
+
+
+# ---- fingerprint, computed independently from the Avro specification -----------------------
+EMPTY = 0xC15D213AA4D7A795
+
+
+def _spec_fingerprint(data: bytes) -> bytes:
+    table = []
+    for i in range(256):
+        fp = i
+        for _ in range(8):
+            fp = (fp >> 1) ^ (EMPTY & -(fp & 1))
+        table.append(fp)
+    fp = EMPTY
+    for b in data:
+        fp = (fp >> 8) ^ table[(fp ^ b) & 0xFF]
+    return fp.to_bytes(8, "little")
+
+
+def test_fingerprint_matches_spec_algorithm_for_every_schema() -> None:
+    for versions in CAT.versions.values():
+        for sv in versions.values():
+            assert sv.fingerprint == _spec_fingerprint(sv.canonical.encode())
+
+
+def test_spec_fingerprint_of_known_value() -> None:
+    # the canonical form of "int" has a published fingerprint (Avro test vectors): 8f5c393f1ad57572
+    assert _spec_fingerprint(b'"int"').hex() == "8f5c393f1ad57572"
+
+
+# ---- evolution -------------------------------------------------------------------------------
+def _inschrijving() -> dict[str, Any]:
+    return {
+        "event_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "occurred_at": dt.datetime(2020, 3, 1, tzinfo=dt.timezone.utc),
+        "partner": "mbo.albeda", "deelnemer": "a" * 64, "traject_id": "5f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11",
+        "mbo_instelling": "mbo.albeda", "crebo": "25250", "leertraject": "OVO", "pilot": "rijnmond",
+        "startdatum": dt.date(2020, 3, 2), "leerbedrijf_id": "123456789", "geslacht": "vrouw", "leeftijd": 31,
+        "gemeente": "GM0599", "persoonsgegevens": None, "recorded_at": None, "warnings": [],
+    }
+
+
+def test_v1_bytes_read_as_v2() -> None:
+    v1 = CAT.versions["DeelnemerIngeschreven"][1]
+    assert CAT.current("DeelnemerIngeschreven").version == 2
+    old = codec.load_catalogue(codec.SCHEMA_DIR)
+    del old.versions["DeelnemerIngeschreven"][2]  # a catalogue as of v1: a writer from before v2
+    data = codec.encode("DeelnemerIngeschreven", _inschrijving(), old)
+    assert data[2:10] == v1.fingerprint
+    event_type, record = codec.decode(data)
+    assert event_type == "DeelnemerIngeschreven"
+    assert record["pok_datum"] is None and record["crebo"] == "25250"
+
+
+def _write(directory: Path, name: str, fields: list[dict[str, Any]]) -> None:
+    (directory / name).write_text(json.dumps({"type": "record", "name": name.split(".")[0], "namespace": "t", "fields": fields}))
+
+
+def test_upcaster_handles_a_rename(tmp_path: Path) -> None:
+    _write(tmp_path, "Hernoemd.v1.avsc", [{"name": "werkgever", "type": "string"}])
+    _write(tmp_path, "Hernoemd.v2.avsc", [{"name": "leerbedrijf", "type": "string"}])
+    cat = codec.load_catalogue(tmp_path)
+    only_v1 = codec.load_catalogue(tmp_path)
+    del only_v1.versions["Hernoemd"][2]
+    data = codec.encode("Hernoemd", {"werkgever": "Bakkerij"}, only_v1)
+    with pytest.raises(DecodeError):  # Avro resolution cannot express a rename without aliases
+        codec.decode(data, cat)
+    cat.register_upcaster("Hernoemd", 1, lambda r: {"leerbedrijf": r["werkgever"]})
+    assert codec.decode(data, cat) == ("Hernoemd", {"leerbedrijf": "Bakkerij"})
+
+
+# ---- what the validator dead-letters ------------------------------------------------------------
+@pytest.mark.parametrize("data, message", [
+    (b"", "single-object"),
+    (b'{"json": true}', "single-object"),
+    (b"\xc3\x01" + b"\x00" * 8 + b"\x02", "unknown writer schema fingerprint"),
+])
+def test_undecodable_bytes_raise_decode_error(data: bytes, message: str) -> None:
+    with pytest.raises(DecodeError, match=message):
+        codec.decode(data)
+
+
+def test_truncated_body_raises_decode_error() -> None:
+    data = codec.encode("DeelnemerIngeschreven", _inschrijving())
+    with pytest.raises(DecodeError, match="does not decode|trailing"):
+        codec.decode(data[:-20])
+    with pytest.raises(DecodeError, match="trailing"):
+        codec.decode(data + b"\x00")
+
+
+def test_encode_refuses_a_record_that_does_not_fit() -> None:
+    bad = _inschrijving() | {"geslacht": "x"}
+    with pytest.raises(codec.EncodeError):
+        codec.encode("DeelnemerIngeschreven", bad)
+
+
+# ---- schemas check -------------------------------------------------------------------------------
+def test_schemas_check_passes_on_the_live_catalogue() -> None:
+    from registry import compatibility
+
+    problems, checked = compatibility.check_directory(codec.SCHEMA_DIR)
+    assert problems == [] and checked == len(CAT.event_types)
+
+
+def test_schemas_check_rejects_an_incompatible_version(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from registry.cli import app
+
+    for path in codec.SCHEMA_DIR.glob("DeelnemerIngeschreven.v*.avsc"):
+        shutil.copy(path, tmp_path / path.name)
+    shutil.copy(codec.SCHEMA_DIR / "fixtures" / "DeelnemerIngeschreven.v3-incompatible.avsc", tmp_path / "DeelnemerIngeschreven.v3.avsc")
+    result = CliRunner().invoke(app, ["schemas", "check", "--dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "DeelnemerIngeschreven v3 cannot read v1" in result.output
+    assert "DeelnemerIngeschreven v3 cannot read v2" in result.output
+    ok = CliRunner().invoke(app, ["schemas", "check"])
+    assert ok.exit_code == 0, ok.output
