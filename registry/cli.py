@@ -104,6 +104,26 @@ def demo() -> None:
     demo_mod.run(settings_mod.load(), console)
 
 
+# Commands owned by other packages register themselves here (one line each).
+_PLUGINS = ("consumers.cli_validator", "consumers.cli_projector", "registry.api.cli")
+
+
+def _register_plugins() -> None:
+    import importlib
+
+    for name in _PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and (name == exc.name or name.startswith(exc.name + "."))):  # real import error inside
+                raise
+            continue
+        module.register(app)
+
+
+_register_plugins()
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
