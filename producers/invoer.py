@@ -166,12 +166,14 @@ class Invoer:
         return entry
 
     def _persoonsgegevens(self, obj: dict[str, Any], field_names: set[str], event_type: str) -> None:
+        if "persoonsgegevens" not in field_names:
+            return  # e.g. a dossier's or leerbedrijf's `naam` is an ordinary field
+        if "persoonsgegevens" in obj:
+            raise FieldError("persoonsgegevens", "send naam and geboortedatum; the client seals them")
         gegevens = {k: str(obj.pop(k)) for k in ("naam", "geboortedatum") if obj.get(k) not in (None, "")}
         obj.pop("naam", None), obj.pop("geboortedatum", None)
         if not gegevens:
             return
-        if "persoonsgegevens" not in field_names:
-            raise FieldError(next(iter(gegevens)), f"{event_type} carries no persoonsgegevens")
         if "geboortedatum" in gegevens:
             born = _date(gegevens["geboortedatum"], "geboortedatum")
             if born > self.now.date():

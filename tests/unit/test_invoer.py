@@ -134,3 +134,18 @@ def test_boolean_from_csv_text_and_strict_from_json() -> None:
                                         ("123456782", True), ("123456789", False), ("12345678", False)])
 def test_elfproef(value: str, ok: bool) -> None:
     assert (identifiers.bsn(value) is None) is ok
+
+
+def test_naam_of_reference_data_is_an_ordinary_field() -> None:
+    row = {"type": "LeerbedrijfErkend", "occurred_at": "2019-01-01", "leerbedrijf_id": "123456789",
+           "naam": "Bakkerij De Korenaar", "crebos": ["25252"]}
+    _, rec = invoer("sbb").row(row, raw="x")
+    assert rec["naam"] == "Bakkerij De Korenaar"
+
+
+def test_naam_on_an_event_without_persoonsgegevens_is_refused() -> None:
+    from producers.invoer import FieldError
+
+    row = {"type": "UitstroomGeregistreerd", "bsn": "111222333", "occurred_at": "2020-01-01", "uitstroom": "geen", "naam": "X"}
+    with pytest.raises(FieldError, match="not a field"):
+        invoer().row(row, raw="x")

@@ -1,0 +1,218 @@
+"""The validator's view of the registry: what it must know to judge the next event.
+
+State is a fold over the canonical log (``pas_toe`` applies one accepted event), so
+it can always be rebuilt or rolled forward from ``praktijkleren.events``. No I/O here:
+the validator adapter persists the entities it marks dirty.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+Record = Mapping[str, Any]
+Werkproces = tuple[str, str]  # (crebo, werkproces code)
+
+
+@dataclass
+class Traject:
+    traject_id: str
+    deelnemer: str
+    mbo_instelling: str
+    crebo: str
+    startdatum: dt.date
+    leerbedrijf_id: str | None = None
+    open: bool = True
+    afgetekend: set[Werkproces] = field(default_factory=set)
+
+
+@dataclass
+class Verklaring:
+    verklaring_id: str
+    deelnemer: str
+    traject_id: str
+    mbo_instelling: str
+    werkprocessen: set[Werkproces]
+    volgnummer: int
+    ingetrokken: bool = False
+
+
+@dataclass
+class Deelnemer:
+    deelnemer: str
+    advies: bool = False
+    aangemeld_door: set[str] = field(default_factory=set)
+    trajecten: list[str] = field(default_factory=list)
+    verklaringen: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Staat:
+    event_ids: set[str] = field(default_factory=set)
+    dossiers: dict[str, set[str]] = field(default_factory=dict)  # crebo -> werkproces codes
+    leerbedrijven: dict[str, set[str]] = field(default_factory=dict)  # leerbedrijf_id -> crebos
+    erkenningen: dict[tuple[str, str], dt.date] = field(default_factory=dict)  # (instelling, crebo) -> vanaf
+    trajecten: dict[str, Traject] = field(default_factory=dict)
+    verklaringen: dict[str, Verklaring] = field(default_factory=dict)
+    deelnemers: dict[str, Deelnemer] = field(default_factory=dict)
+    # (kind, id) of entities changed since the adapter last persisted them
+    dirty: set[tuple[str, str]] = field(default_factory=set)
+
+    def deelnemer(self, pseudonym: str) -> Deelnemer:
+        d = self.deelnemers.get(pseudonym)
+        if d is None:
+            d = self.deelnemers[pseudonym] = Deelnemer(pseudonym)
+        self.dirty.add(("deelnemer", pseudonym))
+        return d
+
+    def open_trajecten(self, pseudonym: str) -> list[Traject]:
+        d = self.deelnemers.get(pseudonym)
+        return [self.trajecten[t] for t in (d.trajecten if d else []) if self.trajecten[t].open]
+
+    def actieve_verklaringen(self, pseudonym: str) -> list[Verklaring]:
+        d = self.deelnemers.get(pseudonym)
+        return [v for v in (self.verklaringen[i] for i in (d.verklaringen if d else [])) if not v.ingetrokken]
+
+    def instellingen_van(self, pseudonym: str) -> set[str]:
+        d = self.deelnemers.get(pseudonym)
+        return {self.trajecten[t].mbo_instelling for t in (d.trajecten if d else [])}
+
+
+def pas_toe(staat: Staat, event_type: str, r: Record) -> None:
+    """Apply one ACCEPTED canonical event (idempotent on event_id)."""
+    if r["event_id"] in staat.event_ids:
+        return
+    staat.event_ids.add(r["event_id"])
+    staat.dirty.add(("event", r["event_id"]))
+    handler = _HANDLERS.get(event_type)
+    if handler:
+        handler(staat, r)
+
+
+def _aangemeld(s: Staat, r: Record) -> None:
+    s.deelnemer(r["deelnemer"]).aangemeld_door.add(r["partner"])
+
+
+def _advies(s: Staat, r: Record) -> None:
+    s.deelnemer(r["deelnemer"]).advies = True
+
+
+def _ingeschreven(s: Staat, r: Record) -> None:
+    t = Traject(r["traject_id"], r["deelnemer"], r["mbo_instelling"], r["crebo"], r["startdatum"], r.get("leerbedrijf_id"))
+    s.trajecten[t.traject_id] = t
+    s.dirty.add(("traject", t.traject_id))
+    s.deelnemer(r["deelnemer"]).trajecten.append(t.traject_id)
+
+
+def _traject(s: Staat, r: Record) -> Traject:
+    s.dirty.add(("traject", r["traject_id"]))
+    return s.trajecten[r["traject_id"]]
+
+
+def _leerbedrijf(s: Staat, r: Record) -> None:
+    _traject(s, r).leerbedrijf_id = r["leerbedrijf_id"]
+
+
+def _afgetekend(s: Staat, r: Record) -> None:
+    _traject(s, r).afgetekend.add((r["crebo"], r["werkproces"]))
+
+
+def _ingetrokken_aftekening(s: Staat, r: Record) -> None:
+    _traject(s, r).afgetekend.discard((r["crebo"], r["werkproces"]))
+
+
+def _verklaring(s: Staat, r: Record) -> None:
+    t = s.trajecten[r["traject_id"]]
+    v = Verklaring(r["verklaring_id"], r["deelnemer"], t.traject_id, t.mbo_instelling,
+                   {(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]}, r["volgnummer"] or 0)
+    s.verklaringen[v.verklaring_id] = v
+    s.dirty.add(("verklaring", v.verklaring_id))
+    s.deelnemer(r["deelnemer"]).verklaringen.append(v.verklaring_id)
+
+
+def _verklaring_ingetrokken(s: Staat, r: Record) -> None:
+    s.verklaringen[r["verklaring_id"]].ingetrokken = True
+    s.dirty.add(("verklaring", r["verklaring_id"]))
+
+
+def _beeindigd(s: Staat, r: Record) -> None:
+    _traject(s, r).open = False
+
+
+def _dossier(s: Staat, r: Record) -> None:
+    s.dossiers[r["crebo"]] = {w["code"] for k in r["kerntaken"] for w in k["werkprocessen"]}
+    s.dirty.add(("dossier", r["crebo"]))
+
+
+def _leerbedrijf_erkend(s: Staat, r: Record) -> None:
+    s.leerbedrijven[r["leerbedrijf_id"]] = set(r["crebos"])
+    s.dirty.add(("leerbedrijf", r["leerbedrijf_id"]))
+
+
+def _erkenning(s: Staat, r: Record) -> None:
+    s.erkenningen[(r["mbo_instelling"], r["crebo"])] = r["vanaf"]
+    s.dirty.add(("erkenning", f"{r['mbo_instelling']}|{r['crebo']}"))
+
+
+_HANDLERS = {
+    "KandidaatAangemeld": _aangemeld,
+    "AdviesUitgebracht": _advies,
+    "DeelnemerIngeschreven": _ingeschreven,
+    "LeerbedrijfVastgelegd": _leerbedrijf,
+    "WerkprocesAfgetekend": _afgetekend,
+    "AftekeningIngetrokken": _ingetrokken_aftekening,
+    "PraktijkverklaringUitgegeven": _verklaring,
+    "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
+    "TrajectBeeindigd": _beeindigd,
+    "KwalificatiedossierVastgesteld": _dossier,
+    "LeerbedrijfErkend": _leerbedrijf_erkend,
+    "ErkenningDerdeLeerwegVerleend": _erkenning,
+}
+
+
+# ---- entity <-> JSON, for the adapter's persistence -------------------------------------------
+def entity_json(staat: Staat, kind: str, key: str) -> Any:
+    if kind == "event":
+        return None
+    if kind == "traject":
+        t = asdict(staat.trajecten[key])
+        t["startdatum"] = t["startdatum"].isoformat()
+        t["afgetekend"] = sorted(t["afgetekend"])
+        return t
+    if kind == "verklaring":
+        v = asdict(staat.verklaringen[key])
+        v["werkprocessen"] = sorted(v["werkprocessen"])
+        return v
+    if kind == "deelnemer":
+        d = asdict(staat.deelnemers[key])
+        d["aangemeld_door"] = sorted(d["aangemeld_door"])
+        return d
+    if kind == "dossier":
+        return sorted(staat.dossiers[key])
+    if kind == "leerbedrijf":
+        return sorted(staat.leerbedrijven[key])
+    if kind == "erkenning":
+        instelling, crebo = key.split("|")
+        return staat.erkenningen[(instelling, crebo)].isoformat()
+    raise ValueError(kind)
+
+
+def load_entity(staat: Staat, kind: str, key: str, data: Any) -> None:
+    if kind == "event":
+        staat.event_ids.add(key)
+    elif kind == "traject":
+        staat.trajecten[key] = Traject(**{**data, "startdatum": dt.date.fromisoformat(data["startdatum"]),
+                                         "afgetekend": {tuple(w) for w in data["afgetekend"]}})
+    elif kind == "verklaring":
+        staat.verklaringen[key] = Verklaring(**{**data, "werkprocessen": {tuple(w) for w in data["werkprocessen"]}})
+    elif kind == "deelnemer":
+        staat.deelnemers[key] = Deelnemer(**{**data, "aangemeld_door": set(data["aangemeld_door"])})
+    elif kind == "dossier":
+        staat.dossiers[key] = set(data)
+    elif kind == "leerbedrijf":
+        staat.leerbedrijven[key] = set(data)
+    elif kind == "erkenning":
+        instelling, crebo = key.split("|")
+        staat.erkenningen[(instelling, crebo)] = dt.date.fromisoformat(data)
+    else:
+        raise ValueError(kind)
