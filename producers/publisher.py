@@ -19,12 +19,12 @@ class PublishError(RuntimeError):
 
 class Publisher:
     def __init__(self, bootstrap: Sequence[str] | str, partner: str, *, ensure_topic: bool = True,
-                 partitions: int = 6, producer_config: Mapping[str, Any] | None = None) -> None:
-        self.topic = topics.ingress(partner)
+                 partitions: int = 6, producer_config: Mapping[str, Any] | None = None, prefix: str = "praktijkleren") -> None:
+        self.topic = topics.Topics(prefix).ingress(partner)
         self.partner = partner
         self.bootstrap = [bootstrap] if isinstance(bootstrap, str) else list(bootstrap)
         if ensure_topic:
-            topics.create(self.bootstrap, partitions, [partner])
+            topics.create(self.bootstrap, partitions, [partner], prefix)
         config: dict[str, Any] = dict(
             bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
             linger_ms=20, batch_size=256 * 1024, max_in_flight_requests_per_connection=5,

@@ -25,7 +25,7 @@ from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
 # Identifiers stay plain text everywhere (JSON, SQL, Kafka keys): read the uuid logical
 # type back as the string that was written instead of a uuid.UUID object.
-for _readers in (fastavro.read.LOGICAL_READERS, fastavro._read.LOGICAL_READERS):
+for _readers in (fastavro.read.LOGICAL_READERS, fastavro._read.LOGICAL_READERS):  # type: ignore[attr-defined]
     _readers["string-uuid"] = lambda data, *args: data
 
 MAGIC = b"\xc3\x01"
@@ -124,6 +124,8 @@ def encode(event_type: str, record: Mapping[str, Any], cat: Catalogue | None = N
 
 
 def writer_of(data: bytes, cat: Catalogue | None = None) -> SchemaVersion:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"no bytes to decode (got {type(data).__name__})")
     if len(data) < HEADER_LEN or data[:2] != MAGIC:
         raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
     sv = (cat or catalogue()).by_fingerprint.get(bytes(data[2:HEADER_LEN]))

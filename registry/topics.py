@@ -28,25 +28,26 @@ def partner_of(topic: str) -> str:
     return topic[len(INGRESS_PREFIX):]
 
 
-def specs(partitions: int, partners: list[str]) -> list[NewTopic]:
+def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren") -> list[NewTopic]:
     """Every topic has the same partition count: the validator relies on
     co-partitioning (partition i of each topic holds the same deelnemers)."""
+    t = Topics(prefix)
     forever = {"retention.ms": "-1", "retention.bytes": "-1"}
     topics = [
-        NewTopic(EVENTS, partitions, 1, topic_configs=forever),
-        NewTopic(REJECTIONS, partitions, 1),
-        NewTopic(DEADLETTER, partitions, 1),
+        NewTopic(t.events, partitions, 1, topic_configs=forever),
+        NewTopic(t.rejections, partitions, 1, topic_configs=forever),
+        NewTopic(t.deadletter, partitions, 1, topic_configs=forever),
     ]
-    topics += [NewTopic(ingress(p), partitions, 1) for p in partners]
+    topics += [NewTopic(t.ingress(p), partitions, 1) for p in partners]
     return topics
 
 
-def create(bootstrap: list[str], partitions: int, partners: list[str]) -> list[str]:
+def create(bootstrap: list[str], partitions: int, partners: list[str], prefix: str = "praktijkleren") -> list[str]:
     """Create missing topics; returns the names that were newly created."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="praktijkregister-admin")
     try:
         existing = set(admin.list_topics())
-        wanted = [t for t in specs(partitions, partners) if t.name not in existing]
+        wanted = [t for t in specs(partitions, partners, prefix) if t.name not in existing]
         if wanted:
             try:
                 admin.create_topics(wanted)
@@ -63,3 +64,24 @@ def list_topics(bootstrap: list[str]) -> list[str]:
         return sorted(t for t in admin.list_topics() if not t.startswith("__"))
     finally:
         admin.close()
+
+
+class Topics:
+    """The registry's topic set under one prefix (tests use their own prefix)."""
+
+    def __init__(self, prefix: str = "praktijkleren") -> None:
+        self.prefix = prefix
+        self.events = f"{prefix}.events"
+        self.rejections = f"{prefix}.rejections"
+        self.deadletter = f"{prefix}.deadletter"
+        self.ingress_prefix = f"{prefix}.ingress."
+        self.ingress_pattern = "^" + re.escape(self.ingress_prefix) + ".+"
+
+    def ingress(self, partner: str) -> str:
+        ingress(partner)  # validates the partner id
+        return self.ingress_prefix + partner
+
+    def partner_of(self, topic: str) -> str:
+        if not topic.startswith(self.ingress_prefix):
+            raise ValueError(f"{topic!r} is not an ingress topic of {self.prefix}")
+        return topic[len(self.ingress_prefix):]

@@ -1,0 +1,90 @@
+"""CLI: ``praktijkregister validator`` and ``praktijkregister rejections``."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Optional
+
+import typer
+from kafka import KafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from registry import settings as settings_mod
+from registry.db import engine
+from registry.topics import Topics
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validator")(validator)
+    app.command("rejections")(rejections)
+
+
+def validator(
+    metrics_port: int = typer.Option(0, help="Serve Prometheus metrics on this port (0: off)."),
+    idle_exit: Optional[float] = typer.Option(None, help="Stop after this many idle seconds (demo, tests)."),
+    prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
+    schema: str = typer.Option("validator", help="PostgreSQL schema of the validator's state."),
+) -> None:
+    """Validate every praktijkleren.ingress.* submission into the canonical log (runs until stopped)."""
+    from prometheus_client import start_http_server
+
+    from consumers.validator import Validator, ValidatorConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    s = settings_mod.load()
+    if metrics_port:
+        start_http_server(metrics_port, addr=s.api_host)
+    v = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group, prefix, schema), engine(s.database_url))
+    v.start()
+    v.run(idle_exit_after=idle_exit)
+
+
+def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, since: dt.datetime | None) -> list[dict[str, object]]:
+    topic = Topics(prefix).rejections
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             isolation_level="read_committed", consumer_timeout_ms=2000)
+    parts = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in parts]
+    out: list[dict[str, object]] = []
+    if tps:
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for rec in records:
+                    row = json.loads(rec.value)
+                    if partner and row["partner"] != partner:
+                        continue
+                    if since and dt.datetime.fromisoformat(row["recorded_at"]) < since:
+                        continue
+                    out.append(row)
+    consumer.close()
+    return sorted(out, key=lambda r: str(r["recorded_at"]))
+
+
+def rejections(
+    as_partner: str = typer.Option(..., "--as", help="The partner whose refusals to show."),
+    since: Optional[str] = typer.Option(None, help="Only refusals recorded on or after this date/datetime (ISO 8601)."),
+    prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
+) -> None:
+    """Show a partner its refused submissions, with reason code and message."""
+    s = settings_mod.load()
+    since_ts = None
+    if since:
+        try:
+            since_ts = dt.datetime.fromisoformat(since)
+        except ValueError:
+            Console(stderr=True).print(f"error: --since {since!r} is not a date or datetime (YYYY-MM-DD)")
+            raise typer.Exit(2)
+        if since_ts.tzinfo is None:
+            since_ts = since_ts.replace(tzinfo=dt.timezone.utc)
+    rows = read_rejections(s.kafka_servers, prefix, as_partner, since_ts)
+    table = Table(title=f"{len(rows)} refused submission(s) of {as_partner}")
+    for col in ("recorded_at", "event_type", "event_id", "reden", "melding"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(str(r["recorded_at"])[:19], str(r["event_type"]), str(r["event_id"]), str(r["reden"]), str(r["melding"]))
+    Console().print(table)

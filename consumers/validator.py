@@ -1,0 +1,242 @@
+"""The ingress validator: partners' submissions -> one canonical, trustworthy log.
+
+Per poll batch, in ONE Kafka transaction: decode, judge (registry.regels), append
+accepted events to ``<prefix>.events``, refusals to ``.rejections``, undecodable
+bytes to ``.deadletter``, and commit the ingress offsets (send_offsets_to_transaction).
+
+State (registry.staat) is a fold over the canonical log. It is persisted to
+PostgreSQL after each committed transaction together with the canonical offsets it
+covers. A crash between the Kafka commit and the database commit is repaired at
+start-up: ``init_transactions`` first settles any transaction of a previous
+incarnation, then the state rolls forward by reading the canonical log from the
+stored offsets to its end. A crash before the Kafka commit aborts the transaction,
+so those submissions are consumed again.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.structs import OffsetAndMetadata
+from prometheus_client import Counter
+from sqlalchemy import Engine, text
+
+from registry import codec, events
+from registry.codec import DecodeError
+from registry.regels import Besluit, beoordeel
+from registry.staat import Staat, entity_json, load_entity, pas_toe
+from registry.topics import Topics
+
+log = logging.getLogger("praktijkregister.validator")
+
+UITKOMSTEN = Counter("praktijk_validator_submissions_total", "Ingress submissions by outcome",
+                     ["uitkomst"])  # geaccepteerd | geweigerd | deadletter | duplicaat
+WEIGERINGEN = Counter("praktijk_validator_rejections_total", "Refused submissions by reason code", ["reden"])
+WAARSCHUWINGEN = Counter("praktijk_validator_warnings_total", "Accepted events with a warning", ["warning"])
+
+
+@dataclass(frozen=True)
+class ValidatorConfig:
+    bootstrap: list[str]
+    database_url: str
+    group: str = "praktijkregister-validator"
+    prefix: str = "praktijkleren"
+    schema: str = "validator"
+    max_poll_records: int = 2000
+
+
+class StateStore:
+    """The validator's state in PostgreSQL: one JSON row per entity, plus canonical offsets."""
+
+    def __init__(self, engine: Engine, schema: str) -> None:
+        self.engine, self.schema = engine, schema
+
+    def ensure(self) -> None:
+        with self.engine.begin() as c:
+            c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            c.execute(text(f'CREATE TABLE IF NOT EXISTS "{self.schema}".entiteit '
+                           "(soort text NOT NULL, id text NOT NULL, data jsonb, PRIMARY KEY (soort, id))"))
+            c.execute(text(f'CREATE TABLE IF NOT EXISTS "{self.schema}".canoniek_offset '
+                           "(partitie int PRIMARY KEY, volgende bigint NOT NULL)"))
+
+    def load(self) -> tuple[Staat, dict[int, int]]:
+        staat = Staat()
+        with self.engine.connect() as c:
+            for soort, key, data in c.execute(text(f'SELECT soort, id, data FROM "{self.schema}".entiteit')):
+                load_entity(staat, soort, key, data)
+            offsets = {p: o for p, o in c.execute(text(f'SELECT partitie, volgende FROM "{self.schema}".canoniek_offset'))}
+        return staat, offsets
+
+    def save(self, staat: Staat, offsets: dict[int, int]) -> None:
+        rows = [{"s": k, "i": i, "d": _json(entity_json(staat, k, i))} for k, i in staat.dirty]
+        with self.engine.begin() as c:
+            if rows:
+                c.execute(text(f'INSERT INTO "{self.schema}".entiteit (soort, id, data) VALUES (:s, :i, CAST(:d AS jsonb)) '
+                               "ON CONFLICT (soort, id) DO UPDATE SET data = EXCLUDED.data"), rows)
+            if offsets:
+                c.execute(text(f'INSERT INTO "{self.schema}".canoniek_offset (partitie, volgende) VALUES (:p, :o) '
+                               "ON CONFLICT (partitie) DO UPDATE SET volgende = GREATEST(canoniek_offset.volgende, EXCLUDED.volgende)"),
+                          [{"p": p, "o": o} for p, o in offsets.items()])
+        staat.dirty.clear()
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+class Validator:
+    def __init__(self, config: ValidatorConfig, engine: Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.config = config
+        self.topics = Topics(config.prefix)
+        self.store = StateStore(engine, config.schema)
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.staat = Staat()
+        self.offsets: dict[int, int] = {}
+        self.producer: KafkaProducer | None = None
+        self.consumer: KafkaConsumer | None = None
+        self.stopping = False
+
+    # ---- start-up: settle, roll forward, subscribe -------------------------------------------
+    def start(self) -> None:
+        self.producer = KafkaProducer(
+            bootstrap_servers=self.config.bootstrap, transactional_id=f"{self.config.group}-0",
+            acks="all", enable_idempotence=True, linger_ms=5, batch_size=512 * 1024,
+            client_id=f"{self.config.group}-producer",
+        )
+        self.producer.init_transactions()  # fences and settles a previous incarnation's transaction
+        self.store.ensure()
+        self.staat, self.offsets = self.store.load()
+        n = self.roll_forward()
+        log.info("state loaded; rolled forward %d canonical event(s)", n)
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=self.config.bootstrap, group_id=self.config.group, enable_auto_commit=False,
+            isolation_level="read_committed", auto_offset_reset="earliest", max_poll_records=self.config.max_poll_records,
+            # range assignment keeps partition i of every co-partitioned ingress topic on one instance
+            partition_assignment_strategy=[RangePartitionAssignor], metadata_max_age_ms=3000,
+            fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
+            client_id=f"{self.config.group}-consumer",
+        )
+        self.consumer.subscribe(pattern=self.topics.ingress_pattern)
+
+    def roll_forward(self) -> int:
+        """Apply canonical events the stored state does not cover yet (idempotent on event_id)."""
+        reader = KafkaConsumer(bootstrap_servers=self.config.bootstrap, group_id=None, enable_auto_commit=False,
+                               isolation_level="read_committed", max_poll_records=5000)
+        parts = reader.partitions_for_topic(self.topics.events) or set()
+        tps = [TopicPartition(self.topics.events, p) for p in sorted(parts)]
+        applied = 0
+        if tps:
+            reader.assign(tps)
+            for tp in tps:
+                reader.seek(tp, self.offsets.get(tp.partition, 0))
+            end = reader.end_offsets(tps)
+            while any(reader.position(tp) < end[tp] for tp in tps):
+                for tp, records in reader.poll(timeout_ms=1000).items():
+                    for rec in records:
+                        event_type, record = codec.decode(rec.value)
+                        pas_toe(self.staat, event_type, record)
+                        applied += 1
+                    self.offsets[tp.partition] = records[-1].offset + 1
+            for tp in tps:  # past trailing transaction markers too
+                self.offsets[tp.partition] = max(self.offsets.get(tp.partition, 0), reader.position(tp))
+        reader.close()
+        self.store.save(self.staat, self.offsets)
+        return applied
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def run(self, idle_exit_after: float | None = None) -> None:
+        """Validate until SIGTERM/SIGINT (or, with ``idle_exit_after``, until idle that long)."""
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
+        idle_since = self.clock()
+        while not self.stopping:
+            n = self.run_once()
+            if n:
+                idle_since = self.clock()
+            elif idle_exit_after is not None and (self.clock() - idle_since).total_seconds() >= idle_exit_after:
+                break
+        self.close()
+
+    def run_once(self, timeout_ms: int = 500) -> int:
+        assert self.consumer is not None and self.producer is not None
+        batch = self.consumer.poll(timeout_ms=timeout_ms)
+        if not batch:
+            return 0
+        producer = self.producer
+        producer.begin_transaction()
+        futures: list[Any] = []
+        offsets = {}
+        n = 0
+        for tp, records in batch.items():
+            partner = self.topics.partner_of(tp.topic)
+            for rec in records:
+                futures += self._handle(rec, partner)
+                n += 1
+            offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+        producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
+        producer.commit_transaction()
+        for f in futures:
+            md = f.get()
+            self.offsets[md.partition] = max(self.offsets.get(md.partition, 0), md.offset + 1)
+        self.store.save(self.staat, self.offsets)
+        return n
+
+    def _handle(self, rec: Any, partner: str) -> list[Any]:
+        assert self.producer is not None
+        try:
+            event_type, record = codec.decode(rec.value)
+        except DecodeError as exc:
+            UITKOMSTEN.labels("deadletter").inc()
+            self.producer.send(self.topics.deadletter, key=rec.key, value=_deadletter(rec, str(exc), self.clock()))
+            return []
+        if record.get("event_id") in self.staat.event_ids:
+            UITKOMSTEN.labels("duplicaat").inc()  # a resubmission: silent no-op
+            return []
+        now = self.clock()
+        besluit = beoordeel(self.staat, event_type, record, partner, now)
+        if not besluit.geaccepteerd:
+            UITKOMSTEN.labels("geweigerd").inc()
+            WEIGERINGEN.labels(besluit.reden or "").inc()
+            self.producer.send(self.topics.rejections, key=partner.encode(),
+                               value=_rejection(event_type, record, partner, besluit, rec, now))
+            return []
+        canonical = dict(record, recorded_at=now, warnings=list(besluit.warnings))
+        if besluit.volgnummer is not None:
+            canonical["volgnummer"] = besluit.volgnummer
+        for w in besluit.warnings:
+            WAARSCHUWINGEN.labels(w).inc()
+        UITKOMSTEN.labels("geaccepteerd").inc()
+        pas_toe(self.staat, event_type, canonical)
+        return [self.producer.send(self.topics.events, key=events.key(event_type, canonical),
+                                   value=codec.encode(event_type, canonical))]
+
+    def close(self) -> None:
+        if self.consumer is not None:
+            self.consumer.close()
+        if self.producer is not None:
+            self.producer.close()
+
+
+def _bron(rec: Any) -> dict[str, Any]:
+    return {"topic": rec.topic, "partition": rec.partition, "offset": rec.offset}
+
+
+def _rejection(event_type: str, r: dict[str, Any], partner: str, b: Besluit, rec: Any, now: dt.datetime) -> bytes:
+    return json.dumps({
+        "event_id": r.get("event_id"), "event_type": event_type, "partner": partner,
+        "deelnemer": r.get("deelnemer"), "traject_id": r.get("traject_id"), "reden": b.reden, "melding": b.melding,
+        "herstelbaar": b.herstelbaar, "recorded_at": now.isoformat(), "bron": _bron(rec),
+    }).encode()
+
+
+def _deadletter(rec: Any, error: str, now: dt.datetime) -> bytes:
+    return json.dumps({
+        "fout": error, "recorded_at": now.isoformat(), "bron": _bron(rec),
+        "waarde_base64": base64.b64encode(rec.value or b"").decode(),
+    }).encode()
