@@ -157,7 +157,7 @@ class Validator:
         idle_since = self.clock()
         while not self.stopping:
             n = self.run_once()
-            if n:
+            if n or not self.caught_up():
                 idle_since = self.clock()
             elif idle_exit_after is not None and (self.clock() - idle_since).total_seconds() >= idle_exit_after:
                 break
@@ -215,6 +215,15 @@ class Validator:
         pas_toe(self.staat, event_type, canonical)
         return [self.producer.send(self.topics.events, key=events.key(event_type, canonical),
                                    value=codec.encode(event_type, canonical))]
+
+    def caught_up(self) -> bool:
+        """True once partitions are assigned and every one is read to its end."""
+        assert self.consumer is not None
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return False
+        end = self.consumer.end_offsets(assigned)
+        return all(self.consumer.position(tp) >= end[tp] for tp in assigned)
 
     def close(self) -> None:
         if self.consumer is not None:

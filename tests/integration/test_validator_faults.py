@@ -1,0 +1,87 @@
+"""kill -9 the validator at random moments: the canonical log still holds every accepted event exactly once."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from tests.integration import validator_helpers as h
+from tests.integration.test_validator import reference
+from tests.unit.test_regels import LB, MBO, ev
+
+DEELNEMERS = 1100  # x 5 events = 5,500 submissions (+ refusals)
+
+
+def stream(seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
+    rnd = random.Random(seed)
+    out: list[tuple[str, dict[str, Any]]] = []
+    for i in range(DEELNEMERS):
+        p = f"{i:064x}"
+        traject = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+        out.append(("DeelnemerIngeschreven", ev(MBO, deelnemer=p, traject_id=traject, mbo_instelling=MBO, crebo="25250",
+                                                leertraject="OVO", pilot="rijnmond", startdatum=ev("x")["occurred_at"].date(),
+                                                leerbedrijf_id=LB, geslacht="man", leeftijd=16 + i % 40, gemeente=None,
+                                                persoonsgegevens=None, pok_datum=None)))
+        wps = ["B1-K1-W1", "B1-K1-W2", "B1-K1-W9" if i % 10 == 0 else "B1-K1-W3"]  # every 10th: an unknown werkproces
+        for wp in wps:
+            out.append(("WerkprocesAfgetekend", ev(MBO, deelnemer=p, traject_id=traject, crebo="25250", werkproces=wp, afgetekend_door="po")))
+        out.append(("PraktijkverklaringUitgegeven", ev(MBO, deelnemer=p, traject_id=traject, verklaring_id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+                                                       werkprocessen=[{"crebo": "25250", "werkproces": w} for w in wps],
+                                                       leerbedrijf_id=LB, brancheorganisaties=["NOA"], volgnummer=None)))
+    return out
+
+
+def _validator_process(prefix: str, database_url: str, bootstrap: str, idle_exit: float | None = None) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap, PRAKTIJK_DATABASE_URL=database_url,
+               PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator")
+    args = [sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema", f"{prefix}_validator"]
+    if idle_exit is not None:
+        args += ["--idle-exit", str(idle_exit)]
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(kafka_bootstrap: str, database_url: str, unique: str) -> None:
+    refdata = reference()[:3]  # the same submissions (same event_ids) for both runs
+    events = stream()
+    assert len(events) >= 5000
+    results = {}
+    for run in ("clean", "killed"):
+        prefix = f"t{unique}{run[0]}"
+        t = h.make_topics(kafka_bootstrap, prefix, ["sbb", "duo", MBO])
+        h.publish(kafka_bootstrap, prefix, refdata)
+        v = h.validator(kafka_bootstrap, database_url, prefix)
+        h.drain(v)  # reference data first: it arrives on other topics than the stream that needs it
+        h.publish(kafka_bootstrap, prefix, events)
+        if run == "clean":
+            h.drain(v)
+            v.close()
+        else:
+            v.close()
+            rnd = random.Random(unique)
+            kills = 0
+            while kills < 10:
+                proc = _validator_process(prefix, database_url, kafka_bootstrap)
+                time.sleep(rnd.uniform(2.0, 5.0))  # start-up takes ~2 s: most kills land mid-batch
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+            final = _validator_process(prefix, database_url, kafka_bootstrap, idle_exit=6)
+            assert final.wait(timeout=300) == 0
+        accepted = [r["event_id"] for _, r in h.canonical(kafka_bootstrap, t)]
+        refused = [(r["event_id"], r["reden"]) for r in h.rejections(kafka_bootstrap, t)]
+        results[run] = (accepted, refused)
+
+    clean_ok, clean_refused = results["clean"]
+    killed_ok, killed_refused = results["killed"]
+    assert len(clean_ok) == 3 + DEELNEMERS * 5 - (DEELNEMERS // 10) * 2  # unknown werkproces + its verklaring refused
+    assert max(Counter(killed_ok).values()) == 1, "an accepted event appears twice in the canonical log"
+    assert set(killed_ok) == set(clean_ok)
+    assert max(Counter(killed_refused).values()) == 1
+    assert set(killed_refused) == set(clean_refused)
+    assert len(clean_refused) == (DEELNEMERS // 10) * 2
