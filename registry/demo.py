@@ -1,19 +1,136 @@
-"""The demo (``./ops/demo``): what a new user sees first."""
+"""The demo (``./ops/demo``): the simulated pilots, published by their partners
+through the producer, validated into the canonical log, and counted.
+
+Partners publish on separate ingress topics, and the registry does not order
+events across topics; a real partner retries a refusal with a retryable reason.
+The demo publishes in the order the lifecycle needs (reference data, aanmelding
+and advies, inschrijving, sign-offs, verklaringen, endings) and lets the validator
+catch up between phases, so the result is the same on every run.
+"""
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections import Counter
+from typing import Any, Iterable
+
+from kafka import KafkaProducer
 from rich.console import Console
 from rich.table import Table
 
-from registry import topics
+from consumers.validator import Validator, ValidatorConfig
+from producers.invoer import Invoer
+from producers.publisher import Publisher
+from producers.sleutels import Pseudonymiser, Sealer, init_keys
+from registry import codec, demodata, topics
+from registry.db import engine
 from registry.settings import Settings
+from registry.topics import Topics
+
+PHASES: list[set[str]] = [
+    {"KwalificatiedossierVastgesteld", "LeerbedrijfErkend", "ErkenningDerdeLeerwegVerleend"},
+    {"KandidaatAangemeld", "AdviesUitgebracht"},
+    {"DeelnemerIngeschreven"},
+    {"LeerbedrijfVastgelegd", "WerkprocesAfgetekend"},
+    {"AftekeningIngetrokken", "PraktijkverklaringUitgegeven"},
+    {"PraktijkverklaringIngetrokken", "TrajectBeeindigd", "TellingGemeld"},
+    {"UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"},
+]
+LEERBEDRIJF_PORTALS = 3  # leerbedrijven that sign off through their own topic; others via the instelling
+
+
+def _route(records: list[demodata.DemoRecord]) -> list[demodata.DemoRecord]:
+    """Keep the topic count small: most leerbedrijven sign off via the traject's instelling."""
+    instelling = {r.record["traject_id"]: r.record["mbo_instelling"] for r in records if r.record["type"] == "DeelnemerIngeschreven"}
+    portals = sorted({r.partner for r in records if r.partner.startswith("leerbedrijf.")})[:LEERBEDRIJF_PORTALS]
+    out = []
+    for r in records:
+        if r.partner.startswith("leerbedrijf.") and r.partner not in portals:
+            r = demodata.DemoRecord(instelling[r.record["traject_id"]], r.record)
+        out.append(r)
+    return out
+
+
+def _drain(v: Validator) -> int:
+    total, idle = 0, 0
+    while idle < 2:
+        n = v.run_once(timeout_ms=300)
+        total += n
+        idle = 0 if n else (idle + 1 if v.caught_up() else 0)
+    return total
+
+
+def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudonymiser, sealer: Sealer) -> int:
+    by_partner: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_partner.setdefault(r.partner, []).append(r.record)
+    sent = 0
+    for partner, rows in sorted(by_partner.items()):
+        invoer = Invoer(partner, pseudo, sealer.seal)
+        items = [invoer.row(row, raw=json.dumps(row, sort_keys=True)) for row in rows]
+        with Publisher(s.kafka_servers, partner, partitions=s.partitions) as pub:
+            sent += pub.publish_batch(items)
+    return sent
 
 
 def run(s: Settings, console: Console) -> None:
-    table = Table(title="Praktijkregister stack", show_header=False)
-    table.add_row("Kafka bootstrap", s.kafka_bootstrap)
-    table.add_row("Database URL", s.database_url)
+    t = Topics()
+    console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database {s.database_url}")
+    init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file)
+    pseudo, sealer = Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file)
+    records = _route(demodata.generate())
+    partners = sorted({r.partner for r in records} | {r.partner for r in demodata.refusals()})
+    topics.create(s.kafka_servers, s.partitions, partners)
+    validator = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group), engine(s.database_url))
+    validator.start()
+    try:
+        for phase in PHASES:
+            batch = [r for r in records if r.record["type"] in phase]
+            sent = _publish(s, batch, pseudo, sealer)
+            done = _drain(validator)
+            console.print(f"  published {sent:5d}  validated {done:5d}  {', '.join(sorted(phase))}")
+        sent = _publish(s, demodata.refusals(), pseudo, sealer)
+        raw = KafkaProducer(bootstrap_servers=s.kafka_servers)
+        raw.send(t.ingress("uwv"), b"garbage from a misconfigured partner system")
+        raw.flush(); raw.close()
+        done = _drain(validator)
+        console.print(f"  published {sent + 1:5d}  validated {done:5d}  deliberately bad submissions")
+    finally:
+        validator.close()
+    summarize(s, t, console)
+
+
+def summarize(s: Settings, t: Topics, console: Console) -> None:
+    accepted, refused, dead = _counts(s, t)
+    table = Table(title=f"canonical log {t.events}: {sum(accepted.values())} accepted events")
+    table.add_column("event type"); table.add_column("accepted", justify="right")
+    for name, n in sorted(accepted.items()):
+        table.add_row(name, str(n))
     console.print(table)
-    names = topics.list_topics(s.kafka_servers)
-    console.print(f"{len(names)} topics:")
-    for name in names:
-        console.print(f"  {name}")
+    table = Table(title=f"{t.rejections}: {sum(refused.values())} refused submissions")
+    table.add_column("reason code"); table.add_column("refused", justify="right")
+    for name, n in sorted(refused.items()):
+        table.add_row(name, str(n))
+    console.print(table)
+    console.print(f"{t.deadletter}: {dead} dead-lettered submission(s) (bytes that are not registry events)")
+
+
+def _counts(s: Settings, t: Topics) -> tuple[Counter[str], Counter[str], int]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    def read(topic: str) -> list[bytes]:
+        c = KafkaConsumer(bootstrap_servers=s.kafka_servers, group_id=None, enable_auto_commit=False, isolation_level="read_committed")
+        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
+        c.assign(tps)
+        c.seek_to_beginning(*tps)
+        end = c.end_offsets(tps)
+        out: list[bytes] = []
+        while any(c.position(tp) < end[tp] for tp in tps):
+            for recs in c.poll(timeout_ms=1000).values():
+                out.extend(r.value for r in recs)
+        c.close()
+        return out
+
+    accepted = Counter(codec.decode(v)[0] for v in read(t.events))
+    refused = Counter(json.loads(v)["reden"] for v in read(t.rejections))
+    return accepted, refused, len(read(t.deadletter))

@@ -44,7 +44,7 @@ def drain(v: Validator, idle_polls: int = 2) -> int:
     while idle < idle_polls:
         n = v.run_once(timeout_ms=300)
         total += n
-        idle = 0 if n or not v.caught_up() else idle + 1
+        idle = 0 if n else (idle + 1 if v.caught_up() else 0)
     return total
 
 
