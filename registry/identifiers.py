@@ -6,7 +6,6 @@ what a partner sent without our producer).
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Callable
 
 PARTNER_SOORTEN = ("mbo", "gemeente", "uwv", "rmc", "dji", "sbb", "duo", "leerbedrijf", "werkgever", "sw", "reintegratie", "monitor")
@@ -72,12 +71,12 @@ def pseudonym(value: str) -> str | None:
     return None if _PSEUDONYM.match(value) else "deelnemer must be a pseudonym (64 lowercase hex characters), never a BSN"
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
 def uuid_text(value: str) -> str | None:
-    try:
-        uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        return "must be a UUID (e.g. 3f1c2a9e-...)"
-    return None
+    # a regex, not uuid.UUID(): this runs for every id of every event in the validator
+    return None if _UUID.match(value) else "must be a UUID in 8-4-4-4-12 hex form (e.g. 3f1c2a9e-...)"
 
 
 # field name -> check, applied wherever such a field appears (also inside arrays of records)

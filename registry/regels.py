@@ -79,7 +79,7 @@ def _algemeen(ctx: _Context, now: dt.datetime) -> None:
 
 
 def _identifiers(value: Any, path: str) -> None:
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):  # decoded Avro records are dicts (a typing.Mapping check is 5x slower)
         for k, v in value.items():
             check = identifiers.FIELD_CHECKS.get(k)
             problem = check(v) if check and isinstance(v, str) else None
