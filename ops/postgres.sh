@@ -42,13 +42,13 @@ start() {
   if running; then url; return 0; fi
   mkdir -p "$PGDIR"
   [ "$(id -u)" = 0 ] && { id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres; chown postgres "$PGDIR"; }
-  if [ ! -f "$DATA/PG_VERSION" ]; then
-    as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 \
-      || die "initdb failed, see $PGDIR/initdb.log"
-  fi
   [ -f "$PORTFILE" ] || free_port >"$PORTFILE"
   local port; port="$(cat "$PORTFILE")"
   port_taken "$port" && die "port 127.0.0.1:$port is already taken by another process (delete $PORTFILE to choose another)"
+  if [ ! -f "$DATA/PG_VERSION" ]; then
+    as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 \
+      || die "initdb failed (the postgres user needs access to $PGDIR), see $PGDIR/initdb.log"
+  fi
   touch "$LOG"; [ "$(id -u)" = 0 ] && chown postgres "$LOG"
   say "starting PostgreSQL on 127.0.0.1:$port"
   as_owner "$bin/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \

@@ -103,3 +103,32 @@ def test_state_survives_restart_and_resubmission_is_a_no_op(kafka_bootstrap: str
         again.close()
     assert [et for et, _ in h.canonical(kafka_bootstrap, t)].count("DeelnemerIngeschreven") == 1
     assert [r["reden"] for r in h.rejections(kafka_bootstrap, t)] == ["dubbele_inschrijving"]
+
+
+def test_rejections_cli_and_counters(kafka_bootstrap: str, database_url: str, unique: str) -> None:
+    from prometheus_client import REGISTRY
+
+    from consumers.cli_validator import read_rejections
+
+    def counter(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = (counter("praktijk_validator_submissions_total", uitkomst="geweigerd"),
+              counter("praktijk_validator_rejections_total", reden="niet_bevoegd"),
+              counter("praktijk_validator_submissions_total", uitkomst="geaccepteerd"))
+    prefix = f"t{unique}"
+    h.make_topics(kafka_bootstrap, prefix)
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    try:
+        h.publish(kafka_bootstrap, prefix, reference())  # 3 accepted, 1 refused (niet_bevoegd, by MBO)
+        h.drain(v)
+    finally:
+        v.close()
+    assert counter("praktijk_validator_submissions_total", uitkomst="geweigerd") - before[0] == 1
+    assert counter("praktijk_validator_rejections_total", reden="niet_bevoegd") - before[1] == 1
+    assert counter("praktijk_validator_submissions_total", uitkomst="geaccepteerd") - before[2] == 3
+    rows = read_rejections([kafka_bootstrap], prefix, MBO, None)
+    assert [(r["event_type"], r["reden"]) for r in rows] == [("LeerbedrijfErkend", "niet_bevoegd")]
+    assert read_rejections([kafka_bootstrap], prefix, "sbb", None) == []
+    future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    assert read_rejections([kafka_bootstrap], prefix, MBO, future) == []
