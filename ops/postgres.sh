@@ -3,6 +3,15 @@
 #   ops/postgres.sh start | stop | status | url
 source "$(dirname "$0")/lib.sh"
 PGDIR="$CACHE/pg"
+# As root, the server runs as 'postgres', which must be able to reach its data folder.
+# A clone inside a private folder (mode 700, e.g. a mktemp dir) is out of its reach:
+# then the cluster lives in /var/tmp under a name derived from this checkout.
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+  mkdir -p "$CACHE"
+  if ! runuser -u postgres -- test -x "$CACHE" 2>/dev/null; then
+    PGDIR="/var/tmp/praktijkregister-pg-$(printf '%s' "$CACHE" | sha1sum | cut -c1-12)"
+  fi
+fi
 DATA="$PGDIR/data"
 LOG="$PGDIR/postgres.log"
 PORTFILE="$PGDIR/port"

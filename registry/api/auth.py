@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Literal, Protocol
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from registry import referentie
 
@@ -112,8 +112,8 @@ def well_formed(key: str) -> bool:
 
 
 class KeyLookup(Protocol):
-    def lookup(self, key: str) -> ApiKey | None:
-        """The active (not revoked) key, or None."""
+    def lookup(self, key: str, conn: Connection | None = None) -> ApiKey | None:
+        """The active (not revoked) key, or None. ``conn``: an open connection to reuse (the request's)."""
 
 
 class MemoryKeyStore:
@@ -142,7 +142,7 @@ class MemoryKeyStore:
     def list(self) -> list[ApiKey]:
         return [k for _, k in self._keys.values()]
 
-    def lookup(self, key: str) -> ApiKey | None:
+    def lookup(self, key: str, conn: Connection | None = None) -> ApiKey | None:
         if not well_formed(key):
             return None
         h = hash_key(key)
@@ -203,13 +203,17 @@ class KeyStore:
         return [ApiKey(r.key_id, _stored_scope(r.scope) or Scope("publiek", "?" + r.scope), r.naam, r.created_at, r.revoked_at)
                 for r in rows]
 
-    def lookup(self, key: str) -> ApiKey | None:
+    def lookup(self, key: str, conn: Connection | None = None) -> ApiKey | None:
         if not well_formed(key):
             return None
         self.ensure()
-        with self.engine.connect() as conn:
-            r = conn.execute(text(f"SELECT key_id, scope, naam, created_at, revoked_at FROM {self.table}"
-                                  " WHERE key_hash = :h AND revoked_at IS NULL"), {"h": hash_key(key)}).first()
+        query = text(f"SELECT key_id, scope, naam, created_at, revoked_at FROM {self.table}"
+                     " WHERE key_hash = :h AND revoked_at IS NULL")
+        if conn is not None:
+            r = conn.execute(query, {"h": hash_key(key)}).first()
+        else:
+            with self.engine.connect() as own:
+                r = own.execute(query, {"h": hash_key(key)}).first()
         if r is None:
             return None
         scope = _stored_scope(r.scope)

@@ -7,11 +7,10 @@ route are counted under ``<unmatched>``.
 from __future__ import annotations
 
 import time
-from typing import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED = "<unmatched>"
 
@@ -29,13 +28,13 @@ class ApiMetrics:
                                   ["consumer"], registry=self.registry)
 
 
-def route_template(app: FastAPI, request: Request) -> str:
-    route = request.scope.get("route")
+def route_template(app: FastAPI, scope: Scope) -> str:
+    route = scope.get("route")  # set by the router on the (shared) scope when a route matched
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return path
     for r in app.router.routes:  # e.g. the request failed before routing finished
-        match, _ = r.matches(request.scope)
+        match, _ = r.matches(scope)
         if match == Match.FULL:
             p = getattr(r, "path", None)
             if isinstance(p, str):
@@ -43,22 +42,44 @@ def route_template(app: FastAPI, request: Request) -> str:
     return UNMATCHED
 
 
-def install(app: FastAPI, metrics: ApiMetrics) -> None:
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        metrics.in_flight.inc()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            metrics.in_flight.dec()
-            route = route_template(app, request)
-            metrics.requests.labels(route, request.method, str(status)).inc()
-            metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
+class MetricsMiddleware:
+    """Pure ASGI middleware (no BaseHTTPMiddleware overhead): counts and times every HTTP request."""
 
-    @app.get("/metrics", include_in_schema=False)
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.metrics.in_flight.dec()
+            route = route_template(self.fastapi_app, scope)
+            method = str(scope.get("method", ""))
+            self.metrics.requests.labels(route, method, str(status)).inc()
+            self.metrics.latency.labels(route, method).observe(time.perf_counter() - start)
+
+
+def install(app: FastAPI, metrics: ApiMetrics) -> None:
+    app.add_middleware(MetricsMiddleware, fastapi_app=app, metrics=metrics)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
     def _metrics() -> Response:
+        """Request counts and latency by route template and status (no ids in labels), consumer lag as of the
+        last /v1/status call. No key needed (scrape it on loopback)."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,6 +6,7 @@ from a list.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("praktijkregister.api")
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "/problems/"
@@ -28,6 +31,7 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "validation-error": ("Request validation failed", "The request does not match the API's schema; see `errors`."),
     "kafka-unavailable": ("Kafka unavailable", "The status endpoint could not reach the Kafka broker."),
     "read-models-unavailable": ("Read models unavailable", "The read models are not installed or not reachable."),
+    "database-unavailable": ("Database unavailable", "PostgreSQL could not be reached."),
     "internal-error": ("Internal error", "An unexpected error; the request was logged without its parameters."),
 }
 
@@ -121,4 +125,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log_error(request, exc)
         return problem_response(request, 500, "internal-error", "unexpected error; see the server log")
+
+
+def log_error(request: Request, exc: BaseException) -> None:
+    """Log an unexpected error by route *template* and exception type only: the path, the query and the
+    exception's message may hold a pseudonym or other personal data."""
+    route = getattr(request.scope.get("route"), "path", "<unmatched>")
+    log.error("%s %s failed: %s", request.method, route, type(exc).__name__)

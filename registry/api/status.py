@@ -53,12 +53,12 @@ class ConsumerLag:
         return max(stamps) if stamps else None
 
 
-# projection name -> partition -> (stored next_offset, recorded_at of the last applied event)
-ProjectionOffsets = dict[str, dict[int, tuple[int, datetime | None]]]
+# projection name -> (topic, partition) -> (stored next_offset, recorded_at of the last applied event)
+ProjectionOffsets = dict[str, dict[tuple[str, int], tuple[int, datetime | None]]]
 
 
-def projection_offsets(rows: Iterable[dict[str, Any]]) -> ProjectionOffsets:
-    """Normalise projections.queries.projection_status() rows."""
+def projection_offsets(rows: Iterable[dict[str, Any]], events_topic: str) -> ProjectionOffsets:
+    """Normalise projections.queries.projection_status() rows (a row without a topic is on the events topic)."""
     out: ProjectionOffsets = {}
     for r in rows:
         naam = str(r.get("projection") or r.get("projectie") or r.get("naam") or r.get("name"))
@@ -67,7 +67,8 @@ def projection_offsets(rows: Iterable[dict[str, Any]]) -> ProjectionOffsets:
             continue
         offset = r.get("next_offset", r.get("offset"))
         recorded = r.get("last_recorded_at", r.get("recorded_at"))
-        parts[int(r["partition"])] = (int(offset) if offset is not None else 0, recorded)
+        topic = str(r.get("topic") or events_topic)
+        parts[(topic, int(r["partition"]))] = (int(offset) if offset is not None else 0, recorded)
     return out
 
 
@@ -128,7 +129,8 @@ def _peek(consumer: KafkaConsumer, wanted: dict[TopicPartition, set[int]], end: 
 
 def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, events_topic: str,
                  projections: ProjectionOffsets, timeout_ms: int = 5000, peek_budget_s: float = 2.0) -> list[ConsumerLag]:
-    """The validator's lag on every ingress topic and each projection's lag on the events topic."""
+    """The validator's lag on every ingress topic and each projection's lag on the events topic (and on any
+    other topic it has stored offsets for, e.g. the rejections topic)."""
     try:
         admin = KafkaAdminClient(bootstrap_servers=servers, client_id="praktijkregister-api-status",
                                  request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
@@ -138,7 +140,8 @@ def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, 
     try:
         topics = set(admin.list_topics())
         ingress = sorted(t for t in topics if t.startswith(ingress_prefix))
-        wanted_topics = ingress + ([events_topic] if events_topic in topics else [])
+        projected = {events_topic} | {t for stored in projections.values() for t, _ in stored}
+        wanted_topics = ingress + sorted(t for t in projected if t in topics and t not in ingress)
         tps: list[TopicPartition] = []
         for meta in admin.describe_topics(wanted_topics) if wanted_topics else []:
             for p in meta["partitions"]:
@@ -152,7 +155,7 @@ def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, 
         begin = {tp: int(o) for tp, o in consumer.beginning_offsets(tps).items()} if tps else {}
 
         validator = ConsumerLag("validator", "validator", validator_group)
-        for tp in (tp for tp in tps if tp.topic != events_topic):
+        for tp in (tp for tp in tps if tp.topic in ingress):
             c = _committed(committed.get(tp))
             base = c if c is not None else begin[tp]  # no commit yet: the group starts at the log start
             validator.partitions.append(PartitionLag(tp.topic, tp.partition, end[tp], c, max(end[tp] - base, 0)))
@@ -160,8 +163,9 @@ def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, 
         for naam in sorted(projections):
             lag = ConsumerLag(naam, "projectie", None)
             stored = projections[naam]
-            for tp in (tp for tp in tps if tp.topic == events_topic):
-                off, recorded = stored.get(tp.partition, (None, None))
+            mine = {events_topic} | {t for t, _ in stored}
+            for tp in (tp for tp in tps if tp.topic in mine):
+                off, recorded = stored.get((tp.topic, tp.partition), (None, None))
                 base = off if off is not None else begin[tp]
                 lag.partitions.append(PartitionLag(tp.topic, tp.partition, end[tp], off, max(end[tp] - base, 0),
                                                    last_recorded_at=recorded))
