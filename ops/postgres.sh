@@ -35,7 +35,7 @@ install_pg() {
 as_owner() {
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")  # cwd may be unreachable for postgres
   else
     "$@"
   fi
