@@ -20,12 +20,16 @@ def register(app: typer.Typer) -> None:
         schema: str = typer.Option("praktijk", "--schema", help="PostgreSQL schema of the read models."),
         events_topic: Optional[str] = typer.Option(None, "--events-topic", help="Canonical log topic."),
         rejections_topic: Optional[str] = typer.Option(None, "--rejections-topic", help="Rejections topic."),
+        partition: Optional[List[int]] = typer.Option(None, "--partition", help="Only these partitions (repeatable; "
+                                                      "run one instance per partition subset to scale out)."),
     ) -> None:
         """Run the projections (Kafka -> read models in PostgreSQL) until Ctrl-C / SIGTERM."""
         from consumers import projector
 
         console = Console()
         config = _config(schema, events_topic, rejections_topic, batch_size)
+        if partition:
+            config.partitions = tuple(partition)
         stop = threading.Event()
         projector.stop_on_signals(stop)
         try:

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from projections import store
 from projections.model import Change, Message, Projection, TopicKind
@@ -61,6 +62,8 @@ class RunnerConfig:
     batch_size: int = 500
     poll_timeout_ms: int = 500
     topic_wait_s: float = 10.0
+    # None: every partition; else only these (scale out: one runner per partition subset, same schema)
+    partitions: tuple[int, ...] | None = None
 
     def topic_of(self, kind: TopicKind) -> str:
         return self.events_topic if kind == "events" else self.rejections_topic
@@ -74,6 +77,7 @@ class Stats:
     undecodable: int = 0
     batches: int = 0
     reseeks: int = 0
+    retries: int = 0  # batches rolled back by a database error and retried
 
 
 def decode_message(kind: TopicKind, partition: int, offset: int, value: bytes | None) -> Message | None:
@@ -156,6 +160,8 @@ class Worker:
         self.assigned = []
         for topic in self.kinds:
             parts = self._partitions(topic)
+            if self.config.partitions is not None:
+                parts &= set(self.config.partitions)
             self.assigned += [TopicPartition(topic, p) for p in sorted(parts)]
         self.consumer.assign(self.assigned)
         self._seek_to_stored()
@@ -171,6 +177,10 @@ class Worker:
                 log.warning("%s: topic %s does not exist; not consuming it", self.projection.name, topic)
                 return set()
             time.sleep(0.2)
+
+    def reseek(self) -> None:
+        """Forget the in-memory position: seek to the offsets stored in the database."""
+        self._seek_to_stored()
 
     def _seek_to_stored(self) -> None:
         assert self.consumer is not None
@@ -225,9 +235,7 @@ class Worker:
                     self.stats.undecodable += 1
                     continue
                 messages.append(msg)
-                ts = _recorded_at(msg)
-                if ts is not None and (last_rec is None or ts > last_rec):
-                    last_rec = ts
+                last_rec = _recorded_at(msg) or last_rec  # of the last applied event (log order)
             if records:
                 positions[(tp.topic, tp.partition)] = (records[-1].offset + 1, last_rec)
         if not count:
@@ -242,9 +250,9 @@ class Worker:
         changes = changes_for(self.projection, messages)
         try:
             with self.engine.begin() as conn:
-                stored = store.load_offsets(conn, self.schema, self.projection.name, lock=True)
                 mine = {(tp.topic, tp.partition) for tp in self.assigned}
-                if {k: v for k, v in stored.items() if k in mine} != self.committed:
+                stored = store.load_offsets(conn, self.schema, self.projection.name, lock=True, only=mine)
+                if stored != self.committed:
                     raise _Moved()
                 applied = store.execute(conn, self.schema, changes)
                 store.save_offsets(conn, self.schema, self.projection.name, positions)
@@ -267,19 +275,39 @@ class Worker:
 
 
 def run(workers: Sequence[Worker], *, once: bool, stop: threading.Event | None = None,
-        on_batch: ProgressFn | None = None) -> None:
-    """Round-robin the workers until ``stop`` is set (or, with ``once``, all are caught up)."""
+        on_batch: ProgressFn | None = None, max_failures: int = 8) -> None:
+    """Round-robin the workers until ``stop`` is set (or, with ``once``, all are caught up).
+
+    A database error rolls the batch back; the worker then seeks to its stored offsets and retries with
+    back-off (``max_failures`` consecutive failures re-raise)."""
     stop = stop or threading.Event()
     idle = False
+    failures = 0
     while not stop.is_set():
         progressed = 0
-        for w in workers:
-            n = w.step(timeout_ms=w.config.poll_timeout_ms if idle else 50)
-            progressed += n
-            if n and on_batch:
-                on_batch(n)
-            if stop.is_set():
-                break
+        try:
+            for w in workers:
+                n = w.step(timeout_ms=w.config.poll_timeout_ms if idle else 50)
+                progressed += n
+                if n and on_batch:
+                    on_batch(n)
+                if stop.is_set():
+                    break
+            failures = 0
+        except DBAPIError as exc:
+            failures += 1
+            if failures >= max_failures:
+                raise
+            delay = min(30.0, 0.5 * 2 ** failures)
+            log.warning("database error (%s); retrying from the stored offsets in %.1fs", exc.__class__.__name__, delay)
+            stop.wait(delay)
+            for w in workers:
+                w.stats.retries += 1
+                try:
+                    w.reseek()
+                except DBAPIError:
+                    pass  # the next step fails again and backs off further
+            continue
         idle = progressed == 0
         if once and idle and all(w.caught_up() for w in workers):
             return
@@ -379,11 +407,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rejections-topic", default=topics.REJECTIONS)
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--once", action="store_true", help="stop when caught up")
+    ap.add_argument("--partition", type=int, action="append", help="only these partitions (repeatable)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = RunnerConfig(args.bootstrap, args.database_url, args.schema, args.events_topic, args.rejections_topic,
-                          args.batch_size)
+                          args.batch_size, partitions=tuple(args.partition) if args.partition else None)
     stop = threading.Event()
     stop_on_signals(stop)
     if args.command == "run":

@@ -24,6 +24,8 @@ class ApiMetrics:
                                  ["route", "method"], registry=self.registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
         self.in_flight = Gauge("praktijkregister_http_requests_in_flight", "HTTP requests being served.", registry=self.registry)
+        self.cache = Counter("praktijkregister_api_cache_total", "Aggregate answers served from the cache (hit) or computed (miss).",
+                             ["result"], registry=self.registry)
         self.consumer_lag = Gauge("praktijkregister_consumer_lag", "Consumer lag (offsets) as of the last /v1/status call.",
                                   ["consumer"], registry=self.registry)
 

@@ -1,0 +1,173 @@
+"""Projection ``feiten``: the dated facts the overzichten are computed from.
+
+One row per business fact with its dates (``occurred_at`` + its Dutch calendar
+day ``occurred_on``; ``startdatum`` for inschrijvingen). Nothing is summed here:
+every overzicht is a SQL query over these rows "as of peildatum D" at query time
+(projections/queries.py), so rows are only inserted (keyed on event_id) or
+guarded-updated (revocation, retraction), which is idempotent and commutative.
+No persoonsgegevens are stored: the encrypted bytes are dropped.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from projections.model import Change, Message, Projection, business_date, insert
+
+TABLES: dict[str, str] = {
+    "aanmeldingen": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, pilot text, aanmelder_type text, doelgroep text,
+        gemeente text, werkend boolean, partner text, occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    "adviezen": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, mbo_instelling text, advies text, duo_check text,
+        startkwalificatie_verouderd boolean, partner text, occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    "inschrijvingen": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, traject_id text NOT NULL, pilot text NOT NULL,
+        mbo_instelling text NOT NULL, crebo text NOT NULL, leertraject text, startdatum date NOT NULL,
+        leerbedrijf_id text, geslacht text NOT NULL, leeftijd integer NOT NULL, gemeente text, pok_datum date,
+        partner text, occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    "leerbedrijf_vastgelegd": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, traject_id text NOT NULL, leerbedrijf_id text NOT NULL,
+        partner text, occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    "aftekeningen": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, traject_id text NOT NULL, crebo text NOT NULL,
+        werkproces text NOT NULL, partner text, occurred_at timestamptz NOT NULL, occurred_on date NOT NULL,
+        retracted_at timestamptz, retracted_on date, retract_reden text)""",
+    "verklaringen": """(
+        verklaring_id text PRIMARY KEY, event_id text NOT NULL UNIQUE, deelnemer text NOT NULL,
+        traject_id text NOT NULL, volgnummer integer, leerbedrijf_id text, brancheorganisaties text[] NOT NULL,
+        crebos text[] NOT NULL, aantal_werkprocessen integer NOT NULL, partner text,
+        issued_at timestamptz NOT NULL, issued_on date NOT NULL,
+        revoked_at timestamptz, revoked_on date, revoke_reden text)""",
+    "verklaring_werkprocessen": """(
+        verklaring_id text NOT NULL, crebo text NOT NULL, werkproces text NOT NULL,
+        PRIMARY KEY (verklaring_id, crebo, werkproces))""",
+    "beeindigingen": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, traject_id text NOT NULL, reden text NOT NULL,
+        partner text, occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    "uitstroom": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, uitstroom text NOT NULL,
+        partner text, occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    "tellingen": """(
+        event_id text PRIMARY KEY, partner text, bron_type text, pilot text NOT NULL, peildatum date NOT NULL,
+        aantal_deelnemers integer NOT NULL, aantal_verklaringen integer,
+        occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    "telling_deelnemers": """(
+        event_id text NOT NULL, deelnemer text NOT NULL, status text NOT NULL, PRIMARY KEY (event_id, deelnemer))""",
+    "verwijderingen": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, grondslag text,
+        occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+}
+
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS inschrijvingen_eerste ON {s}.inschrijvingen (deelnemer, startdatum, occurred_at, event_id)",
+    "CREATE INDEX IF NOT EXISTS inschrijvingen_traject ON {s}.inschrijvingen (traject_id)",
+    "CREATE INDEX IF NOT EXISTS inschrijvingen_start ON {s}.inschrijvingen (startdatum)",
+    "CREATE INDEX IF NOT EXISTS aanmeldingen_on ON {s}.aanmeldingen (occurred_on)",
+    "CREATE INDEX IF NOT EXISTS aanmeldingen_deelnemer ON {s}.aanmeldingen (deelnemer, occurred_at)",
+    "CREATE INDEX IF NOT EXISTS adviezen_deelnemer ON {s}.adviezen (deelnemer)",
+    "CREATE INDEX IF NOT EXISTS leerbedrijf_vastgelegd_traject ON {s}.leerbedrijf_vastgelegd (traject_id, occurred_on)",
+    "CREATE INDEX IF NOT EXISTS aftekeningen_traject ON {s}.aftekeningen (traject_id, crebo, werkproces)",
+    "CREATE INDEX IF NOT EXISTS verklaringen_issued ON {s}.verklaringen (issued_on)",
+    "CREATE INDEX IF NOT EXISTS verklaringen_deelnemer ON {s}.verklaringen (deelnemer)",
+    "CREATE INDEX IF NOT EXISTS verklaringen_traject ON {s}.verklaringen (traject_id)",
+    "CREATE INDEX IF NOT EXISTS beeindigingen_traject ON {s}.beeindigingen (traject_id, occurred_on)",
+    "CREATE INDEX IF NOT EXISTS beeindigingen_on ON {s}.beeindigingen (occurred_on)",
+    "CREATE INDEX IF NOT EXISTS uitstroom_on ON {s}.uitstroom (occurred_on)",
+    "CREATE INDEX IF NOT EXISTS tellingen_pilot ON {s}.tellingen (pilot, peildatum)",
+]
+
+_REVOKE = ("UPDATE {s}.verklaringen SET revoked_at = :revoked_at, revoked_on = :revoked_on, revoke_reden = :reden "
+           "WHERE verklaring_id = :verklaring_id AND (revoked_at IS NULL OR revoked_at > :revoked_at)")
+# a retraction retracts the sign-off(s) of that werkproces given before it and not yet retracted;
+# a later new sign-off stays (applying the retraction twice changes nothing)
+_RETRACT = ("UPDATE {s}.aftekeningen SET retracted_at = :retracted_at, retracted_on = :retracted_on, "
+            "retract_reden = :reden WHERE traject_id = :traject_id AND crebo = :crebo AND werkproces = :werkproces "
+            "AND retracted_at IS NULL AND occurred_at <= :retracted_at")
+
+
+def _base(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {"event_id": str(r["event_id"]), "occurred_at": r["occurred_at"], "occurred_on": business_date(r["occurred_at"])}
+
+
+def apply(msg: Message) -> list[Change]:
+    if msg.kind != "events":
+        return []
+    t, r = msg.event_type, msg.record
+    b = _base(r)
+    if t == "KandidaatAangemeld":
+        return [insert("aanmeldingen", {**b, "deelnemer": r["deelnemer"], "pilot": r["pilot"],
+                                        "aanmelder_type": r["aanmelder_type"], "doelgroep": r["doelgroep"],
+                                        "gemeente": r.get("gemeente"), "werkend": r["werkend"],
+                                        "partner": r["partner"]}, ["event_id"])]
+    if t == "AdviesUitgebracht":
+        return [insert("adviezen", {**b, "deelnemer": r["deelnemer"], "mbo_instelling": r["mbo_instelling"],
+                                    "advies": r["advies"], "duo_check": r["duo_check"],
+                                    "startkwalificatie_verouderd": r["startkwalificatie_verouderd"],
+                                    "partner": r["partner"]}, ["event_id"])]
+    if t == "DeelnemerIngeschreven":
+        return [insert("inschrijvingen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
+                                          "pilot": r["pilot"], "mbo_instelling": r["mbo_instelling"],
+                                          "crebo": r["crebo"], "leertraject": r["leertraject"],
+                                          "startdatum": r["startdatum"], "leerbedrijf_id": r.get("leerbedrijf_id"),
+                                          "geslacht": r["geslacht"], "leeftijd": r["leeftijd"],
+                                          "gemeente": r.get("gemeente"), "pok_datum": r.get("pok_datum"),
+                                          "partner": r["partner"]}, ["event_id"])]
+    if t == "LeerbedrijfVastgelegd":
+        return [insert("leerbedrijf_vastgelegd", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
+                                                  "leerbedrijf_id": r["leerbedrijf_id"], "partner": r["partner"]},
+                       ["event_id"])]
+    if t == "WerkprocesAfgetekend":
+        return [insert("aftekeningen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
+                                        "crebo": r["crebo"], "werkproces": r["werkproces"], "partner": r["partner"]},
+                       ["event_id"])]
+    if t == "AftekeningIngetrokken":
+        return [Change(_RETRACT, {"traject_id": str(r["traject_id"]), "crebo": r["crebo"],
+                                  "werkproces": r["werkproces"], "retracted_at": b["occurred_at"],
+                                  "retracted_on": b["occurred_on"], "reden": r["reden"]})]
+    if t == "PraktijkverklaringUitgegeven":
+        vid = str(r["verklaring_id"])
+        wps = sorted({(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]})
+        row = {"verklaring_id": vid, "event_id": b["event_id"], "deelnemer": r["deelnemer"],
+               "traject_id": str(r["traject_id"]), "volgnummer": r.get("volgnummer"),
+               "leerbedrijf_id": r.get("leerbedrijf_id"), "brancheorganisaties": sorted(set(r["brancheorganisaties"])),
+               "crebos": sorted({c for c, _ in wps}), "aantal_werkprocessen": len(wps), "partner": r["partner"],
+               "issued_at": b["occurred_at"], "issued_on": b["occurred_on"]}
+        out = [insert("verklaringen", row, ["verklaring_id"])]
+        out += [insert("verklaring_werkprocessen", {"verklaring_id": vid, "crebo": c, "werkproces": w},
+                       ["verklaring_id", "crebo", "werkproces"]) for c, w in wps]
+        return out
+    if t == "PraktijkverklaringIngetrokken":
+        return [Change(_REVOKE, {"verklaring_id": str(r["verklaring_id"]), "revoked_at": b["occurred_at"],
+                                 "revoked_on": b["occurred_on"], "reden": r["reden"]})]
+    if t == "TrajectBeeindigd":
+        return [insert("beeindigingen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
+                                         "reden": r["reden"], "partner": r["partner"]}, ["event_id"])]
+    if t == "UitstroomGeregistreerd":
+        return [insert("uitstroom", {**b, "deelnemer": r["deelnemer"], "uitstroom": r["uitstroom"],
+                                     "partner": r["partner"]}, ["event_id"])]
+    if t == "TellingGemeld":
+        out = [insert("tellingen", {**b, "partner": r["partner"], "bron_type": r["bron_type"], "pilot": r["pilot"],
+                                    "peildatum": r["peildatum"], "aantal_deelnemers": r["aantal_deelnemers"],
+                                    "aantal_verklaringen": r.get("aantal_verklaringen")}, ["event_id"])]
+        seen: set[str] = set()
+        for d in r.get("deelnemers") or []:
+            if d["deelnemer"] not in seen:
+                seen.add(d["deelnemer"])
+                out.append(insert("telling_deelnemers", {"event_id": b["event_id"], "deelnemer": d["deelnemer"],
+                                                         "status": d["status"]}, ["event_id", "deelnemer"]))
+        return out
+    if t == "DeelnemerGegevensVerwijderd":
+        # counts keep the deelnemer (no personal data is held here); the erasure itself is a fact
+        return [insert("verwijderingen", {**b, "deelnemer": r["deelnemer"], "grondslag": r.get("grondslag")},
+                       ["event_id"])]
+    return []
+
+
+PROJECTION = Projection(
+    name="feiten",
+    description="Dated facts per deelnemer/traject/verklaring; the overzichten and aantallen query them.",
+    kinds=("events",),
+    tables=TABLES,
+    indexes=INDEXES,
+    apply=apply,
+)

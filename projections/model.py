@@ -1,0 +1,106 @@
+"""The vocabulary of projections: a message in, row changes out (pure data, no I/O).
+
+A projection is pure code: ``apply(message) -> list[Change]``. The runner
+(consumers/projector.py) feeds it messages from Kafka and executes the changes
+with the consumed offsets in one PostgreSQL transaction; a replay feeds it the
+same messages from offset 0 into fresh tables. Every change must be idempotent
+(``INSERT .. ON CONFLICT`` on a natural key, or an ``UPDATE`` guarded so that a
+second application is a no-op), so re-applying an event is harmless.
+
+SQL texts name tables as ``{s}.table``; the store substitutes the (quoted)
+PostgreSQL schema, so the same projection writes the live schema, a replay
+schema or a test's own schema.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+TopicKind = Literal["events", "rejections"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One consumed Kafka record, decoded.
+
+    ``kind`` says which logical topic it came from: ``events`` (the canonical log:
+    ``event_type`` + Avro ``record``) or ``rejections`` (``event_type`` is
+    ``"Afwijzing"``, ``record`` the JSON object)."""
+
+    kind: TopicKind
+    partition: int
+    offset: int
+    event_type: str
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One parameterised SQL statement; ``{s}`` in ``sql`` is the schema.
+
+    Consecutive changes with the same ``sql`` are executed as one executemany."""
+
+    sql: str
+    params: Mapping[str, Any]
+
+
+def insert(table: str, row: Mapping[str, Any], key: Sequence[str], update: Sequence[str] = (),
+           newer_than: str | None = None) -> Change:
+    """``INSERT .. ON CONFLICT (key) DO NOTHING`` (or ``DO UPDATE`` of ``update`` columns,
+    only when the incoming ``newer_than`` column is >= the stored one: last writer wins by
+    business time, which is commutative)."""
+    cols = list(row)
+    sql = (f"INSERT INTO {{s}}.{table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
+           f"ON CONFLICT ({', '.join(key)}) ")
+    if update:
+        sql += "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+        if newer_than:
+            sql += f" WHERE EXCLUDED.{newer_than} >= {{s}}.{table}.{newer_than}"
+    else:
+        sql += "DO NOTHING"
+    return Change(sql, dict(row))
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A named read model: its tables, the topics it reads and its pure apply function."""
+
+    name: str
+    description: str
+    kinds: tuple[TopicKind, ...]
+    tables: Mapping[str, str]  # table name -> CREATE TABLE body (after the name), {s} = schema
+    indexes: Sequence[str]  # CREATE INDEX statements, {s} = schema
+    apply: Callable[[Message], list[Change]]
+    group: str = field(default="")
+
+    @property
+    def consumer_group(self) -> str:
+        return self.group or f"praktijkregister-projection-{self.name}"
+
+
+def business_date(ts: dt.datetime | None) -> dt.date | None:
+    """The Dutch calendar day of a business timestamp (peildata are Dutch days)."""
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.timezone.utc)
+    return ts.astimezone(AMSTERDAM).date()
+
+
+def jsonable(value: Any) -> Any:
+    """Make an Avro record value JSON-storable (dates as ISO text, bytes never)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return None
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value

@@ -1,0 +1,118 @@
+"""PostgreSQL side of the projections: tables, offsets, executing row changes, swapping
+a rebuilt projection in. No Kafka code here.
+
+Every projection's tables live in one PostgreSQL schema (default ``praktijk``; tests
+use their own). ``projection_offsets`` holds, per projection and (topic, partition),
+the next offset to consume: it is written in the same transaction as the rows, and
+the runner resumes from it (Kafka's committed offsets are not used).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from itertools import groupby
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import Connection, text
+
+from projections.model import Change, Projection
+
+DEFAULT_SCHEMA = "praktijk"
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+OFFSETS_TABLE = """(
+    projection text NOT NULL, topic text NOT NULL, partition integer NOT NULL, next_offset bigint NOT NULL,
+    last_recorded_at timestamptz, updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (projection, topic, partition))"""
+
+TopicPartition = tuple[str, int]
+
+
+def check_schema(schema: str) -> str:
+    if not _SCHEMA.match(schema):
+        raise ValueError(f"schema name {schema!r}: use lower-case letters, digits and _ (max 63)")
+    return schema
+
+
+def sql(statement: str, schema: str) -> str:
+    return statement.replace("{s}", '"' + check_schema(schema) + '"')
+
+
+def ensure(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
+    """Create the schema, the offsets table and the projections' tables and indexes if missing."""
+    check_schema(schema)
+    # concurrent creators (several runners, tests) serialise on an advisory lock per schema
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "praktijk-schema:" + schema})
+    conn.execute(text(sql("CREATE SCHEMA IF NOT EXISTS {s}", schema)))
+    conn.execute(text(sql("CREATE TABLE IF NOT EXISTS {s}.projection_offsets " + OFFSETS_TABLE, schema)))
+    for p in projections:
+        for name, body in p.tables.items():
+            conn.execute(text(sql(f"CREATE TABLE IF NOT EXISTS {{s}}.{name} {body}", schema)))
+        for stmt in p.indexes:
+            conn.execute(text(sql(stmt, schema)))
+
+
+def load_offsets(conn: Connection, schema: str, projection: str, lock: bool = False,
+                 only: Iterable[TopicPartition] | None = None) -> dict[TopicPartition, int]:
+    """Stored next offsets; ``lock`` takes row locks (FOR UPDATE), ``only`` restricts to some partitions
+    (several runners of one projection, each on its own partitions, then never wait for each other)."""
+    where = "projection = :p"
+    params: dict[str, Any] = {"p": projection}
+    if only is not None:
+        where += " AND topic || '/' || partition::text = ANY(:keys)"
+        params["keys"] = [f"{t}/{p}" for t, p in only]
+    rows = conn.execute(text(sql(
+        f"SELECT topic, partition, next_offset FROM {{s}}.projection_offsets WHERE {where} ORDER BY topic, partition"
+        + (" FOR UPDATE" if lock else ""), schema)), params)
+    return {(r.topic, r.partition): r.next_offset for r in rows}
+
+
+def save_offsets(conn: Connection, schema: str, projection: str,
+                 positions: Mapping[TopicPartition, tuple[int, dt.datetime | None]]) -> None:
+    if not positions:
+        return
+    conn.execute(text(sql(
+        "INSERT INTO {s}.projection_offsets (projection, topic, partition, next_offset, last_recorded_at, updated_at) "
+        "VALUES (:projection, :topic, :partition, :next_offset, :last_recorded_at, now()) "
+        "ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+        "last_recorded_at = COALESCE(EXCLUDED.last_recorded_at, {s}.projection_offsets.last_recorded_at), "
+        "updated_at = now()", schema)),
+        [{"projection": projection, "topic": t, "partition": p, "next_offset": n, "last_recorded_at": rec}
+         for (t, p), (n, rec) in sorted(positions.items())])
+
+
+def execute(conn: Connection, schema: str, changes: Iterable[Change]) -> int:
+    """Run the changes in order; consecutive changes with the same SQL go as one executemany."""
+    n = 0
+    for stmt, group in groupby(changes, key=lambda c: c.sql):
+        params = [dict(c.params) for c in group]
+        n += len(params)
+        conn.execute(text(sql(stmt, schema)), params if len(params) > 1 else params[0])
+    return n
+
+
+def swap(conn: Connection, live: str, staging: str, projection: Projection) -> None:
+    """Replace the live tables of ``projection`` by the ones rebuilt in ``staging``, with its
+    offsets, in the caller's (single) transaction; then drop the staging schema.
+
+    The live offsets rows are locked first, so a running projector's batch either commits
+    before the swap or sees the new offsets afterwards (and seeks to them)."""
+    ensure(conn, live, [projection])
+    conn.execute(text(sql("SELECT 1 FROM {s}.projection_offsets WHERE projection = :p FOR UPDATE", live)),
+                 {"p": projection.name})
+    for name in projection.tables:
+        conn.execute(text(sql(f"DROP TABLE IF EXISTS {{s}}.{name}", live)))
+        conn.execute(text(sql(f"ALTER TABLE {{s}}.{name} SET SCHEMA \"{check_schema(live)}\"", staging)))
+    new = conn.execute(text(sql(
+        "SELECT topic, partition, next_offset, last_recorded_at FROM {s}.projection_offsets WHERE projection = :p",
+        staging)), {"p": projection.name}).all()
+    keep = [f"{r.topic}/{r.partition}" for r in new]
+    conn.execute(text(sql(
+        "DELETE FROM {s}.projection_offsets WHERE projection = :p AND NOT (topic || '/' || partition::text = ANY(:keep))",
+        live)), {"p": projection.name, "keep": keep})
+    save_offsets(conn, live, projection.name, {(r.topic, r.partition): (r.next_offset, r.last_recorded_at) for r in new})
+    conn.execute(text(sql("DROP SCHEMA {s} CASCADE", staging)))
+
+
+def drop_schema(conn: Connection, schema: str) -> None:
+    conn.execute(text(sql("DROP SCHEMA IF EXISTS {s} CASCADE", schema)))

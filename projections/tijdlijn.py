@@ -1,0 +1,81 @@
+"""Projection ``tijdlijn``: the event history per deelnemer/traject in log order,
+plus the rejected submissions about them (from ``praktijkleren.rejections``).
+
+Stores the key fields of each event as JSON, never the encrypted persoonsgegevens.
+Keyed on event_id (events) and on the rejection record's partition/offset.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from projections.model import Change, Message, Projection, insert, jsonable
+
+TABLES: dict[str, str] = {
+    "event_log": """(
+        event_id text PRIMARY KEY, log_partition integer NOT NULL, log_offset bigint NOT NULL,
+        event_type text NOT NULL, deelnemer text, traject_id text, verklaring_id text, partner text,
+        occurred_at timestamptz, recorded_at timestamptz, warnings text[] NOT NULL, gegevens jsonb NOT NULL)""",
+    "afwijzingen": """(
+        log_partition integer NOT NULL, log_offset bigint NOT NULL, event_id text, event_type text,
+        partner text, deelnemer text, traject_id text, reden text, melding text, recorded_at timestamptz,
+        bron jsonb, PRIMARY KEY (log_partition, log_offset))""",
+}
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS event_log_deelnemer ON {s}.event_log (deelnemer, log_partition, log_offset)",
+    "CREATE INDEX IF NOT EXISTS event_log_traject ON {s}.event_log (traject_id)",
+    "CREATE INDEX IF NOT EXISTS event_log_verklaring ON {s}.event_log (verklaring_id)",
+    "CREATE INDEX IF NOT EXISTS afwijzingen_deelnemer ON {s}.afwijzingen (deelnemer)",
+    "CREATE INDEX IF NOT EXISTS afwijzingen_traject ON {s}.afwijzingen (traject_id)",
+]
+# envelope fields are columns; persoonsgegevens is never stored
+_NOT_IN_GEGEVENS = frozenset({"event_id", "occurred_at", "recorded_at", "partner", "deelnemer", "warnings",
+                              "persoonsgegevens", "traject_id", "verklaring_id"})
+
+
+def _ts(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return None
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def apply(msg: Message) -> list[Change]:
+    r = msg.record
+    if msg.kind == "rejections":
+        bron = r.get("bron")
+        return [insert("afwijzingen", {
+            "log_partition": msg.partition, "log_offset": msg.offset, "event_id": _opt(r.get("event_id")),
+            "event_type": _opt(r.get("event_type")), "partner": _opt(r.get("partner")),
+            "deelnemer": _opt(r.get("deelnemer")), "traject_id": _opt(r.get("traject_id")),
+            "reden": _opt(r.get("reden")), "melding": _opt(r.get("melding")), "recorded_at": _ts(r.get("recorded_at")),
+            "bron": json.dumps(jsonable(bron)) if isinstance(bron, dict) else None,
+        }, ["log_partition", "log_offset"])]
+    gegevens = {k: jsonable(v) for k, v in r.items() if k not in _NOT_IN_GEGEVENS}
+    return [insert("event_log", {
+        "event_id": str(r["event_id"]), "log_partition": msg.partition, "log_offset": msg.offset,
+        "event_type": msg.event_type, "deelnemer": _opt(r.get("deelnemer")), "traject_id": _opt(r.get("traject_id")),
+        "verklaring_id": _opt(r.get("verklaring_id")), "partner": _opt(r.get("partner")),
+        "occurred_at": r.get("occurred_at"), "recorded_at": r.get("recorded_at"),
+        "warnings": list(r.get("warnings") or []), "gegevens": json.dumps(gegevens, sort_keys=True),
+    }, ["event_id"])]
+
+
+PROJECTION = Projection(
+    name="tijdlijn",
+    description="Event history per deelnemer and traject (log order) plus rejected submissions.",
+    kinds=("events", "rejections"),
+    tables=TABLES,
+    indexes=INDEXES,
+    apply=apply,
+)

@@ -1,0 +1,82 @@
+"""``praktijkregister serve`` and ``praktijkregister apikey create|list|revoke``."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from registry import settings as settings_mod
+from registry.api.auth import KeyStore, parse_scope, scope_help
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _store() -> KeyStore:
+    from registry.db import engine
+
+    return KeyStore(engine(settings_mod.load().database_url))
+
+
+def register(app: typer.Typer) -> None:
+    apikey_app = typer.Typer(help="API keys of the query API (only their SHA-256 is stored).", no_args_is_help=True)
+    app.add_typer(apikey_app, name="apikey")
+
+    @app.command()
+    def serve(
+        host: Optional[str] = typer.Option(None, help="Listen address (default PRAKTIJK_API_HOST)."),
+        port: Optional[int] = typer.Option(None, help="Port (default PRAKTIJK_API_PORT)."),
+        workers: int = typer.Option(1, min=1, help="Worker processes."),
+        log_level: str = typer.Option("info", help="uvicorn log level."),
+        schema: Optional[str] = typer.Option(None, help="PostgreSQL schema of the read models (default praktijk)."),
+    ) -> None:
+        """Run the query API (uvicorn): /v1/..., /docs, /metrics."""
+        import uvicorn
+
+        s = settings_mod.load()
+        h, p = host or s.api_host, port or s.api_port
+        if workers > 1:
+            if schema:
+                err.print("[red]error:[/red] --schema works with one worker only", highlight=False)
+                raise typer.Exit(2)
+            uvicorn.run("registry.api.app:app_from_env", factory=True, host=h, port=p, workers=workers,
+                        log_level=log_level, access_log=False)
+        else:
+            from registry.api.app import create_app
+
+            uvicorn.run(create_app(s, schema=schema), host=h, port=p, log_level=log_level, access_log=False)
+
+    @apikey_app.command("create")
+    def apikey_create(
+        scope: str = typer.Option(..., "--scope", help=scope_help()),
+        naam: str = typer.Option("", "--naam", help="Label: who or what uses the key."),
+    ) -> None:
+        """Create a key and print it ONCE (only its hash is stored)."""
+        try:
+            parsed = parse_scope(scope)
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2)
+        key, secret = _store().create(parsed, naam)
+        err.print(f"created key {key.key_id} with scope {key.scope}; it is shown once, store it now:", highlight=False)
+        print(secret)
+
+    @apikey_app.command("list")
+    def apikey_list(all_keys: bool = typer.Option(False, "--all", help="Include revoked keys.")) -> None:
+        """List keys (id, scope, label, dates; never the key)."""
+        table = Table("key_id", "scope", "naam", "created_at", "revoked_at")
+        for k in _store().list():
+            if k.revoked_at is None or all_keys:
+                table.add_row(k.key_id, str(k.scope), k.naam, k.created_at.isoformat(timespec="seconds"),
+                              k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "")
+        console.print(table)
+
+    @apikey_app.command("revoke")
+    def apikey_revoke(key_id: str = typer.Argument(..., help="The key_id shown by create/list.")) -> None:
+        """Revoke a key: it is refused (401) from now on."""
+        if not _store().revoke(key_id):
+            err.print(f"[red]error:[/red] no active key with id {key_id!r}", highlight=False)
+            raise typer.Exit(1)
+        console.print(f"revoked {key_id}")

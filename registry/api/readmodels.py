@@ -1,0 +1,225 @@
+"""The API's view of the read models (``projections.queries``) and the privacy rules applied on top.
+
+The API calls the read models through the ``ReadModels`` protocol; by default that is the module
+``projections.queries`` itself (imported lazily, so the API starts - and answers 503 on data endpoints -
+when the projections are not installed).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import threading
+from collections import OrderedDict
+from datetime import date
+from typing import Any, Iterable, Mapping, Protocol
+
+from sqlalchemy import Connection, text
+
+SMALL_CELL_MIN = 1
+SMALL_CELL_MAX = 4  # counts 1..4 are suppressed in publiek output (0 and >= 5 are shown)
+
+
+class ReadModels(Protocol):
+    OVERZICHTEN: dict[str, str]
+
+    def overzicht(self, conn: Connection, naam: str, peildatum: date, pilot: str | None = None,
+                  instelling: str | None = None, regio: str | None = None) -> list[dict[str, Any]]: ...
+
+    def aantallen(self, conn: Connection, *, regio: str | None, pilot: str | None, gemeente: str | None,
+                  van: date, tot: date, instelling: str | None = None) -> list[dict[str, Any]]: ...
+
+    def traject(self, conn: Connection, traject_id: str) -> dict[str, Any] | None: ...
+
+    def tijdlijn(self, conn: Connection, deelnemer: str) -> list[dict[str, Any]] | None: ...
+
+    def verificatie(self, conn: Connection, verklaring_id: str) -> dict[str, Any] | None: ...
+
+    def projection_status(self, conn: Connection) -> list[dict[str, Any]]: ...
+
+    def instelling_of_traject(self, conn: Connection, traject_id: str) -> str | None: ...
+
+    def instellingen_of_deelnemer(self, conn: Connection, deelnemer: str) -> set[str]: ...
+
+
+def load_default() -> ReadModels | None:
+    """``projections.queries`` when it is installed, else None."""
+    import importlib
+
+    try:
+        queries = importlib.import_module("projections.queries")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("projections", "projections.queries"):
+            return None
+        raise
+    return queries  # type: ignore[return-value]
+
+
+# --- small-cell suppression --------------------------------------------------------------------------------
+
+# Integer columns that are dimensions (keys), never counts, so never suppressed.
+DIMENSION_COLUMNS = frozenset({
+    "niveau", "pilot_nr", "nr", "tranche", "volgnummer", "jaar", "maand", "rang", "crebo", "aantal_werkprocessen",
+    "werkprocessen", "leeftijd", "kwartaal", "week",
+})
+_DIMENSION_SUFFIX = re.compile(r"(_nr|_id|_code|_jaar|_niveau)$")
+
+
+def is_count_column(column: str, value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return column not in DIMENSION_COLUMNS and not _DIMENSION_SUFFIX.search(column)
+
+
+TOTAL_COLUMNS = frozenset({"totaal", "total"})
+_SHARE = ("percentage", "aandeel", "procent", "pct")
+
+
+def suppress_small_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Publiek output: counts 1..4 become null, plus the cells that would give them away.
+
+    1. Primary: every count of 1..4 -> null.
+    2. Secondary, repeated until stable: a row with a suppressed count also loses its ``totaal`` (else
+       totaal - the others gives the cell back), and when that still leaves just one suppressed count in the row,
+       the smallest other non-zero count of the row too; a count column with exactly one suppressed cell loses its
+       smallest other non-zero cell (column sums are published elsewhere, e.g. deelnemers per pilot).
+    3. Shares (percentage/aandeel columns) of a row with a suppressed count -> null.
+    Every row gets ``onderdrukt`` (true when anything in it was suppressed) so CSV columns stay fixed."""
+    out = [dict(r) for r in rows]
+    counts = [{c for c, v in r.items() if is_count_column(c, v)} for r in out]
+    hidden: list[set[str]] = [{c for c in cs if SMALL_CELL_MIN <= r[c] <= SMALL_CELL_MAX} for r, cs in zip(out, counts)]
+
+    def smallest(candidates: Iterable[tuple[int, str]]) -> tuple[int, str] | None:
+        live = [(out[i][c], i, c) for i, c in candidates if c not in hidden[i] and out[i][c] > 0]
+        return (min(live)[1], min(live)[2]) if live else None
+
+    changed = True
+    while changed:
+        changed = False
+        for i, cs in enumerate(counts):
+            if not hidden[i]:
+                continue
+            for total in (cs & TOTAL_COLUMNS) - hidden[i]:
+                hidden[i].add(total)
+                changed = True
+            if len(hidden[i]) == 1:
+                pick = smallest((i, c) for c in cs)
+                if pick is not None:
+                    hidden[i].add(pick[1])
+                    changed = True
+        for col in sorted({c for cs in counts for c in cs} - TOTAL_COLUMNS):
+            holders = [i for i, cs in enumerate(counts) if col in cs]
+            if sum(1 for i in holders if col in hidden[i]) == 1:
+                pick = smallest((i, col) for i in holders)
+                if pick is not None:
+                    hidden[pick[0]].add(col)
+                    changed = True
+
+    for row, cells in zip(out, hidden):
+        for col in cells:
+            row[col] = None
+        if cells:
+            for col in row:
+                if any(w in col for w in _SHARE):
+                    row[col] = None
+        row["onderdrukt"] = bool(cells)
+    return out
+
+
+# --- personal data never leaves the verification endpoint ---------------------------------------------------
+
+_PERSONAL = re.compile(r"(deelnemer|pseudonym|bsn|geboorte|voornaam|achternaam|voorletters|tussenvoegsel|"
+                       r"persoon|adres|email|telefoon|versleuteld|encrypted|traject_id|correlation)", re.I)
+
+
+def strip_personal(value: Any) -> Any:
+    """Drop members whose names denote personal data (defence in depth on top of the read model)."""
+    if isinstance(value, Mapping):
+        return {k: strip_personal(v) for k, v in value.items() if not _PERSONAL.search(str(k))}
+    if isinstance(value, list):
+        return [strip_personal(v) for v in value]
+    return value
+
+
+# --- CSV ------------------------------------------------------------------------------------------------------
+
+def columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        for col in row:
+            seen.setdefault(col, None)
+    return list(seen)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple, set)):
+        return json.dumps(sorted(value) if isinstance(value, set) else value, ensure_ascii=False, default=str)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """The rows as CSV with a header (the JSON members, in first-seen order)."""
+    buf = io.StringIO()
+    cols = columns(rows)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(cols)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in cols])
+    return buf.getvalue()
+
+
+# --- answer cache -----------------------------------------------------------------------------------------------
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def data_version(conn: Connection, schema: str) -> str:
+    """A fingerprint of everything the read models hold: the projections write their stored offsets in the same
+    transaction as their rows, so the read models changed iff some (projection, topic, partition) row of
+    ``projection_offsets`` changed."""
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    return str(conn.execute(text(
+        f'SELECT md5(coalesce(string_agg(projection || \'/\' || topic || \'/\' || partition || \'=\' || next_offset '
+        f"|| '@' || updated_at, ',' ORDER BY projection, topic, partition), '')) FROM \"{schema}\".projection_offsets"
+    )).scalar_one())
+
+
+class AnswerCache:
+    """Answers of the aggregate endpoints, keyed by their arguments and valid for one data version.
+
+    An entry is used only while ``data_version`` is unchanged, so a cached answer is never staler than the
+    read models themselves; least recently used entries are dropped beyond ``size``."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[str, list[dict[str, Any]]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...], version: str) -> list[dict[str, Any]] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, key: tuple[Any, ...], version: str, rows: list[dict[str, Any]]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (version, rows)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)

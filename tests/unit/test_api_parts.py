@@ -1,0 +1,135 @@
+"""Pure parts of the API: scopes, key format, suppression, CSV, percentiles, loopback guard."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from registry.api.auth import MemoryKeyStore, Scope, hash_key, new_key, parse_scope, well_formed
+from registry.api.loadtest import check_loopback, percentile, run_load
+from registry.api.readmodels import strip_personal, suppress_small_cells, to_csv
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("landelijk", Scope("landelijk")), ("PUBLIEK", Scope("publiek")),
+    ("regio:rijnmond", Scope("regio", "Rijnmond")), ("regio:Zaanstreek/Waterland", Scope("regio", "Zaanstreek/Waterland")),
+    ("regio:regio zwolle", Scope("regio", "Regio Zwolle")),
+    ("instelling:mbo.albeda", Scope("instelling", "mbo.albeda")), ("instelling:Albeda", Scope("instelling", "mbo.albeda")),
+    ("instelling:roc-top", Scope("instelling", "mbo.roc-top")), ("instelling:ROC van Amsterdam", Scope("instelling", "mbo.roc-van-amsterdam")),
+])
+def test_parse_scope(raw: str, expected: Scope) -> None:
+    assert parse_scope(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "admin", "regio:", "regio:Atlantis", "instelling:", "instelling:mbo.nergens",
+                                 "landelijk:x", "publiek:rijnmond"])
+def test_parse_scope_rejects(raw: str) -> None:
+    with pytest.raises(ValueError, match="valid"):
+        parse_scope(raw)
+
+
+def test_keys_are_random_and_hashed() -> None:
+    ids = set()
+    for _ in range(50):
+        key_id, key = new_key()
+        assert well_formed(key) and key.startswith(f"prk_{key_id}_") and len(key) >= 55
+        assert hash_key(key) != key and len(hash_key(key)) == 64
+        ids.add(key)
+    assert len(ids) == 50
+    assert not well_formed("prk_xyz_short") and not well_formed("Bearer prk_")
+
+
+def test_memory_store_revocation() -> None:
+    store = MemoryKeyStore()
+    k, secret = store.create("publiek")
+    assert store.lookup(secret) == k
+    assert store.revoke(k.key_id) and not store.revoke(k.key_id)
+    assert store.lookup(secret) is None
+
+
+def test_suppression_rules() -> None:
+    rows = suppress_small_cells([
+        {"pilot": "x", "tranche": 1, "deelnemers": 0, "man": 4, "vrouw": 5, "onbekend": 1},
+        {"niveau": 2, "verklaringen": 3, "deelnemers_met_verklaring": 2, "percentage": 12.5},
+        {"aantal_werkprocessen": 3, "verklaringen": 40},
+        {"mbo_instelling": "Albeda", "deelnemers": 1, "actief": True},
+    ])
+    assert rows[0] == {"pilot": "x", "tranche": 1, "deelnemers": 0, "man": None, "vrouw": 5, "onbekend": None, "onderdrukt": True}
+    assert rows[1] == {"niveau": 2, "verklaringen": None, "deelnemers_met_verklaring": None, "percentage": None, "onderdrukt": True}
+    # verklaringen=3 is the only suppressed cell of its column: the column's other cell goes too
+    assert rows[2] == {"aantal_werkprocessen": 3, "verklaringen": None, "onderdrukt": True}
+    assert rows[3]["deelnemers"] is None and rows[3]["actief"] is True
+
+
+def test_secondary_suppression_in_rows_and_columns() -> None:
+    rows = suppress_small_cells([
+        {"pilot": "a", "man": 2, "vrouw": 30, "onbekend": 9},
+        {"pilot": "b", "man": 20, "vrouw": 40, "onbekend": 0},
+        {"pilot": "c", "man": 25, "vrouw": 50, "onbekend": 12},
+    ])
+    # a: man=2 suppressed; alone in its row -> the row's smallest other (onbekend 9) too; the columns man and
+    # onbekend then have one suppressed cell each -> their smallest other non-zero cells (man 20, onbekend 12);
+    # rows b and c then have one suppressed cell each -> their smallest others (vrouw 40, man 25); column vrouw
+    # then has one -> vrouw 30. Deterministic: columns are visited in name order.
+    assert [(r["man"], r["vrouw"], r["onbekend"]) for r in rows] == [(None, None, None), (None, None, 0), (None, 50, None)]
+    assert all(r["onderdrukt"] for r in rows)
+    for r in rows:
+        hidden = [c for c in ("man", "vrouw", "onbekend") if r[c] is None]
+        assert len(hidden) != 1  # never a single unknown in a row whose total is published elsewhere
+    for col in ("man", "vrouw", "onbekend"):
+        assert sum(1 for r in rows if r[col] is None) != 1  # nor in a column
+
+
+def test_nothing_small_nothing_suppressed() -> None:
+    rows = suppress_small_cells([{"domein": "Zorg", "verklaringen": 5}, {"domein": "Bouw", "verklaringen": 0}])
+    assert rows == [{"domein": "Zorg", "verklaringen": 5, "onderdrukt": False},
+                    {"domein": "Bouw", "verklaringen": 0, "onderdrukt": False}]
+
+
+def test_strip_personal() -> None:
+    out = strip_personal({"verklaring_id": "v", "deelnemer": "p", "leerbedrijf": {"naam": "Bouw BV", "bsn": "1"},
+                          "werkprocessen": [{"code": "W1", "geboortedatum": "x"}], "traject_id": "t"})
+    assert out == {"verklaring_id": "v", "leerbedrijf": {"naam": "Bouw BV"}, "werkprocessen": [{"code": "W1"}]}
+
+
+def test_csv_columns_and_cells() -> None:
+    text = to_csv([{"a": 1, "b": None, "c": True}, {"a": 2, "d": {"x": 1}, "e": "komma, en \"quote\""}])
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["a", "b", "c", "d", "e"]
+    assert rows[1] == ["1", "", "true", "", ""]
+    assert rows[2] == ["2", "", "", '{"x": 1}', 'komma, en "quote"']
+    assert to_csv([]) == "\r\n"
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(i) for i in range(1, 101)]
+    assert percentile(values, 50) == 50.0 and percentile(values, 99) == 99.0 and percentile(values, 100) == 100.0
+    assert percentile([7.0], 99) == 7.0 and percentile([], 50) == 0.0
+
+
+@pytest.mark.parametrize("url", ["http://example.org:8000", "http://10.0.0.1:8000", "https://praktijkregister.nl"])
+def test_loadtest_refuses_non_loopback(url: str) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        check_loopback(url)
+    with pytest.raises(ValueError, match="loopback"):
+        run_load(url, None, clients=1, max_requests=1, max_seconds=1)
+    check_loopback("http://127.0.0.1:8000")
+    check_loopback("http://localhost:1")
+
+
+def test_answer_cache_versions_and_lru() -> None:
+    from registry.api.readmodels import AnswerCache
+
+    cache = AnswerCache(size=2)
+    cache.put(("a",), "v1", [{"n": 1}])
+    assert cache.get(("a",), "v1") == [{"n": 1}]
+    assert cache.get(("a",), "v2") is None  # read models moved on: never served
+    cache.put(("b",), "v1", [])
+    cache.get(("a",), "v1")  # a is now the most recently used
+    cache.put(("c",), "v1", [{"n": 3}])
+    assert cache.get(("b",), "v1") is None and cache.get(("a",), "v1") == [{"n": 1}]
+    assert (cache.hits, cache.misses) == (3, 2)
+    off = AnswerCache(size=0)
+    off.put(("a",), "v1", [])
+    assert off.get(("a",), "v1") is None
