@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -9,15 +10,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_postgres_script_refuses_a_taken_port(tmp_path: Path, database_url: str) -> None:
+def test_postgres_script_refuses_a_taken_port(database_url: str, unique: str) -> None:
+    # under the checkout, not pytest's private tmp dir: the script runs the server as 'postgres'
+    tmp_path = ROOT / ".cache" / f"test-ops-{unique}"
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        (tmp_path / "pg").mkdir()
+        (tmp_path / "pg").mkdir(parents=True)
         (tmp_path / "pg" / "port").write_text(f"{port}\n")
         env = dict(os.environ, PRAKTIJK_CACHE_DIR=str(tmp_path))
         out = subprocess.run([str(ROOT / "ops" / "postgres.sh"), "start"], env=env, capture_output=True, text=True, timeout=120)
+    shutil.rmtree(tmp_path, ignore_errors=True)
     assert out.returncode == 1
     assert f"port 127.0.0.1:{port} is already taken" in out.stderr
     assert len([line for line in out.stderr.splitlines() if line.startswith("praktijkregister:")]) == 1
