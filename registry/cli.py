@@ -97,11 +97,11 @@ def publish(
 
 
 @app.command()
-def demo() -> None:
-    """The main job: show where the stack runs and what the registry holds."""
+def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the query API running at the end.")) -> None:
+    """The main job: publish the simulated pilots, validate, project, print the overzichten, serve the API."""
     from registry import demo as demo_mod
 
-    demo_mod.run(settings_mod.load(), console)
+    demo_mod.run(settings_mod.load(), console, serve=serve)
 
 
 # Commands owned by other packages register themselves here (one line each).

@@ -73,7 +73,10 @@ def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudo
     return sent
 
 
-def run(s: Settings, console: Console) -> None:
+PEILDATUM = dt.date(2021, 1, 13)  # the evaluation's measurement date
+
+
+def run(s: Settings, console: Console, serve: bool = True) -> None:
     t = Topics()
     console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database {s.database_url}")
     init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file)
@@ -98,6 +101,61 @@ def run(s: Settings, console: Console) -> None:
     finally:
         validator.close()
     summarize(s, t, console)
+    project(s, console)
+    show_overzichten(s, console, PEILDATUM)
+    key = demo_key(s)
+    base = f"http://{s.api_host}:{s.api_port}"
+    console.print(f"\n[bold]Query API[/bold] on {base}  (OpenAPI: {base}/docs)")
+    console.print(f"landelijk API key (shown once): [bold]{key}[/bold]")
+    for path in ("/v1/overzichten", f"/v1/overzichten/kwalificaties?peildatum={PEILDATUM}",
+                 f"/v1/overzichten/deelnemers-per-pilot?peildatum={PEILDATUM}&format=csv",
+                 "/v1/aantallen?regio=Rijnmond&van=2019-01-01&tot=2021-06-30", "/v1/status"):
+        console.print(f"  curl -H 'Authorization: Bearer {key}' '{base}{path}'", highlight=False, soft_wrap=True)
+    console.print(f"  curl '{base}/v1/verklaringen/<verklaring_id>/verificatie'   (public, no key)", highlight=False)
+    if serve:
+        console.print("serving the API until Ctrl-C ...")
+        import uvicorn
+
+        from registry.api.app import create_app
+
+        uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="warning")
+
+
+def project(s: Settings, console: Console) -> None:
+    from consumers import projector
+
+    stats = projector.project(projector.RunnerConfig(s.kafka_bootstrap, s.database_url), ["all"], once=True)
+    for st in stats:
+        console.print(f"  projected {st.consumed:5d} event(s) into read model {st.projection}")
+
+
+def show_overzichten(s: Settings, console: Console, peildatum: dt.date) -> None:
+    from projections import queries
+
+    with engine(s.database_url).connect() as conn:
+        for naam, beschrijving in queries.OVERZICHTEN.items():
+            rows = queries.overzicht(conn, naam, peildatum)
+            table = Table(title=f"{naam} @ {peildatum}", caption=beschrijving, caption_justify="left")
+            columns = [c for c in (rows[0].keys() if rows else []) if c != "pilot"]
+            for col in columns:
+                table.add_column(col, justify="right" if isinstance(rows[0][col], int) else "left", overflow="fold")
+            for row in rows:
+                table.add_row(*["" if row[c] is None else str(row[c]) for c in columns])
+            console.print(table)
+        dpp = queries.overzicht(conn, "deelnemers-per-pilot", peildatum)
+        vpp = queries.overzicht(conn, "verklaringen-per-pilot", peildatum)
+        niv = queries.overzicht(conn, "niveaus", peildatum)
+    console.print(f"[bold]At {peildatum}:[/bold] {sum(r['deelnemers'] for r in dpp)} deelnemers over "
+                  f"{sum(1 for r in dpp if r['deelnemers'])} pilots, {sum(r['deelnemers_met_verklaring'] for r in vpp)} "
+                  f"with a verklaring, {sum(r['verklaringen'] for r in niv)} verklaringen "
+                  "(the evaluation: 784 over 26 pilots, 405, 458)")
+
+
+def demo_key(s: Settings) -> str:
+    from registry.api.auth import KeyStore
+
+    _, key = KeyStore(engine(s.database_url)).create("landelijk", naam="demo")
+    return key
 
 
 def summarize(s: Settings, t: Topics, console: Console) -> None:
