@@ -4,6 +4,12 @@
    sending the same pre-encoded bytes with the same producer settings. Goal >= 0.8.
 2. validator: Validator (decode, judge, transactional append, state to PostgreSQL)
    vs a raw consume + decode of the same ingress topic. Goal >= 0.5.
+3. projector: the projections (rows + offsets in one PostgreSQL transaction per batch)
+   vs a raw consume + decode of the same canonical topic. Goal >= 0.5.
+4. replay all: events/s and peak RSS of a replay process at 100k and 1M events.
+   Goal: RSS at 1M within 1.5x of RSS at 100k.
+5. API: p50/p99 latency of /v1/overzichten/kwalificaties at 50 concurrent clients,
+   measured with wrk (a separate C process) against `praktijkregister serve`. Goal p99 < 100 ms.
 """
 from __future__ import annotations
 
@@ -86,7 +92,8 @@ def bench_producer(bootstrap: str, n_deelnemers: int, rounds: int = 3) -> tuple[
     for _ in range(rounds):
         raw_rates.append(raw_round(encoded))
         pub_rates.append(pub_round(items))
-    raw.close(), pub.close()
+    raw.close()
+    pub.close()
     return statistics.median(pub_rates), statistics.median(raw_rates)
 
 
@@ -135,6 +142,116 @@ def bench_validator(bootstrap: str, database_url: str, n_deelnemers: int) -> tup
     return val_rate, raw_rate, done
 
 
+def produce_canonical(bootstrap: str, topic: str, n_deelnemers: int) -> int:
+    """Write a plausible canonical log (projections.voorbeeld) straight to ``topic``."""
+    from projections import voorbeeld
+
+    producer = KafkaProducer(bootstrap_servers=[bootstrap], linger_ms=50, batch_size=512 * 1024, acks=1)
+    n = 0
+    for event_type, record in voorbeeld.scenario(n_deelnemers):
+        producer.send(topic, key=events.key(event_type, record), value=codec.encode(event_type, record))
+        n += 1
+    producer.flush()
+    producer.close()
+    return n
+
+
+def raw_consume_decode(bootstrap: str, topic: str) -> tuple[float, int]:
+    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=None, enable_auto_commit=False, isolation_level="read_committed",
+                             max_poll_records=2000, fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024)
+    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    end = consumer.end_offsets(tps)
+    start, n = time.perf_counter(), 0
+    while any(consumer.position(tp) < end[tp] for tp in tps):
+        for records in consumer.poll(timeout_ms=500).values():
+            for rec in records:
+                codec.decode(rec.value)
+                n += 1
+    consumer.close()
+    return n / (time.perf_counter() - start), n
+
+
+def bench_projector(bootstrap: str, database_url: str, n_deelnemers: int) -> tuple[float, float, int]:
+    from consumers import projector
+
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    t = Topics(prefix)
+    topics.create([bootstrap], 6, [], prefix)
+    produce_canonical(bootstrap, t.events, n_deelnemers)
+    raw_rate, n = raw_consume_decode(bootstrap, t.events)
+    cfg = projector.RunnerConfig(bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections, batch_size=2000)
+    start = time.perf_counter()
+    stats = projector.project(cfg, ["all"], once=True)
+    seconds = time.perf_counter() - start
+    done = max(st.consumed for st in stats)
+    return done / seconds, raw_rate, done
+
+
+REPLAY = """
+import resource, sys, time
+from consumers import projector
+cfg = projector.RunnerConfig(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], batch_size=2000)
+start = time.perf_counter()
+stats = projector.replay(cfg, ["all"], progress=False)
+print(max(st.consumed for st in stats), time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tuple[int, float, float]]:
+    """(events, events/s, peak RSS MiB) of a replay process per log size; the log grows between sizes."""
+    import subprocess
+
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    t = Topics(prefix)
+    topics.create([bootstrap], 6, [], prefix)
+    out, produced = [], 0
+    for size in sizes:
+        while produced < size:  # ~9 events per deelnemer in the scenario
+            produced += produce_canonical(bootstrap, t.events, max(1, (size - produced) // 9 + 1))
+        res = subprocess.run([sys.executable, "-c", REPLAY, bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections],
+                             capture_output=True, text=True, check=True)
+        events_n, seconds, rss_kib = res.stdout.split()[-3:]
+        out.append((int(events_n), int(events_n) / float(seconds), int(rss_kib) / 1024))
+    return out
+
+
+def bench_api(bootstrap: str, database_url: str, clients: int = 50, seconds: int = 15) -> str:
+    """Demo-sized read models (validator + projector), a real server, wrk as the load generator."""
+    import shutil
+    import socket
+    import subprocess
+
+    from registry.api.auth import KeyStore
+
+    if not shutil.which("wrk"):
+        return "wrk not installed (ops/bench installs it with apt-get)"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    _, key = KeyStore(engine(database_url)).create("landelijk", naam="bench")
+    env = dict(os.environ, PRAKTIJK_API_PORT=str(port), PRAKTIJK_API_HOST="127.0.0.1")
+    server = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--log-level", "warning"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/v1/overzichten/kwalificaties?peildatum=2021-01-13"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        res = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {key}", url],
+                             capture_output=True, text=True, timeout=seconds + 60)
+        lines = res.stdout.splitlines()
+        pick = [l.strip() for l in lines if l.strip().startswith(("50%", "99%", "Requests/sec", "Non-2xx"))]
+        return " | ".join(pick)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     bootstrap = os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]
     database_url = os.environ["PRAKTIJK_DATABASE_URL"]
@@ -144,6 +261,17 @@ def main() -> None:
     print(f"producer   Publisher {pub:10.0f} ev/s | kafka-python pre-encoded {raw:10.0f} ev/s | ratio {pub / raw:.2f} (goal >= 0.8)")
     val, rawc, done = bench_validator(bootstrap, database_url, n)
     print(f"validator  Validator {val:10.0f} ev/s | raw consume+decode       {rawc:10.0f} ev/s | ratio {val / rawc:.2f} (goal >= 0.5) [{done} events]")
+    proj, rawp, done = bench_projector(bootstrap, database_url, n * 2)
+    print(f"projector  Projector {proj:10.0f} ev/s | raw consume+decode       {rawp:10.0f} ev/s | ratio {proj / rawp:.2f} (goal >= 0.5) [{done} events]")
+    if os.environ.get("BENCH_API", "1") == "1":
+        print(f"api        /v1/overzichten/kwalificaties, 50 clients (wrk): {bench_api(bootstrap, database_url)}")
+    sizes = [int(x) for x in os.environ.get("BENCH_REPLAY_SIZES", "100000,1000000").split(",") if x]
+    if sizes:
+        results = bench_replay(bootstrap, database_url, sizes)
+        for events_n, rate, rss in results:
+            print(f"replay all {events_n:8d} events: {rate:8.0f} ev/s, peak RSS {rss:6.0f} MiB")
+        if len(results) > 1:
+            print(f"replay     RSS at {results[-1][0]} / RSS at {results[0][0]}: {results[-1][2] / results[0][2]:.2f} (goal <= 1.5)")
 
 
 if __name__ == "__main__":
