@@ -217,7 +217,7 @@ def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tu
     return out
 
 
-def bench_api(bootstrap: str, database_url: str, clients: int = 50, seconds: int = 15) -> str:
+def bench_api(bootstrap: str, database_url: str, clients: int = 50, seconds: int = 15, workers: int = 2) -> str:
     """Demo-sized read models (validator + projector), a real server, wrk as the load generator."""
     import shutil
     import socket
@@ -232,21 +232,28 @@ def bench_api(bootstrap: str, database_url: str, clients: int = 50, seconds: int
         port = sock.getsockname()[1]
     _, key = KeyStore(engine(database_url)).create("landelijk", naam="bench")
     env = dict(os.environ, PRAKTIJK_API_PORT=str(port), PRAKTIJK_API_HOST="127.0.0.1")
-    server = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--log-level", "warning"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".cache", "bench-serve.log"), "w")
+    server = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--log-level", "warning", "--workers", str(workers)],
+                              env=env, stdout=log, stderr=log)
     try:
+        import httpx
+
         url = f"http://127.0.0.1:{port}/v1/overzichten/kwalificaties?peildatum=2021-01-13"
-        for _ in range(100):
+        deadline = time.monotonic() + 60
+        while True:  # wait until the server answers this very request
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+                if httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                return f"server did not answer within 60 s, see {log.name}"
+            time.sleep(0.3)
         res = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {key}", url],
                              capture_output=True, text=True, timeout=seconds + 60)
         lines = res.stdout.splitlines()
         pick = [l.strip() for l in lines if l.strip().startswith(("50%", "99%", "Requests/sec", "Non-2xx"))]
-        return " | ".join(pick)
+        return f"{workers} uvicorn workers | " + " | ".join(pick)
     finally:
         server.terminate()
         server.wait(timeout=30)
