@@ -7,13 +7,12 @@ import logging
 from typing import Optional
 
 import typer
-from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
 from registry import settings as settings_mod
 from registry.db import engine
-from registry.topics import Topics
+from registry.topics import Topics, read_all
 
 
 def register(app: typer.Typer) -> None:
@@ -42,27 +41,10 @@ def validator(
 
 
 def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, since: dt.datetime | None) -> list[dict[str, object]]:
-    topic = Topics(prefix).rejections
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             isolation_level="read_committed", consumer_timeout_ms=2000)
-    parts = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in parts]
-    out: list[dict[str, object]] = []
-    if tps:
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for rec in records:
-                    row = json.loads(rec.value)
-                    if partner and row["partner"] != partner:
-                        continue
-                    if since and dt.datetime.fromisoformat(row["recorded_at"]) < since:
-                        continue
-                    out.append(row)
-    consumer.close()
-    return sorted(out, key=lambda r: str(r["recorded_at"]))
+    rows = [json.loads(rec.value) for rec in read_all(bootstrap, Topics(prefix).rejections)]
+    rows = [r for r in rows if (not partner or r["partner"] == partner)
+            and (since is None or dt.datetime.fromisoformat(r["recorded_at"]) >= since)]
+    return sorted(rows, key=lambda r: str(r["recorded_at"]))
 
 
 def rejections(

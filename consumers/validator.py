@@ -216,6 +216,15 @@ class Validator:
         return [self.producer.send(self.topics.events, key=events.key(event_type, canonical),
                                    value=codec.encode(event_type, canonical))]
 
+    def drain(self, idle_polls: int = 2) -> int:
+        """Validate until caught up with every assigned ingress partition (demo, tests, bench)."""
+        total, idle = 0, 0
+        while idle < idle_polls:
+            n = self.run_once(timeout_ms=300)
+            total += n
+            idle = 0 if n else (idle + 1 if self.caught_up() else 0)
+        return total
+
     def caught_up(self) -> bool:
         """True once partitions are assigned and every one is read to its end."""
         assert self.consumer is not None

@@ -97,15 +97,6 @@ def bench_producer(bootstrap: str, n_deelnemers: int, rounds: int = 3) -> tuple[
     return statistics.median(pub_rates), statistics.median(raw_rates)
 
 
-def drain(v: Validator) -> int:
-    total, idle = 0, 0
-    while idle < 2:
-        n = v.run_once(timeout_ms=300)
-        total += n
-        idle = 0 if n else (idle + 1 if v.caught_up() else 0)
-    return total
-
-
 def bench_validator(bootstrap: str, database_url: str, n_deelnemers: int) -> tuple[float, float, int]:
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     t = Topics(prefix)
@@ -116,27 +107,13 @@ def bench_validator(bootstrap: str, database_url: str, n_deelnemers: int) -> tup
             pub.publish_batch([(et, r) for et, r in reference() if r["partner"] == partner])
     v = Validator(cfg, engine(database_url))
     v.start()
-    drain(v)
+    v.drain()
     items = stream(n_deelnemers)
     with Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub:
         pub.publish_batch(items)
-    # baseline: raw consume + decode of the same ingress topic
-    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=None, enable_auto_commit=False, isolation_level="read_committed",
-                             max_poll_records=2000, fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024)
-    tps = [TopicPartition(t.ingress(MBO), p) for p in range(6)]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
-    start, n = time.perf_counter(), 0
-    while any(consumer.position(tp) < end[tp] for tp in tps):
-        for records in consumer.poll(timeout_ms=500).values():
-            for rec in records:
-                codec.decode(rec.value)
-                n += 1
-    raw_rate = n / (time.perf_counter() - start)
-    consumer.close()
+    raw_rate, _ = raw_consume_decode(bootstrap, t.ingress(MBO))  # baseline: the same ingress topic
     start = time.perf_counter()
-    done = drain(v)
+    done = v.drain()
     val_rate = done / (time.perf_counter() - start)
     v.close()
     return val_rate, raw_rate, done

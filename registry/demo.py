@@ -51,15 +51,6 @@ def _route(records: list[demodata.DemoRecord]) -> list[demodata.DemoRecord]:
     return out
 
 
-def _drain(v: Validator) -> int:
-    total, idle = 0, 0
-    while idle < 2:
-        n = v.run_once(timeout_ms=300)
-        total += n
-        idle = 0 if n else (idle + 1 if v.caught_up() else 0)
-    return total
-
-
 def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudonymiser, sealer: Sealer) -> int:
     by_partner: dict[str, list[dict[str, Any]]] = {}
     for r in records:
@@ -90,13 +81,13 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
         for phase in PHASES:
             batch = [r for r in records if r.record["type"] in phase]
             sent = _publish(s, batch, pseudo, sealer)
-            done = _drain(validator)
+            done = validator.drain()
             console.print(f"  published {sent:5d}  validated {done:5d}  {', '.join(sorted(phase))}")
         sent = _publish(s, demodata.refusals(), pseudo, sealer)
         raw = KafkaProducer(bootstrap_servers=s.kafka_servers)
         raw.send(t.ingress("uwv"), b"garbage from a misconfigured partner system")
         raw.flush(); raw.close()
-        done = _drain(validator)
+        done = validator.drain()
         console.print(f"  published {sent + 1:5d}  validated {done:5d}  deliberately bad submissions")
     finally:
         validator.close()
@@ -174,21 +165,6 @@ def summarize(s: Settings, t: Topics, console: Console) -> None:
 
 
 def _counts(s: Settings, t: Topics) -> tuple[Counter[str], Counter[str], int]:
-    from kafka import KafkaConsumer, TopicPartition
-
-    def read(topic: str) -> list[bytes]:
-        c = KafkaConsumer(bootstrap_servers=s.kafka_servers, group_id=None, enable_auto_commit=False, isolation_level="read_committed")
-        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
-        c.assign(tps)
-        c.seek_to_beginning(*tps)
-        end = c.end_offsets(tps)
-        out: list[bytes] = []
-        while any(c.position(tp) < end[tp] for tp in tps):
-            for recs in c.poll(timeout_ms=1000).values():
-                out.extend(r.value for r in recs)
-        c.close()
-        return out
-
-    accepted = Counter(codec.decode(v)[0] for v in read(t.events))
-    refused = Counter(json.loads(v)["reden"] for v in read(t.rejections))
-    return accepted, refused, len(read(t.deadletter))
+    accepted = Counter(codec.decode(r.value)[0] for r in topics.read_all(s.kafka_servers, t.events))
+    refused = Counter(json.loads(r.value)["reden"] for r in topics.read_all(s.kafka_servers, t.rejections))
+    return accepted, refused, len(topics.read_all(s.kafka_servers, t.deadletter))

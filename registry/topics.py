@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 
-from kafka import KafkaAdminClient
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -85,3 +87,19 @@ class Topics:
         if not topic.startswith(self.ingress_prefix):
             raise ValueError(f"{topic!r} is not an ingress topic of {self.prefix}")
         return topic[len(self.ingress_prefix):]
+
+
+def read_all(bootstrap: list[str], topic: str) -> list[Any]:
+    """Every committed record of ``topic`` from the beginning to its current end (read_committed)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level="read_committed")
+    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    out: list[Any] = []
+    if tps:
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=1000).values():
+                out.extend(records)
+    consumer.close()
+    return out

@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from kafka import KafkaConsumer, TopicPartition
-
 from consumers.validator import Validator, ValidatorConfig
 from producers.publisher import Publisher
 from registry import codec, topics
@@ -38,28 +36,12 @@ def validator(bootstrap: str, database_url: str, prefix: str) -> Validator:
     return v
 
 
-def drain(v: Validator, idle_polls: int = 2) -> int:
-    """Run until caught up with every assigned ingress partition and a few polls bring nothing."""
-    total, idle = 0, 0
-    while idle < idle_polls:
-        n = v.run_once(timeout_ms=300)
-        total += n
-        idle = 0 if n else (idle + 1 if v.caught_up() else 0)
-    return total
+def drain(v: Validator) -> int:
+    return v.drain()
 
 
 def read_topic(bootstrap: str, topic: str) -> list[Any]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level="read_committed")
-    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
-    out: list[Any] = []
-    while any(consumer.position(tp) < end[tp] for tp in tps):
-        for records in consumer.poll(timeout_ms=1000).values():
-            out.extend(records)
-    consumer.close()
-    return out
+    return topics.read_all([bootstrap], topic)
 
 
 def canonical(bootstrap: str, t: Topics) -> list[tuple[str, dict[str, Any]]]:
