@@ -7,7 +7,9 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from consumers import cli_projector, cli_validator
 from registry import settings as settings_mod
+from registry.api import cli as api_cli
 
 app = typer.Typer(help="Praktijkregister: event-sourced registry for praktijkleren.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics of the registry.", no_args_is_help=True)
@@ -104,24 +106,9 @@ def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the q
     demo_mod.run(settings_mod.load(), console, serve=serve)
 
 
-# Commands owned by other packages register themselves here (one line each).
-_PLUGINS = ("consumers.cli_validator", "consumers.cli_projector", "registry.api.cli")
-
-
-def _register_plugins() -> None:
-    import importlib
-
-    for name in _PLUGINS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and (name == exc.name or name.startswith(exc.name + "."))):  # real import error inside
-                raise
-            continue
-        module.register(app)
-
-
-_register_plugins()
+# Commands that live beside their package (validator, projections, API).
+for _module in (cli_validator, cli_projector, api_cli):
+    _module.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry
