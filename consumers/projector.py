@@ -38,7 +38,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from projections import store
-from projections.model import Change, Message, Projection, TopicKind
+from projections.model import Change, Message, Projection, TopicKind, as_timestamp
 from projections.registry import ALL, select
 from registry import codec, topics
 from registry.db import engine as make_engine
@@ -114,16 +114,7 @@ def changes_for(projection: Projection, messages: Iterable[Message]) -> list[Cha
 
 
 def _recorded_at(msg: Message) -> dt.datetime | None:
-    value = msg.record.get("recorded_at")
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    return None
+    return as_timestamp(msg.record.get("recorded_at"))
 
 
 @dataclass

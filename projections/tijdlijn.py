@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from projections.model import Change, Message, Projection, insert, jsonable
+from projections.model import Change, Message, Projection, as_timestamp, insert, jsonable
 
 TABLES: dict[str, str] = {
     "event_log": """(
@@ -34,16 +34,6 @@ _NOT_IN_GEGEVENS = frozenset({"event_id", "occurred_at", "recorded_at", "partner
                               "persoonsgegevens", "traject_id", "verklaring_id"})
 
 
-def _ts(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    return None
 
 
 def _opt(value: Any) -> str | None:
@@ -58,7 +48,7 @@ def apply(msg: Message) -> list[Change]:
             "log_partition": msg.partition, "log_offset": msg.offset, "event_id": _opt(r.get("event_id")),
             "event_type": _opt(r.get("event_type")), "partner": _opt(r.get("partner")),
             "deelnemer": _opt(r.get("deelnemer")), "traject_id": _opt(r.get("traject_id")),
-            "reden": _opt(r.get("reden")), "melding": _opt(r.get("melding")), "recorded_at": _ts(r.get("recorded_at")),
+            "reden": _opt(r.get("reden")), "melding": _opt(r.get("melding")), "recorded_at": as_timestamp(r.get("recorded_at")),
             "bron": json.dumps(jsonable(bron)) if isinstance(bron, dict) else None,
         }, ["log_partition", "log_offset"])]
     gegevens = {k: jsonable(v) for k, v in r.items() if k not in _NOT_IN_GEGEVENS}
