@@ -34,8 +34,6 @@ _NOT_IN_GEGEVENS = frozenset({"event_id", "occurred_at", "recorded_at", "partner
                               "persoonsgegevens", "traject_id", "verklaring_id"})
 
 
-
-
 def _opt(value: Any) -> str | None:
     return None if value is None else str(value)
 
