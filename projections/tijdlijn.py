@@ -6,7 +6,6 @@ Keyed on event_id (events) and on the rejection record's partition/offset.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 

@@ -1,7 +1,6 @@
 """Backward-compatibility check of the schema catalogue, with Apache Avro's own checker."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import avro.schema
