@@ -39,9 +39,9 @@ from sqlalchemy.exc import DBAPIError
 
 from projections import store
 from projections.model import Change, Message, Projection, TopicKind, as_timestamp
-from projections.registry import ALL, select
-from registry import codec, topics
-from registry.db import engine as make_engine
+from projections.catalogus import ALL, select
+from registry.infra import codec, topics
+from registry.infra.db import engine as make_engine
 
 log = logging.getLogger("praktijkregister.projector")
 
@@ -385,7 +385,7 @@ def stop_on_signals(stop: threading.Event) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from registry import settings as settings_mod
+    from registry.infra import settings as settings_mod
 
     s = settings_mod.load()
     ap = argparse.ArgumentParser(prog="python -m consumers.projector", description=__doc__.splitlines()[0])

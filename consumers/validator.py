@@ -28,11 +28,12 @@ from kafka.structs import OffsetAndMetadata
 from prometheus_client import Counter
 from sqlalchemy import Engine, text
 
-from registry import codec, events
-from registry.codec import DecodeError
-from registry.regels import Besluit, beoordeel
-from registry.staat import Staat, entity_json, load_entity, pas_toe
-from registry.topics import Topics
+from registry.infra import codec
+from registry.domein import events
+from registry.infra.codec import DecodeError
+from registry.domein.regels import Besluit, beoordeel
+from registry.domein.staat import Staat, entity_json, load_entity, pas_toe
+from registry.infra.topics import Topics
 
 log = logging.getLogger("praktijkregister.validator")
 

@@ -25,9 +25,10 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.validator import Validator, ValidatorConfig
 from producers.publisher import Publisher
-from registry import codec, events, topics
-from registry.db import engine
-from registry.topics import Topics
+from registry.infra import codec, topics
+from registry.domein import events
+from registry.infra.db import engine
+from registry.infra.topics import Topics
 
 MBO, LB = "mbo.albeda", "123456789"
 T0 = dt.datetime(2020, 6, 1, tzinfo=dt.timezone.utc)

@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster on 127.0.0.1 in .cache/pg (no system service).
-#   ops/postgres.sh start | stop | status | url
+#   ops/postgres.sh start | stop | purge | status | url
 source "$(dirname "$0")/lib.sh"
-PGDIR="$CACHE/pg"
-# As root, the server runs as 'postgres', which must be able to reach its data folder.
-# A clone inside a private folder (mode 700, e.g. a mktemp dir) is out of its reach:
-# then the cluster lives in /var/tmp under a name derived from this checkout.
-if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
-  mkdir -p "$CACHE"
-  if ! runuser -u postgres -- test -x "$CACHE" 2>/dev/null; then
-    PGDIR="/var/tmp/praktijkregister-pg-$(printf '%s' "$CACHE" | sha1sum | cut -c1-12)"
-  fi
-fi
-DATA="$PGDIR/data"
+PGDIR="$CACHE/pg"        # always: the port, the logs and the record of where the data lives
+PORTFILE="$PGDIR/port"   # the port is kept here whatever folder the clone is in
+DATAREC="$PGDIR/datadir" # the data folder, when it is not $PGDIR/data (see data_dir)
+DB="${PRAKTIJK_DB_NAME:-praktijkregister}"
+
+# As root the server runs as 'postgres', which must be able to reach its data folder. A
+# clone inside a private folder (mode 700, e.g. mktemp -d or /root) is out of its reach;
+# then the data lives in a fresh /var/tmp/praktijkregister-pg.XXXXXX folder, recorded in
+# $DATAREC so that start, stop and `ops/stack.sh down --purge` find exactly this one.
+reachable() { [ "$(id -u)" != 0 ] || ! id postgres >/dev/null 2>&1 || runuser -u postgres -- test -x "$PGDIR" 2>/dev/null; }
+data_dir() {  # print the data folder; with "create", choose (and record) it when unset
+  if [ -f "$DATAREC" ]; then cat "$DATAREC"; return 0; fi
+  if reachable; then echo "$PGDIR/data"; return 0; fi
+  [ "${1:-}" = create ] || { echo "$PGDIR/data"; return 0; }
+  local d; d="$(mktemp -d /var/tmp/praktijkregister-pg.XXXXXX)" || die "cannot create a data folder in /var/tmp"
+  chmod 755 "$d"; echo "$d/data" >"$DATAREC"; echo "$d/data"
+}
+DATA="$(data_dir)"
 LOG="$PGDIR/postgres.log"
-PORTFILE="$PGDIR/port"
 DB="${PRAKTIJK_DB_NAME:-praktijkregister}"
 
 find_bin() {
@@ -50,13 +56,16 @@ start() {
   local bin; bin="$(find_bin)" || { install_pg; bin="$(find_bin)" || die "initdb still missing after apt-get install"; }
   if running; then url; return 0; fi
   mkdir -p "$PGDIR"
-  [ "$(id -u)" = 0 ] && { id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres; chown postgres "$PGDIR"; }
   [ -f "$PORTFILE" ] || free_port >"$PORTFILE"
   local port; port="$(cat "$PORTFILE")"
   port_taken "$port" && die "port 127.0.0.1:$port is already taken by another process (delete $PORTFILE to choose another)"
+  [ "$(id -u)" = 0 ] && { id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres; chown postgres "$PGDIR"; }
+  DATA="$(data_dir create)"
+  reachable || LOG="$(dirname "$DATA")/postgres.log"
+  mkdir -p "$(dirname "$DATA")"; [ "$(id -u)" = 0 ] && chown postgres "$(dirname "$DATA")"
   if [ ! -f "$DATA/PG_VERSION" ]; then
     as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 \
-      || die "initdb failed (the postgres user needs access to $PGDIR), see $PGDIR/initdb.log"
+      || die "initdb failed (the postgres user needs access to $DATA), see $PGDIR/initdb.log"
   fi
   touch "$LOG"; [ "$(id -u)" = 0 ] && chown postgres "$LOG"
   say "starting PostgreSQL on 127.0.0.1:$port"
@@ -73,6 +82,15 @@ stop() {
   if running; then as_owner "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; echo "postgres: stopped"; else echo "postgres: not running"; fi
 }
 
+purge() {  # stop, then delete the cluster (also a relocated one) and its records
+  stop
+  if [ -f "$DATAREC" ]; then
+    local d; d="$(dirname "$(cat "$DATAREC")")"
+    case "$d" in /var/tmp/praktijkregister-pg.*) rm -rf "$d"; echo "postgres: removed $d" ;; esac
+  fi
+  rm -rf "$PGDIR"
+}
+
 status() {
   if running; then echo "postgres: running (pid $(head -1 "$DATA/postmaster.pid")) at $(url)"; else echo "postgres: stopped"; return 1; fi
 }
@@ -80,7 +98,8 @@ status() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  purge) purge ;;
   status) status ;;
   url) url ;;
-  *) echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|purge|status|url" >&2; exit 2 ;;
 esac

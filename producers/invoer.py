@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from registry import codec, identifiers, referentie
-from registry.events import ALL_EVENTS, PERSON_EVENTS, REGISTRY_FIELDS, TELLING
+from registry.infra import codec
+from registry.domein import identifiers, referentie
+from registry.domein.events import ALL_EVENTS, PERSON_EVENTS, REGISTRY_FIELDS, TELLING
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc)

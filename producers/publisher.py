@@ -10,7 +10,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from registry import codec, events, topics
+from registry.infra import codec, topics
+from registry.domein import events
 
 
 class PublishError(RuntimeError):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from registry.identifiers import normalise_bsn
+from registry.domein.identifiers import normalise_bsn
 
 
 class KeyError_(RuntimeError):

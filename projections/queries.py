@@ -21,8 +21,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import Connection, text
 
 from projections import store
-from projections.registry import ALL as PROJECTIONS
-from registry import referentie
+from projections.catalogus import ALL as PROJECTIONS
+from registry.domein import referentie
 
 LEEFTIJDSGROEPEN = ("17 jaar en jonger", "18-22 jaar", "23-27 jaar", "28-54 jaar", "55 jaar en ouder")
 GESLACHTEN = ("man", "vrouw", "onbekend")

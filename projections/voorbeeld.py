@@ -126,7 +126,7 @@ WERKPROCESSEN = [f"B1-K1-W{i}" for i in range(1, 7)]
 
 def scenario(n: int, seed: int = 1, start: dt.date = dt.date(2019, 9, 1)) -> Iterator[Event]:
     """A plausible canonical log for ``n`` deelnemers, one deelnemer's events in order."""
-    from registry import referentie
+    from registry.domein import referentie
 
     rnd = random.Random(seed)
     b = Bouwer(f"scenario-{seed}")

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from registry import referentie, topics
+from registry.domein import referentie
+from registry.infra import topics
 from registry.api import metrics as metrics_mod
 from registry.api import problems
 from registry.api.auth import ApiKey, KeyLookup, KeyStore, Kind, canonical_instelling, canonical_regio
@@ -24,7 +25,7 @@ from registry.api.problems import ProblemError, problem_responses
 from registry.api.readmodels import (AnswerCache, ReadModels, data_version, load_default, strip_personal,
                                      suppress_small_cells, to_csv)
 from registry.api.status import ConsumerLag, KafkaUnavailable, ProjectionOffsets, kafka_status, projection_offsets
-from registry.settings import Settings
+from registry.infra.settings import Settings
 
 COUNTING_RULES = """
 **Counting rules** (every overzicht is computed from the events alone, as of the *peildatum* D, business time):
@@ -312,7 +313,7 @@ def create_app(
     ``cache_size``: answers of overzichten/aantallen kept per data version (0: no cache).
     """
     if engine is None and connect_database:
-        from registry.db import engine as make_engine
+        from registry.infra.db import engine as make_engine
 
         engine = make_engine(settings.database_url)
     if keys is None:
@@ -576,6 +577,6 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory registry.api.app:app_from_env`` (several workers)."""
-    from registry import settings as settings_mod
+    from registry.infra import settings as settings_mod
 
     return create_app(settings_mod.load())

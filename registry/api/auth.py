@@ -25,7 +25,7 @@ from typing import Literal, Protocol
 
 from sqlalchemy import Connection, Engine, text
 
-from registry import referentie
+from registry.domein import referentie
 
 Kind = Literal["landelijk", "regio", "instelling", "publiek"]
 KINDS: tuple[Kind, ...] = ("landelijk", "regio", "instelling", "publiek")

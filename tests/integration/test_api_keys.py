@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from registry import settings as settings_mod
+from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
-from registry.db import engine as make_engine
+from registry.infra.db import engine as make_engine
 
 
 @pytest.fixture()
@@ -59,7 +59,7 @@ def test_unknown_stored_scope_authenticates_nobody(store: KeyStore) -> None:
 @pytest.fixture()
 def empty_read_models(store: KeyStore, unique: str) -> Iterator[str]:
     from projections import store as read_store
-    from projections.registry import ALL
+    from projections.catalogus import ALL
 
     schema = f"t{unique}_read"
     with store.engine.begin() as conn:
@@ -85,7 +85,7 @@ def test_api_with_database_keys(store: KeyStore, database_url: str, empty_read_m
 
 
 def test_cli_create_list_revoke(database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from registry.cli import app
+    from registry.cli.main import app
 
     monkeypatch.setenv("PRAKTIJK_DATABASE_URL", database_url)
     runner = CliRunner()
@@ -115,7 +115,7 @@ def test_cli_create_list_revoke(database_url: str, unique: str, monkeypatch: pyt
 
 @pytest.mark.parametrize("scope", ["regio:Atlantis", "instelling:mbo.nergens", "root", "landelijk:x"])
 def test_cli_rejects_bad_scope(database_url: str, monkeypatch: pytest.MonkeyPatch, scope: str) -> None:
-    from registry.cli import app
+    from registry.cli.main import app
 
     monkeypatch.setenv("PRAKTIJK_DATABASE_URL", database_url)
     result = CliRunner().invoke(app, ["apikey", "create", "--scope", scope])

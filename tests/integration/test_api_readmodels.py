@@ -18,11 +18,11 @@ from sqlalchemy import text
 
 from consumers.projector import RunnerConfig, make_workers, run
 from projections import store as read_store
-from registry import settings as settings_mod
+from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
-from registry.db import engine as make_engine
-from tests.integration import validator_helpers as h
+from registry.infra.db import engine as make_engine
+from tests.support import validator as h
 from tests.unit.test_regels import LB, MBO, ANDER, P, Q, T1, V1, afteken, ev, inschrijving, verklaring
 
 T2 = "33333333-3333-4333-8333-333333333333"
@@ -285,7 +285,7 @@ def test_status_follows_the_pipeline(world: World) -> None:
     assert by_name["validator"]["group"] == f"{world.prefix}-validator"
     assert {p["topic"] for p in by_name["validator"]["partitions"]} == {
         f"{world.prefix}.ingress.{p}" for p in h.PARTNERS}
-    from projections.registry import ALL
+    from projections.catalogus import ALL
 
     assert set(ALL) <= set(by_name)
     feiten = by_name["feiten"]
@@ -334,7 +334,7 @@ def test_serve_and_loadtest(world: World) -> None:
 
     import httpx
 
-    from registry.api.loadtest import run_load
+    from tests.support.loadtest import run_load
 
     port = _free_port()
     keystore = KeyStore(make_engine(world.database_url))  # serve uses the default api_keys table

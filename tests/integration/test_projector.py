@@ -15,9 +15,10 @@ from sqlalchemy import Connection, Engine, text
 
 from consumers import projector
 from projections import queries, store, voorbeeld
-from projections.registry import ALL
-from registry import codec, events
-from registry.db import engine as make_engine
+from projections.catalogus import ALL
+from registry.infra import codec
+from registry.domein import events
+from registry.infra.db import engine as make_engine
 
 D1 = dt.date(2020, 6, 30)
 D2 = dt.date(2021, 1, 13)

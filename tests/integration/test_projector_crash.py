@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from projections import store, voorbeeld
-from registry.db import engine as make_engine
+from registry.infra.db import engine as make_engine
 from tests.integration.test_projector import create_topics, delete_topics, produce, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
-from registry import codec, topics
+from registry.infra import codec, topics
 
 ROWS = [
     {"type": "KandidaatAangemeld", "bsn": "111222333", "naam": "Fatima El Amrani", "geboortedatum": "1988-04-12",

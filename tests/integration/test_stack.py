@@ -8,7 +8,7 @@ from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import text
 
-from registry.db import engine
+from registry.infra.db import engine
 
 
 def _consume_all(bootstrap: str, topic: str, isolation: str, expect_max: int, timeout_ms: int = 4000) -> list[ConsumerRecord]:

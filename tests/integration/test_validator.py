@@ -7,7 +7,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from tests.integration import validator_helpers as h
+from tests.support import validator as h
 from tests.unit.test_regels import LB, MBO, ANDER, P, Q, T1, V1, aanmelding, afteken, ev, inschrijving, verklaring
 
 
@@ -108,7 +108,7 @@ def test_state_survives_restart_and_resubmission_is_a_no_op(kafka_bootstrap: str
 def test_rejections_cli_and_counters(kafka_bootstrap: str, database_url: str, unique: str) -> None:
     from prometheus_client import REGISTRY
 
-    from consumers.cli_validator import read_rejections
+    from registry.cli.validator import read_rejections
 
     def counter(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from tests.integration import validator_helpers as h
+from tests.support import validator as h
 from tests.integration.test_validator import reference
 from tests.unit.test_regels import LB, MBO, ev
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
-from registry import settings as settings_mod
+from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.status import ConsumerLag, PartitionLag, ProjectionOffsets

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from registry.api.auth import MemoryKeyStore, Scope, hash_key, new_key, parse_scope, well_formed
-from registry.api.loadtest import check_loopback, percentile, run_load
+from tests.support.loadtest import check_loopback, percentile, run_load
 from registry.api.readmodels import strip_personal, suppress_small_cells, to_csv
 
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry import codec
-from registry.codec import DecodeError
+from registry.infra import codec
+from registry.infra.codec import DecodeError
 
 CAT = codec.catalogue()
 
@@ -149,7 +149,7 @@ def test_encode_refuses_a_record_that_does_not_fit() -> None:
 
 # ---- schemas check -------------------------------------------------------------------------------
 def test_schemas_check_passes_on_the_live_catalogue() -> None:
-    from registry import compatibility
+    from registry.infra import compatibility
 
     problems, checked = compatibility.check_directory(codec.SCHEMA_DIR)
     assert problems == [] and checked == len(CAT.event_types)
@@ -158,7 +158,7 @@ def test_schemas_check_passes_on_the_live_catalogue() -> None:
 def test_schemas_check_rejects_an_incompatible_version(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from registry.cli import app
+    from registry.cli.main import app
 
     for path in codec.SCHEMA_DIR.glob("DeelnemerIngeschreven.v*.avsc"):
         shutil.copy(path, tmp_path / path.name)

@@ -1,4 +1,4 @@
-"""The demo data set reproduces the evaluation's tables (registry/data/evaluatie_2021.json).
+"""The demo data set reproduces the evaluation's tables (registry/domein/data/evaluatie_2021.json).
 
 Everything here is recounted from the JSON-lines rows alone, with a small counter and a
 small rule checker written independently of registry.demodata (only ``generate``,
@@ -29,11 +29,11 @@ from typing import Any, Iterable
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from registry import demodata
-from registry.demodata import DemoRecord
+from registry.demo import data as demodata
+from registry.demo.data import DemoRecord
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "registry" / "data"
+DATA = ROOT / "registry" / "domein" / "data"
 D = dt.date(2021, 1, 13)
 LATER = dt.date(2021, 6, 30)
 SEEDS = (2021, 7)
@@ -677,8 +677,8 @@ def test_write_jsonl(tmp_path: Path) -> None:
 # ---- the real validator (registry.regels), when present -------------------------------------------
 def _real_run(records: list[DemoRecord], bad: list[DemoRecord]) -> tuple[list[str], list[str | None]]:
     invoer = pytest.importorskip("producers.invoer")
-    regels = pytest.importorskip("registry.regels")
-    staat_mod = pytest.importorskip("registry.staat")
+    regels = pytest.importorskip("registry.domein.regels")
+    staat_mod = pytest.importorskip("registry.domein.staat")
 
     def pseudonymise(bsn: str) -> str:
         return hashlib.sha256(b"demo:" + bsn.encode()).hexdigest()

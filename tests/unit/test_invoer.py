@@ -11,7 +11,7 @@ from nacl.public import PrivateKey, SealedBox
 
 from producers.invoer import Invoer
 from producers.sleutels import Pseudonymiser, Sealer
-from registry import identifiers
+from registry.domein import identifiers
 
 NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
 SK = PrivateKey.generate()

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from consumers.projector import changes_for, decode_message
 from projections import feiten, queries, referentie, tijdlijn, voorbeeld
 from projections.model import Change, Message, business_date
-from projections.registry import ALL, select
-from registry import codec, events
+from projections.catalogus import ALL, select
+from registry.infra import codec
+from registry.domein import events
 
 D = "d" * 64
 T = "00000000-0000-4000-8000-000000000001"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from registry.regels import Besluit, beoordeel
-from registry.staat import Staat, entity_json, load_entity, pas_toe
+from registry.domein.regels import Besluit, beoordeel
+from registry.domein.staat import Staat, entity_json, load_entity, pas_toe
 
 NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
 P = "a" * 64  # deelnemer pseudonym

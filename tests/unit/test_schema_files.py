@@ -24,7 +24,7 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
 README = SCHEMAS / "README.md"
-DATA = ROOT / "registry" / "data"
+DATA = ROOT / "registry" / "domein" / "data"
 NS = "nl.praktijkregister"
 
 SCHEMA_FILES = sorted(SCHEMAS.glob("*.avsc"))

@@ -1,6 +1,6 @@
 """Bench helper: N concurrent clients (asyncio + httpx) against a running API on loopback.
 
-    from registry.api.loadtest import run_load
+    from tests.support.loadtest import run_load
     result = run_load("http://127.0.0.1:8000", api_key, clients=20, max_requests=5000, max_seconds=30)
     print(result.p50_ms, result.p99_ms, result.requests_per_s)
 

@@ -7,9 +7,10 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from consumers import cli_projector, cli_validator
-from registry import settings as settings_mod
-from registry.api import cli as api_cli
+from registry.cli import projector as cli_projector, validator as cli_validator
+from registry.infra import settings as settings_mod
+from registry.cli import api as api_cli
+from registry.infra.codec import SCHEMA_DIR
 
 app = typer.Typer(help="Praktijkregister: event-sourced registry for praktijkleren.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics of the registry.", no_args_is_help=True)
@@ -34,7 +35,8 @@ def topics_create(
     partitions: Optional[int] = typer.Option(None, help="Partitions per topic (default PRAKTIJK_PARTITIONS or 6)."),
 ) -> None:
     """Create the canonical, rejection, dead-letter and ingress topics (idempotent)."""
-    from registry import referentie, topics
+    from registry.domein import referentie
+    from registry.infra import topics
 
     s = settings_mod.load()
     partners = list(partner) + (referentie.default_partners() if known_partners else [])
@@ -50,7 +52,7 @@ def topics_create(
 @topics_app.command("list")
 def topics_list() -> None:
     """List the registry's topics."""
-    from registry import topics
+    from registry.infra import topics
 
     for name in topics.list_topics(settings_mod.load().kafka_servers):
         console.print(name)
@@ -58,10 +60,10 @@ def topics_list() -> None:
 
 @schemas_app.command("check")
 def schemas_check(
-    directory: Path = typer.Option(Path(__file__).resolve().parent.parent / "schemas", "--dir", help="Schema folder."),
+    directory: Path = typer.Option(SCHEMA_DIR, "--dir", help="Schema folder."),
 ) -> None:
     """Fail when a schema version is not backward compatible with every earlier one."""
-    from registry import compatibility
+    from registry.infra import compatibility
 
     problems, checked = compatibility.check_directory(directory)
     for p in problems:
@@ -92,7 +94,7 @@ def publish(
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Send the valid rows even when some are invalid."),
 ) -> None:
     """Validate and publish a partner file to praktijkleren.ingress.<partner>."""
-    from producers import cli_publish
+    from registry.cli import publish as cli_publish
 
     code = cli_publish.run(settings_mod.load(), file, as_partner, event_type, skip_invalid, console, err)
     raise typer.Exit(code)
@@ -101,7 +103,7 @@ def publish(
 @app.command()
 def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the query API running at the end.")) -> None:
     """The main job: publish the simulated pilots, validate, project, print the overzichten, serve the API."""
-    from registry import demo as demo_mod
+    from registry.demo import run as demo_mod
 
     demo_mod.run(settings_mod.load(), console, serve=serve)
 

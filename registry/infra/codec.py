@@ -23,6 +23,8 @@ import fastavro.read
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+import schemas as _schemas_package
+
 # Identifiers stay plain text everywhere (JSON, SQL, Kafka keys): read the uuid logical
 # type back as the string that was written instead of a uuid.UUID object.
 for _readers in (fastavro.read.LOGICAL_READERS, fastavro._read.LOGICAL_READERS):  # type: ignore[attr-defined]
@@ -30,7 +32,8 @@ for _readers in (fastavro.read.LOGICAL_READERS, fastavro._read.LOGICAL_READERS):
 
 MAGIC = b"\xc3\x01"
 HEADER_LEN = 10
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+# the .avsc files ship as package data of the top-level ``schemas`` package (also in a wheel)
+SCHEMA_DIR = Path(_schemas_package.__file__).resolve().parent
 _FILE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\.v(?P<version>[0-9]+)\.avsc$")
 
 Record = dict[str, Any]

@@ -22,10 +22,11 @@ from consumers.validator import Validator, ValidatorConfig
 from producers.invoer import Invoer
 from producers.publisher import Publisher
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
-from registry import codec, demodata, topics
-from registry.db import engine
-from registry.settings import Settings
-from registry.topics import Topics
+from registry.infra import codec, topics
+from registry.demo import data as demodata
+from registry.infra.db import engine
+from registry.infra.settings import Settings
+from registry.infra.topics import Topics
 
 PHASES: list[set[str]] = [
     {"KwalificatiedossierVastgesteld", "LeerbedrijfErkend", "ErkenningDerdeLeerwegVerleend"},

@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from registry import settings as settings_mod
-from registry.db import engine
-from registry.topics import Topics, read_all
+from registry.infra import settings as settings_mod
+from registry.infra.db import engine
+from registry.infra.topics import Topics, read_all
 
 
 def register(app: typer.Typer) -> None:

@@ -6,9 +6,9 @@ from typing import Any, Iterable
 
 from consumers.validator import Validator, ValidatorConfig
 from producers.publisher import Publisher
-from registry import codec, topics
-from registry.db import engine
-from registry.topics import Topics
+from registry.infra import codec, topics
+from registry.infra.db import engine
+from registry.infra.topics import Topics
 
 PARTNERS = ["sbb", "duo", "mbo.albeda", "mbo.roc-top", "gemeente.gm0599", "leerbedrijf.123456789"]
 

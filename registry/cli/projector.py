@@ -69,8 +69,8 @@ def register(app: typer.Typer) -> None:
 def _config(schema: str, events_topic: Optional[str], rejections_topic: Optional[str], batch_size: int) -> "RunnerConfig":
     from consumers.projector import RunnerConfig
     from projections import store
-    from registry import settings as settings_mod
-    from registry import topics
+    from registry.infra import settings as settings_mod
+    from registry.infra import topics
 
     s = settings_mod.load()
     store.check_schema(schema)

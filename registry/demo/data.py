@@ -8,7 +8,7 @@ entirely fictitious population whose projections at the evaluation's peildatum
 source tables: SBB Praktijkloket MBO): 784 deelnemers over 26 pilots, 405 of them
 with a praktijkverklaring, 458 verklaringen. The tables, transcribed as published,
 and every place where the report contradicts itself (and how the data set resolves
-it) are in ``registry/data/evaluatie_2021.json``; ``doelen()`` returns the tables
+it) are in ``registry/domein/data/evaluatie_2021.json``; ``doelen()`` returns the tables
 with those resolutions applied, which is exactly what the data reproduces.
 
 What is in it, in publication order:
@@ -42,7 +42,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TypeVar
 
-from registry import referentie
+from registry.domein import referentie
 
 _T = TypeVar("_T")
 PEILDATUM = date(2021, 1, 13)

@@ -9,7 +9,7 @@ from rich.table import Table
 from producers.invoer import Invoer, Resultaat
 from producers.publisher import PublishError, Publisher
 from producers.sleutels import KeyError_, Pseudonymiser, Sealer
-from registry.settings import Settings
+from registry.infra.settings import Settings
 
 
 def read_file(invoer: Invoer, file: Path, event_type: str | None) -> Resultaat:

@@ -6,7 +6,7 @@ from pathlib import Path
 import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from registry.codec import _FILE
+from registry.infra.codec import _FILE
 
 
 def _versions(directory: Path) -> dict[str, dict[int, Path]]:

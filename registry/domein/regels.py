@@ -9,9 +9,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from registry import identifiers, referentie
-from registry.identifiers import soort
-from registry.staat import Staat, Traject
+from registry.domein import identifiers, referentie
+from registry.domein.identifiers import soort
+from registry.domein.staat import Staat, Traject
 
 Record = Mapping[str, Any]
 EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc)

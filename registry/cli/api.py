@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from registry import settings as settings_mod
+from registry.infra import settings as settings_mod
 from registry.api.auth import KeyStore, parse_scope, scope_help
 
 console = Console()
@@ -15,7 +15,7 @@ err = Console(stderr=True)
 
 
 def _store() -> KeyStore:
-    from registry.db import engine
+    from registry.infra.db import engine
 
     return KeyStore(engine(settings_mod.load().database_url))
 
