@@ -2,6 +2,7 @@
 package left out of the build). Slow-ish (~20 s: a fresh venv and pip), so not a unit test."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,9 +16,13 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None:
+    # build from a copy: setuptools writes build/ and *.egg-info next to the sources
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "build", "*.egg-info",
+                                                              "__pycache__", ".mypy_cache", ".pytest_cache", ".hypothesis"))
     dist = tmp_path / "dist"
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
-                  "-w", str(dist), str(ROOT)], cwd=tmp_path)
+                  "-w", str(dist), str(source)], cwd=tmp_path)
     assert built.returncode == 0, built.stderr[-3000:]
     assert "warning" not in (built.stdout + built.stderr).lower(), "the build warns:\n" + built.stderr[-3000:]
     wheel = next(dist.glob("praktijkregister-*.whl"))
