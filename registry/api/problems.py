@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("praktijkregister.api")
@@ -122,6 +123,14 @@ def install(app: FastAPI) -> None:
             detail = f"no resource at {request.url.path}"
         headers = dict(exc.headers) if exc.headers else None
         return problem_response(request, exc.status_code, slug, detail, headers=headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log_error(request, exc)
+        undefined = isinstance(exc, DBAPIError) and "does not exist" in str(exc.orig)  # read-model tables missing
+        slug = "read-models-unavailable" if undefined else "database-unavailable"
+        return problem_response(request, 503, slug, "the read models could not be queried"
+                                if undefined else "the database is unavailable")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

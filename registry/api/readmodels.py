@@ -1,8 +1,7 @@
-"""The API's view of the read models (``projections.queries``) and the privacy rules applied on top.
+"""What the API does with read-model rows: the privacy rules on top (small-cell suppression, no personal data
+in verification), CSV, and the answer cache keyed by the read models' data version.
 
-The API calls the read models through the ``ReadModels`` protocol; by default that is the module
-``projections.queries`` itself (imported lazily, so the API starts - and answers 503 on data endpoints -
-when the projections are not installed).
+The rows themselves come through the ``ReadQueries`` port (``ports.py``).
 """
 from __future__ import annotations
 
@@ -13,47 +12,12 @@ import re
 import threading
 from collections import OrderedDict
 from datetime import date
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection, text
 
 SMALL_CELL_MIN = 1
 SMALL_CELL_MAX = 4  # counts 1..4 are suppressed in publiek output (0 and >= 5 are shown)
-
-
-class ReadModels(Protocol):
-    OVERZICHTEN: dict[str, str]
-
-    def overzicht(self, conn: Connection, naam: str, peildatum: date, pilot: str | None = None,
-                  instelling: str | None = None, regio: str | None = None) -> list[dict[str, Any]]: ...
-
-    def aantallen(self, conn: Connection, *, regio: str | None, pilot: str | None, gemeente: str | None,
-                  van: date, tot: date, instelling: str | None = None) -> list[dict[str, Any]]: ...
-
-    def traject(self, conn: Connection, traject_id: str) -> dict[str, Any] | None: ...
-
-    def tijdlijn(self, conn: Connection, deelnemer: str) -> list[dict[str, Any]] | None: ...
-
-    def verificatie(self, conn: Connection, verklaring_id: str) -> dict[str, Any] | None: ...
-
-    def projection_status(self, conn: Connection) -> list[dict[str, Any]]: ...
-
-    def instelling_of_traject(self, conn: Connection, traject_id: str) -> str | None: ...
-
-    def instellingen_of_deelnemer(self, conn: Connection, deelnemer: str) -> set[str]: ...
-
-
-def load_default() -> ReadModels | None:
-    """``projections.queries`` when it is installed, else None."""
-    import importlib
-
-    try:
-        queries = importlib.import_module("projections.queries")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("projections", "projections.queries"):
-            return None
-        raise
-    return queries  # type: ignore[return-value]
 
 
 # --- small-cell suppression --------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
-"""``praktijkregister serve`` and ``praktijkregister apikey create|list|revoke``."""
+"""``praktijkregister serve`` and ``praktijkregister apikey create|list|revoke``.
+
+This is the query API's composition root: the one place that hands the read-model queries
+(``projections.queries``) to ``registry.api`` (which never imports the projections itself).
+"""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -9,6 +13,10 @@ from rich.table import Table
 
 from registry.infra import settings as settings_mod
 from registry.api.auth import KeyStore, parse_scope, scope_help
+from registry.infra.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 console = Console()
 err = Console(stderr=True)
@@ -18,6 +26,21 @@ def _store() -> KeyStore:
     from registry.infra.db import engine
 
     return KeyStore(engine(settings_mod.load().database_url))
+
+
+def build_app(settings: Settings, schema: str | None = None) -> FastAPI:
+    """The query API over the projections' read models (``schema``: their PostgreSQL schema, default theirs)."""
+    # imported here so the other commands start without loading FastAPI and the queries
+    import projections.queries  # a module (or package) satisfying registry.api.ports.ReadQueries
+
+    from registry.api.app import create_app
+
+    return create_app(settings, queries=projections.queries, schema=schema)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory registry.cli.api:app_from_env`` (each worker process builds its app)."""
+    return build_app(settings_mod.load())
 
 
 def register(app: typer.Typer) -> None:
@@ -41,12 +64,10 @@ def register(app: typer.Typer) -> None:
             if schema:
                 err.print("[red]error:[/red] --schema works with one worker only", highlight=False)
                 raise typer.Exit(2)
-            uvicorn.run("registry.api.app:app_from_env", factory=True, host=h, port=p, workers=workers,
+            uvicorn.run("registry.cli.api:app_from_env", factory=True, host=h, port=p, workers=workers,
                         log_level=log_level, access_log=False)
         else:
-            from registry.api.app import create_app
-
-            uvicorn.run(create_app(s, schema=schema), host=h, port=p, log_level=log_level, access_log=False)
+            uvicorn.run(build_app(s, schema=schema), host=h, port=p, log_level=log_level, access_log=False)
 
     @apikey_app.command("create")
     def apikey_create(

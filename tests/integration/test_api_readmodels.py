@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from consumers.projector import RunnerConfig, make_workers, run
+from projections import queries
 from projections import store as read_store
 from registry.infra import settings as settings_mod
 from registry.api.app import create_app
@@ -83,7 +84,7 @@ def world(kafka_bootstrap: str, database_url: str) -> Iterator[World]:
     keys = {s: keystore.create(s, "test")[1] for s in SCOPES}
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
                 validator_group=f"{prefix}-validator")
-    app = create_app(s, engine=eng, keys=keystore, schema=schema, events_topic=f"{prefix}.events",
+    app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema, events_topic=f"{prefix}.events",
                      ingress_prefix=f"{prefix}.ingress.")
     w = World(TestClient(app), keys, prefix, schema, kafka_bootstrap, database_url, v)
     try:
@@ -376,7 +377,7 @@ def test_serve_and_loadtest(world: World) -> None:
 def test_cached_answers_follow_the_read_models(world: World) -> None:
     """Runs last in this module: it adds a deelnemer. The cache must serve the new count once it is projected."""
     url = "/v1/overzichten/deelnemers-per-pilot?peildatum=2021-01-13"
-    cache = world.client.app.state.cache  # type: ignore[attr-defined]
+    cache = world.client.app.state.context.cache  # type: ignore[attr-defined]
 
     def drenthe() -> int:
         return int(next(r["deelnemers"] for r in world.get(url, "landelijk").json()["rijen"] if r["pilot"] == "drenthe"))

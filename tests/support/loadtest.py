@@ -4,7 +4,7 @@
     result = run_load("http://127.0.0.1:8000", api_key, clients=20, max_requests=5000, max_seconds=30)
     print(result.p50_ms, result.p99_ms, result.requests_per_s)
 
-or ``python -m registry.api.loadtest --key prk_... --clients 20``. Loopback only (127.0.0.1, ::1, localhost):
+or ``python -m tests.support.loadtest --key prk_... --clients 20``. Loopback only (127.0.0.1, ::1, localhost):
 it refuses any other host. Bounded by a request count AND a time budget, whichever comes first.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The query API without servers: in-memory keys and a pure stand-in for the read models.
+"""The query API without servers: in-memory keys and a pure stand-in for the read-model queries (the port).
 
 Every endpoint x scope (401 / 403 / 200), problem+json shape, CSV, 400/404 with valid values, suppression.
 """
@@ -23,7 +23,7 @@ PROBLEM = "application/problem+json"
 
 
 class FakeReadModels:
-    """Answers like projections.queries, from fixed data; records the filters it was called with."""
+    """Answers like projections.queries (a ``ReadQueries``), from fixed data; records the filters it was called with."""
 
     OVERZICHTEN = {"kwalificaties": "Verklaringen per kwalificatie (B2).", "deelnemers_per_pilot": "Deelnemers per pilot (3.2)."}
 
@@ -96,7 +96,7 @@ def env() -> dict[str, Any]:
     revoked_key, revoked = store.create("landelijk", "revoked")
     store.revoke(revoked_key.key_id)
     rm = FakeReadModels()
-    app = create_app(settings_mod.load(), connect_database=False, keys=store, read_models=rm, status_probe=fake_probe)
+    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=rm, status_probe=fake_probe)
     return {"client": TestClient(app), "keys": keys, "revoked": revoked, "rm": rm, "store": store}
 
 
@@ -259,7 +259,7 @@ def test_instelling_key_by_display_name() -> None:
     store = MemoryKeyStore()
     k, secret = store.create("instelling:ROC TOP")
     assert str(k.scope) == "instelling:mbo.roc-top"
-    app = create_app(settings_mod.load(), connect_database=False, keys=store, read_models=FakeReadModels())
+    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=FakeReadModels())
     client = TestClient(app)
     h = {"Authorization": f"Bearer {secret}"}
     assert client.get("/v1/trajecten/t-top", headers=h).status_code == 200
@@ -348,7 +348,7 @@ def test_status_503_when_kafka_unreachable() -> None:
     store = MemoryKeyStore()
     _, secret = store.create("landelijk")
     s = replace(settings_mod.load(), kafka_bootstrap="127.0.0.1:1")
-    app = create_app(s, connect_database=False, keys=store, read_models=FakeReadModels(), status_timeout_ms=500)
+    app = create_app(s, connect_database=False, keys=store, queries=FakeReadModels(), status_timeout_ms=500)
     resp = TestClient(app).get("/v1/status", headers={"Authorization": f"Bearer {secret}"})
     body = assert_problem(resp, 503)
     assert body["type"] == "/problems/kafka-unavailable"
@@ -369,16 +369,8 @@ def test_problem_types_dereference(env: dict[str, Any]) -> None:
 def test_read_models_missing_is_503() -> None:
     store = MemoryKeyStore()
     _, secret = store.create("landelijk")
-    app = create_app(settings_mod.load(), connect_database=False, keys=store)
-    app.state.read_models = None
-
-    import registry.api.app as app_mod
-    original = app_mod.load_default
-    app_mod.load_default = lambda: None
-    try:
-        resp = TestClient(app).get(OVZ, headers={"Authorization": f"Bearer {secret}"})
-    finally:
-        app_mod.load_default = original
+    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=None)
+    resp = TestClient(app).get(OVZ, headers={"Authorization": f"Bearer {secret}"})
     assert assert_problem(resp, 503)["type"] == "/problems/read-models-unavailable"
 
 
@@ -411,7 +403,7 @@ def test_unexpected_error_is_problem_and_logs_no_data(caplog: pytest.LogCaptureF
 
     store = MemoryKeyStore()
     _, secret = store.create("landelijk")
-    app = create_app(settings_mod.load(), connect_database=False, keys=store, read_models=Broken())
+    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=Broken())
     client = TestClient(app, raise_server_exceptions=False)
     with caplog.at_level("ERROR", logger="praktijkregister.api"):
         resp = client.get("/v1/deelnemers/p-albeda/tijdlijn", headers={"Authorization": f"Bearer {secret}"})

@@ -133,3 +133,20 @@ def test_answer_cache_versions_and_lru() -> None:
     off = AnswerCache(size=0)
     off.put(("a",), "v1", [])
     assert off.get(("a",), "v1") is None
+
+
+def test_api_package_needs_no_projections_and_no_dev_tools() -> None:
+    """The API (and the serve command's module) load without the projections, httpx or the test helpers:
+    the read models come in through the ReadQueries port, wired by registry.cli.api at serve time."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, pkgutil, importlib, registry.api, registry.api.routes\n"
+             "for pkg in (registry.api, registry.api.routes):\n"
+             "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+             "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+             "import registry.cli.api\n"
+             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('projections', 'consumers', 'producers', 'httpx', 'tests'))\n"
+             "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == ""

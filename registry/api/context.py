@@ -1,0 +1,33 @@
+"""What one app instance serves with: built by ``create_app``, kept in ``app.state.context``, read by the
+dependencies in ``deps.py`` (never imported by the endpoints directly)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import Engine
+
+from registry.api.auth import KeyLookup
+from registry.api.metrics import ApiMetrics
+from registry.api.ports import ReadQueries
+from registry.api.readmodels import AnswerCache
+from registry.api.status import ConsumerLag, ProjectionOffsets
+from registry.infra.settings import Settings
+
+# (stored projection offsets) -> lag of the validator and of every projection; the default asks Kafka
+StatusProbe = Callable[[ProjectionOffsets], list[ConsumerLag]]
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    settings: Settings
+    engine: Engine | None  # None: no database (unit tests with in-memory keys and queries)
+    keys: KeyLookup
+    queries: ReadQueries | None  # None: the data endpoints answer 503 read-models-unavailable
+    read_schema: str  # PostgreSQL schema of the read models
+    cache: AnswerCache
+    metrics: ApiMetrics
+    events_topic: str
+    ingress_prefix: str
+    status_timeout_ms: int
+    status_probe: StatusProbe | None

@@ -1,0 +1,161 @@
+"""FastAPI dependencies of the query API, and the checks and parameter canonicalisation the endpoints share.
+
+Per-app state lives in ``app.state.context`` (an ``ApiContext``) and is only read here. The annotated types
+(``Principal``, ``Conn``, ``Queries``, ...) are what the endpoints declare. FastAPI caches a dependency per
+request, so one request checks out one database connection, shared by the key lookup and the queries.
+"""
+# no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
+
+import re
+from typing import Annotated, Any, Callable, Coroutine, Iterator
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
+
+from registry.api.auth import ApiKey, Kind, canonical_instelling, canonical_regio
+from registry.api.context import ApiContext
+from registry.api.ports import ReadQueries
+from registry.api.problems import ProblemError
+from registry.api.readmodels import data_version
+from registry.domein import referentie
+
+Rows = list[dict[str, Any]]
+
+
+# --- per-app state ------------------------------------------------------------------------------------------
+
+async def api_context(request: Request) -> ApiContext:  # no I/O: runs on the event loop, not in the thread pool
+    context: ApiContext = request.app.state.context
+    return context
+
+
+Context = Annotated[ApiContext, Depends(api_context)]
+
+
+def connection(context: Context) -> Iterator[Connection | None]:
+    """One connection per request (None when the app has no database: unit tests with in-memory stand-ins)."""
+    if context.engine is None:
+        yield None
+        return
+    with context.engine.connect() as conn:
+        # projections.queries reads its tables from this schema (no per-query search_path lookup)
+        yield conn.execution_options(praktijk_schema=context.read_schema)
+
+
+Conn = Annotated[Connection, Depends(connection)]
+OptionalConn = Annotated[Connection | None, Depends(connection)]
+
+
+async def read_queries(context: Context) -> ReadQueries:
+    if context.queries is None:
+        raise ProblemError(503, "read-models-unavailable", "the read models (projections.queries) are not installed")
+    return context.queries
+
+
+Queries = Annotated[ReadQueries, Depends(read_queries)]
+
+
+# --- the API key ------------------------------------------------------------------------------------------------
+
+bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="API key: `Authorization: Bearer prk_...`")
+
+
+def authenticated(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                  conn: OptionalConn, context: Context) -> ApiKey:
+    """The active key of ``Authorization: Bearer ...``; 401 when missing, unknown or revoked."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="praktijkregister"'}
+    if creds is None or not creds.credentials:
+        raise ProblemError(401, "unauthenticated", "no API key: send Authorization: Bearer <key>", headers=challenge)
+    found = context.keys.lookup(creds.credentials, conn)  # on the request's connection: one checkout per request
+    if found is None:
+        raise ProblemError(401, "unauthenticated", "unknown or revoked API key",
+                           headers={"WWW-Authenticate": 'Bearer realm="praktijkregister", error="invalid_token"'})
+    return found
+
+
+Principal = Annotated[ApiKey, Depends(authenticated)]
+
+
+# --- scope checks -------------------------------------------------------------------------------------------------
+
+def forbid(principal: ApiKey, detail: str) -> ProblemError:
+    return ProblemError(403, "forbidden", f"scope {principal.scope} does not allow this: {detail}", scope=str(principal.scope))
+
+
+def require(principal: ApiKey, *kinds: Kind) -> None:
+    """403 unless the key's scope is one of ``kinds``."""
+    if principal.scope.kind not in kinds:
+        raise forbid(principal, f"requires one of the scopes {', '.join(k if k in ('landelijk', 'publiek') else k + ':...' for k in kinds)}")
+
+
+def scoped(*kinds: Kind) -> Callable[[ApiKey, ReadQueries], Coroutine[Any, Any, ApiKey]]:
+    """A dependency: the authenticated key, 403 unless its scope is one of ``kinds``.
+
+    It resolves the read queries first so the answers keep their order: 401 (key), 503 (no read models), 403.
+    Only for endpoints without query parameters: where a parameter can be invalid, call ``require`` in the
+    endpoint, after FastAPI validated the parameters (an invalid request is 400 whatever the scope)."""
+    async def dependency(principal: Principal, _queries: Queries) -> ApiKey:
+        require(principal, *kinds)
+        return principal
+
+    return dependency
+
+
+# --- parameter canonicalisation -----------------------------------------------------------------------------------
+
+def canonical_pilot(value: str) -> str:
+    """The pilot_id for a pilot id or name (case, spaces and punctuation ignored); 400 when unknown."""
+    pilots = referentie.pilots()
+    folded = re.sub(r"[^a-z0-9]", "", value.casefold())
+    for pid, p in pilots.items():
+        if folded in (re.sub(r"[^a-z0-9]", "", pid), re.sub(r"[^a-z0-9]", "", p.naam.casefold())):
+            return pid
+    raise ProblemError(400, "invalid-parameter", f"unknown pilot {value!r}", parameter="pilot", valid_values=sorted(pilots))
+
+
+def regio_param(value: str) -> str:
+    """The arbeidsmarktregio as spelled in the reference data; 400 when unknown."""
+    regio = canonical_regio(value)
+    if regio is None:
+        raise ProblemError(400, "invalid-parameter", f"unknown arbeidsmarktregio {value!r}", parameter="regio",
+                           valid_values=referentie.arbeidsmarktregios())
+    return regio
+
+
+def instelling_param(value: str) -> str:
+    """The mbo partner id for a partner id or name; 400 when unknown."""
+    inst = canonical_instelling(value)
+    if inst is None:
+        raise ProblemError(400, "invalid-parameter", f"unknown mbo-instelling {value!r}", parameter="instelling",
+                           valid_values=sorted(referentie.mbo_instellingen()))
+    return inst
+
+
+# --- cached answers of the aggregate endpoints --------------------------------------------------------------------
+
+class CachedAnswers:
+    """Rows from the app's answer cache while the read models are unchanged, else computed (and cached)."""
+
+    def __init__(self, conn: Connection | None, context: ApiContext) -> None:
+        self.conn = conn
+        self.context = context
+
+    def rows(self, key: tuple[Any, ...], compute: Callable[[], Rows]) -> Rows:
+        cache = self.context.cache
+        if self.conn is None or cache.size <= 0:
+            return compute()
+        version = data_version(self.conn, self.context.read_schema)
+        rows = cache.get(key, version)
+        self.context.metrics.cache.labels("miss" if rows is None else "hit").inc()
+        if rows is None:
+            rows = compute()
+            cache.put(key, version, rows)
+        return rows
+
+
+async def cached_answers(conn: OptionalConn, context: Context) -> CachedAnswers:
+    return CachedAnswers(conn, context)
+
+
+Answers = Annotated[CachedAnswers, Depends(cached_answers)]

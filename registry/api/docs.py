@@ -1,0 +1,97 @@
+"""The API's documentation texts (OpenAPI description, tags) and the problem+json touch-up of the schema."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from fastapi import FastAPI
+
+from registry.api import problems
+
+COUNTING_RULES = """
+**Counting rules** (every overzicht is computed from the events alone, as of the *peildatum* D, business time):
+
+* A **deelnemer of a pilot at D** has a `DeelnemerIngeschreven` for that pilot with `startdatum <= D`; each
+  deelnemer counts once, for the pilot (and mbo-instelling, geslacht, leeftijd) of their *first* inschrijving
+  (earliest startdatum), when that startdatum <= D.
+* **leeftijdsgroep** = age at the first inschrijving: `17 jaar en jonger`, `18-22 jaar`, `23-27 jaar`,
+  `28-54 jaar`, `55 jaar en ouder`.
+* A **verklaring counts at D** when it was issued on or before D and not revoked at D; its **volgnummer**
+  (1st/2nd/3rd verklaring of the deelnemer) is the one assigned by the validator.
+* **kwalificatie** key of a verklaring = its crebo, or the sorted crebos joined by `,` when its werkprocessen come
+  from several kwalificaties; **niveau** = the highest niveau among them; **domein** = the mbo-domein of the
+  lowest crebo.
+* **brancheorganisaties** key = the sorted brancheorganisaties joined by `, `; none -> `Niet geregistreerd`.
+* **leerbedrijven per pilot** = distinct `leerbedrijf_id` on the first traject of each deelnemer at D;
+  deelnemers without a known leerbedrijf are counted apart.
+""".strip()
+
+PRIVACY_RULE = """
+**Small-cell suppression** (scope `publiek` only): every count of 1 to 4 is replaced by `null` (primary
+suppression), and so are the cells that would give it back (secondary suppression, repeated until stable): the
+row's `totaal`; when a row would have a single suppressed count, its smallest other non-zero count; when a column
+would have a single suppressed cell, its smallest other non-zero cell (column sums are published elsewhere, e.g.
+deelnemers per pilot). Shares (percentage/aandeel columns) of such a row are suppressed too. Every row of a
+publiek answer has `"onderdrukt": true|false` (true when anything in that row was suppressed); 0 is shown.
+Dimension columns (niveau, tranche, aantal_werkprocessen, ...) are never suppressed.
+Keys with scope `landelijk`, `regio:...` and `instelling:...` see exact counts.
+""".strip()
+
+SCOPES_DOC = """
+**Authorisation**: `Authorization: Bearer <api key>` (create keys with `praktijkregister apikey create --scope ...`).
+Scopes: `landelijk` (everything); `regio:<arbeidsmarktregio>` (overzichten and aantallen of that region only);
+`instelling:<mbo partner id>` (its own trajecten/tijdlijnen, overzichten and aantallen restricted to it);
+`publiek` (overzichten with small cells suppressed, and verification). Verification needs no key.
+No, unknown or revoked key: 401; outside the scope: 403. Errors are `application/problem+json` (RFC 9457).
+""".strip()
+
+TAGS: list[dict[str, Any]] = [
+    {"name": "overzichten", "description": "The evaluation's tables for any peildatum."},
+    {"name": "aantallen", "description": "Monthly flow counts."},
+    {"name": "trajecten", "description": "One traject or one deelnemer's history (landelijk / own instelling)."},
+    {"name": "verificatie", "description": "Public verification of a praktijkverklaring."},
+    {"name": "operations", "description": "Consumer lag and metrics."},
+]
+
+API_SUMMARY = "Read models of the praktijkleren registry: overzichten, aantallen, trajecten, verification, status."
+API_DESCRIPTION = SCOPES_DOC + "\n\n" + PRIVACY_RULE + "\n\n" + COUNTING_RULES
+
+
+def overzicht_description(catalogue: dict[str, str]) -> str:
+    """The description of GET /v1/overzichten/{naam}: filters, errors, the rules and every overzicht."""
+    listed = "".join(f"\n* `{n}`: {d}" for n, d in sorted(catalogue.items()))
+    return ("One of the evaluation's tables, from the events alone, as of `peildatum`.\n\n"
+            "Optional filters narrow it to a pilot, an arbeidsmarktregio or an mbo-instelling; keys with a "
+            "`regio:` or `instelling:` scope are always narrowed to theirs (asking for another: 403); "
+            "`publiek` keys may narrow by pilot only (regio/instelling: 403).\n\n"
+            "Unknown `naam`: 404 with `valid_values`; invalid `peildatum`: 400 with `valid_values`.\n\n"
+            + PRIVACY_RULE + "\n\n" + COUNTING_RULES
+            + ("\n\n**Overzichten** (columns and rules of each):" + listed if listed else ""))
+
+
+def _problem_errors_only(spec: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are documented as application/problem+json only."""
+    problem_doc = {"description": "Invalid parameter (problem+json)",
+                   "content": {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for path in spec.get("paths", {}).values():
+        for op in path.values():
+            if "requestBody" not in op and "422" in op.get("responses", {}):
+                # invalid query/path parameters answer 400 problem+json, not FastAPI's 422
+                del op["responses"]["422"]
+                op["responses"].setdefault("400", problem_doc)
+            for code, resp in op.get("responses", {}).items():
+                content = resp.get("content", {})
+                if code[:1] in ("4", "5") and problems.MEDIA_TYPE in content and "application/json" in content:
+                    content[problems.MEDIA_TYPE] = content.pop("application/json")
+    return spec
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Replace ``app.openapi`` by FastAPI's schema with the error responses rewritten (built once, then cached)."""
+    default_openapi: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _problem_errors_only(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

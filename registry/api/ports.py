@@ -1,0 +1,52 @@
+"""The port through which the API reads the read models.
+
+The API never imports the projections: the composition root (``registry.cli.api``) passes the query module
+(``projections.queries``) to ``create_app(queries=...)``, and unit tests pass an in-memory stand-in. A module
+satisfies this protocol structurally through its module-level functions and ``OVERZICHTEN`` table.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+
+class ReadQueries(Protocol):
+    """The read-model queries the endpoints call (all read-only, on the request's connection)."""
+
+    OVERZICHTEN: dict[str, str]  # overzicht name -> one-line description (columns and rules)
+
+    def overzicht(self, conn: Connection, naam: str, peildatum: date, pilot: str | None = None,
+                  instelling: str | None = None, regio: str | None = None) -> list[dict[str, Any]]:
+        """The rows of overzicht ``naam`` as of ``peildatum``; KeyError for an unknown name."""
+        ...
+
+    def aantallen(self, conn: Connection, *, regio: str | None, pilot: str | None, gemeente: str | None,
+                  van: date, tot: date, instelling: str | None = None) -> list[dict[str, Any]]:
+        """One row per month from ``van`` to ``tot``."""
+        ...
+
+    def traject(self, conn: Connection, traject_id: str) -> dict[str, Any] | None:
+        """The traject's state and events, or None when unknown."""
+        ...
+
+    def tijdlijn(self, conn: Connection, deelnemer: str) -> list[dict[str, Any]] | None:
+        """Every event of the deelnemer (refused submissions marked), or None when unknown."""
+        ...
+
+    def verificatie(self, conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
+        """The public facts of a verklaring, or None when unknown."""
+        ...
+
+    def projection_status(self, conn: Connection) -> list[dict[str, Any]]:
+        """The stored offsets of every projection (see ``status.projection_offsets``)."""
+        ...
+
+    def instelling_of_traject(self, conn: Connection, traject_id: str) -> str | None:
+        """The mbo-instelling of a traject (for scope checks), or None when unknown."""
+        ...
+
+    def instellingen_of_deelnemer(self, conn: Connection, deelnemer: str) -> set[str]:
+        """The mbo-instellingen the deelnemer has a traject at (empty when unknown)."""
+        ...

@@ -1,0 +1,59 @@
+"""GET /v1/status: consumer lag of the validator and of every projection (any scope)."""
+# no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from registry.api.context import StatusProbe
+from registry.api.deps import Context, OptionalConn, Principal
+from registry.api.problems import ProblemError, problem_responses
+from registry.api.schemas import ConsumerStatus, PartitionStatus, StatusResponse
+from registry.api.status import ConsumerLag, KafkaUnavailable, ProjectionOffsets, kafka_status, projection_offsets
+
+router = APIRouter(tags=["operations"])
+
+
+async def status_probe(context: Context) -> StatusProbe:
+    """The app's probe (tests inject one), else Kafka itself."""
+    if context.status_probe is not None:
+        return context.status_probe
+    s = context.settings
+    return partial(kafka_status, s.kafka_servers, s.validator_group, context.ingress_prefix, context.events_topic,
+                   timeout_ms=context.status_timeout_ms)
+
+
+def stored_offsets(context: Context, conn: OptionalConn) -> ProjectionOffsets:
+    """What each projection has applied (a query: runs in the thread pool); nothing without read models or a
+    database (the lag is still shown)."""
+    if context.queries is None or conn is None:
+        return {}
+    return projection_offsets(context.queries.projection_status(conn), context.events_topic)
+
+
+def _consumer_status(c: ConsumerLag) -> ConsumerStatus:
+    return ConsumerStatus(
+        naam=c.naam, soort="validator" if c.soort == "validator" else "projectie", group=c.group, lag=c.lag,
+        caught_up=not c.pending, last_recorded_at=c.last_recorded_at,
+        partitions=[PartitionStatus(topic=p.topic, partition=p.partition, end_offset=p.end_offset,
+                                    committed_offset=p.committed_offset, lag=p.lag, pending=p.pending,
+                                    last_recorded_at=p.last_recorded_at) for p in c.partitions])
+
+
+@router.get("/v1/status", response_model=StatusResponse,
+            responses=problem_responses(401, 503), summary="Consumer lag of validator and projections")
+def status(principal: Principal, context: Context, probe: Annotated[StatusProbe, Depends(status_probe)],
+           projections: Annotated[ProjectionOffsets, Depends(stored_offsets)]) -> StatusResponse:
+    """Per partition: end offset, committed offset of the validator's consumer group (ingress topics
+    `praktijkleren.ingress.*`) or stored offset of each projection (`praktijkleren.events`), the lag, whether
+    committed records are still pending, and the recorded_at of the last applied event. `caught_up` is true
+    when everything published has been validated and projected. Any scope. Kafka unreachable: 503."""
+    try:
+        lags = probe(projections)
+    except KafkaUnavailable as exc:
+        raise ProblemError(503, "kafka-unavailable", str(exc))
+    for c in lags:
+        context.metrics.consumer_lag.labels(c.naam).set(c.lag)
+    consumers = [_consumer_status(c) for c in lags]
+    return StatusResponse(caught_up=all(c.caught_up for c in consumers), consumers=consumers)

@@ -1,0 +1,155 @@
+"""Response models of the query API (they document the JSON in the OpenAPI schema and shape the answers).
+
+Read-model rows are open models: the documented members, plus any member the read models add later.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OverzichtInfo(BaseModel):
+    naam: str = Field(description="Name to use in /v1/overzichten/{naam}.")
+    beschrijving: str = Field(description="One-line description.")
+
+
+class OverzichtenLijst(BaseModel):
+    overzichten: list[OverzichtInfo]
+
+
+class OverzichtResponse(BaseModel):
+    naam: str
+    peildatum: date
+    rijen: list[dict[str, Any]] = Field(description="One object per row; the CSV format has the same columns.")
+
+
+class _Open(BaseModel):
+    """Read-model rows: the documented members, plus any the read models add later."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class MaandAantallen(_Open):
+    maand: str = Field(description="YYYY-MM")
+    aangemeld: int = Field(0, description="KandidaatAangemeld that month.")
+    ingeschreven: int = Field(0, description="Inschrijvingen with startdatum that month.")
+    actief: int = Field(0, description="Trajecten started and not beeindigd on the month's last day.")
+    verklaringen: int = Field(0, description="Verklaringen issued that month and not revoked by its last day.")
+    beeindigd: dict[str, int] = Field(default_factory=dict, description="Trajecten beeindigd that month, by reden.")
+    uitstroom: dict[str, int] = Field(default_factory=dict, description="Uitstroom registered that month, by type.")
+
+
+class AantallenResponse(BaseModel):
+    van: date
+    tot: date
+    regio: str | None = None
+    pilot: str | None = None
+    gemeente: str | None = None
+    instelling: str | None = None
+    maanden: list[MaandAantallen]
+
+
+class TijdlijnEntry(_Open):
+    event_id: str | None = None
+    event_type: str
+    occurred_at: datetime | None = Field(None, description="Business time (null for a rejected submission).")
+    recorded_at: datetime | None = Field(None, description="Registry time (validator).")
+    partner: str | None = None
+    traject_id: str | None = None
+    verklaring_id: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    gegevens: dict[str, Any] = Field(default_factory=dict, description="The event's fields (no persoonsgegevens).")
+    afgewezen: bool = Field(False, description="True for a submission the validator refused.")
+    reden: str | None = Field(None, description="Reason code of a refused submission.")
+    melding: str | None = Field(None, description="Message of a refused submission.")
+
+
+class AfgetekendWerkproces(_Open):
+    crebo: str
+    werkproces: str
+    naam: str | None = None
+    afgetekend_op: date | None = None
+
+
+class TrajectVerklaring(_Open):
+    verklaring_id: str
+    volgnummer: int | None = None
+    uitgegeven_op: date | None = None
+    status: str | None = Field(None, description="geldig | ingetrokken")
+    ingetrokken_op: date | None = None
+    reden_intrekking: str | None = None
+
+
+class TrajectResponse(_Open):
+    traject_id: str
+    deelnemer: str | None = Field(None, description="Pseudonym of the deelnemer.")
+    mbo_instelling: str | None = Field(None, description="mbo partner id")
+    mbo_instelling_naam: str | None = None
+    crebo: str | None = None
+    pilot: str | None = None
+    startdatum: date | None = None
+    leerbedrijf_id: str | None = None
+    status: str | None = Field(None, description="open | beeindigd")
+    reden: str | None = None
+    beeindigd_op: date | None = None
+    afgetekende_werkprocessen: list[AfgetekendWerkproces] = Field(default_factory=list)
+    verklaringen: list[TrajectVerklaring] = Field(default_factory=list)
+    events: list[TijdlijnEntry] = Field(default_factory=list, description="Full history, refused submissions marked.")
+
+
+class KwalificatieRef(_Open):
+    crebo: str
+    naam: str | None = None
+    niveau: int | None = None
+
+
+class WerkprocesRef(_Open):
+    crebo: str | None = None
+    werkproces: str | None = None
+    naam: str | None = None
+
+
+class LeerbedrijfRef(_Open):
+    leerbedrijf_id: str | None = None
+    naam: str | None = None
+
+
+class VerificatieResponse(_Open):
+    verklaring_id: str
+    status: str | None = Field(None, description="geldig | ingetrokken")
+    ingetrokken_op: date | None = None
+    reden_intrekking: str | None = None
+    mbo_instelling: str | None = Field(None, description="Name of the issuing mbo-instelling.")
+    kwalificatie: str | None = Field(None, description="crebo, or sorted crebos joined by ','.")
+    kwalificaties: list[KwalificatieRef] = Field(default_factory=list)
+    werkprocessen: list[WerkprocesRef] = Field(default_factory=list)
+    leerbedrijf: LeerbedrijfRef | None = None
+    uitgegeven_op: date | None = None
+    brancheorganisaties: list[str] = Field(default_factory=list)
+
+
+class PartitionStatus(BaseModel):
+    topic: str
+    partition: int
+    end_offset: int
+    committed_offset: int | None = Field(description="Committed (validator) or stored (projection) offset; null = none yet.")
+    lag: int = Field(description="end_offset - committed_offset (counts transaction markers too).")
+    pending: bool = Field(description="A committed record after committed_offset is still to be consumed.")
+    last_recorded_at: datetime | None = None
+
+
+class ConsumerStatus(BaseModel):
+    naam: str
+    soort: Literal["validator", "projectie"]
+    group: str | None = None
+    lag: int
+    caught_up: bool
+    last_recorded_at: datetime | None = Field(None, description="recorded_at of the last applied event (projections).")
+    partitions: list[PartitionStatus]
+
+
+class StatusResponse(BaseModel):
+    caught_up: bool = Field(description="True when the validator and every projection have consumed everything published.")
+    consumers: list[ConsumerStatus]
