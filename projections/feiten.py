@@ -9,9 +9,10 @@ No persoonsgegevens are stored: the encrypted bytes are dropped.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from projections.model import Change, Message, Projection, business_date, insert
+from registry.domein.events import REFERENCE_EVENTS
 
 TABLES: dict[str, str] = {
     "aanmeldingen": """(
@@ -85,82 +86,129 @@ _RETRACT = ("UPDATE {s}.aftekeningen SET retracted_at = :retracted_at, retracted
             "AND retracted_at IS NULL AND occurred_at <= :retracted_at")
 
 
-def _base(r: Mapping[str, Any]) -> dict[str, Any]:
+Record = Mapping[str, Any]
+# b: the columns every fact row has (event_id, occurred_at, occurred_on)
+Feit = Callable[[Record, dict[str, Any]], list[Change]]
+
+
+def _base(r: Record) -> dict[str, Any]:
     return {"event_id": str(r["event_id"]), "occurred_at": r["occurred_at"], "occurred_on": business_date(r["occurred_at"])}
 
 
-def apply(msg: Message) -> list[Change]:
-    if msg.kind != "events":
-        return []
-    t, r = msg.event_type, msg.record
-    b = _base(r)
-    if t == "KandidaatAangemeld":
-        return [insert("aanmeldingen", {**b, "deelnemer": r["deelnemer"], "pilot": r["pilot"],
-                                        "aanmelder_type": r["aanmelder_type"], "doelgroep": r["doelgroep"],
-                                        "gemeente": r.get("gemeente"), "werkend": r["werkend"],
-                                        "partner": r["partner"]}, ["event_id"])]
-    if t == "AdviesUitgebracht":
-        return [insert("adviezen", {**b, "deelnemer": r["deelnemer"], "mbo_instelling": r["mbo_instelling"],
-                                    "advies": r["advies"], "duo_check": r["duo_check"],
-                                    "startkwalificatie_verouderd": r["startkwalificatie_verouderd"],
+def _aanmelding(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [insert("aanmeldingen", {**b, "deelnemer": r["deelnemer"], "pilot": r["pilot"],
+                                    "aanmelder_type": r["aanmelder_type"], "doelgroep": r["doelgroep"],
+                                    "gemeente": r.get("gemeente"), "werkend": r["werkend"],
                                     "partner": r["partner"]}, ["event_id"])]
-    if t == "DeelnemerIngeschreven":
-        return [insert("inschrijvingen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
-                                          "pilot": r["pilot"], "mbo_instelling": r["mbo_instelling"],
-                                          "crebo": r["crebo"], "leertraject": r["leertraject"],
-                                          "startdatum": r["startdatum"], "leerbedrijf_id": r.get("leerbedrijf_id"),
-                                          "geslacht": r["geslacht"], "leeftijd": r["leeftijd"],
-                                          "gemeente": r.get("gemeente"), "pok_datum": r.get("pok_datum"),
-                                          "partner": r["partner"]}, ["event_id"])]
-    if t == "LeerbedrijfVastgelegd":
-        return [insert("leerbedrijf_vastgelegd", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
-                                                  "leerbedrijf_id": r["leerbedrijf_id"], "partner": r["partner"]},
-                       ["event_id"])]
-    if t == "WerkprocesAfgetekend":
-        return [insert("aftekeningen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
-                                        "crebo": r["crebo"], "werkproces": r["werkproces"], "partner": r["partner"]},
-                       ["event_id"])]
-    if t == "AftekeningIngetrokken":
-        return [Change(_RETRACT, {"traject_id": str(r["traject_id"]), "crebo": r["crebo"],
-                                  "werkproces": r["werkproces"], "retracted_at": b["occurred_at"],
-                                  "retracted_on": b["occurred_on"], "reden": r["reden"]})]
-    if t == "PraktijkverklaringUitgegeven":
-        vid = str(r["verklaring_id"])
-        wps = sorted({(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]})
-        row = {"verklaring_id": vid, "event_id": b["event_id"], "deelnemer": r["deelnemer"],
-               "traject_id": str(r["traject_id"]), "volgnummer": r.get("volgnummer"),
-               "leerbedrijf_id": r.get("leerbedrijf_id"), "brancheorganisaties": sorted(set(r["brancheorganisaties"])),
-               "crebos": sorted({c for c, _ in wps}), "aantal_werkprocessen": len(wps), "partner": r["partner"],
-               "issued_at": b["occurred_at"], "issued_on": b["occurred_on"]}
-        out = [insert("verklaringen", row, ["verklaring_id"])]
-        out += [insert("verklaring_werkprocessen", {"verklaring_id": vid, "crebo": c, "werkproces": w},
-                       ["verklaring_id", "crebo", "werkproces"]) for c, w in wps]
-        return out
-    if t == "PraktijkverklaringIngetrokken":
-        return [Change(_REVOKE, {"verklaring_id": str(r["verklaring_id"]), "revoked_at": b["occurred_at"],
-                                 "revoked_on": b["occurred_on"], "reden": r["reden"]})]
-    if t == "TrajectBeeindigd":
-        return [insert("beeindigingen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
-                                         "reden": r["reden"], "partner": r["partner"]}, ["event_id"])]
-    if t == "UitstroomGeregistreerd":
-        return [insert("uitstroom", {**b, "deelnemer": r["deelnemer"], "uitstroom": r["uitstroom"],
-                                     "partner": r["partner"]}, ["event_id"])]
-    if t == "TellingGemeld":
-        out = [insert("tellingen", {**b, "partner": r["partner"], "bron_type": r["bron_type"], "pilot": r["pilot"],
-                                    "peildatum": r["peildatum"], "aantal_deelnemers": r["aantal_deelnemers"],
-                                    "aantal_verklaringen": r.get("aantal_verklaringen")}, ["event_id"])]
-        seen: set[str] = set()
-        for d in r.get("deelnemers") or []:
-            if d["deelnemer"] not in seen:
-                seen.add(d["deelnemer"])
-                out.append(insert("telling_deelnemers", {"event_id": b["event_id"], "deelnemer": d["deelnemer"],
-                                                         "status": d["status"]}, ["event_id", "deelnemer"]))
-        return out
-    if t == "DeelnemerGegevensVerwijderd":
-        # counts keep the deelnemer (no personal data is held here); the erasure itself is a fact
-        return [insert("verwijderingen", {**b, "deelnemer": r["deelnemer"], "grondslag": r.get("grondslag")},
-                       ["event_id"])]
-    return []
+
+
+def _advies(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [insert("adviezen", {**b, "deelnemer": r["deelnemer"], "mbo_instelling": r["mbo_instelling"],
+                                "advies": r["advies"], "duo_check": r["duo_check"],
+                                "startkwalificatie_verouderd": r["startkwalificatie_verouderd"],
+                                "partner": r["partner"]}, ["event_id"])]
+
+
+def _inschrijving(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [insert("inschrijvingen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
+                                      "pilot": r["pilot"], "mbo_instelling": r["mbo_instelling"],
+                                      "crebo": r["crebo"], "leertraject": r["leertraject"],
+                                      "startdatum": r["startdatum"], "leerbedrijf_id": r.get("leerbedrijf_id"),
+                                      "geslacht": r["geslacht"], "leeftijd": r["leeftijd"],
+                                      "gemeente": r.get("gemeente"), "pok_datum": r.get("pok_datum"),
+                                      "partner": r["partner"]}, ["event_id"])]
+
+
+def _leerbedrijf(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [insert("leerbedrijf_vastgelegd", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
+                                              "leerbedrijf_id": r["leerbedrijf_id"], "partner": r["partner"]},
+                   ["event_id"])]
+
+
+def _aftekening(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [insert("aftekeningen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
+                                    "crebo": r["crebo"], "werkproces": r["werkproces"], "partner": r["partner"]},
+                   ["event_id"])]
+
+
+def _aftekening_ingetrokken(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [Change(_RETRACT, {"traject_id": str(r["traject_id"]), "crebo": r["crebo"],
+                              "werkproces": r["werkproces"], "retracted_at": b["occurred_at"],
+                              "retracted_on": b["occurred_on"], "reden": r["reden"]})]
+
+
+def _verklaring(r: Record, b: dict[str, Any]) -> list[Change]:
+    vid = str(r["verklaring_id"])
+    wps = sorted({(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]})
+    row = {"verklaring_id": vid, "event_id": b["event_id"], "deelnemer": r["deelnemer"],
+           "traject_id": str(r["traject_id"]), "volgnummer": r.get("volgnummer"),
+           "leerbedrijf_id": r.get("leerbedrijf_id"), "brancheorganisaties": sorted(set(r["brancheorganisaties"])),
+           "crebos": sorted({c for c, _ in wps}), "aantal_werkprocessen": len(wps), "partner": r["partner"],
+           "issued_at": b["occurred_at"], "issued_on": b["occurred_on"]}
+    out = [insert("verklaringen", row, ["verklaring_id"])]
+    out += [insert("verklaring_werkprocessen", {"verklaring_id": vid, "crebo": c, "werkproces": w},
+                   ["verklaring_id", "crebo", "werkproces"]) for c, w in wps]
+    return out
+
+
+def _verklaring_ingetrokken(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [Change(_REVOKE, {"verklaring_id": str(r["verklaring_id"]), "revoked_at": b["occurred_at"],
+                             "revoked_on": b["occurred_on"], "reden": r["reden"]})]
+
+
+def _beeindiging(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [insert("beeindigingen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
+                                     "reden": r["reden"], "partner": r["partner"]}, ["event_id"])]
+
+
+def _uitstroom(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [insert("uitstroom", {**b, "deelnemer": r["deelnemer"], "uitstroom": r["uitstroom"],
+                                 "partner": r["partner"]}, ["event_id"])]
+
+
+def _telling(r: Record, b: dict[str, Any]) -> list[Change]:
+    out = [insert("tellingen", {**b, "partner": r["partner"], "bron_type": r["bron_type"], "pilot": r["pilot"],
+                                "peildatum": r["peildatum"], "aantal_deelnemers": r["aantal_deelnemers"],
+                                "aantal_verklaringen": r.get("aantal_verklaringen")}, ["event_id"])]
+    seen: set[str] = set()
+    for d in r.get("deelnemers") or []:
+        if d["deelnemer"] not in seen:
+            seen.add(d["deelnemer"])
+            out.append(insert("telling_deelnemers", {"event_id": b["event_id"], "deelnemer": d["deelnemer"],
+                                                     "status": d["status"]}, ["event_id", "deelnemer"]))
+    return out
+
+
+def _verwijdering(r: Record, b: dict[str, Any]) -> list[Change]:
+    # counts keep the deelnemer (no personal data is held here); the erasure itself is a fact
+    return [insert("verwijderingen", {**b, "deelnemer": r["deelnemer"], "grondslag": r.get("grondslag")},
+                   ["event_id"])]
+
+
+# one fact builder per event type (tests/unit/test_catalogus.py checks every catalogue type is
+# here or in IGNORED)
+_FEITEN: dict[str, Feit] = {
+    "KandidaatAangemeld": _aanmelding,
+    "AdviesUitgebracht": _advies,
+    "DeelnemerIngeschreven": _inschrijving,
+    "LeerbedrijfVastgelegd": _leerbedrijf,
+    "WerkprocesAfgetekend": _aftekening,
+    "AftekeningIngetrokken": _aftekening_ingetrokken,
+    "PraktijkverklaringUitgegeven": _verklaring,
+    "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
+    "TrajectBeeindigd": _beeindiging,
+    "UitstroomGeregistreerd": _uitstroom,
+    "TellingGemeld": _telling,
+    "DeelnemerGegevensVerwijderd": _verwijdering,
+}
+HANDLED = frozenset(_FEITEN)
+# reference data is not a dated fact: the referentie projection keeps it
+IGNORED = REFERENCE_EVENTS
+
+
+def apply(msg: Message) -> list[Change]:
+    feit = _FEITEN.get(msg.event_type) if msg.kind == "events" else None
+    return feit(msg.record, _base(msg.record)) if feit else []
 
 
 PROJECTION = Projection(

@@ -7,7 +7,10 @@ newer``), so applying twice or out of order gives the same rows.
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Mapping
+
 from projections.model import Change, Message, Projection, insert
+from registry.domein.events import PERSON_EVENTS, TELLING
 
 TABLES: dict[str, str] = {
     "dossiers": """(
@@ -26,32 +29,51 @@ TABLES: dict[str, str] = {
 INDEXES: list[str] = []
 
 
-def apply(msg: Message) -> list[Change]:
-    if msg.kind != "events":
-        return []
-    t, r = msg.event_type, msg.record
+Record = Mapping[str, Any]
+
+
+def _dossier(r: Record) -> list[Change]:
     at, eid = r["occurred_at"], str(r["event_id"])
-    if t == "KwalificatiedossierVastgesteld":
-        out = [insert("dossiers", {"crebo": r["crebo"], "naam": r["naam"], "niveau": r["niveau"],
-                                   "domein": r["domein"], "occurred_at": at, "event_id": eid},
-                      ["crebo"], ["naam", "niveau", "domein", "occurred_at", "event_id"], newer_than="occurred_at")]
-        for kt in r["kerntaken"]:
-            for wp in kt["werkprocessen"]:
-                out.append(insert("dossier_werkprocessen",
-                                  {"crebo": r["crebo"], "werkproces": wp["code"], "naam": wp["naam"],
-                                   "kerntaak": kt["code"], "kerntaak_naam": kt["naam"], "occurred_at": at},
-                                  ["crebo", "werkproces"], ["naam", "kerntaak", "kerntaak_naam", "occurred_at"],
-                                  newer_than="occurred_at"))
-        return out
-    if t == "LeerbedrijfErkend":
-        return [insert("leerbedrijven", {"leerbedrijf_id": r["leerbedrijf_id"], "naam": r["naam"],
-                                         "crebos": sorted(set(r["crebos"])), "occurred_at": at, "event_id": eid},
-                       ["leerbedrijf_id"], ["naam", "crebos", "occurred_at", "event_id"], newer_than="occurred_at")]
-    if t == "ErkenningDerdeLeerwegVerleend":
-        return [insert("erkenningen", {"mbo_instelling": r["mbo_instelling"], "crebo": r["crebo"],
-                                       "vanaf": r["vanaf"], "occurred_at": at, "event_id": eid},
-                       ["mbo_instelling", "crebo"], ["vanaf", "occurred_at", "event_id"], newer_than="occurred_at")]
-    return []
+    out = [insert("dossiers", {"crebo": r["crebo"], "naam": r["naam"], "niveau": r["niveau"],
+                               "domein": r["domein"], "occurred_at": at, "event_id": eid},
+                  ["crebo"], ["naam", "niveau", "domein", "occurred_at", "event_id"], newer_than="occurred_at")]
+    for kt in r["kerntaken"]:
+        for wp in kt["werkprocessen"]:
+            out.append(insert("dossier_werkprocessen",
+                              {"crebo": r["crebo"], "werkproces": wp["code"], "naam": wp["naam"],
+                               "kerntaak": kt["code"], "kerntaak_naam": kt["naam"], "occurred_at": at},
+                              ["crebo", "werkproces"], ["naam", "kerntaak", "kerntaak_naam", "occurred_at"],
+                              newer_than="occurred_at"))
+    return out
+
+
+def _leerbedrijf(r: Record) -> list[Change]:
+    return [insert("leerbedrijven", {"leerbedrijf_id": r["leerbedrijf_id"], "naam": r["naam"],
+                                     "crebos": sorted(set(r["crebos"])), "occurred_at": r["occurred_at"],
+                                     "event_id": str(r["event_id"])},
+                   ["leerbedrijf_id"], ["naam", "crebos", "occurred_at", "event_id"], newer_than="occurred_at")]
+
+
+def _erkenning(r: Record) -> list[Change]:
+    return [insert("erkenningen", {"mbo_instelling": r["mbo_instelling"], "crebo": r["crebo"],
+                                   "vanaf": r["vanaf"], "occurred_at": r["occurred_at"], "event_id": str(r["event_id"])},
+                   ["mbo_instelling", "crebo"], ["vanaf", "occurred_at", "event_id"], newer_than="occurred_at")]
+
+
+# tests/unit/test_catalogus.py checks every catalogue event type is here or in IGNORED
+_REFERENTIE: dict[str, Callable[[Record], list[Change]]] = {
+    "KwalificatiedossierVastgesteld": _dossier,
+    "LeerbedrijfErkend": _leerbedrijf,
+    "ErkenningDerdeLeerwegVerleend": _erkenning,
+}
+HANDLED = frozenset(_REFERENTIE)
+# facts about deelnemers and tellingen are the feiten projection's
+IGNORED = PERSON_EVENTS | {TELLING}
+
+
+def apply(msg: Message) -> list[Change]:
+    handler = _REFERENTIE.get(msg.event_type) if msg.kind == "events" else None
+    return handler(msg.record) if handler else []
 
 
 PROJECTION = Projection(

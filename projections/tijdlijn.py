@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from projections.model import Change, Message, Projection, as_timestamp, insert, jsonable
+from registry.domein.events import ALL_EVENTS
 
 TABLES: dict[str, str] = {
     "event_log": """(
@@ -31,6 +32,11 @@ INDEXES = [
 # envelope fields are columns; persoonsgegevens is never stored
 _NOT_IN_GEGEVENS = frozenset({"event_id", "occurred_at", "recorded_at", "partner", "deelnemer", "warnings",
                               "persoonsgegevens", "traject_id", "verklaring_id"})
+
+# every event type becomes an event_log row the same way (key fields as columns, the rest as
+# jsonb), so there is no per-type table here; tests/unit/test_catalogus.py reads these two
+HANDLED = ALL_EVENTS
+IGNORED: frozenset[str] = frozenset()
 
 
 def _opt(value: Any) -> str | None:

@@ -1,12 +1,16 @@
 """Well-formedness of the domain's identifiers. Pure; each check returns an error text or None.
 
 Shared by the partner producer (reject before sending) and the validator (reject
-what a partner sent without our producer).
+what a partner sent without our producer): both walk a record with ``eerste_fout``
+and word the problem their own way.
 """
 from __future__ import annotations
 
 import re
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+from registry.domein import referentie
 
 PARTNER_SOORTEN = ("mbo", "gemeente", "uwv", "rmc", "dji", "sbb", "duo", "leerbedrijf", "werkgever", "sw", "reintegratie", "monitor")
 _PARTNER = re.compile(r"^(?P<soort>[a-z0-9-]+)(?:\.(?P<id>[a-z0-9-]+))?$")
@@ -91,3 +95,42 @@ FIELD_CHECKS: dict[str, Check] = {
     "verklaring_id": uuid_text,
     "partner": partner,
 }
+
+
+FoutSoort = Literal["formaat", "instelling", "pilot"]
+
+
+@dataclass(frozen=True)
+class Fout:
+    """The first bad identifier in a record. ``path`` is e.g. ``werkprocessen[0].crebo``."""
+
+    path: str
+    veld: str  # the field name, the last part of path
+    soort: FoutSoort  # formaat: a FIELD_CHECKS check failed; instelling / pilot: not in the reference data
+    probleem: str  # the check's text for formaat, "" otherwise
+    waarde: Any
+
+
+def eerste_fout(value: Any, path: str = "") -> Fout | None:
+    """Identifier formats by field name, wherever they occur (also inside arrays of records);
+    mbo_instelling and pilot must be known reference data. None when all are well-formed."""
+    if isinstance(value, dict):  # decoded Avro records are dicts (a typing.Mapping check is 5x slower)
+        for k, v in value.items():
+            check = FIELD_CHECKS.get(k)
+            problem = check(v) if check and isinstance(v, str) else None
+            if problem:
+                return Fout(f"{path}{k}", k, "formaat", problem, v)
+            if k == "mbo_instelling" and v not in referentie.mbo_instellingen():
+                return Fout(f"{path}{k}", k, "instelling", "", v)
+            if k == "pilot" and v not in referentie.pilots():
+                return Fout(f"{path}{k}", k, "pilot", "", v)
+            if isinstance(v, (dict, list)):  # only containers hold further identifiers
+                fout = eerste_fout(v, f"{path}{k}.")
+                if fout:
+                    return fout
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            fout = eerste_fout(v, f"{path.rstrip('.')}[{i}].")
+            if fout:
+                return fout
+    return None

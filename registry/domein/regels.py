@@ -9,14 +9,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from registry.domein import identifiers, referentie
+from registry.domein import identifiers
+from registry.domein.events import REFERRERS, SPECS, UITSTROOM_REFERRERS
 from registry.domein.identifiers import soort
 from registry.domein.staat import Staat, Traject
+from registry.domein.telregels import EARLIEST
 
 Record = Mapping[str, Any]
-EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc)
-REFERRERS = frozenset({"gemeente", "uwv", "rmc", "dji", "werkgever", "sw", "reintegratie", "mbo"})
-UITSTROOM_REFERRERS = frozenset({"gemeente", "uwv", "dji", "rmc"})
 # events still allowed on a traject after TrajectBeeindigd: uitstroom and corrections
 NA_BEEINDIGING = frozenset({"AftekeningIngetrokken", "PraktijkverklaringIngetrokken", "UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"})
 # reasons a partner can retry on once missing reference data or an earlier event has arrived
@@ -59,6 +58,7 @@ def beoordeel(staat: Staat, event_type: str, r: Record, ingress_partner: str, no
     try:
         _algemeen(ctx, now)
         _REGELS[event_type](ctx)
+        _uitgever(ctx, event_type)
     except Weigering as w:
         return Besluit(w.reden, w.melding)
     except KeyError as exc:
@@ -75,24 +75,25 @@ def _algemeen(ctx: _Context, now: dt.datetime) -> None:
         raise Weigering("toekomst", f"occurred_at {r['occurred_at'].isoformat()} is more than one day in the future")
     if r["occurred_at"] < EARLIEST:
         raise Weigering("te_oud", f"occurred_at {r['occurred_at'].isoformat()} is before 2015-01-01")
-    _identifiers(r, "")
+    _identifiers(r)
 
 
-def _identifiers(value: Any, path: str) -> None:
-    if isinstance(value, dict):  # decoded Avro records are dicts (a typing.Mapping check is 5x slower)
-        for k, v in value.items():
-            check = identifiers.FIELD_CHECKS.get(k)
-            problem = check(v) if check and isinstance(v, str) else None
-            if problem:
-                raise Weigering("ongeldige_identificatie", f"{path}{k}: {problem}")
-            if k == "mbo_instelling" and v not in referentie.mbo_instellingen():
-                raise Weigering("onbekende_instelling", f"{path}{k}: unknown mbo-instelling {v!r}")
-            if k == "pilot" and v not in referentie.pilots():
-                raise Weigering("onbekende_pilot", f"{path}{k}: unknown pilot {v!r}")
-            _identifiers(v, f"{path}{k}.")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _identifiers(v, f"{path.rstrip('.')}[{i}].")
+def _identifiers(r: Record) -> None:
+    fout = identifiers.eerste_fout(r)
+    if fout is None:
+        return
+    if fout.soort == "instelling":
+        raise Weigering("onbekende_instelling", f"{fout.path}: unknown mbo-instelling {fout.waarde!r}")
+    if fout.soort == "pilot":
+        raise Weigering("onbekende_pilot", f"{fout.path}: unknown pilot {fout.waarde!r}")
+    raise Weigering("ongeldige_identificatie", f"{fout.path}: {fout.probleem}")
+
+
+def _uitgever(ctx: _Context, event_type: str) -> None:
+    """The catalogue's who-may-publish table, checked after the finer rule (which refuses
+    first with a more specific reason; for the event types here it implies this check)."""
+    publishers = SPECS[event_type].publishers
+    _bevoegd(soort(ctx.partner) in publishers, ctx, f"publish {event_type} (only {', '.join(sorted(publishers))})")
 
 
 def _eis(ok: bool, reden: str, melding: str) -> None:
@@ -253,6 +254,8 @@ def _erkenning(ctx: _Context) -> None:
     _bevoegd(ctx.partner == "duo", ctx, "grant erkenningen derde leerweg (only duo)")
 
 
+# one rule per event type in the catalogue (tests/unit/test_catalogus.py); none is ignored:
+# an event type without a rule would be refused as onbekend_type
 _REGELS: dict[str, Callable[[_Context], None]] = {
     "KandidaatAangemeld": _aanmelding,
     "AdviesUitgebracht": _advies,
@@ -270,3 +273,5 @@ _REGELS: dict[str, Callable[[_Context], None]] = {
     "LeerbedrijfErkend": _leerbedrijf_erkend,
     "ErkenningDerdeLeerwegVerleend": _erkenning,
 }
+HANDLED = frozenset(_REGELS)
+IGNORED: frozenset[str] = frozenset()

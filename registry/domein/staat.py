@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 Record = Mapping[str, Any]
 Werkproces = tuple[str, str]  # (crebo, werkproces code)
@@ -154,7 +154,9 @@ def _erkenning(s: Staat, r: Record) -> None:
     s.dirty.add(("erkenning", f"{r['mbo_instelling']}|{r['crebo']}"))
 
 
-_HANDLERS = {
+# how each accepted event type changes what the validator knows (tests/unit/test_catalogus.py
+# checks every catalogue event type is here or in IGNORED)
+_HANDLERS: dict[str, Callable[[Staat, Record], None]] = {
     "KandidaatAangemeld": _aangemeld,
     "AdviesUitgebracht": _advies,
     "DeelnemerIngeschreven": _ingeschreven,
@@ -168,6 +170,11 @@ _HANDLERS = {
     "LeerbedrijfErkend": _leerbedrijf_erkend,
     "ErkenningDerdeLeerwegVerleend": _erkenning,
 }
+HANDLED = frozenset(_HANDLERS)
+# these change nothing a rule looks at (their event_id is still recorded, so a resubmission stays a
+# no-op): uitstroom ends no traject (TrajectBeeindigd does), the state holds no personal data to
+# erase, and a telling is a pilot's count, not a fact about a traject
+IGNORED = frozenset({"UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd", "TellingGemeld"})
 
 
 # ---- entity <-> JSON, for the adapter's persistence -------------------------------------------

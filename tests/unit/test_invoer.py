@@ -149,3 +149,14 @@ def test_naam_on_an_event_without_persoonsgegevens_is_refused() -> None:
     row = {"type": "UitstroomGeregistreerd", "bsn": "111222333", "occurred_at": "2020-01-01", "uitstroom": "geen", "naam": "X"}
     with pytest.raises(FieldError, match="not a field"):
         invoer().row(row, raw="x")
+
+
+def test_one_identifier_walk_for_producer_and_validator() -> None:
+    # registry.domein.regels words the same finding as a reason code; see tests/unit/test_regels.py
+    record = {"deelnemer": "a" * 64, "werkprocessen": [{"crebo": "25250", "werkproces": "B1-K1-W1"},
+                                                       {"crebo": "2525", "werkproces": "B1-K1-W2"}]}
+    fout = identifiers.eerste_fout(record)
+    assert fout is not None and (fout.path, fout.veld, fout.soort, fout.waarde) == ("werkprocessen[1].crebo", "crebo", "formaat", "2525")
+    assert fout.probleem == "crebo must be 5 digits (e.g. 25250)"
+    assert identifiers.eerste_fout({"mbo_instelling": "mbo.albeda", "pilot": "rijnmond"}) is None
+    assert identifiers.eerste_fout({"pilot": "atlantis"}) == identifiers.Fout("pilot", "pilot", "pilot", "", "atlantis")
