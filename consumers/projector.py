@@ -13,34 +13,28 @@ records becomes ONE PostgreSQL transaction that
 A crash anywhere loses and duplicates nothing: the rows and the offsets commit
 together, and on start the runner seeks to the stored offsets.
 
-``replay`` rebuilds a projection from offset 0 into a staging schema with a
-progress bar, then swaps its tables into the live schema in one transaction
-(queries keep answering from the old tables meanwhile).
-
-Run as ``praktijkregister project|replay`` (consumers/cli_projector.py) or
-``python -m consumers.projector`` (used by the crash tests).
+Decoding a poll into row changes is consumers/records.py (pure); rebuilding a
+projection from offset 0 is consumers/replay.py. The command line is
+``praktijkregister project|replay`` (registry/cli/projector.py).
 """
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
 import logging
-import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from consumers.records import Positions, changes_for, decode_poll
 from projections import store
-from projections.model import Change, Message, Projection, TopicKind, as_timestamp
-from projections.catalogus import ALL, select
-from registry.infra import codec, topics
+from projections.catalogus import select
+from projections.model import Projection, TopicKind
+from registry.domein.telregels import DEFAULT_READ_SCHEMA
+from registry.infra import topics
 from registry.infra.db import engine as make_engine
 
 log = logging.getLogger("praktijkregister.projector")
@@ -56,7 +50,7 @@ class _Moved(Exception):
 class RunnerConfig:
     bootstrap: str | list[str]
     database_url: str
-    schema: str = store.DEFAULT_SCHEMA
+    schema: str = DEFAULT_READ_SCHEMA
     events_topic: str = topics.EVENTS
     rejections_topic: str = topics.REJECTIONS
     batch_size: int = 500
@@ -78,43 +72,6 @@ class Stats:
     batches: int = 0
     reseeks: int = 0
     retries: int = 0  # batches rolled back by a database error and retried
-
-
-def decode_message(kind: TopicKind, partition: int, offset: int, value: bytes | None) -> Message | None:
-    """Bytes from Kafka -> Message; None for a value that does not decode (logged, skipped)."""
-    if value is None:
-        return None
-    try:
-        if kind == "events":
-            event_type, record = codec.decode(value)
-            return Message(kind, partition, offset, event_type, record)
-        obj = json.loads(value.decode("utf-8"))
-        if not isinstance(obj, dict):
-            raise ValueError("rejection is not a JSON object")
-        return Message(kind, partition, offset, "Afwijzing", obj)
-    except (codec.DecodeError, ValueError, UnicodeDecodeError) as exc:
-        log.warning("skipping undecodable %s record p%d@%d: %s", kind, partition, offset, exc)
-        return None
-
-
-def changes_for(projection: Projection, messages: Iterable[Message]) -> list[Change]:
-    """All row changes of a batch: inserts first (grouped per statement for executemany),
-    then guarded updates in log order. Equivalent to log order because every update is
-    guarded on business time (see projections/feiten.py)."""
-    inserts: list[Change] = []
-    updates: list[Change] = []
-    for m in messages:
-        for c in projection.apply(m):
-            (inserts if c.sql.startswith("INSERT") else updates).append(c)
-    order: dict[str, int] = {}
-    for c in inserts:
-        order.setdefault(c.sql, len(order))
-    inserts.sort(key=lambda c: order[c.sql])
-    return inserts + updates
-
-
-def _recorded_at(msg: Message) -> dt.datetime | None:
-    return as_timestamp(msg.record.get("recorded_at"))
 
 
 @dataclass
@@ -158,6 +115,7 @@ class Worker:
         self._seek_to_stored()
 
     def _partitions(self, topic: str) -> set[int]:
+        """The topic's partitions, waiting up to ``topic_wait_s`` for it to be created."""
         assert self.consumer is not None
         deadline = time.monotonic() + self.config.topic_wait_s
         while True:
@@ -177,8 +135,7 @@ class Worker:
         assert self.consumer is not None
         with self.engine.connect() as conn:
             stored = store.load_offsets(conn, self.schema, self.projection.name)
-        mine = {(tp.topic, tp.partition) for tp in self.assigned}
-        self.committed = {k: v for k, v in stored.items() if k in mine}
+        self.committed = {k: v for k, v in stored.items() if k in self._mine()}
         fresh = []
         for tp in self.assigned:
             offset = self.committed.get((tp.topic, tp.partition))
@@ -189,21 +146,24 @@ class Worker:
         if fresh:
             self.consumer.seek_to_beginning(*fresh)
 
+    def _mine(self) -> set[store.TopicPartition]:
+        return {(tp.topic, tp.partition) for tp in self.assigned}
+
     # -- progress -----------------------------------------------------------------------
+    def _remaining(self) -> list[int]:
+        """Per assigned partition: records between the current position and the end."""
+        assert self.consumer is not None
+        if not self.assigned:
+            return []
+        ends = self.consumer.end_offsets(self.assigned)
+        return [max(0, ends[tp] - self.consumer.position(tp)) for tp in self.assigned]
+
     def backlog(self) -> int:
         """Records between the current positions and the end of the assigned partitions."""
-        assert self.consumer is not None
-        if not self.assigned:
-            return 0
-        ends = self.consumer.end_offsets(self.assigned)
-        return sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in self.assigned)
+        return sum(self._remaining())
 
     def caught_up(self) -> bool:
-        assert self.consumer is not None
-        if not self.assigned:
-            return True
-        ends = self.consumer.end_offsets(self.assigned)
-        return all(self.consumer.position(tp) >= ends[tp] for tp in self.assigned)
+        return not any(self._remaining())
 
     # -- one batch ------------------------------------------------------------------------
     def step(self, timeout_ms: int) -> int:
@@ -212,37 +172,15 @@ class Worker:
         if not self.assigned:
             time.sleep(timeout_ms / 1000)
             return 0
-        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size)
-        messages: list[Message] = []
-        positions: dict[store.TopicPartition, tuple[int, dt.datetime | None]] = {}
-        count = 0
-        for tp, records in polled.items():
-            kind = self.kinds[tp.topic]
-            last_rec: dt.datetime | None = None
-            for rec in records:
-                count += 1
-                msg = decode_message(kind, tp.partition, rec.offset, rec.value)
-                if msg is None:
-                    self.stats.undecodable += 1
-                    continue
-                messages.append(msg)
-                last_rec = _recorded_at(msg) or last_rec  # of the last applied event (log order)
-            if records:
-                positions[(tp.topic, tp.partition)] = (records[-1].offset + 1, last_rec)
-        if not count:
-            # nothing new; the position may still have moved past transaction markers
-            for tp in self.assigned:
-                key = (tp.topic, tp.partition)
-                pos = self.consumer.position(tp)
-                if key in self.committed and pos > self.committed[key]:
-                    positions[key] = (pos, None)
-            if not positions:
-                return 0
-        changes = changes_for(self.projection, messages)
+        poll = decode_poll(self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size), self.kinds)
+        self.stats.undecodable += poll.undecodable
+        positions = poll.positions if poll.count else self._moved_past_markers()
+        if not positions:
+            return 0
+        changes = changes_for(self.projection, poll.messages)
         try:
             with self.engine.begin() as conn:
-                mine = {(tp.topic, tp.partition) for tp in self.assigned}
-                stored = store.load_offsets(conn, self.schema, self.projection.name, lock=True, only=mine)
+                stored = store.load_offsets(conn, self.schema, self.projection.name, lock=True, only=self._mine())
                 if stored != self.committed:
                     raise _Moved()
                 applied = store.execute(conn, self.schema, changes)
@@ -254,10 +192,21 @@ class Worker:
             return 0
         for key, (nxt, _) in positions.items():
             self.committed[key] = nxt
-        self.stats.consumed += count
+        self.stats.consumed += poll.count
         self.stats.applied += applied
         self.stats.batches += 1
-        return count
+        return poll.count
+
+    def _moved_past_markers(self) -> Positions:
+        """An empty poll may still have moved the position past transaction markers: store that too."""
+        assert self.consumer is not None
+        positions: Positions = {}
+        for tp in self.assigned:
+            key = (tp.topic, tp.partition)
+            pos = self.consumer.position(tp)
+            if key in self.committed and pos > self.committed[key]:
+                positions[key] = (pos, None)
+        return positions
 
     def close(self) -> None:
         if self.consumer is not None:
@@ -289,19 +238,23 @@ def run(workers: Sequence[Worker], *, once: bool, stop: threading.Event | None =
             failures += 1
             if failures >= max_failures:
                 raise
-            delay = min(30.0, 0.5 * 2 ** failures)
-            log.warning("database error (%s); retrying from the stored offsets in %.1fs", exc.__class__.__name__, delay)
-            stop.wait(delay)
-            for w in workers:
-                w.stats.retries += 1
-                try:
-                    w.reseek()
-                except DBAPIError:
-                    pass  # the next step fails again and backs off further
+            _back_off(workers, stop, failures, exc)
             continue
         idle = progressed == 0
         if once and idle and all(w.caught_up() for w in workers):
             return
+
+
+def _back_off(workers: Sequence[Worker], stop: threading.Event, failures: int, exc: DBAPIError) -> None:
+    delay = min(30.0, 0.5 * 2 ** failures)
+    log.warning("database error (%s); retrying from the stored offsets in %.1fs", exc.__class__.__name__, delay)
+    stop.wait(delay)
+    for w in workers:
+        w.stats.retries += 1
+        try:
+            w.reseek()
+        except DBAPIError:
+            pass  # the next step fails again and backs off further
 
 
 def make_workers(config: RunnerConfig, names: Sequence[str], schema: str | None = None,
@@ -327,93 +280,3 @@ def project(config: RunnerConfig, names: Sequence[str] = ("all",), *, once: bool
         for w in workers:
             w.close()
     return [w.stats for w in workers]
-
-
-def staging_schema(schema: str, projection: str) -> str:
-    return store.check_schema(f"{schema}_replay_{projection}"[:63])
-
-
-def replay(config: RunnerConfig, names: Sequence[str] = ("all",), *, progress: bool = True,
-           stop: threading.Event | None = None) -> list[Stats]:
-    """Rebuild projections from offset 0 into a staging schema, then swap them in."""
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-    from rich.text import Text
-
-    class Rate(ProgressColumn):
-        def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:,.0f} events/s" if speed else "- events/s")
-
-    engine = make_engine(config.database_url)
-    out: list[Stats] = []
-    stop = stop or threading.Event()
-    console = Console(stderr=True)
-    for p in [q for n in names for q in select(n)]:
-        staging = staging_schema(config.schema, p.name)
-        with engine.begin() as conn:
-            store.drop_schema(conn, staging)
-        worker = Worker(p, engine, staging, config, group_suffix="-replay")
-        try:
-            worker.start()
-            total = worker.backlog()
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
-                          TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
-                          console=console, disable=not progress) as bar:
-                task = bar.add_task(f"replay {p.name}", total=max(total, 1))
-                run([worker], once=True, stop=stop, on_batch=lambda n: bar.advance(task, n))
-                bar.update(task, completed=max(total, 1))
-        finally:
-            worker.close()
-        if stop.is_set():
-            with engine.begin() as conn:
-                store.drop_schema(conn, staging)
-            break
-        with engine.begin() as conn:
-            store.swap(conn, config.schema, staging, p)
-        out.append(worker.stats)
-    return out
-
-
-def stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM / SIGINT finish the current batch, then stop."""
-    def handler(signum: int, frame: Any) -> None:
-        stop.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from registry.infra import settings as settings_mod
-
-    s = settings_mod.load()
-    ap = argparse.ArgumentParser(prog="python -m consumers.projector", description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=["run", "replay"])
-    ap.add_argument("names", nargs="*", default=["all"], help=f"projection names or all ({', '.join(ALL)})")
-    ap.add_argument("--bootstrap", default=s.kafka_bootstrap)
-    ap.add_argument("--database-url", default=s.database_url)
-    ap.add_argument("--schema", default=store.DEFAULT_SCHEMA)
-    ap.add_argument("--events-topic", default=topics.EVENTS)
-    ap.add_argument("--rejections-topic", default=topics.REJECTIONS)
-    ap.add_argument("--batch-size", type=int, default=500)
-    ap.add_argument("--once", action="store_true", help="stop when caught up")
-    ap.add_argument("--partition", type=int, action="append", help="only these partitions (repeatable)")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = RunnerConfig(args.bootstrap, args.database_url, args.schema, args.events_topic, args.rejections_topic,
-                          args.batch_size, partitions=tuple(args.partition) if args.partition else None)
-    stop = threading.Event()
-    stop_on_signals(stop)
-    if args.command == "run":
-        stats = project(config, args.names or ["all"], once=args.once, stop=stop)
-    else:
-        stats = replay(config, args.names or ["all"], progress=not args.no_progress, stop=stop)
-    for st in stats:
-        log.info("done: %s", st)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -16,9 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Sequence
-from zoneinfo import ZoneInfo
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from registry.domein.telregels import AMSTERDAM
 
 TopicKind = Literal["events", "rejections"]
 

@@ -1,10 +1,11 @@
 """PostgreSQL side of the projections: tables, offsets, executing row changes, swapping
 a rebuilt projection in. No Kafka code here.
 
-Every projection's tables live in one PostgreSQL schema (default ``praktijk``; tests
-use their own). ``projection_offsets`` holds, per projection and (topic, partition),
-the next offset to consume: it is written in the same transaction as the rows, and
-the runner resumes from it (Kafka's committed offsets are not used).
+Every projection's tables live in one PostgreSQL schema (default
+``telregels.DEFAULT_READ_SCHEMA``, ``praktijk``; tests use their own).
+``projection_offsets`` holds, per projection and (topic, partition), the next offset
+to consume: it is written in the same transaction as the rows, and the runner
+resumes from it (Kafka's committed offsets are not used).
 """
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import Connection, text
 
 from projections.model import Change, Projection
+from registry.domein.telregels import DEFAULT_READ_SCHEMA
 
-DEFAULT_SCHEMA = "praktijk"
+# alias only for consumers/reconciler.py (written concurrently); new code uses telregels.DEFAULT_READ_SCHEMA
+DEFAULT_SCHEMA = DEFAULT_READ_SCHEMA
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 OFFSETS_TABLE = """(

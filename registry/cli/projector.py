@@ -1,11 +1,15 @@
-"""CLI commands ``praktijkregister project`` and ``praktijkregister replay`` (registered by registry/cli.py)."""
+"""CLI commands ``praktijkregister project`` and ``praktijkregister replay`` (registered by registry/cli/main.py)."""
 from __future__ import annotations
 
+import signal
 import threading
-from typing import TYPE_CHECKING, List, Optional
+from types import FrameType
+from typing import TYPE_CHECKING, List, NoReturn, Optional
 
 import typer
 from rich.console import Console
+
+from registry.domein.telregels import DEFAULT_READ_SCHEMA
 
 if TYPE_CHECKING:
     from consumers.projector import RunnerConfig
@@ -17,7 +21,7 @@ def register(app: typer.Typer) -> None:
         names: Optional[List[str]] = typer.Argument(None, help="Projections to run (default: all)."),
         once: bool = typer.Option(False, "--once", help="Stop when every projection has caught up."),
         batch_size: int = typer.Option(500, "--batch-size", min=1, help="Events per database transaction."),
-        schema: str = typer.Option("praktijk", "--schema", help="PostgreSQL schema of the read models."),
+        schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
         events_topic: Optional[str] = typer.Option(None, "--events-topic", help="Canonical log topic."),
         rejections_topic: Optional[str] = typer.Option(None, "--rejections-topic", help="Rejections topic."),
         partition: Optional[List[int]] = typer.Option(None, "--partition", help="Only these partitions (repeatable; "
@@ -30,8 +34,7 @@ def register(app: typer.Typer) -> None:
         config = _config(schema, events_topic, rejections_topic, batch_size)
         if partition:
             config.partitions = tuple(partition)
-        stop = threading.Event()
-        projector.stop_on_signals(stop)
+        stop = _stop_on_signals()
         try:
             stats = projector.project(config, names or ["all"], once=once, stop=stop)
         except ValueError as exc:
@@ -44,20 +47,20 @@ def register(app: typer.Typer) -> None:
     def replay(
         name: str = typer.Argument("all", help="Projection to rebuild, or all."),
         batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Events per database transaction."),
-        schema: str = typer.Option("praktijk", "--schema", help="PostgreSQL schema of the read models."),
+        schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
         events_topic: Optional[str] = typer.Option(None, "--events-topic", help="Canonical log topic."),
         rejections_topic: Optional[str] = typer.Option(None, "--rejections-topic", help="Rejections topic."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
     ) -> None:
         """Rebuild read models from offset 0 into fresh tables, then swap them in (one transaction)."""
-        from consumers import projector
+        from consumers import replay as replay_mod
+        from projections.catalogus import select
 
         config = _config(schema, events_topic, rejections_topic, batch_size)
-        stop = threading.Event()
-        projector.stop_on_signals(stop)
+        stop = _stop_on_signals()
         try:
-            projector.select(name)
-            stats = projector.replay(config, [name], progress=progress, stop=stop)
+            select(name)
+            stats = replay_mod.replay(config, [name], progress=progress, stop=stop)
         except ValueError as exc:
             _fail(str(exc))
         if stop.is_set():
@@ -78,6 +81,17 @@ def _config(schema: str, events_topic: Optional[str], rejections_topic: Optional
                         rejections_topic or topics.REJECTIONS, batch_size)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _stop_on_signals() -> threading.Event:
+    """An event that SIGTERM / SIGINT set: the runner finishes the current batch, then stops."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
     Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code)
