@@ -51,8 +51,8 @@ class RunnerConfig:
     bootstrap: str | list[str]
     database_url: str
     schema: str = DEFAULT_READ_SCHEMA
-    events_topic: str = topics.EVENTS
-    rejections_topic: str = topics.REJECTIONS
+    events_topic: str = topics.DEFAULT.events
+    rejections_topic: str = topics.DEFAULT.rejections
     batch_size: int = 500
     poll_timeout_ms: int = 500
     topic_wait_s: float = 10.0
@@ -153,10 +153,7 @@ class Worker:
     def _remaining(self) -> list[int]:
         """Per assigned partition: records between the current position and the end."""
         assert self.consumer is not None
-        if not self.assigned:
-            return []
-        ends = self.consumer.end_offsets(self.assigned)
-        return [max(0, ends[tp] - self.consumer.position(tp)) for tp in self.assigned]
+        return list(topics.remaining(self.consumer, self.assigned).values())
 
     def backlog(self) -> int:
         """Records between the current positions and the end of the assigned partitions."""

@@ -33,7 +33,7 @@ from registry.domein import events
 from registry.infra.codec import DecodeError
 from registry.domein.regels import Besluit, beoordeel
 from registry.domein.staat import Staat, entity_json, load_entity, pas_toe
-from registry.infra.topics import Topics
+from registry.infra.topics import Topics, batches_to_end, caught_up
 
 log = logging.getLogger("praktijkregister.validator")
 
@@ -137,14 +137,12 @@ class Validator:
             reader.assign(tps)
             for tp in tps:
                 reader.seek(tp, self.offsets.get(tp.partition, 0))
-            end = reader.end_offsets(tps)
-            while any(reader.position(tp) < end[tp] for tp in tps):
-                for tp, records in reader.poll(timeout_ms=1000).items():
-                    for rec in records:
-                        event_type, record = codec.decode(rec.value)
-                        pas_toe(self.staat, event_type, record)
-                        applied += 1
-                    self.offsets[tp.partition] = records[-1].offset + 1
+            for tp, records in batches_to_end(reader, tps):
+                for rec in records:
+                    event_type, record = codec.decode(rec.value)
+                    pas_toe(self.staat, event_type, record)
+                    applied += 1
+                self.offsets[tp.partition] = records[-1].offset + 1
             for tp in tps:  # past trailing transaction markers too
                 self.offsets[tp.partition] = max(self.offsets.get(tp.partition, 0), reader.position(tp))
         reader.close()
@@ -230,10 +228,7 @@ class Validator:
         """True once partitions are assigned and every one is read to its end."""
         assert self.consumer is not None
         assigned = list(self.consumer.assignment())
-        if not assigned:
-            return False
-        end = self.consumer.end_offsets(assigned)
-        return all(self.consumer.position(tp) >= end[tp] for tp in assigned)
+        return bool(assigned) and caught_up(self.consumer, assigned)
 
     def close(self) -> None:
         if self.consumer is not None:

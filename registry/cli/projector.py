@@ -77,8 +77,8 @@ def _config(schema: str, events_topic: Optional[str], rejections_topic: Optional
 
     s = settings_mod.load()
     store.check_schema(schema)
-    return RunnerConfig(s.kafka_bootstrap, s.database_url, schema, events_topic or topics.EVENTS,
-                        rejections_topic or topics.REJECTIONS, batch_size)
+    return RunnerConfig(s.kafka_bootstrap, s.database_url, schema, events_topic or topics.DEFAULT.events,
+                        rejections_topic or topics.DEFAULT.rejections, batch_size)
 
 
 def _stop_on_signals() -> threading.Event:

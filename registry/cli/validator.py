@@ -12,7 +12,7 @@ from rich.table import Table
 
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
-from registry.infra.topics import Topics, read_all
+from registry.infra.topics import Topics, read_to_end
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,7 @@ def validator(
 
 
 def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, since: dt.datetime | None) -> list[dict[str, object]]:
-    rows = [json.loads(rec.value) for rec in read_all(bootstrap, Topics(prefix).rejections)]
+    rows = [json.loads(rec.value) for rec in read_to_end(bootstrap, Topics(prefix).rejections)]
     rows = [r for r in rows if (not partner or r["partner"] == partner)
             and (since is None or dt.datetime.fromisoformat(r["recorded_at"]) >= since)]
     return sorted(rows, key=lambda r: str(r["recorded_at"]))

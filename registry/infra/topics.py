@@ -3,31 +3,20 @@ from __future__ import annotations
 
 import re
 
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-EVENTS = "praktijkleren.events"
-REJECTIONS = "praktijkleren.rejections"
-DEADLETTER = "praktijkleren.deadletter"
-INGRESS_PREFIX = "praktijkleren.ingress."
-INGRESS_PATTERN = r"^praktijkleren\.ingress\..+"
-
 _PARTNER = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$")
 
 
-def ingress(partner: str) -> str:
+def check_partner(partner: str) -> str:
+    """A partner id is <soort>.<id> or a bare national id, in [a-z0-9-]: it becomes part of a topic name."""
     if not _PARTNER.match(partner):
         raise ValueError(f"partner {partner!r} is not of the form <soort>.<id> in [a-z0-9-]")
-    return INGRESS_PREFIX + partner
-
-
-def partner_of(topic: str) -> str:
-    if not topic.startswith(INGRESS_PREFIX):
-        raise ValueError(f"{topic!r} is not an ingress topic")
-    return topic[len(INGRESS_PREFIX):]
+    return partner
 
 
 def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren") -> list[NewTopic]:
@@ -80,8 +69,7 @@ class Topics:
         self.ingress_pattern = "^" + re.escape(self.ingress_prefix) + ".+"
 
     def ingress(self, partner: str) -> str:
-        ingress(partner)  # validates the partner id
-        return self.ingress_prefix + partner
+        return self.ingress_prefix + check_partner(partner)
 
     def partner_of(self, topic: str) -> str:
         if not topic.startswith(self.ingress_prefix):
@@ -89,17 +77,51 @@ class Topics:
         return topic[len(self.ingress_prefix):]
 
 
-def read_all(bootstrap: list[str], topic: str) -> list[Any]:
+# The registry's own topics; tests and benchmarks make their own set under another prefix.
+DEFAULT = Topics()
+
+
+def remaining(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+    """Per partition: records between the consumer's position and the end. For a read_committed
+    consumer the end is the last stable offset, so open transactions do not count as pending."""
+    parts = list(tps)
+    if not parts:
+        return {}
+    ends = consumer.end_offsets(parts)
+    return {tp: max(0, ends[tp] - consumer.position(tp)) for tp in parts}
+
+
+def caught_up(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> bool:
+    """Nothing left to read on any of ``tps`` (vacuously true for none)."""
+    return not any(remaining(consumer, tps).values())
+
+
+def batches_to_end(consumer: KafkaConsumer, tps: list[TopicPartition],
+                   timeout_ms: int = 1000) -> Iterator[tuple[TopicPartition, list[Any]]]:
+    """Poll an assigned consumer until every partition has reached the end it had when called."""
+    end = consumer.end_offsets(tps) if tps else {}
+    while any(consumer.position(tp) < end[tp] for tp in tps):
+        yield from consumer.poll(timeout_ms=timeout_ms).items()
+
+
+def read_to_end(bootstrap: list[str], topic: str) -> list[Any]:
     """Every committed record of ``topic`` from the beginning to its current end (read_committed)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level="read_committed")
-    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-    out: list[Any] = []
-    if tps:
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=1000).values():
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        out: list[Any] = []
+        if tps:
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            for _tp, records in batches_to_end(consumer, tps):
                 out.extend(records)
-    consumer.close()
-    return out
+        return out
+    finally:
+        consumer.close()
+
+
+# Transitional names (removed once every caller uses DEFAULT / read_to_end).
+EVENTS, REJECTIONS, DEADLETTER = DEFAULT.events, DEFAULT.rejections, DEFAULT.deadletter
+INGRESS_PREFIX = DEFAULT.ingress_prefix
+ingress = DEFAULT.ingress
+read_all = read_to_end

@@ -45,7 +45,7 @@ def test_cli_publishes_jsonl_without_bsn_or_name(kafka_bootstrap: str, tmp_path:
     assert first.returncode == 0, first.stderr
     assert "published 3 event(s)" in first.stdout
 
-    raw = _consume(kafka_bootstrap, topics.ingress(partner), 3)
+    raw = _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 3)
     decoded = [codec.decode(v) for v in raw]
     assert sorted(t for t, _ in decoded) == ["KandidaatAangemeld", "KandidaatAangemeld", "TellingGemeld"]
     for value in raw:
@@ -61,7 +61,7 @@ def test_cli_publishes_jsonl_without_bsn_or_name(kafka_bootstrap: str, tmp_path:
 
     # the same file again derives the same event ids (the validator will treat them as no-ops)
     assert _cli(env, "publish", "--as", partner, str(file)).returncode == 0
-    again = [codec.decode(v)[1]["event_id"] for v in _consume(kafka_bootstrap, topics.ingress(partner), 6)]
+    again = [codec.decode(v)[1]["event_id"] for v in _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 6)]
     assert len(again) == 6 and set(Counter(again).values()) == {2}
 
 
@@ -75,9 +75,9 @@ def test_cli_sends_nothing_from_a_file_with_errors(kafka_bootstrap: str, tmp_pat
     assert refused.returncode == 1
     assert "elfproef" in refused.stderr and "nothing sent" in refused.stderr
     assert "111222334" not in refused.stderr + refused.stdout
-    assert _consume(kafka_bootstrap, topics.ingress(partner), 1) == []
+    assert _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 1) == []
 
     skipped = _cli(env, "publish", "--as", partner, "--skip-invalid", str(file))
     assert skipped.returncode == 1  # something was refused
     assert "published 1 event(s)" in skipped.stdout
-    assert len(_consume(kafka_bootstrap, topics.ingress(partner), 1)) == 1
+    assert len(_consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 1)) == 1
