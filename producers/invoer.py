@@ -119,6 +119,8 @@ class Invoer:
             raise FieldError("type", "missing: every row names its event type")
         if event_type not in ALL_EVENTS:
             raise FieldError("type", f"unknown event type {event_type!r}; known: {', '.join(sorted(ALL_EVENTS))}")
+        if SPECS[event_type].kind == "registry":
+            raise FieldError("type", f"{event_type} is written by the registry itself; partners cannot publish it")
         for name in REGISTRY_FIELDS & obj.keys():
             raise FieldError(name, "set by the registry, partners must not send it")
         sent_partner = obj.pop("partner", self.partner)
@@ -221,7 +223,8 @@ _PSEUDONIEMEN: dict[EventKind, Callable[[Invoer, dict[str, Any]], None]] = {
     "telling": Invoer._telling_deelnemers,  # optional list of {bsn, status}
 }
 HANDLED_KINDS = frozenset(_PSEUDONIEMEN)
-IGNORED_KINDS: frozenset[EventKind] = frozenset({"reference"})  # reference data names no deelnemer
+# reference data names no deelnemer; registry events are refused before this table is read
+IGNORED_KINDS: frozenset[EventKind] = frozenset({"reference", "registry"})
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:

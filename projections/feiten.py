@@ -9,9 +9,10 @@ No persoonsgegevens are stored: the encrypted bytes are dropped.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Mapping
 
-from projections.model import Change, Message, Projection, business_date, insert
+from projections.model import Change, Message, Projection, business_date, insert, jsonable
 from registry.domein.events import REFERENCE_EVENTS
 
 TABLES: dict[str, str] = {
@@ -54,6 +55,11 @@ TABLES: dict[str, str] = {
         occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
     "telling_deelnemers": """(
         event_id text NOT NULL, deelnemer text NOT NULL, status text NOT NULL, PRIMARY KEY (event_id, deelnemer))""",
+    # every reconciliation run (history); the latest per (pilot, peildatum) is the current result
+    "reconciliaties": """(
+        event_id text PRIMARY KEY, pilot text NOT NULL, peildatum date NOT NULL, register integer NOT NULL,
+        gereconcilieerd integer NOT NULL, bronnen jsonb NOT NULL,
+        occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
     "verwijderingen": """(
         event_id text PRIMARY KEY, deelnemer text NOT NULL, grondslag text,
         occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
@@ -75,6 +81,7 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS beeindigingen_on ON {s}.beeindigingen (occurred_on)",
     "CREATE INDEX IF NOT EXISTS uitstroom_on ON {s}.uitstroom (occurred_on)",
     "CREATE INDEX IF NOT EXISTS tellingen_pilot ON {s}.tellingen (pilot, peildatum)",
+    "CREATE INDEX IF NOT EXISTS reconciliaties_pilot ON {s}.reconciliaties (pilot, peildatum, occurred_at)",
 ]
 
 _REVOKE = ("UPDATE {s}.verklaringen SET revoked_at = :revoked_at, revoked_on = :revoked_on, revoke_reden = :reden "
@@ -179,6 +186,12 @@ def _telling(r: Record, b: dict[str, Any]) -> list[Change]:
     return out
 
 
+def _reconciliatie(r: Record, b: dict[str, Any]) -> list[Change]:
+    return [insert("reconciliaties", {**b, "pilot": r["pilot"], "peildatum": r["peildatum"], "register": r["register"],
+                                      "gereconcilieerd": r["gereconcilieerd"], "bronnen": json.dumps(jsonable(r["bronnen"]), sort_keys=True)},
+                   ["event_id"])]
+
+
 def _verwijdering(r: Record, b: dict[str, Any]) -> list[Change]:
     # counts keep the deelnemer (no personal data is held here); the erasure itself is a fact
     return [insert("verwijderingen", {**b, "deelnemer": r["deelnemer"], "grondslag": r.get("grondslag")},
@@ -200,6 +213,7 @@ _FEITEN: dict[str, Feit] = {
     "UitstroomGeregistreerd": _uitstroom,
     "TellingGemeld": _telling,
     "DeelnemerGegevensVerwijderd": _verwijdering,
+    "ReconciliatieUitgevoerd": _reconciliatie,
 }
 HANDLED = frozenset(_FEITEN)
 # reference data is not a dated fact: the referentie projection keeps it

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from projections.model import Change, Message, Projection, insert
-from registry.domein.events import PERSON_EVENTS, TELLING
+from registry.domein.events import PERSON_EVENTS, REGISTRY_EVENTS, TELLING
 
 TABLES: dict[str, str] = {
     "dossiers": """(
@@ -68,7 +68,7 @@ _REFERENTIE: dict[str, Callable[[Record], list[Change]]] = {
 }
 HANDLED = frozenset(_REFERENTIE)
 # facts about deelnemers and tellingen are the feiten projection's
-IGNORED = PERSON_EVENTS | {TELLING}
+IGNORED = PERSON_EVENTS | REGISTRY_EVENTS | {TELLING}
 
 
 def apply(msg: Message) -> list[Change]:

@@ -19,11 +19,12 @@ EventType = Literal[
     "WerkprocesAfgetekend", "AftekeningIngetrokken", "PraktijkverklaringUitgegeven",
     "PraktijkverklaringIngetrokken", "TrajectBeeindigd", "UitstroomGeregistreerd", "TellingGemeld",
     "DeelnemerGegevensVerwijderd", "KwalificatiedossierVastgesteld", "LeerbedrijfErkend",
-    "ErkenningDerdeLeerwegVerleend",
+    "ErkenningDerdeLeerwegVerleend", "ReconciliatieUitgevoerd",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
-# person: carries `deelnemer`; reference: data other events are checked against; telling: a count
-EventKind = Literal["person", "reference", "telling"]
+# person: carries `deelnemer`; reference: data other events are checked against; telling: a count;
+# registry: written by the registry itself to the canonical log, never accepted from a partner
+EventKind = Literal["person", "reference", "telling", "registry"]
 KeyFn = Callable[[Mapping[str, Any]], str]
 # set by the validator on the canonical log; partners never send them
 REGISTRY_FIELDS = frozenset({"recorded_at", "warnings", "volgnummer"})
@@ -95,6 +96,8 @@ CATALOGUE: tuple[EventSpec, ...] = (
     _reference("KwalificatiedossierVastgesteld", _crebo, "sbb"),
     _reference("LeerbedrijfErkend", _leerbedrijf, "sbb"),
     _reference("ErkenningDerdeLeerwegVerleend", _instelling_crebo, "duo"),
+    # the reconciliation job's result (consumers/reconciler.py): no partner may publish it
+    EventSpec("ReconciliatieUitgevoerd", "ReconciliatieUitgevoerd", "registry", _pilot, frozenset()),
 )
 SPECS: dict[str, EventSpec] = {s.name: s for s in CATALOGUE}
 if tuple(SPECS) != EVENT_TYPES:  # the Literal and the catalogue list the same names, once each
@@ -103,7 +106,9 @@ if tuple(SPECS) != EVENT_TYPES:  # the Literal and the catalogue list the same n
 ALL_EVENTS = frozenset(EVENT_TYPES)
 PERSON_EVENTS = frozenset(s.name for s in CATALOGUE if s.kind == "person")
 REFERENCE_EVENTS = frozenset(s.name for s in CATALOGUE if s.kind == "reference")
+REGISTRY_EVENTS = frozenset(s.name for s in CATALOGUE if s.kind == "registry")
 TELLING: EventType = "TellingGemeld"
+RECONCILIATIE: EventType = "ReconciliatieUitgevoerd"
 
 
 def key(event_type: str, record: Mapping[str, Any]) -> bytes:

@@ -224,6 +224,11 @@ def _uitstroom(ctx: _Context) -> None:
     _bevoegd(eigen or verwijzer, ctx, "register uitstroom (only the deelnemer's mbo-instelling or the referring gemeente/uwv/dji/rmc)")
 
 
+def _alleen_het_register(ctx: _Context) -> None:
+    # the registry appends its own results to the canonical log; from an ingress topic it is a forgery
+    raise Weigering("niet_bevoegd", f"{ctx.partner} may not publish ReconciliatieUitgevoerd: only the registry itself does")
+
+
 _TELLING_BRON = {"gemeente": "gemeente", "uwv": "uwv", "mbo": "mbo", "monitor": "monitor", "sbb": "monitor"}
 
 
@@ -268,6 +273,7 @@ _REGELS: dict[str, Callable[[_Context], None]] = {
     "TrajectBeeindigd": _beeindiging,
     "UitstroomGeregistreerd": _uitstroom,
     "TellingGemeld": _telling,
+    "ReconciliatieUitgevoerd": _alleen_het_register,
     "DeelnemerGegevensVerwijderd": _verwijdering,
     "KwalificatiedossierVastgesteld": _dossier,
     "LeerbedrijfErkend": _leerbedrijf_erkend,

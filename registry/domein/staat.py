@@ -174,7 +174,7 @@ HANDLED = frozenset(_HANDLERS)
 # these change nothing a rule looks at (their event_id is still recorded, so a resubmission stays a
 # no-op): uitstroom ends no traject (TrajectBeeindigd does), the state holds no personal data to
 # erase, and a telling is a pilot's count, not a fact about a traject
-IGNORED = frozenset({"UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd", "TellingGemeld"})
+IGNORED = frozenset({"UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd", "TellingGemeld", "ReconciliatieUitgevoerd"})
 
 
 # ---- entity <-> JSON, for the adapter's persistence -------------------------------------------

@@ -65,7 +65,7 @@ def test_catalogue_lists_each_event_type_once() -> None:
     assert [s.name for s in events.CATALOGUE] == list(events.EVENT_TYPES)
     assert len(set(events.EVENT_TYPES)) == len(events.EVENT_TYPES)
     assert events.ALL_EVENTS == ALL_TYPES
-    assert events.PERSON_EVENTS | events.REFERENCE_EVENTS | {events.TELLING} == ALL_TYPES
+    assert events.PERSON_EVENTS | events.REFERENCE_EVENTS | events.REGISTRY_EVENTS | {events.TELLING} == ALL_TYPES
     assert not events.PERSON_EVENTS & events.REFERENCE_EVENTS and events.TELLING not in events.PERSON_EVENTS
 
 
@@ -89,7 +89,9 @@ def test_person_events_carry_a_deelnemer() -> None:
 
 def test_publishers_are_known_partner_soorten() -> None:
     for spec in events.CATALOGUE:
-        assert spec.publishers and spec.publishers <= set(PARTNER_SOORTEN), spec.name
+        assert spec.publishers <= set(PARTNER_SOORTEN), spec.name
+        # only the registry's own events have no partner publisher at all
+        assert bool(spec.publishers) == (spec.kind != "registry"), spec.name
 
 
 def _sample(schema: dict[str, Any]) -> dict[str, Any]:
@@ -124,3 +126,25 @@ def test_the_catalogue_refuses_a_soort_that_a_rule_forgot_to(monkeypatch: pytest
     besluit = regels.beoordeel(staat.Staat(), "LeerbedrijfErkend", erkend, "mbo.albeda", now)
     assert (besluit.reden, besluit.melding) == ("niet_bevoegd", "mbo.albeda may not publish LeerbedrijfErkend (only sbb)")
     assert regels.beoordeel(staat.Staat(), "LeerbedrijfErkend", erkend | {"partner": "sbb"}, "sbb", now).geaccepteerd
+
+
+def test_a_reconciliation_result_from_a_partner_is_a_forgery() -> None:
+    # the registry appends ReconciliatieUitgevoerd itself; on an ingress topic it must never pass
+    forged = {"event_id": "22222222-2222-4222-8222-222222222222", "partner": "mbo.albeda", "pilot": "rijnmond",
+              "peildatum": dt.date(2021, 1, 13), "register": 1, "gereconcilieerd": 999, "bronnen": [],
+              "occurred_at": dt.datetime(2021, 1, 13, tzinfo=dt.timezone.utc)}
+    now = dt.datetime(2021, 1, 14, tzinfo=dt.timezone.utc)
+    besluit = regels.beoordeel(staat.Staat(), "ReconciliatieUitgevoerd", forged, "mbo.albeda", now)
+    assert besluit.reden == "niet_bevoegd" and "only the registry" in besluit.melding
+    sbb = regels.beoordeel(staat.Staat(), "ReconciliatieUitgevoerd", forged | {"partner": "sbb"}, "sbb", now)
+    assert sbb.reden == "niet_bevoegd"
+
+
+def test_publish_refuses_a_registry_event_before_sending() -> None:
+    from producers.invoer import FieldError, Invoer
+
+    line = {"type": "ReconciliatieUitgevoerd", "pilot": "rijnmond", "peildatum": "2021-01-13", "register": 1,
+            "gereconcilieerd": 2, "bronnen": []}
+    parser = Invoer("mbo.albeda", lambda bsn: "0" * 64, lambda data: b"", now=dt.datetime(2021, 1, 14, tzinfo=dt.timezone.utc))
+    with pytest.raises(FieldError, match="written by the registry itself"):
+        parser.row(dict(line), json.dumps(line))
