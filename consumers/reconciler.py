@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -24,20 +23,19 @@ from sqlalchemy import Engine, text
 from projections import reconciliatie as sql
 from projections import store
 from registry.domein import events
-from registry.domein.reconciliatie import EVENT_TYPE, VENSTER_DAGEN, PilotRij, event
+from registry.domein.reconciliatie import EVENT_TYPE, PilotRij, event
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import codec, topics
-from registry.infra.settings import PREFIX
+from registry.infra import settings
 
 log = logging.getLogger("praktijkregister.reconciler")
 
 GROUP = "praktijkregister-reconciler"
-WINDOW_SETTING = PREFIX + "RECONCILE_WINDOW_DAYS"
 
 
 def window_days() -> int:
     """PRAKTIJK_RECONCILE_WINDOW_DAYS (default 31): how far a telling's peildatum may lie from D."""
-    return int(os.environ.get(WINDOW_SETTING, str(VENSTER_DAGEN)))
+    return settings.load().reconcile_window_days
 
 
 def reconcile(engine: Engine, schema: str, peildatum: dt.date, pilot: str | None = None, *,
@@ -48,7 +46,7 @@ def reconcile(engine: Engine, schema: str, peildatum: dt.date, pilot: str | None
                          venster_dagen=window_days() if venster_dagen is None else venster_dagen)
 
 
-def publish_results(producer: KafkaProducer, rows: Sequence[PilotRij], *, topic: str = topics.EVENTS,
+def publish_results(producer: KafkaProducer, rows: Sequence[PilotRij], *, topic: str = topics.DEFAULT.events,
                     cat: codec.Catalogue | None = None, now: Callable[[], dt.datetime] | None = None
                     ) -> list[dict[str, Any]]:
     """Append one ReconciliatieUitgevoerd per row to the canonical topic; returns the records sent."""
@@ -71,7 +69,7 @@ def telling_stored(engine: Engine, schema: str, event_id: str) -> bool:
 class FollowConfig:
     bootstrap: str | list[str]
     schema: str = DEFAULT_READ_SCHEMA
-    topic: str = topics.EVENTS
+    topic: str = topics.DEFAULT.events
     group: str = GROUP
     from_beginning: bool = False  # a new group starts at the end: old tellingen were reconciled already
     wait_s: float = 30.0  # how long to wait for the projector to store a telling

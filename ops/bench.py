@@ -13,52 +13,46 @@
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import statistics
 import sys
 import time
 import uuid
-from typing import Any
+from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+# run as `python ops/bench.py`: Python puts ops/ on sys.path, not the repo root, and the
+# event builders the benchmarks share with the tests live in tests/support
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from consumers.validator import Validator, ValidatorConfig
-from producers.publisher import Publisher
-from registry.infra import codec, topics
-from registry.domein import events
-from registry.infra.db import engine
-from registry.infra.topics import Topics
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 
-MBO, LB = "mbo.albeda", "123456789"
-T0 = dt.datetime(2020, 6, 1, tzinfo=dt.timezone.utc)
+from consumers.validator import Validator, ValidatorConfig  # noqa: E402
+from producers.publisher import Publisher  # noqa: E402
+from registry.infra import codec, topics  # noqa: E402
+from registry.domein import events  # noqa: E402
+from registry.infra.db import engine  # noqa: E402
+from registry.infra.topics import Topics  # noqa: E402
+from tests.support import builders  # noqa: E402
+from tests.support.builders import MBO  # noqa: E402
 
-
-def ev(partner: str, **fields: Any) -> dict[str, Any]:
-    return {"event_id": str(uuid.uuid4()), "occurred_at": T0, "partner": partner, "recorded_at": None, "warnings": [], **fields}
-
-
-def reference() -> list[tuple[str, dict[str, Any]]]:
-    return [
-        ("KwalificatiedossierVastgesteld", ev("sbb", crebo="25250", naam="Assistent bouwen", niveau=1, domein="Bouw", kerntaken=[
-            {"code": "B1-K1", "naam": "k", "werkprocessen": [{"code": f"B1-K1-W{i}", "naam": "w"} for i in range(1, 5)]}])),
-        ("LeerbedrijfErkend", ev("sbb", leerbedrijf_id=LB, naam="Bouw BV", crebos=["25250"])),
-        ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=MBO, crebo="25250", vanaf=dt.date(2019, 1, 1))),
-    ]
+Event = builders.Event
 
 
-def stream(deelnemers: int) -> list[tuple[str, dict[str, Any]]]:
-    out: list[tuple[str, dict[str, Any]]] = []
+def reference() -> list[Event]:
+    return builders.referentie_events(domein="Bouw")
+
+
+def stream(deelnemers: int) -> list[Event]:
+    """Per deelnemer: inschrijving, three sign-offs and a verklaring (builders' MBO, crebo 25250, LB)."""
+    out: list[Event] = []
+    wps = ["B1-K1-W1", "B1-K1-W2", "B1-K1-W3"]
     for i in range(deelnemers):
         p, traject = f"{i:064x}", str(uuid.uuid4())
-        out.append(("DeelnemerIngeschreven", ev(MBO, deelnemer=p, traject_id=traject, mbo_instelling=MBO, crebo="25250", leertraject="OVO",
-                                                pilot="rijnmond", startdatum=T0.date(), leerbedrijf_id=LB, geslacht="man",
-                                                leeftijd=20 + i % 40, gemeente=None, persoonsgegevens=None, pok_datum=None)))
-        wps = ["B1-K1-W1", "B1-K1-W2", "B1-K1-W3"]
-        out += [("WerkprocesAfgetekend", ev(MBO, deelnemer=p, traject_id=traject, crebo="25250", werkproces=w, afgetekend_door="po")) for w in wps]
-        out.append(("PraktijkverklaringUitgegeven", ev(MBO, deelnemer=p, traject_id=traject, verklaring_id=str(uuid.uuid4()),
-                                                       werkprocessen=[{"crebo": "25250", "werkproces": w} for w in wps],
-                                                       leerbedrijf_id=LB, brancheorganisaties=[], volgnummer=None)))
+        out.append(("DeelnemerIngeschreven", builders.inschrijving(deelnemer=p, traject_id=traject, geslacht="man",
+                                                                   leeftijd=20 + i % 40)))
+        out += [("WerkprocesAfgetekend", builders.afteken(w, deelnemer=p, traject_id=traject)) for w in wps]
+        out.append(("PraktijkverklaringUitgegeven", builders.verklaring(wps, deelnemer=p, traject_id=traject,
+                                                                        verklaring_id=str(uuid.uuid4()))))
     return out
 
 
@@ -83,7 +77,7 @@ def bench_producer(bootstrap: str, n_deelnemers: int, rounds: int = 3) -> tuple[
         raw.flush()
         return len(batch) / (time.perf_counter() - start)
 
-    def pub_round(batch: list[tuple[str, dict[str, Any]]]) -> float:
+    def pub_round(batch: list[Event]) -> float:
         start = time.perf_counter()
         pub.publish_batch(batch)
         return len(batch) / (time.perf_counter() - start)
@@ -121,12 +115,10 @@ def bench_validator(bootstrap: str, database_url: str, n_deelnemers: int) -> tup
 
 
 def produce_canonical(bootstrap: str, topic: str, n_deelnemers: int) -> int:
-    """Write a plausible canonical log (projections.voorbeeld) straight to ``topic``."""
-    from projections import voorbeeld
-
+    """Write a plausible canonical log (tests.support.builders.scenario) straight to ``topic``."""
     producer = KafkaProducer(bootstrap_servers=[bootstrap], linger_ms=50, batch_size=512 * 1024, acks=1)
     n = 0
-    for event_type, record in voorbeeld.scenario(n_deelnemers):
+    for event_type, record in builders.scenario(n_deelnemers):
         producer.send(topic, key=events.key(event_type, record), value=codec.encode(event_type, record))
         n += 1
     producer.flush()
@@ -169,10 +161,11 @@ def bench_projector(bootstrap: str, database_url: str, n_deelnemers: int) -> tup
 
 REPLAY = """
 import resource, sys, time
-from consumers import projector
-cfg = projector.RunnerConfig(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], batch_size=2000)
+from consumers.projector import RunnerConfig
+from consumers.replay import replay
+cfg = RunnerConfig(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], batch_size=2000)
 start = time.perf_counter()
-stats = projector.replay(cfg, ["all"], progress=False)
+stats = replay(cfg, ["all"], progress=False)
 print(max(st.consumed for st in stats), time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from registry.cli import projector as cli_projector, validator as cli_validator
+from registry.cli import projector as cli_projector, reconcile as cli_reconcile, validator as cli_validator
 from registry.infra import settings as settings_mod
 from registry.cli import api as api_cli
 from registry.infra.codec import SCHEMA_DIR
@@ -108,8 +108,8 @@ def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the q
     demo_mod.run(settings_mod.load(), console, serve=serve)
 
 
-# Commands that live beside their package (validator, projections, API).
-for _module in (cli_validator, cli_projector, api_cli):
+# Commands in their own modules (validator, projections, reconciliation, API).
+for _module in (cli_validator, cli_projector, cli_reconcile, api_cli):
     _module.register(app)
 
 

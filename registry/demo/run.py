@@ -22,8 +22,9 @@ from consumers.validator import Validator, ValidatorConfig
 from producers.invoer import Invoer
 from producers.publisher import Publisher
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
-from registry.infra import codec, topics
 from registry.demo import data as demodata
+from registry.demo.doelen import PEILDATUM
+from registry.infra import codec, topics
 from registry.infra.db import engine
 from registry.infra.settings import Settings
 from registry.infra.topics import Topics
@@ -65,9 +66,6 @@ def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudo
     return sent
 
 
-PEILDATUM = dt.date(2021, 1, 13)  # the evaluation's measurement date
-
-
 def run(s: Settings, console: Console, serve: bool = True) -> None:
     t = Topics()
     console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database {s.database_url}")
@@ -87,7 +85,8 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
         sent = _publish(s, demodata.refusals(), pseudo, sealer)
         raw = KafkaProducer(bootstrap_servers=s.kafka_servers)
         raw.send(t.ingress("uwv"), b"garbage from a misconfigured partner system")
-        raw.flush(); raw.close()
+        raw.flush()
+        raw.close()
         done = validator.drain()
         console.print(f"  published {sent + 1:5d}  validated {done:5d}  deliberately bad submissions")
     finally:
@@ -108,9 +107,10 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
         console.print("serving the API until Ctrl-C ...")
         import uvicorn
 
+        import projections.queries
         from registry.api.app import create_app
 
-        uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="warning")
+        uvicorn.run(create_app(s, queries=projections.queries), host=s.api_host, port=s.api_port, log_level="warning")
 
 
 def project(s: Settings, console: Console) -> None:
@@ -153,12 +153,14 @@ def demo_key(s: Settings) -> str:
 def summarize(s: Settings, t: Topics, console: Console) -> None:
     accepted, refused, dead = _counts(s, t)
     table = Table(title=f"canonical log {t.events}: {sum(accepted.values())} accepted events")
-    table.add_column("event type"); table.add_column("accepted", justify="right")
+    table.add_column("event type")
+    table.add_column("accepted", justify="right")
     for name, n in sorted(accepted.items()):
         table.add_row(name, str(n))
     console.print(table)
     table = Table(title=f"{t.rejections}: {sum(refused.values())} refused submissions")
-    table.add_column("reason code"); table.add_column("refused", justify="right")
+    table.add_column("reason code")
+    table.add_column("refused", justify="right")
     for name, n in sorted(refused.items()):
         table.add_row(name, str(n))
     console.print(table)

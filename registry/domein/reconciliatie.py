@@ -201,3 +201,19 @@ def event(rij: PilotRij, *, occurred_at: dt.datetime, event_id: str | None = Non
         "warnings": [],
     }
 
+
+
+TABEL_KOPPEN = ("pilot", "register", "bronnen: gemeld, verschil, categorieën ≠ 0", "gereconcilieerd")
+
+
+def tabel_cellen(rijen: Iterable[PilotRij]) -> list[tuple[str, str, str, str]]:
+    """The CLI's and the demo's table: pilot | register | per source: gemeld, verschil, non-zero
+    categories | gereconcilieerd. One source per line inside the third cell."""
+    out = []
+    for rij in rijen:
+        bronnen = "\n".join(
+            f"{b.partner}: {b.gemeld} ({b.verschil:+d}) "
+            + ", ".join(f"{c} {n}" for c, n in b.categorieen.items() if n)
+            for b in rij.bronnen) or "-"
+        out.append((rij.pilot, str(rij.register), bronnen, str(rij.gereconcilieerd)))
+    return out

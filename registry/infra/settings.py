@@ -15,6 +15,17 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(PREFIX + name, default)
 
 
+def _int(name: str, default: str, *, minimum: int, maximum: int) -> int:
+    raw = _env(name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{PREFIX}{name}={value} is outside {minimum}..{maximum}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     kafka_bootstrap: str
@@ -27,6 +38,7 @@ class Settings:
     public_key_file: Path
     private_key_file: Path
     validator_group: str
+    reconcile_window_days: int  # a telling counts for peildatum D when its own peildatum is within this many days
 
     @property
     def kafka_servers(self) -> list[str]:
@@ -46,4 +58,5 @@ def load() -> Settings:
         public_key_file=Path(_env("PUBLIC_KEY_FILE", str(keys / "registry.pub"))),
         private_key_file=Path(_env("PRIVATE_KEY_FILE", str(keys / "registry.key"))),
         validator_group=_env("VALIDATOR_GROUP", "praktijkregister-validator"),
+        reconcile_window_days=_int("RECONCILE_WINDOW_DAYS", "31", minimum=0, maximum=366),
     )

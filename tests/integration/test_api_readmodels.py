@@ -24,7 +24,7 @@ from registry.api.app import create_app
 from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
 from tests.support import validator as h
-from tests.unit.test_regels import LB, MBO, ANDER, P, Q, T1, V1, afteken, ev, inschrijving, verklaring
+from tests.support.builders import LB, MBO, ANDER, P, Q, T1, V1, afteken, ev, inschrijving, verklaring
 
 T2 = "33333333-3333-4333-8333-333333333333"
 R = "c" * 64  # a deelnemer nobody enrolled: only an aanmelding

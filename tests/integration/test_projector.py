@@ -13,12 +13,13 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from sqlalchemy import Connection, Engine, text
 
-from consumers import projector
-from projections import queries, store, voorbeeld
+from consumers import projector, replay
+from projections import queries, store
 from projections.catalogus import ALL
 from registry.infra import codec
 from registry.domein import events
 from registry.infra.db import engine as make_engine
+from tests.support import builders
 
 D1 = dt.date(2020, 6, 30)
 D2 = dt.date(2021, 1, 13)
@@ -34,8 +35,8 @@ TA1, TA2, TB, TC, TE1, TE2, TF = (f"00000000-0000-4000-8000-00000000000{i}" for 
 VA1, VA2, VB1, VC1 = (f"11111111-0000-4000-8000-00000000000{i}" for i in range(1, 5))
 
 
-def hand_log() -> list[voorbeeld.Event]:
-    b = voorbeeld.Bouwer("hand")
+def hand_log() -> list[builders.Event]:
+    b = builders.Bouwer("hand")
     return [
         b.dossier("25251", "Assistent dienstverlening en zorg (dossier)", 1, "Zorg en welzijn",
                   [("W1", "Ondersteunt bij zorg"), ("W2", "Helpt bij huishouden"), ("W3", "Begeleidt activiteiten")]),
@@ -105,7 +106,7 @@ def delete_topics(bootstrap: str, *names: str) -> None:
         admin.close()
 
 
-def produce(bootstrap: str, topic: str, log: Iterable[voorbeeld.Event], rejections_topic: str | None = None,
+def produce(bootstrap: str, topic: str, log: Iterable[builders.Event], rejections_topic: str | None = None,
             rejections: Sequence[dict[str, Any]] = ()) -> int:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     n = 0
@@ -160,7 +161,7 @@ def setup(kafka_bootstrap: str, database_url: str, unique: str) -> Iterator[Setu
     s = Setup(kafka_bootstrap, database_url, unique)
     produce(kafka_bootstrap, s.events_topic, hand_log(), s.rejections_topic, [REJECTION])
     yield s
-    s.drop(*(projector.staging_schema(s.schema, name) for name in ALL))
+    s.drop(*(replay.staging_schema(s.schema, name) for name in ALL))
     delete_topics(kafka_bootstrap, s.events_topic, s.rejections_topic)
 
 
@@ -306,7 +307,7 @@ def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
                                              "WerkprocesAfgetekend", "WerkprocesAfgetekend",
                                              "PraktijkverklaringUitgegeven", "DeelnemerIngeschreven",
                                              "PraktijkverklaringUitgegeven"]
-    assert ta[0]["occurred_at"] == voorbeeld.moment(d(2020, 1, 15)) and ta[0]["partner"] == "gemeente.gm0599"
+    assert ta[0]["occurred_at"] == builders.moment(d(2020, 1, 15)) and ta[0]["partner"] == "gemeente.gm0599"
     assert ta[5]["gegevens"]["volgnummer"] == 1 and ta[5]["verklaring_id"] == VA1
     assert "SECRET" not in repr(ta) and "persoonsgegevens" not in repr(ta)
     tl_b = queries.tijdlijn(conn, B)
@@ -342,7 +343,7 @@ def test_projection_status(setup: Setup, conn: Connection) -> None:
     assert sum(r["next_offset"] for r in feiten) == len(hand_log())
     assert {r["topic"] for r in feiten} == {setup.events_topic}
     assert max(r["last_recorded_at"] for r in feiten if r["last_recorded_at"]) == \
-        voorbeeld.moment(d(2021, 2, 1)) + dt.timedelta(minutes=5)
+        builders.moment(d(2021, 2, 1)) + dt.timedelta(minutes=5)
     tijdlijn = [r for r in rows if r["projection"] == "tijdlijn" and r["topic"] == setup.rejections_topic]
     assert sum(r["next_offset"] for r in tijdlijn) == 1
 
@@ -378,7 +379,7 @@ def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) 
     with setup.engine.begin() as c:  # damage the live read model: the replay must restore it
         c.execute(text(store.sql("DELETE FROM {s}.verklaringen", setup.schema)))
     assert queries.overzicht(conn, "kwalificaties", D2) == []
-    stats = projector.replay(setup.config, ["all"], progress=False)
+    stats = replay.replay(setup.config, ["all"], progress=False)
     assert [s.projection for s in stats] == ["referentie", "feiten", "tijdlijn"]
     assert snapshot(conn, setup.schema) == live
     assert {n: queries.overzicht(conn, n, D2) for n in queries.OVERZICHTEN} == expected
@@ -388,7 +389,7 @@ def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) 
     assert left == 0
     # and the live runner continues on the swapped-in tables
     produce(setup.bootstrap,
-            setup.events_topic, [voorbeeld.Bouwer("extra").inschrijving(
+            setup.events_topic, [builders.Bouwer("extra").inschrijving(
                 pseudo("g"), "00000000-0000-4000-8000-0000000000aa", "twente", "mbo.roc-van-twente", "25251",
                 d(2020, 3, 1))])
     projector.project(setup.config, ["feiten"], once=True)
@@ -406,7 +407,7 @@ def test_runner_reseeks_when_stored_offsets_move_under_it(setup: Setup) -> None:
             before = snapshot(c, setup.schema, ["feiten"])
         with setup.engine.begin() as c:  # as if a replay had reset feiten to the start of the log
             c.execute(text(store.sql("DELETE FROM {s}.projection_offsets WHERE projection = 'feiten'", setup.schema)))
-        extra = voorbeeld.Bouwer("reseek").inschrijving(pseudo("h"), "00000000-0000-4000-8000-0000000000bb",
+        extra = builders.Bouwer("reseek").inschrijving(pseudo("h"), "00000000-0000-4000-8000-0000000000bb",
                                                        "zwolle", "mbo.landstede", "25251", d(2020, 4, 1))
         produce(setup.bootstrap, setup.events_topic, [extra])
         projector.run([worker], once=True)

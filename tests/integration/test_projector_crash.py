@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from projections import store, voorbeeld
+from projections import store
 from registry.infra.db import engine as make_engine
+from tests.support import builders
 from tests.integration.test_projector import create_topics, delete_topics, produce, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def test_sigkill_mid_batch_then_resume_equals_clean_replay(kafka_bootstrap: str,
                    "deelnemer": f"d001{i:06d}".ljust(64, "0"), "traject_id": None, "reden": "werkproces_onbekend",
                    "melding": "onbekend werkproces", "recorded_at": "2020-06-12T10:00:00+00:00",
                    "bron": {"topic": "praktijkleren.ingress.x", "partition": 0, "offset": i}} for i in range(40)]
-    n = produce(kafka_bootstrap, events_topic, voorbeeld.scenario(300, seed=1), rejections_topic, rejections)
+    n = produce(kafka_bootstrap, events_topic, builders.scenario(300, seed=1), rejections_topic, rejections)
     total = 3 * n + len(rejections)  # three projections read the log; tijdlijn also the rejections
 
     env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_DATABASE_URL=database_url,
@@ -50,7 +51,7 @@ def test_sigkill_mid_batch_then_resume_equals_clean_replay(kafka_bootstrap: str,
     try:
         for _ in range(5):
             before = _progress(database_url, live)
-            proc = subprocess.Popen([sys.executable, "-m", "consumers.projector", "run", "--schema", live,
+            proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "project", "--schema", live,
                                      "--batch-size", "10", *topics_args], env=env, cwd=ROOT,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
@@ -95,7 +96,7 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(kafka_bootstrap: str, data
     events_topic, rejections_topic = f"test.term.{unique}.events", f"test.term.{unique}.rejections"
     schema = f"t_term_{unique}"
     create_topics(kafka_bootstrap, events_topic, rejections_topic)
-    produce(kafka_bootstrap, events_topic, voorbeeld.scenario(20, seed=2))
+    produce(kafka_bootstrap, events_topic, builders.scenario(20, seed=2))
     env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_DATABASE_URL=database_url,
                PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "project", "--schema", schema,

@@ -8,7 +8,7 @@ from typing import Any
 from kafka import KafkaProducer
 
 from tests.support import validator as h
-from tests.unit.test_regels import LB, MBO, ANDER, P, Q, T1, V1, aanmelding, afteken, ev, inschrijving, verklaring
+from tests.support.builders import LB, MBO, ANDER, P, Q, T1, V1, aanmelding, afteken, ev, inschrijving, verklaring
 
 
 def reference() -> list[tuple[str, dict[str, Any]]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.support import validator as h
 from tests.integration.test_validator import reference
-from tests.unit.test_regels import LB, MBO, ev
+from tests.support.builders import LB, MBO, ev
 
 DEELNEMERS = 1100  # x 5 events = 5,500 submissions (+ refusals)
 

@@ -9,19 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.projector import changes_for, decode_message
-from projections import feiten, queries, referentie, tijdlijn, voorbeeld
+from consumers.records import changes_for, decode_message
+from projections import feiten, queries, referentie, tijdlijn
 from projections.model import Change, Message, business_date
 from projections.catalogus import ALL, select
+from projections.queries import common, historie, maandcijfers, overzichten
 from registry.infra import codec
 from registry.domein import events
+from tests.support import builders
 
 D = "d" * 64
 T = "00000000-0000-4000-8000-000000000001"
 V = "11111111-0000-4000-8000-000000000001"
 
 
-def msg(event: voorbeeld.Event, offset: int = 0) -> Message:
+def msg(event: builders.Event, offset: int = 0) -> Message:
     event_type, record = codec.decode(codec.encode(*event))  # exactly what the runner sees
     return Message("events", 0, offset, event_type, record)
 
@@ -31,11 +33,11 @@ def rows(changes: list[Change], table: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture()
-def b() -> voorbeeld.Bouwer:
-    return voorbeeld.Bouwer("unit")
+def b() -> builders.Bouwer:
+    return builders.Bouwer("unit")
 
 
-def test_inschrijving_becomes_one_dated_row_without_personal_data(b: voorbeeld.Bouwer) -> None:
+def test_inschrijving_becomes_one_dated_row_without_personal_data(b: builders.Bouwer) -> None:
     changes = feiten.apply(msg(b.inschrijving(D, T, "rijnmond", "mbo.albeda", "25251", dt.date(2020, 3, 1),
                                               leerbedrijf_id="100000001", geslacht="man", leeftijd=17,
                                               gemeente="GM0599", on=dt.date(2020, 3, 4))))
@@ -57,7 +59,7 @@ def test_business_date_is_the_dutch_day() -> None:
     assert business_date(None) is None
 
 
-def test_verklaring_rows_carry_key_material(b: voorbeeld.Bouwer) -> None:
+def test_verklaring_rows_carry_key_material(b: builders.Bouwer) -> None:
     changes = feiten.apply(msg(b.verklaring(D, T, V, [("99001", "W1"), ("25251", "W3"), ("25251", "W3")],
                                             dt.date(2020, 11, 1), volgnummer=2, brancheorganisaties=["SBB", "ActiZ"])))
     [v] = rows(changes, "verklaringen")
@@ -68,7 +70,7 @@ def test_verklaring_rows_carry_key_material(b: voorbeeld.Bouwer) -> None:
         ("25251", "W3"), ("99001", "W1")]
 
 
-def test_revocation_and_retraction_are_guarded_updates(b: voorbeeld.Bouwer) -> None:
+def test_revocation_and_retraction_are_guarded_updates(b: builders.Bouwer) -> None:
     [revoke] = feiten.apply(msg(b.verklaring_ingetrokken(D, V, dt.date(2020, 10, 1))))
     assert revoke.sql.startswith("UPDATE {s}.verklaringen") and "revoked_at IS NULL OR revoked_at >" in revoke.sql
     assert revoke.params["verklaring_id"] == V and revoke.params["revoked_on"] == dt.date(2020, 10, 1)
@@ -77,7 +79,7 @@ def test_revocation_and_retraction_are_guarded_updates(b: voorbeeld.Bouwer) -> N
     assert (retract.params["crebo"], retract.params["werkproces"]) == ("25251", "W1")
 
 
-def test_every_person_event_is_projected_into_facts_and_timeline(b: voorbeeld.Bouwer) -> None:
+def test_every_person_event_is_projected_into_facts_and_timeline(b: builders.Bouwer) -> None:
     log = [b.aanmelding(D, "rijnmond", dt.date(2020, 1, 1)), b.advies(D, "mbo.albeda", dt.date(2020, 1, 2)),
            b.inschrijving(D, T, "rijnmond", "mbo.albeda", "25251", dt.date(2020, 2, 1)),
            b.leerbedrijf(D, T, "100000001", dt.date(2020, 2, 2)),
@@ -98,7 +100,7 @@ def test_every_person_event_is_projected_into_facts_and_timeline(b: voorbeeld.Bo
     assert len(rows(telling, "telling_deelnemers")) == 1  # the same deelnemer twice is one row
 
 
-def test_reference_events_are_last_writer_wins(b: voorbeeld.Bouwer) -> None:
+def test_reference_events_are_last_writer_wins(b: builders.Bouwer) -> None:
     changes = referentie.apply(msg(b.dossier("99001", "Test", 3, "Testdomein", [("W1", "een"), ("W2", "twee")])))
     [dossier] = rows(changes, "dossiers")
     assert (dossier["crebo"], dossier["niveau"], dossier["domein"]) == ("99001", 3, "Testdomein")
@@ -129,7 +131,7 @@ def test_undecodable_values_are_skipped_not_fatal() -> None:
     assert decode_message("events", 0, 0, None) is None
 
 
-def test_batch_puts_inserts_before_guarded_updates(b: voorbeeld.Bouwer) -> None:
+def test_batch_puts_inserts_before_guarded_updates(b: builders.Bouwer) -> None:
     log = [b.verklaring(D, T, V, [("25251", "W1")], dt.date(2020, 4, 1), volgnummer=1),
            b.verklaring_ingetrokken(D, V, dt.date(2020, 5, 1)),
            b.aftekening(D, T, "25251", "W2", dt.date(2020, 3, 1))]
@@ -156,15 +158,15 @@ def test_leeftijdsgroep(leeftijd: int, groep: str) -> None:
 def test_keys_and_months() -> None:
     assert queries.kwalificatie_key(["25251"]) == "25251"
     assert queries.kwalificatie_key(["99001", "25251", "25251"]) == "25251,99001"
-    months = queries._months(dt.date(2020, 11, 15), dt.date(2021, 2, 1))
+    months = maandcijfers._months(dt.date(2020, 11, 15), dt.date(2021, 2, 1))
     assert [m for m, _, _ in months] == ["2020-11", "2020-12", "2021-01", "2021-02"]
     assert months[1][1:] == (dt.date(2020, 12, 1), dt.date(2020, 12, 31))
     assert months[3][2] == dt.date(2021, 2, 28)
-    assert queries._months(dt.date(2021, 1, 1), dt.date(2020, 1, 1)) == []
-    assert queries._pilots(None, "Rijnmond") == ["rijnmond"]
-    assert queries._pilots("twente", "Rijnmond") == []
-    assert queries._pilots(None, None) is None
-    split = queries._volgnummer_split([("a", 1), ("a", 2), ("a", 4), ("b", 3)])
+    assert maandcijfers._months(dt.date(2021, 1, 1), dt.date(2020, 1, 1)) == []
+    assert common.allowed_pilots(None, "Rijnmond") == ["rijnmond"]
+    assert common.allowed_pilots("twente", "Rijnmond") == []
+    assert common.allowed_pilots(None, None) is None
+    split = overzichten._volgnummer_split([("a", 1), ("a", 2), ("a", 4), ("b", 3)])
     assert split["a"] == {"eerste": 1, "tweede": 1, "derde": 0, "totaal": 3}
     assert split["b"] == {"eerste": 0, "tweede": 0, "derde": 1, "totaal": 1}
 
@@ -181,13 +183,13 @@ def test_merge_places_rejections_by_recorded_at() -> None:
     t = lambda h: dt.datetime(2020, 1, 1, h, tzinfo=dt.timezone.utc)  # noqa: E731
     evs = [{"n": 1, "recorded_at": t(1)}, {"n": 2, "recorded_at": t(3)}, {"n": 3, "recorded_at": None}]
     rej = [{"n": "late", "recorded_at": t(5)}, {"n": "r", "recorded_at": t(2)}]
-    assert [e["n"] for e in queries._merge(evs, rej)] == [1, "r", 2, 3, "late"]
+    assert [e["n"] for e in historie._merge(evs, rej)] == [1, "r", 2, 3, "late"]
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(min_value=1, max_value=10_000))
 def test_scenario_events_fit_the_schemas_and_never_leak_bytes(seed: int) -> None:
-    for event in voorbeeld.scenario(3, seed=seed):
+    for event in builders.scenario(3, seed=seed):
         m = msg(event)
         for p in ALL.values():
             for c in p.apply(m):

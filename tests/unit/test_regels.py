@@ -9,42 +9,16 @@ import pytest
 
 from registry.domein.regels import Besluit, beoordeel
 from registry.domein.staat import Staat, entity_json, load_entity, pas_toe
+from tests.support.builders import (ANDER, LB, MBO, P, Q, T1, V1, aanmelding, afteken, ev, inschrijving,
+                                    referentie_events, verklaring)
 
 NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
-P = "a" * 64  # deelnemer pseudonym
-Q = "b" * 64
-MBO, ANDER = "mbo.albeda", "mbo.roc-top"
-LB = "123456789"
-T1 = "11111111-1111-4111-8111-111111111111"
-V1 = "22222222-2222-4222-8222-222222222222"
-
-
-def ev(partner: str, **fields: Any) -> dict[str, Any]:
-    return {"event_id": str(uuid.uuid4()), "occurred_at": dt.datetime(2020, 6, 1, tzinfo=dt.timezone.utc),
-            "partner": partner, "recorded_at": None, "warnings": [], **fields}
-
-
-def inschrijving(**over: Any) -> dict[str, Any]:
-    return ev(MBO, deelnemer=P, traject_id=T1, mbo_instelling=MBO, crebo="25250", leertraject="OVO", pilot="rijnmond",
-              startdatum=dt.date(2020, 6, 1), leerbedrijf_id=LB, geslacht="vrouw", leeftijd=30, gemeente=None,
-              persoonsgegevens=None, pok_datum=None) | over
-
-
-def afteken(wp: str = "B1-K1-W1", partner: str = MBO, **over: Any) -> dict[str, Any]:
-    return ev(partner, deelnemer=P, traject_id=T1, crebo="25250", werkproces=wp, afgetekend_door="po-1") | over
-
-
-def verklaring(wps: list[str], **over: Any) -> dict[str, Any]:
-    return ev(MBO, deelnemer=P, traject_id=T1, verklaring_id=V1, werkprocessen=[{"crebo": "25250", "werkproces": w} for w in wps],
-              leerbedrijf_id=LB, brancheorganisaties=[], volgnummer=None) | over
 
 
 def referentie() -> Staat:
     s = Staat()
-    pas_toe(s, "KwalificatiedossierVastgesteld", ev("sbb", crebo="25250", naam="Assistent bouwen", niveau=1, domein="x", kerntaken=[
-        {"code": "B1-K1", "naam": "k", "werkprocessen": [{"code": f"B1-K1-W{i}", "naam": "w"} for i in range(1, 5)]}]))
-    pas_toe(s, "LeerbedrijfErkend", ev("sbb", leerbedrijf_id=LB, naam="Bouw BV", crebos=["25250"]))
-    pas_toe(s, "ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=MBO, crebo="25250", vanaf=dt.date(2019, 1, 1)))
+    for event_type, record in referentie_events():
+        pas_toe(s, event_type, record)
     return s
 
 
@@ -71,10 +45,6 @@ def refused(b: Besluit, reden: str) -> None:
 def test_partner_must_match_ingress_topic() -> None:
     assert judge(referentie(), "KandidaatAangemeld", aanmelding()).geaccepteerd
     refused(judge(referentie(), "KandidaatAangemeld", aanmelding(), partner="gemeente.gm0363"), "partner_onjuist")
-
-
-def aanmelding(partner: str = "gemeente.gm0599") -> dict[str, Any]:
-    return ev(partner, deelnemer=P, pilot="rijnmond", aanmelder_type="gemeente", doelgroep="a", gemeente=None, werkend=False, persoonsgegevens=None)
 
 
 @pytest.mark.parametrize("when, reden", [

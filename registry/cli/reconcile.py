@@ -1,0 +1,86 @@
+"""CLI: ``praktijkregister reconcile`` (one run, or ``--follow`` to re-run on every new telling)."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from registry.domein.reconciliatie import TABEL_KOPPEN, PilotRij, tabel_cellen
+from registry.domein.telregels import DEFAULT_READ_SCHEMA
+from registry.infra import settings as settings_mod
+from registry.infra.db import engine
+from registry.infra.topics import DEFAULT
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reconcile")(reconcile)
+
+
+def tabel(rijen: list[PilotRij], peildatum: dt.date) -> Table:
+    t = Table(*TABEL_KOPPEN, title=f"Reconciliatie per pilot, peildatum {peildatum.isoformat()}")
+    for cellen in tabel_cellen(rijen):
+        t.add_row(*cellen)
+    return t
+
+
+def _peildatum(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def reconcile(
+    peildatum: Optional[str] = typer.Option(None, "--peildatum", help="Reference date D (YYYY-MM-DD)."),
+    pilot: Optional[str] = typer.Option(None, "--pilot", help="Only this pilot (pilot_id)."),
+    follow: bool = typer.Option(False, "--follow", help="Keep running: re-run a pilot's reconciliation "
+                                "whenever a new TellingGemeld for it is accepted (until SIGTERM)."),
+    publish: bool = typer.Option(True, "--publish/--no-publish", help="Append ReconciliatieUitgevoerd to the canonical log."),
+    schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
+    events_topic: str = typer.Option(DEFAULT.events, "--events-topic", help="Canonical log topic."),
+) -> None:
+    """Compare the register with every partner's telling near D, explain each difference by cause,
+    print the table and record the result as a ReconciliatieUitgevoerd event."""
+    from consumers import reconciler
+    from registry.domein import referentie
+
+    s = settings_mod.load()
+    if pilot is not None and pilot not in referentie.pilots():
+        raise typer.BadParameter(f"unknown pilot {pilot!r}; known: {', '.join(sorted(referentie.pilots()))}",
+                                 param_hint="--pilot")
+    if follow:
+        _follow(s, schema, events_topic)
+        return
+    if peildatum is None:
+        raise typer.BadParameter("give --peildatum YYYY-MM-DD (or --follow)", param_hint="--peildatum")
+    d = _peildatum(peildatum)
+    rijen = reconciler.reconcile(engine(s.database_url), schema, d, pilot, venster_dagen=s.reconcile_window_days)
+    Console().print(tabel(rijen, d))
+    if publish and rijen:
+        from kafka import KafkaProducer
+
+        producer = KafkaProducer(bootstrap_servers=s.kafka_servers, acks="all")
+        try:
+            reconciler.publish_results(producer, rijen, topic=events_topic)
+        finally:
+            producer.close()
+        Console().print(f"recorded {len(rijen)} ReconciliatieUitgevoerd event(s) on {events_topic}")
+
+
+def _follow(s: settings_mod.Settings, schema: str, events_topic: str) -> None:
+    import signal
+
+    from consumers import reconciler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    config = reconciler.FollowConfig(s.kafka_servers, schema=schema, topic=events_topic)
+    runs = reconciler.follow(engine(s.database_url), config, stop=stop)
+    Console().print(f"reconciler stopped after {runs} run(s)")

@@ -1,0 +1,118 @@
+"""The steps of one deelnemer's story, each recording its event(s) with the shared builders
+(registry.demo.bouwer): aanmelding and advies, inschrijving, leerbedrijf, sign-offs,
+verklaring, beeindiging, uitstroom. The timelines (trajecten.py) decide when."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Sequence
+
+from registry.demo import bouwer
+from registry.demo.dossiers import crebos_van
+from registry.demo.toeval import leeftijd_op
+from registry.demo.wereld import Leerbedrijf, Persoon, Traject, Verklaring, Wereld
+
+
+def aanmelden(p: Persoon, dag: date) -> None:
+    p.emit(dag, p.aanmelder, "KandidaatAangemeld",
+           bouwer.aanmelding(p.pilot, p.aanmelder_type, p.doelgroep, p.gemeente, p.werkend))
+
+
+def _voorloop(w: Wereld, p: Persoon, inschrijving: date) -> None:
+    """Aanmelding and advies before the first inschrijving."""
+    t = w.toeval
+    advies = inschrijving - timedelta(days=t.rng.randint(2, 30))
+    aanmelden(p, advies - timedelta(days=t.rng.randint(3, 60)))
+    if p.leeftijd < 18:
+        duo, verouderd = "geen_inschrijving_geen_startkwalificatie", False
+    else:
+        duo = t.gewogen((("geen_inschrijving_geen_startkwalificatie", 85), ("heeft_startkwalificatie", 5),
+                         ("niet_uitgevoerd", 10)))
+        verouderd = duo == "heeft_startkwalificatie"
+    soort = t.gewogen((("praktijkverklaring", 94), ("mbo_certificaat", 3), ("entree", 3)))
+    p.emit(advies, p.instelling, "AdviesUitgebracht", bouwer.advies(p.instelling, soort, duo, verouderd))
+
+
+def inschrijven(w: Wereld, p: Persoon, crebo: str, start: date, lb: Leerbedrijf | None, lb_nu: bool,
+                inschrijving: date | None = None) -> Traject:
+    """A new traject; ``lb_nu``: the leerbedrijf is on the inschrijving (else vastgelegd later)."""
+    if inschrijving is None:
+        inschrijving = start - timedelta(days=w.toeval.rng.randint(0, 14))
+    t = Traject(w.toeval.uuid(), p.instelling, crebo, start, lb, lb_nu)
+    if not p.trajecten:
+        p.geboortedatum = w.toeval.geboortedatum(p.leeftijd, start)
+        _voorloop(w, p, inschrijving)
+    payload = bouwer.inschrijving(t.traject_id, p.instelling, crebo, p.pilot, start, p.geslacht,
+                                  leeftijd_op(p.geboortedatum, start), gemeente=p.gemeente,
+                                  leerbedrijf_id=lb.lb_id if (lb and lb_nu) else None)
+    p.emit(inschrijving, p.instelling, "DeelnemerIngeschreven", payload, naam=p.naam, geboortedatum=p.geboortedatum)
+    if lb is not None:
+        lb.crebos.add(crebo)
+        lb.eerste_gebruik = min(lb.eerste_gebruik, inschrijving)
+    p.trajecten.append(t)
+    return t
+
+
+def vastleggen(p: Persoon, t: Traject, d: date) -> None:
+    assert t.lb is not None
+    p.emit(d, t.instelling, "LeerbedrijfVastgelegd",
+           bouwer.leerbedrijf_vastgelegd(t.traject_id, t.lb.lb_id, t.lb.opleider or None))
+    t.lb.eerste_gebruik = min(t.lb.eerste_gebruik, d)
+
+
+def aftekenen(w: Wereld, p: Persoon, t: Traject, wps: list[tuple[str, str]], van: date, tot: date) -> None:
+    """Sign-offs on days in [van, tot], mostly by the leerbedrijf itself, else by the instelling."""
+    assert t.lb is not None
+    dagen = sorted(w.toeval.dag(van, max(van, tot), corona=False) for _ in wps)
+    for (crebo, wp), d in zip(wps, dagen):
+        partner = f"leerbedrijf.{t.lb.lb_id}" if w.toeval.rng.random() < 0.85 else t.instelling
+        p.emit(d, partner, "WerkprocesAfgetekend", bouwer.aftekening(t.traject_id, crebo, wp, t.lb.opleider))
+        t.afgetekend.append((crebo, wp))
+        t.lb.crebos.add(crebo)
+
+
+def vrij(w: Wereld, p: Persoon, crebo: str) -> int:
+    """How many werkprocessen of the dossier the person has not signed off yet."""
+    gebruikt = {wp for tr in p.trajecten for wp in tr.afgetekend}
+    return sum((crebo, wp) not in gebruikt for wp in w.dossiers[crebo].werkprocessen)
+
+
+def kies_werkprocessen(w: Wereld, p: Persoon, crebo: str, n: int) -> list[tuple[str, str]]:
+    """``n`` consecutive werkprocessen of the dossier not yet signed off or on a verklaring."""
+    gebruikt = {wp for tr in p.trajecten for wp in tr.afgetekend} | {wp for v in p.verklaringen for wp in v.werkprocessen}
+    vrije = [wp for wp in w.dossiers[crebo].werkprocessen if (crebo, wp) not in gebruikt]
+    if len(vrije) < n:
+        raise ValueError(f"dossier {crebo} has too few werkprocessen left for deelnemer {p.nr}")
+    begin = w.toeval.rng.randrange(len(vrije))
+    return [(crebo, vrije[(begin + i) % len(vrije)]) for i in range(n)]
+
+
+def werkprocessen_voor(w: Wereld, p: Persoon, v: Verklaring) -> list[tuple[str, str]]:
+    """The werkprocessen of a verklaring; with two kwalificaties a third from the second one."""
+    crebos = crebos_van(v.sleutel)
+    if len(crebos) == 1:
+        return kies_werkprocessen(w, p, crebos[0], v.n_werkprocessen)
+    tweede = max(1, v.n_werkprocessen // 3)
+    return (kies_werkprocessen(w, p, crebos[0], v.n_werkprocessen - tweede)
+            + kies_werkprocessen(w, p, crebos[1], tweede))
+
+
+def uitgeven(w: Wereld, p: Persoon, t: Traject, v: Verklaring, d: date) -> None:
+    assert t.lb is not None
+    v.verklaring_id, v.datum = w.toeval.uuid(), d
+    p.emit(d, t.instelling, "PraktijkverklaringUitgegeven",
+           bouwer.verklaring(t.traject_id, v.verklaring_id, v.werkprocessen, t.lb.lb_id, v.branche))
+    for c in crebos_van(v.sleutel):
+        t.lb.crebos.add(c)
+
+
+def beeindigen(p: Persoon, t: Traject, d: date, reden: str) -> None:
+    t.einde, t.reden = d, reden
+    p.emit(d, t.instelling, "TrajectBeeindigd", bouwer.beeindiging(t.traject_id, reden))
+
+
+def uitstroom(w: Wereld, p: Persoon, d: date, opties: Sequence[tuple[str, float]]) -> None:
+    """Registered by the instelling, sometimes by the referring gemeente, UWV or DJI."""
+    partner = p.instelling
+    if p.aanmelder.split(".")[0] in ("gemeente", "uwv", "dji") and w.toeval.rng.random() < 0.3:
+        partner = p.aanmelder
+    p.emit(d, partner, "UitstroomGeregistreerd", bouwer.uitstroom(w.toeval.gewogen(opties)))
