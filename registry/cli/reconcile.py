@@ -8,9 +8,8 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from registry.domein.reconciliatie import TABEL_KOPPEN, PilotRij, tabel_cellen
+from registry.demo.reconciliatie_tabel import tabel
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
@@ -19,13 +18,6 @@ from registry.infra.topics import DEFAULT
 
 def register(app: typer.Typer) -> None:
     app.command("reconcile")(reconcile)
-
-
-def tabel(rijen: list[PilotRij], peildatum: dt.date) -> Table:
-    t = Table(*TABEL_KOPPEN, title=f"Reconciliatie per pilot, peildatum {peildatum.isoformat()}")
-    for cellen in tabel_cellen(rijen):
-        t.add_row(*cellen)
-    return t
 
 
 def _peildatum(value: str) -> dt.date:

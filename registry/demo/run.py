@@ -22,8 +22,9 @@ from consumers.validator import Validator, ValidatorConfig
 from producers.invoer import Invoer
 from producers.publisher import Publisher
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
-from registry.demo import data as demodata
+from registry.demo import data as demodata, tellingen
 from registry.demo.doelen import PEILDATUM
+from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import codec, topics
 from registry.infra.db import engine
 from registry.infra.settings import Settings
@@ -71,7 +72,8 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
     console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database {s.database_url}")
     init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file)
     pseudo, sealer = Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file)
-    records = _route(demodata.generate())
+    generated = demodata.generate()
+    records = _route(generated) + tellingen.tellingen(generated, PEILDATUM)
     partners = sorted({r.partner for r in records} | {r.partner for r in demodata.refusals()})
     topics.create(s.kafka_servers, s.partitions, partners)
     validator = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group), engine(s.database_url))
@@ -94,23 +96,43 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
     summarize(s, t, console)
     project(s, console)
     show_overzichten(s, console, PEILDATUM)
+    show_reconciliatie(s, console, PEILDATUM)
     key = demo_key(s)
     base = f"http://{s.api_host}:{s.api_port}"
     console.print(f"\n[bold]Query API[/bold] on {base}  (OpenAPI: {base}/docs)")
     console.print(f"landelijk API key (shown once): [bold]{key}[/bold]")
     for path in ("/v1/overzichten", f"/v1/overzichten/kwalificaties?peildatum={PEILDATUM}",
                  f"/v1/overzichten/deelnemers-per-pilot?peildatum={PEILDATUM}&format=csv",
-                 "/v1/aantallen?regio=Rijnmond&van=2019-01-01&tot=2021-06-30", "/v1/status"):
+                 "/v1/aantallen?regio=Rijnmond&van=2019-01-01&tot=2021-06-30",
+                 f"/v1/reconciliatie?peildatum={PEILDATUM}", "/v1/status"):
         console.print(f"  curl -H 'Authorization: Bearer {key}' '{base}{path}'", highlight=False, soft_wrap=True)
     console.print(f"  curl '{base}/v1/verklaringen/<verklaring_id>/verificatie'   (public, no key)", highlight=False)
     if serve:
-        console.print("serving the API until Ctrl-C ...")
-        import uvicorn
+        _serve(s, console)
 
-        import projections.queries
-        from registry.api.app import create_app
 
+def _serve(s: Settings, console: Console) -> None:
+    """The API in the foreground; validator, projector and reconciler (--follow) in the background,
+    so a telling published now (praktijkregister publish) shows up reconciled in /v1/reconciliatie."""
+    import subprocess
+    import sys
+
+    import uvicorn
+
+    import projections.queries
+    from registry.api.app import create_app
+
+    cli = [sys.executable, "-m", "registry.cli"]
+    workers = [subprocess.Popen(cli + args) for args in (["validator"], ["project"], ["reconcile", "--follow"])]
+    console.print("validator, projector and reconciler (reconcile --follow) run in the background; "
+                  "serving the API until Ctrl-C ...")
+    try:
         uvicorn.run(create_app(s, queries=projections.queries), host=s.api_host, port=s.api_port, log_level="warning")
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(timeout=30)
 
 
 def project(s: Settings, console: Console) -> None:
@@ -143,6 +165,24 @@ def show_overzichten(s: Settings, console: Console, peildatum: dt.date) -> None:
                   "(the evaluation: 784 over 26 pilots, 405, 458)")
 
 
+def show_reconciliatie(s: Settings, console: Console, peildatum: dt.date) -> None:
+    """Reconcile every pilot at the peildatum, record the result on the canonical log, project it."""
+    from consumers import reconciler
+    from registry.demo.reconciliatie_tabel import tabel
+
+    rijen = reconciler.reconcile(engine(s.database_url), DEFAULT_READ_SCHEMA, peildatum,
+                                 venster_dagen=s.reconcile_window_days)
+    producer = KafkaProducer(bootstrap_servers=s.kafka_servers, acks="all")
+    try:
+        reconciler.publish_results(producer, rijen)
+    finally:
+        producer.close()
+    project(s, console)
+    console.print(tabel([r for r in rijen if r.bronnen], peildatum))
+    console.print(f"({len(rijen)} pilots reconciled and recorded as ReconciliatieUitgevoerd; "
+                  f"the table shows the {sum(1 for r in rijen if r.bronnen)} with a telling near {peildatum})")
+
+
 def demo_key(s: Settings) -> str:
     from registry.api.auth import KeyStore
 
@@ -168,6 +208,6 @@ def summarize(s: Settings, t: Topics, console: Console) -> None:
 
 
 def _counts(s: Settings, t: Topics) -> tuple[Counter[str], Counter[str], int]:
-    accepted = Counter(codec.decode(r.value)[0] for r in topics.read_all(s.kafka_servers, t.events))
-    refused = Counter(json.loads(r.value)["reden"] for r in topics.read_all(s.kafka_servers, t.rejections))
-    return accepted, refused, len(topics.read_all(s.kafka_servers, t.deadletter))
+    accepted = Counter(codec.decode(r.value)[0] for r in topics.read_to_end(s.kafka_servers, t.events))
+    refused = Counter(json.loads(r.value)["reden"] for r in topics.read_to_end(s.kafka_servers, t.rejections))
+    return accepted, refused, len(topics.read_to_end(s.kafka_servers, t.deadletter))

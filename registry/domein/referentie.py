@@ -63,4 +63,5 @@ def brancheorganisaties() -> dict[str, str]:
 
 def default_partners() -> list[str]:
     """Partners whose ingress topics exist from the start; others are added with --partner."""
-    return sorted(mbo_instellingen()) + ["sbb", "duo", "uwv", "dji", "monitor"]
+    # monitor.<pilot_id>: each pilot's contact person reports that pilot's telling on its own topic
+    return sorted(mbo_instellingen()) + ["sbb", "duo", "uwv", "dji", "monitor"] + [f"monitor.{p}" for p in sorted(pilots())]

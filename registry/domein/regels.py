@@ -235,6 +235,9 @@ _TELLING_BRON = {"gemeente": "gemeente", "uwv": "uwv", "mbo": "mbo", "monitor": 
 def _telling(ctx: _Context) -> None:
     expected = _TELLING_BRON.get(soort(ctx.partner))
     _bevoegd(expected is None or expected == ctx.r["bron_type"], ctx, f"report a telling as bron_type {ctx.r['bron_type']}")
+    # a pilot's own contact person (monitor.<pilot_id>) reports for that pilot only
+    eigen_pilot = ctx.partner.split(".", 1)[1] if soort(ctx.partner) == "monitor" and "." in ctx.partner else None
+    _bevoegd(eigen_pilot is None or eigen_pilot == ctx.r["pilot"], ctx, f"report a telling for pilot {ctx.r['pilot']}")
 
 
 def _verwijdering(ctx: _Context) -> None:
