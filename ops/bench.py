@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import statistics
 import sys
@@ -230,6 +231,37 @@ def bench_api(bootstrap: str, database_url: str, clients: int = 50, seconds: int
         server.wait(timeout=30)
 
 
+def bench_reconciliatie(database_url: str, n: int = 100_000, rounds: int = 3) -> tuple[float, float, int]:
+    """Median seconds to reconcile all 26 pilots over ``n`` registered deelnemers with lists of that size,
+    against the baseline of the same run: the deelnemers-per-pilot overzicht on the same tables (the
+    register count alone, the least any reconciliation must compute)."""
+    from sqlalchemy import text
+
+    from projections import queries, reconciliatie, store
+    from tests.support.reconciliatie_data import bulk
+
+    schema = f"bench_rec_{uuid.uuid4().hex[:8]}"
+    eng = engine(database_url)
+    d = dt.date(2020, 11, 30)
+    try:
+        with eng.begin() as conn:
+            bulk(conn, schema, n, d)
+        recon, base = [], []
+        with eng.connect() as conn:
+            conn.execute(text(f"SET search_path TO {schema}"))
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                rows = reconciliatie.rijen(conn, schema, d)
+                recon.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                queries.overzicht(conn, "deelnemers-per-pilot", d)
+                base.append(time.perf_counter() - t0)
+        return statistics.median(recon), statistics.median(base), len(rows)
+    finally:
+        with eng.begin() as conn:
+            conn.execute(text(store.sql("DROP SCHEMA IF EXISTS {s} CASCADE", schema)))
+
+
 def main() -> None:
     bootstrap = os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]
     database_url = os.environ["PRAKTIJK_DATABASE_URL"]
@@ -243,6 +275,10 @@ def main() -> None:
     print(f"projector  Projector {proj:10.0f} ev/s | raw consume+decode       {rawp:10.0f} ev/s | ratio {proj / rawp:.2f} (goal >= 0.5) [{done} events]")
     if os.environ.get("BENCH_API", "1") == "1":
         print(f"api        /v1/overzichten/kwalificaties, 50 clients (wrk): {bench_api(bootstrap, database_url)}")
+    if os.environ.get("BENCH_RECONCILIATIE", "1") == "1":
+        rec, base, pilots = bench_reconciliatie(database_url)
+        print(f"reconcile  {pilots} pilots, 100,000 deelnemers + lists: median {rec:.2f} s (goal < 30 s) | "
+              f"deelnemers-per-pilot on the same tables {base:.2f} s | ratio {rec / base:.1f}")
     sizes = [int(x) for x in os.environ.get("BENCH_REPLAY_SIZES", "100000,1000000").split(",") if x]
     if sizes:
         results = bench_replay(bootstrap, database_url, sizes)
