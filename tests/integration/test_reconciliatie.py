@@ -363,3 +363,37 @@ def test_follow_reruns_the_pilot_of_a_new_telling(engine: Engine, schema: str, k
     assert len(results) == 1 and [r["pilot"] for r in results[0]] == [P]
     assert (results[0][0]["register"], results[0][0]["gereconcilieerd"]) == (2, 3)
     assert [p for p, _ in read(kafka_bootstrap, events_topic, 1)] == [P]
+
+
+def test_the_cli_prints_the_table_and_records_every_pilot(engine: Engine, schema: str, kafka_bootstrap: str,
+                                                          unique: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from registry.infra import topics
+
+    t = topics.Topics(f"t{unique}")
+    topics.create([kafka_bootstrap], 1, [], t.prefix)
+    log = Log()
+    registered(log, A, B, C)
+    log.telling("monitor.groningen", "monitor", P, D, 4, [(A, "in_traject"), (B, "in_traject"), (E, "aangemeld"),
+                                                          (E, "aangemeld")])
+    with engine.begin() as conn:
+        data.apply(conn, schema, log.events)
+    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap)
+    out = subprocess.run([sys.executable, "-m", "registry.cli", "reconcile", "--peildatum", D.isoformat(), "--pilot", P,
+                          "--schema", schema, "--events-topic", t.events], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "groningen" in out.stdout and "monitor.groningen: 4 (+1)" in out.stdout
+    assert "alleen_in_register 1" in out.stdout and "dubbel_in_bron 1" in out.stdout and "niet_geregistreerd 1" in out.stdout
+    recorded = [codec.decode(r.value) for r in topics.read_to_end([kafka_bootstrap], t.events)]
+    assert [(et, rec["pilot"], rec["register"], rec["gereconcilieerd"]) for et, rec in recorded] == [
+        ("ReconciliatieUitgevoerd", P, 3, 3)]
+    bad = subprocess.run([sys.executable, "-m", "registry.cli", "reconcile", "--peildatum", "13-01-2021"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+    unknown = subprocess.run([sys.executable, "-m", "registry.cli", "reconcile", "--peildatum", "2021-01-13",
+                              "--pilot", "atlantis"], env=env, capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "unknown pilot 'atlantis'" in unknown.stderr

@@ -148,3 +148,24 @@ def test_publish_refuses_a_registry_event_before_sending() -> None:
     parser = Invoer("mbo.albeda", lambda bsn: "0" * 64, lambda data: b"", now=dt.datetime(2021, 1, 14, tzinfo=dt.timezone.utc))
     with pytest.raises(FieldError, match="written by the registry itself"):
         parser.row(dict(line), json.dumps(line))
+
+
+def test_a_pilots_own_monitor_reports_only_that_pilot() -> None:
+    telling = {"event_id": "33333333-3333-4333-8333-333333333333", "partner": "monitor.groningen", "bron_type": "monitor",
+               "pilot": "groningen", "peildatum": dt.date(2021, 1, 13), "aantal_deelnemers": 3,
+               "aantal_verklaringen": None, "deelnemers": None,
+               "occurred_at": dt.datetime(2021, 1, 13, tzinfo=dt.timezone.utc)}
+    now = dt.datetime(2021, 1, 14, tzinfo=dt.timezone.utc)
+    assert regels.beoordeel(staat.Staat(), "TellingGemeld", telling, "monitor.groningen", now).geaccepteerd
+    other = telling | {"partner": "monitor.twente"}
+    besluit = regels.beoordeel(staat.Staat(), "TellingGemeld", other, "monitor.twente", now)
+    assert (besluit.reden, besluit.melding) == ("niet_bevoegd", "monitor.twente may not report a telling for pilot groningen")
+    national = telling | {"partner": "monitor"}
+    assert regels.beoordeel(staat.Staat(), "TellingGemeld", national, "monitor", now).geaccepteerd
+
+
+def test_every_pilot_has_a_monitor_partner_with_its_own_topic() -> None:
+    from registry.domein import referentie
+
+    partners = referentie.default_partners()
+    assert {f"monitor.{p}" for p in referentie.pilots()} <= set(partners)
