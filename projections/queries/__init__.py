@@ -13,8 +13,9 @@ with ``set_config('search_path', ...)``), else ``praktijk``.
 
 One module per concern: ``common`` (schema, filters, shared SQL), ``overzichten``,
 ``maandcijfers`` (aantallen), ``historie`` (tijdlijn, traject), ``verklaring``
-(verificatie), ``status`` (projection_status), ``autorisatie``. This package is the
-``ReadModels`` the API calls (registry/api/readmodels.py), so it re-exports their names.
+(verificatie), ``status`` (projection_status), ``autorisatie``, ``reconciliatie``
+(reconciliatie_rijen, pilots_of_instelling). This package is the
+``ReadQueries`` port the API calls (registry/api/ports.py), so it re-exports their names.
 """
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ from projections.queries.common import kwalificatie_key
 from projections.queries.historie import tijdlijn, traject
 from projections.queries.maandcijfers import aantallen
 from projections.queries.overzichten import OVERZICHTEN, overzicht
+from projections.queries.reconciliatie import pilots_of_instelling, reconciliatie_rijen
 from projections.queries.status import projection_status
 from projections.queries.verklaring import verificatie
 from registry.domein.telregels import leeftijdsgroep
 
 __all__ = [
     "OVERZICHTEN", "aantallen", "instelling_of_traject", "instellingen_of_deelnemer",
-    "kwalificatie_key", "leeftijdsgroep", "overzicht", "projection_status", "tijdlijn", "traject", "verificatie",
+    "kwalificatie_key", "leeftijdsgroep", "overzicht", "pilots_of_instelling", "projection_status",
+    "reconciliatie_rijen", "tijdlijn", "traject", "verificatie",
 ]

@@ -15,7 +15,7 @@ from registry.api.auth import KeyLookup, KeyStore
 from registry.api.context import ApiContext, StatusProbe
 from registry.api.ports import ReadQueries
 from registry.api.readmodels import AnswerCache
-from registry.api.routes import aantallen, overzichten, trajecten, verificatie
+from registry.api.routes import aantallen, overzichten, reconciliatie, trajecten, verificatie
 from registry.api.routes import problems as problem_pages
 from registry.api.routes import status
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
@@ -67,6 +67,7 @@ def create_app(
     app.include_router(aantallen.router)
     app.include_router(trajecten.router)
     app.include_router(verificatie.router)
+    app.include_router(reconciliatie.router)
     app.include_router(status.router)
     app.include_router(problem_pages.router)
     docs.install_openapi(app)

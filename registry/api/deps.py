@@ -104,14 +104,22 @@ def scoped(*kinds: Kind) -> Callable[[ApiKey, ReadQueries], Coroutine[Any, Any, 
 
 # --- parameter canonicalisation -----------------------------------------------------------------------------------
 
-def canonical_pilot(value: str) -> str:
-    """The pilot_id for a pilot id or name (case, spaces and punctuation ignored); 400 when unknown."""
-    pilots = referentie.pilots()
+def find_pilot(value: str) -> str | None:
+    """The pilot_id for a pilot id or name (case, spaces and punctuation ignored), or None when unknown."""
     folded = re.sub(r"[^a-z0-9]", "", value.casefold())
-    for pid, p in pilots.items():
+    for pid, p in referentie.pilots().items():
         if folded in (re.sub(r"[^a-z0-9]", "", pid), re.sub(r"[^a-z0-9]", "", p.naam.casefold())):
             return pid
-    raise ProblemError(400, "invalid-parameter", f"unknown pilot {value!r}", parameter="pilot", valid_values=sorted(pilots))
+    return None
+
+
+def canonical_pilot(value: str) -> str:
+    """The pilot_id for a pilot id or name; 400 when unknown."""
+    pid = find_pilot(value)
+    if pid is None:
+        raise ProblemError(400, "invalid-parameter", f"unknown pilot {value!r}", parameter="pilot",
+                           valid_values=sorted(referentie.pilots()))
+    return pid
 
 
 def regio_param(value: str) -> str:

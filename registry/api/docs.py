@@ -36,11 +36,29 @@ Dimension columns (niveau, tranche, aantal_werkprocessen, ...) are never suppres
 Keys with scope `landelijk`, `regio:...` and `instelling:...` see exact counts.
 """.strip()
 
+RECONCILIATIE_RULES = """
+**Reconciliation rules**: per pilot, the **register** count at D (deelnemers-per-pilot rule: the pilot of the
+deelnemer's first inschrijving, started on or before D) next to each partner's own count: per partner the
+`TellingGemeld` for the pilot with a peildatum within the window around D (`PRAKTIJK_RECONCILE_WINDOW_DAYS`,
+default 31 days; the latest peildatum wins, then the latest recorded). Every list entry and every registered
+person falls in exactly one category, checked in this order: `overeenkomend` (registered here, listed),
+`dubbel_in_bron` (second and later entries of one person), `boris_vermoeden` / `alleen_in_register` (registered,
+not listed; under 18 at inschrijving / otherwise), `andere_pilot` (registered under another pilot),
+`buiten_peildatum` (inschrijving for this pilot after D), `aangemeld_niet_gestart` (aanmelding or advies, no
+inschrijving), `niet_geregistreerd` (unknown), `onverklaard` (a source without a list: its whole difference).
+So every source closes: `gemeld - register = (dubbel_in_bron + andere_pilot + buiten_peildatum +
+aangemeld_niet_gestart + niet_geregistreerd + onverklaard) - (boris_vermoeden + alleen_in_register)`.
+**gereconcilieerd** = register + the distinct unknown persons an mbo-instelling lists as `in_traject` (gemeente,
+UWV and monitor lists refer, they never add people).
+""".strip()
+
 SCOPES_DOC = """
 **Authorisation**: `Authorization: Bearer <api key>` (create keys with `praktijkregister apikey create --scope ...`).
 Scopes: `landelijk` (everything); `regio:<arbeidsmarktregio>` (overzichten and aantallen of that region only);
 `instelling:<mbo partner id>` (its own trajecten/tijdlijnen, overzichten and aantallen restricted to it);
 `publiek` (overzichten with small cells suppressed, and verification). Verification needs no key.
+Reconciliatie: `landelijk` all pilots, `regio:` the pilots of its region, `instelling:` the pilots it enrols in
+(and their pseudonyms per category); `publiek`: 403.
 No, unknown or revoked key: 401; outside the scope: 403. Errors are `application/problem+json` (RFC 9457).
 """.strip()
 
@@ -49,10 +67,12 @@ TAGS: list[dict[str, Any]] = [
     {"name": "aantallen", "description": "Monthly flow counts."},
     {"name": "trajecten", "description": "One traject or one deelnemer's history (landelijk / own instelling)."},
     {"name": "verificatie", "description": "Public verification of a praktijkverklaring."},
+    {"name": "reconciliatie", "description": "The register's count per pilot next to the partners' own counts."},
     {"name": "operations", "description": "Consumer lag and metrics."},
 ]
 
-API_SUMMARY = "Read models of the praktijkleren registry: overzichten, aantallen, trajecten, verification, status."
+API_SUMMARY = ("Read models of the praktijkleren registry: overzichten, aantallen, trajecten, verification, "
+               "reconciliatie, status.")
 API_DESCRIPTION = SCOPES_DOC + "\n\n" + PRIVACY_RULE + "\n\n" + COUNTING_RULES
 
 

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from registry.domein.reconciliatie import PilotRij
+
 
 class ReadQueries(Protocol):
     """The read-model queries the endpoints call (all read-only, on the request's connection)."""
@@ -49,4 +51,15 @@ class ReadQueries(Protocol):
 
     def instellingen_of_deelnemer(self, conn: Connection, deelnemer: str) -> set[str]:
         """The mbo-instellingen the deelnemer has a traject at (empty when unknown)."""
+        ...
+
+    def reconciliatie_rijen(self, conn: Connection, peildatum: date, pilot: str | None = None, *,
+                            venster_dagen: int, personen: bool = False) -> list[PilotRij]:
+        """The reconciliation at ``peildatum``: one row per pilot with a registered deelnemer at D or a telling
+        within ``venster_dagen`` days of D (only ``pilot`` when given), sources sorted by partner; ``personen``
+        fills each source's pseudonyms per category."""
+        ...
+
+    def pilots_of_instelling(self, conn: Connection, instelling: str) -> set[str]:
+        """The pilot ids in which the mbo-instelling (partner id) has at least one inschrijving."""
         ...

@@ -12,7 +12,7 @@ import re
 import threading
 from collections import OrderedDict
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, text
 
@@ -128,10 +128,10 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """The rows as CSV with a header (the JSON members, in first-seen order)."""
+def to_csv(rows: list[dict[str, Any]], header: Sequence[str] | None = None) -> str:
+    """The rows as CSV with a header: ``header``, else the JSON members in first-seen order."""
     buf = io.StringIO()
-    cols = columns(rows)
+    cols = list(header) if header is not None else columns(rows)
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(cols)
     for row in rows:

@@ -153,3 +153,65 @@ class ConsumerStatus(BaseModel):
 class StatusResponse(BaseModel):
     caught_up: bool = Field(description="True when the validator and every projection have consumed everything published.")
     consumers: list[ConsumerStatus]
+
+
+class Categorieen(BaseModel):
+    """Per category the number of list entries / registered persons (registry/domein/reconciliatie.CATEGORIEEN,
+    in precedence order; every category present, zeros included)."""
+
+    overeenkomend: int = Field(description="Registered in this pilot at D and listed (first entry).")
+    dubbel_in_bron: int = Field(description="Second and later entries of one person in the list.")
+    boris_vermoeden: int = Field(description="Registered, not listed, under 18 at inschrijving.")
+    alleen_in_register: int = Field(description="Registered, not listed, 18 or older at inschrijving.")
+    andere_pilot: int = Field(description="Listed, registered under another pilot at D.")
+    buiten_peildatum: int = Field(description="Listed, inschrijving for this pilot starts after D.")
+    aangemeld_niet_gestart: int = Field(description="Listed, aanmelding or advies but no inschrijving.")
+    niet_geregistreerd: int = Field(description="Listed, unknown to the registry.")
+    onverklaard: int = Field(description="A source without a list: its whole difference with the register.")
+
+
+class ReconciliatieBron(BaseModel):
+    partner: str = Field(description="The partner that sent the telling, e.g. gemeente.gm0014.")
+    bron_type: str = Field(description="gemeente | uwv | mbo | monitor")
+    telling_peildatum: date = Field(description="The peildatum of the chosen telling (within the window around D).")
+    gemeld: int = Field(description="Entries in the list (duplicates included), else the reported total.")
+    verschil: int = Field(description="gemeld - register")
+    categorieen: Categorieen
+    vergelijking: str = Field(description="The equation with the numbers filled in, e.g. "
+                                          "`40 - 37 = (1 + 0 + 2 + 3 + 1 + 0) - (2 + 0)`.")
+
+
+class ReconciliatieRij(BaseModel):
+    pilot: str
+    # "register" as an alias: the name would shadow ABCMeta.register of the model class
+    aantal_register: int = Field(alias="register", description="Deelnemers of the pilot at D (deelnemers-per-pilot rule).")
+    gereconcilieerd: int = Field(description="register + distinct unknown persons an mbo source lists as in_traject.")
+    bronnen: list[ReconciliatieBron] = Field(description="One per partner with a telling near D, sorted by partner.")
+
+
+class ReconciliatieResponse(BaseModel):
+    peildatum: date
+    rijen: list[ReconciliatieRij]
+
+
+class PersonenPerCategorie(BaseModel):
+    """Per category the sorted pseudonyms (dubbel_in_bron once per extra entry; onverklaard always empty)."""
+
+    overeenkomend: list[str]
+    dubbel_in_bron: list[str]
+    boris_vermoeden: list[str]
+    alleen_in_register: list[str]
+    andere_pilot: list[str]
+    buiten_peildatum: list[str]
+    aangemeld_niet_gestart: list[str]
+    niet_geregistreerd: list[str]
+    onverklaard: list[str]
+
+
+class ReconciliatiePersonenResponse(BaseModel):
+    peildatum: date
+    pilot: str
+    partner: str
+    bron_type: str
+    telling_peildatum: date
+    personen: PersonenPerCategorie

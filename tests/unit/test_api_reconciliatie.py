@@ -49,7 +49,8 @@ class FakeReconciliatie:
 
     def reconciliatie_rijen(self, conn: Connection, peildatum: dt.date, pilot: str | None = None, *,
                             venster_dagen: int, personen: bool = False) -> list[PilotRij]:
-        self.calls.append({"peildatum": peildatum, "pilot": pilot, "venster_dagen": venster_dagen, "personen": personen})
+        self.calls.append({"peildatum": peildatum, "pilot": pilot, "venster_dagen": venster_dagen,
+                           "personen": personen})
         rows = [r for r in _rijen() if pilot is None or r.pilot == pilot]
         if personen:
             return rows
@@ -197,7 +198,8 @@ def test_listing_json_shape(env: dict[str, Any]) -> None:
     # an mbo list's unknown in_traject person adds to the reconciled count
     assert (rijnmond["register"], rijnmond["gereconcilieerd"]) == (1, 2)
     assert twente == {"pilot": "twente", "register": 2, "gereconcilieerd": 2, "bronnen": []}
-    assert body["rijen"] == [r.api() for r in FakeReconciliatie().reconciliatie_rijen(None, D, venster_dagen=7)]  # type: ignore[arg-type]
+    want = FakeReconciliatie().reconciliatie_rijen(None, D, venster_dagen=7)  # type: ignore[arg-type]
+    assert body["rijen"] == [r.api() for r in want]
 
 
 def test_listing_csv(env: dict[str, Any]) -> None:

@@ -1,0 +1,127 @@
+"""GET /v1/reconciliatie (per pilot: register, each partner's telling, the categories that explain the difference)
+and GET /v1/reconciliatie/{pilot}/personen (the pseudonyms behind one source's categories)."""
+# no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import Connection
+
+from registry.api.auth import ApiKey
+from registry.api.deps import Answers, Conn, Context, Principal, Queries, find_pilot, forbid, require
+from registry.api.docs import RECONCILIATIE_RULES
+from registry.api.ports import ReadQueries
+from registry.api.problems import ProblemError, problem_responses
+from registry.api.readmodels import to_csv
+from registry.api.schemas import ReconciliatiePersonenResponse, ReconciliatieResponse
+from registry.domein import referentie
+from registry.domein.reconciliatie import CATEGORIEEN
+
+DateParam = Annotated[date, Query(description="Peildatum D (business date), YYYY-MM-DD.", examples=["2020-11-30"])]
+
+CSV_COLUMNS = ("pilot", "register", "gereconcilieerd", "partner", "bron_type", "telling_peildatum", "gemeld",
+               "verschil", *CATEGORIEEN)
+
+router = APIRouter(tags=["reconciliatie"])
+
+
+def pilot_or_404(value: str) -> str:
+    """The pilot_id for a pilot id or name; 404 with the valid pilot ids when unknown."""
+    pid = find_pilot(value)
+    if pid is None:
+        raise ProblemError(404, "not-found", f"unknown pilot {value!r}", parameter="pilot",
+                           valid_values=sorted(referentie.pilots()))
+    return pid
+
+
+def visible_pilots(principal: ApiKey, rm: ReadQueries, conn: Connection) -> set[str] | None:
+    """The pilots the key may see (None: all): its region's, or those its instelling enrols in."""
+    scope = principal.scope
+    if scope.kind == "regio":
+        return {p.pilot_id for p in referentie.pilots().values() if p.arbeidsmarktregio == scope.value}
+    if scope.kind == "instelling" and scope.value is not None:
+        return rm.pilots_of_instelling(conn, scope.value)
+    return None
+
+
+def csv_lines(rijen: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per (pilot, source); a pilot without a source gets one line with empty source columns."""
+    out: list[dict[str, Any]] = []
+    for rij in rijen:
+        pilot = {"pilot": rij["pilot"], "register": rij["register"], "gereconcilieerd": rij["gereconcilieerd"]}
+        if not rij["bronnen"]:
+            out.append(pilot)
+        for b in rij["bronnen"]:
+            out.append({**pilot, **{k: v for k, v in b.items() if k not in ("categorieen", "vergelijking")},
+                        **b["categorieen"]})
+    return out
+
+
+@router.get("/v1/reconciliatie", response_model=ReconciliatieResponse,
+            responses={**problem_responses(400, 401, 403, 404),
+                       200: {"description": "The rows (JSON, or CSV with one line per pilot and source when "
+                                            "format=csv).", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+            summary="Reconciled deelnemersaantallen per pilot",
+            description="One row per pilot with a registered deelnemer at `peildatum` or a telling near it: the "
+                        "register count, per source (sorted by partner) its count, the difference and the category "
+                        "counts that explain it (all nine, zeros included), and the reconciled count. "
+                        "`format=csv`: one line per pilot and source (columns pilot, register, gereconcilieerd, "
+                        "partner, bron_type, telling_peildatum, gemeld, verschil, then the categories in order). "
+                        "Scopes: landelijk (all pilots), regio (the pilots of its arbeidsmarktregio), instelling "
+                        "(the pilots it enrols in); publiek: 403; a `pilot` outside the scope: 403. Unknown "
+                        "`pilot`: 404 with `valid_values`; invalid `peildatum`: 400.\n\n" + RECONCILIATIE_RULES)
+def reconciliatie(
+    principal: Principal, rm: Queries, conn: Conn, answers: Answers, context: Context, peildatum: DateParam,
+    pilot: Annotated[str | None, Query(description="pilot_id or name, e.g. groningen")] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
+) -> Any:
+    # in the endpoint, not a dependency: an invalid request is 400 before the scope is looked at
+    require(principal, "landelijk", "regio", "instelling")
+    p = pilot_or_404(pilot) if pilot else None
+    visible = visible_pilots(principal, rm, conn)
+    if p is not None and visible is not None and p not in visible:
+        raise forbid(principal, f"pilot {p!r} is outside the key's pilots")
+    venster = context.settings.reconcile_window_days
+    rows = answers.rows(("reconciliatie", peildatum, p, venster),
+                        lambda: [r.api() for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster)])
+    rijen = [r for r in rows if visible is None or r["pilot"] in visible]
+    if format == "csv":
+        return Response(to_csv(csv_lines(rijen), CSV_COLUMNS), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="reconciliatie_{peildatum.isoformat()}.csv"'})
+    return ReconciliatieResponse.model_validate({"peildatum": peildatum, "rijen": rijen})
+
+
+@router.get("/v1/reconciliatie/{pilot}/personen", response_model=ReconciliatiePersonenResponse,
+            responses=problem_responses(400, 401, 403, 404),
+            summary="The pseudonyms per category of one source's telling",
+            description="For the telling of `partner` chosen for `pilot` at `peildatum` (see GET /v1/reconciliatie): "
+                        "per category (all nine keys) the sorted pseudonyms; `dubbel_in_bron` lists a person once per "
+                        "extra entry, `onverklaard` is always empty. Scopes: landelijk; instelling (only pilots it "
+                        "enrols in); every other scope 403. Unknown pilot: 404; a partner without a telling for the "
+                        "pilot near `peildatum`: 404 with the partners that have one in `valid_values`. "
+                        "Not cached (`Cache-Control: no-store`).\n\n" + RECONCILIATIE_RULES)
+def personen(
+    pilot: Annotated[str, Path(description="pilot_id or name, e.g. groningen")],
+    principal: Principal, rm: Queries, conn: Conn, context: Context, response: Response, peildatum: DateParam,
+    partner: Annotated[str, Query(description="The partner of the source, e.g. gemeente.gm0014")],
+) -> ReconciliatiePersonenResponse:
+    require(principal, "landelijk", "instelling")
+    p = pilot_or_404(pilot)
+    visible = visible_pilots(principal, rm, conn)
+    if visible is not None and p not in visible:
+        raise forbid(principal, f"the key's instelling has no inschrijving in pilot {p!r}")
+    # pseudonyms: computed per request, never kept in the answer cache
+    rijen = rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=context.settings.reconcile_window_days,
+                                   personen=True)
+    bronnen = [b for rij in rijen if rij.pilot == p for b in rij.bronnen]
+    bron = next((b for b in bronnen if b.partner.casefold() == partner.strip().casefold()), None)
+    if bron is None:
+        raise ProblemError(404, "not-found", f"the partner has no telling for pilot {p!r} near {peildatum.isoformat()}",
+                           parameter="partner", valid_values=sorted(b.partner for b in bronnen))
+    response.headers["Cache-Control"] = "no-store"
+    return ReconciliatiePersonenResponse.model_validate({
+        "peildatum": peildatum, "pilot": p, "partner": bron.partner, "bron_type": bron.bron_type,
+        "telling_peildatum": bron.telling_peildatum,
+        "personen": {c: sorted(bron.personen.get(c, ())) for c in CATEGORIEEN}})
