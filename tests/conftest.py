@@ -29,51 +29,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda i: 1 if "integration" in i.path.parts else 0)
 
 
-def _server_processes() -> dict[int, str]:
-    """PostgreSQL postmasters and Kafka brokers running on this machine: pid -> command line."""
+# Every process a test starts inherits this marker, so the check below sees exactly this run's
+# servers (not the stack ops/test started before pytest, nor another clone's test run).
+RUN_MARKER = f"PRAKTIJK_TEST_RUN={uuid.uuid4().hex}"
+os.environ["PRAKTIJK_TEST_RUN"] = RUN_MARKER.split("=", 1)[1]
+
+
+def _servers_of_this_run() -> dict[int, str]:
+    """PostgreSQL postmasters and Kafka brokers started by this test run: pid -> command line."""
     found: dict[int, str] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             argv = [a.decode(errors="replace") for a in (proc / "cmdline").read_bytes().split(b"\0") if a]
+            environ = (proc / "environ").read_bytes().split(b"\0")
         except OSError:
-            continue  # ended while we looked
+            continue  # ended while we looked, or not ours to read
         is_postmaster = bool(argv) and argv[0].endswith("/postgres") and "-D" in argv
         is_kafka = bool(argv) and argv[0].endswith("java") and "kafka.Kafka" in argv
-        if is_postmaster or is_kafka:
+        if (is_postmaster or is_kafka) and RUN_MARKER.encode() in environ:
             found[int(proc.name)] = " ".join(argv)
     return found
-
-
-@pytest.fixture(scope="session", autouse=True)
-def no_servers_left_behind() -> Iterator[None]:
-    """A test that starts its own PostgreSQL or Kafka must stop it, also when it fails.
-
-    Servers that ran before the session (the stack ops/test started) are allowed; any
-    other server still running at the end fails the run, with its command line.
-    """
-    before = set(_server_processes())
-    yield
-    left = {pid: cmd for pid, cmd in _server_processes().items() if pid not in before}
-    stack = _stack_pids()
-    left = {pid: cmd for pid, cmd in left.items() if pid not in stack}
-    assert not left, f"servers started by this test run are still running: {left}"
 
 
 def _stack_pids() -> set[int]:
     """The PIDs of the stack this session's fixtures may have started (kept running by design)."""
     cache = Path(os.environ.get("PRAKTIJK_CACHE_DIR", ROOT / ".cache"))
     pids: set[int] = set()
-    kafka = cache / "kafka" / "kafka.pid"
     record = cache / "pg" / "datadir"
     data = Path(record.read_text().strip()) if record.exists() else cache / "pg" / "data"
-    for pidfile in (kafka, data / "postmaster.pid"):
+    for pidfile in (cache / "kafka" / "kafka.pid", data / "postmaster.pid"):
         try:
             pids.add(int(pidfile.read_text().split()[0]))
         except (OSError, ValueError, IndexError):
             pass
     return pids
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_servers_left_behind() -> Iterator[None]:
+    """A test that starts its own PostgreSQL or Kafka must stop it, also when it fails: any server
+    this run started that still runs at the end (other than the stack itself) fails the run."""
+    yield
+    left = {pid: cmd for pid, cmd in _servers_of_this_run().items() if pid not in _stack_pids()}
+    assert not left, f"servers started by this test run are still running: {left}"
 
 
 @pytest.fixture(scope="session")

@@ -113,12 +113,13 @@ def find_pilot(value: str) -> str | None:
     return None
 
 
-def canonical_pilot(value: str) -> str:
-    """The pilot_id for a pilot id or name; 400 when unknown."""
+def canonical_pilot(value: str, status: int = 400) -> str:
+    """The pilot_id for a pilot id or name; ``status`` (400 for a query parameter, 404 for a path
+    segment) with the valid pilot ids when unknown."""
     pid = find_pilot(value)
     if pid is None:
-        raise ProblemError(400, "invalid-parameter", f"unknown pilot {value!r}", parameter="pilot",
-                           valid_values=sorted(referentie.pilots()))
+        raise ProblemError(status, "invalid-parameter" if status == 400 else "not-found", f"unknown pilot {value!r}",
+                           parameter="pilot", valid_values=sorted(referentie.pilots()))
     return pid
 
 

@@ -18,8 +18,8 @@ from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.status import ConsumerLag, PartitionLag, ProjectionOffsets
+from tests.support.api import PROBLEM, assert_problem, get
 
-PROBLEM = "application/problem+json"
 
 
 class FakeReadModels:
@@ -98,30 +98,6 @@ def env() -> dict[str, Any]:
     rm = FakeReadModels()
     app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=rm, status_probe=fake_probe)
     return {"client": TestClient(app), "keys": keys, "revoked": revoked, "rm": rm, "store": store}
-
-
-def get(env: dict[str, Any], url: str, scope: str | None) -> Any:
-    headers = {}
-    if scope == "revoked":
-        headers["Authorization"] = f"Bearer {env['revoked']}"
-    elif scope == "unknown":
-        headers["Authorization"] = "Bearer prk_0123456789ab_" + "x" * 43
-    elif scope == "garbage":
-        headers["Authorization"] = "Bearer nonsense"
-    elif scope is not None:
-        headers["Authorization"] = f"Bearer {env['keys'][scope]}"
-    return env["client"].get(url, headers=headers)
-
-
-def assert_problem(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = resp.json()
-    assert set(body) >= {"type", "title", "status", "detail", "instance"}
-    assert body["status"] == status
-    assert body["instance"] == resp.request.url.path
-    assert body["type"].startswith("/problems/")
-    return body
 
 
 OVZ = "/v1/overzichten/kwalificaties?peildatum=2021-01-13"

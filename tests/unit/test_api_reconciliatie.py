@@ -19,8 +19,8 @@ from registry.api.auth import MemoryKeyStore
 from registry.api.schemas import Categorieen, PersonenPerCategorie
 from registry.domein.reconciliatie import CATEGORIEEN, PilotRij, classify, zonder_lijst
 from registry.infra import settings as settings_mod
+from tests.support.api import PROBLEM, assert_problem, get
 
-PROBLEM = "application/problem+json"
 D = dt.date(2020, 11, 30)
 A, B, C, X, Y = ("a" * 64, "b" * 64, "c" * 64, "x" * 64, "y" * 64)
 
@@ -75,23 +75,6 @@ def env() -> dict[str, Any]:
     settings = replace(settings_mod.load(), reconcile_window_days=7)
     app = create_app(settings, connect_database=False, keys=store, queries=rm)  # type: ignore[arg-type]
     return {"client": TestClient(app), "keys": keys, "revoked": revoked, "rm": rm}
-
-
-def get(env: dict[str, Any], url: str, scope: str | None) -> Any:
-    headers = {}
-    if scope == "revoked":
-        headers["Authorization"] = f"Bearer {env['revoked']}"
-    elif scope is not None:
-        headers["Authorization"] = f"Bearer {env['keys'][scope]}"
-    return env["client"].get(url, headers=headers)
-
-
-def assert_problem(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = resp.json()
-    assert body["status"] == status and body["instance"] == resp.request.url.path
-    return body
 
 
 LIJST = "/v1/reconciliatie?peildatum=2020-11-30"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import Connection
 
 from registry.api.auth import ApiKey
-from registry.api.deps import Answers, Conn, Context, Principal, Queries, find_pilot, forbid, require
+from registry.api.deps import Answers, Conn, Context, Principal, Queries, canonical_pilot, forbid, require
 from registry.api.docs import RECONCILIATIE_RULES
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError, problem_responses
@@ -24,15 +24,6 @@ CSV_COLUMNS = ("pilot", "register", "gereconcilieerd", "partner", "bron_type", "
                "verschil", *CATEGORIEEN)
 
 router = APIRouter(tags=["reconciliatie"])
-
-
-def pilot_or_404(value: str) -> str:
-    """The pilot_id for a pilot id or name; 404 with the valid pilot ids when unknown."""
-    pid = find_pilot(value)
-    if pid is None:
-        raise ProblemError(404, "not-found", f"unknown pilot {value!r}", parameter="pilot",
-                           valid_values=sorted(referentie.pilots()))
-    return pid
 
 
 def visible_pilots(principal: ApiKey, rm: ReadQueries, conn: Connection) -> set[str] | None:
@@ -78,7 +69,7 @@ def reconciliatie(
 ) -> Any:
     # in the endpoint, not a dependency: an invalid request is 400 before the scope is looked at
     require(principal, "landelijk", "regio", "instelling")
-    p = pilot_or_404(pilot) if pilot else None
+    p = canonical_pilot(pilot, 404) if pilot else None
     visible = visible_pilots(principal, rm, conn)
     if p is not None and visible is not None and p not in visible:
         raise forbid(principal, f"pilot {p!r} is outside the key's pilots")
@@ -108,7 +99,7 @@ def personen(
     partner: Annotated[str, Query(description="The partner of the source, e.g. gemeente.gm0014")],
 ) -> ReconciliatiePersonenResponse:
     require(principal, "landelijk", "instelling")
-    p = pilot_or_404(pilot)
+    p = canonical_pilot(pilot, 404)
     visible = visible_pilots(principal, rm, conn)
     if visible is not None and p not in visible:
         raise forbid(principal, f"the key's instelling has no inschrijving in pilot {p!r}")
