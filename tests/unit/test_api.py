@@ -342,11 +342,12 @@ def test_problem_types_dereference(env: dict[str, Any]) -> None:
     assert doc["type"] == body["type"] and doc["title"] == body["title"] and doc["description"]
 
 
-def test_read_models_missing_is_503() -> None:
+@pytest.mark.parametrize("url", [OVZ, "/v1/reconciliatie?peildatum=2021-01-13"])
+def test_read_models_missing_is_503(url: str) -> None:
     store = MemoryKeyStore()
     _, secret = store.create("landelijk")
     app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=None)
-    resp = TestClient(app).get(OVZ, headers={"Authorization": f"Bearer {secret}"})
+    resp = TestClient(app).get(url, headers={"Authorization": f"Bearer {secret}"})
     assert assert_problem(resp, 503)["type"] == "/problems/read-models-unavailable"
 
 

@@ -272,14 +272,6 @@ def test_response_models_follow_the_categories() -> None:
     assert tuple(PersonenPerCategorie.model_fields) == CATEGORIEEN
 
 
-def test_read_models_missing_is_503() -> None:
-    store = MemoryKeyStore()
-    _, secret = store.create("landelijk")
-    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=None)
-    resp = TestClient(app).get(LIJST, headers={"Authorization": f"Bearer {secret}"})
-    assert assert_problem(resp, 503)["type"] == "/problems/read-models-unavailable"
-
-
 def test_openapi_documents_both_endpoints(env: dict[str, Any]) -> None:
     spec = env["client"].get("/openapi.json").json()
     for path in ("/v1/reconciliatie", "/v1/reconciliatie/{pilot}/personen"):
