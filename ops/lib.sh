@@ -31,6 +31,17 @@ ensure_venv() {
   fi
 }
 
+ensure_debs() {  # ensure_debs PKG...: install missing Debian packages (as root; once per machine)
+  local missing=() pkg
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "missing Debian packages ${missing[*]} and not root: install them first"
+  mkdir -p "$CACHE"
+  say "installing ${missing[*]} from Debian's packages"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
+    >"$CACHE/apt-${missing[0]}.log" 2>&1 || die "apt-get install ${missing[*]} failed, see $CACHE/apt-${missing[0]}.log"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
