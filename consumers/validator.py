@@ -11,10 +11,19 @@ start-up: ``init_transactions`` first settles any transaction of a previous
 incarnation, then the state rolls forward by reading the canonical log from the
 stored offsets to its end. A crash before the Kafka commit aborts the transaction,
 so those submissions are consumed again.
+
+Parking (registry.domein.parkeren): a submission refused only for want of an event that may still
+come is parked instead: a ``geparkeerd`` record on ``<prefix>.parked`` in the SAME transaction as the
+ingress offsets. When an accepted event satisfies a key, every event parked on it is judged again (in
+arrival order; chains resolve in the same batch) and its ``opgelost`` marker is written in the same
+transaction as its acceptance or refusal. On start the parked set is the fold of the parked topic
+(read_committed), so a SIGKILL at any moment neither loses nor releases anything twice. An event parked
+longer than ``park_timeout`` (validator clock = recorded_at) is refused with its reason, also when idle.
 """
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -25,14 +34,17 @@ from typing import Any, Callable
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.structs import OffsetAndMetadata
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy import Engine, text
 
 from registry.infra import codec
 from registry.domein import events
 from registry.infra.codec import DecodeError
-from registry.domein.regels import Besluit, beoordeel
+from registry.domein import parkeren
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, vervult
+from registry.domein.regels import Besluit
 from registry.domein.staat import Staat, entity_json, load_entity, pas_toe
+from registry.infra import topics as topics_mod
 from registry.infra.topics import Topics, batches_to_end, caught_up
 
 log = logging.getLogger("praktijkregister.validator")
@@ -41,6 +53,9 @@ UITKOMSTEN = Counter("praktijk_validator_submissions_total", "Ingress submission
                      ["uitkomst"])  # geaccepteerd | geweigerd | deadletter | duplicaat
 WEIGERINGEN = Counter("praktijk_validator_rejections_total", "Refused submissions by reason code", ["reden"])
 WAARSCHUWINGEN = Counter("praktijk_validator_warnings_total", "Accepted events with a warning", ["warning"])
+GEPARKEERD = Gauge("praktijk_parked_events", "Submissions parked waiting for a dependency, by reason code", ["reden"])
+PARKEERACTIES = Counter("praktijk_validator_parking_total", "Parkings, re-parkings and releases",
+                        ["actie"])  # geparkeerd | vrijgegeven | verlopen
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,7 @@ class ValidatorConfig:
     prefix: str = "praktijkleren"
     schema: str = "validator"
     max_poll_records: int = 2000
+    park_timeout: dt.timedelta = parkeren.DEFAULT_TIMEOUT
 
 
 class StateStore:
@@ -100,6 +116,7 @@ class Validator:
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.staat = Staat()
         self.offsets: dict[int, int] = {}
+        self.plaats = Parkeerplaats()
         self.producer: KafkaProducer | None = None
         self.consumer: KafkaConsumer | None = None
         self.stopping = False
@@ -116,6 +133,8 @@ class Validator:
         self.staat, self.offsets = self.store.load()
         n = self.roll_forward()
         log.info("state loaded; rolled forward %d canonical event(s)", n)
+        self.load_parked()
+        log.info("%d parked submission(s) waiting", len(self.plaats))
         self.consumer = KafkaConsumer(
             bootstrap_servers=self.config.bootstrap, group_id=self.config.group, enable_auto_commit=False,
             isolation_level="read_committed", auto_offset_reset="earliest", max_poll_records=self.config.max_poll_records,
@@ -149,6 +168,31 @@ class Validator:
         self.store.save(self.staat, self.offsets)
         return applied
 
+    def load_parked(self) -> None:
+        """The parked set: the fold of the parked topic (created like the others if missing)."""
+        reader = KafkaConsumer(bootstrap_servers=self.config.bootstrap, group_id=None, enable_auto_commit=False,
+                               isolation_level="read_committed", max_poll_records=5000)
+        try:
+            if not reader.partitions_for_topic(self.topics.parked):
+                partitions = len(reader.partitions_for_topic(self.topics.events) or ()) or 6
+                topics_mod.create(self.config.bootstrap, partitions, [], self.topics.prefix)
+            parts = reader.partitions_for_topic(self.topics.parked) or set()
+            tps = [TopicPartition(self.topics.parked, p) for p in sorted(parts)]
+            plaats = Parkeerplaats()
+            if tps:
+                reader.assign(tps)
+                reader.seek_to_beginning(*tps)
+                for _tp, records in batches_to_end(reader, tps):
+                    for rec in records:
+                        plaats.vouw(json.loads(rec.value))
+        finally:
+            reader.close()
+        for g in list(plaats.entries.values()):
+            _, record = codec.decode(g.waarde)
+            plaats.zet(dataclasses.replace(g, record=record))
+        self.plaats = plaats
+        self._gauge()
+
     # ---- the loop ------------------------------------------------------------------------------
     def run(self, idle_exit_after: float | None = None) -> None:
         """Validate until SIGTERM/SIGINT (or, with ``idle_exit_after``, until idle that long)."""
@@ -165,55 +209,130 @@ class Validator:
     def run_once(self, timeout_ms: int = 500) -> int:
         assert self.consumer is not None and self.producer is not None
         batch = self.consumer.poll(timeout_ms=timeout_ms)
-        if not batch:
+        now = self.clock()
+        verlopen = self.plaats.verlopen(now, self.config.park_timeout)
+        if not batch and not verlopen:
             return 0
         producer = self.producer
         producer.begin_transaction()
         futures: list[Any] = []
         offsets = {}
         n = 0
+        if verlopen:
+            futures += self._verloop(now)
         for tp, records in batch.items():
             partner = self.topics.partner_of(tp.topic)
             for rec in records:
-                futures += self._handle(rec, partner)
+                futures += self._handle(rec, partner, now)
                 n += 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
-        producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
+        if offsets:
+            producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
         producer.commit_transaction()
+        self._gauge()
         for f in futures:
             md = f.get()
             self.offsets[md.partition] = max(self.offsets.get(md.partition, 0), md.offset + 1)
         self.store.save(self.staat, self.offsets)
         return n
 
-    def _handle(self, rec: Any, partner: str) -> list[Any]:
+    def _handle(self, rec: Any, partner: str, now: dt.datetime) -> list[Any]:
         assert self.producer is not None
         try:
             event_type, record = codec.decode(rec.value)
         except DecodeError as exc:
             UITKOMSTEN.labels("deadletter").inc()
-            self.producer.send(self.topics.deadletter, key=rec.key, value=_deadletter(rec, str(exc), self.clock()))
+            self.producer.send(self.topics.deadletter, key=rec.key, value=_deadletter(rec, str(exc), now))
             return []
-        if record.get("event_id") in self.staat.event_ids:
-            UITKOMSTEN.labels("duplicaat").inc()  # a resubmission: silent no-op
+        if record.get("event_id") in self.staat.event_ids or record.get("event_id") in self.plaats:
+            UITKOMSTEN.labels("duplicaat").inc()  # a resubmission (of an accepted or a parked event): silent no-op
             return []
-        now = self.clock()
-        besluit = beoordeel(self.staat, event_type, record, partner, now)
-        if not besluit.geaccepteerd:
-            UITKOMSTEN.labels("geweigerd").inc()
-            WEIGERINGEN.labels(besluit.reden or "").inc()
-            self.producer.send(self.topics.rejections, key=partner.encode(),
-                               value=_rejection(event_type, record, partner, besluit, rec, now))
-            return []
-        canonical = dict(record, recorded_at=now, warnings=list(besluit.warnings))
-        if besluit.volgnummer is not None:
-            canonical["volgnummer"] = besluit.volgnummer
-        for w in besluit.warnings:
+        nieuw = Geparkeerd(str(record["event_id"]), event_type, partner, record.get("deelnemer"), self.plaats.volgende,
+                           (), "", "", now, rec.value, rec.key, _bron(rec), record)
+        return self._judge(nieuw, now, parked=False)
+
+    def _judge(self, g: Geparkeerd, now: dt.datetime, parked: bool) -> list[Any]:
+        """Judge a new arrival or a released parked event (``parked``); release what its acceptance satisfies."""
+        assert self.producer is not None and g.record is not None
+        futures: list[Any] = []
+        queue: list[str] = []
+        uitkomst = beslis(self.staat, self.plaats, g.event_type, g.record, g.partner, now,
+                          g.volgorde if parked else None)
+        b = uitkomst.besluit
+        if uitkomst.soort == "parkeer":
+            herparkeerd = dataclasses.replace(g, wacht_op=uitkomst.wacht_op, reden=b.reden or "", melding=b.melding)
+            if not parked or herparkeerd.wacht_op != g.wacht_op or herparkeerd.reden != g.reden:
+                self.producer.send(self.topics.parked, key=g.key, value=_j(herparkeerd.to_json()))
+            if not parked:
+                UITKOMSTEN.labels("geparkeerd").inc()
+                PARKEERACTIES.labels("geparkeerd").inc()
+            self.plaats.zet(herparkeerd)
+            return futures
+        if parked:
+            uit = "geaccepteerd" if uitkomst.soort == "accepteer" else "geweigerd"
+            self.producer.send(self.topics.parked, key=g.key, value=_j(parkeren.opgelost(g, uit, b.reden, now)))
+            self.plaats.verwijder(g.event_id, uit)
+            PARKEERACTIES.labels("vrijgegeven").inc()
+            queue.append(f"na:{g.event_id}")
+        if uitkomst.soort == "weiger":
+            futures += self._refuse(g, b, now)
+        else:
+            futures += self._accept(g, b, now)
+            queue += sorted(vervult(g.event_type, g.record))
+        for key in queue:
+            futures += self._release(key, now)
+        return futures
+
+    def _release(self, key: str, now: dt.datetime) -> list[Any]:
+        futures: list[Any] = []
+        for g in self.plaats.wachtend_op(key):
+            if g.event_id in self.plaats and key in self.plaats.entries[g.event_id].wacht_op:
+                futures += self._judge(self.plaats.entries[g.event_id], now, parked=True)
+        return futures
+
+    def _verloop(self, now: dt.datetime) -> list[Any]:
+        """Refuse, with their reason, the events parked longer than the time-out (oldest first)."""
+        assert self.producer is not None
+        futures: list[Any] = []
+        while True:
+            verlopen = self.plaats.verlopen(now, self.config.park_timeout)
+            if not verlopen:
+                return futures
+            g = verlopen[0]
+            b = Besluit(g.reden, f"still waiting for {', '.join(g.wacht_op)} after {self.config.park_timeout}: {g.melding}")
+            self.producer.send(self.topics.parked, key=g.key, value=_j(parkeren.opgelost(g, "geweigerd", g.reden, now)))
+            self.plaats.verwijder(g.event_id, "geweigerd")
+            PARKEERACTIES.labels("verlopen").inc()
+            futures += self._refuse(g, b, now)
+            futures += self._release(f"na:{g.event_id}", now)
+
+    def _refuse(self, g: Geparkeerd, b: Besluit, now: dt.datetime) -> list[Any]:
+        assert self.producer is not None and g.record is not None
+        UITKOMSTEN.labels("geweigerd").inc()
+        WEIGERINGEN.labels(b.reden or "").inc()
+        self.producer.send(self.topics.rejections, key=g.partner.encode(),
+                           value=_rejection(g.event_type, g.record, g.partner, b, g.bron, now))
+        return []
+
+    def _accept(self, g: Geparkeerd, b: Besluit, now: dt.datetime) -> list[Any]:
+        assert self.producer is not None and g.record is not None
+        canonical = dict(g.record, recorded_at=now, warnings=list(b.warnings))
+        if b.volgnummer is not None:
+            canonical["volgnummer"] = b.volgnummer
+        for w in b.warnings:
             WAARSCHUWINGEN.labels(w).inc()
         UITKOMSTEN.labels("geaccepteerd").inc()
-        pas_toe(self.staat, event_type, canonical)
-        return [self.producer.send(self.topics.events, key=events.key(event_type, canonical),
-                                   value=codec.encode(event_type, canonical))]
+        pas_toe(self.staat, g.event_type, canonical)
+        return [self.producer.send(self.topics.events, key=events.key(g.event_type, canonical),
+                                   value=codec.encode(g.event_type, canonical))]
+
+    def _gauge(self) -> None:
+        per_reden: dict[str, int] = {}
+        for (_partner, reden), n in self.plaats.tellingen().items():
+            per_reden[reden] = per_reden.get(reden, 0) + n
+        GEPARKEERD.clear()
+        for reden, n in per_reden.items():
+            GEPARKEERD.labels(reden).set(n)
 
     def drain(self, idle_polls: int = 2) -> int:
         """Validate until caught up with every assigned ingress partition (demo, tests, bench)."""
@@ -241,11 +360,15 @@ def _bron(rec: Any) -> dict[str, Any]:
     return {"topic": rec.topic, "partition": rec.partition, "offset": rec.offset}
 
 
-def _rejection(event_type: str, r: dict[str, Any], partner: str, b: Besluit, rec: Any, now: dt.datetime) -> bytes:
+def _j(value: dict[str, Any]) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _rejection(event_type: str, r: Any, partner: str, b: Besluit, bron: Any, now: dt.datetime) -> bytes:
     return json.dumps({
         "event_id": r.get("event_id"), "event_type": event_type, "partner": partner,
         "deelnemer": r.get("deelnemer"), "traject_id": r.get("traject_id"), "reden": b.reden, "melding": b.melding,
-        "herstelbaar": b.herstelbaar, "recorded_at": now.isoformat(), "bron": _bron(rec),
+        "herstelbaar": b.herstelbaar, "recorded_at": now.isoformat(), "bron": dict(bron),
     }).encode()
 
 

@@ -23,10 +23,15 @@ class KeyError_(RuntimeError):
     """Missing or unreadable key files: a clear message, never a stack trace."""
 
 
-def init_keys(pseudonym_file: Path, public_file: Path, private_file: Path, force: bool = False) -> list[Path]:
+def init_keys(pseudonym_file: Path, public_file: Path, private_file: Path, force: bool = False,
+              signing_file: Path | None = None) -> list[Path]:
     """Create missing key files (0600). Existing keys are kept unless ``force``:
-    a new pseudonym key would give every deelnemer a new identity."""
+    a new pseudonym key would give every deelnemer a new identity. ``signing_file``: also the registry's
+    Ed25519 signing key (32-byte seed, hex) for verklaringen (registry/infra/ondertekening.py)."""
     written: list[Path] = []
+    if signing_file is not None and (force or not signing_file.exists()):
+        _write_secret(signing_file, os.urandom(32).hex())
+        written.append(signing_file)
     if force or not pseudonym_file.exists():
         _write_secret(pseudonym_file, os.urandom(32).hex())
         written.append(pseudonym_file)

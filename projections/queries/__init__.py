@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from projections.queries.autorisatie import instelling_of_traject, instellingen_of_deelnemer
 from projections.queries.common import kwalificatie_key
+from projections.queries.document import ingetrokken_in_partitie, verklaring_document, verklaringen_met_prefix
 from projections.queries.historie import tijdlijn, traject
 from projections.queries.maandcijfers import aantallen
 from projections.queries.overzichten import OVERZICHTEN, overzicht
@@ -34,3 +35,4 @@ __all__ = [
     "kwalificatie_key", "leeftijdsgroep", "overzicht", "pilots_of_instelling", "projection_status",
     "reconciliatie_rijen", "tijdlijn", "traject", "verificatie",
 ]
+__all__ += ["ingetrokken_in_partitie", "verklaring_document", "verklaringen_met_prefix"]  # the verklaring document

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from registry.api import docs, metrics, problems
+from registry.api import docs, metrics, problems, web
 from registry.api.auth import KeyLookup, KeyStore
 from registry.api.context import ApiContext, StatusProbe
 from registry.api.ports import ReadQueries
@@ -18,6 +18,7 @@ from registry.api.readmodels import AnswerCache
 from registry.api.routes import aantallen, overzichten, reconciliatie, trajecten, verificatie
 from registry.api.routes import problems as problem_pages
 from registry.api.routes import status
+from registry.api.routes import credential, document, verificatie_pagina  # the verklaring as PDF, VC-JWT, HTML page
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import topics
 from registry.infra.settings import Settings
@@ -56,7 +57,8 @@ def create_app(
         keys = KeyStore(engine)
 
     app = FastAPI(title="Praktijkregister API", version="1", summary=docs.API_SUMMARY,
-                  description=docs.API_DESCRIPTION, openapi_tags=docs.TAGS)
+                  description=docs.API_DESCRIPTION, openapi_tags=docs.TAGS,
+                  docs_url=None, redoc_url=None)  # /docs and /redoc: registry.api.web, assets served locally
     app.state.context = ApiContext(
         settings=settings, engine=engine, keys=keys, queries=queries, read_schema=schema or DEFAULT_READ_SCHEMA,
         cache=AnswerCache(cache_size), metrics=metrics.ApiMetrics(), events_topic=events_topic,
@@ -67,8 +69,10 @@ def create_app(
     app.include_router(aantallen.router)
     app.include_router(trajecten.router)
     app.include_router(verificatie.router)
+    app.include_router(document.router); app.include_router(credential.router); app.include_router(verificatie_pagina.router)  # noqa: E702
     app.include_router(reconciliatie.router)
     app.include_router(status.router)
     app.include_router(problem_pages.router)
+    web.install(app)  # the Praktijkloket pages under /, /docs, /redoc, /static and the Content-Security-Policy
     docs.install_openapi(app)
     return app

@@ -63,3 +63,18 @@ class ReadQueries(Protocol):
     def pilots_of_instelling(self, conn: Connection, instelling: str) -> set[str]:
         """The pilot ids in which the mbo-instelling (partner id) has at least one inschrijving."""
         ...
+
+    def verklaring_document(self, conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
+        """The facts of a verklaring for its document and credential (``verificatie`` plus kerntaken, deelnemer
+        pseudonym, instelling id, volgnummer, ``verwijderd_op``, its own log position and the log positions of
+        the events with sealed persoonsgegevens), or None when unknown. Never persoonsgegevens themselves."""
+        ...
+
+    def verklaringen_met_prefix(self, conn: Connection, prefix: str) -> list[str]:
+        """At most two verklaring ids starting with ``prefix`` (what a short code PV-XXXX-XXXX-XXXX stands for)."""
+        ...
+
+    def ingetrokken_in_partitie(self, conn: Connection, partitie: int) -> tuple[set[int], int]:
+        """The log offsets of the revoked verklaringen on one partition of the canonical log, and the highest
+        offset of any verklaring there (-1: none): one status list per partition."""
+        ...

@@ -150,9 +150,17 @@ class ConsumerStatus(BaseModel):
     partitions: list[PartitionStatus]
 
 
+class ParkedCount(BaseModel):
+    partner: str = Field(description="The ingress partner that submitted the parked events.")
+    reden: str = Field(description="The reason code they would be refused with now (and are, after PRAKTIJK_PARK_TIMEOUT).")
+    aantal: int
+
+
 class StatusResponse(BaseModel):
     caught_up: bool = Field(description="True when the validator and every projection have consumed everything published.")
     consumers: list[ConsumerStatus]
+    parked_total: int = Field(0, description="Submissions the validator has parked: they wait for an event they depend on.")
+    parked: list[ParkedCount] = Field(default_factory=list, description="Parked submissions per partner and reason code.")
 
 
 class Categorieen(BaseModel):

@@ -9,12 +9,15 @@ caller waits for after publishing.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from registry.domein.parkeren import vouw_alles
 
 
 class KafkaUnavailable(Exception):
@@ -192,3 +195,35 @@ def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, 
         if consumer is not None:
             consumer.close()
         admin.close()
+
+
+def parked_topic(events_topic: str) -> str:
+    """``<prefix>.parked`` next to ``<prefix>.events`` (registry.infra.topics.Topics)."""
+    return (events_topic[: -len(".events")] if events_topic.endswith(".events") else events_topic) + ".parked"
+
+
+def parked_counts(servers: list[str], topic: str, timeout_ms: int = 5000) -> list[tuple[str, str, int]]:
+    """(partner, reason code, number) of the submissions parked now: the fold of the validator's parked topic
+    (read_committed, so exactly what the validator committed). No topic yet: nothing parked."""
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
+                                 isolation_level="read_committed", request_timeout_ms=max(timeout_ms, 1000),
+                                 bootstrap_timeout_ms=timeout_ms, client_id="praktijkregister-api-parked")
+    except Exception as exc:
+        raise KafkaUnavailable(f"cannot reach Kafka at {','.join(servers)}: {type(exc).__name__}") from exc
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        records: list[Any] = []
+        if tps:
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            end = consumer.end_offsets(tps)
+            while any(consumer.position(tp) < end[tp] for tp in tps):
+                for batch in consumer.poll(timeout_ms=timeout_ms).values():
+                    records.extend(batch)
+        plaats = vouw_alles(json.loads(r.value) for r in records)
+        return sorted((partner, reden, n) for (partner, reden), n in plaats.tellingen().items())
+    except Exception as exc:
+        raise KafkaUnavailable(f"reading {topic} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        consumer.close()

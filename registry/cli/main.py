@@ -10,6 +10,7 @@ from rich.console import Console
 from registry.cli import projector as cli_projector, reconcile as cli_reconcile, validator as cli_validator
 from registry.infra import settings as settings_mod
 from registry.cli import api as api_cli
+from registry.cli import verklaring as cli_verklaring
 from registry.infra.codec import SCHEMA_DIR
 
 app = typer.Typer(help="Praktijkregister: event-sourced registry for praktijkleren.", no_args_is_help=True)
@@ -19,6 +20,7 @@ keys_app = typer.Typer(help="Key material (pseudonymisation key, registry key pa
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(keys_app, name="keys")
+app.add_typer(cli_verklaring.app, name="verklaring")
 console = Console()
 err = Console(stderr=True)
 
@@ -79,7 +81,8 @@ def keys_init(force: bool = typer.Option(False, help="Replace existing keys (giv
     from producers import sleutels
 
     s = settings_mod.load()
-    written = sleutels.init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, force=force)
+    written = sleutels.init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, force=force,
+                                 signing_file=s.signing_key_file)
     for path in written:
         console.print(f"wrote {path}")
     if not written:

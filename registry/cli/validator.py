@@ -1,4 +1,4 @@
-"""CLI: ``praktijkregister validator`` and ``praktijkregister rejections``."""
+"""CLI: ``praktijkregister validator``, ``praktijkregister rejections`` and ``praktijkregister parked``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats, vouw_alles
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
 from registry.infra.topics import Topics, read_to_end
@@ -18,6 +19,7 @@ from registry.infra.topics import Topics, read_to_end
 def register(app: typer.Typer) -> None:
     app.command("validator")(validator)
     app.command("rejections")(rejections)
+    app.command("parked")(parked)
 
 
 def validator(
@@ -35,7 +37,8 @@ def validator(
     s = settings_mod.load()
     if metrics_port:
         start_http_server(metrics_port, addr=s.api_host)
-    v = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group, prefix, schema), engine(s.database_url))
+    v = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group, prefix, schema, park_timeout=s.park_timeout),
+                  engine(s.database_url))
     v.start()
     v.run(idle_exit_after=idle_exit)
 
@@ -45,6 +48,28 @@ def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, sinc
     rows = [r for r in rows if (not partner or r["partner"] == partner)
             and (since is None or dt.datetime.fromisoformat(r["recorded_at"]) >= since)]
     return sorted(rows, key=lambda r: str(r["recorded_at"]))
+
+
+def read_parked(bootstrap: list[str], prefix: str, partner: str | None = None) -> list[Geparkeerd]:
+    """What waits now (the fold of the parked topic), oldest first; only ``partner``'s when given."""
+    plaats: Parkeerplaats = vouw_alles(json.loads(rec.value) for rec in read_to_end(bootstrap, Topics(prefix).parked))
+    return sorted((g for g in plaats.entries.values() if not partner or g.partner == partner), key=lambda g: g.volgorde)
+
+
+def parked(
+    as_partner: Optional[str] = typer.Option(None, "--as", help="Only this partner's parked submissions."),
+    prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
+) -> None:
+    """Show the submissions that wait for an event they depend on (and what they wait for)."""
+    s = settings_mod.load()
+    rows = read_parked(s.kafka_servers, prefix, as_partner)
+    table = Table(title=f"{len(rows)} parked submission(s)" + (f" of {as_partner}" if as_partner else "")
+                  + f" (refused after {s.park_timeout})")
+    for col in ("partner", "event type", "event_id", "waits for", "reason", "parked since"):
+        table.add_column(col, overflow="fold")
+    for g in rows:
+        table.add_row(g.partner, g.event_type, g.event_id, ", ".join(g.wacht_op), g.reden, g.parked_at.isoformat()[:19])
+    Console().print(table)
 
 
 def rejections(
@@ -64,9 +89,14 @@ def rejections(
         if since_ts.tzinfo is None:
             since_ts = since_ts.replace(tzinfo=dt.timezone.utc)
     rows = read_rejections(s.kafka_servers, prefix, as_partner, since_ts)
-    table = Table(title=f"{len(rows)} refused submission(s) of {as_partner}")
+    waiting = [g for g in read_parked(s.kafka_servers, prefix, as_partner) if since_ts is None or g.parked_at >= since_ts]
+    table = Table(title=f"{len(rows)} refused submission(s) of {as_partner}, {len(waiting)} waiting")
     for col in ("recorded_at", "event_type", "event_id", "reden", "melding"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(str(r["recorded_at"])[:19], str(r["event_type"]), str(r["event_id"]), str(r["reden"]), str(r["melding"]))
+    for g in waiting:
+        table.add_row(g.parked_at.isoformat()[:19], g.event_type, g.event_id, g.reden,
+                      f"waiting for {', '.join(g.wacht_op)} (refused as {g.reden} after {s.park_timeout} if it does not come): "
+                      f"{g.melding}")
     Console().print(table)

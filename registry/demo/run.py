@@ -1,16 +1,18 @@
 """The demo (``./ops/demo``): the simulated pilots, published by their partners
 through the producer, validated into the canonical log, and counted.
 
-Partners publish on separate ingress topics, and the registry does not order
-events across topics; a real partner retries a refusal with a retryable reason.
-The demo publishes in the order the lifecycle needs (reference data, aanmelding
-and advies, inschrijving, sign-offs, verklaringen, endings) and lets the validator
-catch up between phases, so the result is the same on every run.
+Partners publish on separate ingress topics, and Kafka does not order events
+across topics. The demo publishes every partner's file at the same time (one
+thread per partner, no phases); the validator parks what arrives before the event
+it depends on and releases it when that arrives, so the result is the same on
+every run. The deliberately bad submissions follow once the files are in.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from typing import Any, Iterable
 
@@ -30,6 +32,7 @@ from registry.infra.db import engine
 from registry.infra.settings import Settings
 from registry.infra.topics import Topics
 
+# the lifecycle order the demo used to publish in (phase by phase); kept for tests that compare with it
 PHASES: list[set[str]] = [
     {"KwalificatiedossierVastgesteld", "LeerbedrijfErkend", "ErkenningDerdeLeerwegVerleend"},
     {"KandidaatAangemeld", "AdviesUitgebracht"},
@@ -54,43 +57,66 @@ def _route(records: list[demodata.DemoRecord]) -> list[demodata.DemoRecord]:
     return out
 
 
-def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudonymiser, sealer: Sealer) -> int:
+def files(records: Iterable[demodata.DemoRecord]) -> dict[str, list[dict[str, Any]]]:
+    """Every partner's file: its rows in data-set order."""
     by_partner: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_partner.setdefault(r.partner, []).append(r.record)
-    sent = 0
-    for partner, rows in sorted(by_partner.items()):
-        invoer = Invoer(partner, pseudo, sealer.seal)
-        items = [invoer.row(row, raw=json.dumps(row, sort_keys=True)) for row in rows]
-        with Publisher(s.kafka_servers, partner, partitions=s.partitions) as pub:
-            sent += pub.publish_batch(items)
-    return sent
+    return by_partner
+
+
+def publish_file(servers: list[str], partitions: int, partner: str, rows: list[dict[str, Any]], pseudo: Pseudonymiser,
+                 sealer: Sealer, prefix: str = "praktijkleren") -> int:
+    invoer = Invoer(partner, pseudo, sealer.seal)
+    items = [invoer.row(row, raw=json.dumps(row, sort_keys=True)) for row in rows]
+    with Publisher(servers, partner, partitions=partitions, prefix=prefix) as pub:
+        return pub.publish_batch(items)
+
+
+def publish_concurrently(servers: list[str], partitions: int, by_partner: dict[str, list[dict[str, Any]]],
+                         pseudo: Pseudonymiser, sealer: Sealer, order: list[str] | None = None,
+                         prefix: str = "praktijkleren") -> int:
+    """Every partner's file at the same time, one thread each (started in ``order``, default sorted)."""
+    names = order or sorted(by_partner)
+    with ThreadPoolExecutor(max_workers=min(16, max(1, len(names)))) as pool:
+        futures = [pool.submit(publish_file, servers, partitions, p, by_partner[p], pseudo, sealer, prefix) for p in names]
+        return sum(f.result() for f in futures)
+
+
+def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudonymiser, sealer: Sealer) -> int:
+    return publish_concurrently(s.kafka_servers, s.partitions, files(records), pseudo, sealer)
 
 
 def run(s: Settings, console: Console, serve: bool = True) -> None:
     t = Topics()
     console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database {s.database_url}")
-    init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file)
+    init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, signing_file=s.signing_key_file)
     pseudo, sealer = Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file)
     generated = demodata.generate()
     records = _route(generated) + tellingen.tellingen(generated, PEILDATUM)
     partners = sorted({r.partner for r in records} | {r.partner for r in demodata.refusals()})
     topics.create(s.kafka_servers, s.partitions, partners)
-    validator = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group), engine(s.database_url))
+    validator = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group,
+                                          park_timeout=s.park_timeout), engine(s.database_url))
     validator.start()
     try:
-        for phase in PHASES:
-            batch = [r for r in records if r.record["type"] in phase]
-            sent = _publish(s, batch, pseudo, sealer)
-            done = validator.drain()
-            console.print(f"  published {sent:5d}  validated {done:5d}  {', '.join(sorted(phase))}")
+        by_partner = files(records)
+        sent = publish_concurrently(s.kafka_servers, s.partitions, by_partner, pseudo, sealer)
+        published = time.monotonic()
+        done = validator.drain()
+        p = validator.plaats
+        console.print(f"  published {sent:5d}  validated {done:5d}  every partner's file at the same time "
+                      f"({len(by_partner)} partners); {p.geparkeerd_ooit} parked on arrival, "
+                      f"{p.opgelost_ooit['geaccepteerd']} released and accepted, {len(p)} still waiting; "
+                      f"caught up {time.monotonic() - published:.1f} s after the last publish")
         sent = _publish(s, demodata.refusals(), pseudo, sealer)
         raw = KafkaProducer(bootstrap_servers=s.kafka_servers)
         raw.send(t.ingress("uwv"), b"garbage from a misconfigured partner system")
         raw.flush()
         raw.close()
         done = validator.drain()
-        console.print(f"  published {sent + 1:5d}  validated {done:5d}  deliberately bad submissions")
+        console.print(f"  published {sent + 1:5d}  validated {done:5d}  deliberately bad submissions "
+                      f"({len(validator.plaats)} parked, waiting: praktijkregister parked)")
     finally:
         validator.close()
     summarize(s, t, console)
@@ -107,6 +133,7 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
                  f"/v1/reconciliatie?peildatum={PEILDATUM}", "/v1/status"):
         console.print(f"  curl -H 'Authorization: Bearer {key}' '{base}{path}'", highlight=False, soft_wrap=True)
     console.print(f"  curl '{base}/v1/verklaringen/<verklaring_id>/verificatie'   (public, no key)", highlight=False)
+    _voorbeeld_verklaring(s, console, s.public_url or base, key)
     if serve:
         _serve(s, console)
 
@@ -211,3 +238,26 @@ def _counts(s: Settings, t: Topics) -> tuple[Counter[str], Counter[str], int]:
     accepted = Counter(codec.decode(r.value)[0] for r in topics.read_to_end(s.kafka_servers, t.events))
     refused = Counter(json.loads(r.value)["reden"] for r in topics.read_to_end(s.kafka_servers, t.rejections))
     return accepted, refused, len(topics.read_to_end(s.kafka_servers, t.deadletter))
+
+
+def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) -> None:
+    """One sample PDF of a demo verklaring, and the URL of its real public verification page."""
+    import projections.queries
+    from registry.api.verklaringen import schrijf_voorbeeld
+
+    pad = s.keys_dir.parent / "demo" / "praktijkverklaring-voorbeeld.pdf"
+    try:
+        found = schrijf_voorbeeld(s, projections.queries, pad, base)
+    except Exception as exc:  # the demo goes on without the sample; say why
+        console.print(f"sample praktijkverklaring not written: {type(exc).__name__}: {exc}")
+        return
+    if found is None:
+        console.print("no verklaring to print a sample of")
+        return
+    vid, url = found
+    console.print(f"\n[bold]Praktijkverklaring[/bold] sample PDF: {pad}", highlight=False, soft_wrap=True)
+    console.print(f"  verification page (public): {url}", highlight=False, soft_wrap=True)
+    console.print(f"  curl -H 'Authorization: Bearer {key}' -o v.pdf '{base}/v1/verklaringen/{vid}/document'", highlight=False, soft_wrap=True)
+    console.print(f"  curl -H 'Authorization: Bearer {key}' -o v.jwt '{base}/v1/verklaringen/{vid}/credential'"
+                  f" && curl -o keys.json '{base}/.well-known/praktijkregister-keys.json'"
+                  " && praktijkregister verklaring verify v.jwt --keys keys.json", highlight=False, soft_wrap=True)

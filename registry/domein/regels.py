@@ -28,6 +28,8 @@ class Besluit:
     melding: str = ""
     warnings: tuple[str, ...] = ()
     volgnummer: int | None = None
+    # refused only for want of an event that may still come: the keys it waits for (registry.domein.parkeren)
+    wacht_op: tuple[str, ...] = ()
 
     @property
     def geaccepteerd(self) -> bool:
@@ -39,9 +41,9 @@ class Besluit:
 
 
 class Weigering(Exception):
-    def __init__(self, reden: str, melding: str) -> None:
+    def __init__(self, reden: str, melding: str, wacht_op: tuple[str, ...] = ()) -> None:
         super().__init__(melding)
-        self.reden, self.melding = reden, melding
+        self.reden, self.melding, self.wacht_op = reden, melding, wacht_op
 
 
 @dataclass
@@ -60,7 +62,7 @@ def beoordeel(staat: Staat, event_type: str, r: Record, ingress_partner: str, no
         _REGELS[event_type](ctx)
         _uitgever(ctx, event_type)
     except Weigering as w:
-        return Besluit(w.reden, w.melding)
+        return Besluit(w.reden, w.melding, wacht_op=w.wacht_op)
     except KeyError as exc:
         return Besluit("onbekend_type" if event_type not in _REGELS else "ongeldig", f"cannot judge {event_type}: missing {exc}")
     return Besluit(None, "", tuple(ctx.warnings), ctx.volgnummer)
@@ -96,9 +98,10 @@ def _uitgever(ctx: _Context, event_type: str) -> None:
     _bevoegd(soort(ctx.partner) in publishers, ctx, f"publish {event_type} (only {', '.join(sorted(publishers))})")
 
 
-def _eis(ok: bool, reden: str, melding: str) -> None:
+def _eis(ok: bool, reden: str, melding: str, *wacht_op: str) -> None:
+    """Refuse unless ``ok``; ``wacht_op``: the keys of events that would make it ok (the event parks on them)."""
     if not ok:
-        raise Weigering(reden, melding)
+        raise Weigering(reden, melding, tuple(wacht_op))
 
 
 def _bevoegd(ok: bool, ctx: _Context, wat: str) -> None:
@@ -107,12 +110,18 @@ def _bevoegd(ok: bool, ctx: _Context, wat: str) -> None:
 
 def _traject(ctx: _Context, open_nodig: bool = True) -> Traject:
     t = ctx.staat.trajecten.get(ctx.r["traject_id"])
-    _eis(t is not None, "onbekend_traject", f"traject {ctx.r['traject_id']} is not known to the registry")
+    _eis(t is not None, "onbekend_traject", f"traject {ctx.r['traject_id']} is not known to the registry",
+         f"traject:{ctx.r['traject_id']}")
     assert t is not None
     _eis(t.deelnemer == ctx.r["deelnemer"], "andere_deelnemer", f"traject {t.traject_id} belongs to another deelnemer")
     if open_nodig:
-        _eis(t.open, "traject_beeindigd", f"traject {t.traject_id} has ended; only uitstroom and corrections are accepted")
+        # a fact from before the ending that arrives after it (another partner's topic) still belongs to the traject
+        _eis(t.open or (t.einde is not None and ctx.r["occurred_at"] < t.einde), "traject_beeindigd", f"traject {t.traject_id} has ended; only uitstroom and corrections are accepted")
     return t
+
+
+def afgetekend_sleutel(traject_id: str, crebo: str, werkproces: str) -> str:
+    return f"afgetekend:{traject_id}/{crebo}/{werkproces}"
 
 
 def _eigen_traject(ctx: _Context, wat: str, open_nodig: bool = True) -> Traject:
@@ -123,8 +132,10 @@ def _eigen_traject(ctx: _Context, wat: str, open_nodig: bool = True) -> Traject:
 
 def _erkend_leerbedrijf(ctx: _Context, leerbedrijf_id: str, crebo: str) -> None:
     crebos = ctx.staat.leerbedrijven.get(leerbedrijf_id)
-    _eis(crebos is not None, "leerbedrijf_niet_erkend", f"leerbedrijf {leerbedrijf_id} is not erkend (no LeerbedrijfErkend from SBB)")
-    _eis(not crebos or crebo in (crebos or ()), "leerbedrijf_niet_erkend", f"leerbedrijf {leerbedrijf_id} is not erkend for crebo {crebo}")
+    _eis(crebos is not None, "leerbedrijf_niet_erkend", f"leerbedrijf {leerbedrijf_id} is not erkend (no LeerbedrijfErkend from SBB)",
+         f"leerbedrijf:{leerbedrijf_id}")
+    _eis(not crebos or crebo in (crebos or ()), "leerbedrijf_niet_erkend", f"leerbedrijf {leerbedrijf_id} is not erkend for crebo {crebo}",
+         f"leerbedrijf:{leerbedrijf_id}")
 
 
 # ---- per event type --------------------------------------------------------------------------
@@ -142,8 +153,9 @@ def _inschrijving(ctx: _Context) -> None:
     _eis(r["traject_id"] not in s.trajecten, "traject_bestaat", f"traject {r['traject_id']} already exists")
     vanaf = s.erkenningen.get((r["mbo_instelling"], r["crebo"]))
     _eis(vanaf is not None and vanaf <= r["startdatum"], "geen_erkenning",
-         f"{r['mbo_instelling']} holds no erkenning derde leerweg for crebo {r['crebo']} on {r['startdatum'].isoformat()}")
-    _eis(r["crebo"] in s.dossiers, "onbekend_dossier", f"crebo {r['crebo']} has no known kwalificatiedossier")
+         f"{r['mbo_instelling']} holds no erkenning derde leerweg for crebo {r['crebo']} on {r['startdatum'].isoformat()}",
+         f"erkenning:{r['mbo_instelling']}/{r['crebo']}")
+    _eis(r["crebo"] in s.dossiers, "onbekend_dossier", f"crebo {r['crebo']} has no known kwalificatiedossier", f"dossier:{r['crebo']}")
     if r.get("leerbedrijf_id"):
         _erkend_leerbedrijf(ctx, r["leerbedrijf_id"], r["crebo"])
     _eis(r["leeftijd"] >= 16, "te_jong", f"leeftijd {r['leeftijd']}: praktijkleren starts at 16 at the earliest")
@@ -163,7 +175,10 @@ def _leerbedrijf_vastgelegd(ctx: _Context) -> None:
 
 def _aftekenaar(ctx: _Context, t: Traject) -> None:
     ok = ctx.partner == t.mbo_instelling or (t.leerbedrijf_id is not None and ctx.partner == f"leerbedrijf.{t.leerbedrijf_id}")
-    _bevoegd(ok, ctx, f"sign off werkprocessen on traject {t.traject_id} (only {t.mbo_instelling} or its leerbedrijf)")
+    # a leerbedrijf signs off before the instelling's LeerbedrijfVastgelegd naming it arrives: it waits for it
+    wacht = (f"leerbedrijf_van:{t.traject_id}/{ctx.partner.split('.', 1)[1]}",) if soort(ctx.partner) == "leerbedrijf" else ()
+    _eis(ok, "niet_bevoegd", f"{ctx.partner} may not sign off werkprocessen on traject {t.traject_id} "
+         f"(only {t.mbo_instelling} or its leerbedrijf)", *wacht)
 
 
 def _aftekening(ctx: _Context) -> None:
@@ -171,7 +186,7 @@ def _aftekening(ctx: _Context) -> None:
     t = _traject(ctx)
     _aftekenaar(ctx, t)
     dossier = s.dossiers.get(r["crebo"])
-    _eis(dossier is not None, "onbekend_dossier", f"crebo {r['crebo']} has no known kwalificatiedossier")
+    _eis(dossier is not None, "onbekend_dossier", f"crebo {r['crebo']} has no known kwalificatiedossier", f"dossier:{r['crebo']}")
     _eis(r["werkproces"] in (dossier or ()), "onbekend_werkproces", f"werkproces {r['werkproces']} is not in the dossier of crebo {r['crebo']}")
     _eis((r["crebo"], r["werkproces"]) not in t.afgetekend, "al_afgetekend", f"{r['crebo']} {r['werkproces']} is already signed off in this traject")
 
@@ -181,7 +196,8 @@ def _aftekening_ingetrokken(ctx: _Context) -> None:
     t = _traject(ctx, open_nodig=False)
     _aftekenaar(ctx, t)
     wp = (r["crebo"], r["werkproces"])
-    _eis(wp in t.afgetekend, "niet_afgetekend", f"{r['crebo']} {r['werkproces']} is not signed off in this traject")
+    _eis(wp in t.afgetekend, "niet_afgetekend", f"{r['crebo']} {r['werkproces']} is not signed off in this traject",
+         afgetekend_sleutel(t.traject_id, *wp))
     op = [v.verklaring_id for v in ctx.staat.actieve_verklaringen(r["deelnemer"]) if v.traject_id == t.traject_id and wp in v.werkprocessen]
     _eis(not op, "op_verklaring", f"{r['crebo']} {r['werkproces']} is on verklaring {op[0] if op else ''}: revoke the verklaring first")
 
@@ -193,8 +209,9 @@ def _verklaring(ctx: _Context) -> None:
     wps = [(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]]
     _eis(bool(wps), "geen_werkprocessen", "a praktijkverklaring lists at least one werkproces")
     _eis(len(set(wps)) == len(wps), "dubbel_werkproces", "a werkproces is listed twice")
-    missing = [f"{c} {w}" for c, w in wps if (c, w) not in t.afgetekend]
-    _eis(not missing, "niet_afgetekend", f"not signed off in this traject: {', '.join(missing)}")
+    missing = [(c, w) for c, w in wps if (c, w) not in t.afgetekend]
+    _eis(not missing, "niet_afgetekend", f"not signed off in this traject: {', '.join(f'{c} {w}' for c, w in missing)}",
+         *(afgetekend_sleutel(t.traject_id, c, w) for c, w in missing))
     actief = s.actieve_verklaringen(r["deelnemer"])
     earlier = sorted({f"{c} {w}" for v in actief for (c, w) in v.werkprocessen if (c, w) in set(wps)})
     _eis(not earlier, "al_op_verklaring", f"already on an earlier verklaring of this deelnemer: {', '.join(earlier)}")
@@ -204,7 +221,7 @@ def _verklaring(ctx: _Context) -> None:
 
 def _verklaring_ingetrokken(ctx: _Context) -> None:
     v = ctx.staat.verklaringen.get(ctx.r["verklaring_id"])
-    _eis(v is not None, "onbekende_verklaring", f"verklaring {ctx.r['verklaring_id']} is not known")
+    _eis(v is not None, "onbekende_verklaring", f"verklaring {ctx.r['verklaring_id']} is not known", f"verklaring:{ctx.r['verklaring_id']}")
     assert v is not None
     _eis(v.deelnemer == ctx.r["deelnemer"], "andere_deelnemer", "the verklaring belongs to another deelnemer")
     _bevoegd(ctx.partner in (v.mbo_instelling, "sbb"), ctx, f"revoke a verklaring of {v.mbo_instelling}")
@@ -218,7 +235,7 @@ def _beeindiging(ctx: _Context) -> None:
 def _uitstroom(ctx: _Context) -> None:
     s, r = ctx.staat, ctx.r
     d = s.deelnemers.get(r["deelnemer"])
-    _eis(d is not None, "onbekende_deelnemer", "deelnemer is not known to the registry")
+    _eis(d is not None, "onbekende_deelnemer", "deelnemer is not known to the registry", f"deelnemer:{r['deelnemer']}")
     eigen = ctx.partner in s.instellingen_van(r["deelnemer"])
     verwijzer = soort(ctx.partner) in UITSTROOM_REFERRERS and d is not None and ctx.partner in d.aangemeld_door
     _bevoegd(eigen or verwijzer, ctx, "register uitstroom (only the deelnemer's mbo-instelling or the referring gemeente/uwv/dji/rmc)")

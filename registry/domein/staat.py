@@ -24,6 +24,7 @@ class Traject:
     leerbedrijf_id: str | None = None
     open: bool = True
     afgetekend: set[Werkproces] = field(default_factory=set)
+    einde: dt.datetime | None = None  # occurred_at of TrajectBeeindigd
 
 
 @dataclass
@@ -136,7 +137,8 @@ def _verklaring_ingetrokken(s: Staat, r: Record) -> None:
 
 
 def _beeindigd(s: Staat, r: Record) -> None:
-    _traject(s, r).open = False
+    t = _traject(s, r)
+    t.open, t.einde = False, r["occurred_at"]
 
 
 def _dossier(s: Staat, r: Record) -> None:
@@ -185,6 +187,7 @@ def entity_json(staat: Staat, kind: str, key: str) -> Any:
         t = asdict(staat.trajecten[key])
         t["startdatum"] = t["startdatum"].isoformat()
         t["afgetekend"] = sorted(t["afgetekend"])
+        t["einde"] = t["einde"].isoformat() if t["einde"] is not None else None
         return t
     if kind == "verklaring":
         v = asdict(staat.verklaringen[key])
@@ -208,8 +211,10 @@ def load_entity(staat: Staat, kind: str, key: str, data: Any) -> None:
     if kind == "event":
         staat.event_ids.add(key)
     elif kind == "traject":
+        einde = data.get("einde")
         staat.trajecten[key] = Traject(**{**data, "startdatum": dt.date.fromisoformat(data["startdatum"]),
-                                         "afgetekend": {tuple(w) for w in data["afgetekend"]}})
+                                         "afgetekend": {tuple(w) for w in data["afgetekend"]},
+                                         "einde": dt.datetime.fromisoformat(einde) if einde else None})
     elif kind == "verklaring":
         staat.verklaringen[key] = Verklaring(**{**data, "werkprocessen": {tuple(w) for w in data["werkprocessen"]}})
     elif kind == "deelnemer":

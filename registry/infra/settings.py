@@ -4,9 +4,12 @@ One place so the README can list every knob; nothing else reads ``os.environ``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from registry.domein.parkeren import DEFAULT_TIMEOUT, duur
 
 PREFIX = "PRAKTIJK_"
 
@@ -39,6 +42,10 @@ class Settings:
     private_key_file: Path
     validator_group: str
     reconcile_window_days: int  # a telling counts for peildatum D when its own peildatum is within this many days
+    signing_key_file: Path  # Ed25519 key that signs verklaringen (credential, status list)
+    public_url: str  # base URL printed on verklaringen (QR code, credential ids); empty: the request's own URL
+    # a parked event waiting longer than this (canonical-log time) is refused with its reason (PRAKTIJK_PARK_TIMEOUT)
+    park_timeout: dt.timedelta = field(default=DEFAULT_TIMEOUT)
 
     @property
     def kafka_servers(self) -> list[str]:
@@ -59,4 +66,15 @@ def load() -> Settings:
         private_key_file=Path(_env("PRIVATE_KEY_FILE", str(keys / "registry.key"))),
         validator_group=_env("VALIDATOR_GROUP", "praktijkregister-validator"),
         reconcile_window_days=_int("RECONCILE_WINDOW_DAYS", "31", minimum=0, maximum=366),
+        park_timeout=_duration("PARK_TIMEOUT", "7d"),
+        signing_key_file=Path(_env("SIGNING_KEY_FILE", str(keys / "signing.key"))),
+        public_url=_env("PUBLIC_URL", "").rstrip("/"),
     )
+
+
+def _duration(name: str, default: str) -> dt.timedelta:
+    raw = _env(name, default)
+    try:
+        return duur(raw)
+    except ValueError as exc:
+        raise ValueError(f"{PREFIX}{name}: {exc}") from None

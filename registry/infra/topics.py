@@ -28,6 +28,7 @@ def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren") -
         NewTopic(t.events, partitions, 1, topic_configs=forever),
         NewTopic(t.rejections, partitions, 1, topic_configs=forever),
         NewTopic(t.deadletter, partitions, 1, topic_configs=forever),
+        NewTopic(t.parked, partitions, 1, topic_configs=forever),
     ]
     topics += [NewTopic(t.ingress(p), partitions, 1) for p in partners]
     return topics
@@ -65,6 +66,7 @@ class Topics:
         self.events = f"{prefix}.events"
         self.rejections = f"{prefix}.rejections"
         self.deadletter = f"{prefix}.deadletter"
+        self.parked = f"{prefix}.parked"  # parked submissions and their resolutions (the validator's, exactly-once)
         self.ingress_prefix = f"{prefix}.ingress."
         self.ingress_pattern = "^" + re.escape(self.ingress_prefix) + ".+"
 

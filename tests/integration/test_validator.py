@@ -29,10 +29,11 @@ def test_mixed_stream(kafka_bootstrap: str, database_url: str, unique: str) -> N
         h.publish(kafka_bootstrap, prefix, reference())
         h.drain(v)
         dup = aanmelding()
+        geen_erkenning = inschrijving(deelnemer="c" * 64, traject_id=str(uuid.uuid4()), crebo="25251")
         phase2 = [("KandidaatAangemeld", dup), ("KandidaatAangemeld", dup),  # duplicate event_id: silent no-op
                   ("DeelnemerIngeschreven", inschrijving()),
                   ("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=str(uuid.uuid4()), leeftijd=15)),  # te_jong
-                  ("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=str(uuid.uuid4()), crebo="25251")),  # geen_erkenning
+                  ("DeelnemerIngeschreven", geen_erkenning),  # parked: waits for the erkenning
                   ("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=str(uuid.uuid4()), leeftijd=17))]  # minderjarig
         h.publish(kafka_bootstrap, prefix, phase2)
         h.drain(v)
@@ -45,7 +46,7 @@ def test_mixed_stream(kafka_bootstrap: str, database_url: str, unique: str) -> N
         h.publish(kafka_bootstrap, prefix, [("WerkprocesAfgetekend", afteken("B1-K1-W1"))])  # al_afgetekend
         h.drain(v)
         phase4 = [("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1", "B1-K1-W2"])),
-                  ("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W3"], verklaring_id=str(uuid.uuid4())))]  # niet_afgetekend
+                  ("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], verklaring_id=str(uuid.uuid4())))]  # al_op_verklaring
         h.publish(kafka_bootstrap, prefix, phase4)
         h.drain(v)
         einde = ("TrajectBeeindigd", ev(MBO, deelnemer=P, traject_id=T1, reden="afgerond"))
@@ -74,8 +75,11 @@ def test_mixed_stream(kafka_bootstrap: str, database_url: str, unique: str) -> N
     assert issued[0]["verklaring_id"] == V1 and issued[0]["volgnummer"] == 1
 
     reasons = sorted(r["reden"] for r in h.rejections(kafka_bootstrap, t))
-    assert reasons == sorted(["niet_bevoegd", "te_jong", "geen_erkenning", "onbekend_werkproces", "niet_bevoegd",
-                              "al_afgetekend", "niet_afgetekend", "traject_beeindigd"])
+    assert reasons == sorted(["niet_bevoegd", "te_jong", "onbekend_werkproces", "niet_bevoegd",
+                              "al_afgetekend", "al_op_verklaring", "traject_beeindigd"])
+    parked = h.parked(kafka_bootstrap, t)
+    assert [(g.event_id, g.reden, g.wacht_op) for g in parked.entries.values()] == [
+        (geen_erkenning["event_id"], "geen_erkenning", ("erkenning:mbo.albeda/25251",))]
     dead = h.deadletters(kafka_bootstrap, t)
     assert len(dead) == 2
     assert {d["bron"]["topic"] for d in dead} == {t.ingress("gemeente.gm0599")}

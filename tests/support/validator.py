@@ -1,11 +1,13 @@
 """Shared helpers for validator integration tests: a private topic set, publishing, reading back."""
 from __future__ import annotations
 
+import datetime as dt
 import json
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from consumers.validator import Validator, ValidatorConfig
 from producers.publisher import Publisher
+from registry.domein.parkeren import DEFAULT_TIMEOUT, Parkeerplaats, vouw_alles
 from registry.infra import codec, topics
 from registry.infra.db import engine
 from registry.infra.topics import Topics
@@ -29,9 +31,11 @@ def publish(bootstrap: str, prefix: str, items: Iterable[tuple[str, dict[str, An
     return n
 
 
-def validator(bootstrap: str, database_url: str, prefix: str) -> Validator:
-    cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix, schema=f"{prefix}_validator")
-    v = Validator(cfg, engine(database_url))
+def validator(bootstrap: str, database_url: str, prefix: str, park_timeout: dt.timedelta = DEFAULT_TIMEOUT,
+              clock: Callable[[], dt.datetime] | None = None) -> Validator:
+    cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix, schema=f"{prefix}_validator",
+                          park_timeout=park_timeout)
+    v = Validator(cfg, engine(database_url), clock=clock)
     v.start()
     return v
 
@@ -54,3 +58,8 @@ def rejections(bootstrap: str, t: Topics) -> list[dict[str, Any]]:
 
 def deadletters(bootstrap: str, t: Topics) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in read_topic(bootstrap, t.deadletter)]
+
+
+def parked(bootstrap: str, t: Topics) -> Parkeerplaats:
+    """The parked set as the fold of the committed parked topic."""
+    return vouw_alles(json.loads(r.value) for r in read_topic(bootstrap, t.parked))

@@ -298,3 +298,22 @@ def test_applying_an_event_twice_is_harmless() -> None:
     pas_toe(s, "WerkprocesAfgetekend", e)
     pas_toe(s, "WerkprocesAfgetekend", e)
     assert s.trajecten[T1].afgetekend == {("25250", "B1-K1-W1")}
+
+
+def test_a_sign_off_from_before_the_ending_that_arrives_after_it_is_accepted() -> None:
+    s = ingeschreven()
+    pas_toe(s, "TrajectBeeindigd", ev(MBO, deelnemer=P, traject_id=T1, reden="afgerond",
+                                      occurred_at=dt.datetime(2020, 7, 1, tzinfo=dt.timezone.utc)))
+    assert judge(s, "WerkprocesAfgetekend", afteken("B1-K1-W2", partner=f"leerbedrijf.{LB}")).geaccepteerd
+    later = dict(afteken("B1-K1-W2"), occurred_at=dt.datetime(2020, 7, 2, tzinfo=dt.timezone.utc))
+    refused(judge(s, "WerkprocesAfgetekend", later), "traject_beeindigd")
+    # the end moment survives the state's persistence
+    t = Staat()
+    load_entity(t, "traject", T1, entity_json(s, "traject", T1))
+    assert t.trajecten[T1].einde == dt.datetime(2020, 7, 1, tzinfo=dt.timezone.utc)
+
+
+def test_retryable_refusals_name_the_keys_they_wait_for() -> None:
+    b = judge(referentie(), "WerkprocesAfgetekend", afteken())
+    assert b.herstelbaar and b.wacht_op == (f"traject:{T1}",)
+    assert judge(ingeschreven(), "WerkprocesAfgetekend", afteken("B1-K1-W9")).wacht_op == ()

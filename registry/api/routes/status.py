@@ -2,15 +2,18 @@
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Callable
 
 from fastapi import APIRouter, Depends
 
 from registry.api.context import StatusProbe
 from registry.api.deps import Context, OptionalConn, Principal
 from registry.api.problems import ProblemError, problem_responses
-from registry.api.schemas import ConsumerStatus, PartitionStatus, StatusResponse
-from registry.api.status import ConsumerLag, KafkaUnavailable, ProjectionOffsets, kafka_status, projection_offsets
+from registry.api.schemas import ConsumerStatus, ParkedCount, PartitionStatus, StatusResponse
+from registry.api.status import (ConsumerLag, KafkaUnavailable, ProjectionOffsets, kafka_status, parked_counts,
+                                 parked_topic, projection_offsets)
+
+ParkedProbe = Callable[[], list[tuple[str, str, int]]]
 
 router = APIRouter(tags=["operations"])
 
@@ -22,6 +25,14 @@ async def status_probe(context: Context) -> StatusProbe:
     s = context.settings
     return partial(kafka_status, s.kafka_servers, s.validator_group, context.ingress_prefix, context.events_topic,
                    timeout_ms=context.status_timeout_ms)
+
+
+async def parked_probe(context: Context) -> ParkedProbe:
+    """Parked counts from the validator's parked topic; none when the app runs on an injected status probe (tests)."""
+    if context.status_probe is not None:
+        return lambda: []
+    s = context.settings
+    return partial(parked_counts, s.kafka_servers, parked_topic(context.events_topic), context.status_timeout_ms)
 
 
 def stored_offsets(context: Context, conn: OptionalConn) -> ProjectionOffsets:
@@ -44,16 +55,21 @@ def _consumer_status(c: ConsumerLag) -> ConsumerStatus:
 @router.get("/v1/status", response_model=StatusResponse,
             responses=problem_responses(401, 503), summary="Consumer lag of validator and projections")
 def status(principal: Principal, context: Context, probe: Annotated[StatusProbe, Depends(status_probe)],
-           projections: Annotated[ProjectionOffsets, Depends(stored_offsets)]) -> StatusResponse:
+           projections: Annotated[ProjectionOffsets, Depends(stored_offsets)],
+           parked: Annotated[ParkedProbe, Depends(parked_probe)]) -> StatusResponse:
     """Per partition: end offset, committed offset of the validator's consumer group (ingress topics
     `praktijkleren.ingress.*`) or stored offset of each projection (`praktijkleren.events`), the lag, whether
     committed records are still pending, and the recorded_at of the last applied event. `caught_up` is true
-    when everything published has been validated and projected. Any scope. Kafka unreachable: 503."""
+    when everything published has been validated and projected. `parked`: the submissions that wait for an event they
+    depend on, per partner and reason code (`praktijkregister parked`). Any scope. Kafka unreachable: 503."""
     try:
         lags = probe(projections)
+        waiting = parked()
     except KafkaUnavailable as exc:
         raise ProblemError(503, "kafka-unavailable", str(exc))
     for c in lags:
         context.metrics.consumer_lag.labels(c.naam).set(c.lag)
     consumers = [_consumer_status(c) for c in lags]
-    return StatusResponse(caught_up=all(c.caught_up for c in consumers), consumers=consumers)
+    return StatusResponse(caught_up=all(c.caught_up for c in consumers), consumers=consumers,
+                          parked_total=sum(n for _, _, n in waiting),
+                          parked=[ParkedCount(partner=p, reden=r, aantal=n) for p, r, n in waiting])

@@ -1,0 +1,97 @@
+"""The verklaring as a signed Open Badges 3.0 credential, the registry's public key, and the revocation lists.
+
+* ``GET /.well-known/praktijkregister-keys.json`` (public): the Ed25519 public key(s) as a JWK set.
+* ``GET /v1/verklaringen/{verklaring_id}/credential`` (landelijk, own instelling): an ``OpenBadgeCredential``
+  signed as a VC-JWT (EdDSA, ``application/vc+jwt``).
+* ``GET /v1/statuslijst/{partitie}`` (public): a signed ``BitstringStatusListCredential``; bit = log offset of a
+  ``PraktijkverklaringUitgegeven`` on that partition of the canonical log, 1 = ingetrokken.
+"""
+# no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from registry.api.auth import ApiKey
+from registry.api.deps import Conn, Context, Queries, scoped
+from registry.api.problems import ProblemError, problem_responses
+from registry.api.verklaringen import Sources, base_url, check_not_erased, check_scope, document_van, key_problem
+from registry.domein.verklaring_document import encode_bitstring, open_badge_credential, status_list_credential
+from registry.infra.ondertekening import SleutelFout
+
+Reader = Annotated[ApiKey, Depends(scoped("landelijk", "instelling"))]
+VC_JWT = "application/vc+jwt"
+
+router = APIRouter(tags=["verificatie"])
+
+
+def _epoch(moment: dt.datetime) -> int:
+    return int(moment.timestamp())
+
+
+@router.get("/.well-known/praktijkregister-keys.json", summary="The registry's signing key (JWK set, public)",
+            responses=problem_responses(503))
+def keys(src: Sources) -> dict[str, Any]:
+    """The Ed25519 public key that signs credentials and status lists, as a JWK set (``kid`` = RFC 7638
+    thumbprint). Save it to verify credentials offline: ``praktijkregister verklaring verify FILE --keys K``."""
+    try:
+        return src.ondertekenaar().jwks()
+    except SleutelFout as exc:
+        raise key_problem(exc) from None
+
+
+@router.get("/v1/verklaringen/{verklaring_id}/credential", response_class=Response,
+            responses={**problem_responses(401, 403, 404, 503),
+                       200: {"content": {VC_JWT: {}}, "description": "OpenBadgeCredential as a compact JWS (EdDSA)."},
+                       410: {"description": "The deelnemer's persoonsgegevens were erased (problem+json)"}},
+            summary="The praktijkverklaring as a signed Open Badges 3.0 credential (VC-JWT)")
+def credential(verklaring_id: str, principal: Reader, rm: Queries, conn: Conn, src: Sources, request: Request,
+               context: Context) -> Response:
+    """A W3C Verifiable Credential in the Open Badges 3.0 shape (``OpenBadgeCredential``; the achievement is the
+    verklaring with its werkprocessen), signed by the registry as a VC-JWT with EdDSA. No BSN, pseudonym or name:
+    the subject is a salted SHA-256 hash of the name printed on the verklaring (``identityHash`` + ``salt``), which
+    the holder proves by showing the name. ``credentialStatus`` points at the public status list. Scopes:
+    landelijk; instelling (its own verklaringen). Unknown: 404; persoonsgegevens erased: 410."""
+    feiten = rm.verklaring_document(conn, verklaring_id)
+    if feiten is None:
+        raise ProblemError(404, "not-found", "unknown verklaring")
+    check_scope(principal, feiten)
+    check_not_erased(feiten)
+    if feiten.get("log_positie") is None:
+        raise ProblemError(503, "read-models-unavailable", "the verklaring's log position is not projected yet")
+    partitie, offset = feiten["log_positie"]
+    base = base_url(request, context)
+    try:
+        signer = src.ondertekenaar()
+    except SleutelFout as exc:
+        raise key_problem(exc) from None
+    doc = document_van(feiten, src, base)
+    issued: dt.datetime = feiten["uitgegeven_om"]
+    claims = open_badge_credential(doc, issuer_url=base, issued_at=issued, salt=signer.salt(verklaring_id),
+                                   status_list_url=f"{base}/v1/statuslijst/{partitie}", status_index=offset)
+    claims.update({"iss": base, "jti": claims["id"], "nbf": _epoch(issued)})
+    return Response(signer.sign(claims), media_type=VC_JWT, headers={
+        "Content-Disposition": f'attachment; filename="praktijkverklaring-{doc.korte_code}.jwt"', "Cache-Control": "no-store"})
+
+
+@router.get("/v1/statuslijst/{partitie}", response_class=Response, summary="Revocation status list (public)",
+            responses={**problem_responses(404, 503),
+                       200: {"content": {VC_JWT: {}}, "description": "BitstringStatusListCredential as a VC-JWT."}})
+def statuslijst(rm: Queries, conn: Conn, src: Sources, request: Request, context: Context,
+                partitie: int = Path(ge=0, le=10_000)) -> Response:
+    """Public, no key: the revocations of the verklaringen issued on one partition of the canonical log, as a signed
+    W3C ``BitstringStatusListCredential`` (``statusPurpose`` revocation; bit i = the verklaring at log offset i;
+    1 = ingetrokken). A credential's ``credentialStatus.statusListCredential`` names its list."""
+    gezet, hoogste = rm.ingetrokken_in_partitie(conn, partitie)
+    base = base_url(request, context)
+    try:
+        signer = src.ondertekenaar()
+    except SleutelFout as exc:
+        raise key_problem(exc) from None
+    url = f"{base}/v1/statuslijst/{partitie}"
+    now = dt.datetime.now(dt.timezone.utc)
+    claims = status_list_credential(issuer_url=base, list_url=url, encoded_list=encode_bitstring(gezet, hoogste + 1),
+                                    issued_at=now)
+    claims.update({"iss": base, "jti": url, "iat": _epoch(now)})
+    return Response(signer.sign(claims), media_type=VC_JWT, headers={"Cache-Control": "no-cache, max-age=60"})

@@ -1,0 +1,153 @@
+"""What the document, credential and verification-page routes share: the key material and the canonical log
+(``Bronnen``, a dependency tests replace), the scope check of a verklaring, the public base URL and the
+document content.
+
+Persoonsgegevens: the read models hold only the log positions of the events that carry the sealed
+naam/geboortedatum; ``LogBronnen`` reads those events from the canonical log and opens them with the registry's
+X25519 private key, in memory, for one response. After a DeelnemerGegevensVerwijderd the routes answer 410 Gone
+before anything is read.
+"""
+# no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
+
+import logging
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Request
+
+from registry.api import problems
+from registry.api.auth import ApiKey
+from registry.api.deps import Context, forbid
+from registry.api.problems import ProblemError
+from registry.api.scopes import same_instelling
+from registry.domein.verklaring_document import Persoon, VerklaringDocument, bouw_document, persoon_uit
+from registry.infra.canonieke_log import LogFout, lees_events
+from registry.infra.ondertekening import Ondertekenaar, SleutelFout, open_persoonsgegevens
+
+log = logging.getLogger("praktijkregister.api")
+
+problems.PROBLEM_TYPES.setdefault("gone", ("Gone", "The deelnemer's persoonsgegevens were erased (AVG art. 17): "
+                                                   "the document can no longer be produced."))
+problems.PROBLEM_TYPES.setdefault("key-unavailable", ("Key unavailable", "A key file of the registry is missing or "
+                                                                         "unreadable (run `praktijkregister keys init`)."))
+problems.PROBLEM_TYPES.setdefault("log-unavailable", ("Canonical log unavailable", "The Kafka broker holding the "
+                                                                                   "canonical log did not answer."))
+problems.PROBLEM_TYPES.setdefault("too-many-requests", ("Too many requests", "The rate limit of this public page "
+                                                                             "was exceeded; retry after `Retry-After` seconds."))
+
+
+class Bronnen(Protocol):
+    """Key material and the canonical log, as the routes need them."""
+
+    def ondertekenaar(self) -> Ondertekenaar:
+        """The registry's signing key (SleutelFout when missing)."""
+        ...
+
+    def persoonsgegevens(self, posities: list[tuple[int, int]]) -> dict[str, Any] | None:
+        """The first opened persoonsgegevens with a naam among the events at ``posities`` (in that order), or None."""
+        ...
+
+
+class LogBronnen:
+    """The key files of the settings and the canonical log of the app."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+    def ondertekenaar(self) -> Ondertekenaar:
+        return Ondertekenaar.from_file(self.context.settings.signing_key_file)
+
+    def persoonsgegevens(self, posities: list[tuple[int, int]]) -> dict[str, Any] | None:
+        if not posities:
+            return None
+        events = lees_events(self.context.settings.kafka_servers, self.context.events_topic, posities)
+        for pos in posities:
+            found = events.get(pos)
+            sealed = found[1].get("persoonsgegevens") if found else None
+            if not sealed:
+                continue
+            try:
+                gegevens = open_persoonsgegevens(self.context.settings.private_key_file, bytes(sealed))
+            except ValueError as exc:  # another key or damaged bytes: try the next event, say so without content
+                log.warning("persoonsgegevens at p%d@%d do not open: %s", pos[0], pos[1], exc)
+                continue
+            if persoon_uit(gegevens) is not None:
+                return gegevens
+        return None
+
+
+def bronnen(context: Context) -> Bronnen:
+    return LogBronnen(context)
+
+
+Sources = Annotated[Bronnen, Depends(bronnen)]
+
+
+def base_url(request: Request, context: Any) -> str:
+    """``PRAKTIJK_PUBLIC_URL``, else the URL this request came in on."""
+    return str(context.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def check_scope(principal: ApiKey, feiten: dict[str, Any]) -> None:
+    """landelijk: every verklaring; instelling: only those of a traject at that instelling (else 403)."""
+    if principal.scope.kind == "landelijk":
+        return
+    owner = feiten.get("mbo_instelling_id")
+    if principal.scope.kind == "instelling" and owner and same_instelling(owner, principal.scope.value):
+        return
+    raise forbid(principal, "the verklaring belongs to another instelling")
+
+
+def check_not_erased(feiten: dict[str, Any]) -> None:
+    if feiten.get("verwijderd_op") is not None:
+        raise ProblemError(410, "gone", f"the deelnemer's persoonsgegevens were erased on {feiten['verwijderd_op']}")
+
+
+def key_problem(exc: SleutelFout) -> ProblemError:
+    log.error("key file problem: %s", exc)
+    return ProblemError(503, "key-unavailable", "a key file of the registry is missing or unreadable; see the server log")
+
+
+def log_problem(exc: LogFout) -> ProblemError:
+    log.error("canonical log: %s", exc)
+    return ProblemError(503, "log-unavailable", str(exc))
+
+
+def document_van(feiten: dict[str, Any], src: Bronnen, base: str) -> VerklaringDocument:
+    """The document content: the facts plus the opened persoonsgegevens (503 when a key or the log is missing)."""
+    try:
+        gegevens = src.persoonsgegevens([tuple(p) for p in feiten.get("persoonsgegevens_posities") or []])
+    except SleutelFout as exc:
+        raise key_problem(exc) from None
+    except LogFout as exc:
+        raise log_problem(exc) from None
+    persoon: Persoon | None = persoon_uit(gegevens)
+    return bouw_document(feiten, persoon, f"{base}/verificatie/{feiten['verklaring_id']}")
+
+
+def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str, str] | None:
+    """For the demo: render the first verklaring (by id) whose persoonsgegevens are not erased to ``pad`` (PDF),
+    read from the live read models and canonical log. Returns (verklaring id, its public verification URL), or
+    None when there is no such verklaring."""
+    from pathlib import Path
+
+    from registry.api import pdf
+    from registry.domein.telregels import DEFAULT_READ_SCHEMA
+    from registry.infra import topics
+    from registry.infra.db import engine as make_engine
+
+    eng = make_engine(settings.database_url)
+    try:
+        with eng.connect() as raw:
+            conn = raw.execution_options(praktijk_schema=DEFAULT_READ_SCHEMA)
+            for vid in rm.verklaringen_met_prefix(conn, ""):
+                feiten = rm.verklaring_document(conn, vid)
+                if feiten is None or feiten.get("verwijderd_op") is not None:
+                    continue
+                src = LogBronnen(type("DemoContext", (), {"settings": settings, "events_topic": topics.DEFAULT.events})())
+                doc = document_van(feiten, src, base)
+                Path(pad).parent.mkdir(parents=True, exist_ok=True)
+                Path(pad).write_bytes(pdf.render(doc))
+                return vid, doc.verificatie_url
+    finally:
+        eng.dispose()
+    return None

@@ -1,0 +1,265 @@
+"""The Praktijkloket pages under ``/`` (HTML, server-rendered, no JavaScript needed) and the API docs pages.
+
+| page | what |
+|---|---|
+| ``GET /?peildatum=`` | headline numbers, their course over time (SVG line chart), links to everything |
+| ``GET /overzichten/{naam}?peildatum=`` | one overzicht: table + SVG bar chart |
+| ``GET /overzichten/{naam}/tabel.csv`` / ``grafiek.svg`` | downloads (the CSV is the API's) |
+| ``GET /verloop.csv`` / ``/verloop.svg`` | downloads of the overview chart |
+| ``GET /regios?peildatum=`` | a table per arbeidsmarktregio |
+| ``GET /reconciliatie?peildatum=`` | the reconciliation (keys with scope landelijk, regio, instelling) |
+| ``POST /sleutel`` / ``POST /sleutel/wissen`` | store the API key in a cookie (HttpOnly, SameSite=Strict) / forget it |
+| ``GET /docs``, ``GET /redoc`` | Swagger UI and ReDoc, every asset served from ``/static`` |
+
+A visitor without a key sees the ``publiek`` scope; a stored key shows that key's scope. Every number comes
+through the API's own endpoint functions (``data.Bron``), so the pages equal the API.
+"""
+# no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from registry.api.auth import ApiKey
+from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
+from registry.api.problems import ProblemError
+from registry.api.readmodels import to_csv
+from registry.api.routes import reconciliatie as reconciliatie_route
+from registry.api.web import data, svg
+from registry.api.web.templating import templates
+from registry.domein.reconciliatie import CATEGORIEEN
+
+COOKIE = "praktijk_sleutel"
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Bezoeker:
+    principal: ApiKey
+    ingelogd: bool
+    melding: str | None = None  # a stored key that no longer works
+    wis_cookie: bool = False
+
+
+def bezoeker(request: Request, conn: OptionalConn, context: Context) -> Bezoeker:
+    """The visitor's key from the cookie (checked against the key store on every request), else publiek."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return Bezoeker(data.ANONIEM, False)
+    found = context.keys.lookup(raw, conn)
+    if found is None:
+        return Bezoeker(data.ANONIEM, False, "De opgeslagen sleutel is onbekend of ingetrokken: u ziet de publieke "
+                                             "cijfers.", wis_cookie=True)
+    return Bezoeker(found, True)
+
+
+Visitor = Annotated[Bezoeker, Depends(bezoeker)]
+
+
+def _bron(visitor: Bezoeker, rm: Any, conn: Any, answers: Any) -> data.Bron:
+    return data.Bron(visitor.principal, rm, conn, answers)
+
+
+def _peildatum(raw: str | None) -> date:
+    if raw is None or not raw.strip():
+        return date.today()
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ProblemError(400, "invalid-parameter", f"peildatum {raw!r} is geen datum (JJJJ-MM-DD)", parameter="peildatum")
+
+
+def _render(request: Request, visitor: Bezoeker, name: str, status: int = 200, **context: Any) -> Response:
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    resp = templates.TemplateResponse(request, name, {
+        "bezoeker": visitor, "scope": str(visitor.principal.scope), "terug": path,
+        "overzichten": context.pop("catalogus", None), **context}, status_code=status)
+    if visitor.wis_cookie:
+        resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return resp
+
+
+def _fout(request: Request, visitor: Bezoeker, exc: ProblemError, **context: Any) -> Response:
+    return _render(request, visitor, "fout.html", exc.status, fout=exc.detail, **context)
+
+
+def _download(body: str, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/", response_class=HTMLResponse)
+def overzicht_pagina(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
+                     peildatum: str | None = None) -> Response:
+    try:
+        d = _peildatum(peildatum)
+        bron = _bron(visitor, rm, conn, answers)
+        kern = bron.kerncijfers(d)
+        dates, series = data.verloop(bron, d)
+    except ProblemError as exc:
+        return _fout(request, visitor, exc, peildatum=peildatum or "")
+    grafiek = svg.line_chart(dates, series, title=f"Verloop tot {d.isoformat()} (einde van elke maand)")
+    return _render(request, visitor, "index.html", peildatum=d.isoformat(), kern=kern, grafiek=grafiek,
+                   catalogus=sorted(rm.OVERZICHTEN.items()),
+                   verloop=[(dt, [s.waarden[i] for s in series]) for i, dt in enumerate(dates)],
+                   reeksen=[s.naam for s in series])
+
+
+def _verloop_rows(visitor: Bezoeker, rm: Any, conn: Any, answers: Any, peildatum: str | None) -> tuple[date, list[date], list[svg.Series]]:
+    d = _peildatum(peildatum)
+    dates, series = data.verloop(_bron(visitor, rm, conn, answers), d)
+    return d, dates, series
+
+
+@router.get("/verloop.csv")
+def verloop_csv(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
+                peildatum: str | None = None) -> Response:
+    try:
+        d, dates, series = _verloop_rows(visitor, rm, conn, answers, peildatum)
+    except ProblemError as exc:
+        return _fout(request, visitor, exc)
+    rows = [{"peildatum": dt, **{s.naam.replace(" ", "_"): s.waarden[i] for s in series}} for i, dt in enumerate(dates)]
+    return _download(to_csv(rows), "text/csv; charset=utf-8", f"verloop_{d.isoformat()}.csv")
+
+
+@router.get("/verloop.svg")
+def verloop_svg(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
+                peildatum: str | None = None) -> Response:
+    try:
+        d, dates, series = _verloop_rows(visitor, rm, conn, answers, peildatum)
+    except ProblemError as exc:
+        return _fout(request, visitor, exc)
+    return _download(svg.line_chart(dates, series, title=f"Verloop tot {d.isoformat()}"), "image/svg+xml",
+                     f"verloop_{d.isoformat()}.svg")
+
+
+def _overzicht(visitor: Bezoeker, rm: Any, conn: Any, answers: Any, naam: str,
+               peildatum: str | None) -> tuple[date, list[dict[str, Any]]]:
+    if naam not in rm.OVERZICHTEN:
+        raise ProblemError(404, "unknown-overzicht", f"er is geen overzicht {naam!r}")
+    d = _peildatum(peildatum)
+    return d, _bron(visitor, rm, conn, answers).overzicht(naam, d)
+
+
+def _bar(naam: str, d: date, rows: list[dict[str, Any]]) -> str:
+    labels, series = data.grafiekreeksen(rows)
+    return svg.bar_chart(labels, series, title=f"{naam} op {d.isoformat()}", ident=f"grafiek-{naam}")
+
+
+@router.get("/overzichten/{naam}", response_class=HTMLResponse)
+def overzicht_tabel(request: Request, naam: str, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
+                    peildatum: str | None = None) -> Response:
+    try:
+        d, rows = _overzicht(visitor, rm, conn, answers, naam, peildatum)
+    except ProblemError as exc:
+        return _fout(request, visitor, exc, peildatum=peildatum or "")
+    return _render(request, visitor, "overzicht.html", naam=naam, beschrijving=rm.OVERZICHTEN[naam],
+                   peildatum=d.isoformat(), kolommen=data.kolommen(rows), rijen=rows, grafiek=_bar(naam, d, rows),
+                   query=urlencode({"peildatum": d.isoformat()}))
+
+
+@router.get("/overzichten/{naam}/tabel.csv")
+def overzicht_csv(request: Request, naam: str, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
+                  peildatum: str | None = None) -> Response:
+    try:
+        if naam not in rm.OVERZICHTEN:
+            raise ProblemError(404, "unknown-overzicht", f"er is geen overzicht {naam!r}")
+        resp: Response = _bron(visitor, rm, conn, answers).overzicht_csv(naam, _peildatum(peildatum))
+    except ProblemError as exc:
+        return _fout(request, visitor, exc)
+    return resp
+
+
+@router.get("/overzichten/{naam}/grafiek.svg")
+def overzicht_svg(request: Request, naam: str, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
+                  peildatum: str | None = None) -> Response:
+    try:
+        d, rows = _overzicht(visitor, rm, conn, answers, naam, peildatum)
+    except ProblemError as exc:
+        return _fout(request, visitor, exc)
+    return _download(_bar(naam, d, rows), "image/svg+xml", f"{naam}_{d.isoformat()}.svg")
+
+
+@router.get("/regios", response_class=HTMLResponse)
+def regios(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
+           peildatum: str | None = None) -> Response:
+    try:
+        d = _peildatum(peildatum)
+        bron = _bron(visitor, rm, conn, answers)
+        tabellen = data.per_regio(bron.overzicht("deelnemers-per-pilot", d), bron.overzicht("verklaringen-per-pilot", d))
+    except ProblemError as exc:
+        return _fout(request, visitor, exc, peildatum=peildatum or "")
+    return _render(request, visitor, "regios.html", peildatum=d.isoformat(), tabellen=tabellen)
+
+
+@router.get("/reconciliatie", response_class=HTMLResponse)
+def reconciliatie(request: Request, visitor: Visitor, rm: Queries, conn: Conn, answers: Answers,
+                  context: Context, peildatum: str | None = None) -> Response:
+    d: date | None = None
+    try:
+        d = _peildatum(peildatum)
+        resp = reconciliatie_route.reconciliatie(principal=visitor.principal, rm=rm, conn=conn, answers=answers,
+                                                 context=context, peildatum=d, pilot=None, format="json")
+    except ProblemError as exc:
+        if exc.status == 403:
+            return _render(request, visitor, "reconciliatie.html", 403, peildatum=(d or date.today()).isoformat(),
+                           rijen=None, categorieen=CATEGORIEEN)
+        return _fout(request, visitor, exc, peildatum=peildatum or "")
+    rijen = resp.model_dump(by_alias=True)["rijen"]
+    return _render(request, visitor, "reconciliatie.html", peildatum=d.isoformat(), rijen=rijen, categorieen=CATEGORIEEN)
+
+
+# --- the key --------------------------------------------------------------------------------------------------
+
+def _safe_path(value: str) -> str:
+    """Only a path on this site (no open redirect)."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+@router.post("/sleutel")
+async def sleutel(request: Request, context: Context) -> Response:
+    form = await _form(request)
+    terug = _safe_path(form.get("terug", "/"))
+    key = form.get("sleutel", "").strip()
+    found = None
+    if key:
+        from starlette.concurrency import run_in_threadpool
+
+        found = await run_in_threadpool(context.keys.lookup, key)  # the key store does database I/O
+    if found is None:
+        melding = "Vul een API-sleutel in." if not key else "Deze sleutel is onbekend of ingetrokken."
+        visitor = Bezoeker(data.ANONIEM, False)
+        return templates.TemplateResponse(request, "sleutel.html", {
+            "bezoeker": visitor, "scope": "publiek", "terug": terug, "fout": melding}, status_code=401)
+    resp = RedirectResponse(terug, status_code=303)
+    resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+    return resp
+
+
+@router.post("/sleutel/wissen")
+async def sleutel_wissen(request: Request) -> Response:
+    form = await _form(request)
+    resp = RedirectResponse(_safe_path(form.get("terug", "/")), status_code=303)
+    resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return resp
+
+
+# --- API documentation, every asset from /static ------------------------------------------------------------
+
+@router.get("/docs", response_class=HTMLResponse)
+def swagger_ui(request: Request) -> Response:
+    return templates.TemplateResponse(request, "docs.html", {"openapi_url": request.app.openapi_url})
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+def redoc(request: Request) -> Response:
+    return templates.TemplateResponse(request, "redoc.html", {"openapi_url": request.app.openapi_url})

@@ -1,0 +1,223 @@
+"""The praktijkverklaring document, credential and verification page over the real pipeline: partner events with
+sealed persoonsgegevens -> validator -> Kafka -> projector -> PostgreSQL -> API, which reads the sealed bytes back
+from the canonical log. The PDF is checked with poppler (pdftotext, pdftoppm)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from joserfc.jwk import KeySet
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from consumers.projector import RunnerConfig, make_workers, run
+from producers.sleutels import Pseudonymiser, Sealer, init_keys
+from projections import queries
+from projections import store as read_store
+from registry.api.app import create_app
+from registry.api.auth import KeyStore
+from registry.cli.main import app as cli_app
+from registry.domein.verklaring_document import bit_gezet
+from registry.infra import settings as settings_mod
+from registry.infra.db import engine as make_engine
+from registry.infra.ondertekening import verify
+from tests.support import validator as h
+from tests.support.builders import ANDER, LB, MBO, T1, V1, afteken, ev, inschrijving, verklaring
+
+pytestmark = pytest.mark.integration
+
+T2 = "33333333-3333-4333-8333-333333333333"
+V2 = "44444444-4444-4444-8444-444444444444"
+BSN_P, BSN_Q = "111222333", "123456782"
+NAAM = "Fatma Yılmaz-de Vries"
+WP = {"B1-K1-W1": "Bereidt de werkzaamheden voor", "B1-K1-W2": "Zet de bouwplaats op",
+      "B1-K2-W1": "Voert sloopwerkzaamheden uit"}
+PUBLIC = "https://praktijkregister.example"
+
+
+@dataclass
+class World:
+    client: TestClient
+    keys: dict[str, str]
+    prefix: str
+    schema: str
+    keydir: Path
+    p: str
+    q: str
+    database_url: str
+
+    def get(self, url: str, scope: str | None = None) -> Any:
+        return self.client.get(url, headers={"Authorization": f"Bearer {self.keys[scope]}"} if scope else {})
+
+
+def reference() -> list[tuple[str, dict[str, Any]]]:
+    kt = [{"code": "B1-K1", "naam": "Bereidt bouwwerkzaamheden voor",
+           "werkprocessen": [{"code": c, "naam": n} for c, n in WP.items() if c.startswith("B1-K1")]},
+          {"code": "B1-K2", "naam": "Sloopt", "werkprocessen": [{"code": "B1-K2-W1", "naam": WP["B1-K2-W1"]}]}]
+    return [
+        ("KwalificatiedossierVastgesteld", ev("sbb", crebo="25250", naam="Assistent bouwen wonen en onderhoud", niveau=1,
+                                              domein="Afbouw, hout en onderhoud", kerntaken=kt)),
+        ("LeerbedrijfErkend", ev("sbb", leerbedrijf_id=LB, naam="Bouwbedrijf De Vries BV", crebos=["25250"])),
+        ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=MBO, crebo="25250", vanaf=dt.date(2019, 1, 1))),
+        ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=ANDER, crebo="25250", vanaf=dt.date(2019, 1, 1))),
+    ]
+
+
+SCOPES = ["landelijk", "instelling:mbo.albeda", "instelling:ROC TOP", "publiek"]
+
+
+@pytest.fixture(scope="module")
+def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    unique = uuid.uuid4().hex[:10]
+    prefix, schema = f"t{unique}", f"t{unique}_read"
+    keydir = tmp_path_factory.mktemp("keys")
+    init_keys(keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key", signing_file=keydir / "signing.key")
+    pseudo = Pseudonymiser.from_file(keydir / "pseudonym.key")
+    sealer = Sealer.from_file(keydir / "registry.pub")
+    p, q = pseudo(BSN_P), pseudo(BSN_Q)
+    h.make_topics(kafka_bootstrap, prefix)
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    eng = make_engine(database_url)
+    keystore = KeyStore(eng, table=f"api_keys_{unique}")
+    keys = {s: keystore.create(s, "test")[1] for s in SCOPES}
+    s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
+                validator_group=f"{prefix}-validator", private_key_file=keydir / "registry.key",
+                signing_key_file=keydir / "signing.key", public_url=PUBLIC)
+    app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema, events_topic=f"{prefix}.events",
+                     ingress_prefix=f"{prefix}.ingress.")
+    w = World(TestClient(app), keys, prefix, schema, keydir, p, q, database_url)
+    try:
+        h.publish(kafka_bootstrap, prefix, reference())
+        h.drain(v)
+        h.publish(kafka_bootstrap, prefix, [
+            ("DeelnemerIngeschreven", inschrijving(deelnemer=p, persoonsgegevens=sealer.seal(
+                {"naam": NAAM, "geboortedatum": "1988-03-14"}))),
+            ("DeelnemerIngeschreven", inschrijving(deelnemer=q, traject_id=T2, persoonsgegevens=sealer.seal(
+                {"naam": "Q Persoon", "geboortedatum": "1970-01-01"}))),
+        ])
+        h.drain(v)
+        h.publish(kafka_bootstrap, prefix, [("WerkprocesAfgetekend", afteken(wp, deelnemer=p)) for wp in WP]
+                  + [("WerkprocesAfgetekend", afteken("B1-K1-W1", deelnemer=q, traject_id=T2))])
+        h.drain(v)
+        at = dt.datetime(2020, 11, 2, 10, tzinfo=dt.timezone.utc)
+        h.publish(kafka_bootstrap, prefix, [
+            ("PraktijkverklaringUitgegeven", verklaring(list(WP), deelnemer=p, brancheorganisaties=["sbb"]) | {"occurred_at": at}),
+            ("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], deelnemer=q, traject_id=T2, verklaring_id=V2) | {"occurred_at": at}),
+        ])
+        h.drain(v)
+        later = dt.datetime(2021, 1, 5, 10, tzinfo=dt.timezone.utc)
+        h.publish(kafka_bootstrap, prefix, [
+            ("PraktijkverklaringIngetrokken", ev(MBO, deelnemer=q, verklaring_id=V2, reden="fout") | {"occurred_at": later}),
+            ("DeelnemerGegevensVerwijderd", ev("sbb", deelnemer=q, grondslag="AVG art. 17 verzoek 1") | {"occurred_at": later}),
+        ])
+        h.drain(v)
+        cfg = RunnerConfig(bootstrap=[kafka_bootstrap], database_url=database_url, schema=schema,
+                           events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
+        workers = make_workers(cfg, ["all"])
+        try:
+            for wk in workers:
+                wk.start()
+            run(workers, once=True)
+        finally:
+            for wk in workers:
+                wk.close()
+        yield w
+    finally:
+        v.close()
+        with eng.begin() as conn:
+            read_store.drop_schema(conn, schema)
+            read_store.drop_schema(conn, f"{prefix}_validator")
+            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        try:
+            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
+        finally:
+            admin.close()
+
+
+def test_projected_verklaringen_are_there(world: World) -> None:
+    assert world.get(f"/v1/verklaringen/{V1}/verificatie").json()["status"] == "geldig"
+    assert world.get(f"/v1/verklaringen/{V2}/verificatie").json()["status"] == "ingetrokken"
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+                    reason="poppler-utils (pdftotext, pdftoppm) not installed; ops/test installs it")
+def test_pdf_through_the_api_has_the_name_and_the_werkprocessen(world: World, tmp_path: Path) -> None:
+    resp = world.get(f"/v1/verklaringen/{V1}/document", "landelijk")
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "verklaring.pdf"
+    pdf.write_bytes(resp.content)
+    tekst = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    flat = " ".join(tekst.split())
+    for naam in WP.values():
+        assert naam in flat
+    assert NAAM in flat and "14 maart 1988" in flat  # opened from the sealed bytes in the canonical log
+    assert "Kerntaak B1-K1: Bereidt bouwwerkzaamheden voor" in flat and "crebo 25250, niveau 1" in flat
+    assert "Bouwbedrijf De Vries BV" in flat and "2 november 2020" in flat and "PV-2222-2222-2222" in flat
+    assert f"{PUBLIC}/verificatie/{V1}" in "".join(tekst.split())  # the URL may wrap
+    assert BSN_P not in tekst and world.p not in tekst  # neither BSN nor pseudonym
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout if shutil.which("pdffonts") else ""
+    assert "DejaVuSans" in fonts or "Vera" in fonts or not fonts
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "pagina")], check=True)
+    (png,) = tmp_path.glob("pagina*.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+
+
+def test_document_scopes_and_erasure(world: World) -> None:
+    assert world.get(f"/v1/verklaringen/{V1}/document", "instelling:mbo.albeda").status_code == 200
+    assert world.get(f"/v1/verklaringen/{V1}/document", "instelling:ROC TOP").status_code == 403
+    assert world.get(f"/v1/verklaringen/{V1}/document", "publiek").status_code == 403
+    assert world.get(f"/v1/verklaringen/{V1}/document").status_code == 401
+    assert world.get("/v1/verklaringen/55555555-5555-4555-8555-555555555555/document", "landelijk").status_code == 404
+    gone = world.get(f"/v1/verklaringen/{V2}/document", "landelijk")
+    assert gone.status_code == 410 and gone.json()["type"].endswith("/gone")
+    assert world.get(f"/v1/verklaringen/{V2}/credential", "landelijk").status_code == 410
+
+
+def test_credential_verifies_offline_and_revocation_is_in_the_status_list(world: World, tmp_path: Path) -> None:
+    jwks = world.get("/.well-known/praktijkregister-keys.json").json()
+    token = world.get(f"/v1/verklaringen/{V1}/credential", "instelling:mbo.albeda").text
+    claims = verify(token, KeySet.import_key_set(jwks))
+    text_claims = json.dumps(claims, ensure_ascii=False)
+    assert NAAM not in text_claims and world.p not in text_claims and BSN_P not in text_claims
+    assert claims["issuer"]["id"] == PUBLIC and claims["id"] == f"urn:uuid:{V1}"
+    (tmp_path / "keys.json").write_text(json.dumps(jwks))
+    (tmp_path / "v1.jwt").write_text(token)
+    status_url = claims["credentialStatus"]["statusListCredential"]
+    lijst = world.get(status_url.removeprefix(PUBLIC)).text
+    (tmp_path / "lijst.jwt").write_text(lijst)
+    out = CliRunner().invoke(cli_app, ["verklaring", "verify", str(tmp_path / "v1.jwt"), "--keys", str(tmp_path / "keys.json"),
+                                       "--naam", NAAM, "--statuslijst", str(tmp_path / "lijst.jwt")])
+    assert out.exit_code == 0 and out.output.startswith("valid"), out.output
+    # V2 is revoked: its bit in its partition's list is 1
+    eng = make_engine(world.database_url)
+    with eng.connect() as conn:
+        part, off = conn.execute(text(f"SELECT e.log_partition, e.log_offset FROM {world.schema}.event_log e "
+                                      f"WHERE e.event_type = 'PraktijkverklaringUitgegeven' AND e.verklaring_id = :v"),
+                                 {"v": V2}).one()
+    eng.dispose()
+    enc = verify(world.get(f"/v1/statuslijst/{part}").text, KeySet.import_key_set(jwks))["credentialSubject"]["encodedList"]
+    assert bit_gezet(enc, off)
+    if status_url.endswith(f"/{part}"):
+        assert not bit_gezet(enc, int(claims["credentialStatus"]["statusListIndex"]))
+
+
+def test_verification_page_shows_ingetrokken_without_personal_data(world: World) -> None:
+    page = world.client.get(f"/verificatie/{V2}")
+    assert page.status_code == 200 and "ingetrokken" in page.text.lower() and "5 januari 2021" in page.text
+    ok = world.client.get("/verificatie/PV-2222-2222-2222")
+    assert ok.status_code == 200 and "Geldig" in ok.text and WP["B1-K2-W1"] in ok.text
+    assert "Bouwbedrijf De Vries BV" in ok.text
+    for secret in (NAAM, "Q Persoon", world.p, world.q, BSN_P):
+        assert secret not in ok.text and secret not in page.text

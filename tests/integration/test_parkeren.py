@@ -1,0 +1,202 @@
+"""Parking over the real broker: arrival order does not matter.
+
+(1) every partner's file of the demo data published concurrently, in a random order, reference data last,
+    gives the same canonical log and the same overzichten at two peildata as the phased publication;
+(2) is in test_validator_faults.py (SIGKILL x10 while events are parked and released);
+(3) a dependency that never comes: refused after the time-out with its reason, also when idle."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import text
+
+from consumers import projector
+from projections import queries, store
+from producers.sleutels import Pseudonymiser, Sealer, init_keys
+from registry.demo import data as demodata, run
+from registry.domein.regels import HERSTELBAAR
+from registry.infra.db import engine
+from tests.support import validator as h
+from tests.support.builders import LB, MBO, afteken, inschrijving, referentie_events
+
+PEILDATA = (dt.date(2020, 6, 30), dt.date(2021, 1, 13))
+REFERENTIE = ("sbb", "duo")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pseudonymiser, Sealer]:
+    d: Path = tmp_path_factory.mktemp("keys")
+    init_keys(d / "pseudonym.key", d / "registry.pub", d / "registry.key")
+    return Pseudonymiser.from_file(d / "pseudonym.key"), Sealer.from_file(d / "registry.pub")
+
+
+def _overzichten(database_url: str, bootstrap: str, prefix: str) -> dict[tuple[str, dt.date], list[dict[str, Any]]]:
+    t = h.Topics(prefix)
+    schema = f"{prefix}_read"
+    projector.project(projector.RunnerConfig(bootstrap, database_url, schema, t.events, t.rejections), ["all"], once=True)
+    out = {}
+    eng = engine(database_url)
+    with eng.connect() as conn:
+        c = conn.execution_options(praktijk_schema=schema)
+        for naam in queries.OVERZICHTEN:
+            for d in PEILDATA:
+                out[(naam, d)] = queries.overzicht(c, naam, d)
+    with eng.begin() as conn:
+        store.drop_schema(conn, schema)
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{prefix}_validator" CASCADE'))
+    return out
+
+
+def test_concurrent_publication_in_random_order_equals_the_phased_one(
+        kafka_bootstrap: str, database_url: str, unique: str, keys: tuple[Pseudonymiser, Sealer]) -> None:
+    pseudo, sealer = keys
+    records = run._route(demodata.generate())
+    files = run.files(records)
+    partners = sorted(files)
+    results = {}
+
+    prefix = f"t{unique}f"  # phased: the lifecycle order, caught up between phases (what the demo used to do)
+    t = h.make_topics(kafka_bootstrap, prefix, partners)
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    try:
+        for phase in run.PHASES:
+            batch = run.files(r for r in records if r.record["type"] in phase)
+            for p in sorted(batch):
+                run.publish_file([kafka_bootstrap], 6, p, batch[p], pseudo, sealer, prefix)
+            v.drain()
+    finally:
+        v.close()
+    results["phased"] = (h.canonical(kafka_bootstrap, t), h.rejections(kafka_bootstrap, t), h.parked(kafka_bootstrap, t))
+    overzichten_phased = _overzichten(database_url, kafka_bootstrap, prefix)
+
+    prefix = f"t{unique}c"  # concurrent: every file at once, random order, reference data last
+    t = h.make_topics(kafka_bootstrap, prefix, partners)
+    order = [p for p in partners if p not in REFERENTIE]
+    random.Random(unique).shuffle(order)
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    try:
+        run.publish_concurrently([kafka_bootstrap], 6, files, pseudo, sealer, order=order, prefix=prefix)
+        v.drain()
+        waiting = len(v.plaats)
+        run.publish_concurrently([kafka_bootstrap], 6, files, pseudo, sealer, order=list(REFERENTIE), prefix=prefix)
+        last_publish = time.monotonic()
+        v.drain()
+        caught_up_s = time.monotonic() - last_publish
+    finally:
+        v.close()
+    canonical, refused, plaats = h.canonical(kafka_bootstrap, t), h.rejections(kafka_bootstrap, t), h.parked(kafka_bootstrap, t)
+    print(f"\nconcurrent demo run: {plaats.geparkeerd_ooit} parked ({waiting} waiting before the reference data), "
+          f"{plaats.opgelost_ooit['geaccepteerd']} released and accepted, {plaats.opgelost_ooit['geweigerd']} released and "
+          f"refused, {len(plaats)} still parked; caught up {caught_up_s:.1f} s after the last publish")
+
+    phased_ok, phased_refused, _ = results["phased"]
+    assert waiting > 1000, "most events must have waited for the reference data"
+    assert len(plaats) == 0 and plaats.opgelost_ooit["geaccepteerd"] == plaats.geparkeerd_ooit
+    assert not [r for r in refused if r["reden"] in HERSTELBAAR]
+    assert sorted(r["event_id"] for _, r in canonical) == sorted(r["event_id"] for _, r in phased_ok)
+    assert sorted((r["event_id"], r["reden"]) for r in refused) == sorted((r["event_id"], r["reden"]) for r in phased_refused)
+    # every event of one partner for one deelnemer in the order that partner published it
+    position = {r.record["event_id"]: i for i, r in enumerate(records)}
+    per_stream: dict[tuple[str, str], list[int]] = {}
+    for _, r in canonical:
+        if r.get("deelnemer"):
+            per_stream.setdefault((r["partner"], r["deelnemer"]), []).append(position[r["event_id"]])
+    assert all(seq == sorted(seq) for seq in per_stream.values())
+    overzichten = _overzichten(database_url, kafka_bootstrap, prefix)
+    assert overzichten == overzichten_phased
+    dpp = overzichten[("deelnemers-per-pilot", PEILDATA[1])]
+    assert sum(r["deelnemers"] for r in dpp) == 784
+
+
+class Klok:
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def test_a_dependency_that_never_comes_is_refused_after_the_time_out(kafka_bootstrap: str, database_url: str, unique: str) -> None:
+    prefix = f"t{unique}"
+    t = h.make_topics(kafka_bootstrap, prefix)
+    klok = Klok()
+    timeout = dt.timedelta(hours=12)
+    ref = [e for e in referentie_events() if e[0] != "LeerbedrijfErkend"]  # the leerbedrijf's erkenning never comes
+    ins = inschrijving()
+    sign = afteken("B1-K1-W1")  # waits in line behind the inschrijving
+    v = h.validator(kafka_bootstrap, database_url, prefix, park_timeout=timeout, clock=klok)
+    try:
+        h.publish(kafka_bootstrap, prefix, ref + [("DeelnemerIngeschreven", ins), ("WerkprocesAfgetekend", sign)])
+        v.drain()
+        assert set(v.plaats.entries) == {ins["event_id"], sign["event_id"]}
+        assert v.plaats.entries[ins["event_id"]].wacht_op == (f"leerbedrijf:{LB}",)
+        klok.now += timeout - dt.timedelta(minutes=1)
+        v.run_once(timeout_ms=200)
+        assert len(v.plaats) == 2 and h.rejections(kafka_bootstrap, t) == []
+        v.close()
+        # a restart rebuilds the parked set from the topic; the time-out fires while idle
+        v = h.validator(kafka_bootstrap, database_url, prefix, park_timeout=timeout, clock=klok)
+        assert set(v.plaats.entries) == {ins["event_id"], sign["event_id"]}
+        klok.now += dt.timedelta(minutes=2)
+        for _ in range(3):
+            v.run_once(timeout_ms=200)
+    finally:
+        v.close()
+    refused = {r["event_id"]: r for r in h.rejections(kafka_bootstrap, t)}
+    assert refused[ins["event_id"]]["reden"] == "leerbedrijf_niet_erkend"
+    assert refused[ins["event_id"]]["partner"] == MBO
+    # released behind it and judged again: its traject was never accepted, and it has waited as long
+    assert refused[sign["event_id"]]["reden"] == "onbekend_traject"
+    plaats = h.parked(kafka_bootstrap, t)
+    assert len(plaats) == 0 and plaats.opgelost_ooit == {"geweigerd": 2}
+    assert [r for _, r in h.canonical(kafka_bootstrap, t) if r["event_id"] in (ins["event_id"], sign["event_id"])] == []
+
+
+def test_parked_is_visible_in_the_cli_the_rejections_view_and_the_status_endpoint(
+        kafka_bootstrap: str, database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from registry.api.app import create_app
+    from registry.api.auth import MemoryKeyStore
+    from registry.api.status import parked_counts
+    from registry.cli.main import app as cli_app
+    from registry.cli.validator import read_parked
+    from registry.infra import settings as settings_mod
+
+    prefix = f"t{unique}"
+    t = h.make_topics(kafka_bootstrap, prefix)
+    ins = inschrijving()
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    try:
+        h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", ins), ("WerkprocesAfgetekend", afteken("B1-K1-W1"))])
+        v.drain()
+    finally:
+        v.close()
+    waiting = read_parked([kafka_bootstrap], prefix, MBO)
+    assert [(g.event_type, g.wacht_op) for g in waiting] == [
+        ("DeelnemerIngeschreven", (f"erkenning:{MBO}/25250",)), ("WerkprocesAfgetekend", (f"na:{ins['event_id']}",))]
+    assert read_parked([kafka_bootstrap], prefix, "sbb") == []
+    assert parked_counts([kafka_bootstrap], t.parked) == [(MBO, "geen_erkenning", 2)]
+
+    monkeypatch.setenv("PRAKTIJK_KAFKA_BOOTSTRAP", kafka_bootstrap)
+    monkeypatch.setenv("COLUMNS", "250")
+    out = CliRunner().invoke(cli_app, ["parked", "--as", MBO, "--prefix", prefix])
+    assert out.exit_code == 0, out.output
+    assert "2 parked submission(s) of mbo.albeda" in out.output and f"erkenning:{MBO}/25250" in out.output
+    out = CliRunner().invoke(cli_app, ["rejections", "--as", MBO, "--prefix", prefix])
+    assert out.exit_code == 0, out.output
+    assert "0 refused submission(s) of mbo.albeda, 2 waiting" in out.output and "waiting for" in out.output
+
+    store = MemoryKeyStore()
+    _, key = store.create("publiek", "test")
+    api = create_app(settings_mod.load(), queries=None, connect_database=False, keys=store, events_topic=t.events)
+    body = TestClient(api).get("/v1/status", headers={"Authorization": f"Bearer {key}"}).json()
+    assert body["parked_total"] == 2
+    assert body["parked"] == [{"partner": MBO, "reden": "geen_erkenning", "aantal": 2}]
+    assert "consumers" in body and "caught_up" in body

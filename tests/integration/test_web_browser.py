@@ -1,0 +1,318 @@
+"""The Praktijkloket in a real browser: Debian's chromium (headless, driven by Selenium through Debian's
+chromedriver; nothing downloads a browser or a driver) against ``praktijkregister serve`` on a free loopback
+port, over read models the real projector built from real events in a private schema.
+
+The browser runs with every host but 127.0.0.1 unresolvable, so nothing can load from outside the registry.
+One browser session for the module; screenshots of every page go to ``.cache/screenshots/`` (git-ignored).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from consumers.projector import RunnerConfig, make_workers, run
+from projections import queries
+from projections import store as read_store
+from registry.api.auth import KeyStore
+from registry.infra.db import engine as make_engine
+from tests.support import validator as h
+from tests.support.builders import ANDER, MBO, afteken, ev, inschrijving, referentie_events, verklaring
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / ".cache" / "screenshots"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+EARLY, LATE = "2020-09-30", "2021-01-13"
+
+pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+                                reason="Debian's chromium and chromium-driver are not installed (ops/test installs them)")
+
+
+@dataclass
+class Site:
+    base: str
+    landelijk: str  # a key with scope landelijk
+    browser: Any
+
+    def api(self, path: str) -> Any:
+        resp = httpx.get(self.base + path, headers={"Authorization": f"Bearer {self.landelijk}"}, timeout=30)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def api_publiek(self, path: str, key: str) -> Any:
+        return httpx.get(self.base + path, headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
+
+    def open(self, path: str, shot: str | None = None) -> Any:
+        self.browser.get(self.base + path)
+        if shot:
+            self.screenshot(shot)
+        return self.browser
+
+    def screenshot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.browser.save_screenshot(str(SHOTS / f"{name}.png"))
+
+    def text(self, css: str) -> str:
+        from selenium.webdriver.common.by import By
+
+        return str(self.browser.find_element(By.CSS_SELECTOR, css).text).strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _events() -> list[list[tuple[str, dict[str, Any]]]]:
+    """Batches in dependency order: rijnmond 2 deelnemers from June and 4 more from December 2020, twente 2,
+    groningen 7; one verklaring (issued 2020-11-02) for the first rijnmond deelnemer."""
+    erkenning = ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=ANDER, crebo="25250", vanaf=dt.date(2019, 1, 1)))
+    ref = [*referentie_events(), erkenning]
+    juni, december = dt.date(2020, 6, 1), dt.date(2020, 12, 1)
+    inschrijvingen = [("DeelnemerIngeschreven", inschrijving())]  # P, traject T1, rijnmond, June
+    plan = [("rijnmond", juni, MBO)] + [("rijnmond", december, MBO)] * 4 + [("twente", juni, ANDER)] * 2 \
+        + [("groningen", juni, MBO)] * 7
+    for n, (pilot, start, inst) in enumerate(plan):
+        inschrijvingen.append(("DeelnemerIngeschreven", inschrijving(
+            deelnemer=f"{n + 1:064x}", traject_id=str(uuid.uuid4()), pilot=pilot, startdatum=start,
+            mbo_instelling=inst, partner=inst)))
+    aftekeningen = [("WerkprocesAfgetekend", afteken("B1-K1-W1")), ("WerkprocesAfgetekend", afteken("B1-K1-W2"))]
+    issued = verklaring(["B1-K1-W1", "B1-K1-W2"]) | {"occurred_at": dt.datetime(2020, 11, 2, 10, tzinfo=dt.timezone.utc)}
+    return [ref, inschrijvingen, aftekeningen, [("PraktijkverklaringUitgegeven", issued)]]
+
+
+def _browser(profile: str) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,1000", f"--user-data-dir={profile}",
+                # no network beyond the registry: every other host name fails to resolve
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+
+
+@pytest.fixture(scope="module")
+def site(kafka_bootstrap: str, database_url: str) -> Iterator[Site]:
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
+    unique = uuid.uuid4().hex[:10]
+    prefix, schema = f"t{unique}", f"t{unique}_read"
+    h.make_topics(kafka_bootstrap, prefix)
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    eng = make_engine(database_url)
+    keystore = KeyStore(eng)  # serve reads the default api_keys table
+    key, secret = keystore.create("landelijk", "test_web_browser")
+    proc: subprocess.Popen[bytes] | None = None
+    browser = None
+    profile = tempfile.TemporaryDirectory(prefix="praktijk-chromium-")
+    try:
+        for batch in _events():
+            h.publish(kafka_bootstrap, prefix, batch)
+            h.drain(v)
+        cfg = RunnerConfig(bootstrap=[kafka_bootstrap], database_url=database_url, schema=schema,
+                           events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
+        workers = make_workers(cfg, ["all"])
+        try:
+            for w in workers:
+                w.start()
+            run(workers, once=True)
+        finally:
+            for w in workers:
+                w.close()
+        port = _free_port()
+        env = os.environ | {"PRAKTIJK_DATABASE_URL": database_url, "PRAKTIJK_KAFKA_BOOTSTRAP": kafka_bootstrap,
+                            "PRAKTIJK_API_PORT": str(port), "PRAKTIJK_API_HOST": "127.0.0.1"}
+        proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--schema", schema,
+                                 "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/metrics", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        browser = _browser(profile.name)
+        browser.set_page_load_timeout(60)
+        yield Site(base, secret, browser)
+    finally:
+        if browser is not None:
+            browser.quit()
+        profile.cleanup()
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=15)
+        v.close()
+        with eng.begin() as conn:
+            read_store.drop_schema(conn, schema)
+            read_store.drop_schema(conn, f"{prefix}_validator")
+            conn.execute(text("DELETE FROM api_keys WHERE key_id = :i"), {"i": key.key_id})
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        try:
+            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
+        finally:
+            admin.close()
+
+
+def _headline(site: Site, peildatum: str) -> dict[str, int]:
+    """The headline numbers as the API computes them (landelijk: exact column sums)."""
+    def total(naam: str, kolom: str) -> int:
+        return sum(r[kolom] for r in site.api(f"/v1/overzichten/{naam}?peildatum={peildatum}")["rijen"])
+
+    return {"deelnemers": total("deelnemers-per-pilot", "deelnemers"),
+            "met-een-verklaring": total("verklaringen-per-pilot", "deelnemers_met_verklaring"),
+            "verklaringen": total("niveaus", "verklaringen")}
+
+
+def _shown(n: int) -> str:
+    return "<5" if 1 <= n <= 4 else str(n)  # the publiek view suppresses a headline sum of 1..4
+
+
+def test_overview_loads(site: Site) -> None:
+    b = site.open(f"/?peildatum={LATE}", "overzicht")
+    assert "Landelijk overzicht" in b.title
+    assert site.text("#kern-deelnemers") == "15"
+    assert site.text("#scope") == "publiek"
+    assert len(b.find_elements("css selector", "figure.grafiek svg polyline")) == 3  # one line per headline number
+    assert len(b.find_elements("css selector", "ul.overzichten a")) == len(queries.OVERZICHTEN) == 11
+
+
+def test_a_peildatum_change_shows_the_api_numbers(site: Site) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    b = site.open(f"/?peildatum={LATE}")
+    for peildatum in (EARLY, LATE):
+        field = b.find_element(By.ID, "peildatum")
+        b.execute_script("arguments[0].value = arguments[1]", field, peildatum)  # the date picker's value
+        b.find_element(By.ID, "toon").click()  # a plain GET form
+        WebDriverWait(b, 20).until(lambda d: f"peildatum={peildatum}" in d.current_url)
+        want = _headline(site, peildatum)
+        assert {k: site.text(f"#kern-{k}") for k in want} == {k: _shown(v) for k, v in want.items()}
+        site.screenshot(f"overzicht_{peildatum}")
+    assert _headline(site, EARLY)["deelnemers"] == 11 and _headline(site, LATE)["verklaringen"] == 1
+
+
+def _cells(site: Site, kolom: str) -> dict[str, str]:
+    b = site.browser
+    return {row.get_attribute("data-pilot"): row.find_element("css selector", f'td[data-kolom="{kolom}"]').text.strip()
+            for row in b.find_elements("css selector", "#tabel tbody tr[data-pilot]")}
+
+
+def test_publiek_sees_what_the_api_suppresses(site: Site) -> None:
+    site.open(f"/overzichten/deelnemers-per-pilot?peildatum={LATE}", "deelnemers-per-pilot_publiek")
+    shown = _cells(site, "deelnemers")
+    exact = {r["pilot"]: r["deelnemers"] for r in
+             site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"]}
+    from registry.api.readmodels import suppress_small_cells
+
+    suppressed = {r["pilot"]: r["deelnemers"] for r in suppress_small_cells(
+        site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"])}
+    assert shown == {p: "<5" if v is None else str(v) for p, v in suppressed.items()}
+    assert shown["twente"] == "<5" and exact["twente"] == 2  # primary
+    assert shown["groningen"] == "7" and shown["drenthe"] == "0"
+
+
+def test_the_page_equals_the_publiek_api(site: Site) -> None:
+    """Against the API's own answer for a publiek key (the same suppression, computed by the server)."""
+    store = KeyStore(make_engine(_database_url()))
+    key, secret = store.create("publiek", "test_web_browser")
+    try:
+        rows = site.api_publiek(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}", secret)["rijen"]
+    finally:
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM api_keys WHERE key_id = :i"), {"i": key.key_id})
+    site.open(f"/overzichten/deelnemers-per-pilot?peildatum={LATE}")
+    assert _cells(site, "deelnemers") == {r["pilot"]: "<5" if r["deelnemers"] is None else str(r["deelnemers"])
+                                          for r in rows}
+    site.open(f"/?peildatum={LATE}")
+    assert site.text("#kern-verklaringen") == "<5"  # 1 verklaring: suppressed for publiek
+
+
+def _database_url() -> str:
+    from registry.infra import settings
+
+    return os.environ.get("PRAKTIJK_DATABASE_URL") or settings.load().database_url
+
+
+def test_a_landelijk_key_shows_exact_numbers(site: Site) -> None:
+    from selenium.webdriver.common.by import By
+
+    b = site.open(f"/overzichten/deelnemers-per-pilot?peildatum={LATE}")
+    b.find_element(By.ID, "sleutel").send_keys("prk_0123456789ab_" + "x" * 43)
+    b.find_element(By.ID, "sleutel").submit()
+    assert "onbekend of ingetrokken" in site.text("#fout")  # an error page, not a 500
+    site.screenshot("sleutel_fout")
+    b = site.open(f"/overzichten/deelnemers-per-pilot?peildatum={LATE}")
+    b.find_element(By.ID, "sleutel").send_keys(site.landelijk)
+    b.find_element(By.ID, "sleutel").submit()
+    assert site.text("#scope") == "landelijk"
+    assert f"peildatum={LATE}" in b.current_url  # back on the same page
+    exact = {r["pilot"]: str(r["deelnemers"]) for r in
+             site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"]}
+    assert _cells(site, "deelnemers") == exact and exact["twente"] == "2" and exact["rijnmond"] == "6"
+    assert "<5" not in b.find_element(By.ID, "tabel").text
+    cookie = b.get_cookie("praktijk_sleutel")
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+    assert b.execute_script("return document.cookie") == ""  # not readable by scripts
+    site.open(f"/?peildatum={LATE}")
+    assert site.text("#kern-verklaringen") == "1"
+    # every page, as landelijk
+    for naam in sorted(queries.OVERZICHTEN):
+        site.open(f"/overzichten/{naam}?peildatum={LATE}", f"{naam}_landelijk")
+        assert b.find_elements(By.CSS_SELECTOR, "figure.grafiek svg") and b.find_elements(By.ID, "tabel")
+    site.open(f"/regios?peildatum={LATE}", "regios")
+    assert b.find_element(By.CSS_SELECTOR, 'table[data-regio] tr[data-pilot="groningen"]').text.split()[-2:] == ["7", "0"]
+    site.open(f"/reconciliatie?peildatum={LATE}", "reconciliatie")
+    assert b.find_element(By.ID, "reconciliatie")
+    b.find_element(By.CSS_SELECTOR, "form[action='/sleutel/wissen'] button").click()
+    assert site.text("#scope") == "publiek"
+
+
+def _outside_requests(site: Site) -> list[str]:
+    names = site.browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    return [n for n in names if not n.startswith(site.base)]
+
+
+def test_docs_render_without_the_internet(site: Site) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    operations = sum(len(ops) for ops in site.api("/openapi.json")["paths"].values())
+    b = site.open("/docs")
+    WebDriverWait(b, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= operations)
+    assert len(b.find_elements(By.CSS_SELECTOR, ".opblock")) == operations
+    assert "/v1/overzichten/{naam}" in b.find_element(By.ID, "swagger-ui").text
+    site.screenshot("docs")
+    assert _outside_requests(site) == []
+    assert [e["message"] for e in b.get_log("browser") if e["source"] == "security"] == []  # no CSP violation
+    b = site.open("/redoc")
+    WebDriverWait(b, 30).until(lambda d: "/v1/overzichten/{naam}" in d.find_element(By.TAG_NAME, "body").text)
+    site.screenshot("redoc")
+    # ReDoc's bundle always asks for the Redocly logo from its CDN: the Content-Security-Policy refuses it
+    logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+    assert _outside_requests(site) in ([], [logo])
+    refused = [e["message"] for e in b.get_log("browser") if e["source"] == "security"]
+    assert all(logo in m and "The action has been blocked" in m for m in refused), refused
