@@ -126,6 +126,7 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
     key = demo_key(s)
     base = f"http://{s.api_host}:{s.api_port}"
     console.print(f"\n[bold]Query API[/bold] on {base}  (OpenAPI: {base}/docs)")
+    console.print(f"[bold]Praktijkloket[/bold] (browser): {base}/  (publiek view; enter the key below for exact numbers)")
     console.print(f"landelijk API key (shown once): [bold]{key}[/bold]")
     for path in ("/v1/overzichten", f"/v1/overzichten/kwalificaties?peildatum={PEILDATUM}",
                  f"/v1/overzichten/deelnemers-per-pilot?peildatum={PEILDATUM}&format=csv",
