@@ -29,6 +29,7 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from registry.infra.kafka import client_config
 from consumers.records import Positions, changes_for, decode_poll
 from projections import store
 from projections.catalogus import select
@@ -97,7 +98,7 @@ class Worker:
         with self.engine.begin() as conn:
             store.ensure(conn, self.schema, [self.projection])
         self.consumer = KafkaConsumer(
-            bootstrap_servers=self.config.bootstrap,
+            **client_config(self.config.bootstrap),
             group_id=self.projection.consumer_group + self.group_suffix,
             client_id=f"{self.projection.consumer_group}{self.group_suffix}",
             enable_auto_commit=False,

@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import Engine, text
 
+from registry.infra.kafka import client_config
 from projections import reconciliatie as sql
 from projections import store
 from registry.domein import events
@@ -81,12 +82,12 @@ def follow(engine: Engine, config: FollowConfig, *, stop: threading.Event | None
            on_result: Callable[[list[dict[str, Any]]], None] | None = None) -> int:
     """Re-run a pilot's reconciliation for every new TellingGemeld until ``stop`` is set; returns the runs."""
     stop = stop or threading.Event()
-    consumer = KafkaConsumer(config.topic, bootstrap_servers=config.bootstrap, group_id=config.group,
+    consumer = KafkaConsumer(config.topic, **client_config(config.bootstrap), group_id=config.group,
                              enable_auto_commit=False, isolation_level="read_committed",
                              auto_offset_reset="earliest" if config.from_beginning else "latest",
                              client_id=f"{config.group}-consumer")
     own = producer is None
-    producer = producer or KafkaProducer(bootstrap_servers=config.bootstrap, acks="all")
+    producer = producer or KafkaProducer(**client_config(config.bootstrap), acks="all")
     runs = 0
     try:
         while not stop.is_set():

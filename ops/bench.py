@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 
+from registry.infra.kafka import client_config  # noqa: E402
 from consumers.validator import Validator, ValidatorConfig  # noqa: E402
 from producers.publisher import Publisher  # noqa: E402
 from registry.infra import codec, topics  # noqa: E402
@@ -67,7 +68,7 @@ def bench_producer(bootstrap: str, n_deelnemers: int, rounds: int = 3) -> tuple[
     t = Topics(prefix)
     topics.create([bootstrap], 6, [MBO, "werkgever.raw"], prefix)
     encoded = [(events.key(et, r), codec.encode(et, r)) for et, r in items]
-    raw = KafkaProducer(bootstrap_servers=[bootstrap], **PRODUCER_SETTINGS)  # type: ignore[arg-type]
+    raw = KafkaProducer(**client_config([bootstrap]), **PRODUCER_SETTINGS)  # type: ignore[arg-type]
     pub = Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False, producer_config=PRODUCER_SETTINGS)
     raw_topic = t.ingress("werkgever.raw")
 
@@ -117,7 +118,7 @@ def bench_validator(bootstrap: str, database_url: str, n_deelnemers: int) -> tup
 
 def produce_canonical(bootstrap: str, topic: str, n_deelnemers: int) -> int:
     """Write a plausible canonical log (tests.support.builders.scenario) straight to ``topic``."""
-    producer = KafkaProducer(bootstrap_servers=[bootstrap], linger_ms=50, batch_size=512 * 1024, acks=1)
+    producer = KafkaProducer(**client_config([bootstrap]), linger_ms=50, batch_size=512 * 1024, acks=1)
     n = 0
     for event_type, record in builders.scenario(n_deelnemers):
         producer.send(topic, key=events.key(event_type, record), value=codec.encode(event_type, record))
@@ -128,7 +129,7 @@ def produce_canonical(bootstrap: str, topic: str, n_deelnemers: int) -> int:
 
 
 def raw_consume_decode(bootstrap: str, topic: str) -> tuple[float, int]:
-    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=None, enable_auto_commit=False, isolation_level="read_committed",
+    consumer = KafkaConsumer(**client_config([bootstrap]), group_id=None, enable_auto_commit=False, isolation_level="read_committed",
                              max_poll_records=2000, fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024)
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(tps)

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Apache Kafka (KRaft, single combined broker+controller) on 127.0.0.1.
-#   ops/kafka.sh fetch | start | stop | status | bootstrap
+#   ops/kafka.sh fetch | start | stop | status | bootstrap | env
+# Secured by default: SASL/SCRAM-SHA-512 on the client listener, the StandardAuthorizer (no ACL =
+# denied), the super user `admin` whose password is generated into $KDIR/admin.password (0600).
+# The controller listener is loopback-only and needs the admin's password too (SASL PLAIN).
+# PRAKTIJK_KAFKA_SECURITY=plaintext before the first start gives the old unauthenticated broker.
+# `env` prints the export lines a client of this broker needs (bootstrap, security, admin login).
 # Jars come from Maven Central via ops/kafka/pom.xml into .cache/kafka/libs.
 source "$(dirname "$0")/lib.sh"
 KDIR="$CACHE/kafka"
@@ -8,6 +13,7 @@ LIBS="$KDIR/libs"
 PIDFILE="$KDIR/kafka.pid"
 LOG="$KDIR/kafka.log"
 PROPS="$KDIR/server.properties"
+ADMIN_PW="$KDIR/admin.password"
 TIMEOUT="${PRAKTIJK_KAFKA_START_TIMEOUT:-90}"
 
 fetch() {
@@ -27,7 +33,8 @@ write_config() {
   port="$(free_port)"; cport="$(free_port)"
   while [ "$cport" = "$port" ]; do cport="$(free_port)"; done
   mkdir -p "$KDIR/data"
-  cat >"$PROPS" <<PROPS
+  if [ "${PRAKTIJK_KAFKA_SECURITY:-sasl_scram}" = plaintext ]; then
+    cat >"$PROPS" <<PROPS
 # written by ops/kafka.sh; ports are fixed once chosen (the KRaft quorum records them)
 process.roles=broker,controller
 node.id=1
@@ -37,6 +44,35 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.quorum.bootstrap.servers=127.0.0.1:$cport
+PROPS
+  else
+    [ -f "$ADMIN_PW" ] || (umask 077; "$PY" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$ADMIN_PW")
+    chmod 600 "$ADMIN_PW"
+    local pw; pw="$(cat "$ADMIN_PW")"
+    (umask 077; cat >"$PROPS" <<PROPS
+# written by ops/kafka.sh; ports are fixed once chosen (the KRaft quorum records them)
+# security: SASL/SCRAM-SHA-512 for clients, StandardAuthorizer, super user admin (password: admin.password)
+process.roles=broker,controller
+node.id=1
+listeners=SASL_PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+controller.quorum.bootstrap.servers=127.0.0.1:$cport
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$pw" user_admin="$pw";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin
+PROPS
+    )
+  fi
+  cat >>"$PROPS" <<PROPS
 log.dirs=$KDIR/data
 num.partitions=6
 auto.create.topics.enable=false
@@ -50,7 +86,7 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 transaction.timeout.max.ms=900000
 PROPS
-  cat >"$KDIR/log4j2.properties" <<'L4J'
+cat >"$KDIR/log4j2.properties" <<'L4J'
 status = warn
 appender.out.type = Console
 appender.out.name = out
@@ -63,17 +99,32 @@ logger.kafka.level = INFO
 L4J
 }
 
-bootstrap() { sed -n 's#^advertised.listeners=PLAINTEXT://##p' "$PROPS"; }
+bootstrap() { sed -n 's#^advertised.listeners=\(SASL_\)\{0,1\}PLAINTEXT://##p' "$PROPS"; }
+
+secured() { grep -q '^sasl.enabled.mechanisms=' "$PROPS"; }
+
+env_lines() {  # export lines for a client of this broker (the admin login when secured)
+  echo "export PRAKTIJK_KAFKA_BOOTSTRAP='$(bootstrap)'"
+  if secured; then
+    echo "export PRAKTIJK_KAFKA_SECURITY='sasl_scram'"
+    echo "export PRAKTIJK_KAFKA_USERNAME='admin'"
+    echo "export PRAKTIJK_KAFKA_PASSWORD='$(cat "$ADMIN_PW")'"
+  else
+    echo "export PRAKTIJK_KAFKA_SECURITY='plaintext'"
+  fi
+}
 
 wait_ready() {
   local bs; bs="$(bootstrap)"
   local deadline=$((SECONDS + TIMEOUT))
   while [ $SECONDS -lt $deadline ]; do
     pid_alive "$PIDFILE" || die "Kafka exited during start-up, see $LOG"
-    if "$PY" - "$bs" <<'PYCHK' 2>/dev/null; then return 0; fi
+    if "$PY" - "$bs" "$(secured && cat "$ADMIN_PW" || true)" <<'PYCHK' 2>/dev/null; then return 0; fi
 import sys
 from kafka import KafkaAdminClient
-a = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=3000)
+sec = dict(security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512", sasl_plain_username="admin",
+           sasl_plain_password=sys.argv[2]) if sys.argv[2] else {}
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=3000, **sec)
 a.list_topics(); a.close()
 PYCHK
     sleep 1
@@ -94,8 +145,10 @@ start() {
   done
   if [ ! -f "$KDIR/data/meta.properties" ]; then
     local cid; cid="$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>>"$LOG")" || die "StorageTool random-uuid failed, see $LOG"
+    local scram=()
+    if secured; then scram=(--add-scram "SCRAM-SHA-512=[name=admin,password=$(cat "$ADMIN_PW")]"); fi
     java -cp "$LIBS/*" -Dlog4j2.configurationFile="$KDIR/log4j2.properties" \
-      kafka.tools.StorageTool format --standalone -t "$cid" -c "$PROPS" >>"$LOG" 2>&1 \
+      kafka.tools.StorageTool format --standalone -t "$cid" -c "$PROPS" "${scram[@]}" >/dev/null 2>>"$LOG" \
       || die "formatting Kafka storage failed, see $LOG"
   fi
   say "starting Kafka on $bs"
@@ -118,5 +171,6 @@ case "${1:-}" in
   stop) stop_pid "$PIDFILE" kafka ;;
   status) status ;;
   bootstrap) bootstrap ;;
-  *) echo "usage: $0 fetch|start|stop|status|bootstrap" >&2; exit 2 ;;
+  env) [ -f "$PROPS" ] || die "no Kafka config yet: run ops/kafka.sh start"; env_lines ;;
+  *) echo "usage: $0 fetch|start|stop|status|bootstrap|env" >&2; exit 2 ;;
 esac

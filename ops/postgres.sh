@@ -5,6 +5,7 @@ source "$(dirname "$0")/lib.sh"
 PGDIR="$CACHE/pg"        # always: the port, the logs and the record of where the data lives
 PORTFILE="$PGDIR/port"   # the port is kept here whatever folder the clone is in
 DATAREC="$PGDIR/datadir" # the data folder, when it is not $PGDIR/data (see data_dir)
+PWFILE="$PGDIR/password" # the superuser's password (mode 0600): scram-sha-256 authentication, never trust
 DB="${PRAKTIJK_DB_NAME:-praktijkregister}"
 
 # As root the server runs as 'postgres', which must be able to reach its data folder. A
@@ -47,7 +48,29 @@ as_owner() {
   fi
 }
 
-url() { echo "postgresql+psycopg://postgres@127.0.0.1:$(cat "$PORTFILE")/$DB"; }
+url() {  # the superuser's URL (a cluster made before passwords, still on trust, has none)
+  local who=postgres; [ -f "$PWFILE" ] && who="postgres:$(cat "$PWFILE")"
+  echo "postgresql+psycopg://$who@127.0.0.1:$(cat "$PORTFILE")/$DB"
+}
+
+new_password() {  # generate $PWFILE (0600) once
+  [ -s "$PWFILE" ] && return 0
+  (umask 077; python3 -c 'import secrets; print(secrets.token_hex(24))' >"$PWFILE")
+}
+
+# A cluster initialised before passwords (trust): give the superuser its password, then switch
+# pg_hba.conf to scram-sha-256 and reload. Runs only from start, on a server this script just started.
+require_passwords() {  # bin port
+  local bin="$1" port="$2"
+  grep -Eq '^[^#]*[[:space:]]trust([[:space:]]|$)' "$DATA/pg_hba.conf" 2>/dev/null || return 0
+  new_password
+  echo "ALTER ROLE postgres PASSWORD '$(cat "$PWFILE")'" |  # on stdin: never on a command line
+    "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null \
+    || die "setting the superuser password failed, see $LOG"
+  as_owner sed -i -E 's/^([^#]*[[:space:]])trust([[:space:]]|$)/\1scram-sha-256\2/' "$DATA/pg_hba.conf"
+  as_owner "$bin/pg_ctl" -D "$DATA" reload >/dev/null || die "reloading PostgreSQL failed, see $LOG"
+  say "PostgreSQL: trust replaced by scram-sha-256 (superuser password in $PWFILE)"
+}
 
 running() { [ -f "$DATA/postmaster.pid" ] && kill -0 "$(head -1 "$DATA/postmaster.pid")" 2>/dev/null; }
 
@@ -64,14 +87,21 @@ start() {
   reachable || LOG="$(dirname "$DATA")/postgres.log"
   mkdir -p "$(dirname "$DATA")"; [ "$(id -u)" = 0 ] && chown postgres "$(dirname "$DATA")"
   if [ ! -f "$DATA/PG_VERSION" ]; then
-    as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 \
-      || die "initdb failed (the postgres user needs access to $DATA), see $PGDIR/initdb.log"
+    new_password
+    # initdb reads the password from a file the postgres user can read: a copy next to the data, removed after
+    local pw; pw="$(dirname "$DATA")/.initdb-pw.$$"
+    (umask 077; cp "$PWFILE" "$pw"); [ "$(id -u)" = 0 ] && chown postgres "$pw"
+    as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=scram-sha-256 --pwfile="$pw" -E UTF8 --locale=C.UTF-8 \
+      >"$PGDIR/initdb.log" 2>&1 || { rm -f "$pw"; die "initdb failed (the postgres user needs access to $DATA), see $PGDIR/initdb.log"; }
+    rm -f "$pw"
   fi
   touch "$LOG"; [ "$(id -u)" = 0 ] && chown postgres "$LOG"
   say "starting PostgreSQL on 127.0.0.1:$port"
   as_owner "$bin/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c fsync=on -c max_connections=200 -c shared_buffers=256MB" \
     start >/dev/null || die "PostgreSQL did not start, see $LOG"
+  require_passwords "$bin" "$port"
+  export PGPASSWORD; PGPASSWORD="$(cat "$PWFILE")"
   "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1 \
     || "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$DB" || die "createdb $DB failed"
   url
@@ -92,7 +122,7 @@ purge() {  # stop, then delete the cluster (also a relocated one) and its record
 }
 
 status() {
-  if running; then echo "postgres: running (pid $(head -1 "$DATA/postmaster.pid")) at $(url)"; else echo "postgres: stopped"; return 1; fi
+  if running; then echo "postgres: running (pid $(head -1 "$DATA/postmaster.pid")) at $(url | sed -E 's/:[^:@/]+@/:***@/')"; else echo "postgres: stopped"; return 1; fi
 }
 
 case "${1:-}" in

@@ -15,22 +15,39 @@ up() {
   mkdir -p "$CACHE"
   ensure_venv
   local bs url
-  if [ -n "${PRAKTIJK_KAFKA_BOOTSTRAP:-}" ]; then bs="$PRAKTIJK_KAFKA_BOOTSTRAP"; else bs="$("$ROOT/ops/kafka.sh" start)"; fi
+  local kafka_env
+  if [ -n "${PRAKTIJK_KAFKA_BOOTSTRAP:-}" ]; then
+    # an outside broker: pass on how to log in to it (PRAKTIJK_KAFKA_SECURITY/USERNAME/PASSWORD as set)
+    bs="$PRAKTIJK_KAFKA_BOOTSTRAP"
+    kafka_env="export PRAKTIJK_KAFKA_BOOTSTRAP='$bs'"
+    for v in SECURITY USERNAME PASSWORD CA_FILE; do
+      local n="PRAKTIJK_KAFKA_$v"
+      if [ -n "${!n:-}" ]; then kafka_env+=$'\n'"export $n='${!n}'"; fi
+    done
+  else
+    "$ROOT/ops/kafka.sh" start >/dev/null
+    kafka_env="$("$ROOT/ops/kafka.sh" env)"  # bootstrap, security and the admin login (secured broker)
+  fi
   if [ -n "${PRAKTIJK_DATABASE_URL:-}" ]; then url="$PRAKTIJK_DATABASE_URL"; else url="$("$ROOT/ops/postgres.sh" start)"; fi
   mkdir -p "$CACHE/keys"
-  cat >"$ENVFILE" <<ENV
-export PRAKTIJK_KAFKA_BOOTSTRAP='$bs'
+  (umask 077; echo "$kafka_env" >"$ENVFILE")  # 0600: it holds the Kafka admin's password
+  cat >>"$ENVFILE" <<ENV
 export PRAKTIJK_DATABASE_URL='$url'
 export PRAKTIJK_KEYS_DIR='${PRAKTIJK_KEYS_DIR:-$CACHE/keys}'
 ENV
   # shellcheck disable=SC1090
   source "$ENVFILE"
   "$VENV/bin/praktijkregister" topics create >/dev/null || die "creating topics failed on $bs"
+  # one least-privilege PostgreSQL login per component (PRAKTIJK_DATABASE_URL_<COMPONENT>); passwords 0600 in pg/roles
+  local roles
+  if roles="$("$VENV/bin/praktijkregister" db roles --secrets "$CACHE/pg/roles")"; then echo "$roles" >>"$ENVFILE"
+  elif [ "$url" = "$("$ROOT/ops/postgres.sh" url 2>/dev/null)" ]; then die "creating the database roles failed on the local PostgreSQL"
+  else say "no roles on $(echo "$url" | sed -E 's/:[^:@/]+@/:***@/') (see above): every component uses PRAKTIJK_DATABASE_URL"; fi
 }
 
 purge() {
   "$ROOT/ops/kafka.sh" stop
-  rm -rf "$CACHE/kafka/data" "$CACHE/kafka/server.properties" "$CACHE/kafka/kafka.log"
+  rm -rf "$CACHE/kafka/data" "$CACHE/kafka/server.properties" "$CACHE/kafka/kafka.log" "$CACHE/kafka/admin.password"
   "$ROOT/ops/postgres.sh" purge
   rm -rf "$CACHE/keys" "$ENVFILE"
 }

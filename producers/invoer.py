@@ -1,7 +1,9 @@
 """Partner input (JSON lines, CSV) -> registry events, with a specific error per bad field.
 
 Pure apart from the key material it is given: no Kafka here. Every refusal names
-file, line, field and reason, so a partner can fix the row.
+file, line, field and reason, so a partner can fix the row. Files are streamed line by line within
+limits (``producers.lezen.Grenzen``): an over-long line, a too-deep nesting, an over-long CSV cell and a
+row whose ENCODED event exceeds the ingress limit are refused like any bad field, before anything is sent.
 """
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from producers.lezen import RECORD_OVERHEAD, Grenzen, max_diepte, regels, te_diep
 from producers.velden import FieldError, coerce, date
 from registry.domein import identifiers, referentie
-from registry.domein.events import ALL_EVENTS, REGISTRY_FIELDS, SPECS, EventKind
+from registry.domein.events import ALL_EVENTS, REGISTRY_FIELDS, SPECS, EventKind, key
+from registry.domein.regels import DATUM_VOORUIT, DATUMVELDEN, VROEGSTE_DATUM
 from registry.domein.telregels import EARLIEST
 from registry.infra import codec
 
-__all__ = ["EVENT_NS", "Bericht", "FieldError", "Fout", "Invoer", "Resultaat"]  # FieldError lives in velden
+__all__ = ["EVENT_NS", "Bericht", "FieldError", "Fout", "Grenzen", "Invoer", "Resultaat"]  # FieldError lives in velden
 
 # UUID5 namespace for event ids derived from partner + line content (stable forever)
 EVENT_NS = uuid.UUID("6f1d3b0c-5a7e-4c1e-9a52-2d0b3c9f7e11")
@@ -44,6 +48,8 @@ class Bericht:
     event_type: str
     record: dict[str, Any]
     line: int
+    key: bytes = b""
+    value: bytes = b""  # the encoded record, checked against the ingress limit (what the publisher sends)
 
 
 @dataclass
@@ -63,6 +69,7 @@ class Invoer:
         seal: Callable[[dict[str, str]], bytes],
         now: dt.datetime | None = None,
         catalogue: codec.Catalogue | None = None,
+        grenzen: Grenzen | None = None,
     ) -> None:
         problem = identifiers.partner(partner)
         if problem:
@@ -72,15 +79,30 @@ class Invoer:
         self.seal = seal
         self.now = now or dt.datetime.now(dt.timezone.utc)
         self.cat = catalogue or codec.catalogue()
+        self.grenzen = grenzen or Grenzen()
 
     # ---- files -------------------------------------------------------------
     def jsonl(self, path: Path) -> Resultaat:
         res = Resultaat()
-        for line_no, raw in _lines(path):
+        diepte = max_diepte(self.cat)
+        for regel in regels(path, self.grenzen.max_line_bytes):
+            line_no, raw = regel.nummer, regel.text
+            if regel.fout:
+                res.fouten.append(Fout(path.name, line_no, "-", regel.fout))
+                continue
+            if not raw.strip():
+                continue
+            veld = te_diep(raw, diepte)
+            if veld is not None:
+                res.fouten.append(Fout(path.name, line_no, veld, f"nested deeper than {diepte} levels, more than any event's schema allows"))
+                continue
             try:
                 obj = json.loads(raw)
             except json.JSONDecodeError as exc:
                 res.fouten.append(Fout(path.name, line_no, "-", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+                continue
+            except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4300 digits
+                res.fouten.append(Fout(path.name, line_no, "-", f"not valid JSON: {str(exc)[:200]}"))
                 continue
             if not isinstance(obj, dict):
                 res.fouten.append(Fout(path.name, line_no, "-", "each line must be a JSON object"))
@@ -90,10 +112,34 @@ class Invoer:
 
     def csv(self, path: Path, event_type: str) -> Resultaat:
         res = Resultaat()
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
+        g = self.grenzen
+        te_lang: dict[int, str] = {}
+
+        def lines() -> Iterator[str]:
+            for regel in regels(path, g.max_line_bytes):
+                if regel.fout:
+                    te_lang[regel.nummer] = regel.fout
+                yield regel.text + "\n"  # an over-long line reads as blank: the csv reader skips it
+
+        previous = csv.field_size_limit(max(g.max_line_bytes, g.max_cell_bytes) + 1)
+        try:
+            reader = csv.DictReader(lines())
+            rows = iter(reader)
+            while True:
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # e.g. a quoted cell running over many lines
+                    res.fouten.append(Fout(path.name, reader.line_num, "-", f"not valid CSV: {exc}"))
+                    continue
                 line_no = reader.line_num
+                groot = [k for k, v in row.items() if isinstance(v, str) and len(v.encode()) > g.max_cell_bytes]
+                if groot:
+                    res.fouten.append(Fout(path.name, line_no, str(groot[0]),
+                                           f"cell of {len(row[groot[0]].encode())} bytes is longer than the limit of "
+                                           f"{g.max_cell_bytes} bytes (PRAKTIJK_IMPORT_MAX_CELL_BYTES)"))
+                    continue
                 obj: dict[str, Any] = {k: v for k, v in row.items() if k is not None and v not in ("", None)}
                 if None in row:
                     res.fouten.append(Fout(path.name, line_no, "-", "more cells than header columns"))
@@ -101,15 +147,30 @@ class Invoer:
                 obj.setdefault("type", event_type)
                 raw = ",".join(f"{k}={row[k]}" for k in reader.fieldnames or [])
                 self._add(res, obj, line_no, raw, path.name, from_text=True)
+        finally:
+            csv.field_size_limit(previous)
+        res.fouten += [Fout(path.name, n, "-", fout) for n, fout in sorted(te_lang.items())]
+        res.fouten.sort(key=lambda f: f.line)
         return res
 
     def _add(self, res: Resultaat, obj: dict[str, Any], line: int, raw: str, file: str, from_text: bool) -> None:
         try:
             event_type, record = self.row(obj, raw, from_text)
+            value = codec.encode(event_type, record, self.cat)
+            sleutel = key(event_type, record)
         except FieldError as exc:
-            res.fouten.append(Fout(file, line, exc.path, exc.reason))
+            res.fouten.append(Fout(file, line, exc.path[:100], exc.reason[:300]))  # a hostile value is not echoed whole
             return
-        res.berichten.append(Bericht(event_type, record, line))
+        except (codec.EncodeError, ValueError, TypeError, OverflowError) as exc:
+            res.fouten.append(Fout(file, line, "-", f"does not fit the event's schema: {str(exc)[:200]}"))
+            return
+        size = len(value) + len(sleutel) + RECORD_OVERHEAD
+        if size > self.grenzen.max_record_bytes:
+            grootste = max(record, key=lambda k: len(repr(record[k])))
+            res.fouten.append(Fout(file, line, grootste, f"the encoded event is {size} bytes, more than the ingress limit of "
+                                                        f"{self.grenzen.max_record_bytes} bytes (PRAKTIJK_MAX_INGRESS_BYTES)"))
+            return
+        res.berichten.append(Bericht(event_type, record, line, sleutel, value))
 
     # ---- one row -----------------------------------------------------------
     def row(self, obj: dict[str, Any], raw: str, from_text: bool = False) -> tuple[str, dict[str, Any]]:
@@ -193,6 +254,11 @@ class Invoer:
         value = coerce(obj[name], f["type"], name, from_text)
         if name in _FUTURE_CHECKED:
             self._not_future(name, value)
+        if name in DATUMVELDEN and isinstance(value, dt.date):
+            if value > self.now.date() + DATUM_VOORUIT:
+                raise FieldError(name, f"{value.isoformat()} is more than {DATUM_VOORUIT.days} days in the future")
+            if value < VROEGSTE_DATUM:
+                raise FieldError(name, f"{value.isoformat()} is before {VROEGSTE_DATUM.isoformat()}")
         return value
 
     def _not_future(self, name: str, value: Any) -> None:
@@ -226,9 +292,3 @@ HANDLED_KINDS = frozenset(_PSEUDONIEMEN)
 # reference data names no deelnemer; registry events are refused before this table is read
 IGNORED_KINDS: frozenset[EventKind] = frozenset({"reference", "registry"})
 
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8-sig") as fh:
-        for no, raw in enumerate(fh, start=1):
-            if raw.strip():
-                yield no, raw.rstrip("\n")

@@ -5,43 +5,64 @@ the partition, and an event_id resent later is a no-op at the validator.
 """
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Iterable, Mapping, Sequence
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from registry.infra.kafka import client_config
 from registry.infra import codec, topics
 from registry.domein import events
 
+log = logging.getLogger("praktijkregister.publisher")
+
 
 class PublishError(RuntimeError):
-    pass
+    """Not every event was acknowledged. ``sent``: the tags (e.g. file lines) the broker DID acknowledge;
+    ``failed``: (tag, error) of the refused ones; anything else queued was never sent."""
+
+    def __init__(self, message: str, sent: Sequence[Any] = (), failed: Sequence[tuple[Any, BaseException | None]] = ()) -> None:
+        super().__init__(message)
+        self.sent, self.failed = list(sent), list(failed)
 
 
 class Publisher:
     def __init__(self, bootstrap: Sequence[str] | str, partner: str, *, ensure_topic: bool = True,
-                 partitions: int = 6, producer_config: Mapping[str, Any] | None = None, prefix: str = "praktijkleren") -> None:
+                 partitions: int = 6, producer_config: Mapping[str, Any] | None = None, prefix: str = "praktijkleren",
+                 max_record_bytes: int = topics.INGRESS_MAX_BYTES) -> None:
         self.topic = topics.Topics(prefix).ingress(partner)
         self.partner = partner
         self.bootstrap = [bootstrap] if isinstance(bootstrap, str) else list(bootstrap)
-        if ensure_topic:
-            topics.create(self.bootstrap, partitions, [partner], prefix)
+        if ensure_topic and not topics.exists(self.bootstrap, self.topic):  # a partner may not create topics
+            topics.create(self.bootstrap, partitions, [partner], prefix, max_ingress_bytes=max_record_bytes)
         config: dict[str, Any] = dict(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
-            linger_ms=20, batch_size=256 * 1024, max_in_flight_requests_per_connection=5,
+            **client_config(self.bootstrap), acks="all", enable_idempotence=True,
+            # a batch of several records stays under the ingress topic's max.message.bytes; a bigger single
+            # record (checked by the importer against max_record_bytes) goes in a batch of its own
+            linger_ms=20, batch_size=max(16 * 1024, min(256 * 1024, max_record_bytes // 2)),
+            max_in_flight_requests_per_connection=5,
             client_id=f"praktijkregister-publisher-{partner}",
         )
         config.update(producer_config or {})
         self._producer = KafkaProducer(**config)
-        self._pending: list[Any] = []  # futures, checked at flush: kafka-python's flush does not raise
+        self._pending: list[tuple[Any, Any]] = []  # (tag, future), checked at flush: kafka-python's flush does not raise
 
     def publish(self, event_type: str, record: Mapping[str, Any]) -> None:
         """Queue one event (sent in the background; ``flush`` waits for the broker)."""
         if record.get("partner") != self.partner:
             raise PublishError(f"record partner {record.get('partner')!r} is not {self.partner!r}")
-        self._pending.append(
-            self._producer.send(self.topic, key=events.key(event_type, record), value=codec.encode(event_type, record))
-        )
+        self.send_encoded(events.key(event_type, record), codec.encode(event_type, record))
+
+    def send_encoded(self, key: bytes | None, value: bytes, tag: Any = None) -> None:
+        """Queue one already encoded event; ``tag`` (e.g. a file line) names it in a PublishError."""
+        try:
+            self._pending.append((tag, self._producer.send(self.topic, key=key, value=value)))
+        except KafkaError as exc:  # refused before sending (e.g. larger than the client's max_request_size)
+            sent = self._settle(None)[0]
+            raise PublishError(f"event {tag if tag is not None else ''} refused before sending: {exc}",
+                               sent, [(tag, exc)]) from exc
 
     def publish_batch(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
         """Queue many events and wait until the broker acknowledged all of them."""
@@ -52,18 +73,39 @@ class Publisher:
         self.flush()
         return n
 
-    def flush(self, timeout: float = 120.0) -> None:
-        try:
-            self._producer.flush(timeout=timeout)
-        except KafkaError as exc:
-            raise PublishError(f"broker did not acknowledge every event: {exc}") from exc
-        failed = [f.exception for f in self._pending if f.failed()]
-        self._pending.clear()
+    def flush(self, timeout: float = 120.0) -> list[Any]:
+        """Wait for the broker; the tags of the acknowledged events, or PublishError naming sent and failed ones."""
+        sent, failed = self._settle(timeout)
         if failed:
-            raise PublishError(f"{len(failed)} event(s) not acknowledged by the broker; first: {failed[0]}")
+            raise PublishError(f"{len(failed)} event(s) not acknowledged by the broker; first: {failed[0][1]}", sent, failed)
+        return sent
+
+    def _settle(self, timeout: float | None) -> tuple[list[Any], list[tuple[Any, BaseException | None]]]:
+        """Wait until every queued event has its answer; (acknowledged tags, [(tag, error)] of the others)."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 120.0)
+        error: BaseException | None = None
+        try:
+            self._producer.flush(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaError as exc:  # a refused batch is split and retried; flush may give up before that ends
+            error = exc
+        for _tag, f in self._pending:
+            if not f.is_done:
+                try:
+                    f.get(timeout=max(0.1, deadline - time.monotonic()))
+                except Exception:  # noqa: BLE001 - the outcome is read from the future below
+                    pass
+        sent = [tag for tag, f in self._pending if f.succeeded()]
+        failed = [(tag, f.exception if f.failed() else
+                   error or KafkaError("no answer from the broker: this event may or may not have been written"))
+                  for tag, f in self._pending if not f.succeeded()]
+        self._pending.clear()
+        return sent, failed
 
     def close(self) -> None:
-        self._producer.close()
+        try:
+            self._producer.close(timeout=30)
+        except KafkaError as exc:  # after a refused event the client may not flush cleanly; the outcome is known
+            log.warning("publisher did not close cleanly: %s", exc)
 
     def __enter__(self) -> "Publisher":
         return self

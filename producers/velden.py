@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from producers.lezen import schema_diepte, te_diep
 from registry.domein.telregels import AMSTERDAM
 
 
@@ -124,6 +125,9 @@ def _split_text_array(text: str, items: Any, path: str) -> Any:
     """CSV cells: a JSON array, or for lists of text 'a;b;c'."""
     text = text.strip()
     if text.startswith("["):
+        grens = 1 + schema_diepte(items)
+        if te_diep(text, grens) is not None:
+            raise FieldError(path, f"nested deeper than {grens} levels, more than the schema allows")
         try:
             return json.loads(text)
         except json.JSONDecodeError:

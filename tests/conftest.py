@@ -13,6 +13,8 @@ from typing import Iterator
 
 import pytest
 
+from registry.infra.kafka import client_config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,6 +34,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # Every process a test starts inherits this marker, so the check below sees exactly this run's
 # servers (not the stack ops/test started before pytest, nor another clone's test run).
 RUN_MARKER = f"PRAKTIJK_TEST_RUN={uuid.uuid4().hex}"
+# Tests and the processes they start use database_url (the stack's superuser) for everything; the components'
+# own logins from stack.env (PRAKTIJK_DATABASE_URL_<COMPONENT>) are tested with roles of their own
+# (tests/integration/test_db_roles.py), so they are not inherited here.
+for _name in [n for n in os.environ if n.startswith("PRAKTIJK_DATABASE_URL_")]:
+    del os.environ[_name]
 os.environ["PRAKTIJK_TEST_RUN"] = RUN_MARKER.split("=", 1)[1]
 
 
@@ -78,7 +85,15 @@ def no_servers_left_behind() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
-    return os.environ.get("PRAKTIJK_KAFKA_BOOTSTRAP") or _ops("kafka.sh", "start")
+    if os.environ.get("PRAKTIJK_KAFKA_BOOTSTRAP"):
+        return os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]
+    _ops("kafka.sh", "start")
+    # the broker's bootstrap and admin login (export NAME='value' lines) for every client of this run
+    out = subprocess.run([str(ROOT / "ops" / "kafka.sh"), "env"], check=True, capture_output=True, text=True, timeout=60)
+    for line in out.stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        os.environ[name] = value.strip("'")
+    return os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +111,6 @@ def unique() -> str:
 def admin(kafka_bootstrap: str) -> Iterator[object]:
     from kafka import KafkaAdminClient
 
-    client = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    client = KafkaAdminClient(**client_config(kafka_bootstrap))
     yield client
     client.close()

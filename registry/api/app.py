@@ -14,7 +14,7 @@ from registry.api import docs, metrics, problems, web
 from registry.api.auth import KeyLookup, KeyStore
 from registry.api.context import ApiContext, StatusProbe
 from registry.api.ports import ReadQueries
-from registry.api.readmodels import AnswerCache
+from registry.api.readmodels import DEFAULT_CACHE_BYTES, AnswerCache
 from registry.api.routes import aantallen, overzichten, reconciliatie, trajecten, verificatie
 from registry.api.routes import problems as problem_pages
 from registry.api.routes import status
@@ -36,7 +36,7 @@ def create_app(
     ingress_prefix: str = topics.DEFAULT.ingress_prefix,
     status_timeout_ms: int = 5000,
     status_probe: StatusProbe | None = None,
-    cache_size: int = 256,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
 ) -> FastAPI:
     """Build the API.
 
@@ -45,7 +45,8 @@ def create_app(
     ``engine`` defaults to the one for ``settings.database_url`` (``connect_database=False``: no database at all,
     for tests with in-memory keys and queries); ``keys`` defaults to the ``api_keys`` table; ``schema`` is the
     PostgreSQL schema of the read models (default: theirs). ``status_probe`` replaces the Kafka lag lookup
-    (tests). ``cache_size``: answers of overzichten/aantallen kept per data version (0: no cache).
+    (tests). ``cache_bytes``: bound of the answer cache of overzichten/aantallen/reconciliatie
+    (their JSON size; 0: no cache).
     """
     if engine is None and connect_database:
         from registry.infra.db import engine as make_engine
@@ -61,7 +62,7 @@ def create_app(
                   docs_url=None, redoc_url=None)  # /docs and /redoc: registry.api.web, assets served locally
     app.state.context = ApiContext(
         settings=settings, engine=engine, keys=keys, queries=queries, read_schema=schema or DEFAULT_READ_SCHEMA,
-        cache=AnswerCache(cache_size), metrics=metrics.ApiMetrics(), events_topic=events_topic,
+        cache=AnswerCache(cache_bytes), metrics=metrics.ApiMetrics(), events_topic=events_topic,
         ingress_prefix=ingress_prefix, status_timeout_ms=status_timeout_ms, status_probe=status_probe)
     problems.install(app)
     metrics.install(app, app.state.context.metrics)

@@ -167,6 +167,11 @@ class KeyStore:
         if self._ready:
             return
         with self.engine.begin() as conn:
+            # the API's own role may read the table but not create anything (PostgreSQL checks that right
+            # even for CREATE TABLE IF NOT EXISTS on an existing table): look first
+            if conn.execute(text("SELECT to_regclass(:t)"), {"t": self.table}).scalar() is not None:
+                self._ready = True
+                return
             conn.execute(text(
                 f"CREATE TABLE IF NOT EXISTS {self.table} ("
                 " key_id text PRIMARY KEY,"

@@ -77,11 +77,10 @@ class MetricsMiddleware:
 
 
 def install(app: FastAPI, metrics: ApiMetrics) -> None:
+    """Count and time every request; ``GET /metrics`` itself is in ``routes/status.py`` (landelijk keys only)."""
     app.add_middleware(MetricsMiddleware, fastapi_app=app, metrics=metrics)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response,
-             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
-    def _metrics() -> Response:
-        """Request counts and latency by route template and status (no ids in labels), consumer lag as of the
-        last /v1/status call. No key needed (scrape it on loopback)."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+def exposition(metrics: ApiMetrics) -> Response:
+    """The metrics in the Prometheus text format."""
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

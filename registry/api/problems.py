@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("praktijkregister.api")
@@ -31,6 +31,7 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "invalid-parameter": ("Invalid parameter", "A query parameter has an invalid value; see `errors` / `valid_values`."),
     "validation-error": ("Request validation failed", "The request does not match the API's schema; see `errors`."),
     "kafka-unavailable": ("Kafka unavailable", "The status endpoint could not reach the Kafka broker."),
+    "too-many-requests": ("Too many requests", "This address made too many requests; retry after `Retry-After` seconds."),
     "read-models-unavailable": ("Read models unavailable", "The read models are not installed or not reachable."),
     "database-unavailable": ("Database unavailable", "PostgreSQL could not be reached."),
     "internal-error": ("Internal error", "An unexpected error; the request was logged without its parameters."),
@@ -77,13 +78,31 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting problem+json answers."""
     text = {400: "Invalid parameter (problem+json, with `valid_values` where applicable)",
             401: "No, unknown or revoked API key (problem+json)", 403: "Outside the key's scope (problem+json)",
-            404: "Not found (problem+json)", 503: "Dependency unavailable (problem+json)"}
-    return {s: {"model": Problem, "description": text.get(s, "Problem"), "content": {MEDIA_TYPE: {}}} for s in statuses}
+            404: "Not found (problem+json)", 429: "Too many requests from this address (problem+json)",
+            503: "Dependency unavailable (problem+json)"}
+    out: dict[int | str, dict[str, Any]] = {}
+    for s in statuses:
+        out[s] = {"model": Problem, "description": text.get(s, "Problem"), "content": {MEDIA_TYPE: {}}}
+        if s == 429:
+            out[s]["headers"] = {"Retry-After": {"description": "Seconds until a request is allowed again.",
+                                                 "schema": {"type": "integer", "minimum": 1}}}
+    return out
 
 
 # Valid values shown when a typed query parameter fails validation.
-DATE_VALUES = ["YYYY-MM-DD (ISO 8601 calendar date, e.g. 2021-01-13)"]
-PARAM_VALUES: dict[str, list[str]] = {"peildatum": DATE_VALUES, "van": DATE_VALUES, "tot": DATE_VALUES, "format": ["json", "csv"]}
+DATE_VALUES = ["YYYY-MM-DD (ISO 8601 calendar date from 1990-01-01 to 2100-12-31, e.g. 2021-01-13)"]
+UUID_VALUES = ["a UUID, e.g. 44444444-4444-4444-8444-444444444444"]
+PARAM_VALUES: dict[str, list[str]] = {
+    "peildatum": DATE_VALUES, "van": DATE_VALUES, "tot": DATE_VALUES, "format": ["json", "csv"],
+    "gemeente": ["GM followed by 4 digits, e.g. GM0363"], "traject_id": UUID_VALUES,
+    "verklaring_id": UUID_VALUES + ["on /verificatie/{verklaring_id} also the short code PV-XXXX-XXXX-XXXX"],
+    "pseudonym": ["64 lowercase hexadecimal characters"],
+    "pilot": ["a pilot_id or name: letters, digits, spaces and . , ' / ( ) & - (at most 80)"],
+    "regio": ["an arbeidsmarktregio: letters, digits, spaces and . , ' / ( ) & - (at most 80)"],
+    "instelling": ["an mbo partner id or name: letters, digits, spaces and . , ' / ( ) & - (at most 80)"],
+    "partner": ["a partner id: letters, digits and . _ - (at most 80), e.g. gemeente.gm0014"],
+    "naam": ["an overzicht name, see GET /v1/overzichten"],
+    "partitie": ["an integer from 0 to 10000"]}
 
 
 def _clean_errors(errors: Any) -> list[dict[str, Any]]:
@@ -107,11 +126,15 @@ def install(app: FastAPI) -> None:
         in_query = all(e["loc"] and e["loc"][0] in ("query", "path") for e in errors)
         names = [e["loc"][-1] for e in errors if len(e["loc"]) > 1]
         extra: dict[str, Any] = {"errors": errors}
-        if len(set(names)) == 1 and names[0] in PARAM_VALUES:
+        if len(set(names)) == 1:
             extra["parameter"] = names[0]
-            extra["valid_values"] = PARAM_VALUES[names[0]]
+            if names[0] in PARAM_VALUES:
+                extra["valid_values"] = PARAM_VALUES[names[0]]
         detail = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors)
-        if in_query:  # a bad query/path parameter is a plain 400 Bad Request
+        if errors and all(e["loc"] and e["loc"][0] == "path" for e in errors):
+            # a path that cannot name a resource (an id of the wrong format): there is nothing at this path
+            return problem_response(request, 404, "not-found", detail, **extra)
+        if in_query:  # a bad query parameter is a plain 400 Bad Request
             return problem_response(request, 400, "invalid-parameter", detail, **extra)
         return problem_response(request, 422, "validation-error", detail, **extra)
 
@@ -127,6 +150,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SQLAlchemyError)
     async def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
         log_error(request, exc)
+        if isinstance(exc, DataError):  # a value PostgreSQL cannot hold (NUL byte, year out of range): the request's
+            return problem_response(request, 400, "invalid-parameter", "a parameter has a value the registry "
+                                    "cannot hold")
         undefined = isinstance(exc, DBAPIError) and "does not exist" in str(exc.orig)  # read-model tables missing
         slug = "read-models-unavailable" if undefined else "database-unavailable"
         return problem_response(request, 503, slug, "the read models could not be queried"
@@ -134,8 +160,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # answered by Starlette's outermost middleware, past the one that adds the security headers: add them here
+        from registry.api.web import security_headers
+
         log_error(request, exc)
-        return problem_response(request, 500, "internal-error", "unexpected error; see the server log")
+        return problem_response(request, 500, "internal-error", "unexpected error; see the server log",
+                                headers=security_headers(request.url.path, request.url.scheme == "https"))
 
 
 def log_error(request: Request, exc: BaseException) -> None:

@@ -156,18 +156,40 @@ def data_version(conn: Connection, schema: str) -> str:
     )).scalar_one())
 
 
+DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+
+
+def answer_bytes(rows: list[dict[str, Any]]) -> int:
+    """What an answer costs in the cache, estimated from its JSON size (Python objects take a few times more; the
+    bound is on this estimate, so it is the same on every platform)."""
+    return len(json.dumps(rows, default=str, ensure_ascii=False, separators=(",", ":")).encode()) + 64
+
+
 class AnswerCache:
     """Answers of the aggregate endpoints, keyed by their arguments and valid for one data version.
 
     An entry is used only while ``data_version`` is unchanged, so a cached answer is never staler than the
-    read models themselves; least recently used entries are dropped beyond ``size``."""
+    read models themselves. The cache is bounded by bytes (``answer_bytes`` of every entry), not by entries:
+    least recently used entries are dropped until the total is at most ``max_bytes``; an answer bigger than
+    ``max_entry_bytes`` (default an eighth of ``max_bytes``) is not kept at all, so one huge answer cannot empty
+    the cache (``max_bytes`` 0: no cache)."""
 
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], tuple[str, list[dict[str, Any]]]] = OrderedDict()
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, max_entry_bytes: int | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_bytes // 8 if max_entry_bytes is None else max_entry_bytes
+        self._entries: OrderedDict[tuple[Any, ...], tuple[str, list[dict[str, Any]], int]] = OrderedDict()
         self._lock = threading.Lock()
+        self.bytes = 0
         self.hits = 0
         self.misses = 0
+
+    @property
+    def size(self) -> int:
+        """The byte bound (kept under this name: ``size <= 0`` means the cache is off)."""
+        return self.max_bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, key: tuple[Any, ...], version: str) -> list[dict[str, Any]] | None:
         with self._lock:
@@ -180,10 +202,17 @@ class AnswerCache:
             return entry[1]
 
     def put(self, key: tuple[Any, ...], version: str, rows: list[dict[str, Any]]) -> None:
-        if self.size <= 0:
+        if self.max_bytes <= 0:
             return
+        cost = answer_bytes(rows)
         with self._lock:
-            self._entries[key] = (version, rows)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[2]
+            if cost > self.max_entry_bytes:
+                return
+            self._entries[key] = (version, rows, cost)
+            self.bytes += cost
+            while self.bytes > self.max_bytes:
+                _, (_, _, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from registry.infra.kafka import client_config
 from registry.domein.parkeren import vouw_alles
 
 
@@ -135,7 +136,7 @@ def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, 
     """The validator's lag on every ingress topic and each projection's lag on the events topic (and on any
     other topic it has stored offsets for, e.g. the rejections topic)."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=servers, client_id="praktijkregister-api-status",
+        admin = KafkaAdminClient(**client_config(servers), client_id="praktijkregister-api-status",
                                  request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
     except Exception as exc:  # NoBrokersAvailable, KafkaTimeoutError, ...
         raise KafkaUnavailable(f"cannot reach Kafka at {','.join(servers)}: {type(exc).__name__}") from exc
@@ -151,7 +152,7 @@ def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, 
                 tps.append(TopicPartition(meta["name"], int(p["partition_index"])))
         tps.sort()
         committed = _group_offsets(admin, validator_group)
-        consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
+        consumer = KafkaConsumer(**client_config(servers), group_id=None, enable_auto_commit=False,
                                  isolation_level="read_committed", request_timeout_ms=max(timeout_ms, 1000),
                                  bootstrap_timeout_ms=timeout_ms, client_id="praktijkregister-api-status")
         end = {tp: int(o) for tp, o in consumer.end_offsets(tps).items()} if tps else {}
@@ -206,7 +207,7 @@ def parked_counts(servers: list[str], topic: str, timeout_ms: int = 5000) -> lis
     """(partner, reason code, number) of the submissions parked now: the fold of the validator's parked topic
     (read_committed, so exactly what the validator committed). No topic yet: nothing parked."""
     try:
-        consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
+        consumer = KafkaConsumer(**client_config(servers), group_id=None, enable_auto_commit=False,
                                  isolation_level="read_committed", request_timeout_ms=max(timeout_ms, 1000),
                                  bootstrap_timeout_ms=timeout_ms, client_id="praktijkregister-api-parked")
     except Exception as exc:

@@ -25,7 +25,7 @@ err = Console(stderr=True)
 def _store() -> KeyStore:
     from registry.infra.db import engine
 
-    return KeyStore(engine(settings_mod.load().database_url))
+    return KeyStore(engine(settings_mod.load().for_component("owner").database_url))
 
 
 def build_app(settings: Settings, schema: str | None = None) -> FastAPI:
@@ -35,7 +35,8 @@ def build_app(settings: Settings, schema: str | None = None) -> FastAPI:
 
     from registry.api.app import create_app
 
-    return create_app(settings, queries=projections.queries, schema=schema)
+    # the API logs in as its own role (PRAKTIJK_DATABASE_URL_API): it reads read models and keys, writes nothing
+    return create_app(settings.for_component("api"), queries=projections.queries, schema=schema)
 
 
 def app_from_env() -> FastAPI:

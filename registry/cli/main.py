@@ -11,6 +11,8 @@ from registry.cli import projector as cli_projector, reconcile as cli_reconcile,
 from registry.infra import settings as settings_mod
 from registry.cli import api as api_cli
 from registry.cli import verklaring as cli_verklaring
+from registry.cli import partners as cli_partners_mod
+from registry.cli import db as cli_db
 from registry.infra.codec import SCHEMA_DIR
 
 app = typer.Typer(help="Praktijkregister: event-sourced registry for praktijkleren.", no_args_is_help=True)
@@ -21,6 +23,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(keys_app, name="keys")
 app.add_typer(cli_verklaring.app, name="verklaring")
+app.add_typer(cli_db.app, name="db")
 console = Console()
 err = Console(stderr=True)
 
@@ -43,12 +46,16 @@ def topics_create(
     s = settings_mod.load()
     partners = list(partner) + (referentie.default_partners() if known_partners else [])
     try:
-        created = topics.create(s.kafka_servers, partitions or s.partitions, sorted(set(partners)))
+        created = topics.create(s.kafka_servers, partitions or s.partitions, sorted(set(partners)),
+                                max_ingress_bytes=s.max_ingress_bytes)
     except ValueError as exc:
         fail(str(exc))
     console.print(f"created {len(created)} topic(s)")
     for name in created:
         console.print(f"  {name}")
+    acls = cli_partners_mod.apply_component_acls(s)  # secured broker: the components' ACLs (idempotent)
+    if acls:
+        console.print(f"ACLs of the components (validator, projector, reconciler, api): {acls} rule(s) in place")
 
 
 @topics_app.command("list")
@@ -112,7 +119,7 @@ def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the q
 
 
 # Commands in their own modules (validator, projections, reconciliation, API).
-for _module in (cli_validator, cli_projector, cli_reconcile, api_cli):
+for _module in (cli_validator, cli_projector, cli_reconcile, api_cli, cli_partners_mod):
     _module.register(app)
 
 

@@ -75,7 +75,7 @@ def _config(schema: str, events_topic: Optional[str], rejections_topic: Optional
     from registry.infra import settings as settings_mod
     from registry.infra import topics
 
-    s = settings_mod.load()
+    s = settings_mod.load().for_component("projector")
     store.check_schema(schema)
     return RunnerConfig(s.kafka_bootstrap, s.database_url, schema, events_topic or topics.DEFAULT.events,
                         rejections_topic or topics.DEFAULT.rejections, batch_size)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
-from producers.invoer import Invoer, Resultaat
+from producers.invoer import Grenzen, Invoer, Resultaat
 from producers.publisher import PublishError, Publisher
 from producers.sleutels import KeyError_, Pseudonymiser, Sealer
 from registry.infra.settings import Settings
@@ -27,8 +28,13 @@ def read_file(invoer: Invoer, file: Path, event_type: str | None) -> Resultaat:
 
 def run(s: Settings, file: Path, partner: str, event_type: str | None, skip_invalid: bool, out: Console, err: Console) -> int:
     try:
-        invoer = Invoer(partner, Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file).seal)
+        grenzen = Grenzen(s.import_max_line_bytes, s.import_max_cell_bytes, s.max_ingress_bytes)
+        invoer = Invoer(partner, Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file).seal,
+                        grenzen=grenzen)
         res = read_file(invoer, file, event_type)
+    except OSError as exc:
+        err.print(f"error: {file}: cannot read: {exc.strerror or exc}", highlight=False)
+        return 2
     except (KeyError_, ValueError) as exc:
         err.print(f"error: {exc}", highlight=False)
         return 2
@@ -44,10 +50,33 @@ def run(s: Settings, file: Path, partner: str, event_type: str | None, skip_inva
             return 1
         err.print(f"skipping {len(res.fouten)} invalid row(s)")
     try:
-        with Publisher(s.kafka_servers, partner, partitions=s.partitions) as pub:
-            sent = pub.publish_batch((b.event_type, b.record) for b in res.berichten)
+        with Publisher(s.kafka_servers, partner, partitions=s.partitions, max_record_bytes=s.max_ingress_bytes) as pub:
+            for b in res.berichten:
+                pub.send_encoded(b.key, b.value, b.line)
+            sent = len(pub.flush())
     except PublishError as exc:
         err.print(f"error: {exc}", highlight=False)
+        lines = [b.line for b in res.berichten]
+        acked = set(exc.sent)
+        err.print(f"{file.name}: sent {len(acked)} of {len(lines)} row(s): lines {regels([n for n in lines if n in acked])}; "
+                  f"NOT sent: lines {regels([n for n in lines if n not in acked])} (publishing again is safe: the same "
+                  "rows get the same event ids and the validator ignores repeats)", highlight=False)
+        return 3
+    except (KafkaError, ValueError) as exc:  # no broker, refused login, ...: before the first send
+        err.print(f"error: {exc}; nothing sent", highlight=False)
         return 3
     out.print(f"published {sent} event(s) from {file.name} to praktijkleren.ingress.{partner}")
     return 1 if res.fouten else 0
+
+
+def regels(lines: list[int]) -> str:
+    """1,2,3,5 -> '1-3, 5'; none -> 'none'."""
+    parts: list[str] = []
+    for n in sorted(lines):
+        if parts and "-" not in parts[-1].split(", ")[-1] and int(parts[-1]) == n - 1:
+            parts[-1] = f"{n - 1}-{n}"
+        elif parts and "-" in parts[-1] and int(parts[-1].split("-")[1]) == n - 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{n}"
+        else:
+            parts.append(str(n))
+    return ", ".join(parts) or "none"

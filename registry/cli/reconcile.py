@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from registry.infra.kafka import client_config
 from registry.demo.reconciliatie_tabel import tabel
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import settings as settings_mod
@@ -41,7 +42,7 @@ def reconcile(
     from consumers import reconciler
     from registry.domein import referentie
 
-    s = settings_mod.load()
+    s = settings_mod.load().for_component("reconciler")
     if pilot is not None and pilot not in referentie.pilots():
         raise typer.BadParameter(f"unknown pilot {pilot!r}; known: {', '.join(sorted(referentie.pilots()))}",
                                  param_hint="--pilot")
@@ -56,7 +57,7 @@ def reconcile(
     if publish and rijen:
         from kafka import KafkaProducer
 
-        producer = KafkaProducer(bootstrap_servers=s.kafka_servers, acks="all")
+        producer = KafkaProducer(**client_config(s.kafka_servers), acks="all")
         try:
             reconciler.publish_results(producer, rijen, topic=events_topic)
         finally:

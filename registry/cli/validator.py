@@ -34,17 +34,23 @@ def validator(
     from consumers.validator import Validator, ValidatorConfig
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    s = settings_mod.load()
+    s = settings_mod.load().for_component("validator")
     if metrics_port:
         start_http_server(metrics_port, addr=s.api_host)
-    v = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group, prefix, schema, park_timeout=s.park_timeout),
+    v = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group, prefix, schema, park_timeout=s.park_timeout,
+                                  max_record_bytes=s.max_ingress_bytes, deadletter_prefix_bytes=s.deadletter_prefix_bytes),
                   engine(s.database_url))
     v.start()
     v.run(idle_exit_after=idle_exit)
 
 
-def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, since: dt.datetime | None) -> list[dict[str, object]]:
-    rows = [json.loads(rec.value) for rec in read_to_end(bootstrap, Topics(prefix).rejections)]
+def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, since: dt.datetime | None,
+                    own_topic: bool = False) -> list[dict[str, object]]:
+    """Refusals, oldest first. ``own_topic``: from ``<prefix>.rejections.<partner>``, the one topic a partner's
+    login may read (else the shared topic, which only the registry reads)."""
+    t = Topics(prefix)
+    source = t.rejections_of(partner) if own_topic and partner else t.rejections
+    rows = [json.loads(rec.value) for rec in read_to_end(bootstrap, source)]
     rows = [r for r in rows if (not partner or r["partner"] == partner)
             and (since is None or dt.datetime.fromisoformat(r["recorded_at"]) >= since)]
     return sorted(rows, key=lambda r: str(r["recorded_at"]))
@@ -88,8 +94,17 @@ def rejections(
             raise typer.Exit(2)
         if since_ts.tzinfo is None:
             since_ts = since_ts.replace(tzinfo=dt.timezone.utc)
-    rows = read_rejections(s.kafka_servers, prefix, as_partner, since_ts)
-    waiting = [g for g in read_parked(s.kafka_servers, prefix, as_partner) if since_ts is None or g.parked_at >= since_ts]
+    from registry.infra import kafka as kafka_mod
+
+    # a partner's login reads its own rejections topic (and may read nothing else); the admin the shared one
+    as_partner_login = kafka_mod.secured(s) and s.kafka_username != kafka_mod.ADMIN
+    if as_partner_login and s.kafka_username != as_partner:
+        Console(stderr=True).print(f"error: logged in to Kafka as {s.kafka_username!r}: a partner sees only its own "
+                                   f"refusals (--as {s.kafka_username})", highlight=False)
+        raise typer.Exit(1)
+    rows = read_rejections(s.kafka_servers, prefix, as_partner, since_ts, own_topic=as_partner_login)
+    waiting = [] if as_partner_login else [  # the parked topic holds every partner's submissions: registry only
+        g for g in read_parked(s.kafka_servers, prefix, as_partner) if since_ts is None or g.parked_at >= since_ts]
     table = Table(title=f"{len(rows)} refused submission(s) of {as_partner}, {len(waiting)} waiting")
     for col in ("recorded_at", "event_type", "event_id", "reden", "melding"):
         table.add_column(col, overflow="fold")

@@ -18,8 +18,10 @@ from typing import Any, Iterable
 
 from kafka import KafkaProducer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 from rich.table import Table
 
+from registry.infra.kafka import client_config
 from consumers.validator import Validator, ValidatorConfig
 from producers.invoer import Invoer
 from producers.publisher import Publisher
@@ -89,15 +91,18 @@ def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudo
 
 def run(s: Settings, console: Console, serve: bool = True) -> None:
     t = Topics()
-    console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database {s.database_url}")
+    console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database "
+                  f"{make_url(s.database_url).render_as_string(hide_password=True)}")
     init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, signing_file=s.signing_key_file)
     pseudo, sealer = Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file)
     generated = demodata.generate()
     records = _route(generated) + tellingen.tellingen(generated, PEILDATUM)
     partners = sorted({r.partner for r in records} | {r.partner for r in demodata.refusals()})
-    topics.create(s.kafka_servers, s.partitions, partners)
-    validator = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group,
-                                          park_timeout=s.park_timeout), engine(s.database_url))
+    topics.create(s.kafka_servers, s.partitions, partners, max_ingress_bytes=s.max_ingress_bytes)
+    v_url = s.for_component("validator").database_url  # each step logs in as its component's role
+    validator = Validator(ValidatorConfig(s.kafka_servers, v_url, s.validator_group,
+                                          park_timeout=s.park_timeout, max_record_bytes=s.max_ingress_bytes,
+                                          deadletter_prefix_bytes=s.deadletter_prefix_bytes), engine(v_url))
     validator.start()
     try:
         by_partner = files(records)
@@ -110,7 +115,7 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
                       f"{p.opgelost_ooit['geaccepteerd']} released and accepted, {len(p)} still waiting; "
                       f"caught up {time.monotonic() - published:.1f} s after the last publish")
         sent = _publish(s, demodata.refusals(), pseudo, sealer)
-        raw = KafkaProducer(bootstrap_servers=s.kafka_servers)
+        raw = KafkaProducer(**client_config(s.kafka_servers))
         raw.send(t.ingress("uwv"), b"garbage from a misconfigured partner system")
         raw.flush()
         raw.close()
@@ -166,7 +171,8 @@ def _serve(s: Settings, console: Console) -> None:
 def project(s: Settings, console: Console) -> None:
     from consumers import projector
 
-    stats = projector.project(projector.RunnerConfig(s.kafka_bootstrap, s.database_url), ["all"], once=True)
+    stats = projector.project(projector.RunnerConfig(s.kafka_bootstrap, s.for_component("projector").database_url),
+                              ["all"], once=True)
     for st in stats:
         console.print(f"  projected {st.consumed:5d} event(s) into read model {st.projection}")
 
@@ -174,7 +180,7 @@ def project(s: Settings, console: Console) -> None:
 def show_overzichten(s: Settings, console: Console, peildatum: dt.date) -> None:
     from projections import queries
 
-    with engine(s.database_url).connect() as conn:
+    with engine(s.for_component("api").database_url).connect() as conn:
         for naam, beschrijving in queries.OVERZICHTEN.items():
             rows = queries.overzicht(conn, naam, peildatum)
             table = Table(title=f"{naam} @ {peildatum}", caption=beschrijving, caption_justify="left")
@@ -198,9 +204,9 @@ def show_reconciliatie(s: Settings, console: Console, peildatum: dt.date) -> Non
     from consumers import reconciler
     from registry.demo.reconciliatie_tabel import tabel
 
-    rijen = reconciler.reconcile(engine(s.database_url), DEFAULT_READ_SCHEMA, peildatum,
+    rijen = reconciler.reconcile(engine(s.for_component("reconciler").database_url), DEFAULT_READ_SCHEMA, peildatum,
                                  venster_dagen=s.reconcile_window_days)
-    producer = KafkaProducer(bootstrap_servers=s.kafka_servers, acks="all")
+    producer = KafkaProducer(**client_config(s.kafka_servers), acks="all")
     try:
         reconciler.publish_results(producer, rijen)
     finally:
@@ -214,7 +220,7 @@ def show_reconciliatie(s: Settings, console: Console, peildatum: dt.date) -> Non
 def demo_key(s: Settings) -> str:
     from registry.api.auth import KeyStore
 
-    _, key = KeyStore(engine(s.database_url)).create("landelijk", naam="demo")
+    _, key = KeyStore(engine(s.for_component("owner").database_url)).create("landelijk", naam="demo")
     return key
 
 

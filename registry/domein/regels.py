@@ -19,6 +19,10 @@ Record = Mapping[str, Any]
 # events still allowed on a traject after TrajectBeeindigd: uitstroom and corrections
 NA_BEEINDIGING = frozenset({"AftekeningIngetrokken", "PraktijkverklaringIngetrokken", "UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"})
 # reasons a partner can retry on once missing reference data or an earlier event has arrived
+# business dates (schema logicalType date): before 1990 or more than a year ahead is a typing error, never a fact
+DATUMVELDEN = ("startdatum", "peildatum", "vanaf", "pok_datum")
+VROEGSTE_DATUM = dt.date(1990, 1, 1)
+DATUM_VOORUIT = dt.timedelta(days=366)
 HERSTELBAAR = frozenset({"onbekend_dossier", "geen_erkenning", "leerbedrijf_niet_erkend", "onbekend_traject", "onbekende_verklaring"})
 
 
@@ -77,7 +81,22 @@ def _algemeen(ctx: _Context, now: dt.datetime) -> None:
         raise Weigering("toekomst", f"occurred_at {r['occurred_at'].isoformat()} is more than one day in the future")
     if r["occurred_at"] < EARLIEST:
         raise Weigering("te_oud", f"occurred_at {r['occurred_at'].isoformat()} is before 2015-01-01")
+    _datums(r, now)
     _identifiers(r)
+
+
+def _datums(r: Record, now: dt.datetime) -> None:
+    """``startdatum``, ``peildatum``, ``vanaf`` and ``pok_datum``: from 1990 up to a year after today."""
+    for naam in DATUMVELDEN:
+        waarde = r.get(naam)
+        if not isinstance(waarde, dt.date):
+            continue
+        if isinstance(waarde, dt.datetime):
+            waarde = waarde.date()
+        if waarde > now.date() + DATUM_VOORUIT:
+            raise Weigering("datum_toekomst", f"{naam} {waarde.isoformat()} is more than {DATUM_VOORUIT.days} days in the future")
+        if waarde < VROEGSTE_DATUM:
+            raise Weigering("datum_te_oud", f"{naam} {waarde.isoformat()} is before {VROEGSTE_DATUM.isoformat()}")
 
 
 def _identifiers(r: Record) -> None:

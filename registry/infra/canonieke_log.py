@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from kafka import KafkaConsumer, TopicPartition
 
+from registry.infra.kafka import client_config
 from registry.infra import codec
 
 
@@ -24,7 +25,7 @@ def lees_events(bootstrap: list[str], topic: str, posities: list[tuple[int, int]
     if not posities:
         return {}
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        consumer = KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False,
                                  isolation_level="read_committed")
     except Exception as exc:  # kafka-python raises NoBrokersAvailable and friends
         raise LogFout(f"canonical log unreachable: {type(exc).__name__}") from None
@@ -33,6 +34,8 @@ def lees_events(bootstrap: list[str], topic: str, posities: list[tuple[int, int]
         for partition, offset in sorted(set(posities)):
             tp = TopicPartition(topic, partition)
             consumer.assign([tp])
+            if offset >= int(consumer.end_offsets([tp]).get(tp, 0)):
+                continue  # beyond the end (another log, or not committed): not there, no need to wait
             consumer.seek(tp, offset)
             deadline = time.monotonic() + timeout_s
             found = False

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from registry.domein.parkeren import DEFAULT_TIMEOUT, duur
 
 PREFIX = "PRAKTIJK_"
+# the processes with their own PostgreSQL role (registry/infra/rollen.py); owner: DDL and API keys (apikey CLI)
+Component = Literal["owner", "projector", "api", "validator", "reconciler"]
+COMPONENTS: tuple[Component, ...] = ("owner", "projector", "api", "validator", "reconciler")
 
 
 def _env(name: str, default: str) -> str:
@@ -32,7 +36,7 @@ def _int(name: str, default: str, *, minimum: int, maximum: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     kafka_bootstrap: str
-    database_url: str
+    database_url: str = field(repr=False)  # may carry a password: never printed
     partitions: int
     api_host: str
     api_port: int
@@ -46,6 +50,26 @@ class Settings:
     public_url: str  # base URL printed on verklaringen (QR code, credential ids); empty: the request's own URL
     # a parked event waiting longer than this (canonical-log time) is refused with its reason (PRAKTIJK_PARK_TIMEOUT)
     park_timeout: dt.timedelta = field(default=DEFAULT_TIMEOUT)
+    # hostile input (issue 11): the ingress topics' max.message.bytes, also the producer's and the validator's
+    # limit per record (PRAKTIJK_MAX_INGRESS_BYTES); a dead letter keeps at most this prefix of the value
+    # (PRAKTIJK_DEADLETTER_PREFIX_BYTES); the importer refuses longer lines and CSV cells (PRAKTIJK_IMPORT_MAX_*)
+    max_ingress_bytes: int = 256 * 1024
+    deadletter_prefix_bytes: int = 4 * 1024
+    import_max_line_bytes: int = 1024 * 1024
+    import_max_cell_bytes: int = 128 * 1024
+    # how every Kafka client logs in (registry/infra/kafka.py): sasl_scram | sasl_ssl | plaintext
+    kafka_security: str = "sasl_scram"
+    kafka_username: str = ""
+    kafka_password: str = field(default="", repr=False)
+    kafka_ca_file: str = ""  # sasl_ssl: CA bundle that signed the broker's certificate (empty: system CAs)
+
+    # PRAKTIJK_DATABASE_URL_<COMPONENT>: each component's own (least-privilege) login; unset: database_url
+    component_database_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def for_component(self, component: Component) -> "Settings":
+        """These settings with ``database_url`` = the component's own URL (PRAKTIJK_DATABASE_URL_<COMPONENT>,
+        falling back to PRAKTIJK_DATABASE_URL), so everything the component builds logs in as its role."""
+        return replace(self, database_url=dict(self.component_database_urls).get(component) or self.database_url)
 
     @property
     def kafka_servers(self) -> list[str]:
@@ -67,8 +91,18 @@ def load() -> Settings:
         validator_group=_env("VALIDATOR_GROUP", "praktijkregister-validator"),
         reconcile_window_days=_int("RECONCILE_WINDOW_DAYS", "31", minimum=0, maximum=366),
         park_timeout=_duration("PARK_TIMEOUT", "7d"),
+        max_ingress_bytes=_int("MAX_INGRESS_BYTES", str(256 * 1024), minimum=1024, maximum=16 * 1024 * 1024),
+        deadletter_prefix_bytes=_int("DEADLETTER_PREFIX_BYTES", str(4 * 1024), minimum=0, maximum=64 * 1024),
+        import_max_line_bytes=_int("IMPORT_MAX_LINE_BYTES", str(1024 * 1024), minimum=1024, maximum=64 * 1024 * 1024),
+        import_max_cell_bytes=_int("IMPORT_MAX_CELL_BYTES", str(128 * 1024), minimum=64, maximum=16 * 1024 * 1024),
         signing_key_file=Path(_env("SIGNING_KEY_FILE", str(keys / "signing.key"))),
         public_url=_env("PUBLIC_URL", "").rstrip("/"),
+        component_database_urls=tuple((c, _env("DATABASE_URL_" + c.upper(), "")) for c in COMPONENTS
+                                      if _env("DATABASE_URL_" + c.upper(), "")),
+        kafka_security=_env("KAFKA_SECURITY", "sasl_scram").strip().lower(),
+        kafka_username=_env("KAFKA_USERNAME", ""),
+        kafka_password=_env("KAFKA_PASSWORD", ""),
+        kafka_ca_file=_env("KAFKA_CA_FILE", ""),
     )
 
 

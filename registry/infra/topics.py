@@ -7,9 +7,14 @@ from typing import Any, Iterable, Iterator
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
+
+from registry.infra.kafka import client_config
 
 _PARTNER = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$")
+# max.message.bytes of every ingress topic, set explicitly (PRAKTIJK_MAX_INGRESS_BYTES): a partner's record is
+# at most this big; the producer refuses bigger rows before sending and the validator dead-letters any that get through
+INGRESS_MAX_BYTES = 256 * 1024
 
 
 def check_partner(partner: str) -> str:
@@ -19,7 +24,8 @@ def check_partner(partner: str) -> str:
     return partner
 
 
-def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren") -> list[NewTopic]:
+def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren", *,
+          max_ingress_bytes: int = INGRESS_MAX_BYTES) -> list[NewTopic]:
     """Every topic has the same partition count: the validator relies on
     co-partitioning (partition i of each topic holds the same deelnemers)."""
     t = Topics(prefix)
@@ -30,28 +36,44 @@ def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren") -
         NewTopic(t.deadletter, partitions, 1, topic_configs=forever),
         NewTopic(t.parked, partitions, 1, topic_configs=forever),
     ]
-    topics += [NewTopic(t.ingress(p), partitions, 1) for p in partners]
+    ingress = {"max.message.bytes": str(max_ingress_bytes)}
+    topics += [NewTopic(t.ingress(p), partitions, 1, topic_configs=ingress) for p in partners]
+    # each partner reads its own refusals here (and nothing else); the validator writes them
+    topics += [NewTopic(t.rejections_of(p), partitions, 1, topic_configs=forever) for p in partners]
     return topics
 
 
-def create(bootstrap: list[str], partitions: int, partners: list[str], prefix: str = "praktijkleren") -> list[str]:
+def create(bootstrap: list[str], partitions: int, partners: list[str], prefix: str = "praktijkleren", *,
+           max_ingress_bytes: int = INGRESS_MAX_BYTES) -> list[str]:
     """Create missing topics; returns the names that were newly created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="praktijkregister-admin")
+    admin = KafkaAdminClient(**client_config(bootstrap), client_id="praktijkregister-admin")
     try:
         existing = set(admin.list_topics())
-        wanted = [t for t in specs(partitions, partners, prefix) if t.name not in existing]
+        wanted = [t for t in specs(partitions, partners, prefix, max_ingress_bytes=max_ingress_bytes) if t.name not in existing]
         if wanted:
             try:
                 admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass  # raced with another creator: same outcome
+            except TopicAuthorizationFailedError:
+                raise ValueError(f"not allowed to create topic {wanted[0].name} on the broker: only the registry's "
+                                 "admin creates topics (praktijkregister partners add / topics create)") from None
         return [t.name for t in wanted]
     finally:
         admin.close()
 
 
+def exists(bootstrap: list[str], topic: str) -> bool:
+    """``topic`` exists and this login may see it (a partner sees only its own topics)."""
+    admin = KafkaAdminClient(**client_config(bootstrap), client_id="praktijkregister-admin")
+    try:
+        return topic in set(admin.list_topics())
+    finally:
+        admin.close()
+
+
 def list_topics(bootstrap: list[str]) -> list[str]:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="praktijkregister-admin")
+    admin = KafkaAdminClient(**client_config(bootstrap), client_id="praktijkregister-admin")
     try:
         return sorted(t for t in admin.list_topics() if not t.startswith("__"))
     finally:
@@ -72,6 +94,10 @@ class Topics:
 
     def ingress(self, partner: str) -> str:
         return self.ingress_prefix + check_partner(partner)
+
+    def rejections_of(self, partner: str) -> str:
+        """The partner's own refusals (readable by that partner only)."""
+        return f"{self.rejections}.{check_partner(partner)}"
 
     def partner_of(self, topic: str) -> str:
         if not topic.startswith(self.ingress_prefix):
@@ -108,7 +134,7 @@ def batches_to_end(consumer: KafkaConsumer, tps: list[TopicPartition],
 
 def read_to_end(bootstrap: list[str], topic: str) -> list[Any]:
     """Every committed record of ``topic`` from the beginning to its current end (read_committed)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level="read_committed")
+    consumer = KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False, isolation_level="read_committed")
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         out: list[Any] = []

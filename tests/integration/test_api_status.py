@@ -8,11 +8,12 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.structs import OffsetAndMetadata
 
+from registry.infra.kafka import client_config
 from registry.api.status import kafka_status, projection_offsets
 
 
 def _commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
-    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    c = KafkaConsumer(**client_config(bootstrap), group_id=group, enable_auto_commit=False)
     c.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
     c.close()
 
@@ -21,11 +22,11 @@ def test_lag_and_pending_with_transactions(kafka_bootstrap: str, admin: Any, uni
     prefix = f"t{unique}"
     ingress, events = f"{prefix}.ingress.mbo.albeda", f"{prefix}.events"
     admin.create_topics([NewTopic(ingress, 2, 1), NewTopic(events, 2, 1)])
-    plain = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    plain = KafkaProducer(**client_config(kafka_bootstrap))
     for i in range(3):
         plain.send(ingress, f"in-{i}".encode(), partition=0)
     plain.flush(); plain.close()
-    tx = KafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=f"tx.{unique}")
+    tx = KafkaProducer(**client_config(kafka_bootstrap), transactional_id=f"tx.{unique}")
     tx.init_transactions()
     tx.begin_transaction(); tx.send(events, b"e0", partition=0); tx.send(events, b"e1", partition=0); tx.commit_transaction()
     tx.begin_transaction(); tx.send(events, b"aborted", partition=0); tx.abort_transaction()

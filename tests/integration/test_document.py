@@ -18,6 +18,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from registry.infra.kafka import client_config
 from consumers.projector import RunnerConfig, make_workers, run
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
@@ -138,7 +139,7 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
             conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
         from kafka import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
         try:
             admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
         finally:

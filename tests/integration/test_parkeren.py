@@ -194,7 +194,7 @@ def test_parked_is_visible_in_the_cli_the_rejections_view_and_the_status_endpoin
     assert "0 refused submission(s) of mbo.albeda, 2 waiting" in out.output and "waiting for" in out.output
 
     store = MemoryKeyStore()
-    _, key = store.create("publiek", "test")
+    _, key = store.create("landelijk", "test")
     api = create_app(settings_mod.load(), queries=None, connect_database=False, keys=store, events_topic=t.events)
     body = TestClient(api).get("/v1/status", headers={"Authorization": f"Bearer {key}"}).json()
     assert body["parked_total"] == 2

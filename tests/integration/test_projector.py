@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from sqlalchemy import Connection, Engine, text
 
+from registry.infra.kafka import client_config
 from consumers import projector, replay
 from projections import queries, store
 from projections.catalogus import ALL
@@ -91,7 +92,7 @@ REJECTION = {"event_id": "22222222-0000-4000-8000-000000000001", "event_type": "
 
 
 def create_topics(bootstrap: str, *names: str, partitions: int = 6) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**client_config(bootstrap))
     try:
         admin.create_topics([NewTopic(n, partitions, 1) for n in names])
     finally:
@@ -99,7 +100,7 @@ def create_topics(bootstrap: str, *names: str, partitions: int = 6) -> None:
 
 
 def delete_topics(bootstrap: str, *names: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**client_config(bootstrap))
     try:
         admin.delete_topics(list(names))
     finally:
@@ -108,7 +109,7 @@ def delete_topics(bootstrap: str, *names: str) -> None:
 
 def produce(bootstrap: str, topic: str, log: Iterable[builders.Event], rejections_topic: str | None = None,
             rejections: Sequence[dict[str, Any]] = ()) -> int:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = KafkaProducer(**client_config(bootstrap), acks="all")
     n = 0
     for event_type, record in log:
         producer.send(topic, key=events.key(event_type, record), value=codec.encode(event_type, record))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
+from registry.infra.kafka import client_config
 from registry.infra import codec, topics
 
 ROWS = [
@@ -27,7 +28,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _consume(bootstrap: str, topic: str, n: int) -> list[bytes]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None,
+    consumer = KafkaConsumer(topic, **client_config(bootstrap), auto_offset_reset="earliest", group_id=None,
                              enable_auto_commit=False, consumer_timeout_ms=5000)
     out = [r.value for r in consumer]
     consumer.close()
@@ -81,3 +82,47 @@ def test_cli_sends_nothing_from_a_file_with_errors(kafka_bootstrap: str, tmp_pat
     assert skipped.returncode == 1  # something was refused
     assert "published 1 event(s)" in skipped.stdout
     assert len(_consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 1)) == 1
+
+
+def _rows(n: int) -> list[dict[str, object]]:
+    """``n`` valid aanmeldingen of different people, each with its own event id (to find them on the topic)."""
+    return [{"type": "KandidaatAangemeld", "bsn": ("111222333", "123456782")[i % 2], "occurred_at": "2020-01-15", "pilot": "rijnmond",
+             "aanmelder_type": "gemeente", "doelgroep": "a", "werkend": False,
+             "event_id": f"00000000-0000-4000-8000-{i + 1:012d}"} for i in range(n)]
+
+
+def test_a_file_whose_third_row_is_1_1_mb_sends_nothing(kafka_bootstrap: str, tmp_path: Path, unique: str) -> None:
+    partner = f"gemeente.v{unique}"
+    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="300")
+    _cli(env, "keys", "init")
+    topics.create([kafka_bootstrap], 1, [partner])
+    rows = _rows(4)
+    rows[2]["naam"] = "x" * 1_100_000
+    file = tmp_path / "groot.jsonl"
+    file.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    refused = _cli(env, "publish", "--as", partner, str(file))
+    assert refused.returncode == 1, refused.stderr
+    assert "longer than the limit" in refused.stderr and "nothing sent" in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+    assert _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 1) == []
+
+
+def test_a_broker_refusal_mid_file_names_exactly_the_rows_sent(kafka_bootstrap: str, tmp_path: Path, unique: str) -> None:
+    partner = f"gemeente.w{unique}"
+    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="300")
+    _cli(env, "keys", "init")
+    # a topic whose limit is lower than the client's (an operator lowered it): the client-side check passes
+    topics.create([kafka_bootstrap], 1, [partner], max_ingress_bytes=4096)
+    rows = _rows(5)
+    rows[2]["naam"] = "x" * 6000  # sealed: ~6 KB, over the topic's 4 KiB
+    file = tmp_path / "mid.jsonl"
+    file.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = _cli(env, "publish", "--as", partner, str(file))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    line = next(x for x in result.stderr.splitlines() if "NOT sent: lines" in x)
+    on_topic = sorted(int(codec.decode(v)[1]["event_id"][-12:]) for v in _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 5))
+    assert 3 not in on_topic
+    from registry.cli.publish import regels
+    assert f"sent {len(on_topic)} of 5 row(s): lines {regels(on_topic)}; NOT sent: lines " \
+           f"{regels([n for n in range(1, 6) if n not in on_topic])}" in line

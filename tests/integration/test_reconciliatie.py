@@ -14,6 +14,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from sqlalchemy import Engine
 
+from registry.infra.kafka import client_config
 from consumers import reconciler
 from projections import reconciliatie as sql
 from projections import store
@@ -292,7 +293,7 @@ def test_100000_deelnemers_every_row_closes(engine: Engine, schema: str) -> None
 @pytest.fixture()
 def events_topic(kafka_bootstrap: str, unique: str) -> Iterator[str]:
     name = f"test.reconciler.{unique}.events"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(**client_config(kafka_bootstrap))
     admin.create_topics([NewTopic(name, 3, 1)])
     yield name
     admin.delete_topics([name])
@@ -300,7 +301,7 @@ def events_topic(kafka_bootstrap: str, unique: str) -> Iterator[str]:
 
 
 def read(bootstrap: str, topic: str, want: int, timeout_s: float = 30) -> list[tuple[str, dict[str, Any]]]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
@@ -321,7 +322,7 @@ def test_publish_results_appends_one_event_per_pilot(engine: Engine, schema: str
     registered(log, C, pilot="drenthe")
     log.telling("monitor", "monitor", P, D, 3, [(A, "in_traject"), (E, "in_traject"), (E, "in_traject")])
     rows = run(engine, schema, log, pilot=None, personen=False)
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**client_config(kafka_bootstrap), acks="all")
     sent = reconciler.publish_results(producer, rows, topic=events_topic)
     producer.close()
     got = dict(read(kafka_bootstrap, events_topic, 2))
@@ -348,7 +349,7 @@ def test_follow_reruns_the_pilot_of_a_new_telling(engine: Engine, schema: str, k
                                 kwargs={"stop": stop, "on_result": results.append})
     follower.start()
     try:
-        producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        producer = KafkaProducer(**client_config(kafka_bootstrap), acks="all")
         producer.send(events_topic, key=P.encode(), value=codec.encode("TellingGemeld", telling))
         producer.close()
         time.sleep(1)  # the follower waits for the projector: store the telling only now

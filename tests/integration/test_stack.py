@@ -8,12 +8,13 @@ from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import text
 
+from registry.infra.kafka import client_config
 from registry.infra.db import engine
 
 
 def _consume_all(bootstrap: str, topic: str, isolation: str, expect_max: int, timeout_ms: int = 4000) -> list[ConsumerRecord]:
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, isolation_level=isolation, auto_offset_reset="earliest",
+        **client_config(bootstrap), isolation_level=isolation, auto_offset_reset="earliest",
         enable_auto_commit=False, group_id=None, consumer_timeout_ms=timeout_ms,
     )
     consumer.assign([TopicPartition(topic, 0)])
@@ -29,18 +30,18 @@ def _consume_all(bootstrap: str, topic: str, isolation: str, expect_max: int, ti
 def test_transactional_produce_with_offsets_is_read_committed(kafka_bootstrap: str, admin: Any, unique: str) -> None:
     src, dst, group = f"t.src.{unique}", f"t.dst.{unique}", f"g.{unique}"
     admin.create_topics([NewTopic(src, 1, 1), NewTopic(dst, 1, 1)])
-    plain = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    plain = KafkaProducer(**client_config(kafka_bootstrap))
     for i in range(3):
         plain.send(src, f"in-{i}".encode())
     plain.flush(); plain.close()
 
-    consumer = KafkaConsumer(src, bootstrap_servers=kafka_bootstrap, group_id=group, auto_offset_reset="earliest",
+    consumer = KafkaConsumer(src, **client_config(kafka_bootstrap), group_id=group, auto_offset_reset="earliest",
                              enable_auto_commit=False, isolation_level="read_committed")
     records: list[ConsumerRecord] = []
     while len(records) < 3:
         for batch in consumer.poll(timeout_ms=1000).values():
             records.extend(batch)
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=f"tx.{unique}")
+    producer = KafkaProducer(**client_config(kafka_bootstrap), transactional_id=f"tx.{unique}")
     producer.init_transactions()
     producer.begin_transaction()
     for rec in records:
@@ -52,7 +53,7 @@ def test_transactional_produce_with_offsets_is_read_committed(kafka_bootstrap: s
 
     got = _consume_all(kafka_bootstrap, dst, "read_committed", 3)
     assert [r.value for r in got] == [b"out-0", b"out-1", b"out-2"]
-    check = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    check = KafkaConsumer(**client_config(kafka_bootstrap), group_id=group, enable_auto_commit=False)
     assert check.committed(TopicPartition(src, 0)) == 3  # offsets committed inside the transaction
     check.close()
 
@@ -66,7 +67,7 @@ def _offset(n: int) -> Any:
 def test_aborted_transaction_is_invisible_to_read_committed(kafka_bootstrap: str, admin: Any, unique: str) -> None:
     topic = f"t.abort.{unique}"
     admin.create_topics([NewTopic(topic, 1, 1)])
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=f"tx.abort.{unique}")
+    producer = KafkaProducer(**client_config(kafka_bootstrap), transactional_id=f"tx.abort.{unique}")
     producer.init_transactions()
     producer.begin_transaction(); producer.send(topic, b"aborted"); producer.flush(); producer.abort_transaction()
     producer.begin_transaction(); producer.send(topic, b"committed"); producer.commit_transaction()

@@ -7,6 +7,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from registry.infra.kafka import client_config
 from tests.support import validator as h
 from tests.support.builders import LB, MBO, ANDER, P, Q, T1, V1, aanmelding, afteken, ev, inschrijving, verklaring
 
@@ -54,7 +55,7 @@ def test_mixed_stream(kafka_bootstrap: str, database_url: str, unique: str) -> N
         h.drain(v)
         h.publish(kafka_bootstrap, prefix, [("WerkprocesAfgetekend", afteken("B1-K1-W4")),  # after the end
                                             ("UitstroomGeregistreerd", ev(MBO, deelnemer=P, uitstroom="betaald_werk"))])
-        raw = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+        raw = KafkaProducer(**client_config(kafka_bootstrap))
         raw.send(t.ingress("gemeente.gm0599"), b"this is not avro")
         raw.send(t.ingress("gemeente.gm0599"), b"\xc3\x01" + b"\x01" * 8 + b"\x00")
         raw.flush(); raw.close()

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from registry.infra.kafka import client_config
 from consumers.projector import RunnerConfig, make_workers, run
 from projections import queries
 from projections import store as read_store
@@ -146,7 +147,7 @@ def site(kafka_bootstrap: str, database_url: str) -> Iterator[Site]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(base + "/metrics", timeout=1).status_code == 200:
+                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -169,7 +170,7 @@ def site(kafka_bootstrap: str, database_url: str) -> Iterator[Site]:
             conn.execute(text("DELETE FROM api_keys WHERE key_id = :i"), {"i": key.key_id})
         from kafka import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
         try:
             admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
         finally:

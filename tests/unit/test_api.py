@@ -22,6 +22,12 @@ from tests.support.api import PROBLEM, assert_problem, get
 
 
 
+# ids in the formats the API accepts (UUIDs, 64-hex pseudonyms)
+T_ALBEDA, T_TOP, T_NOPE = (f"a1000000-0000-4000-8000-00000000000{i}" for i in (1, 2, 9))
+P_ALBEDA, P_TOP, P_BEIDE, P_NOPE = ("1" * 64, "2" * 64, "3" * 64, "9" * 64)
+V1, V_NOPE = "b1000000-0000-4000-8000-000000000001", "b1000000-0000-4000-8000-000000000009"
+
+
 class FakeReadModels:
     """Answers like projections.queries (a ``ReadQueries``), from fixed data; records the filters it was called with."""
 
@@ -47,8 +53,8 @@ class FakeReadModels:
         return [{"maand": "2021-01", "aangemeld": 5, "ingeschreven": 3, "actief": 20, "verklaringen": 2,
                  "beeindigd": {"afgerond": 1}, "uitstroom": {"betaald_werk": 1}}]
 
-    _trajecten = {"t-albeda": "mbo.albeda", "t-top": "mbo.roc-top"}
-    _deelnemers = {"p-albeda": {"mbo.albeda"}, "p-top": {"mbo.roc-top"}, "p-beide": {"mbo.roc-top", "Albeda"}}
+    _trajecten = {T_ALBEDA: "mbo.albeda", T_TOP: "mbo.roc-top"}
+    _deelnemers = {P_ALBEDA: {"mbo.albeda"}, P_TOP: {"mbo.roc-top"}, P_BEIDE: {"mbo.roc-top", "Albeda"}}
 
     def traject(self, conn: Connection, traject_id: str) -> dict[str, Any] | None:
         inst = self._trajecten.get(traject_id)
@@ -61,9 +67,9 @@ class FakeReadModels:
                 {"event_type": "WerkprocesAfgetekend", "afgewezen": True, "reden": "onbekend-werkproces"}]
 
     def verificatie(self, conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
-        if verklaring_id != "v-1":
+        if verklaring_id != V1:
             return None
-        return {"verklaring_id": "v-1", "status": "geldig", "deelnemer": "secret-pseudonym", "traject_id": "t-albeda",
+        return {"verklaring_id": V1, "status": "geldig", "deelnemer": "secret-pseudonym", "traject_id": T_ALBEDA,
                 "werkprocessen": [{"crebo": "25250", "werkproces": "B1-K1-W1", "naam": "w"}], "mbo_instelling": "Albeda",
                 "geboortedatum_versleuteld": "xx", "uitgegeven_op": date(2020, 11, 2)}
 
@@ -107,13 +113,14 @@ ENDPOINTS = {
     "overzicht": OVZ,
     "overzicht_csv": OVZ + "&format=csv",
     "aantallen": AANT,
-    "traject_eigen": "/v1/trajecten/t-albeda",
-    "traject_ander": "/v1/trajecten/t-top",
-    "tijdlijn_eigen": "/v1/deelnemers/p-albeda/tijdlijn",
-    "tijdlijn_gedeeld": "/v1/deelnemers/p-beide/tijdlijn",
-    "tijdlijn_ander": "/v1/deelnemers/p-top/tijdlijn",
-    "verificatie": "/v1/verklaringen/v-1/verificatie",
+    "traject_eigen": f"/v1/trajecten/{T_ALBEDA}",
+    "traject_ander": f"/v1/trajecten/{T_TOP}",
+    "tijdlijn_eigen": f"/v1/deelnemers/{P_ALBEDA}/tijdlijn",
+    "tijdlijn_gedeeld": f"/v1/deelnemers/{P_BEIDE}/tijdlijn",
+    "tijdlijn_ander": f"/v1/deelnemers/{P_TOP}/tijdlijn",
+    "verificatie": f"/v1/verklaringen/{V1}/verificatie",
     "status": "/v1/status",
+    "metrics": "/metrics",
 }
 # expected status per endpoint for: landelijk, regio, instelling, publiek
 MATRIX = {
@@ -127,7 +134,8 @@ MATRIX = {
     "tijdlijn_gedeeld": (200, 403, 200, 403),
     "tijdlijn_ander": (200, 403, 403, 403),
     "verificatie": (200, 200, 200, 200),
-    "status": (200, 200, 200, 200),
+    "status": (200, 403, 403, 403),  # operations: landelijk only
+    "metrics": (200, 403, 403, 403),
 }
 CASES = [(ep, scope, MATRIX[ep][i]) for ep in ENDPOINTS for i, scope in enumerate(SCOPES)]
 
@@ -157,7 +165,7 @@ def test_verification_is_public(env: dict[str, Any], who: str | None) -> None:
     resp = get(env, ENDPOINTS["verificatie"], who)
     assert resp.status_code == 200
     body = resp.json()
-    assert body["verklaring_id"] == "v-1" and body["status"] == "geldig" and body["uitgegeven_op"] == "2020-11-02"
+    assert body["verklaring_id"] == V1 and body["status"] == "geldig" and body["uitgegeven_op"] == "2020-11-02"
     flat = repr(body)
     assert "secret-pseudonym" not in flat and "deelnemer" not in flat and "traject_id" not in flat
     assert "geboortedatum" not in flat
@@ -165,7 +173,7 @@ def test_verification_is_public(env: dict[str, Any], who: str | None) -> None:
 
 
 def test_verification_unknown_is_404(env: dict[str, Any]) -> None:
-    body = assert_problem(get(env, "/v1/verklaringen/nope/verificatie", None), 404)
+    body = assert_problem(get(env, f"/v1/verklaringen/{V_NOPE}/verificatie", None), 404)
     assert body["type"] == "/problems/not-found"
 
 
@@ -238,8 +246,8 @@ def test_instelling_key_by_display_name() -> None:
     app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=FakeReadModels())
     client = TestClient(app)
     h = {"Authorization": f"Bearer {secret}"}
-    assert client.get("/v1/trajecten/t-top", headers=h).status_code == 200
-    assert client.get("/v1/trajecten/t-albeda", headers=h).status_code == 403
+    assert client.get(f"/v1/trajecten/{T_TOP}", headers=h).status_code == 200
+    assert client.get(f"/v1/trajecten/{T_ALBEDA}", headers=h).status_code == 403
 
 
 def test_publiek_filters_by_pilot_only(env: dict[str, Any]) -> None:
@@ -302,8 +310,8 @@ def test_aantallen(env: dict[str, Any]) -> None:
 
 def test_traject_and_tijdlijn_unknown_404(env: dict[str, Any]) -> None:
     for scope in ("landelijk", "instelling:mbo.albeda"):
-        assert assert_problem(get(env, "/v1/trajecten/t-nope", scope), 404)["type"] == "/problems/not-found"
-        assert_problem(get(env, "/v1/deelnemers/p-nope/tijdlijn", scope), 404)
+        assert assert_problem(get(env, f"/v1/trajecten/{T_NOPE}", scope), 404)["type"] == "/problems/not-found"
+        assert_problem(get(env, f"/v1/deelnemers/{P_NOPE}/tijdlijn", scope), 404)
 
 
 def test_tijdlijn_marks_rejections(env: dict[str, Any]) -> None:
@@ -312,7 +320,7 @@ def test_tijdlijn_marks_rejections(env: dict[str, Any]) -> None:
 
 
 def test_status_shape(env: dict[str, Any]) -> None:
-    body = get(env, "/v1/status", "publiek").json()
+    body = get(env, "/v1/status", "landelijk").json()
     assert body["caught_up"] is False
     val, proj = body["consumers"]
     assert val["naam"] == "validator" and val["caught_up"] is True and val["lag"] == 1
@@ -352,15 +360,15 @@ def test_read_models_missing_is_503(url: str) -> None:
 
 
 def test_metrics_use_route_templates_only(env: dict[str, Any]) -> None:
-    get(env, "/v1/trajecten/t-albeda", "landelijk")
-    get(env, "/v1/deelnemers/p-albeda/tijdlijn", "landelijk")
-    get(env, "/v1/verklaringen/v-1/verificatie", None)
+    get(env, f"/v1/trajecten/{T_ALBEDA}", "landelijk")
+    get(env, f"/v1/deelnemers/{P_ALBEDA}/tijdlijn", "landelijk")
+    get(env, f"/v1/verklaringen/{V1}/verificatie", None)
     get(env, "/v1/nergens/geheim-pseudonym", None)
-    text = env["client"].get("/metrics").text
+    text = get(env, "/metrics", "landelijk").text
     assert 'route="/v1/trajecten/{traject_id}"' in text
     assert 'route="/v1/deelnemers/{pseudonym}/tijdlijn",status="200"' in text
     assert 'route="<unmatched>"' in text
-    assert "t-albeda" not in text and "p-albeda" not in text and "v-1" not in text and "geheim" not in text
+    assert T_ALBEDA not in text and P_ALBEDA not in text and V1 not in text and "geheim" not in text
     assert "praktijkregister_http_request_duration_seconds_bucket" in text
 
 
@@ -383,9 +391,9 @@ def test_unexpected_error_is_problem_and_logs_no_data(caplog: pytest.LogCaptureF
     app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=Broken())
     client = TestClient(app, raise_server_exceptions=False)
     with caplog.at_level("ERROR", logger="praktijkregister.api"):
-        resp = client.get("/v1/deelnemers/p-albeda/tijdlijn", headers={"Authorization": f"Bearer {secret}"})
+        resp = client.get(f"/v1/deelnemers/{P_ALBEDA}/tijdlijn", headers={"Authorization": f"Bearer {secret}"})
     body = assert_problem(resp, 500)
     assert body["type"] == "/problems/internal-error" and "boom" not in resp.text
     assert "RuntimeError" in caplog.text and "/v1/deelnemers/{pseudonym}/tijdlijn" in caplog.text
-    assert "p-albeda" not in caplog.text
-    assert 'status="500"' in client.get("/metrics").text
+    assert P_ALBEDA not in caplog.text
+    assert 'status="500"' in client.get("/metrics", headers={"Authorization": f"Bearer {secret}"}).text

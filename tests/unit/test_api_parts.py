@@ -119,9 +119,10 @@ def test_loadtest_refuses_non_loopback(url: str) -> None:
 
 
 def test_answer_cache_versions_and_lru() -> None:
-    from registry.api.readmodels import AnswerCache
+    from registry.api.readmodels import AnswerCache, answer_bytes
 
-    cache = AnswerCache(size=2)
+    one = answer_bytes([{"n": 1}])
+    cache = AnswerCache(max_bytes=2 * one, max_entry_bytes=one)  # room for two answers of this size
     cache.put(("a",), "v1", [{"n": 1}])
     assert cache.get(("a",), "v1") == [{"n": 1}]
     assert cache.get(("a",), "v2") is None  # read models moved on: never served
@@ -130,9 +131,30 @@ def test_answer_cache_versions_and_lru() -> None:
     cache.put(("c",), "v1", [{"n": 3}])
     assert cache.get(("b",), "v1") is None and cache.get(("a",), "v1") == [{"n": 1}]
     assert (cache.hits, cache.misses) == (3, 2)
-    off = AnswerCache(size=0)
+    assert cache.bytes == 2 * one and len(cache) == 2
+    off = AnswerCache(max_bytes=0)
     off.put(("a",), "v1", [])
     assert off.get(("a",), "v1") is None
+
+
+def test_answer_cache_is_bounded_by_bytes_not_entries() -> None:
+    """Many large answers (a long /v1/aantallen range, a big overzicht) never hold more than the byte bound."""
+    from registry.api.readmodels import AnswerCache, answer_bytes
+
+    rows = [{"maand": f"{2000 + i // 12}-{i % 12 + 1:02d}", "aangemeld": i, "beeindigd": {"afgerond": i}} for i in range(120)]
+    cost = answer_bytes(rows)
+    assert cost > 5_000  # a 120-month answer is several KB
+    cache = AnswerCache(max_bytes=100 * cost)
+    for i in range(1_000):
+        cache.put(("aantallen", i), "v1", rows)
+        assert cache.bytes <= cache.max_bytes
+    assert len(cache) == 100 and cache.bytes == 100 * cost
+    assert cache.get(("aantallen", 999), "v1") == rows and cache.get(("aantallen", 0), "v1") is None
+    cache.put(("aantallen", 999), "v1", rows)  # replacing an entry does not count it twice
+    assert cache.bytes == 100 * cost
+    huge = [{"x": "y" * 1000}] * (cache.max_entry_bytes // 1000 + 1)
+    cache.put(("huge",), "v1", huge)  # bigger than an eighth of the cache: not kept, nothing evicted
+    assert cache.get(("huge",), "v1") is None and len(cache) == 100
 
 
 def test_api_package_needs_no_projections_and_no_dev_tools() -> None:

@@ -160,3 +160,158 @@ def test_one_identifier_walk_for_producer_and_validator() -> None:
     assert fout.probleem == "crebo must be 5 digits (e.g. 25250)"
     assert identifiers.eerste_fout({"mbo_instelling": "mbo.albeda", "pilot": "rijnmond"}) is None
     assert identifiers.eerste_fout({"pilot": "atlantis"}) == identifiers.Fout("pilot", "pilot", "pilot", "", "atlantis")
+
+
+# ---- hostile files (issue 11): limits, each refusal as file:line: field: reason, never a traceback -------------
+def test_a_5_mb_line_is_refused_with_its_size_and_the_lines_after_it_still_count(tmp_path: Path) -> None:
+    path = tmp_path / "groot.jsonl"
+    groot = json.dumps(inschrijving(naam="x" * (5 * 1024 * 1024)))
+    with path.open("w") as fh:
+        fh.write(json.dumps(inschrijving()) + "\n")
+        fh.write(groot + "\n")
+        fh.write(json.dumps(inschrijving(traject_id="6f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11")) + "\n")
+    res = invoer().jsonl(path)
+    assert [b.line for b in res.berichten] == [1, 3]
+    assert [(f.line, f.field) for f in res.fouten] == [(2, "-")]
+    assert "longer than the limit of 1048576 bytes" in res.fouten[0].reason
+    assert f"line of {len(groot.encode())} bytes" in res.fouten[0].reason
+    assert str(res.fouten[0]).startswith("groot.jsonl:2: -: line of ")
+
+
+def test_2000_levels_of_nesting_are_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "diep.jsonl"
+    deep = "[" * 2000 + "1" + "]" * 2000
+    ten = '{"a":' * 9 + "1" + "}" * 9
+    path.write_text(json.dumps(inschrijving())[:-1] + f', "kleur": {deep}}}\n' + f'{{"type": "X", "x": {ten}}}\n'
+                    + "[" * 2000 + "\n")
+    res = invoer().jsonl(path)
+    assert res.berichten == []
+    assert [(f.line, f.field) for f in res.fouten] == [(1, "kleur"), (2, "x"), (3, "-")]
+    assert all("nested deeper than 5 levels" in f.reason for f in res.fouten)
+
+
+def test_nesting_the_schema_needs_is_accepted() -> None:
+    from producers.lezen import max_diepte, te_diep
+    from registry.infra import codec
+
+    assert max_diepte(codec.catalogue()) == 5  # a kwalificatiedossier: kerntaken[] of werkprocessen[]
+    assert te_diep('{"a": [{"b": [{"c": "[[[[[[[[[["}]}]}', 5) is None  # brackets inside text do not count
+    assert te_diep('{"a": [{"b": [{"c": [1]}]}]}', 5) == "a"
+
+
+def test_a_200_kb_csv_cell_is_refused_with_its_column(tmp_path: Path) -> None:
+    path = tmp_path / "cel.csv"
+    header = "bsn,occurred_at,traject_id,verklaring_id,werkprocessen,leerbedrijf_id,brancheorganisaties\n"
+    ok = ("111222333,2020-09-01,5f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11,6a0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11,"
+          "25250:B1-K1-W1,123456789,{}\n")
+    path.write_text(header + ok.format("KHN") + ok.format("A;" * 100_000) + ok.format("CBL"))
+    res = invoer().csv(path, "PraktijkverklaringUitgegeven")
+    assert [b.line for b in res.berichten] == [2, 4]
+    assert [(f.line, f.field) for f in res.fouten] == [(3, "brancheorganisaties")]
+    assert "cell of 200000 bytes is longer than the limit of 131072 bytes" in res.fouten[0].reason
+
+
+def test_a_deeply_nested_json_cell_in_csv_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cel.csv"
+    path.write_text("bsn,occurred_at,traject_id,verklaring_id,werkprocessen,leerbedrijf_id\n"
+                    "111222333,2020-09-01,5f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11,6a0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11,"
+                    + "[" * 2000 + ",123456789\n")
+    res = invoer().csv(path, "PraktijkverklaringUitgegeven")
+    assert [(f.line, f.field) for f in res.fouten] == [(2, "werkprocessen")]
+    assert "nested deeper" in res.fouten[0].reason
+
+
+def test_a_csv_line_over_the_limit_is_refused_and_the_next_rows_keep_their_line_numbers(tmp_path: Path) -> None:
+    from producers.invoer import Grenzen
+
+    path = tmp_path / "lang.csv"
+    ok = ("111222333,2020-09-01,5f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11,6a0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11,"
+          "25250:B1-K1-W1,123456789,{}\n")
+    path.write_text("bsn,occurred_at,traject_id,verklaring_id,werkprocessen,leerbedrijf_id,brancheorganisaties\n"
+                    + ok.format("KHN") + ok.format("B" * 5000) + ok.format("CBL"))
+    klein = Invoer("mbo.albeda", PSEUDO, Sealer(bytes(SK.public_key)).seal, now=NOW, grenzen=Grenzen(max_line_bytes=2000))
+    res = klein.csv(path, "PraktijkverklaringUitgegeven")
+    assert [b.line for b in res.berichten] == [2, 4]
+    assert [(f.line, f.field) for f in res.fouten] == [(3, "-")] and "longer than the limit of 2000" in res.fouten[0].reason
+
+
+def test_a_row_whose_encoded_event_exceeds_the_ingress_limit_is_refused_before_sending(tmp_path: Path) -> None:
+    path = tmp_path / "groot.jsonl"
+    rows = [inschrijving(), inschrijving(traject_id="6f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11", naam="x" * 300_000)]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")  # line 2 is under the line limit
+    res = invoer().jsonl(path)
+    assert [b.line for b in res.berichten] == [1]
+    assert len(res.berichten[0].value) < 1000 and res.berichten[0].key
+    assert [(f.line, f.field) for f in res.fouten] == [(2, "persoonsgegevens")]
+    assert "more than the ingress limit of 262144 bytes" in res.fouten[0].reason
+
+
+def test_invalid_utf8_and_huge_numbers_are_row_errors(tmp_path: Path) -> None:
+    path = tmp_path / "raar.jsonl"
+    path.write_bytes(b'{"type": "\xff\xfe"}\n' + b'{"type": "KandidaatAangemeld", "x": ' + b"9" * 5000 + b"}\n")
+    res = invoer().jsonl(path)
+    assert [(f.line, f.field) for f in res.fouten] == [(1, "-"), (2, "-")]
+    assert "UTF-8" in res.fouten[0].reason and "not valid JSON" in res.fouten[1].reason
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("startdatum", "2099-01-01", "more than 366 days in the future"),
+    ("startdatum", "1989-12-31", "before 1990-01-01"),
+])
+def test_business_dates_are_checked_before_sending(field: str, value: str, message: str) -> None:
+    from producers.invoer import FieldError
+
+    with pytest.raises(FieldError, match=message) as exc:
+        invoer().row(inschrijving(**{field: value}), raw="x")
+    assert exc.value.path == field
+
+
+class _Recording:
+    """Stands in for the Kafka publisher in this unit test (the integration tests use the real broker)."""
+
+    sent: list[int] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __enter__(self) -> "_Recording":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def send_encoded(self, key: bytes | None, value: bytes, tag: Any = None) -> None:
+        self.sent.append(tag)
+
+    def flush(self) -> list[Any]:
+        return list(self.sent)
+
+
+@pytest.mark.parametrize("third", [1_100_000, 300_000])  # over the line limit; under it but encoded over 256 KiB
+def test_a_file_whose_third_row_is_too_big_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            third: int) -> None:
+    import dataclasses
+    import io
+
+    from rich.console import Console
+
+    from producers.sleutels import init_keys
+    from registry.cli import publish
+    from registry.infra import settings
+
+    s = dataclasses.replace(settings.load(), keys_dir=tmp_path, pseudonym_key_file=tmp_path / "p.key",
+                            public_key_file=tmp_path / "r.pub", private_key_file=tmp_path / "r.key")
+    init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file)
+    _Recording.sent = []
+    monkeypatch.setattr(publish, "Publisher", _Recording)
+    path = tmp_path / "drie.jsonl"
+    rows = [inschrijving(traject_id=f"5f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e1{i}") for i in range(4)]
+    rows[2]["naam"] = "x" * third
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    code = publish.run(s, path, "mbo.albeda", None, False, Console(file=out, width=300), Console(file=err, width=300))
+    assert code == 1 and _Recording.sent == []
+    assert "nothing sent" in err.getvalue() and "drie.jsonl" in err.getvalue() and "Traceback" not in err.getvalue()
+    # with --skip-invalid the other rows go, and only those
+    assert publish.run(s, path, "mbo.albeda", None, True, Console(file=out, width=300), Console(file=err, width=300)) == 1
+    assert _Recording.sent == [1, 2, 4]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from registry.demo import bouwer
 from registry.domein.regels import Besluit, beoordeel
 from registry.domein.staat import Staat, entity_json, load_entity, pas_toe
 from tests.support.builders import (ANDER, LB, MBO, P, Q, T1, V1, aanmelding, afteken, ev, inschrijving,
@@ -55,6 +56,35 @@ def test_partner_must_match_ingress_topic() -> None:
 ])
 def test_occurred_at_window(when: dt.datetime, reden: str | None) -> None:
     assert judge(referentie(), "KandidaatAangemeld", aanmelding() | {"occurred_at": when}).reden == reden
+
+
+@pytest.mark.parametrize("field, value, reden", [
+    ("startdatum", dt.date(2099, 1, 1), "datum_toekomst"),
+    ("startdatum", dt.date(2022, 1, 13), None),  # within a year ahead: an enrolment may precede the start
+    ("startdatum", dt.date(2022, 1, 15), "datum_toekomst"),
+    ("startdatum", dt.date(1989, 12, 31), "datum_te_oud"),
+    ("startdatum", dt.date(1990, 1, 1), "geen_erkenning"),  # the date passes; the erkenning rule then refuses
+    ("vanaf", dt.date(2099, 1, 1), "datum_toekomst"),
+    ("vanaf", dt.date(1900, 1, 1), "datum_te_oud"),
+    ("peildatum", dt.date(2099, 1, 1), "datum_toekomst"),
+    ("peildatum", dt.date(1970, 1, 1), "datum_te_oud"),
+    ("peildatum", dt.date(2021, 1, 13), None),
+])
+def test_business_dates_window(field: str, value: dt.date, reden: str | None) -> None:
+    s = referentie()
+    if field == "startdatum":
+        pas_toe(s, "AdviesUitgebracht", ev(MBO, deelnemer=P, mbo_instelling=MBO, advies="praktijkverklaring",
+                                          duo_check="geen_inschrijving_geen_startkwalificatie", startkwalificatie_verouderd=False))
+        event_type, r = "DeelnemerIngeschreven", inschrijving() | {field: value}
+    elif field == "vanaf":
+        event_type, r = next((t, dict(r)) for t, r in referentie_events() if t == "ErkenningDerdeLeerwegVerleend")
+        r = r | {field: value, "event_id": str(uuid.uuid4()), "crebo": "25251"}
+    else:
+        event_type, r = "TellingGemeld", ev("gemeente.gm0599", **bouwer.telling("gemeente", "rijnmond", value, 3))
+    b = judge(s, event_type, r)
+    assert b.reden == reden, (b.reden, b.melding)
+    if reden and reden.startswith("datum_"):
+        assert field in b.melding and value.isoformat() in b.melding
 
 
 @pytest.mark.parametrize("over, reden", [

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from registry.api.auth import ApiKey
 from registry.api.deps import Conn, Context, Queries, scoped
+from registry.api.params import VerklaringId
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.verklaringen import Sources, base_url, check_not_erased, check_scope, document_van, key_problem
 from registry.domein.verklaring_document import encode_bitstring, open_badge_credential, status_list_credential
@@ -42,11 +43,11 @@ def keys(src: Sources) -> dict[str, Any]:
 
 
 @router.get("/v1/verklaringen/{verklaring_id}/credential", response_class=Response,
-            responses={**problem_responses(401, 403, 404, 503),
+            responses={**problem_responses(400, 401, 403, 404, 503),
                        200: {"content": {VC_JWT: {}}, "description": "OpenBadgeCredential as a compact JWS (EdDSA)."},
                        410: {"description": "The deelnemer's persoonsgegevens were erased (problem+json)"}},
             summary="The praktijkverklaring as a signed Open Badges 3.0 credential (VC-JWT)")
-def credential(verklaring_id: str, principal: Reader, rm: Queries, conn: Conn, src: Sources, request: Request,
+def credential(verklaring_id: VerklaringId, principal: Reader, rm: Queries, conn: Conn, src: Sources, request: Request,
                context: Context) -> Response:
     """A W3C Verifiable Credential in the Open Badges 3.0 shape (``OpenBadgeCredential``; the achievement is the
     verklaring with its werkprocessen), signed by the registry as a VC-JWT with EdDSA. No BSN, pseudonym or name:
@@ -76,7 +77,7 @@ def credential(verklaring_id: str, principal: Reader, rm: Queries, conn: Conn, s
 
 
 @router.get("/v1/statuslijst/{partitie}", response_class=Response, summary="Revocation status list (public)",
-            responses={**problem_responses(404, 503),
+            responses={**problem_responses(400, 404, 503),
                        200: {"content": {VC_JWT: {}}, "description": "BitstringStatusListCredential as a VC-JWT."}})
 def statuslijst(rm: Queries, conn: Conn, src: Sources, request: Request, context: Context,
                 partitie: int = Path(ge=0, le=10_000)) -> Response:

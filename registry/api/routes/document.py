@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from registry.api import pdf
 from registry.api.auth import ApiKey
 from registry.api.deps import Conn, Context, Queries, scoped
+from registry.api.params import VerklaringId
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.verklaringen import Sources, base_url, check_not_erased, check_scope, document_van
 
@@ -21,9 +22,9 @@ PDF_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/
 
 
 @router.get("/v1/verklaringen/{verklaring_id}/document", response_class=Response,
-            responses={**problem_responses(401, 403, 404, 503), **PDF_RESPONSE},
+            responses={**problem_responses(400, 401, 403, 404, 503), **PDF_RESPONSE},
             summary="The praktijkverklaring as a printable PDF")
-def document(verklaring_id: str, principal: Reader, rm: Queries, conn: Conn, src: Sources,
+def document(verklaring_id: VerklaringId, principal: Reader, rm: Queries, conn: Conn, src: Sources,
                    request: Request, context: Context) -> Response:
     """An A4 PDF with the deelnemer's name and birth date (opened from the sealed persoonsgegevens in the
     canonical log), mbo-instelling, leerbedrijf, the werkprocessen grouped by kwalificatie and kerntaak, crebo

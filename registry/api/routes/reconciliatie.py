@@ -2,7 +2,6 @@
 and GET /v1/reconciliatie/{pilot}/personen (the pseudonyms behind one source's categories)."""
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -11,6 +10,7 @@ from sqlalchemy import Connection
 from registry.api.auth import ApiKey
 from registry.api.deps import Answers, Conn, Context, Principal, Queries, canonical_pilot, forbid, require
 from registry.api.docs import RECONCILIATIE_RULES
+from registry.api.params import NAAM_PATTERN, PARTNER_PATTERN, Datum
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.readmodels import to_csv
@@ -18,7 +18,8 @@ from registry.api.schemas import ReconciliatiePersonenResponse, ReconciliatieRes
 from registry.domein import referentie
 from registry.domein.reconciliatie import CATEGORIEEN
 
-DateParam = Annotated[date, Query(description="Peildatum D (business date), YYYY-MM-DD.", examples=["2020-11-30"])]
+DateParam = Annotated[Datum, Query(description="Peildatum D (business date), YYYY-MM-DD, 1990-01-01..2100-12-31.",
+                                   examples=["2020-11-30"])]
 
 CSV_COLUMNS = ("pilot", "register", "gereconcilieerd", "partner", "bron_type", "telling_peildatum", "gemeld",
                "verschil", *CATEGORIEEN)
@@ -64,7 +65,8 @@ def csv_lines(rijen: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "`pilot`: 404 with `valid_values`; invalid `peildatum`: 400.\n\n" + RECONCILIATIE_RULES)
 def reconciliatie(
     principal: Principal, rm: Queries, conn: Conn, answers: Answers, context: Context, peildatum: DateParam,
-    pilot: Annotated[str | None, Query(description="pilot_id or name, e.g. groningen")] = None,
+    pilot: Annotated[str | None, Query(pattern=NAAM_PATTERN, max_length=80,
+                                       description="pilot_id or name, e.g. groningen (unknown: 404)")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> Any:
     # in the endpoint, not a dependency: an invalid request is 400 before the scope is looked at
@@ -94,9 +96,10 @@ def reconciliatie(
                         "pilot near `peildatum`: 404 with the partners that have one in `valid_values`. "
                         "Not cached (`Cache-Control: no-store`).\n\n" + RECONCILIATIE_RULES)
 def personen(
-    pilot: Annotated[str, Path(description="pilot_id or name, e.g. groningen")],
+    pilot: Annotated[str, Path(pattern=NAAM_PATTERN, max_length=80, description="pilot_id or name, e.g. groningen")],
     principal: Principal, rm: Queries, conn: Conn, context: Context, response: Response, peildatum: DateParam,
-    partner: Annotated[str, Query(description="The partner of the source, e.g. gemeente.gm0014")],
+    partner: Annotated[str, Query(pattern=PARTNER_PATTERN, max_length=80,
+                                  description="The partner of the source, e.g. gemeente.gm0014")],
 ) -> ReconciliatiePersonenResponse:
     require(principal, "landelijk", "instelling")
     p = canonical_pilot(pilot, 404)

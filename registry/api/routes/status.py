@@ -1,13 +1,17 @@
-"""GET /v1/status: consumer lag of the validator and of every projection (any scope)."""
+"""GET /v1/status (consumer lag of the validator and of every projection) and GET /metrics (Prometheus): both for
+``landelijk`` keys only (they show the registry's load and partners' activity). Prometheus scrapes /metrics with a
+landelijk key as bearer token (``authorization: {type: Bearer, credentials_file: ...}`` in its scrape config)."""
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
 from functools import partial
 from typing import Annotated, Callable
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from registry.api.context import StatusProbe
-from registry.api.deps import Context, OptionalConn, Principal
+from registry.api.deps import Context, OptionalConn, Principal, require
+from registry.api.metrics import exposition
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import ConsumerStatus, ParkedCount, PartitionStatus, StatusResponse
 from registry.api.status import (ConsumerLag, KafkaUnavailable, ProjectionOffsets, kafka_status, parked_counts,
@@ -53,7 +57,7 @@ def _consumer_status(c: ConsumerLag) -> ConsumerStatus:
 
 
 @router.get("/v1/status", response_model=StatusResponse,
-            responses=problem_responses(401, 503), summary="Consumer lag of validator and projections")
+            responses=problem_responses(401, 403, 503), summary="Consumer lag of validator and projections")
 def status(principal: Principal, context: Context, probe: Annotated[StatusProbe, Depends(status_probe)],
            projections: Annotated[ProjectionOffsets, Depends(stored_offsets)],
            parked: Annotated[ParkedProbe, Depends(parked_probe)]) -> StatusResponse:
@@ -61,7 +65,9 @@ def status(principal: Principal, context: Context, probe: Annotated[StatusProbe,
     `praktijkleren.ingress.*`) or stored offset of each projection (`praktijkleren.events`), the lag, whether
     committed records are still pending, and the recorded_at of the last applied event. `caught_up` is true
     when everything published has been validated and projected. `parked`: the submissions that wait for an event they
-    depend on, per partner and reason code (`praktijkregister parked`). Any scope. Kafka unreachable: 503."""
+    depend on, per partner and reason code (`praktijkregister parked`). Scope: landelijk (others 403). Kafka
+    unreachable: 503."""
+    require(principal, "landelijk")
     try:
         lags = probe(projections)
         waiting = parked()
@@ -73,3 +79,15 @@ def status(principal: Principal, context: Context, probe: Annotated[StatusProbe,
     return StatusResponse(caught_up=all(c.caught_up for c in consumers), consumers=consumers,
                           parked_total=sum(n for _, _, n in waiting),
                           parked=[ParkedCount(partner=p, reden=r, aantal=n) for p, r, n in waiting])
+
+
+@router.get("/metrics", summary="Prometheus metrics (landelijk)", response_class=Response,
+            responses={**problem_responses(401, 403),
+                       200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                             "description": "Prometheus text format"}})
+def metrics(principal: Principal, context: Context) -> Response:
+    """Request counts and latency by route template and status (no ids in labels), cache hits and misses, consumer
+    lag as of the last /v1/status call. Scope: landelijk (others 403). For Prometheus, create a landelijk key
+    (`praktijkregister apikey create --scope landelijk --naam prometheus`) and scrape with it as bearer token."""
+    require(principal, "landelijk")
+    return exposition(context.metrics)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 
 from registry.api.auth import ApiKey
 from registry.api.deps import Conn, Queries, forbid, scoped
+from registry.api.params import Pseudonym, TrajectId
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import TijdlijnEntry, TrajectResponse
 from registry.api.scopes import same_instelling
@@ -18,10 +19,10 @@ router = APIRouter(tags=["trajecten"])
 
 
 @router.get("/v1/trajecten/{traject_id}", response_model=TrajectResponse,
-            responses=problem_responses(401, 403, 404), summary="One traject: state and events")
-def traject(traject_id: str, principal: Reader, rm: Queries, conn: Conn) -> TrajectResponse:
+            responses=problem_responses(400, 401, 403, 404), summary="One traject: state and events")
+def traject(traject_id: TrajectId, principal: Reader, rm: Queries, conn: Conn) -> TrajectResponse:
     """The traject's current state and its full event history. Scopes: landelijk; instelling (its own
-    trajecten only: another instelling's traject is 403). Unknown traject: 404."""
+    trajecten only: another instelling's traject is 403). Unknown traject or not a UUID: 404."""
     if principal.scope.kind == "instelling":
         owner = rm.instelling_of_traject(conn, traject_id)
         if owner is None:
@@ -35,10 +36,10 @@ def traject(traject_id: str, principal: Reader, rm: Queries, conn: Conn) -> Traj
 
 
 @router.get("/v1/deelnemers/{pseudonym}/tijdlijn", response_model=list[TijdlijnEntry],
-            responses=problem_responses(401, 403, 404), summary="A deelnemer's full history")
-def tijdlijn(pseudonym: str, principal: Reader, rm: Queries, conn: Conn) -> list[TijdlijnEntry]:
+            responses=problem_responses(400, 401, 403, 404), summary="A deelnemer's full history")
+def tijdlijn(pseudonym: Pseudonym, principal: Reader, rm: Queries, conn: Conn) -> list[TijdlijnEntry]:
     """Every event of the deelnemer in order, with rejected submissions marked. Scopes: landelijk; instelling
-    (only deelnemers with a traject at that instelling, else 403). Unknown deelnemer: 404."""
+    (only deelnemers with a traject at that instelling, else 403). Unknown deelnemer or not 64 lowercase hex: 404."""
     if principal.scope.kind == "instelling":
         owners = rm.instellingen_of_deelnemer(conn, pseudonym)
         if not owners:

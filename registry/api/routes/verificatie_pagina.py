@@ -8,63 +8,20 @@ data. Each client IP has a token bucket (``BURST`` requests, refilled at ``PER_S
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
-import math
-import threading
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from registry.api.deps import Conn, Queries
-from registry.api.problems import ProblemError
+from registry.api.params import VerklaringOfCode, geldig_id_of_code
+from registry.api.problems import problem_responses
+from registry.api.ratelimit import BURST, PER_SECOND, TokenBucket, check, limiter  # noqa: F401 (re-exported)
 from registry.api.readmodels import strip_personal
 from registry.api.web.templating import templates
 from registry.domein.verklaring_document import datum_nl, id_prefix, korte_code
 
-BURST = 30  # requests a client may make at once
-PER_SECOND = 0.5  # sustained: one page every 2 seconds per client IP
-
 router = APIRouter(tags=["verificatie"])
-
-
-@dataclass
-class TokenBucket:
-    """Per-key token buckets in this process (one API worker = one set of buckets)."""
-
-    burst: float
-    per_second: float
-    clock: Any = time.monotonic
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # key -> (tokens, at)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take(self, key: str) -> float:
-        """0.0 when a token was taken, else the seconds until one is available."""
-        with self._lock:
-            now = float(self.clock())
-            tokens, at = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - at) * self.per_second)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                if len(self._buckets) > 10_000:
-                    self._prune(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.per_second
-
-    def _prune(self, now: float) -> None:  # forget clients whose bucket has refilled
-        full = [k for k, (t, at) in self._buckets.items() if t + (now - at) * self.per_second >= self.burst]
-        for k in full:
-            del self._buckets[k]
-
-
-def limiter(request: Request) -> TokenBucket:
-    state = request.app.state
-    if not hasattr(state, "verificatie_limiter"):
-        state.verificatie_limiter = TokenBucket(BURST, PER_SECOND)
-    bucket: TokenBucket = state.verificatie_limiter
-    return bucket
 
 
 def _pagina(request: Request, status: int, **context: Any) -> HTMLResponse:
@@ -75,15 +32,18 @@ def _pagina(request: Request, status: int, **context: Any) -> HTMLResponse:
 
 
 @router.get("/verificatie/{verklaring_id}", response_class=HTMLResponse, include_in_schema=True,
+            responses={**problem_responses(429), **{s: {"description": d, "content": {"text/html": {}}} for s, d in (
+                (404, "No verklaring with this id or code, or not an id or code (HTML page)"),
+                (409, "The short code matches more than one verklaring (HTML page)"))}},
             summary="Public verification page of a praktijkverklaring (HTML, rate-limited)")
-def verificatie_pagina(verklaring_id: str, request: Request, rm: Queries, conn: Conn) -> HTMLResponse:
+def verificatie_pagina(verklaring_id: VerklaringOfCode, request: Request, rm: Queries, conn: Conn) -> HTMLResponse:
     """HTML for people: geldig or ingetrokken (with date), instelling, kwalificatie, werkprocessen, leerbedrijf,
     issue date; no personal data. Also accepts the short code printed under the QR code. Unknown: 404 page;
     too many requests from one IP: 429 with Retry-After."""
-    wait = limiter(request).take(request.client.host if request.client else "-")
-    if wait > 0:
-        raise ProblemError(429, "too-many-requests", "too many verification requests from this address",
-                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
+    check(request)
+    if not geldig_id_of_code(verklaring_id):  # never looked up: not an id or code (the page does not echo it)
+        return _pagina(request, 404, gezocht="", fout="Dit is geen verklaringnummer en geen code van de vorm "
+                                                       "PV-XXXX-XXXX-XXXX.")
     gezocht = verklaring_id.strip()
     prefix = id_prefix(gezocht)
     if prefix is not None:

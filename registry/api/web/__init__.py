@@ -1,6 +1,6 @@
 """The Praktijkloket: server-rendered HTML pages over the query API's own code paths (``routes``), SVG charts
-rendered on the server (``svg``), the API docs with locally served assets, and the Content-Security-Policy
-(``install``) that keeps every page to this origin."""
+rendered on the server (``svg``), the API docs with locally served assets, and the security headers of every
+response (``install``): the Content-Security-Policy that keeps every page to this origin and the others below."""
 from __future__ import annotations
 
 from importlib.resources import files
@@ -19,6 +19,28 @@ CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'n
 CSP_DOCS = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 DOCS_PATHS = ("/docs", "/redoc")
+# On every response (also problem+json and the 500 answer, see problems.py): no framing, no sniffing, no referrer
+# to other origins, nothing shared with other browsing contexts, no powerful browser features.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+HSTS = "max-age=31536000"  # only on https (a browser ignores it over http anyway)
+NO_STORE_PREFIXES = ("/v1/", "/metrics")  # keyed answers: never kept by a shared cache unless the endpoint says so
+
+
+def security_headers(path: str, https: bool) -> dict[str, str]:
+    """The headers every response to ``path`` carries (the endpoint's own values win)."""
+    headers = {"Content-Security-Policy": CSP_DOCS if path in DOCS_PATHS else CSP, **SECURITY_HEADERS}
+    if https:
+        headers["Strict-Transport-Security"] = HSTS
+    if path.startswith(NO_STORE_PREFIXES):
+        headers["Cache-Control"] = "no-store"
+    return headers
 
 
 def vendor_dir() -> Path:
@@ -36,10 +58,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def add_security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        docs = request.url.path in DOCS_PATHS
-        response.headers.setdefault("Content-Security-Policy", CSP_DOCS if docs else CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        for name, value in security_headers(request.url.path, request.url.scheme == "https").items():
+            response.headers.setdefault(name, value)
         return response

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from registry.api.auth import ApiKey
 from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
+from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, in_range
 from registry.api.problems import ProblemError
 from registry.api.readmodels import to_csv
 from registry.api.routes import reconciliatie as reconciliatie_route
@@ -69,9 +70,10 @@ def _peildatum(raw: str | None) -> date:
     if raw is None or not raw.strip():
         return date.today()
     try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise ProblemError(400, "invalid-parameter", f"peildatum {raw!r} is geen datum (JJJJ-MM-DD)", parameter="peildatum")
+        return in_range(date.fromisoformat(raw.strip()))
+    except ValueError:  # never echo the input: it is shown on the page
+        raise ProblemError(400, "invalid-parameter", f"de peildatum is geen datum (JJJJ-MM-DD) van {EERSTE_DATUM.year} "
+                           f"tot en met {LAATSTE_DATUM.year}", parameter="peildatum")
 
 
 def _render(request: Request, visitor: Bezoeker, name: str, status: int = 200, **context: Any) -> Response:

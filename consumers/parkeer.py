@@ -1,0 +1,170 @@
+"""The validator's judging and parking adapter (registry.domein.parkeren over Kafka sends).
+
+A mixin of ``consumers.validator.Validator``: it decides per record (decode, duplicate, judge, park,
+release what an acceptance satisfies, expire) and sends the outcome inside the poll's transaction.
+Every record's failure is handled on its own (``handle``): too large or undecodable bytes and any
+unexpected error while judging become a bounded dead letter with a reason; the batch goes on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from typing import Any
+
+from kafka import KafkaProducer
+from prometheus_client import Counter, Gauge
+
+from consumers import dead_letter
+from consumers.eigen_weigeringen import EigenWeigeringen
+from consumers.validator_staat import ValidatorConfig
+from registry.domein import events, parkeren
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, vervult
+from registry.domein.regels import Besluit
+from registry.domein.staat import Staat, pas_toe
+from registry.infra import codec
+from registry.infra.codec import DecodeError
+from registry.infra.topics import Topics
+
+log = logging.getLogger("praktijkregister.validator")
+
+UITKOMSTEN = Counter("praktijk_validator_submissions_total", "Ingress submissions by outcome",
+                     ["uitkomst"])  # geaccepteerd | geweigerd | deadletter | duplicaat | geparkeerd
+WEIGERINGEN = Counter("praktijk_validator_rejections_total", "Refused submissions by reason code", ["reden"])
+WAARSCHUWINGEN = Counter("praktijk_validator_warnings_total", "Accepted events with a warning", ["warning"])
+DEADLETTERS = Counter("praktijk_validator_deadletters_total", "Dead letters by reason code", ["reden"])
+GEPARKEERD = Gauge("praktijk_parked_events", "Submissions parked waiting for a dependency, by reason code", ["reden"])
+PARKEERACTIES = Counter("praktijk_validator_parking_total", "Parkings, re-parkings and releases",
+                        ["actie"])  # geparkeerd | vrijgegeven | verlopen
+
+
+class Beoordeling:
+    """Judging and parking; the state it needs is set up by ``Validator``."""
+
+    config: ValidatorConfig
+    topics: Topics
+    staat: Staat
+    plaats: Parkeerplaats
+    producer: KafkaProducer | None
+    eigen_weigeringen: EigenWeigeringen
+
+    def _handle(self, rec: Any, partner: str, now: dt.datetime) -> list[Any]:
+        """One ingress record, whatever its bytes: never raises for a record (a bug becomes ``interne_fout``)."""
+        size = len(rec.value or b"") + len(rec.key or b"")
+        if size > self.config.max_record_bytes:  # only an ingress topic made without the limit lets one through
+            return self._dead(rec, partner, dead_letter.TE_GROOT,
+                              f"record of {size} bytes is larger than the ingress limit of {self.config.max_record_bytes}", now)
+        try:
+            event_type, record = codec.decode(rec.value)
+        except DecodeError as exc:
+            return self._dead(rec, partner, dead_letter.ONLEESBAAR, str(exc), now)
+        except Exception as exc:  # hostile bytes may trip the Avro reader in ways it does not wrap
+            return self._dead(rec, partner, dead_letter.ONLEESBAAR, f"{type(exc).__name__}: {exc}", now)
+        try:
+            if record.get("event_id") in self.staat.event_ids or record.get("event_id") in self.plaats:
+                UITKOMSTEN.labels("duplicaat").inc()  # a resubmission (of an accepted or a parked event): silent no-op
+                return []
+            nieuw = Geparkeerd(str(record["event_id"]), event_type, partner, record.get("deelnemer"), self.plaats.volgende,
+                               (), "", "", now, rec.value, rec.key, dead_letter.bron(rec), record)
+            return self._judge(nieuw, now, parked=False)
+        except Exception as exc:
+            # Never exit on a record: keep it as a dead letter and go on with the batch. Only the exception's
+            # type is logged (its text may quote the record).
+            log.exception("internal error judging %s p%d@%d (%s): dead-lettered", rec.topic, rec.partition, rec.offset,
+                          type(exc).__name__)
+            return self._dead(rec, partner, dead_letter.INTERNE_FOUT, type(exc).__name__, now)
+
+    def _dead(self, rec: Any, partner: str, reden: str, fout: str, now: dt.datetime) -> list[Any]:
+        assert self.producer is not None
+        UITKOMSTEN.labels("deadletter").inc()
+        DEADLETTERS.labels(reden).inc()
+        self.producer.send(self.topics.deadletter, key=rec.key if rec.key is None or len(rec.key) <= 1024 else None,
+                           value=dead_letter.deadletter(rec, partner, reden, fout, now, self.config.deadletter_prefix_bytes))
+        return []
+
+    def _judge(self, g: Geparkeerd, now: dt.datetime, parked: bool) -> list[Any]:
+        """Judge a new arrival or a released parked event (``parked``); release what its acceptance satisfies."""
+        assert self.producer is not None and g.record is not None
+        futures: list[Any] = []
+        queue: list[str] = []
+        uitkomst = beslis(self.staat, self.plaats, g.event_type, g.record, g.partner, now,
+                          g.volgorde if parked else None)
+        b = uitkomst.besluit
+        if uitkomst.soort == "parkeer":
+            herparkeerd = dataclasses.replace(g, wacht_op=uitkomst.wacht_op, reden=b.reden or "", melding=b.melding)
+            if not parked or herparkeerd.wacht_op != g.wacht_op or herparkeerd.reden != g.reden:
+                self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(herparkeerd.to_json()))
+            if not parked:
+                UITKOMSTEN.labels("geparkeerd").inc()
+                PARKEERACTIES.labels("geparkeerd").inc()
+            self.plaats.zet(herparkeerd)
+            return futures
+        if parked:
+            uit = "geaccepteerd" if uitkomst.soort == "accepteer" else "geweigerd"
+            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, uit, b.reden, now)))
+            self.plaats.verwijder(g.event_id, uit)
+            PARKEERACTIES.labels("vrijgegeven").inc()
+            queue.append(f"na:{g.event_id}")
+        if uitkomst.soort == "weiger":
+            futures += self._refuse(g, b, now)
+        else:
+            futures += self._accept(g, b, now)
+            queue += sorted(vervult(g.event_type, g.record))
+        for key in queue:
+            futures += self._release(key, now)
+        return futures
+
+    def _release(self, key: str, now: dt.datetime) -> list[Any]:
+        futures: list[Any] = []
+        for g in self.plaats.wachtend_op(key):
+            if g.event_id in self.plaats and key in self.plaats.entries[g.event_id].wacht_op:
+                futures += self._judge(self.plaats.entries[g.event_id], now, parked=True)
+        return futures
+
+    def _verloop(self, now: dt.datetime) -> list[Any]:
+        """Refuse, with their reason, the events parked longer than the time-out (oldest first)."""
+        assert self.producer is not None
+        futures: list[Any] = []
+        while True:
+            verlopen = self.plaats.verlopen(now, self.config.park_timeout)
+            if not verlopen:
+                return futures
+            g = verlopen[0]
+            b = Besluit(g.reden, f"still waiting for {', '.join(g.wacht_op)} after {self.config.park_timeout}: {g.melding}")
+            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, "geweigerd", g.reden, now)))
+            self.plaats.verwijder(g.event_id, "geweigerd")
+            PARKEERACTIES.labels("verlopen").inc()
+            futures += self._refuse(g, b, now)
+            futures += self._release(f"na:{g.event_id}", now)
+
+    def _refuse(self, g: Geparkeerd, b: Besluit, now: dt.datetime) -> list[Any]:
+        assert self.producer is not None and g.record is not None
+        UITKOMSTEN.labels("geweigerd").inc()
+        WEIGERINGEN.labels(b.reden or "").inc()
+        value = dead_letter.rejection(g.event_type, g.record, g.partner, b, g.bron, now)
+        self.producer.send(self.topics.rejections, key=g.partner.encode(), value=value)
+        eigen = self.eigen_weigeringen.topic(g.partner)  # the partner's own, readable by it alone
+        if eigen is not None:
+            self.producer.send(eigen, key=g.partner.encode(), value=value)
+        return []
+
+    def _accept(self, g: Geparkeerd, b: Besluit, now: dt.datetime) -> list[Any]:
+        assert self.producer is not None and g.record is not None
+        canonical = dict(g.record, recorded_at=now, warnings=list(b.warnings))
+        if b.volgnummer is not None:
+            canonical["volgnummer"] = b.volgnummer
+        for w in b.warnings:
+            WAARSCHUWINGEN.labels(w).inc()
+        value = codec.encode(g.event_type, canonical)  # before the state changes: a failure here leaves no trace
+        key = events.key(g.event_type, canonical)
+        UITKOMSTEN.labels("geaccepteerd").inc()
+        pas_toe(self.staat, g.event_type, canonical)
+        return [self.producer.send(self.topics.events, key=key, value=value)]
+
+    def _gauge(self) -> None:
+        per_reden: dict[str, int] = {}
+        for (_partner, reden), n in self.plaats.tellingen().items():
+            per_reden[reden] = per_reden.get(reden, 0) + n
+        GEPARKEERD.clear()
+        for reden, n in per_reden.items():
+            GEPARKEERD.labels(reden).set(n)

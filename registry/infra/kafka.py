@@ -1,0 +1,87 @@
+"""How every Kafka client of the registry logs in: ONE place that turns the settings into client kwargs.
+
+``PRAKTIJK_KAFKA_SECURITY``:
+- ``sasl_scram`` (default): SASL/SCRAM-SHA-512 over a plain connection (the loopback broker of ``ops/``);
+- ``sasl_ssl``: SASL/SCRAM-SHA-512 inside TLS, for a broker on another machine (``PRAKTIJK_KAFKA_CA_FILE``:
+  the CA that signed the broker's certificate; empty: the system's CAs);
+- ``plaintext``: no login at all, only accepted when every bootstrap host is loopback.
+
+Every client is built as ``KafkaConsumer(**kafka.client_config(bootstrap), ...)`` (also producers, admin
+clients). ``username``/``password`` override the settings (tests that act as a partner, ``partners add``).
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Iterable
+
+from registry.infra import settings as settings_mod
+from registry.infra.settings import PREFIX, Settings
+
+SECURITY = ("sasl_scram", "sasl_ssl", "plaintext")
+MECHANISM = "SCRAM-SHA-512"
+ADMIN = "admin"  # the super user of the broker ops/kafka.sh runs
+
+
+class KafkaSecurityError(ValueError):
+    """A Kafka security setting that cannot be used; the message is one line naming the setting."""
+
+
+def host_of(server: str) -> str:
+    """``host`` of ``host:port``, ``[v6]:port``, ``v6`` or ``host``."""
+    server = server.strip()
+    if server.startswith("["):
+        return server[1:server.index("]")] if "]" in server else server[1:]
+    if server.count(":") == 1:
+        return server.split(":", 1)[0]
+    return server  # a bare name or a bare IPv6 address
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_security(security: str, servers: Iterable[str]) -> str:
+    """The normalised security mode, or KafkaSecurityError (plaintext towards a host that is not loopback)."""
+    mode = security.strip().lower()
+    if mode not in SECURITY:
+        raise KafkaSecurityError(f"{PREFIX}KAFKA_SECURITY={security!r} is not one of {', '.join(SECURITY)}")
+    if mode == "plaintext":
+        remote = [s for s in servers if not is_loopback(host_of(s))]
+        if remote:
+            raise KafkaSecurityError(
+                f"{PREFIX}KAFKA_SECURITY=plaintext is refused for {remote[0]!r}, which is not a loopback host: "
+                "use sasl_scram or sasl_ssl")
+    return mode
+
+
+def client_config(bootstrap: str | Iterable[str], settings: Settings | None = None, *,
+                  username: str | None = None, password: str | None = None) -> dict[str, Any]:
+    """kafka-python kwargs (``bootstrap_servers`` + security) for a client of ``bootstrap``."""
+    s = settings or settings_mod.load()
+    servers = [x.strip() for x in bootstrap.split(",")] if isinstance(bootstrap, str) else [x.strip() for x in bootstrap]
+    servers = [x for x in servers if x]
+    mode = check_security(s.kafka_security, servers)
+    config: dict[str, Any] = {"bootstrap_servers": servers}
+    if mode == "plaintext":
+        return config
+    user = s.kafka_username if username is None else username
+    secret = s.kafka_password if password is None else password
+    if not user or not secret:
+        raise KafkaSecurityError(
+            f"{PREFIX}KAFKA_USERNAME and {PREFIX}KAFKA_PASSWORD must be set for {PREFIX}KAFKA_SECURITY={mode} "
+            "(eval \"$(ops/stack.sh env)\", or the lines `praktijkregister partners add P` printed)")
+    config.update(security_protocol="SASL_SSL" if mode == "sasl_ssl" else "SASL_PLAINTEXT",
+                  sasl_mechanism=MECHANISM, sasl_plain_username=user, sasl_plain_password=secret)
+    if mode == "sasl_ssl" and s.kafka_ca_file:
+        config["ssl_cafile"] = s.kafka_ca_file
+    return config
+
+
+def secured(settings: Settings | None = None) -> bool:
+    """True when clients log in (ACLs and credentials are then managed by the project)."""
+    return (settings or settings_mod.load()).kafka_security.strip().lower() != "plaintext"

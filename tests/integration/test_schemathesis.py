@@ -1,0 +1,121 @@
+"""Schemathesis (property-based API fuzzing from ``/openapi.json``) against a real ``praktijkregister serve`` over
+real read models, once per key scope (landelijk, regio, instelling, publiek): every check, a bounded number of
+examples, a time bound per response. No 5xx, no response outside the schema, no undocumented status.
+
+The world (partner events -> validator -> Kafka -> projector -> PostgreSQL) is the one of
+``test_api_readmodels``; the server is a subprocess on a free loopback port over that world's read-model schema.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from registry.api.auth import KeyStore
+from registry.infra.db import engine as make_engine
+from tests.integration.test_api_readmodels import T2, World, world  # noqa: F401 (the module-scoped fixture)
+from tests.support.builders import P, Q, T1, V1
+
+SCOPES = ["landelijk", "regio:Rijnmond", "instelling:mbo.albeda", "publiek"]
+MAX_EXAMPLES = 8  # per operation and phase: keeps the four runs well under a minute together
+MAX_RESPONSE_S = 5.0  # every operation answers within this (the /v1/aantallen bound keeps it cheap)
+
+# All checks. positive_data_acceptance also allows 400 because some rules span parameters or need the reference
+# data (tot before van, more than 120 months, an unknown pilot/regio/instelling name in the declared format) and no
+# JSON schema can say them; every other check runs with its defaults.
+# Half of the generated ids are ones the world really holds, so the 200 answers (and their schemas) are fuzzed too.
+CONFIG = """
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+[dictionaries.trajecten]
+values = ["{T1}", "{T2}"]
+[dictionaries.deelnemers]
+values = ["{P}", "{Q}"]
+[dictionaries.verklaringen]
+values = ["{V1}"]
+[dictionaries.pilots]
+values = ["rijnmond", "twente"]
+[dictionaries.partners]
+values = ["gemeente.gm0599", "uwv", "mbo.albeda"]
+
+[parameters]
+"path.traject_id" = {{ dictionary = "trajecten", probability = 0.5 }}
+"path.pseudonym" = {{ dictionary = "deelnemers", probability = 0.5 }}
+"path.verklaring_id" = {{ dictionary = "verklaringen", probability = 0.5 }}
+"path.pilot" = {{ dictionary = "pilots", probability = 0.5 }}
+"query.partner" = {{ dictionary = "partners", probability = 0.5 }}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """``praktijkregister serve --schema <the world's>`` and one key per scope (default api_keys table)."""
+    keystore = KeyStore(make_engine(world.database_url))
+    created = {s: keystore.create(s, "test_schemathesis") for s in SCOPES}
+    port = _free_port()
+    env = os.environ | {"PRAKTIJK_DATABASE_URL": world.database_url, "PRAKTIJK_KAFKA_BOOTSTRAP": world.kafka,
+                        "PRAKTIJK_API_PORT": str(port), "PRAKTIJK_API_HOST": "127.0.0.1"}
+    home = tmp_path_factory.mktemp("serve")
+    env["PRAKTIJK_KEYS_DIR"] = str(home / "keys")  # the signing key of credentials and status lists
+    for name in ("PRAKTIJK_SIGNING_KEY_FILE", "PRAKTIJK_PSEUDONYM_KEY_FILE", "PRAKTIJK_PUBLIC_KEY_FILE",
+                 "PRAKTIJK_PRIVATE_KEY_FILE"):
+        env.pop(name, None)
+    subprocess.run([sys.executable, "-m", "registry.cli", "keys", "init"], env=env, check=True, capture_output=True)
+    log = home / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--schema", world.schema,
+                                 "--log-level", "warning"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, f"server did not start: {log.read_text()}"
+            time.sleep(0.2)
+        yield base, {s: secret for s, (_, secret) in created.items()}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        with keystore.engine.begin() as conn:
+            conn.execute(text("DELETE FROM api_keys WHERE key_id = ANY(:ids)"),
+                         {"ids": [k.key_id for k, _ in created.values()]})
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_schemathesis_all_checks(server: tuple[str, dict[str, str]], scope: str, tmp_path: Path) -> None:
+    base, keys = server
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG.format(T1=T1, T2=T2, P=P, Q=Q, V1=V1))
+    cmd = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "--no-color",
+           "run", f"{base}/openapi.json", "--checks", "all", "--max-examples", str(MAX_EXAMPLES),
+           "--max-response-time", str(MAX_RESPONSE_S), "--phases", "examples,coverage,fuzzing",
+           "--request-timeout", "30", "--header", f"Authorization: Bearer {keys[scope]}",
+           "--max-failures", "20", "--output-truncate", "false",
+           "--generation-deterministic"]  # reproducible: the same cases every run
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, f"schemathesis found problems with scope {scope}:\n{report[-12000:]}"
+    operations = sum(len(ops) for ops in httpx.get(f"{base}/openapi.json").json()["paths"].values())
+    assert f"Tested: {operations}" in report, report[-4000:]  # every operation, none skipped
+    summary = re.search(r"(\d+) generated, (\d+) passed", report)
+    assert summary and int(summary[1]) == int(summary[2]) > 100, report[-4000:]

@@ -1,0 +1,102 @@
+"""PRAKTIJK_KAFKA_SECURITY / _USERNAME / _PASSWORD -> kafka-python kwargs (registry/infra/kafka.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from registry.infra import settings as settings_mod
+from registry.infra import toegang
+from registry.infra.kafka import KafkaSecurityError, client_config, host_of, is_loopback
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("SECURITY", "USERNAME", "PASSWORD", "CA_FILE"):
+        monkeypatch.delenv(f"PRAKTIJK_KAFKA_{name}", raising=False)
+    return monkeypatch
+
+
+def test_default_is_sasl_scram(env: pytest.MonkeyPatch) -> None:
+    env.setenv("PRAKTIJK_KAFKA_USERNAME", "mbo.albeda")
+    env.setenv("PRAKTIJK_KAFKA_PASSWORD", "geheim")
+    assert settings_mod.load().kafka_security == "sasl_scram"
+    assert client_config("127.0.0.1:9092, 10.0.0.2:9092") == {
+        "bootstrap_servers": ["127.0.0.1:9092", "10.0.0.2:9092"], "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "mbo.albeda", "sasl_plain_password": "geheim"}
+
+
+def test_password_is_not_in_the_settings_repr(env: pytest.MonkeyPatch) -> None:
+    env.setenv("PRAKTIJK_KAFKA_PASSWORD", "zeer-geheim")
+    assert "zeer-geheim" not in repr(settings_mod.load())
+
+
+def test_sasl_without_login_is_a_one_line_error(env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(KafkaSecurityError) as exc:
+        client_config(["127.0.0.1:9092"])
+    assert "PRAKTIJK_KAFKA_USERNAME" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_sasl_ssl_uses_tls_and_the_ca_file(env: pytest.MonkeyPatch) -> None:
+    env.setenv("PRAKTIJK_KAFKA_SECURITY", "SASL_SSL")
+    env.setenv("PRAKTIJK_KAFKA_CA_FILE", "/etc/praktijk/ca.pem")
+    cfg = client_config(["kafka.registry.example:9093"], username="api", password="p")
+    assert cfg["security_protocol"] == "SASL_SSL" and cfg["ssl_cafile"] == "/etc/praktijk/ca.pem"
+    assert cfg["sasl_mechanism"] == "SCRAM-SHA-512" and cfg["sasl_plain_username"] == "api"
+
+
+@pytest.mark.parametrize("servers", [["127.0.0.1:9092"], ["localhost:9092", "127.0.0.2:1"], ["[::1]:9092"]])
+def test_plaintext_to_loopback_is_allowed(env: pytest.MonkeyPatch, servers: list[str]) -> None:
+    env.setenv("PRAKTIJK_KAFKA_SECURITY", "plaintext")
+    assert client_config(servers) == {"bootstrap_servers": servers}  # no login sent
+
+
+@pytest.mark.parametrize("servers", [["10.1.2.3:9092"], ["127.0.0.1:9092", "kafka.registry.example:9092"],
+                                     ["[2001:db8::1]:9092"], ["127.0.0.1.example.com:9092"]])
+def test_plaintext_to_another_host_is_refused(env: pytest.MonkeyPatch, servers: list[str]) -> None:
+    env.setenv("PRAKTIJK_KAFKA_SECURITY", "plaintext")
+    with pytest.raises(KafkaSecurityError) as exc:
+        client_config(servers)
+    message = str(exc.value)
+    assert "plaintext is refused" in message and "not a loopback host" in message and "\n" not in message
+
+
+def test_unknown_mode_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("PRAKTIJK_KAFKA_SECURITY", "sasl_plain")
+    with pytest.raises(KafkaSecurityError, match="is not one of sasl_scram, sasl_ssl, plaintext"):
+        client_config(["127.0.0.1:9092"], username="a", password="b")
+
+
+def test_host_parsing() -> None:
+    assert [host_of(s) for s in ("a:1", "[::1]:9", "::1", "b")] == ["a", "::1", "::1", "b"]
+    assert is_loopback("127.8.9.10") and is_loopback("::1") and not is_loopback("192.168.1.1")
+
+
+def test_partner_acls_name_only_its_own_topics() -> None:
+    rules = toegang.partner_rules("mbo.albeda")
+    topics = {r.name for r in rules if r.resource == toegang.ResourceType.TOPIC}
+    assert topics == {"praktijkleren.ingress.mbo.albeda", "praktijkleren.rejections.mbo.albeda"}
+    ops = {(r.name, r.operation.name) for r in rules}
+    assert ("praktijkleren.rejections.mbo.albeda", "READ") in ops and ("praktijkleren.ingress.mbo.albeda", "READ") not in ops
+    assert not any(r.operation.name in ("CREATE", "DELETE", "ALTER", "ALL") for r in rules)
+    assert all(r.principal == "mbo.albeda" and r.pattern == toegang.ACLResourcePatternType.LITERAL for r in rules)
+
+
+def test_api_principal_never_writes_and_components_are_not_partners() -> None:
+    rules = toegang.component_rules()
+    assert {r.principal for r in rules} == set(toegang.COMPONENTS)
+    assert not [r for r in rules if r.principal == "api" and r.operation.name not in ("READ", "DESCRIBE")]
+    for name in (*toegang.COMPONENTS, "admin"):
+        with pytest.raises(ValueError):
+            toegang.check_partner_name(name)
+
+
+def test_ops_broker_is_secured_by_default() -> None:
+    script = (ROOT / "ops" / "kafka.sh").read_text()
+    assert '"${PRAKTIJK_KAFKA_SECURITY:-sasl_scram}" = plaintext' in script
+    for line in ("sasl.enabled.mechanisms=SCRAM-SHA-512", "allow.everyone.if.no.acl.found=false", "super.users=User:admin",
+                 "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                 "auto.create.topics.enable=false", "listeners=SASL_PLAINTEXT://127.0.0.1:"):
+        assert line in script, line
