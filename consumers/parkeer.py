@@ -15,10 +15,10 @@ from typing import Any
 from kafka import KafkaProducer
 from prometheus_client import Counter, Gauge
 
-from consumers import dead_letter
+from consumers import dead_letter, gegevens
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.validator_staat import ValidatorConfig
-from registry.domein import events, parkeren
+from registry.domein import events, parkeren, pseudoniemen
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, vervult
 from registry.domein.regels import Besluit
 from registry.domein.staat import Staat, pas_toe
@@ -47,6 +47,11 @@ class Beoordeling:
     plaats: Parkeerplaats
     producer: KafkaProducer | None
     eigen_weigeringen: EigenWeigeringen
+    herversleutelaar: gegevens.Herversleutelaar
+    te_vernietigen: list[str]  # deelnemers whose data key is deleted after the transaction commits
+
+    def _herversleutel(self, record: Any) -> dict[str, Any]:
+        return self.herversleutelaar.herversleutel(record)
 
     def _handle(self, rec: Any, partner: str, now: dt.datetime) -> list[Any]:
         """One ingress record, whatever its bytes: never raises for a record (a bug becomes ``interne_fout``)."""
@@ -61,6 +66,9 @@ class Beoordeling:
         except Exception as exc:  # hostile bytes may trip the Avro reader in ways it does not wrap
             return self._dead(rec, partner, dead_letter.ONLEESBAAR, f"{type(exc).__name__}: {exc}", now)
         try:
+            # issue 12: partner pseudonym -> registry pseudonym, an invalid identifier -> a marker, BEFORE judging,
+            # state, parking, rejections or the canonical log see the record
+            record = pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)
             if record.get("event_id") in self.staat.event_ids or record.get("event_id") in self.plaats:
                 UITKOMSTEN.labels("duplicaat").inc()  # a resubmission (of an accepted or a parked event): silent no-op
                 return []
@@ -99,6 +107,13 @@ class Beoordeling:
                 PARKEERACTIES.labels("geparkeerd").inc()
             self.plaats.zet(herparkeerd)
             return futures
+        if uitkomst.soort == "accepteer" and g.record.get("persoonsgegevens"):
+            try:  # issue 12: partner-sealed -> the deelnemer's data key, before anything is sent
+                g = dataclasses.replace(g, record=self._herversleutel(g.record))
+            except gegevens.Onopenbaar:  # not sealed to this registry: never copied into the log, the event counts
+                g = dataclasses.replace(g, record={**(g.record or {}), "persoonsgegevens": None})
+                b = dataclasses.replace(b, warnings=b.warnings + (gegevens.ONLEESBAAR,))
+        assert g.record is not None
         if parked:
             uit = "geaccepteerd" if uitkomst.soort == "accepteer" else "geweigerd"
             self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, uit, b.reden, now)))
@@ -141,7 +156,10 @@ class Beoordeling:
         assert self.producer is not None and g.record is not None
         UITKOMSTEN.labels("geweigerd").inc()
         WEIGERINGEN.labels(b.reden or "").inc()
-        value = dead_letter.rejection(g.event_type, g.record, g.partner, b, g.bron, now)
+        record = g.record
+        if b.reden == "gegevens_verwijderd":  # the refusal does not name the erased deelnemer again
+            record = dict(record, deelnemer=gegevens.VERWIJDERD)
+        value = dead_letter.rejection(g.event_type, record, g.partner, b, g.bron, now)
         self.producer.send(self.topics.rejections, key=g.partner.encode(), value=value)
         eigen = self.eigen_weigeringen.topic(g.partner)  # the partner's own, readable by it alone
         if eigen is not None:
@@ -159,6 +177,8 @@ class Beoordeling:
         key = events.key(g.event_type, canonical)
         UITKOMSTEN.labels("geaccepteerd").inc()
         pas_toe(self.staat, g.event_type, canonical)
+        if g.event_type == "DeelnemerGegevensVerwijderd":  # its data key goes once this transaction commits
+            self.te_vernietigen.append(str(canonical["deelnemer"]))
         return [self.producer.send(self.topics.events, key=key, value=value)]
 
     def _gauge(self) -> None:

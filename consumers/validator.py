@@ -36,11 +36,15 @@ from sqlalchemy import Engine
 
 from registry.infra.kafka import client_config
 from consumers.eigen_weigeringen import EigenWeigeringen
+from consumers.gegevens import Herversleutelaar, lees_private_key
 from consumers.parkeer import Beoordeling
 from consumers.validator_staat import StateStore, ValidatorConfig
+from registry.domein import pseudoniemen
 from registry.domein.parkeren import Parkeerplaats
 from registry.domein.staat import Staat, pas_toe
 from registry.infra import codec
+from registry.infra import settings as settings_mod
+from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra import topics as topics_mod
 from registry.infra.topics import Topics, batches_to_end, caught_up
 
@@ -58,9 +62,17 @@ class Validator(Beoordeling):
         self.staat = Staat()
         self.offsets: dict[int, int] = {}
         self.plaats = Parkeerplaats()
+        if not config.registry_pseudonym_key:
+            raise ValueError("the validator needs the registry pseudonym key (PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE; "
+                             "`praktijkregister keys init` creates it)")
         self.producer: KafkaProducer | None = None
         self.consumer: KafkaConsumer | None = None
         self.stopping = False
+        # issue 12 erasure: sealed persoonsgegevens -> the deelnemer's data key (consumers/gegevens.py)
+        s = settings_mod.load()
+        self.kluis = Gegevenskluis.from_file(engine, config.master_key_file or s.master_key_file, config.schema)
+        self.herversleutelaar = Herversleutelaar(lees_private_key(config.private_key_file or s.private_key_file), self.kluis)
+        self.te_vernietigen: list[str] = []
         self.eigen_weigeringen = EigenWeigeringen(self.topics, lambda: set(self.consumer.topics()) if self.consumer else set())
 
     # ---- start-up: settle, roll forward, subscribe -------------------------------------------
@@ -72,6 +84,7 @@ class Validator(Beoordeling):
         )
         self.producer.init_transactions()  # fences and settles a previous incarnation's transaction
         self.store.ensure()
+        self.kluis.ensure()
         self.staat, self.offsets = self.store.load()
         n = self.roll_forward()
         log.info("state loaded; rolled forward %d canonical event(s)", n)
@@ -102,6 +115,8 @@ class Validator(Beoordeling):
                 for rec in records:
                     event_type, record = codec.decode(rec.value)
                     pas_toe(self.staat, event_type, record)
+                    if event_type == "DeelnemerGegevensVerwijderd":  # committed before a crash deleted its key
+                        self.kluis.vernietig(str(record["deelnemer"]))
                     applied += 1
                 self.offsets[tp.partition] = records[-1].offset + 1
             for tp in tps:  # past trailing transaction markers too
@@ -130,8 +145,8 @@ class Validator(Beoordeling):
         finally:
             reader.close()
         for g in list(plaats.entries.values()):
-            _, record = codec.decode(g.waarde)
-            plaats.zet(dataclasses.replace(g, record=record))
+            _, record = codec.decode(g.waarde)  # the ingress bytes: re-keyed again, as on arrival (issue 12)
+            plaats.zet(dataclasses.replace(g, record=pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)))
         self.plaats = plaats
         self._gauge()
 
@@ -157,6 +172,7 @@ class Validator(Beoordeling):
             return 0
         producer = self.producer
         producer.begin_transaction()
+        self.te_vernietigen.clear()
         futures: list[Any] = []
         offsets = {}
         n = 0
@@ -171,6 +187,9 @@ class Validator(Beoordeling):
         if offsets:
             producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
         producer.commit_transaction()
+        for deelnemer in self.te_vernietigen:  # the erasures are in the log now: their data keys go
+            self.kluis.vernietig(deelnemer)
+        self.te_vernietigen.clear()
         self._gauge()
         for f in futures:
             md = f.get()

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -28,6 +29,13 @@ class ValidatorConfig:
     park_timeout: dt.timedelta = parkeren.DEFAULT_TIMEOUT
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     deadletter_prefix_bytes: int = DEFAULT_DEADLETTER_PREFIX_BYTES
+    # issue 12: the registry-only pseudonym key generations (oldest first; PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE).
+    # Required: every deelnemer is re-keyed with it right after decoding (registry/domein/pseudoniemen.py).
+    registry_pseudonym_key: tuple[bytes, ...] = field(default=(), repr=False)
+    # issue 12 erasure: the registry's X25519 private key (opens the partner-sealed persoonsgegevens) and the master
+    # key of the data-key vault (registry/infra/gegevenskluis.py, table in ``schema``); None: from the settings
+    private_key_file: Path | None = None
+    master_key_file: Path | None = None
 
 
 class StateStore:
@@ -55,6 +63,9 @@ class StateStore:
     def save(self, staat: Staat, offsets: dict[int, int]) -> None:
         rows = [{"s": k, "i": i, "d": _json(entity_json(staat, k, i))} for k, i in staat.dirty]
         with self.engine.begin() as c:
+            if staat.weg:  # entities an erasure removed (registry.domein.staat)
+                c.execute(text(f'DELETE FROM "{self.schema}".entiteit WHERE soort = :s AND id = :i'),
+                          [{"s": k, "i": i} for k, i in sorted(staat.weg)])
             if rows:
                 c.execute(text(f'INSERT INTO "{self.schema}".entiteit (soort, id, data) VALUES (:s, :i, CAST(:d AS jsonb)) '
                                "ON CONFLICT (soort, id) DO UPDATE SET data = EXCLUDED.data"), rows)
@@ -63,6 +74,7 @@ class StateStore:
                                "ON CONFLICT (partitie) DO UPDATE SET volgende = GREATEST(canoniek_offset.volgende, EXCLUDED.volgende)"),
                           [{"p": p, "o": o} for p, o in offsets.items()])
         staat.dirty.clear()
+        staat.weg.clear()
 
 
 def _json(value: Any) -> str | None:

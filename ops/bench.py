@@ -98,7 +98,8 @@ def bench_validator(bootstrap: str, database_url: str, n_deelnemers: int) -> tup
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     t = Topics(prefix)
     topics.create([bootstrap], 6, ["sbb", "duo", MBO], prefix)
-    cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix, schema=f"{prefix}_validator")
+    cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix, schema=f"{prefix}_validator",
+                          registry_pseudonym_key=(os.urandom(32),))
     for partner in ("sbb", "duo"):
         with Publisher([bootstrap], partner, prefix=prefix, ensure_topic=False) as pub:
             pub.publish_batch([(et, r) for et, r in reference() if r["partner"] == partner])

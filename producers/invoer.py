@@ -25,7 +25,8 @@ from registry.infra import codec
 
 __all__ = ["EVENT_NS", "Bericht", "FieldError", "Fout", "Grenzen", "Invoer", "Resultaat"]  # FieldError lives in velden
 
-# UUID5 namespace for event ids derived from partner + line content (stable forever)
+# UUID5 namespace of the unkeyed event ids before issue 12 (kept for reference; no longer used: an unkeyed hash of
+# a line that holds a BSN lets anyone recover the BSN from the event id)
 EVENT_NS = uuid.UUID("6f1d3b0c-5a7e-4c1e-9a52-2d0b3c9f7e11")
 _FUTURE_CHECKED = ("occurred_at", "peildatum", "geboortedatum")
 
@@ -60,7 +61,10 @@ class Resultaat:
 
 class Invoer:
     """Turns rows of one partner into events. ``pseudonymise`` maps BSN -> pseudonym,
-    ``seal`` encrypts persoonsgegevens to the registry's public key."""
+    ``seal`` encrypts persoonsgegevens to the registry's public key. ``event_ids(partner, line)`` derives the
+    event id of a row without one: KEYED (default: ``pseudonymise.event_id`` of a ``Pseudonymiser``), so the same
+    file published again publishes nothing new while no one without the key can recover the line from the id;
+    a plain function as ``pseudonymise`` and no ``event_ids``: random ids (not idempotent)."""
 
     def __init__(
         self,
@@ -70,6 +74,7 @@ class Invoer:
         now: dt.datetime | None = None,
         catalogue: codec.Catalogue | None = None,
         grenzen: Grenzen | None = None,
+        event_ids: Callable[[str, str], str] | None = None,
     ) -> None:
         problem = identifiers.partner(partner)
         if problem:
@@ -80,6 +85,8 @@ class Invoer:
         self.now = now or dt.datetime.now(dt.timezone.utc)
         self.cat = catalogue or codec.catalogue()
         self.grenzen = grenzen or Grenzen()
+        self.event_ids: Callable[[str, str], str] = (event_ids or getattr(pseudonymise, "event_id", None)
+                                                      or (lambda _partner, _line: str(uuid.uuid4())))
 
     # ---- files -------------------------------------------------------------
     def jsonl(self, path: Path) -> Resultaat:
@@ -194,7 +201,8 @@ class Invoer:
         if pseudonimiseer:
             pseudonimiseer(self, obj)
         self._persoonsgegevens(obj, field_names, event_type)
-        obj.setdefault("event_id", str(uuid.uuid5(EVENT_NS, self.partner + "\n" + raw.strip())))
+        if "event_id" not in obj:
+            obj["event_id"] = self.event_ids(self.partner, raw.strip())
         unknown = sorted(set(obj) - field_names)
         if unknown:
             raise FieldError(unknown[0], f"not a field of {event_type}; fields: {', '.join(sorted(field_names - REGISTRY_FIELDS))}")

@@ -9,6 +9,7 @@ No persoonsgegevens are stored: the encrypted bytes are dropped.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Callable, Mapping
 
@@ -192,10 +193,25 @@ def _reconciliatie(r: Record, b: dict[str, Any]) -> list[Change]:
                    ["event_id"])]
 
 
+# the tables with a deelnemer column: an erasure replaces the pseudonym in each (their rows stay counted)
+PERSOON_TABELLEN = ("aanmeldingen", "adviezen", "inschrijvingen", "leerbedrijf_vastgelegd", "aftekeningen", "verklaringen",
+                    "beeindigingen", "uitstroom", "telling_deelnemers")
+
+
+def vervanger(erasure_event_id: str) -> str:
+    """What an erased deelnemer's pseudonym becomes in the read models: one opaque value per erasure, so every
+    relation between that person's facts (and so every count, distinct or not) stays exactly as it was, while
+    nothing in the read models names the pseudonym any more."""
+    return "verwijderd-" + hashlib.sha256(b"verwijderd|" + erasure_event_id.encode()).hexdigest()[:32]
+
+
 def _verwijdering(r: Record, b: dict[str, Any]) -> list[Change]:
-    # counts keep the deelnemer (no personal data is held here); the erasure itself is a fact
-    return [insert("verwijderingen", {**b, "deelnemer": r["deelnemer"], "grondslag": r.get("grondslag")},
-                   ["event_id"])]
+    # erasure (issue 12): every fact stays counted, under a replacement value instead of the pseudonym; the
+    # erasure itself is a fact (the verklaring document answers 410 on it)
+    nieuw = vervanger(b["event_id"])
+    out = [Change(f"UPDATE {{s}}.{t} SET deelnemer = :nieuw WHERE deelnemer = :oud", {"nieuw": nieuw, "oud": r["deelnemer"]})
+           for t in PERSOON_TABELLEN]
+    return out + [insert("verwijderingen", {**b, "deelnemer": nieuw, "grondslag": r.get("grondslag")}, ["event_id"])]
 
 
 # one fact builder per event type (tests/unit/test_catalogus.py checks every catalogue type is

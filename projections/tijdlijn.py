@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from projections.model import Change, Message, Projection, as_timestamp, insert, jsonable
+from projections.feiten import vervanger
 from registry.domein.events import ALL_EVENTS
 
 TABLES: dict[str, str] = {
@@ -54,6 +55,8 @@ def apply(msg: Message) -> list[Change]:
             "reden": _opt(r.get("reden")), "melding": _opt(r.get("melding")), "recorded_at": as_timestamp(r.get("recorded_at")),
             "bron": json.dumps(jsonable(bron)) if isinstance(bron, dict) else None,
         }, ["log_partition", "log_offset"])]
+    if msg.event_type == "DeelnemerGegevensVerwijderd":
+        return _verwijdering(msg, r)
     gegevens = {k: jsonable(v) for k, v in r.items() if k not in _NOT_IN_GEGEVENS}
     return [insert("event_log", {
         "event_id": str(r["event_id"]), "log_partition": msg.partition, "log_offset": msg.offset,
@@ -62,6 +65,25 @@ def apply(msg: Message) -> list[Change]:
         "occurred_at": r.get("occurred_at"), "recorded_at": r.get("recorded_at"),
         "warnings": list(r.get("warnings") or []), "gegevens": json.dumps(gegevens, sort_keys=True),
     }, ["event_id"])]
+
+
+# erasure (issue 12): the person's history and refusals go; a verklaring's row stays without the pseudonym and its
+# content, because its log position is the credential's index in the status list (a revoked one must stay revoked)
+_WIS_HISTORIE = "DELETE FROM {s}.event_log WHERE deelnemer = :oud AND event_type <> 'PraktijkverklaringUitgegeven'"
+_WIS_VERKLARINGEN = ("UPDATE {s}.event_log SET deelnemer = :nieuw, gegevens = '{}'::jsonb "
+                     "WHERE deelnemer = :oud AND event_type = 'PraktijkverklaringUitgegeven'")
+_WIS_AFWIJZINGEN = "DELETE FROM {s}.afwijzingen WHERE deelnemer = :oud"
+
+
+def _verwijdering(msg: Message, r: Any) -> list[Change]:
+    oud, nieuw = str(r["deelnemer"]), vervanger(str(r["event_id"]))
+    return [Change(_WIS_HISTORIE, {"oud": oud}), Change(_WIS_VERKLARINGEN, {"oud": oud, "nieuw": nieuw}),
+            Change(_WIS_AFWIJZINGEN, {"oud": oud}),
+            insert("event_log", {
+                "event_id": str(r["event_id"]), "log_partition": msg.partition, "log_offset": msg.offset,
+                "event_type": msg.event_type, "deelnemer": nieuw, "traject_id": None, "verklaring_id": None,
+                "partner": _opt(r.get("partner")), "occurred_at": r.get("occurred_at"), "recorded_at": r.get("recorded_at"),
+                "warnings": list(r.get("warnings") or []), "gegevens": "{}"}, ["event_id"])]
 
 
 PROJECTION = Projection(

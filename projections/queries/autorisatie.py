@@ -17,8 +17,7 @@ def instelling_of_traject(conn: Connection, traject_id: str) -> str | None:
 
 
 def instellingen_of_deelnemer(conn: Connection, deelnemer: str) -> set[str]:
-    """Every mbo partner id that enrolled the deelnemer or gave them an advies."""
-    found = rows(conn, "SELECT mbo_instelling FROM {s}.inschrijvingen WHERE deelnemer = :d "
-                       "UNION SELECT mbo_instelling FROM {s}.adviezen WHERE deelnemer = :d AND mbo_instelling IS NOT NULL",
-                 {"d": deelnemer})
-    return {r.mbo_instelling for r in found}
+    """Every mbo partner id that ENROLLED the deelnemer (a DeelnemerIngeschreven). An advies does not count: any
+    instelling can publish an advies for any pseudonym, so it must not unlock anyone's timeline."""
+    found = rows(conn, "SELECT DISTINCT mbo_instelling FROM {s}.inschrijvingen WHERE deelnemer = :d", {"d": deelnemer})
+    return {r.mbo_instelling for r in found if r.mbo_instelling is not None}

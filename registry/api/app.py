@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from registry.api import docs, metrics, problems, web
+from registry.api.audit import AuditLog, AuditTable, MemoryAuditLog, audit_table_of
 from registry.api.auth import KeyLookup, KeyStore
 from registry.api.context import ApiContext, StatusProbe
 from registry.api.ports import ReadQueries
 from registry.api.readmodels import DEFAULT_CACHE_BYTES, AnswerCache
-from registry.api.routes import aantallen, overzichten, reconciliatie, trajecten, verificatie
+from registry.api.routes import aantallen, audit as audit_route, overzichten, reconciliatie, trajecten, verificatie
 from registry.api.routes import problems as problem_pages
 from registry.api.routes import status
 from registry.api.routes import credential, document, verificatie_pagina  # the verklaring as PDF, VC-JWT, HTML page
@@ -37,6 +38,7 @@ def create_app(
     status_timeout_ms: int = 5000,
     status_probe: StatusProbe | None = None,
     cache_bytes: int = DEFAULT_CACHE_BYTES,
+    audit: AuditLog | None = None,
 ) -> FastAPI:
     """Build the API.
 
@@ -46,7 +48,8 @@ def create_app(
     for tests with in-memory keys and queries); ``keys`` defaults to the ``api_keys`` table; ``schema`` is the
     PostgreSQL schema of the read models (default: theirs). ``status_probe`` replaces the Kafka lag lookup
     (tests). ``cache_bytes``: bound of the answer cache of overzichten/aantallen/reconciliatie
-    (their JSON size; 0: no cache).
+    (their JSON size; 0: no cache). ``audit``: where person-level reads are recorded (default: the table
+    ``<key table>_audit`` next to a ``KeyStore``, else in memory).
     """
     if engine is None and connect_database:
         from registry.infra.db import engine as make_engine
@@ -56,6 +59,8 @@ def create_app(
         if engine is None:
             raise ValueError("keys are required when there is no database")
         keys = KeyStore(engine)
+    if audit is None:
+        audit = AuditTable(keys.engine, audit_table_of(keys.table)) if isinstance(keys, KeyStore) else MemoryAuditLog()
 
     app = FastAPI(title="Praktijkregister API", version="1", summary=docs.API_SUMMARY,
                   description=docs.API_DESCRIPTION, openapi_tags=docs.TAGS,
@@ -63,12 +68,14 @@ def create_app(
     app.state.context = ApiContext(
         settings=settings, engine=engine, keys=keys, queries=queries, read_schema=schema or DEFAULT_READ_SCHEMA,
         cache=AnswerCache(cache_bytes), metrics=metrics.ApiMetrics(), events_topic=events_topic,
-        ingress_prefix=ingress_prefix, status_timeout_ms=status_timeout_ms, status_probe=status_probe)
+        ingress_prefix=ingress_prefix, status_timeout_ms=status_timeout_ms, status_probe=status_probe,
+        audit=audit)
     problems.install(app)
     metrics.install(app, app.state.context.metrics)
     app.include_router(overzichten.router(queries.OVERZICHTEN if queries is not None else {}))
     app.include_router(aantallen.router)
     app.include_router(trajecten.router)
+    app.include_router(audit_route.router)
     app.include_router(verificatie.router)
     app.include_router(document.router); app.include_router(credential.router); app.include_router(verificatie_pagina.router)  # noqa: E702
     app.include_router(reconciliatie.router)

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Literal, Protocol
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from registry.domein import referentie
 
@@ -170,6 +171,7 @@ class KeyStore:
             # the API's own role may read the table but not create anything (PostgreSQL checks that right
             # even for CREATE TABLE IF NOT EXISTS on an existing table): look first
             if conn.execute(text("SELECT to_regclass(:t)"), {"t": self.table}).scalar() is not None:
+                self._ensure_audit(conn)
                 self._ready = True
                 return
             conn.execute(text(
@@ -180,7 +182,19 @@ class KeyStore:
                 " naam text NOT NULL DEFAULT '',"
                 " created_at timestamptz NOT NULL DEFAULT now(),"
                 " revoked_at timestamptz)"))
+            self._ensure_audit(conn)
         self._ready = True
+
+    def _ensure_audit(self, conn: Connection) -> None:
+        """The audit trail of person-level reads next to the key table (``registry.api.audit``). The API's own
+        role may not create it: then it is left to ``db roles`` / ``apikey create`` (run as the owner)."""
+        from registry.api.audit import audit_table_of, create_audit_table
+
+        try:
+            with conn.begin_nested():
+                create_audit_table(conn, audit_table_of(self.table))
+        except DBAPIError:
+            pass
 
     def create(self, scope: Scope | str, naam: str = "") -> tuple[ApiKey, str]:
         sc = parse_scope(scope) if isinstance(scope, str) else scope

@@ -2,11 +2,12 @@
 dependencies in ``deps.py`` (never imported by the endpoints directly)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from sqlalchemy import Engine
 
+from registry.api.audit import AuditLog, MemoryAuditLog
 from registry.api.auth import KeyLookup
 from registry.api.metrics import ApiMetrics
 from registry.api.ports import ReadQueries
@@ -31,3 +32,4 @@ class ApiContext:
     ingress_prefix: str
     status_timeout_ms: int
     status_probe: StatusProbe | None
+    audit: AuditLog = field(default_factory=MemoryAuditLog)  # person-level reads (append-only)

@@ -26,13 +26,29 @@ COUNTING_RULES = """
 """.strip()
 
 PRIVACY_RULE = """
-**Small-cell suppression** (scope `publiek` only): every count of 1 to 4 is replaced by `null` (primary
-suppression), and so are the cells that would give it back (secondary suppression, repeated until stable): the
-row's `totaal`; when a row would have a single suppressed count, its smallest other non-zero count; when a column
-would have a single suppressed cell, its smallest other non-zero cell (column sums are published elsewhere, e.g.
-deelnemers per pilot). Shares (percentage/aandeel columns) of such a row are suppressed too. Every row of a
-publiek answer has `"onderdrukt": true|false` (true when anything in that row was suppressed); 0 is shown.
-Dimension columns (niveau, tranche, aantal_werkprocessen, ...) are never suppressed.
+**Small cells that stay small** (scope `publiek` only; one rule set, as a statistics office would):
+
+1. *Complete table first.* Suppression is computed on the complete national table; `?pilot=X` then returns row X
+   of that table (so a filter never shows what the full table hides). Only the per-pilot overzichten
+   (deelnemers-per-pilot, geslacht-per-pilot, leerbedrijven-per-pilot, verklaringen-per-pilot) may be narrowed by
+   pilot; another overzicht with `pilot`, and any `regio`/`instelling`: 403.
+2. *Primary:* every count of 1 to 4 becomes `null`.
+3. *Secondary*, repeated until stable, treating every row and every count column as a line whose sum is known
+   (a `totaal` column; the national totals that deelnemers-per-pilot, leeftijdsgroepen, instellingen and the
+   headline numbers share): a line with a hidden non-zero cell shows **no zeros** (its zeros are `null` too); a row
+   with a hidden count loses its `totaal`; a line left with a single hidden non-zero cell also loses its smallest
+   other non-zero count. Shares (percentage/aandeel) of such a row are `null`.
+4. *Protected together:* a pilot hidden in deelnemers-per-pilot is hidden in geslacht-per-pilot (man, vrouw,
+   onbekend) and in the deelnemers column of leerbedrijven-per-pilot, so no other overzicht sums to it.
+5. *Published peildata only:* `publiek` may ask only the last day of a completed month (setting
+   `PRAKTIJK_PUBLIC_PEILDATA`: `maandeinde` (default), `kwartaaleinde`, or `dag` = any day before today);
+   another date is 400 with the nearest valid ones in `valid_values` (no bisecting days to date one person).
+6. *brancheorganisaties* are checked against the reference list; any other name is counted under
+   `overig (niet in de referentielijst)`.
+
+Every row of a publiek answer has `"onderdrukt": true|false`. Dimension columns (niveau, tranche,
+aantal_werkprocessen, ...) are never suppressed. In every CSV export (all scopes) a text cell starting with
+`= + - @` or a control character gets a leading `'`, and other control characters become spaces.
 Keys with scope `landelijk`, `regio:...` and `instelling:...` see exact counts.
 """.strip()
 
@@ -82,7 +98,8 @@ def overzicht_description(catalogue: dict[str, str]) -> str:
     return ("One of the evaluation's tables, from the events alone, as of `peildatum`.\n\n"
             "Optional filters narrow it to a pilot, an arbeidsmarktregio or an mbo-instelling; keys with a "
             "`regio:` or `instelling:` scope are always narrowed to theirs (asking for another: 403); "
-            "`publiek` keys may narrow by pilot only (regio/instelling: 403).\n\n"
+            "`publiek` keys may narrow only the per-pilot overzichten, by pilot only (else 403), and only at "
+            "published peildata (see below).\n\n"
             "Unknown `naam`: 404 with `valid_values`; invalid `peildatum`: 400 with `valid_values`.\n\n"
             + PRIVACY_RULE + "\n\n" + COUNTING_RULES
             + ("\n\n**Overzichten** (columns and rules of each):" + listed if listed else ""))

@@ -223,3 +223,14 @@ class ReconciliatiePersonenResponse(BaseModel):
     bron_type: str
     telling_peildatum: date
     personen: PersonenPerCategorie
+
+
+class AuditRecord(BaseModel):
+    """One person-level read (GET /v1/audit)."""
+    key_id: str
+    scope: str
+    at: datetime | None = None
+    endpoint: str = Field(description="Route template, e.g. /v1/deelnemers/{pseudonym}/tijdlijn")
+    pseudonym: str | None = Field(None, description="The deelnemer the read is about (null: unknown object).")
+    object_id: str = Field(description="The traject_id, pseudonym or verklaring_id asked for.")
+    status: int = Field(description="The HTTP status of the answer (200, 403, 404, 410).")

@@ -2,10 +2,11 @@
 (``Bronnen``, a dependency tests replace), the scope check of a verklaring, the public base URL and the
 document content.
 
-Persoonsgegevens: the read models hold only the log positions of the events that carry the sealed
-naam/geboortedatum; ``LogBronnen`` reads those events from the canonical log and opens them with the registry's
-X25519 private key, in memory, for one response. After a DeelnemerGegevensVerwijderd the routes answer 410 Gone
-before anything is read.
+Persoonsgegevens: the read models hold only the log positions of the events that carry the encrypted
+naam/geboortedatum; ``LogBronnen`` reads those events from the canonical log and decrypts them with the deelnemer's
+data key from the vault (registry/infra/gegevenskluis.py: SELECT on the key table, the master key file), in memory,
+for one response. After a DeelnemerGegevensVerwijderd the routes answer 410 Gone before anything is read (and the
+data key is gone, so nothing could be read).
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
 
@@ -21,7 +22,8 @@ from registry.api.problems import ProblemError
 from registry.api.scopes import same_instelling
 from registry.domein.verklaring_document import Persoon, VerklaringDocument, bouw_document, persoon_uit
 from registry.infra.canonieke_log import LogFout, lees_events
-from registry.infra.ondertekening import Ondertekenaar, SleutelFout, open_persoonsgegevens
+from registry.infra.gegevenskluis import Gegevenskluis, KluisFout
+from registry.infra.ondertekening import Ondertekenaar, SleutelFout
 
 log = logging.getLogger("praktijkregister.api")
 
@@ -59,16 +61,25 @@ class LogBronnen:
     def persoonsgegevens(self, posities: list[tuple[int, int]]) -> dict[str, Any] | None:
         if not posities:
             return None
+        if getattr(self.context, "engine", None) is None:
+            return None  # no database, so no data keys
         events = lees_events(self.context.settings.kafka_servers, self.context.events_topic, posities)
+        try:
+            kluis = Gegevenskluis.from_file(self.context.engine, self.context.settings.master_key_file,
+                                            self.context.settings.vault_schema)
+        except KluisFout as exc:
+            raise SleutelFout(str(exc)) from None
         for pos in posities:
             found = events.get(pos)
-            sealed = found[1].get("persoonsgegevens") if found else None
-            if not sealed:
+            blob = found[1].get("persoonsgegevens") if found else None
+            if not blob:
                 continue
             try:
-                gegevens = open_persoonsgegevens(self.context.settings.private_key_file, bytes(sealed))
+                gegevens = kluis.ontsleutel(str(found[1]["deelnemer"]), bytes(blob)) if found else None
             except ValueError as exc:  # another key or damaged bytes: try the next event, say so without content
                 log.warning("persoonsgegevens at p%d@%d do not open: %s", pos[0], pos[1], exc)
+                continue
+            if gegevens is None:  # the data key is gone: erased
                 continue
             if persoon_uit(gegevens) is not None:
                 return gegevens
@@ -143,7 +154,8 @@ def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str,
                 feiten = rm.verklaring_document(conn, vid)
                 if feiten is None or feiten.get("verwijderd_op") is not None:
                     continue
-                src = LogBronnen(type("DemoContext", (), {"settings": settings, "events_topic": topics.DEFAULT.events})())
+                src = LogBronnen(type("DemoContext", (), {"settings": settings, "events_topic": topics.DEFAULT.events,
+                                                         "engine": eng})())
                 doc = document_van(feiten, src, base)
                 Path(pad).parent.mkdir(parents=True, exist_ok=True)
                 Path(pad).write_bytes(pdf.render(doc))

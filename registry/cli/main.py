@@ -89,11 +89,34 @@ def keys_init(force: bool = typer.Option(False, help="Replace existing keys (giv
 
     s = settings_mod.load()
     written = sleutels.init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, force=force,
-                                 signing_file=s.signing_key_file)
+                                 signing_file=s.signing_key_file, registry_pseudonym_file=s.registry_pseudonym_key_file,
+                                 master_file=s.master_key_file)
     for path in written:
         console.print(f"wrote {path}")
     if not written:
         console.print(f"keys already present in {s.keys_dir} (use --force to replace)")
+
+
+@keys_app.command("rotate-registry-pseudonym")
+def keys_rotate_registry_pseudonym(
+    pseudoniemen: Path = typer.Option(..., "--pseudoniemen", exists=True, dir_okay=False, readable=True,
+                                      help="The current canonical pseudonyms, one per line (e.g. SELECT DISTINCT deelnemer)."),
+    uit: Path = typer.Option(..., "--uit", help="Where to write the mapping table (CSV: oud,nieuw; mode 0600)."),
+) -> None:
+    """Add a new generation to the registry pseudonym key and write old -> new canonical pseudonym for every
+    pseudonym listed. Stop the validator first; new submissions then get the new pseudonyms."""
+    from registry.infra import sleutelbestanden
+
+    s = settings_mod.load()
+    oud = [line.strip() for line in pseudoniemen.read_text().splitlines() if line.strip()]
+    try:
+        mapping = sleutelbestanden.roteer(s.registry_pseudonym_key_file, oud)
+    except sleutelbestanden.SleutelFout as exc:
+        fail(str(exc))
+    sleutelbestanden.write_secret(uit, "oud,nieuw\n" + "".join(f"{o},{n}\n" for o, n in mapping.items()))
+    skipped = len(oud) - len(mapping)
+    console.print(f"rotated {s.registry_pseudonym_key_file}; {len(mapping)} pseudonym(s) mapped in {uit}"
+                  + (f"; {skipped} line(s) were not a pseudonym and are left out" if skipped else ""))
 
 
 @app.command()

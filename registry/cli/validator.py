@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -38,10 +39,21 @@ def validator(
     if metrics_port:
         start_http_server(metrics_port, addr=s.api_host)
     v = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group, prefix, schema, park_timeout=s.park_timeout,
-                                  max_record_bytes=s.max_ingress_bytes, deadletter_prefix_bytes=s.deadletter_prefix_bytes),
+                                  max_record_bytes=s.max_ingress_bytes, deadletter_prefix_bytes=s.deadletter_prefix_bytes,
+                                  registry_pseudonym_key=_registry_key(s.registry_pseudonym_key_file)),
                   engine(s.database_url))
     v.start()
     v.run(idle_exit_after=idle_exit)
+
+
+def _registry_key(path: Path) -> tuple[bytes, ...]:
+    from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel, SleutelFout
+
+    try:
+        return RegistryPseudoniemSleutel.from_file(path).generaties
+    except SleutelFout as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, since: dt.datetime | None,

@@ -26,6 +26,7 @@ from consumers.validator import Validator, ValidatorConfig
 from producers.invoer import Invoer
 from producers.publisher import Publisher
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
+from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel
 from registry.demo import data as demodata, tellingen
 from registry.demo.doelen import PEILDATUM
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
@@ -93,7 +94,8 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
     t = Topics()
     console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database "
                   f"{make_url(s.database_url).render_as_string(hide_password=True)}")
-    init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, signing_file=s.signing_key_file)
+    init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, signing_file=s.signing_key_file,
+              registry_pseudonym_file=s.registry_pseudonym_key_file, master_file=s.master_key_file)
     pseudo, sealer = Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file)
     generated = demodata.generate()
     records = _route(generated) + tellingen.tellingen(generated, PEILDATUM)
@@ -102,7 +104,9 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
     v_url = s.for_component("validator").database_url  # each step logs in as its component's role
     validator = Validator(ValidatorConfig(s.kafka_servers, v_url, s.validator_group,
                                           park_timeout=s.park_timeout, max_record_bytes=s.max_ingress_bytes,
-                                          deadletter_prefix_bytes=s.deadletter_prefix_bytes), engine(v_url))
+                                          deadletter_prefix_bytes=s.deadletter_prefix_bytes,
+                                          registry_pseudonym_key=RegistryPseudoniemSleutel.from_file(
+                                              s.registry_pseudonym_key_file).generaties), engine(v_url))
     validator.start()
     try:
         by_partner = files(records)

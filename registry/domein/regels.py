@@ -83,6 +83,9 @@ def _algemeen(ctx: _Context, now: dt.datetime) -> None:
         raise Weigering("te_oud", f"occurred_at {r['occurred_at'].isoformat()} is before 2015-01-01")
     _datums(r, now)
     _identifiers(r)
+    # erasure (issue 12): nothing more is recorded about an erased deelnemer
+    _eis(not (r.get("deelnemer") and ctx.staat.is_verwijderd(str(r["deelnemer"]))), "gegevens_verwijderd",
+         "the deelnemer's gegevens were erased (DeelnemerGegevensVerwijderd): no later events are recorded for it")
 
 
 def _datums(r: Record, now: dt.datetime) -> None:
@@ -279,6 +282,8 @@ def _telling(ctx: _Context) -> None:
 def _verwijdering(ctx: _Context) -> None:
     s, r = ctx.staat, ctx.r
     _bevoegd(ctx.partner == "sbb" or ctx.partner in s.instellingen_van(r["deelnemer"]), ctx, "request erasure of this deelnemer")
+    _eis(bool(str(r.get("grondslag") or "").strip()), "geen_grondslag",
+         "an erasure names its grondslag (legal ground or request reference)")
 
 
 def _dossier(ctx: _Context) -> None:

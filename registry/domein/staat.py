@@ -7,6 +7,7 @@ the validator adapter persists the entities it marks dirty.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -58,6 +59,13 @@ class Staat:
     deelnemers: dict[str, Deelnemer] = field(default_factory=dict)
     # (kind, id) of entities changed since the adapter last persisted them
     dirty: set[tuple[str, str]] = field(default_factory=set)
+    # erasure (DeelnemerGegevensVerwijderd): SHA-256 of the erased pseudonyms (later events for them are refused
+    # with gegevens_verwijderd), and the (kind, id) of entities it removed that the adapter must delete
+    verwijderd: set[str] = field(default_factory=set)
+    weg: set[tuple[str, str]] = field(default_factory=set)
+
+    def is_verwijderd(self, pseudonym: str) -> bool:
+        return verwijderd_sleutel(pseudonym) in self.verwijderd
 
     def deelnemer(self, pseudonym: str) -> Deelnemer:
         d = self.deelnemers.get(pseudonym)
@@ -77,6 +85,11 @@ class Staat:
     def instellingen_van(self, pseudonym: str) -> set[str]:
         d = self.deelnemers.get(pseudonym)
         return {self.trajecten[t].mbo_instelling for t in (d.trajecten if d else [])}
+
+
+def verwijderd_sleutel(pseudonym: str) -> str:
+    """How the state remembers an erased pseudonym without holding it (a one-way hash)."""
+    return hashlib.sha256(b"verwijderd|" + pseudonym.encode()).hexdigest()
 
 
 def pas_toe(staat: Staat, event_type: str, r: Record) -> None:
@@ -141,6 +154,23 @@ def _beeindigd(s: Staat, r: Record) -> None:
     t.open, t.einde = False, r["occurred_at"]
 
 
+def _verwijderd(s: Staat, r: Record) -> None:
+    """Erasure: forget the deelnemer, its trajecten and verklaringen; remember only the hash of its pseudonym."""
+    d = s.deelnemers.pop(r["deelnemer"], None)
+    weg: set[tuple[str, str]] = {("deelnemer", r["deelnemer"])}
+    for t in d.trajecten if d else []:
+        s.trajecten.pop(t, None)
+        weg.add(("traject", t))
+    for v in d.verklaringen if d else []:
+        s.verklaringen.pop(v, None)
+        weg.add(("verklaring", v))
+    s.dirty -= weg
+    s.weg |= weg
+    sleutel = verwijderd_sleutel(r["deelnemer"])
+    s.verwijderd.add(sleutel)
+    s.dirty.add(("verwijderd", sleutel))
+
+
 def _dossier(s: Staat, r: Record) -> None:
     s.dossiers[r["crebo"]] = {w["code"] for k in r["kerntaken"] for w in k["werkprocessen"]}
     s.dirty.add(("dossier", r["crebo"]))
@@ -168,20 +198,21 @@ _HANDLERS: dict[str, Callable[[Staat, Record], None]] = {
     "PraktijkverklaringUitgegeven": _verklaring,
     "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
     "TrajectBeeindigd": _beeindigd,
+    "DeelnemerGegevensVerwijderd": _verwijderd,
     "KwalificatiedossierVastgesteld": _dossier,
     "LeerbedrijfErkend": _leerbedrijf_erkend,
     "ErkenningDerdeLeerwegVerleend": _erkenning,
 }
 HANDLED = frozenset(_HANDLERS)
 # these change nothing a rule looks at (their event_id is still recorded, so a resubmission stays a
-# no-op): uitstroom ends no traject (TrajectBeeindigd does), the state holds no personal data to
-# erase, and a telling is a pilot's count, not a fact about a traject
-IGNORED = frozenset({"UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd", "TellingGemeld", "ReconciliatieUitgevoerd"})
+# no-op): uitstroom ends no traject (TrajectBeeindigd does), and
+# a telling is a pilot's count, not a fact about a traject
+IGNORED = frozenset({"UitstroomGeregistreerd", "TellingGemeld", "ReconciliatieUitgevoerd"})
 
 
 # ---- entity <-> JSON, for the adapter's persistence -------------------------------------------
 def entity_json(staat: Staat, kind: str, key: str) -> Any:
-    if kind == "event":
+    if kind in ("event", "verwijderd"):
         return None
     if kind == "traject":
         t = asdict(staat.trajecten[key])
@@ -210,6 +241,8 @@ def entity_json(staat: Staat, kind: str, key: str) -> Any:
 def load_entity(staat: Staat, kind: str, key: str, data: Any) -> None:
     if kind == "event":
         staat.event_ids.add(key)
+    elif kind == "verwijderd":
+        staat.verwijderd.add(key)
     elif kind == "traject":
         einde = data.get("einde")
         staat.trajecten[key] = Traject(**{**data, "startdatum": dt.date.fromisoformat(data["startdatum"]),

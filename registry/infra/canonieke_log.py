@@ -1,7 +1,8 @@
 """Read single events back from the canonical log (``praktijkleren.events``) by partition and offset.
 
-The read models never hold persoonsgegevens, not even sealed: the printed verklaring reads the sealed bytes from
-the event in the log itself (its position is in the ``tijdlijn`` projection's ``event_log``).
+The read models never hold persoonsgegevens, not even encrypted: the printed verklaring reads the ciphertext from
+the event in the log itself (its position is in the ``tijdlijn`` projection's ``event_log``) and decrypts it with the
+deelnemer's data key (registry/infra/gegevenskluis.py); after an erasure that key is gone.
 """
 from __future__ import annotations
 

@@ -4,9 +4,11 @@
   may create schemas.
 * ``<p>_projector`` - creates and owns the read-model schemas and tables it writes (``project``, ``replay``);
   default privileges give ``<p>_api`` and ``<p>_reconciler`` USAGE and SELECT on everything it creates later.
-* ``<p>_api`` - SELECT on the read models and on the key table; no INSERT/UPDATE/DELETE anywhere, no DDL (so it can
-  neither change a read model nor create a key or a table).
-* ``<p>_validator`` - creates and owns its state schema; sees nothing else.
+* ``<p>_api`` - SELECT on the read models and on the key table; INSERT (and SELECT) only on the append-only audit
+  table ``<key table>_audit``; no UPDATE/DELETE anywhere, no DDL (so it can neither change a read model nor create a
+  key or a table).
+* ``<p>_validator`` - creates and owns its state schema (with the data-key vault, ``data_sleutels``); sees nothing
+  else. ``<p>_api`` may SELECT that one table (it decrypts a verklaring's persoonsgegevens), nothing else there.
 * ``<p>_reconciler`` - SELECT on the read models (it publishes its results to Kafka, never to the database).
 
 Nobody but these roles (and superusers) may connect to the database, and only the owner, projector and
@@ -22,6 +24,7 @@ from typing import Iterable, Mapping
 
 from sqlalchemy import Connection, text
 
+from registry.infra import gegevenskluis
 from registry.infra.settings import COMPONENTS, Component
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
@@ -86,7 +89,13 @@ def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *,
             conn.execute(text(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {readers}"))
             conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA {_q(schema)} TO {readers}"))
     for schema in validator_schemas:
+        # the data-key vault (issue 12) lives in the validator's schema: the validator creates and deletes keys, the
+        # api reads that one table (to decrypt a verklaring's persoonsgegevens) and nothing else of the schema
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)} AUTHORIZATION {validator}"))
+        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {_q(schema)}.{gegevenskluis.TABLE} {gegevenskluis.TABLE_DDL}"))
         _geef_schema(conn, schema, validator)
+        conn.execute(text(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {api}"))
+        conn.execute(text(f"GRANT SELECT ON TABLE {_q(schema)}.{gegevenskluis.TABLE} TO {api}"))
     for table in key_tables:
         if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
             conn.execute(text(f"ALTER TABLE {_table(table)} OWNER TO {owner}"))
@@ -94,6 +103,12 @@ def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *,
             conn.execute(text(f"GRANT SELECT ON TABLE {_table(table)} TO {api}"))
             if "." in table:
                 conn.execute(text(f"GRANT USAGE ON SCHEMA {_q(table.split('.')[0])} TO {api}"))
+        # issue 12: the audit trail of person-level reads (registry.api.audit): the API appends and reads, no more
+        audit = f"{table}_audit"
+        if conn.execute(text("SELECT to_regclass(:t)"), {"t": audit}).scalar() is not None:
+            conn.execute(text(f"ALTER TABLE {_table(audit)} OWNER TO {owner}"))
+            conn.execute(text(f"REVOKE ALL ON TABLE {_table(audit)} FROM PUBLIC, {projector}, {validator}, {reconciler}, {api}"))
+            conn.execute(text(f"GRANT SELECT, INSERT ON TABLE {_table(audit)} TO {api}"))
 
 
 def _geef_schema(conn: Connection, schema: str, rol: str) -> bool:

@@ -62,6 +62,15 @@ class Settings:
     kafka_username: str = ""
     kafka_password: str = field(default="", repr=False)
     kafka_ca_file: str = ""  # sasl_ssl: CA bundle that signed the broker's certificate (empty: system CAs)
+    # erasure (issue 12): the master key wrapping the per-deelnemer data keys (registry/infra/gegevenskluis.py), the
+    # schema of the key table (the validator's state schema), and the retention of ingress and dead-letter topics
+    master_key_file: Path = Path("keys/master.key")
+    vault_schema: str = "validator"
+    ingress_retention_days: int = 7
+    # issue 12: the registry-only key that re-keys partner pseudonyms (validator) and maps them back in the API
+    registry_pseudonym_key_file: Path = Path("keys/registry-pseudonym.key")
+    # issue 12: which peildata a publiek key may ask (PRAKTIJK_PUBLIC_PEILDATA): maandeinde | kwartaaleinde | dag
+    public_peildata: str = "maandeinde"
 
     # PRAKTIJK_DATABASE_URL_<COMPONENT>: each component's own (least-privilege) login; unset: database_url
     component_database_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -96,6 +105,7 @@ def load() -> Settings:
         import_max_line_bytes=_int("IMPORT_MAX_LINE_BYTES", str(1024 * 1024), minimum=1024, maximum=64 * 1024 * 1024),
         import_max_cell_bytes=_int("IMPORT_MAX_CELL_BYTES", str(128 * 1024), minimum=64, maximum=16 * 1024 * 1024),
         signing_key_file=Path(_env("SIGNING_KEY_FILE", str(keys / "signing.key"))),
+        registry_pseudonym_key_file=Path(_env("REGISTRY_PSEUDONYM_KEY_FILE", str(keys / "registry-pseudonym.key"))),
         public_url=_env("PUBLIC_URL", "").rstrip("/"),
         component_database_urls=tuple((c, _env("DATABASE_URL_" + c.upper(), "")) for c in COMPONENTS
                                       if _env("DATABASE_URL_" + c.upper(), "")),
@@ -103,7 +113,18 @@ def load() -> Settings:
         kafka_username=_env("KAFKA_USERNAME", ""),
         kafka_password=_env("KAFKA_PASSWORD", ""),
         kafka_ca_file=_env("KAFKA_CA_FILE", ""),
+        master_key_file=Path(_env("MASTER_KEY_FILE", str(keys / "master.key"))),
+        vault_schema=_env("VAULT_SCHEMA", "validator"),
+        ingress_retention_days=_int("INGRESS_RETENTION_DAYS", "7", minimum=1, maximum=3650),
+        public_peildata=_choice("PUBLIC_PEILDATA", "maandeinde", ("maandeinde", "kwartaaleinde", "dag")),
     )
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = _env(name, default).strip().lower()
+    if raw not in allowed:
+        raise ValueError(f"{PREFIX}{name}: {raw!r} is not one of {', '.join(allowed)}")
+    return raw
 
 
 def _duration(name: str, default: str) -> dt.timedelta:

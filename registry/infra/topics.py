@@ -9,6 +9,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
+from registry.infra import settings as settings_mod
 from registry.infra.kafka import client_config
 
 _PARTNER = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$")
@@ -25,18 +26,23 @@ def check_partner(partner: str) -> str:
 
 
 def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren", *,
-          max_ingress_bytes: int = INGRESS_MAX_BYTES) -> list[NewTopic]:
-    """Every topic has the same partition count: the validator relies on
+          max_ingress_bytes: int = INGRESS_MAX_BYTES, retention_days: int | None = None) -> list[NewTopic]:
+    """``retention_days``: of the ingress and dead-letter topics (PRAKTIJK_INGRESS_RETENTION_DAYS, default 7), so
+    partner-sealed copies of persoonsgegevens age out (issue 12); every other topic is kept forever.
+
+    Every topic has the same partition count: the validator relies on
     co-partitioning (partition i of each topic holds the same deelnemers)."""
     t = Topics(prefix)
     forever = {"retention.ms": "-1", "retention.bytes": "-1"}
+    days = settings_mod.load().ingress_retention_days if retention_days is None else retention_days
+    kort = {"retention.ms": str(days * 24 * 3600 * 1000), "retention.bytes": "-1"}
     topics = [
         NewTopic(t.events, partitions, 1, topic_configs=forever),
         NewTopic(t.rejections, partitions, 1, topic_configs=forever),
-        NewTopic(t.deadletter, partitions, 1, topic_configs=forever),
+        NewTopic(t.deadletter, partitions, 1, topic_configs=kort),
         NewTopic(t.parked, partitions, 1, topic_configs=forever),
     ]
-    ingress = {"max.message.bytes": str(max_ingress_bytes)}
+    ingress = {"max.message.bytes": str(max_ingress_bytes), **kort}
     topics += [NewTopic(t.ingress(p), partitions, 1, topic_configs=ingress) for p in partners]
     # each partner reads its own refusals here (and nothing else); the validator writes them
     topics += [NewTopic(t.rejections_of(p), partitions, 1, topic_configs=forever) for p in partners]

@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import tempfile
 import uuid
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -26,6 +28,7 @@ from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
 from tests.support import validator as h
 from tests.support.builders import LB, MBO, ANDER, P, Q, T1, V1, afteken, ev, inschrijving, verklaring
+from tests.support.pseudoniemen import key_file
 
 T2 = "33333333-3333-4333-8333-333333333333"
 R = "c" * 64  # a deelnemer nobody enrolled: only an aanmelding
@@ -84,7 +87,8 @@ def world(kafka_bootstrap: str, database_url: str) -> Iterator[World]:
     keystore = KeyStore(eng, table=f"api_keys_{unique}")
     keys = {s: keystore.create(s, "test")[1] for s in SCOPES}
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
-                validator_group=f"{prefix}-validator")
+                validator_group=f"{prefix}-validator",  # the API maps partner pseudonyms with the validator's key
+                registry_pseudonym_key_file=key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-"))))
     app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema, events_topic=f"{prefix}.events",
                      ingress_prefix=f"{prefix}.ingress.")
     w = World(TestClient(app), keys, prefix, schema, kafka_bootstrap, database_url, v)
@@ -114,6 +118,7 @@ def world(kafka_bootstrap: str, database_url: str) -> Iterator[World]:
             read_store.drop_schema(conn, schema)
             read_store.drop_schema(conn, f"{prefix}_validator")
             conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}_audit"))  # the audit trail of person reads
         from kafka import KafkaAdminClient
 
         admin = KafkaAdminClient(**client_config(kafka_bootstrap))
@@ -125,8 +130,8 @@ def world(kafka_bootstrap: str, database_url: str) -> Iterator[World]:
 
 ENDPOINTS = {
     "lijst": "/v1/overzichten",
-    "overzicht": "/v1/overzichten/niveaus?peildatum=2021-01-13",
-    "overzicht_csv": "/v1/overzichten/niveaus?peildatum=2021-01-13&format=csv",
+    "overzicht": "/v1/overzichten/niveaus?peildatum=2021-01-31",  # a month end: publiek sees only those
+    "overzicht_csv": "/v1/overzichten/niveaus?peildatum=2021-01-31&format=csv",
     "aantallen": "/v1/aantallen?van=2020-01-01&tot=2020-12-31",
     "traject": f"/v1/trajecten/{T1}",
     "tijdlijn": f"/v1/deelnemers/{P}/tijdlijn",
@@ -166,19 +171,19 @@ def test_overzichten_list_is_the_read_models(world: World) -> None:
 
 
 def test_kwalificaties_exact_and_suppressed(world: World) -> None:
-    url = "/v1/overzichten/kwalificaties?peildatum=2021-01-13"
+    url = "/v1/overzichten/kwalificaties?peildatum=2021-01-31"
     rows = world.get(url, "landelijk").json()["rijen"]
     assert rows == [{"kwalificatie": "25250", "naam": "Assistent bouwen wonen en onderhoud", "niveau": 1,
                      "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1}]
     pub = world.get(url, "publiek").json()["rijen"]
     assert pub == [{"kwalificatie": "25250", "naam": "Assistent bouwen wonen en onderhoud", "niveau": 1,
-                    "eerste": None, "tweede": 0, "derde": 0, "totaal": None, "onderdrukt": True}]
+                    "eerste": None, "tweede": None, "derde": None, "totaal": None, "onderdrukt": True}]  # no 0 beside a hidden cell
     before = world.get("/v1/overzichten/kwalificaties?peildatum=2020-11-01", "landelijk").json()["rijen"]
     assert before == []  # issued 2020-11-02: not yet at that peildatum
 
 
 def test_deelnemers_per_pilot_by_scope(world: World) -> None:
-    url = "/v1/overzichten/deelnemers-per-pilot?peildatum=2021-01-13"
+    url = "/v1/overzichten/deelnemers-per-pilot?peildatum=2021-01-31"
     land = {r["pilot"]: r["deelnemers"] for r in world.get(url, "landelijk").json()["rijen"]}
     assert len(land) == 26 and land["rijen" if False else "rijnmond"] == 1 and land["twente"] == 1 and land["drenthe"] == 0
     rijnmond = world.get(url, "regio:Rijnmond").json()["rijen"]
@@ -188,7 +193,7 @@ def test_deelnemers_per_pilot_by_scope(world: World) -> None:
     assert albeda["rijnmond"] == 1 and albeda["twente"] == 0
     pub = {r["pilot"]: r for r in world.get(url, "publiek").json()["rijen"]}
     assert pub["rijnmond"]["deelnemers"] is None and pub["rijnmond"]["onderdrukt"] is True
-    assert pub["drenthe"]["deelnemers"] == 0 and pub["drenthe"]["onderdrukt"] is False
+    assert pub["drenthe"]["deelnemers"] is None and pub["drenthe"]["onderdrukt"] is True  # a 0 beside hidden cells
     assert pub["rijnmond"]["tranche"] == 1  # a dimension, never suppressed
     assert world.get(url + "&pilot=twente", "regio:Rijnmond").status_code == 403
     early = {r["pilot"]: r["deelnemers"] for r in
@@ -264,7 +269,8 @@ def test_tijdlijn_scopes(world: World, scope: str | None, expected: int) -> None
 
 def test_tijdlijn_unknown(world: World) -> None:
     assert world.get(f"/v1/deelnemers/{'d' * 64}/tijdlijn", "landelijk").status_code == 404
-    assert world.get(f"/v1/deelnemers/{'d' * 64}/tijdlijn", "instelling:mbo.albeda").status_code == 404
+    # an instelling cannot probe whether a pseudonym is known: unknown and not-enrolled-here are both 403
+    assert world.get(f"/v1/deelnemers/{'d' * 64}/tijdlijn", "instelling:mbo.albeda").status_code == 403
 
 
 def test_verificatie_public_without_personal_data(world: World) -> None:
@@ -396,3 +402,27 @@ def test_cached_answers_follow_the_read_models(world: World) -> None:
     misses = cache.misses
     assert drenthe() == 1 and cache.misses == misses + 1  # the projection moved on: recomputed
     assert 'praktijkregister_api_cache_total{result="hit"}' in world.get("/metrics", "landelijk").text
+
+
+def test_tijdlijn_answers_for_the_partner_pseudonym_and_holds_only_registry_pseudonyms(world: World) -> None:
+    """Issue 12: the read models hold registry pseudonyms; a partner asks with its own (partner-side) pseudonym and
+    the API maps it with the registry key; landelijk may use either form."""
+    from tests.support.pseudoniemen import canoniek
+
+    own = world.get(f"/v1/deelnemers/{P}/tijdlijn", "instelling:mbo.albeda")
+    registry_form = world.get(f"/v1/deelnemers/{canoniek(P)}/tijdlijn", "landelijk")
+    partner_form = world.get(f"/v1/deelnemers/{P}/tijdlijn", "landelijk")
+    assert own.status_code == registry_form.status_code == partner_form.status_code == 200
+    assert own.json() == registry_form.json() == partner_form.json() and len(own.json()) >= 4
+    assert P not in own.text and P not in registry_form.text
+    with make_engine(world.database_url).connect() as conn:
+        tables = [r[0] for r in conn.execute(text("SELECT table_name FROM information_schema.columns "
+                                                  "WHERE table_schema = :s AND column_name = 'deelnemer'"), {"s": world.schema})]
+        assert "afwijzingen" in tables
+        for table in tables:
+            found = conn.execute(text(f'SELECT count(*) FILTER (WHERE deelnemer = :p), count(*) FILTER (WHERE deelnemer = :c) '
+                                      f'FROM "{world.schema}"."{table}"'), {"p": P, "c": canoniek(P)}).one()
+            assert found[0] == 0, table  # never the partner-side pseudonym
+        afwijzingen = conn.execute(text(f'SELECT count(*) FROM "{world.schema}".afwijzingen WHERE deelnemer = :c'),
+                                   {"c": canoniek(P)}).scalar_one()
+        assert afwijzingen == 1  # the onbekend_werkproces refusal, under the registry pseudonym

@@ -132,7 +132,7 @@ def test_the_projector_writes_read_models_but_cannot_touch_api_keys(roles: Roles
 def test_the_validator_keeps_its_own_state_and_sees_nothing_else(roles: Roles) -> None:
     validator = roles.engine("validator")
     with validator.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{roles.prefix}_val"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{roles.prefix}_val"'))
         conn.execute(text(f'CREATE TABLE "{roles.prefix}_val".entiteit (id text)'))
         conn.execute(text(f"INSERT INTO \"{roles.prefix}_val\".entiteit VALUES ('a')"))
     assert "permission denied" in _refused(validator, f'SELECT * FROM "{roles.read_schema}".inschrijvingen')

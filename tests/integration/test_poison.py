@@ -9,8 +9,10 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -23,6 +25,7 @@ from registry.infra.kafka import client_config
 from registry.infra.topics import INGRESS_MAX_BYTES, Topics
 from tests.integration.test_validator import reference
 from tests.support import validator as h
+from tests.support.pseudoniemen import key_file
 from tests.support.builders import aanmelding
 
 GEMEENTE = "gemeente.gm0599"
@@ -52,7 +55,8 @@ def _poisons() -> list[tuple[str, str, bytes, str]]:
 
 def _validator_process(prefix: str, database_url: str, bootstrap: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap, PRAKTIJK_DATABASE_URL=database_url,
-               PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator")
+               PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
+               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-")))))
     args = [sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema", f"{prefix}_validator"]
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

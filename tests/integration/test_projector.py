@@ -333,7 +333,8 @@ def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
 
     assert queries.instelling_of_traject(conn, TA1) == "mbo.albeda"
     assert queries.instelling_of_traject(conn, "nope") is None
-    assert queries.instellingen_of_deelnemer(conn, E) == {"mbo.landstede", "mbo.roc-van-twente"}
+    # E was erased (DeelnemerGegevensVerwijderd, issue 12): the read models no longer know its pseudonym
+    assert queries.instellingen_of_deelnemer(conn, E) == set()
     assert queries.instellingen_of_deelnemer(conn, pseudo("z")) == set()
 
 
@@ -357,7 +358,10 @@ def test_no_personal_data_stored(setup: Setup, conn: Connection) -> None:
 def test_reapplying_events_changes_nothing(setup: Setup, conn: Connection) -> None:
     before = snapshot(conn, setup.schema)
     expected = {n: queries.overzicht(conn, n, D2) for n in queries.OVERZICHTEN}
-    assert len(before["verklaringen"]) == 4 and len(before["event_log"]) == len(hand_log())
+    # the erased E keeps only its verklaringen (status list) and the erasure itself in event_log (issue 12)
+    bewaard = [e for e in hand_log() if e[1].get("deelnemer") != E
+               or e[0] in ("PraktijkverklaringUitgegeven", "DeelnemerGegevensVerwijderd")]
+    assert len(before["verklaringen"]) == 4 and len(before["event_log"]) == len(bewaard)
     with setup.engine.begin() as c:  # forget the offsets: every event is applied a second time
         c.execute(text(store.sql("DELETE FROM {s}.projection_offsets", setup.schema)))
     stats = projector.project(setup.config, once=True)

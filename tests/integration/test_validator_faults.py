@@ -7,12 +7,15 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from collections import Counter
 from typing import Any
 
 from tests.support import validator as h
+from tests.support.pseudoniemen import key_file
 from tests.integration.test_validator import reference
 from tests.support.builders import LB, MBO, ev
 
@@ -40,7 +43,8 @@ def stream(seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
 
 def _validator_process(prefix: str, database_url: str, bootstrap: str, idle_exit: float | None = None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap, PRAKTIJK_DATABASE_URL=database_url,
-               PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator")
+               PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
+               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-")))))
     args = [sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema", f"{prefix}_validator"]
     if idle_exit is not None:
         args += ["--idle-exit", str(idle_exit)]

@@ -5,12 +5,17 @@ import datetime as dt
 import json
 from typing import Any, Callable, Iterable
 
+import tempfile
+from pathlib import Path
+
 from consumers.validator import Validator, ValidatorConfig
+from producers.sleutels import init_keys
 from producers.publisher import Publisher
 from registry.domein.parkeren import DEFAULT_TIMEOUT, Parkeerplaats, vouw_alles
 from registry.infra import codec, topics
 from registry.infra.db import engine
 from registry.infra.topics import Topics
+from tests.support.pseudoniemen import REGISTRY_KEY, canoniek  # noqa: F401 (re-exported for the tests)
 
 PARTNERS = ["sbb", "duo", "mbo.albeda", "mbo.roc-top", "gemeente.gm0599", "leerbedrijf.123456789"]
 
@@ -32,9 +37,16 @@ def publish(bootstrap: str, prefix: str, items: Iterable[tuple[str, dict[str, An
 
 
 def validator(bootstrap: str, database_url: str, prefix: str, park_timeout: dt.timedelta = DEFAULT_TIMEOUT,
-              clock: Callable[[], dt.datetime] | None = None) -> Validator:
+              clock: Callable[[], dt.datetime] | None = None, keydir: Path | None = None) -> Validator:
+    """``keydir``: where the registry's private key (``registry.key``) and the vault's master key (``master.key``,
+    created when missing) are; default: the settings' key files."""
+    keydir = keydir or Path(tempfile.mkdtemp(prefix="praktijk-keys-"))
+    if keydir is not None:
+        init_keys(keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key", master_file=keydir / "master.key")
     cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix, schema=f"{prefix}_validator",
-                          park_timeout=park_timeout)
+                          park_timeout=park_timeout, registry_pseudonym_key=REGISTRY_KEY,
+                          private_key_file=keydir / "registry.key" if keydir else None,
+                          master_key_file=keydir / "master.key" if keydir else None)
     v = Validator(cfg, engine(database_url), clock=clock)
     v.start()
     return v

@@ -55,7 +55,8 @@ def test_suppression_rules() -> None:
         {"aantal_werkprocessen": 3, "verklaringen": 40},
         {"mbo_instelling": "Albeda", "deelnemers": 1, "actief": True},
     ])
-    assert rows[0] == {"pilot": "x", "tranche": 1, "deelnemers": 0, "man": None, "vrouw": 5, "onbekend": None, "onderdrukt": True}
+    # deelnemers 0 sits in the column of the hidden deelnemers=1 (Albeda): a zero beside a hidden cell is hidden
+    assert rows[0] == {"pilot": "x", "tranche": 1, "deelnemers": None, "man": None, "vrouw": 5, "onbekend": None, "onderdrukt": True}
     assert rows[1] == {"niveau": 2, "verklaringen": None, "deelnemers_met_verklaring": None, "percentage": None, "onderdrukt": True}
     # verklaringen=3 is the only suppressed cell of its column: the column's other cell goes too
     assert rows[2] == {"aantal_werkprocessen": 3, "verklaringen": None, "onderdrukt": True}
@@ -71,8 +72,9 @@ def test_secondary_suppression_in_rows_and_columns() -> None:
     # a: man=2 suppressed; alone in its row -> the row's smallest other (onbekend 9) too; the columns man and
     # onbekend then have one suppressed cell each -> their smallest other non-zero cells (man 20, onbekend 12);
     # rows b and c then have one suppressed cell each -> their smallest others (vrouw 40, man 25); column vrouw
-    # then has one -> vrouw 30. Deterministic: columns are visited in name order.
-    assert [(r["man"], r["vrouw"], r["onbekend"]) for r in rows] == [(None, None, None), (None, None, 0), (None, 50, None)]
+    # then has one -> vrouw 30; b's onbekend 0 is a zero beside hidden cells, so hidden too. Deterministic:
+    # columns are visited in name order.
+    assert [(r["man"], r["vrouw"], r["onbekend"]) for r in rows] == [(None, None, None), (None, None, None), (None, 50, None)]
     assert all(r["onderdrukt"] for r in rows)
     for r in rows:
         hidden = [c for c in ("man", "vrouw", "onbekend") if r[c] is None]

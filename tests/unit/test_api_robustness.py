@@ -4,7 +4,9 @@ verification, operations endpoints for landelijk keys, security headers on every
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,7 +52,9 @@ def spy() -> dict[str, Any]:
     store = MemoryKeyStore()
     keys = {s: store.create(s)[1] for s in ("landelijk", "instelling:mbo.albeda", "publiek")}
     rm = Spy()
-    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=rm)
+    # no registry pseudonym key: each id is looked up exactly once (with a key the tijdlijn also tries the mapped form)
+    app = create_app(replace(settings_mod.load(), registry_pseudonym_key_file=Path("/nonexistent/registry-pseudonym.key")),
+                     connect_database=False, keys=store, queries=rm)
     return {"client": TestClient(app, raise_server_exceptions=False), "keys": keys, "rm": rm}
 
 

@@ -17,7 +17,7 @@ from registry.api.web import CSP, svg
 from registry.api.web.data import maandeinden
 from registry.infra import settings as settings_mod
 
-D = date(2021, 1, 13)
+D = date(2021, 1, 31)  # a month end: publiek sees only published peildata
 
 
 class WebReadModels:
@@ -156,7 +156,7 @@ def test_downloads(env: dict[str, Any]) -> None:
     assert root.tag.endswith("svg") and "30" in [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     verloop = c.get(f"/verloop.csv?peildatum={D}").text.splitlines()
     assert verloop[0] == "peildatum,deelnemers,met_een_verklaring,verklaringen"
-    assert verloop[-1] == "2021-01-13,55,27,39" and verloop[-2] == "2020-12-31,54,27,19"
+    assert verloop[-1] == "2021-01-31,55,27,39" and verloop[-2] == "2020-12-31,54,27,19"
     ET.fromstring(c.get(f"/verloop.svg?peildatum={D}").text)
 
 

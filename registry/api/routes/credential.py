@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from registry.api.auth import ApiKey
 from registry.api.deps import Conn, Context, Queries, scoped
+from registry.api.inzage import verklaring_feiten
 from registry.api.params import VerklaringId
 from registry.api.problems import ProblemError, problem_responses
-from registry.api.verklaringen import Sources, base_url, check_not_erased, check_scope, document_van, key_problem
+from registry.api.verklaringen import Sources, base_url, document_van, key_problem
 from registry.domein.verklaring_document import encode_bitstring, open_badge_credential, status_list_credential
 from registry.infra.ondertekening import SleutelFout
 
@@ -54,11 +55,7 @@ def credential(verklaring_id: VerklaringId, principal: Reader, rm: Queries, conn
     the subject is a salted SHA-256 hash of the name printed on the verklaring (``identityHash`` + ``salt``), which
     the holder proves by showing the name. ``credentialStatus`` points at the public status list. Scopes:
     landelijk; instelling (its own verklaringen). Unknown: 404; persoonsgegevens erased: 410."""
-    feiten = rm.verklaring_document(conn, verklaring_id)
-    if feiten is None:
-        raise ProblemError(404, "not-found", "unknown verklaring")
-    check_scope(principal, feiten)
-    check_not_erased(feiten)
+    feiten = verklaring_feiten(context, principal, rm, conn, verklaring_id, "/v1/verklaringen/{verklaring_id}/credential")  # checks + audit trail
     if feiten.get("log_positie") is None:
         raise ProblemError(503, "read-models-unavailable", "the verklaring's log position is not projected yet")
     partitie, offset = feiten["log_positie"]

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from registry.api import pdf
 from registry.api.auth import ApiKey
 from registry.api.deps import Conn, Context, Queries, scoped
+from registry.api.inzage import verklaring_feiten
 from registry.api.params import VerklaringId
-from registry.api.problems import ProblemError, problem_responses
-from registry.api.verklaringen import Sources, base_url, check_not_erased, check_scope, document_van
+from registry.api.problems import problem_responses
+from registry.api.verklaringen import Sources, base_url, document_van
 
 Reader = Annotated[ApiKey, Depends(scoped("landelijk", "instelling"))]
 
@@ -31,11 +32,7 @@ def document(verklaring_id: VerklaringId, principal: Reader, rm: Queries, conn: 
     and niveau, brancheorganisaties, issue date and volgnummer, a signature block for the praktijkopleider and a
     QR code with a short code to the public verification page. Scopes: landelijk; instelling (its own
     verklaringen, else 403). Unknown: 404. Persoonsgegevens erased (DeelnemerGegevensVerwijderd): 410."""
-    feiten = rm.verklaring_document(conn, verklaring_id)
-    if feiten is None:
-        raise ProblemError(404, "not-found", "unknown verklaring")
-    check_scope(principal, feiten)
-    check_not_erased(feiten)
+    feiten = verklaring_feiten(context, principal, rm, conn, verklaring_id, "/v1/verklaringen/{verklaring_id}/document")  # checks + audit trail
     doc = document_van(feiten, src, base_url(request, context))
     body = pdf.render(doc)
     return Response(body, media_type="application/pdf", headers={

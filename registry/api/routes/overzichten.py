@@ -3,15 +3,16 @@
 
 import functools
 import inspect
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from registry.api.deps import Answers, Conn, Principal, Queries
+from registry.api.deps import Answers, Conn, Context, Principal, Queries, forbid
 from registry.api.docs import overzicht_description
 from registry.api.params import Datum, InstellingQuery, PilotQuery, RegioQuery
 from registry.api.problems import ProblemError, problem_responses
-from registry.api.readmodels import suppress_small_cells, to_csv
+from registry.api.readmodels import PER_PILOT, is_published, nearest_published, protect_overzicht, to_csv
 from registry.api.schemas import OverzichtenLijst, OverzichtInfo, OverzichtResponse
 from registry.api.scopes import aggregate_filters
 
@@ -32,21 +33,52 @@ def overzicht(
     regio: RegioQuery = None,
     instelling: InstellingQuery = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
+    context: Context = None,  # type: ignore[assignment]  # always injected by FastAPI; None only in direct calls
 ) -> Any:
     if naam not in rm.OVERZICHTEN:
         raise ProblemError(404, "unknown-overzicht", f"no overzicht named {naam!r}", valid_values=sorted(rm.OVERZICHTEN))
     p, r, i = aggregate_filters(principal, pilot, regio, instelling)
-    try:
-        rows = answers.rows(("overzicht", naam, peildatum, p, i, r),
-                            lambda: [dict(row) for row in rm.overzicht(conn, naam, peildatum, pilot=p, instelling=i, regio=r)])
-    except KeyError:
-        raise ProblemError(404, "unknown-overzicht", f"no overzicht named {naam!r}", valid_values=sorted(rm.OVERZICHTEN))
-    if principal.scope.kind == "publiek":
-        rows = suppress_small_cells(rows)
+    publiek = principal.scope.kind == "publiek"
+    if publiek:
+        check_published(peildatum, context.settings.public_peildata if context is not None else "maandeinde")
+        if p is not None and naam not in PER_PILOT:
+            # a pilot's cut of a national table is a new table: national minus pilot would difference out cells
+            raise forbid(principal, f"publiek may narrow only the per-pilot overzichten ({', '.join(sorted(PER_PILOT))})"
+                                    " by pilot")
+
+    def exact(naam: str, p: str | None) -> list[dict[str, Any]]:
+        try:
+            return answers.rows(("overzicht", naam, peildatum, p, i, r),
+                                lambda: [dict(row) for row in rm.overzicht(conn, naam, peildatum, pilot=p, instelling=i,
+                                                                           regio=r)])
+        except KeyError:
+            raise ProblemError(404, "unknown-overzicht", f"no overzicht named {naam!r}",
+                               valid_values=sorted(rm.OVERZICHTEN))
+
+    if publiek:
+        # suppression on the COMPLETE table, protected together with deelnemers-per-pilot; filtered afterwards
+        rows = protect_overzicht(naam, exact(naam, None), lambda: exact("deelnemers-per-pilot", None))
+        if p is not None:
+            rows = [row for row in rows if row.get("pilot") == p]
+    else:
+        rows = exact(naam, p)
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{naam}_{peildatum.isoformat()}.csv"'})
     return OverzichtResponse(naam=naam, peildatum=peildatum, rijen=rows)
+
+
+def check_published(peildatum: date, rule: str, today: date | None = None) -> None:
+    """400 unless ``peildatum`` is a published peildatum for publiek (PRAKTIJK_PUBLIC_PEILDATA), with the
+    nearest valid ones."""
+    today = today or date.today()
+    if not is_published(peildatum, rule, today):
+        near = nearest_published(peildatum, rule, today)
+        raise ProblemError(400, "invalid-parameter",
+                           f"publiek may ask only published peildata ({rule}: "
+                           f"{'the last day of a completed month' if rule == 'maandeinde' else 'the last day of a completed quarter' if rule == 'kwartaaleinde' else 'a day before today'}); "
+                           f"nearest: {', '.join(d.isoformat() for d in near)}",
+                           parameter="peildatum", valid_values=[d.isoformat() for d in near])
 
 
 def router(catalogue: dict[str, str]) -> APIRouter:

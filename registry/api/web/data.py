@@ -45,6 +45,7 @@ class Bron:
     rm: ReadQueries
     conn: Connection
     answers: CachedAnswers
+    context: Any = None  # the app's ApiContext (the publiek peildata rule); None: the default rule
 
     @property
     def publiek(self) -> bool:
@@ -54,14 +55,14 @@ class Bron:
         """The rows exactly as ``GET /v1/overzichten/{naam}?peildatum=`` answers them for this key."""
         resp = overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm, conn=self.conn,
                                            answers=self.answers, peildatum=peildatum, pilot=None, regio=None,
-                                           instelling=None, format="json")
+                                           instelling=None, format="json", context=self.context)
         rows: Rows = resp.rijen
         return rows
 
     def overzicht_csv(self, naam: str, peildatum: date) -> Any:
         return overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm, conn=self.conn,
                                            answers=self.answers, peildatum=peildatum, pilot=None, regio=None,
-                                           instelling=None, format="csv")
+                                           instelling=None, format="csv", context=self.context)
 
     def _exact(self, naam: str, peildatum: date) -> Rows:
         # the same filters and cache key as the endpoint, before suppression (only sums leave this module)

@@ -28,7 +28,8 @@ from registry.api.auth import ApiKey
 from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
 from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, in_range
 from registry.api.problems import ProblemError
-from registry.api.readmodels import to_csv
+from registry.api.readmodels import latest_published, to_csv
+from registry.api.routes.overzichten import check_published
 from registry.api.routes import reconciliatie as reconciliatie_route
 from registry.api.web import data, svg
 from registry.api.web.templating import templates
@@ -45,35 +46,44 @@ class Bezoeker:
     ingelogd: bool
     melding: str | None = None  # a stored key that no longer works
     wis_cookie: bool = False
+    context: Any = None  # the app's ApiContext (settings: which peildata publiek may see)
 
 
 def bezoeker(request: Request, conn: OptionalConn, context: Context) -> Bezoeker:
     """The visitor's key from the cookie (checked against the key store on every request), else publiek."""
     raw = request.cookies.get(COOKIE)
     if not raw:
-        return Bezoeker(data.ANONIEM, False)
+        return Bezoeker(data.ANONIEM, False, context=context)
     found = context.keys.lookup(raw, conn)
     if found is None:
         return Bezoeker(data.ANONIEM, False, "De opgeslagen sleutel is onbekend of ingetrokken: u ziet de publieke "
-                                             "cijfers.", wis_cookie=True)
-    return Bezoeker(found, True)
+                                             "cijfers.", wis_cookie=True, context=context)
+    return Bezoeker(found, True, context=context)
 
 
 Visitor = Annotated[Bezoeker, Depends(bezoeker)]
 
 
 def _bron(visitor: Bezoeker, rm: Any, conn: Any, answers: Any) -> data.Bron:
-    return data.Bron(visitor.principal, rm, conn, answers)
+    return data.Bron(visitor.principal, rm, conn, answers, visitor.context)
 
 
-def _peildatum(raw: str | None) -> date:
+def _peildatum(raw: str | None, visitor: Bezoeker | None = None) -> date:
+    """The page's peildatum; for publiek only a published one (as the API: 400 with the nearest), default the
+    latest published."""
+    publiek = visitor is not None and visitor.principal.scope.kind == "publiek"
+    regel = visitor.context.settings.public_peildata if visitor is not None and visitor.context is not None \
+        else "maandeinde"
     if raw is None or not raw.strip():
-        return date.today()
+        return latest_published(regel, date.today()) if publiek else date.today()
     try:
-        return in_range(date.fromisoformat(raw.strip()))
+        d = in_range(date.fromisoformat(raw.strip()))
     except ValueError:  # never echo the input: it is shown on the page
         raise ProblemError(400, "invalid-parameter", f"de peildatum is geen datum (JJJJ-MM-DD) van {EERSTE_DATUM.year} "
                            f"tot en met {LAATSTE_DATUM.year}", parameter="peildatum")
+    if publiek:
+        check_published(d, regel)
+    return d
 
 
 def _render(request: Request, visitor: Bezoeker, name: str, status: int = 200, **context: Any) -> Response:
@@ -98,7 +108,7 @@ def _download(body: str, media_type: str, filename: str) -> Response:
 def overzicht_pagina(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
                      peildatum: str | None = None) -> Response:
     try:
-        d = _peildatum(peildatum)
+        d = _peildatum(peildatum, visitor)
         bron = _bron(visitor, rm, conn, answers)
         kern = bron.kerncijfers(d)
         dates, series = data.verloop(bron, d)
@@ -112,7 +122,7 @@ def overzicht_pagina(request: Request, visitor: Visitor, rm: Queries, conn: Opti
 
 
 def _verloop_rows(visitor: Bezoeker, rm: Any, conn: Any, answers: Any, peildatum: str | None) -> tuple[date, list[date], list[svg.Series]]:
-    d = _peildatum(peildatum)
+    d = _peildatum(peildatum, visitor)
     dates, series = data.verloop(_bron(visitor, rm, conn, answers), d)
     return d, dates, series
 
@@ -143,7 +153,7 @@ def _overzicht(visitor: Bezoeker, rm: Any, conn: Any, answers: Any, naam: str,
                peildatum: str | None) -> tuple[date, list[dict[str, Any]]]:
     if naam not in rm.OVERZICHTEN:
         raise ProblemError(404, "unknown-overzicht", f"er is geen overzicht {naam!r}")
-    d = _peildatum(peildatum)
+    d = _peildatum(peildatum, visitor)
     return d, _bron(visitor, rm, conn, answers).overzicht(naam, d)
 
 
@@ -170,7 +180,7 @@ def overzicht_csv(request: Request, naam: str, visitor: Visitor, rm: Queries, co
     try:
         if naam not in rm.OVERZICHTEN:
             raise ProblemError(404, "unknown-overzicht", f"er is geen overzicht {naam!r}")
-        resp: Response = _bron(visitor, rm, conn, answers).overzicht_csv(naam, _peildatum(peildatum))
+        resp: Response = _bron(visitor, rm, conn, answers).overzicht_csv(naam, _peildatum(peildatum, visitor))
     except ProblemError as exc:
         return _fout(request, visitor, exc)
     return resp
@@ -190,7 +200,7 @@ def overzicht_svg(request: Request, naam: str, visitor: Visitor, rm: Queries, co
 def regios(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
            peildatum: str | None = None) -> Response:
     try:
-        d = _peildatum(peildatum)
+        d = _peildatum(peildatum, visitor)
         bron = _bron(visitor, rm, conn, answers)
         tabellen = data.per_regio(bron.overzicht("deelnemers-per-pilot", d), bron.overzicht("verklaringen-per-pilot", d))
     except ProblemError as exc:
@@ -203,7 +213,7 @@ def reconciliatie(request: Request, visitor: Visitor, rm: Queries, conn: Conn, a
                   context: Context, peildatum: str | None = None) -> Response:
     d: date | None = None
     try:
-        d = _peildatum(peildatum)
+        d = _peildatum(peildatum)  # publiek gets 403 below whatever the date
         resp = reconciliatie_route.reconciliatie(principal=visitor.principal, rm=rm, conn=conn, answers=answers,
                                                  context=context, peildatum=d, pilot=None, format="json")
     except ProblemError as exc:

@@ -1,0 +1,81 @@
+"""Two-tier pseudonyms (pure): the registry re-keys every partner-side pseudonym before anything is judged or stored.
+
+* partner side: ``deelnemer`` = HMAC-SHA256(partner pseudonym key, BSN), hex. Every partner holds that key, so any
+  partner could reverse a partner-side pseudonym by trying all BSNs.
+* registry side (canonical): HMAC-SHA256(registry pseudonym key, partner pseudonym), hex (64 lowercase hex, the
+  same format). The registry key never leaves the registry, so no partner can reverse a canonical pseudonym.
+  After a rotation the key file holds several generations, oldest first, and the canonical pseudonym is the chain
+  ``HMAC(k_n, ... HMAC(k_1, partner pseudonym))``: an old canonical pseudonym maps to the new one with the new key
+  alone (``roteer``).
+* a ``deelnemer`` value that is not a pseudonym (e.g. a BSN sent by a partner writing Avro itself) is replaced by
+  a marker ``<ongeldig:12 hex>`` (keyed, so it cannot be reversed either) before anything is written anywhere;
+  the marker still fails the identifier check, so the submission is refused with ``ongeldige_identificatie``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Any, Callable, Iterable, Sequence
+
+from registry.domein.identifiers import FIELD_CHECKS
+
+_PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
+ONGELDIG = "<ongeldig:"  # prefix of the marker that replaces an identifier failing validation
+VELD = "deelnemer"  # every field of this name is re-keyed, at any depth (also TellingGemeld.deelnemers[].deelnemer)
+
+
+def stap(sleutel: bytes, pseudoniem: str) -> str:
+    """One generation: HMAC-SHA256(sleutel, pseudoniem), lowercase hex."""
+    return hmac.new(sleutel, pseudoniem.encode(), hashlib.sha256).hexdigest()
+
+
+def canoniek(sleutels: Sequence[bytes], partner_pseudoniem: str) -> str:
+    """The canonical (registry) pseudonym of a partner-side pseudonym: the chain over every key generation."""
+    if not sleutels:
+        raise ValueError("no registry pseudonym key")
+    waarde = partner_pseudoniem
+    for sleutel in sleutels:
+        waarde = stap(sleutel, waarde)
+    return waarde
+
+
+def marker(sleutels: Sequence[bytes], waarde: str) -> str:
+    """What replaces an identifier that fails validation: keyed, short, never the value itself."""
+    return ONGELDIG + hmac.new(sleutels[-1], b"ongeldig\0" + waarde.encode(), hashlib.sha256).hexdigest()[:12] + ">"
+
+
+def is_pseudoniem(waarde: Any) -> bool:
+    return isinstance(waarde, str) and bool(_PSEUDONYM.match(waarde))
+
+
+def herschrijf(record: dict[str, Any], sleutels: Sequence[bytes]) -> dict[str, Any]:
+    """A copy of ``record`` with every ``deelnemer`` (at any depth) re-keyed; a value that is not a pseudonym
+    becomes a marker; ``None`` stays ``None``. Any other identifier field (``identifiers.FIELD_CHECKS``: event_id,
+    traject_id, crebo, ...) whose value fails its format check becomes a marker too, so a BSN put in any
+    identifier is never copied into a rejection. The record itself is not changed."""
+    out: dict[str, Any] = _walk(record, lambda v: canoniek(sleutels, v) if is_pseudoniem(v) else marker(sleutels, str(v)),
+                                lambda v: marker(sleutels, v))
+    return out
+
+
+def _walk(value: Any, rekey: Callable[[Any], str], mark: Callable[[str], str]) -> Any:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if k == VELD and v is not None:
+                out[k] = rekey(v)
+            elif isinstance(v, str):
+                check = FIELD_CHECKS.get(k)
+                out[k] = mark(v) if check is not None and check(v) is not None else v
+            else:
+                out[k] = _walk(v, rekey, mark)
+        return out
+    if isinstance(value, list):
+        return [_walk(v, rekey, mark) for v in value]
+    return value
+
+
+def roteer(oud: Iterable[str], nieuwe_sleutel: bytes) -> dict[str, str]:
+    """Key rotation: old canonical pseudonym -> new one (= ``canoniek(oude sleutels + [nieuwe_sleutel], p)``)."""
+    return {p: stap(nieuwe_sleutel, p) for p in oud if is_pseudoniem(p)}

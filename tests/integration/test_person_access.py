@@ -1,0 +1,139 @@
+"""Person-level access over real read models (issue 12): partner events -> validator (Kafka) -> projector
+(PostgreSQL) -> API, with the audit trail in a real append-only table.
+
+World: deelnemer P enrolled at Albeda (traject T1, with an aanmelding by a gemeente that carries `doelgroep`);
+ROC TOP published only an advies for P (which used to unlock P's whole timeline) and enrolled Q (traject T2).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import replace
+from typing import Any, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from consumers.projector import RunnerConfig, make_workers, run
+from projections import queries
+from projections import store as read_store
+from registry.api.app import create_app
+from registry.api.audit import AuditTable
+from registry.api.auth import KeyStore
+from registry.demo import bouwer
+from registry.infra import settings as settings_mod
+from registry.infra.db import engine as make_engine
+from registry.infra.kafka import client_config
+from tests.support import validator as h
+from tests.support.builders import ANDER, MBO, P, Q, T1, _canoniek, aanmelding, ev, inschrijving, referentie_events
+
+T2 = "33333333-3333-4333-8333-333333333333"
+T1_DATE = dt.date(2019, 1, 1)
+SCOPES = ("landelijk", "instelling:mbo.albeda", "instelling:ROC TOP", "publiek")
+
+
+@pytest.fixture(scope="module")
+def world(kafka_bootstrap: str, database_url: str) -> Iterator[dict[str, Any]]:
+    unique = uuid.uuid4().hex[:10]
+    prefix, schema = f"t{unique}p", f"t{unique}p_read"
+    h.make_topics(kafka_bootstrap, prefix)
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    eng = make_engine(database_url)
+    keystore = KeyStore(eng, table=f"api_keys_{unique}")
+    keys = {s: keystore.create(s, "test")[1] for s in SCOPES}
+    ids = {str(k.scope): k.key_id for k in keystore.list()}
+    s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url)
+    app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema)
+    try:
+        erkenning = ("ErkenningDerdeLeerwegVerleend",
+                     _canoniek("ErkenningDerdeLeerwegVerleend", "duo", bouwer.erkenning(ANDER, "25250", T1_DATE), None))
+        h.publish(kafka_bootstrap, prefix, referentie_events() + [erkenning])
+        h.drain(v)
+        h.publish(kafka_bootstrap, prefix, [
+            ("KandidaatAangemeld", aanmelding()),
+            ("AdviesUitgebracht", _canoniek("AdviesUitgebracht", ANDER, bouwer.advies(
+                ANDER, "praktijkverklaring", "geen_inschrijving_geen_startkwalificatie"))),
+            ("DeelnemerIngeschreven", inschrijving()),
+            ("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=T2, mbo_instelling=ANDER, partner=ANDER)),
+        ])
+        h.drain(v)
+        cfg = RunnerConfig(bootstrap=[kafka_bootstrap], database_url=database_url, schema=schema,
+                           events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
+        workers = make_workers(cfg, ["all"])
+        try:
+            for w in workers:
+                w.start()
+            run(workers, once=True)
+        finally:
+            for w in workers:
+                w.close()
+        client = TestClient(app)
+        yield {"client": client, "keys": keys, "ids": ids, "engine": eng, "audit": f"{keystore.table}_audit"}
+    finally:
+        v.close()
+        with eng.begin() as conn:
+            read_store.drop_schema(conn, schema)
+            read_store.drop_schema(conn, f"{prefix}_validator")
+            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}_audit"))
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
+        try:
+            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
+        finally:
+            admin.close()
+
+
+def _get(world: dict[str, Any], url: str, scope: str) -> Any:
+    return world["client"].get(url, headers={"Authorization": f"Bearer {world['keys'][scope]}"})
+
+
+def _pseudonym(world: dict[str, Any], traject: str) -> str:
+    """The deelnemer as the read models know it (the validator may re-key partner pseudonyms)."""
+    resp = _get(world, f"/v1/trajecten/{traject}", "landelijk")
+    assert resp.status_code == 200, resp.text
+    deelnemer: str = resp.json()["deelnemer"]
+    return deelnemer
+
+
+def test_an_advies_does_not_unlock_a_timeline(world: dict[str, Any]) -> None:
+    p = _pseudonym(world, T1)
+    assert _get(world, f"/v1/deelnemers/{p}/tijdlijn", "instelling:ROC TOP").status_code == 403  # advies only
+    assert _get(world, f"/v1/trajecten/{T1}", "instelling:ROC TOP").status_code == 403
+    assert _get(world, f"/v1/trajecten/{T2}", "instelling:ROC TOP").status_code == 200
+
+
+def test_the_enrolling_instelling_sees_its_own_part(world: dict[str, Any]) -> None:
+    p = _pseudonym(world, T1)
+    full = _get(world, f"/v1/deelnemers/{p}/tijdlijn", "landelijk").json()
+    assert {e["event_type"] for e in full} >= {"KandidaatAangemeld", "AdviesUitgebracht", "DeelnemerIngeschreven"}
+    assert "doelgroep" in str(full)
+    own = _get(world, f"/v1/deelnemers/{p}/tijdlijn", "instelling:mbo.albeda")
+    assert own.status_code == 200, own.text
+    body = own.json()
+    assert [e["event_type"] for e in body] == ["DeelnemerIngeschreven"]
+    assert all(e["partner"] == MBO for e in body) and "doelgroep" not in own.text and ANDER not in own.text
+
+
+def test_every_person_level_read_is_in_the_append_only_audit_table(world: dict[str, Any]) -> None:
+    p = _pseudonym(world, T1)
+    _get(world, f"/v1/deelnemers/{p}/tijdlijn", "instelling:ROC TOP")
+    _get(world, f"/v1/deelnemers/{p}/tijdlijn", "instelling:mbo.albeda")
+    rows = _get(world, f"/v1/audit?pseudonym={p}", "landelijk").json()
+    seen = [(r["key_id"], r["endpoint"], r["status"]) for r in rows[:2]]
+    assert (world["ids"]["instelling:mbo.albeda"], "/v1/deelnemers/{pseudonym}/tijdlijn", 200) == seen[0]
+    assert (world["ids"]["instelling:mbo.roc-top"], "/v1/deelnemers/{pseudonym}/tijdlijn", 403) == seen[1]
+    assert any(r["endpoint"] == "/v1/trajecten/{traject_id}" and r["pseudonym"] == p for r in rows)
+    assert _get(world, "/v1/audit", "instelling:mbo.albeda").status_code == 403
+    with world["engine"].connect() as conn:
+        n = conn.execute(text(f"SELECT count(*) FROM {world['audit']} WHERE pseudonym = :p"), {"p": p}).scalar_one()
+    assert n == len(rows) and n >= 3
+    for stmt in (f"UPDATE {world['audit']} SET status = 200", f"DELETE FROM {world['audit']}",
+                 f"TRUNCATE {world['audit']}"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with world["engine"].begin() as conn:
+                conn.execute(text(stmt))
+    assert AuditTable(world["engine"], world["audit"]).entries(pseudonym=p)[0].status == 200

@@ -1,0 +1,130 @@
+"""Issue 12, identifiers: keyed event ids, two-tier pseudonyms, markers for bad identifiers, key files, rotation."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from producers.invoer import Invoer
+from producers.sleutels import KeyError_, Pseudonymiser, init_keys
+from registry.domein import pseudoniemen
+from registry.domein.identifiers import eerste_fout
+from registry.infra import sleutelbestanden
+from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel
+from tests.support.pseudoniemen import canoniek
+
+BSN = "111222333"  # elfproef-valid
+LINE = '{"type": "DeelnemerIngeschreven", "bsn": "111222333"}'
+
+
+def row(key: bytes) -> str:
+    inv = Invoer("mbo.albeda", Pseudonymiser(key), lambda g: b"sealed")
+    return inv.event_ids("mbo.albeda", LINE)
+
+
+def test_event_id_is_keyed_same_key_same_id_other_key_other_id() -> None:
+    a, b = row(b"k" * 32), row(b"k" * 32)
+    assert a == b  # re-publishing the same line publishes nothing new
+    assert row(b"j" * 32) != a  # not derivable without the partner's key
+    assert Pseudonymiser(b"k" * 32).event_id("mbo.roc-top", LINE) != a  # partner is part of it
+    # the old unkeyed derivation (uuid5 over partner + line) is gone
+    import uuid
+    from producers.invoer import EVENT_NS
+    assert a != str(uuid.uuid5(EVENT_NS, "mbo.albeda\n" + LINE))
+    assert uuid.UUID(a).version == 8 and BSN not in a
+
+
+def test_no_key_object_prints_its_secret() -> None:
+    key = bytes(range(32))
+    assert key.hex() not in repr(Pseudonymiser(key)) and str(key) not in repr(Pseudonymiser(key))
+    r = RegistryPseudoniemSleutel((key, b"x" * 32))
+    assert key.hex() not in repr(r) and "hidden" in repr(r) and str(key) not in str(r)
+
+
+def test_key_files_are_0600_and_wider_ones_are_refused(tmp_path: Path) -> None:
+    written = init_keys(tmp_path / "p.key", tmp_path / "r.pub", tmp_path / "r.key", signing_file=tmp_path / "s.key",
+                        registry_pseudonym_file=tmp_path / "rp.key")
+    assert tmp_path / "rp.key" in written
+    for name in ("p.key", "r.key", "s.key", "rp.key"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    os.chmod(tmp_path / "p.key", 0o644)
+    with pytest.raises(KeyError_, match="chmod 600"):
+        Pseudonymiser.from_file(tmp_path / "p.key")
+    os.chmod(tmp_path / "rp.key", 0o640)
+    with pytest.raises(sleutelbestanden.SleutelFout, match="group or others"):
+        RegistryPseudoniemSleutel.from_file(tmp_path / "rp.key")
+    os.chmod(tmp_path / "rp.key", 0o600)
+    assert len(RegistryPseudoniemSleutel.from_file(tmp_path / "rp.key").generaties) == 1
+    # an existing file with wide permissions is narrowed when rewritten
+    (tmp_path / "wide").write_text("x")
+    os.chmod(tmp_path / "wide", 0o666)
+    sleutelbestanden.write_secret(tmp_path / "wide", "ab")
+    assert stat.S_IMODE((tmp_path / "wide").stat().st_mode) == 0o600
+
+
+def test_canonical_pseudonym_is_hmac_of_the_partner_pseudonym() -> None:
+    key = b"r" * 32
+    p = Pseudonymiser(b"k" * 32)(BSN)
+    c = pseudoniemen.canoniek((key,), p)
+    assert c == hmac.new(key, p.encode(), hashlib.sha256).hexdigest() != p
+    assert pseudoniemen.is_pseudoniem(c)
+
+
+def test_every_deelnemer_is_rekeyed_also_in_telling_lists_and_bad_ones_become_markers() -> None:
+    keys = (b"r" * 32,)
+    p, q = "a" * 64, "b" * 64
+    record = {"event_id": "not-a-uuid-" + BSN, "deelnemer": p, "traject_id": BSN, "crebo": "25250",
+              "deelnemers": [{"deelnemer": q, "status": "gestart"}, {"deelnemer": BSN, "status": "x"}], "leeg": None}
+    out = pseudoniemen.herschrijf(record, keys)
+    assert record["deelnemer"] == p  # the input is not changed
+    assert out["deelnemer"] == pseudoniemen.canoniek(keys, p)
+    assert out["deelnemers"][0] == {"deelnemer": pseudoniemen.canoniek(keys, q), "status": "gestart"}
+    assert out["deelnemers"][1]["deelnemer"].startswith(pseudoniemen.ONGELDIG)
+    assert out["crebo"] == "25250" and out["leeg"] is None
+    assert BSN not in repr(out)  # the BSN is nowhere, also not in event_id / traject_id
+    assert out["traject_id"].startswith("<ongeldig:") and out["event_id"].startswith("<ongeldig:")
+    assert eerste_fout(out) is not None  # a marker still fails validation: refused as ongeldige_identificatie
+    assert pseudoniemen.marker(keys, BSN) == pseudoniemen.marker(keys, BSN) != pseudoniemen.marker((b"s" * 32,), BSN)
+    assert pseudoniemen.herschrijf({"deelnemer": None}, keys) == {"deelnemer": None}
+
+
+def test_rotation_maps_old_canonical_pseudonyms_to_new(tmp_path: Path) -> None:
+    path = tmp_path / "rp.key"
+    sleutelbestanden.init_registry_pseudonym_key(path)
+    partner_side = [Pseudonymiser(b"k" * 32)(b) for b in (BSN, "123456782")]
+    oud = [RegistryPseudoniemSleutel.from_file(path).canoniek(p) for p in partner_side]
+    mapping = sleutelbestanden.roteer(path, oud + ["not-a-pseudonym"])
+    after = RegistryPseudoniemSleutel.from_file(path)
+    assert len(after.generaties) == 2 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert set(mapping) == set(oud)
+    for p, o in zip(partner_side, oud):
+        assert mapping[o] == after.canoniek(p) != o  # a new submission of the same deelnemer gets the mapped one
+
+
+def test_cli_rotate_registry_pseudonym(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry.cli.main import app
+
+    monkeypatch.setenv("PRAKTIJK_KEYS_DIR", str(tmp_path))
+    monkeypatch.delenv("PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["keys", "init"]).exit_code == 0
+    key_file = tmp_path / "registry-pseudonym.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    oud = RegistryPseudoniemSleutel.from_file(key_file).canoniek("c" * 64)
+    (tmp_path / "oud.txt").write_text(oud + "\n")
+    res = runner.invoke(app, ["keys", "rotate-registry-pseudonym", "--pseudoniemen", str(tmp_path / "oud.txt"),
+                              "--uit", str(tmp_path / "map.csv")])
+    assert res.exit_code == 0, res.output
+    new = RegistryPseudoniemSleutel.from_file(key_file).canoniek("c" * 64)
+    assert (tmp_path / "map.csv").read_text() == f"oud,nieuw\n{oud},{new}\n"
+    assert stat.S_IMODE((tmp_path / "map.csv").stat().st_mode) == 0o600
+
+
+def test_support_helper_matches_the_validator_key() -> None:
+    from tests.support.pseudoniemen import REGISTRY_KEY
+    assert canoniek("a" * 64) == pseudoniemen.canoniek(REGISTRY_KEY, "a" * 64)
