@@ -20,6 +20,7 @@ class Toeval:
         self.rng = random.Random(seed)
         self._bsns: set[str] = set()
         self._lb_ids: set[str] = set()
+        self._opleiders: dict[str, str] = {}
 
     # ---- identifiers (unique within the data set) ---------------------------------------------
     def bsn(self) -> str:
@@ -53,8 +54,11 @@ class Toeval:
         return f"{self.rng.choice(voornamen)} {self.rng.choice(ACHTERNAMEN)}"
 
     def opleider(self) -> str:
-        """The praktijkopleider of a leerbedrijf."""
-        return self.naam(self.rng.choice(("man", "vrouw")))
+        """An opaque reference to the praktijkopleider of a leerbedrijf (the schemas ask for an id,
+        never a name: a name there would be personal data in clear on the canonical log). The name is
+        still drawn, so the random stream and every other value of the data set stay as they were."""
+        naam = self.naam(self.rng.choice(("man", "vrouw")))
+        return self._opleiders.setdefault(naam, f"po-{len(self._opleiders) + 1:04d}")
 
     def dag(self, van: date, tot: date, corona: bool = True, laat: float = 1.0) -> date:
         """A day in [van, tot]; ``laat`` > 1 favours later days; corona months mostly avoided."""
