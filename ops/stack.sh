@@ -38,6 +38,8 @@ ENV
   # shellcheck disable=SC1090
   source "$ENVFILE"
   "$VENV/bin/praktijkregister" topics create >/dev/null || die "creating topics failed on $bs"
+  # the stack's key folder holds every key a component needs (missing ones created, none replaced)
+  "$VENV/bin/praktijkregister" keys init >/dev/null || die "creating the keys in $PRAKTIJK_KEYS_DIR failed"
   # one least-privilege PostgreSQL login per component (PRAKTIJK_DATABASE_URL_<COMPONENT>); passwords 0600 in pg/roles
   local roles
   if roles="$("$VENV/bin/praktijkregister" db roles --secrets "$CACHE/pg/roles")"; then echo "$roles" >>"$ENVFILE"

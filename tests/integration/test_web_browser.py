@@ -67,7 +67,10 @@ class Site:
 
     def text(self, css: str) -> str:
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
 
+        # after a click or submit the next page may still be loading: wait for the element, not a fixed time
+        WebDriverWait(self.browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))
         return str(self.browser.find_element(By.CSS_SELECTOR, css).text).strip()
 
 
@@ -289,6 +292,11 @@ def test_a_landelijk_key_shows_exact_numbers(site: Site) -> None:
     site.open(f"/reconciliatie?peildatum={LATE}", "reconciliatie")
     assert b.find_element(By.ID, "reconciliatie")
     b.find_element(By.CSS_SELECTOR, "form[action='/sleutel/wissen'] button").click()
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # the click starts a navigation: wait for the page it leads to (publiek after logging out), up to 20 s
+    WebDriverWait(b, 20, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: [e.text for e in d.find_elements(By.ID, "scope")] == ["publiek"])
     assert site.text("#scope") == "publiek"
 
 
