@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from registry.infra.kafka import client_config
-from consumers.projector import RunnerConfig, make_workers, run
+from tests.support.projecteren import project_once
 from projections import queries
 from projections import store as read_store
 from registry.infra import settings as settings_mod
@@ -49,17 +49,7 @@ class World:
         return self.client.get(url, headers=headers)
 
     def project(self) -> None:
-        cfg = RunnerConfig(bootstrap=[self.kafka], database_url=self.database_url, schema=self.schema,
-                           events_topic=f"{self.prefix}.events", rejections_topic=f"{self.prefix}.rejections",
-                           topic_wait_s=5.0)
-        workers = make_workers(cfg, ["all"])
-        try:
-            for w in workers:
-                w.start()
-            run(workers, once=True)
-        finally:
-            for w in workers:
-                w.close()
+        project_once(self.kafka, self.database_url, self.prefix, self.schema)
 
 
 def reference() -> list[tuple[str, dict[str, Any]]]:

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from registry.infra.kafka import client_config
-from consumers.projector import RunnerConfig, make_workers, run
+from tests.support.projecteren import project_once
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
 from projections import store as read_store
@@ -124,16 +124,7 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
             ("DeelnemerGegevensVerwijderd", ev("sbb", deelnemer=q, grondslag="AVG art. 17 verzoek 1") | {"occurred_at": later}),
         ])
         h.drain(v)
-        cfg = RunnerConfig(bootstrap=[kafka_bootstrap], database_url=database_url, schema=schema,
-                           events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
-        workers = make_workers(cfg, ["all"])
-        try:
-            for wk in workers:
-                wk.start()
-            run(workers, once=True)
-        finally:
-            for wk in workers:
-                wk.close()
+        project_once(kafka_bootstrap, database_url, prefix, schema)
         yield w
     finally:
         v.close()

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from kafka import KafkaAdminClient
 from sqlalchemy import text
 
-from consumers.projector import RunnerConfig, make_workers, run
+from tests.support.projecteren import project_once
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
 from projections import store as read_store
@@ -40,16 +40,7 @@ PEILDATA = (dt.date(2020, 12, 31), dt.date(2021, 6, 30))
 
 
 def _project(bootstrap: str, database_url: str, prefix: str, schema: str) -> None:
-    cfg = RunnerConfig(bootstrap=[bootstrap], database_url=database_url, schema=schema,
-                       events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
-    workers = make_workers(cfg, ["all"])
-    try:
-        for wk in workers:
-            wk.start()
-        run(workers, once=True)
-    finally:
-        for wk in workers:
-            wk.close()
+    project_once(bootstrap, database_url, prefix, schema)
 
 
 def _overzichten(database_url: str, schema: str) -> dict[tuple[str, dt.date], Any]:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from consumers.projector import RunnerConfig, make_workers, run
+from tests.support.projecteren import project_once
 from projections import queries
 from projections import store as read_store
 from registry.api.app import create_app
@@ -59,16 +59,7 @@ def world(kafka_bootstrap: str, database_url: str) -> Iterator[dict[str, Any]]:
             ("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=T2, mbo_instelling=ANDER, partner=ANDER)),
         ])
         h.drain(v)
-        cfg = RunnerConfig(bootstrap=[kafka_bootstrap], database_url=database_url, schema=schema,
-                           events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
-        workers = make_workers(cfg, ["all"])
-        try:
-            for w in workers:
-                w.start()
-            run(workers, once=True)
-        finally:
-            for w in workers:
-                w.close()
+        project_once(kafka_bootstrap, database_url, prefix, schema)
         client = TestClient(app)
         yield {"client": client, "keys": keys, "ids": ids, "engine": eng, "audit": f"{keystore.table}_audit"}
     finally:

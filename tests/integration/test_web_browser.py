@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import text
 
 from registry.infra.kafka import client_config
-from consumers.projector import RunnerConfig, make_workers, run
+from tests.support.projecteren import project_once
 from projections import queries
 from projections import store as read_store
 from registry.api.auth import KeyStore
@@ -131,16 +131,7 @@ def site(kafka_bootstrap: str, database_url: str) -> Iterator[Site]:
         for batch in _events():
             h.publish(kafka_bootstrap, prefix, batch)
             h.drain(v)
-        cfg = RunnerConfig(bootstrap=[kafka_bootstrap], database_url=database_url, schema=schema,
-                           events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
-        workers = make_workers(cfg, ["all"])
-        try:
-            for w in workers:
-                w.start()
-            run(workers, once=True)
-        finally:
-            for w in workers:
-                w.close()
+        project_once(kafka_bootstrap, database_url, prefix, schema)
         port = _free_port()
         env = os.environ | {"PRAKTIJK_DATABASE_URL": database_url, "PRAKTIJK_KAFKA_BOOTSTRAP": kafka_bootstrap,
                             "PRAKTIJK_API_PORT": str(port), "PRAKTIJK_API_HOST": "127.0.0.1"}
