@@ -39,10 +39,6 @@ NAAM_Q, GEBOREN_Q = "Blijft Bewaard", "1990-02-02"
 PEILDATA = (dt.date(2020, 12, 31), dt.date(2021, 6, 30))
 
 
-def _project(bootstrap: str, database_url: str, prefix: str, schema: str) -> None:
-    project_once(bootstrap, database_url, prefix, schema)
-
-
 def _overzichten(database_url: str, schema: str) -> dict[tuple[str, dt.date], Any]:
     eng = make_engine(database_url)
     try:
@@ -103,7 +99,7 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
             ("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], deelnemer=q, traject_id=T2, verklaring_id=V2) | {"occurred_at": at}),
         ])
         h.drain(v)
-        _project(kafka_bootstrap, database_url, prefix, schema)
+        project_once(kafka_bootstrap, database_url, prefix, schema)
         voor = _overzichten(database_url, schema)
         canon = h.canonical(kafka_bootstrap, t)
         rp = next(r["deelnemer"] for et, r in canon if et == "DeelnemerIngeschreven" and r["traject_id"] == T1)
@@ -120,7 +116,7 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
         h.drain(v)
         h.publish(kafka_bootstrap, prefix, [("WerkprocesAfgetekend", afteken("B1-K2-W1", deelnemer=p, event_id=str(uuid.uuid4())))])
         h.drain(v)
-        _project(kafka_bootstrap, database_url, prefix, schema)
+        project_once(kafka_bootstrap, database_url, prefix, schema)
 
         # every overzicht at two peildata is unchanged
         assert _overzichten(database_url, schema) == voor

@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaProducer
 from sqlalchemy import text
 
-from consumers.projector import RunnerConfig, make_workers, run
+from tests.support.projecteren import project_once
 from producers.sleutels import Pseudonymiser
 from projections import store as read_store
 from registry.domein import events, pseudoniemen
@@ -24,19 +24,6 @@ from tests.support.builders import MBO, aanmelding, inschrijving, referentie_eve
 from tests.support.pseudoniemen import REGISTRY_KEY, canoniek
 
 BSN = "111222333"  # elfproef-valid: what a hostile or careless partner puts in `deelnemer`
-
-
-def _project(bootstrap: str, database_url: str, prefix: str, schema: str) -> None:
-    cfg = RunnerConfig(bootstrap=[bootstrap], database_url=database_url, schema=schema,
-                       events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
-    workers = make_workers(cfg, ["all"])
-    try:
-        for w in workers:
-            w.start()
-        run(workers, once=True)
-    finally:
-        for w in workers:
-            w.close()
 
 
 def test_partner_pseudonyms_never_reach_the_canonical_log_and_a_bsn_appears_nowhere(
@@ -83,7 +70,7 @@ def test_partner_pseudonyms_never_reach_the_canonical_log_and_a_bsn_appears_nowh
     ours = [r.getMessage() for r in caplog.records if not r.name.startswith("kafka")]
     assert ours and not [m for m in ours if BSN in m or partner_side in m]
 
-    _project(kafka_bootstrap, database_url, prefix, schema)
+    project_once(kafka_bootstrap, database_url, prefix, schema)
     eng = make_engine(database_url)
     try:
         with eng.connect() as conn:
