@@ -18,11 +18,12 @@ from prometheus_client import Counter, Gauge
 from consumers import dead_letter, gegevens
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.validator_staat import ValidatorConfig
+from producers.publisher import partition_of
 from registry.domein import events, parkeren, pseudoniemen
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, vervult
 from registry.domein.regels import Besluit
 from registry.domein.staat import Staat, pas_toe
-from registry.infra import codec
+from registry.infra import codec, metrics
 from registry.infra.codec import DecodeError
 from registry.infra.topics import Topics
 
@@ -50,6 +51,10 @@ class Beoordeling:
     herversleutelaar: gegevens.Herversleutelaar
     te_vernietigen: list[str]  # deelnemers whose data key is deleted after the transaction commits
 
+    def _parkeer_partitie(self, g: Geparkeerd) -> int | None:
+        """The parked topic's partition for ``g`` (None: by key); the validator puts it with its ingress partition."""
+        return None
+
     def _herversleutel(self, record: Any) -> dict[str, Any]:
         return self.herversleutelaar.herversleutel(record)
 
@@ -57,14 +62,18 @@ class Beoordeling:
         """One ingress record, whatever its bytes: never raises for a record (a bug becomes ``interne_fout``)."""
         size = len(rec.value or b"") + len(rec.key or b"")
         if size > self.config.max_record_bytes:  # only an ingress topic made without the limit lets one through
+            metrics.INGRESS_RECORDS.labels(partner, metrics.ONLEESBAAR).inc()
             return self._dead(rec, partner, dead_letter.TE_GROOT,
                               f"record of {size} bytes is larger than the ingress limit of {self.config.max_record_bytes}", now)
         try:
             event_type, record = codec.decode(rec.value)
         except DecodeError as exc:
+            metrics.INGRESS_RECORDS.labels(partner, metrics.ONLEESBAAR).inc()
             return self._dead(rec, partner, dead_letter.ONLEESBAAR, str(exc), now)
         except Exception as exc:  # hostile bytes may trip the Avro reader in ways it does not wrap
+            metrics.INGRESS_RECORDS.labels(partner, metrics.ONLEESBAAR).inc()
             return self._dead(rec, partner, dead_letter.ONLEESBAAR, f"{type(exc).__name__}: {exc}", now)
+        metrics.INGRESS_RECORDS.labels(partner, event_type).inc()
         try:
             # issue 12: partner pseudonym -> registry pseudonym, an invalid identifier -> a marker, BEFORE judging,
             # state, parking, rejections or the canonical log see the record
@@ -86,6 +95,7 @@ class Beoordeling:
         assert self.producer is not None
         UITKOMSTEN.labels("deadletter").inc()
         DEADLETTERS.labels(reden).inc()
+        metrics.DEADLETTERS.inc()
         self.producer.send(self.topics.deadletter, key=rec.key if rec.key is None or len(rec.key) <= 1024 else None,
                            value=dead_letter.deadletter(rec, partner, reden, fout, now, self.config.deadletter_prefix_bytes))
         return []
@@ -101,7 +111,8 @@ class Beoordeling:
         if uitkomst.soort == "parkeer":
             herparkeerd = dataclasses.replace(g, wacht_op=uitkomst.wacht_op, reden=b.reden or "", melding=b.melding)
             if not parked or herparkeerd.wacht_op != g.wacht_op or herparkeerd.reden != g.reden:
-                self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(herparkeerd.to_json()))
+                self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(herparkeerd.to_json()),
+                                   partition=self._parkeer_partitie(g))
             if not parked:
                 UITKOMSTEN.labels("geparkeerd").inc()
                 PARKEERACTIES.labels("geparkeerd").inc()
@@ -116,7 +127,8 @@ class Beoordeling:
         assert g.record is not None
         if parked:
             uit = "geaccepteerd" if uitkomst.soort == "accepteer" else "geweigerd"
-            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, uit, b.reden, now)))
+            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, uit, b.reden, now)),
+                               partition=self._parkeer_partitie(g))
             self.plaats.verwijder(g.event_id, uit)
             PARKEERACTIES.labels("vrijgegeven").inc()
             queue.append(f"na:{g.event_id}")
@@ -146,7 +158,8 @@ class Beoordeling:
                 return futures
             g = verlopen[0]
             b = Besluit(g.reden, f"still waiting for {', '.join(g.wacht_op)} after {self.config.park_timeout}: {g.melding}")
-            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, "geweigerd", g.reden, now)))
+            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, "geweigerd", g.reden, now)),
+                               partition=self._parkeer_partitie(g))
             self.plaats.verwijder(g.event_id, "geweigerd")
             PARKEERACTIES.labels("verlopen").inc()
             futures += self._refuse(g, b, now)
@@ -156,6 +169,7 @@ class Beoordeling:
         assert self.producer is not None and g.record is not None
         UITKOMSTEN.labels("geweigerd").inc()
         WEIGERINGEN.labels(b.reden or "").inc()
+        metrics.REJECTIONS.labels(b.reden or "").inc()
         record = g.record
         if b.reden == "gegevens_verwijderd":  # the refusal does not name the erased deelnemer again
             record = dict(record, deelnemer=gegevens.VERWIJDERD)
@@ -176,10 +190,13 @@ class Beoordeling:
         value = codec.encode(g.event_type, canonical)  # before the state changes: a failure here leaves no trace
         key = events.key(g.event_type, canonical)
         UITKOMSTEN.labels("geaccepteerd").inc()
+        metrics.CANONICAL_EVENTS.labels(g.event_type).inc()
         pas_toe(self.staat, g.event_type, canonical)
         if g.event_type == "DeelnemerGegevensVerwijderd":  # its data key goes once this transaction commits
             self.te_vernietigen.append(str(canonical["deelnemer"]))
-        return [self.producer.send(self.topics.events, key=key, value=value)]
+        # the partition kafka-python's default partitioner picks, cached per key (its murmur2 is pure Python)
+        partition = None if key is None else partition_of(key, tuple(sorted(self.producer.partitions_for(self.topics.events))))
+        return [self.producer.send(self.topics.events, key=key, value=value, partition=partition)]
 
     def _gauge(self) -> None:
         per_reden: dict[str, int] = {}

@@ -13,6 +13,13 @@ records becomes ONE PostgreSQL transaction that
 A crash anywhere loses and duplicates nothing: the rows and the offsets commit
 together, and on start the runner seeks to the stored offsets.
 
+Scale out (``RunnerConfig.groep``, ``project --group``): every runner of a projection
+subscribes with the projection's consumer group, so each partition has one runner at
+a time; a newly assigned partition is paused until it is sought to the offsets stored
+with the rows, and a killed runner's partitions move to the others after the session
+time-out. The check in step 1 (only the runner's own partitions, locked) keeps a
+runner that lost a partition from writing over its new owner.
+
 Decoding a poll into row changes is consumers/records.py (pure); rebuilding a
 projection from offset 0 is consumers/replay.py. The command line is
 ``praktijkregister project|replay`` (registry/cli/projector.py).
@@ -22,20 +29,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from registry.infra.kafka import client_config
+from consumers import groep
 from consumers.records import Positions, changes_for, decode_poll
 from projections import store
 from projections.catalogus import select
-from projections.model import Projection, TopicKind
+from projections.model import Message, Projection, TopicKind, as_timestamp
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
-from registry.infra import topics
+from registry.domein import rotatie
+from registry.infra import metrics, pseudoniem_rotatie, topics
 from registry.infra.db import engine as make_engine
 
 log = logging.getLogger("praktijkregister.projector")
@@ -59,6 +69,9 @@ class RunnerConfig:
     topic_wait_s: float = 10.0
     # None: every partition; else only these (scale out: one runner per partition subset, same schema)
     partitions: tuple[int, ...] | None = None
+    # scale out through Kafka: every runner of a projection joins its consumer group and projects the partitions
+    # the group gives it (``partitions`` is then ignored); the offsets stay in PostgreSQL with the rows
+    groep: bool = False
 
     def topic_of(self, kind: TopicKind) -> str:
         return self.events_topic if kind == "events" else self.rejections_topic
@@ -92,11 +105,16 @@ class Worker:
         self.consumer: KafkaConsumer | None = None
         self.assigned: list[TopicPartition] = []
         self.committed: dict[store.TopicPartition, int] = {}
+        self.nieuw: set[TopicPartition] = set()  # group mode: assigned, paused until sought to the stored offsets
+        self.versheid = metrics.Versheid()  # praktijk_projection_freshness_seconds, read at scrape time
+        self.versheid.gauge(self.projection.name)
+        self.rotatie: dict[str, str] = {}  # old registry pseudonym -> newest (issue 12: applied key rotations)
 
     # -- set-up ---------------------------------------------------------------------------
     def start(self) -> None:
         with self.engine.begin() as conn:
             store.ensure(conn, self.schema, [self.projection])
+            self.rotatie = pseudoniem_rotatie.lees(conn, self.config.schema)  # the live schema's, also in a replay
         self.consumer = KafkaConsumer(
             **client_config(self.config.bootstrap),
             group_id=self.projection.consumer_group + self.group_suffix,
@@ -105,8 +123,14 @@ class Worker:
             isolation_level="read_committed",
             auto_offset_reset="earliest",
             max_poll_records=self.config.batch_size,
+            session_timeout_ms=10_000,  # group mode: a killed runner's partitions move within ~10 s
         )
         self.assigned = []
+        if self.config.groep:
+            for topic in self.kinds:
+                self._partitions(topic)  # wait for the topics, as below
+            self.consumer.subscribe(topics=sorted(self.kinds), listener=_Toewijzing(self))
+            return
         for topic in self.kinds:
             parts = self._partitions(topic)
             if self.config.partitions is not None:
@@ -161,21 +185,55 @@ class Worker:
         return sum(self._remaining())
 
     def caught_up(self) -> bool:
+        if self.config.groep and (not self.assigned or self.nieuw):
+            return False  # not (yet) given partitions by the group, or not sought to them yet
         return not any(self._remaining())
+
+    # -- group mode: partitions come and go on rebalance --------------------------------------
+    def ingetrokken(self, tps: set[TopicPartition]) -> None:
+        """Partitions taken away (no database transaction is open during a poll): stop projecting them."""
+        self.nieuw -= tps
+        self.assigned = [tp for tp in self.assigned if tp not in tps]
+        for tp in tps:
+            self.committed.pop((tp.topic, tp.partition), None)
+
+    def toegewezen(self, tps: set[TopicPartition]) -> None:
+        """Partitions given: paused until ``_neem_over`` has sought them to the offsets stored with the rows."""
+        assert self.consumer is not None
+        nieuw = tps - set(self.assigned)
+        self.consumer.pause(*nieuw)
+        self.nieuw |= nieuw
+
+    def _neem_over(self) -> None:
+        assert self.consumer is not None
+        nieuw = self.nieuw & self.consumer.assignment()
+        self.nieuw.clear()
+        self.assigned = sorted(set(self.assigned) | nieuw)
+        self._seek_to_stored()
+        self.consumer.resume(*nieuw)
+        log.info("%s: projecting partition(s) %s", self.projection.name,
+                 sorted(f"{tp.topic}:{tp.partition}" for tp in self.assigned))
 
     # -- one batch ------------------------------------------------------------------------
     def step(self, timeout_ms: int) -> int:
         """Poll once and apply what came in one transaction; returns records consumed."""
         assert self.consumer is not None
-        if not self.assigned:
+        if not self.assigned and not self.config.groep:
             time.sleep(timeout_ms / 1000)
             return 0
-        poll = decode_poll(self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size), self.kinds)
+        started = time.perf_counter()
+        polled = groep.poll(self.consumer, timeout_ms, max_records=self.config.batch_size) if self.config.groep else \
+            self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size)
+        if self.nieuw:
+            self._neem_over()
+        poll = decode_poll(polled, self.kinds)
+        self.versheid.polled(min(filter(None, (as_timestamp(m.record.get("recorded_at")) for m in poll.messages)),
+                                 default=None) if poll.count else None)
         self.stats.undecodable += poll.undecodable
         positions = poll.positions if poll.count else self._moved_past_markers()
         if not positions:
             return 0
-        changes = changes_for(self.projection, poll.messages)
+        changes = changes_for(self.projection, self._nieuwste_pseudoniemen(poll.messages))
         try:
             with self.engine.begin() as conn:
                 stored = store.load_offsets(conn, self.schema, self.projection.name, lock=True, only=self._mine())
@@ -193,7 +251,21 @@ class Worker:
         self.stats.consumed += poll.count
         self.stats.applied += applied
         self.stats.batches += 1
+        self._observe(positions, started)
         return poll.count
+
+    def _nieuwste_pseudoniemen(self, messages: list[Message]) -> list[Message]:
+        """The canonical log is immutable: events from before a pseudonym key rotation keep the old form, which the
+        read models must not (registry/domein/rotatie.py)."""
+        if not self.rotatie:
+            return messages
+        return [replace(m, record=rotatie.pas_toe(m.record, self.rotatie)) for m in messages]
+
+    def _observe(self, positions: Positions, started: float) -> None:
+        """Metrics of a committed batch: freshness, duration, lag (labels: projection, group, topic, partition)."""
+        self.versheid.applied(max(filter(None, (at for _, at in positions.values())), default=None))
+        metrics.BATCH_SECONDS.labels("projector").observe(time.perf_counter() - started)
+        metrics.record_lag(self.projection.consumer_group + self.group_suffix, self.consumer, self.assigned)
 
     def _moved_past_markers(self) -> Positions:
         """An empty poll may still have moved the position past transaction markers: store that too."""
@@ -210,6 +282,22 @@ class Worker:
         if self.consumer is not None:
             self.consumer.close(autocommit=False)
             self.consumer = None
+
+
+class _Toewijzing(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Rebalance hooks of a group-mode runner; they run inside ``poll`` on the IO thread: they only note changes."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.worker.ingetrokken(set(revoked))
+
+    def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+        self.worker.ingetrokken(set(lost))
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.worker.toegewezen(set(assigned))
 
 
 def run(workers: Sequence[Worker], *, once: bool, stop: threading.Event | None = None,

@@ -15,18 +15,22 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
+from consumers import groep
 from registry.infra.kafka import client_config
 from projections import reconciliatie as sql
 from projections import store
 from registry.domein import events
 from registry.domein.reconciliatie import EVENT_TYPE, PilotRij, event
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
-from registry.infra import codec, topics
+from registry.infra import codec, metrics, topics
 from registry.infra import settings
 
 log = logging.getLogger("praktijkregister.reconciler")
@@ -75,33 +79,76 @@ class FollowConfig:
     from_beginning: bool = False  # a new group starts at the end: old tellingen were reconciled already
     wait_s: float = 30.0  # how long to wait for the projector to store a telling
     poll_ms: int = 500
+    instance: int = 0  # several followers share the partitions (one group); each has its own transactional id
 
 
 def follow(engine: Engine, config: FollowConfig, *, stop: threading.Event | None = None,
            producer: KafkaProducer | None = None, cat: codec.Catalogue | None = None,
            on_result: Callable[[list[dict[str, Any]]], None] | None = None) -> int:
-    """Re-run a pilot's reconciliation for every new TellingGemeld until ``stop`` is set; returns the runs."""
+    """Re-run a pilot's reconciliation for every new TellingGemeld until ``stop`` is set; returns the runs.
+
+    Several followers (``config.instance`` 0, 1, ...) share the partitions as one consumer group; each telling is
+    handled once (``_batch``). A ``producer`` passed in must be transactional, with ``init_transactions`` done."""
     stop = stop or threading.Event()
     consumer = KafkaConsumer(config.topic, **client_config(config.bootstrap), group_id=config.group,
                              enable_auto_commit=False, isolation_level="read_committed",
                              auto_offset_reset="earliest" if config.from_beginning else "latest",
-                             client_id=f"{config.group}-consumer")
+                             session_timeout_ms=10_000, client_id=f"{config.group}-consumer-{config.instance}")
     own = producer is None
-    producer = producer or KafkaProducer(**client_config(config.bootstrap), acks="all")
+    if producer is None:
+        producer = KafkaProducer(**client_config(config.bootstrap), acks="all", enable_idempotence=True,
+                                 transactional_id=f"{config.group}-{config.instance}")
+        producer.init_transactions()  # fences a previous incarnation of this instance
+    seed_gauges(engine, config.schema)
     runs = 0
     try:
         while not stop.is_set():
-            batch = consumer.poll(timeout_ms=config.poll_ms)
-            for records in batch.values():
-                for rec in records:
-                    runs += _on_record(engine, config, producer, rec.value, stop, cat, on_result)
+            batch = groep.poll(consumer, config.poll_ms)
             if batch:
-                consumer.commit()  # at least once: a re-run after a crash only appends another result
+                runs += _batch(engine, config, consumer, producer, batch, stop, cat, on_result)
     finally:
         consumer.close()
         if own:
             producer.close()
     return runs
+
+
+def _batch(engine: Engine, config: FollowConfig, consumer: KafkaConsumer, producer: KafkaProducer,
+           batch: Mapping[TopicPartition, Sequence[Any]], stop: threading.Event, cat: codec.Catalogue | None,
+           on_result: Callable[[list[dict[str, Any]]], None] | None) -> int:
+    """Exactly once per telling: its results and the group's offset up to it commit in ONE Kafka transaction.
+
+    Several followers form one consumer group, so each partition (each pilot) has one owner. A follower that lost
+    its partitions (a rebalance after a pause) cannot commit: the broker checks the group generation sent with the
+    offsets (KIP-447) and its results are aborted; a killed one's open transaction is aborted and the new owner
+    starts from the last committed telling."""
+    runs = 0
+    offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+    producer.begin_transaction()
+    for tp, records in batch.items():
+        for rec in records:
+            n = _on_record(engine, config, producer, rec.value, stop, cat, on_result)
+            offsets[tp] = OffsetAndMetadata(rec.offset + 1, "", -1)
+            if n:  # a telling: commit it with its results now (a transaction stays short)
+                if not _commit(consumer, producer, offsets):
+                    return runs
+                runs += n
+                offsets = {}
+                producer.begin_transaction()
+    _commit(consumer, producer, offsets)
+    return runs
+
+
+def _commit(consumer: KafkaConsumer, producer: KafkaProducer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> bool:
+    try:
+        if offsets:
+            producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+        producer.commit_transaction()
+        return True
+    except KafkaError as exc:  # fenced: the partitions belong to another follower now
+        log.warning("reconciler: not committed (%s); another instance handles these tellings", type(exc).__name__)
+        producer.abort_transaction()
+        return False
 
 
 def _on_record(engine: Engine, config: FollowConfig, producer: KafkaProducer, value: bytes | None,
@@ -122,8 +169,38 @@ def _on_record(engine: Engine, config: FollowConfig, producer: KafkaProducer, va
             log.warning("telling %s not projected within %.0fs; skipped", record["event_id"], config.wait_s)
             return 0
         time.sleep(0.2)
+    started = time.perf_counter()
     rows = reconcile(engine, config.schema, record["peildatum"], record["pilot"])
     sent = publish_results(producer, rows, topic=config.topic, cat=cat)
+    record_gauges(rows)
+    metrics.BATCH_SECONDS.labels("reconciler").observe(time.perf_counter() - started)
     if on_result:
         on_result(sent)
     return 1
+
+
+def record_gauges(rows: Sequence[PilotRij]) -> None:
+    """``praktijk_reconciliation_difference{pilot,bron_type,categorie}`` (summed over a bron_type's sources) and
+    ``praktijk_reconciliation_register{pilot}`` of each run (labels: pilot ids, never persons)."""
+    for rij in rows:
+        metrics.RECONCILIATION_REGISTER.labels(rij.pilot).set(rij.register)
+        per_type: dict[tuple[str, str], int] = {}
+        for bron in rij.bronnen:
+            for categorie, n in bron.categorieen.items():
+                per_type[(bron.bron_type, categorie)] = per_type.get((bron.bron_type, categorie), 0) + n
+        for (bron_type, categorie), n in per_type.items():
+            metrics.RECONCILIATION_DIFFERENCE.labels(rij.pilot, bron_type, categorie).set(n)
+
+
+def seed_gauges(engine: Engine, schema: str) -> None:
+    """At start, every pilot's reconciliation at the peildatum of its latest telling, so the gauges hold the
+    current picture before the next telling arrives (nothing is published: those runs are on the log already)."""
+    try:
+        with engine.connect() as conn:
+            latest = conn.execute(text(store.sql("SELECT pilot, max(peildatum) FROM {s}.tellingen GROUP BY pilot",
+                                                 schema))).all()
+    except DBAPIError as exc:  # no read models yet (the projector has not run): the first telling sets them
+        log.info("no reconciliation gauges at start (%s)", type(exc).__name__)
+        return
+    for pilot, peildatum in latest:
+        record_gauges(reconcile(engine, schema, peildatum, pilot))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -63,15 +64,51 @@ class Poll:
     undecodable: int = 0
 
 
-def decode_poll(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind]) -> Poll:
-    """Decode every record of a poll; ``kinds`` maps each topic to the logical topic it is."""
+class DecodeCache:
+    """The decoded messages of the last records this process read, shared by its projections.
+
+    Every projection of a process reads the same canonical log at about the same position (the runner
+    round-robins them, batch by batch), so each record is decoded once instead of once per projection. An entry
+    is used only when the bytes are the very same (a recreated topic cannot hand out a stale message); the
+    oldest entries go first beyond ``size`` (a few batches: the projections stay within a batch of each other, and
+    the bound keeps a replay's memory flat). Messages are shared, never copied: projections only read them."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._entries: dict[tuple[str, int, int], tuple[bytes | None, Message | None]] = {}
+        self._lock = threading.Lock()
+
+    def decode(self, topic: str, kind: TopicKind, partition: int, offset: int, value: bytes | None) -> Message | None:
+        key = (topic, partition, offset)
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and hit[0] == value:
+            return hit[1]
+        msg = decode_message(kind, partition, offset, value)
+        with self._lock:
+            self._entries[key] = (value, msg)
+            while len(self._entries) > self.size:
+                del self._entries[next(iter(self._entries))]
+        return msg
+
+
+SHARED = DecodeCache()
+
+
+def decode_poll(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind],
+                cache: DecodeCache | None = SHARED) -> Poll:
+    """Decode every record of a poll; ``kinds`` maps each topic to the logical topic it is; ``cache``: decoded
+    messages shared with the other projections of this process (None: decode every record here)."""
     out = Poll()
     for tp, records in polled.items():
         kind = kinds[tp.topic]
         last_rec: dt.datetime | None = None
         for rec in records:
             out.count += 1
-            msg = decode_message(kind, tp.partition, rec.offset, rec.value)
+            if cache is None:
+                msg = decode_message(kind, tp.partition, rec.offset, rec.value)
+            else:
+                msg = cache.decode(tp.topic, kind, tp.partition, rec.offset, rec.value)
             if msg is None:
                 out.undecodable += 1
                 continue

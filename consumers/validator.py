@@ -16,9 +16,24 @@ Parking (registry.domein.parkeren): a submission refused only for want of an eve
 come is parked instead: a ``geparkeerd`` record on ``<prefix>.parked`` in the SAME transaction as the
 ingress offsets. When an accepted event satisfies a key, every event parked on it is judged again (in
 arrival order; chains resolve in the same batch) and its ``opgelost`` marker is written in the same
-transaction as its acceptance or refusal. On start the parked set is the fold of the parked topic
+transaction as its acceptance or refusal. The parked set is the fold of the parked topic
 (read_committed), so a SIGKILL at any moment neither loses nor releases anything twice. An event parked
 longer than ``park_timeout`` (validator clock = recorded_at) is refused with its reason, also when idle.
+
+Several instances (issue 15) form one consumer group over the ingress topics:
+
+* instance ``i`` has its own transactional id ``<group>-<i>`` (a restart of the same instance fences its
+  predecessor) and commits the ingress offsets with the consumer's group metadata, so an instance that lost
+  its partitions in a rebalance can no longer commit (KIP-447);
+* the range assignor gives partition ``p`` of every ingress topic to one instance, and a parked record goes to
+  partition ``p`` of the parked topic: the owner of an ingress partition owns its parked entries;
+* every instance folds the WHOLE canonical log (consumers/volger.py: reference data and every deelnemer, like a
+  global table), also what the other instances write, and releases its parked events that those satisfy;
+* its state snapshot is its own (schema ``<schema>`` for instance 0, ``<schema>_<i>`` for the others);
+* hand-over (``_Overdracht``): newly assigned partitions are paused until the state is rolled forward to the
+  canonical log's end (past every transaction open at that moment) and their parked entries are loaded; only
+  then is their first record judged. A transaction never spans a poll, so none is open when partitions are
+  revoked: their parked entries are simply dropped (the next owner folds them from the parked topic).
 """
 from __future__ import annotations
 
@@ -26,129 +41,235 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import re
 import signal
-from typing import Any, Callable
+import time
+from typing import Any, Callable, Mapping
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Engine
 
 from registry.infra.kafka import client_config
+from consumers import groep
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.gegevens import Herversleutelaar, lees_private_key
 from consumers.parkeer import Beoordeling
 from consumers.validator_staat import StateStore, ValidatorConfig
+from consumers.volger import CanoniekeVolger, hoogwater, lees_tot, lezer
 from registry.domein import pseudoniemen
-from registry.domein.parkeren import Parkeerplaats
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats, vervult
 from registry.domein.staat import Staat, pas_toe
-from registry.infra import codec
+from registry.infra import codec, metrics
 from registry.infra import settings as settings_mod
 from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra import topics as topics_mod
-from registry.infra.topics import Topics, batches_to_end, caught_up
+from registry.infra.topics import Topics, caught_up
 
-__all__ = ["StateStore", "Validator", "ValidatorConfig"]
+__all__ = ["StateStore", "Validator", "ValidatorConfig", "staat_schema"]
 
 log = logging.getLogger("praktijkregister.validator")
 
+# A killed instance's open transaction holds back read_committed readers (the hand-over waits for it) until the
+# broker aborts it: keep it short. A batch takes well under a second; the broker checks time-outs every 10 s.
+TRANSACTIE_TIMEOUT_MS = 20_000
+# how soon the group notices a killed instance (kafka-python's default is 45 s)
+SESSIE_TIMEOUT_MS = 10_000
+# how often the validator looks for a new partner's ingress topic
+TOPIC_CHECK_S = 5.0
+# the broker refused the ingress offsets: the group moved on (a rebalance while the transaction was open)
+GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
+
+
+def staat_schema(schema: str, instance: int) -> str:
+    """Where instance ``instance`` keeps its state snapshot: instances never overwrite each other's."""
+    return schema if instance == 0 else f"{schema}_{instance}"
+
+
+class _Overdracht(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Rebalance hooks; they run on the consumer's IO thread inside ``poll``, so they only note what changed."""
+
+    def __init__(self, validator: "Validator") -> None:
+        self.v = validator
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.v.ingetrokken(set(revoked))
+
+    def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+        self.v.ingetrokken(set(lost))
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.v.toegewezen(set(assigned))
+
 
 class Validator(Beoordeling):
-    def __init__(self, config: ValidatorConfig, engine: Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, config: ValidatorConfig, engine: Engine, clock: Callable[[], dt.datetime] | None = None,
+                 instance: int = 0) -> None:
+        if instance < 0:
+            raise ValueError(f"instance must be 0 or more, not {instance}")
         self.config = config
+        self.instance = instance
         self.topics = Topics(config.prefix)
-        self.store = StateStore(engine, config.schema)
+        self.store = StateStore(engine, staat_schema(config.schema, instance))
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.staat = Staat()
-        self.offsets: dict[int, int] = {}
         self.plaats = Parkeerplaats()
         if not config.registry_pseudonym_key:
             raise ValueError("the validator needs the registry pseudonym key (PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE; "
                              "`praktijkregister keys init` creates it)")
         self.producer: KafkaProducer | None = None
         self.consumer: KafkaConsumer | None = None
+        self.volger: CanoniekeVolger | None = None
         self.stopping = False
-        # issue 12 erasure: sealed persoonsgegevens -> the deelnemer's data key (consumers/gegevens.py)
+        # issue 12 erasure: sealed persoonsgegevens -> the deelnemer's data key (consumers/gegevens.py); the vault is
+        # shared by every instance (``config.schema``)
         s = settings_mod.load()
         self.kluis = Gegevenskluis.from_file(engine, config.master_key_file or s.master_key_file, config.schema)
         self.herversleutelaar = Herversleutelaar(lees_private_key(config.private_key_file or s.private_key_file), self.kluis)
         self.te_vernietigen: list[str] = []
         self.eigen_weigeringen = EigenWeigeringen(self.topics, lambda: set(self.consumer.topics()) if self.consumer else set())
+        self.parked_partities = 0
+        self.nieuw: set[TopicPartition] = set()  # assigned, paused until handed over
+        self.geladen: set[TopicPartition] = set()  # ingress partitions whose parked entries are in ``plaats``
+        self.opnieuw: set[str] = set()  # parked event ids to judge again (a dependency may have come)
+        self.actief = False  # the last run_once did something (records, releases, other instances' events)
+        self.volgende_topiccheck = 0.0  # when to look for new (or removed) partner ingress topics
 
-    # ---- start-up: settle, roll forward, subscribe -------------------------------------------
+    @property
+    def transactional_id(self) -> str:
+        return f"{self.config.group}-{self.instance}"
+
+    # ---- start-up: settle, roll forward, join the group -----------------------------------------
     def start(self) -> None:
         self.producer = KafkaProducer(
-            **client_config(self.config.bootstrap), transactional_id=f"{self.config.group}-0",
+            **client_config(self.config.bootstrap), transactional_id=self.transactional_id,
+            transaction_timeout_ms=TRANSACTIE_TIMEOUT_MS,
             acks="all", enable_idempotence=True, linger_ms=5, batch_size=512 * 1024,
-            client_id=f"{self.config.group}-producer",
+            client_id=f"{self.config.group}-producer-{self.instance}",
         )
         self.producer.init_transactions()  # fences and settles a previous incarnation's transaction
         self.store.ensure()
         self.kluis.ensure()
-        self.staat, self.offsets = self.store.load()
+        self.staat, offsets = self.store.load()
+        self._parked_topic()
+        self.volger = CanoniekeVolger(self.config.bootstrap, self.topics.events, offsets,
+                                      f"{self.config.group}-volger-{self.instance}")
         n = self.roll_forward()
-        log.info("state loaded; rolled forward %d canonical event(s)", n)
-        self.load_parked()
-        log.info("%d parked submission(s) waiting", len(self.plaats))
+        log.info("instance %d: state loaded; rolled forward %d canonical event(s)", self.instance, n)
         self.consumer = KafkaConsumer(
             **client_config(self.config.bootstrap), group_id=self.config.group, enable_auto_commit=False,
             isolation_level="read_committed", auto_offset_reset="earliest", max_poll_records=self.config.max_poll_records,
             # range assignment keeps partition i of every co-partitioned ingress topic on one instance
             partition_assignment_strategy=[RangePartitionAssignor], metadata_max_age_ms=3000,
+            session_timeout_ms=SESSIE_TIMEOUT_MS, heartbeat_interval_ms=3000,
             fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
-            client_id=f"{self.config.group}-consumer",
+            client_id=f"{self.config.group}-consumer-{self.instance}",
         )
-        self.consumer.subscribe(pattern=self.topics.ingress_pattern)
+        self._abonneer()
+        self._join()
 
-    def roll_forward(self) -> int:
-        """Apply canonical events the stored state does not cover yet (idempotent on event_id)."""
-        reader = KafkaConsumer(**client_config(self.config.bootstrap), group_id=None, enable_auto_commit=False,
-                               isolation_level="read_committed", max_poll_records=5000)
-        parts = reader.partitions_for_topic(self.topics.events) or set()
-        tps = [TopicPartition(self.topics.events, p) for p in sorted(parts)]
-        applied = 0
-        if tps:
-            reader.assign(tps)
-            for tp in tps:
-                reader.seek(tp, self.offsets.get(tp.partition, 0))
-            for tp, records in batches_to_end(reader, tps):
-                for rec in records:
-                    event_type, record = codec.decode(rec.value)
-                    pas_toe(self.staat, event_type, record)
-                    if event_type == "DeelnemerGegevensVerwijderd":  # committed before a crash deleted its key
-                        self.kluis.vernietig(str(record["deelnemer"]))
-                    applied += 1
-                self.offsets[tp.partition] = records[-1].offset + 1
-            for tp in tps:  # past trailing transaction markers too
-                self.offsets[tp.partition] = max(self.offsets.get(tp.partition, 0), reader.position(tp))
-        reader.close()
-        self.store.save(self.staat, self.offsets)
-        return applied
+    def _abonneer(self) -> None:
+        """Subscribe to the ingress topics by name, again when a partner's topic comes or goes. Not by pattern:
+        kafka-python refreshes the metadata inside every poll of a pattern subscriber while it rejoins, and a join
+        that completes meanwhile is dropped (consumers/groep.py), so several instances would keep rebalancing."""
+        assert self.consumer is not None
+        wanted = {t for t in self.consumer.topics() if re.match(self.topics.ingress_pattern, t)}
+        if wanted != self.consumer.subscription():
+            self.consumer.subscribe(topics=sorted(wanted), listener=_Overdracht(self))
+        self.volgende_topiccheck = time.monotonic() + TOPIC_CHECK_S
 
-    def load_parked(self) -> None:
-        """The parked set: the fold of the parked topic (created like the others if missing)."""
-        reader = KafkaConsumer(**client_config(self.config.bootstrap), group_id=None, enable_auto_commit=False,
-                               isolation_level="read_committed", max_poll_records=5000)
+    def _join(self, wait_s: float = 10.0) -> None:
+        """Join the group and take over the first assignment (polls return nothing: new partitions are paused)."""
+        assert self.consumer is not None
+        deadline = time.monotonic() + wait_s
+        while not self.consumer.assignment() and time.monotonic() < deadline:
+            groep.poll(self.consumer, 200)
+        if self.nieuw:
+            self.neem_over()
+        log.info("instance %d: %d parked submission(s) waiting", self.instance, len(self.plaats))
+
+    def _parked_topic(self) -> None:
+        """Create the parked topic like the others if it is missing; remember its partition count."""
+        reader = lezer(self.config.bootstrap, f"{self.config.group}-meta-{self.instance}")
         try:
             if not reader.partitions_for_topic(self.topics.parked):
                 partitions = len(reader.partitions_for_topic(self.topics.events) or ()) or 6
                 topics_mod.create(self.config.bootstrap, partitions, [], self.topics.prefix)
-            parts = reader.partitions_for_topic(self.topics.parked) or set()
-            tps = [TopicPartition(self.topics.parked, p) for p in sorted(parts)]
-            plaats = Parkeerplaats()
-            if tps:
-                reader.assign(tps)
-                reader.seek_to_beginning(*tps)
-                for _tp, records in batches_to_end(reader, tps):
-                    for rec in records:
-                        plaats.vouw(json.loads(rec.value))
+            self.parked_partities = len(reader.partitions_for_topic(self.topics.parked) or ())
         finally:
             reader.close()
-        for g in list(plaats.entries.values()):
-            _, record = codec.decode(g.waarde)  # the ingress bytes: re-keyed again, as on arrival (issue 12)
-            plaats.zet(dataclasses.replace(g, record=pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)))
-        self.plaats = plaats
+
+    def roll_forward(self) -> int:
+        """Apply every canonical event written before now that the state does not hold yet (idempotent on event_id)."""
+        assert self.volger is not None
+        n = self.volger.tot_het_einde(self._gevolgd)
+        self.store.save(self.staat, self.volger.posities)
+        return n
+
+    def _gevolgd(self, event_type: str, record: Mapping[str, Any]) -> None:
+        """A canonical event read back from the log (another instance's, or one from before a restart)."""
+        if record["event_id"] in self.staat.event_ids:
+            return
+        pas_toe(self.staat, event_type, record)
+        if event_type == "DeelnemerGegevensVerwijderd":  # committed before a crash (or by another instance)
+            self.kluis.vernietig(str(record["deelnemer"]))
+        for key in vervult(event_type, record):  # parked events of ours it may release
+            self.opnieuw.update(g.event_id for g in self.plaats.wachtend_op(key))
+
+    # ---- hand-over on rebalance -----------------------------------------------------------------
+    def ingetrokken(self, tps: set[TopicPartition]) -> None:
+        """Partitions taken away: forget their parked entries (no transaction is open during a poll)."""
+        self.nieuw -= tps
+        weg = {(tp.topic, tp.partition) for tp in tps & self.geladen}
+        self.geladen -= tps
+        n = self.plaats.laat_los(weg)
+        if not self.geladen:  # all gone (the range assignor revokes everything): start the counters afresh too
+            self.plaats = Parkeerplaats()
+        log.info("instance %d: %d partition(s) revoked, %d parked entries handed over", self.instance, len(tps), n)
+
+    def toegewezen(self, tps: set[TopicPartition]) -> None:
+        """Partitions given: paused until ``neem_over`` (no record of them is judged before)."""
+        assert self.consumer is not None
+        nieuw = tps - self.geladen
+        self.consumer.pause(*nieuw)
+        self.nieuw |= nieuw
+
+    def neem_over(self) -> None:
+        """Roll the state forward to the canonical log's end, load the new partitions' parked entries, resume them."""
+        assert self.consumer is not None
+        nieuw = self.nieuw & self.consumer.assignment()
+        self.nieuw.clear()
+        started = time.monotonic()
+        n = self.roll_forward()
+        self._laad_geparkeerd(nieuw)
+        self.geladen |= nieuw
+        self.consumer.resume(*nieuw)
         self._gauge()
+        log.info("instance %d: took over %d partition(s) in %.1f s (rolled forward %d event(s); %d parked waiting)",
+                 self.instance, len(nieuw), time.monotonic() - started, n, len(self.plaats))
+
+    def _laad_geparkeerd(self, tps: set[TopicPartition]) -> None:
+        """Fold the parked partitions of ``tps`` (to their end, past open transactions) and take over their entries."""
+        partities = sorted({tp.partition % max(self.parked_partities, 1) for tp in tps})
+        if not partities:
+            return
+        reader = lezer(self.config.bootstrap, f"{self.config.group}-parked-{self.instance}")
+        fold = Parkeerplaats()
+        try:
+            ptps = [TopicPartition(self.topics.parked, p) for p in partities]
+            reader.assign(ptps)
+            reader.seek_to_beginning(*ptps)
+            lees_tot(reader, hoogwater(self.config.bootstrap, ptps), lambda _tp, rec: fold.vouw(json.loads(rec.value)),
+                     "parked topic")
+        finally:
+            reader.close()
+        for g in self.plaats.neem_over(fold, {(tp.topic, tp.partition) for tp in tps}):
+            _, record = codec.decode(g.waarde)  # the ingress bytes: re-keyed again, as on arrival (issue 12)
+            self.plaats.zet(dataclasses.replace(g, record=pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)))
+            self.opnieuw.add(g.event_id)  # what it waits for may have come while no one owned it
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self, idle_exit_after: float | None = None) -> None:
@@ -157,18 +278,29 @@ class Validator(Beoordeling):
         idle_since = self.clock()
         while not self.stopping:
             n = self.run_once()
-            if n or not self.caught_up():
+            if n or self.actief or not self.caught_up():
                 idle_since = self.clock()
             elif idle_exit_after is not None and (self.clock() - idle_since).total_seconds() >= idle_exit_after:
                 break
         self.close()
 
     def run_once(self, timeout_ms: int = 500) -> int:
-        assert self.consumer is not None and self.producer is not None
-        batch = self.consumer.poll(timeout_ms=timeout_ms)
+        assert self.consumer is not None and self.producer is not None and self.volger is not None
+        started = time.perf_counter()
+        if time.monotonic() >= self.volgende_topiccheck:
+            self._abonneer()
+        batch = groep.poll(self.consumer, timeout_ms)
+        if self.nieuw:
+            self.neem_over()
+        gevolgd = self.volger.volg(self._gevolgd)
         now = self.clock()
         verlopen = self.plaats.verlopen(now, self.config.park_timeout)
-        if not batch and not verlopen:
+        opnieuw = sorted((self.plaats.entries[i] for i in self.opnieuw if i in self.plaats), key=lambda g: g.volgorde)
+        self.opnieuw.clear()
+        self.actief = bool(batch or verlopen or opnieuw or gevolgd)
+        if not batch and not verlopen and not opnieuw:
+            if gevolgd:
+                self.store.save(self.staat, self.volger.posities)
             return 0
         producer = self.producer
         producer.begin_transaction()
@@ -176,6 +308,9 @@ class Validator(Beoordeling):
         futures: list[Any] = []
         offsets = {}
         n = 0
+        for g in opnieuw:  # released by another instance's event, or taken over
+            if g.event_id in self.plaats:
+                futures += self._judge(self.plaats.entries[g.event_id], now, parked=True)
         if verlopen:
             futures += self._verloop(now)
         for tp, records in batch.items():
@@ -184,18 +319,53 @@ class Validator(Beoordeling):
                 futures += self._handle(rec, partner, now)
                 n += 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
-        if offsets:
-            producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
-        producer.commit_transaction()
+        try:
+            if offsets:
+                producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
+            producer.commit_transaction()
+        except GEWEERD as exc:
+            self._herstel(exc)
+            return 0
         for deelnemer in self.te_vernietigen:  # the erasures are in the log now: their data keys go
             self.kluis.vernietig(deelnemer)
         self.te_vernietigen.clear()
         self._gauge()
-        for f in futures:
+        for f in futures:  # our own canonical records: in the state already, the tail skips them
             md = f.get()
-            self.offsets[md.partition] = max(self.offsets.get(md.partition, 0), md.offset + 1)
-        self.store.save(self.staat, self.offsets)
+            self.volger.eigen.add((md.partition, md.offset))
+        self.store.save(self.staat, self.volger.posities)
+        metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
+        metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
         return n
+
+    def _herstel(self, exc: Exception) -> None:
+        """A rebalance fenced this transaction (KIP-447: the partitions may belong to another instance now): abort
+        it and forget what judging it changed in memory: state from the last snapshot, parked entries and ingress
+        positions from what was committed; the partitions are handed over again before their next record."""
+        assert self.consumer is not None and self.producer is not None and self.volger is not None
+        log.warning("instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
+                    self.instance, type(exc).__name__)
+        self.producer.abort_transaction()
+        self.te_vernietigen.clear()
+        self.staat, offsets = self.store.load()
+        self.volger.close()
+        self.volger = CanoniekeVolger(self.config.bootstrap, self.topics.events, offsets,
+                                      f"{self.config.group}-volger-{self.instance}")
+        self.plaats, self.geladen, self.opnieuw = Parkeerplaats(), set(), set()
+        assigned = set(self.consumer.assignment())
+        for tp in assigned:
+            committed = self.consumer.committed(tp)
+            if committed is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, committed)
+        self.consumer.pause(*assigned)
+        self.nieuw = assigned
+
+    def _parkeer_partitie(self, g: Geparkeerd) -> int | None:
+        """The parked topic's partition of ``g``: its ingress partition, so its owner finds it there."""
+        _, partition = g.ingress
+        return partition % self.parked_partities if partition >= 0 and self.parked_partities else None
 
     def drain(self, idle_polls: int = 2) -> int:
         """Validate until caught up with every assigned ingress partition (demo, tests, bench)."""
@@ -207,13 +377,15 @@ class Validator(Beoordeling):
         return total
 
     def caught_up(self) -> bool:
-        """True once partitions are assigned and every one is read to its end."""
+        """True once partitions are assigned, handed over, and every one is read to its end."""
         assert self.consumer is not None
         assigned = list(self.consumer.assignment())
-        return bool(assigned) and caught_up(self.consumer, assigned)
+        return bool(assigned) and not self.nieuw and not self.opnieuw and caught_up(self.consumer, assigned)
 
     def close(self) -> None:
         if self.consumer is not None:
             self.consumer.close()
+        if self.volger is not None:
+            self.volger.close()
         if self.producer is not None:
             self.producer.close()

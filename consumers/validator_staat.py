@@ -5,7 +5,6 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -61,21 +60,26 @@ class StateStore:
         return staat, offsets
 
     def save(self, staat: Staat, offsets: dict[int, int]) -> None:
-        rows = [{"s": k, "i": i, "d": _json(entity_json(staat, k, i))} for k, i in staat.dirty]
+        """The changed entities and the offsets they cover, in one transaction of at most three statements: each
+        kind of write goes as ONE set-based statement, whatever the batch size."""
+        dirty = sorted(staat.dirty)
         with self.engine.begin() as c:
+            # the rows travel as ONE JSON array parameter: json.dumps is C, while psycopg adapts a Python list to a
+            # PostgreSQL array element by element (that cost more than the statement itself)
             if staat.weg:  # entities an erasure removed (registry.domein.staat)
-                c.execute(text(f'DELETE FROM "{self.schema}".entiteit WHERE soort = :s AND id = :i'),
-                          [{"s": k, "i": i} for k, i in sorted(staat.weg)])
-            if rows:
-                c.execute(text(f'INSERT INTO "{self.schema}".entiteit (soort, id, data) VALUES (:s, :i, CAST(:d AS jsonb)) '
-                               "ON CONFLICT (soort, id) DO UPDATE SET data = EXCLUDED.data"), rows)
+                c.execute(text(f'DELETE FROM "{self.schema}".entiteit e USING jsonb_array_elements(CAST(:rows AS jsonb)) '
+                               "AS w WHERE e.soort = w->>0 AND e.id = w->>1"),
+                          {"rows": json.dumps(sorted(staat.weg))})
+            if dirty:
+                # a JSON null (an event id's row) is stored as SQL NULL, as before
+                c.execute(text(f'INSERT INTO "{self.schema}".entiteit (soort, id, data) '
+                               "SELECT r->>0, r->>1, NULLIF(r->2, 'null'::jsonb) "
+                               "FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r "
+                               "ON CONFLICT (soort, id) DO UPDATE SET data = EXCLUDED.data"),
+                          {"rows": json.dumps([[k, i, entity_json(staat, k, i)] for k, i in dirty])})
             if offsets:
                 c.execute(text(f'INSERT INTO "{self.schema}".canoniek_offset (partitie, volgende) VALUES (:p, :o) '
                                "ON CONFLICT (partitie) DO UPDATE SET volgende = GREATEST(canoniek_offset.volgende, EXCLUDED.volgende)"),
                           [{"p": p, "o": o} for p, o in offsets.items()])
         staat.dirty.clear()
         staat.weg.clear()
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)

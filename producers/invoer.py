@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from producers.lezen import RECORD_OVERHEAD, Grenzen, max_diepte, regels, te_diep
 from producers.velden import FieldError, coerce, date
-from registry.domein import identifiers, referentie
+from registry.domein import identifiers, referentie, verwijzingen
 from registry.domein.events import ALL_EVENTS, REGISTRY_FIELDS, SPECS, EventKind, key
 from registry.domein.regels import DATUM_VOORUIT, DATUMVELDEN, VROEGSTE_DATUM
 from registry.domein.telregels import EARLIEST
@@ -287,8 +287,9 @@ class Invoer:
             raise FieldError(fout.path, f"unknown mbo-instelling {fout.waarde!r}: use the partner id (e.g. mbo.albeda)")
         if fout.soort == "pilot":
             raise FieldError(fout.path, f"unknown pilot {fout.waarde!r}; known: {', '.join(sorted(referentie.pilots()))}")
-        # a bad deelnemer value is not echoed: it may be a BSN sent by mistake
-        raise FieldError(fout.path, fout.probleem if fout.veld == "deelnemer" else f"{fout.probleem}; got {fout.waarde!r}")
+        # a bad deelnemer value is not echoed: it may be a BSN sent by mistake; nor a bad reference: it may be a name
+        stil = fout.veld == "deelnemer" or fout.veld in verwijzingen.VELDEN
+        raise FieldError(fout.path, fout.probleem if stil else f"{fout.probleem}; got {fout.waarde!r}")
 
 
 # which BSNs an event kind carries, turned into pseudonyms before the fields are read

@@ -45,6 +45,11 @@ class Change:
 
     sql: str
     params: Mapping[str, Any]
+    # for an INSERT made by ``insert``: its table, conflict key and ``ON CONFLICT ..`` clause, so the store can
+    # write a run of them as one multi-row statement (set-based) instead of one statement per row
+    table: str = ""
+    key: tuple[str, ...] = ()
+    conflict: str = ""
 
 
 def insert(table: str, row: Mapping[str, Any], key: Sequence[str], update: Sequence[str] = (),
@@ -53,15 +58,15 @@ def insert(table: str, row: Mapping[str, Any], key: Sequence[str], update: Seque
     only when the incoming ``newer_than`` column is >= the stored one: last writer wins by
     business time, which is commutative)."""
     cols = list(row)
-    sql = (f"INSERT INTO {{s}}.{table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
-           f"ON CONFLICT ({', '.join(key)}) ")
+    conflict = f"ON CONFLICT ({', '.join(key)}) "
     if update:
-        sql += "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+        conflict += "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
         if newer_than:
-            sql += f" WHERE EXCLUDED.{newer_than} >= {{s}}.{table}.{newer_than}"
+            conflict += f" WHERE EXCLUDED.{newer_than} >= {{s}}.{table}.{newer_than}"
     else:
-        sql += "DO NOTHING"
-    return Change(sql, dict(row))
+        conflict += "DO NOTHING"
+    sql = f"INSERT INTO {{s}}.{table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) {conflict}"
+    return Change(sql, dict(row), table, tuple(key), conflict)
 
 
 @dataclass(frozen=True)

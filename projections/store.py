@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from itertools import groupby
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
+import psycopg
 from sqlalchemy import Connection, text
 
 from projections.model import Change, Projection
@@ -84,14 +85,61 @@ def save_offsets(conn: Connection, schema: str, projection: str,
          for (t, p), (n, rec) in sorted(positions.items())])
 
 
+# PostgreSQL takes at most 65,535 parameters per statement; stay well below it
+MAX_PARAMS = 30_000
+
+
 def execute(conn: Connection, schema: str, changes: Iterable[Change]) -> int:
-    """Run the changes in order; consecutive changes with the same SQL go as one executemany."""
+    """Run the changes in order. A run of inserts into one table goes as multi-row ``INSERT .. VALUES (..), (..)
+    ON CONFLICT ..`` statements (set-based: one round trip per few thousand rows, not one per row); other runs
+    of the same SQL go as one executemany."""
     n = 0
-    for stmt, group in groupby(changes, key=lambda c: c.sql):
-        params = [dict(c.params) for c in group]
-        n += len(params)
-        conn.execute(text(sql(stmt, schema)), params if len(params) > 1 else params[0])
+    for stmt, run in groupby(changes, key=lambda c: c.sql):
+        group = list(run)
+        n += len(group)
+        if group[0].table and len(group) > 1:
+            for part in _chunks(group):
+                _insert_rows(conn, schema, part)
+        else:
+            params = [dict(c.params) for c in group]
+            conn.execute(text(sql(stmt, schema)), params if len(params) > 1 else params[0])
     return n
+
+
+def _chunks(group: list[Change]) -> Iterator[list[Change]]:
+    """Parts of at most MAX_PARAMS parameters in which no conflict key repeats: ``ON CONFLICT DO UPDATE`` may not
+    touch a row twice in one statement, and splitting there keeps the row-by-row outcome (last writer by business
+    time) exactly."""
+    per_row = max(1, len(group[0].params))
+    limit = max(1, MAX_PARAMS // per_row)
+    part: list[Change] = []
+    keys: set[tuple[Any, ...]] = set()
+    for c in group:
+        k = tuple(c.params[col] for col in c.key)
+        if len(part) >= limit or k in keys:
+            yield part
+            part, keys = [], set()
+        part.append(c)
+        keys.add(k)
+    if part:
+        yield part
+
+
+def _insert_rows(conn: Connection, schema: str, rows: list[Change]) -> None:
+    """One ``INSERT .. VALUES`` of many rows (PostgreSQL coerces each value to its target column's type).
+
+    Sent with PostgreSQL's own ``$n`` placeholders through psycopg's RawCursor, on the connection (and so in the
+    transaction) of ``conn``: psycopg does not parse such a query, and parsing a long ``%s`` query costs more than
+    the round trips this saves."""
+    first = rows[0]
+    cols = list(first.params)
+    width = len(cols)
+    values = ", ".join("(" + ", ".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(len(rows)))
+    statement = sql(f"INSERT INTO {{s}}.{first.table} ({', '.join(cols)}) VALUES {values} {first.conflict}", schema)
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    with psycopg.RawCursor(driver) as cur:
+        cur.execute(statement, [c.params[col] for c in rows for col in cols])
 
 
 def swap(conn: Connection, live: str, staging: str, projection: Projection) -> None:

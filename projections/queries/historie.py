@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, Row
 
 from projections.queries.common import instelling_naam, rows
+from registry.domein import redenen
 
 
 def _entry(r: Row[Any]) -> dict[str, Any]:
     gegevens = r.gegevens if isinstance(r.gegevens, dict) else json.loads(r.gegevens or "{}")
+    gegevens = redenen.leesbaar(r.event_type, gegevens)  # issue 12: a reden code with its label, never free text
     return {"event_id": r.event_id, "event_type": r.event_type, "occurred_at": r.occurred_at,
             "recorded_at": r.recorded_at, "partner": r.partner, "traject_id": r.traject_id,
             "verklaring_id": r.verklaring_id, "warnings": list(r.warnings or []), "gegevens": gegevens,
@@ -43,9 +45,10 @@ _REJ_COLS = "event_id, event_type, recorded_at, partner, traject_id, reden, meld
 
 def tijdlijn(conn: Connection, deelnemer: str) -> list[dict[str, Any]] | None:
     """Every event about the deelnemer in log order, with rejected submissions (``afgewezen: true``) merged in
-    by recorded_at; None when the registry knows nothing about them. No persoonsgegevens."""
+    by recorded_at; None when the registry knows nothing about them. No persoonsgegevens. Log order is recorded_at
+    first: after a pseudonym key rotation the deelnemer's later events are keyed (partitioned) differently."""
     events = [_entry(r) for r in rows(conn, f"SELECT {_LOG_COLS} FROM {{s}}.event_log WHERE deelnemer = :d "
-                                            "ORDER BY log_partition, log_offset", {"d": deelnemer})]
+                                            "ORDER BY recorded_at, log_partition, log_offset", {"d": deelnemer})]
     rejected = [_afwijzing(r) for r in rows(conn, f"SELECT {_REJ_COLS} FROM {{s}}.afwijzingen WHERE deelnemer = :d "
                                                   "ORDER BY recorded_at, log_partition, log_offset", {"d": deelnemer})]
     if not events and not rejected:
@@ -60,7 +63,7 @@ def traject(conn: Connection, traject_id: str) -> dict[str, Any] | None:
                      "WHERE traject_id = :t ORDER BY occurred_at, event_id LIMIT 1", t)
     events = [_entry(r) for r in rows(conn, f"""SELECT {_LOG_COLS} FROM {{s}}.event_log
         WHERE traject_id = :t OR verklaring_id IN (SELECT verklaring_id FROM {{s}}.verklaringen WHERE traject_id = :t)
-        ORDER BY log_partition, log_offset""", t)]
+        ORDER BY recorded_at, log_partition, log_offset""", t)]
     rejected = [_afwijzing(r) for r in rows(conn, f"SELECT {_REJ_COLS} FROM {{s}}.afwijzingen WHERE traject_id = :t "
                                                   "ORDER BY recorded_at, log_partition, log_offset", t)]
     if not ins and not events and not rejected:
@@ -91,6 +94,6 @@ def traject(conn: Connection, traject_id: str) -> dict[str, Any] | None:
                                        "afgetekend_op": r.op} for r in signed],
         "verklaringen": [{"verklaring_id": r.verklaring_id, "volgnummer": r.volgnummer, "uitgegeven_op": r.issued_on,
                           "status": "ingetrokken" if r.revoked_on else "geldig", "ingetrokken_op": r.revoked_on,
-                          "reden_intrekking": r.revoke_reden} for r in verkl],
+                          "reden_intrekking": redenen.label("PraktijkverklaringIngetrokken", r.revoke_reden)} for r in verkl],
         "events": _merge(events, rejected),
     }

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from projections.queries.common import instelling_naam, kwalificatie_key, kwalificaties, rows
+from registry.domein import redenen
 
 
 def verificatie(conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
@@ -29,7 +30,7 @@ def verificatie(conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
         "verklaring_id": v.verklaring_id,
         "status": "ingetrokken" if v.revoked_on else "geldig",
         "ingetrokken_op": v.revoked_on,
-        "reden_intrekking": v.revoke_reden,
+        "reden_intrekking": redenen.label("PraktijkverklaringIngetrokken", v.revoke_reden),  # never free text
         "mbo_instelling": instelling_naam(instelling),
         "kwalificatie": kwalificatie_key(v.crebos),
         "kwalificaties": [{"crebo": c, "naam": kw[c][0] if c in kw else None, "niveau": kw[c][1] if c in kw else None}

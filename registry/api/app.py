@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from registry.api import docs, metrics, problems, web
 from registry.api.audit import AuditLog, AuditTable, MemoryAuditLog, audit_table_of
 from registry.api.auth import KeyLookup, KeyStore
+from registry.api.cache import DEFAULT_KEY_TTL_SECONDS, CachedKeyLookup
 from registry.api.context import ApiContext, StatusProbe
 from registry.api.ports import ReadQueries
 from registry.api.readmodels import DEFAULT_CACHE_BYTES, AnswerCache
@@ -39,6 +40,7 @@ def create_app(
     status_probe: StatusProbe | None = None,
     cache_bytes: int = DEFAULT_CACHE_BYTES,
     audit: AuditLog | None = None,
+    key_cache_seconds: float = DEFAULT_KEY_TTL_SECONDS,
 ) -> FastAPI:
     """Build the API.
 
@@ -49,18 +51,22 @@ def create_app(
     PostgreSQL schema of the read models (default: theirs). ``status_probe`` replaces the Kafka lag lookup
     (tests). ``cache_bytes``: bound of the answer cache of overzichten/aantallen/reconciliatie
     (their JSON size; 0: no cache). ``audit``: where person-level reads are recorded (default: the table
-    ``<key table>_audit`` next to a ``KeyStore``, else in memory).
+    ``<key table>_audit`` next to a ``KeyStore``, else in memory). ``key_cache_seconds``: how long the default
+    key table's answers are remembered (registry/api/cache.py; 0: ask every request); keys passed in are not cached.
     """
     if engine is None and connect_database:
         from registry.infra.db import engine as make_engine
 
         engine = make_engine(settings.database_url)
+    default_keys = keys is None
     if keys is None:
         if engine is None:
             raise ValueError("keys are required when there is no database")
         keys = KeyStore(engine)
     if audit is None:
         audit = AuditTable(keys.engine, audit_table_of(keys.table)) if isinstance(keys, KeyStore) else MemoryAuditLog()
+    if default_keys and key_cache_seconds > 0:  # registry/api/cache.py: a revoked key is refused within this bound
+        keys = CachedKeyLookup(keys, key_cache_seconds)
 
     app = FastAPI(title="Praktijkregister API", version="1", summary=docs.API_SUMMARY,
                   description=docs.API_DESCRIPTION, openapi_tags=docs.TAGS,

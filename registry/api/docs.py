@@ -26,7 +26,8 @@ COUNTING_RULES = """
 """.strip()
 
 PRIVACY_RULE = """
-**Small cells that stay small** (scope `publiek` only; one rule set, as a statistics office would):
+**Small cells that stay small** (scope `publiek`, and `regio:` for its region's person-sized cells; one rule set,
+as a statistics office would):
 
 1. *Complete table first.* Suppression is computed on the complete national table; `?pilot=X` then returns row X
    of that table (so a filter never shows what the full table hides). Only the per-pilot overzichten
@@ -49,7 +50,9 @@ PRIVACY_RULE = """
 Every row of a publiek answer has `"onderdrukt": true|false`. Dimension columns (niveau, tranche,
 aantal_werkprocessen, ...) are never suppressed. In every CSV export (all scopes) a text cell starting with
 `= + - @` or a control character gets a leading `'`, and other control characters become spaces.
-Keys with scope `landelijk`, `regio:...` and `instelling:...` see exact counts.
+A `regio:` key gets rules 1-4 and 6 on its region's complete tables (narrowing by pilot: the per-pilot
+overzichten only; by instelling: 403), and its headline totals of 1 to 4 are suppressed. Keys with scope `landelijk`
+and `instelling:...` see exact counts.
 """.strip()
 
 RECONCILIATIE_RULES = """

@@ -22,6 +22,7 @@ from registry.api.problems import ProblemError
 from registry.api.scopes import same_instelling
 from registry.domein.verklaring_document import Persoon, VerklaringDocument, bouw_document, persoon_uit
 from registry.infra.canonieke_log import LogFout, lees_events
+from registry.infra import pseudoniem_rotatie
 from registry.infra.gegevenskluis import Gegevenskluis, KluisFout
 from registry.infra.ondertekening import Ondertekenaar, SleutelFout
 
@@ -75,7 +76,7 @@ class LogBronnen:
             if not blob:
                 continue
             try:
-                gegevens = kluis.ontsleutel(str(found[1]["deelnemer"]), bytes(blob)) if found else None
+                gegevens = self._open(kluis, str(found[1]["deelnemer"]), bytes(blob)) if found else None
             except ValueError as exc:  # another key or damaged bytes: try the next event, say so without content
                 log.warning("persoonsgegevens at p%d@%d do not open: %s", pos[0], pos[1], exc)
                 continue
@@ -84,6 +85,14 @@ class LogBronnen:
             if persoon_uit(gegevens) is not None:
                 return gegevens
         return None
+
+
+    def _open(self, kluis: Gegevenskluis, deelnemer: str, blob: bytes) -> dict[str, Any] | None:
+        """An event from before a pseudonym key rotation names the old form; its data key is filed under the newest
+        (registry/infra/pseudoniem_rotatie.py)."""
+        with self.context.engine.connect() as conn:
+            huidig = pseudoniem_rotatie.nieuwste(conn, self.context.read_schema, deelnemer)
+        return kluis.ontsleutel(deelnemer, blob, huidig=huidig)
 
 
 def bronnen(context: Context) -> Bronnen:

@@ -44,6 +44,24 @@ def app_from_env() -> FastAPI:
     return build_app(settings_mod.load())
 
 
+def _serve_workers(host: str, port: int, workers: int, log_level: str) -> None:
+    """uvicorn with ``workers`` processes; their metrics go to a private folder that every scrape of /metrics sums
+    (prometheus-client multiprocess mode), so one scrape sees all workers. The folder is removed afterwards."""
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    folder = tempfile.mkdtemp(prefix="praktijk-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # inherited by the worker processes uvicorn spawns
+    try:
+        uvicorn.run("registry.cli.api:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level, access_log=False)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def register(app: typer.Typer) -> None:
     apikey_app = typer.Typer(help="API keys of the query API (only their SHA-256 is stored).", no_args_is_help=True)
     app.add_typer(apikey_app, name="apikey")
@@ -65,8 +83,7 @@ def register(app: typer.Typer) -> None:
             if schema:
                 err.print("[red]error:[/red] --schema works with one worker only", highlight=False)
                 raise typer.Exit(2)
-            uvicorn.run("registry.cli.api:app_from_env", factory=True, host=h, port=p, workers=workers,
-                        log_level=log_level, access_log=False)
+            _serve_workers(h, p, workers, log_level)
         else:
             uvicorn.run(build_app(s, schema=schema), host=h, port=p, log_level=log_level, access_log=False)
 

@@ -14,6 +14,7 @@ from registry.cli import verklaring as cli_verklaring
 from registry.cli import partners as cli_partners_mod
 from registry.cli import db as cli_db
 from registry.infra.codec import SCHEMA_DIR
+from registry.domein.telregels import DEFAULT_READ_SCHEMA
 
 app = typer.Typer(help="Praktijkregister: event-sourced registry for praktijkleren.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics of the registry.", no_args_is_help=True)
@@ -104,7 +105,8 @@ def keys_rotate_registry_pseudonym(
     uit: Path = typer.Option(..., "--uit", help="Where to write the mapping table (CSV: oud,nieuw; mode 0600)."),
 ) -> None:
     """Add a new generation to the registry pseudonym key and write old -> new canonical pseudonym for every
-    pseudonym listed. Stop the validator first; new submissions then get the new pseudonyms."""
+    pseudonym listed (`keys list-registry-pseudonyms`). Stop the validator and the projector first; then apply the
+    mapping with `keys apply-registry-pseudonym` before they start again."""
     from registry.infra import sleutelbestanden
 
     s = settings_mod.load()
@@ -117,6 +119,55 @@ def keys_rotate_registry_pseudonym(
     skipped = len(oud) - len(mapping)
     console.print(f"rotated {s.registry_pseudonym_key_file}; {len(mapping)} pseudonym(s) mapped in {uit}"
                   + (f"; {skipped} line(s) were not a pseudonym and are left out" if skipped else ""))
+
+
+@keys_app.command("list-registry-pseudonyms")
+def keys_list_registry_pseudonyms(
+    uit: Path = typer.Option(..., "--uit", help="Where to write the pseudonyms, one per line (mode 0600)."),
+    schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
+    validator_schema: Optional[str] = typer.Option(None, "--validator-schema", help="The validator's state schema "
+                                                   "(default: PRAKTIJK_VAULT_SCHEMA)."),
+) -> None:
+    """Write every canonical pseudonym the database holds (the validator's deelnemers, also erased ones, and the read
+    models'): the input of `keys rotate-registry-pseudonym --pseudoniemen`."""
+    from registry.infra import pseudoniem_rotatie, sleutelbestanden
+    from registry.infra.db import engine
+
+    s = settings_mod.load()
+    with engine(s.database_url).connect() as conn:
+        lijst = pseudoniem_rotatie.alle_pseudoniemen(conn, schema, validator_schema or s.vault_schema)
+    sleutelbestanden.write_secret(uit, "".join(f"{p}\n" for p in lijst))
+    console.print(f"{len(lijst)} pseudonym(s) in {uit}")
+
+
+@keys_app.command("apply-registry-pseudonym")
+def keys_apply_registry_pseudonym(
+    mapping: Path = typer.Option(..., "--mapping", exists=True, dir_okay=False, readable=True,
+                                 help="The mapping `keys rotate-registry-pseudonym` wrote (CSV: oud,nieuw)."),
+    schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
+    validator_schema: Optional[str] = typer.Option(None, "--validator-schema", help="The validator's state schema "
+                                                   "(default: PRAKTIJK_VAULT_SCHEMA)."),
+) -> None:
+    """Re-key what the database holds after `keys rotate-registry-pseudonym`, in one transaction: the validator's
+    state, the data-key vault and the read models get the new pseudonyms, and the mapping is kept so the projector
+    maps old events (replays too) and the API opens their persoonsgegevens. Run it (as the database superuser) with
+    the validator and the projector stopped, before they start with the new key generation."""
+    from registry.domein import rotatie
+    from registry.infra import pseudoniem_rotatie
+    from registry.infra.db import engine
+    from registry.infra.gegevenskluis import Gegevenskluis, KluisFout
+
+    s = settings_mod.load()
+    state = validator_schema or s.vault_schema
+    try:
+        paren = rotatie.lees_csv(mapping.read_text())
+        eng = engine(s.database_url)
+        with eng.begin() as conn:
+            verslag = pseudoniem_rotatie.pas_toe(conn, paren, schema, state, Gegevenskluis.from_file(eng, s.master_key_file, state))
+    except (rotatie.MappingFout, KluisFout) as exc:
+        fail(str(exc))
+    console.print(f"applied {mapping}: {verslag.pseudoniemen} pseudonym(s), {verslag.waarden} stored value(s) re-keyed, "
+                  f"{verslag.sleutels} data key(s) moved; start the validator and the projector again")
 
 
 @app.command()
@@ -134,11 +185,16 @@ def publish(
 
 
 @app.command()
-def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the query API running at the end.")) -> None:
+def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the query API running at the end."),
+         validators: int = typer.Option(1, "--validators", min=1, help="Validator instances in the background."),
+         projectors: int = typer.Option(1, "--projectors", min=1, help="Projector instances in the background."),
+         reconcilers: int = typer.Option(1, "--reconcilers", min=1, help="Reconciler (--follow) instances in the "
+                                         "background.")) -> None:
     """The main job: publish the simulated pilots, validate, project, print the overzichten, serve the API."""
     from registry.demo import run as demo_mod
 
-    demo_mod.run(settings_mod.load(), console, serve=serve)
+    demo_mod.run(settings_mod.load(), console, serve=serve,
+                 instanties=demo_mod.Instanties(validators, projectors, reconcilers))
 
 
 # Commands in their own modules (validator, projections, reconciliation, API).

@@ -26,14 +26,25 @@ def register(app: typer.Typer) -> None:
         rejections_topic: Optional[str] = typer.Option(None, "--rejections-topic", help="Rejections topic."),
         partition: Optional[List[int]] = typer.Option(None, "--partition", help="Only these partitions (repeatable; "
                                                       "run one instance per partition subset to scale out)."),
+        group: bool = typer.Option(False, "--group", help="Share the partitions with every other `project --group` "
+                                   "process through each projection's Kafka consumer group (scale out; a stopped "
+                                   "one's partitions move to the others)."),
+        metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Serve Prometheus metrics on this "
+                                                   "port (0: off; default PRAKTIJK_PROJECTOR_METRICS_PORT)."),
     ) -> None:
         """Run the projections (Kafka -> read models in PostgreSQL) until Ctrl-C / SIGTERM."""
         from consumers import projector
+        from registry.infra import metrics, settings as settings_mod
 
         console = Console()
+        s = settings_mod.load()
+        metrics.serve("projector", s.projector_metrics_port if metrics_port is None else metrics_port, s.api_host)
         config = _config(schema, events_topic, rejections_topic, batch_size)
+        if partition and group:
+            _fail("--partition and --group exclude each other: the group assigns the partitions")
         if partition:
             config.partitions = tuple(partition)
+        config.groep = group
         stop = _stop_on_signals()
         try:
             stats = projector.project(config, names or ["all"], once=once, stop=stop)

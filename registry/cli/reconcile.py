@@ -12,7 +12,7 @@ from rich.console import Console
 from registry.infra.kafka import client_config
 from registry.demo.reconciliatie_tabel import tabel
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
-from registry.infra import settings as settings_mod
+from registry.infra import metrics, settings as settings_mod
 from registry.infra.db import engine
 from registry.infra.topics import DEFAULT
 
@@ -36,6 +36,11 @@ def reconcile(
     publish: bool = typer.Option(True, "--publish/--no-publish", help="Append ReconciliatieUitgevoerd to the canonical log."),
     schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
     events_topic: str = typer.Option(DEFAULT.events, "--events-topic", help="Canonical log topic."),
+    metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="With --follow: serve Prometheus metrics "
+                                               "on this port (0: off; default PRAKTIJK_RECONCILER_METRICS_PORT)."),
+    instance: int = typer.Option(0, "--instance", min=0, envvar="PRAKTIJK_RECONCILER_INSTANCE",
+                                 help="With --follow: this follower's number (0, 1, ...); followers share the "
+                                 "partitions, each with its own transactional id <group>-<instance>."),
 ) -> None:
     """Compare the register with every partner's telling near D, explain each difference by cause,
     print the table and record the result as a ReconciliatieUitgevoerd event."""
@@ -47,7 +52,9 @@ def reconcile(
         raise typer.BadParameter(f"unknown pilot {pilot!r}; known: {', '.join(sorted(referentie.pilots()))}",
                                  param_hint="--pilot")
     if follow:
-        _follow(s, schema, events_topic)
+        port = s.reconciler_metrics_port if metrics_port is None else metrics_port
+        metrics.serve("reconciler", port + instance if port else 0, s.api_host)  # one port per instance on a host
+        _follow(s, schema, events_topic, instance)
         return
     if peildatum is None:
         raise typer.BadParameter("give --peildatum YYYY-MM-DD (or --follow)", param_hint="--peildatum")
@@ -65,7 +72,7 @@ def reconcile(
         Console().print(f"recorded {len(rijen)} ReconciliatieUitgevoerd event(s) on {events_topic}")
 
 
-def _follow(s: settings_mod.Settings, schema: str, events_topic: str) -> None:
+def _follow(s: settings_mod.Settings, schema: str, events_topic: str, instance: int = 0) -> None:
     import signal
 
     from consumers import reconciler
@@ -74,6 +81,6 @@ def _follow(s: settings_mod.Settings, schema: str, events_topic: str) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    config = reconciler.FollowConfig(s.kafka_servers, schema=schema, topic=events_topic)
+    config = reconciler.FollowConfig(s.kafka_servers, schema=schema, topic=events_topic, instance=instance)
     runs = reconciler.follow(engine(s.database_url), config, stop=stop)
     Console().print(f"reconciler stopped after {runs} run(s)")

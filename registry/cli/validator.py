@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, vouw_alles
-from registry.infra import settings as settings_mod
+from registry.infra import metrics, settings as settings_mod
 from registry.infra.db import engine
 from registry.infra.topics import Topics, read_to_end
 
@@ -24,24 +24,26 @@ def register(app: typer.Typer) -> None:
 
 
 def validator(
-    metrics_port: int = typer.Option(0, help="Serve Prometheus metrics on this port (0: off)."),
+    metrics_port: Optional[int] = typer.Option(None, help="Serve Prometheus metrics on this port (0: off; default "
+                                               "PRAKTIJK_VALIDATOR_METRICS_PORT)."),
     idle_exit: Optional[float] = typer.Option(None, help="Stop after this many idle seconds (demo, tests)."),
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
     schema: str = typer.Option("validator", help="PostgreSQL schema of the validator's state."),
+    instance: int = typer.Option(0, "--instance", min=0, envvar="PRAKTIJK_VALIDATOR_INSTANCE",
+                                 help="This instance's number (0, 1, ...): its transactional id is <group>-<instance> "
+                                 "and its state snapshot its own; instances share the ingress partitions."),
 ) -> None:
     """Validate every praktijkleren.ingress.* submission into the canonical log (runs until stopped)."""
-    from prometheus_client import start_http_server
-
     from consumers.validator import Validator, ValidatorConfig
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = settings_mod.load().for_component("validator")
-    if metrics_port:
-        start_http_server(metrics_port, addr=s.api_host)
+    port = s.validator_metrics_port if metrics_port is None else metrics_port
+    metrics.serve("validator", port + instance if port else 0, s.api_host)  # instances on one host: one port each
     v = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group, prefix, schema, park_timeout=s.park_timeout,
                                   max_record_bytes=s.max_ingress_bytes, deadletter_prefix_bytes=s.deadletter_prefix_bytes,
                                   registry_pseudonym_key=_registry_key(s.registry_pseudonym_key_file)),
-                  engine(s.database_url))
+                  engine(s.database_url), instance=instance)
     v.start()
     v.run(idle_exit_after=idle_exit)
 

@@ -95,7 +95,7 @@ def intrekkingen(w: Wereld) -> None:
     for p, v in rng.sample(kandidaten, 2):
         d = w.toeval.dag(v.datum + timedelta(days=3), min(LAATSTE_DAG, v.datum + timedelta(days=30)), corona=False)
         v.ingetrokken = d
-        reden = rng.choice(("Uitgegeven op de verkeerde werkprocessen", "Administratieve fout bij de uitgifte"))
+        reden = rng.choice(("verkeerde_werkprocessen", "administratieve_fout"))  # codes: registry/domein/redenen.py
         p.emit(d, p.instelling, "PraktijkverklaringIngetrokken", bouwer.verklaring_ingetrokken(v.verklaring_id, reden))
     lopend_ = [p for p in w.personen if p.soort == "deelnemer" and not p.verklaringen and p.open_einde
                and p.trajecten and len(p.trajecten[0].afgetekend) >= 2]
@@ -106,8 +106,7 @@ def intrekkingen(w: Wereld) -> None:
         getekend = next(e.dag for e in p.events if e.event_type == "WerkprocesAfgetekend" and e.payload["werkproces"] == wp)
         d = min(getekend + timedelta(days=rng.randint(1, 20)), LAATSTE_DAG)
         partner = t.instelling if rng.random() < 0.5 else f"leerbedrijf.{t.lb.lb_id}"
-        reden = rng.choice(("Onterecht afgetekend", "Dubbel geregistreerd door de praktijkopleider",
-                            "Werkproces nog niet beheerst"))
+        reden = rng.choice(("onterecht_afgetekend", "dubbel_geregistreerd", "nog_niet_beheerst"))
         p.emit(d, partner, "AftekeningIngetrokken", bouwer.aftekening_ingetrokken(t.traject_id, crebo, wp, reden))
         t.afgetekend.remove((crebo, wp))
         p.gereserveerd = p.gereserveerd or "ingetrokken"

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from collections import Counter
 from typing import Any, Iterable
 
@@ -90,7 +91,22 @@ def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudo
     return publish_concurrently(s.kafka_servers, s.partitions, files(records), pseudo, sealer)
 
 
-def run(s: Settings, console: Console, serve: bool = True) -> None:
+@dataclass(frozen=True)
+class Instanties:
+    """How many of each background consumer ``_serve`` starts (issue 15: each kind is one consumer group)."""
+
+    validators: int = 1
+    projectors: int = 1
+    reconcilers: int = 1
+
+    def commands(self) -> list[list[str]]:
+        """The CLI arguments of every background process; one projector keeps the plain ``project``."""
+        project = [["project"]] if self.projectors == 1 else [["project", "--group"]] * self.projectors
+        return ([["validator", "--instance", str(i)] for i in range(self.validators)] + project
+                + [["reconcile", "--follow", "--instance", str(i)] for i in range(self.reconcilers)])
+
+
+def run(s: Settings, console: Console, serve: bool = True, instanties: Instanties = Instanties()) -> None:
     t = Topics()
     console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database "
                   f"{make_url(s.database_url).render_as_string(hide_password=True)}")
@@ -145,10 +161,10 @@ def run(s: Settings, console: Console, serve: bool = True) -> None:
     console.print(f"  curl '{base}/v1/verklaringen/<verklaring_id>/verificatie'   (public, no key)", highlight=False)
     _voorbeeld_verklaring(s, console, s.public_url or base, key)
     if serve:
-        _serve(s, console)
+        _serve(s, console, instanties)
 
 
-def _serve(s: Settings, console: Console) -> None:
+def _serve(s: Settings, console: Console, instanties: Instanties = Instanties()) -> None:
     """The API in the foreground; validator, projector and reconciler (--follow) in the background,
     so a telling published now (praktijkregister publish) shows up reconciled in /v1/reconciliatie."""
     import subprocess
@@ -160,9 +176,14 @@ def _serve(s: Settings, console: Console) -> None:
     from registry.api.app import create_app
 
     cli = [sys.executable, "-m", "registry.cli"]
-    workers = [subprocess.Popen(cli + args) for args in (["validator"], ["project"], ["reconcile", "--follow"])]
-    console.print("validator, projector and reconciler (reconcile --follow) run in the background; "
+    workers = [subprocess.Popen(cli + args) for args in instanties.commands()]
+    console.print(f"{instanties.validators} validator(s), {instanties.projectors} projector(s) and "
+                  f"{instanties.reconcilers} reconciler(s) (reconcile --follow) run in the background; "
                   "serving the API until Ctrl-C ...")
+    ports = (s.validator_metrics_port, s.projector_metrics_port, s.reconciler_metrics_port)
+    if any(ports):  # ./ops/demo: the ports ops/prometheus.sh scrapes (its URL: ops/prometheus.sh url)
+        console.print("metrics: validator :{}, projector :{}, reconciler :{}, API {}/metrics (landelijk key); "
+                      "Prometheus: ops/prometheus.sh url".format(*ports, f"http://{s.api_host}:{s.api_port}"))
     try:
         uvicorn.run(create_app(s, queries=projections.queries), host=s.api_host, port=s.api_port, log_level="warning")
     finally:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
-from registry.domein import referentie
+from registry.domein import referentie, verwijzingen
 
 PARTNER_SOORTEN = ("mbo", "gemeente", "uwv", "rmc", "dji", "sbb", "duo", "leerbedrijf", "werkgever", "sw", "reintegratie", "monitor")
 _PARTNER = re.compile(r"^(?P<soort>[a-z0-9-]+)(?:\.(?P<id>[a-z0-9-]+))?$")
@@ -94,6 +94,9 @@ FIELD_CHECKS: dict[str, Check] = {
     "traject_id": uuid_text,
     "verklaring_id": uuid_text,
     "partner": partner,
+    # opaque references to a praktijkopleider (issue 12): a name or e-mail address never fits, and a bad value
+    # is masked like any identifier (registry/domein/pseudoniemen.py) and refused as ongeldige_referentie
+    **{veld: verwijzingen.referentie for veld in verwijzingen.VELDEN},
 }
 
 

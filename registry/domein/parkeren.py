@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Collection, Iterable, Literal, Mapping
 
 from registry.domein.regels import Besluit, afgetekend_sleutel, beoordeel
 from registry.domein.staat import Staat
@@ -48,6 +48,11 @@ class Geparkeerd:
     @property
     def stroom(self) -> tuple[str, str] | None:
         return (self.partner, self.deelnemer) if self.deelnemer else None
+
+    @property
+    def ingress(self) -> tuple[str, int]:
+        """The ingress (topic, partition) it came from: the validator instance that owns that partition owns it."""
+        return str(self.bron.get("topic", "")), int(self.bron.get("partition", -1))
 
     @property
     def alleen_volgorde(self) -> bool:
@@ -122,6 +127,24 @@ class Parkeerplaats:
             if uitkomst:
                 self.opgelost_ooit[uitkomst] += 1
         return g
+
+    def neem_over(self, andere: "Parkeerplaats", bronnen: Collection[tuple[str, int]]) -> list[Geparkeerd]:
+        """Take over what ``andere`` (the fold of some parked partitions) holds for the ingress partitions
+        ``bronnen`` (a validator instance was assigned them), with its counters; returns them in arrival order."""
+        genomen = sorted((g for g in andere.entries.values() if g.ingress in bronnen), key=lambda g: g.volgorde)
+        for g in genomen:
+            self.zet(g)
+        self.geparkeerd_ooit += andere.geparkeerd_ooit - len(genomen)
+        self.opgelost_ooit.update(andere.opgelost_ooit)
+        self.volgende = max(self.volgende, andere.volgende)
+        return genomen
+
+    def laat_los(self, bronnen: Collection[tuple[str, int]]) -> int:
+        """Forget (unresolved) what came from the ingress partitions ``bronnen``: another instance owns them now."""
+        weg = [g.event_id for g in self.entries.values() if g.ingress in bronnen]
+        for event_id in weg:
+            self.verwijder(event_id)
+        return len(weg)
 
     def _unindex(self, g: Geparkeerd) -> None:
         for k in g.wacht_op:

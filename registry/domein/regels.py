@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from registry.domein import identifiers
+from registry.domein import identifiers, redenen, verwijzingen
 from registry.domein.events import REFERRERS, SPECS, UITSTROOM_REFERRERS
 from registry.domein.identifiers import soort
 from registry.domein.staat import Staat, Traject
@@ -110,6 +110,8 @@ def _identifiers(r: Record) -> None:
         raise Weigering("onbekende_instelling", f"{fout.path}: unknown mbo-instelling {fout.waarde!r}")
     if fout.soort == "pilot":
         raise Weigering("onbekende_pilot", f"{fout.path}: unknown pilot {fout.waarde!r}")
+    if fout.veld in verwijzingen.VELDEN:  # the value is not repeated: it may be a name
+        raise Weigering(verwijzingen.ONGELDIG, f"{fout.path}: {fout.probleem}")
     raise Weigering("ongeldige_identificatie", f"{fout.path}: {fout.probleem}")
 
 
@@ -213,8 +215,15 @@ def _aftekening(ctx: _Context) -> None:
     _eis((r["crebo"], r["werkproces"]) not in t.afgetekend, "al_afgetekend", f"{r['crebo']} {r['werkproces']} is already signed off in this traject")
 
 
+def _reden_uit_lijst(ctx: _Context, event_type: str) -> None:
+    """A revocation or retraction names its reden by a code of the list (registry/domein/redenen.py), never free text."""
+    probleem = redenen.probleem(event_type, ctx.r.get("reden"))
+    _eis(probleem is None, redenen.ONBEKEND, probleem or "")
+
+
 def _aftekening_ingetrokken(ctx: _Context) -> None:
     r = ctx.r
+    _reden_uit_lijst(ctx, "AftekeningIngetrokken")
     t = _traject(ctx, open_nodig=False)
     _aftekenaar(ctx, t)
     wp = (r["crebo"], r["werkproces"])
@@ -242,6 +251,7 @@ def _verklaring(ctx: _Context) -> None:
 
 
 def _verklaring_ingetrokken(ctx: _Context) -> None:
+    _reden_uit_lijst(ctx, "PraktijkverklaringIngetrokken")
     v = ctx.staat.verklaringen.get(ctx.r["verklaring_id"])
     _eis(v is not None, "onbekende_verklaring", f"verklaring {ctx.r['verklaring_id']} is not known", f"verklaring:{ctx.r['verklaring_id']}")
     assert v is not None

@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 TABLE = "data_sleutels"
 VERSIE = b"\x01"
@@ -140,13 +140,37 @@ class Gegevenskluis:
         plain = json.dumps(dict(gegevens), sort_keys=True, ensure_ascii=False).encode()
         return VERSIE + nonce + AESGCM(key).encrypt(nonce, plain, self.sleutel_id(deelnemer).encode())
 
-    def ontsleutel(self, deelnemer: str, blob: bytes) -> dict[str, Any] | None:
+    def ontsleutel(self, deelnemer: str, blob: bytes, huidig: str | None = None) -> dict[str, Any] | None:
         """The decrypted object, or None when the deelnemer's key is gone (erased). ``Onleesbaar`` when the bytes do
-        not open with the key there is."""
-        key = self.data_sleutel(deelnemer)
+        not open with the key there is. ``huidig``: the deelnemer's pseudonym now, when ``deelnemer`` (the one in the
+        event) is an older form from before a pseudonym key rotation: the key is filed under the current form
+        (``verhuis``), the ciphertext stays bound to the form it was written for."""
+        key = self.data_sleutel(huidig or deelnemer)
         if key is None:
             return None
         return ontsleutel_met(key, self.sleutel_id(deelnemer), blob)
+
+    def verhuis(self, conn: Connection, mapping: Mapping[str, str]) -> int:
+        """Pseudonym key rotation: file each data key under the new pseudonym (re-wrapped, since the wrapping is bound
+        to the row id), in the caller's transaction; the old row goes, so an erasure of the new form destroys the
+        one key. Refused (``KluisFout``) when a new form already has a key of its own: that would split the
+        deelnemer's data. Returns how many keys moved."""
+        rows = {str(i): bytes(k) for i, k in conn.execute(text(f"SELECT sleutel_id, sleutel FROM {self._table}"))}
+        moved = 0
+        for oud, nieuw in mapping.items():
+            sid_oud, sid_nieuw = self.sleutel_id(oud), self.sleutel_id(nieuw)
+            if sid_oud not in rows:
+                continue
+            if sid_nieuw in rows:
+                raise KluisFout("a new pseudonym already has a data key: apply the mapping before the validator runs "
+                                "with the new key generation")
+            key, nonce = self._unwrap(sid_oud, rows[sid_oud]), os.urandom(_NONCE)
+            conn.execute(text(f"INSERT INTO {self._table} (sleutel_id, sleutel) VALUES (:i, :k)"),
+                         {"i": sid_nieuw, "k": nonce + self._master.encrypt(nonce, key, sid_nieuw.encode())})
+            conn.execute(text(f"DELETE FROM {self._table} WHERE sleutel_id = :i"), {"i": sid_oud})
+            moved += 1
+        self._cache.clear()
+        return moved
 
 
 def ontsleutel_met(key: bytes, sleutel_id: str, blob: bytes) -> dict[str, Any]:

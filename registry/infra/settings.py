@@ -71,6 +71,10 @@ class Settings:
     registry_pseudonym_key_file: Path = Path("keys/registry-pseudonym.key")
     # issue 12: which peildata a publiek key may ask (PRAKTIJK_PUBLIC_PEILDATA): maandeinde | kwartaaleinde | dag
     public_peildata: str = "maandeinde"
+    # issue 13: the port each long-running consumer serves /metrics on (PRAKTIJK_<COMPONENT>_METRICS_PORT; 0: none)
+    validator_metrics_port: int = 0
+    projector_metrics_port: int = 0
+    reconciler_metrics_port: int = 0
 
     # PRAKTIJK_DATABASE_URL_<COMPONENT>: each component's own (least-privilege) login; unset: database_url
     component_database_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -117,6 +121,9 @@ def load() -> Settings:
         vault_schema=_env("VAULT_SCHEMA", "validator"),
         ingress_retention_days=_int("INGRESS_RETENTION_DAYS", "7", minimum=1, maximum=3650),
         public_peildata=_choice("PUBLIC_PEILDATA", "maandeinde", ("maandeinde", "kwartaaleinde", "dag")),
+        validator_metrics_port=_int("VALIDATOR_METRICS_PORT", "0", minimum=0, maximum=65535),
+        projector_metrics_port=_int("PROJECTOR_METRICS_PORT", "0", minimum=0, maximum=65535),
+        reconciler_metrics_port=_int("RECONCILER_METRICS_PORT", "0", minimum=0, maximum=65535),
     )
 
 

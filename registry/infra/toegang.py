@@ -94,6 +94,8 @@ def component_rules(prefix: str = "praktijkleren", validator_group: str = "prakt
               + _group("projector", PROJECTION_GROUPS, Op.READ, Op.DESCRIBE, pattern=_PRE))
     rules += (_topic("reconciler", t.events, Op.READ, Op.WRITE, Op.DESCRIBE)
               + _group("reconciler", RECONCILER_GROUP, Op.READ, Op.DESCRIBE, pattern=_PRE)
+              # follow mode: one transaction per telling with the group's offsets (several instances, issue 15)
+              + [Regel("reconciler", ResourceType.TRANSACTIONAL_ID, RECONCILER_GROUP, _PRE, op) for op in (Op.WRITE, Op.DESCRIBE)]
               + [_cluster("reconciler", Op.IDEMPOTENT_WRITE)])
     rules += (_topic("api", t.events, Op.READ, Op.DESCRIBE) + _topic("api", t.rejections, Op.DESCRIBE)
               + _topic("api", t.ingress_prefix, Op.DESCRIBE, pattern=_PRE)

@@ -117,7 +117,7 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
         h.drain(v)
         later = dt.datetime(2021, 1, 5, 10, tzinfo=dt.timezone.utc)
         h.publish(kafka_bootstrap, prefix, [
-            ("PraktijkverklaringIngetrokken", ev(MBO, deelnemer=q, verklaring_id=V2, reden="fout") | {"occurred_at": later}),
+            ("PraktijkverklaringIngetrokken", ev(MBO, deelnemer=q, verklaring_id=V2, reden="administratieve_fout") | {"occurred_at": later}),
         ])
         h.drain(v)  # revoked first: after the erasure nothing more is recorded for q (gegevens_verwijderd)
         h.publish(kafka_bootstrap, prefix, [
@@ -143,7 +143,8 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
 
 def test_projected_verklaringen_are_there(world: World) -> None:
     assert world.get(f"/v1/verklaringen/{V1}/verificatie").json()["status"] == "geldig"
-    assert world.get(f"/v1/verklaringen/{V2}/verificatie").json()["status"] == "ingetrokken"
+    ingetrokken = world.get(f"/v1/verklaringen/{V2}/verificatie").json()
+    assert (ingetrokken["status"], ingetrokken["reden_intrekking"]) == ("ingetrokken", "Administratieve fout bij de uitgifte")
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
@@ -212,6 +213,7 @@ def test_credential_verifies_offline_and_revocation_is_in_the_status_list(world:
 def test_verification_page_shows_ingetrokken_without_personal_data(world: World) -> None:
     page = world.client.get(f"/verificatie/{V2}")
     assert page.status_code == 200 and "ingetrokken" in page.text.lower() and "5 januari 2021" in page.text
+    assert 'id="reden">Administratieve fout bij de uitgifte</span>' in page.text  # the code's label (issue 12)
     ok = world.client.get("/verificatie/PV-2222-2222-2222")
     assert ok.status_code == 200 and "Geldig" in ok.text and WP["B1-K2-W1"] in ok.text
     assert "Bouwbedrijf De Vries BV" in ok.text

@@ -296,7 +296,8 @@ def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
         ("WerkprocesAfgetekend", False), ("AftekeningIngetrokken", False), ("PraktijkverklaringUitgegeven", False),
         ("LeerbedrijfVastgelegd", False), ("PraktijkverklaringIngetrokken", False)]
     assert (tb["events"][2]["reden"], tb["events"][2]["melding"]) == ("werkproces_onbekend", REJECTION["melding"])
-    assert tb["events"][4]["gegevens"] == {"crebo": "25251", "werkproces": "W1", "reden": "onterecht"}
+    assert tb["events"][4]["gegevens"] == {"crebo": "25251", "werkproces": "W1", "reden": "onterecht_afgetekend",
+                                          "reden_label": "Onterecht afgetekend"}
 
     tc = queries.traject(conn, TC)
     assert tc is not None and (tc["status"], tc["reden"]) == ("beeindigd", "afgerond")
@@ -317,7 +318,8 @@ def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
 
     v = queries.verificatie(conn, VB1)
     assert v is not None
-    assert (v["status"], v["ingetrokken_op"], v["reden_intrekking"]) == ("ingetrokken", d(2020, 10, 1), "fout")
+    assert (v["status"], v["ingetrokken_op"], v["reden_intrekking"]) == ("ingetrokken", d(2020, 10, 1),
+                                                                       "Administratieve fout bij de uitgifte")
     assert v["mbo_instelling"] == "Albeda" and v["uitgegeven_op"] == d(2020, 6, 25)
     assert v["brancheorganisaties"] == []
     v2 = queries.verificatie(conn, VA2)

@@ -10,11 +10,15 @@ tries every recovery the issue names, and recovers no hidden cell:
   sums to the pilot's deelnemers (also shown in leerbedrijven-per-pilot) narrows every hidden cell to an interval
   by bound propagation; no hidden count of 1..4 may end up pinned to its value;
 * date bisection: publiek gets only month ends of completed months; every other day is 400.
+
+A ``regio:`` caller (its own tables hold person-sized cells) gets the same suppression on its region's complete
+tables: the filter and sum attacks above, run per arbeidsmarktregio, recover nothing either.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from urllib.parse import quote
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,11 +34,16 @@ from registry.api.audit import MemoryAuditLog
 from registry.api.auth import MemoryKeyStore
 from registry.api.readmodels import PER_PILOT, check_brancheorganisaties, SMALL_CELL_MAX, SMALL_CELL_MIN, TOTAL_COLUMNS, is_count_column
 from registry.demo import data as demodata, run
+from registry.domein import referentie
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
 from tests.support import validator as h
 
 PEILDATA = ("2019-06-30", "2019-12-31", "2020-06-30", "2020-12-31", "2021-01-31")
+REGIOS = sorted({p.arbeidsmarktregio for p in referentie.pilots().values() if p.arbeidsmarktregio})
+# what a regio key sees besides its tables: the headline numbers of its region (a total of 1..4 suppressed)
+HEADLINE = {("deelnemers-per-pilot", "deelnemers"), ("verklaringen-per-pilot", "deelnemers_met_verklaring"),
+            ("niveaus", "verklaringen")}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +71,7 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
                       once=True)
     eng = engine(database_url)
     keys = MemoryKeyStore()
-    secrets = {s: keys.create(s)[1] for s in ("landelijk", "publiek")}
+    secrets = {s: keys.create(s)[1] for s in ("landelijk", "publiek", *(f"regio:{r}" for r in REGIOS))}
     s = replace(settings_mod.load(), database_url=database_url, public_peildata="maandeinde")
     app = create_app(s, queries=queries, engine=eng, keys=keys, schema=schema, audit=MemoryAuditLog())
     try:
@@ -168,12 +177,14 @@ def _primary_only(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def _attack(world: dict[str, Any], d: str, naive: bool = False) -> tuple[Attack, int]:
+def _attack(world: dict[str, Any], d: str, naive: bool = False, regio: str | None = None) -> tuple[Attack, int]:
+    """``regio``: attack that region's tables as its own ``regio:`` key sees them."""
     hidden_small = 0
     attack = Attack()
+    scope, cut = ("publiek", "") if regio is None else (f"regio:{regio}", f"&regio={quote(regio)}")
     for naam in sorted(queries.OVERZICHTEN):
-        exact = _rows(world, naam, d, "landelijk")
-        shown = _primary_only(exact) if naive else _rows(world, naam, d, "publiek")
+        exact = _rows(world, naam, d, "landelijk", cut)
+        shown = _primary_only(exact) if naive else _rows(world, naam, d, scope)
         if naam == "brancheorganisaties":  # publiek shows only reference-list names (others merged): same keys
             exact = check_brancheorganisaties(exact)
             shown = _primary_only(exact) if naive else shown
@@ -186,7 +197,14 @@ def _attack(world: dict[str, Any], d: str, naive: bool = False) -> tuple[Attack,
                 key = ("D", e["pilot"]) if col == "deelnemers" and "pilot" in e else (naam, _label(naam, e), col)
                 terms.append((attack.var(key, s[col], e[col]), 1))
                 hidden_small += s[col] is None and SMALL_CELL_MIN <= e[col] <= SMALL_CELL_MAX
-            attack.line(terms, sum(e[col] for e in exact))  # every column total: published elsewhere
+            total = sum(e[col] for e in exact)
+            if regio is None:
+                attack.line(terms, total)  # every column total: published elsewhere (the national numbers)
+            else:
+                # a region's column totals are unknowns, one per population (same column name, same total), known
+                # where the region's headline shows them
+                shown_total = None if (naam, col) not in HEADLINE or SMALL_CELL_MIN <= total <= SMALL_CELL_MAX else total
+                attack.line(terms + [(attack.var(("T", col, total), shown_total, total), -1)], 0)
         if naam == "geslacht-per-pilot":
             for e, s in zip(exact, shown):
                 key = ("D", e["pilot"])
@@ -217,3 +235,36 @@ def test_date_bisection_gets_month_ends_only(world: dict[str, Any]) -> None:
             assert set(resp.json()["valid_values"]) <= {"2020-05-31", "2020-06-30", "2020-07-31"}
         day += dt.timedelta(days=1)
     assert answered == [dt.date(2020, 6, 30), dt.date(2020, 7, 31)]
+
+
+def test_regio_tables_hide_person_sized_cells_and_a_filter_recovers_nothing(world: dict[str, Any]) -> None:
+    d = PEILDATA[-1]
+    hidden = 0
+    for regio in REGIOS:
+        scope = f"regio:{regio}"
+        for naam in sorted(queries.OVERZICHTEN):
+            exact = _rows(world, naam, d, "landelijk", f"&regio={quote(regio)}")
+            shown = _rows(world, naam, d, scope)
+            assert len(shown) == len(exact), (regio, naam)
+            for e, s in zip(exact, shown):
+                for c, v in e.items():
+                    if is_count_column(c, v):
+                        assert s[c] is None or not SMALL_CELL_MIN <= s[c] <= SMALL_CELL_MAX, (regio, naam, c)
+                        assert s[c] is None or s[c] == v
+                        hidden += s[c] is None and SMALL_CELL_MIN <= v <= SMALL_CELL_MAX
+        for naam in sorted(PER_PILOT):
+            for row in _rows(world, naam, d, scope):
+                assert _rows(world, naam, d, scope, f"&pilot={row['pilot']}") == [row], (regio, naam)
+        eigen = next(p for p, x in referentie.pilots().items() if x.arbeidsmarktregio == regio)
+        assert _get(world, f"/v1/overzichten/niveaus?peildatum={d}&pilot={eigen}", scope).status_code == 403
+        assert _get(world, f"/v1/overzichten/niveaus?peildatum={d}&instelling=mbo.albeda", scope).status_code == 403
+    assert hidden > 0, "the regio tables of the demo hold person-sized cells to protect"
+
+
+def test_regio_complement_and_sums_recover_nothing(world: dict[str, Any]) -> None:
+    hidden = 0
+    for regio in REGIOS:
+        attack, n = _attack(world, PEILDATA[2], regio=regio)
+        hidden += n
+        assert attack.pinned_small() == [], (regio, attack.pinned_small())
+    assert hidden > 0

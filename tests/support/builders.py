@@ -137,7 +137,7 @@ class Bouwer:
     def aftekening_ingetrokken(self, deelnemer: str, traject_id: str, crebo: str, werkproces: str,
                                on: dt.date, hour: int = 11) -> Event:
         return self._event("AftekeningIngetrokken", "leerbedrijf.100000001", on,
-                           bouwer.aftekening_ingetrokken(traject_id, crebo, werkproces, "onterecht"), hour,
+                           bouwer.aftekening_ingetrokken(traject_id, crebo, werkproces, "onterecht_afgetekend"), hour,
                            deelnemer=deelnemer)
 
     def verklaring(self, deelnemer: str, traject_id: str, verklaring_id: str, werkprocessen: Sequence[tuple[str, str]],
@@ -148,7 +148,7 @@ class Bouwer:
                            volgnummer=volgnummer)
 
     def verklaring_ingetrokken(self, deelnemer: str, verklaring_id: str, on: dt.date,
-                               instelling: str = "mbo.albeda", reden: str = "fout") -> Event:
+                               instelling: str = "mbo.albeda", reden: str = "administratieve_fout") -> Event:
         return self._event("PraktijkverklaringIngetrokken", instelling, on,
                            bouwer.verklaring_ingetrokken(verklaring_id, reden), deelnemer=deelnemer)
 

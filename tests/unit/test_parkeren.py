@@ -49,7 +49,7 @@ def test_missing_traject_verklaring_deelnemer_and_sign_off_park() -> None:
     s = staat(*ref())
     u = beslis(s, Parkeerplaats(), "WerkprocesAfgetekend", afteken("B1-K1-W1"), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekend_traject", (f"traject:{T1}",))
-    u = beslis(s, Parkeerplaats(), "PraktijkverklaringIngetrokken", ev(MBO, deelnemer=P, verklaring_id=V1, reden="fout"), MBO, NOW)
+    u = beslis(s, Parkeerplaats(), "PraktijkverklaringIngetrokken", ev(MBO, deelnemer=P, verklaring_id=V1, reden="administratieve_fout"), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekende_verklaring", (f"verklaring:{V1}",))
     u = beslis(s, Parkeerplaats(), "UitstroomGeregistreerd", ev(MBO, deelnemer=P, uitstroom="betaald_werk"), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekende_deelnemer", (f"deelnemer:{P}",))

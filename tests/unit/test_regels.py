@@ -206,7 +206,7 @@ def test_same_werkproces_twice_is_al_afgetekend() -> None:
 
 def test_retraction_of_a_sign_off() -> None:
     s = ingeschreven("B1-K1-W1")
-    intrekking = ev(MBO, deelnemer=P, traject_id=T1, crebo="25250", werkproces="B1-K1-W1", reden="vergissing")
+    intrekking = ev(MBO, deelnemer=P, traject_id=T1, crebo="25250", werkproces="B1-K1-W1", reden="onterecht_afgetekend")
     assert judge(s, "AftekeningIngetrokken", intrekking).geaccepteerd
     refused(judge(s, "AftekeningIngetrokken", intrekking | {"werkproces": "B1-K1-W2"}), "niet_afgetekend")
     refused(judge(s, "AftekeningIngetrokken", intrekking | {"partner": ANDER}), "niet_bevoegd")
@@ -225,7 +225,7 @@ def test_verklaring_assigns_volgnummer_per_deelnemer() -> None:
     v2 = verklaring(["B1-K1-W2"], verklaring_id=str(uuid.uuid4()))
     assert judge(s, "PraktijkverklaringUitgegeven", v2).volgnummer == 2
     # a revoked verklaring no longer counts
-    pas_toe(s, "PraktijkverklaringIngetrokken", ev(MBO, deelnemer=P, verklaring_id=V1, reden="fout"))
+    pas_toe(s, "PraktijkverklaringIngetrokken", ev(MBO, deelnemer=P, verklaring_id=V1, reden="administratieve_fout"))
     assert judge(s, "PraktijkverklaringUitgegeven", v2).volgnummer == 1
 
 
@@ -260,7 +260,7 @@ def test_verklaring_only_by_the_traject_instelling() -> None:
 def test_revocation_by_issuer_or_sbb_once() -> None:
     s = ingeschreven("B1-K1-W1")
     pas_toe(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], volgnummer=1))
-    intrekking = ev(MBO, deelnemer=P, verklaring_id=V1, reden="fraude")
+    intrekking = ev(MBO, deelnemer=P, verklaring_id=V1, reden="ten_onrechte_uitgegeven")
     assert judge(s, "PraktijkverklaringIngetrokken", intrekking).geaccepteerd
     assert judge(s, "PraktijkverklaringIngetrokken", intrekking | {"partner": "sbb"}).geaccepteerd
     refused(judge(s, "PraktijkverklaringIngetrokken", intrekking | {"partner": ANDER}), "niet_bevoegd")
@@ -280,7 +280,7 @@ def test_nothing_after_beeindiging_but_uitstroom_and_corrections() -> None:
     refused(judge(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"])), "traject_beeindigd")
     refused(judge(s, "LeerbedrijfVastgelegd", ev(MBO, deelnemer=P, traject_id=T1, leerbedrijf_id=LB, praktijkopleider=None)), "traject_beeindigd")
     assert judge(s, "UitstroomGeregistreerd", ev(MBO, deelnemer=P, uitstroom="betaald_werk")).geaccepteerd
-    assert judge(s, "AftekeningIngetrokken", ev(MBO, deelnemer=P, traject_id=T1, crebo="25250", werkproces="B1-K1-W1", reden="r")).geaccepteerd
+    assert judge(s, "AftekeningIngetrokken", ev(MBO, deelnemer=P, traject_id=T1, crebo="25250", werkproces="B1-K1-W1", reden="overig")).geaccepteerd
 
 
 def test_uitstroom_by_own_instelling_or_the_referrer() -> None:

@@ -39,12 +39,17 @@ def overzicht(
         raise ProblemError(404, "unknown-overzicht", f"no overzicht named {naam!r}", valid_values=sorted(rm.OVERZICHTEN))
     p, r, i = aggregate_filters(principal, pilot, regio, instelling)
     publiek = principal.scope.kind == "publiek"
+    # issue 12: a regio's own tables are small enough to hold person-sized cells: the same suppression as publiek
+    beschermd = publiek or principal.scope.kind == "regio"
     if publiek:
         check_published(peildatum, context.settings.public_peildata if context is not None else "maandeinde")
-        if p is not None and naam not in PER_PILOT:
-            # a pilot's cut of a national table is a new table: national minus pilot would difference out cells
-            raise forbid(principal, f"publiek may narrow only the per-pilot overzichten ({', '.join(sorted(PER_PILOT))})"
-                                    " by pilot")
+    if principal.scope.kind == "regio" and i is not None:
+        # a cut by instelling is one more table of the region to difference against (as publiek: pilot only)
+        raise forbid(principal, "regio overzichten can be narrowed by pilot only")
+    if beschermd and p is not None and naam not in PER_PILOT:
+        # a pilot's cut of a national table is a new table: national minus pilot would difference out cells
+        raise forbid(principal, f"{principal.scope.kind} may narrow only the per-pilot overzichten "
+                                f"({', '.join(sorted(PER_PILOT))}) by pilot")
 
     def exact(naam: str, p: str | None) -> list[dict[str, Any]]:
         try:
@@ -55,8 +60,9 @@ def overzicht(
             raise ProblemError(404, "unknown-overzicht", f"no overzicht named {naam!r}",
                                valid_values=sorted(rm.OVERZICHTEN))
 
-    if publiek:
-        # suppression on the COMPLETE table, protected together with deelnemers-per-pilot; filtered afterwards
+    if beschermd:
+        # suppression on the COMPLETE table (a regio's: its whole region), protected together with
+        # deelnemers-per-pilot; filtered afterwards
         rows = protect_overzicht(naam, exact(naam, None), lambda: exact("deelnemers-per-pilot", None))
         if p is not None:
             rows = [row for row in rows if row.get("pilot") == p]

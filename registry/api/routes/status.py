@@ -86,8 +86,10 @@ def status(principal: Principal, context: Context, probe: Annotated[StatusProbe,
                        200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
                              "description": "Prometheus text format"}})
 def metrics(principal: Principal, context: Context) -> Response:
-    """Request counts and latency by route template and status (no ids in labels), cache hits and misses, consumer
-    lag as of the last /v1/status call. Scope: landelijk (others 403). For Prometheus, create a landelijk key
-    (`praktijkregister apikey create --scope landelijk --naam prometheus`) and scrape with it as bearer token."""
+    """Request counts and latency by route template and status (no ids in labels: `praktijk_api_request_seconds`,
+    `praktijkregister_http_*`), cache hits and misses, consumer lag as of the last /v1/status call, `praktijk_up`.
+    With `serve --workers N` the sum over all workers, whichever worker answers. Scope: landelijk (others 403). For
+    Prometheus, create a landelijk key (`praktijkregister apikey create --scope landelijk --naam prometheus`) and
+    scrape with it as bearer token (`ops/prometheus.sh` does both)."""
     require(principal, "landelijk")
     return exposition(context.metrics)

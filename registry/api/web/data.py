@@ -3,7 +3,7 @@
 The tables come from the endpoint functions themselves (``routes.overzichten.overzicht``,
 ``routes.reconciliatie.reconciliatie``), called with the visitor's key, so a page shows exactly what the API
 answers for that key (scope narrowing and small-cell suppression included). The headline numbers are the
-column sums of the same overzichten (same queries, same answer-cache keys); for ``publiek`` a sum of 1..4 is
+column sums of the same overzichten (same queries, same answer-cache keys); for ``publiek`` and ``regio`` a sum of 1..4 is
 suppressed too (the column sums themselves are public: see the secondary suppression in
 ``readmodels.suppress_small_cells``).
 """
@@ -51,6 +51,11 @@ class Bron:
     def publiek(self) -> bool:
         return self.principal.scope.kind == "publiek"
 
+    @property
+    def beschermd(self) -> bool:
+        """Small cells suppressed: publiek, and regio (its own numbers are person-sized; issue 12)."""
+        return self.publiek or self.principal.scope.kind == "regio"
+
     def overzicht(self, naam: str, peildatum: date) -> Rows:
         """The rows exactly as ``GET /v1/overzichten/{naam}?peildatum=`` answers them for this key."""
         resp = overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm, conn=self.conn,
@@ -72,11 +77,11 @@ class Bron:
                                                                               instelling=i, regio=r)])
 
     def kerncijfers(self, peildatum: date) -> dict[str, int | None]:
-        """deelnemers, met een verklaring, verklaringen at the peildatum (None: suppressed for publiek)."""
+        """deelnemers, met een verklaring, verklaringen at the peildatum (None: suppressed for publiek and regio)."""
         out: dict[str, int | None] = {}
         for label, naam, kolom in KERNCIJFERS:
             total = sum(int(row.get(kolom) or 0) for row in self._exact(naam, peildatum))
-            out[label] = None if self.publiek and SMALL_CELL_MIN <= total <= SMALL_CELL_MAX else total
+            out[label] = None if self.beschermd and SMALL_CELL_MIN <= total <= SMALL_CELL_MAX else total
         return out
 
 

@@ -1,0 +1,34 @@
+"""Polling a consumer-group member so that a rebalance completes.
+
+kafka-python 3.0.12 keeps a JoinGroup in flight when ``poll`` times out, but if that join completes before the
+next ``poll`` starts, it is dropped and a new JoinGroup is sent, which starts another rebalance for every member:
+with several instances that each spend time between polls (a batch, a transaction) the group can rebalance for
+many seconds without assigning a partition (seen with two validators). So while the member is (re)joining, it
+polls back to back in short slices: a join completes inside a poll and its result is never dropped.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.structs import MemberState
+
+# at most this long back to back while rebalancing (a killed member is noticed after the session time-out, 10 s)
+REBALANCE_S = 12.0
+SLICE_MS = 100
+
+
+def poll(consumer: KafkaConsumer, timeout_ms: int, **kwargs: Any) -> Any:
+    """``consumer.poll``; while the member is (re)joining its group, back-to-back short polls until it is stable."""
+    if _stable(consumer):
+        return consumer.poll(timeout_ms=timeout_ms, **kwargs)
+    deadline = time.monotonic() + REBALANCE_S
+    while True:
+        records = consumer.poll(timeout_ms=SLICE_MS, **kwargs)
+        if records or _stable(consumer) or time.monotonic() > deadline:
+            return records
+
+
+def _stable(consumer: KafkaConsumer) -> bool:
+    return bool(consumer.group_metadata().state == MemberState.STABLE)

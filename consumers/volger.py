@@ -1,0 +1,117 @@
+"""Follow a log to its end: the validator's global table (the whole canonical log) and its parked partitions.
+
+Every validator instance folds the WHOLE canonical log (reference data and every deelnemer), also the events
+other instances write, but judges only the ingress partitions assigned to it. Two readings of "the end":
+
+* ``volg``: what is committed now (read_committed stops at the last stable offset): the steady tail;
+* ``tot_het_einde``: every record written before the call, so also the records of transactions that were still
+  open then (of another instance, or of one that was killed: those are aborted after the transaction time-out).
+  A hand-over needs this one: the previous owner's last commit may sit behind another instance's open transaction.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Mapping
+
+from kafka import KafkaConsumer, TopicPartition
+
+from registry.infra import codec
+from registry.infra.kafka import client_config
+
+log = logging.getLogger("praktijkregister.validator")
+
+Toepassen = Callable[[str, Mapping[str, Any]], None]
+# a hand-over waits at most this long for open transactions (the broker's transaction.max.timeout.ms is 15 min)
+MAX_WACHT_S = 900.0
+
+
+def lezer(bootstrap: list[str], client_id: str) -> KafkaConsumer:
+    """A group-less read_committed consumer (manual assign)."""
+    return KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False,
+                         isolation_level="read_committed", max_poll_records=5000, client_id=client_id)
+
+
+def hoogwater(bootstrap: list[str], tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The high watermarks of ``tps``: the end including records of transactions that are still open."""
+    if not tps:
+        return {}
+    probe = KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False,
+                          isolation_level="read_uncommitted")
+    try:
+        return {tp: int(o) for tp, o in probe.end_offsets(tps).items()}
+    finally:
+        probe.close()
+
+
+def lees_tot(consumer: KafkaConsumer, einde: Mapping[TopicPartition, int],
+             per_record: Callable[[TopicPartition, Any], None], wat: str) -> None:
+    """Poll until every partition's position is at ``einde``; a read_committed position passes an open transaction
+    only once it is committed or aborted, so this also waits for those (logged every 10 s, never per record)."""
+    begin = gemeld = time.monotonic()
+    while any(consumer.position(tp) < end for tp, end in einde.items()):
+        for tp, records in consumer.poll(timeout_ms=500).items():
+            for rec in records:
+                per_record(tp, rec)
+        nu = time.monotonic()
+        if nu - gemeld >= 10:
+            gemeld = nu
+            open_ = sorted(tp.partition for tp, end in einde.items() if consumer.position(tp) < end)
+            log.info("%s: waiting for open transactions on partition(s) %s (%.0f s)", wat, open_, nu - begin)
+        if nu - begin > MAX_WACHT_S:
+            raise TimeoutError(f"{wat}: partitions still behind an open transaction after {MAX_WACHT_S:.0f} s")
+
+
+class CanoniekeVolger:
+    """Tails every partition of the canonical log from ``posities`` (partition -> next offset)."""
+
+    def __init__(self, bootstrap: list[str], topic: str, posities: Mapping[int, int], client_id: str) -> None:
+        self.bootstrap = bootstrap
+        self.consumer = lezer(bootstrap, client_id)
+        self.tps = [TopicPartition(topic, p) for p in sorted(self.consumer.partitions_for_topic(topic) or ())]
+        self.posities = {tp.partition: int(posities.get(tp.partition, 0)) for tp in self.tps}
+        # (partition, offset) of canonical records this instance wrote itself: already in its state, not decoded again
+        self.eigen: set[tuple[int, int]] = set()
+        if self.tps:
+            self.consumer.assign(self.tps)
+            for tp in self.tps:
+                self.consumer.seek(tp, self.posities[tp.partition])
+
+    def volg(self, toepassen: Toepassen, timeout_ms: int = 0) -> int:
+        """Apply what was committed since the last call; returns the records read."""
+        if not self.tps:
+            return 0
+        n = 0
+        for tp, records in self.consumer.poll(timeout_ms=timeout_ms).items():
+            for rec in records:
+                self._record(tp, rec, toepassen)
+                n += 1
+        self._posities()
+        return n
+
+    def tot_het_einde(self, toepassen: Toepassen) -> int:
+        """Apply every record written before this call (waits for transactions open at that moment)."""
+        n = 0
+
+        def per_record(tp: TopicPartition, rec: Any) -> None:
+            nonlocal n
+            self._record(tp, rec, toepassen)
+            n += 1
+        lees_tot(self.consumer, hoogwater(self.bootstrap, self.tps), per_record, "canonical log")
+        self._posities()
+        return n
+
+    def _record(self, tp: TopicPartition, rec: Any, toepassen: Toepassen) -> None:
+        if (tp.partition, rec.offset) in self.eigen:
+            self.eigen.discard((tp.partition, rec.offset))
+            return
+        event_type, record = codec.decode(rec.value)
+        toepassen(event_type, record)
+
+    def _posities(self) -> None:
+        # the position, not the last record + 1: it is past trailing transaction markers too
+        for tp in self.tps:
+            self.posities[tp.partition] = max(self.posities[tp.partition], self.consumer.position(tp))
+
+    def close(self) -> None:
+        self.consumer.close()

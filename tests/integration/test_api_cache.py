@@ -1,0 +1,82 @@
+"""The API's answer cache is never stale: a cached overzicht is served from the cache while the read models stand
+still, and the first request after a new event is projected answers with the new numbers (issue 15, section 3).
+
+Real path: partner events -> validator -> Kafka -> projector -> PostgreSQL -> API (with the production key cache)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from projections import queries
+from projections import store as read_store
+from registry.api.app import create_app
+from registry.api.auth import KeyStore
+from registry.api.cache import CachedKeyLookup
+from registry.infra import settings as settings_mod
+from registry.infra.db import engine as make_engine
+from registry.infra.kafka import client_config
+from tests.integration.test_api_readmodels import reference
+from tests.support import validator as h
+from tests.support.builders import Q, inschrijving
+from tests.support.projecteren import project_once
+
+T2 = "44444444-4444-4444-8444-444444444444"
+URL = "/v1/overzichten/deelnemers-per-pilot?peildatum=2021-01-31"
+
+
+def _totaal(answer: Any) -> int:
+    assert answer.status_code == 200, answer.text
+    return sum(int(r["deelnemers"] or 0) for r in answer.json()["rijen"])
+
+
+def test_a_new_event_makes_the_next_request_recompute(kafka_bootstrap: str, database_url: str) -> None:
+    unique = uuid.uuid4().hex[:10]
+    prefix, schema = f"t{unique}", f"t{unique}_read"
+    h.make_topics(kafka_bootstrap, prefix)
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    eng = make_engine(database_url)
+    keystore = KeyStore(eng, table=f"api_keys_{unique}")
+    _, key = keystore.create("landelijk", "test")
+    s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url)
+    app = create_app(s, queries=queries, engine=eng, keys=CachedKeyLookup(keystore), schema=schema,
+                     events_topic=f"{prefix}.events", ingress_prefix=f"{prefix}.ingress.")
+    client = TestClient(app, headers={"Authorization": f"Bearer {key}"})
+    cache = app.state.context.cache
+    try:
+        h.publish(kafka_bootstrap, prefix, reference())
+        h.drain(v)
+        h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", inschrijving())])  # P, rijnmond, 2020-06-01
+        h.drain(v)
+        project_once(kafka_bootstrap, database_url, prefix, schema)
+
+        before = _totaal(client.get(URL))
+        hits = cache.hits
+        assert _totaal(client.get(URL)) == before == 1
+        assert cache.hits == hits + 1  # the second answer came from the cache
+
+        h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=T2))])
+        h.drain(v)
+        project_once(kafka_bootstrap, database_url, prefix, schema)
+
+        misses = cache.misses
+        assert _totaal(client.get(URL)) == before + 1  # the very next request: the new numbers
+        assert cache.misses == misses + 1  # recomputed, not served from the old entry
+        assert _totaal(client.get(URL)) == before + 1 and cache.hits == hits + 2  # and cached again
+    finally:
+        v.close()
+        with eng.begin() as conn:
+            read_store.drop_schema(conn, schema)
+            read_store.drop_schema(conn, f"{prefix}_validator")
+            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}_audit"))
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
+        try:
+            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
+        finally:
+            admin.close()

@@ -1,0 +1,41 @@
+"""projections/store.execute writes a run of inserts as multi-row statements with the same outcome as row by row:
+repeated conflict keys (last writer by business time), NULLs, arrays, dates, and runs larger than one statement."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import text
+
+from projections import store
+from projections.model import Change, Projection, insert
+from registry.infra.db import engine as make_engine
+
+TABLE = "(id text PRIMARY KEY, naam text, tags text[], op date, at timestamptz NOT NULL)"
+PROJECTION = Projection("t", "test", ("events",), {"dingen": TABLE}, [], lambda _m: [])
+
+
+def _row(i: int, naam: str | None, hours: int) -> Change:
+    return insert("dingen", {"id": f"d{i}", "naam": naam, "tags": [f"t{i}", "x"], "op": dt.date(2021, 1, 1 + i % 28),
+                             "at": dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=hours)},
+                  ["id"], ["naam", "tags", "op", "at"], newer_than="at")
+
+
+def test_multi_row_inserts_equal_row_by_row(database_url: str) -> None:
+    schema = f"t{uuid.uuid4().hex[:10]}_store"
+    eng = make_engine(database_url)
+    many = store.MAX_PARAMS // 5 + 7  # more rows than one statement takes
+    changes = [_row(i, f"n{i}", 1) for i in range(many)]
+    changes += [_row(1, "newer", 5), _row(1, "older", 3), _row(2, None, 9)]  # the same keys again, one run
+    try:
+        with eng.begin() as conn:
+            store.ensure(conn, schema, [PROJECTION])
+            assert store.execute(conn, schema, changes) == len(changes)
+        with eng.connect() as conn:
+            rows = {r.id: r for r in conn.execute(text(store.sql("SELECT * FROM {s}.dingen", schema)))}
+        assert len(rows) == many
+        assert rows["d1"].naam == "newer" and rows["d2"].naam is None  # the newest by business time, as row by row
+        assert rows["d7"].tags == ["t7", "x"] and rows["d7"].op == dt.date(2021, 1, 8) and rows["d0"].naam == "n0"
+    finally:
+        with eng.begin() as conn:
+            store.drop_schema(conn, schema)

@@ -1,0 +1,51 @@
+"""Scale out (issue 15) without servers: who owns a parked entry, per-instance state, the demo's processes."""
+from __future__ import annotations
+
+import datetime as dt
+
+from consumers.validator import staat_schema
+from registry.demo.run import Instanties
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats
+
+NU = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _g(event_id: str, topic: str, partition: int, volgorde: int, wacht_op: tuple[str, ...] = ("dossier:1",)) -> Geparkeerd:
+    return Geparkeerd(event_id, "DeelnemerIngeschreven", "mbo.a", "p" * 64, volgorde, wacht_op, "onbekend_dossier", "",
+                      NU, bron={"topic": topic, "partition": partition, "offset": volgorde})
+
+
+def test_an_instance_takes_over_only_the_entries_of_its_ingress_partitions() -> None:
+    fold = Parkeerplaats()
+    for g in (_g("a", "in.mbo.a", 0, 0), _g("b", "in.mbo.a", 1, 1), _g("c", "in.mbo.b", 0, 2)):
+        fold.vouw(g.to_json())
+    fold.vouw({"soort": "opgelost", "event_id": "c", "uitkomst": "geaccepteerd"})
+    plaats = Parkeerplaats()
+    genomen = plaats.neem_over(fold, {("in.mbo.a", 0), ("in.mbo.b", 0)})
+    assert [g.event_id for g in genomen] == ["a"] and set(plaats.entries) == {"a"}
+    assert plaats.by_key == {"dossier:1": {"a"}}
+    assert plaats.geparkeerd_ooit == 3 and plaats.opgelost_ooit["geaccepteerd"] == 1
+    assert plaats.volgende == 3  # new arrivals come after everything taken over
+
+
+def test_revoked_partitions_are_let_go_without_counting_as_resolved() -> None:
+    plaats = Parkeerplaats()
+    for g in (_g("a", "in.mbo.a", 0, 0), _g("b", "in.mbo.a", 1, 1)):
+        plaats.zet(g)
+    assert plaats.laat_los({("in.mbo.a", 1)}) == 1
+    assert set(plaats.entries) == {"a"} and not plaats.opgelost_ooit
+    assert plaats.wachtend_op("dossier:1") == [plaats.entries["a"]]
+
+
+def test_every_instance_keeps_its_own_state_snapshot() -> None:
+    assert staat_schema("validator", 0) == "validator"  # one instance: where it always was
+    assert len({staat_schema("validator", i) for i in range(4)}) == 4
+
+
+def test_the_demo_starts_n_of_each_and_one_projector_as_before() -> None:
+    assert Instanties().commands() == [["validator", "--instance", "0"], ["project"],
+                                       ["reconcile", "--follow", "--instance", "0"]]
+    cmds = Instanties(2, 3, 2).commands()
+    assert [c for c in cmds if c[0] == "validator"] == [["validator", "--instance", "0"], ["validator", "--instance", "1"]]
+    assert [c for c in cmds if c[0] == "project"] == [["project", "--group"]] * 3
+    assert len([c for c in cmds if c[0] == "reconcile"]) == 2
