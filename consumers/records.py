@@ -1,13 +1,16 @@
 """What one poll becomes, without I/O: Kafka records -> projection messages -> row changes,
-plus the offsets to store with them. The runner (consumers/projector.py) executes the result."""
+plus the offsets to store with them. The runner (consumers/projector.py) executes the result.
+
+A process runs ONE consumer for all its projections: each poll is decoded once (``decode``), and every
+projection takes its share of it (``share``): the records of its topics from its own stored offset on, so a
+projection that is behind the others (added later, replayed) catches up while the others skip what they have."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
-import threading
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Mapping, Sequence
 
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -19,6 +22,8 @@ log = logging.getLogger("praktijkregister.projector")
 
 # (topic, partition) -> (the next offset to store, the recorded_at of the last applied event)
 Positions = dict[tuple[str, int], tuple[int, dt.datetime | None]]
+# (topic, partition) -> [(offset, message or None when undecodable)] in log order: one poll, decoded once
+Decoded = dict[tuple[str, int], list[tuple[int, Message | None]]]
 
 
 def decode_message(kind: TopicKind, partition: int, offset: int, value: bytes | None) -> Message | None:
@@ -64,57 +69,48 @@ class Poll:
     undecodable: int = 0
 
 
-class DecodeCache:
-    """The decoded messages of the last records this process read, shared by its projections.
-
-    Every projection of a process reads the same canonical log at about the same position (the runner
-    round-robins them, batch by batch), so each record is decoded once instead of once per projection. An entry
-    is used only when the bytes are the very same (a recreated topic cannot hand out a stale message); the
-    oldest entries go first beyond ``size`` (a few batches: the projections stay within a batch of each other, and
-    the bound keeps a replay's memory flat). Messages are shared, never copied: projections only read them."""
-
-    def __init__(self, size: int = 20_000) -> None:
-        self.size = size
-        self._entries: dict[tuple[str, int, int], tuple[bytes | None, Message | None]] = {}
-        self._lock = threading.Lock()
-
-    def decode(self, topic: str, kind: TopicKind, partition: int, offset: int, value: bytes | None) -> Message | None:
-        key = (topic, partition, offset)
-        with self._lock:
-            hit = self._entries.get(key)
-        if hit is not None and hit[0] == value:
-            return hit[1]
-        msg = decode_message(kind, partition, offset, value)
-        with self._lock:
-            self._entries[key] = (value, msg)
-            while len(self._entries) > self.size:
-                del self._entries[next(iter(self._entries))]
-        return msg
-
-
-SHARED = DecodeCache()
-
-
-def decode_poll(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind],
-                cache: DecodeCache | None = SHARED) -> Poll:
-    """Decode every record of a poll; ``kinds`` maps each topic to the logical topic it is; ``cache``: decoded
-    messages shared with the other projections of this process (None: decode every record here)."""
-    out = Poll()
+def decode(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind]) -> Decoded:
+    """Decode every record of a poll once; ``kinds`` maps each topic to the logical topic it is."""
+    out: Decoded = {}
     for tp, records in polled.items():
-        kind = kinds[tp.topic]
+        if records:
+            kind = kinds[tp.topic]
+            out[(tp.topic, tp.partition)] = [(r.offset, decode_message(kind, tp.partition, r.offset, r.value))
+                                             for r in records]
+    return out
+
+
+def rewrite(decoded: Decoded, fn: Callable[[Message], Message]) -> Decoded:
+    """Every decoded message passed through ``fn`` (e.g. the pseudonym rotation), once for all projections."""
+    return {key: [(off, None if m is None else fn(m)) for off, m in items] for key, items in decoded.items()}
+
+
+def share(decoded: Decoded, topics: Collection[str], committed: Mapping[tuple[str, int], int]) -> Poll:
+    """One projection's part of a decoded poll: the records of ``topics`` at or after its stored next offset
+    (``committed``; none stored: all), and the positions to store after them."""
+    out = Poll()
+    for key, items in decoded.items():
+        if key[0] not in topics:
+            continue
+        start = committed.get(key, -1)
         last_rec: dt.datetime | None = None
-        for rec in records:
-            out.count += 1
-            if cache is None:
-                msg = decode_message(kind, tp.partition, rec.offset, rec.value)
-            else:
-                msg = cache.decode(tp.topic, kind, tp.partition, rec.offset, rec.value)
+        taken = 0
+        for offset, msg in items:
+            if offset < start:
+                continue  # this projection already has it (the shared consumer runs from the slowest)
+            taken += 1
             if msg is None:
                 out.undecodable += 1
                 continue
             out.messages.append(msg)
-            # of the last applied event (log order)
-            last_rec = as_timestamp(msg.record.get("recorded_at")) or last_rec
-        if records:
-            out.positions[(tp.topic, tp.partition)] = (records[-1].offset + 1, last_rec)
+            last_rec = as_timestamp(msg.record.get("recorded_at")) or last_rec  # of the last applied event
+        if taken:
+            out.count += taken
+            out.positions[key] = (items[-1][0] + 1, last_rec)
     return out
+
+
+def decode_poll(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind]) -> Poll:
+    """Decode every record of a poll into one Poll (all its topics, nothing skipped)."""
+    return share(decode(polled, kinds), set(kinds), {})
+

@@ -1,6 +1,9 @@
-"""Rebuild projections from offset 0 into a staging schema (with a progress bar), then swap
-the rebuilt tables into the live schema in one transaction; queries keep answering from the
-old tables meanwhile. Runs the same Worker as the live runner (consumers/projector.py)."""
+"""Rebuild projections from offset 0 into staging schemas (with a progress bar), then swap the rebuilt tables into
+the live schema in one transaction; queries keep answering from the old tables meanwhile.
+
+One pass over the log for every projection being rebuilt: the same runner as the live projector
+(consumers/projector.py), one consumer, each poll decoded once and written to every staging schema in one
+transaction. It streams batch by batch, so memory does not grow with the log."""
 from __future__ import annotations
 
 import threading
@@ -10,12 +13,9 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.text import Text
-from sqlalchemy import Engine
 
-from consumers.projector import RunnerConfig, Stats, Worker, run
+from consumers.projector import RunnerConfig, Stats, Worker, make_runner, projections_of, run
 from projections import store
-from projections.catalogus import select
-from projections.model import Projection
 from registry.infra.db import engine as make_engine
 
 
@@ -34,41 +34,39 @@ def staging_schema(schema: str, projection: str) -> str:
 
 def replay(config: RunnerConfig, names: Sequence[str] = ("all",), *, progress: bool = True,
            stop: threading.Event | None = None) -> list[Stats]:
-    """Rebuild projections from offset 0 into a staging schema, then swap them in.
+    """Rebuild projections from offset 0 into their staging schemas in one pass, then swap them all in.
 
-    A ``stop`` mid-way drops the staging schema and leaves the live tables as they were."""
+    A ``stop`` mid-way drops the staging schemas and leaves the live tables as they were."""
     engine = make_engine(config.database_url)
-    out: list[Stats] = []
     stop = stop or threading.Event()
-    console = Console(stderr=True)
-    for p in [q for n in names for q in select(n)]:
-        staging = staging_schema(config.schema, p.name)
-        with engine.begin() as conn:
-            store.drop_schema(conn, staging)
-        stats = _rebuild(engine, config, p, staging, stop, console if progress else None)
-        if stop.is_set():
-            with engine.begin() as conn:
-                store.drop_schema(conn, staging)
-            break
-        with engine.begin() as conn:
-            store.swap(conn, config.schema, staging, p)
-        out.append(stats)
-    return out
-
-
-def _rebuild(engine: Engine, config: RunnerConfig, projection: Projection, staging: str, stop: threading.Event,
-             console: Console | None) -> Stats:
-    """Project the whole log into ``staging`` (own consumer group), with a progress bar on ``console``."""
-    worker = Worker(projection, engine, staging, config, group_suffix="-replay")
+    projections = projections_of(names)
+    staging = {p.name: staging_schema(config.schema, p.name) for p in projections}
+    with engine.begin() as conn:
+        for schema in staging.values():
+            store.drop_schema(conn, schema)
+    worker = make_runner(config, names, group_suffix="-replay", schemas=staging)
     try:
-        worker.start()
-        total = max(worker.backlog(), 1)
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
-                      TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
-                      console=console, disable=console is None) as bar:
-            task = bar.add_task(f"replay {projection.name}", total=total)
-            run([worker], once=True, stop=stop, on_batch=lambda n: bar.advance(task, n))
-            bar.update(task, completed=total)
+        _rebuild(worker, stop, Console(stderr=True) if progress else None)
     finally:
         worker.close()
-    return worker.stats
+    with engine.begin() as conn:
+        if stop.is_set():
+            for schema in staging.values():
+                store.drop_schema(conn, schema)
+            return []
+        for p in projections:  # every rebuilt projection at once: readers never see a mix of old and new
+            store.swap(conn, config.schema, staging[p.name], p)
+    return worker.all_stats
+
+
+def _rebuild(worker: Worker, stop: threading.Event, console: Console | None) -> None:
+    """Project the whole log into the staging schemas, with a progress bar on ``console``."""
+    worker.start()
+    total = max(worker.backlog(), 1)
+    label = "replay " + ", ".join(t.projection.name for t in worker.tracks)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
+                  TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+                  console=console, disable=console is None) as bar:
+        task = bar.add_task(label, total=total)
+        run([worker], once=True, stop=stop, on_batch=lambda n: bar.advance(task, n))
+        bar.update(task, completed=total)

@@ -270,20 +270,16 @@ def bench_projector(bootstrap: str, database_url: str, n_deelnemers: int) -> tup
     n = produce_canonical(bootstrap, t.events, n_deelnemers)
     raw_rate, _ = raw_consume_decode(bootstrap, t.events)
     cfg = projector.RunnerConfig(bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections, batch_size=2000)
-    workers = projector.make_workers(cfg, ["all"])
+    runner = projector.make_runner(cfg, ["all"])  # one consumer for every projection, as `project` runs them
     try:
-        for w in workers:
-            w.start()
+        runner.start()
         start, deadline = time.perf_counter(), time.monotonic() + 600
-        while any(w.stats.consumed < n for w in workers) and time.monotonic() < deadline:
-            for w in workers:
-                if w.stats.consumed < n:
-                    w.step(timeout_ms=200)
+        while any(st.consumed < n for st in runner.all_stats) and time.monotonic() < deadline:
+            runner.step(timeout_ms=200)
         seconds = time.perf_counter() - start
     finally:
-        for w in workers:
-            w.close()
-    done = min(w.stats.consumed for w in workers)
+        runner.close()
+    done = min(st.consumed for st in runner.all_stats)
     must(done >= n, f"projector consumed {done} of {n} events")
     return n / seconds, raw_rate, n
 

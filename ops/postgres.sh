@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster on 127.0.0.1 in .cache/pg (no system service).
-#   ops/postgres.sh start | stop | purge | status | url
+#   ops/postgres.sh start | stop [fast|immediate|smart] | purge | status | url
 source "$(dirname "$0")/lib.sh"
 PGDIR="$CACHE/pg"        # always: the port, the logs and the record of where the data lives
 PORTFILE="$PGDIR/port"   # the port is kept here whatever folder the clone is in
@@ -107,9 +107,11 @@ start() {
   url
 }
 
-stop() {
+stop() {  # stop [fast|immediate|smart]: pg_ctl's shutdown mode (default fast; the fault suite uses immediate)
+  local mode="${1:-fast}"
+  case "$mode" in fast|immediate|smart) ;; *) die "unknown shutdown mode $mode (fast, immediate or smart)" ;; esac
   local bin; bin="$(find_bin)" || { echo "postgres: not installed"; return 0; }
-  if running; then as_owner "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; echo "postgres: stopped"; else echo "postgres: not running"; fi
+  if running; then as_owner "$bin/pg_ctl" -D "$DATA" -m "$mode" -w stop >/dev/null; echo "postgres: stopped$([ "$mode" = fast ] || echo " ($mode)")"; else echo "postgres: not running"; fi
 }
 
 purge() {  # stop, then delete the cluster (also a relocated one) and its records
@@ -127,9 +129,9 @@ status() {
 
 case "${1:-}" in
   start) start ;;
-  stop) stop ;;
+  stop) stop "${2:-fast}" ;;
   purge) purge ;;
   status) status ;;
   url) url ;;
-  *) echo "usage: $0 start|stop|purge|status|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop [fast|immediate|smart]|purge|status|url" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from itertools import groupby
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -85,13 +86,13 @@ def save_offsets(conn: Connection, schema: str, projection: str,
          for (t, p), (n, rec) in sorted(positions.items())])
 
 
-# PostgreSQL takes at most 65,535 parameters per statement; stay well below it
+# values per set-based insert: bounds what one COPY buffers
 MAX_PARAMS = 30_000
 
 
 def execute(conn: Connection, schema: str, changes: Iterable[Change]) -> int:
-    """Run the changes in order. A run of inserts into one table goes as multi-row ``INSERT .. VALUES (..), (..)
-    ON CONFLICT ..`` statements (set-based: one round trip per few thousand rows, not one per row); other runs
+    """Run the changes in order. A run of inserts into one table goes set-based (``COPY`` into a temp table, then
+    one ``INSERT .. SELECT .. ON CONFLICT``: a few round trips per few thousand rows, not one per row); other runs
     of the same SQL go as one executemany."""
     n = 0
     for stmt, run in groupby(changes, key=lambda c: c.sql):
@@ -126,20 +127,31 @@ def _chunks(group: list[Change]) -> Iterator[list[Change]]:
 
 
 def _insert_rows(conn: Connection, schema: str, rows: list[Change]) -> None:
-    """One ``INSERT .. VALUES`` of many rows (PostgreSQL coerces each value to its target column's type).
-
-    Sent with PostgreSQL's own ``$n`` placeholders through psycopg's RawCursor, on the connection (and so in the
-    transaction) of ``conn``: psycopg does not parse such a query, and parsing a long ``%s`` query costs more than
-    the round trips this saves."""
+    """Many rows into one table, set-based: ``COPY`` into a session-private temp table shaped like the target, then
+    one ``INSERT .. SELECT .. ON CONFLICT``. COPY streams the rows without a statement to parse (a multi-row
+    VALUES of thousands of parameters took PostgreSQL about twice as long), and PostgreSQL coerces each value to
+    its column's type. Runs on the connection (and so in the transaction) of ``conn``."""
     first = rows[0]
     cols = list(first.params)
-    width = len(cols)
-    values = ", ".join("(" + ", ".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(len(rows)))
-    statement = sql(f"INSERT INTO {{s}}.{first.table} ({', '.join(cols)}) VALUES {values} {first.conflict}", schema)
+    names = ", ".join(cols)
+    staging = _staging_table(schema, first.table)
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
-    with psycopg.RawCursor(driver) as cur:
-        cur.execute(statement, [c.params[col] for c in rows for col in cols])
+    with driver.cursor() as cur:
+        # LIKE copies the columns (not the indexes); ON COMMIT DELETE ROWS empties it after every batch
+        cur.execute(sql(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {{s}}.{first.table}) "
+                        "ON COMMIT DELETE ROWS", schema))
+        with cur.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+            for c in rows:
+                copy.write_row([c.params[col] for col in cols])
+        cur.execute(sql(f"INSERT INTO {{s}}.{first.table} ({names}) SELECT {names} FROM {staging} {first.conflict}",
+                        schema))
+        cur.execute(f"TRUNCATE {staging}")  # the next chunk of this table in the same batch starts empty
+
+
+def _staging_table(schema: str, table: str) -> str:
+    """The temp table for ``schema.table`` (per schema: a replay writes staging schemas from the same session)."""
+    return f"praktijk_in_{zlib.crc32(f'{schema}.{table}'.encode()):08x}"
 
 
 def swap(conn: Connection, live: str, staging: str, projection: Projection) -> None:

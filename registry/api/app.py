@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from registry.api import docs, metrics, problems, web
 from registry.api.audit import AuditLog, AuditTable, MemoryAuditLog, audit_table_of
 from registry.api.auth import KeyLookup, KeyStore
-from registry.api.cache import DEFAULT_KEY_TTL_SECONDS, CachedKeyLookup
+from registry.api.cache import DEFAULT_DATA_VERSION_SECONDS, DEFAULT_KEY_TTL_SECONDS, CachedKeyLookup, RecentDataVersion
 from registry.api.context import ApiContext, StatusProbe
 from registry.api.ports import ReadQueries
 from registry.api.readmodels import DEFAULT_CACHE_BYTES, AnswerCache
@@ -24,6 +24,14 @@ from registry.api.routes import credential, document, verificatie_pagina  # the 
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import topics
 from registry.infra.settings import Settings
+
+
+def read_engine(engine: Engine, schema: str) -> Engine:
+    """The requests' engine: ``engine`` reading from ``schema`` (projections.queries takes its tables from the option
+    praktijk_schema), in autocommit. The requests only read, each statement on its own snapshot as under READ
+    COMMITTED anyway, so no BEGIN and no ROLLBACK round trip per request (issue 15 §3). Writes (keys, audit) go
+    through ``engine`` itself, in transactions."""
+    return engine.execution_options(praktijk_schema=schema, isolation_level="AUTOCOMMIT")
 
 
 def create_app(
@@ -41,6 +49,7 @@ def create_app(
     cache_bytes: int = DEFAULT_CACHE_BYTES,
     audit: AuditLog | None = None,
     key_cache_seconds: float = DEFAULT_KEY_TTL_SECONDS,
+    data_version_seconds: float = DEFAULT_DATA_VERSION_SECONDS,
 ) -> FastAPI:
     """Build the API.
 
@@ -53,11 +62,15 @@ def create_app(
     (their JSON size; 0: no cache). ``audit``: where person-level reads are recorded (default: the table
     ``<key table>_audit`` next to a ``KeyStore``, else in memory). ``key_cache_seconds``: how long the default
     key table's answers are remembered (registry/api/cache.py; 0: ask every request); keys passed in are not cached.
+    ``data_version_seconds``: how long the read models' data version is reused before it is read again, so the
+    bound after which a new event reaches a cached answer (registry/api/cache.py ``RecentDataVersion``; 0: every
+    request).
     """
     if engine is None and connect_database:
-        from registry.infra.db import engine as make_engine
+        from registry.infra.db import API_PING_AFTER_IDLE_SECONDS, API_POOL_SIZE, engine as make_engine
 
-        engine = make_engine(settings.database_url)
+        # no ping per request, no connection closed after a busy moment (registry/infra/db.py)
+        engine = make_engine(settings.database_url, API_PING_AFTER_IDLE_SECONDS, API_POOL_SIZE, 0)
     default_keys = keys is None
     if keys is None:
         if engine is None:
@@ -75,7 +88,8 @@ def create_app(
         settings=settings, engine=engine, keys=keys, queries=queries, read_schema=schema or DEFAULT_READ_SCHEMA,
         cache=AnswerCache(cache_bytes), metrics=metrics.ApiMetrics(), events_topic=events_topic,
         ingress_prefix=ingress_prefix, status_timeout_ms=status_timeout_ms, status_probe=status_probe,
-        audit=audit)
+        audit=audit, versions=RecentDataVersion(data_version_seconds),
+        read_engine=read_engine(engine, schema or DEFAULT_READ_SCHEMA) if engine is not None else None)
     problems.install(app)
     metrics.install(app, app.state.context.metrics)
     app.include_router(overzichten.router(queries.OVERZICHTEN if queries is not None else {}))

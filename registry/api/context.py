@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from registry.api.audit import AuditLog, MemoryAuditLog
 from registry.api.auth import KeyLookup
+from registry.api.cache import RecentDataVersion
 from registry.api.metrics import ApiMetrics
 from registry.api.ports import ReadQueries
 from registry.api.readmodels import AnswerCache
@@ -33,3 +34,7 @@ class ApiContext:
     status_timeout_ms: int
     status_probe: StatusProbe | None
     audit: AuditLog = field(default_factory=MemoryAuditLog)  # person-level reads (append-only)
+    versions: RecentDataVersion = field(default_factory=RecentDataVersion)  # the answer cache's data version
+    # ``engine`` with the execution option praktijk_schema=read_schema, set once: per connection it cost ~10% of a
+    # cached answer's busy time (issue 15 §3); None: use ``engine`` as it is
+    read_engine: Engine | None = None

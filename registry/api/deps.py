@@ -2,18 +2,23 @@
 
 Per-app state lives in ``app.state.context`` (an ``ApiContext``) and is only read here. The annotated types
 (``Principal``, ``Conn``, ``Queries``, ...) are what the endpoints declare. FastAPI caches a dependency per
-request, so one request checks out one database connection, shared by the key lookup and the queries.
+request, so one request checks out at most one database connection, shared by the key lookup and the queries, and
+only when it needs one: a remembered key and a cached answer need none (``LazyConnection``).
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
 
 import re
-from typing import Annotated, Any, Callable, Coroutine, Iterator
+from typing import Annotated, Any, AsyncIterator, Callable, Coroutine, cast
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
 
 from registry.api.auth import ApiKey, Kind, canonical_instelling, canonical_regio
+from registry.api.cache import CachedKeyLookup
 from registry.api.context import ApiContext
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
@@ -33,14 +38,46 @@ async def api_context(request: Request) -> ApiContext:  # no I/O: runs on the ev
 Context = Annotated[ApiContext, Depends(api_context)]
 
 
-def connection(context: Context) -> Iterator[Connection | None]:
-    """One connection per request (None when the app has no database: unit tests with in-memory stand-ins)."""
-    if context.engine is None:
-        yield None
-        return
-    with context.engine.connect() as conn:
-        # projections.queries reads its tables from this schema (no per-query search_path lookup)
-        yield conn.execution_options(praktijk_schema=context.read_schema)
+class LazyConnection:
+    """The request's database connection, checked out on first use: a cached answer needs none (issue 15 §3)."""
+
+    def __init__(self, engine: Engine | None) -> None:
+        self.engine = engine  # None: no database (unit tests with in-memory stand-ins)
+        self._conn: Connection | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._conn is not None
+
+    def get(self) -> Connection | None:
+        if self._conn is None and self.engine is not None:
+            self._conn = self.engine.connect()  # may wait for the pool: call it from a worker thread
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+async def request_connection(context: Context) -> AsyncIterator[LazyConnection]:
+    """One (lazy) connection per request, shared by the key lookup, the answer cache and the queries."""
+    # the engine carries praktijk_schema: projections.queries reads its tables from that schema
+    lazy = LazyConnection(context.read_engine)
+    try:
+        yield lazy
+    finally:
+        if lazy.opened:  # returning it to the pool may roll back: I/O, so off the event loop, in a thread of its own
+            # (as FastAPI exits sync dependencies): never queued behind worker threads that wait for the pool
+            await anyio.to_thread.run_sync(lazy.close, limiter=anyio.CapacityLimiter(1))
+
+
+Lazy = Annotated[LazyConnection, Depends(request_connection)]
+
+
+def connection(lazy: Lazy) -> Connection | None:
+    """The request's connection, checked out now (a sync dependency: FastAPI runs it in a worker thread)."""
+    return lazy.get()
 
 
 Conn = Annotated[Connection, Depends(connection)]
@@ -61,13 +98,17 @@ Queries = Annotated[ReadQueries, Depends(read_queries)]
 bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="API key: `Authorization: Bearer prk_...`")
 
 
-def authenticated(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-                  conn: OptionalConn, context: Context) -> ApiKey:
+async def authenticated(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                        lazy: Lazy, context: Context) -> ApiKey:
     """The active key of ``Authorization: Bearer ...``; 401 when missing, unknown or revoked."""
     challenge = {"WWW-Authenticate": 'Bearer realm="praktijkregister"'}
     if creds is None or not creds.credentials:
         raise ProblemError(401, "unauthenticated", "no API key: send Authorization: Bearer <key>", headers=challenge)
-    found = context.keys.lookup(creds.credentials, conn)  # on the request's connection: one checkout per request
+    secret, keys = creds.credentials, context.keys
+    # a remembered key costs no query and no worker thread; else ask on the request's connection
+    found = keys.remembered(secret) if isinstance(keys, CachedKeyLookup) else None
+    if found is None:
+        found = await run_in_threadpool(lambda: keys.lookup(secret, lazy.get()))
     if found is None:
         raise ProblemError(401, "unauthenticated", "unknown or revoked API key",
                            headers={"WWW-Authenticate": 'Bearer realm="praktijkregister", error="invalid_token"'})
@@ -146,15 +187,22 @@ def instelling_param(value: str) -> str:
 class CachedAnswers:
     """Rows from the app's answer cache while the read models are unchanged, else computed (and cached)."""
 
-    def __init__(self, conn: Connection | None, context: ApiContext) -> None:
-        self.conn = conn
+    def __init__(self, lazy: LazyConnection, context: ApiContext) -> None:
+        self.lazy = lazy
         self.context = context
+
+    def connection(self) -> Connection:
+        """The request's connection for a computation (checked out now). None only without a database, where the
+        in-memory queries ignore it."""
+        return cast(Connection, self.lazy.get())
 
     def rows(self, key: tuple[Any, ...], compute: Callable[[], Rows]) -> Rows:
         cache = self.context.cache
-        if self.conn is None or cache.size <= 0:
+        if self.lazy.engine is None or cache.size <= 0:
             return compute()
-        version = data_version(self.conn, self.context.read_schema)
+        schema = self.context.read_schema
+        # re-read at most every data_version_seconds (registry/api/cache.py RecentDataVersion)
+        version = self.context.versions.get(lambda: data_version(self.connection(), schema))
         rows = cache.get(key, version)
         self.context.metrics.cache.labels("miss" if rows is None else "hit").inc()
         if rows is None:
@@ -163,8 +211,8 @@ class CachedAnswers:
         return rows
 
 
-async def cached_answers(conn: OptionalConn, context: Context) -> CachedAnswers:
-    return CachedAnswers(conn, context)
+async def cached_answers(lazy: Lazy, context: Context) -> CachedAnswers:
+    return CachedAnswers(lazy, context)
 
 
 Answers = Annotated[CachedAnswers, Depends(cached_answers)]

@@ -27,12 +27,13 @@ def register(app: typer.Typer) -> None:
         partition: Optional[List[int]] = typer.Option(None, "--partition", help="Only these partitions (repeatable; "
                                                       "run one instance per partition subset to scale out)."),
         group: bool = typer.Option(False, "--group", help="Share the partitions with every other `project --group` "
-                                   "process through each projection's Kafka consumer group (scale out; a stopped "
-                                   "one's partitions move to the others)."),
+                                   "process of the same projections through one Kafka consumer group (scale out; "
+                                   "a stopped one's partitions move to the others)."),
         metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Serve Prometheus metrics on this "
                                                    "port (0: off; default PRAKTIJK_PROJECTOR_METRICS_PORT)."),
     ) -> None:
-        """Run the projections (Kafka -> read models in PostgreSQL) until Ctrl-C / SIGTERM."""
+        """Run the projections (Kafka -> read models in PostgreSQL) until Ctrl-C / SIGTERM: one consumer for all of
+        them, one PostgreSQL transaction per batch."""
         from consumers import projector
         from registry.infra import metrics, settings as settings_mod
 
@@ -63,7 +64,8 @@ def register(app: typer.Typer) -> None:
         rejections_topic: Optional[str] = typer.Option(None, "--rejections-topic", help="Rejections topic."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
     ) -> None:
-        """Rebuild read models from offset 0 into fresh tables, then swap them in (one transaction)."""
+        """Rebuild read models from offset 0 into fresh tables in one pass over the log, then swap them in (one
+        transaction)."""
         from consumers import replay as replay_mod
         from projections.catalogus import select
 

@@ -1,11 +1,48 @@
 """Database engine (SQLAlchemy 2 + psycopg 3). Adapters take a session from here."""
 from __future__ import annotations
 
+import time
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
+
+# The query API pings a pooled connection only when it lay unused this long: a busy API reuses its connections
+# many times a second, and a ping per checkout was one of the three round trips of a cached answer (issue 15 §3).
+API_PING_AFTER_IDLE_SECONDS = 10.0
+# The API keeps all its connections (no overflow): an overflow connection is closed on return and opened anew for the
+# next busy moment, and a new PostgreSQL connection (fork + SCRAM) cost ~12% of a cold answer's busy time.
+API_POOL_SIZE = 30
 
 
 @lru_cache(maxsize=8)
-def engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+def engine(url: str, ping_after_idle: float = 0.0, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+    """The engine for ``url``. ``ping_after_idle`` 0: ping every connection on checkout (``pool_pre_ping``, for
+    the consumers and commands); > 0: ping only a connection idle longer than that many seconds (the API).
+    Connections are opened on demand, up to ``pool_size`` kept plus ``max_overflow`` closed again on return.
+
+    Either way a dead connection does not stay in the pool: a failed ping makes the pool take a fresh one, and
+    an error SQLAlchemy recognises as a disconnect (e.g. PostgreSQL restarted) invalidates every pooled
+    connection, so at most the request that met it fails and the next one reconnects."""
+    eng = create_engine(url, pool_pre_ping=ping_after_idle <= 0, pool_size=pool_size, max_overflow=max_overflow)
+    if ping_after_idle > 0:
+        _ping_when_idle(eng, ping_after_idle)
+    return eng
+
+
+def _ping_when_idle(eng: Engine, seconds: float) -> None:
+    @event.listens_for(eng, "checkin")
+    def remember_checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(eng, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since <= seconds:
+            return  # new, or in use moments ago
+        try:
+            eng.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping's transaction; the pool hands out an idle connection
+        except Exception as exc:  # noqa: BLE001 - any failed ping means: this connection is gone
+            raise DisconnectionError("pooled connection did not answer its ping") from exc  # the pool retries

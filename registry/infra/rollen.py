@@ -79,6 +79,8 @@ def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *,
     conn.execute(text(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC"))
     conn.execute(text(f"GRANT CONNECT ON DATABASE {db} TO {owner}, {projector}, {api}, {validator}, {reconciler}"))
     conn.execute(text(f"GRANT CREATE ON DATABASE {db} TO {owner}, {projector}, {validator}"))
+    # the projector COPYs each batch into session-private temp tables before one INSERT .. SELECT (projections/store)
+    conn.execute(text(f"GRANT TEMPORARY ON DATABASE {db} TO {projector}"))
     conn.execute(text(f"REVOKE CREATE ON DATABASE {db} FROM {api}, {reconciler}"))
     conn.execute(text("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))  # the default since PostgreSQL 15
     # whatever the projector creates from now on (schemas, read models, replay staging) is readable by the readers

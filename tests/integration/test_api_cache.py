@@ -1,5 +1,6 @@
 """The API's answer cache is never stale: a cached overzicht is served from the cache while the read models stand
-still, and the first request after a new event is projected answers with the new numbers (issue 15, section 3).
+still, and the first request after a new event is projected, once the data-version bound (0.2 s) has passed, answers
+with the new numbers (issue 15, section 3).
 
 Real path: partner events -> validator -> Kafka -> projector -> PostgreSQL -> API (with the production key cache)."""
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from projections import queries
 from projections import store as read_store
@@ -42,10 +43,18 @@ def test_a_new_event_makes_the_next_request_recompute(kafka_bootstrap: str, data
     keystore = KeyStore(eng, table=f"api_keys_{unique}")
     _, key = keystore.create("landelijk", "test")
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url)
-    app = create_app(s, queries=queries, engine=eng, keys=CachedKeyLookup(keystore), schema=schema,
-                     events_topic=f"{prefix}.events", ingress_prefix=f"{prefix}.ingress.")
+    now = [0.0]  # the caches' clock: the bounds are tested by moving it, not by sleeping
+    app = create_app(s, queries=queries, engine=eng, keys=CachedKeyLookup(keystore, clock=lambda: now[0]),
+                     schema=schema, events_topic=f"{prefix}.events", ingress_prefix=f"{prefix}.ingress.")
     client = TestClient(app, headers={"Authorization": f"Bearer {key}"})
-    cache = app.state.context.cache
+    cache, versions = app.state.context.cache, app.state.context.versions
+    versions.clock = lambda: now[0]
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(eng, "before_cursor_execute", record)
     try:
         h.publish(kafka_bootstrap, prefix, reference())
         h.drain(v)
@@ -55,18 +64,23 @@ def test_a_new_event_makes_the_next_request_recompute(kafka_bootstrap: str, data
 
         before = _totaal(client.get(URL))
         hits = cache.hits
+        statements.clear()
         assert _totaal(client.get(URL)) == before == 1
         assert cache.hits == hits + 1  # the second answer came from the cache
+        assert statements == []  # with no database round trip: key and data version remembered, no connection
 
         h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=T2))])
         h.drain(v)
         project_once(kafka_bootstrap, database_url, prefix, schema)
 
         misses = cache.misses
+        assert _totaal(client.get(URL)) == before  # within the bound (data_version_seconds): the version read before
+        now[0] += versions.max_age  # the bound has passed
         assert _totaal(client.get(URL)) == before + 1  # the very next request: the new numbers
         assert cache.misses == misses + 1  # recomputed, not served from the old entry
-        assert _totaal(client.get(URL)) == before + 1 and cache.hits == hits + 2  # and cached again
+        assert _totaal(client.get(URL)) == before + 1 and cache.hits == hits + 3  # and cached again
     finally:
+        event.remove(eng, "before_cursor_execute", record)
         v.close()
         with eng.begin() as conn:
             read_store.drop_schema(conn, schema)

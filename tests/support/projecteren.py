@@ -1,7 +1,7 @@
 """Project a test's canonical log into its own read-model schema once, with the real projector."""
 from __future__ import annotations
 
-from consumers.projector import RunnerConfig, make_workers, run
+from consumers.projector import RunnerConfig, make_runner, run
 
 
 def project_once(bootstrap: str | list[str], database_url: str, prefix: str, schema: str) -> None:
@@ -9,11 +9,9 @@ def project_once(bootstrap: str | list[str], database_url: str, prefix: str, sch
     servers = [bootstrap] if isinstance(bootstrap, str) else bootstrap
     cfg = RunnerConfig(bootstrap=servers, database_url=database_url, schema=schema,
                        events_topic=f"{prefix}.events", rejections_topic=f"{prefix}.rejections", topic_wait_s=5.0)
-    workers = make_workers(cfg, ["all"])
+    runner = make_runner(cfg, ["all"])
     try:
-        for w in workers:
-            w.start()
-        run(workers, once=True)
+        runner.start()
+        run([runner], once=True)
     finally:
-        for w in workers:
-            w.close()
+        runner.close()

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from registry.api.deps import Answers, Conn, Context, Principal, Queries, forbid
+from registry.api.deps import Answers, Context, Principal, Queries, forbid
 from registry.api.docs import overzicht_description
 from registry.api.params import Datum, InstellingQuery, PilotQuery, RegioQuery
 from registry.api.problems import ProblemError, problem_responses
@@ -28,7 +28,7 @@ def overzichten(principal: Principal, rm: Queries) -> OverzichtenLijst:
 
 def overzicht(
     naam: Annotated[str, Path(pattern=NAAM_PATTERN, description="Overzicht name, see GET /v1/overzichten.")],
-    principal: Principal, rm: Queries, conn: Conn, answers: Answers, peildatum: DateParam,
+    principal: Principal, rm: Queries, answers: Answers, peildatum: DateParam,
     pilot: PilotQuery = None,
     regio: RegioQuery = None,
     instelling: InstellingQuery = None,
@@ -54,8 +54,8 @@ def overzicht(
     def exact(naam: str, p: str | None) -> list[dict[str, Any]]:
         try:
             return answers.rows(("overzicht", naam, peildatum, p, i, r),
-                                lambda: [dict(row) for row in rm.overzicht(conn, naam, peildatum, pilot=p, instelling=i,
-                                                                           regio=r)])
+                                lambda: [dict(row) for row in rm.overzicht(answers.connection(), naam, peildatum,
+                                                                           pilot=p, instelling=i, regio=r)])
         except KeyError:
             raise ProblemError(404, "unknown-overzicht", f"no overzicht named {naam!r}",
                                valid_values=sorted(rm.OVERZICHTEN))
@@ -87,13 +87,22 @@ def check_published(peildatum: date, rule: str, today: date | None = None) -> No
                            parameter="peildatum", valid_values=[d.isoformat() for d in near])
 
 
+def as_json(answer: Any) -> Any:
+    """The model as JSON, rendered here in the endpoint's worker thread: returned as a model, FastAPI would
+    validate it again in a second worker thread (issue 15 §3). The bytes are those FastAPI renders (pydantic's
+    serializer of the same model); the OpenAPI document still names OverzichtResponse (response_model)."""
+    if isinstance(answer, OverzichtResponse):
+        return Response(answer.model_dump_json(), media_type="application/json")
+    return answer
+
+
 def router(catalogue: dict[str, str]) -> APIRouter:
     """The routes; built per app because the description of /v1/overzichten/{naam} lists the app's overzichten."""
     routes = APIRouter(tags=["overzichten"])
     # the OpenAPI schema lists the app's names as an enum; another name is still a 404 with valid_values
     naam_param = Annotated[str, Path(pattern=NAAM_PATTERN, description="Overzicht name, see GET /v1/overzichten.",
                                      json_schema_extra={"enum": sorted(catalogue)} if catalogue else None)]
-    endpoint = functools.wraps(overzicht)(lambda **kwargs: overzicht(**kwargs))
+    endpoint = functools.wraps(overzicht)(lambda **kwargs: as_json(overzicht(**kwargs)))
     signature = inspect.signature(overzicht)
     endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(annotation=naam_param) if p.name == "naam" else p for p in signature.parameters.values()])

@@ -58,14 +58,14 @@ class Bron:
 
     def overzicht(self, naam: str, peildatum: date) -> Rows:
         """The rows exactly as ``GET /v1/overzichten/{naam}?peildatum=`` answers them for this key."""
-        resp = overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm, conn=self.conn,
+        resp = overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm,
                                            answers=self.answers, peildatum=peildatum, pilot=None, regio=None,
                                            instelling=None, format="json", context=self.context)
         rows: Rows = resp.rijen
         return rows
 
     def overzicht_csv(self, naam: str, peildatum: date) -> Any:
-        return overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm, conn=self.conn,
+        return overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm,
                                            answers=self.answers, peildatum=peildatum, pilot=None, regio=None,
                                            instelling=None, format="csv", context=self.context)
 

@@ -1,0 +1,51 @@
+"""The short fault suite (issue 13): ``./ops/faults --short`` starts a PRIVATE stack (its own Kafka and PostgreSQL,
+so the shared one is never stopped), streams events, kills the validator, the broker and the database (one of each kind; the full run does all),
+kills the API under load and sends poison; the table it prints must show nothing lost, nothing duplicated and read
+models equal to a clean replay after every fault."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FAULTS = ["validator SIGKILL", "Kafka SIGKILL + restart", "PostgreSQL stop -m immediate + start",
+          "API SIGKILL under load", "poison input"]  # the short run's subset, in order (tests/support/faults/suite.py)
+
+
+def parse_table(out: str) -> dict[str, dict[str, str]]:
+    """The markdown table ./ops/faults prints: fault -> {column: cell}."""
+    lines = [line for line in out.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")))) for line in lines[1:]]
+    return {r["fault"]: r for r in rows}
+
+
+def run_short(timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """``./ops/faults --short``; on a timeout SIGINT (not SIGKILL) its process group, so the driver still takes its
+    private stack down and no server of this run is left behind."""
+    proc = subprocess.Popen([str(ROOT / "ops" / "faults"), "--short"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=300)
+        raise AssertionError(f"./ops/faults --short took over {timeout:.0f} s:\n{out}\n{err[-3000:]}") from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_short_fault_suite_loses_and_duplicates_nothing() -> None:
+    done = run_short()
+    table = parse_table(done.stdout)
+    assert list(table) == FAULTS, done.stdout + done.stderr[-3000:]
+    for fault, row in table.items():
+        assert int(row["repetitions"]) >= 1, fault
+        assert int(row["events in"]) > 0, f"{fault}: no events flowed during the fault"
+        assert int(row["in canonical log"]) == int(row["events in"]), fault
+        assert (row["lost"], row["duplicates"]) == ("0", "0"), fault
+        assert row["read models equal"] == "yes", fault
+        assert "never" not in row["recovery time (s)"], f"{fault}: no recovery"
+    assert "0 wrong" in done.stdout and "5 records sent, 5 dead letters" in done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
