@@ -1,4 +1,4 @@
-"""The projections the runner knows, by name (each has its own consumer group).
+"""The projections the runner knows, by name (one process runs them on one shared consumer: consumers/projector.py).
 
 Tables (all in one PostgreSQL schema, default ``praktijk``; ``{s}`` in the SQL):
 
