@@ -9,9 +9,9 @@ polls back to back in short slices: a join completes inside a poll and its resul
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
-from kafka import KafkaConsumer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.structs import MemberState
 
 # at most this long back to back while rebalancing (a killed member is noticed after the session time-out, 10 s)
@@ -32,3 +32,28 @@ def poll(consumer: KafkaConsumer, timeout_ms: int, **kwargs: Any) -> Any:
 
 def _stable(consumer: KafkaConsumer) -> bool:
     return bool(consumer.group_metadata().state == MemberState.STABLE)
+
+
+class Lid(Protocol):
+    """A group member that owns partitions: told what it lost and what it got."""
+
+    def ingetrokken(self, partitions: set[TopicPartition]) -> None: ...
+
+    def toegewezen(self, partitions: set[TopicPartition]) -> None: ...
+
+
+class Toewijzing(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Rebalance hooks; they run on the consumer's IO thread inside ``poll``, so they only tell the member what
+    changed (the member acts on it in its own loop: a revoked partition is lost too, for a member)."""
+
+    def __init__(self, lid: Lid) -> None:
+        self.lid = lid
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.lid.ingetrokken(set(revoked))
+
+    def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+        self.lid.ingetrokken(set(lost))
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.lid.toegewezen(set(assigned))

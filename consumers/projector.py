@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -172,7 +171,7 @@ class Worker:
         if self.config.groep:
             for topic in self.kinds:
                 self._partitions(topic)  # wait for the topics, as below
-            self.consumer.subscribe(topics=sorted(self.kinds), listener=_Toewijzing(self))
+            self.consumer.subscribe(topics=sorted(self.kinds), listener=groep.Toewijzing(self))
             return
         for topic in self.kinds:
             parts = self._partitions(topic)
@@ -355,22 +354,6 @@ class Worker:
         if self.consumer is not None:
             self.consumer.close(autocommit=False)
             self.consumer = None
-
-
-class _Toewijzing(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Rebalance hooks of a group-mode runner; they run inside ``poll`` on the IO thread: they only note changes."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-
-    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self.worker.ingetrokken(set(revoked))
-
-    def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
-        self.worker.ingetrokken(set(lost))
-
-    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.worker.toegewezen(set(assigned))
 
 
 def run(workers: Sequence[Worker], *, once: bool, stop: threading.Event | None = None,

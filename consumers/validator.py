@@ -30,7 +30,7 @@ Several instances (issue 15) form one consumer group over the ingress topics:
 * every instance folds the WHOLE canonical log (consumers/volger.py: reference data and every deelnemer, like a
   global table), also what the other instances write, and releases its parked events that those satisfy;
 * its state snapshot is its own (schema ``<schema>`` for instance 0, ``<schema>_<i>`` for the others);
-* hand-over (``_Overdracht``): newly assigned partitions are paused until the state is rolled forward to the
+* hand-over (``groep.Toewijzing`` -> ``toegewezen``): newly assigned partitions are paused until the state is rolled forward to the
   canonical log's end (past every transaction open at that moment) and their parked entries are loaded; only
   then is their first record judged. A transaction never spans a poll, so none is open when partitions are
   revoked: their parked entries are simply dropped (the next owner folds them from the parked topic).
@@ -47,7 +47,6 @@ import time
 from typing import Any, Callable, Mapping
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 from kafka.structs import OffsetAndMetadata
@@ -87,22 +86,6 @@ GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, 
 def staat_schema(schema: str, instance: int) -> str:
     """Where instance ``instance`` keeps its state snapshot: instances never overwrite each other's."""
     return schema if instance == 0 else f"{schema}_{instance}"
-
-
-class _Overdracht(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Rebalance hooks; they run on the consumer's IO thread inside ``poll``, so they only note what changed."""
-
-    def __init__(self, validator: "Validator") -> None:
-        self.v = validator
-
-    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self.v.ingetrokken(set(revoked))
-
-    def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
-        self.v.ingetrokken(set(lost))
-
-    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.v.toegewezen(set(assigned))
 
 
 class Validator(Beoordeling):
@@ -178,7 +161,7 @@ class Validator(Beoordeling):
         assert self.consumer is not None
         wanted = {t for t in self.consumer.topics() if re.match(self.topics.ingress_pattern, t)}
         if wanted != self.consumer.subscription():
-            self.consumer.subscribe(topics=sorted(wanted), listener=_Overdracht(self))
+            self.consumer.subscribe(topics=sorted(wanted), listener=groep.Toewijzing(self))
         self.volgende_topiccheck = time.monotonic() + TOPIC_CHECK_S
 
     def _join(self, wait_s: float = 10.0) -> None:

@@ -10,17 +10,16 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from projections import queries
-from projections import store as read_store
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
 from registry.api.cache import CachedKeyLookup
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine as make_engine
-from registry.infra.kafka import client_config
 from tests.integration.test_api_readmodels import reference
+from tests.support.opruimen import ruim_op
 from tests.support import validator as h
 from tests.support.builders import Q, inschrijving
 from tests.support.projecteren import project_once
@@ -82,15 +81,4 @@ def test_a_new_event_makes_the_next_request_recompute(kafka_bootstrap: str, data
     finally:
         event.remove(eng, "before_cursor_execute", record)
         v.close()
-        with eng.begin() as conn:
-            read_store.drop_schema(conn, schema)
-            read_store.drop_schema(conn, f"{prefix}_validator")
-            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
-            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}_audit"))
-        from kafka import KafkaAdminClient
-
-        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
-        try:
-            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
-        finally:
-            admin.close()
+        ruim_op(eng, kafka_bootstrap, prefix, schema, [keystore.table, f"{keystore.table}_audit"])

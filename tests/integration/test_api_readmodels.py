@@ -18,10 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from registry.infra.kafka import client_config
+from tests.support.opruimen import ruim_op
 from tests.support.projecteren import project_once
 from projections import queries
-from projections import store as read_store
 from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
@@ -104,18 +103,8 @@ def world(kafka_bootstrap: str, database_url: str) -> Iterator[World]:
         yield w
     finally:
         v.close()
-        with eng.begin() as conn:
-            read_store.drop_schema(conn, schema)
-            read_store.drop_schema(conn, f"{prefix}_validator")
-            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
-            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}_audit"))  # the audit trail of person reads
-        from kafka import KafkaAdminClient
-
-        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
-        try:
-            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
-        finally:
-            admin.close()
+        # the key table and the audit trail of person reads go too
+        ruim_op(eng, kafka_bootstrap, prefix, schema, [keystore.table, f"{keystore.table}_audit"])
 
 
 ENDPOINTS = {

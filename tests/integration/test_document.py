@@ -18,11 +18,10 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from registry.infra.kafka import client_config
+from tests.support.opruimen import ruim_op
 from tests.support.projecteren import project_once
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
-from projections import store as read_store
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
 from registry.cli.main import app as cli_app
@@ -128,17 +127,7 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
         yield w
     finally:
         v.close()
-        with eng.begin() as conn:
-            read_store.drop_schema(conn, schema)
-            read_store.drop_schema(conn, f"{prefix}_validator")
-            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
-        from kafka import KafkaAdminClient
-
-        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
-        try:
-            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
-        finally:
-            admin.close()
+        ruim_op(eng, kafka_bootstrap, prefix, schema, [keystore.table])
 
 
 def test_projected_verklaringen_are_there(world: World) -> None:

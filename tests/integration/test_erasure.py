@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from kafka import KafkaAdminClient
 from sqlalchemy import text
 
+from tests.support.opruimen import ruim_op
 from tests.support.projecteren import project_once
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
-from projections import store as read_store
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
 from registry.infra import codec, settings as settings_mod, topics
@@ -170,16 +170,8 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
         assert client.get(f"/v1/verklaringen/{V2}/credential", headers=hdr).status_code == 200
     finally:
         v.close()
-        with eng.begin() as conn:
-            read_store.drop_schema(conn, schema)
-            read_store.drop_schema(conn, f"{prefix}_validator")
-            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
+        ruim_op(eng, kafka_bootstrap, prefix, schema, [keystore.table])
         eng.dispose()
-        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
-        try:
-            admin.delete_topics([n for n in admin.list_topics() if n.startswith(prefix + ".")])
-        finally:
-            admin.close()
 
 
 def test_ingress_and_deadletter_topics_have_the_short_retention() -> None:

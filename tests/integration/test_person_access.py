@@ -16,16 +16,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tests.support.opruimen import ruim_op
 from tests.support.projecteren import project_once
 from projections import queries
-from projections import store as read_store
 from registry.api.app import create_app
 from registry.api.audit import AuditTable
 from registry.api.auth import KeyStore
 from registry.demo import bouwer
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine as make_engine
-from registry.infra.kafka import client_config
 from tests.support import validator as h
 from tests.support.builders import ANDER, MBO, P, Q, T1, _canoniek, aanmelding, ev, inschrijving, referentie_events
 
@@ -64,18 +63,7 @@ def world(kafka_bootstrap: str, database_url: str) -> Iterator[dict[str, Any]]:
         yield {"client": client, "keys": keys, "ids": ids, "engine": eng, "audit": f"{keystore.table}_audit"}
     finally:
         v.close()
-        with eng.begin() as conn:
-            read_store.drop_schema(conn, schema)
-            read_store.drop_schema(conn, f"{prefix}_validator")
-            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}"))
-            conn.execute(text(f"DROP TABLE IF EXISTS {keystore.table}_audit"))
-        from kafka import KafkaAdminClient
-
-        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
-        try:
-            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
-        finally:
-            admin.close()
+        ruim_op(eng, kafka_bootstrap, prefix, schema, [keystore.table, f"{keystore.table}_audit"])
 
 
 def _get(world: dict[str, Any], url: str, scope: str) -> Any:

@@ -24,11 +24,10 @@ from typing import Any, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from consumers import projector
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
-from projections import queries, store
+from projections import queries
 from registry.api.app import create_app
 from registry.api.audit import MemoryAuditLog
 from registry.api.auth import MemoryKeyStore
@@ -37,6 +36,7 @@ from registry.demo import data as demodata, run
 from registry.domein import referentie
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
+from tests.support.opruimen import ruim_op
 from tests.support import validator as h
 
 PEILDATA = ("2019-06-30", "2019-12-31", "2020-06-30", "2020-12-31", "2021-01-31")
@@ -77,18 +77,7 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
     try:
         yield {"client": TestClient(app), "keys": secrets}
     finally:
-        with eng.begin() as conn:
-            store.drop_schema(conn, schema)
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{prefix}_validator" CASCADE'))
-        from kafka import KafkaAdminClient
-
-        from registry.infra.kafka import client_config
-
-        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
-        try:
-            admin.delete_topics([x for x in admin.list_topics() if x.startswith(prefix + ".")])
-        finally:
-            admin.close()
+        ruim_op(eng, kafka_bootstrap, prefix, schema)
 
 
 def _get(world: dict[str, Any], url: str, scope: str) -> Any:

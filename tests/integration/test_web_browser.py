@@ -23,10 +23,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from registry.infra.kafka import client_config
+from tests.support.opruimen import ruim_op
 from tests.support.projecteren import project_once
 from projections import queries
-from projections import store as read_store
 from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
 from tests.support import validator as h
@@ -159,16 +158,8 @@ def site(kafka_bootstrap: str, database_url: str) -> Iterator[Site]:
             proc.wait(timeout=15)
         v.close()
         with eng.begin() as conn:
-            read_store.drop_schema(conn, schema)
-            read_store.drop_schema(conn, f"{prefix}_validator")
             conn.execute(text("DELETE FROM api_keys WHERE key_id = :i"), {"i": key.key_id})
-        from kafka import KafkaAdminClient
-
-        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
-        try:
-            admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix + ".")])
-        finally:
-            admin.close()
+        ruim_op(eng, kafka_bootstrap, prefix, schema)
 
 
 def _headline(site: Site, peildatum: str) -> dict[str, int]:
