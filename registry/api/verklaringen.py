@@ -163,8 +163,10 @@ def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str,
                 feiten = rm.verklaring_document(conn, vid)
                 if feiten is None or feiten.get("verwijderd_op") is not None:
                     continue
+                # the demo has no app: a stand-in for the three context fields LogBronnen reads (the schema: for
+                # pseudonym rotation, the topic: for the sealed persoonsgegevens, the engine: for the data key)
                 src = LogBronnen(type("DemoContext", (), {"settings": settings, "events_topic": topics.DEFAULT.events,
-                                                         "engine": eng})())
+                                                         "engine": eng, "read_schema": DEFAULT_READ_SCHEMA})())
                 doc = document_van(feiten, src, base)
                 Path(pad).parent.mkdir(parents=True, exist_ok=True)
                 Path(pad).write_bytes(pdf.render(doc))
