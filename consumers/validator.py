@@ -41,8 +41,10 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import re
 import signal
+import threading
 import time
 from typing import Any, Callable, Mapping
 
@@ -79,6 +81,8 @@ TRANSACTIE_TIMEOUT_MS = 20_000
 SESSIE_TIMEOUT_MS = 10_000
 # how often the validator looks for a new partner's ingress topic
 TOPIC_CHECK_S = 5.0
+# a clean stop (finish the batch, leave the group, close the producer) normally takes a few seconds
+STOP_GRACE_S = 20.0
 # the broker refused the ingress offsets: the group moved on (a rebalance while the transaction was open)
 GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
 
@@ -257,7 +261,7 @@ class Validator(Beoordeling):
     # ---- the loop ------------------------------------------------------------------------------
     def run(self, idle_exit_after: float | None = None) -> None:
         """Validate until SIGTERM/SIGINT (or, with ``idle_exit_after``, until idle that long)."""
-        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
+        signal.signal(signal.SIGTERM, self._stop)
         idle_since = self.clock()
         while not self.stopping:
             n = self.run_once()
@@ -266,6 +270,19 @@ class Validator(Beoordeling):
             elif idle_exit_after is not None and (self.clock() - idle_since).total_seconds() >= idle_exit_after:
                 break
         self.close()
+
+    def _stop(self, *_: Any) -> None:
+        """SIGTERM: finish the batch and leave the group. A stop that hangs (a hand-over waiting on an open
+        transaction, a broker that does not answer a close) becomes a hard exit after ``STOP_GRACE_S``: safe, since
+        every effect is in a Kafka transaction or a database transaction with its offsets (a SIGKILL loses nothing)."""
+        self.stopping = True
+
+        def hard_exit() -> None:  # no logging here: the stuck thread may hold the logging lock (a full stderr pipe)
+            os._exit(1)
+
+        timer = threading.Timer(STOP_GRACE_S, hard_exit)
+        timer.daemon = True
+        timer.start()
 
     def run_once(self, timeout_ms: int = 500) -> int:
         assert self.consumer is not None and self.producer is not None and self.volger is not None

@@ -58,7 +58,14 @@ def _validator_process(prefix: str, database_url: str, bootstrap: str) -> subpro
                PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
                PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-")))))
     args = [sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema", f"{prefix}_validator"]
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr to a file, not a pipe nobody reads while the test runs: a full pipe blocks the validator's logging
+    log = tempfile.NamedTemporaryFile(prefix=f"{prefix}-validator-", suffix=".log", delete=False)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    _LOGS[proc.pid] = Path(log.name)
+    return proc
+
+
+_LOGS: dict[int, Path] = {}  # validator pid -> its stderr file
 
 
 def _wait_for(what: str, proc: subprocess.Popen[bytes], check: Callable[[], bool], limit: float = 90.0) -> None:
@@ -66,7 +73,7 @@ def _wait_for(what: str, proc: subprocess.Popen[bytes], check: Callable[[], bool
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace")[-3000:] if proc.stderr else ""
+            err = _LOGS[proc.pid].read_text(errors="replace")[-3000:]
             pytest.fail(f"the validator exited (code {proc.returncode}) while waiting for {what}:\n{err}")
         if check():
             return
