@@ -37,16 +37,14 @@ Several instances (issue 15) form one consumer group over the ingress topics:
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 import re
 import signal
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.coordinator.assignors.range import RangePartitionAssignor
@@ -58,16 +56,14 @@ from registry.infra.kafka import client_config
 from consumers import groep
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.gegevens import Herversleutelaar, lees_private_key
-from consumers.parkeer import Beoordeling
+from consumers.overdracht import SESSIE_TIMEOUT_MS, Overdracht
 from consumers.validator_staat import StateStore, ValidatorConfig
-from consumers.volger import CanoniekeVolger, hoogwater, lees_tot, lezer
-from registry.domein import pseudoniemen
-from registry.domein.parkeren import Geparkeerd, Parkeerplaats, vervult
-from registry.domein.staat import Staat, pas_toe
-from registry.infra import codec, metrics
+from consumers.volger import CanoniekeVolger
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats
+from registry.domein.staat import Staat
+from registry.infra import metrics
 from registry.infra import settings as settings_mod
 from registry.infra.gegevenskluis import Gegevenskluis
-from registry.infra import topics as topics_mod
 from registry.infra.topics import Topics, caught_up
 
 __all__ = ["StateStore", "Validator", "ValidatorConfig", "staat_schema"]
@@ -77,8 +73,6 @@ log = logging.getLogger("praktijkregister.validator")
 # A killed instance's open transaction holds back read_committed readers (the hand-over waits for it) until the
 # broker aborts it: keep it short. A batch takes well under a second; the broker checks time-outs every 10 s.
 TRANSACTIE_TIMEOUT_MS = 20_000
-# how soon the group notices a killed instance (kafka-python's default is 45 s)
-SESSIE_TIMEOUT_MS = 10_000
 # how often the validator looks for a new partner's ingress topic
 TOPIC_CHECK_S = 5.0
 # a clean stop (finish the batch, leave the group, close the producer) normally takes a few seconds
@@ -92,7 +86,7 @@ def staat_schema(schema: str, instance: int) -> str:
     return schema if instance == 0 else f"{schema}_{instance}"
 
 
-class Validator(Beoordeling):
+class Validator(Overdracht):
     def __init__(self, config: ValidatorConfig, engine: Engine, clock: Callable[[], dt.datetime] | None = None,
                  instance: int = 0) -> None:
         if instance < 0:
@@ -120,6 +114,7 @@ class Validator(Beoordeling):
         self.eigen_weigeringen = EigenWeigeringen(self.topics, lambda: set(self.consumer.topics()) if self.consumer else set())
         self.parked_partities = 0
         self.nieuw: set[TopicPartition] = set()  # assigned, paused until handed over
+        self.toewijzing_sinds = time.monotonic()  # when the group last gave or took partitions
         self.geladen: set[TopicPartition] = set()  # ingress partitions whose parked entries are in ``plaats``
         self.opnieuw: set[str] = set()  # parked event ids to judge again (a dependency may have come)
         self.actief = False  # the last run_once did something (records, releases, other instances' events)
@@ -178,86 +173,6 @@ class Validator(Beoordeling):
             self.neem_over()
         log.info("instance %d: %d parked submission(s) waiting", self.instance, len(self.plaats))
 
-    def _parked_topic(self) -> None:
-        """Create the parked topic like the others if it is missing; remember its partition count."""
-        reader = lezer(self.config.bootstrap, f"{self.config.group}-meta-{self.instance}")
-        try:
-            if not reader.partitions_for_topic(self.topics.parked):
-                partitions = len(reader.partitions_for_topic(self.topics.events) or ()) or 6
-                topics_mod.create(self.config.bootstrap, partitions, [], self.topics.prefix)
-            self.parked_partities = len(reader.partitions_for_topic(self.topics.parked) or ())
-        finally:
-            reader.close()
-
-    def roll_forward(self) -> int:
-        """Apply every canonical event written before now that the state does not hold yet (idempotent on event_id)."""
-        assert self.volger is not None
-        n = self.volger.tot_het_einde(self._gevolgd)
-        self.store.save(self.staat, self.volger.posities)
-        return n
-
-    def _gevolgd(self, event_type: str, record: Mapping[str, Any]) -> None:
-        """A canonical event read back from the log (another instance's, or one from before a restart)."""
-        if record["event_id"] in self.staat.event_ids:
-            return
-        pas_toe(self.staat, event_type, record)
-        if event_type == "DeelnemerGegevensVerwijderd":  # committed before a crash (or by another instance)
-            self.kluis.vernietig(str(record["deelnemer"]))
-        for key in vervult(event_type, record):  # parked events of ours it may release
-            self.opnieuw.update(g.event_id for g in self.plaats.wachtend_op(key))
-
-    # ---- hand-over on rebalance -----------------------------------------------------------------
-    def ingetrokken(self, tps: set[TopicPartition]) -> None:
-        """Partitions taken away: forget their parked entries (no transaction is open during a poll)."""
-        self.nieuw -= tps
-        weg = {(tp.topic, tp.partition) for tp in tps & self.geladen}
-        self.geladen -= tps
-        n = self.plaats.laat_los(weg)
-        if not self.geladen:  # all gone (the range assignor revokes everything): start the counters afresh too
-            self.plaats = Parkeerplaats()
-        log.info("instance %d: %d partition(s) revoked, %d parked entries handed over", self.instance, len(tps), n)
-
-    def toegewezen(self, tps: set[TopicPartition]) -> None:
-        """Partitions given: paused until ``neem_over`` (no record of them is judged before)."""
-        assert self.consumer is not None
-        nieuw = tps - self.geladen
-        self.consumer.pause(*nieuw)
-        self.nieuw |= nieuw
-
-    def neem_over(self) -> None:
-        """Roll the state forward to the canonical log's end, load the new partitions' parked entries, resume them."""
-        assert self.consumer is not None
-        nieuw = self.nieuw & self.consumer.assignment()
-        self.nieuw.clear()
-        started = time.monotonic()
-        n = self.roll_forward()
-        self._laad_geparkeerd(nieuw)
-        self.geladen |= nieuw
-        self.consumer.resume(*nieuw)
-        self._gauge()
-        log.info("instance %d: took over %d partition(s) in %.1f s (rolled forward %d event(s); %d parked waiting)",
-                 self.instance, len(nieuw), time.monotonic() - started, n, len(self.plaats))
-
-    def _laad_geparkeerd(self, tps: set[TopicPartition]) -> None:
-        """Fold the parked partitions of ``tps`` (to their end, past open transactions) and take over their entries."""
-        partities = sorted({tp.partition % max(self.parked_partities, 1) for tp in tps})
-        if not partities:
-            return
-        reader = lezer(self.config.bootstrap, f"{self.config.group}-parked-{self.instance}")
-        fold = Parkeerplaats()
-        try:
-            ptps = [TopicPartition(self.topics.parked, p) for p in partities]
-            reader.assign(ptps)
-            reader.seek_to_beginning(*ptps)
-            lees_tot(reader, hoogwater(self.config.bootstrap, ptps), lambda _tp, rec: fold.vouw(json.loads(rec.value)),
-                     "parked topic")
-        finally:
-            reader.close()
-        for g in self.plaats.neem_over(fold, {(tp.topic, tp.partition) for tp in tps}):
-            _, record = codec.decode(g.waarde)  # the ingress bytes: re-keyed again, as on arrival (issue 12)
-            self.plaats.zet(dataclasses.replace(g, record=pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)))
-            self.opnieuw.add(g.event_id)  # what it waits for may have come while no one owned it
-
     # ---- the loop ------------------------------------------------------------------------------
     def run(self, idle_exit_after: float | None = None) -> None:
         """Validate until SIGTERM/SIGINT (or, with ``idle_exit_after``, until idle that long)."""
@@ -267,7 +182,8 @@ class Validator(Beoordeling):
             n = self.run_once()
             if n or self.actief or not self.caught_up():
                 idle_since = self.clock()
-            elif idle_exit_after is not None and (self.clock() - idle_since).total_seconds() >= idle_exit_after:
+            elif (idle_exit_after is not None and (self.clock() - idle_since).total_seconds() >= idle_exit_after
+                  and self.toewijzing_definitief()):
                 break
         self.close()
 
@@ -337,30 +253,6 @@ class Validator(Beoordeling):
         metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
         metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
         return n
-
-    def _herstel(self, exc: Exception) -> None:
-        """A rebalance fenced this transaction (KIP-447: the partitions may belong to another instance now): abort
-        it and forget what judging it changed in memory: state from the last snapshot, parked entries and ingress
-        positions from what was committed; the partitions are handed over again before their next record."""
-        assert self.consumer is not None and self.producer is not None and self.volger is not None
-        log.warning("instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
-                    self.instance, type(exc).__name__)
-        self.producer.abort_transaction()
-        self.te_vernietigen.clear()
-        self.staat, offsets = self.store.load()
-        self.volger.close()
-        self.volger = CanoniekeVolger(self.config.bootstrap, self.topics.events, offsets,
-                                      f"{self.config.group}-volger-{self.instance}")
-        self.plaats, self.geladen, self.opnieuw = Parkeerplaats(), set(), set()
-        assigned = set(self.consumer.assignment())
-        for tp in assigned:
-            committed = self.consumer.committed(tp)
-            if committed is None:
-                self.consumer.seek_to_beginning(tp)
-            else:
-                self.consumer.seek(tp, committed)
-        self.consumer.pause(*assigned)
-        self.nieuw = assigned
 
     def _parkeer_partitie(self, g: Geparkeerd) -> int | None:
         """The parked topic's partition of ``g``: its ingress partition, so its owner finds it there."""

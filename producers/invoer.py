@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterator
 from producers.lezen import RECORD_OVERHEAD, Grenzen, max_diepte, regels, te_diep
 from producers.velden import FieldError, coerce, date
 from registry.domein import identifiers, referentie, verwijzingen
+from registry.domein.controles import DATUM_VOORUIT, DATUMVELDEN, VROEGSTE_DATUM
 from registry.domein.events import ALL_EVENTS, REGISTRY_FIELDS, SPECS, EventKind, key
-from registry.domein.regels import DATUM_VOORUIT, DATUMVELDEN, VROEGSTE_DATUM
 from registry.domein.telregels import EARLIEST
 from registry.infra import codec
 

@@ -100,8 +100,13 @@ def test_ingress_topics_refuse_records_over_the_configured_limit(kafka_bootstrap
     try:
         from kafka.admin import ConfigResource, ConfigResourceType
 
-        resp: Any = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t.ingress(GEMEENTE))])
-        configs = {k: v["value"] for k, v in resp["topic"][t.ingress(GEMEENTE)].items()}
+        # a topic created moments ago may not be known to the broker's metadata yet: it then answers no configs
+        configs: dict[str, Any] = {}
+        deadline = time.monotonic() + 30
+        while "max.message.bytes" not in configs and time.monotonic() < deadline:
+            resp: Any = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t.ingress(GEMEENTE))])
+            configs = {k: v["value"] for k, v in resp["topic"].get(t.ingress(GEMEENTE), {}).items()}
+            time.sleep(0 if "max.message.bytes" in configs else 0.5)
     finally:
         admin.close()
     assert configs["max.message.bytes"] == str(INGRESS_MAX_BYTES) == str(256 * 1024)

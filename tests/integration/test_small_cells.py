@@ -31,7 +31,7 @@ from projections import queries
 from registry.api.app import create_app
 from registry.api.audit import MemoryAuditLog
 from registry.api.auth import MemoryKeyStore
-from registry.api.readmodels import PER_PILOT, check_brancheorganisaties, SMALL_CELL_MAX, SMALL_CELL_MIN, TOTAL_COLUMNS, is_count_column
+from registry.api.kleine_cellen import PER_PILOT, check_brancheorganisaties, SMALL_CELL_MAX, SMALL_CELL_MIN, TOTAL_COLUMNS, is_count_column
 from registry.demo import data as demodata, run
 from registry.domein import referentie
 from registry.infra import settings as settings_mod

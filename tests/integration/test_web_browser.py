@@ -212,7 +212,7 @@ def test_publiek_sees_what_the_api_suppresses(site: Site) -> None:
     shown = _cells(site, "deelnemers")
     exact = {r["pilot"]: r["deelnemers"] for r in
              site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"]}
-    from registry.api.readmodels import suppress_small_cells
+    from registry.api.kleine_cellen import suppress_small_cells
 
     suppressed = {r["pilot"]: r["deelnemers"] for r in suppress_small_cells(
         site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"])}

@@ -15,8 +15,9 @@ from sqlalchemy import Connection
 
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
-from registry.api.readmodels import (check_brancheorganisaties, is_published, latest_published, nearest_published,
-                                     neutralise, suppress_small_cells)
+from registry.api.csv_uitvoer import neutralise
+from registry.api.kleine_cellen import check_brancheorganisaties, suppress_small_cells
+from registry.api.peildata import is_published, latest_published, nearest_published
 from registry.infra import settings as settings_mod
 from tests.support.api import assert_problem, get
 

@@ -8,7 +8,9 @@ import pytest
 
 from registry.api.auth import MemoryKeyStore, Scope, hash_key, new_key, parse_scope, well_formed
 from tests.support.loadtest import check_loopback, percentile, run_load
-from registry.api.readmodels import strip_personal, suppress_small_cells, to_csv
+from registry.api.csv_uitvoer import to_csv
+from registry.api.kleine_cellen import suppress_small_cells
+from registry.api.readmodels import strip_personal
 
 
 @pytest.mark.parametrize("raw, expected", [

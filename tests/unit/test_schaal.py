@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from types import SimpleNamespace
 
+from kafka import TopicPartition
+
+from consumers.overdracht import SESSIE_TIMEOUT_MS, Overdracht
 from consumers.validator import staat_schema
 from registry.demo.run import Instanties
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats
@@ -49,3 +54,34 @@ def test_the_demo_starts_n_of_each_and_one_projector_as_before() -> None:
     assert [c for c in cmds if c[0] == "validator"] == [["validator", "--instance", "0"], ["validator", "--instance", "1"]]
     assert [c for c in cmds if c[0] == "project"] == [["project", "--group"]] * 3
     assert len([c for c in cmds if c[0] == "reconcile"]) == 2
+
+
+class _Groepslid:
+    """A consumer's view of its group: two topics of two partitions, of which it holds ``held``."""
+
+    def __init__(self, held: set[TopicPartition]) -> None:
+        self.held = held
+
+    def subscription(self) -> set[str]:
+        return {"in.a", "in.b"}
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0, 1}
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.held
+
+
+def _definitief(held: set[TopicPartition], age_s: float) -> bool:
+    lid = SimpleNamespace(consumer=_Groepslid(held), toewijzing_sinds=time.monotonic() - age_s)
+    return Overdracht.toewijzing_definitief(lid)  # type: ignore[arg-type]
+
+
+def test_an_idle_exit_waits_out_a_killed_members_session_unless_it_holds_every_partition() -> None:
+    alles = {TopicPartition(t, p) for t in ("in.a", "in.b") for p in (0, 1)}
+    half = {TopicPartition("in.a", 0), TopicPartition("in.b", 0)}
+    assert _definitief(alles, 0.0)  # nobody else can hold work
+    assert not _definitief(half, 1.0)  # the rest may sit with a member killed moments ago
+    assert not _definitief(half, SESSIE_TIMEOUT_MS / 1000)
+    assert _definitief(half, SESSIE_TIMEOUT_MS / 1000 + 2.5)  # a dead member would have been removed by now
+    assert not _definitief(set(), 1.0)

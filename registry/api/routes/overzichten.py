@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
+from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Context, Principal, Queries, forbid
 from registry.api.docs import overzicht_description
+from registry.api.kleine_cellen import PER_PILOT, protect_overzicht
 from registry.api.params import Datum, InstellingQuery, PilotQuery, RegioQuery
+from registry.api.peildata import is_published, nearest_published
 from registry.api.problems import ProblemError, problem_responses
-from registry.api.readmodels import PER_PILOT, is_published, nearest_published, protect_overzicht, to_csv
 from registry.api.schemas import OverzichtenLijst, OverzichtInfo, OverzichtResponse
 from registry.api.scopes import aggregate_filters
 

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import Connection
 
 from registry.api.auth import ApiKey
+from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Conn, Context, Principal, Queries, canonical_pilot, forbid, require
 from registry.api.docs import RECONCILIATIE_RULES
 from registry.api.params import NAAM_PATTERN, PARTNER_PATTERN, Datum
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError, problem_responses
-from registry.api.readmodels import to_csv
 from registry.api.schemas import ReconciliatiePersonenResponse, ReconciliatieResponse
 from registry.domein import referentie
 from registry.domein.reconciliatie import CATEGORIEEN

@@ -5,7 +5,7 @@ The tables come from the endpoint functions themselves (``routes.overzichten.ove
 answers for that key (scope narrowing and small-cell suppression included). The headline numbers are the
 column sums of the same overzichten (same queries, same answer-cache keys); for ``publiek`` and ``regio`` a sum of 1..4 is
 suppressed too (the column sums themselves are public: see the secondary suppression in
-``readmodels.suppress_small_cells``).
+``kleine_cellen.suppress_small_cells``).
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from sqlalchemy import Connection
 
 from registry.api.auth import ApiKey, Scope
 from registry.api.deps import CachedAnswers
+from registry.api.kleine_cellen import SMALL_CELL_MAX, SMALL_CELL_MIN, is_count_column
 from registry.api.ports import ReadQueries
-from registry.api.readmodels import SMALL_CELL_MAX, SMALL_CELL_MIN, is_count_column
 from registry.api.routes import overzichten as overzichten_route
 from registry.api.scopes import aggregate_filters
 from registry.api.web.svg import Series

@@ -25,10 +25,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from registry.api.auth import ApiKey
+from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
 from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, in_range
+from registry.api.peildata import latest_published
 from registry.api.problems import ProblemError
-from registry.api.readmodels import latest_published, to_csv
 from registry.api.routes.overzichten import check_published
 from registry.api.routes import reconciliatie as reconciliatie_route
 from registry.api.web import data, svg

@@ -1,0 +1,270 @@
+"""One runner of the projector: one consumer for a set of projections and one PostgreSQL transaction per poll
+(the steps are in the docstring of consumers/projector.py, which runs the workers).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Sequence
+
+from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy import Connection, Engine, text
+
+from registry.infra.kafka import client_config
+from consumers import groep
+from consumers.projector_staat import RunnerConfig, Stats, Track, group_id
+from consumers.records import Decoded, Poll, Positions, changes_for, decode, rewrite, share
+from projections import store
+from projections.model import Projection, TopicKind, as_timestamp
+from registry.domein import rotatie
+from registry.infra import metrics, pseudoniem_rotatie, topics
+
+log = logging.getLogger("praktijkregister.projector")
+
+
+class _Moved(Exception):
+    """The stored offsets differ from what this runner last wrote."""
+
+
+class Worker:
+    """One consumer for a set of projections, their stored offsets as this process last wrote them, and the batches.
+
+    ``schemas`` (replay): a schema per projection name; otherwise all write ``schema``."""
+
+    def __init__(self, projections: Sequence[Projection], engine: Engine, schema: str, config: RunnerConfig,
+                 group_suffix: str = "", schemas: dict[str, str] | None = None) -> None:
+        if not projections:
+            raise ValueError("a runner needs at least one projection")
+        self.engine = engine
+        self.config = config
+        self.group = group_id(projections) + group_suffix
+        self.tracks = [Track(p, (schemas or {}).get(p.name, schema), frozenset(config.topic_of(k) for k in p.kinds))
+                       for p in projections]
+        self.kinds: dict[str, TopicKind] = {config.topic_of(k): k for p in projections for k in p.kinds}
+        self.consumer: KafkaConsumer | None = None
+        self.assigned: list[TopicPartition] = []
+        self.nieuw: set[TopicPartition] = set()  # group mode: assigned, paused until sought to the stored offsets
+        self.rotatie: dict[str, str] = {}  # old registry pseudonym -> newest (issue 12: applied key rotations)
+
+    # -- one projection's view (tests and callers of a single-projection runner) ----------------------------------
+    @property
+    def projection(self) -> Projection:
+        return self._only().projection
+
+    @property
+    def stats(self) -> Stats:
+        return self._only().stats
+
+    @property
+    def all_stats(self) -> list[Stats]:
+        return [t.stats for t in self.tracks]
+
+    def _only(self) -> Track:
+        if len(self.tracks) != 1:
+            raise AttributeError("this runner feeds several projections: use all_stats / tracks")
+        return self.tracks[0]
+
+    # -- set-up ---------------------------------------------------------------------------
+    def start(self) -> None:
+        with self.engine.begin() as conn:
+            for t in self.tracks:
+                store.ensure(conn, t.schema, [t.projection])
+            self.rotatie = pseudoniem_rotatie.lees(conn, self.config.schema)  # the live schema's, also in a replay
+        self.consumer = KafkaConsumer(
+            **client_config(self.config.bootstrap),
+            group_id=self.group,
+            client_id=self.group,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            max_poll_records=self.config.batch_size,
+            session_timeout_ms=10_000,  # group mode: a killed runner's partitions move within ~10 s
+        )
+        self.assigned = []
+        if self.config.groep:
+            for topic in self.kinds:
+                self._partitions(topic)  # wait for the topics, as below
+            self.consumer.subscribe(topics=sorted(self.kinds), listener=groep.Toewijzing(self))
+            return
+        for topic in self.kinds:
+            parts = self._partitions(topic)
+            if self.config.partitions is not None:
+                parts &= set(self.config.partitions)
+            self.assigned += [TopicPartition(topic, p) for p in sorted(parts)]
+        self.consumer.assign(self.assigned)
+        self._seek_to_stored()
+
+    def _partitions(self, topic: str) -> set[int]:
+        """The topic's partitions, waiting up to ``topic_wait_s`` for it to be created."""
+        assert self.consumer is not None
+        deadline = time.monotonic() + self.config.topic_wait_s
+        while True:
+            parts = self.consumer.partitions_for_topic(topic)
+            if parts:
+                return set(parts)
+            if time.monotonic() > deadline:
+                log.warning("%s: topic %s does not exist; not consuming it", self.group, topic)
+                return set()
+            time.sleep(0.2)
+
+    def reseek(self) -> None:
+        """Forget the in-memory positions: seek to the offsets stored in the database."""
+        self._seek_to_stored()
+
+    def _seek_to_stored(self) -> None:
+        """Load every projection's stored offsets; seek each partition to the smallest of those that read it (a
+        projection without a stored offset there: to the beginning). The others skip what they already have."""
+        assert self.consumer is not None
+        with self.engine.connect() as conn:
+            for t in self.tracks:
+                stored = store.load_offsets(conn, t.schema, t.projection.name)
+                mine = t.mine(self.assigned)
+                t.committed = {k: v for k, v in stored.items() if k in mine}
+        fresh = []
+        for tp in self.assigned:
+            key = (tp.topic, tp.partition)
+            readers = [t for t in self.tracks if tp.topic in t.topics]
+            if any(key not in t.committed for t in readers):
+                fresh.append(tp)
+            else:
+                self.consumer.seek(tp, min(t.committed[key] for t in readers))
+        if fresh:
+            self.consumer.seek_to_beginning(*fresh)
+
+    # -- progress -----------------------------------------------------------------------
+    def _remaining(self) -> list[int]:
+        """Per assigned partition: records between the current position and the end."""
+        assert self.consumer is not None
+        return list(topics.remaining(self.consumer, self.assigned).values())
+
+    def backlog(self) -> int:
+        """Records between the current positions and the end of the assigned partitions."""
+        return sum(self._remaining())
+
+    def caught_up(self) -> bool:
+        if self.config.groep and (not self.assigned or self.nieuw):
+            return False  # not (yet) given partitions by the group, or not sought to them yet
+        return not any(self._remaining())
+
+    # -- group mode: partitions come and go on rebalance --------------------------------------
+    def ingetrokken(self, tps: set[TopicPartition]) -> None:
+        """Partitions taken away (no database transaction is open during a poll): stop projecting them."""
+        self.nieuw -= tps
+        self.assigned = [tp for tp in self.assigned if tp not in tps]
+        for t in self.tracks:
+            for tp in tps:
+                t.committed.pop((tp.topic, tp.partition), None)
+
+    def toegewezen(self, tps: set[TopicPartition]) -> None:
+        """Partitions given: paused until ``_neem_over`` has sought them to the offsets stored with the rows."""
+        assert self.consumer is not None
+        nieuw = tps - set(self.assigned)
+        self.consumer.pause(*nieuw)
+        self.nieuw |= nieuw
+
+    def _neem_over(self) -> None:
+        assert self.consumer is not None
+        nieuw = self.nieuw & self.consumer.assignment()
+        self.nieuw.clear()
+        self.assigned = sorted(set(self.assigned) | nieuw)
+        self._seek_to_stored()
+        self.consumer.resume(*nieuw)
+        log.info("%s: projecting partition(s) %s", self.group,
+                 sorted(f"{tp.topic}:{tp.partition}" for tp in self.assigned))
+
+    # -- one batch ------------------------------------------------------------------------
+    def step(self, timeout_ms: int) -> int:
+        """Poll once, decode once, and apply every projection's share in ONE transaction; returns records polled."""
+        assert self.consumer is not None
+        if not self.assigned and not self.config.groep:
+            time.sleep(timeout_ms / 1000)
+            return 0
+        started = time.perf_counter()
+        polled = groep.poll(self.consumer, timeout_ms, max_records=self.config.batch_size) if self.config.groep else \
+            self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size)
+        if self.nieuw:
+            self._neem_over()
+        decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds))
+        shares = {t.projection.name: self._share(t, decoded) for t in self.tracks}
+        if not any(s.positions for s in shares.values()):
+            return sum(len(v) for v in decoded.values())
+        try:
+            with self.engine.begin() as conn:
+                self._check(conn, shares)
+                applied = {t.projection.name: self._write(conn, t, shares[t.projection.name]) for t in self.tracks}
+        except _Moved:
+            log.warning("%s: stored offsets moved (replay or another runner); seeking to them", self.group)
+            self._seek_to_stored()
+            return 0
+        for t in self.tracks:
+            self._committed(t, shares[t.projection.name], applied[t.projection.name])
+        metrics.BATCH_SECONDS.labels("projector").observe(time.perf_counter() - started)
+        metrics.record_lag(self.group, self.consumer, self.assigned)
+        return sum(len(v) for v in decoded.values())
+
+    def _share(self, t: Track, decoded: Decoded) -> Poll:
+        """A projection's part of the poll; an empty part may still move it past transaction markers."""
+        part = share(decoded, t.topics, t.committed)
+        t.versheid.polled(min(filter(None, (as_timestamp(m.record.get("recorded_at")) for m in part.messages)),
+                              default=None) if part.count else None)
+        part.positions.update(self._moved_past_markers(t, skip=part.positions))
+        return part
+
+    def _check(self, conn: Connection, shares: dict[str, Poll]) -> None:
+        """Step 1: lock the offsets rows of every projection about to write; raise _Moved if any moved."""
+        # no wait for the WAL flush at commit: a PostgreSQL crash may lose the newest batches, but rows and offsets
+        # together (the transaction stays atomic), and they are projected again from the offsets that remain
+        conn.execute(text("SET LOCAL synchronous_commit = off"))
+        moved = False
+        for t in self.tracks:
+            if shares[t.projection.name].positions:
+                stored = store.load_offsets(conn, t.schema, t.projection.name, lock=True, only=t.mine(self.assigned))
+                if stored != t.committed:
+                    t.stats.reseeks += 1
+                    moved = True
+        if moved:
+            raise _Moved()
+
+    def _write(self, conn: Connection, t: Track, part: Poll) -> int:
+        """Steps 2 and 3 for one projection."""
+        if not part.positions:
+            return 0
+        applied = store.execute(conn, t.schema, changes_for(t.projection, part.messages))
+        store.save_offsets(conn, t.schema, t.projection.name, part.positions)
+        return applied
+
+    def _committed(self, t: Track, part: Poll, applied: int) -> None:
+        if not part.positions:
+            return
+        for key, (nxt, _) in part.positions.items():
+            t.committed[key] = nxt
+        t.stats.consumed += part.count
+        t.stats.undecodable += part.undecodable
+        t.stats.applied += applied
+        t.stats.batches += 1
+        t.versheid.applied(max(filter(None, (at for _, at in part.positions.values())), default=None))
+
+    def _nieuwste_pseudoniemen(self, decoded: Decoded) -> Decoded:
+        """The canonical log is immutable: events from before a pseudonym key rotation keep the old form, which the
+        read models must not (registry/domein/rotatie.py). Done once per poll, for every projection."""
+        if not self.rotatie:
+            return decoded
+        return rewrite(decoded, lambda m: replace(m, record=rotatie.pas_toe(m.record, self.rotatie)))
+
+    def _moved_past_markers(self, t: Track, skip: Positions) -> Positions:
+        """A poll may have moved a position past transaction markers without a record for ``t``: store that too."""
+        assert self.consumer is not None
+        positions: Positions = {}
+        for tp in self.assigned:
+            key = (tp.topic, tp.partition)
+            if key in t.committed and key not in skip and tp.topic in t.topics:
+                pos = self.consumer.position(tp)
+                if pos > t.committed[key]:
+                    positions[key] = (pos, None)
+        return positions
+
+    def close(self) -> None:
+        if self.consumer is not None:
+            self.consumer.close(autocommit=False)
+            self.consumer = None

@@ -1,0 +1,101 @@
+"""Step api: wrk against the API (uvicorn workers) over read models of its own: cached (the same request) and cold
+(a new peildatum per request) latency."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+from benchmarks.meting import must
+from benchmarks.servers import log_file, start_api, stop, wait_for
+from benchmarks.werklast import fresh_prefix, produce_canonical
+from registry.infra import topics
+from registry.infra.db import engine
+from registry.infra.topics import Topics
+
+# a new peildatum per request, from the first day of the scenario's data onwards (every answer is computed over
+# data): wrk thread k of n asks days k, k + n, k + 2n, ... so no two requests ask the same one
+COLD_LUA = """
+local counter = 0
+local base = os.time{year=2019, month=9, day=1, hour=12}
+local threads = 0
+function setup(thread) thread:set("thread_no", threads); threads = threads + 1 end
+function init(args) counter = 0 end
+function request()
+  local day = os.date("!%Y-%m-%d", base + (counter * 2 + thread_no) * 86400)
+  counter = counter + 1
+  return wrk.format("GET", "/v1/overzichten/kwalificaties?peildatum=" .. day)
+end
+"""
+
+
+@dataclasses.dataclass
+class Wrk:
+    p50_ms: float
+    p99_ms: float
+    rps: float
+    requests: int
+
+
+def parse_wrk(out: str) -> Wrk:
+    def ms(text: str) -> float:
+        m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+        must(m is not None, f"wrk latency {text!r} not understood")
+        assert m is not None
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m.group(2)]
+
+    pct = dict(re.findall(r"^\s*(50|99)(?:\.0+)?%\s+(\S+)", out, re.M))
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    must(bool(pct.get("50") and pct.get("99") and rps and total), f"wrk printed no latency: {out.strip()[-300:]}")
+    assert rps is not None and total is not None
+    must("Non-2xx" not in out and "Socket errors" not in out, f"wrk saw errors: {out.strip()[-300:]}")
+    must(int(total.group(1)) > 0, "wrk made no request")
+    return Wrk(ms(pct["50"]), ms(pct["99"]), float(rps.group(1)), int(total.group(1)))
+
+
+def bench_api(bootstrap: str, database_url: str, n_deelnemers: int, clients: int, seconds: int, workers: int,
+              runs: int) -> tuple[list[Wrk], list[Wrk], int]:
+    """wrk (a separate C process) against the API (``workers`` uvicorn processes) over read models projected from a
+    canonical log of ``n_deelnemers`` (builders.scenario) in a schema of its own: (cached, cold, events)."""
+    from consumers import projector
+    from registry.api.auth import KeyStore
+
+    must(shutil.which("wrk") is not None, "wrk is not installed (ops/bench installs it with apt-get)")
+    prefix = fresh_prefix()
+    t = Topics(prefix)
+    topics.create([bootstrap], 6, [], prefix)
+    n_events = produce_canonical(bootstrap, t.events, n_deelnemers)
+    schema = f"{prefix}_rm"
+    projector.project(projector.RunnerConfig(bootstrap, database_url, schema, t.events, t.rejections, batch_size=2000),
+                      ["all"], once=True)
+    keystore = KeyStore(engine(database_url))
+    api_key, key = keystore.create("landelijk", naam="bench")
+    server, port, log = start_api(database_url, workers, schema)
+    base = f"http://127.0.0.1:{port}"
+    url = f"{base}/v1/overzichten/kwalificaties?peildatum=2021-01-13"
+    cached: list[Wrk] = []
+    cold: list[Wrk] = []
+    wrk_log = log_file("bench-wrk.log")
+    try:
+        wait_for(url, key, server, log)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(COLD_LUA)
+        # warm-up, not measured: every worker process answers its first requests (imports, connections) slowly
+        subprocess.run(["wrk", "-t2", f"-c{clients}", "-d3s", "-H", f"Authorization: Bearer {key}", url],
+                       capture_output=True, timeout=60)
+        for _ in range(runs):
+            for out, extra, target in ((cached, [], url), (cold, ["-s", script.name], base)):
+                res = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H",
+                                      f"Authorization: Bearer {key}", *extra, target],
+                                     capture_output=True, text=True, timeout=seconds + 60)
+                wrk_log.write(f"$ wrk ... {' '.join(extra)} {target}\n{res.stdout}{res.stderr}\n")
+                out.append(parse_wrk(res.stdout + res.stderr))
+        os.unlink(script.name)
+    finally:
+        stop(server)
+        keystore.revoke(api_key.key_id)  # a landelijk key must not outlive the bench
+    return cached, cold, n_events

@@ -1,0 +1,109 @@
+"""Step freshness: a steady rate of events through publisher -> validator -> projector (separate processes) -> API;
+the time from publish to visible (GET /v1/trajecten/{id})."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+from benchmarks import ROOT
+from benchmarks.meting import must
+from benchmarks.servers import component_env, log_file, start_api, stop, wait_for
+from benchmarks.werklast import fresh_prefix, reference, stream
+from producers.publisher import Publisher
+from registry.infra import topics
+from registry.infra.db import engine
+from registry.infra.topics import Topics
+from tests.support.builders import MBO
+
+
+def bench_freshness(bootstrap: str, database_url: str, rate: int, seconds: int,
+                    samples_per_s: int = 10) -> tuple[list[float], float, int]:
+    """Publish ``rate`` events/s for ``seconds`` through the real pipeline (validator, projector and API each in
+    its own process, on a fresh prefix and schema); sample ``samples_per_s`` inschrijvingen per second and measure
+    from the publish call to the first 200 of GET /v1/trajecten/{id}. (latencies in s, achieved rate, events)."""
+    import httpx
+
+    from registry.api.auth import KeyStore
+
+    prefix = fresh_prefix()
+    t = Topics(prefix)
+    schema = f"{prefix}_rm"
+    topics.create([bootstrap], 6, ["sbb", "duo", MBO], prefix)
+    for partner in ("sbb", "duo"):
+        with Publisher([bootstrap], partner, prefix=prefix, ensure_topic=False) as pub:
+            pub.publish_batch([(et, r) for et, r in reference() if r["partner"] == partner])
+    env = component_env(database_url, PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator")
+    log = log_file("bench-freshness.log")
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema",
+                          f"{prefix}_validator", "--metrics-port", "0"], env=env, stdout=log, stderr=log, cwd=ROOT),
+        subprocess.Popen([sys.executable, "-m", "registry.cli", "project", "--schema", schema, "--events-topic", t.events,
+                          "--rejections-topic", t.rejections, "--metrics-port", "0"], env=env, stdout=log, stderr=log,
+                         cwd=ROOT),
+    ]
+    keystore = KeyStore(engine(database_url))
+    api_key, key = keystore.create("landelijk", naam="bench-freshness")
+    server, port, slog = start_api(database_url, 1, schema)
+    procs.append(server)
+    headers = {"Authorization": f"Bearer {key}"}
+    per_deelnemer = 5
+    try:
+        with Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub, \
+                httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client:
+            warm = stream(1, start=10**9)  # the whole pipeline is up once this one is visible
+            pub.publish_batch(warm)
+            wait_for(f"http://127.0.0.1:{port}/v1/trajecten/{warm[0][1]['traject_id']}", key, server, slog, seconds=180)
+            pending: dict[str, float] = {}
+            seen: list[float] = []
+            lock = threading.Lock()
+            publishing = threading.Event()
+            publishing.set()
+
+            def probe() -> None:
+                give_up = None
+                while True:
+                    with lock:
+                        todo = list(pending.items())
+                    if not todo and not publishing.is_set():
+                        return
+                    if not publishing.is_set():
+                        give_up = give_up or time.monotonic() + 60
+                        if time.monotonic() > give_up:
+                            return
+                    for traject, sent in todo:
+                        if client.get(f"/v1/trajecten/{traject}").status_code == 200:
+                            seen.append(time.monotonic() - sent)
+                            with lock:
+                                del pending[traject]
+                    if not todo:
+                        time.sleep(0.005)
+
+            prober = threading.Thread(target=probe, daemon=True)
+            prober.start()
+            every = max(1, rate // samples_per_s // per_deelnemer)  # sample one deelnemer in ``every``
+            total = rate * seconds
+            items = stream(total // per_deelnemer + 1)[:total]
+            start, sent = time.monotonic(), 0
+            while sent < total:
+                due = min(total, int((time.monotonic() - start) * rate) + 1)
+                for event_type, record in items[sent:due]:
+                    if event_type == "DeelnemerIngeschreven" and (sent // per_deelnemer) % every == 0:
+                        with lock:  # the clock starts when the event is handed to the publisher
+                            pending[str(record["traject_id"])] = time.monotonic()
+                    pub.publish(event_type, record)
+                    sent += 1
+                pub.flush()
+                time.sleep(max(0.0, start + sent / rate - time.monotonic()))
+            achieved = sent / (time.monotonic() - start)
+            publishing.clear()
+            prober.join(timeout=120)
+            must(len(seen) > 0, f"no sampled event became visible in the API (see {log.name})")
+            # an event still not visible 60 s after the last publish counts as never: infinitely late
+            seen += [float("inf")] * len(pending)
+        return seen, achieved, sent
+    finally:
+        for p in procs:
+            stop(p)
+        keystore.revoke(api_key.key_id)

@@ -1,0 +1,35 @@
+"""Step projector: every projection (rows + offsets in one PostgreSQL transaction per batch) vs a raw consume +
+decode of the same canonical topic."""
+from __future__ import annotations
+
+import time
+
+from benchmarks.meting import must
+from benchmarks.werklast import fresh_prefix, produce_canonical, raw_consume_decode
+from registry.infra import topics
+from registry.infra.topics import Topics
+
+
+def bench_projector(bootstrap: str, database_url: str, n_deelnemers: int) -> tuple[float, float, int]:
+    """(projector ev/s, raw consume+decode ev/s, events) on the same canonical topic; the workers' start-up is not
+    timed, and the clock stops when every projection has consumed the whole log (not at idle detection)."""
+    from consumers import projector
+
+    prefix = fresh_prefix()
+    t = Topics(prefix)
+    topics.create([bootstrap], 6, [], prefix)
+    n = produce_canonical(bootstrap, t.events, n_deelnemers)
+    raw_rate, _ = raw_consume_decode(bootstrap, t.events)
+    cfg = projector.RunnerConfig(bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections, batch_size=2000)
+    runner = projector.make_runner(cfg, ["all"])  # one consumer for every projection, as `project` runs them
+    try:
+        runner.start()
+        start, deadline = time.perf_counter(), time.monotonic() + 600
+        while any(st.consumed < n for st in runner.all_stats) and time.monotonic() < deadline:
+            runner.step(timeout_ms=200)
+        seconds = time.perf_counter() - start
+    finally:
+        runner.close()
+    done = min(st.consumed for st in runner.all_stats)
+    must(done >= n, f"projector consumed {done} of {n} events")
+    return n / seconds, raw_rate, n

@@ -1,0 +1,39 @@
+"""Step replay: ``replay all`` of log sizes (a process per size): events/s and peak RSS."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from benchmarks import ROOT
+from benchmarks.meting import must
+from benchmarks.werklast import fresh_prefix, produce_canonical
+from registry.infra import topics
+from registry.infra.topics import Topics
+
+REPLAY = """
+import resource, sys, time
+from consumers.projector import RunnerConfig
+from consumers.replay import replay
+cfg = RunnerConfig(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], batch_size=2000)
+start = time.perf_counter()
+stats = replay(cfg, ["all"], progress=False)
+print(max(st.consumed for st in stats), time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tuple[int, float, float]]:
+    """(events, events/s, peak RSS MiB) of a replay process per log size; the log grows between sizes."""
+    prefix = fresh_prefix()
+    t = Topics(prefix)
+    topics.create([bootstrap], 6, [], prefix)
+    out, produced = [], 0
+    for size in sizes:
+        while produced < size:  # ~9 events per deelnemer in the scenario
+            produced += produce_canonical(bootstrap, t.events, max(1, (size - produced) // 9 + 1))
+        res = subprocess.run([sys.executable, "-c", REPLAY, bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections],
+                             capture_output=True, text=True, cwd=ROOT)
+        must(res.returncode == 0, f"replay of {size} events failed: {res.stderr.strip()[-300:]}")
+        events_n, seconds, rss_kib = res.stdout.split()[-3:]
+        must(int(events_n) > 0, f"replay of {size} events replayed nothing")
+        out.append((int(events_n), int(events_n) / float(seconds), int(rss_kib) / 1024))
+    return out

@@ -1,0 +1,85 @@
+"""The API servers of the api and freshness steps: uvicorn processes over a read-model schema of the bench's own,
+their environment and logs."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+from benchmarks import ROOT
+from benchmarks.meting import must
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def component_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a bench subprocess: every component logs in with the URL the bench uses (the bench's
+    own schemas belong to no component role)."""
+    env = dict(os.environ, **extra)
+    for component in ("OWNER", "PROJECTOR", "API", "VALIDATOR", "RECONCILER"):
+        env[f"PRAKTIJK_DATABASE_URL_{component}"] = database_url
+    return env
+
+
+def log_file(name: str) -> Any:
+    folder = ROOT / ".cache"
+    folder.mkdir(exist_ok=True)
+    return open(folder / name, "w")
+
+
+def api_app() -> Any:
+    """uvicorn factory of the API over the read models in ``BENCH_READ_SCHEMA`` (each worker process builds one):
+    ``serve --schema`` takes one worker only, and the bench must not write its data into the live schema."""
+    from registry.cli.api import build_app
+    from registry.infra import settings as settings_mod
+
+    return build_app(settings_mod.load(), schema=os.environ["BENCH_READ_SCHEMA"])
+
+
+SERVE = """
+import os, sys, tempfile, uvicorn
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="praktijk-bench-metrics-")
+uvicorn.run("benchmarks.servers:api_app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
+            workers=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+
+def start_api(database_url: str, workers: int, schema: str) -> tuple[subprocess.Popen[bytes], int, Any]:
+    """``workers`` uvicorn processes of the API over the read models in ``schema``."""
+    port = free_port()
+    log = log_file(f"bench-serve-{port}.log")
+    env = component_env(database_url, BENCH_READ_SCHEMA=schema,
+                        PYTHONPATH=os.pathsep.join([str(ROOT / "ops"), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, "-c", SERVE, str(port), str(workers)], env=env, stdout=log, stderr=log,
+                            cwd=ROOT), port, log
+
+
+def wait_for(url: str, key: str, server: subprocess.Popen[bytes], log: Any, seconds: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:  # until the server answers this very request
+        try:
+            if httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        must(time.monotonic() < deadline and server.poll() is None, f"{url} did not answer 200 within {seconds:.0f} s "
+             f"(see {log.name})")
+        time.sleep(0.3)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

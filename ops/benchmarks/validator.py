@@ -1,0 +1,86 @@
+"""Step validator: the Validator (decode, judge with parking, transactional append, state to PostgreSQL) vs a
+kafka-python *transactional copy* of the same ingress records at its best records-per-transaction."""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Sequence
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.structs import OffsetAndMetadata
+
+from benchmarks.meting import must
+from benchmarks.werklast import FETCH, fresh_prefix, reference, stream
+from consumers.validator import Validator, ValidatorConfig
+from producers.publisher import Publisher
+from registry.infra import topics
+from registry.infra.db import engine
+from registry.infra.kafka import client_config
+from registry.infra.topics import Topics
+from tests.support.builders import MBO
+
+# what the validator's own transactional producer uses (consumers/validator.py), so the copy is a fair baseline
+TXN_PRODUCER: dict[str, Any] = dict(acks="all", enable_idempotence=True, linger_ms=5, batch_size=512 * 1024)
+
+
+def transactional_copy(bootstrap: str, source: str, expected: int, per_txn: int) -> float:
+    """kafka-python copying ``source`` (read_committed) into a new topic in transactions of ``per_txn`` records,
+    with the consumed offsets in each transaction: the client's own limit for a consume-transform-produce step.
+    Timed from the first record to the last commit (the group join is not counted, as for the validator)."""
+    prefix = fresh_prefix()
+    topics.create([bootstrap], 6, [], prefix)
+    target = Topics(prefix).events
+    consumer = KafkaConsumer(**client_config([bootstrap]), group_id=f"{prefix}-copy", enable_auto_commit=False,
+                             isolation_level="read_committed", auto_offset_reset="earliest",
+                             max_poll_records=per_txn, **FETCH)
+    consumer.subscribe([source])
+    producer = KafkaProducer(**client_config([bootstrap]), transactional_id=f"{prefix}-copy", **TXN_PRODUCER)
+    producer.init_transactions()
+    n, start, deadline = 0, 0.0, time.monotonic() + 300
+    while n < expected and time.monotonic() < deadline:
+        batch = consumer.poll(timeout_ms=500, max_records=per_txn)
+        if not batch:
+            continue
+        start = start or time.perf_counter()
+        producer.begin_transaction()
+        offsets = {}
+        for tp, records in batch.items():
+            for rec in records:
+                producer.send(target, key=rec.key, value=rec.value)
+            offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+            n += len(records)
+        producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+        producer.commit_transaction()
+    seconds = time.perf_counter() - start
+    consumer.close()
+    producer.close()
+    must(n >= expected, f"transactional copy ({per_txn}/txn) copied {n} of {expected} records")
+    return n / seconds
+
+
+def bench_validator(bootstrap: str, database_url: str, n_deelnemers: int, txn_sizes: Sequence[int],
+                    max_poll_records: int) -> tuple[float, dict[int, float]]:
+    """(validator ev/s, {records per transaction: copy rec/s}) on the same ingress records."""
+    prefix = fresh_prefix()
+    t = Topics(prefix)
+    topics.create([bootstrap], 6, ["sbb", "duo", MBO], prefix)
+    cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix,
+                          schema=f"{prefix}_validator", registry_pseudonym_key=(os.urandom(32),),
+                          max_poll_records=max_poll_records)
+    for partner in ("sbb", "duo"):
+        with Publisher([bootstrap], partner, prefix=prefix, ensure_topic=False) as pub:
+            pub.publish_batch([(et, r) for et, r in reference() if r["partner"] == partner])
+    v = Validator(cfg, engine(database_url))
+    v.start()
+    v.drain()  # the reference data, the group join: not timed
+    items = stream(n_deelnemers)
+    with Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub:
+        pub.publish_batch(items)
+    copies = {size: transactional_copy(bootstrap, t.ingress(MBO), len(items), size) for size in txn_sizes}
+    done, start, deadline = 0, time.perf_counter(), time.monotonic() + 600
+    while done < len(items) and time.monotonic() < deadline:  # timed to the last record, not to idle detection
+        done += v.run_once(timeout_ms=300)
+    seconds = time.perf_counter() - start
+    v.close()
+    must(done >= len(items), f"validator judged {done} of {len(items)} events")
+    return done / seconds, copies
