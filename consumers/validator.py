@@ -159,15 +159,20 @@ class Validator(Overdracht):
         that completes meanwhile is dropped (consumers/groep.py), so several instances would keep rebalancing."""
         assert self.consumer is not None
         wanted = {t for t in self.consumer.topics() if re.match(self.topics.ingress_pattern, t)}
-        if wanted != self.consumer.subscription():
+        if wanted and wanted != self.consumer.subscription():
             self.consumer.subscribe(topics=sorted(wanted), listener=groep.Toewijzing(self))
-        self.volgende_topiccheck = time.monotonic() + TOPIC_CHECK_S
+        # no ingress topic yet (none made, or the broker's metadata does not show new ones yet): look again soon
+        self.volgende_topiccheck = time.monotonic() + (TOPIC_CHECK_S if wanted else 0.5)
 
     def _join(self, wait_s: float = 10.0) -> None:
         """Join the group and take over the first assignment (polls return nothing: new partitions are paused)."""
         assert self.consumer is not None
         deadline = time.monotonic() + wait_s
         while not self.consumer.assignment() and time.monotonic() < deadline:
+            if not self.consumer.subscription():  # the ingress topics are not in the metadata yet
+                time.sleep(0.2)
+                self._abonneer()
+                continue
             groep.poll(self.consumer, 200)
         if self.nieuw:
             self.neem_over()
@@ -205,6 +210,9 @@ class Validator(Overdracht):
         started = time.perf_counter()
         if time.monotonic() >= self.volgende_topiccheck:
             self._abonneer()
+        if not self.consumer.subscription():  # nothing to read yet (``_abonneer`` looks again)
+            time.sleep(timeout_ms / 1000)
+            return 0
         batch = groep.poll(self.consumer, timeout_ms)
         if self.nieuw:
             self.neem_over()
@@ -259,13 +267,22 @@ class Validator(Overdracht):
         _, partition = g.ingress
         return partition % self.parked_partities if partition >= 0 and self.parked_partities else None
 
-    def drain(self, idle_polls: int = 2) -> int:
-        """Validate until caught up with every assigned ingress partition (demo, tests, bench)."""
-        total, idle = 0, 0
+    def drain(self, idle_polls: int = 2, stuck_after_s: float = 300.0) -> int:
+        """Validate until caught up with every assigned ingress partition (demo, tests, bench). A drain that makes
+        no progress for ``stuck_after_s`` (no partitions assigned, a broker that does not answer) raises instead
+        of waiting for ever."""
+        assert self.consumer is not None
+        total, idle, progress = 0, 0, time.monotonic()
         while idle < idle_polls:
             n = self.run_once(timeout_ms=300)
             total += n
             idle = 0 if n else (idle + 1 if self.caught_up() else 0)
+            if n or self.actief:
+                progress = time.monotonic()
+            elif time.monotonic() - progress > stuck_after_s:
+                raise TimeoutError(f"validator instance {self.instance}: no progress for {stuck_after_s:.0f} s and not "
+                                   f"caught up ({len(self.consumer.assignment())} partition(s) assigned, "
+                                   f"{len(self.nieuw)} waiting for hand-over)")
         return total
 
     def caught_up(self) -> bool:

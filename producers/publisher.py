@@ -45,7 +45,12 @@ class Publisher:
         self.partner = partner
         self.bootstrap = [bootstrap] if isinstance(bootstrap, str) else list(bootstrap)
         if ensure_topic and not topics.exists(self.bootstrap, self.topic):  # a partner may not create topics
-            topics.create(self.bootstrap, partitions, [partner], prefix, max_ingress_bytes=max_record_bytes)
+            try:
+                topics.create(self.bootstrap, partitions, [partner], prefix, max_ingress_bytes=max_record_bytes)
+            except ValueError:  # a partner's login sees only its own topics: another partner's looks missing
+                raise ValueError(f"this Kafka login may not write {self.topic}: a partner publishes only as itself "
+                                 f"(the registry gives {partner} its own login: praktijkregister partners add "
+                                 f"{partner})") from None
         config: dict[str, Any] = dict(
             **client_config(self.bootstrap), acks="all", enable_idempotence=True,
             # a batch of several records stays under the ingress topic's max.message.bytes; a bigger single

@@ -22,7 +22,8 @@ from pathlib import Path
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from registry.domein.identifiers import normalise_bsn
-from registry.infra.sleutelbestanden import SleutelFout, init_registry_pseudonym_key, read_secret_hex, write_secret
+from registry.infra.sleutelbestanden import (SleutelFout, init_registry_pseudonym_key, read_hex, read_secret_hex,
+                                             write_secret)
 
 # missing, unreadable or too widely readable key files: a clear message, never a stack trace
 KeyError_ = SleutelFout
@@ -61,16 +62,6 @@ def init_keys(pseudonym_file: Path, public_file: Path, private_file: Path, force
 _write_secret = write_secret
 
 
-def _read_hex(path: Path, what: str) -> bytes:
-    """A public key file (no mode check)."""
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        raise KeyError_(f"{what} not found at {path}: run `praktijkregister keys init` (or set PRAKTIJK_KEYS_DIR)") from None
-    except ValueError:
-        raise KeyError_(f"{what} at {path} is not hex text") from None
-
-
 @dataclass(frozen=True)
 class Pseudonymiser:
     key: bytes = field(repr=False)
@@ -101,7 +92,7 @@ class Sealer:
 
     @classmethod
     def from_file(cls, path: Path) -> "Sealer":
-        return cls(_read_hex(path, "registry public key"))
+        return cls(read_hex(path, "registry public key"))
 
     def seal(self, persoonsgegevens: dict[str, str]) -> bytes:
         plain = json.dumps(persoonsgegevens, sort_keys=True, ensure_ascii=False).encode()

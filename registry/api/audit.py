@@ -8,15 +8,14 @@ and a trigger refuses UPDATE, DELETE and TRUNCATE for everyone but a superuser w
 """
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+from registry.infra.db import EnsuredTable, checked_table, table_exists
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,7 @@ def audit_table_of(key_table: str) -> str:
 
 def create_audit_table(conn: Any, table: str) -> None:
     """Create the table and its append-only trigger when missing (the owner's or a superuser's connection)."""
-    if not _IDENT.match(table):
-        raise ValueError(f"invalid table name {table!r}")
-    if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
+    if table_exists(conn, checked_table(table)):
         return
     fn = "praktijk_audit_append_only"  # one function shared by every audit table (no leftovers per test table)
     conn.execute(text(
@@ -84,25 +81,17 @@ def create_audit_table(conn: Any, table: str) -> None:
                       f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"))
 
 
-class AuditTable:
+class AuditTable(EnsuredTable):
     """The audit trail in PostgreSQL. Written in its own short transaction, so it is committed before the
     person-level answer is sent."""
 
     def __init__(self, engine: Engine, table: str = "api_keys_audit") -> None:
-        if not _IDENT.match(table):
-            raise ValueError(f"invalid table name {table!r}")
-        self.engine = engine
-        self.table = table
-        self._ready = False
+        super().__init__(engine, table)
 
-    def ensure(self) -> None:
-        if self._ready:
-            return
-        with self.engine.begin() as conn:
-            if conn.execute(text("SELECT to_regclass(:t)"), {"t": self.table}).scalar() is None:
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('praktijk-audit'))"))
-                create_audit_table(conn, self.table)
-        self._ready = True
+    def _ensure(self, conn: Connection, exists: bool) -> None:
+        if not exists:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('praktijk-audit'))"))
+            create_audit_table(conn, self.table)
 
     def record(self, entry: AuditEntry) -> None:
         self.ensure()

@@ -27,12 +27,12 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from registry.domein import referentie
+from registry.infra.db import EnsuredTable
 
 Kind = Literal["landelijk", "regio", "instelling", "publiek"]
 KINDS: tuple[Kind, ...] = ("landelijk", "regio", "instelling", "publiek")
 KEY_PREFIX = "prk_"
 _KEY = re.compile(r"^prk_([0-9a-f]{12})_[A-Za-z0-9_-]{20,}$")
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 
 
 def _fold(s: str) -> str:
@@ -153,27 +153,17 @@ class MemoryKeyStore:
         return None
 
 
-class KeyStore:
-    """Keys in PostgreSQL: table ``api_keys(key_id, key_hash, scope, naam, created_at, revoked_at)``."""
+class KeyStore(EnsuredTable):
+    """Keys in PostgreSQL: table ``api_keys(key_id, key_hash, scope, naam, created_at, revoked_at)``.
+    ``ensure()`` creates the table when missing (idempotent)."""
 
     def __init__(self, engine: Engine, table: str = "api_keys") -> None:
-        if not _IDENT.match(table):
-            raise ValueError(f"invalid table name {table!r}")
-        self.engine = engine
-        self.table = table
-        self._ready = False
+        super().__init__(engine, table)
 
-    def ensure(self) -> None:
-        """Create the table when missing (idempotent)."""
-        if self._ready:
-            return
-        with self.engine.begin() as conn:
-            # the API's own role may read the table but not create anything (PostgreSQL checks that right
-            # even for CREATE TABLE IF NOT EXISTS on an existing table): look first
-            if conn.execute(text("SELECT to_regclass(:t)"), {"t": self.table}).scalar() is not None:
-                self._ensure_audit(conn)
-                self._ready = True
-                return
+    def _ensure(self, conn: Connection, exists: bool) -> None:
+        # the API's own role may read the table but not create anything (PostgreSQL checks that right
+        # even for CREATE TABLE IF NOT EXISTS on an existing table): look first
+        if not exists:
             conn.execute(text(
                 f"CREATE TABLE IF NOT EXISTS {self.table} ("
                 " key_id text PRIMARY KEY,"
@@ -182,8 +172,7 @@ class KeyStore:
                 " naam text NOT NULL DEFAULT '',"
                 " created_at timestamptz NOT NULL DEFAULT now(),"
                 " revoked_at timestamptz)"))
-            self._ensure_audit(conn)
-        self._ready = True
+        self._ensure_audit(conn)
 
     def _ensure_audit(self, conn: Connection) -> None:
         """The audit trail of person-level reads next to the key table (``registry.api.audit``). The API's own

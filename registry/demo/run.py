@@ -251,19 +251,20 @@ def demo_key(s: Settings) -> str:
 
 def summarize(s: Settings, t: Topics, console: Console) -> None:
     accepted, refused, dead = _counts(s, t)
-    table = Table(title=f"canonical log {t.events}: {sum(accepted.values())} accepted events")
-    table.add_column("event type")
-    table.add_column("accepted", justify="right")
-    for name, n in sorted(accepted.items()):
-        table.add_row(name, str(n))
-    console.print(table)
-    table = Table(title=f"{t.rejections}: {sum(refused.values())} refused submissions")
-    table.add_column("reason code")
-    table.add_column("refused", justify="right")
-    for name, n in sorted(refused.items()):
-        table.add_row(name, str(n))
-    console.print(table)
+    console.print(_count_table(f"canonical log {t.events}: {sum(accepted.values())} accepted events", "event type",
+                               "accepted", accepted))
+    console.print(_count_table(f"{t.rejections}: {sum(refused.values())} refused submissions", "reason code",
+                               "refused", refused))
     console.print(f"{t.deadletter}: {dead} dead-lettered submission(s) (bytes that are not registry events)")
+
+
+def _count_table(title: str, name_column: str, count_column: str, counts: Counter[str]) -> Table:
+    table = Table(title=title)
+    table.add_column(name_column)
+    table.add_column(count_column, justify="right")
+    for name, n in sorted(counts.items()):
+        table.add_row(name, str(n))
+    return table
 
 
 def _counts(s: Settings, t: Topics) -> tuple[Counter[str], Counter[str], int]:

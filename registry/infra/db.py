@@ -1,11 +1,12 @@
 """Database engine (SQLAlchemy 2 + psycopg 3). Adapters take a session from here."""
 from __future__ import annotations
 
+import re
 import time
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 
 # The query API pings a pooled connection only when it lay unused this long: a busy API reuses its connections
@@ -14,6 +15,8 @@ API_PING_AFTER_IDLE_SECONDS = 10.0
 # The API keeps all its connections (no overflow): an overflow connection is closed on return and opened anew for the
 # next busy moment, and a new PostgreSQL connection (fork + SCRAM) cost ~12% of a cold answer's busy time.
 API_POOL_SIZE = 30
+# a table name that may stand in SQL text: lower-case identifier, optionally schema-qualified
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 
 
 @lru_cache(maxsize=8)
@@ -46,3 +49,35 @@ def _ping_when_idle(eng: Engine, seconds: float) -> None:
             dbapi_connection.rollback()  # the ping's transaction; the pool hands out an idle connection
         except Exception as exc:  # noqa: BLE001 - any failed ping means: this connection is gone
             raise DisconnectionError("pooled connection did not answer its ping") from exc  # the pool retries
+
+
+def checked_table(table: str) -> str:
+    """``table`` when it is a plain (optionally schema-qualified) lower-case name; ValueError otherwise."""
+    if not _IDENT.match(table):
+        raise ValueError(f"invalid table name {table!r}")
+    return table
+
+
+def table_exists(conn: Connection, table: str) -> bool:
+    """Whether ``table`` exists (looked up, not created: a role without CREATE may ask)."""
+    return conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None
+
+
+class EnsuredTable:
+    """A table an adapter makes sure of on first use, once per instance: ``ensure()`` looks it up and hands
+    ``_ensure`` the connection (one transaction) and whether the table exists."""
+
+    def __init__(self, engine: Engine, table: str) -> None:
+        self.engine = engine
+        self.table = checked_table(table)
+        self._ready = False
+
+    def ensure(self) -> None:
+        if self._ready:
+            return
+        with self.engine.begin() as conn:
+            self._ensure(conn, table_exists(conn, self.table))
+        self._ready = True
+
+    def _ensure(self, conn: Connection, exists: bool) -> None:
+        raise NotImplementedError

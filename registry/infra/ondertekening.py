@@ -23,6 +23,8 @@ from joserfc.jwk import KeySet, OKPKey
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
+from registry.infra.sleutelbestanden import read_hex
+
 ALG = "EdDSA"  # the JOSE name wallets and Open Badges 3.0 use for Ed25519 (RFC 8037)
 TYP = "vc+jwt"
 
@@ -36,12 +38,7 @@ class OngeldigeCredential(ValueError):
 
 
 def _hex_file(path: Path, what: str) -> bytes:
-    try:
-        raw = bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        raise SleutelFout(f"{what} not found at {path}: run `praktijkregister keys init` (or set PRAKTIJK_KEYS_DIR)") from None
-    except ValueError:
-        raise SleutelFout(f"{what} at {path} is not hex text") from None
+    raw = read_hex(path, what, SleutelFout)
     if len(raw) != 32:
         raise SleutelFout(f"{what} at {path} is not 32 bytes")
     return raw

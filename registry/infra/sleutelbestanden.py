@@ -37,6 +37,17 @@ def check_mode(path: Path, what: str) -> None:
         raise SleutelFout(f"{what} at {path} has mode {mode:04o}: group or others may read it; run `chmod 600 {path}`")
 
 
+def read_hex(path: Path, what: str, fout: type[Exception] = SleutelFout) -> bytes:
+    """A key file that is not secret (a public key, or one whose mode its reader does not check): hex text.
+    ``fout``: the error to raise when it is missing or not hex (its module's own ``SleutelFout``)."""
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        raise fout(f"{what} not found at {path}: run `praktijkregister keys init` (or set PRAKTIJK_KEYS_DIR)") from None
+    except ValueError:
+        raise fout(f"{what} at {path} is not hex text") from None
+
+
 def read_secret_lines(path: Path, what: str) -> list[bytes]:
     """The hex keys of a secret file (one per line), after checking its mode."""
     check_mode(path, what)

@@ -10,13 +10,14 @@ SCRAM credential replaces the old one (a rotated password).
   and transactional ids;
 - ``projector``: reads the canonical log and rejections, its ``praktijkregister-projection-*`` groups;
 - ``reconciler``: reads the canonical log, writes its ``ReconciliatieUitgevoerd`` there, its group;
-- ``api``: reads (describes) the canonical log and the groups it reports lag for; never writes.
+- ``api``: reads the canonical log and the shared rejections topic (``/v1/status`` looks past commit markers),
+  describes the ingress topics and the groups it reports lag for; never writes, never reads a submission.
 """
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from typing import Any, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping
 
 from kafka import KafkaAdminClient
 from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern,
@@ -81,8 +82,21 @@ def partner_rules(partner: str, prefix: str = "praktijkleren") -> list[Regel]:
             + _topic(partner, t.rejections_of(partner), Op.READ, Op.DESCRIBE))
 
 
-def component_rules(prefix: str = "praktijkleren", validator_group: str = "praktijkregister-validator") -> list[Regel]:
+def component_rules(prefix: str = "praktijkleren", validator_group: str = "praktijkregister-validator",
+                    logins: Mapping[str, str] | None = None) -> list[Regel]:
+    """The rules of every component; ``logins`` renames a component's principal (default: its own name), so a
+    test can give each component a login of its own without touching the broker-wide ``validator`` & co."""
     t = Topics(prefix)
+    rules = _component_rules(t, validator_group)
+    if not logins:
+        return rules
+    unknown = set(logins) - set(COMPONENTS)
+    if unknown:
+        raise ValueError(f"not a component: {', '.join(sorted(unknown))}")
+    return [replace(r, principal=logins.get(r.principal, r.principal)) for r in rules]
+
+
+def _component_rules(t: Topics, validator_group: str) -> list[Regel]:
     v = ("validator", Op.READ, Op.WRITE, Op.DESCRIBE)
     rules = (_topic("validator", t.ingress_prefix, Op.READ, Op.DESCRIBE, pattern=_PRE)
              + [r for name in (t.events, t.deadletter, t.parked) for r in _topic(v[0], name, *v[1:])]
@@ -97,7 +111,8 @@ def component_rules(prefix: str = "praktijkleren", validator_group: str = "prakt
               # follow mode: one transaction per telling with the group's offsets (several instances, issue 15)
               + [Regel("reconciler", ResourceType.TRANSACTIONAL_ID, RECONCILER_GROUP, _PRE, op) for op in (Op.WRITE, Op.DESCRIBE)]
               + [_cluster("reconciler", Op.IDEMPOTENT_WRITE)])
-    rules += (_topic("api", t.events, Op.READ, Op.DESCRIBE) + _topic("api", t.rejections, Op.DESCRIBE)
+    # READ on the shared rejections topic: /v1/status peeks past its commit markers for a projection's lag
+    rules += (_topic("api", t.events, Op.READ, Op.DESCRIBE) + _topic("api", t.rejections, Op.READ, Op.DESCRIBE)
               + _topic("api", t.ingress_prefix, Op.DESCRIBE, pattern=_PRE)
               + _group("api", validator_group, Op.DESCRIBE) + _group("api", PROJECTION_GROUPS, Op.DESCRIBE, pattern=_PRE))
     return rules

@@ -5,7 +5,6 @@ with the new numbers (issue 15, section 3).
 Real path: partner events -> validator -> Kafka -> projector -> PostgreSQL -> API (with the production key cache)."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -14,15 +13,14 @@ from sqlalchemy import event
 
 from projections import queries
 from registry.api.app import create_app
-from registry.api.auth import KeyStore
 from registry.api.cache import CachedKeyLookup
 from registry.infra import settings as settings_mod
-from registry.infra.db import engine as make_engine
 from tests.integration.test_api_readmodels import reference
 from tests.support.opruimen import ruim_op
 from tests.support import validator as h
 from tests.support.builders import Q, inschrijving
 from tests.support.projecteren import project_once
+from tests.support.wereld import pijplijn
 
 T2 = "44444444-4444-4444-8444-444444444444"
 URL = "/v1/overzichten/deelnemers-per-pilot?peildatum=2021-01-31"
@@ -34,12 +32,7 @@ def _totaal(answer: Any) -> int:
 
 
 def test_a_new_event_makes_the_next_request_recompute(kafka_bootstrap: str, database_url: str) -> None:
-    unique = uuid.uuid4().hex[:10]
-    prefix, schema = f"t{unique}", f"t{unique}_read"
-    h.make_topics(kafka_bootstrap, prefix)
-    v = h.validator(kafka_bootstrap, database_url, prefix)
-    eng = make_engine(database_url)
-    keystore = KeyStore(eng, table=f"api_keys_{unique}")
+    prefix, schema, _, v, eng, keystore = pijplijn(kafka_bootstrap, database_url)
     _, key = keystore.create("landelijk", "test")
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url)
     now = [0.0]  # the caches' clock: the bounds are tested by moving it, not by sleeping

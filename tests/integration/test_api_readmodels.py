@@ -27,25 +27,19 @@ from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
 from tests.support import validator as h
 from tests.support.builders import LB, MBO, ANDER, P, Q, T1, V1, afteken, ev, inschrijving, verklaring
+from tests.support.api import ApiWorld
 from tests.support.pseudoniemen import key_file
+from tests.support.wereld import pijplijn, sleutels
 
 T2 = "33333333-3333-4333-8333-333333333333"
 R = "c" * 64  # a deelnemer nobody enrolled: only an aanmelding
 
 
 @dataclass
-class World:
-    client: TestClient
-    keys: dict[str, str]
-    prefix: str
-    schema: str
+class World(ApiWorld):
     kafka: str
     database_url: str
     validator: Any
-
-    def get(self, url: str, scope: str | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.keys[scope]}"} if scope else {}
-        return self.client.get(url, headers=headers)
 
     def project(self) -> None:
         project_once(self.kafka, self.database_url, self.prefix, self.schema)
@@ -68,13 +62,8 @@ SCOPES = ["landelijk", "regio:Rijnmond", "regio:Twente", "instelling:mbo.albeda"
 
 @pytest.fixture(scope="module")
 def world(kafka_bootstrap: str, database_url: str) -> Iterator[World]:
-    unique = uuid.uuid4().hex[:10]
-    prefix, schema = f"t{unique}", f"t{unique}_read"
-    h.make_topics(kafka_bootstrap, prefix)
-    v = h.validator(kafka_bootstrap, database_url, prefix)
-    eng = make_engine(database_url)
-    keystore = KeyStore(eng, table=f"api_keys_{unique}")
-    keys = {s: keystore.create(s, "test")[1] for s in SCOPES}
+    prefix, schema, _, v, eng, keystore = pijplijn(kafka_bootstrap, database_url)
+    keys = sleutels(keystore, SCOPES)
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
                 validator_group=f"{prefix}-validator",  # the API maps partner pseudonyms with the validator's key
                 registry_pseudonym_key_file=key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-"))))
@@ -305,43 +294,20 @@ def test_status_follows_the_pipeline(world: World) -> None:
     assert world.get("/v1/status").status_code == 401
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_and_loadtest(world: World) -> None:
     """``praktijkregister serve`` really serves the projected data; the bench helper measures it."""
-    import os
-    import subprocess
-    import sys
-    import time
-
     import httpx
 
     from tests.support.loadtest import run_load
+    from tests.support.serve import free_port, serve_env, start_serve, wait_until_serving
 
-    port = _free_port()
+    port = free_port()
     keystore = KeyStore(make_engine(world.database_url))  # serve uses the default api_keys table
     key, secret = keystore.create("landelijk", "test_serve_and_loadtest")
-    env = os.environ | {"PRAKTIJK_DATABASE_URL": world.database_url, "PRAKTIJK_KAFKA_BOOTSTRAP": world.kafka,
-                        "PRAKTIJK_API_PORT": str(port), "PRAKTIJK_API_HOST": "127.0.0.1"}
-    proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--schema", world.schema, "--log-level", "warning"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = start_serve(serve_env(world.database_url, world.kafka, port), world.schema)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_until_serving(proc, base)
         assert httpx.get(base + "/docs").status_code == 200
         assert httpx.get(base + f"/v1/verklaringen/{V1}/verificatie").json()["status"] == "geldig"
 

@@ -3,14 +3,12 @@ sealed persoonsgegevens -> validator -> Kafka -> projector -> PostgreSQL -> API,
 from the canonical log. The PDF is checked with poppler (pdftotext, pdftoppm)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import subprocess
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,55 +18,32 @@ from typer.testing import CliRunner
 
 from tests.support.opruimen import ruim_op
 from tests.support.projecteren import project_once
-from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
 from registry.api.app import create_app
-from registry.api.auth import KeyStore
 from registry.cli.main import app as cli_app
 from registry.domein.verklaring_document import bit_gezet
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine as make_engine
 from registry.infra.ondertekening import verify
 from tests.support import validator as h
-from tests.support.builders import ANDER, LB, MBO, T1, V1, afteken, ev, inschrijving, verklaring
+from tests.support.api import ApiWorld
+from tests.support.builders import T1, V1, ev
+from tests.support.verklaringen import INGETROKKEN, T2, V2, WP, partner_sleutels, publiceer_verklaringen, trek_in
+from tests.support.wereld import pijplijn, sleutels
 
 pytestmark = pytest.mark.integration
 
-T2 = "33333333-3333-4333-8333-333333333333"
-V2 = "44444444-4444-4444-8444-444444444444"
 BSN_P, BSN_Q = "111222333", "123456782"
 NAAM = "Fatma Yılmaz-de Vries"
-WP = {"B1-K1-W1": "Bereidt de werkzaamheden voor", "B1-K1-W2": "Zet de bouwplaats op",
-      "B1-K2-W1": "Voert sloopwerkzaamheden uit"}
 PUBLIC = "https://praktijkregister.example"
 
 
 @dataclass
-class World:
-    client: TestClient
-    keys: dict[str, str]
-    prefix: str
-    schema: str
+class World(ApiWorld):
     keydir: Path
     p: str
     q: str
     database_url: str
-
-    def get(self, url: str, scope: str | None = None) -> Any:
-        return self.client.get(url, headers={"Authorization": f"Bearer {self.keys[scope]}"} if scope else {})
-
-
-def reference() -> list[tuple[str, dict[str, Any]]]:
-    kt = [{"code": "B1-K1", "naam": "Bereidt bouwwerkzaamheden voor",
-           "werkprocessen": [{"code": c, "naam": n} for c, n in WP.items() if c.startswith("B1-K1")]},
-          {"code": "B1-K2", "naam": "Sloopt", "werkprocessen": [{"code": "B1-K2-W1", "naam": WP["B1-K2-W1"]}]}]
-    return [
-        ("KwalificatiedossierVastgesteld", ev("sbb", crebo="25250", naam="Assistent bouwen wonen en onderhoud", niveau=1,
-                                              domein="Afbouw, hout en onderhoud", kerntaken=kt)),
-        ("LeerbedrijfErkend", ev("sbb", leerbedrijf_id=LB, naam="Bouwbedrijf De Vries BV", crebos=["25250"])),
-        ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=MBO, crebo="25250", vanaf=dt.date(2019, 1, 1))),
-        ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=ANDER, crebo="25250", vanaf=dt.date(2019, 1, 1))),
-    ]
 
 
 SCOPES = ["landelijk", "instelling:mbo.albeda", "instelling:ROC TOP", "publiek"]
@@ -76,18 +51,11 @@ SCOPES = ["landelijk", "instelling:mbo.albeda", "instelling:ROC TOP", "publiek"]
 
 @pytest.fixture(scope="module")
 def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    unique = uuid.uuid4().hex[:10]
-    prefix, schema = f"t{unique}", f"t{unique}_read"
     keydir = tmp_path_factory.mktemp("keys")
-    init_keys(keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key", signing_file=keydir / "signing.key")
-    pseudo = Pseudonymiser.from_file(keydir / "pseudonym.key")
-    sealer = Sealer.from_file(keydir / "registry.pub")
+    pseudo, sealer = partner_sleutels(keydir)
     p, q = pseudo(BSN_P), pseudo(BSN_Q)
-    h.make_topics(kafka_bootstrap, prefix)
-    v = h.validator(kafka_bootstrap, database_url, prefix, keydir=keydir)
-    eng = make_engine(database_url)
-    keystore = KeyStore(eng, table=f"api_keys_{unique}")
-    keys = {s: keystore.create(s, "test")[1] for s in SCOPES}
+    prefix, schema, _, v, eng, keystore = pijplijn(kafka_bootstrap, database_url, keydir=keydir)
+    keys = sleutels(keystore, SCOPES)
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
                 validator_group=f"{prefix}-validator", private_key_file=keydir / "registry.key",
                 master_key_file=keydir / "master.key", vault_schema=f"{prefix}_validator",
@@ -96,31 +64,11 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
                      ingress_prefix=f"{prefix}.ingress.")
     w = World(TestClient(app), keys, prefix, schema, keydir, p, q, database_url)
     try:
-        h.publish(kafka_bootstrap, prefix, reference())
-        h.drain(v)
+        publiceer_verklaringen(kafka_bootstrap, prefix, v, sealer, p, q, {"naam": NAAM, "geboortedatum": "1988-03-14"},
+                               {"naam": "Q Persoon", "geboortedatum": "1970-01-01"})
+        trek_in(kafka_bootstrap, prefix, v, q)  # revoked first: after the erasure nothing more is recorded for q
         h.publish(kafka_bootstrap, prefix, [
-            ("DeelnemerIngeschreven", inschrijving(deelnemer=p, persoonsgegevens=sealer.seal(
-                {"naam": NAAM, "geboortedatum": "1988-03-14"}))),
-            ("DeelnemerIngeschreven", inschrijving(deelnemer=q, traject_id=T2, persoonsgegevens=sealer.seal(
-                {"naam": "Q Persoon", "geboortedatum": "1970-01-01"}))),
-        ])
-        h.drain(v)
-        h.publish(kafka_bootstrap, prefix, [("WerkprocesAfgetekend", afteken(wp, deelnemer=p)) for wp in WP]
-                  + [("WerkprocesAfgetekend", afteken("B1-K1-W1", deelnemer=q, traject_id=T2))])
-        h.drain(v)
-        at = dt.datetime(2020, 11, 2, 10, tzinfo=dt.timezone.utc)
-        h.publish(kafka_bootstrap, prefix, [
-            ("PraktijkverklaringUitgegeven", verklaring(list(WP), deelnemer=p, brancheorganisaties=["sbb"]) | {"occurred_at": at}),
-            ("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], deelnemer=q, traject_id=T2, verklaring_id=V2) | {"occurred_at": at}),
-        ])
-        h.drain(v)
-        later = dt.datetime(2021, 1, 5, 10, tzinfo=dt.timezone.utc)
-        h.publish(kafka_bootstrap, prefix, [
-            ("PraktijkverklaringIngetrokken", ev(MBO, deelnemer=q, verklaring_id=V2, reden="administratieve_fout") | {"occurred_at": later}),
-        ])
-        h.drain(v)  # revoked first: after the erasure nothing more is recorded for q (gegevens_verwijderd)
-        h.publish(kafka_bootstrap, prefix, [
-            ("DeelnemerGegevensVerwijderd", ev("sbb", deelnemer=q, grondslag="AVG art. 17 verzoek 1") | {"occurred_at": later}),
+            ("DeelnemerGegevensVerwijderd", ev("sbb", deelnemer=q, grondslag="AVG art. 17 verzoek 1") | {"occurred_at": INGETROKKEN}),
         ])
         h.drain(v)
         project_once(kafka_bootstrap, database_url, prefix, schema)

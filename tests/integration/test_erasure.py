@@ -21,19 +21,17 @@ from tests.support.projecteren import project_once
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
 from registry.api.app import create_app
-from registry.api.auth import KeyStore
 from registry.infra import codec, settings as settings_mod, topics
 from registry.infra.db import engine as make_engine
 from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra.kafka import client_config
-from tests.integration.test_document import WP, reference
 from tests.support import validator as h
-from tests.support.builders import MBO, T1, V1, afteken, ev, inschrijving, verklaring
+from tests.support.builders import MBO, T1, V1, afteken, ev
+from tests.support.verklaringen import V2, publiceer_verklaringen
+from tests.support.wereld import pijplijn
 
 pytestmark = pytest.mark.integration
 
-T2 = "33333333-3333-4333-8333-333333333333"
-V2 = "44444444-4444-4444-8444-444444444444"
 NAAM_P, GEBOREN_P = "Anouk Erasmus-Verwijderd", "1979-07-21"
 NAAM_Q, GEBOREN_Q = "Blijft Bewaard", "1990-02-02"
 PEILDATA = (dt.date(2020, 12, 31), dt.date(2021, 6, 30))
@@ -68,37 +66,18 @@ def _table_texts(database_url: str, schemas: list[str]) -> dict[str, str]:
 def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
         kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="praktijkregister")
-    prefix, schema = f"t{unique}e", f"t{unique}e_read"
     keydir = tmp_path / "keys"
     init_keys(keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key",
               signing_file=keydir / "signing.key", master_file=keydir / "master.key")
     pseudo, sealer = Pseudonymiser.from_file(keydir / "pseudonym.key"), Sealer.from_file(keydir / "registry.pub")
     p, q = pseudo("111222333"), pseudo("123456782")
-    t = h.make_topics(kafka_bootstrap, prefix)
-    v = h.validator(kafka_bootstrap, database_url, prefix, keydir=keydir)
-    eng = make_engine(database_url)
-    keystore = KeyStore(eng, table=f"api_keys_{unique}")
+    prefix, schema, t, v, eng, keystore = pijplijn(kafka_bootstrap, database_url, "e", unique=unique, keydir=keydir)
     landelijk = keystore.create("landelijk", "test")[1]
     try:
-        h.publish(kafka_bootstrap, prefix, reference())
-        h.drain(v)
-        h.publish(kafka_bootstrap, prefix, [
-            ("DeelnemerIngeschreven", inschrijving(deelnemer=p, persoonsgegevens=sealer.seal(
-                {"naam": NAAM_P, "geboortedatum": GEBOREN_P}))),
-            ("DeelnemerIngeschreven", inschrijving(deelnemer=q, traject_id=T2, persoonsgegevens=sealer.seal(
-                {"naam": NAAM_Q, "geboortedatum": GEBOREN_Q}))),
-        ])
-        h.drain(v)
-        h.publish(kafka_bootstrap, prefix, [("WerkprocesAfgetekend", afteken(wp, deelnemer=p)) for wp in WP]
-                  + [("WerkprocesAfgetekend", afteken("B1-K1-W1", deelnemer=q, traject_id=T2)),
-                     ("WerkprocesAfgetekend", afteken("B1-K1-W1", deelnemer=p))])  # refused (al_afgetekend): a rejection row of p
-        h.drain(v)
-        at = dt.datetime(2020, 11, 2, 10, tzinfo=dt.timezone.utc)
-        h.publish(kafka_bootstrap, prefix, [
-            ("PraktijkverklaringUitgegeven", verklaring(list(WP), deelnemer=p, brancheorganisaties=["sbb"]) | {"occurred_at": at}),
-            ("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], deelnemer=q, traject_id=T2, verklaring_id=V2) | {"occurred_at": at}),
-        ])
-        h.drain(v)
+        publiceer_verklaringen(kafka_bootstrap, prefix, v, sealer, p, q, {"naam": NAAM_P, "geboortedatum": GEBOREN_P},
+                               {"naam": NAAM_Q, "geboortedatum": GEBOREN_Q},
+                               # refused (al_afgetekend): a rejection row of p
+                               meer_aftekeningen=[("WerkprocesAfgetekend", afteken("B1-K1-W1", deelnemer=p))])
         project_once(kafka_bootstrap, database_url, prefix, schema)
         voor = _overzichten(database_url, schema)
         canon = h.canonical(kafka_bootstrap, t)

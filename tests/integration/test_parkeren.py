@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -17,12 +16,13 @@ from sqlalchemy import text
 
 from consumers import projector
 from projections import queries, store
-from producers.sleutels import Pseudonymiser, Sealer, init_keys
+from producers.sleutels import Pseudonymiser, Sealer
 from registry.demo import data as demodata, run
 from registry.domein.regels import HERSTELBAAR
 from registry.infra.db import engine
 from tests.support import validator as h
-from tests.support.builders import LB, MBO, afteken, inschrijving, referentie_events
+from tests.support.builders import LB, MBO, T0, afteken, inschrijving, referentie_events
+from tests.support.demo import demo_keys, publish_in_phases
 
 PEILDATA = (dt.date(2020, 6, 30), dt.date(2021, 1, 13))
 REFERENTIE = ("sbb", "duo")
@@ -30,9 +30,7 @@ REFERENTIE = ("sbb", "duo")
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pseudonymiser, Sealer]:
-    d: Path = tmp_path_factory.mktemp("keys")
-    init_keys(d / "pseudonym.key", d / "registry.pub", d / "registry.key")
-    return Pseudonymiser.from_file(d / "pseudonym.key"), Sealer.from_file(d / "registry.pub")
+    return demo_keys(tmp_path_factory.mktemp("keys"))
 
 
 def _overzichten(database_url: str, bootstrap: str, prefix: str) -> dict[tuple[str, dt.date], list[dict[str, Any]]]:
@@ -61,16 +59,7 @@ def test_concurrent_publication_in_random_order_equals_the_phased_one(
     results = {}
 
     prefix = f"t{unique}f"  # phased: the lifecycle order, caught up between phases (what the demo used to do)
-    t = h.make_topics(kafka_bootstrap, prefix, partners)
-    v = h.validator(kafka_bootstrap, database_url, prefix)
-    try:
-        for phase in run.PHASES:
-            batch = run.files(r for r in records if r.record["type"] in phase)
-            for p in sorted(batch):
-                run.publish_file([kafka_bootstrap], 6, p, batch[p], pseudo, sealer, prefix)
-            v.drain()
-    finally:
-        v.close()
+    t = publish_in_phases(kafka_bootstrap, database_url, prefix, records, pseudo, sealer)
     results["phased"] = (h.canonical(kafka_bootstrap, t), h.rejections(kafka_bootstrap, t), h.parked(kafka_bootstrap, t))
     overzichten_phased = _overzichten(database_url, kafka_bootstrap, prefix)
 
@@ -155,6 +144,46 @@ def test_a_dependency_that_never_comes_is_refused_after_the_time_out(kafka_boots
     plaats = h.parked(kafka_bootstrap, t)
     assert len(plaats) == 0 and plaats.opgelost_ooit == {"geweigerd": 2}
     assert [r for _, r in h.canonical(kafka_bootstrap, t) if r["event_id"] in (ins["event_id"], sign["event_id"])] == []
+
+
+def _parked_gauge(reden: str) -> float:
+    """``praktijk_parked_events{reden}`` as this process's Prometheus registry holds it (0 when the label is gone)."""
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("praktijk_parked_events", {"reden": reden}) or 0.0
+
+
+def test_a_released_event_is_recorded_when_accepted_and_the_gauge_follows(
+        kafka_bootstrap: str, database_url: str, unique: str) -> None:
+    """Issue 10: a parked-then-released event's ``recorded_at`` is the moment it was accepted (after its dependency
+    arrived), its ``occurred_at`` stays the partner's; ``praktijk_parked_events{reden}`` counts it while it waits."""
+    prefix = f"t{unique}"
+    t = h.make_topics(kafka_bootstrap, prefix)
+    klok = Klok()
+    klok.now = klok.now.replace(microsecond=0)  # the log keeps milliseconds: compare exactly
+    parked_at = klok.now
+    ins, sign = inschrijving(), afteken("B1-K1-W1")
+    v = h.validator(kafka_bootstrap, database_url, prefix, clock=klok)
+    try:
+        h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", ins), ("WerkprocesAfgetekend", sign)])
+        v.drain()
+        assert set(v.plaats.entries) == {ins["event_id"], sign["event_id"]}
+        assert _parked_gauge("geen_erkenning") == 2
+        assert h.canonical(kafka_bootstrap, t) == []
+        klok.now += dt.timedelta(hours=3)  # the reference data comes three hours later
+        released_at = klok.now
+        h.publish(kafka_bootstrap, prefix, referentie_events())
+        v.drain()
+        assert len(v.plaats) == 0
+        assert _parked_gauge("geen_erkenning") == 0
+        assert sum(_parked_gauge(r) for r in HERSTELBAAR) == 0
+    finally:
+        v.close()
+    logged = {r["event_id"]: r for _, r in h.canonical(kafka_bootstrap, t)}
+    for e in (ins, sign):
+        assert logged[e["event_id"]]["recorded_at"] == released_at != parked_at
+        assert logged[e["event_id"]]["occurred_at"] == e["occurred_at"] == T0  # the partner's moment
+    assert h.parked(kafka_bootstrap, t).opgelost_ooit == {"geaccepteerd": 2}
 
 
 def test_parked_is_visible_in_the_cli_the_rejections_view_and_the_status_endpoint(

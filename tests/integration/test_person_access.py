@@ -7,7 +7,6 @@ ROC TOP published only an advies for P (which used to unlock P's whole timeline)
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import replace
 from typing import Any, Iterator
 
@@ -21,11 +20,10 @@ from tests.support.projecteren import project_once
 from projections import queries
 from registry.api.app import create_app
 from registry.api.audit import AuditTable
-from registry.api.auth import KeyStore
 from registry.demo import bouwer
 from registry.infra import settings as settings_mod
-from registry.infra.db import engine as make_engine
 from tests.support import validator as h
+from tests.support.wereld import pijplijn, sleutels
 from tests.support.builders import ANDER, MBO, P, Q, T1, _canoniek, aanmelding, ev, inschrijving, referentie_events
 
 T2 = "33333333-3333-4333-8333-333333333333"
@@ -35,13 +33,8 @@ SCOPES = ("landelijk", "instelling:mbo.albeda", "instelling:ROC TOP", "publiek")
 
 @pytest.fixture(scope="module")
 def world(kafka_bootstrap: str, database_url: str) -> Iterator[dict[str, Any]]:
-    unique = uuid.uuid4().hex[:10]
-    prefix, schema = f"t{unique}p", f"t{unique}p_read"
-    h.make_topics(kafka_bootstrap, prefix)
-    v = h.validator(kafka_bootstrap, database_url, prefix)
-    eng = make_engine(database_url)
-    keystore = KeyStore(eng, table=f"api_keys_{unique}")
-    keys = {s: keystore.create(s, "test")[1] for s in SCOPES}
+    prefix, schema, _, v, eng, keystore = pijplijn(kafka_bootstrap, database_url, "p")
+    keys = sleutels(keystore, SCOPES)
     ids = {str(k.scope): k.key_id for k in keystore.list()}
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url)
     app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema)

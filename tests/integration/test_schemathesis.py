@@ -7,12 +7,9 @@ The world (partner events -> validator -> Kafka -> projector -> PostgreSQL) is t
 """
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -24,6 +21,7 @@ from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
 from tests.integration.test_api_readmodels import T2, World, world  # noqa: F401 (the module-scoped fixture)
 from tests.support.builders import P, Q, T1, V1
+from tests.support.serve import free_port, serve_env, start_serve, wait_until_serving
 
 SCOPES = ["landelijk", "regio:Rijnmond", "instelling:mbo.albeda", "publiek"]
 MAX_EXAMPLES = 8  # per operation and phase: keeps the four runs well under a minute together
@@ -57,20 +55,13 @@ values = ["gemeente.gm0599", "uwv", "mbo.albeda"]
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """``praktijkregister serve --schema <the world's>`` and one key per scope (default api_keys table)."""
     keystore = KeyStore(make_engine(world.database_url))
     created = {s: keystore.create(s, "test_schemathesis") for s in SCOPES}
-    port = _free_port()
-    env = os.environ | {"PRAKTIJK_DATABASE_URL": world.database_url, "PRAKTIJK_KAFKA_BOOTSTRAP": world.kafka,
-                        "PRAKTIJK_API_PORT": str(port), "PRAKTIJK_API_HOST": "127.0.0.1"}
+    port = free_port()
+    env = serve_env(world.database_url, world.kafka, port)
     home = tmp_path_factory.mktemp("serve")
     env["PRAKTIJK_KEYS_DIR"] = str(home / "keys")  # the signing key of credentials and status lists
     for name in ("PRAKTIJK_SIGNING_KEY_FILE", "PRAKTIJK_PSEUDONYM_KEY_FILE", "PRAKTIJK_PUBLIC_KEY_FILE",
@@ -79,19 +70,10 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     subprocess.run([sys.executable, "-m", "registry.cli", "keys", "init"], env=env, check=True, capture_output=True)
     log = home / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--schema", world.schema,
-                                 "--log-level", "warning"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = start_serve(env, world.schema, stdout=out)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, f"server did not start: {log.read_text()}"
-            time.sleep(0.2)
+        wait_until_serving(proc, base, log=log)
         yield base, {s: secret for s, (_, secret) in created.items()}
     finally:
         proc.terminate()

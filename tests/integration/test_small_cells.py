@@ -19,14 +19,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from urllib.parse import quote
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from consumers import projector
-from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
 from registry.api.app import create_app
 from registry.api.audit import MemoryAuditLog
@@ -37,7 +35,7 @@ from registry.domein import referentie
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
 from tests.support.opruimen import ruim_op
-from tests.support import validator as h
+from tests.support.demo import demo_keys, publish_in_phases
 
 PEILDATA = ("2019-06-30", "2019-12-31", "2020-06-30", "2020-12-31", "2021-01-31")
 REGIOS = sorted({p.arbeidsmarktregio for p in referentie.pilots().values() if p.arbeidsmarktregio})
@@ -51,22 +49,10 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
     import uuid
 
     unique = uuid.uuid4().hex[:10]
-    d: Path = tmp_path_factory.mktemp("keys")
-    init_keys(d / "pseudonym.key", d / "registry.pub", d / "registry.key")
-    pseudo, sealer = Pseudonymiser.from_file(d / "pseudonym.key"), Sealer.from_file(d / "registry.pub")
+    pseudo, sealer = demo_keys(tmp_path_factory.mktemp("keys"))
     records = run._route(demodata.generate())
-    files = run.files(records)
     prefix, schema = f"t{unique}k", f"t{unique}k_read"
-    t = h.make_topics(kafka_bootstrap, prefix, sorted(files))
-    v = h.validator(kafka_bootstrap, database_url, prefix)
-    try:
-        for phase in run.PHASES:
-            batch = run.files(r for r in records if r.record["type"] in phase)
-            for p in sorted(batch):
-                run.publish_file([kafka_bootstrap], 6, p, batch[p], pseudo, sealer, prefix)
-            v.drain()
-    finally:
-        v.close()
+    t = publish_in_phases(kafka_bootstrap, database_url, prefix, records, pseudo, sealer)
     projector.project(projector.RunnerConfig(kafka_bootstrap, database_url, schema, t.events, t.rejections), ["all"],
                       once=True)
     eng = engine(database_url)

@@ -9,17 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -30,53 +22,11 @@ from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
 from tests.support import validator as h
 from tests.support.builders import ANDER, MBO, afteken, ev, inschrijving, referentie_events, verklaring
+from tests.support.browser import Site, needs_chromium, site_on
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / ".cache" / "screenshots"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 EARLY, LATE = "2020-09-30", "2021-01-31"  # month ends: publiek sees only published peildata
 
-pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-                                reason="Debian's chromium and chromium-driver are not installed (ops/test installs them)")
-
-
-@dataclass
-class Site:
-    base: str
-    landelijk: str  # a key with scope landelijk
-    browser: Any
-
-    def api(self, path: str) -> Any:
-        resp = httpx.get(self.base + path, headers={"Authorization": f"Bearer {self.landelijk}"}, timeout=30)
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    def api_publiek(self, path: str, key: str) -> Any:
-        return httpx.get(self.base + path, headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
-
-    def open(self, path: str, shot: str | None = None) -> Any:
-        self.browser.get(self.base + path)
-        if shot:
-            self.screenshot(shot)
-        return self.browser
-
-    def screenshot(self, name: str) -> None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        self.browser.save_screenshot(str(SHOTS / f"{name}.png"))
-
-    def text(self, css: str) -> str:
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        # after a click or submit the next page may still be loading: wait for the element, not a fixed time
-        WebDriverWait(self.browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))
-        return str(self.browser.find_element(By.CSS_SELECTOR, css).text).strip()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytestmark = needs_chromium
 
 
 def _events() -> list[list[tuple[str, dict[str, Any]]]]:
@@ -97,25 +47,8 @@ def _events() -> list[list[tuple[str, dict[str, Any]]]]:
     return [ref, inschrijvingen, aftekeningen, [("PraktijkverklaringUitgegeven", issued)]]
 
 
-def _browser(profile: str) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,1000", f"--user-data-dir={profile}",
-                # no network beyond the registry: every other host name fails to resolve
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-
-
 @pytest.fixture(scope="module")
 def site(kafka_bootstrap: str, database_url: str) -> Iterator[Site]:
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
     unique = uuid.uuid4().hex[:10]
     prefix, schema = f"t{unique}", f"t{unique}_read"
     h.make_topics(kafka_bootstrap, prefix)
@@ -123,39 +56,14 @@ def site(kafka_bootstrap: str, database_url: str) -> Iterator[Site]:
     eng = make_engine(database_url)
     keystore = KeyStore(eng)  # serve reads the default api_keys table
     key, secret = keystore.create("landelijk", "test_web_browser")
-    proc: subprocess.Popen[bytes] | None = None
-    browser = None
-    profile = tempfile.TemporaryDirectory(prefix="praktijk-chromium-")
     try:
         for batch in _events():
             h.publish(kafka_bootstrap, prefix, batch)
             h.drain(v)
         project_once(kafka_bootstrap, database_url, prefix, schema)
-        port = _free_port()
-        env = os.environ | {"PRAKTIJK_DATABASE_URL": database_url, "PRAKTIJK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-                            "PRAKTIJK_API_PORT": str(port), "PRAKTIJK_API_HOST": "127.0.0.1"}
-        proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--schema", schema,
-                                 "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        browser = _browser(profile.name)
-        browser.set_page_load_timeout(60)
-        yield Site(base, secret, browser)
+        with site_on(database_url, kafka_bootstrap, schema, secret) as s:
+            yield s
     finally:
-        if browser is not None:
-            browser.quit()
-        profile.cleanup()
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=15)
         v.close()
         with eng.begin() as conn:
             conn.execute(text("DELETE FROM api_keys WHERE key_id = :i"), {"i": key.key_id})

@@ -18,7 +18,7 @@ from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.status import ConsumerLag, PartitionLag, ProjectionOffsets
-from tests.support.api import PROBLEM, assert_problem, get
+from tests.support.api import PROBLEM, assert_problem, get, memory_keys
 
 
 
@@ -97,10 +97,7 @@ SCOPES = ["landelijk", "regio:Rijnmond", "instelling:mbo.albeda", "publiek"]
 
 @pytest.fixture()
 def env() -> dict[str, Any]:
-    store = MemoryKeyStore()
-    keys = {s: store.create(s, f"test {s}")[1] for s in SCOPES}
-    revoked_key, revoked = store.create("landelijk", "revoked")
-    store.revoke(revoked_key.key_id)
+    store, keys, revoked = memory_keys(SCOPES)
     rm = FakeReadModels()
     app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=rm, status_probe=fake_probe)
     return {"client": TestClient(app), "keys": keys, "revoked": revoked, "rm": rm, "store": store}

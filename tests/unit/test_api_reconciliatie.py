@@ -15,11 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from registry.api.app import create_app
-from registry.api.auth import MemoryKeyStore
 from registry.api.schemas import Categorieen, PersonenPerCategorie
 from registry.domein.reconciliatie import CATEGORIEEN, PilotRij, classify, zonder_lijst
 from registry.infra import settings as settings_mod
-from tests.support.api import PROBLEM, assert_problem, get
+from tests.support.api import PROBLEM, assert_problem, get, memory_keys
 
 D = dt.date(2020, 11, 30)
 A, B, C, X, Y = ("a" * 64, "b" * 64, "c" * 64, "x" * 64, "y" * 64)
@@ -67,10 +66,7 @@ SCOPES = ["landelijk", "regio:Groningen", "regio:Rijnmond", "instelling:mbo.albe
 
 @pytest.fixture()
 def env() -> dict[str, Any]:
-    store = MemoryKeyStore()
-    keys = {s: store.create(s, f"test {s}")[1] for s in SCOPES}
-    revoked_key, revoked = store.create("landelijk", "revoked")
-    store.revoke(revoked_key.key_id)
+    store, keys, revoked = memory_keys(SCOPES)
     rm = FakeReconciliatie()
     settings = replace(settings_mod.load(), reconcile_window_days=7)
     app = create_app(settings, connect_database=False, keys=store, queries=rm)  # type: ignore[arg-type]

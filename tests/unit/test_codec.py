@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from registry.infra import codec
 from registry.infra.codec import DecodeError
+from tests.support.avro_spec import spec_fingerprint
 
 CAT = codec.catalogue()
 
@@ -54,32 +55,16 @@ def test_round_trip_every_event_type(event_type: str, data: st.DataObject) -> No
     assert codec.decode(encoded) == (event_type, record)
 
 
-# ---- fingerprint, computed independently from the Avro specification -----------------------
-EMPTY = 0xC15D213AA4D7A795
-
-
-def _spec_fingerprint(data: bytes) -> bytes:
-    table = []
-    for i in range(256):
-        fp = i
-        for _ in range(8):
-            fp = (fp >> 1) ^ (EMPTY & -(fp & 1))
-        table.append(fp)
-    fp = EMPTY
-    for b in data:
-        fp = (fp >> 8) ^ table[(fp ^ b) & 0xFF]
-    return fp.to_bytes(8, "little")
-
-
+# ---- fingerprint, computed independently from the Avro specification (tests/support/avro_spec.py) ------
 def test_fingerprint_matches_spec_algorithm_for_every_schema() -> None:
     for versions in CAT.versions.values():
         for sv in versions.values():
-            assert sv.fingerprint == _spec_fingerprint(sv.canonical.encode())
+            assert sv.fingerprint == spec_fingerprint(sv.canonical.encode())
 
 
 def test_spec_fingerprint_of_known_value() -> None:
     # the canonical form of "int" has a published fingerprint (Avro test vectors): 8f5c393f1ad57572
-    assert _spec_fingerprint(b'"int"').hex() == "8f5c393f1ad57572"
+    assert spec_fingerprint(b'"int"').hex() == "8f5c393f1ad57572"
 
 
 # ---- evolution -------------------------------------------------------------------------------

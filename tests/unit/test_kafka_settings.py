@@ -88,9 +88,23 @@ def test_api_principal_never_writes_and_components_are_not_partners() -> None:
     rules = toegang.component_rules()
     assert {r.principal for r in rules} == set(toegang.COMPONENTS)
     assert not [r for r in rules if r.principal == "api" and r.operation.name not in ("READ", "DESCRIBE")]
+    # it reads the canonical log and the shared refusals (/v1/status), never a partner's submissions
+    assert {(r.resource.name, r.name, r.pattern.name) for r in rules if r.principal == "api" and r.operation.name == "READ"} \
+        == {("TOPIC", "praktijkleren.events", "LITERAL"), ("TOPIC", "praktijkleren.rejections", "LITERAL")}
     for name in (*toegang.COMPONENTS, "admin"):
         with pytest.raises(ValueError):
             toegang.check_partner_name(name)
+
+
+def test_component_logins_rename_only_the_principal() -> None:
+    logins = {c: f"{c}.t1" for c in toegang.COMPONENTS}
+    renamed = toegang.component_rules("t1", "t1-validator", logins)
+    plain = toegang.component_rules("t1", "t1-validator")
+    assert [r.principal for r in renamed] == [logins[r.principal] for r in plain]
+    assert [(r.resource, r.name, r.pattern, r.operation) for r in renamed] == \
+        [(r.resource, r.name, r.pattern, r.operation) for r in plain]
+    with pytest.raises(ValueError, match="not a component"):
+        toegang.component_rules("t1", "t1-validator", {"admin": "x"})
 
 
 def test_ops_broker_is_secured_by_default() -> None:

@@ -195,3 +195,30 @@ def test_scenario_events_fit_the_schemas_and_never_leak_bytes(seed: int) -> None
             for c in p.apply(m):
                 assert not any(isinstance(v, (bytes, bytearray)) for v in c.params.values())
                 assert "{s}." in c.sql
+
+
+def test_every_reconciliation_run_is_a_row_of_its_own() -> None:
+    """Issue 9: each ReconciliatieUitgevoerd is one ``reconciliaties`` row keyed on its event id (two runs for the
+    same pilot and peildatum are both kept: the history; the latest is chosen when read)."""
+    from registry.domein.reconciliatie import EVENT_TYPE, BronResultaat, PilotRij, event
+
+    peildatum = dt.date(2020, 11, 30)
+    bron = BronResultaat("monitor", "monitor", "00000000-0000-4000-8000-0000000000aa", peildatum, 3, 2,
+                         {"overeenkomend": 1, "dubbel_in_bron": 1, "niet_geregistreerd": 1, "alleen_in_register": 1})
+    eerste = dt.datetime(2020, 12, 1, 9, tzinfo=dt.timezone.utc)
+    runs = [event(PilotRij("groningen", peildatum, 2, (bron,)), occurred_at=eerste),
+            event(PilotRij("groningen", peildatum, 3, ()), occurred_at=eerste + dt.timedelta(hours=1)),
+            event(PilotRij("drenthe", peildatum, 1, ()), occurred_at=eerste)]
+    changes = [c for r in runs for c in feiten.apply(msg((EVENT_TYPE, r)))]
+    got = rows(changes, "reconciliaties")
+    assert [(r["event_id"], r["pilot"], r["peildatum"], r["register"], r["gereconcilieerd"], r["occurred_at"])
+            for r in got] == [(r["event_id"], r["pilot"], peildatum, r["register"], r["gereconcilieerd"], r["occurred_at"])
+                              for r in runs]
+    assert {c.key for c in changes} == {("event_id",)} and len({r["event_id"] for r in got}) == 3
+    [b0] = json.loads(got[0]["bronnen"])
+    assert (b0["partner"], b0["telling_event_id"], b0["telling_peildatum"], b0["gemeld"]) == (
+        "monitor", bron.telling_event_id, "2020-11-30", 3)
+    assert {k: b0[k] for k in ("overeenkomend", "dubbel_in_bron", "niet_geregistreerd", "alleen_in_register",
+                               "onverklaard")} == {"overeenkomend": 1, "dubbel_in_bron": 1, "niet_geregistreerd": 1,
+                                                   "alleen_in_register": 1, "onverklaard": 0}
+    assert json.loads(got[1]["bronnen"]) == [] and got[1]["occurred_on"] == dt.date(2020, 12, 1)

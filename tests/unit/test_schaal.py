@@ -5,10 +5,12 @@ import datetime as dt
 import time
 from types import SimpleNamespace
 
+import pytest
 from kafka import TopicPartition
 
 from consumers.overdracht import SESSIE_TIMEOUT_MS, Overdracht
-from consumers.validator import staat_schema
+from consumers.validator import Validator, staat_schema
+from registry.infra.topics import Topics
 from registry.demo.run import Instanties
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 
@@ -85,3 +87,38 @@ def test_an_idle_exit_waits_out_a_killed_members_session_unless_it_holds_every_p
     assert not _definitief(half, SESSIE_TIMEOUT_MS / 1000)
     assert _definitief(half, SESSIE_TIMEOUT_MS / 1000 + 2.5)  # a dead member would have been removed by now
     assert not _definitief(set(), 1.0)
+
+
+class _NogGeenTopics:
+    """A consumer whose metadata shows the ingress topics only from the second look on."""
+
+    def __init__(self) -> None:
+        self.looks, self.subscribed = 0, set[str]()
+
+    def topics(self) -> set[str]:
+        self.looks += 1
+        return set() if self.looks == 1 else {"t.ingress.sbb", "t.events"}
+
+    def subscription(self) -> set[str]:
+        return self.subscribed
+
+    def subscribe(self, topics: list[str], listener: object) -> None:
+        self.subscribed = set(topics)
+
+
+def test_the_validator_subscribes_once_the_ingress_topics_show_and_looks_again_soon_until_then() -> None:
+    consumer = _NogGeenTopics()
+    lid = SimpleNamespace(consumer=consumer, topics=Topics("t"), volgende_topiccheck=0.0)
+    Validator._abonneer(lid)  # type: ignore[arg-type]
+    assert consumer.subscribed == set() and lid.volgende_topiccheck - time.monotonic() < 1  # no empty subscribe
+    Validator._abonneer(lid)  # type: ignore[arg-type]
+    assert consumer.subscribed == {"t.ingress.sbb"} and lid.volgende_topiccheck - time.monotonic() > 1
+
+
+def test_a_drain_without_progress_raises_instead_of_waiting_for_ever() -> None:
+    lid = SimpleNamespace(consumer=_Groepslid(set()), nieuw=set(), instance=3, actief=False,
+                          run_once=lambda timeout_ms: 0, caught_up=lambda: False)
+    with pytest.raises(TimeoutError, match=r"instance 3: no progress .*\(0 partition"):
+        Validator.drain(lid, stuck_after_s=0.05)  # type: ignore[arg-type]
+    lid.caught_up = lambda: True
+    assert Validator.drain(lid, stuck_after_s=0.05) == 0  # caught up: done, no error  # type: ignore[arg-type]

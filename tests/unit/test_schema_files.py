@@ -21,6 +21,8 @@ import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from tests.support.avro_spec import crc64
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
 README = SCHEMAS / "README.md"
@@ -185,21 +187,7 @@ def test_enum_defaults_exactly_where_a_catch_all_exists():
 
 
 def test_fingerprints_are_unique_and_follow_the_spec():
-    # CRC-64-AVRO straight from the Avro specification, to pin fastavro's value and byte order
-    empty = 0xC15D213AA4D7A795
-    table = []
-    for i in range(256):
-        fp = i
-        for _ in range(8):
-            fp = (fp >> 1) ^ (empty & -(fp & 1))
-        table.append(fp)
-
-    def crc64(data: bytes) -> int:
-        fp = empty
-        for b in data:
-            fp = (fp >> 8) ^ table[(fp ^ b) & 0xFF]
-        return fp
-
+    # CRC-64-AVRO straight from the Avro specification (tests/support/avro_spec.py), to pin fastavro's value and byte order
     assert crc64(b'"int"') == 0x7275D51A3F395C8F  # test vector from the specification
     fps = {}
     for p in SCHEMA_FILES:

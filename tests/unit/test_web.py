@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from registry.api.app import create_app
-from registry.api.auth import MemoryKeyStore
 from registry.api.web import CSP, svg
 from registry.api.web.data import maandeinden
 from registry.infra import settings as settings_mod
+from tests.support.api import memory_keys
 
 D = date(2021, 1, 31)  # a month end: publiek sees only published peildata
 
@@ -54,10 +54,7 @@ class WebReadModels:
 
 @pytest.fixture()
 def env() -> dict[str, Any]:
-    store = MemoryKeyStore()
-    keys = {s: store.create(s, "web")[1] for s in ("landelijk", "regio:Rijnmond", "publiek")}
-    revoked_key, revoked = store.create("landelijk", "revoked")
-    store.revoke(revoked_key.key_id)
+    store, keys, revoked = memory_keys(("landelijk", "regio:Rijnmond", "publiek"), naam="web")
     app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=WebReadModels())
     return {"client": TestClient(app), "keys": keys, "revoked": revoked}
 
