@@ -54,8 +54,9 @@ def create(bootstrap: list[str], partitions: int, partners: list[str], prefix: s
     """Create missing topics; returns the names that were newly created."""
     admin = KafkaAdminClient(**client_config(bootstrap), client_id="praktijkregister-admin")
     try:
-        existing = set(admin.list_topics())
-        wanted = [t for t in specs(partitions, partners, prefix, max_ingress_bytes=max_ingress_bytes) if t.name not in existing]
+        alle = specs(partitions, partners, prefix, max_ingress_bytes=max_ingress_bytes)
+        existing = _zichtbaar(admin, [t.name for t in alle])
+        wanted = [t for t in alle if t.name not in existing]
         if wanted:
             try:
                 admin.create_topics(wanted)
@@ -73,9 +74,15 @@ def exists(bootstrap: list[str], topic: str) -> bool:
     """``topic`` exists and this login may see it (a partner sees only its own topics)."""
     admin = KafkaAdminClient(**client_config(bootstrap), client_id="praktijkregister-admin")
     try:
-        return topic in set(admin.list_topics())
+        return topic in _zichtbaar(admin, [topic])
     finally:
         admin.close()
+
+
+def _zichtbaar(admin: KafkaAdminClient, names: list[str]) -> set[str]:
+    """Which of ``names`` exist and this login may see: metadata of those topics only (listing every topic
+    costs ~0.4 s on a broker with 2,500 topics, and this runs once per published file)."""
+    return {t["name"] for t in admin.describe_topics(names) if t.get("error_code") == 0}
 
 
 def list_topics(bootstrap: list[str]) -> list[str]:

@@ -4,21 +4,18 @@ every run, and the queries read back the history and the latest result per pilot
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
 
-import pytest
 from kafka import KafkaProducer
 from sqlalchemy import Engine
 
 from consumers import reconciler
-from projections import store
 from projections.queries.reconciliatie import laatste_reconciliaties, uitgevoerde_reconciliaties
 from registry.infra import topics
-from registry.infra.db import engine as make_engine
 from registry.infra.kafka import client_config
 from tests.support import reconciliatie_data as data
 from tests.support.opruimen import ruim_op
 from tests.support.projecteren import project_once
+from tests.integration.test_reconciliatie import engine, schema  # noqa: F401  (fixtures)
 from tests.support.reconciliatie_data import Log, pseudo
 
 D = dt.date(2020, 11, 30)
@@ -28,22 +25,8 @@ UTC = dt.timezone.utc
 EERSTE, TWEEDE, DERDE = (dt.datetime(2020, 12, 1, 9, n, tzinfo=UTC) for n in (0, 30, 45))
 
 
-@pytest.fixture()
-def engine(database_url: str) -> Engine:
-    return make_engine(database_url)
-
-
-@pytest.fixture()
-def bron(engine: Engine, unique: str) -> Iterator[str]:
-    """The schema the reconciler reads (tellingen and inschrijvingen applied directly)."""
-    name = f"t_recon_{unique}"
-    yield name
-    with engine.begin() as conn:
-        store.drop_schema(conn, name)
-
-
 def test_the_projector_keeps_every_run_and_the_latest_per_pilot_and_peildatum(
-        engine: Engine, bron: str, kafka_bootstrap: str, database_url: str, unique: str) -> None:
+        engine: Engine, schema: str, kafka_bootstrap: str, database_url: str, unique: str) -> None:
     prefix, gelezen = f"t{unique}r", f"t{unique}r_read"
     topics.create([kafka_bootstrap], 1, [], prefix)
     log = Log()
@@ -54,17 +37,17 @@ def test_the_projector_keeps_every_run_and_the_latest_per_pilot_and_peildatum(
     producer = KafkaProducer(**client_config(kafka_bootstrap), acks="all")
     try:
         with engine.begin() as conn:
-            data.apply(conn, bron, log.events)
-        eerste = reconciler.publish_results(producer, reconciler.reconcile(engine, bron, D, venster_dagen=31),
+            data.apply(conn, schema, log.events)
+        eerste = reconciler.publish_results(producer, reconciler.reconcile(engine, schema, D, venster_dagen=31),
                                             topic=topics.Topics(prefix).events, now=lambda: EERSTE)
         # a school's list arrives: groningen is run again at D (F in traject at an mbo: one more reconciled)
         extra = Log("mbo").telling("mbo.albeda", "mbo", P, D, 3, [(A, "in_traject"), (B, "in_traject"), (F, "in_traject")])
         with engine.begin() as conn:
-            data.apply(conn, bron, [("TellingGemeld", extra)])
-        tweede = reconciler.publish_results(producer, reconciler.reconcile(engine, bron, D, P, venster_dagen=31),
+            data.apply(conn, schema, [("TellingGemeld", extra)])
+        tweede = reconciler.publish_results(producer, reconciler.reconcile(engine, schema, D, P, venster_dagen=31),
                                             topic=topics.Topics(prefix).events, now=lambda: TWEEDE)
         # a later run at another peildatum is not the latest at D
-        derde = reconciler.publish_results(producer, reconciler.reconcile(engine, bron, D + dt.timedelta(days=1), P,
+        derde = reconciler.publish_results(producer, reconciler.reconcile(engine, schema, D + dt.timedelta(days=1), P,
                                                                           venster_dagen=31),
                                            topic=topics.Topics(prefix).events, now=lambda: DERDE)
         assert [r["pilot"] for r in eerste] == ["drenthe", P] and [r["pilot"] for r in tweede + derde] == [P, P]
