@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from kafka import KafkaConsumer, TopicPartition
 
+from consumers import groep
 from consumers.parkeer import Beoordeling
 from consumers.validator_staat import StateStore, ValidatorConfig
 from consumers.volger import CanoniekeVolger, hoogwater, lees_tot, lezer
@@ -26,9 +27,6 @@ from registry.infra import topics as topics_mod
 from registry.infra.topics import Topics
 
 log = logging.getLogger("praktijkregister.validator")
-
-# how soon the group notices a killed instance (kafka-python's default is 45 s)
-SESSIE_TIMEOUT_MS = 10_000
 
 
 class Overdracht(Beoordeling):
@@ -131,15 +129,9 @@ class Overdracht(Beoordeling):
             self.opnieuw.add(g.event_id)  # what it waits for may have come while no one owned it
 
     def toewijzing_definitief(self) -> bool:
-        """Whether being idle on this assignment means the group's work is done: true if it holds every partition,
-        or once it is older than a session time-out. An instance killed moments ago stays a member, with its
-        partitions, until its session times out; an ``--idle-exit`` instance caught up on the other half would
-        stop before it is given them (seen in CI: the half that held the reference data, so nothing was released)."""
+        """Whether idling on this assignment means the work is done (``groep.definitief``)."""
         assert self.consumer is not None
-        alle = {TopicPartition(t, p) for t in self.consumer.subscription() or ()
-                for p in self.consumer.partitions_for_topic(t) or ()}
-        return (alle <= self.consumer.assignment()
-                or time.monotonic() - self.toewijzing_sinds >= SESSIE_TIMEOUT_MS / 1000 + 2)
+        return groep.definitief(self.consumer, self.toewijzing_sinds, groep.SESSIE_TIMEOUT_MS)
 
     def _herstel(self, exc: Exception) -> None:
         """A rebalance fenced this transaction (KIP-447: the partitions may belong to another instance now): abort

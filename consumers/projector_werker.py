@@ -45,6 +45,7 @@ class Worker:
         self.consumer: KafkaConsumer | None = None
         self.assigned: list[TopicPartition] = []
         self.nieuw: set[TopicPartition] = set()  # group mode: assigned, paused until sought to the stored offsets
+        self.toewijzing_sinds = time.monotonic()  # group mode: when the group last gave or took partitions
         self.rotatie: dict[str, str] = {}  # old registry pseudonym -> newest (issue 12: applied key rotations)
 
     # -- one projection's view (tests and callers of a single-projection runner) ----------------------------------
@@ -79,7 +80,7 @@ class Worker:
             isolation_level="read_committed",
             auto_offset_reset="earliest",
             max_poll_records=self.config.batch_size,
-            session_timeout_ms=10_000,  # group mode: a killed runner's partitions move within ~10 s
+            session_timeout_ms=groep.SESSIE_TIMEOUT_MS,  # group mode: a killed runner's partitions move within ~10 s
         )
         self.assigned = []
         if self.config.groep:
@@ -143,14 +144,16 @@ class Worker:
         return sum(self._remaining())
 
     def caught_up(self) -> bool:
-        if self.config.groep and (not self.assigned or self.nieuw):
-            return False  # not (yet) given partitions by the group, or not sought to them yet
+        if self.config.groep and (not self.assigned or self.nieuw
+                                  or not groep.definitief(self.consumer, self.toewijzing_sinds, groep.SESSIE_TIMEOUT_MS)):
+            return False  # not (yet) given partitions by the group, not sought to them yet, or maybe not all of them
         return not any(self._remaining())
 
     # -- group mode: partitions come and go on rebalance --------------------------------------
     def ingetrokken(self, tps: set[TopicPartition]) -> None:
         """Partitions taken away (no database transaction is open during a poll): stop projecting them."""
         self.nieuw -= tps
+        self.toewijzing_sinds = time.monotonic()
         self.assigned = [tp for tp in self.assigned if tp not in tps]
         for t in self.tracks:
             for tp in tps:
@@ -162,6 +165,7 @@ class Worker:
         nieuw = tps - set(self.assigned)
         self.consumer.pause(*nieuw)
         self.nieuw |= nieuw
+        self.toewijzing_sinds = time.monotonic()
 
     def _neem_over(self) -> None:
         assert self.consumer is not None

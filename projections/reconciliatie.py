@@ -24,6 +24,7 @@ from sqlalchemy import Connection, text
 
 from projections import store
 from registry.domein import referentie
+from registry.infra.db import table_exists
 from registry.domein.reconciliatie import (
     BORIS_LEEFTIJD, CATEGORIEEN, VENSTER_DAGEN, BronResultaat, PilotRij, sluit, zonder_lijst,
 )
@@ -126,8 +127,7 @@ def statement(schema: str, *, pilot: bool, event_log: bool, personen: bool) -> s
 
 
 def has_event_log(conn: Connection, schema: str) -> bool:
-    name = f'"{store.check_schema(schema)}".event_log'
-    return conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": name}).scalar_one() is True
+    return table_exists(conn, f'"{store.check_schema(schema)}".event_log')
 
 
 def rijen(conn: Connection, schema: str, peildatum: dt.date, pilot: str | None = None, *,

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, text
 
 from registry.domein import pseudoniemen, rotatie
 from registry.infra import gegevenskluis
+from registry.infra.db import table_exists
 from registry.infra.rollen import Rollen
 from registry.infra.settings import Component
 
@@ -47,7 +48,7 @@ def _tabel(schema: str) -> str:
 
 def lees(conn: Connection, schema: str) -> dict[str, str]:
     """Every old pseudonym -> its newest form (empty when no rotation was ever applied)."""
-    if conn.execute(text("SELECT to_regclass(:t)"), {"t": _tabel(schema)}).scalar() is None:
+    if not table_exists(conn, _tabel(schema)):
         return {}
     return {str(o): str(n) for o, n in conn.execute(text(f"SELECT oud, nieuw FROM {_tabel(schema)}"))}
 
@@ -56,7 +57,7 @@ def alle_pseudoniemen(conn: Connection, read_schema: str, state_schema: str) -> 
     """Every canonical pseudonym the database holds now (sorted): the validator's deelnemers (also erased ones) and
     the read models' ``deelnemer`` columns."""
     gevonden: set[str] = set()
-    if conn.execute(text("SELECT to_regclass(:t)"), {"t": f'"{state_schema}".entiteit'}).scalar() is not None:
+    if table_exists(conn, f'"{state_schema}".entiteit'):
         gevonden |= {str(i) for (i,) in conn.execute(text(
             f"""SELECT id FROM "{state_schema}".entiteit WHERE soort IN ('deelnemer', 'verwijderd')"""))}
     for (tabel,) in conn.execute(text("SELECT table_name FROM information_schema.columns WHERE table_schema = :s "
@@ -113,7 +114,7 @@ def _herschrijf(conn: Connection, schema: str, tabel: str, kolom: str, cast: str
 
 def nieuwste(conn: Connection, schema: str, pseudoniem: str) -> str | None:
     """The newest form of an old pseudonym (one from before an applied rotation), else None."""
-    if conn.execute(text("SELECT to_regclass(:t)"), {"t": _tabel(schema)}).scalar() is None:
+    if not table_exists(conn, _tabel(schema)):
         return None
     found = conn.execute(text(f"SELECT nieuw FROM {_tabel(schema)} WHERE oud = :o"), {"o": pseudoniem}).scalar()
     return None if found is None else str(found)

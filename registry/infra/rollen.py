@@ -25,6 +25,7 @@ from typing import Iterable, Mapping
 from sqlalchemy import Connection, text
 
 from registry.infra import gegevenskluis
+from registry.infra.db import table_exists
 from registry.infra.settings import COMPONENTS, Component
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
@@ -99,7 +100,7 @@ def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *,
         conn.execute(text(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {api}"))
         conn.execute(text(f"GRANT SELECT ON TABLE {_q(schema)}.{gegevenskluis.TABLE} TO {api}"))
     for table in key_tables:
-        if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
+        if table_exists(conn, table):
             conn.execute(text(f"ALTER TABLE {_table(table)} OWNER TO {owner}"))
             conn.execute(text(f"REVOKE ALL ON TABLE {_table(table)} FROM PUBLIC, {projector}, {validator}, {reconciler}"))
             conn.execute(text(f"GRANT SELECT ON TABLE {_table(table)} TO {api}"))
@@ -107,7 +108,7 @@ def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *,
                 conn.execute(text(f"GRANT USAGE ON SCHEMA {_q(table.split('.')[0])} TO {api}"))
         # issue 12: the audit trail of person-level reads (registry.api.audit): the API appends and reads, no more
         audit = f"{table}_audit"
-        if conn.execute(text("SELECT to_regclass(:t)"), {"t": audit}).scalar() is not None:
+        if table_exists(conn, audit):
             conn.execute(text(f"ALTER TABLE {_table(audit)} OWNER TO {owner}"))
             conn.execute(text(f"REVOKE ALL ON TABLE {_table(audit)} FROM PUBLIC, {projector}, {validator}, {reconciler}, {api}"))
             conn.execute(text(f"GRANT SELECT, INSERT ON TABLE {_table(audit)} TO {api}"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,17 +19,11 @@ from sqlalchemy import text
 
 from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
+from tests.support.serve import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 40
 ROUTE = 'praktijk_api_request_seconds_count{route="/v1/overzichten",status="200"}'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait(check: Any, what: str, timeout: float = 60.0) -> Any:
@@ -46,7 +39,7 @@ def _wait(check: Any, what: str, timeout: float = 60.0) -> Any:
 @pytest.fixture()
 def api(database_url: str, kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
     """``serve --workers 2`` on a free port, and a landelijk key for it."""
-    port = _free_port()
+    port = free_port()
     keystore = KeyStore(make_engine(database_url))
     key, secret = keystore.create("landelijk", "test_prometheus")
     env = os.environ | {"PRAKTIJK_API_PORT": str(port), "PRAKTIJK_API_HOST": "127.0.0.1"}

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import pytest
 from kafka import TopicPartition
 
-from consumers.overdracht import SESSIE_TIMEOUT_MS, Overdracht
+from consumers.groep import SESSIE_TIMEOUT_MS
+from consumers.overdracht import Overdracht
+from consumers.projector_werker import Worker
 from consumers.validator import Validator, staat_schema
 from registry.infra.topics import Topics
 from registry.demo.run import Instanties
@@ -122,3 +124,14 @@ def test_a_drain_without_progress_raises_instead_of_waiting_for_ever() -> None:
         Validator.drain(lid, stuck_after_s=0.05)  # type: ignore[arg-type]
     lid.caught_up = lambda: True
     assert Validator.drain(lid, stuck_after_s=0.05) == 0  # caught up: done, no error  # type: ignore[arg-type]
+
+
+def test_a_group_projector_is_caught_up_only_on_a_final_assignment() -> None:
+    half = {TopicPartition("in.a", 0), TopicPartition("in.b", 0)}
+    lid = SimpleNamespace(config=SimpleNamespace(groep=True), assigned=sorted(half), nieuw=set(),
+                          consumer=_Groepslid(half), toewijzing_sinds=time.monotonic(), _remaining=lambda: [0, 0])
+    assert not Worker.caught_up(lid)  # type: ignore[arg-type]  # `project --group --once` must not stop yet
+    lid.toewijzing_sinds -= SESSIE_TIMEOUT_MS / 1000 + 2.5
+    assert Worker.caught_up(lid)  # type: ignore[arg-type]
+    lid._remaining = lambda: [0, 3]
+    assert not Worker.caught_up(lid)  # type: ignore[arg-type]  # records left

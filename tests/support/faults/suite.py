@@ -9,7 +9,6 @@ import logging
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typing import Callable
 import httpx
 
 from tests.support.faults import controle, gif
+from tests.support.serve import free_port
 from tests.support.faults.api_last import ApiLast, deelnemers
 from tests.support.faults.controle import Telling
 from tests.support.faults.logboek import Logboek
@@ -100,7 +100,7 @@ class Suite:
         for name in [n for n in os.environ if n.startswith("PRAKTIJK_") and n != "PRAKTIJK_TEST_RUN"]:
             del os.environ[name]
         os.environ.update(stack_env)  # the suite's own Kafka clients log in like the stack's admin
-        port = _free_port()
+        port = free_port()
         self.env = clean_environ() | stack_env | {"PRAKTIJK_API_PORT": str(port)}
         self.base = f"http://127.0.0.1:{port}"
         self.bootstrap = stack_env["PRAKTIJK_KAFKA_BOOTSTRAP"]
@@ -280,12 +280,6 @@ class Suite:
             rij.notes.append(f"poison: {count[0]} poison record(s) sent, {added} dead letter(s) written")
         rij.info = f"poison: {count[0]} records sent, {added} dead letters (validator never stopped the flow)"
         return rij
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def table(rows: list[Rij]) -> str:
