@@ -18,6 +18,11 @@ from kafka.structs import MemberState
 REBALANCE_S = 12.0
 # how soon the group notices a killed member (kafka-python's default is 45 s); validator and projector alike
 SESSIE_TIMEOUT_MS = 10_000
+HEARTBEAT_MS = 3_000
+# a just-killed member is removed by the coordinator after its session time-out (counted from the join that made the
+# assignment); a live member hears of the rebalance at its next heartbeat; plus slack for a loaded machine (2 s was
+# too little in CI)
+DEFINITIEF_NA_S = SESSIE_TIMEOUT_MS / 1000 + HEARTBEAT_MS / 1000 + 5
 SLICE_MS = 100
 
 
@@ -32,14 +37,14 @@ def poll(consumer: KafkaConsumer, timeout_ms: int, **kwargs: Any) -> Any:
             return records
 
 
-def definitief(consumer: KafkaConsumer, sinds: float, session_timeout_ms: int) -> bool:
+def definitief(consumer: KafkaConsumer, sinds: float) -> bool:
     """Whether being caught up on this member's assignment means the group's work is done: true if it holds every
-    partition of its subscription, or once the assignment (``sinds``, time.monotonic) is older than a session
-    time-out. A member killed moments ago stays in the group, with its partitions, until its session times out; a
-    member that stops when caught up on the rest would stop before it is given them (seen in CI: a validator left
-    with the half that did not hold the reference data, so nothing was released)."""
+    partition of its subscription, or once the assignment (``sinds``, time.monotonic) is older than
+    ``DEFINITIEF_NA_S``. A member killed moments ago stays in the group, with its partitions, until its session
+    times out; a member that stops when caught up on the rest would stop before it is given them (seen in CI: a
+    validator left with the part that did not hold the reference data, so nothing was released)."""
     alle = {TopicPartition(t, p) for t in consumer.subscription() or () for p in consumer.partitions_for_topic(t) or ()}
-    return alle <= consumer.assignment() or time.monotonic() - sinds >= session_timeout_ms / 1000 + 2
+    return alle <= consumer.assignment() or time.monotonic() - sinds >= DEFINITIEF_NA_S
 
 
 def _stable(consumer: KafkaConsumer) -> bool:

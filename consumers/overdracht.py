@@ -131,7 +131,7 @@ class Overdracht(Beoordeling):
     def toewijzing_definitief(self) -> bool:
         """Whether idling on this assignment means the work is done (``groep.definitief``)."""
         assert self.consumer is not None
-        return groep.definitief(self.consumer, self.toewijzing_sinds, groep.SESSIE_TIMEOUT_MS)
+        return groep.definitief(self.consumer, self.toewijzing_sinds)
 
     def _herstel(self, exc: Exception) -> None:
         """A rebalance fenced this transaction (KIP-447: the partitions may belong to another instance now): abort

@@ -145,7 +145,7 @@ class Worker:
 
     def caught_up(self) -> bool:
         if self.config.groep and (not self.assigned or self.nieuw
-                                  or not groep.definitief(self.consumer, self.toewijzing_sinds, groep.SESSIE_TIMEOUT_MS)):
+                                  or not groep.definitief(self.consumer, self.toewijzing_sinds)):
             return False  # not (yet) given partitions by the group, not sought to them yet, or maybe not all of them
         return not any(self._remaining())
 

@@ -146,7 +146,7 @@ class Validator(Overdracht):
             isolation_level="read_committed", auto_offset_reset="earliest", max_poll_records=self.config.max_poll_records,
             # range assignment keeps partition i of every co-partitioned ingress topic on one instance
             partition_assignment_strategy=[RangePartitionAssignor], metadata_max_age_ms=3000,
-            session_timeout_ms=groep.SESSIE_TIMEOUT_MS, heartbeat_interval_ms=3000,
+            session_timeout_ms=groep.SESSIE_TIMEOUT_MS, heartbeat_interval_ms=groep.HEARTBEAT_MS,
             fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
             client_id=f"{self.config.group}-consumer-{self.instance}",
         )
