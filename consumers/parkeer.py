@@ -50,6 +50,8 @@ class Beoordeling:
     eigen_weigeringen: EigenWeigeringen
     herversleutelaar: gegevens.Herversleutelaar
     te_vernietigen: list[str]  # deelnemers whose data key is deleted after the transaction commits
+    tellers: metrics.Telbuffer  # the batch's counter increments, added when it ends
+    canonieke_partities: tuple[int, ...]  # the canonical topic's partitions, looked up once per batch
 
     def _parkeer_partitie(self, g: Geparkeerd) -> int | None:
         """The parked topic's partition for ``g`` (None: by key); the validator puts it with its ingress partition."""
@@ -73,13 +75,13 @@ class Beoordeling:
         except Exception as exc:  # hostile bytes may trip the Avro reader in ways it does not wrap
             metrics.INGRESS_RECORDS.labels(partner, metrics.ONLEESBAAR).inc()
             return self._dead(rec, partner, dead_letter.ONLEESBAAR, f"{type(exc).__name__}: {exc}", now)
-        metrics.INGRESS_RECORDS.labels(partner, event_type).inc()
+        self.tellers.tel(metrics.INGRESS_RECORDS, partner, event_type)
         try:
             # issue 12: partner pseudonym -> registry pseudonym, an invalid identifier -> a marker, BEFORE judging,
             # state, parking, rejections or the canonical log see the record
             record = pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)
             if record.get("event_id") in self.staat.event_ids or record.get("event_id") in self.plaats:
-                UITKOMSTEN.labels("duplicaat").inc()  # a resubmission (of an accepted or a parked event): silent no-op
+                self.tellers.tel(UITKOMSTEN, "duplicaat")  # a resubmission (of an accepted or a parked event): silent no-op
                 return []
             nieuw = Geparkeerd(str(record["event_id"]), event_type, partner, record.get("deelnemer"), self.plaats.volgende,
                                (), "", "", now, rec.value, rec.key, dead_letter.bron(rec), record)
@@ -186,16 +188,16 @@ class Beoordeling:
         if b.volgnummer is not None:
             canonical["volgnummer"] = b.volgnummer
         for w in b.warnings:
-            WAARSCHUWINGEN.labels(w).inc()
+            self.tellers.tel(WAARSCHUWINGEN, w)
         value = codec.encode(g.event_type, canonical)  # before the state changes: a failure here leaves no trace
         key = events.key(g.event_type, canonical)
-        UITKOMSTEN.labels("geaccepteerd").inc()
-        metrics.CANONICAL_EVENTS.labels(g.event_type).inc()
+        self.tellers.tel(UITKOMSTEN, "geaccepteerd")
+        self.tellers.tel(metrics.CANONICAL_EVENTS, g.event_type)
         pas_toe(self.staat, g.event_type, canonical)
         if g.event_type == "DeelnemerGegevensVerwijderd":  # its data key goes once this transaction commits
             self.te_vernietigen.append(str(canonical["deelnemer"]))
         # the partition kafka-python's default partitioner picks, cached per key (its murmur2 is pure Python)
-        partition = None if key is None else partition_of(key, tuple(sorted(self.producer.partitions_for(self.topics.events))))
+        partition = None if key is None else partition_of(key, self.canonieke_partities)
         return [self.producer.send(self.topics.events, key=key, value=value, partition=partition)]
 
     def _gauge(self) -> None:

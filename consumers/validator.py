@@ -111,6 +111,8 @@ class Validator(Overdracht):
         self.kluis = Gegevenskluis.from_file(engine, config.master_key_file or s.master_key_file, config.schema)
         self.herversleutelaar = Herversleutelaar(lees_private_key(config.private_key_file or s.private_key_file), self.kluis)
         self.te_vernietigen: list[str] = []
+        self.tellers = metrics.Telbuffer()
+        self.canonieke_partities: tuple[int, ...] = ()
         self.eigen_weigeringen = EigenWeigeringen(self.topics, lambda: set(self.consumer.topics()) if self.consumer else set())
         self.parked_partities = 0
         self.nieuw: set[TopicPartition] = set()  # assigned, paused until handed over
@@ -227,6 +229,7 @@ class Validator(Overdracht):
                 self.store.save(self.staat, self.volger.posities)
             return 0
         producer = self.producer
+        self.canonieke_partities = tuple(sorted(producer.partitions_for(self.topics.events)))
         producer.begin_transaction()
         self.te_vernietigen.clear()
         futures: list[Any] = []
@@ -250,6 +253,8 @@ class Validator(Overdracht):
         except GEWEERD as exc:
             self._herstel(exc)
             return 0
+        finally:
+            self.tellers.leeg()
         for deelnemer in self.te_vernietigen:  # the erasures are in the log now: their data keys go
             self.kluis.vernietig(deelnemer)
         self.te_vernietigen.clear()

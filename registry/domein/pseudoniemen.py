@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Sequence
 
 from registry.domein.identifiers import FIELD_CHECKS
@@ -40,6 +41,14 @@ def canoniek(sleutels: Sequence[bytes], partner_pseudoniem: str) -> str:
     return waarde
 
 
+@lru_cache(maxsize=65536)
+def _canoniek_onthouden(sleutels: tuple[bytes, ...], partner_pseudoniem: str) -> str:
+    """``canoniek`` remembered: a deelnemer's events come in runs (enrolment, sign-offs, verklaring) and one HMAC
+    chain per event was a tenth of the validator's time (issue 15). Keyed by the key generations too, so a rotation
+    never meets an old answer; bounded (~20 MB)."""
+    return canoniek(sleutels, partner_pseudoniem)
+
+
 def marker(sleutels: Sequence[bytes], waarde: str) -> str:
     """What replaces an identifier that fails validation: keyed, short, never the value itself."""
     return ONGELDIG + hmac.new(sleutels[-1], b"ongeldig\0" + waarde.encode(), hashlib.sha256).hexdigest()[:12] + ">"
@@ -54,7 +63,8 @@ def herschrijf(record: dict[str, Any], sleutels: Sequence[bytes]) -> dict[str, A
     becomes a marker; ``None`` stays ``None``. Any other identifier field (``identifiers.FIELD_CHECKS``: event_id,
     traject_id, crebo, ...) whose value fails its format check becomes a marker too, so a BSN put in any
     identifier is never copied into a rejection. The record itself is not changed."""
-    out: dict[str, Any] = _walk(record, lambda v: canoniek(sleutels, v) if is_pseudoniem(v) else marker(sleutels, str(v)),
+    generaties = tuple(sleutels)
+    out: dict[str, Any] = _walk(record, lambda v: _canoniek_onthouden(generaties, v) if is_pseudoniem(v) else marker(sleutels, str(v)),
                                 lambda v: marker(sleutels, v))
     return out
 

@@ -39,3 +39,33 @@ def test_multi_row_inserts_equal_row_by_row(database_url: str) -> None:
     finally:
         with eng.begin() as conn:
             store.drop_schema(conn, schema)
+
+
+def _feit(i: int, naam: str) -> Change:
+    return insert("dingen", {"id": f"d{i}", "naam": naam, "tags": None, "op": None,
+                             "at": dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)}, ["id"])  # DO NOTHING
+
+
+def test_insert_only_rows_are_copied_straight_in_and_a_row_already_there_is_skipped(database_url: str) -> None:
+    """Insert-only runs go into the table by COPY (no staging table); when a row is already there (a batch
+    projected again) the COPY's savepoint rolls back and the set-based path skips that row, keeping the first
+    one, in the same transaction, without an error."""
+    schema = f"t{uuid.uuid4().hex[:10]}_store"
+    eng = make_engine(database_url)
+    staging = store._staging_table(schema, "dingen")
+    try:
+        with eng.begin() as conn:
+            store.ensure(conn, schema, [PROJECTION])
+            assert store.execute(conn, schema, [_feit(i, f"eerste{i}") for i in range(5)]) == 5
+            # the direct path made no staging table in this session
+            assert conn.execute(text("SELECT to_regclass(:t)"), {"t": f"pg_temp.{staging}"}).scalar() is None
+            # d3 and d4 again (another name), two new rows: the COPY fails on d3, the fallback skips d3 and d4
+            assert store.execute(conn, schema, [_feit(i, f"tweede{i}") for i in range(3, 7)]) == 4
+            assert conn.execute(text("SELECT to_regclass(:t)"), {"t": f"pg_temp.{staging}"}).scalar() is not None
+        with eng.connect() as conn:
+            rows = {r.id: r.naam for r in conn.execute(text(store.sql("SELECT * FROM {s}.dingen", schema)))}
+        assert rows == {"d0": "eerste0", "d1": "eerste1", "d2": "eerste2", "d3": "eerste3", "d4": "eerste4",
+                        "d5": "tweede5", "d6": "tweede6"}
+    finally:
+        with eng.begin() as conn:
+            store.drop_schema(conn, schema)

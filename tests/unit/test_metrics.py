@@ -122,3 +122,21 @@ def test_metrics_port_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRAKTIJK_RECONCILER_METRICS_PORT", "70000")
     with pytest.raises(ValueError, match="RECONCILER_METRICS_PORT"):
         settings_mod.load()
+
+
+def test_a_telbuffer_adds_a_batch_of_counts_once_at_its_end() -> None:
+    from prometheus_client import CollectorRegistry, Counter
+
+    from registry.infra.metrics import Telbuffer
+
+    reg = CollectorRegistry()
+    c = Counter("t_batch", "test", ["soort"], registry=reg)
+    buf = Telbuffer()
+    for soort in ["a", "b", "a", "a"]:
+        buf.tel(c, soort)
+    assert reg.get_sample_value("t_batch_total", {"soort": "a"}) is None  # nothing until the batch ends
+    buf.leeg()
+    assert reg.get_sample_value("t_batch_total", {"soort": "a"}) == 3
+    assert reg.get_sample_value("t_batch_total", {"soort": "b"}) == 1
+    buf.leeg()  # emptied: a second end adds nothing
+    assert reg.get_sample_value("t_batch_total", {"soort": "a"}) == 3

@@ -128,3 +128,16 @@ def test_cli_rotate_registry_pseudonym(tmp_path: Path, monkeypatch: pytest.Monke
 def test_support_helper_matches_the_validator_key() -> None:
     from tests.support.pseudoniemen import REGISTRY_KEY
     assert canoniek("a" * 64) == pseudoniemen.canoniek(REGISTRY_KEY, "a" * 64)
+
+
+def test_a_remembered_pseudonym_never_outlives_a_key_rotation() -> None:
+    """herschrijf remembers canonical pseudonyms per key generations: after a rotation the same partner pseudonym
+    gets the chained (new) value, never the remembered old one."""
+    from registry.domein import pseudoniemen as ps
+
+    p = "ab" * 32
+    k1, k2 = b"1" * 32, b"2" * 32
+    eerst = ps.herschrijf({"deelnemer": p}, [k1])["deelnemer"]
+    assert eerst == ps.canoniek([k1], p) == ps.herschrijf({"deelnemer": p}, (k1,))["deelnemer"]
+    na = ps.herschrijf({"deelnemer": p}, [k1, k2])["deelnemer"]
+    assert na == ps.canoniek([k1, k2], p) == ps.stap(k2, eerst) and na != eerst
