@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Sequence
 
@@ -16,7 +17,7 @@ from consumers import groep
 from consumers.projector_staat import RunnerConfig, Stats, Track, group_id
 from consumers.records import Decoded, Poll, Positions, changes_for, decode, rewrite, share
 from projections import store
-from projections.model import Projection, TopicKind, as_timestamp
+from projections.model import Change, Projection, TopicKind, as_timestamp
 from registry.domein import rotatie
 from registry.infra import metrics, pseudoniem_rotatie, topics
 
@@ -47,6 +48,9 @@ class Worker:
         self.nieuw: set[TopicPartition] = set()  # group mode: assigned, paused until sought to the stored offsets
         self.toewijzing_sinds = time.monotonic()  # group mode: when the group last gave or took partitions
         self.rotatie: dict[str, str] = {}  # old registry pseudonym -> newest (issue 12: applied key rotations)
+        # the writer thread and the batch it is writing: (its future, the shares it writes, when it was polled)
+        self._schrijver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-schrijver")
+        self._lopend: tuple[Future[dict[str, int]], dict[str, Poll], float] | None = None
 
     # -- one projection's view (tests and callers of a single-projection runner) ----------------------------------
     @property
@@ -110,8 +114,17 @@ class Worker:
             time.sleep(0.2)
 
     def reseek(self) -> None:
-        """Forget the in-memory positions: seek to the offsets stored in the database."""
+        """Forget the in-memory positions: seek to the offsets stored in the database (after the write in flight,
+        whose failure, if any, is why we are here)."""
+        self._laat_los()
         self._seek_to_stored()
+
+    def _laat_los(self) -> None:
+        """Finish the write in flight; a failure only means its batch is projected again from the stored offsets."""
+        try:
+            self._klaar()
+        except Exception as exc:  # noqa: BLE001 - rows and offsets rolled back together: nothing is lost
+            log.warning("%s: the last batch was not written (%s); it is projected again", self.group, type(exc).__name__)
 
     def _seek_to_stored(self) -> None:
         """Load every projection's stored offsets; seek each partition to the smallest of those that read it (a
@@ -144,6 +157,8 @@ class Worker:
         return sum(self._remaining())
 
     def caught_up(self) -> bool:
+        if self._lopend is not None:
+            return False  # the last batch is not committed yet: its rows are not visible
         if self.config.groep and (not self.assigned or self.nieuw
                                   or not groep.definitief(self.consumer, self.toewijzing_sinds)):
             return False  # not (yet) given partitions by the group, not sought to them yet, or maybe not all of them
@@ -179,44 +194,80 @@ class Worker:
 
     # -- one batch ------------------------------------------------------------------------
     def step(self, timeout_ms: int) -> int:
-        """Poll once, decode once, and apply every projection's share in ONE transaction; returns records polled."""
+        """Poll once, decode once, compute every projection's rows, and hand them to the writer: ONE transaction
+        per poll. Returns records polled.
+
+        Pipelined (issue 15): while the writer thread writes batch N to PostgreSQL (the database's time and the
+        round trips), this thread polls, decodes and projects batch N+1; N+1 goes to the writer only after N has
+        committed (``_klaar``), so batches still commit in log order, one at a time, each with its offsets. A
+        failed write (another runner moved the offsets, a database error) drops N+1 and seeks back to the stored
+        offsets. In group mode the write finishes before the next poll, because a rebalance inside that poll
+        changes the partitions the write checks."""
         assert self.consumer is not None
         if not self.assigned and not self.config.groep:
             time.sleep(timeout_ms / 1000)
             return 0
         started = time.perf_counter()
+        if self.config.groep:
+            self._klaar()
         polled = groep.poll(self.consumer, timeout_ms, max_records=self.config.batch_size) if self.config.groep else \
             self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size)
         if self.nieuw:
             self._neem_over()
         decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds))
+        n = sum(len(v) for v in decoded.values())
         shares = {t.projection.name: self._share(t, decoded) for t in self.tracks}
-        if not any(s.positions for s in shares.values()):
-            return sum(len(v) for v in decoded.values())
+        changes = {t.projection.name: changes_for(t.projection, shares[t.projection.name].messages) for t in self.tracks}
         try:
-            with self.engine.begin() as conn:
-                self._check(conn, shares)
-                applied = {t.projection.name: self._write(conn, t, shares[t.projection.name]) for t in self.tracks}
+            self._klaar()  # batch N committed (or raises): only now may N+1 be checked against the stored offsets
         except _Moved:
             log.warning("%s: stored offsets moved (replay or another runner); seeking to them", self.group)
             self._seek_to_stored()
             return 0
+        for t in self.tracks:  # where the poll moved past transaction markers only, now that N is in
+            shares[t.projection.name].positions.update(self._moved_past_markers(t, skip=shares[t.projection.name].positions))
+        if not any(s.positions for s in shares.values()):
+            return n
+        verwacht = {t.projection.name: dict(t.committed) for t in self.tracks}
+        self._lopend = (self._schrijver.submit(self._schrijf, shares, changes, verwacht), shares, started)
+        return n
+
+    def _schrijf(self, shares: dict[str, Poll], changes: dict[str, list[Change]],
+                 verwacht: dict[str, dict[tuple[str, int], int]]) -> dict[str, int]:
+        """The writer thread: check the offsets, write every projection's rows and offsets, in ONE transaction."""
+        with self.engine.begin() as conn:
+            self._check(conn, shares, verwacht)
+            return {t.projection.name: self._write(conn, t, shares[t.projection.name], changes[t.projection.name])
+                    for t in self.tracks}
+
+    def _klaar(self) -> None:
+        """Wait for the batch being written; once committed, move the projections' offsets and stats past it.
+        Re-raises its failure (``_Moved``, a database error) after which nothing is in flight."""
+        if self._lopend is None:
+            return
+        future, shares, started = self._lopend
+        self._lopend = None
+        applied = future.result()
         for t in self.tracks:
             self._committed(t, shares[t.projection.name], applied[t.projection.name])
         metrics.BATCH_SECONDS.labels("projector").observe(time.perf_counter() - started)
+        assert self.consumer is not None
         metrics.record_lag(self.group, self.consumer, self.assigned)
-        return sum(len(v) for v in decoded.values())
+
+    def schrijvend(self) -> bool:
+        """A batch is still being written (its rows are not visible yet)."""
+        return self._lopend is not None
 
     def _share(self, t: Track, decoded: Decoded) -> Poll:
         """A projection's part of the poll; an empty part may still move it past transaction markers."""
         part = share(decoded, t.topics, t.committed)
         t.versheid.polled(min(filter(None, (as_timestamp(m.record.get("recorded_at")) for m in part.messages)),
                               default=None) if part.count else None)
-        part.positions.update(self._moved_past_markers(t, skip=part.positions))
         return part
 
-    def _check(self, conn: Connection, shares: dict[str, Poll]) -> None:
-        """Step 1: lock the offsets rows of every projection about to write; raise _Moved if any moved."""
+    def _check(self, conn: Connection, shares: dict[str, Poll], verwacht: dict[str, dict[tuple[str, int], int]]) -> None:
+        """Step 1: lock the offsets rows of every projection about to write; raise _Moved if any moved from what
+        this process last wrote (``verwacht``: taken when the batch was handed to the writer)."""
         # no wait for the WAL flush at commit: a PostgreSQL crash may lose the newest batches, but rows and offsets
         # together (the transaction stays atomic), and they are projected again from the offsets that remain
         conn.execute(text("SET LOCAL synchronous_commit = off"))
@@ -224,17 +275,17 @@ class Worker:
         for t in self.tracks:
             if shares[t.projection.name].positions:
                 stored = store.load_offsets(conn, t.schema, t.projection.name, lock=True, only=t.mine(self.assigned))
-                if stored != t.committed:
+                if stored != verwacht[t.projection.name]:
                     t.stats.reseeks += 1
                     moved = True
         if moved:
             raise _Moved()
 
-    def _write(self, conn: Connection, t: Track, part: Poll) -> int:
+    def _write(self, conn: Connection, t: Track, part: Poll, changes: list[Change]) -> int:
         """Steps 2 and 3 for one projection."""
         if not part.positions:
             return 0
-        applied = store.execute(conn, t.schema, changes_for(t.projection, part.messages))
+        applied = store.execute(conn, t.schema, changes)
         store.save_offsets(conn, t.schema, t.projection.name, part.positions)
         return applied
 
@@ -269,6 +320,8 @@ class Worker:
         return positions
 
     def close(self) -> None:
+        self._laat_los()
+        self._schrijver.shutdown(wait=True)
         if self.consumer is not None:
             self.consumer.close(autocommit=False)
             self.consumer = None

@@ -19,6 +19,9 @@ freshness   a steady ``--freshness-rate`` events/s for ``--freshness-seconds`` t
             projector (separate processes) -> API; p50/p99 from publish to visible (GET /v1/trajecten/{id}).
             Goal p99 < 1 s.
 reconcile   reconciliation of 26 pilots over 100,000 deelnemers vs deelnemers-per-pilot on the same tables.
+peer        the registry end to end (publish -> validator -> projector, separate processes) vs the ``eventsourcing``
+            library (PostgreSQL, its ProjectionRunner with tracking records) on the same workload: per deelnemer an
+            inschrijving, 5 sign-offs, a verklaring; deelnemers and verklaringen per pilot. Goal >= 2 (bench extra).
 
 Every throughput figure is the median of ``--runs`` runs (ratio: the median of the per-run ratios, each against
 its own run's baseline); replay and freshness run once (minutes each). A step that measured nothing (0 events,
@@ -50,7 +53,7 @@ from benchmarks.replay import bench_replay  # noqa: E402
 from benchmarks.validator import bench_validator  # noqa: E402
 from consumers.validator import ValidatorConfig  # noqa: E402
 
-STEPS = ("producer", "validator", "projector", "replay", "api", "freshness", "reconcile")
+STEPS = ("producer", "validator", "projector", "replay", "api", "freshness", "reconcile", "peer")
 
 
 def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url: str) -> Iterator[Row]:
@@ -107,6 +110,14 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
         yield Row(f"reconciliation, {pilots} pilots, 100,000 deelnemers + lists", f"{med(rec):.2f} s ({spread(rec, '{:.2f}', ' s')})",
                   f"deelnemers-per-pilot, same tables: {med(base):.2f} s", f"{med(rec) / med(base):.1f}", "< 30 s",
                   med(rec) < 30)
+    elif step == "peer":
+        from benchmarks.peer import bench_peer, peer_version  # the bench extra: only this step needs it
+
+        peer = [bench_peer(bootstrap, database_url, n) for _ in range(runs)]
+        yield rate_row(f"peer: registry end to end (publish -> validator -> projector feiten), {peer[0][2]:,} events, "
+                       "5 sign-offs per deelnemer", [r[0] for r in peer],
+                       f"eventsourcing {peer_version()} (PostgreSQL, ProjectionRunner + tracking), same workload",
+                       [r[1] for r in peer], 2)
 
 
 def print_table(rows: list[Row], header: str) -> None:

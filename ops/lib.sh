@@ -26,7 +26,8 @@ ensure_venv() {
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
     say "installing Python packages into .venv"
     "$PY" -m pip install -q --upgrade pip >/dev/null
-    "$PY" -m pip install -q -e "$ROOT[dev]" || die "pip install -e '.[dev]' failed"
+    # bench: the peer library of ops/bench (its pure parts are unit-tested); neither is a product dependency
+    "$PY" -m pip install -q -e "$ROOT[dev,bench]" || die "pip install -e '.[dev,bench]' failed"
     touch "$stamp"
   fi
 }

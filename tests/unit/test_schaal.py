@@ -129,7 +129,7 @@ def test_a_drain_without_progress_raises_instead_of_waiting_for_ever() -> None:
 def test_a_group_projector_is_caught_up_only_on_a_final_assignment() -> None:
     half = {TopicPartition("in.a", 0), TopicPartition("in.b", 0)}
     lid = SimpleNamespace(config=SimpleNamespace(groep=True), assigned=sorted(half), nieuw=set(),
-                          consumer=_Groepslid(half), toewijzing_sinds=time.monotonic(), _remaining=lambda: [0, 0])
+                          consumer=_Groepslid(half), toewijzing_sinds=time.monotonic(), _remaining=lambda: [0, 0], _lopend=None)
     assert not Worker.caught_up(lid)  # type: ignore[arg-type]  # `project --group --once` must not stop yet
     lid.toewijzing_sinds -= DEFINITIEF_NA_S + 0.5
     assert Worker.caught_up(lid)  # type: ignore[arg-type]
