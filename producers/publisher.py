@@ -62,7 +62,7 @@ class Publisher:
         config.update(producer_config or {})
         self._producer = KafkaProducer(**config)
         self._pending: list[tuple[Any, Any]] = []  # (tag, future), checked at flush: kafka-python's flush does not raise
-        self._partitions: list[int] | None = None  # of self.topic, asked once (partition counts never change in place)
+        self._partitions: tuple[int, ...] | None = None  # of self.topic, asked once (counts never change in place)
 
     def publish(self, event_type: str, record: Mapping[str, Any]) -> None:
         """Queue one event (sent in the background; ``flush`` waits for the broker)."""
@@ -84,8 +84,8 @@ class Publisher:
         """The partition kafka-python's default partitioner picks for ``key`` (so co-partitioning is unchanged),
         remembered per key: its pure-Python murmur2 cost a third of a send, and a deelnemer's events share a key."""
         if self._partitions is None:
-            self._partitions = sorted(self._producer.partitions_for(self.topic))
-        return partition_of(key, tuple(self._partitions))
+            self._partitions = tuple(sorted(self._producer.partitions_for(self.topic)))
+        return partition_of(key, self._partitions)
 
     def publish_batch(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
         """Queue many events and wait until the broker acknowledged all of them."""
@@ -117,10 +117,14 @@ class Publisher:
                     f.get(timeout=max(0.1, deadline - time.monotonic()))
                 except Exception:  # noqa: BLE001 - the outcome is read from the future below
                     pass
-        sent = [tag for tag, f in self._pending if f.succeeded()]
-        failed = [(tag, f.exception if f.failed() else
-                   error or KafkaError("no answer from the broker: this event may or may not have been written"))
-                  for tag, f in self._pending if not f.succeeded()]
+        sent: list[Any] = []
+        failed: list[tuple[Any, BaseException | None]] = []
+        for tag, f in self._pending:  # one pass: this runs once per event of a batch
+            if f.succeeded():
+                sent.append(tag)
+            else:
+                failed.append((tag, f.exception if f.failed() else
+                               error or KafkaError("no answer from the broker: this event may or may not have been written")))
         self._pending.clear()
         return sent, failed
 
