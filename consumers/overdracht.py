@@ -94,6 +94,17 @@ class Overdracht(Beoordeling):
         self.nieuw |= nieuw
         self.toewijzing_sinds = time.monotonic()
 
+    def verweesd(self) -> None:
+        """Assigned partitions that are paused but not waiting for a hand-over (the rebalance callback runs on the
+        consumer's IO thread: a pause that raced a hand-over in progress was never resumed, and the drain then saw
+        18 partitions assigned, none read, for ever): hand them over (again). Handing one over twice is harmless
+        (parked entries are kept by event id)."""
+        assert self.consumer is not None
+        weg = (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
+        if weg:
+            log.warning("instance %d: %d paused partition(s) without a hand-over: handing them over", self.instance, len(weg))
+            self.nieuw |= weg
+
     def neem_over(self) -> None:
         """Roll the state forward to the canonical log's end, load the new partitions' parked entries, resume them."""
         assert self.consumer is not None

@@ -212,6 +212,8 @@ class Worker:
             self._klaar()
         polled = groep.poll(self.consumer, timeout_ms, max_records=self.config.batch_size) if self.config.groep else \
             self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size)
+        if self.config.groep:  # a pause that raced a hand-over (see consumers/overdracht.verweesd)
+            self.nieuw |= (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
         if self.nieuw:
             self._neem_over()
         decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds))

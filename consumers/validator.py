@@ -216,6 +216,7 @@ class Validator(Overdracht):
             time.sleep(timeout_ms / 1000)
             return 0
         batch = groep.poll(self.consumer, timeout_ms)
+        self.verweesd()
         if self.nieuw:
             self.neem_over()
         gevolgd = self.volger.volg(self._gevolgd)

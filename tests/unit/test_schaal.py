@@ -135,3 +135,17 @@ def test_a_group_projector_is_caught_up_only_on_a_final_assignment() -> None:
     assert Worker.caught_up(lid)  # type: ignore[arg-type]
     lid._remaining = lambda: [0, 3]
     assert not Worker.caught_up(lid)  # type: ignore[arg-type]  # records left
+
+
+def test_a_paused_partition_without_a_hand_over_is_handed_over_again() -> None:
+    """A pause from a rebalance callback (the consumer's IO thread) that raced a hand-over in progress left the
+    partition paused with nobody to resume it: the validator then read nothing of it, for ever. Such a partition
+    goes back into ``nieuw``; a revoked one (paused but no longer assigned) and one already waiting do not."""
+    a0, a1, b0 = TopicPartition("in.a", 0), TopicPartition("in.a", 1), TopicPartition("in.b", 0)
+    consumer = SimpleNamespace(paused=lambda: {a0, a1, b0}, assignment=lambda: {a0, a1})
+    lid = SimpleNamespace(consumer=consumer, nieuw={a1}, instance=0)
+    Overdracht.verweesd(lid)  # type: ignore[arg-type]
+    assert lid.nieuw == {a0, a1}
+    niets = SimpleNamespace(consumer=SimpleNamespace(paused=lambda: set(), assignment=lambda: {a0}), nieuw=set(), instance=0)
+    Overdracht.verweesd(niets)  # type: ignore[arg-type]
+    assert niets.nieuw == set()
