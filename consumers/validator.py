@@ -73,6 +73,10 @@ log = logging.getLogger("praktijkregister.validator")
 # A killed instance's open transaction holds back read_committed readers (the hand-over waits for it) until the
 # broker aborts it: keep it short. A batch takes well under a second; the broker checks time-outs every 10 s.
 TRANSACTIE_TIMEOUT_MS = 20_000
+# The state snapshot is a cache of the canonical log's fold: saved at most once per this many seconds while busy (at
+# once when idle, and with every erasure so an erased person's entities leave it at once). A crash only means the
+# start-up rolls forward further (idempotent on event_id); saving per batch was ~14% of the validator's time.
+STAAT_BEWAREN_S = 1.0
 # how often the validator looks for a new partner's ingress topic
 TOPIC_CHECK_S = 5.0
 # a clean stop (finish the batch, leave the group, close the producer) normally takes a few seconds
@@ -121,6 +125,8 @@ class Validator(Overdracht):
         self.opnieuw: set[str] = set()  # parked event ids to judge again (a dependency may have come)
         self.actief = False  # the last run_once did something (records, releases, other instances' events)
         self.volgende_topiccheck = 0.0  # when to look for new (or removed) partner ingress topics
+        self.onbewaard = False  # the state holds batches the snapshot does not have yet
+        self.bewaard_om = 0.0  # when the snapshot was last saved (time.monotonic)
 
     @property
     def transactional_id(self) -> str:
@@ -226,8 +232,8 @@ class Validator(Overdracht):
         self.opnieuw.clear()
         self.actief = bool(batch or verlopen or opnieuw or gevolgd)
         if not batch and not verlopen and not opnieuw:
-            if gevolgd:
-                self.store.save(self.staat, self.volger.posities)
+            if gevolgd or self.onbewaard:  # idle: the snapshot catches up at once
+                self._bewaar()
             return 0
         producer = self.producer
         self.canonieke_partities = tuple(sorted(producer.partitions_for(self.topics.events)))
@@ -256,6 +262,7 @@ class Validator(Overdracht):
             return 0
         finally:
             self.tellers.leeg()
+        erasures = bool(self.te_vernietigen)
         for deelnemer in self.te_vernietigen:  # the erasures are in the log now: their data keys go
             self.kluis.vernietig(deelnemer)
         self.te_vernietigen.clear()
@@ -263,10 +270,18 @@ class Validator(Overdracht):
         for f in futures:  # our own canonical records: in the state already, the tail skips them
             md = f.get()
             self.volger.eigen.add((md.partition, md.offset))
-        self.store.save(self.staat, self.volger.posities)
+        self.onbewaard = True
+        if erasures or time.monotonic() - self.bewaard_om >= STAAT_BEWAREN_S:
+            self._bewaar()
         metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
         metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
         return n
+
+    def _bewaar(self) -> None:
+        """The state snapshot and the canonical offsets it covers, in one database transaction."""
+        assert self.volger is not None
+        self.store.save(self.staat, self.volger.posities)
+        self.onbewaard, self.bewaard_om = False, time.monotonic()
 
     def _parkeer_partitie(self, g: Geparkeerd) -> int | None:
         """The parked topic's partition of ``g``: its ingress partition, so its owner finds it there."""
@@ -298,6 +313,11 @@ class Validator(Overdracht):
         return bool(assigned) and not self.nieuw and not self.opnieuw and caught_up(self.consumer, assigned)
 
     def close(self) -> None:
+        if self.onbewaard and self.volger is not None:
+            try:
+                self._bewaar()
+            except Exception as exc:  # noqa: BLE001 - the next start rolls forward from the last snapshot
+                log.warning("instance %d: state snapshot not saved at close (%s)", self.instance, type(exc).__name__)
         if self.consumer is not None:
             self.consumer.close()
         if self.volger is not None:
