@@ -17,19 +17,23 @@ from registry.infra.db import engine
 from registry.infra.topics import Topics
 
 # a new peildatum per request, from the first day of the scenario's data onwards (every answer is computed over
-# data): wrk thread k of n asks days k, k + n, k + 2n, ... so no two requests ask the same one
+# data): wrk thread k of 2 asks days k, k + 2, k + 4, ... after the run's first day (``-- <offset>``); the runs share
+# COLD_DAYS between them, so no request asks a day an earlier request asked (each worker keeps its answers: a day
+# asked again would be a cached answer, not a cold one)
+COLD_DAYS = 29_707  # 2019-09-01 .. 2100-12-31 (the last peildatum the API accepts)
 COLD_LUA = """
 local counter = 0
+local offset = 0
 local base = os.time{year=2019, month=9, day=1, hour=12}
 local threads = 0
 function setup(thread) thread:set("thread_no", threads); threads = threads + 1 end
-function init(args) counter = 0 end
+function init(args) counter = 0; offset = tonumber(args[1] or "0") end
 function request()
-  local day = os.date("!%Y-%m-%d", base + (counter * 2 + thread_no) * 86400)
+  local day = os.date("!%Y-%m-%d", base + ((offset + counter * 2 + thread_no) % COLD_DAYS) * 86400)
   counter = counter + 1
   return wrk.format("GET", "/v1/overzichten/kwalificaties?peildatum=" .. day)
 end
-"""
+""".replace("COLD_DAYS", str(COLD_DAYS))
 
 
 @dataclasses.dataclass
@@ -87,12 +91,13 @@ def bench_api(bootstrap: str, database_url: str, n_deelnemers: int, clients: int
         # warm-up, not measured: every worker process answers its first requests (imports, connections) slowly
         subprocess.run(["wrk", "-t2", f"-c{clients}", "-d3s", "-H", f"Authorization: Bearer {key}", url],
                        capture_output=True, timeout=60)
-        for _ in range(runs):
-            for out, extra, target in ((cached, [], url), (cold, ["-s", script.name], base)):
+        for run in range(runs):
+            cold_args = ["-s", script.name, base, "--", str(run * (COLD_DAYS // runs))]
+            for out, args in ((cached, [url]), (cold, cold_args)):
                 res = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H",
-                                      f"Authorization: Bearer {key}", *extra, target],
+                                      f"Authorization: Bearer {key}", *args],
                                      capture_output=True, text=True, timeout=seconds + 60)
-                wrk_log.write(f"$ wrk ... {' '.join(extra)} {target}\n{res.stdout}{res.stderr}\n")
+                wrk_log.write(f"$ wrk ... {' '.join(args)}\n{res.stdout}{res.stderr}\n")
                 out.append(parse_wrk(res.stdout + res.stderr))
         os.unlink(script.name)
     finally:

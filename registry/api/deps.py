@@ -7,8 +7,10 @@ only when it needs one: a remembered key and a cached answer need none (``LazyCo
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
 
+import asyncio
+import logging
 import re
-from typing import Annotated, Any, AsyncIterator, Callable, Coroutine, cast
+from typing import Annotated, Any, AsyncIterator, Callable, Coroutine, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -26,6 +28,7 @@ from registry.api.readmodels import data_version
 from registry.domein import referentie
 
 Rows = list[dict[str, Any]]
+log = logging.getLogger("praktijkregister.api")
 
 
 # --- per-app state ------------------------------------------------------------------------------------------
@@ -106,13 +109,22 @@ async def authenticated(creds: Annotated[HTTPAuthorizationCredentials | None, De
         raise ProblemError(401, "unauthenticated", "no API key: send Authorization: Bearer <key>", headers=challenge)
     secret, keys = creds.credentials, context.keys
     # a remembered key costs no query and no worker thread; else ask on the request's connection
-    found = keys.remembered(secret) if isinstance(keys, CachedKeyLookup) else None
+    found = None
+    if isinstance(keys, CachedKeyLookup):
+        found = keys.remembered(secret)
+        if found is not None and keys.due(secret):
+            _look_up_ahead(keys, secret, context.read_engine)
     if found is None:
         found = await run_in_threadpool(lambda: keys.lookup(secret, lazy.get()))
     if found is None:
         raise ProblemError(401, "unauthenticated", "unknown or revoked API key",
                            headers={"WWW-Authenticate": 'Bearer realm="praktijkregister", error="invalid_token"'})
     return found
+
+
+def _look_up_ahead(keys: CachedKeyLookup, secret: str, engine: Engine | None) -> None:
+    in_background("looking the key up ahead",
+                  lambda: _with_connection(engine, lambda conn: keys.lookup_ahead(secret, conn)))
 
 
 Principal = Annotated[ApiKey, Depends(authenticated)]
@@ -184,12 +196,20 @@ def instelling_param(value: str) -> str:
 
 # --- cached answers of the aggregate endpoints --------------------------------------------------------------------
 
-class CachedAnswers:
-    """Rows from the app's answer cache while the read models are unchanged, else computed (and cached)."""
+class NeedsDatabase(Exception):
+    """The answer is not in this worker's memory: run the endpoint again in a worker thread (``off_loop_if_needed``)."""
 
-    def __init__(self, lazy: LazyConnection, context: ApiContext) -> None:
+
+class CachedAnswers:
+    """Rows from the app's answer cache while the read models are unchanged, else computed (and cached).
+
+    ``memory_only``: never do I/O (the event loop's attempt): raise ``NeedsDatabase`` instead of reading the data
+    version or computing."""
+
+    def __init__(self, lazy: LazyConnection, context: ApiContext, memory_only: bool = False) -> None:
         self.lazy = lazy
         self.context = context
+        self.memory_only = memory_only
 
     def connection(self) -> Connection:
         """The request's connection for a computation (checked out now). None only without a database, where the
@@ -199,16 +219,86 @@ class CachedAnswers:
     def rows(self, key: tuple[Any, ...], compute: Callable[[], Rows]) -> Rows:
         cache = self.context.cache
         if self.lazy.engine is None or cache.size <= 0:
+            if self.memory_only:
+                raise NeedsDatabase()
             return compute()
-        schema = self.context.read_schema
-        # re-read at most every data_version_seconds (registry/api/cache.py RecentDataVersion)
-        version = self.context.versions.get(lambda: data_version(self.connection(), schema))
+        if self.memory_only:
+            return self._remembered(key)
+        version = self._version()
         rows = cache.get(key, version)
         self.context.metrics.cache.labels("miss" if rows is None else "hit").inc()
         if rows is None:
             rows = compute()
             cache.put(key, version, rows)
         return rows
+
+    def _version(self) -> str:
+        """The read models' data version, re-read at most every data_version_seconds (cache.RecentDataVersion)."""
+        version = self.context.versions.current()
+        if version is None:
+            # the connection first: one request reads while the others wait for it, and a reader that waited for the
+            # pool while the waiters hold its connections would wait for ever (30 s pool timeout, then 503s)
+            conn, schema = self.connection(), self.context.read_schema
+            version = self.context.versions.get(lambda: data_version(conn, schema))
+        return version
+
+    def _remembered(self, key: tuple[Any, ...]) -> Rows:
+        version = self.context.versions.current()
+        if version is not None and self.context.versions.due():
+            self._read_version_ahead()
+        rows = None if version is None else self.context.cache.get(key, version, count_miss=False)
+        if rows is None:  # counted by the worker thread's attempt
+            raise NeedsDatabase()
+        self.context.metrics.cache.labels("hit").inc()
+        return rows
+
+    def _read_version_ahead(self) -> None:
+        versions, schema = self.context.versions, self.context.read_schema
+        in_background("reading the data version ahead", lambda: _with_connection(
+            self.lazy.engine, lambda conn: versions.read_ahead(lambda: data_version(cast(Connection, conn), schema))))
+
+
+def _with_connection(engine: Engine | None, use: Callable[[Connection | None], None]) -> None:
+    # the connection before the cache's locks (see CachedAnswers._version); None: no database (unit tests)
+    if engine is None:
+        use(None)
+        return
+    with engine.connect() as conn:
+        use(conn)
+
+
+def in_background(what: str, work: Callable[[], None]) -> None:
+    """``work`` in a thread of the event loop's default executor, not waited for (a refresh ahead of a cache's bound:
+    when it fails, the first request past the bound does it itself, as without it)."""
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:
+            log.warning("%s failed: %s", what, type(exc).__name__)  # the message may hold a key or a pseudonym
+
+    asyncio.get_running_loop().run_in_executor(None, run)
+
+
+T = TypeVar("T")
+
+
+async def off_loop_if_needed(answers: CachedAnswers, endpoint: Callable[[CachedAnswers], T]) -> T:
+    """``endpoint(answers)`` on the event loop while its answers are in memory (a cached answer: no worker thread, no
+    GIL hand-over, issue 15 §3), else the same call again in a worker thread, where it may read and compute. The
+    endpoint must do no I/O but through ``answers`` and have no side effect before its first ``answers.rows``."""
+    try:
+        return endpoint(CachedAnswers(answers.lazy, answers.context, memory_only=True))
+    except NeedsDatabase:
+        return await run_in_threadpool(_then_release, endpoint, answers)
+
+
+def _then_release(endpoint: Callable[[CachedAnswers], T], answers: CachedAnswers) -> T:
+    try:
+        return endpoint(answers)
+    finally:
+        # the request's last use of its connection: back to the pool in this thread, which spares the teardown of
+        # request_connection one more thread hop
+        answers.lazy.close()
 
 
 async def cached_answers(lazy: Lazy, context: Context) -> CachedAnswers:

@@ -82,11 +82,14 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: tuple[Any, ...], version: str) -> list[dict[str, Any]] | None:
+    def get(self, key: tuple[Any, ...], version: str, count_miss: bool = True) -> list[dict[str, Any]] | None:
+        """The answer cached under ``version``, else None (``count_miss`` False: a look that a computing request
+        will follow, so the miss is counted once)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != version:
-                self.misses += 1
+                if count_miss:
+                    self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1

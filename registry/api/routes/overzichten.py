@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from registry.api.csv_uitvoer import to_csv
-from registry.api.deps import Answers, Context, Principal, Queries, forbid
+from registry.api.deps import Answers, CachedAnswers, Context, Principal, Queries, forbid, off_loop_if_needed
 from registry.api.docs import overzicht_description
 from registry.api.kleine_cellen import PER_PILOT, protect_overzicht
 from registry.api.params import Datum, InstellingQuery, PilotQuery, RegioQuery
@@ -90,8 +90,8 @@ def check_published(peildatum: date, rule: str, today: date | None = None) -> No
 
 
 def as_json(answer: Any) -> Any:
-    """The model as JSON, rendered here in the endpoint's worker thread: returned as a model, FastAPI would
-    validate it again in a second worker thread (issue 15 §3). The bytes are those FastAPI renders (pydantic's
+    """The model as JSON, rendered here (on the event loop or in the endpoint's worker thread): returned as a model,
+    FastAPI would validate it again (issue 15 §3). The bytes are those FastAPI renders (pydantic's
     serializer of the same model); the OpenAPI document still names OverzichtResponse (response_model)."""
     if isinstance(answer, OverzichtResponse):
         return Response(answer.model_dump_json(), media_type="application/json")
@@ -104,7 +104,12 @@ def router(catalogue: dict[str, str]) -> APIRouter:
     # the OpenAPI schema lists the app's names as an enum; another name is still a 404 with valid_values
     naam_param = Annotated[str, Path(pattern=NAAM_PATTERN, description="Overzicht name, see GET /v1/overzichten.",
                                      json_schema_extra={"enum": sorted(catalogue)} if catalogue else None)]
-    endpoint = functools.wraps(overzicht)(lambda **kwargs: as_json(overzicht(**kwargs)))
+
+    async def answer(answers: CachedAnswers, **kwargs: Any) -> Any:
+        # a cached overzicht is answered on the event loop; one that needs the database in a worker thread
+        return await off_loop_if_needed(answers, lambda a: as_json(overzicht(answers=a, **kwargs)))
+
+    endpoint = functools.wraps(overzicht)(answer)
     signature = inspect.signature(overzicht)
     endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(annotation=naam_param) if p.name == "naam" else p for p in signature.parameters.values()])
