@@ -19,7 +19,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -381,10 +380,9 @@ def test_elfproef_agrees_with_the_generator(bsn: str) -> None:
     assert (identifiers.bsn(bsn) is None) == elfproef(bsn)
 
 
-def test_deterministic_and_fast() -> None:
-    t0 = time.perf_counter()
+def test_deterministic() -> None:
+    # no timing assertion: speed is measured by ops/bench, and a loaded CI machine made this 3.2 s once
     a = demodata.generate(2021)
-    assert time.perf_counter() - t0 < 2.0
     b = demodata.generate(2021)
     c = demodata.generate(2022)
     assert [(r.partner, json.dumps(r.record)) for r in a] == [(r.partner, json.dumps(r.record)) for r in b]
