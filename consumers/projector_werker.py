@@ -256,10 +256,6 @@ class Worker:
         assert self.consumer is not None
         metrics.record_lag(self.group, self.consumer, self.assigned)
 
-    def schrijvend(self) -> bool:
-        """A batch is still being written (its rows are not visible yet)."""
-        return self._lopend is not None
-
     def _share(self, t: Track, decoded: Decoded) -> Poll:
         """A projection's part of the poll; an empty part may still move it past transaction markers."""
         part = share(decoded, t.topics, t.committed)
