@@ -37,6 +37,7 @@ Several instances (issue 15) form one consumer group over the ingress topics:
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -44,7 +45,7 @@ import re
 import signal
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.coordinator.assignors.range import RangePartitionAssignor
@@ -81,8 +82,31 @@ STAAT_BEWAREN_S = 1.0
 TOPIC_CHECK_S = 5.0
 # a clean stop (finish the batch, leave the group, close the producer) normally takes a few seconds
 STOP_GRACE_S = 20.0
+# kafka-python waits for a transaction's offsets and commit without a time-out; after a broker restart one such wait
+# never ended (seen in the fault suite). Longer than a broker's restart with log recovery on a loaded machine (~90 s):
+# the process exits instead (status 75), and is restarted (safe: every effect is in a transaction with its offsets)
+TRANSACTIE_HANGT_S = 120.0
+EXIT_TRANSACTIE_HANGT = 75  # the exit status that says so (EX_TEMPFAIL)
 # the broker refused the ingress offsets: the group moved on (a rebalance while the transaction was open)
 GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
+
+
+def _hard_exit(code: int) -> None:
+    """Leave at once (a supervisor restarts the process). Nothing is written: the stuck thread may hold the logging
+    lock, and a full stderr pipe would block this thread too."""
+    os._exit(code)
+
+
+@contextlib.contextmanager
+def waakhond(seconds: float, code: int, exit_fn: Callable[[int], None] = _hard_exit) -> Iterator[None]:
+    """Exit the process with ``code`` if the block has not finished after ``seconds``."""
+    timer = threading.Timer(seconds, exit_fn, args=(code,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def staat_schema(schema: str, instance: int) -> str:
@@ -126,6 +150,8 @@ class Validator(Overdracht):
         self.actief = False  # the last run_once did something (records, releases, other instances' events)
         self.volgende_topiccheck = 0.0  # when to look for new (or removed) partner ingress topics
         self.onbewaard = False  # the state holds batches the snapshot does not have yet
+        # the service (``run``) exits when a transaction never settles; in-process users (tests, demo, bench) do not
+        self.waakhond_s: float | None = None
         self.bewaard_om = 0.0  # when the snapshot was last saved (time.monotonic)
 
     @property
@@ -190,6 +216,7 @@ class Validator(Overdracht):
     def run(self, idle_exit_after: float | None = None) -> None:
         """Validate until SIGTERM/SIGINT (or, with ``idle_exit_after``, until idle that long)."""
         signal.signal(signal.SIGTERM, self._stop)
+        self.waakhond_s = TRANSACTIE_HANGT_S
         idle_since = self.clock()
         while not self.stopping:
             n = self.run_once()
@@ -206,10 +233,7 @@ class Validator(Overdracht):
         every effect is in a Kafka transaction or a database transaction with its offsets (a SIGKILL loses nothing)."""
         self.stopping = True
 
-        def hard_exit() -> None:  # no logging here: the stuck thread may hold the logging lock (a full stderr pipe)
-            os._exit(1)
-
-        timer = threading.Timer(STOP_GRACE_S, hard_exit)
+        timer = threading.Timer(STOP_GRACE_S, _hard_exit, args=(1,))
         timer.daemon = True
         timer.start()
 
@@ -254,9 +278,10 @@ class Validator(Overdracht):
                 n += 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
         try:
-            if offsets:
-                producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
-            producer.commit_transaction()
+            with waakhond(self.waakhond_s, EXIT_TRANSACTIE_HANGT) if self.waakhond_s else contextlib.nullcontext():
+                if offsets:
+                    producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
+                producer.commit_transaction()
         except GEWEERD as exc:
             self._herstel(exc)
             return 0

@@ -149,3 +149,19 @@ def test_a_paused_partition_without_a_hand_over_is_handed_over_again() -> None:
     niets = SimpleNamespace(consumer=SimpleNamespace(paused=lambda: set(), assignment=lambda: {a0}), nieuw=set(), instance=0)
     Overdracht.verweesd(niets)  # type: ignore[arg-type]
     assert niets.nieuw == set()
+
+
+def test_a_transaction_that_never_settles_ends_the_process_and_a_settled_one_does_not() -> None:
+    """kafka-python waits for a transaction's offsets and commit without a time-out (one wait never ended after a
+    broker restart in the fault suite): the validator's watchdog exits the process instead, to be restarted."""
+    from consumers.validator import EXIT_TRANSACTIE_HANGT, waakhond
+
+    codes: list[int] = []
+    with waakhond(0.05, EXIT_TRANSACTIE_HANGT, exit_fn=codes.append):
+        time.sleep(0.3)  # a commit that hangs
+    assert codes == [75]
+    codes.clear()
+    with waakhond(0.2, EXIT_TRANSACTIE_HANGT, exit_fn=codes.append):
+        pass  # settled in time
+    time.sleep(0.4)
+    assert codes == []
