@@ -2,19 +2,14 @@
 the time from publish to visible (GET /v1/trajecten/{id})."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 
-from benchmarks import ROOT
 from benchmarks.meting import must
-from benchmarks.servers import component_env, log_file, start_api, stop, wait_for
-from benchmarks.werklast import fresh_prefix, reference, stream
+from benchmarks.servers import start_api, start_pipeline, stop, wait_for
+from benchmarks.werklast import reference, stream
 from producers.publisher import Publisher
-from registry.infra import topics
 from registry.infra.db import engine
-from registry.infra.topics import Topics
 from tests.support.builders import MBO
 
 
@@ -27,22 +22,8 @@ def bench_freshness(bootstrap: str, database_url: str, rate: int, seconds: int,
 
     from registry.api.auth import KeyStore
 
-    prefix = fresh_prefix()
-    t = Topics(prefix)
-    schema = f"{prefix}_rm"
-    topics.create([bootstrap], 6, ["sbb", "duo", MBO], prefix)
-    for partner in ("sbb", "duo"):
-        with Publisher([bootstrap], partner, prefix=prefix, ensure_topic=False) as pub:
-            pub.publish_batch([(et, r) for et, r in reference() if r["partner"] == partner])
-    env = component_env(database_url, PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator")
-    log = log_file("bench-freshness.log")
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema",
-                          f"{prefix}_validator", "--metrics-port", "0"], env=env, stdout=log, stderr=log, cwd=ROOT),
-        subprocess.Popen([sys.executable, "-m", "registry.cli", "project", "--schema", schema, "--events-topic", t.events,
-                          "--rejections-topic", t.rejections, "--metrics-port", "0"], env=env, stdout=log, stderr=log,
-                         cwd=ROOT),
-    ]
+    pijp = start_pipeline(bootstrap, database_url, reference(), "bench-freshness.log")
+    prefix, schema, procs, log = pijp.prefix, pijp.schema, pijp.procs, pijp.log
     keystore = KeyStore(engine(database_url))
     api_key, key = keystore.create("landelijk", naam="bench-freshness")
     server, port, slog = start_api(database_url, 1, schema)

@@ -25,14 +25,12 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import ROOT
 from benchmarks.meting import must
-from benchmarks.servers import component_env, log_file, stop
+from benchmarks.servers import log_file, start_pipeline, stop
 from benchmarks.werklast import fresh_prefix, reference
 from producers.publisher import Publisher
 from registry.demo import bouwer
 from registry.domein import referentie
-from registry.infra import topics
 from registry.infra.db import engine
-from registry.infra.topics import Topics
 from tests.support import builders
 from tests.support.builders import MBO, Event
 
@@ -97,23 +95,9 @@ def registry_run(bootstrap: str, database_url: str, mensen: list[tuple[str, str]
     """Registry ev/s: publish (Publisher) -> validator -> projector (``feiten``), each in its own process. Timed from
     the first publish until the read models hold every event; start-up, group joins, the reference data and one
     warm-up deelnemer are not timed."""
-    prefix = fresh_prefix()
-    t = Topics(prefix)
-    schema = f"{prefix}_rm"
+    pijp = start_pipeline(bootstrap, database_url, referentie5(), "bench-peer-registry.log", ["feiten"])
+    prefix, schema, procs, log = pijp.prefix, pijp.schema, pijp.procs, pijp.log
     eng = engine(database_url)
-    topics.create([bootstrap], 6, ["sbb", "duo", MBO], prefix)
-    for partner in ("sbb", "duo"):
-        with Publisher([bootstrap], partner, prefix=prefix, ensure_topic=False) as pub:
-            pub.publish_batch([(et, r) for et, r in referentie5() if r["partner"] == partner])
-    env = component_env(database_url, PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator")
-    log = log_file("bench-peer-registry.log")
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema",
-                          f"{prefix}_validator", "--metrics-port", "0"], env=env, stdout=log, stderr=log, cwd=ROOT),
-        subprocess.Popen([sys.executable, "-m", "registry.cli", "project", "feiten", "--schema", schema,
-                          "--events-topic", t.events, "--rejections-topic", t.rejections, "--metrics-port", "0"],
-                         env=env, stdout=log, stderr=log, cwd=ROOT),
-    ]
     counts = SQL_COUNTS.format(s=schema)
 
     def seen() -> tuple[int, int, int]:

@@ -2,15 +2,17 @@
 their environment and logs."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from benchmarks import ROOT
 from benchmarks.meting import must
+from registry.infra.topics import Topics
 
 
 def free_port() -> int:
@@ -26,6 +28,45 @@ def component_env(database_url: str, **extra: str) -> dict[str, str]:
     for component in ("OWNER", "PROJECTOR", "API", "VALIDATOR", "RECONCILER"):
         env[f"PRAKTIJK_DATABASE_URL_{component}"] = database_url
     return env
+
+
+@dataclasses.dataclass
+class Pijplijn:
+    """A fresh prefix with the reference data published, and a validator and a projector process on it."""
+
+    prefix: str
+    topics: Topics
+    schema: str  # the projector's read models
+    procs: list[subprocess.Popen[bytes]]
+    log: Any
+
+
+def start_pipeline(bootstrap: str, database_url: str, referentie: list[Any], log_name: str,
+                   projections: Sequence[str] = ()) -> Pijplijn:
+    """Topics of a fresh prefix, ``referentie`` published by its partners (sbb, duo), then the validator and the
+    projector (``projections``; all by default) as processes, logging to ``.cache/<log_name>``."""
+    from benchmarks.werklast import fresh_prefix
+    from producers.publisher import Publisher
+    from registry.infra import topics
+    from tests.support.builders import MBO
+
+    prefix = fresh_prefix()
+    t = Topics(prefix)
+    topics.create([bootstrap], 6, ["sbb", "duo", MBO], prefix)
+    for partner in ("sbb", "duo"):
+        with Publisher([bootstrap], partner, prefix=prefix, ensure_topic=False) as pub:
+            pub.publish_batch([(et, r) for et, r in referentie if r["partner"] == partner])
+    env = component_env(database_url, PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator")
+    log = log_file(log_name)
+    cli = [sys.executable, "-m", "registry.cli"]
+    procs = [
+        subprocess.Popen([*cli, "validator", "--prefix", prefix, "--schema", f"{prefix}_validator", "--metrics-port", "0"],
+                         env=env, stdout=log, stderr=log, cwd=ROOT),
+        subprocess.Popen([*cli, "project", *projections, "--schema", f"{prefix}_rm", "--events-topic", t.events,
+                          "--rejections-topic", t.rejections, "--metrics-port", "0"], env=env, stdout=log, stderr=log,
+                         cwd=ROOT),
+    ]
+    return Pijplijn(prefix, t, f"{prefix}_rm", procs, log)
 
 
 def log_file(name: str) -> Any:
