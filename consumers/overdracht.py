@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -46,6 +46,7 @@ class Overdracht(Beoordeling):
     geladen: set[TopicPartition]  # ingress partitions whose parked entries are in ``plaats``
     opnieuw: set[str]  # parked event ids to judge again (a dependency may have come)
     toewijzing_sinds: float  # when the group last gave or took partitions (time.monotonic)
+    controleer_transacties: Callable[[], None]  # aborts hanging transactions (``Validator``); called while waiting
 
     def _parked_topic(self) -> None:
         """Create the parked topic like the others if it is missing; remember its partition count."""
@@ -61,7 +62,7 @@ class Overdracht(Beoordeling):
     def roll_forward(self) -> int:
         """Apply every canonical event written before now that the state does not hold yet (idempotent on event_id)."""
         assert self.volger is not None
-        n = self.volger.tot_het_einde(self._gevolgd)
+        n = self.volger.tot_het_einde(self._gevolgd, self.controleer_transacties)
         self.store.save(self.staat, self.volger.posities)
         return n
 
@@ -131,7 +132,7 @@ class Overdracht(Beoordeling):
             reader.assign(ptps)
             reader.seek_to_beginning(*ptps)
             lees_tot(reader, hoogwater(self.config.bootstrap, ptps), lambda _tp, rec: fold.vouw(json.loads(rec.value)),
-                     "parked topic")
+                     "parked topic", self.controleer_transacties)
         finally:
             reader.close()
         for g in self.plaats.neem_over(fold, {(tp.topic, tp.partition) for tp in tps}):

@@ -65,6 +65,8 @@ from registry.domein.staat import Staat
 from registry.infra import metrics
 from registry.infra import settings as settings_mod
 from registry.infra.gegevenskluis import Gegevenskluis
+from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht, groep_partitie
+from registry.infra.toegang import admin_client
 from registry.infra.topics import Topics, caught_up
 
 __all__ = ["StateStore", "Validator", "ValidatorConfig", "staat_schema"]
@@ -87,6 +89,12 @@ STOP_GRACE_S = 20.0
 # the process exits instead (status 75), and is restarted (safe: every effect is in a transaction with its offsets)
 TRANSACTIE_HANGT_S = 120.0
 EXIT_TRANSACTIE_HANGT = 75  # the exit status that says so (EX_TEMPFAIL)
+# How often the validator looks for hanging transactions (registry/infra/hangende_transacties.py) on the partitions it
+# writes in transactions, and how long such a transaction must have had no write before it is aborted: longer than
+# our own transaction time-out plus the broker's 10 s check for timed-out transactions, so a transaction its
+# coordinator is about to abort is left to the coordinator. A live transaction is never aborted, whatever its age.
+TRANSACTIE_CHECK_S = 10.0
+HANGT_NA_S = TRANSACTIE_TIMEOUT_MS / 1000 + 10.0
 # the broker refused the ingress offsets: the group moved on (a rebalance while the transaction was open)
 GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
 
@@ -153,6 +161,9 @@ class Validator(Overdracht):
         # the service (``run``) exits when a transaction never settles; in-process users (tests, demo, bench) do not
         self.waakhond_s: float | None = None
         self.bewaard_om = 0.0  # when the snapshot was last saved (time.monotonic)
+        self.wacht: Transactiewacht | None = None  # hanging transactions: found and aborted (``start``)
+        self.volgende_transactiecheck = 0.0
+        self.offsets_partities = 0  # partitions of __consumer_offsets (the group's offsets are on one of them)
 
     @property
     def transactional_id(self) -> str:
@@ -167,6 +178,7 @@ class Validator(Overdracht):
             client_id=f"{self.config.group}-producer-{self.instance}",
         )
         self.producer.init_transactions()  # fences and settles a previous incarnation's transaction
+        self.wacht = Transactiewacht(admin_client(self.config.bootstrap), self._bewaakte_partities, HANGT_NA_S)
         self.store.ensure()
         self.kluis.ensure()
         self.staat, offsets = self.store.load()
@@ -246,6 +258,8 @@ class Validator(Overdracht):
             time.sleep(timeout_ms / 1000)
             return 0
         batch = groep.poll(self.consumer, timeout_ms)
+        if time.monotonic() >= self.volgende_transactiecheck:
+            self.controleer_transacties()
         self.verweesd()
         if self.nieuw:
             self.neem_over()
@@ -302,6 +316,45 @@ class Validator(Overdracht):
         metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
         return n
 
+    # ---- hanging transactions ----------------------------------------------------------------------
+    def _bewaakte_partities(self) -> list[TopicPartition]:
+        """Every partition this validator writes in its transactions: the canonical log, parked, rejections (shared
+        and per partner), dead letters, and the ``__consumer_offsets`` partition of its group's offsets."""
+        assert self.wacht is not None and self.volger is not None
+        t = self.topics
+        meta = self.volger.consumer
+        names = {t.events, t.parked, t.rejections, t.deadletter}
+        names |= {n for n in meta.topics() if n.startswith(t.rejections + ".")}
+        tps = [TopicPartition(n, p) for n in sorted(names) for p in sorted(meta.partitions_for_topic(n) or ())]
+        if not self.offsets_partities:
+            described = self.wacht.admin.describe_topics([OFFSETS_TOPIC])
+            self.offsets_partities = len(described[0].get("partitions") or ()) if described else 0
+        if self.offsets_partities:
+            tps.append(TopicPartition(OFFSETS_TOPIC, groep_partitie(self.config.group, self.offsets_partities)))
+        return tps
+
+    def controleer_transacties(self) -> None:
+        """Abort hanging transactions (one log line each) and publish the age of the oldest open transaction per
+        canonical partition. Never raises: a failed check is logged and tried again at the next one."""
+        if self.wacht is None:
+            return
+        self.volgende_transactiecheck = time.monotonic() + TRANSACTIE_CHECK_S
+        weg = self.wacht.ruim_op()
+        for t in weg:
+            metrics.HANGING_TRANSACTIONS_ABORTED.labels(t.tp.topic).inc()
+        try:
+            open_ = self.wacht.open_transacties()
+        except Exception as exc:  # noqa: BLE001 - measured again at the next check
+            log.warning("instance %d: open transactions not measured (%s)", self.instance, type(exc).__name__)
+            return
+        self._meld_open(open_)
+
+    def _meld_open(self, open_: list[OpenTransactie]) -> None:
+        assert self.wacht is not None and self.volger is not None
+        oudste = self.wacht.oudste_per_partitie(t for t in open_ if t.tp.topic == self.topics.events)
+        for tp in self.volger.tps:
+            metrics.OPEN_TRANSACTION_SECONDS.labels(str(tp.partition)).set(oudste.get(tp, 0.0))
+
     def _bewaar(self) -> None:
         """The state snapshot and the canonical offsets it covers, in one database transaction."""
         assert self.volger is not None
@@ -349,3 +402,5 @@ class Validator(Overdracht):
             self.volger.close()
         if self.producer is not None:
             self.producer.close()
+        if self.wacht is not None:
+            self.wacht.admin.close()

@@ -22,8 +22,11 @@ from registry.infra.kafka import client_config
 log = logging.getLogger("praktijkregister.validator")
 
 Toepassen = Callable[[str, Mapping[str, Any]], None]
-# a hand-over waits at most this long for open transactions (the broker's transaction.max.timeout.ms is 15 min)
-MAX_WACHT_S = 900.0
+# a wait for open transactions is bounded: a live transaction ends within its time-out (validator 20 s, reconciler
+# 60 s) and a hanging one is aborted by ``wachtend`` (registry/infra/hangende_transacties.py) well before this
+MAX_WACHT_S = 180.0
+# while waiting, ``wachtend`` (the hanging-transaction check) is called this often
+WACHT_CHECK_S = 5.0
 
 
 def lezer(bootstrap: list[str], client_id: str) -> KafkaConsumer:
@@ -45,15 +48,21 @@ def hoogwater(bootstrap: list[str], tps: list[TopicPartition]) -> dict[TopicPart
 
 
 def lees_tot(consumer: KafkaConsumer, einde: Mapping[TopicPartition, int],
-             per_record: Callable[[TopicPartition, Any], None], wat: str) -> None:
+             per_record: Callable[[TopicPartition, Any], None], wat: str,
+             wachtend: Callable[[], object] | None = None) -> None:
     """Poll until every partition's position is at ``einde``; a read_committed position passes an open transaction
-    only once it is committed or aborted, so this also waits for those (logged every 10 s, never per record)."""
-    begin = gemeld = time.monotonic()
+    only once it is committed or aborted, so this also waits for those (logged every 10 s, never per record).
+    ``wachtend`` is called every ``WACHT_CHECK_S`` while a partition is behind (it aborts hanging transactions);
+    after ``MAX_WACHT_S`` the wait ends with ``TimeoutError``."""
+    begin = gemeld = gecheckt = time.monotonic()
     while any(consumer.position(tp) < end for tp, end in einde.items()):
         for tp, records in consumer.poll(timeout_ms=500).items():
             for rec in records:
                 per_record(tp, rec)
         nu = time.monotonic()
+        if wachtend is not None and nu - gecheckt >= WACHT_CHECK_S:
+            gecheckt = nu
+            wachtend()
         if nu - gemeld >= 10:
             gemeld = nu
             open_ = sorted(tp.partition for tp, end in einde.items() if consumer.position(tp) < end)
@@ -89,15 +98,15 @@ class CanoniekeVolger:
         self._posities()
         return n
 
-    def tot_het_einde(self, toepassen: Toepassen) -> int:
-        """Apply every record written before this call (waits for transactions open at that moment)."""
+    def tot_het_einde(self, toepassen: Toepassen, wachtend: Callable[[], object] | None = None) -> int:
+        """Apply every record written before this call (waits for transactions open at that moment; ``lees_tot``)."""
         n = 0
 
         def per_record(tp: TopicPartition, rec: Any) -> None:
             nonlocal n
             self._record(tp, rec, toepassen)
             n += 1
-        lees_tot(self.consumer, hoogwater(self.bootstrap, self.tps), per_record, "canonical log")
+        lees_tot(self.consumer, hoogwater(self.bootstrap, self.tps), per_record, "canonical log", wachtend)
         self._posities()
         return n
 

@@ -52,6 +52,13 @@ RECONCILIATION_DIFFERENCE = Gauge(
 RECONCILIATION_REGISTER = Gauge("praktijk_reconciliation_register",
                                 "The register count of a pilot in its latest reconciliation run.", ["pilot"],
                                 multiprocess_mode="livemostrecent")
+OPEN_TRANSACTION_SECONDS = Gauge(
+    "praktijk_canonical_open_transaction_seconds", "Seconds since the last write of the oldest transaction open on a "
+    "canonical log partition (0: none open). Read_committed readers cannot pass it: a value growing past the "
+    "transaction time-out is a stalled last stable offset.", ["partition"], multiprocess_mode="livemax")
+HANGING_TRANSACTIONS_ABORTED = Counter(
+    "praktijk_hanging_transactions_aborted", "Hanging transactions (open on a partition, ended at their coordinator) "
+    "the validator aborted, by topic.", ["topic"])
 UP = Gauge("praktijk_up", "1 while the component's process runs (absent or 0: down).", ["component"],
            multiprocess_mode="livemax")
 STARTED = Gauge("praktijk_start_time_seconds", "Unix time the component's process started.", ["component"],

@@ -7,7 +7,8 @@ SCRAM credential replaces the old one (a rotated password).
   idempotent producer), READ / DESCRIBE on ``<prefix>.rejections.P`` only; no create, no delete;
 - ``validator``: reads every ingress topic, reads and writes the canonical log, the rejection topics
   (the shared one and every ``rejections.P``), dead letters and the parked topic; its consumer group
-  and transactional ids;
+  and transactional ids; finds and aborts hanging transactions (describes the reconciler's transactional ids and
+  its own group's ``__consumer_offsets`` partition; CLUSTER_ACTION for the abort marker);
 - ``projector``: reads the canonical log and rejections, its ``praktijkregister-projection-*`` groups;
 - ``reconciler``: reads the canonical log, writes its ``ReconciliatieUitgevoerd`` there, its group;
 - ``api``: reads the canonical log and the shared rejections topic (``/v1/status`` looks past commit markers),
@@ -103,7 +104,13 @@ def _component_rules(t: Topics, validator_group: str) -> list[Regel]:
              + _topic("validator", t.rejections, *v[1:], pattern=_PRE)  # the shared topic and every rejections.P
              + _group("validator", validator_group, Op.READ, Op.DESCRIBE)
              + [Regel("validator", ResourceType.TRANSACTIONAL_ID, validator_group, _PRE, op) for op in (Op.WRITE, Op.DESCRIBE)]
-             + [_cluster("validator", Op.IDEMPOTENT_WRITE)])
+             + [_cluster("validator", Op.IDEMPOTENT_WRITE)]
+             # hanging transactions (registry/infra/hangende_transacties.py): the open transactions of its own group's
+             # offsets partition (DescribeProducers: READ), the coordinator's view of the reconciler's transactions
+             # too (a live one must never look unknown), and the abort itself (WriteTxnMarkers: CLUSTER_ACTION)
+             + _topic("validator", "__consumer_offsets", Op.READ, Op.DESCRIBE)
+             + [Regel("validator", ResourceType.TRANSACTIONAL_ID, RECONCILER_GROUP, _PRE, Op.DESCRIBE)]
+             + [_cluster("validator", Op.CLUSTER_ACTION)])
     rules += (_topic("projector", t.events, Op.READ, Op.DESCRIBE) + _topic("projector", t.rejections, Op.READ, Op.DESCRIBE)
               + _group("projector", PROJECTION_GROUPS, Op.READ, Op.DESCRIBE, pattern=_PRE))
     rules += (_topic("reconciler", t.events, Op.READ, Op.WRITE, Op.DESCRIBE)

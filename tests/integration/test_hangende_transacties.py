@@ -1,0 +1,104 @@
+"""Hanging transactions on the real broker: found, told apart from live ones, aborted; the validator recovers by itself.
+
+The hanging transaction is made as tests/support/hangend.py describes (the state the fault suite found after a
+Kafka restart: coordinator ``Empty``, partition open for ever)."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from consumers.validator import HANGT_NA_S
+from registry.infra import metrics
+from registry.infra.hangende_transacties import Transactiewacht
+from registry.infra.kafka import client_config
+from registry.infra.toegang import admin_client
+from tests.support import validator as h
+from tests.support.builders import aanmelding
+from tests.support.hangend import hangende_transactie
+from tests.integration.test_validator import reference
+
+
+def _lso_en_hw(bootstrap: str, tp: TopicPartition) -> tuple[int, int]:
+    ends = []
+    for isolation in ("read_committed", "read_uncommitted"):
+        c = KafkaConsumer(**client_config(bootstrap), isolation_level=isolation)
+        try:
+            ends.append(int(c.end_offsets([tp])[tp]))
+        finally:
+            c.close()
+    return ends[0], ends[1]
+
+
+def _aborted(topic: str) -> float:
+    return metrics.HANGING_TRANSACTIONS_ABORTED.labels(topic)._value.get()  # type: ignore[no-any-return]
+
+
+def test_only_the_hanging_transaction_is_found_never_a_live_one(kafka_bootstrap: str, unique: str) -> None:
+    t = h.make_topics(kafka_bootstrap, f"t{unique}", partners=["sbb"], partitions=2)
+    hangt = TopicPartition(t.events, 0)
+    pid, epoch = hangende_transactie(kafka_bootstrap, [hangt], f"t{unique}-stuk")
+    live = KafkaProducer(**client_config(kafka_bootstrap), transactional_id=f"t{unique}-levend", transaction_timeout_ms=60_000)
+    admin = admin_client(kafka_bootstrap)
+    try:
+        live.init_transactions()
+        live.begin_transaction()
+        live.send(t.events, b"live", partition=1).get(timeout=30)  # open, and its coordinator knows it
+        wacht = Transactiewacht(admin, lambda: [hangt, TopicPartition(t.events, 1)], min_stil_s=0)
+        assert {(o.tp.partition, o.producer_id) for o in wacht.open_transacties()} >= {(0, pid)}
+        assert len(wacht.open_transacties()) == 2
+        gevonden = wacht.hangende()
+        assert [(g.tp, g.producer_id, g.producer_epoch) for g in gevonden] == [(hangt, pid, epoch)]
+        # a young one is left alone: nothing is aborted before it has been quiet for min_stil_s
+        assert Transactiewacht(admin, lambda: [hangt], min_stil_s=3600).hangende() == []
+        lso, hw = _lso_en_hw(kafka_bootstrap, hangt)
+        assert lso < hw
+        assert [g.tp for g in wacht.ruim_op()] == [hangt]
+        lso, hw = _lso_en_hw(kafka_bootstrap, hangt)
+        assert lso == hw  # past the abort marker: read_committed readers go on
+        assert _lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[0] < _lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[1]
+        live.commit_transaction()  # the live one was not touched: it still commits
+        committed = KafkaConsumer(**client_config(kafka_bootstrap), isolation_level="read_committed",
+                                  auto_offset_reset="earliest", consumer_timeout_ms=3000)
+        committed.assign([hangt, TopicPartition(t.events, 1)])
+        values = sorted(r.value for r in committed)
+        committed.close()
+        assert values == [b"live"]  # the hanging record was aborted, never read as committed
+    finally:
+        live.close(timeout=0)
+        admin.close()
+
+
+def test_a_validator_that_waits_on_a_hanging_transaction_aborts_it_and_goes_on(
+        kafka_bootstrap: str, database_url: str, unique: str, caplog: pytest.LogCaptureFixture) -> None:
+    prefix = f"t{unique}"
+    t = h.make_topics(kafka_bootstrap, prefix)
+    v = h.validator(kafka_bootstrap, database_url, prefix)
+    h.publish(kafka_bootstrap, prefix, reference())
+    h.drain(v)
+    v.close()
+    before = len(h.canonical(kafka_bootstrap, t))
+    stuck = [TopicPartition(t.events, p) for p in (1, 2, 3)]
+    hangende_transactie(kafka_bootstrap, stuck, f"{prefix}-validator-stuk", waarde=b"\xc3\x01not an event")
+    assert all(lso < hw for lso, hw in (_lso_en_hw(kafka_bootstrap, tp) for tp in stuck))
+    aborted_before = _aborted(t.events)
+    caplog.set_level(logging.WARNING, logger="praktijkregister.transacties")
+    started = time.monotonic()
+    v = h.validator(kafka_bootstrap, database_url, prefix)  # its start-up rolls forward to the canonical log's end
+    took = time.monotonic() - started
+    try:
+        assert HANGT_NA_S <= took + 1 < 60, f"start-up took {took:.1f} s"
+        assert _aborted(t.events) - aborted_before == 3
+        lines = [r.getMessage() for r in caplog.records if "hanging transaction aborted" in r.getMessage()]
+        assert len(lines) == 3 and all(t.events in line for line in lines)
+        assert all(lso == hw for lso, hw in (_lso_en_hw(kafka_bootstrap, tp) for tp in stuck))
+        record: dict[str, Any] = aanmelding(partner="gemeente.gm0599")
+        h.publish(kafka_bootstrap, prefix, [("KandidaatAangemeld", record)])
+        h.drain(v)
+        after = h.canonical(kafka_bootstrap, t)
+        assert len(after) == before + 1 and record["event_id"] in {e["event_id"] for _, e in after}
+    finally:
+        v.close()

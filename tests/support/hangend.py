@@ -1,0 +1,50 @@
+"""A hanging transaction made on purpose, on the real broker: records of a transactional producer on a partition
+its transaction coordinator never recorded, so no marker will ever close them (coordinator state ``Empty``,
+partition open: what the fault suite found after a Kafka restart, docs/operations.md "Hanging transactions").
+
+The broker refuses such a write while partition verification (KIP-890 part 1) is on, so it is switched off for the
+write only (a dynamic broker setting), as on a broker before 3.6 or when a coordinator's record and a partition
+disagree; the producer skips ``AddPartitionsToTxn`` by marking the partition as added."""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from kafka import KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+from registry.infra.kafka import client_config
+
+VERIFICATIE = "transaction.partition.verification.enable"
+
+
+@contextlib.contextmanager
+def zonder_partitieverificatie(bootstrap: str) -> Iterator[None]:
+    admin = KafkaAdminClient(**client_config(bootstrap))
+    brokers = [str(b.node_id) for b in admin._manager.cluster.brokers()]  # noqa: SLF001 - the ids of every broker
+    try:
+        admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, b, configs={VERIFICATIE: "false"}) for b in brokers])
+        yield
+    finally:
+        admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, b, configs={VERIFICATIE: "true"}) for b in brokers])
+        admin.close()
+
+
+def hangende_transactie(bootstrap: str, tps: list[TopicPartition], transactional_id: str,
+                        waarde: bytes = b"hanging") -> tuple[int, int]:
+    """Leave a transaction open on ``tps`` that the coordinator does not know of: (producer id, epoch)."""
+    with zonder_partitieverificatie(bootstrap):
+        p = KafkaProducer(**client_config(bootstrap), transactional_id=transactional_id, transaction_timeout_ms=10_000)
+        try:
+            p.init_transactions()
+            p.begin_transaction()
+            tm = p._transaction_manager  # noqa: SLF001 - the client must skip AddPartitionsToTxn on purpose
+            assert tm is not None
+            tm._partitions_in_transaction.update(tps)  # noqa: SLF001
+            tm._transaction_started = True  # noqa: SLF001
+            for tp in tps:
+                p.send(tp.topic, waarde, partition=tp.partition).get(timeout=30)
+            pid = tm.producer_id_and_epoch
+            return int(pid.producer_id), int(pid.epoch)
+        finally:
+            p.close(timeout=0)  # no EndTxn: the coordinator holds nothing open for it
