@@ -13,6 +13,7 @@ from registry.cli import api as api_cli
 from registry.cli import verklaring as cli_verklaring
 from registry.cli import partners as cli_partners_mod
 from registry.cli import db as cli_db
+from registry.cli import transacties as cli_transacties
 from registry.infra.codec import SCHEMA_DIR
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 
@@ -25,6 +26,7 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(keys_app, name="keys")
 app.add_typer(cli_verklaring.app, name="verklaring")
 app.add_typer(cli_db.app, name="db")
+app.add_typer(cli_transacties.app, name="transactions")
 console = Console()
 err = Console(stderr=True)
 

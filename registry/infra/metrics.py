@@ -90,6 +90,7 @@ METRIC_NAMES: frozenset[str] = frozenset({
     "praktijk_canonical_events_total", "praktijk_consumer_lag_records", "praktijk_batch_seconds",
     "praktijk_projection_freshness_seconds", "praktijk_api_request_seconds", "praktijk_reconciliation_difference",
     "praktijk_reconciliation_register", "praktijk_up", "praktijk_start_time_seconds",
+    "praktijk_canonical_open_transaction_seconds", "praktijk_hanging_transactions_aborted_total",
 })
 
 

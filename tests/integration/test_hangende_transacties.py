@@ -102,3 +102,26 @@ def test_a_validator_that_waits_on_a_hanging_transaction_aborts_it_and_goes_on(
         assert len(after) == before + 1 and record["event_id"] in {e["event_id"] for _, e in after}
     finally:
         v.close()
+
+
+def test_operators_list_and_abort_hanging_transactions_by_hand(kafka_bootstrap: str, unique: str) -> None:
+    import subprocess
+    import sys
+
+    prefix = f"t{unique}"
+    t = h.make_topics(kafka_bootstrap, prefix, partners=["sbb"], partitions=2)
+    tp = TopicPartition(t.parked, 1)
+    pid, epoch = hangende_transactie(kafka_bootstrap, [tp], f"{prefix}-stuk")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "registry.cli", "transactions", "hanging", "--prefix", prefix,
+                               "--min-quiet", "0", *args], capture_output=True, text=True, timeout=120)
+
+    listed = cli()
+    assert listed.returncode == 1, listed.stderr
+    assert listed.stdout.splitlines() == [f"hanging\t{t.parked}[1] producer id {pid} epoch {epoch} open since offset 0"]
+    aborted = cli("--abort")
+    assert aborted.returncode == 0 and aborted.stdout.startswith("aborted\t"), aborted.stderr
+    assert _lso_en_hw(kafka_bootstrap, tp)[0] == _lso_en_hw(kafka_bootstrap, tp)[1]
+    again = cli()
+    assert again.returncode == 0 and again.stdout == "" and "0 hanging transaction(s)" in again.stderr

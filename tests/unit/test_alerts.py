@@ -20,7 +20,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_rules_check() -> None:
     out = promtool("check", "rules", "alerts.yml")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "SUCCESS: 7 rules found" in out.stdout
+    assert "SUCCESS: 8 rules found" in out.stdout
 
 
 def test_rules_unit_tests_pass() -> None:
