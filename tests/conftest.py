@@ -6,7 +6,9 @@ tests/integration talks to the stack the ops scripts run on loopback.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -40,6 +42,33 @@ RUN_MARKER = f"PRAKTIJK_TEST_RUN={uuid.uuid4().hex}"
 for _name in [n for n in os.environ if n.startswith("PRAKTIJK_DATABASE_URL_")]:
     del os.environ[_name]
 os.environ["PRAKTIJK_TEST_RUN"] = RUN_MARKER.split("=", 1)[1]
+
+
+# Every temporary file and folder of this run (pytest's tmp_path too, and the processes the tests start: TMPDIR) is
+# made inside one private folder, removed at the end of the run whatever happened; what a test or a helper left there
+# under a ``praktijk-*`` name (it should have removed it itself), or made in the system's temp folders, fails the run.
+_TEMP_PATTERNS = ("praktijk-*", "praktijkregister-*")
+_SYSTEM_TEMP = (Path(tempfile.gettempdir()), Path("/var/tmp"))
+RUN_TEMP = Path(tempfile.mkdtemp(prefix="praktijk-testrun-"))
+tempfile.tempdir = str(RUN_TEMP)
+os.environ["TMPDIR"] = str(RUN_TEMP)
+
+
+def _temp_entries(*folders: Path) -> set[Path]:
+    return {p for folder in folders for pattern in _TEMP_PATTERNS for p in folder.glob(pattern)
+            if not p.name.startswith("praktijk-testrun-")}  # this run's folder, or another test run's
+
+
+_TEMP_BEFORE = _temp_entries(*_SYSTEM_TEMP)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_temporary_folders_left_behind() -> Iterator[None]:
+    """Nothing of a test run outlives it (key files least of all): see ``RUN_TEMP`` above."""
+    yield
+    left = sorted(str(p) for p in _temp_entries(RUN_TEMP) | (_temp_entries(*_SYSTEM_TEMP) - _TEMP_BEFORE))
+    shutil.rmtree(RUN_TEMP, ignore_errors=True)
+    assert not left, f"temporary files or folders left behind by this test run: {left}"
 
 
 def _servers_of_this_run() -> dict[int, str]:

@@ -84,6 +84,7 @@ def bench_api(bootstrap: str, database_url: str, n_deelnemers: int, clients: int
     cached: list[Wrk] = []
     cold: list[Wrk] = []
     wrk_log = log_file("bench-wrk.log")
+    script = None
     try:
         wait_for(url, key, server, log)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -103,4 +104,6 @@ def bench_api(bootstrap: str, database_url: str, n_deelnemers: int, clients: int
     finally:
         stop(server)
         keystore.revoke(api_key.key_id)  # a landelijk key must not outlive the bench
+        if script is not None:
+            os.unlink(script.name)
     return cached, cold, n_events

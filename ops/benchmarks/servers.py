@@ -86,9 +86,10 @@ def api_app() -> Any:
 
 SERVE = """
 import os, sys, tempfile, uvicorn
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="praktijk-bench-metrics-")
-uvicorn.run("benchmarks.servers:api_app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
-            workers=int(sys.argv[2]), log_level="warning", access_log=False)
+with tempfile.TemporaryDirectory(prefix="praktijk-bench-metrics-") as folder:  # gone when the server stops (SIGTERM)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    uvicorn.run("benchmarks.servers:api_app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
+                workers=int(sys.argv[2]), log_level="warning", access_log=False)
 """
 
 

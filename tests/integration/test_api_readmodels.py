@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import tempfile
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,12 +60,12 @@ SCOPES = ["landelijk", "regio:Rijnmond", "regio:Twente", "instelling:mbo.albeda"
 
 
 @pytest.fixture(scope="module")
-def world(kafka_bootstrap: str, database_url: str) -> Iterator[World]:
+def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     prefix, schema, _, v, eng, keystore = pijplijn(kafka_bootstrap, database_url)
     keys = sleutels(keystore, SCOPES)
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
                 validator_group=f"{prefix}-validator",  # the API maps partner pseudonyms with the validator's key
-                registry_pseudonym_key_file=key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-"))))
+                registry_pseudonym_key_file=key_file(tmp_path_factory.mktemp("keys")))
     app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema, events_topic=f"{prefix}.events",
                      ingress_prefix=f"{prefix}.ingress.")
     w = World(TestClient(app), keys, prefix, schema, kafka_bootstrap, database_url, v)

@@ -13,7 +13,6 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -110,13 +109,14 @@ def _publish(kafka_bootstrap: str, stack: dict[str, Any]) -> list[str]:
     return [r["event_id"] for r in good]
 
 
-def _run_validator(kafka_bootstrap: str, database_url: str, stack: dict[str, Any], expected: list[str]) -> None:
+def _run_validator(kafka_bootstrap: str, database_url: str, stack: dict[str, Any], expected: list[str],
+                   tmp: Path) -> None:
     """The validator as its own process under the validator login, until ``expected`` is in the canonical log."""
     prefix = stack["prefix"]
-    keys = key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-")))
+    keys = key_file(tmp)
     env = _env(stack, "validator", database_url, PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",
                PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(keys))
-    log = Path(tempfile.mkdtemp(prefix=f"{prefix}-log-")) / "validator.log"
+    log = tmp / "validator.log"
     with log.open("wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema",
                                  f"{prefix}_validator", "--metrics-port", "0", "--idle-exit", "5"],
@@ -137,11 +137,11 @@ def _run_validator(kafka_bootstrap: str, database_url: str, stack: dict[str, Any
 
 
 def test_validator_and_projector_work_under_their_own_logins(kafka_bootstrap: str, database_url: str,
-                                                             stack: dict[str, Any]) -> None:
+                                                             stack: dict[str, Any], tmp_path: Path) -> None:
     prefix, partner = stack["prefix"], stack["partner"]
     t = Topics(prefix)
     accepted = _publish(kafka_bootstrap, stack)
-    _run_validator(kafka_bootstrap, database_url, stack, accepted)
+    _run_validator(kafka_bootstrap, database_url, stack, accepted, tmp_path)
 
     # what the validator wrote (read back as admin): the events, the shared and the partner's own refusals
     canonical = h.canonical(kafka_bootstrap, t)

@@ -9,7 +9,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -53,15 +52,16 @@ def _poisons() -> list[tuple[str, str, bytes, str]]:
     ]
 
 
-def _validator_process(prefix: str, database_url: str, bootstrap: str) -> subprocess.Popen[bytes]:
+def _validator_process(prefix: str, database_url: str, bootstrap: str, tmp: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap, PRAKTIJK_DATABASE_URL=database_url,
                PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
-               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-")))))
+               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(tmp)))
     args = [sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema", f"{prefix}_validator"]
     # stderr to a file, not a pipe nobody reads while the test runs: a full pipe blocks the validator's logging
-    log = tempfile.NamedTemporaryFile(prefix=f"{prefix}-validator-", suffix=".log", delete=False)
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    _LOGS[proc.pid] = Path(log.name)
+    log = tmp / "validator.log"
+    with log.open("ab") as err:
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    _LOGS[proc.pid] = log
     return proc
 
 
@@ -119,12 +119,13 @@ def test_ingress_topics_refuse_records_over_the_configured_limit(kafka_bootstrap
         raw.close()
 
 
-def test_no_poison_record_stops_the_validator(kafka_bootstrap: str, database_url: str, unique: str) -> None:
+def test_no_poison_record_stops_the_validator(kafka_bootstrap: str, database_url: str, unique: str,
+                                              tmp_path: Path) -> None:
     prefix = f"t{unique}"
     t = h.make_topics(kafka_bootstrap, prefix, ["sbb", "duo", "mbo.albeda", GEMEENTE])
     _legacy_topic(kafka_bootstrap, t)
     h.publish(kafka_bootstrap, prefix, reference()[:3])
-    proc = _validator_process(prefix, database_url, kafka_bootstrap)
+    proc = _validator_process(prefix, database_url, kafka_bootstrap, tmp_path)
     raw = KafkaProducer(**client_config(kafka_bootstrap), max_request_size=4 * 1024 * 1024, acks="all")
     try:
         _wait_for("the reference data", proc, lambda: len(h.canonical(kafka_bootstrap, t)) == 3)

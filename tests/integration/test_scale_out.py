@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -124,7 +123,7 @@ def _read_models(engine: Engine, prefix: str) -> dict[str, list[tuple[str, ...]]
 
 
 def test_two_validators_and_two_projectors_equal_one_of_each_also_when_one_is_killed(
-        kafka_bootstrap: str, database_url: str, unique: str) -> None:
+        kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Path) -> None:
     events = stream()[:DEELNEMERS * 5]  # per deelnemer: inschrijving, three sign-offs, verklaring (one partner)
     first, second = events[:len(events) // 2], events[len(events) // 2:]
     refdata = reference()[:3]  # the same event ids in both runs
@@ -144,9 +143,9 @@ def test_two_validators_and_two_projectors_equal_one_of_each_also_when_one_is_ki
     # two of each; the first half parks (no reference data yet), the reference data releases it across instances
     twee = f"t{unique}t"
     h.make_topics(kafka_bootstrap, twee, PARTNERS)
-    env = _env(kafka_bootstrap, database_url, twee, key_file(Path(tempfile.mkdtemp(prefix=f"{twee}-keys-"))))
+    env = _env(kafka_bootstrap, database_url, twee, key_file(tmp_path))
     h.publish(kafka_bootstrap, twee, first)
-    log = Path(tempfile.mkdtemp(prefix=f"{twee}-log-")) / "survivor.log"
+    log = tmp_path / "survivor.log"
     doomed, survivor = _validator(env, twee, 0), _validator(env, twee, 1, "--idle-exit", "15", log=log)
     projectors = [_projector(env, twee), _projector(env, twee)]
     try:

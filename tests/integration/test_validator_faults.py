@@ -7,7 +7,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -44,11 +43,11 @@ def stream(seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _validator_process(prefix: str, database_url: str, bootstrap: str, idle_exit: float | None = None,
+def _validator_process(prefix: str, database_url: str, bootstrap: str, keys: Path, idle_exit: float | None = None,
                        log: Path | None = None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap, PRAKTIJK_DATABASE_URL=database_url,
                PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
-               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(Path(tempfile.mkdtemp(prefix=f"{prefix}-keys-")))))
+               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(keys)))
     args = [sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema", f"{prefix}_validator"]
     if idle_exit is not None:
         args += ["--idle-exit", str(idle_exit)]
@@ -56,9 +55,9 @@ def _validator_process(prefix: str, database_url: str, bootstrap: str, idle_exit
                             stderr=subprocess.DEVNULL if log is None else log.open("ab"))
 
 
-def _kill(prefix: str, database_url: str, bootstrap: str, rnd: random.Random, times: int) -> None:
+def _kill(prefix: str, database_url: str, bootstrap: str, keys: Path, rnd: random.Random, times: int) -> None:
     for _ in range(times):
-        proc = _validator_process(prefix, database_url, bootstrap)
+        proc = _validator_process(prefix, database_url, bootstrap, keys)
         time.sleep(rnd.uniform(2.0, 5.0))  # start-up takes ~2 s: most kills land mid-batch
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -78,7 +77,7 @@ def _group_empty(bootstrap: str, group: str, timeout_s: float = 60.0) -> None:
 
 
 def test_sigkill_at_random_moments_while_parking_and_releasing_loses_and_duplicates_nothing(
-        kafka_bootstrap: str, database_url: str, unique: str) -> None:
+        kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Path) -> None:
     refdata = reference()[:3]  # the same submissions (same event_ids) for both runs
     events = stream()
     assert len(events) >= 5000
@@ -98,17 +97,17 @@ def test_sigkill_at_random_moments_while_parking_and_releasing_loses_and_duplica
             v.close()
         else:
             rnd = random.Random(unique)
-            _kill(prefix, database_url, kafka_bootstrap, rnd, 5)  # while parking
+            _kill(prefix, database_url, kafka_bootstrap, tmp_path, rnd, 5)  # while parking
             # on a loaded machine five short lives may not park the whole stream; finish parking before the
             # reference data arrives, or later events are accepted without ever waiting (the clean run parks all)
-            log = Path(tempfile.mkdtemp(prefix=f"{prefix}-log-")) / "validator.log"  # shown when the sets differ
+            log = tmp_path / "validator.log"  # shown when the sets differ
             _group_empty(kafka_bootstrap, f"{prefix}-validator")  # no killed member left holding partitions
-            parker = _validator_process(prefix, database_url, kafka_bootstrap, idle_exit=6, log=log)
+            parker = _validator_process(prefix, database_url, kafka_bootstrap, tmp_path, idle_exit=6, log=log)
             assert parker.wait(timeout=300) == 0
             h.publish(kafka_bootstrap, prefix, refdata)
-            _kill(prefix, database_url, kafka_bootstrap, rnd, 5)  # while releasing
+            _kill(prefix, database_url, kafka_bootstrap, tmp_path, rnd, 5)  # while releasing
             _group_empty(kafka_bootstrap, f"{prefix}-validator")
-            final = _validator_process(prefix, database_url, kafka_bootstrap, idle_exit=6, log=log)
+            final = _validator_process(prefix, database_url, kafka_bootstrap, tmp_path, idle_exit=6, log=log)
             assert final.wait(timeout=300) == 0
         canonical = h.canonical(kafka_bootstrap, t)
         accepted = [r["event_id"] for _, r in canonical]

@@ -39,14 +39,15 @@ def publish(bootstrap: str, prefix: str, items: Iterable[tuple[str, dict[str, An
 def validator(bootstrap: str, database_url: str, prefix: str, park_timeout: dt.timedelta = DEFAULT_TIMEOUT,
               clock: Callable[[], dt.datetime] | None = None, keydir: Path | None = None) -> Validator:
     """``keydir``: where the registry's private key (``registry.key``) and the vault's master key (``master.key``,
-    created when missing) are; default: the settings' key files."""
-    keydir = keydir or Path(tempfile.mkdtemp(prefix="praktijk-keys-"))
-    if keydir is not None:
-        init_keys(keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key", master_file=keydir / "master.key")
+    created when missing) are; default: a new key set in a temporary folder, removed once the validator has read it
+    (it reads its keys when it is built)."""
+    if keydir is None:
+        with tempfile.TemporaryDirectory(prefix="praktijk-keys-") as tmp:
+            return validator(bootstrap, database_url, prefix, park_timeout, clock, Path(tmp))
+    init_keys(keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key", master_file=keydir / "master.key")
     cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix, schema=f"{prefix}_validator",
                           park_timeout=park_timeout, registry_pseudonym_key=REGISTRY_KEY,
-                          private_key_file=keydir / "registry.key" if keydir else None,
-                          master_key_file=keydir / "master.key" if keydir else None)
+                          private_key_file=keydir / "registry.key", master_key_file=keydir / "master.key")
     v = Validator(cfg, engine(database_url), clock=clock)
     v.start()
     return v

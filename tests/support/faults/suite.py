@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -339,6 +340,15 @@ def main(short: bool, seed: int | None, keep: bool, workdir: Path | None = None)
           f"stream; {time.monotonic() - started:.0f} s in all")
     failed = [r.fault for r in rows if not r.ok] + (["whole log"] if dups else []) + ([error] if error else [])
     print(f"== {'FAILED: ' + '; '.join(failed) if failed else 'every fault: nothing lost, nothing duplicated, read models equal'}")
-    if not keep and not failed:
-        subprocess.run(["rm", "-rf", str(workdir)], check=False)
+    if failed and not keep:
+        _print_log_tails(workdir / "logs")
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0
+
+
+def _print_log_tails(logs: Path, lines: int = 40) -> None:
+    """The work folder goes (unless --keep): what a failed run's components said last, on stderr."""
+    for log in sorted(logs.glob("*.log")) if logs.is_dir() else []:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"== last {len(tail)} lines of {log.name}\n" + "\n".join(tail), file=sys.stderr)
