@@ -72,9 +72,10 @@ def refusals(seed: int = 2021) -> list[DemoRecord]:
     # 3: a verklaring listing a werkproces that was not signed off
     r.add(ta.instelling, "PraktijkverklaringUitgegeven", a,
           bouwer.verklaring(ta.traject_id, r.id("verklaring:3"), ta.afgetekend[:1] + [(ta.crebo, vrij_a[0])], ta.lb.lb_id))
-    # 4: a sign-off on another instelling's traject, by the wrong mbo partner
-    ander = sorted(i for i in referentie.mbo_instellingen() if i != ta.instelling)[0]
-    r.add(ander, "WerkprocesAfgetekend", a, bouwer.aftekening(ta.traject_id, ta.crebo, vrij_a[0], "docent-bpv"))
+    # 4: a sign-off by a partner kind that may not sign off at all (the referring gemeente); another instelling
+    # without a relation would be told what it is told about an unknown traject (it parks: registry/domein/relaties.py)
+    gemeente = next(p.aanmelder for p in w.personen if p.aanmelder.startswith("gemeente."))
+    r.add(gemeente, "WerkprocesAfgetekend", a, bouwer.aftekening(ta.traject_id, ta.crebo, vrij_a[0], "docent-bpv"))
     # 5: an event after TrajectBeeindigd
     klaar = next(p for p in w.personen if p.houder and not p.open_einde and p.trajecten[-1].reden == "afgerond"
                  and p.trajecten[-1].lb is not None)

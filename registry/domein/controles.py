@@ -1,5 +1,6 @@
-"""The checks the rules share: what every event gets (partner, occurred_at, business dates, identifiers,
-erasure, the catalogue's who-may-publish table), and the helpers a rule refuses with (``Weigering``).
+"""The checks the rules share: what every event gets (partner, occurred_at, business dates, identifiers, the
+catalogue's who-may-publish table), and the helpers a rule refuses with (``Weigering``). None of them looks a
+deelnemer up: relations and erasure are registry/domein/relaties.py.
 
 The rules per event type and ``beoordeel`` are in registry/domein/regels.py.
 """
@@ -48,9 +49,6 @@ def algemeen(ctx: Context, now: dt.datetime) -> None:
         raise Weigering("te_oud", f"occurred_at {r['occurred_at'].isoformat()} is before 2015-01-01")
     _datums(r, now)
     _identifiers(r)
-    # erasure (issue 12): nothing more is recorded about an erased deelnemer
-    eis(not (r.get("deelnemer") and ctx.staat.is_verwijderd(str(r["deelnemer"]))), "gegevens_verwijderd",
-        "the deelnemer's gegevens were erased (DeelnemerGegevensVerwijderd): no later events are recorded for it")
 
 
 def _datums(r: Record, now: dt.datetime) -> None:
@@ -81,10 +79,11 @@ def _identifiers(r: Record) -> None:
 
 
 def uitgever(ctx: Context, event_type: str) -> None:
-    """The catalogue's who-may-publish table, checked after the finer rule (which refuses
-    first with a more specific reason; for the event types here it implies this check)."""
+    """The catalogue's who-may-publish table: checked before any look-up, so a partner kind that may not publish
+    an event type learns nothing about the deelnemer it names."""
     publishers = SPECS[event_type].publishers
-    bevoegd(soort(ctx.partner) in publishers, ctx, f"publish {event_type} (only {', '.join(sorted(publishers))})")
+    wie = ", ".join(sorted(publishers)) if publishers else "the registry itself"
+    bevoegd(soort(ctx.partner) in publishers, ctx, f"publish {event_type} (only {wie})")
 
 
 def eis(ok: bool, reden: str, melding: str, *wacht_op: str) -> None:

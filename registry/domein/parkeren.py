@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Collection, Iterable, Literal, Mapping
 
 from registry.domein.regels import Besluit, afgetekend_sleutel, beoordeel
+from registry.domein.relaties import aanmelding_sleutel, verwijdering_sleutel
 from registry.domein.staat import Staat
 
 Record = Mapping[str, Any]
@@ -220,7 +221,11 @@ def vervult(event_type: str, r: Record) -> set[str]:
     keys: set[str] = set()
     if r.get("deelnemer"):
         keys.add(f"deelnemer:{r['deelnemer']}")
-    if event_type == "KwalificatiedossierVastgesteld":
+    if event_type == "KandidaatAangemeld":
+        keys.add(aanmelding_sleutel(str(r["deelnemer"]), str(r["pilot"])))
+    elif event_type == "DeelnemerGegevensVerwijderd" and r.get("partner") == "sbb":
+        keys.add(verwijdering_sleutel(str(r["deelnemer"])))
+    elif event_type == "KwalificatiedossierVastgesteld":
         keys.add(f"dossier:{r['crebo']}")
     elif event_type == "ErkenningDerdeLeerwegVerleend":
         keys.add(f"erkenning:{r['mbo_instelling']}/{r['crebo']}")

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from registry.domein import identifiers, redenen
+from registry.domein import identifiers, redenen, relaties
 from registry.domein.controles import (Context, Record, Weigering, algemeen, bevoegd, eigen_traject, eis,
                                        erkend_leerbedrijf, traject, uitgever)
 from registry.domein.events import REFERRERS, UITSTROOM_REFERRERS
@@ -20,7 +20,8 @@ from registry.domein.staat import Staat, Traject
 # events still allowed on a traject after TrajectBeeindigd: uitstroom and corrections
 NA_BEEINDIGING = frozenset({"AftekeningIngetrokken", "PraktijkverklaringIngetrokken", "UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"})
 # reasons a partner can retry on once missing reference data or an earlier event has arrived
-HERSTELBAAR = frozenset({"onbekend_dossier", "geen_erkenning", "leerbedrijf_niet_erkend", "onbekend_traject", "onbekende_verklaring"})
+HERSTELBAAR = frozenset({"onbekend_dossier", "geen_erkenning", "leerbedrijf_niet_erkend", "onbekend_traject", "onbekende_verklaring",
+                         relaties.GEEN_AANMELDING, relaties.WACHT_OP_SBB})
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,20 @@ class Besluit:
 
 
 def beoordeel(staat: Staat, event_type: str, r: Record, ingress_partner: str, now: dt.datetime) -> Besluit:
+    """Checks in this order, so what a partner reads back never depends on whom the registry knows: the record
+    itself (no look-up), whether this partner KIND may publish the type, then erasure and the relation with the
+    deelnemer (registry/domein/relaties.py), then the event type's own rule."""
+    regel = _REGELS.get(event_type)
+    if regel is None:
+        return Besluit("onbekend_type", f"cannot judge {event_type}: not in the event catalogue")
     ctx = Context(staat, r, ingress_partner)
     try:
         algemeen(ctx, now)
-        _REGELS[event_type](ctx)
         uitgever(ctx, event_type)
+        relaties.poort(ctx, event_type)
+        regel(ctx)
     except Weigering as w:
         return Besluit(w.reden, w.melding, wacht_op=w.wacht_op)
-    except KeyError as exc:
-        return Besluit("onbekend_type" if event_type not in _REGELS else "ongeldig", f"cannot judge {event_type}: missing {exc}")
     return Besluit(None, "", tuple(ctx.warnings), ctx.volgnummer)
 
 
@@ -83,6 +89,9 @@ def _inschrijving(ctx: Context) -> None:
         ctx.warnings.append("minderjarig")
     dubbel = [t for t in s.open_trajecten(r["deelnemer"]) if (t.mbo_instelling, t.crebo) == (r["mbo_instelling"], r["crebo"])]
     eis(not dubbel, "dubbele_inschrijving", f"deelnemer already has open traject {dubbel[0].traject_id if dubbel else ''} at this instelling for crebo {r['crebo']}")
+    relaties.aanmelding_nodig(ctx)
+    if relaties.tweede_instelling(ctx):
+        ctx.warnings.append(relaties.TWEEDE_INSTELLING)
     d = s.deelnemers.get(r["deelnemer"])
     if not (d and d.advies):
         ctx.warnings.append("zonder_advies")
@@ -95,10 +104,12 @@ def _leerbedrijf_vastgelegd(ctx: Context) -> None:
 
 def _aftekenaar(ctx: Context, t: Traject) -> None:
     ok = ctx.partner == t.mbo_instelling or (t.leerbedrijf_id is not None and ctx.partner == f"leerbedrijf.{t.leerbedrijf_id}")
-    # a leerbedrijf signs off before the instelling's LeerbedrijfVastgelegd naming it arrives: it waits for it
-    wacht = (f"leerbedrijf_van:{t.traject_id}/{ctx.partner.split('.', 1)[1]}",) if soort(ctx.partner) == "leerbedrijf" else ()
+    if not ok and soort(ctx.partner) == "leerbedrijf":
+        # a leerbedrijf signs off before the instelling's LeerbedrijfVastgelegd naming it arrives: it waits for it,
+        # told exactly what a leerbedrijf is told about a traject the registry does not know (no oracle)
+        raise relaties.onbekend_traject(ctx)
     eis(ok, "niet_bevoegd", f"{ctx.partner} may not sign off werkprocessen on traject {t.traject_id} "
-        f"(only {t.mbo_instelling} or its leerbedrijf)", *wacht)
+        f"(only {t.mbo_instelling} or its leerbedrijf)")
 
 
 def _aftekening(ctx: Context) -> None:
@@ -163,10 +174,10 @@ def _beeindiging(ctx: Context) -> None:
 def _uitstroom(ctx: Context) -> None:
     s, r = ctx.staat, ctx.r
     d = s.deelnemers.get(r["deelnemer"])
-    eis(d is not None, "onbekende_deelnemer", "deelnemer is not known to the registry", f"deelnemer:{r['deelnemer']}")
     eigen = ctx.partner in s.instellingen_van(r["deelnemer"])
     verwijzer = soort(ctx.partner) in UITSTROOM_REFERRERS and d is not None and ctx.partner in d.aangemeld_door
-    bevoegd(eigen or verwijzer, ctx, "register uitstroom (only the deelnemer's mbo-instelling or the referring gemeente/uwv/dji/rmc)")
+    if d is None or not (eigen or verwijzer):  # a relation of another kind (an advies only): as if unknown
+        raise relaties.als_onbekend(ctx, "UitstroomGeregistreerd")
 
 
 def _alleen_het_register(ctx: Context) -> None:
@@ -183,13 +194,28 @@ def _telling(ctx: Context) -> None:
     # a pilot's own contact person (monitor.<pilot_id>) reports for that pilot only
     eigen_pilot = ctx.partner.split(".", 1)[1] if soort(ctx.partner) == "monitor" and "." in ctx.partner else None
     bevoegd(eigen_pilot is None or eigen_pilot == ctx.r["pilot"], ctx, f"report a telling for pilot {ctx.r['pilot']}")
+    # a person list: only from the pilot's own partners (registry/domein/relaties.py)
+    bevoegd(not ctx.r.get("deelnemers") or relaties.telling_bevoegd(ctx.staat, ctx.partner, ctx.r["pilot"]), ctx,
+            f"send a person list for pilot {ctx.r['pilot']} (only its referrers, its instellingen, uwv and "
+            f"monitor.{ctx.r['pilot']})")
 
 
 def _verwijdering(ctx: Context) -> None:
+    """From sbb (the registry's controller) at once; from an instelling at once only when every traject and advies
+    of the deelnemer is its own, otherwise it waits for sbb's erasure of the same deelnemer."""
     s, r = ctx.staat, ctx.r
-    bevoegd(ctx.partner == "sbb" or ctx.partner in s.instellingen_van(r["deelnemer"]), ctx, "request erasure of this deelnemer")
+    deelnemer = str(r["deelnemer"])
+    if ctx.partner != relaties.SBB:
+        eigen = deelnemer in s.deelnemers and (ctx.partner in s.instellingen_van(deelnemer)
+                                               or ctx.partner in s.deelnemers[deelnemer].advies_door)
+        if not eigen:  # a referral alone gives no say over erasure; no relation: as if unknown
+            raise relaties.als_onbekend(ctx, "DeelnemerGegevensVerwijderd")
     eis(bool(str(r.get("grondslag") or "").strip()), "geen_grondslag",
         "an erasure names its grondslag (legal ground or request reference)")
+    if ctx.partner != relaties.SBB:
+        eis(relaties.wist_zelf(s, ctx.partner, deelnemer), relaties.WACHT_OP_SBB,
+            "another partner also holds this deelnemer: the erasure waits for sbb's confirmation (a "
+            "DeelnemerGegevensVerwijderd from sbb for the same deelnemer)", relaties.verwijdering_sleutel(deelnemer))
 
 
 def _dossier(ctx: Context) -> None:

@@ -46,6 +46,8 @@ class Deelnemer:
     aangemeld_door: set[str] = field(default_factory=set)
     trajecten: list[str] = field(default_factory=list)
     verklaringen: list[str] = field(default_factory=list)
+    advies_door: set[str] = field(default_factory=set)  # instellingen that gave an advies
+    aangemeld_voor: set[str] = field(default_factory=set)  # pilots it was aangemeld for (by anyone)
 
 
 @dataclass
@@ -63,6 +65,10 @@ class Staat:
     # with gegevens_verwijderd), and the (kind, id) of entities it removed that the adapter must delete
     verwijderd: set[str] = field(default_factory=set)
     weg: set[tuple[str, str]] = field(default_factory=set)
+    # per erased pseudonym (its hash): the partners that had a relation with it (only they hear gegevens_verwijderd)
+    verwijderd_relaties: dict[str, set[str]] = field(default_factory=dict)
+    # pilot -> the partners that referred someone to it or enrolled someone in it (who may send its telling lists)
+    pilot_partners: dict[str, set[str]] = field(default_factory=dict)
 
     def is_verwijderd(self, pseudonym: str) -> bool:
         return verwijderd_sleutel(pseudonym) in self.verwijderd
@@ -86,6 +92,18 @@ class Staat:
         d = self.deelnemers.get(pseudonym)
         return {self.trajecten[t].mbo_instelling for t in (d.trajecten if d else [])}
 
+    def leerbedrijven_van(self, pseudonym: str) -> set[str]:
+        """The partner ids of the leerbedrijven named on the deelnemer's trajecten."""
+        d = self.deelnemers.get(pseudonym)
+        ids = {self.trajecten[t].leerbedrijf_id for t in (d.trajecten if d else [])}
+        return {f"leerbedrijf.{i}" for i in ids if i}
+
+    def pilot_partner(self, pilot: str, partner: str) -> None:
+        ids = self.pilot_partners.setdefault(pilot, set())
+        if partner not in ids:
+            ids.add(partner)
+            self.dirty.add(("pilot", pilot))
+
 
 def verwijderd_sleutel(pseudonym: str) -> str:
     """How the state remembers an erased pseudonym without holding it (a one-way hash)."""
@@ -104,11 +122,16 @@ def pas_toe(staat: Staat, event_type: str, r: Record) -> None:
 
 
 def _aangemeld(s: Staat, r: Record) -> None:
-    s.deelnemer(r["deelnemer"]).aangemeld_door.add(r["partner"])
+    d = s.deelnemer(r["deelnemer"])
+    d.aangemeld_door.add(r["partner"])
+    d.aangemeld_voor.add(r["pilot"])
+    s.pilot_partner(r["pilot"], r["partner"])
 
 
 def _advies(s: Staat, r: Record) -> None:
-    s.deelnemer(r["deelnemer"]).advies = True
+    d = s.deelnemer(r["deelnemer"])
+    d.advies = True
+    d.advies_door.add(r["partner"])
 
 
 def _ingeschreven(s: Staat, r: Record) -> None:
@@ -116,6 +139,7 @@ def _ingeschreven(s: Staat, r: Record) -> None:
     s.trajecten[t.traject_id] = t
     s.dirty.add(("traject", t.traject_id))
     s.deelnemer(r["deelnemer"]).trajecten.append(t.traject_id)
+    s.pilot_partner(r["pilot"], r["mbo_instelling"])
 
 
 def _traject(s: Staat, r: Record) -> Traject:
@@ -155,7 +179,9 @@ def _beeindigd(s: Staat, r: Record) -> None:
 
 
 def _verwijderd(s: Staat, r: Record) -> None:
-    """Erasure: forget the deelnemer, its trajecten and verklaringen; remember only the hash of its pseudonym."""
+    """Erasure: forget the deelnemer, its trajecten and verklaringen; remember only the hash of its pseudonym and
+    which partners had a relation with it (they alone are told ``gegevens_verwijderd`` later)."""
+    relaties = relaties_van(s, r["deelnemer"]) | {r["partner"]}
     d = s.deelnemers.pop(r["deelnemer"], None)
     weg: set[tuple[str, str]] = {("deelnemer", r["deelnemer"])}
     for t in d.trajecten if d else []:
@@ -168,7 +194,17 @@ def _verwijderd(s: Staat, r: Record) -> None:
     s.weg |= weg
     sleutel = verwijderd_sleutel(r["deelnemer"])
     s.verwijderd.add(sleutel)
+    s.verwijderd_relaties[sleutel] = s.verwijderd_relaties.get(sleutel, set()) | relaties
     s.dirty.add(("verwijderd", sleutel))
+
+
+def relaties_van(s: Staat, pseudonym: str) -> set[str]:
+    """The partners with a relation to a known deelnemer, through the log: its referrers (KandidaatAangemeld), the
+    instellingen of its advies and trajecten, and the leerbedrijven those trajecten name (sbb: always, not listed)."""
+    d = s.deelnemers.get(pseudonym)
+    if d is None:
+        return set()
+    return set(d.aangemeld_door) | d.advies_door | s.instellingen_van(pseudonym) | s.leerbedrijven_van(pseudonym)
 
 
 def _dossier(s: Staat, r: Record) -> None:
@@ -212,8 +248,12 @@ IGNORED = frozenset({"UitstroomGeregistreerd", "TellingGemeld", "ReconciliatieUi
 
 # ---- entity <-> JSON, for the adapter's persistence -------------------------------------------
 def entity_json(staat: Staat, kind: str, key: str) -> Any:
-    if kind in ("event", "verwijderd"):
+    if kind == "event":
         return None
+    if kind == "verwijderd":
+        return sorted(staat.verwijderd_relaties.get(key, ()))
+    if kind == "pilot":
+        return sorted(staat.pilot_partners.get(key, ()))
     # written out field by field: dataclasses.asdict deep-copies every value, which cost the validator more
     # than the database write of the same rows (same JSON as asdict gave: load_entity reads it back)
     if kind == "traject":
@@ -230,7 +270,8 @@ def entity_json(staat: Staat, kind: str, key: str) -> Any:
     if kind == "deelnemer":
         d = staat.deelnemers[key]
         return {"deelnemer": d.deelnemer, "advies": d.advies, "aangemeld_door": sorted(d.aangemeld_door),
-                "trajecten": list(d.trajecten), "verklaringen": list(d.verklaringen)}
+                "trajecten": list(d.trajecten), "verklaringen": list(d.verklaringen),
+                "advies_door": sorted(d.advies_door), "aangemeld_voor": sorted(d.aangemeld_voor)}
     if kind == "dossier":
         return sorted(staat.dossiers[key])
     if kind == "leerbedrijf":
@@ -246,6 +287,9 @@ def load_entity(staat: Staat, kind: str, key: str, data: Any) -> None:
         staat.event_ids.add(key)
     elif kind == "verwijderd":
         staat.verwijderd.add(key)
+        staat.verwijderd_relaties[key] = set(data or ())  # a snapshot from before relations were kept: none
+    elif kind == "pilot":
+        staat.pilot_partners[key] = set(data or ())
     elif kind == "traject":
         einde = data.get("einde")
         staat.trajecten[key] = Traject(**{**data, "startdatum": dt.date.fromisoformat(data["startdatum"]),
@@ -254,7 +298,9 @@ def load_entity(staat: Staat, kind: str, key: str, data: Any) -> None:
     elif kind == "verklaring":
         staat.verklaringen[key] = Verklaring(**{**data, "werkprocessen": {tuple(w) for w in data["werkprocessen"]}})
     elif kind == "deelnemer":
-        staat.deelnemers[key] = Deelnemer(**{**data, "aangemeld_door": set(data["aangemeld_door"])})
+        staat.deelnemers[key] = Deelnemer(**{**data, "aangemeld_door": set(data["aangemeld_door"]),
+                                             "advies_door": set(data.get("advies_door") or ()),
+                                             "aangemeld_voor": set(data.get("aangemeld_voor") or ())})
     elif kind == "dossier":
         staat.dossiers[key] = set(data)
     elif kind == "leerbedrijf":

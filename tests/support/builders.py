@@ -21,7 +21,7 @@ from registry.demo.bouwer import Event, canoniek, inzending
 from registry.domein import referentie
 from registry.domein.telregels import AMSTERDAM
 
-__all__ = ["ANDER", "Bouwer", "Event", "LB", "MBO", "P", "Q", "T0", "T1", "V1", "WERKPROCESSEN", "aanmelding", "afteken",
+__all__ = ["ANDER", "Bouwer", "Event", "LB", "MBO", "P", "Q", "T0", "T1", "V1", "WERKPROCESSEN", "aanmelding", "aanmeldingen", "afteken",
            "bouwer", "canoniek", "ev", "inschrijving", "inzending", "moment", "referentie_events", "scenario", "verklaring"]
 
 UTC = dt.timezone.utc
@@ -47,8 +47,13 @@ def _canoniek(event_type: str, partner: str, payload: bouwer.Payload, deelnemer:
                     deelnemer=deelnemer)[1]
 
 
-def aanmelding(partner: str = "gemeente.gm0599") -> dict[str, Any]:
-    return _canoniek("KandidaatAangemeld", partner, bouwer.aanmelding("rijnmond", "gemeente", "a", None, False))
+def aanmelding(partner: str = "gemeente.gm0599", deelnemer: str = P, pilot: str = "rijnmond") -> dict[str, Any]:
+    return _canoniek("KandidaatAangemeld", partner, bouwer.aanmelding(pilot, "gemeente", "a", None, False), deelnemer)
+
+
+def aanmeldingen(*deelnemers: str, pilot: str = "rijnmond") -> list[tuple[str, dict[str, Any]]]:
+    """An aanmelding (by gemeente.gm0599) of each deelnemer for ``pilot``: what an inschrijving there needs."""
+    return [("KandidaatAangemeld", aanmelding(deelnemer=d, pilot=pilot)) for d in deelnemers]
 
 
 def inschrijving(**over: Any) -> dict[str, Any]:

@@ -9,14 +9,15 @@ import pytest
 
 from registry.domein.parkeren import (Geparkeerd, Parkeerplaats, beslis, duur, opgelost, vervult, vouw_alles)
 from registry.domein.staat import Staat, pas_toe
-from tests.support.builders import LB, MBO, P, T1, V1, afteken, ev, inschrijving, referentie_events, verklaring
+from tests.support.builders import LB, MBO, P, T1, V1, aanmeldingen, afteken, ev, inschrijving, referentie_events, verklaring
 
 NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
 
 
 def staat(*events: tuple[str, dict[str, Any]]) -> Staat:
+    """P aangemeld for rijnmond, then ``events``."""
     s = Staat()
-    for t, r in events:
+    for t, r in [*aanmeldingen(P), *events]:
         pas_toe(s, t, r)
     return s
 
@@ -34,7 +35,7 @@ def park(plaats: Parkeerplaats, event_type: str, r: dict[str, Any], keys: tuple[
 
 
 def test_missing_reference_data_parks_on_its_key() -> None:
-    u = beslis(Staat(), Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(), MBO, NOW)
+    u = beslis(staat(), Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "geen_erkenning", ("erkenning:mbo.albeda/25250",))
     u = beslis(staat(*ref("ErkenningDerdeLeerwegVerleend")), Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekend_dossier", ("dossier:25250",))
@@ -62,7 +63,8 @@ def test_missing_traject_verklaring_deelnemer_and_sign_off_park() -> None:
 def test_a_leerbedrijf_signing_off_before_the_instelling_names_it_waits() -> None:
     s = staat(*ref(), ("DeelnemerIngeschreven", inschrijving(leerbedrijf_id=None)))
     u = beslis(s, Parkeerplaats(), "WerkprocesAfgetekend", afteken("B1-K1-W1", partner=f"leerbedrijf.{LB}"), f"leerbedrijf.{LB}", NOW)
-    assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "niet_bevoegd", (f"leerbedrijf_van:{T1}/{LB}",))
+    # told what a leerbedrijf is told about a traject the registry does not know: no oracle
+    assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekend_traject", (f"traject:{T1}", f"leerbedrijf_van:{T1}/{LB}"))
     vastgelegd = ev(MBO, deelnemer=P, traject_id=T1, leerbedrijf_id=LB)
     assert f"leerbedrijf_van:{T1}/{LB}" in vervult("LeerbedrijfVastgelegd", vastgelegd)
 
@@ -74,8 +76,9 @@ def test_a_refusal_that_no_event_can_cure_is_not_parked() -> None:
     u = beslis(s, Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(traject_id=str(uuid.uuid4()), leeftijd=15,
                                                                           deelnemer="c" * 64), MBO, NOW)
     assert u.soort == "weiger" and u.besluit.reden == "te_jong"
+    # another instelling, no relation with P: judged as if the traject were unknown (parks, refused on time-out)
     u = beslis(s, Parkeerplaats(), "WerkprocesAfgetekend", afteken("B1-K1-W1", partner="mbo.roc-top"), "mbo.roc-top", NOW)
-    assert (u.soort, u.besluit.reden) == ("weiger", "niet_bevoegd")
+    assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekend_traject", (f"traject:{T1}",))
 
 
 def test_a_later_event_of_the_same_partner_and_deelnemer_parks_behind_an_earlier_parked_one() -> None:

@@ -10,15 +10,16 @@ import pytest
 from registry.demo import bouwer
 from registry.domein.regels import Besluit, beoordeel
 from registry.domein.staat import Staat, entity_json, load_entity, pas_toe
-from tests.support.builders import (ANDER, LB, MBO, P, Q, T1, V1, aanmelding, afteken, ev, inschrijving,
+from tests.support.builders import (ANDER, LB, MBO, P, Q, T1, V1, aanmelding, aanmeldingen, afteken, ev, inschrijving,
                                     referentie_events, verklaring)
 
 NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
 
 
 def referentie() -> Staat:
+    """The reference data, and P and Q aangemeld for pilot rijnmond (what an inschrijving there needs)."""
     s = Staat()
-    for event_type, record in referentie_events():
+    for event_type, record in [*referentie_events(), *aanmeldingen(P, Q)]:
         pas_toe(s, event_type, record)
     return s
 
@@ -176,13 +177,17 @@ def test_sign_off_by_instelling_or_its_leerbedrijf_only() -> None:
     s = ingeschreven()
     assert judge(s, "WerkprocesAfgetekend", afteken()).geaccepteerd
     assert judge(s, "WerkprocesAfgetekend", afteken(partner=f"leerbedrijf.{LB}")).geaccepteerd
-    refused(judge(s, "WerkprocesAfgetekend", afteken(partner=ANDER)), "niet_bevoegd")
-    refused(judge(s, "WerkprocesAfgetekend", afteken(partner="leerbedrijf.987654321")), "niet_bevoegd")
+    # no relation with the deelnemer: told what it is told about an unknown traject (no oracle); it parks on it
+    refused(judge(s, "WerkprocesAfgetekend", afteken(partner=ANDER)), "onbekend_traject")
+    refused(judge(s, "WerkprocesAfgetekend", afteken(partner="leerbedrijf.987654321")), "onbekend_traject")
 
 
 def test_sign_off_needs_a_known_open_traject_of_this_deelnemer() -> None:
     refused(judge(referentie(), "WerkprocesAfgetekend", afteken()), "onbekend_traject")
-    refused(judge(ingeschreven(), "WerkprocesAfgetekend", afteken(deelnemer=Q)), "andere_deelnemer")
+    refused(judge(ingeschreven(), "WerkprocesAfgetekend", afteken(deelnemer=Q)), "onbekend_traject")  # no relation with Q
+    s = ingeschreven()
+    pas_toe(s, "DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=str(uuid.uuid4())))
+    refused(judge(s, "WerkprocesAfgetekend", afteken(deelnemer=Q)), "andere_deelnemer")  # its own deelnemers: told
     s = ingeschreven()
     pas_toe(s, "TrajectBeeindigd", ev(MBO, deelnemer=P, traject_id=T1, reden="afgerond"))
     refused(judge(s, "WerkprocesAfgetekend", afteken()), "traject_beeindigd")
@@ -209,7 +214,7 @@ def test_retraction_of_a_sign_off() -> None:
     intrekking = ev(MBO, deelnemer=P, traject_id=T1, crebo="25250", werkproces="B1-K1-W1", reden="onterecht_afgetekend")
     assert judge(s, "AftekeningIngetrokken", intrekking).geaccepteerd
     refused(judge(s, "AftekeningIngetrokken", intrekking | {"werkproces": "B1-K1-W2"}), "niet_afgetekend")
-    refused(judge(s, "AftekeningIngetrokken", intrekking | {"partner": ANDER}), "niet_bevoegd")
+    refused(judge(s, "AftekeningIngetrokken", intrekking | {"partner": ANDER}), "onbekend_traject")
     pas_toe(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], volgnummer=1))
     refused(judge(s, "AftekeningIngetrokken", intrekking), "op_verklaring")
     pas_toe(s, "AftekeningIngetrokken", intrekking)  # state after an accepted retraction: signable again
@@ -254,7 +259,7 @@ def test_verklaring_needs_a_leerbedrijf_on_the_traject() -> None:
 
 
 def test_verklaring_only_by_the_traject_instelling() -> None:
-    refused(judge(ingeschreven("B1-K1-W1"), "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], partner=ANDER)), "niet_bevoegd")
+    refused(judge(ingeschreven("B1-K1-W1"), "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], partner=ANDER)), "onbekend_traject")
 
 
 def test_revocation_by_issuer_or_sbb_once() -> None:
@@ -263,7 +268,7 @@ def test_revocation_by_issuer_or_sbb_once() -> None:
     intrekking = ev(MBO, deelnemer=P, verklaring_id=V1, reden="ten_onrechte_uitgegeven")
     assert judge(s, "PraktijkverklaringIngetrokken", intrekking).geaccepteerd
     assert judge(s, "PraktijkverklaringIngetrokken", intrekking | {"partner": "sbb"}).geaccepteerd
-    refused(judge(s, "PraktijkverklaringIngetrokken", intrekking | {"partner": ANDER}), "niet_bevoegd")
+    refused(judge(s, "PraktijkverklaringIngetrokken", intrekking | {"partner": ANDER}), "onbekende_verklaring")
     refused(judge(s, "PraktijkverklaringIngetrokken", intrekking | {"verklaring_id": str(uuid.uuid4())}), "onbekende_verklaring")
     pas_toe(s, "PraktijkverklaringIngetrokken", intrekking)
     refused(judge(s, "PraktijkverklaringIngetrokken", intrekking | {"event_id": str(uuid.uuid4())}), "al_ingetrokken")
@@ -274,7 +279,7 @@ def test_nothing_after_beeindiging_but_uitstroom_and_corrections() -> None:
     s = ingeschreven("B1-K1-W1")
     einde = ev(MBO, deelnemer=P, traject_id=T1, reden="afgerond")
     assert judge(s, "TrajectBeeindigd", einde).geaccepteerd
-    refused(judge(s, "TrajectBeeindigd", einde | {"partner": ANDER}), "niet_bevoegd")
+    refused(judge(s, "TrajectBeeindigd", einde | {"partner": ANDER}), "onbekend_traject")
     pas_toe(s, "TrajectBeeindigd", einde)
     refused(judge(s, "TrajectBeeindigd", einde | {"event_id": str(uuid.uuid4())}), "traject_beeindigd")
     refused(judge(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"])), "traject_beeindigd")
@@ -289,9 +294,10 @@ def test_uitstroom_by_own_instelling_or_the_referrer() -> None:
     uit = ev("gemeente.gm0599", deelnemer=P, uitstroom="betaald_werk")
     assert judge(s, "UitstroomGeregistreerd", uit).geaccepteerd
     assert judge(s, "UitstroomGeregistreerd", uit | {"partner": MBO}).geaccepteerd
-    refused(judge(s, "UitstroomGeregistreerd", uit | {"partner": "gemeente.gm0363"}), "niet_bevoegd")
-    refused(judge(s, "UitstroomGeregistreerd", uit | {"partner": ANDER}), "niet_bevoegd")
-    refused(judge(s, "UitstroomGeregistreerd", uit | {"deelnemer": Q}), "onbekende_deelnemer")
+    refused(judge(s, "UitstroomGeregistreerd", uit | {"partner": "gemeente.gm0363"}), "onbekende_deelnemer")
+    refused(judge(s, "UitstroomGeregistreerd", uit | {"partner": ANDER}), "onbekende_deelnemer")
+    refused(judge(s, "UitstroomGeregistreerd", uit | {"partner": "leerbedrijf.123456789"}), "niet_bevoegd")  # kind first
+    refused(judge(s, "UitstroomGeregistreerd", uit | {"deelnemer": "c" * 64}), "onbekende_deelnemer")
 
 
 def test_telling_for_itself() -> None:
