@@ -36,10 +36,24 @@ def rejection(event_type: str, r: Any, partner: str, b: Besluit, bron: Any, now:
     }).encode()
 
 
+def parkeermelding(g: Any, partner_pseudoniem: str | None, now: dt.datetime) -> bytes:
+    """What the partner reads about a submission of its own that waits (``soort: geparkeerd``), on its own topic."""
+    from registry.domein.parkeren import voor_partner
+
+    return json.dumps({
+        "soort": "geparkeerd", "event_id": g.event_id, "event_type": g.event_type, "partner": g.partner,
+        "deelnemer": partner_pseudoniem, "reden": g.reden, "melding": g.melding,
+        "wacht_op": list(voor_partner(g.wacht_op, g.deelnemer, partner_pseudoniem)),
+        "parked_at": g.parked_at.isoformat(), "recorded_at": now.isoformat(), "bron": dict(g.bron),
+    }).encode()
+
+
 def deadletter(rec: Any, partner: str, reden: str, error: str, now: dt.datetime, prefix_bytes: int) -> bytes:
-    """A bounded dead letter: ``prefix_bytes`` of the value at most, never the whole of a large one."""
+    """A bounded dead letter: ``prefix_bytes`` of the value at most, never the whole of a large one. Only bytes that
+    are no registry event keep a prefix: one that decodes (too large, or an internal error) may hold sealed
+    persoonsgegevens that an erasure could not reach, so it keeps its size, hash and position only."""
     value: bytes = rec.value or b""
-    prefix = value[:max(0, prefix_bytes)]
+    prefix = value[:max(0, prefix_bytes)] if reden == ONLEESBAAR else b""
     return json.dumps({
         "reden": reden, "fout": error[:1000], "partner": partner, "recorded_at": now.isoformat(), "bron": bron(rec),
         "grootte": len(value), "sha256": hashlib.sha256(value).hexdigest(),

@@ -51,9 +51,28 @@ class Herversleutelaar:
         return value
 
     def herversleutel(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """``record`` with its sealed persoonsgegevens replaced by the deelnemer's data-key ciphertext."""
+        """``record`` with its sealed persoonsgegevens replaced by the deelnemer's data-key ciphertext. Already that
+        ciphertext (a parked submission keeps it so, ``parkeerbaar``): unchanged."""
         sealed = record.get("persoonsgegevens")
         if not sealed:
             return dict(record)
-        gegevens = self.open(sealed)
+        try:
+            gegevens = self.open(sealed)
+        except Onopenbaar:
+            if self._al_versleuteld(str(record["deelnemer"]), bytes(sealed)):
+                return dict(record)
+            raise
         return dict(record, persoonsgegevens=self.kluis.versleutel(str(record["deelnemer"]), gegevens))
+
+    def parkeerbaar(self, deelnemer: str, sealed: bytes) -> bytes:
+        """What a parked copy keeps of sealed persoonsgegevens: the deelnemer's data-key ciphertext, so an erasure
+        (which deletes that key) makes the parked copy unreadable too. ``Onopenbaar`` when it does not open."""
+        return self.kluis.versleutel(deelnemer, self.open(sealed))
+
+    def _al_versleuteld(self, deelnemer: str, blob: bytes) -> bool:
+        from registry.infra.gegevenskluis import Onleesbaar
+
+        try:
+            return self.kluis.ontsleutel(deelnemer, blob) is not None
+        except (Onleesbaar, ValueError):
+            return False

@@ -154,6 +154,7 @@ class Overdracht(Beoordeling):
                     self.instance, type(exc).__name__)
         self.producer.abort_transaction()
         self.te_vernietigen.clear()
+        self.te_legen.clear()
         self.staat, offsets = self.store.load()
         self.volger.close()
         self.volger = CanoniekeVolger(self.config.bootstrap, self.topics.events, offsets,

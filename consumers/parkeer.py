@@ -19,8 +19,8 @@ from consumers import dead_letter, gegevens
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.validator_staat import ValidatorConfig
 from producers.publisher import partition_of
-from registry.domein import events, parkeren, pseudoniemen
-from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, vervult
+from registry.domein import events, parkeren, pseudoniemen, relaties
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, voor_partner, vervult
 from registry.domein.regels import Besluit
 from registry.domein.staat import Staat, pas_toe
 from registry.infra import codec, metrics
@@ -50,6 +50,7 @@ class Beoordeling:
     eigen_weigeringen: EigenWeigeringen
     herversleutelaar: gegevens.Herversleutelaar
     te_vernietigen: list[str]  # deelnemers whose data key is deleted after the transaction commits
+    te_legen: set[int]  # ingress partitions of this batch's erasures: their validated records go after the commit
     tellers: metrics.Telbuffer  # the batch's counter increments, added when it ends
     canonieke_partities: tuple[int, ...]  # the canonical topic's partitions, looked up once per batch
 
@@ -112,9 +113,12 @@ class Beoordeling:
         b = uitkomst.besluit
         if uitkomst.soort == "parkeer":
             herparkeerd = dataclasses.replace(g, wacht_op=uitkomst.wacht_op, reden=b.reden or "", melding=b.melding)
+            if not parked:
+                herparkeerd = dataclasses.replace(herparkeerd, waarde=self._parkeerbare_waarde(g))
             if not parked or herparkeerd.wacht_op != g.wacht_op or herparkeerd.reden != g.reden:
                 self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(herparkeerd.to_json()),
                                    partition=self._parkeer_partitie(g))
+                self._meld_partner(herparkeerd, dead_letter.parkeermelding(herparkeerd, self._partner_pseudoniem(g), now))
             if not parked:
                 UITKOMSTEN.labels("geparkeerd").inc()
                 PARKEERACTIES.labels("geparkeerd").inc()
@@ -129,8 +133,9 @@ class Beoordeling:
         assert g.record is not None
         if parked:
             uit = "geaccepteerd" if uitkomst.soort == "accepteer" else "geweigerd"
-            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, uit, b.reden, now)),
-                               partition=self._parkeer_partitie(g))
+            einde = parkeren.opgelost(g, uit, b.reden, now)
+            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(einde), partition=self._parkeer_partitie(g))
+            self._meld_partner(g, dead_letter.j(einde))
             self.plaats.verwijder(g.event_id, uit)
             PARKEERACTIES.labels("vrijgegeven").inc()
             queue.append(f"na:{g.event_id}")
@@ -159,9 +164,11 @@ class Beoordeling:
             if not verlopen:
                 return futures
             g = verlopen[0]
-            b = Besluit(g.reden, f"still waiting for {', '.join(g.wacht_op)} after {self.config.park_timeout}: {g.melding}")
-            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(parkeren.opgelost(g, "geweigerd", g.reden, now)),
-                               partition=self._parkeer_partitie(g))
+            wacht = voor_partner(g.wacht_op, g.deelnemer, self._partner_pseudoniem(g))
+            b = Besluit(g.reden, f"still waiting for {', '.join(wacht)} after {self.config.park_timeout}: {g.melding}")
+            einde = parkeren.opgelost(g, "geweigerd", g.reden, now)
+            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(einde), partition=self._parkeer_partitie(g))
+            self._meld_partner(g, dead_letter.j(einde))
             self.plaats.verwijder(g.event_id, "geweigerd")
             PARKEERACTIES.labels("verlopen").inc()
             futures += self._refuse(g, b, now)
@@ -177,14 +184,48 @@ class Beoordeling:
             record = dict(record, deelnemer=gegevens.VERWIJDERD)
         value = dead_letter.rejection(g.event_type, record, g.partner, b, g.bron, now)
         self.producer.send(self.topics.rejections, key=g.partner.encode(), value=value)
-        eigen = self.eigen_weigeringen.topic(g.partner)  # the partner's own, readable by it alone
-        if eigen is not None:
-            self.producer.send(eigen, key=g.partner.encode(), value=value)
+        if record.get("deelnemer") and b.reden != "gegevens_verwijderd":  # the partner reads its own pseudonym back
+            record = dict(record, deelnemer=self._partner_pseudoniem(g))
+        self._meld_partner(g, dead_letter.rejection(g.event_type, record, g.partner, b, g.bron, now))
         return []
+
+    def _meld_partner(self, g: Geparkeerd, value: bytes) -> None:
+        """To the partner's own topic, the one it may read: its refusals, and what it sent that waits (and how that
+        ended), always with its own pseudonym, never the registry's. An erasure that waits for sbb's confirmation is
+        told to sbb too (sbb has a relation with every deelnemer)."""
+        assert self.producer is not None
+        for ontvanger in {g.partner} | ({relaties.SBB} if g.reden == relaties.WACHT_OP_SBB else set()):
+            eigen = self.eigen_weigeringen.topic(ontvanger)
+            if eigen is not None:
+                self.producer.send(eigen, key=g.partner.encode(), value=value)
+
+    def _partner_pseudoniem(self, g: Geparkeerd) -> str | None:
+        """The deelnemer as the partner sent it (the ingress bytes), when it is a pseudonym; else what the registry
+        made of it (a marker: an identifier that failed validation is never repeated)."""
+        registry = g.record.get("deelnemer") if g.record is not None else g.deelnemer
+        try:
+            _, ingress = codec.decode(g.waarde)
+        except Exception:  # noqa: BLE001 - an entry without its bytes: the marker below
+            ingress = {}
+        eigen = ingress.get("deelnemer")
+        return str(eigen) if pseudoniemen.is_pseudoniem(eigen) else (None if registry is None else str(registry))
+
+    def _parkeerbare_waarde(self, g: Geparkeerd) -> bytes:
+        """The ingress bytes a parked entry keeps, with sealed persoonsgegevens re-encrypted under the deelnemer's
+        data key: an erasure then makes the parked copy unreadable as well (bytes that do not open stay as sent)."""
+        if g.record is None or not g.record.get("persoonsgegevens") or not g.record.get("deelnemer"):
+            return g.waarde
+        event_type, ingress = codec.decode(g.waarde)
+        try:
+            verzegeld = self.herversleutelaar.parkeerbaar(str(g.record["deelnemer"]), bytes(ingress["persoonsgegevens"]))
+        except gegevens.Onopenbaar:
+            return g.waarde
+        return codec.encode(event_type, dict(ingress, persoonsgegevens=verzegeld))
 
     def _accept(self, g: Geparkeerd, b: Besluit, now: dt.datetime) -> list[Any]:
         assert self.producer is not None and g.record is not None
-        canonical = dict(g.record, recorded_at=now, warnings=list(b.warnings))
+        record = relaties.zonder_verwijderden(self.staat, g.record) if g.event_type == events.TELLING else g.record
+        canonical = dict(record, recorded_at=now, warnings=list(b.warnings))
         if b.volgnummer is not None:
             canonical["volgnummer"] = b.volgnummer
         for w in b.warnings:
@@ -196,6 +237,8 @@ class Beoordeling:
         pas_toe(self.staat, g.event_type, canonical)
         if g.event_type == "DeelnemerGegevensVerwijderd":  # its data key goes once this transaction commits
             self.te_vernietigen.append(str(canonical["deelnemer"]))
+            if int(g.bron.get("partition", -1)) >= 0:
+                self.te_legen.add(int(g.bron["partition"]))
         # the partition kafka-python's default partitioner picks, cached per key (its murmur2 is pure Python)
         partition = None if key is None else partition_of(key, self.canonieke_partities)
         return [self.producer.send(self.topics.events, key=key, value=value, partition=partition)]

@@ -147,6 +147,7 @@ class Validator(Overdracht):
         self.kluis = Gegevenskluis.from_file(engine, config.master_key_file or s.master_key_file, config.schema)
         self.herversleutelaar = Herversleutelaar(lees_private_key(config.private_key_file or s.private_key_file), self.kluis)
         self.te_vernietigen: list[str] = []
+        self.te_legen: set[int] = set()
         self.tellers = metrics.Telbuffer()
         self.canonieke_partities: tuple[int, ...] = ()
         self.eigen_weigeringen = EigenWeigeringen(self.topics, lambda: set(self.consumer.topics()) if self.consumer else set())
@@ -207,6 +208,7 @@ class Validator(Overdracht):
         wanted = {t for t in self.consumer.topics() if re.match(self.topics.ingress_pattern, t)}
         if wanted and wanted != self.consumer.subscription():
             self.consumer.subscribe(topics=sorted(wanted), listener=groep.Toewijzing(self))
+            self.eigen_weigeringen.ververs()  # a new partner: its own rejections topic came with its ingress topic
         # no ingress topic yet (none made, or the broker's metadata does not show new ones yet): look again soon
         self.volgende_topiccheck = time.monotonic() + (TOPIC_CHECK_S if wanted else 0.5)
 
@@ -305,6 +307,9 @@ class Validator(Overdracht):
         for deelnemer in self.te_vernietigen:  # the erasures are in the log now: their data keys go
             self.kluis.vernietig(deelnemer)
         self.te_vernietigen.clear()
+        if self.te_legen:
+            self._leeg_ingress(self.te_legen)
+            self.te_legen.clear()
         self._gauge()
         for f in futures:  # our own canonical records: in the state already, the tail skips them
             md = f.get()
@@ -354,6 +359,18 @@ class Validator(Overdracht):
         oudste = self.wacht.oudste_per_partitie(t for t in open_ if t.tp.topic == self.topics.events)
         for tp in self.volger.tps:
             metrics.OPEN_TRANSACTION_SECONDS.labels(str(tp.partition)).set(oudste.get(tp, 0.0))
+
+    def _leeg_ingress(self, partities: set[int]) -> None:
+        """After an erasure: delete the validated records of the ingress partitions it came through (every partner's
+        topic; one deelnemer's submissions share a partition number), so no copy of its sealed persoonsgegevens
+        waits out the ingress retention. Everything before the committed positions is in the canonical log, the
+        refusals or the parked topic (re-encrypted) already. A failure is logged: the retention still ends them."""
+        assert self.consumer is not None and self.wacht is not None
+        tot = {tp: self.consumer.position(tp) for tp in self.consumer.assignment() if tp.partition in partities}
+        try:
+            self.wacht.admin.delete_records({tp: o for tp, o in tot.items() if o})
+        except Exception as exc:  # noqa: BLE001 - retention removes them later; the erasure itself is done
+            log.warning("instance %d: ingress records not deleted after an erasure (%s)", self.instance, type(exc).__name__)
 
     def _bewaar(self) -> None:
         """The state snapshot and the canonical offsets it covers, in one database transaction."""

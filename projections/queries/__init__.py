@@ -19,7 +19,7 @@ One module per concern: ``common`` (schema, filters, shared SQL), ``overzichten`
 """
 from __future__ import annotations
 
-from projections.queries.autorisatie import instelling_of_traject, instellingen_of_deelnemer
+from projections.queries.autorisatie import deelnemers_of_instelling, instelling_of_traject, instellingen_of_deelnemer
 from projections.queries.common import kwalificatie_key
 from projections.queries.document import ingetrokken_in_partitie, verklaring_document, verklaringen_met_prefix
 from projections.queries.historie import tijdlijn, traject
@@ -31,7 +31,7 @@ from projections.queries.verklaring import verificatie
 from registry.domein.telregels import leeftijdsgroep
 
 __all__ = [
-    "OVERZICHTEN", "aantallen", "instelling_of_traject", "instellingen_of_deelnemer",
+    "OVERZICHTEN", "aantallen", "deelnemers_of_instelling", "instelling_of_traject", "instellingen_of_deelnemer",
     "kwalificatie_key", "leeftijdsgroep", "overzicht", "pilots_of_instelling", "projection_status",
     "reconciliatie_rijen", "tijdlijn", "traject", "verificatie",
 ]

@@ -16,6 +16,12 @@ def instelling_of_traject(conn: Connection, traject_id: str) -> str | None:
     return instelling
 
 
+def deelnemers_of_instelling(conn: Connection, instelling: str) -> set[str]:
+    """The pseudonyms the mbo partner id ENROLLED (its relation in the read models, as for the timeline)."""
+    found = rows(conn, "SELECT DISTINCT deelnemer FROM {s}.inschrijvingen WHERE mbo_instelling = :i", {"i": instelling})
+    return {r.deelnemer for r in found}
+
+
 def instellingen_of_deelnemer(conn: Connection, deelnemer: str) -> set[str]:
     """Every mbo partner id that ENROLLED the deelnemer (a DeelnemerIngeschreven). An advies does not count: any
     instelling can publish an advies for any pseudonym, so it must not unlock anyone's timeline."""

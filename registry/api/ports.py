@@ -49,6 +49,10 @@ class ReadQueries(Protocol):
         """The mbo-instelling of a traject (for scope checks), or None when unknown."""
         ...
 
+    def deelnemers_of_instelling(self, conn: Connection, instelling: str) -> set[str]:
+        """The pseudonyms the mbo-instelling enrolled (its relation with them, as the read models hold it)."""
+        ...
+
     def instellingen_of_deelnemer(self, conn: Connection, deelnemer: str) -> set[str]:
         """The mbo-instellingen the deelnemer has a traject at (empty when unknown)."""
         ...

@@ -176,6 +176,8 @@ class Categorieen(BaseModel):
     aangemeld_niet_gestart: int = Field(description="Listed, aanmelding or advies but no inschrijving.")
     niet_geregistreerd: int = Field(description="Listed, unknown to the registry.")
     onverklaard: int = Field(description="A source without a list: its whole difference with the register.")
+    zonder_relatie: int | None = Field(default=None, description="Only for an instelling key: list entries about "
+                                       "persons it did not enrol, not broken down (taken out of the categories above).")
 
 
 class ReconciliatieBron(BaseModel):

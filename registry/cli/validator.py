@@ -5,13 +5,14 @@ import datetime as dt
 import json
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from registry.domein.parkeren import Geparkeerd, Parkeerplaats, vouw_alles
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats, voor_partner, vouw_alles
+from registry.domein.relaties import WACHT_OP_SBB
 from registry.infra import metrics, settings as settings_mod
 from registry.infra.db import engine
 from registry.infra.topics import Topics, read_to_end
@@ -65,7 +66,7 @@ def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, sinc
     t = Topics(prefix)
     source = t.rejections_of(partner) if own_topic and partner else t.rejections
     rows = [json.loads(rec.value) for rec in read_to_end(bootstrap, source)]
-    rows = [r for r in rows if (not partner or r["partner"] == partner)
+    rows = [r for r in rows if "soort" not in r and (not partner or r["partner"] == partner)  # soort: parking notices
             and (since is None or dt.datetime.fromisoformat(r["recorded_at"]) >= since)]
     return sorted(rows, key=lambda r: str(r["recorded_at"]))
 
@@ -76,20 +77,73 @@ def read_parked(bootstrap: list[str], prefix: str, partner: str | None = None) -
     return sorted((g for g in plaats.entries.values() if not partner or g.partner == partner), key=lambda g: g.volgorde)
 
 
+def parked_for_partner(bootstrap: list[str], prefix: str, partner: str, own_topic: bool) -> list[dict[str, Any]]:
+    """What of ``partner``'s waits now, as the partner may read it (its own pseudonym in the wait keys, never the
+    registry's): from its own topic under its own login (the validator's parking notices), else from the parked
+    topic. Each row: event_type, event_id, wacht_op, reden, melding, parked_at."""
+    if own_topic:
+        open_: dict[str, dict[str, Any]] = {}
+        for rec in read_to_end(bootstrap, Topics(prefix).rejections_of(partner)):
+            j = json.loads(rec.value)
+            if j.get("soort") == "geparkeerd":
+                open_[str(j["event_id"])] = j
+            else:  # its end (opgelost), or its refusal
+                open_.pop(str(j.get("event_id")), None)
+        return sorted(open_.values(), key=lambda j: str(j["parked_at"]))
+    rows = []
+    for g in read_parked(bootstrap, prefix):
+        if g.partner != partner and not (partner == "sbb" and g.reden == WACHT_OP_SBB):
+            continue
+        eigen = _ingress_pseudoniem(g)
+        rows.append({"partner": g.partner, "event_type": g.event_type, "event_id": g.event_id, "reden": g.reden,
+                     "melding": g.melding,
+                     "wacht_op": list(voor_partner(g.wacht_op, g.deelnemer, eigen)), "parked_at": g.parked_at.isoformat()})
+    return rows
+
+
+def _ingress_pseudoniem(g: Geparkeerd) -> str | None:
+    from registry.domein.pseudoniemen import is_pseudoniem
+    from registry.infra import codec
+
+    try:
+        value = codec.decode(g.waarde)[1].get("deelnemer")
+    except Exception:  # noqa: BLE001 - an entry without readable bytes: its keys stay masked
+        return "<deelnemer>"
+    return str(value) if is_pseudoniem(value) else "<deelnemer>"
+
+
 def parked(
     as_partner: Optional[str] = typer.Option(None, "--as", help="Only this partner's parked submissions."),
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
 ) -> None:
-    """Show the submissions that wait for an event they depend on (and what they wait for)."""
+    """Show the submissions that wait for an event they depend on (and what they wait for). ``--as sbb`` also shows
+    the erasures that wait for sbb's confirmation. A partner's login reads its own topic (its own pseudonyms)."""
     s = settings_mod.load()
-    rows = read_parked(s.kafka_servers, prefix, as_partner)
+    if as_partner:
+        rows = parked_for_partner(s.kafka_servers, prefix, as_partner, own_topic=_partner_login(s, as_partner))
+    else:
+        rows = [{"partner": g.partner, "event_type": g.event_type, "event_id": g.event_id, "wacht_op": list(g.wacht_op),
+                 "reden": g.reden, "parked_at": g.parked_at.isoformat()} for g in read_parked(s.kafka_servers, prefix)]
     table = Table(title=f"{len(rows)} parked submission(s)" + (f" of {as_partner}" if as_partner else "")
                   + f" (refused after {s.park_timeout})")
     for col in ("partner", "event type", "event_id", "waits for", "reason", "parked since"):
         table.add_column(col, overflow="fold")
-    for g in rows:
-        table.add_row(g.partner, g.event_type, g.event_id, ", ".join(g.wacht_op), g.reden, g.parked_at.isoformat()[:19])
+    for r in rows:
+        table.add_row(str(r.get("partner") or as_partner), str(r["event_type"]), str(r["event_id"]),
+                      ", ".join(r["wacht_op"]), str(r["reden"]), str(r["parked_at"])[:19])
     Console().print(table)
+
+
+def _partner_login(s: settings_mod.Settings, as_partner: str) -> bool:
+    """Logged in to Kafka as a partner (not the admin): it reads its own topic only, and only as itself."""
+    from registry.infra import kafka as kafka_mod
+
+    login = kafka_mod.secured(s) and s.kafka_username != kafka_mod.ADMIN
+    if login and s.kafka_username != as_partner:
+        Console(stderr=True).print(f"error: logged in to Kafka as {s.kafka_username!r}: a partner sees only its own "
+                                   f"submissions (--as {s.kafka_username})", highlight=False)
+        raise typer.Exit(1)
+    return login
 
 
 def rejections(
@@ -108,24 +162,18 @@ def rejections(
             raise typer.Exit(2)
         if since_ts.tzinfo is None:
             since_ts = since_ts.replace(tzinfo=dt.timezone.utc)
-    from registry.infra import kafka as kafka_mod
-
     # a partner's login reads its own rejections topic (and may read nothing else); the admin the shared one
-    as_partner_login = kafka_mod.secured(s) and s.kafka_username != kafka_mod.ADMIN
-    if as_partner_login and s.kafka_username != as_partner:
-        Console(stderr=True).print(f"error: logged in to Kafka as {s.kafka_username!r}: a partner sees only its own "
-                                   f"refusals (--as {s.kafka_username})", highlight=False)
-        raise typer.Exit(1)
+    as_partner_login = _partner_login(s, as_partner)
     rows = read_rejections(s.kafka_servers, prefix, as_partner, since_ts, own_topic=as_partner_login)
-    waiting = [] if as_partner_login else [  # the parked topic holds every partner's submissions: registry only
-        g for g in read_parked(s.kafka_servers, prefix, as_partner) if since_ts is None or g.parked_at >= since_ts]
+    waiting = [g for g in parked_for_partner(s.kafka_servers, prefix, as_partner, own_topic=as_partner_login)
+               if since_ts is None or dt.datetime.fromisoformat(str(g["parked_at"])) >= since_ts]
     table = Table(title=f"{len(rows)} refused submission(s) of {as_partner}, {len(waiting)} waiting")
     for col in ("recorded_at", "event_type", "event_id", "reden", "melding"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(str(r["recorded_at"])[:19], str(r["event_type"]), str(r["event_id"]), str(r["reden"]), str(r["melding"]))
     for g in waiting:
-        table.add_row(g.parked_at.isoformat()[:19], g.event_type, g.event_id, g.reden,
-                      f"waiting for {', '.join(g.wacht_op)} (refused as {g.reden} after {s.park_timeout} if it does not come): "
-                      f"{g.melding}")
+        table.add_row(str(g["parked_at"])[:19], str(g["event_type"]), str(g["event_id"]), str(g["reden"]),
+                      f"waiting for {', '.join(g['wacht_op'])} (refused as {g['reden']} after {s.park_timeout} if it "
+                      f"does not come): {g['melding']}")
     Console().print(table)

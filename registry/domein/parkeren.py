@@ -216,6 +216,13 @@ def beslis(staat: Staat, plaats: Parkeerplaats, event_type: str, r: Record, part
     return Uitkomst("weiger", b)
 
 
+def voor_partner(wacht_op: Iterable[str], registry: str | None, partner: str | None) -> tuple[str, ...]:
+    """Wait keys as a partner may read them: its own pseudonym where a key names the deelnemer's registry one."""
+    if not registry or not partner:
+        return tuple(wacht_op)
+    return tuple(k.replace(registry, partner) for k in wacht_op)
+
+
 def vervult(event_type: str, r: Record) -> set[str]:
     """The keys an ACCEPTED event satisfies (``na:`` keys are satisfied by resolving a parked event)."""
     keys: set[str] = set()

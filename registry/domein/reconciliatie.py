@@ -85,6 +85,29 @@ class BronResultaat:
                 "verschil": self.verschil, "categorieen": self.categorieen, "vergelijking": self.vergelijking}
 
 
+# for an instelling key: the list entries about persons it has no relation with, in one category (counts of its
+# own list must not tell whether someone it listed without a relation is in the register)
+ZONDER_RELATIE = "zonder_relatie"
+LIJST_CATEGORIEEN: tuple[Categorie, ...] = ("overeenkomend", "dubbel_in_bron", "andere_pilot", "buiten_peildatum",
+                                            "aangemeld_niet_gestart", "niet_geregistreerd")
+
+
+def met_relatie(bron: "BronResultaat", relatie: AbstractSet[str]) -> dict[str, Any]:
+    """``bron.api()`` as a partner with relations ``relatie`` may read it: list entries about anyone else are
+    counted in ``zonder_relatie`` only (``bron`` must carry its persons); the equation is not shown then, since
+    ``zonder_relatie`` mixes entries on both of its sides."""
+    aantallen: dict[str, int] = dict(bron.categorieen)
+    zonder = 0
+    for c in LIJST_CATEGORIEEN:
+        buiten = sum(1 for d in bron.personen.get(c, ()) if d not in relatie)
+        aantallen[c] -= buiten
+        zonder += buiten
+    aantallen[ZONDER_RELATIE] = zonder
+    return {**bron.api(), "categorieen": aantallen,
+            "vergelijking": f"{bron.gemeld} - {bron.register} = {bron.verschil}; {zonder} list entries about persons "
+                            "without a relation to this key are not broken down"}
+
+
 @dataclass(frozen=True)
 class PilotRij:
     """The reconciliation of one pilot at peildatum D: register count, every source, reconciled count."""

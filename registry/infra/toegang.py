@@ -99,7 +99,8 @@ def component_rules(prefix: str = "praktijkleren", validator_group: str = "prakt
 
 def _component_rules(t: Topics, validator_group: str) -> list[Regel]:
     v = ("validator", Op.READ, Op.WRITE, Op.DESCRIBE)
-    rules = (_topic("validator", t.ingress_prefix, Op.READ, Op.DESCRIBE, pattern=_PRE)
+    # DELETE on ingress: after an erasure the validator deletes the validated records there (DeleteRecords)
+    rules = (_topic("validator", t.ingress_prefix, Op.READ, Op.DESCRIBE, Op.DELETE, pattern=_PRE)
              + [r for name in (t.events, t.deadletter, t.parked) for r in _topic(v[0], name, *v[1:])]
              + _topic("validator", t.rejections, *v[1:], pattern=_PRE)  # the shared topic and every rejections.P
              + _group("validator", validator_group, Op.READ, Op.DESCRIBE)

@@ -59,6 +59,11 @@ class FakeReconciliatie:
     def pilots_of_instelling(self, conn: Connection, instelling: str) -> set[str]:
         return set(self.ENROLS.get(instelling, set()))
 
+    ENROLLED = {"mbo.albeda": {A, X}, "mbo.noorderpoort": {B}}  # the deelnemers each instelling enrolled
+
+    def deelnemers_of_instelling(self, conn: Connection, instelling: str) -> set[str]:
+        return set(self.ENROLLED.get(instelling, set()))
+
 
 SCOPES = ["landelijk", "regio:Groningen", "regio:Rijnmond", "instelling:mbo.albeda", "instelling:mbo.noorderpoort",
           "publiek"]
@@ -95,7 +100,9 @@ def test_listing_per_scope(env: dict[str, Any], scope: str) -> None:
     assert [r["pilot"] for r in body["rijen"]] == expected
     for pseudonym in (A, B, C, X, Y):
         assert pseudonym not in resp.text  # category counts only
-    assert env["rm"].calls[-1] == {"peildatum": D, "pilot": None, "venster_dagen": 7, "personen": False}
+    # an instelling's counts need the persons (to merge those it has no relation with), never shown
+    assert env["rm"].calls[-1] == {"peildatum": D, "pilot": None, "venster_dagen": 7,
+                                   "personen": scope.startswith("instelling:")}
 
 
 # expected status of ?pilot=... per scope
@@ -243,7 +250,37 @@ def test_personen_lists(env: dict[str, Any]) -> None:
     rijnmond = get(env, "/v1/reconciliatie/Rijnmond/personen?peildatum=2020-11-30&partner=MBO.Albeda",
                    "instelling:mbo.albeda").json()
     assert (rijnmond["pilot"], rijnmond["partner"]) == ("rijnmond", "mbo.albeda")
-    assert rijnmond["personen"]["niet_geregistreerd"] == [Y] and rijnmond["personen"]["overeenkomend"] == [X]
+    # an instelling reads only the deelnemers it enrolled: Y (listed, unknown) is not shown to it
+    assert rijnmond["personen"]["niet_geregistreerd"] == [] and rijnmond["personen"]["overeenkomend"] == [X]
+    noorderpoort = get(env, PERSONEN, "instelling:mbo.noorderpoort").json()["personen"]
+    assert {c: v for c, v in noorderpoort.items() if v} == {"boris_vermoeden": [B]}
+
+
+def test_an_instelling_sees_list_entries_without_a_relation_as_one_count(env: dict[str, Any]) -> None:
+    def bronnen(scope: str, pilot: str) -> dict[str, Any]:
+        rij = get(env, f"{LIJST}&pilot={pilot}", scope).json()["rijen"][0]
+        return {b["partner"]: b["categorieen"] for b in rij["bronnen"]}
+
+    landelijk = bronnen("landelijk", "rijnmond")["mbo.albeda"]
+    assert "zonder_relatie" not in landelijk and landelijk["niet_geregistreerd"] == 1
+    albeda = bronnen("instelling:mbo.albeda", "rijnmond")["mbo.albeda"]
+    assert (albeda["overeenkomend"], albeda["niet_geregistreerd"], albeda["zonder_relatie"]) == (1, 0, 1)
+    monitor = bronnen("instelling:mbo.noorderpoort", "groningen")["monitor"]
+    assert monitor["zonder_relatie"] == 4 and monitor["boris_vermoeden"] == 1  # A, A again, X, C; B unlisted
+    assert all(monitor[c] == 0 for c in ("overeenkomend", "dubbel_in_bron", "andere_pilot"))
+    csv_text = get(env, f"{LIJST}&pilot=rijnmond&format=csv", "instelling:mbo.albeda").text
+    assert next(csv.DictReader(io.StringIO(csv_text)))["zonder_relatie"] == "1"
+
+
+def test_every_person_list_request_is_audited(env: dict[str, Any]) -> None:
+    before = len(get(env, "/v1/audit?limit=1000", "landelijk").json())
+    assert get(env, PERSONEN, "instelling:mbo.albeda").status_code == 200
+    assert get(env, "/v1/reconciliatie/rijnmond/personen?peildatum=2020-11-30&partner=mbo.albeda",
+               "instelling:mbo.noorderpoort").status_code == 403
+    assert get(env, PERSONEN, "regio:Groningen").status_code == 403
+    entries = get(env, "/v1/audit?limit=1000", "landelijk").json()
+    nieuw = [e for e in entries if e["endpoint"] == "reconciliatie_personen"]
+    assert len(entries) - before == 3 and sorted(e["status"] for e in nieuw) == [200, 403, 403]
 
 
 def test_personen_source_without_list_has_empty_lists(env: dict[str, Any]) -> None:
@@ -264,7 +301,7 @@ def test_personen_unknown_partner_404_names_the_sources(env: dict[str, Any]) -> 
 
 
 def test_response_models_follow_the_categories() -> None:
-    assert tuple(Categorieen.model_fields) == CATEGORIEEN
+    assert tuple(Categorieen.model_fields) == (*CATEGORIEEN, "zonder_relatie")  # the last: instelling keys only
     assert tuple(PersonenPerCategorie.model_fields) == CATEGORIEEN
 
 

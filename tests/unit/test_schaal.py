@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from kafka import TopicPartition
 
+from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.groep import DEFINITIEF_NA_S, SESSIE_TIMEOUT_MS
 from consumers.overdracht import Overdracht
 from consumers.projector_werker import Worker
@@ -110,7 +111,8 @@ class _NogGeenTopics:
 
 def test_the_validator_subscribes_once_the_ingress_topics_show_and_looks_again_soon_until_then() -> None:
     consumer = _NogGeenTopics()
-    lid = SimpleNamespace(consumer=consumer, topics=Topics("t"), volgende_topiccheck=0.0)
+    lid = SimpleNamespace(consumer=consumer, topics=Topics("t"), volgende_topiccheck=0.0,
+                          eigen_weigeringen=EigenWeigeringen(Topics("t"), set))
     Validator._abonneer(lid)  # type: ignore[arg-type]
     assert consumer.subscribed == set() and lid.volgende_topiccheck - time.monotonic() < 1  # no empty subscribe
     Validator._abonneer(lid)  # type: ignore[arg-type]

@@ -16,7 +16,10 @@ from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import ReconciliatiePersonenResponse, ReconciliatieResponse
 from registry.domein import referentie
-from registry.domein.reconciliatie import CATEGORIEEN
+from registry.api.inzage import audit
+from registry.domein.reconciliatie import CATEGORIEEN, ZONDER_RELATIE, PilotRij, met_relatie
+
+PERSONEN = "reconciliatie_personen"  # the audit trail's endpoint name of GET /v1/reconciliatie/{pilot}/personen
 
 DateParam = Annotated[Datum, Query(description="Peildatum D (business date), YYYY-MM-DD, 1990-01-01..2100-12-31.",
                                    examples=["2020-11-30"])]
@@ -37,6 +40,23 @@ def visible_pilots(principal: ApiKey, rm: ReadQueries, conn: Connection) -> set[
     return None
 
 
+def relaties_van(principal: ApiKey, rm: ReadQueries, conn: Connection) -> set[str] | None:
+    """The pseudonyms an instelling key has a relation with (the deelnemers it enrolled); None: every scope that may
+    see every person (landelijk)."""
+    scope = principal.scope
+    if scope.kind == "instelling" and scope.value is not None:
+        return rm.deelnemers_of_instelling(conn, scope.value)
+    return None
+
+
+def api_rij(rij: PilotRij, relatie: set[str] | None) -> dict[str, Any]:
+    """A pilot's row as the key may read it: an instelling sees list entries about persons it has no relation with
+    only as one count (``zonder_relatie``), never in which category they fall."""
+    if relatie is None:
+        return rij.api()
+    return {**rij.api(), "bronnen": [met_relatie(b, relatie) for b in rij.bronnen]}
+
+
 def csv_lines(rijen: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One line per (pilot, source); a pilot without a source gets one line with empty source columns."""
     out: list[dict[str, Any]] = []
@@ -50,7 +70,7 @@ def csv_lines(rijen: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/v1/reconciliatie", response_model=ReconciliatieResponse,
+@router.get("/v1/reconciliatie", response_model=ReconciliatieResponse, response_model_exclude_none=True,
             responses={**problem_responses(400, 401, 403, 404),
                        200: {"description": "The rows (JSON, or CSV with one line per pilot and source when "
                                             "format=csv).", "content": {"text/csv": {"schema": {"type": "string"}}}}},
@@ -61,7 +81,8 @@ def csv_lines(rijen: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "`format=csv`: one line per pilot and source (columns pilot, register, gereconcilieerd, "
                         "partner, bron_type, telling_peildatum, gemeld, verschil, then the categories in order). "
                         "Scopes: landelijk (all pilots), regio (the pilots of its arbeidsmarktregio), instelling "
-                        "(the pilots it enrols in); publiek: 403; a `pilot` outside the scope: 403. Unknown "
+                        "(the pilots it enrols in; list entries about persons it did not enrol are counted in one "
+                        "extra category, `zonder_relatie`, only); publiek: 403; a `pilot` outside the scope: 403. Unknown "
                         "`pilot`: 404 with `valid_values`; invalid `peildatum`: 400.\n\n" + RECONCILIATIE_RULES)
 def reconciliatie(
     principal: Principal, rm: Queries, conn: Conn, answers: Answers, context: Context, peildatum: DateParam,
@@ -76,11 +97,17 @@ def reconciliatie(
     if p is not None and visible is not None and p not in visible:
         raise forbid(principal, f"pilot {p!r} is outside the key's pilots")
     venster = context.settings.reconcile_window_days
-    rows = answers.rows(("reconciliatie", peildatum, p, venster),
-                        lambda: [r.api() for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster)])
+    relatie = relaties_van(principal, rm, conn)
+    if relatie is None:
+        rows = answers.rows(("reconciliatie", peildatum, p, venster),
+                            lambda: [r.api() for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster)])
+    else:  # per key: computed with the persons, never cached
+        rows = [api_rij(r, relatie) for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster,
+                                                                     personen=True) if visible is None or r.pilot in visible]
     rijen = [r for r in rows if visible is None or r["pilot"] in visible]
     if format == "csv":
-        return Response(to_csv(csv_lines(rijen), CSV_COLUMNS), media_type="text/csv; charset=utf-8",
+        kolommen = CSV_COLUMNS if relatie is None else (*CSV_COLUMNS, ZONDER_RELATIE)
+        return Response(to_csv(csv_lines(rijen), kolommen), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition":
                                  f'attachment; filename="reconciliatie_{peildatum.isoformat()}.csv"'})
     return ReconciliatieResponse.model_validate({"peildatum": peildatum, "rijen": rijen})
@@ -92,7 +119,9 @@ def reconciliatie(
             description="For the telling of `partner` chosen for `pilot` at `peildatum` (see GET /v1/reconciliatie): "
                         "per category (all nine keys) the sorted pseudonyms; `dubbel_in_bron` lists a person once per "
                         "extra entry, `onverklaard` is always empty. Scopes: landelijk; instelling (only pilots it "
-                        "enrols in); every other scope 403. Unknown pilot: 404; a partner without a telling for the "
+                        "enrols in, and only the deelnemers it enrolled); every other scope 403. Every request, "
+                        "refused ones too, is written to the audit trail (GET /v1/audit). Unknown pilot: 404; a "
+                        "partner without a telling for the "
                         "pilot near `peildatum`: 404 with the partners that have one in `valid_values`. "
                         "Not cached (`Cache-Control: no-store`).\n\n" + RECONCILIATIE_RULES)
 def personen(
@@ -101,11 +130,25 @@ def personen(
     partner: Annotated[str, Query(pattern=PARTNER_PATTERN, max_length=80,
                                   description="The partner of the source, e.g. gemeente.gm0014")],
 ) -> ReconciliatiePersonenResponse:
+    object_id = f"{pilot}/{partner}@{peildatum.isoformat()}"
+    try:
+        antwoord = _personen(pilot, principal, rm, conn, context, peildatum, partner)
+    except ProblemError as exc:  # a person-level read: every request is in the audit trail, refusals too
+        audit(context, principal, PERSONEN, None, object_id, exc.status)
+        raise
+    audit(context, principal, PERSONEN, None, object_id, 200)
+    response.headers["Cache-Control"] = "no-store"
+    return antwoord
+
+
+def _personen(pilot: str, principal: ApiKey, rm: ReadQueries, conn: Connection, context: Any, peildatum: Any,
+              partner: str) -> ReconciliatiePersonenResponse:
     require(principal, "landelijk", "instelling")
     p = canonical_pilot(pilot, 404)
     visible = visible_pilots(principal, rm, conn)
     if visible is not None and p not in visible:
         raise forbid(principal, f"the key's instelling has no inschrijving in pilot {p!r}")
+    relatie = relaties_van(principal, rm, conn)
     # pseudonyms: computed per request, never kept in the answer cache
     rijen = rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=context.settings.reconcile_window_days,
                                    personen=True)
@@ -114,8 +157,8 @@ def personen(
     if bron is None:
         raise ProblemError(404, "not-found", f"the partner has no telling for pilot {p!r} near {peildatum.isoformat()}",
                            parameter="partner", valid_values=sorted(b.partner for b in bronnen))
-    response.headers["Cache-Control"] = "no-store"
     return ReconciliatiePersonenResponse.model_validate({
         "peildatum": peildatum, "pilot": p, "partner": bron.partner, "bron_type": bron.bron_type,
         "telling_peildatum": bron.telling_peildatum,
-        "personen": {c: sorted(bron.personen.get(c, ())) for c in CATEGORIEEN}})
+        "personen": {c: sorted(d for d in bron.personen.get(c, ()) if relatie is None or d in relatie)
+                     for c in CATEGORIEEN}})

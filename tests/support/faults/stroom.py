@@ -37,11 +37,13 @@ def reference() -> list[Item]:
 
 
 def deelnemers(seed: int) -> Iterator[Item]:
-    """Five valid events per new deelnemer: inschrijving, three sign-offs, a verklaring (in publish order)."""
+    """Six valid events per new deelnemer: the instelling's own aanmelding (an inschrijving needs one for its pilot),
+    inschrijving, three sign-offs, a verklaring (in publish order)."""
     rnd = random.Random(seed)
     for i in range(10**9):
         p = f"{seed:08x}{i:056x}"
         traject = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+        yield ("KandidaatAangemeld", ev(MBO, deelnemer=p, **bouwer.aanmelding(PILOT, "mbo", "a", None, False)))
         yield ("DeelnemerIngeschreven", ev(MBO, deelnemer=p, traject_id=traject, mbo_instelling=MBO, crebo="25250",
                                            leertraject="OVO", pilot=PILOT, startdatum=T0.date(), leerbedrijf_id=LB,
                                            geslacht="vrouw", leeftijd=18 + i % 40, gemeente=None, persoonsgegevens=None,
