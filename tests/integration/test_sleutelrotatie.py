@@ -109,7 +109,7 @@ def test_rotation_rekeys_state_read_models_vault_and_replays(kafka_bootstrap: st
         assert h.rejections(kafka_bootstrap, t) == []
         # (keyed by pseudonym: the two forms may sit on different partitions, so no order across them)
         assert sorted((et, r["deelnemer"]) for et, r in h.canonical(kafka_bootstrap, t) if r.get("deelnemer")) == [
-            ("DeelnemerIngeschreven", oud), ("LeerbedrijfVastgelegd", nieuw)]
+            ("DeelnemerIngeschreven", oud), ("KandidaatAangemeld", oud), ("LeerbedrijfVastgelegd", nieuw)]
         project_once(kafka_bootstrap, database_url, prefix, schema)
 
         # the API: the partner's own pseudonym finds the whole history on the new form
@@ -118,7 +118,8 @@ def test_rotation_rekeys_state_read_models_vault_and_replays(kafka_bootstrap: st
         sleutel = keystore.create("instelling:mbo.albeda", "test")[1]
         res = TestClient(app).get(f"/v1/deelnemers/{p}/tijdlijn", headers={"Authorization": f"Bearer {sleutel}"})
         assert res.status_code == 200, res.text
-        assert [e["event_type"] for e in res.json()] == ["DeelnemerIngeschreven", "LeerbedrijfVastgelegd"]
+        assert [e["event_type"] for e in res.json()] == ["KandidaatAangemeld", "DeelnemerIngeschreven",
+                                                         "LeerbedrijfVastgelegd"]
         assert _holds(eng, schema, oud, skip=(pseudoniem_rotatie.TABLE,)) == [] and _holds(eng, state, oud) == []
 
         # persoonsgegevens sealed before the rotation: the event names the old form, the key moved to the new one

@@ -6,11 +6,13 @@ import json
 from typing import Any, Callable, Iterable
 
 import tempfile
+import uuid
 from pathlib import Path
 
 from consumers.validator import Validator, ValidatorConfig
 from producers.sleutels import init_keys
 from producers.publisher import Publisher
+from registry.demo import bouwer
 from registry.domein.parkeren import DEFAULT_TIMEOUT, Parkeerplaats, vouw_alles
 from registry.infra import codec, topics
 from registry.infra.db import engine
@@ -25,9 +27,31 @@ def make_topics(bootstrap: str, prefix: str, partners: list[str] = PARTNERS, par
     return Topics(prefix)
 
 
-def publish(bootstrap: str, prefix: str, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
-    by_partner: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+def met_aanmeldingen(items: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """``items`` with, before each inschrijving whose deelnemer the items do not refer to its pilot first, the
+    instelling's own aanmelding (an mbo may refer; registry/domein/relaties.py: an inschrijving needs one). Its
+    event id derives from the inschrijving's, so publishing the same items again adds nothing."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    aangemeld: set[tuple[str, str]] = set()
     for event_type, record in items:
+        if event_type == "KandidaatAangemeld":
+            aangemeld.add((record["deelnemer"], record["pilot"]))
+        elif event_type == "DeelnemerIngeschreven" and (record["deelnemer"], record["pilot"]) not in aangemeld:
+            aangemeld.add((record["deelnemer"], record["pilot"]))
+            out.append(("KandidaatAangemeld", {
+                "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "aanmelding:" + record["event_id"])),
+                "occurred_at": record["occurred_at"], "partner": record["partner"], "deelnemer": record["deelnemer"],
+                "recorded_at": None, "warnings": [], "persoonsgegevens": None,
+                **bouwer.aanmelding(record["pilot"], "mbo", "a", None, False)}))
+        out.append((event_type, record))
+    return out
+
+
+def publish(bootstrap: str, prefix: str, items: Iterable[tuple[str, dict[str, Any]]], aanmelden: bool = True) -> int:
+    """Publish each item as its partner. ``aanmelden``: add the aanmeldingen inschrijvingen need
+    (``met_aanmeldingen``); off for a test of that rule itself."""
+    by_partner: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for event_type, record in (met_aanmeldingen(items) if aanmelden else items):
         by_partner.setdefault(record["partner"], []).append((event_type, record))
     n = 0
     for partner, batch in by_partner.items():
