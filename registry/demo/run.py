@@ -142,6 +142,7 @@ def run(s: Settings, console: Console, serve: bool = True, instanties: Instantie
         done = validator.drain()
         console.print(f"  published {sent + 1:5d}  validated {done:5d}  deliberately bad submissions "
                       f"({len(validator.plaats)} parked, waiting: praktijkregister parked)")
+        _relaties(s, validator, console, generated, pseudo, sealer)
     finally:
         validator.close()
     summarize(s, t, console)
@@ -271,6 +272,21 @@ def _counts(s: Settings, t: Topics) -> tuple[Counter[str], Counter[str], int]:
     accepted = Counter(codec.decode(r.value)[0] for r in topics.read_to_end(s.kafka_servers, t.events))
     refused = Counter(json.loads(r.value)["reden"] for r in topics.read_to_end(s.kafka_servers, t.rejections))
     return accepted, refused, len(topics.read_to_end(s.kafka_servers, t.deadletter))
+
+
+def _relaties(s: Settings, validator: Validator, console: Console, generated: list[demodata.DemoRecord],
+              pseudo: Pseudonymiser, sealer: Sealer) -> None:
+    """A rogue inschrijving and an erasure of a deelnemer two instellingen hold: both wait (registry/demo/relaties.py)."""
+    from registry.demo.relaties import pogingen
+
+    rows = pogingen(generated)
+    sent = _publish(s, rows, pseudo, sealer)
+    validator.drain()
+    ids = {r.record["event_id"]: r for r in rows}
+    wacht = [g for g in validator.plaats.entries.values() if g.event_id in ids]
+    console.print(f"  published {sent:5d}  who may say what about whom: "
+                  + "; ".join(f"{g.partner} {g.event_type} parked ({g.reden})" for g in sorted(wacht, key=lambda g: g.volgorde))
+                  + " (praktijkregister parked --as sbb)", highlight=False)
 
 
 def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) -> None:

@@ -63,6 +63,47 @@ def _table_texts(database_url: str, schemas: list[str]) -> dict[str, str]:
     return out
 
 
+def _geopend(bootstrap: str, topic_names: list[str], box: Any, kluis: Gegevenskluis, vormen: list[str]) -> dict[str, list[str]]:
+    """Per topic, every persoonsgegevens value that opens with the registry's private key (partner-sealed) or with
+    a data key of the vault (under any of ``vormen``, the deelnemer's pseudonyms): in an event, in a parked entry's
+    or dead letter's bytes (JSON ``waarde_base64``)."""
+    import base64
+    import json
+
+    from nacl.exceptions import CryptoError
+
+    out: dict[str, list[str]] = {}
+    for topic in topic_names:
+        for rec in topics.read_all([bootstrap], topic):
+            kandidaten = [rec.value or b""]
+            try:
+                j = json.loads(rec.value or b"")
+                if isinstance(j, dict) and j.get("waarde_base64"):
+                    kandidaten.append(base64.b64decode(j["waarde_base64"]))
+            except ValueError:
+                pass
+            for waarde in kandidaten:
+                try:
+                    _et, r = codec.decode(waarde)
+                except Exception:  # noqa: BLE001 - not an event (a refusal, a marker, a prefix)
+                    continue
+                pg = r.get("persoonsgegevens")
+                if not pg:
+                    continue
+                try:
+                    out.setdefault(topic, []).append(box.decrypt(bytes(pg)).decode())
+                except CryptoError:
+                    pass
+                for vorm in vormen:
+                    try:
+                        geopend = kluis.ontsleutel(vorm, bytes(pg))
+                    except ValueError:
+                        continue
+                    if geopend is not None:
+                        out.setdefault(topic, []).append(repr(geopend))
+    return out
+
+
 def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
         kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="praktijkregister")
@@ -86,6 +127,20 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
         sealed_p = next(r["persoonsgegevens"] for et, r in canon if r.get("deelnemer") == rp and r.get("persoonsgegevens"))
         assert kluis.ontsleutel(rp, sealed_p) == {"naam": NAAM_P, "geboortedatum": GEBOREN_P}  # readable before
         assert any(rp in txt for txt in _table_texts(database_url, [schema]).values())  # the scan below can find it
+        from nacl.public import PrivateKey, SealedBox
+
+        from registry.infra.sleutelbestanden import read_secret_hex
+
+        box = SealedBox(PrivateKey(read_secret_hex(keydir / "registry.key", "registry private key")))
+        admin = KafkaAdminClient(**client_config(kafka_bootstrap))
+        try:
+            alle = [n for n in admin.list_topics() if n.startswith(prefix + ".")]
+        finally:
+            admin.close()
+        voor_wissen = _geopend(kafka_bootstrap, alle, box, kluis, [rp, p])
+        # the scan opens p's name before the erasure: in the partner's ingress bytes and in the canonical log
+        assert any(NAAM_P in g for g in voor_wissen.get(t.ingress(MBO), []))
+        assert any(NAAM_P in g for g in voor_wissen.get(t.events, []))
 
         later = dt.datetime(2021, 1, 5, 10, tzinfo=dt.timezone.utc)
         h.publish(kafka_bootstrap, prefix, [
@@ -126,6 +181,11 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
             for rec in topics.read_all([kafka_bootstrap], topic):
                 raw = (rec.value or b"") + (rec.key or b"")
                 assert NAAM_P.encode() not in raw and GEBOREN_P.encode() not in raw, topic
+        # with the registry's private key and the master key in hand: nothing of p opens in any topic (canonical,
+        # parked, rejections, dead letters, and the ingress topics within their retention)
+        na_wissen = _geopend(kafka_bootstrap, namen, box, kluis, [rp, p, h.canoniek(q)])
+        assert not {topic: g for topic, gs in na_wissen.items() for g in gs if NAAM_P in g or GEBOREN_P in g}
+        assert any(NAAM_Q in g for g in na_wissen.get(t.events, []))  # q's stay readable: the scan still works
         # every table (read models, validator state, vault): no name, birth date or pseudonym (partner or registry)
         tabellen = _table_texts(database_url, [schema, f"{prefix}_validator"])
         assert f"{prefix}_validator.data_sleutels" in tabellen and f"{schema}.event_log" in tabellen

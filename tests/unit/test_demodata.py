@@ -703,6 +703,37 @@ def _real_run(records: list[DemoRecord], bad: list[DemoRecord]) -> tuple[list[st
     return problems, reasons
 
 
+def test_the_demos_rogue_inschrijving_and_shared_erasure_wait() -> None:
+    from registry.demo.relaties import pogingen
+
+    records = demodata.generate(2021)
+    rows = pogingen(records)
+    problems, _ = _real_run(records, [])
+    assert problems == []
+    # judged in order on the state the data set leaves (the advies applied before the erasure is judged)
+    invoer = pytest.importorskip("producers.invoer")
+    regels = pytest.importorskip("registry.domein.regels")
+    staat_mod = pytest.importorskip("registry.domein.staat")
+    now = dt.datetime.now(dt.timezone.utc)
+    staat = staat_mod.Staat()
+    inv: dict[str, Any] = {}
+
+    def pseudonymise(bsn: str) -> str:
+        return hashlib.sha256(b"demo:" + bsn.encode()).hexdigest()
+
+    uitkomst = []
+    for dr in [*records, *rows]:
+        reader = inv.setdefault(dr.partner, invoer.Invoer(dr.partner, pseudonymise, lambda g: b"sealed", now=now))
+        event_type, rec = reader.row(dict(dr.record), json.dumps(dr.record))
+        b = regels.beoordeel(staat, event_type, rec, dr.partner, now)
+        if dr in rows:
+            uitkomst.append((event_type, b.reden))
+        if b.geaccepteerd:
+            staat_mod.pas_toe(staat, event_type, {**rec, "volgnummer": b.volgnummer})
+    assert uitkomst == [("DeelnemerIngeschreven", "geen_aanmelding"), ("AdviesUitgebracht", None),
+                        ("DeelnemerGegevensVerwijderd", "wacht_op_sbb")]
+
+
 def test_the_registry_validator_accepts_the_data_and_refuses_the_refusals() -> None:
     problems, reasons = _real_run(demodata.generate(2021), demodata.refusals(2021))
     assert problems == []
