@@ -39,14 +39,14 @@ def judge(s: Staat, event_type: str, r: dict[str, Any]) -> Besluit:
     return beoordeel(s, event_type, r, r["partner"], NOW)
 
 
-def event(event_type: str, partner: str, deelnemer: str) -> dict[str, Any]:
+def event(event_type: str, partner: str, deelnemer: str, pilot: str = "groningen") -> dict[str, Any]:
     """A submission by ``partner`` about ``deelnemer`` with ids of its own (a probe knows no one's traject ids)."""
     tid, vid = str(uuid.uuid4()), str(uuid.uuid4())
     instelling = partner if partner.startswith("mbo.") else MBO
     payloads: dict[str, Callable[[], bouwer.Payload]] = {
-        "KandidaatAangemeld": lambda: bouwer.aanmelding("groningen", "gemeente", "a", None, False),
+        "KandidaatAangemeld": lambda: bouwer.aanmelding(pilot, "gemeente", "a", None, False),
         "AdviesUitgebracht": lambda: bouwer.advies(instelling, "praktijkverklaring", "geen_inschrijving_geen_startkwalificatie"),
-        "DeelnemerIngeschreven": lambda: bouwer.inschrijving(tid, instelling, "25250", "groningen", dt.date(2020, 6, 1),
+        "DeelnemerIngeschreven": lambda: bouwer.inschrijving(tid, instelling, "25250", pilot, dt.date(2020, 6, 1),
                                                              "vrouw", 30),
         "LeerbedrijfVastgelegd": lambda: bouwer.leerbedrijf_vastgelegd(tid, LB),
         "WerkprocesAfgetekend": lambda: bouwer.aftekening(tid, "25250", "B1-K1-W1", "po-1"),
