@@ -47,6 +47,12 @@ HEADER = ("fault", "repetitions", "events in", "in canonical log", "duplicates",
 class Opzet:
     short: bool
     seed: int
+    only: tuple[str, ...] = ()  # words: only the faults whose name contains one (case-insensitive)
+
+    def doet(self, fault: str) -> bool:
+        if self.short and fault not in SHORT:
+            return False
+        return not self.only or any(w.lower() in fault.lower() for w in self.only)
 
     @property
     def rate(self) -> float:
@@ -247,7 +253,7 @@ class Suite:
         ]
         rows = []
         for name, step in steps:
-            if o.short and name not in SHORT:
+            if not o.doet(name):
                 continue
             rows.append(step())
             done(rows[-1])
@@ -303,13 +309,14 @@ def _show(row: Rij, rows: list[Rij]) -> None:
     print(table([row]).splitlines()[-1], flush=True)
 
 
-def main(short: bool, seed: int | None, keep: bool, workdir: Path | None = None) -> int:
+def main(short: bool, seed: int | None, keep: bool, workdir: Path | None = None, only: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     for noisy in ("kafka", "faults.stroom", "faults.logboek", "httpx", "praktijkregister"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)  # the broker's restarts are expected, not news
-    opzet = Opzet(short, seed if seed is not None else random.randrange(10**6))
+    opzet = Opzet(short, seed if seed is not None else random.randrange(10**6), tuple(only or ()))
     workdir = workdir or Path(tempfile.mkdtemp(prefix="praktijk-faults-"))
-    print(f"== fault suite ({'short' if short else 'full'}, seed {opzet.seed}); logs in {workdir / 'logs'}", file=sys.stderr)
+    print(f"== fault suite ({'short' if short else 'full'}, seed {opzet.seed}"
+          f"{', only ' + ', '.join(opzet.only) if opzet.only else ''}); logs in {workdir / 'logs'}", file=sys.stderr)
     signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: the private stack still goes down
     suite, started = Suite(opzet, workdir), time.monotonic()
     rows: list[Rij] = []

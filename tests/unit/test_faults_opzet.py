@@ -1,0 +1,21 @@
+"""Which faults a fault-suite run does (``./ops/faults --short`` / ``--only``): pure, no servers."""
+from __future__ import annotations
+
+from tests.support.faults.suite import RECOVERY_LIMIT_S, SHORT, Opzet, Rij
+from tests.support.faults.controle import Telling
+
+
+def test_only_narrows_the_run_and_short_keeps_one_of_each_kind() -> None:
+    alles = ["validator SIGKILL", "Kafka SIGTERM + restart", "Kafka SIGKILL + restart", "PostgreSQL stop -m fast + start"]
+    assert [f for f in alles if Opzet(False, 1, ("kafka",)).doet(f)] == alles[1:3]
+    assert [f for f in alles if Opzet(False, 1, ("KAFKA", "postgres")).doet(f)] == alles[1:]
+    assert [f for f in alles if Opzet(True, 1).doet(f)] == [f for f in alles if f in SHORT]
+    assert all(Opzet(False, 1).doet(f) for f in alles)
+
+
+def test_a_recovery_over_the_limit_fails_the_row_as_never_does() -> None:
+    telling = Telling(events_in=10, in_log=10, duplicates=0, lost=0)
+    assert Rij("x", 2, telling, True, [1.0, RECOVERY_LIMIT_S - 1]).ok
+    assert not Rij("x", 2, telling, True, [1.0, RECOVERY_LIMIT_S]).ok
+    assert not Rij("x", 2, telling, True, [1.0, None]).ok
+    assert "1 over 60 s" in Rij("x", 2, telling, True, [1.0, 75.0]).cells()[-1]
