@@ -191,12 +191,15 @@ def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the q
          validators: int = typer.Option(1, "--validators", min=1, help="Validator instances in the background."),
          projectors: int = typer.Option(1, "--projectors", min=1, help="Projector instances in the background."),
          reconcilers: int = typer.Option(1, "--reconcilers", min=1, help="Reconciler (--follow) instances in the "
-                                         "background.")) -> None:
+                                         "background."),
+         verbose: bool = typer.Option(False, "--verbose", help="Library and component logs on the terminal too "
+                                      "(default: only in .cache/logs/<component>.log).")) -> None:
     """The main job: publish the simulated pilots, validate, project, print the overzichten, serve the API."""
     from registry.demo import run as demo_mod
 
-    demo_mod.run(settings_mod.load(), console, serve=serve,
-                 instanties=demo_mod.Instanties(validators, projectors, reconcilers))
+    s = settings_mod.load()
+    logs = demo_mod.logging_naar(None if verbose else s.keys_dir.parent / "logs")
+    demo_mod.run(s, console, serve=serve, instanties=demo_mod.Instanties(validators, projectors, reconcilers), logs=logs)
 
 
 # Commands in their own modules (validator, projections, reconciliation, API).

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from collections import Counter
 from typing import Any, Iterable
 
@@ -106,7 +108,21 @@ class Instanties:
                 + [["reconcile", "--follow", "--instance", str(i)] for i in range(self.reconcilers)])
 
 
-def run(s: Settings, console: Console, serve: bool = True, instanties: Instanties = Instanties()) -> None:
+def logging_naar(logs: Path | None) -> Path | None:
+    """Where the demo's logging goes: ``logs``/demo.log (libraries, kafka-python among them, at WARNING and up), so the
+    terminal shows only the demo's own lines; None (``--verbose``): the terminal, at INFO. Returns ``logs``."""
+    if logs is None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        return None
+    logs.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=str(logs / "demo.log"), level=logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    return logs
+
+
+def run(s: Settings, console: Console, serve: bool = True, instanties: Instanties = Instanties(),
+        logs: Path | None = None) -> None:
     t = Topics()
     console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database "
                   f"{make_url(s.database_url).render_as_string(hide_password=True)}")
@@ -162,12 +178,13 @@ def run(s: Settings, console: Console, serve: bool = True, instanties: Instantie
     console.print(f"  curl '{base}/v1/verklaringen/<verklaring_id>/verificatie'   (public, no key)", highlight=False)
     _voorbeeld_verklaring(s, console, s.public_url or base, key)
     if serve:
-        _serve(s, console, instanties)
+        _serve(s, console, instanties, logs)
 
 
-def _serve(s: Settings, console: Console, instanties: Instanties = Instanties()) -> None:
+def _serve(s: Settings, console: Console, instanties: Instanties = Instanties(), logs: Path | None = None) -> None:
     """The API in the foreground; validator, projector and reconciler (--follow) in the background,
-    so a telling published now (praktijkregister publish) shows up reconciled in /v1/reconciliatie."""
+    so a telling published now (praktijkregister publish) shows up reconciled in /v1/reconciliatie. With ``logs``,
+    each background component writes to ``logs/<component>.log`` instead of the terminal."""
     import subprocess
     import sys
 
@@ -177,10 +194,16 @@ def _serve(s: Settings, console: Console, instanties: Instanties = Instanties())
     from registry.api.app import create_app
 
     cli = [sys.executable, "-m", "registry.cli"]
-    workers = [subprocess.Popen(cli + args) for args in instanties.commands()]
+    workers = []
+    for args in instanties.commands():
+        naam = "-".join(a for a in args if not a.startswith("--"))
+        uit = None if logs is None else (logs / f"{naam}.log").open("ab")
+        workers.append(subprocess.Popen(cli + args, stdout=uit, stderr=None if uit is None else subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL))
+    waar = "" if logs is None else f"; their logs: {logs}/<component>.log"
     console.print(f"{instanties.validators} validator(s), {instanties.projectors} projector(s) and "
-                  f"{instanties.reconcilers} reconciler(s) (reconcile --follow) run in the background; "
-                  "serving the API until Ctrl-C ...")
+                  f"{instanties.reconcilers} reconciler(s) (reconcile --follow) run in the background{waar}; "
+                  "serving the API until Ctrl-C ...", highlight=False)
     ports = (s.validator_metrics_port, s.projector_metrics_port, s.reconciler_metrics_port)
     if any(ports):  # ./ops/demo: the ports ops/prometheus.sh scrapes (its URL: ops/prometheus.sh url)
         console.print("metrics: validator :{}, projector :{}, reconciler :{}, API {}/metrics (landelijk key); "
