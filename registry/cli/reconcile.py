@@ -12,6 +12,7 @@ from rich.console import Console
 from registry.infra.kafka import client_config
 from registry.demo.reconciliatie_tabel import tabel
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
+from registry.cli import uitvoer
 from registry.infra import metrics, settings as settings_mod
 from registry.infra.db import engine
 from registry.infra.topics import DEFAULT
@@ -60,7 +61,7 @@ def reconcile(
         raise typer.BadParameter("give --peildatum YYYY-MM-DD (or --follow)", param_hint="--peildatum")
     d = _peildatum(peildatum)
     rijen = reconciler.reconcile(engine(s.database_url), schema, d, pilot, venster_dagen=s.reconcile_window_days)
-    Console().print(tabel(rijen, d))
+    uitvoer.console().print(tabel(rijen, d))
     if publish and rijen:
         from kafka import KafkaProducer
 

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, voor_partner, vouw_alles
 from registry.domein.relaties import WACHT_OP_SBB
+from registry.cli import uitvoer
 from registry.infra import metrics, settings as settings_mod
 from registry.infra.db import engine
 from registry.infra.topics import Topics, read_to_end
@@ -131,7 +132,7 @@ def parked(
     for r in rows:
         table.add_row(str(r.get("partner") or as_partner), str(r["event_type"]), str(r["event_id"]),
                       ", ".join(r["wacht_op"]), str(r["reden"]), str(r["parked_at"])[:19])
-    Console().print(table)
+    uitvoer.console().print(table)
 
 
 def _partner_login(s: settings_mod.Settings, as_partner: str) -> bool:
@@ -176,4 +177,4 @@ def rejections(
         table.add_row(str(g["parked_at"])[:19], str(g["event_type"]), str(g["event_id"]), str(g["reden"]),
                       f"waiting for {', '.join(g['wacht_op'])} (refused as {g['reden']} after {s.park_timeout} if it "
                       f"does not come): {g['melding']}")
-    Console().print(table)
+    uitvoer.console().print(table)
