@@ -184,8 +184,10 @@ def test_personen_landelijk(api: tuple[TestClient, dict[str, str]]) -> None:
 def test_personen_scopes(api: tuple[TestClient, dict[str, str]]) -> None:
     twente = "/v1/reconciliatie/twente/personen?peildatum=2020-11-30&partner=uwv"
     body = get(api, twente, "instelling:mbo.noorderpoort").json()
-    assert body["personen"]["dubbel_in_bron"] == [TWENTE[0]] and body["personen"]["andere_pilot"] == [PEOPLE[7]]
+    # an instelling reads only the deelnemers it enrolled: PEOPLE[7] (another instelling's, in groningen) is left out
+    assert body["personen"]["dubbel_in_bron"] == [TWENTE[0]] and body["personen"]["andere_pilot"] == []
     assert body["personen"]["alleen_in_register"] == sorted(TWENTE[2:])
+    assert get(api, twente, "landelijk").json()["personen"]["andere_pilot"] == [PEOPLE[7]]
     assert get(api, twente, "instelling:mbo.albeda").status_code == 403
     for scope in ("regio:Twente", "regio:Groningen", "publiek"):
         assert get(api, twente, scope).status_code == 403
