@@ -181,7 +181,7 @@ def _beeindigd(s: Staat, r: Record) -> None:
 def _verwijderd(s: Staat, r: Record) -> None:
     """Erasure: forget the deelnemer, its trajecten and verklaringen; remember only the hash of its pseudonym and
     which partners had a relation with it (they alone are told ``gegevens_verwijderd`` later)."""
-    relaties = relaties_van(s, r["deelnemer"]) | {r["partner"]}
+    relaties = relaties_van(s, r["deelnemer"]) | ({str(r["partner"])} if r.get("partner") else set())
     d = s.deelnemers.pop(r["deelnemer"], None)
     weg: set[tuple[str, str]] = {("deelnemer", r["deelnemer"])}
     for t in d.trajecten if d else []:

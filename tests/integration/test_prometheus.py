@@ -142,7 +142,7 @@ def test_workers_metrics_are_one_view_and_prometheus_reads_them(api: dict[str, A
             assert answer["status"] == "success", (expr, answer)
         assert query("sum(rate(praktijk_nope_total[5m]) ")["status"] == "error"  # a parse error is reported
         rules = httpx.get(url + "/api/v1/rules", timeout=10).json()["data"]["groups"]
-        assert len(rules[0]["rules"]) == 7 and all(r["health"] == "ok" for r in rules[0]["rules"])
+        assert len(rules[0]["rules"]) == 8 and all(r["health"] == "ok" for r in rules[0]["rules"])
     finally:
         stopped = subprocess.run([ops, "stop"], env=env, capture_output=True, text=True, timeout=60)
         key_file = cache / "prometheus" / "api.key"
