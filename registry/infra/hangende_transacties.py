@@ -50,6 +50,9 @@ class OpenTransactie:
     producer_epoch: int
     start_offset: int
     laatste_schrijf_ms: int  # the producer's last append to the partition (ms since the epoch)
+    # the coordinator epoch of the last marker this partition took from the producer (-1: none): an abort marker
+    # must carry at least this one, or the leader refuses it as from a fenced coordinator
+    coordinator_epoch: int = -1
 
     def regel(self) -> str:
         return (f"{self.tp.topic}[{self.tp.partition}] producer id {self.producer_id} epoch {self.producer_epoch} "
@@ -111,7 +114,8 @@ class Transactiewacht:
         if not tps:
             return []
         staat: Mapping[TopicPartition, Any] = self.admin.describe_producers(tps)
-        return [OpenTransactie(tp, p.producer_id, p.producer_epoch, p.current_transaction_start_offset, p.last_timestamp)
+        return [OpenTransactie(tp, p.producer_id, p.producer_epoch, p.current_transaction_start_offset, p.last_timestamp,
+                               p.coordinator_epoch)
                 for tp, s in staat.items() for p in s.active_producers if p.current_transaction_start_offset >= 0]
 
     def coordinator(self, producer_ids: Iterable[int]) -> dict[int, CoordinatorZicht]:
@@ -144,7 +148,9 @@ class Transactiewacht:
     def breek_af(self, t: OpenTransactie) -> None:
         from kafka.admin._transactions import AbortTransactionSpec  # kafka-python's KIP-664 tooling
 
-        self.admin.abort_transaction(AbortTransactionSpec(t.tp, t.producer_id, t.producer_epoch, -1))
+        # the partition's own coordinator epoch, not -1: a partition that took markers from this producer before (the
+        # fault suite's case: epoch 10) refuses a lower one as TRANSACTION_COORDINATOR_FENCED
+        self.admin.abort_transaction(AbortTransactionSpec(t.tp, t.producer_id, t.producer_epoch, t.coordinator_epoch))
         self.afgebroken += 1
 
     def ruim_op(self) -> list[OpenTransactie]:

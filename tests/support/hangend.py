@@ -8,6 +8,7 @@ disagree; the producer skips ``AddPartitionsToTxn`` by marking the partition as 
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Iterator
 
 from kafka import KafkaProducer, TopicPartition
@@ -30,13 +31,37 @@ def zonder_partitieverificatie(bootstrap: str) -> Iterator[None]:
         admin.close()
 
 
+def _markers_geschreven(bootstrap: str, tps: list[TopicPartition], timeout_s: float = 30.0) -> None:
+    """Wait until no transaction is open on ``tps`` (the abort markers have landed)."""
+    from registry.infra.toegang import admin_client
+
+    admin = admin_client(bootstrap)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            staat = admin.describe_producers(tps)
+            if all(p.current_transaction_start_offset < 0 for s in staat.values() for p in s.active_producers):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"abort markers not written on {tps} within {timeout_s:.0f} s")
+    finally:
+        admin.close()
+
+
 def hangende_transactie(bootstrap: str, tps: list[TopicPartition], transactional_id: str,
                         waarde: bytes = b"hanging") -> tuple[int, int]:
-    """Leave a transaction open on ``tps`` that the coordinator does not know of: (producer id, epoch)."""
+    """Leave a transaction open on ``tps`` that the coordinator does not know of: (producer id, epoch). The producer
+    first commits one ordinary transaction there, so the partitions hold a coordinator epoch for it (>= 0), as in the
+    fault suite's case: an abort must carry that epoch."""
     with zonder_partitieverificatie(bootstrap):
         p = KafkaProducer(**client_config(bootstrap), transactional_id=transactional_id, transaction_timeout_ms=10_000)
         try:
             p.init_transactions()
+            p.begin_transaction()
+            for tp in tps:
+                p.send(tp.topic, waarde, partition=tp.partition).get(timeout=30)
+            p.abort_transaction()  # its marker records the coordinator epoch on each partition
+            _markers_geschreven(bootstrap, tps)  # EndTxn returns before the coordinator's markers are written
             p.begin_transaction()
             tm = p._transaction_manager  # noqa: SLF001 - the client must skip AddPartitionsToTxn on purpose
             assert tm is not None
