@@ -100,7 +100,6 @@ def bench_api(bootstrap: str, database_url: str, n_deelnemers: int, clients: int
                                      capture_output=True, text=True, timeout=seconds + 60)
                 wrk_log.write(f"$ wrk ... {' '.join(args)}\n{res.stdout}{res.stderr}\n")
                 out.append(parse_wrk(res.stdout + res.stderr))
-        os.unlink(script.name)
     finally:
         stop(server)
         keystore.revoke(api_key.key_id)  # a landelijk key must not outlive the bench
