@@ -43,10 +43,13 @@ def heeft_relatie(staat: Staat, partner: str, deelnemer: str) -> bool:
 
 
 def is_verwijderd_voor(staat: Staat, partner: str, deelnemer: str) -> bool:
-    """Erased, and this partner had a relation with it: it is told so (anyone else: as if unknown)."""
-    return (staat.is_verwijderd(deelnemer) and partner != SBB and
-            partner in staat.verwijderd_relaties.get(verwijderd_sleutel(deelnemer), ())) or (
-        partner == SBB and staat.is_verwijderd(deelnemer) and deelnemer not in staat.deelnemers)
+    """Erased, and this partner had a relation with it: it is told so (anyone else: as if unknown). sbb is told
+    unless a new referral has registered the pseudonym again since."""
+    if not staat.is_verwijderd(deelnemer):
+        return False
+    if partner == SBB:
+        return deelnemer not in staat.deelnemers
+    return partner in staat.verwijderd_relaties.get(verwijderd_sleutel(deelnemer), ())
 
 
 def poort(ctx: Context, event_type: str) -> None:
