@@ -15,7 +15,7 @@ from registry.infra.topics import Topics
 from tests.integration.test_validator import reference
 from tests.support import validator as h
 from tests.support.builders import LB, MBO, T1, aanmelding, afteken, ev, inschrijving
-from tests.unit.test_relaties import event
+from tests.support.relaties import event
 
 ROGUE, GEMEENTE, SBB = "mbo.noorderpoort", "gemeente.gm0599", "sbb"
 TWEEDE = "mbo.roc-top"  # a second instelling that refers before it enrols
