@@ -344,15 +344,14 @@ class Validator(Overdracht):
         if self.wacht is None:
             return
         self.volgende_transactiecheck = time.monotonic() + TRANSACTIE_CHECK_S
-        weg = self.wacht.ruim_op()
-        for t in weg:
-            metrics.HANGING_TRANSACTIONS_ABORTED.labels(t.tp.topic).inc()
-        try:
+        try:  # one question to the partition leaders serves the gauge and the check
             open_ = self.wacht.open_transacties()
         except Exception as exc:  # noqa: BLE001 - measured again at the next check
             log.warning("instance %d: open transactions not measured (%s)", self.instance, type(exc).__name__)
             return
         self._meld_open(open_)
+        for t in self.wacht.ruim_op(open_) if open_ else []:
+            metrics.HANGING_TRANSACTIONS_ABORTED.labels(t.tp.topic).inc()
 
     def _meld_open(self, open_: list[OpenTransactie]) -> None:
         assert self.wacht is not None and self.volger is not None

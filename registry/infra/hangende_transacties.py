@@ -133,10 +133,11 @@ class Transactiewacht:
                                                   frozenset(d.topic_partitions))
         return out
 
-    def hangende(self) -> list[OpenTransactie]:
-        """Hanging transactions. The partitions are asked twice, before and after the coordinators: a transaction
-        whose coordinator completed it between the two questions got its marker and is open only in the first."""
-        open_ = self.open_transacties()
+    def hangende(self, open_: list[OpenTransactie] | None = None) -> list[OpenTransactie]:
+        """Hanging transactions (``open_``: the partitions' answer, when the caller asked already). The partitions
+        are asked twice, before and after the coordinators: a transaction whose coordinator completed it between
+        the two questions got its marker and is open only in the first."""
+        open_ = self.open_transacties() if open_ is None else open_
         if not open_:
             return []
         kandidaten = hangend(open_, self.coordinator(t.producer_id for t in open_), self.klok_ms(), self.min_stil_ms)
@@ -153,11 +154,11 @@ class Transactiewacht:
         self.admin.abort_transaction(AbortTransactionSpec(t.tp, t.producer_id, t.producer_epoch, t.coordinator_epoch))
         self.afgebroken += 1
 
-    def ruim_op(self) -> list[OpenTransactie]:
+    def ruim_op(self, open_: list[OpenTransactie] | None = None) -> list[OpenTransactie]:
         """Abort every hanging transaction; one log line per abort. Errors are logged (by type) and the next call
         tries again: a caller is never stopped by this check."""
         try:
-            weg = self.hangende()
+            weg = self.hangende(open_)
             for t in weg:
                 self.breek_af(t)
                 log.warning("hanging transaction aborted: %s (its coordinator had ended it; no marker had come)",
