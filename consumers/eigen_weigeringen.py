@@ -5,17 +5,23 @@ create topics); while it does not exist the refusal goes to the shared topic onl
 again at most every ``recheck_s`` seconds (as often as it looks for a new partner's ingress topic: a partner added
 while the validator runs finds its first refusals on its own topic, never only on the shared one).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from registry.infra.topics import Topics
 
 
 class EigenWeigeringen:
-    def __init__(self, topics: Topics, bestaande: Callable[[], set[str]], recheck_s: float = 5.0,
-                 klok: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        topics: Topics,
+        bestaande: Callable[[], set[str]],
+        recheck_s: float = 5.0,
+        klok: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.topics = topics
         self.bestaande = bestaande  # the topic names the validator can see (a metadata request)
         self.recheck_s = recheck_s

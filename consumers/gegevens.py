@@ -1,15 +1,17 @@
-"""The validator's persoonsgegevens step (issue 12, crypto-shredding).
+"""The validator's persoonsgegevens step (crypto-shredding).
 
 A partner seals ``persoonsgegevens`` (naam, geboortedatum) to the registry's X25519 public key. Before an
 accepted event is appended to the canonical log, the validator opens that sealed box in memory and encrypts the
 object again with the deelnemer's own data key from the vault (registry/infra/gegevenskluis.py): the canonical log
 carries only that ciphertext, and deleting the data key (DeelnemerGegevensVerwijderd) makes every copy unreadable.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
@@ -45,7 +47,9 @@ class Herversleutelaar:
         try:
             value = json.loads(self._box.decrypt(bytes(sealed)))
         except (CryptoError, ValueError, TypeError) as exc:
-            raise Onopenbaar(f"persoonsgegevens are not sealed to the registry's public key ({type(exc).__name__})") from None
+            raise Onopenbaar(
+                f"persoonsgegevens are not sealed to the registry's public key ({type(exc).__name__})"
+            ) from None
         if not isinstance(value, dict):
             raise Onopenbaar("sealed persoonsgegevens hold no JSON object")
         return value

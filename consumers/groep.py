@@ -6,6 +6,7 @@ with several instances that each spend time between polls (a batch, a transactio
 many seconds without assigning a partition (seen with two validators). So while the member is (re)joining, it
 polls back to back in short slices: a join completes inside a poll and its result is never dropped.
 """
+
 from __future__ import annotations
 
 import time

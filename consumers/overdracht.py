@@ -1,16 +1,18 @@
-"""The validator's hand-over on rebalance (issue 15): a mixin of ``consumers.validator.Validator``.
+"""The validator's hand-over on rebalance: a mixin of ``consumers.validator.Validator``.
 
 Partitions the group gives an instance stay paused until the state is rolled forward to the canonical log's end
 and the parked entries of those partitions are loaded from the parked topic, so no record of them is judged on
 another instance's stale view; partitions taken away drop their parked entries (their new owner loads them).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -22,8 +24,8 @@ from registry.domein import pseudoniemen
 from registry.domein.parkeren import Parkeerplaats, vervult
 from registry.domein.staat import Staat, pas_toe
 from registry.infra import codec
-from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra import topics as topics_mod
+from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra.topics import Topics
 
 log = logging.getLogger("praktijkregister.validator")
@@ -103,7 +105,9 @@ class Overdracht(Beoordeling):
         assert self.consumer is not None
         weg = (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
         if weg:
-            log.warning("instance %d: %d paused partition(s) without a hand-over: handing them over", self.instance, len(weg))
+            log.warning(
+                "instance %d: %d paused partition(s) without a hand-over: handing them over", self.instance, len(weg)
+            )
             self.nieuw |= weg
 
     def neem_over(self) -> None:
@@ -117,8 +121,14 @@ class Overdracht(Beoordeling):
         self.geladen |= nieuw
         self.consumer.resume(*nieuw)
         self._gauge()
-        log.info("instance %d: took over %d partition(s) in %.1f s (rolled forward %d event(s); %d parked waiting)",
-                 self.instance, len(nieuw), time.monotonic() - started, n, len(self.plaats))
+        log.info(
+            "instance %d: took over %d partition(s) in %.1f s (rolled forward %d event(s); %d parked waiting)",
+            self.instance,
+            len(nieuw),
+            time.monotonic() - started,
+            n,
+            len(self.plaats),
+        )
 
     def _laad_geparkeerd(self, tps: set[TopicPartition]) -> None:
         """Fold the parked partitions of ``tps`` (to their end, past open transactions) and take over their entries."""
@@ -131,13 +141,20 @@ class Overdracht(Beoordeling):
             ptps = [TopicPartition(self.topics.parked, p) for p in partities]
             reader.assign(ptps)
             reader.seek_to_beginning(*ptps)
-            lees_tot(reader, hoogwater(self.config.bootstrap, ptps), lambda _tp, rec: fold.vouw(json.loads(rec.value)),
-                     "parked topic", self.controleer_transacties)
+            lees_tot(
+                reader,
+                hoogwater(self.config.bootstrap, ptps),
+                lambda _tp, rec: fold.vouw(json.loads(rec.value)),
+                "parked topic",
+                self.controleer_transacties,
+            )
         finally:
             reader.close()
         for g in self.plaats.neem_over(fold, {(tp.topic, tp.partition) for tp in tps}):
-            _, record = codec.decode(g.waarde)  # the ingress bytes: re-keyed again, as on arrival (issue 12)
-            self.plaats.zet(dataclasses.replace(g, record=pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)))
+            _, record = codec.decode(g.waarde)  # the ingress bytes: re-keyed again, as on arrival
+            self.plaats.zet(
+                dataclasses.replace(g, record=pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key))
+            )
             self.opnieuw.add(g.event_id)  # what it waits for may have come while no one owned it
 
     def toewijzing_definitief(self) -> bool:
@@ -150,15 +167,19 @@ class Overdracht(Beoordeling):
         it and forget what judging it changed in memory: state from the last snapshot, parked entries and ingress
         positions from what was committed; the partitions are handed over again before their next record."""
         assert self.consumer is not None and self.producer is not None and self.volger is not None
-        log.warning("instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
-                    self.instance, type(exc).__name__)
+        log.warning(
+            "instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
+            self.instance,
+            type(exc).__name__,
+        )
         self.producer.abort_transaction()
         self.te_vernietigen.clear()
         self.te_legen.clear()
         self.staat, offsets = self.store.load()
         self.volger.close()
-        self.volger = CanoniekeVolger(self.config.bootstrap, self.topics.events, offsets,
-                                      f"{self.config.group}-volger-{self.instance}")
+        self.volger = CanoniekeVolger(
+            self.config.bootstrap, self.topics.events, offsets, f"{self.config.group}-volger-{self.instance}"
+        )
         self.plaats, self.geladen, self.opnieuw = Parkeerplaats(), set(), set()
         assigned = set(self.consumer.assignment())
         for tp in assigned:

@@ -5,6 +5,7 @@ release what an acceptance satisfies, expire) and sends the outcome inside the p
 Every record's failure is handled on its own (``handle``): too large or undecodable bytes and any
 unexpected error while judging become a bounded dead letter with a reason; the batch goes on.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,7 +21,7 @@ from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.validator_staat import ValidatorConfig
 from producers.publisher import partition_of
 from registry.domein import events, parkeren, pseudoniemen, relaties
-from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, voor_partner, vervult
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, vervult, voor_partner
 from registry.domein.regels import Besluit
 from registry.domein.staat import Staat, pas_toe
 from registry.infra import codec, metrics
@@ -29,14 +30,16 @@ from registry.infra.topics import Topics
 
 log = logging.getLogger("praktijkregister.validator")
 
-UITKOMSTEN = Counter("praktijk_validator_submissions_total", "Ingress submissions by outcome",
-                     ["uitkomst"])  # geaccepteerd | geweigerd | deadletter | duplicaat | geparkeerd
+UITKOMSTEN = Counter(
+    "praktijk_validator_submissions_total", "Ingress submissions by outcome", ["uitkomst"]
+)  # geaccepteerd | geweigerd | deadletter | duplicaat | geparkeerd
 WEIGERINGEN = Counter("praktijk_validator_rejections_total", "Refused submissions by reason code", ["reden"])
 WAARSCHUWINGEN = Counter("praktijk_validator_warnings_total", "Accepted events with a warning", ["warning"])
 DEADLETTERS = Counter("praktijk_validator_deadletters_total", "Dead letters by reason code", ["reden"])
 GEPARKEERD = Gauge("praktijk_parked_events", "Submissions parked waiting for a dependency, by reason code", ["reden"])
-PARKEERACTIES = Counter("praktijk_validator_parking_total", "Parkings, re-parkings and releases",
-                        ["actie"])  # geparkeerd | vrijgegeven | verlopen
+PARKEERACTIES = Counter(
+    "praktijk_validator_parking_total", "Parkings, re-parkings and releases", ["actie"]
+)  # geparkeerd | vrijgegeven | verlopen
 
 
 class Beoordeling:
@@ -66,8 +69,13 @@ class Beoordeling:
         size = len(rec.value or b"") + len(rec.key or b"")
         if size > self.config.max_record_bytes:  # only an ingress topic made without the limit lets one through
             metrics.INGRESS_RECORDS.labels(partner, metrics.ONLEESBAAR).inc()
-            return self._dead(rec, partner, dead_letter.TE_GROOT,
-                              f"record of {size} bytes is larger than the ingress limit of {self.config.max_record_bytes}", now)
+            return self._dead(
+                rec,
+                partner,
+                dead_letter.TE_GROOT,
+                f"record of {size} bytes is larger than the ingress limit of {self.config.max_record_bytes}",
+                now,
+            )
         try:
             event_type, record = codec.decode(rec.value)
         except DecodeError as exc:
@@ -78,20 +86,40 @@ class Beoordeling:
             return self._dead(rec, partner, dead_letter.ONLEESBAAR, f"{type(exc).__name__}: {exc}", now)
         self.tellers.tel(metrics.INGRESS_RECORDS, partner, event_type)
         try:
-            # issue 12: partner pseudonym -> registry pseudonym, an invalid identifier -> a marker, BEFORE judging,
+            # partner pseudonym -> registry pseudonym, an invalid identifier -> a marker, BEFORE judging,
             # state, parking, rejections or the canonical log see the record
             record = pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)
             if record.get("event_id") in self.staat.event_ids or record.get("event_id") in self.plaats:
-                self.tellers.tel(UITKOMSTEN, "duplicaat")  # a resubmission (of an accepted or a parked event): silent no-op
+                self.tellers.tel(
+                    UITKOMSTEN, "duplicaat"
+                )  # a resubmission (of an accepted or a parked event): silent no-op
                 return []
-            nieuw = Geparkeerd(str(record["event_id"]), event_type, partner, record.get("deelnemer"), self.plaats.volgende,
-                               (), "", "", now, rec.value, rec.key, dead_letter.bron(rec), record)
+            nieuw = Geparkeerd(
+                str(record["event_id"]),
+                event_type,
+                partner,
+                record.get("deelnemer"),
+                self.plaats.volgende,
+                (),
+                "",
+                "",
+                now,
+                rec.value,
+                rec.key,
+                dead_letter.bron(rec),
+                record,
+            )
             return self._judge(nieuw, now, parked=False)
         except Exception as exc:
             # Never exit on a record: keep it as a dead letter and go on with the batch. Only the exception's
             # type is logged (its text may quote the record).
-            log.exception("internal error judging %s p%d@%d (%s): dead-lettered", rec.topic, rec.partition, rec.offset,
-                          type(exc).__name__)
+            log.exception(
+                "internal error judging %s p%d@%d (%s): dead-lettered",
+                rec.topic,
+                rec.partition,
+                rec.offset,
+                type(exc).__name__,
+            )
             return self._dead(rec, partner, dead_letter.INTERNE_FOUT, type(exc).__name__, now)
 
     def _dead(self, rec: Any, partner: str, reden: str, fout: str, now: dt.datetime) -> list[Any]:
@@ -99,8 +127,11 @@ class Beoordeling:
         UITKOMSTEN.labels("deadletter").inc()
         DEADLETTERS.labels(reden).inc()
         metrics.DEADLETTERS.inc()
-        self.producer.send(self.topics.deadletter, key=rec.key if rec.key is None or len(rec.key) <= 1024 else None,
-                           value=dead_letter.deadletter(rec, partner, reden, fout, now, self.config.deadletter_prefix_bytes))
+        self.producer.send(
+            self.topics.deadletter,
+            key=rec.key if rec.key is None or len(rec.key) <= 1024 else None,
+            value=dead_letter.deadletter(rec, partner, reden, fout, now, self.config.deadletter_prefix_bytes),
+        )
         return []
 
     def _judge(self, g: Geparkeerd, now: dt.datetime, parked: bool) -> list[Any]:
@@ -108,24 +139,31 @@ class Beoordeling:
         assert self.producer is not None and g.record is not None
         futures: list[Any] = []
         queue: list[str] = []
-        uitkomst = beslis(self.staat, self.plaats, g.event_type, g.record, g.partner, now,
-                          g.volgorde if parked else None)
+        uitkomst = beslis(
+            self.staat, self.plaats, g.event_type, g.record, g.partner, now, g.volgorde if parked else None
+        )
         b = uitkomst.besluit
         if uitkomst.soort == "parkeer":
             herparkeerd = dataclasses.replace(g, wacht_op=uitkomst.wacht_op, reden=b.reden or "", melding=b.melding)
             if not parked:
                 herparkeerd = dataclasses.replace(herparkeerd, waarde=self._parkeerbare_waarde(g))
             if not parked or herparkeerd.wacht_op != g.wacht_op or herparkeerd.reden != g.reden:
-                self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(herparkeerd.to_json()),
-                                   partition=self._parkeer_partitie(g))
-                self._meld_partner(herparkeerd, dead_letter.parkeermelding(herparkeerd, self._partner_pseudoniem(g), now))
+                self.producer.send(
+                    self.topics.parked,
+                    key=g.key,
+                    value=dead_letter.j(herparkeerd.to_json()),
+                    partition=self._parkeer_partitie(g),
+                )
+                self._meld_partner(
+                    herparkeerd, dead_letter.parkeermelding(herparkeerd, self._partner_pseudoniem(g), now)
+                )
             if not parked:
                 UITKOMSTEN.labels("geparkeerd").inc()
                 PARKEERACTIES.labels("geparkeerd").inc()
             self.plaats.zet(herparkeerd)
             return futures
         if uitkomst.soort == "accepteer" and g.record.get("persoonsgegevens"):
-            try:  # issue 12: partner-sealed -> the deelnemer's data key, before anything is sent
+            try:  # partner-sealed -> the deelnemer's data key, before anything is sent
                 g = dataclasses.replace(g, record=self._herversleutel(g.record))
             except gegevens.Onopenbaar:  # not sealed to this registry: never copied into the log, the event counts
                 g = dataclasses.replace(g, record={**(g.record or {}), "persoonsgegevens": None})
@@ -134,7 +172,9 @@ class Beoordeling:
         if parked:
             uit = "geaccepteerd" if uitkomst.soort == "accepteer" else "geweigerd"
             einde = parkeren.opgelost(g, uit, b.reden, now)
-            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(einde), partition=self._parkeer_partitie(g))
+            self.producer.send(
+                self.topics.parked, key=g.key, value=dead_letter.j(einde), partition=self._parkeer_partitie(g)
+            )
             self._meld_partner(g, dead_letter.j(einde))
             self.plaats.verwijder(g.event_id, uit)
             PARKEERACTIES.labels("vrijgegeven").inc()
@@ -167,7 +207,9 @@ class Beoordeling:
             wacht = voor_partner(g.wacht_op, g.deelnemer, self._partner_pseudoniem(g))
             b = Besluit(g.reden, f"still waiting for {', '.join(wacht)} after {self.config.park_timeout}: {g.melding}")
             einde = parkeren.opgelost(g, "geweigerd", g.reden, now)
-            self.producer.send(self.topics.parked, key=g.key, value=dead_letter.j(einde), partition=self._parkeer_partitie(g))
+            self.producer.send(
+                self.topics.parked, key=g.key, value=dead_letter.j(einde), partition=self._parkeer_partitie(g)
+            )
             self._meld_partner(g, dead_letter.j(einde))
             self.plaats.verwijder(g.event_id, "geweigerd")
             PARKEERACTIES.labels("verlopen").inc()
@@ -217,7 +259,9 @@ class Beoordeling:
             return g.waarde
         event_type, ingress = codec.decode(g.waarde)
         try:
-            verzegeld = self.herversleutelaar.parkeerbaar(str(g.record["deelnemer"]), bytes(ingress["persoonsgegevens"]))
+            verzegeld = self.herversleutelaar.parkeerbaar(
+                str(g.record["deelnemer"]), bytes(ingress["persoonsgegevens"])
+            )
         except gegevens.Onopenbaar:
             return g.waarde
         return codec.encode(event_type, dict(ingress, persoonsgegevens=verzegeld))

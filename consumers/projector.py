@@ -23,11 +23,12 @@ writing over its new owner.
 Rebuilding projections from offset 0 is consumers/replay.py (the same runner, one pass for all of them). The
 command line is ``praktijkregister project|replay`` (registry/cli/projector.py).
 """
+
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DBAPIError
 
@@ -38,16 +39,34 @@ from projections.model import Projection
 from registry.infra.db import engine as make_engine
 
 # the runner's parts, importable from here as before
-__all__ = ["GROUP_PREFIX", "ProgressFn", "RunnerConfig", "Stats", "Track", "Worker", "group_id", "make_runner",
-           "make_workers", "project", "projections_of", "run"]
+__all__ = [
+    "GROUP_PREFIX",
+    "ProgressFn",
+    "RunnerConfig",
+    "Stats",
+    "Track",
+    "Worker",
+    "group_id",
+    "make_runner",
+    "make_workers",
+    "project",
+    "projections_of",
+    "run",
+]
 
 log = logging.getLogger("praktijkregister.projector")
 
 ProgressFn = Callable[[int], None]
 
 
-def run(workers: Sequence[Worker], *, once: bool, stop: threading.Event | None = None,
-        on_batch: ProgressFn | None = None, max_failures: int = 8) -> None:
+def run(
+    workers: Sequence[Worker],
+    *,
+    once: bool,
+    stop: threading.Event | None = None,
+    on_batch: ProgressFn | None = None,
+    max_failures: int = 8,
+) -> None:
     """Round-robin the workers until ``stop`` is set (or, with ``once``, all are caught up).
 
     A database error rolls the batch back; the worker then seeks to its stored offsets and retries with
@@ -78,7 +97,7 @@ def run(workers: Sequence[Worker], *, once: bool, stop: threading.Event | None =
 
 
 def _back_off(workers: Sequence[Worker], stop: threading.Event, failures: int, exc: DBAPIError) -> None:
-    delay = min(30.0, 0.5 * 2 ** failures)
+    delay = min(30.0, 0.5 * 2**failures)
     log.warning("database error (%s); retrying from the stored offsets in %.1fs", exc.__class__.__name__, delay)
     stop.wait(delay)
     for w in workers:
@@ -100,22 +119,30 @@ def projections_of(names: Sequence[str]) -> list[Projection]:
     return out
 
 
-def make_runner(config: RunnerConfig, names: Sequence[str], schema: str | None = None,
-                group_suffix: str = "", schemas: dict[str, str] | None = None) -> Worker:
+def make_runner(
+    config: RunnerConfig,
+    names: Sequence[str],
+    schema: str | None = None,
+    group_suffix: str = "",
+    schemas: dict[str, str] | None = None,
+) -> Worker:
     """ONE runner (one consumer, one transaction per batch) for every selected projection."""
-    return Worker(projections_of(names), make_engine(config.database_url), schema or config.schema, config,
-                  group_suffix, schemas)
+    return Worker(
+        projections_of(names), make_engine(config.database_url), schema or config.schema, config, group_suffix, schemas
+    )
 
 
-def make_workers(config: RunnerConfig, names: Sequence[str], schema: str | None = None,
-                 group_suffix: str = "") -> list[Worker]:
+def make_workers(
+    config: RunnerConfig, names: Sequence[str], schema: str | None = None, group_suffix: str = ""
+) -> list[Worker]:
     """A runner per projection (each its own consumer and group): for tests that drive projections separately."""
     engine = make_engine(config.database_url)
     return [Worker([p], engine, schema or config.schema, config, group_suffix) for p in projections_of(names)]
 
 
-def project(config: RunnerConfig, names: Sequence[str] = ("all",), *, once: bool = False,
-            stop: threading.Event | None = None) -> list[Stats]:
+def project(
+    config: RunnerConfig, names: Sequence[str] = ("all",), *, once: bool = False, stop: threading.Event | None = None
+) -> list[Stats]:
     """Run the projections against the live schema with one consumer; returns per-projection stats."""
     worker = make_runner(config, names)
     try:

@@ -3,10 +3,11 @@ the offsets it stored last (``Track``), and the consumer group of a set of proje
 
 The runner itself is consumers/projector.py (the loop) and consumers/projector_werker.py (the batches).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from kafka import TopicPartition
 

@@ -1,18 +1,18 @@
 """One runner of the projector: one consumer for a set of projections and one PostgreSQL transaction per poll
 (the steps are in the docstring of consumers/projector.py, which runs the workers).
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Sequence
 
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Connection, Engine, text
 
-from registry.infra.kafka import client_config
 from consumers import groep
 from consumers.projector_staat import RunnerConfig, Stats, Track, group_id
 from consumers.records import Decoded, Poll, Positions, changes_for, decode, rewrite, share
@@ -20,6 +20,7 @@ from projections import store
 from projections.model import Change, Projection, TopicKind, as_timestamp
 from registry.domein import rotatie
 from registry.infra import metrics, pseudoniem_rotatie, topics
+from registry.infra.kafka import client_config
 
 log = logging.getLogger("praktijkregister.projector")
 
@@ -33,21 +34,30 @@ class Worker:
 
     ``schemas`` (replay): a schema per projection name; otherwise all write ``schema``."""
 
-    def __init__(self, projections: Sequence[Projection], engine: Engine, schema: str, config: RunnerConfig,
-                 group_suffix: str = "", schemas: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        projections: Sequence[Projection],
+        engine: Engine,
+        schema: str,
+        config: RunnerConfig,
+        group_suffix: str = "",
+        schemas: dict[str, str] | None = None,
+    ) -> None:
         if not projections:
             raise ValueError("a runner needs at least one projection")
         self.engine = engine
         self.config = config
         self.group = group_id(projections) + group_suffix
-        self.tracks = [Track(p, (schemas or {}).get(p.name, schema), frozenset(config.topic_of(k) for k in p.kinds))
-                       for p in projections]
+        self.tracks = [
+            Track(p, (schemas or {}).get(p.name, schema), frozenset(config.topic_of(k) for k in p.kinds))
+            for p in projections
+        ]
         self.kinds: dict[str, TopicKind] = {config.topic_of(k): k for p in projections for k in p.kinds}
         self.consumer: KafkaConsumer | None = None
         self.assigned: list[TopicPartition] = []
         self.nieuw: set[TopicPartition] = set()  # group mode: assigned, paused until sought to the stored offsets
         self.toewijzing_sinds = time.monotonic()  # group mode: when the group last gave or took partitions
-        self.rotatie: dict[str, str] = {}  # old registry pseudonym -> newest (issue 12: applied key rotations)
+        self.rotatie: dict[str, str] = {}  # old registry pseudonym -> newest (applied key rotations)
         # the writer thread and the batch it is writing: (its future, the shares it writes, when it was polled)
         self._schrijver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-schrijver")
         self._lopend: tuple[Future[dict[str, int]], dict[str, Poll], float] | None = None
@@ -124,7 +134,9 @@ class Worker:
         try:
             self._klaar()
         except Exception as exc:  # noqa: BLE001 - rows and offsets rolled back together: nothing is lost
-            log.warning("%s: the last batch was not written (%s); it is projected again", self.group, type(exc).__name__)
+            log.warning(
+                "%s: the last batch was not written (%s); it is projected again", self.group, type(exc).__name__
+            )
 
     def _seek_to_stored(self) -> None:
         """Load every projection's stored offsets; seek each partition to the smallest of those that read it (a
@@ -159,8 +171,9 @@ class Worker:
     def caught_up(self) -> bool:
         if self._lopend is not None:
             return False  # the last batch is not committed yet: its rows are not visible
-        if self.config.groep and (not self.assigned or self.nieuw
-                                  or not groep.definitief(self.consumer, self.toewijzing_sinds)):
+        if self.config.groep and (
+            not self.assigned or self.nieuw or not groep.definitief(self.consumer, self.toewijzing_sinds)
+        ):
             return False  # not (yet) given partitions by the group, not sought to them yet, or maybe not all of them
         return not any(self._remaining())
 
@@ -189,15 +202,16 @@ class Worker:
         self.assigned = sorted(set(self.assigned) | nieuw)
         self._seek_to_stored()
         self.consumer.resume(*nieuw)
-        log.info("%s: projecting partition(s) %s", self.group,
-                 sorted(f"{tp.topic}:{tp.partition}" for tp in self.assigned))
+        log.info(
+            "%s: projecting partition(s) %s", self.group, sorted(f"{tp.topic}:{tp.partition}" for tp in self.assigned)
+        )
 
     # -- one batch ------------------------------------------------------------------------
     def step(self, timeout_ms: int) -> int:
         """Poll once, decode once, compute every projection's rows, and hand them to the writer: ONE transaction
         per poll. Returns records polled.
 
-        Pipelined (issue 15): while the writer thread writes batch N to PostgreSQL (the database's time and the
+        Pipelined: while the writer thread writes batch N to PostgreSQL (the database's time and the
         round trips), this thread polls, decodes and projects batch N+1; N+1 goes to the writer only after N has
         committed (``_klaar``), so batches still commit in log order, one at a time, each with its offsets. A
         failed write (another runner moved the offsets, a database error) drops N+1 and seeks back to the stored
@@ -210,8 +224,11 @@ class Worker:
         started = time.perf_counter()
         if self.config.groep:
             self._klaar()
-        polled = groep.poll(self.consumer, timeout_ms, max_records=self.config.batch_size) if self.config.groep else \
-            self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size)
+        polled = (
+            groep.poll(self.consumer, timeout_ms, max_records=self.config.batch_size)
+            if self.config.groep
+            else self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size)
+        )
         if self.config.groep:  # a pause that raced a hand-over (see consumers/overdracht.verweesd)
             self.nieuw |= (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
         if self.nieuw:
@@ -219,7 +236,9 @@ class Worker:
         decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds))
         n = sum(len(v) for v in decoded.values())
         shares = {t.projection.name: self._share(t, decoded) for t in self.tracks}
-        changes = {t.projection.name: changes_for(t.projection, shares[t.projection.name].messages) for t in self.tracks}
+        changes = {
+            t.projection.name: changes_for(t.projection, shares[t.projection.name].messages) for t in self.tracks
+        }
         try:
             self._klaar()  # batch N committed (or raises): only now may N+1 be checked against the stored offsets
         except _Moved:
@@ -227,20 +246,25 @@ class Worker:
             self._seek_to_stored()
             return 0
         for t in self.tracks:  # where the poll moved past transaction markers only, now that N is in
-            shares[t.projection.name].positions.update(self._moved_past_markers(t, skip=shares[t.projection.name].positions))
+            shares[t.projection.name].positions.update(
+                self._moved_past_markers(t, skip=shares[t.projection.name].positions)
+            )
         if not any(s.positions for s in shares.values()):
             return n
         verwacht = {t.projection.name: dict(t.committed) for t in self.tracks}
         self._lopend = (self._schrijver.submit(self._schrijf, shares, changes, verwacht), shares, started)
         return n
 
-    def _schrijf(self, shares: dict[str, Poll], changes: dict[str, list[Change]],
-                 verwacht: dict[str, dict[tuple[str, int], int]]) -> dict[str, int]:
+    def _schrijf(
+        self, shares: dict[str, Poll], changes: dict[str, list[Change]], verwacht: dict[str, dict[tuple[str, int], int]]
+    ) -> dict[str, int]:
         """The writer thread: check the offsets, write every projection's rows and offsets, in ONE transaction."""
         with self.engine.begin() as conn:
             self._check(conn, shares, verwacht)
-            return {t.projection.name: self._write(conn, t, shares[t.projection.name], changes[t.projection.name])
-                    for t in self.tracks}
+            return {
+                t.projection.name: self._write(conn, t, shares[t.projection.name], changes[t.projection.name])
+                for t in self.tracks
+            }
 
     def _klaar(self) -> None:
         """Wait for the batch being written; once committed, move the projections' offsets and stats past it.
@@ -259,11 +283,16 @@ class Worker:
     def _share(self, t: Track, decoded: Decoded) -> Poll:
         """A projection's part of the poll; an empty part may still move it past transaction markers."""
         part = share(decoded, t.topics, t.committed)
-        t.versheid.polled(min(filter(None, (as_timestamp(m.record.get("recorded_at")) for m in part.messages)),
-                              default=None) if part.count else None)
+        t.versheid.polled(
+            min(filter(None, (as_timestamp(m.record.get("recorded_at")) for m in part.messages)), default=None)
+            if part.count
+            else None
+        )
         return part
 
-    def _check(self, conn: Connection, shares: dict[str, Poll], verwacht: dict[str, dict[tuple[str, int], int]]) -> None:
+    def _check(
+        self, conn: Connection, shares: dict[str, Poll], verwacht: dict[str, dict[tuple[str, int], int]]
+    ) -> None:
         """Step 1: lock the offsets rows of every projection about to write; raise _Moved if any moved from what
         this process last wrote (``verwacht``: taken when the batch was handed to the writer)."""
         # no wait for the WAL flush at commit: a PostgreSQL crash may lose the newest batches, but rows and offsets

@@ -8,14 +8,16 @@
 
 The run is a registry fact, not a partner's: it bypasses the ingress validation on purpose.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
@@ -24,14 +26,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from consumers import groep
-from registry.infra.kafka import client_config
 from projections import reconciliatie as sql
 from projections import store
 from registry.domein import events
 from registry.domein.reconciliatie import EVENT_TYPE, PilotRij, event
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
-from registry.infra import codec, metrics, topics
-from registry.infra import settings
+from registry.infra import codec, metrics, settings, topics
+from registry.infra.kafka import client_config
 
 log = logging.getLogger("praktijkregister.reconciler")
 
@@ -43,19 +44,37 @@ def window_days() -> int:
     return settings.load().reconcile_window_days
 
 
-def reconcile(engine: Engine, schema: str, peildatum: dt.date, pilot: str | None = None, *,
-              venster_dagen: int | None = None, personen: bool = False) -> list[PilotRij]:
+def reconcile(
+    engine: Engine,
+    schema: str,
+    peildatum: dt.date,
+    pilot: str | None = None,
+    *,
+    venster_dagen: int | None = None,
+    personen: bool = False,
+) -> list[PilotRij]:
     """Every pilot's reconciliation at ``peildatum`` (or only ``pilot``), from the read models."""
     with engine.connect() as conn:
-        return sql.rijen(conn, schema, peildatum, pilot, personen=personen,
-                         venster_dagen=window_days() if venster_dagen is None else venster_dagen)
+        return sql.rijen(
+            conn,
+            schema,
+            peildatum,
+            pilot,
+            personen=personen,
+            venster_dagen=window_days() if venster_dagen is None else venster_dagen,
+        )
 
 
-def publish_results(producer: KafkaProducer, rows: Sequence[PilotRij], *, topic: str = topics.DEFAULT.events,
-                    cat: codec.Catalogue | None = None, now: Callable[[], dt.datetime] | None = None
-                    ) -> list[dict[str, Any]]:
+def publish_results(
+    producer: KafkaProducer,
+    rows: Sequence[PilotRij],
+    *,
+    topic: str = topics.DEFAULT.events,
+    cat: codec.Catalogue | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+) -> list[dict[str, Any]]:
     """Append one ReconciliatieUitgevoerd per row to the canonical topic; returns the records sent."""
-    at = (now or (lambda: dt.datetime.now(dt.timezone.utc)))()
+    at = (now or (lambda: dt.datetime.now(dt.UTC)))()
     at = at.replace(microsecond=at.microsecond // 1000 * 1000)  # timestamp-millis: what a reader gets back
     sent = [event(r, occurred_at=at) for r in rows]
     for record in sent:
@@ -66,8 +85,13 @@ def publish_results(producer: KafkaProducer, rows: Sequence[PilotRij], *, topic:
 
 def telling_stored(engine: Engine, schema: str, event_id: str) -> bool:
     with engine.connect() as conn:
-        return conn.execute(text(store.sql("SELECT EXISTS (SELECT 1 FROM {s}.tellingen WHERE event_id = :e)", schema)),
-                            {"e": event_id}).scalar_one() is True
+        return (
+            conn.execute(
+                text(store.sql("SELECT EXISTS (SELECT 1 FROM {s}.tellingen WHERE event_id = :e)", schema)),
+                {"e": event_id},
+            ).scalar_one()
+            is True
+        )
 
 
 @dataclass
@@ -82,22 +106,38 @@ class FollowConfig:
     instance: int = 0  # several followers share the partitions (one group); each has its own transactional id
 
 
-def follow(engine: Engine, config: FollowConfig, *, stop: threading.Event | None = None,
-           producer: KafkaProducer | None = None, cat: codec.Catalogue | None = None,
-           on_result: Callable[[list[dict[str, Any]]], None] | None = None) -> int:
+def follow(
+    engine: Engine,
+    config: FollowConfig,
+    *,
+    stop: threading.Event | None = None,
+    producer: KafkaProducer | None = None,
+    cat: codec.Catalogue | None = None,
+    on_result: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> int:
     """Re-run a pilot's reconciliation for every new TellingGemeld until ``stop`` is set; returns the runs.
 
     Several followers (``config.instance`` 0, 1, ...) share the partitions as one consumer group; each telling is
     handled once (``_batch``). A ``producer`` passed in must be transactional, with ``init_transactions`` done."""
     stop = stop or threading.Event()
-    consumer = KafkaConsumer(config.topic, **client_config(config.bootstrap), group_id=config.group,
-                             enable_auto_commit=False, isolation_level="read_committed",
-                             auto_offset_reset="earliest" if config.from_beginning else "latest",
-                             session_timeout_ms=10_000, client_id=f"{config.group}-consumer-{config.instance}")
+    consumer = KafkaConsumer(
+        config.topic,
+        **client_config(config.bootstrap),
+        group_id=config.group,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest" if config.from_beginning else "latest",
+        session_timeout_ms=10_000,
+        client_id=f"{config.group}-consumer-{config.instance}",
+    )
     own = producer is None
     if producer is None:
-        producer = KafkaProducer(**client_config(config.bootstrap), acks="all", enable_idempotence=True,
-                                 transactional_id=f"{config.group}-{config.instance}")
+        producer = KafkaProducer(
+            **client_config(config.bootstrap),
+            acks="all",
+            enable_idempotence=True,
+            transactional_id=f"{config.group}-{config.instance}",
+        )
         producer.init_transactions()  # fences a previous incarnation of this instance
     seed_gauges(engine, config.schema)
     runs = 0
@@ -113,9 +153,16 @@ def follow(engine: Engine, config: FollowConfig, *, stop: threading.Event | None
     return runs
 
 
-def _batch(engine: Engine, config: FollowConfig, consumer: KafkaConsumer, producer: KafkaProducer,
-           batch: Mapping[TopicPartition, Sequence[Any]], stop: threading.Event, cat: codec.Catalogue | None,
-           on_result: Callable[[list[dict[str, Any]]], None] | None) -> int:
+def _batch(
+    engine: Engine,
+    config: FollowConfig,
+    consumer: KafkaConsumer,
+    producer: KafkaProducer,
+    batch: Mapping[TopicPartition, Sequence[Any]],
+    stop: threading.Event,
+    cat: codec.Catalogue | None,
+    on_result: Callable[[list[dict[str, Any]]], None] | None,
+) -> int:
     """Exactly once per telling: its results and the group's offset up to it commit in ONE Kafka transaction.
 
     Several followers form one consumer group, so each partition (each pilot) has one owner. A follower that lost
@@ -151,9 +198,15 @@ def _commit(consumer: KafkaConsumer, producer: KafkaProducer, offsets: dict[Topi
         return False
 
 
-def _on_record(engine: Engine, config: FollowConfig, producer: KafkaProducer, value: bytes | None,
-               stop: threading.Event, cat: codec.Catalogue | None,
-               on_result: Callable[[list[dict[str, Any]]], None] | None) -> int:
+def _on_record(
+    engine: Engine,
+    config: FollowConfig,
+    producer: KafkaProducer,
+    value: bytes | None,
+    stop: threading.Event,
+    cat: codec.Catalogue | None,
+    on_result: Callable[[list[dict[str, Any]]], None] | None,
+) -> int:
     if value is None:
         return 0
     try:
@@ -197,8 +250,9 @@ def seed_gauges(engine: Engine, schema: str) -> None:
     current picture before the next telling arrives (nothing is published: those runs are on the log already)."""
     try:
         with engine.connect() as conn:
-            latest = conn.execute(text(store.sql("SELECT pilot, max(peildatum) FROM {s}.tellingen GROUP BY pilot",
-                                                 schema))).all()
+            latest = conn.execute(
+                text(store.sql("SELECT pilot, max(peildatum) FROM {s}.tellingen GROUP BY pilot", schema))
+            ).all()
     except DBAPIError as exc:  # no read models yet (the projector has not run): the first telling sets them
         log.info("no reconciliation gauges at start (%s)", type(exc).__name__)
         return

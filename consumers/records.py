@@ -4,13 +4,14 @@ plus the offsets to store with them. The runner (consumers/projector.py) execute
 A process runs ONE consumer for all its projections: each poll is decoded once (``decode``), and every
 projection takes its share of it (``share``): the records of its topics from its own stored offset on, so a
 projection that is behind the others (added later, replayed) catches up while the others skip what they have."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Iterable, Mapping, Sequence
 
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -75,8 +76,9 @@ def decode(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Map
     for tp, records in polled.items():
         if records:
             kind = kinds[tp.topic]
-            out[(tp.topic, tp.partition)] = [(r.offset, decode_message(kind, tp.partition, r.offset, r.value))
-                                             for r in records]
+            out[(tp.topic, tp.partition)] = [
+                (r.offset, decode_message(kind, tp.partition, r.offset, r.value)) for r in records
+            ]
     return out
 
 
@@ -113,4 +115,3 @@ def share(decoded: Decoded, topics: Collection[str], committed: Mapping[tuple[st
 def decode_poll(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind]) -> Poll:
     """Decode every record of a poll into one Poll (all its topics, nothing skipped)."""
     return share(decode(polled, kinds), set(kinds), {})
-

@@ -4,14 +4,23 @@ the live schema in one transaction; queries keep answering from the old tables m
 One pass over the log for every projection being rebuilt: the same runner as the live projector
 (consumers/projector.py), one consumer, each poll decoded once and written to every staging schema in one
 transaction. It streams batch by batch, so memory does not grow with the log."""
+
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from consumers.projector import RunnerConfig, Stats, Worker, make_runner, projections_of, run
@@ -32,8 +41,9 @@ def staging_schema(schema: str, projection: str) -> str:
     return store.check_schema(f"{schema}_replay_{projection}"[:63])
 
 
-def replay(config: RunnerConfig, names: Sequence[str] = ("all",), *, progress: bool = True,
-           stop: threading.Event | None = None) -> list[Stats]:
+def replay(
+    config: RunnerConfig, names: Sequence[str] = ("all",), *, progress: bool = True, stop: threading.Event | None = None
+) -> list[Stats]:
     """Rebuild projections from offset 0 into their staging schemas in one pass, then swap them all in.
 
     A ``stop`` mid-way drops the staging schemas and leaves the live tables as they were."""
@@ -64,9 +74,17 @@ def _rebuild(worker: Worker, stop: threading.Event, console: Console | None) -> 
     worker.start()
     total = max(worker.backlog(), 1)
     label = "replay " + ", ".join(t.projection.name for t in worker.tracks)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
-                  TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
-                  console=console, disable=console is None) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+    ) as bar:
         task = bar.add_task(label, total=total)
         run([worker], once=True, stop=stop, on_batch=lambda n: bar.advance(task, n))
         bar.update(task, completed=total)

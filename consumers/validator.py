@@ -20,7 +20,7 @@ transaction as its acceptance or refusal. The parked set is the fold of the park
 (read_committed), so a SIGKILL at any moment neither loses nor releases anything twice. An event parked
 longer than ``park_timeout`` (validator clock = recorded_at) is refused with its reason, also when idle.
 
-Several instances (issue 15) form one consumer group over the ingress topics:
+Several instances form one consumer group over the ingress topics:
 
 * instance ``i`` has its own transactional id ``<group>-<i>`` (a restart of the same instance fences its
   predecessor) and commits the ingress offsets with the consumer's group metadata, so an instance that lost
@@ -35,6 +35,7 @@ Several instances (issue 15) form one consumer group over the ingress topics:
   then is their first record judged. A transaction never spans a poll, so none is open when partitions are
   revoked: their parked entries are simply dropped (the next owner folds them from the parked topic).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,7 +46,8 @@ import re
 import signal
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.coordinator.assignors.range import RangePartitionAssignor
@@ -53,7 +55,6 @@ from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInP
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import Engine
 
-from registry.infra.kafka import client_config
 from consumers import groep
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.gegevens import Herversleutelaar, lees_private_key
@@ -66,6 +67,7 @@ from registry.infra import metrics
 from registry.infra import settings as settings_mod
 from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht, groep_partitie
+from registry.infra.kafka import client_config
 from registry.infra.toegang import admin_client
 from registry.infra.topics import Topics, caught_up
 
@@ -123,34 +125,41 @@ def staat_schema(schema: str, instance: int) -> str:
 
 
 class Validator(Overdracht):
-    def __init__(self, config: ValidatorConfig, engine: Engine, clock: Callable[[], dt.datetime] | None = None,
-                 instance: int = 0) -> None:
+    def __init__(
+        self, config: ValidatorConfig, engine: Engine, clock: Callable[[], dt.datetime] | None = None, instance: int = 0
+    ) -> None:
         if instance < 0:
             raise ValueError(f"instance must be 0 or more, not {instance}")
         self.config = config
         self.instance = instance
         self.topics = Topics(config.prefix)
         self.store = StateStore(engine, staat_schema(config.schema, instance))
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.staat = Staat()
         self.plaats = Parkeerplaats()
         if not config.registry_pseudonym_key:
-            raise ValueError("the validator needs the registry pseudonym key (PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE; "
-                             "`praktijkregister keys init` creates it)")
+            raise ValueError(
+                "the validator needs the registry pseudonym key (PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE; "
+                "`praktijkregister keys init` creates it)"
+            )
         self.producer: KafkaProducer | None = None
         self.consumer: KafkaConsumer | None = None
         self.volger: CanoniekeVolger | None = None
         self.stopping = False
-        # issue 12 erasure: sealed persoonsgegevens -> the deelnemer's data key (consumers/gegevens.py); the vault is
+        # erasure: sealed persoonsgegevens -> the deelnemer's data key (consumers/gegevens.py); the vault is
         # shared by every instance (``config.schema``)
         s = settings_mod.load()
         self.kluis = Gegevenskluis.from_file(engine, config.master_key_file or s.master_key_file, config.schema)
-        self.herversleutelaar = Herversleutelaar(lees_private_key(config.private_key_file or s.private_key_file), self.kluis)
+        self.herversleutelaar = Herversleutelaar(
+            lees_private_key(config.private_key_file or s.private_key_file), self.kluis
+        )
         self.te_vernietigen: list[str] = []
         self.te_legen: set[int] = set()
         self.tellers = metrics.Telbuffer()
         self.canonieke_partities: tuple[int, ...] = ()
-        self.eigen_weigeringen = EigenWeigeringen(self.topics, lambda: set(self.consumer.topics()) if self.consumer else set())
+        self.eigen_weigeringen = EigenWeigeringen(
+            self.topics, lambda: set(self.consumer.topics()) if self.consumer else set()
+        )
         self.parked_partities = 0
         self.nieuw: set[TopicPartition] = set()  # assigned, paused until handed over
         self.toewijzing_sinds = time.monotonic()  # when the group last gave or took partitions
@@ -173,9 +182,13 @@ class Validator(Overdracht):
     # ---- start-up: settle, roll forward, join the group -----------------------------------------
     def start(self) -> None:
         self.producer = KafkaProducer(
-            **client_config(self.config.bootstrap), transactional_id=self.transactional_id,
+            **client_config(self.config.bootstrap),
+            transactional_id=self.transactional_id,
             transaction_timeout_ms=TRANSACTIE_TIMEOUT_MS,
-            acks="all", enable_idempotence=True, linger_ms=5, batch_size=512 * 1024,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            batch_size=512 * 1024,
             client_id=f"{self.config.group}-producer-{self.instance}",
         )
         self.producer.init_transactions()  # fences and settles a previous incarnation's transaction
@@ -184,17 +197,25 @@ class Validator(Overdracht):
         self.kluis.ensure()
         self.staat, offsets = self.store.load()
         self._parked_topic()
-        self.volger = CanoniekeVolger(self.config.bootstrap, self.topics.events, offsets,
-                                      f"{self.config.group}-volger-{self.instance}")
+        self.volger = CanoniekeVolger(
+            self.config.bootstrap, self.topics.events, offsets, f"{self.config.group}-volger-{self.instance}"
+        )
         n = self.roll_forward()
         log.info("instance %d: state loaded; rolled forward %d canonical event(s)", self.instance, n)
         self.consumer = KafkaConsumer(
-            **client_config(self.config.bootstrap), group_id=self.config.group, enable_auto_commit=False,
-            isolation_level="read_committed", auto_offset_reset="earliest", max_poll_records=self.config.max_poll_records,
+            **client_config(self.config.bootstrap),
+            group_id=self.config.group,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            max_poll_records=self.config.max_poll_records,
             # range assignment keeps partition i of every co-partitioned ingress topic on one instance
-            partition_assignment_strategy=[RangePartitionAssignor], metadata_max_age_ms=3000,
-            session_timeout_ms=groep.SESSIE_TIMEOUT_MS, heartbeat_interval_ms=groep.HEARTBEAT_MS,
-            fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
+            partition_assignment_strategy=[RangePartitionAssignor],
+            metadata_max_age_ms=3000,
+            session_timeout_ms=groep.SESSIE_TIMEOUT_MS,
+            heartbeat_interval_ms=groep.HEARTBEAT_MS,
+            fetch_max_bytes=32 * 1024 * 1024,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
             client_id=f"{self.config.group}-consumer-{self.instance}",
         )
         self._abonneer()
@@ -236,8 +257,11 @@ class Validator(Overdracht):
             n = self.run_once()
             if n or self.actief or not self.caught_up():
                 idle_since = self.clock()
-            elif (idle_exit_after is not None and (self.clock() - idle_since).total_seconds() >= idle_exit_after
-                  and self.toewijzing_definitief()):
+            elif (
+                idle_exit_after is not None
+                and (self.clock() - idle_since).total_seconds() >= idle_exit_after
+                and self.toewijzing_definitief()
+            ):
                 break
         self.close()
 
@@ -369,7 +393,9 @@ class Validator(Overdracht):
         try:
             self.wacht.admin.delete_records({tp: o for tp, o in tot.items() if o})
         except Exception as exc:  # noqa: BLE001 - retention removes them later; the erasure itself is done
-            log.warning("instance %d: ingress records not deleted after an erasure (%s)", self.instance, type(exc).__name__)
+            log.warning(
+                "instance %d: ingress records not deleted after an erasure (%s)", self.instance, type(exc).__name__
+            )
 
     def _bewaar(self) -> None:
         """The state snapshot and the canonical offsets it covers, in one database transaction."""
@@ -395,9 +421,11 @@ class Validator(Overdracht):
             if n or self.actief:
                 progress = time.monotonic()
             elif time.monotonic() - progress > stuck_after_s:
-                raise TimeoutError(f"validator instance {self.instance}: no progress for {stuck_after_s:.0f} s and not "
-                                   f"caught up ({len(self.consumer.assignment())} partition(s) assigned, "
-                                   f"{len(self.nieuw)} waiting for hand-over)")
+                raise TimeoutError(
+                    f"validator instance {self.instance}: no progress for {stuck_after_s:.0f} s and not "
+                    f"caught up ({len(self.consumer.assignment())} partition(s) assigned, "
+                    f"{len(self.nieuw)} waiting for hand-over)"
+                )
         return total
 
     def caught_up(self) -> bool:

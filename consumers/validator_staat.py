@@ -1,4 +1,5 @@
 """The validator's configuration and its state in PostgreSQL (one JSON row per entity, plus canonical offsets)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,10 +29,10 @@ class ValidatorConfig:
     park_timeout: dt.timedelta = parkeren.DEFAULT_TIMEOUT
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     deadletter_prefix_bytes: int = DEFAULT_DEADLETTER_PREFIX_BYTES
-    # issue 12: the registry-only pseudonym key generations (oldest first; PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE).
+    # the registry-only pseudonym key generations (oldest first; PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE).
     # Required: every deelnemer is re-keyed with it right after decoding (registry/domein/pseudoniemen.py).
     registry_pseudonym_key: tuple[bytes, ...] = field(default=(), repr=False)
-    # issue 12 erasure: the registry's X25519 private key (opens the partner-sealed persoonsgegevens) and the master
+    # erasure: the registry's X25519 private key (opens the partner-sealed persoonsgegevens) and the master
     # key of the data-key vault (registry/infra/gegevenskluis.py, table in ``schema``); None: from the settings
     private_key_file: Path | None = None
     master_key_file: Path | None = None
@@ -46,17 +47,27 @@ class StateStore:
     def ensure(self) -> None:
         with self.engine.begin() as c:
             c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            c.execute(text(f'CREATE TABLE IF NOT EXISTS "{self.schema}".entiteit '
-                           "(soort text NOT NULL, id text NOT NULL, data jsonb, PRIMARY KEY (soort, id))"))
-            c.execute(text(f'CREATE TABLE IF NOT EXISTS "{self.schema}".canoniek_offset '
-                           "(partitie int PRIMARY KEY, volgende bigint NOT NULL)"))
+            c.execute(
+                text(
+                    f'CREATE TABLE IF NOT EXISTS "{self.schema}".entiteit '
+                    "(soort text NOT NULL, id text NOT NULL, data jsonb, PRIMARY KEY (soort, id))"
+                )
+            )
+            c.execute(
+                text(
+                    f'CREATE TABLE IF NOT EXISTS "{self.schema}".canoniek_offset '
+                    "(partitie int PRIMARY KEY, volgende bigint NOT NULL)"
+                )
+            )
 
     def load(self) -> tuple[Staat, dict[int, int]]:
         staat = Staat()
         with self.engine.connect() as c:
             for soort, key, data in c.execute(text(f'SELECT soort, id, data FROM "{self.schema}".entiteit')):
                 load_entity(staat, soort, key, data)
-            offsets = {p: o for p, o in c.execute(text(f'SELECT partitie, volgende FROM "{self.schema}".canoniek_offset'))}
+            offsets: dict[int, int] = dict(
+                c.execute(text(f'SELECT partitie, volgende FROM "{self.schema}".canoniek_offset'))
+            )
         return staat, offsets
 
     def save(self, staat: Staat, offsets: dict[int, int]) -> None:
@@ -67,19 +78,31 @@ class StateStore:
             # the rows travel as ONE JSON array parameter: json.dumps is C, while psycopg adapts a Python list to a
             # PostgreSQL array element by element (that cost more than the statement itself)
             if staat.weg:  # entities an erasure removed (registry.domein.staat)
-                c.execute(text(f'DELETE FROM "{self.schema}".entiteit e USING jsonb_array_elements(CAST(:rows AS jsonb)) '
-                               "AS w WHERE e.soort = w->>0 AND e.id = w->>1"),
-                          {"rows": json.dumps(sorted(staat.weg))})
+                c.execute(
+                    text(
+                        f'DELETE FROM "{self.schema}".entiteit e USING jsonb_array_elements(CAST(:rows AS jsonb)) '
+                        "AS w WHERE e.soort = w->>0 AND e.id = w->>1"
+                    ),
+                    {"rows": json.dumps(sorted(staat.weg))},
+                )
             if dirty:
                 # a JSON null (an event id's row) is stored as SQL NULL, as before
-                c.execute(text(f'INSERT INTO "{self.schema}".entiteit (soort, id, data) '
-                               "SELECT r->>0, r->>1, NULLIF(r->2, 'null'::jsonb) "
-                               "FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r "
-                               "ON CONFLICT (soort, id) DO UPDATE SET data = EXCLUDED.data"),
-                          {"rows": json.dumps([[k, i, entity_json(staat, k, i)] for k, i in dirty])})
+                c.execute(
+                    text(
+                        f'INSERT INTO "{self.schema}".entiteit (soort, id, data) '
+                        "SELECT r->>0, r->>1, NULLIF(r->2, 'null'::jsonb) "
+                        "FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r "
+                        "ON CONFLICT (soort, id) DO UPDATE SET data = EXCLUDED.data"
+                    ),
+                    {"rows": json.dumps([[k, i, entity_json(staat, k, i)] for k, i in dirty])},
+                )
             if offsets:
-                c.execute(text(f'INSERT INTO "{self.schema}".canoniek_offset (partitie, volgende) VALUES (:p, :o) '
-                               "ON CONFLICT (partitie) DO UPDATE SET volgende = GREATEST(canoniek_offset.volgende, EXCLUDED.volgende)"),
-                          [{"p": p, "o": o} for p, o in offsets.items()])
+                c.execute(
+                    text(
+                        f'INSERT INTO "{self.schema}".canoniek_offset (partitie, volgende) VALUES (:p, :o) '
+                        "ON CONFLICT (partitie) DO UPDATE SET volgende = GREATEST(canoniek_offset.volgende, EXCLUDED.volgende)"
+                    ),
+                    [{"p": p, "o": o} for p, o in offsets.items()],
+                )
         staat.dirty.clear()
         staat.weg.clear()

@@ -8,11 +8,13 @@ other instances write, but judges only the ingress partitions assigned to it. Tw
   open then (of another instance, or of one that was killed: those are aborted after the transaction time-out).
   A hand-over needs this one: the previous owner's last commit may sit behind another instance's open transaction.
 """
+
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -31,25 +33,36 @@ WACHT_CHECK_S = 5.0
 
 def lezer(bootstrap: list[str], client_id: str) -> KafkaConsumer:
     """A group-less read_committed consumer (manual assign)."""
-    return KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False,
-                         isolation_level="read_committed", max_poll_records=5000, client_id=client_id)
+    return KafkaConsumer(
+        **client_config(bootstrap),
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_poll_records=5000,
+        client_id=client_id,
+    )
 
 
 def hoogwater(bootstrap: list[str], tps: list[TopicPartition]) -> dict[TopicPartition, int]:
     """The high watermarks of ``tps``: the end including records of transactions that are still open."""
     if not tps:
         return {}
-    probe = KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False,
-                          isolation_level="read_uncommitted")
+    probe = KafkaConsumer(
+        **client_config(bootstrap), group_id=None, enable_auto_commit=False, isolation_level="read_uncommitted"
+    )
     try:
         return {tp: int(o) for tp, o in probe.end_offsets(tps).items()}
     finally:
         probe.close()
 
 
-def lees_tot(consumer: KafkaConsumer, einde: Mapping[TopicPartition, int],
-             per_record: Callable[[TopicPartition, Any], None], wat: str,
-             wachtend: Callable[[], object] | None = None) -> None:
+def lees_tot(
+    consumer: KafkaConsumer,
+    einde: Mapping[TopicPartition, int],
+    per_record: Callable[[TopicPartition, Any], None],
+    wat: str,
+    wachtend: Callable[[], object] | None = None,
+) -> None:
     """Poll until every partition's position is at ``einde``; a read_committed position passes an open transaction
     only once it is committed or aborted, so this also waits for those (logged every 10 s, never per record).
     ``wachtend`` is called every ``WACHT_CHECK_S`` while a partition is behind (it aborts hanging transactions);
@@ -106,6 +119,7 @@ class CanoniekeVolger:
             nonlocal n
             self._record(tp, rec, toepassen)
             n += 1
+
         lees_tot(self.consumer, hoogwater(self.bootstrap, self.tps), per_record, "canonical log", wachtend)
         self._posities()
         return n

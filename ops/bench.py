@@ -28,6 +28,7 @@ its own run's baseline); replay and freshness run once (minutes each). A step th
 0 requests, a non-2xx answer, an event never visible) fails loudly: the table is still printed, then the failures,
 and the exit status is 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,8 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 # run as `python ops/bench.py`: Python puts ops/ on sys.path (the steps: ops/benchmarks), not the repo root, and
 # the event builders the benchmarks share with the tests live in tests/support
@@ -51,6 +52,7 @@ from benchmarks.projector import bench_projector  # noqa: E402
 from benchmarks.reconcile import bench_reconciliatie  # noqa: E402
 from benchmarks.replay import bench_replay  # noqa: E402
 from benchmarks.validator import bench_validator  # noqa: E402
+
 from consumers.validator import ValidatorConfig  # noqa: E402
 
 STEPS = ("producer", "validator", "projector", "replay", "api", "freshness", "reconcile", "peer")
@@ -60,64 +62,116 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
     n, runs = args.deelnemers, args.runs
     if step == "producer":
         pub, raw = bench_producer(bootstrap, n, runs)
-        yield rate_row(f"producer: Publisher.publish_batch, {n * 5:,} events", pub,
-                       "kafka-python, same pre-encoded bytes", raw, 0.8)
+        yield rate_row(
+            f"producer: Publisher.publish_batch, {n * 5:,} events",
+            pub,
+            "kafka-python, same pre-encoded bytes",
+            raw,
+            0.8,
+        )
     elif step == "validator":
-        results = [bench_validator(bootstrap, database_url, n, args.txn_sizes, args.max_poll_records) for _ in range(runs)]
+        results = [
+            bench_validator(bootstrap, database_url, n, args.txn_sizes, args.max_poll_records) for _ in range(runs)
+        ]
         vals = [v for v, _ in results]
         per_size = {s: [c[s] for _, c in results] for s in args.txn_sizes}
         best = max(per_size, key=lambda s: med(per_size[s]))
         copies = ", ".join(f"{s}/txn {med(r):,.0f}" for s, r in per_size.items())
-        row = rate_row(f"validator (max_poll_records {args.max_poll_records}), {n * 5:,} events", vals,
-                       f"transactional copy at its best, {best}/txn", [c[best] for _, c in results], 0.6)
+        row = rate_row(
+            f"validator (max_poll_records {args.max_poll_records}), {n * 5:,} events",
+            vals,
+            f"transactional copy at its best, {best}/txn",
+            [c[best] for _, c in results],
+            0.6,
+        )
         row.baseline += f"; copy rec/s by txn size: {copies}"
         yield row
     elif step == "projector":
         proj = [bench_projector(bootstrap, database_url, n * 2) for _ in range(runs)]
-        yield rate_row(f"projector: feiten + referentie + tijdlijn, {proj[0][2]:,} events", [r[0] for r in proj],
-                       "raw consume + decode", [r[1] for r in proj], 0.5)
+        yield rate_row(
+            f"projector: feiten + referentie + tijdlijn, {proj[0][2]:,} events",
+            [r[0] for r in proj],
+            "raw consume + decode",
+            [r[1] for r in proj],
+            0.5,
+        )
     elif step == "replay":
         replays = bench_replay(bootstrap, database_url, args.replay_sizes)
         for events_n, rate, rss in replays:
-            yield Row(f"`replay all`, {events_n:,} events (1 run)", f"{rate:,.0f} ev/s, peak RSS {rss:,.0f} MiB",
-                      "", "", ">= 25,000 ev/s", rate >= 25_000)
+            yield Row(
+                f"`replay all`, {events_n:,} events (1 run)",
+                f"{rate:,.0f} ev/s, peak RSS {rss:,.0f} MiB",
+                "",
+                "",
+                ">= 25,000 ev/s",
+                rate >= 25_000,
+            )
         if len(replays) > 1:
             ratio = replays[-1][2] / replays[0][2]
-            yield Row(f"replay RSS at {replays[-1][0]:,} / at {replays[0][0]:,}", f"{replays[-1][2]:,.0f} MiB",
-                      f"{replays[0][2]:,.0f} MiB", f"{ratio:.2f}", "<= 1.5", ratio <= 1.5)
+            yield Row(
+                f"replay RSS at {replays[-1][0]:,} / at {replays[0][0]:,}",
+                f"{replays[-1][2]:,.0f} MiB",
+                f"{replays[0][2]:,.0f} MiB",
+                f"{ratio:.2f}",
+                "<= 1.5",
+                ratio <= 1.5,
+            )
     elif step == "api":
-        cached, cold, n_events = bench_api(bootstrap, database_url, args.api_deelnemers, args.clients, args.api_seconds,
-                                           args.workers, runs)
-        for name, res, goal in (("cached (same request)", cached, 50.0), ("cold (new peildatum per request)", cold, 250.0)):
+        cached, cold, n_events = bench_api(
+            bootstrap, database_url, args.api_deelnemers, args.clients, args.api_seconds, args.workers, runs
+        )
+        for name, res, goal in (
+            ("cached (same request)", cached, 50.0),
+            ("cold (new peildatum per request)", cold, 250.0),
+        ):
             p99s = [w.p99_ms for w in res]
-            yield Row(f"API kwalificaties {name}, {args.clients} clients, {args.workers} workers, wrk "
-                      f"{args.api_seconds} s, read models of {n_events:,} events",
-                      f"p50 {med([w.p50_ms for w in res]):.1f} ms, p99 {med(p99s):.1f} ms, "
-                      f"{med([w.rps for w in res]):,.0f} req/s (p99 {spread(p99s, '{:.0f}', ' ms')})",
-                      "", "", f"p99 < {goal:.0f} ms", med(p99s) < goal)
+            yield Row(
+                f"API kwalificaties {name}, {args.clients} clients, {args.workers} workers, wrk "
+                f"{args.api_seconds} s, read models of {n_events:,} events",
+                f"p50 {med([w.p50_ms for w in res]):.1f} ms, p99 {med(p99s):.1f} ms, "
+                f"{med([w.rps for w in res]):,.0f} req/s (p99 {spread(p99s, '{:.0f}', ' ms')})",
+                "",
+                "",
+                f"p99 < {goal:.0f} ms",
+                med(p99s) < goal,
+            )
     elif step == "freshness":
         seen, achieved, sent = bench_freshness(bootstrap, database_url, args.freshness_rate, args.freshness_seconds)
         ordered = sorted(seen)
         p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.50, 0.99))
         never = sum(1 for x in seen if x == float("inf"))
-        yield Row(f"freshness: publish -> visible in the API, {achieved:,.0f} ev/s for {args.freshness_seconds} s "
-                  f"({sent:,} events, {len(seen)} sampled, 1 run)",
-                  f"p50 {seconds(p50)}, p99 {seconds(p99)}" + (f"; {never} of {len(seen)} not visible 60 s after the "
-                                                               "last publish" if never else ""),
-                  "", "", "p99 < 1 s", p99 < 1.0)
+        yield Row(
+            f"freshness: publish -> visible in the API, {achieved:,.0f} ev/s for {args.freshness_seconds} s "
+            f"({sent:,} events, {len(seen)} sampled, 1 run)",
+            f"p50 {seconds(p50)}, p99 {seconds(p99)}"
+            + (f"; {never} of {len(seen)} not visible 60 s after the last publish" if never else ""),
+            "",
+            "",
+            "p99 < 1 s",
+            p99 < 1.0,
+        )
     elif step == "reconcile":
         rec, base, pilots = bench_reconciliatie(database_url, rounds=max(3, runs))
-        yield Row(f"reconciliation, {pilots} pilots, 100,000 deelnemers + lists", f"{med(rec):.2f} s ({spread(rec, '{:.2f}', ' s')})",
-                  f"deelnemers-per-pilot, same tables: {med(base):.2f} s", f"{med(rec) / med(base):.1f}", "< 30 s",
-                  med(rec) < 30)
+        yield Row(
+            f"reconciliation, {pilots} pilots, 100,000 deelnemers + lists",
+            f"{med(rec):.2f} s ({spread(rec, '{:.2f}', ' s')})",
+            f"deelnemers-per-pilot, same tables: {med(base):.2f} s",
+            f"{med(rec) / med(base):.1f}",
+            "< 30 s",
+            med(rec) < 30,
+        )
     elif step == "peer":
         from benchmarks.peer import bench_peer, peer_version  # the bench extra: only this step needs it
 
         peer = [bench_peer(bootstrap, database_url, n) for _ in range(runs)]
-        yield rate_row(f"peer: registry end to end (publish -> validator -> projector feiten), {peer[0][2]:,} events, "
-                       "5 sign-offs per deelnemer", [r[0] for r in peer],
-                       f"eventsourcing {peer_version()} (PostgreSQL, ProjectionRunner + tracking), same workload",
-                       [r[1] for r in peer], 2)
+        yield rate_row(
+            f"peer: registry end to end (publish -> validator -> projector feiten), {peer[0][2]:,} events, "
+            "5 sign-offs per deelnemer",
+            [r[0] for r in peer],
+            f"eventsourcing {peer_version()} (PostgreSQL, ProjectionRunner + tracking), same workload",
+            [r[1] for r in peer],
+            2,
+        )
 
 
 def print_table(rows: list[Row], header: str) -> None:
@@ -141,10 +195,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=3, help="runs per throughput figure (the median is reported)")
     p.add_argument("--steps", default=",".join(STEPS), help=f"comma separated, of: {', '.join(STEPS)}")
     p.add_argument("--txn-sizes", type=ints, default=[500, 2000, 8000], help="records per transaction of the copy")
-    p.add_argument("--max-poll-records", type=int, default=ValidatorConfig([], "").max_poll_records,
-                   help="the validator's records per poll (= per transaction)")
-    p.add_argument("--replay-sizes", type=ints, default=ints(os.environ.get("BENCH_REPLAY_SIZES", "100000,1000000")),
-                   help="log sizes to replay, comma separated (1,000,000 takes minutes; an empty value skips replay)")
+    p.add_argument(
+        "--max-poll-records",
+        type=int,
+        default=ValidatorConfig([], "").max_poll_records,
+        help="the validator's records per poll (= per transaction)",
+    )
+    p.add_argument(
+        "--replay-sizes",
+        type=ints,
+        default=ints(os.environ.get("BENCH_REPLAY_SIZES", "100000,1000000")),
+        help="log sizes to replay, comma separated (1,000,000 takes minutes; an empty value skips replay)",
+    )
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--api-seconds", type=int, default=10)
@@ -158,7 +220,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         p.error(f"unknown step(s) {', '.join(sorted(unknown))}; known: {', '.join(STEPS)}")
     # the environment switches of the earlier bench still work
     off = {"api": "BENCH_API", "reconcile": "BENCH_RECONCILIATIE"}
-    args.steps = [s for s in steps if os.environ.get(off.get(s, ""), "1") != "0" and (s != "replay" or args.replay_sizes)]
+    args.steps = [
+        s for s in steps if os.environ.get(off.get(s, ""), "1") != "0" and (s != "replay" or args.replay_sizes)
+    ]
     must(args.runs >= 1, "--runs must be at least 1")
     return args
 
@@ -168,9 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     bootstrap = os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]
     database_url = os.environ["PRAKTIJK_DATABASE_URL"]
     cores = os.cpu_count() or 0
-    header = (f"ops/bench {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC: {cores} cores, load average "
-              f"{os.getloadavg()[0]:.1f} at the start, {args.runs} run(s) per figure, {args.deelnemers * 5:,} events "
-              f"per throughput measurement (Kafka {bootstrap})")
+    header = (
+        f"ops/bench {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {cores} cores, load average "
+        f"{os.getloadavg()[0]:.1f} at the start, {args.runs} run(s) per figure, {args.deelnemers * 5:,} events "
+        f"per throughput measurement (Kafka {bootstrap})"
+    )
     print(header, flush=True)
     rows: list[Row] = []
     failures: list[str] = []
@@ -179,7 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             for row in step_rows(step, args, bootstrap, database_url):
                 rows.append(row)
-                print(f"  {step}: {row.measured} | {row.baseline} | ratio {row.ratio or '-'} | goal {row.goal}", flush=True)
+                print(
+                    f"  {step}: {row.measured} | {row.baseline} | ratio {row.ratio or '-'} | goal {row.goal}",
+                    flush=True,
+                )
         except NothingMeasured as exc:
             failures.append(f"{step}: {exc}")
             print(f"  {step}: FAILED: {exc}", flush=True)

@@ -1,4 +1,5 @@
 """The fault suite's driver (``./ops/faults``); the suite itself is tests/support/faults/."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,12 @@ def cli() -> int:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs) also when every fault passed")
     parser.add_argument("--workdir", type=Path, default=None, help="work folder (default: a new temporary one)")
-    parser.add_argument("--only", default="", help="only the faults whose name contains one of these comma-separated "
-                        "words, e.g. --only kafka (default: all of the run)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="only the faults whose name contains one of these comma-separated "
+        "words, e.g. --only kafka (default: all of the run)",
+    )
     args = parser.parse_args()
     return main(args.short, args.seed, args.keep, args.workdir, [w.strip() for w in args.only.split(",") if w.strip()])
 

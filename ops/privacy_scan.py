@@ -10,6 +10,7 @@ every non-system PostgreSQL schema, and every log file under the cache folder, f
 * any name of a demo deelnemer.
 Prints what it scanned and every finding; exits 1 when something was found.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,10 @@ class Scan:
         for m in NINE.finditer(blob):
             value = m.group().decode()
             if identifiers.bsn(value) is None and value not in self.leerbedrijven:
-                self.findings.append(f"{where}: elfproef-valid 9-digit number {'(a demo BSN) ' if value in self.bsns else ''}"
-                                     f"at byte {m.start()}")
+                self.findings.append(
+                    f"{where}: elfproef-valid 9-digit number {'(a demo BSN) ' if value in self.bsns else ''}"
+                    f"at byte {m.start()}"
+                )
         if self.bsn_re.search(blob):  # also inside longer tokens (a given 9-digit run inside hex is ~1e-9 likely)
             self.findings.append(f"{where}: a demo BSN")
         if self.name_re.search(blob):
@@ -83,9 +86,12 @@ def scan_kafka(scan: Scan) -> None:
 def scan_database(scan: Scan) -> None:
     eng = engine(settings_mod.load().database_url)
     with eng.connect() as conn:
-        tables = conn.execute(text(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-            "AND table_schema NOT IN ('pg_catalog', 'information_schema')")).all()
+        tables = conn.execute(
+            text(
+                "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                "AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+            )
+        ).all()
         for schema, table in tables:
             for (row,) in conn.execute(text(f'SELECT t::text FROM "{schema}"."{table}" t')):
                 scan.scanned["rows"] += 1
@@ -109,9 +115,11 @@ def main() -> int:
     scan_kafka(scan)
     scan_database(scan)
     scan_logs(scan)
-    print(f"scanned {scan.scanned['records']} Kafka records, {scan.scanned['rows']} table rows, "
-          f"{scan.scanned['log bytes']} bytes of logs for {len(scan.bsns)} demo BSNs, {len(scan.names)} names "
-          f"and any elfproef-valid 9-digit number")
+    print(
+        f"scanned {scan.scanned['records']} Kafka records, {scan.scanned['rows']} table rows, "
+        f"{scan.scanned['log bytes']} bytes of logs for {len(scan.bsns)} demo BSNs, {len(scan.names)} names "
+        f"and any elfproef-valid 9-digit number"
+    )
     for f in scan.findings[:50]:
         print("FOUND", f)
     print(f"{len(scan.findings)} finding(s)")

@@ -5,15 +5,17 @@ file, line, field and reason, so a partner can fix the row. Files are streamed l
 limits (``producers.lezen.Grenzen``): an over-long line, a too-deep nesting, an over-long CSV cell and a
 row whose ENCODED event exceeds the ingress limit are refused like any bad field, before anything is sent.
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from producers.lezen import RECORD_OVERHEAD, Grenzen, max_diepte, regels, te_diep
 from producers.velden import FieldError, coerce, date
@@ -25,7 +27,7 @@ from registry.infra import codec
 
 __all__ = ["EVENT_NS", "Bericht", "FieldError", "Fout", "Grenzen", "Invoer", "Resultaat"]  # FieldError lives in velden
 
-# UUID5 namespace of the unkeyed event ids before issue 12 (kept for reference; no longer used: an unkeyed hash of
+# UUID5 namespace of the unkeyed event ids before keyed event ids (kept for reference; no longer used: an unkeyed hash of
 # a line that holds a BSN lets anyone recover the BSN from the event id)
 EVENT_NS = uuid.UUID("6f1d3b0c-5a7e-4c1e-9a52-2d0b3c9f7e11")
 _FUTURE_CHECKED = ("occurred_at", "peildatum", "geboortedatum")
@@ -82,11 +84,12 @@ class Invoer:
         self.partner = partner
         self.pseudonymise = pseudonymise
         self.seal = seal
-        self.now = now or dt.datetime.now(dt.timezone.utc)
+        self.now = now or dt.datetime.now(dt.UTC)
         self.cat = catalogue or codec.catalogue()
         self.grenzen = grenzen or Grenzen()
-        self.event_ids: Callable[[str, str], str] = (event_ids or getattr(pseudonymise, "event_id", None)
-                                                      or (lambda _partner, _line: str(uuid.uuid4())))
+        self.event_ids: Callable[[str, str], str] = (
+            event_ids or getattr(pseudonymise, "event_id", None) or (lambda _partner, _line: str(uuid.uuid4()))
+        )
 
     # ---- files -------------------------------------------------------------
     def jsonl(self, path: Path) -> Resultaat:
@@ -101,7 +104,14 @@ class Invoer:
                 continue
             veld = te_diep(raw, diepte)
             if veld is not None:
-                res.fouten.append(Fout(path.name, line_no, veld, f"nested deeper than {diepte} levels, more than any event's schema allows"))
+                res.fouten.append(
+                    Fout(
+                        path.name,
+                        line_no,
+                        veld,
+                        f"nested deeper than {diepte} levels, more than any event's schema allows",
+                    )
+                )
                 continue
             try:
                 obj = json.loads(raw)
@@ -143,9 +153,15 @@ class Invoer:
                 line_no = reader.line_num
                 groot = [k for k, v in row.items() if isinstance(v, str) and len(v.encode()) > g.max_cell_bytes]
                 if groot:
-                    res.fouten.append(Fout(path.name, line_no, str(groot[0]),
-                                           f"cell of {len(row[groot[0]].encode())} bytes is longer than the limit of "
-                                           f"{g.max_cell_bytes} bytes (PRAKTIJK_IMPORT_MAX_CELL_BYTES)"))
+                    res.fouten.append(
+                        Fout(
+                            path.name,
+                            line_no,
+                            str(groot[0]),
+                            f"cell of {len(row[groot[0]].encode())} bytes is longer than the limit of "
+                            f"{g.max_cell_bytes} bytes (PRAKTIJK_IMPORT_MAX_CELL_BYTES)",
+                        )
+                    )
                     continue
                 obj: dict[str, Any] = {k: v for k, v in row.items() if k is not None and v not in ("", None)}
                 if None in row:
@@ -174,8 +190,15 @@ class Invoer:
         size = len(value) + len(sleutel) + RECORD_OVERHEAD
         if size > self.grenzen.max_record_bytes:
             grootste = max(record, key=lambda k: len(repr(record[k])))
-            res.fouten.append(Fout(file, line, grootste, f"the encoded event is {size} bytes, more than the ingress limit of "
-                                                        f"{self.grenzen.max_record_bytes} bytes (PRAKTIJK_MAX_INGRESS_BYTES)"))
+            res.fouten.append(
+                Fout(
+                    file,
+                    line,
+                    grootste,
+                    f"the encoded event is {size} bytes, more than the ingress limit of "
+                    f"{self.grenzen.max_record_bytes} bytes (PRAKTIJK_MAX_INGRESS_BYTES)",
+                )
+            )
             return
         res.berichten.append(Bericht(event_type, record, line, sleutel, value))
 
@@ -205,7 +228,9 @@ class Invoer:
             obj["event_id"] = self.event_ids(self.partner, raw.strip())
         unknown = sorted(set(obj) - field_names)
         if unknown:
-            raise FieldError(unknown[0], f"not a field of {event_type}; fields: {', '.join(sorted(field_names - REGISTRY_FIELDS))}")
+            raise FieldError(
+                unknown[0], f"not a field of {event_type}; fields: {', '.join(sorted(field_names - REGISTRY_FIELDS))}"
+            )
         record = {f["name"]: self._field(f, obj, from_text) for f in schema["fields"]}
         self._domain_checks(record)
         return event_type, record
@@ -286,7 +311,9 @@ class Invoer:
         if fout.soort == "instelling":
             raise FieldError(fout.path, f"unknown mbo-instelling {fout.waarde!r}: use the partner id (e.g. mbo.albeda)")
         if fout.soort == "pilot":
-            raise FieldError(fout.path, f"unknown pilot {fout.waarde!r}; known: {', '.join(sorted(referentie.pilots()))}")
+            raise FieldError(
+                fout.path, f"unknown pilot {fout.waarde!r}; known: {', '.join(sorted(referentie.pilots()))}"
+            )
         # a bad deelnemer value is not echoed: it may be a BSN sent by mistake; nor a bad reference: it may be a name
         stil = fout.veld == "deelnemer" or fout.veld in verwijzingen.VELDEN
         raise FieldError(fout.path, fout.probleem if stil else f"{fout.probleem}; got {fout.waarde!r}")
@@ -300,4 +327,3 @@ _PSEUDONIEMEN: dict[EventKind, Callable[[Invoer, dict[str, Any]], None]] = {
 HANDLED_KINDS = frozenset(_PSEUDONIEMEN)
 # reference data names no deelnemer; registry events are refused before this table is read
 IGNORED_KINDS: frozenset[EventKind] = frozenset({"reference", "registry"})
-

@@ -3,13 +3,15 @@
 Pure (no Kafka). Nothing here reads a whole file or a whole over-long line into memory, and nothing
 recurses on the input, so a hostile file ends in a ``file:line: field: reason``, never in a traceback.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from registry.domein.events import SPECS
 from registry.infra import codec
@@ -49,7 +51,7 @@ def regels(path: Path, max_line_bytes: int) -> Iterator[Regel]:
                 return
             nummer += 1
             if nummer == 1 and chunk.startswith(_BOM):
-                chunk = chunk[len(_BOM):]
+                chunk = chunk[len(_BOM) :]
             inhoud = chunk[:-1] if chunk.endswith(b"\n") else chunk
             if len(inhoud) > max_line_bytes:
                 size = len(chunk)
@@ -59,8 +61,12 @@ def regels(path: Path, max_line_bytes: int) -> Iterator[Regel]:
                         break
                     size += len(chunk)
                 size -= 1 if chunk.endswith(b"\n") else 0
-                yield Regel(nummer, "", f"line of {size} bytes is longer than the limit of {max_line_bytes} bytes "
-                                        "(PRAKTIJK_IMPORT_MAX_LINE_BYTES)")
+                yield Regel(
+                    nummer,
+                    "",
+                    f"line of {size} bytes is longer than the limit of {max_line_bytes} bytes "
+                    "(PRAKTIJK_IMPORT_MAX_LINE_BYTES)",
+                )
                 continue
             try:
                 text = inhoud.decode("utf-8")

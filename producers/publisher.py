@@ -3,20 +3,22 @@
 Idempotent producer with ``acks=all``: a retried send never duplicates a record in
 the partition, and an event_id resent later is a no-op at the validator.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
-from registry.infra.kafka import client_config
-from registry.infra import codec, topics
 from registry.domein import events
+from registry.infra import codec, topics
+from registry.infra.kafka import client_config
 
 log = logging.getLogger("praktijkregister.publisher")
 
@@ -25,7 +27,9 @@ class PublishError(RuntimeError):
     """Not every event was acknowledged. ``sent``: the tags (e.g. file lines) the broker DID acknowledge;
     ``failed``: (tag, error) of the refused ones; anything else queued was never sent."""
 
-    def __init__(self, message: str, sent: Sequence[Any] = (), failed: Sequence[tuple[Any, BaseException | None]] = ()) -> None:
+    def __init__(
+        self, message: str, sent: Sequence[Any] = (), failed: Sequence[tuple[Any, BaseException | None]] = ()
+    ) -> None:
         super().__init__(message)
         self.sent, self.failed = list(sent), list(failed)
 
@@ -38,9 +42,17 @@ def partition_of(key: bytes, partitions: tuple[int, ...]) -> int:
 
 
 class Publisher:
-    def __init__(self, bootstrap: Sequence[str] | str, partner: str, *, ensure_topic: bool = True,
-                 partitions: int = 6, producer_config: Mapping[str, Any] | None = None, prefix: str = "praktijkleren",
-                 max_record_bytes: int = topics.INGRESS_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        bootstrap: Sequence[str] | str,
+        partner: str,
+        *,
+        ensure_topic: bool = True,
+        partitions: int = 6,
+        producer_config: Mapping[str, Any] | None = None,
+        prefix: str = "praktijkleren",
+        max_record_bytes: int = topics.INGRESS_MAX_BYTES,
+    ) -> None:
         self.topic = topics.Topics(prefix).ingress(partner)
         self.partner = partner
         self.bootstrap = [bootstrap] if isinstance(bootstrap, str) else list(bootstrap)
@@ -48,20 +60,27 @@ class Publisher:
             try:
                 topics.create(self.bootstrap, partitions, [partner], prefix, max_ingress_bytes=max_record_bytes)
             except ValueError:  # a partner's login sees only its own topics: another partner's looks missing
-                raise ValueError(f"this Kafka login may not write {self.topic}: a partner publishes only as itself "
-                                 f"(the registry gives {partner} its own login: praktijkregister partners add "
-                                 f"{partner})") from None
+                raise ValueError(
+                    f"this Kafka login may not write {self.topic}: a partner publishes only as itself "
+                    f"(the registry gives {partner} its own login: praktijkregister partners add "
+                    f"{partner})"
+                ) from None
         config: dict[str, Any] = dict(
-            **client_config(self.bootstrap), acks="all", enable_idempotence=True,
+            **client_config(self.bootstrap),
+            acks="all",
+            enable_idempotence=True,
             # a batch of several records stays under the ingress topic's max.message.bytes; a bigger single
             # record (checked by the importer against max_record_bytes) goes in a batch of its own
-            linger_ms=20, batch_size=max(16 * 1024, min(256 * 1024, max_record_bytes // 2)),
+            linger_ms=20,
+            batch_size=max(16 * 1024, min(256 * 1024, max_record_bytes // 2)),
             max_in_flight_requests_per_connection=5,
             client_id=f"praktijkregister-publisher-{partner}",
         )
         config.update(producer_config or {})
         self._producer = KafkaProducer(**config)
-        self._pending: list[tuple[Any, Any]] = []  # (tag, future), checked at flush: kafka-python's flush does not raise
+        self._pending: list[
+            tuple[Any, Any]
+        ] = []  # (tag, future), checked at flush: kafka-python's flush does not raise
         self._partitions: tuple[int, ...] | None = None  # of self.topic, asked once (counts never change in place)
 
     def publish(self, event_type: str, record: Mapping[str, Any]) -> None:
@@ -77,8 +96,9 @@ class Publisher:
             self._pending.append((tag, self._producer.send(self.topic, key=key, value=value, partition=partition)))
         except KafkaError as exc:  # refused before sending (e.g. larger than the client's max_request_size)
             sent = self._settle(None)[0]
-            raise PublishError(f"event {tag if tag is not None else ''} refused before sending: {exc}",
-                               sent, [(tag, exc)]) from exc
+            raise PublishError(
+                f"event {tag if tag is not None else ''} refused before sending: {exc}", sent, [(tag, exc)]
+            ) from exc
 
     def _partition(self, key: bytes) -> int:
         """The partition kafka-python's default partitioner picks for ``key`` (so co-partitioning is unchanged),
@@ -100,7 +120,9 @@ class Publisher:
         """Wait for the broker; the tags of the acknowledged events, or PublishError naming sent and failed ones."""
         sent, failed = self._settle(timeout)
         if failed:
-            raise PublishError(f"{len(failed)} event(s) not acknowledged by the broker; first: {failed[0][1]}", sent, failed)
+            raise PublishError(
+                f"{len(failed)} event(s) not acknowledged by the broker; first: {failed[0][1]}", sent, failed
+            )
         return sent
 
     def _settle(self, timeout: float | None) -> tuple[list[Any], list[tuple[Any, BaseException | None]]]:
@@ -123,8 +145,15 @@ class Publisher:
             if f.succeeded():
                 sent.append(tag)
             else:
-                failed.append((tag, f.exception if f.failed() else
-                               error or KafkaError("no answer from the broker: this event may or may not have been written")))
+                failed.append(
+                    (
+                        tag,
+                        f.exception
+                        if f.failed()
+                        else error
+                        or KafkaError("no answer from the broker: this event may or may not have been written"),
+                    )
+                )
         self._pending.clear()
         return sent, failed
 
@@ -134,7 +163,7 @@ class Publisher:
         except KafkaError as exc:  # after a refused event the client may not flush cleanly; the outcome is known
             log.warning("publisher did not close cleanly: %s", exc)
 
-    def __enter__(self) -> "Publisher":
+    def __enter__(self) -> Publisher:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,6 +9,7 @@
 * Secret key files are written with mode 0600 and refused when group/others may read them
   (registry/infra/sleutelbestanden.py); no key object shows its secret in ``repr``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,16 +23,27 @@ from pathlib import Path
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from registry.domein.identifiers import normalise_bsn
-from registry.infra.sleutelbestanden import (SleutelFout, init_registry_pseudonym_key, read_hex, read_secret_hex,
-                                             write_secret)
+from registry.infra.sleutelbestanden import (
+    SleutelFout,
+    init_registry_pseudonym_key,
+    read_hex,
+    read_secret_hex,
+    write_secret,
+)
 
 # missing, unreadable or too widely readable key files: a clear message, never a stack trace
 KeyError_ = SleutelFout
 
 
-def init_keys(pseudonym_file: Path, public_file: Path, private_file: Path, force: bool = False,
-              signing_file: Path | None = None, registry_pseudonym_file: Path | None = None,
-              master_file: Path | None = None) -> list[Path]:
+def init_keys(
+    pseudonym_file: Path,
+    public_file: Path,
+    private_file: Path,
+    force: bool = False,
+    signing_file: Path | None = None,
+    registry_pseudonym_file: Path | None = None,
+    master_file: Path | None = None,
+) -> list[Path]:
     """Create missing key files (0600). Existing keys are kept unless ``force``:
     a new pseudonym key would give every deelnemer a new identity. ``signing_file``: also the registry's
     Ed25519 signing key (32-byte seed, hex) for verklaringen (registry/infra/ondertekening.py).
@@ -70,7 +82,7 @@ class Pseudonymiser:
         return "Pseudonymiser(key=<hidden>)"
 
     @classmethod
-    def from_file(cls, path: Path) -> "Pseudonymiser":
+    def from_file(cls, path: Path) -> Pseudonymiser:
         return cls(read_secret_hex(path, "pseudonymisation key"))
 
     def __call__(self, bsn: str) -> str:
@@ -91,7 +103,7 @@ class Sealer:
     public_key: bytes
 
     @classmethod
-    def from_file(cls, path: Path) -> "Sealer":
+    def from_file(cls, path: Path) -> Sealer:
         return cls(read_hex(path, "registry public key"))
 
     def seal(self, persoonsgegevens: dict[str, str]) -> bytes:

@@ -3,6 +3,7 @@
 Pure: every bad value raises ``FieldError`` naming the field path and what is wrong,
 so a partner can fix the row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,7 +43,7 @@ def _timestamp(value: Any, path: str) -> dt.datetime:
             ts = dt.datetime.combine(ts.date(), dt.time(), AMSTERDAM)
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=AMSTERDAM)
-    return ts.astimezone(dt.timezone.utc)
+    return ts.astimezone(dt.UTC)
 
 
 _TRUE, _FALSE = {"true", "1", "ja", "yes", "j", "y"}, {"false", "0", "nee", "no", "n"}
@@ -142,6 +143,6 @@ def _split_text_array(text: str, items: Any, path: str) -> Any:
             pieces = part.split(":")
             if len(pieces) != len(names):
                 raise FieldError(path, f"{part!r}: expected {':'.join(names)}")
-            out.append(dict(zip(names, pieces)))
+            out.append(dict(zip(names, pieces, strict=False)))
         return out
     raise FieldError(path, "must be a JSON array")

@@ -17,6 +17,7 @@ Tables (all in one PostgreSQL schema, default ``praktijk``; ``{s}`` in the SQL):
   traject_id, verklaring_id, occurred_at, recorded_at, warnings, key fields as jsonb - never persoonsgegevens)
   and ``afwijzingen`` (rejections, keyed on their own partition/offset).
 """
+
 from __future__ import annotations
 
 from projections import feiten, referentie, tijdlijn

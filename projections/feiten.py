@@ -7,11 +7,13 @@ every overzicht is a SQL query over these rows "as of peildatum D" at query time
 guarded-updated (revocation, retraction), which is idempotent and commutative.
 No persoonsgegevens are stored: the encrypted bytes are dropped.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from projections.model import Change, Message, Projection, business_date, insert, jsonable
 from registry.domein.events import REFERENCE_EVENTS
@@ -85,13 +87,17 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS reconciliaties_pilot ON {s}.reconciliaties (pilot, peildatum, occurred_at)",
 ]
 
-_REVOKE = ("UPDATE {s}.verklaringen SET revoked_at = :revoked_at, revoked_on = :revoked_on, revoke_reden = :reden "
-           "WHERE verklaring_id = :verklaring_id AND (revoked_at IS NULL OR revoked_at > :revoked_at)")
+_REVOKE = (
+    "UPDATE {s}.verklaringen SET revoked_at = :revoked_at, revoked_on = :revoked_on, revoke_reden = :reden "
+    "WHERE verklaring_id = :verklaring_id AND (revoked_at IS NULL OR revoked_at > :revoked_at)"
+)
 # a retraction retracts the sign-off(s) of that werkproces given before it and not yet retracted;
 # a later new sign-off stays (applying the retraction twice changes nothing)
-_RETRACT = ("UPDATE {s}.aftekeningen SET retracted_at = :retracted_at, retracted_on = :retracted_on, "
-            "retract_reden = :reden WHERE traject_id = :traject_id AND crebo = :crebo AND werkproces = :werkproces "
-            "AND retracted_at IS NULL AND occurred_at <= :retracted_at")
+_RETRACT = (
+    "UPDATE {s}.aftekeningen SET retracted_at = :retracted_at, retracted_on = :retracted_on, "
+    "retract_reden = :reden WHERE traject_id = :traject_id AND crebo = :crebo AND werkproces = :werkproces "
+    "AND retracted_at IS NULL AND occurred_at <= :retracted_at"
+)
 
 
 Record = Mapping[str, Any]
@@ -100,102 +106,252 @@ Feit = Callable[[Record, dict[str, Any]], list[Change]]
 
 
 def _base(r: Record) -> dict[str, Any]:
-    return {"event_id": str(r["event_id"]), "occurred_at": r["occurred_at"], "occurred_on": business_date(r["occurred_at"])}
+    return {
+        "event_id": str(r["event_id"]),
+        "occurred_at": r["occurred_at"],
+        "occurred_on": business_date(r["occurred_at"]),
+    }
 
 
 def _aanmelding(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [insert("aanmeldingen", {**b, "deelnemer": r["deelnemer"], "pilot": r["pilot"],
-                                    "aanmelder_type": r["aanmelder_type"], "doelgroep": r["doelgroep"],
-                                    "gemeente": r.get("gemeente"), "werkend": r["werkend"],
-                                    "partner": r["partner"]}, ["event_id"])]
+    return [
+        insert(
+            "aanmeldingen",
+            {
+                **b,
+                "deelnemer": r["deelnemer"],
+                "pilot": r["pilot"],
+                "aanmelder_type": r["aanmelder_type"],
+                "doelgroep": r["doelgroep"],
+                "gemeente": r.get("gemeente"),
+                "werkend": r["werkend"],
+                "partner": r["partner"],
+            },
+            ["event_id"],
+        )
+    ]
 
 
 def _advies(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [insert("adviezen", {**b, "deelnemer": r["deelnemer"], "mbo_instelling": r["mbo_instelling"],
-                                "advies": r["advies"], "duo_check": r["duo_check"],
-                                "startkwalificatie_verouderd": r["startkwalificatie_verouderd"],
-                                "partner": r["partner"]}, ["event_id"])]
+    return [
+        insert(
+            "adviezen",
+            {
+                **b,
+                "deelnemer": r["deelnemer"],
+                "mbo_instelling": r["mbo_instelling"],
+                "advies": r["advies"],
+                "duo_check": r["duo_check"],
+                "startkwalificatie_verouderd": r["startkwalificatie_verouderd"],
+                "partner": r["partner"],
+            },
+            ["event_id"],
+        )
+    ]
 
 
 def _inschrijving(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [insert("inschrijvingen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
-                                      "pilot": r["pilot"], "mbo_instelling": r["mbo_instelling"],
-                                      "crebo": r["crebo"], "leertraject": r["leertraject"],
-                                      "startdatum": r["startdatum"], "leerbedrijf_id": r.get("leerbedrijf_id"),
-                                      "geslacht": r["geslacht"], "leeftijd": r["leeftijd"],
-                                      "gemeente": r.get("gemeente"), "pok_datum": r.get("pok_datum"),
-                                      "partner": r["partner"]}, ["event_id"])]
+    return [
+        insert(
+            "inschrijvingen",
+            {
+                **b,
+                "deelnemer": r["deelnemer"],
+                "traject_id": str(r["traject_id"]),
+                "pilot": r["pilot"],
+                "mbo_instelling": r["mbo_instelling"],
+                "crebo": r["crebo"],
+                "leertraject": r["leertraject"],
+                "startdatum": r["startdatum"],
+                "leerbedrijf_id": r.get("leerbedrijf_id"),
+                "geslacht": r["geslacht"],
+                "leeftijd": r["leeftijd"],
+                "gemeente": r.get("gemeente"),
+                "pok_datum": r.get("pok_datum"),
+                "partner": r["partner"],
+            },
+            ["event_id"],
+        )
+    ]
 
 
 def _leerbedrijf(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [insert("leerbedrijf_vastgelegd", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
-                                              "leerbedrijf_id": r["leerbedrijf_id"], "partner": r["partner"]},
-                   ["event_id"])]
+    return [
+        insert(
+            "leerbedrijf_vastgelegd",
+            {
+                **b,
+                "deelnemer": r["deelnemer"],
+                "traject_id": str(r["traject_id"]),
+                "leerbedrijf_id": r["leerbedrijf_id"],
+                "partner": r["partner"],
+            },
+            ["event_id"],
+        )
+    ]
 
 
 def _aftekening(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [insert("aftekeningen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
-                                    "crebo": r["crebo"], "werkproces": r["werkproces"], "partner": r["partner"]},
-                   ["event_id"])]
+    return [
+        insert(
+            "aftekeningen",
+            {
+                **b,
+                "deelnemer": r["deelnemer"],
+                "traject_id": str(r["traject_id"]),
+                "crebo": r["crebo"],
+                "werkproces": r["werkproces"],
+                "partner": r["partner"],
+            },
+            ["event_id"],
+        )
+    ]
 
 
 def _aftekening_ingetrokken(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [Change(_RETRACT, {"traject_id": str(r["traject_id"]), "crebo": r["crebo"],
-                              "werkproces": r["werkproces"], "retracted_at": b["occurred_at"],
-                              "retracted_on": b["occurred_on"], "reden": r["reden"]})]
+    return [
+        Change(
+            _RETRACT,
+            {
+                "traject_id": str(r["traject_id"]),
+                "crebo": r["crebo"],
+                "werkproces": r["werkproces"],
+                "retracted_at": b["occurred_at"],
+                "retracted_on": b["occurred_on"],
+                "reden": r["reden"],
+            },
+        )
+    ]
 
 
 def _verklaring(r: Record, b: dict[str, Any]) -> list[Change]:
     vid = str(r["verklaring_id"])
     wps = sorted({(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]})
-    row = {"verklaring_id": vid, "event_id": b["event_id"], "deelnemer": r["deelnemer"],
-           "traject_id": str(r["traject_id"]), "volgnummer": r.get("volgnummer"),
-           "leerbedrijf_id": r.get("leerbedrijf_id"), "brancheorganisaties": sorted(set(r["brancheorganisaties"])),
-           "crebos": sorted({c for c, _ in wps}), "aantal_werkprocessen": len(wps), "partner": r["partner"],
-           "issued_at": b["occurred_at"], "issued_on": b["occurred_on"]}
+    row = {
+        "verklaring_id": vid,
+        "event_id": b["event_id"],
+        "deelnemer": r["deelnemer"],
+        "traject_id": str(r["traject_id"]),
+        "volgnummer": r.get("volgnummer"),
+        "leerbedrijf_id": r.get("leerbedrijf_id"),
+        "brancheorganisaties": sorted(set(r["brancheorganisaties"])),
+        "crebos": sorted({c for c, _ in wps}),
+        "aantal_werkprocessen": len(wps),
+        "partner": r["partner"],
+        "issued_at": b["occurred_at"],
+        "issued_on": b["occurred_on"],
+    }
     out = [insert("verklaringen", row, ["verklaring_id"])]
-    out += [insert("verklaring_werkprocessen", {"verklaring_id": vid, "crebo": c, "werkproces": w},
-                   ["verklaring_id", "crebo", "werkproces"]) for c, w in wps]
+    out += [
+        insert(
+            "verklaring_werkprocessen",
+            {"verklaring_id": vid, "crebo": c, "werkproces": w},
+            ["verklaring_id", "crebo", "werkproces"],
+        )
+        for c, w in wps
+    ]
     return out
 
 
 def _verklaring_ingetrokken(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [Change(_REVOKE, {"verklaring_id": str(r["verklaring_id"]), "revoked_at": b["occurred_at"],
-                             "revoked_on": b["occurred_on"], "reden": r["reden"]})]
+    return [
+        Change(
+            _REVOKE,
+            {
+                "verklaring_id": str(r["verklaring_id"]),
+                "revoked_at": b["occurred_at"],
+                "revoked_on": b["occurred_on"],
+                "reden": r["reden"],
+            },
+        )
+    ]
 
 
 def _beeindiging(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [insert("beeindigingen", {**b, "deelnemer": r["deelnemer"], "traject_id": str(r["traject_id"]),
-                                     "reden": r["reden"], "partner": r["partner"]}, ["event_id"])]
+    return [
+        insert(
+            "beeindigingen",
+            {
+                **b,
+                "deelnemer": r["deelnemer"],
+                "traject_id": str(r["traject_id"]),
+                "reden": r["reden"],
+                "partner": r["partner"],
+            },
+            ["event_id"],
+        )
+    ]
 
 
 def _uitstroom(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [insert("uitstroom", {**b, "deelnemer": r["deelnemer"], "uitstroom": r["uitstroom"],
-                                 "partner": r["partner"]}, ["event_id"])]
+    return [
+        insert(
+            "uitstroom",
+            {**b, "deelnemer": r["deelnemer"], "uitstroom": r["uitstroom"], "partner": r["partner"]},
+            ["event_id"],
+        )
+    ]
 
 
 def _telling(r: Record, b: dict[str, Any]) -> list[Change]:
-    out = [insert("tellingen", {**b, "partner": r["partner"], "bron_type": r["bron_type"], "pilot": r["pilot"],
-                                "peildatum": r["peildatum"], "aantal_deelnemers": r["aantal_deelnemers"],
-                                "aantal_verklaringen": r.get("aantal_verklaringen")}, ["event_id"])]
+    out = [
+        insert(
+            "tellingen",
+            {
+                **b,
+                "partner": r["partner"],
+                "bron_type": r["bron_type"],
+                "pilot": r["pilot"],
+                "peildatum": r["peildatum"],
+                "aantal_deelnemers": r["aantal_deelnemers"],
+                "aantal_verklaringen": r.get("aantal_verklaringen"),
+            },
+            ["event_id"],
+        )
+    ]
     seen: set[str] = set()
     for d in r.get("deelnemers") or []:
         if d["deelnemer"] not in seen:
             seen.add(d["deelnemer"])
-            out.append(insert("telling_deelnemers", {"event_id": b["event_id"], "deelnemer": d["deelnemer"],
-                                                     "status": d["status"]}, ["event_id", "deelnemer"]))
+            out.append(
+                insert(
+                    "telling_deelnemers",
+                    {"event_id": b["event_id"], "deelnemer": d["deelnemer"], "status": d["status"]},
+                    ["event_id", "deelnemer"],
+                )
+            )
     return out
 
 
 def _reconciliatie(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [insert("reconciliaties", {**b, "pilot": r["pilot"], "peildatum": r["peildatum"], "register": r["register"],
-                                      "gereconcilieerd": r["gereconcilieerd"], "bronnen": json.dumps(jsonable(r["bronnen"]), sort_keys=True)},
-                   ["event_id"])]
+    return [
+        insert(
+            "reconciliaties",
+            {
+                **b,
+                "pilot": r["pilot"],
+                "peildatum": r["peildatum"],
+                "register": r["register"],
+                "gereconcilieerd": r["gereconcilieerd"],
+                "bronnen": json.dumps(jsonable(r["bronnen"]), sort_keys=True),
+            },
+            ["event_id"],
+        )
+    ]
 
 
 # the tables with a deelnemer column: an erasure replaces the pseudonym in each (their rows stay counted)
-PERSOON_TABELLEN = ("aanmeldingen", "adviezen", "inschrijvingen", "leerbedrijf_vastgelegd", "aftekeningen", "verklaringen",
-                    "beeindigingen", "uitstroom", "telling_deelnemers")
+PERSOON_TABELLEN = (
+    "aanmeldingen",
+    "adviezen",
+    "inschrijvingen",
+    "leerbedrijf_vastgelegd",
+    "aftekeningen",
+    "verklaringen",
+    "beeindigingen",
+    "uitstroom",
+    "telling_deelnemers",
+)
 
 
 def vervanger(erasure_event_id: str) -> str:
@@ -206,11 +362,15 @@ def vervanger(erasure_event_id: str) -> str:
 
 
 def _verwijdering(r: Record, b: dict[str, Any]) -> list[Change]:
-    # erasure (issue 12): every fact stays counted, under a replacement value instead of the pseudonym; the
+    # erasure: every fact stays counted, under a replacement value instead of the pseudonym; the
     # erasure itself is a fact (the verklaring document answers 410 on it)
     nieuw = vervanger(b["event_id"])
-    out = [Change(f"UPDATE {{s}}.{t} SET deelnemer = :nieuw WHERE deelnemer = :oud", {"nieuw": nieuw, "oud": r["deelnemer"]})
-           for t in PERSOON_TABELLEN]
+    out = [
+        Change(
+            f"UPDATE {{s}}.{t} SET deelnemer = :nieuw WHERE deelnemer = :oud", {"nieuw": nieuw, "oud": r["deelnemer"]}
+        )
+        for t in PERSOON_TABELLEN
+    ]
     return out + [insert("verwijderingen", {**b, "deelnemer": nieuw, "grondslag": r.get("grondslag")}, ["event_id"])]
 
 

@@ -11,12 +11,14 @@ SQL texts name tables as ``{s}.table``; the store substitutes the (quoted)
 PostgreSQL schema, so the same projection writes the live schema, a replay
 schema or a test's own schema.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping, NamedTuple, Sequence
+from typing import Any, Literal, NamedTuple
 
 from registry.domein.telregels import AMSTERDAM
 
@@ -43,7 +45,7 @@ class Change(NamedTuple):
 
     Consecutive changes with the same ``sql`` are executed as one executemany. A NamedTuple, not a frozen
     dataclass: a projection makes two or three per event, and a frozen dataclass's ``__init__`` (a
-    ``object.__setattr__`` per field) was a tenth of the projector's time (issue 15)."""
+    ``object.__setattr__`` per field) was a tenth of the projector's time."""
 
     sql: str
     params: Mapping[str, Any]
@@ -54,8 +56,9 @@ class Change(NamedTuple):
     conflict: str = ""
 
 
-def insert(table: str, row: Mapping[str, Any], key: Sequence[str], update: Sequence[str] = (),
-           newer_than: str | None = None) -> Change:
+def insert(
+    table: str, row: Mapping[str, Any], key: Sequence[str], update: Sequence[str] = (), newer_than: str | None = None
+) -> Change:
     """``INSERT .. ON CONFLICT (key) DO NOTHING`` (or ``DO UPDATE`` of ``update`` columns,
     only when the incoming ``newer_than`` column is >= the stored one: last writer wins by
     business time, which is commutative). ``row`` is kept as given: callers pass a fresh dict."""
@@ -65,8 +68,9 @@ def insert(table: str, row: Mapping[str, Any], key: Sequence[str], update: Seque
 
 
 @functools.lru_cache(maxsize=1024)
-def _insert_sql(table: str, cols: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...],
-                newer_than: str | None) -> tuple[str, str]:
+def _insert_sql(
+    table: str, cols: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...], newer_than: str | None
+) -> tuple[str, str]:
     """The statement and its ``ON CONFLICT`` clause, built once per shape (a projection makes the same few
     shapes for every event; building the text per row cost the projector ~8% of its time)."""
     conflict = f"ON CONFLICT ({', '.join(key)}) "
@@ -102,7 +106,7 @@ def business_date(ts: dt.datetime | None) -> dt.date | None:
     if ts is None:
         return None
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=dt.timezone.utc)
+        ts = ts.replace(tzinfo=dt.UTC)
     return ts.astimezone(AMSTERDAM).date()
 
 
@@ -130,5 +134,5 @@ def as_timestamp(value: Any) -> dt.datetime | None:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     return None

@@ -14,20 +14,28 @@ Where the facts come from:
   offset for ties between tellingen with the same peildatum. Without it (or before the tijdlijn
   projection has the event) a list counts as its distinct entries.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Mapping, Sequence, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from sqlalchemy import Connection, text
 
 from projections import store
 from registry.domein import referentie
-from registry.infra.db import table_exists
 from registry.domein.reconciliatie import (
-    BORIS_LEEFTIJD, CATEGORIEEN, VENSTER_DAGEN, BronResultaat, PilotRij, sluit, zonder_lijst,
+    BORIS_LEEFTIJD,
+    CATEGORIEEN,
+    VENSTER_DAGEN,
+    BronResultaat,
+    PilotRij,
+    sluit,
+    zonder_lijst,
 )
+from registry.infra.db import table_exists
 
 _EERSTE = """eerste AS (
     SELECT DISTINCT ON (deelnemer) deelnemer, pilot, leeftijd, startdatum
@@ -116,12 +124,17 @@ def statement(schema: str, *, pilot: bool, event_log: bool, personen: bool) -> s
     """The reconciliation SQL for a schema (``pilot``: restrict to :pilot; ``event_log``: use tijdlijn's log)."""
     gekozen = _GEKOZEN.format(
         s="{s}",
-        el_order="el.recorded_at, el.log_offset" if event_log
+        el_order="el.recorded_at, el.log_offset"
+        if event_log
         else "CAST(NULL AS timestamptz) AS recorded_at, CAST(NULL AS bigint) AS log_offset",
         el_join="LEFT JOIN {s}.event_log el ON el.event_id = t.event_id" if event_log else "",
-        pilot_filter="AND t.pilot = :pilot" if pilot else "")
-    alles = _ALLES.format(s="{s}", personen="array_agg(deelnemer ORDER BY deelnemer)" if personen
-                          else "CAST(NULL AS text[])", reg_filter="WHERE pilot = :pilot" if pilot else "")
+        pilot_filter="AND t.pilot = :pilot" if pilot else "",
+    )
+    alles = _ALLES.format(
+        s="{s}",
+        personen="array_agg(deelnemer ORDER BY deelnemer)" if personen else "CAST(NULL AS text[])",
+        reg_filter="WHERE pilot = :pilot" if pilot else "",
+    )
     bron = _BRON_MET_LOG if event_log else _BRON_ZONDER_LOG
     return store.sql(f"WITH {_EERSTE},\n{gekozen},\n{bron},\n{alles}\n{_SELECT}", schema)
 
@@ -130,8 +143,15 @@ def has_event_log(conn: Connection, schema: str) -> bool:
     return table_exists(conn, f'"{store.check_schema(schema)}".event_log')
 
 
-def rijen(conn: Connection, schema: str, peildatum: dt.date, pilot: str | None = None, *,
-          venster_dagen: int = VENSTER_DAGEN, personen: bool = False) -> list[PilotRij]:
+def rijen(
+    conn: Connection,
+    schema: str,
+    peildatum: dt.date,
+    pilot: str | None = None,
+    *,
+    venster_dagen: int = VENSTER_DAGEN,
+    personen: bool = False,
+) -> list[PilotRij]:
     """The reconciliation at ``peildatum``: one row per pilot with a registered deelnemer at D or a telling
     within ``venster_dagen`` of D (only ``pilot`` when given), in pilot_nr order; ``personen`` adds the
     pseudonyms per category (large for big lists)."""
@@ -145,8 +165,10 @@ def rijen(conn: Connection, schema: str, peildatum: dt.date, pilot: str | None =
         if r.event_id is not None:
             bronnen.append(_bron(r, register, personen))
     order = {p.pilot_id: p.nr for p in referentie.pilots().values()}
-    return [PilotRij(p, peildatum, register, tuple(sorted(bronnen, key=lambda b: b.partner)))
-            for p, (register, bronnen) in sorted(per_pilot.items(), key=lambda kv: (order.get(kv[0], 10**6), kv[0]))]
+    return [
+        PilotRij(p, peildatum, register, tuple(sorted(bronnen, key=lambda b: b.partner)))
+        for p, (register, bronnen) in sorted(per_pilot.items(), key=lambda kv: (order.get(kv[0], 10**6), kv[0]))
+    ]
 
 
 def _bron(r: Any, register: int, met_personen: bool) -> BronResultaat:
@@ -156,9 +178,17 @@ def _bron(r: Any, register: int, met_personen: bool) -> BronResultaat:
     aantallen = {c: int(_json(r.aantallen).get(c, 0)) for c in CATEGORIEEN}
     lijsten = _json(r.personen)
     personen = {c: tuple(cast(Sequence[str], lijsten.get(c) or ())) for c in CATEGORIEEN} if met_personen else {}
-    uitkomst = BronResultaat(partner, bron_type, event_id, r.peildatum, int(r.lengte), register,
-                             aantallen, personen,
-                             frozenset(r.onbekend or ()))
+    uitkomst = BronResultaat(
+        partner,
+        bron_type,
+        event_id,
+        r.peildatum,
+        int(r.lengte),
+        register,
+        aantallen,
+        personen,
+        frozenset(r.onbekend or ()),
+    )
     if not sluit(uitkomst.gemeld, register, uitkomst.aantallen):
         # the list in event_log and telling_deelnemers disagree: a read-model fault, not a result to publish
         raise ValueError(f"reconciliation of telling {event_id} does not close: {uitkomst.vergelijking}")

@@ -7,13 +7,15 @@ Every projection's tables live in one PostgreSQL schema (default
 to consume: it is written in the same transaction as the rows, and the runner
 resumes from it (Kafka's committed offsets are not used).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import groupby
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, text
@@ -57,8 +59,9 @@ def ensure(conn: Connection, schema: str, projections: Iterable[Projection]) -> 
             conn.execute(text(sql(stmt, schema)))
 
 
-def load_offsets(conn: Connection, schema: str, projection: str, lock: bool = False,
-                 only: Iterable[TopicPartition] | None = None) -> dict[TopicPartition, int]:
+def load_offsets(
+    conn: Connection, schema: str, projection: str, lock: bool = False, only: Iterable[TopicPartition] | None = None
+) -> dict[TopicPartition, int]:
     """Stored next offsets; ``lock`` takes row locks (FOR UPDATE), ``only`` restricts to some partitions
     (several runners of one projection, each on its own partitions, then never wait for each other)."""
     where = "projection = :p"
@@ -66,24 +69,40 @@ def load_offsets(conn: Connection, schema: str, projection: str, lock: bool = Fa
     if only is not None:
         where += " AND topic || '/' || partition::text = ANY(:keys)"
         params["keys"] = [f"{t}/{p}" for t, p in only]
-    rows = conn.execute(text(sql(
-        f"SELECT topic, partition, next_offset FROM {{s}}.projection_offsets WHERE {where} ORDER BY topic, partition"
-        + (" FOR UPDATE" if lock else ""), schema)), params)
+    rows = conn.execute(
+        text(
+            sql(
+                f"SELECT topic, partition, next_offset FROM {{s}}.projection_offsets WHERE {where} ORDER BY topic, partition"
+                + (" FOR UPDATE" if lock else ""),
+                schema,
+            )
+        ),
+        params,
+    )
     return {(r.topic, r.partition): r.next_offset for r in rows}
 
 
-def save_offsets(conn: Connection, schema: str, projection: str,
-                 positions: Mapping[TopicPartition, tuple[int, dt.datetime | None]]) -> None:
+def save_offsets(
+    conn: Connection, schema: str, projection: str, positions: Mapping[TopicPartition, tuple[int, dt.datetime | None]]
+) -> None:
     if not positions:
         return
-    conn.execute(text(sql(
-        "INSERT INTO {s}.projection_offsets (projection, topic, partition, next_offset, last_recorded_at, updated_at) "
-        "VALUES (:projection, :topic, :partition, :next_offset, :last_recorded_at, now()) "
-        "ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
-        "last_recorded_at = COALESCE(EXCLUDED.last_recorded_at, {s}.projection_offsets.last_recorded_at), "
-        "updated_at = now()", schema)),
-        [{"projection": projection, "topic": t, "partition": p, "next_offset": n, "last_recorded_at": rec}
-         for (t, p), (n, rec) in sorted(positions.items())])
+    conn.execute(
+        text(
+            sql(
+                "INSERT INTO {s}.projection_offsets (projection, topic, partition, next_offset, last_recorded_at, updated_at) "
+                "VALUES (:projection, :topic, :partition, :next_offset, :last_recorded_at, now()) "
+                "ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+                "last_recorded_at = COALESCE(EXCLUDED.last_recorded_at, {s}.projection_offsets.last_recorded_at), "
+                "updated_at = now()",
+                schema,
+            )
+        ),
+        [
+            {"projection": projection, "topic": t, "partition": p, "next_offset": n, "last_recorded_at": rec}
+            for (t, p), (n, rec) in sorted(positions.items())
+        ],
+    )
 
 
 # values per set-based insert: bounds what one COPY buffers
@@ -141,20 +160,22 @@ def _insert_rows(conn: Connection, schema: str, rows: list[Change]) -> None:
         return
     with driver.cursor() as cur:
         # LIKE copies the columns (not the indexes); ON COMMIT DELETE ROWS empties it after every batch
-        cur.execute(sql(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {{s}}.{first.table}) "
-                        "ON COMMIT DELETE ROWS", schema))
+        cur.execute(
+            sql(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {{s}}.{first.table}) ON COMMIT DELETE ROWS", schema)
+        )
         with cur.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
             for c in rows:
                 copy.write_row([c.params[col] for col in cols])
-        cur.execute(sql(f"INSERT INTO {{s}}.{first.table} ({names}) SELECT {names} FROM {staging} {first.conflict}",
-                        schema))
+        cur.execute(
+            sql(f"INSERT INTO {{s}}.{first.table} ({names}) SELECT {names} FROM {staging} {first.conflict}", schema)
+        )
         cur.execute(f"TRUNCATE {staging}")  # the next chunk of this table in the same batch starts empty
 
 
 def _copy_direct(driver: psycopg.Connection, schema: str, rows: list[Change], cols: list[str]) -> bool:
     """Rows of an insert-only table (``ON CONFLICT .. DO NOTHING``) straight into the table by ``COPY``, in a
     savepoint: no staging table, no ``INSERT .. SELECT``, no speculative insertion, which was most of PostgreSQL's
-    share of a batch (issue 15). A row that is already there (a batch projected again) fails the COPY: the savepoint
+    share of a batch. A row that is already there (a batch projected again) fails the COPY: the savepoint
     is rolled back and the caller writes the rows the set-based way, which skips it, as before. False then."""
     table = rows[0].table
     with driver.cursor() as cur:
@@ -182,19 +203,34 @@ def swap(conn: Connection, live: str, staging: str, projection: Projection) -> N
     The live offsets rows are locked first, so a running projector's batch either commits
     before the swap or sees the new offsets afterwards (and seeks to them)."""
     ensure(conn, live, [projection])
-    conn.execute(text(sql("SELECT 1 FROM {s}.projection_offsets WHERE projection = :p FOR UPDATE", live)),
-                 {"p": projection.name})
+    conn.execute(
+        text(sql("SELECT 1 FROM {s}.projection_offsets WHERE projection = :p FOR UPDATE", live)), {"p": projection.name}
+    )
     for name in projection.tables:
         conn.execute(text(sql(f"DROP TABLE IF EXISTS {{s}}.{name}", live)))
-        conn.execute(text(sql(f"ALTER TABLE {{s}}.{name} SET SCHEMA \"{check_schema(live)}\"", staging)))
-    new = conn.execute(text(sql(
-        "SELECT topic, partition, next_offset, last_recorded_at FROM {s}.projection_offsets WHERE projection = :p",
-        staging)), {"p": projection.name}).all()
+        conn.execute(text(sql(f'ALTER TABLE {{s}}.{name} SET SCHEMA "{check_schema(live)}"', staging)))
+    new = conn.execute(
+        text(
+            sql(
+                "SELECT topic, partition, next_offset, last_recorded_at FROM {s}.projection_offsets WHERE projection = :p",
+                staging,
+            )
+        ),
+        {"p": projection.name},
+    ).all()
     keep = [f"{r.topic}/{r.partition}" for r in new]
-    conn.execute(text(sql(
-        "DELETE FROM {s}.projection_offsets WHERE projection = :p AND NOT (topic || '/' || partition::text = ANY(:keep))",
-        live)), {"p": projection.name, "keep": keep})
-    save_offsets(conn, live, projection.name, {(r.topic, r.partition): (r.next_offset, r.last_recorded_at) for r in new})
+    conn.execute(
+        text(
+            sql(
+                "DELETE FROM {s}.projection_offsets WHERE projection = :p AND NOT (topic || '/' || partition::text = ANY(:keep))",
+                live,
+            )
+        ),
+        {"p": projection.name, "keep": keep},
+    )
+    save_offsets(
+        conn, live, projection.name, {(r.topic, r.partition): (r.next_offset, r.last_recorded_at) for r in new}
+    )
     conn.execute(text(sql("DROP SCHEMA {s} CASCADE", staging)))
 
 

@@ -4,13 +4,14 @@ plus the rejected submissions about them (from ``praktijkleren.rejections``).
 Stores the key fields of each event as JSON, never the encrypted persoonsgegevens.
 Keyed on event_id (events) and on the rejection record's partition/offset.
 """
+
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from projections.model import Change, Message, Projection, as_timestamp, insert, jsonable
 from projections.feiten import vervanger
+from projections.model import Change, Message, Projection, as_timestamp, insert, jsonable
 from registry.domein.events import ALL_EVENTS
 
 TABLES: dict[str, str] = {
@@ -31,8 +32,19 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS afwijzingen_traject ON {s}.afwijzingen (traject_id)",
 ]
 # envelope fields are columns; persoonsgegevens is never stored
-_NOT_IN_GEGEVENS = frozenset({"event_id", "occurred_at", "recorded_at", "partner", "deelnemer", "warnings",
-                              "persoonsgegevens", "traject_id", "verklaring_id"})
+_NOT_IN_GEGEVENS = frozenset(
+    {
+        "event_id",
+        "occurred_at",
+        "recorded_at",
+        "partner",
+        "deelnemer",
+        "warnings",
+        "persoonsgegevens",
+        "traject_id",
+        "verklaring_id",
+    }
+)
 
 # every event type becomes an event_log row the same way (key fields as columns, the rest as
 # jsonb), so there is no per-type table here; tests/unit/test_catalogus.py reads these two
@@ -57,42 +69,85 @@ def apply(msg: Message) -> list[Change]:
     r = msg.record
     if msg.kind == "rejections":
         bron = r.get("bron")
-        return [insert("afwijzingen", {
-            "log_partition": msg.partition, "log_offset": msg.offset, "event_id": _opt(r.get("event_id")),
-            "event_type": _opt(r.get("event_type")), "partner": _opt(r.get("partner")),
-            "deelnemer": _opt(r.get("deelnemer")), "traject_id": _opt(r.get("traject_id")),
-            "reden": _opt(r.get("reden")), "melding": _opt(r.get("melding")), "recorded_at": as_timestamp(r.get("recorded_at")),
-            "bron": json.dumps(jsonable(bron)) if isinstance(bron, dict) else None,
-        }, ["log_partition", "log_offset"])]
+        return [
+            insert(
+                "afwijzingen",
+                {
+                    "log_partition": msg.partition,
+                    "log_offset": msg.offset,
+                    "event_id": _opt(r.get("event_id")),
+                    "event_type": _opt(r.get("event_type")),
+                    "partner": _opt(r.get("partner")),
+                    "deelnemer": _opt(r.get("deelnemer")),
+                    "traject_id": _opt(r.get("traject_id")),
+                    "reden": _opt(r.get("reden")),
+                    "melding": _opt(r.get("melding")),
+                    "recorded_at": as_timestamp(r.get("recorded_at")),
+                    "bron": json.dumps(jsonable(bron)) if isinstance(bron, dict) else None,
+                },
+                ["log_partition", "log_offset"],
+            )
+        ]
     if msg.event_type == "DeelnemerGegevensVerwijderd":
         return _verwijdering(msg, r)
     gegevens = {k: v for k, v in r.items() if k not in _NOT_IN_GEGEVENS}
-    return [insert("event_log", {
-        "event_id": str(r["event_id"]), "log_partition": msg.partition, "log_offset": msg.offset,
-        "event_type": msg.event_type, "deelnemer": _opt(r.get("deelnemer")), "traject_id": _opt(r.get("traject_id")),
-        "verklaring_id": _opt(r.get("verklaring_id")), "partner": _opt(r.get("partner")),
-        "occurred_at": r.get("occurred_at"), "recorded_at": r.get("recorded_at"),
-        "warnings": list(r.get("warnings") or []), "gegevens": json.dumps(gegevens, sort_keys=True, default=_json_value),
-    }, ["event_id"])]
+    return [
+        insert(
+            "event_log",
+            {
+                "event_id": str(r["event_id"]),
+                "log_partition": msg.partition,
+                "log_offset": msg.offset,
+                "event_type": msg.event_type,
+                "deelnemer": _opt(r.get("deelnemer")),
+                "traject_id": _opt(r.get("traject_id")),
+                "verklaring_id": _opt(r.get("verklaring_id")),
+                "partner": _opt(r.get("partner")),
+                "occurred_at": r.get("occurred_at"),
+                "recorded_at": r.get("recorded_at"),
+                "warnings": list(r.get("warnings") or []),
+                "gegevens": json.dumps(gegevens, sort_keys=True, default=_json_value),
+            },
+            ["event_id"],
+        )
+    ]
 
 
-# erasure (issue 12): the person's history and refusals go; a verklaring's row stays without the pseudonym and its
+# erasure: the person's history and refusals go; a verklaring's row stays without the pseudonym and its
 # content, because its log position is the credential's index in the status list (a revoked one must stay revoked)
 _WIS_HISTORIE = "DELETE FROM {s}.event_log WHERE deelnemer = :oud AND event_type <> 'PraktijkverklaringUitgegeven'"
-_WIS_VERKLARINGEN = ("UPDATE {s}.event_log SET deelnemer = :nieuw, gegevens = '{}'::jsonb "
-                     "WHERE deelnemer = :oud AND event_type = 'PraktijkverklaringUitgegeven'")
+_WIS_VERKLARINGEN = (
+    "UPDATE {s}.event_log SET deelnemer = :nieuw, gegevens = '{}'::jsonb "
+    "WHERE deelnemer = :oud AND event_type = 'PraktijkverklaringUitgegeven'"
+)
 _WIS_AFWIJZINGEN = "DELETE FROM {s}.afwijzingen WHERE deelnemer = :oud"
 
 
 def _verwijdering(msg: Message, r: Any) -> list[Change]:
     oud, nieuw = str(r["deelnemer"]), vervanger(str(r["event_id"]))
-    return [Change(_WIS_HISTORIE, {"oud": oud}), Change(_WIS_VERKLARINGEN, {"oud": oud, "nieuw": nieuw}),
-            Change(_WIS_AFWIJZINGEN, {"oud": oud}),
-            insert("event_log", {
-                "event_id": str(r["event_id"]), "log_partition": msg.partition, "log_offset": msg.offset,
-                "event_type": msg.event_type, "deelnemer": nieuw, "traject_id": None, "verklaring_id": None,
-                "partner": _opt(r.get("partner")), "occurred_at": r.get("occurred_at"), "recorded_at": r.get("recorded_at"),
-                "warnings": list(r.get("warnings") or []), "gegevens": "{}"}, ["event_id"])]
+    return [
+        Change(_WIS_HISTORIE, {"oud": oud}),
+        Change(_WIS_VERKLARINGEN, {"oud": oud, "nieuw": nieuw}),
+        Change(_WIS_AFWIJZINGEN, {"oud": oud}),
+        insert(
+            "event_log",
+            {
+                "event_id": str(r["event_id"]),
+                "log_partition": msg.partition,
+                "log_offset": msg.offset,
+                "event_type": msg.event_type,
+                "deelnemer": nieuw,
+                "traject_id": None,
+                "verklaring_id": None,
+                "partner": _opt(r.get("partner")),
+                "occurred_at": r.get("occurred_at"),
+                "recorded_at": r.get("recorded_at"),
+                "warnings": list(r.get("warnings") or []),
+                "gegevens": "{}",
+            },
+            ["event_id"],
+        ),
+    ]
 
 
 PROJECTION = Projection(

@@ -3,6 +3,7 @@
 Unit tests (tests/unit) need no servers and run first; everything under
 tests/integration talks to the stack the ops scripts run on loopback.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,8 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -55,8 +56,13 @@ os.environ["TMPDIR"] = str(RUN_TEMP)
 
 
 def _temp_entries(*folders: Path) -> set[Path]:
-    return {p for folder in folders for pattern in _TEMP_PATTERNS for p in folder.glob(pattern)
-            if not p.name.startswith("praktijk-testrun-")}  # this run's folder, or another test run's
+    return {
+        p
+        for folder in folders
+        for pattern in _TEMP_PATTERNS
+        for p in folder.glob(pattern)
+        if not p.name.startswith("praktijk-testrun-")
+    }  # this run's folder, or another test run's
 
 
 _TEMP_BEFORE = _temp_entries(*_SYSTEM_TEMP)
@@ -118,7 +124,9 @@ def kafka_bootstrap() -> str:
         return os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]
     _ops("kafka.sh", "start")
     # the broker's bootstrap and admin login (export NAME='value' lines) for every client of this run
-    out = subprocess.run([str(ROOT / "ops" / "kafka.sh"), "env"], check=True, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(ROOT / "ops" / "kafka.sh"), "env"], check=True, capture_output=True, text=True, timeout=60
+    )
     for line in out.stdout.splitlines():
         name, _, value = line.removeprefix("export ").partition("=")
         os.environ[name] = value.strip("'")

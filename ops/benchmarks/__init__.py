@@ -3,6 +3,7 @@ reconcile), and what they share: the figures (meting), the workloads (werklast),
 
 ops/bench.py puts the repository root on sys.path before it imports these (ops/ is there already).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Step api: wrk against the API (uvicorn workers) over read models of its own: cached (the same request) and cold
 (a new peildatum per request) latency."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,8 +62,9 @@ def parse_wrk(out: str) -> Wrk:
     return Wrk(ms(pct["50"]), ms(pct["99"]), float(rps.group(1)), int(total.group(1)))
 
 
-def bench_api(bootstrap: str, database_url: str, n_deelnemers: int, clients: int, seconds: int, workers: int,
-              runs: int) -> tuple[list[Wrk], list[Wrk], int]:
+def bench_api(
+    bootstrap: str, database_url: str, n_deelnemers: int, clients: int, seconds: int, workers: int, runs: int
+) -> tuple[list[Wrk], list[Wrk], int]:
     """wrk (a separate C process) against the API (``workers`` uvicorn processes) over read models projected from a
     canonical log of ``n_deelnemers`` (builders.scenario) in a schema of its own: (cached, cold, events)."""
     from consumers import projector
@@ -74,8 +76,11 @@ def bench_api(bootstrap: str, database_url: str, n_deelnemers: int, clients: int
     topics.create([bootstrap], 6, [], prefix)
     n_events = produce_canonical(bootstrap, t.events, n_deelnemers)
     schema = f"{prefix}_rm"
-    projector.project(projector.RunnerConfig(bootstrap, database_url, schema, t.events, t.rejections, batch_size=2000),
-                      ["all"], once=True)
+    projector.project(
+        projector.RunnerConfig(bootstrap, database_url, schema, t.events, t.rejections, batch_size=2000),
+        ["all"],
+        once=True,
+    )
     keystore = KeyStore(engine(database_url))
     api_key, key = keystore.create("landelijk", naam="bench")
     server, port, log = start_api(database_url, workers, schema)
@@ -90,14 +95,29 @@ def bench_api(bootstrap: str, database_url: str, n_deelnemers: int, clients: int
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(COLD_LUA)
         # warm-up, not measured: every worker process answers its first requests (imports, connections) slowly
-        subprocess.run(["wrk", "-t2", f"-c{clients}", "-d3s", "-H", f"Authorization: Bearer {key}", url],
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            ["wrk", "-t2", f"-c{clients}", "-d3s", "-H", f"Authorization: Bearer {key}", url],
+            capture_output=True,
+            timeout=60,
+        )
         for run in range(runs):
             cold_args = ["-s", script.name, base, "--", str(run * (COLD_DAYS // runs))]
             for out, args in ((cached, [url]), (cold, cold_args)):
-                res = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H",
-                                      f"Authorization: Bearer {key}", *args],
-                                     capture_output=True, text=True, timeout=seconds + 60)
+                res = subprocess.run(
+                    [
+                        "wrk",
+                        "-t2",
+                        f"-c{clients}",
+                        f"-d{seconds}s",
+                        "--latency",
+                        "-H",
+                        f"Authorization: Bearer {key}",
+                        *args,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=seconds + 60,
+                )
                 wrk_log.write(f"$ wrk ... {' '.join(args)}\n{res.stdout}{res.stderr}\n")
                 out.append(parse_wrk(res.stdout + res.stderr))
     finally:

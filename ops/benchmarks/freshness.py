@@ -1,5 +1,6 @@
 """Step freshness: a steady rate of events through publisher -> validator -> projector (separate processes) -> API;
 the time from publish to visible (GET /v1/trajecten/{id})."""
+
 from __future__ import annotations
 
 import threading
@@ -13,8 +14,9 @@ from registry.infra.db import engine
 from tests.support.builders import MBO
 
 
-def bench_freshness(bootstrap: str, database_url: str, rate: int, seconds: int,
-                    samples_per_s: int = 10) -> tuple[list[float], float, int]:
+def bench_freshness(
+    bootstrap: str, database_url: str, rate: int, seconds: int, samples_per_s: int = 10
+) -> tuple[list[float], float, int]:
     """Publish ``rate`` events/s for ``seconds`` through the real pipeline (validator, projector and API each in
     its own process, on a fresh prefix and schema); sample ``samples_per_s`` inschrijvingen per second and measure
     from the publish call to the first 200 of GET /v1/trajecten/{id}. (latencies in s, achieved rate, events)."""
@@ -31,8 +33,10 @@ def bench_freshness(bootstrap: str, database_url: str, rate: int, seconds: int,
     headers = {"Authorization": f"Bearer {key}"}
     per_deelnemer = 5
     try:
-        with Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub, \
-                httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client:
+        with (
+            Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub,
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client,
+        ):
             warm = stream(1, start=10**9)  # the whole pipeline is up once this one is visible
             pub.publish_batch(warm)
             wait_for(f"http://127.0.0.1:{port}/v1/trajecten/{warm[0][1]['traject_id']}", key, server, slog, seconds=180)

@@ -1,10 +1,11 @@
 """What a step measures: a ``Row`` of the table, the median and spread of its runs, and ``must`` (a step that
 measured nothing fails loudly)."""
+
 from __future__ import annotations
 
 import dataclasses
 import statistics
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class NothingMeasured(RuntimeError):
@@ -26,8 +27,14 @@ class Row:
     met: bool | None = None
 
     def cells(self) -> list[str]:
-        return [self.what, self.measured, self.baseline, self.ratio, self.goal,
-                "" if self.met is None else ("met" if self.met else "NOT met")]
+        return [
+            self.what,
+            self.measured,
+            self.baseline,
+            self.ratio,
+            self.goal,
+            "" if self.met is None else ("met" if self.met else "NOT met"),
+        ]
 
 
 def med(values: Sequence[float]) -> float:
@@ -44,6 +51,12 @@ def seconds(value: float) -> str:
 
 
 def rate_row(what: str, rates: list[float], base_what: str, bases: list[float], goal: float) -> Row:
-    ratios = [r / b for r, b in zip(rates, bases)]
-    return Row(what, f"{med(rates):,.0f} ev/s ({spread(rates)})", f"{base_what}: {med(bases):,.0f} ev/s ({spread(bases)})",
-               f"{med(ratios):.2f}", f">= {goal}", med(ratios) >= goal)
+    ratios = [r / b for r, b in zip(rates, bases, strict=False)]
+    return Row(
+        what,
+        f"{med(rates):,.0f} ev/s ({spread(rates)})",
+        f"{base_what}: {med(bases):,.0f} ev/s ({spread(bases)})",
+        f"{med(ratios):.2f}",
+        f">= {goal}",
+        med(ratios) >= goal,
+    )

@@ -1,4 +1,4 @@
-"""Step peer (issue 15 §2): the same workload through the ``eventsourcing`` library (pyeventsourcing: an
+"""Step peer: the same workload through the ``eventsourcing`` library (pyeventsourcing: an
 Application over PostgreSQL persistence, its ProjectionRunner with tracking records) and through this registry end
 to end (publish -> validator -> projector), events/s side by side.
 
@@ -9,6 +9,7 @@ last event (polled every 50 ms on both sides); the counts per pilot are checked 
 
 The peer is a bench-only dependency: ``pip install -e '.[bench]'`` (ops/bench installs it).
 """
+
 from __future__ import annotations
 
 import collections
@@ -17,9 +18,17 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import Application  # noqa: I001 - the bench-only extra, after the product's imports
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection, ProjectionRunner
+from eventsourcing.utils import Environment
+from psycopg.sql import SQL, Identifier
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -33,14 +42,6 @@ from registry.domein import referentie
 from registry.infra.db import engine
 from tests.support import builders
 from tests.support.builders import MBO, Event
-
-from eventsourcing.application import Application  # noqa: I001 - the bench-only extra, after the product's imports
-from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import InfrastructureFactory, Tracking
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.projection import Projection, ProjectionRunner
-from eventsourcing.utils import Environment
-from psycopg.sql import SQL, Identifier
 
 # builders' dossier 25250 has four werkprocessen (B1-K1-W1..W4): the bench's own has five, for 5 sign-offs
 WERKPROCESSEN = [f"B1-K1-W{i}" for i in range(1, 6)]
@@ -64,9 +65,12 @@ def verwacht(mensen: list[tuple[str, str]]) -> dict[str, tuple[int, int]]:
 # ---- the registry: publish -> validator -> projector ------------------------------------------------------------
 def referentie5() -> list[Event]:
     """builders' reference data (dossier, erkend leerbedrijf, MBO's erkenning) with a dossier of five werkprocessen."""
-    dossier = bouwer.dossier("25250", "Assistent bouwen", 1, "Bouw", [("B1-K1", "k", [(w, "w") for w in WERKPROCESSEN])])
-    first = builders.canoniek("KwalificatiedossierVastgesteld", dossier, event_id=str(uuid.uuid4()), occurred_at=builders.T0,
-                              partner="sbb")
+    dossier = bouwer.dossier(
+        "25250", "Assistent bouwen", 1, "Bouw", [("B1-K1", "k", [(w, "w") for w in WERKPROCESSEN])]
+    )
+    first = builders.canoniek(
+        "KwalificatiedossierVastgesteld", dossier, event_id=str(uuid.uuid4()), occurred_at=builders.T0, partner="sbb"
+    )
     return [first] + [e for e in reference() if e[0] != "KwalificatiedossierVastgesteld"]
 
 
@@ -75,11 +79,21 @@ def werkstroom(mensen: list[tuple[str, str]]) -> list[Event]:
     out: list[Event] = []
     for i, (p, pilot) in enumerate(mensen):
         traject = str(uuid.uuid4())
-        out.append(("DeelnemerIngeschreven", builders.inschrijving(deelnemer=p, traject_id=traject, pilot=pilot,
-                                                                   geslacht="man", leeftijd=20 + i % 40)))
+        out.append(
+            (
+                "DeelnemerIngeschreven",
+                builders.inschrijving(
+                    deelnemer=p, traject_id=traject, pilot=pilot, geslacht="man", leeftijd=20 + i % 40
+                ),
+            )
+        )
         out += [("WerkprocesAfgetekend", builders.afteken(w, deelnemer=p, traject_id=traject)) for w in WERKPROCESSEN]
-        out.append(("PraktijkverklaringUitgegeven", builders.verklaring(WERKPROCESSEN, deelnemer=p, traject_id=traject,
-                                                                        verklaring_id=str(uuid.uuid4()))))
+        out.append(
+            (
+                "PraktijkverklaringUitgegeven",
+                builders.verklaring(WERKPROCESSEN, deelnemer=p, traject_id=traject, verklaring_id=str(uuid.uuid4())),
+            )
+        )
     return out
 
 
@@ -120,8 +134,12 @@ def registry_run(bootstrap: str, database_url: str, mensen: list[tuple[str, str]
             n = len(mensen) + 1
             start = time.perf_counter()
             pub.publish_batch(items)
-            wait_until(lambda: seen() == (n, n * len(WERKPROCESSEN), n), alive, 600,
-                       f"registry: every event in the read models (see {log.name})")
+            wait_until(
+                lambda: seen() == (n, n * len(WERKPROCESSEN), n),
+                alive,
+                600,
+                f"registry: every event in the read models (see {log.name})",
+            )
             seconds = time.perf_counter() - start
         with eng.connect() as c:
             rows = c.execute(text(SQL_PER_PILOT.format(s=schema))).all()
@@ -137,10 +155,14 @@ def registry_run(bootstrap: str, database_url: str, mensen: list[tuple[str, str]
         eng.dispose()
 
 
-SQL_COUNTS = ("SELECT (SELECT count(*) FROM {s}.inschrijvingen), (SELECT count(*) FROM {s}.aftekeningen), "
-              "(SELECT count(*) FROM {s}.verklaringen)")
-SQL_PER_PILOT = ("SELECT i.pilot, count(DISTINCT i.deelnemer), count(v.verklaring_id) FROM {s}.inschrijvingen i "
-                 "LEFT JOIN {s}.verklaringen v ON v.traject_id = i.traject_id GROUP BY i.pilot")
+SQL_COUNTS = (
+    "SELECT (SELECT count(*) FROM {s}.inschrijvingen), (SELECT count(*) FROM {s}.aftekeningen), "
+    "(SELECT count(*) FROM {s}.verklaringen)"
+)
+SQL_PER_PILOT = (
+    "SELECT i.pilot, count(DISTINCT i.deelnemer), count(v.verklaring_id) FROM {s}.inschrijvingen i "
+    "LEFT JOIN {s}.verklaringen v ON v.traject_id = i.traject_id GROUP BY i.pilot"
+)
 
 
 # ---- the peer: eventsourcing ------------------------------------------------------------------------------------
@@ -207,12 +229,18 @@ class PerPilot(PostgresTrackingRecorder):
         super().__init__(datastore, **kwargs)
         self.table = self.tracking_table_name.replace("_tracking", "_per_pilot")
         s, tbl = Identifier(self.datastore.schema), Identifier(self.table)
-        self.sql_create_statements.append(SQL(
-            "CREATE TABLE IF NOT EXISTS {0}.{1} (pilot text PRIMARY KEY, deelnemers bigint NOT NULL DEFAULT 0, "
-            "verklaringen bigint NOT NULL DEFAULT 0)").format(s, tbl))
-        self.incr = {col: SQL("INSERT INTO {0}.{1} AS t (pilot, {2}) VALUES (%s, 1) ON CONFLICT (pilot) DO UPDATE "
-                              "SET {2} = t.{2} + 1").format(s, tbl, Identifier(col))
-                     for col in ("deelnemers", "verklaringen")}
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.{1} (pilot text PRIMARY KEY, deelnemers bigint NOT NULL DEFAULT 0, "
+                "verklaringen bigint NOT NULL DEFAULT 0)"
+            ).format(s, tbl)
+        )
+        self.incr = {
+            col: SQL(
+                "INSERT INTO {0}.{1} AS t (pilot, {2}) VALUES (%s, 1) ON CONFLICT (pilot) DO UPDATE SET {2} = t.{2} + 1"
+            ).format(s, tbl, Identifier(col))
+            for col in ("deelnemers", "verklaringen")
+        }
         self.select = SQL("SELECT pilot, deelnemers, verklaringen FROM {0}.{1}").format(s, tbl)
 
     def tel(self, column: str, pilot: str, tracking: Tracking) -> None:
@@ -240,15 +268,22 @@ class DeelnemersPerPilot(Projection[PerPilot]):
 
 def peer_env(database_url: str, schema: str) -> dict[str, str]:
     url = make_url(database_url)
-    return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": url.database or "",
-            "POSTGRES_HOST": url.host or "127.0.0.1", "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_USER": url.username or "", "POSTGRES_PASSWORD": url.password or "", "POSTGRES_SCHEMA": schema}
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.database or "",
+        "POSTGRES_HOST": url.host or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": url.username or "",
+        "POSTGRES_PASSWORD": url.password or "",
+        "POSTGRES_SCHEMA": schema,
+    }
 
 
 def run_projection() -> None:
     """The peer's projection process (its environment: ``peer_env``): the library's runner until terminated."""
-    with ProjectionRunner(application_class=Praktijkleren, projection_class=DeelnemersPerPilot, view_class=PerPilot,
-                          env=dict(os.environ)) as runner:
+    with ProjectionRunner(
+        application_class=Praktijkleren, projection_class=DeelnemersPerPilot, view_class=PerPilot, env=dict(os.environ)
+    ) as runner:
         runner.run_forever()
 
 
@@ -264,9 +299,15 @@ def peer_run(database_url: str, mensen: list[tuple[str, str]]) -> float:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))
     env = peer_env(database_url, schema)
     app = Praktijkleren(env=env)  # its tables and the view's exist before the runner starts
-    view = InfrastructureFactory[PerPilot].construct(env=Environment(DeelnemersPerPilot.name, env)).tracking_recorder(PerPilot)
+    view = (
+        InfrastructureFactory[PerPilot]
+        .construct(env=Environment(DeelnemersPerPilot.name, env))
+        .tracking_recorder(PerPilot)
+    )
     log = log_file("bench-peer-eventsourcing.log")
-    penv = dict(os.environ, **env, PYTHONPATH=os.pathsep.join([str(ROOT / "ops"), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    penv = dict(
+        os.environ, **env, PYTHONPATH=os.pathsep.join([str(ROOT / "ops"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
     proc = subprocess.Popen([sys.executable, "-c", RUN_PROJECTION], env=penv, stdout=log, stderr=log, cwd=ROOT)
 
     def tracked(last: int) -> Callable[[], bool]:
@@ -274,13 +315,14 @@ def peer_run(database_url: str, mensen: list[tuple[str, str]]) -> float:
 
     try:
         warm = deelnemers(1, WARM)
-        wait_until(tracked(app.deelnemer(*warm[0])), lambda: proc.poll() is None, 180,
-                   f"peer warm-up (see {log.name})")
+        wait_until(tracked(app.deelnemer(*warm[0])), lambda: proc.poll() is None, 180, f"peer warm-up (see {log.name})")
         start = time.perf_counter()
         last = 0
         for p, pilot in mensen:
             last = app.deelnemer(p, pilot)
-        wait_until(tracked(last), lambda: proc.poll() is None, 600, f"peer: the view at the last event (see {log.name})")
+        wait_until(
+            tracked(last), lambda: proc.poll() is None, 600, f"peer: the view at the last event (see {log.name})"
+        )
         seconds = time.perf_counter() - start
         got = view.per_pilot()
         must(got == verwacht(warm + mensen), f"peer per pilot {got} != {verwacht(warm + mensen)}")
@@ -306,4 +348,3 @@ def peer_version() -> str:
     from importlib.metadata import version
 
     return version("eventsourcing")
-

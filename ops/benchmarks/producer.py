@@ -1,5 +1,6 @@
 """Step producer: Publisher.publish_batch (encode + key + send, acks=all, idempotent) vs kafka-python sending the
 same pre-encoded bytes with the same settings."""
+
 from __future__ import annotations
 
 import time
@@ -16,7 +17,12 @@ from registry.infra.kafka import client_config
 from registry.infra.topics import Topics
 from tests.support.builders import MBO
 
-PRODUCER_SETTINGS: dict[str, Any] = dict(acks="all", enable_idempotence=True, linger_ms=20, batch_size=256 * 1024)
+PRODUCER_SETTINGS: dict[str, Any] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "linger_ms": 20,
+    "batch_size": 256 * 1024,
+}
 
 
 def bench_producer(bootstrap: str, n_deelnemers: int, runs: int) -> tuple[list[float], list[float]]:

@@ -1,5 +1,6 @@
 """Step projector: every projection (rows + offsets in one PostgreSQL transaction per batch) vs a raw consume +
 decode of the same canonical topic."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """Step reconcile: reconciliation of 26 pilots over 100,000 deelnemers vs deelnemers-per-pilot on the same
 tables."""
+
 from __future__ import annotations
 
 import datetime as dt

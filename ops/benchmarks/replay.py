@@ -1,4 +1,5 @@
 """Step replay: ``replay all`` of log sizes (a process per size): events/s and peak RSS."""
+
 from __future__ import annotations
 
 import subprocess
@@ -30,8 +31,12 @@ def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tu
     for size in sizes:
         while produced < size:  # ~9 events per deelnemer in the scenario
             produced += produce_canonical(bootstrap, t.events, max(1, (size - produced) // 9 + 1))
-        res = subprocess.run([sys.executable, "-c", REPLAY, bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections],
-                             capture_output=True, text=True, cwd=ROOT)
+        res = subprocess.run(
+            [sys.executable, "-c", REPLAY, bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         must(res.returncode == 0, f"replay of {size} events failed: {res.stderr.strip()[-300:]}")
         events_n, seconds, rss_kib = res.stdout.split()[-3:]
         must(int(events_n) > 0, f"replay of {size} events replayed nothing")

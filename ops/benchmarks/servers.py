@@ -1,5 +1,6 @@
 """The API servers of the api and freshness steps: uvicorn processes over a read-model schema of the bench's own,
 their environment and logs."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from benchmarks import ROOT
 from benchmarks.meting import must
@@ -41,8 +43,9 @@ class Pijplijn:
     log: Any
 
 
-def start_pipeline(bootstrap: str, database_url: str, referentie: list[Any], log_name: str,
-                   projections: Sequence[str] = ()) -> Pijplijn:
+def start_pipeline(
+    bootstrap: str, database_url: str, referentie: list[Any], log_name: str, projections: Sequence[str] = ()
+) -> Pijplijn:
     """Topics of a fresh prefix, ``referentie`` published by its partners (sbb, duo), then the validator and the
     projector (``projections``; all by default) as processes, logging to ``.cache/<log_name>``."""
     from benchmarks.werklast import fresh_prefix
@@ -60,11 +63,32 @@ def start_pipeline(bootstrap: str, database_url: str, referentie: list[Any], log
     log = log_file(log_name)
     cli = [sys.executable, "-m", "registry.cli"]
     procs = [
-        subprocess.Popen([*cli, "validator", "--prefix", prefix, "--schema", f"{prefix}_validator", "--metrics-port", "0"],
-                         env=env, stdout=log, stderr=log, cwd=ROOT),
-        subprocess.Popen([*cli, "project", *projections, "--schema", f"{prefix}_rm", "--events-topic", t.events,
-                          "--rejections-topic", t.rejections, "--metrics-port", "0"], env=env, stdout=log, stderr=log,
-                         cwd=ROOT),
+        subprocess.Popen(
+            [*cli, "validator", "--prefix", prefix, "--schema", f"{prefix}_validator", "--metrics-port", "0"],
+            env=env,
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        ),
+        subprocess.Popen(
+            [
+                *cli,
+                "project",
+                *projections,
+                "--schema",
+                f"{prefix}_rm",
+                "--events-topic",
+                t.events,
+                "--rejections-topic",
+                t.rejections,
+                "--metrics-port",
+                "0",
+            ],
+            env=env,
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        ),
     ]
     return Pijplijn(prefix, t, f"{prefix}_rm", procs, log)
 
@@ -97,10 +121,18 @@ def start_api(database_url: str, workers: int, schema: str) -> tuple[subprocess.
     """``workers`` uvicorn processes of the API over the read models in ``schema``."""
     port = free_port()
     log = log_file(f"bench-serve-{port}.log")
-    env = component_env(database_url, BENCH_READ_SCHEMA=schema,
-                        PYTHONPATH=os.pathsep.join([str(ROOT / "ops"), str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.Popen([sys.executable, "-c", SERVE, str(port), str(workers)], env=env, stdout=log, stderr=log,
-                            cwd=ROOT), port, log
+    env = component_env(
+        database_url,
+        BENCH_READ_SCHEMA=schema,
+        PYTHONPATH=os.pathsep.join([str(ROOT / "ops"), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    )
+    return (
+        subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(port), str(workers)], env=env, stdout=log, stderr=log, cwd=ROOT
+        ),
+        port,
+        log,
+    )
 
 
 def wait_for(url: str, key: str, server: subprocess.Popen[bytes], log: Any, seconds: float = 60) -> None:
@@ -113,8 +145,10 @@ def wait_for(url: str, key: str, server: subprocess.Popen[bytes], log: Any, seco
                 return
         except httpx.HTTPError:
             pass
-        must(time.monotonic() < deadline and server.poll() is None, f"{url} did not answer 200 within {seconds:.0f} s "
-             f"(see {log.name})")
+        must(
+            time.monotonic() < deadline and server.poll() is None,
+            f"{url} did not answer 200 within {seconds:.0f} s (see {log.name})",
+        )
         time.sleep(0.3)
 
 

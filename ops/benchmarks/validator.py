@@ -1,10 +1,12 @@
 """Step validator: the Validator (decode, judge with parking, transactional append, state to PostgreSQL) vs a
 kafka-python *transactional copy* of the same ingress records at its best records-per-transaction."""
+
 from __future__ import annotations
 
 import os
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata
@@ -20,7 +22,7 @@ from registry.infra.topics import Topics
 from tests.support.builders import MBO
 
 # what the validator's own transactional producer uses (consumers/validator.py), so the copy is a fair baseline
-TXN_PRODUCER: dict[str, Any] = dict(acks="all", enable_idempotence=True, linger_ms=5, batch_size=512 * 1024)
+TXN_PRODUCER: dict[str, Any] = {"acks": "all", "enable_idempotence": True, "linger_ms": 5, "batch_size": 512 * 1024}
 
 
 def transactional_copy(bootstrap: str, source: str, expected: int, per_txn: int) -> float:
@@ -30,9 +32,15 @@ def transactional_copy(bootstrap: str, source: str, expected: int, per_txn: int)
     prefix = fresh_prefix()
     topics.create([bootstrap], 6, [], prefix)
     target = Topics(prefix).events
-    consumer = KafkaConsumer(**client_config([bootstrap]), group_id=f"{prefix}-copy", enable_auto_commit=False,
-                             isolation_level="read_committed", auto_offset_reset="earliest",
-                             max_poll_records=per_txn, **FETCH)
+    consumer = KafkaConsumer(
+        **client_config([bootstrap]),
+        group_id=f"{prefix}-copy",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        max_poll_records=per_txn,
+        **FETCH,
+    )
     consumer.subscribe([source])
     producer = KafkaProducer(**client_config([bootstrap]), transactional_id=f"{prefix}-copy", **TXN_PRODUCER)
     producer.init_transactions()
@@ -58,15 +66,22 @@ def transactional_copy(bootstrap: str, source: str, expected: int, per_txn: int)
     return n / seconds
 
 
-def bench_validator(bootstrap: str, database_url: str, n_deelnemers: int, txn_sizes: Sequence[int],
-                    max_poll_records: int) -> tuple[float, dict[int, float]]:
+def bench_validator(
+    bootstrap: str, database_url: str, n_deelnemers: int, txn_sizes: Sequence[int], max_poll_records: int
+) -> tuple[float, dict[int, float]]:
     """(validator ev/s, {records per transaction: copy rec/s}) on the same ingress records."""
     prefix = fresh_prefix()
     t = Topics(prefix)
     topics.create([bootstrap], 6, ["sbb", "duo", MBO], prefix)
-    cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix,
-                          schema=f"{prefix}_validator", registry_pseudonym_key=(os.urandom(32),),
-                          max_poll_records=max_poll_records)
+    cfg = ValidatorConfig(
+        [bootstrap],
+        database_url,
+        group=f"{prefix}-validator",
+        prefix=prefix,
+        schema=f"{prefix}_validator",
+        registry_pseudonym_key=(os.urandom(32),),
+        max_poll_records=max_poll_records,
+    )
     for partner in ("sbb", "duo"):
         with Publisher([bootstrap], partner, prefix=prefix, ensure_topic=False) as pub:
             pub.publish_batch([(et, r) for et, r in reference() if r["partner"] == partner])

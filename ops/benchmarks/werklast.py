@@ -1,5 +1,6 @@
 """The workloads the steps share: reference data, a stream of deelnemers, a canonical log, and the raw consume +
 decode baseline."""
+
 from __future__ import annotations
 
 import time
@@ -15,7 +16,7 @@ from registry.infra.kafka import client_config
 from tests.support import builders
 
 Event = builders.Event
-FETCH: dict[str, Any] = dict(fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024)
+FETCH: dict[str, Any] = {"fetch_max_bytes": 32 * 1024 * 1024, "max_partition_fetch_bytes": 4 * 1024 * 1024}
 
 
 def reference() -> list[Event]:
@@ -28,11 +29,19 @@ def stream(deelnemers: int, start: int = 0) -> list[Event]:
     wps = ["B1-K1-W1", "B1-K1-W2", "B1-K1-W3"]
     for i in range(start, start + deelnemers):
         p, traject = f"{i:064x}", str(uuid.uuid4())
-        out.append(("DeelnemerIngeschreven", builders.inschrijving(deelnemer=p, traject_id=traject, geslacht="man",
-                                                                   leeftijd=20 + i % 40)))
+        out.append(
+            (
+                "DeelnemerIngeschreven",
+                builders.inschrijving(deelnemer=p, traject_id=traject, geslacht="man", leeftijd=20 + i % 40),
+            )
+        )
         out += [("WerkprocesAfgetekend", builders.afteken(w, deelnemer=p, traject_id=traject)) for w in wps]
-        out.append(("PraktijkverklaringUitgegeven", builders.verklaring(wps, deelnemer=p, traject_id=traject,
-                                                                        verklaring_id=str(uuid.uuid4()))))
+        out.append(
+            (
+                "PraktijkverklaringUitgegeven",
+                builders.verklaring(wps, deelnemer=p, traject_id=traject, verklaring_id=str(uuid.uuid4())),
+            )
+        )
     return out
 
 
@@ -53,8 +62,14 @@ def produce_canonical(bootstrap: str, topic: str, n_deelnemers: int) -> int:
 
 
 def raw_consume_decode(bootstrap: str, topic: str) -> tuple[float, int]:
-    consumer = KafkaConsumer(**client_config([bootstrap]), group_id=None, enable_auto_commit=False,
-                             isolation_level="read_committed", max_poll_records=2000, **FETCH)
+    consumer = KafkaConsumer(
+        **client_config([bootstrap]),
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_poll_records=2000,
+        **FETCH,
+    )
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)

@@ -17,6 +17,7 @@ One module per concern: ``common`` (schema, filters, shared SQL), ``overzichten`
 (reconciliatie_rijen, pilots_of_instelling). This package is the
 ``ReadQueries`` port the API calls (registry/api/ports.py), so it re-exports their names.
 """
+
 from __future__ import annotations
 
 from projections.queries.autorisatie import deelnemers_of_instelling, instelling_of_traject, instellingen_of_deelnemer
@@ -31,8 +32,19 @@ from projections.queries.verklaring import verificatie
 from registry.domein.telregels import leeftijdsgroep
 
 __all__ = [
-    "OVERZICHTEN", "aantallen", "deelnemers_of_instelling", "instelling_of_traject", "instellingen_of_deelnemer",
-    "kwalificatie_key", "leeftijdsgroep", "overzicht", "pilots_of_instelling", "projection_status",
-    "reconciliatie_rijen", "tijdlijn", "traject", "verificatie",
+    "OVERZICHTEN",
+    "aantallen",
+    "deelnemers_of_instelling",
+    "instelling_of_traject",
+    "instellingen_of_deelnemer",
+    "kwalificatie_key",
+    "leeftijdsgroep",
+    "overzicht",
+    "pilots_of_instelling",
+    "projection_status",
+    "reconciliatie_rijen",
+    "tijdlijn",
+    "traject",
+    "verificatie",
 ]
 __all__ += ["ingetrokken_in_partitie", "verklaring_document", "verklaringen_met_prefix"]  # the verklaring document

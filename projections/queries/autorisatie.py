@@ -1,4 +1,5 @@
 """Authorisation helpers: which mbo-instellingen may see a traject or a deelnemer."""
+
 from __future__ import annotations
 
 from sqlalchemy import Connection
@@ -8,8 +9,11 @@ from projections.queries.common import rows
 
 def instelling_of_traject(conn: Connection, traject_id: str) -> str | None:
     """The mbo partner id (mbo.<id>) that enrolled the traject, or None."""
-    found = rows(conn, "SELECT mbo_instelling FROM {s}.inschrijvingen WHERE traject_id = :t "
-                       "ORDER BY occurred_at, event_id LIMIT 1", {"t": traject_id})
+    found = rows(
+        conn,
+        "SELECT mbo_instelling FROM {s}.inschrijvingen WHERE traject_id = :t ORDER BY occurred_at, event_id LIMIT 1",
+        {"t": traject_id},
+    )
     if not found:
         return None
     instelling: str | None = found[0].mbo_instelling

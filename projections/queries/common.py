@@ -1,8 +1,10 @@
 """What every read-model query shares: which schema to read, running a statement, the pilot/regio
 filter, the where-clause builder, the "first inschrijving" CTE and kwalificatie labels."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
@@ -43,7 +45,9 @@ def allowed_pilots(pilot: str | None, regio: str | None) -> list[str] | None:
     known = referentie.pilots()
     if regio is None:
         return [pilot] if pilot is not None else None
-    return [p.pilot_id for p in known.values() if p.arbeidsmarktregio == regio and (pilot is None or p.pilot_id == pilot)]
+    return [
+        p.pilot_id for p in known.values() if p.arbeidsmarktregio == regio and (pilot is None or p.pilot_id == pilot)
+    ]
 
 
 def kwalificatie_key(crebos: Sequence[str]) -> str:
@@ -64,8 +68,9 @@ EERSTE = """eerste AS (
     FROM {s}.inschrijvingen ORDER BY deelnemer, startdatum, occurred_at, event_id)"""
 
 
-def where(alias: str, pilots: list[str] | None, instelling: str | None, gemeente: str | None = None,
-          pilot_col: str = "pilot") -> str:
+def where(
+    alias: str, pilots: list[str] | None, instelling: str | None, gemeente: str | None = None, pilot_col: str = "pilot"
+) -> str:
     """Only the filters that apply, so no ``:param IS NULL OR ..`` reaches the planner (psycopg prepares a
     statement after 5 runs, and PostgreSQL's generic plan for such ORs is 10x slower)."""
     out = ["true"]
@@ -85,8 +90,14 @@ def kwalificaties(conn: Connection, crebos: Iterable[str]) -> dict[str, tuple[st
     out: dict[str, tuple[str, int | None, str]] = {}
     missing = sorted({c for c in crebos if c not in csv})
     if missing:
-        out.update({r.crebo: (r.naam, r.niveau, r.domein) for r in rows(
-            conn, "SELECT crebo, naam, niveau, domein FROM {s}.dossiers WHERE crebo = ANY(:c)", {"c": missing})})
+        out.update(
+            {
+                r.crebo: (r.naam, r.niveau, r.domein)
+                for r in rows(
+                    conn, "SELECT crebo, naam, niveau, domein FROM {s}.dossiers WHERE crebo = ANY(:c)", {"c": missing}
+                )
+            }
+        )
     for k in csv.values():
         out[k.crebo] = (k.naam, k.niveau, k.domein)
     return out

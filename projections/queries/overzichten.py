@@ -1,51 +1,81 @@
 """The evaluation's overzichten as of a peildatum: counted by SQL (GROUP BY over the dated facts),
 labelled and ordered in Python."""
+
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Row
 
-from projections.queries.common import (EERSTE, Kwalificaties, allowed_pilots, instelling_naam, kwalificatie_key,
-                                        kwalificaties, rows as query_rows, where)
+from projections.queries.common import (
+    EERSTE,
+    Kwalificaties,
+    allowed_pilots,
+    instelling_naam,
+    kwalificatie_key,
+    kwalificaties,
+    where,
+)
+from projections.queries.common import rows as query_rows
 from registry.domein import referentie
 from registry.domein.telregels import GESLACHTEN, LEEFTIJDSGROEPEN, NIET_GEREGISTREERD, ONBEKEND, leeftijdsgroep
 
-_DEELNEMER = ("deelnemer of a pilot at D = its FIRST inschrijving (earliest startdatum) has startdatum <= D; "
-              "pilot/instelling/geslacht/leeftijd are those of that first inschrijving")
+_DEELNEMER = (
+    "deelnemer of a pilot at D = its FIRST inschrijving (earliest startdatum) has startdatum <= D; "
+    "pilot/instelling/geslacht/leeftijd are those of that first inschrijving"
+)
 _VERKLARING = "verklaring counts at D = issued on or before D and not revoked on or before D"
 _PILOTS = "all 26 pilots by pilot_nr, zeros included; no total row (sum the column)"
 
 OVERZICHTEN: dict[str, str] = {
     "deelnemers-per-pilot": f"Deelnemers per pilot (3.2): pilot, pilot_naam, tranche, deelnemers. {_DEELNEMER}; {_PILOTS}.",
     "geslacht-per-pilot": f"Geslacht per pilot (4.2): pilot, pilot_naam, man, vrouw, onbekend. {_DEELNEMER}; {_PILOTS}.",
-    "leeftijdsgroepen": ("Leeftijdsgroep at the first inschrijving (4.3): leeftijdsgroep, deelnemers; the five groups "
-                         f"in age order, zeros included, no total row. {_DEELNEMER}."),
-    "werkprocessen-per-verklaring": ("Werkprocessen per verklaring (5.1): aantal_werkprocessen, verklaringen; FIRST "
-                                     f"verklaringen only (volgnummer 1), distinct werkprocessen; {_VERKLARING}; "
-                                     "ascending aantal, only counts that occur, no total row."),
-    "domeinen": (f"Mbo-domein of verklaringen (5.2): domein, verklaringen; all verklaringen (any volgnummer); "
-                 f"domein of the verklaring's lowest crebo; {_VERKLARING}; by domein name, no total row."),
-    "leerbedrijven-per-pilot": ("Leerbedrijven per pilot (5.3): pilot, pilot_naam, deelnemers, leerbedrijven, "
-                                "leerbedrijf_onbekend; leerbedrijven = distinct leerbedrijf_id current at D on the "
-                                "deelnemers' first traject (latest LeerbedrijfVastgelegd on or before D, else the "
-                                "inschrijving's); leerbedrijf_onbekend = deelnemers whose first traject has none; "
-                                f"{_DEELNEMER}; {_PILOTS}."),
-    "verklaringen-per-pilot": ("Deelnemers with a verklaring per pilot (6.1): pilot, pilot_naam, "
-                               f"deelnemers_met_verklaring (distinct deelnemers with >= 1 verklaring); {_VERKLARING}; "
-                               f"pilot of the deelnemer's first inschrijving; {_PILOTS}."),
-    "niveaus": ("Verklaringen by niveau (6.2): niveau, verklaringen, deelnemers_met_verklaring; niveau = highest "
-                f"niveau among the verklaring's crebos; niveaus 1-4 always listed; {_VERKLARING}; no total row."),
-    "instellingen": ("Deelnemers per mbo-instelling (7.2): mbo_instelling (name), deelnemers; instelling of the first "
-                     f"inschrijving; only instellingen with deelnemers, by name; {_DEELNEMER}; no total row."),
-    "brancheorganisaties": ("Brancheorganisaties on verklaringen (B1): brancheorganisaties (sorted, joined by ', '; "
-                            f"none -> '{NIET_GEREGISTREERD}'), eerste, tweede, derde (by volgnummer 1/2/3), totaal "
-                            f"(all volgnummers); {_VERKLARING}; by key, '{NIET_GEREGISTREERD}' last; no total row."),
-    "kwalificaties": ("Kwalificaties of verklaringen (B2): kwalificatie (crebo, or sorted distinct crebos joined by ',' "
-                      "when the werkprocessen span several), naam, niveau (highest), eerste, tweede, derde (by "
-                      f"volgnummer 1/2/3), totaal (all volgnummers); {_VERKLARING}; by kwalificatie; no total row."),
+    "leeftijdsgroepen": (
+        "Leeftijdsgroep at the first inschrijving (4.3): leeftijdsgroep, deelnemers; the five groups "
+        f"in age order, zeros included, no total row. {_DEELNEMER}."
+    ),
+    "werkprocessen-per-verklaring": (
+        "Werkprocessen per verklaring (5.1): aantal_werkprocessen, verklaringen; FIRST "
+        f"verklaringen only (volgnummer 1), distinct werkprocessen; {_VERKLARING}; "
+        "ascending aantal, only counts that occur, no total row."
+    ),
+    "domeinen": (
+        f"Mbo-domein of verklaringen (5.2): domein, verklaringen; all verklaringen (any volgnummer); "
+        f"domein of the verklaring's lowest crebo; {_VERKLARING}; by domein name, no total row."
+    ),
+    "leerbedrijven-per-pilot": (
+        "Leerbedrijven per pilot (5.3): pilot, pilot_naam, deelnemers, leerbedrijven, "
+        "leerbedrijf_onbekend; leerbedrijven = distinct leerbedrijf_id current at D on the "
+        "deelnemers' first traject (latest LeerbedrijfVastgelegd on or before D, else the "
+        "inschrijving's); leerbedrijf_onbekend = deelnemers whose first traject has none; "
+        f"{_DEELNEMER}; {_PILOTS}."
+    ),
+    "verklaringen-per-pilot": (
+        "Deelnemers with a verklaring per pilot (6.1): pilot, pilot_naam, "
+        f"deelnemers_met_verklaring (distinct deelnemers with >= 1 verklaring); {_VERKLARING}; "
+        f"pilot of the deelnemer's first inschrijving; {_PILOTS}."
+    ),
+    "niveaus": (
+        "Verklaringen by niveau (6.2): niveau, verklaringen, deelnemers_met_verklaring; niveau = highest "
+        f"niveau among the verklaring's crebos; niveaus 1-4 always listed; {_VERKLARING}; no total row."
+    ),
+    "instellingen": (
+        "Deelnemers per mbo-instelling (7.2): mbo_instelling (name), deelnemers; instelling of the first "
+        f"inschrijving; only instellingen with deelnemers, by name; {_DEELNEMER}; no total row."
+    ),
+    "brancheorganisaties": (
+        "Brancheorganisaties on verklaringen (B1): brancheorganisaties (sorted, joined by ', '; "
+        f"none -> '{NIET_GEREGISTREERD}'), eerste, tweede, derde (by volgnummer 1/2/3), totaal "
+        f"(all volgnummers); {_VERKLARING}; by key, '{NIET_GEREGISTREERD}' last; no total row."
+    ),
+    "kwalificaties": (
+        "Kwalificaties of verklaringen (B2): kwalificatie (crebo, or sorted distinct crebos joined by ',' "
+        "when the werkprocessen span several), naam, niveau (highest), eerste, tweede, derde (by "
+        f"volgnummer 1/2/3), totaal (all volgnummers); {_VERKLARING}; by kwalificatie; no total row."
+    ),
 }
 
 
@@ -63,7 +93,7 @@ _VD_PLAIN = """vd AS (SELECT v.*, CAST(NULL AS text) AS pilot FROM {s}.verklarin
 
 def _vd_joined(pilots: list[str] | None, instelling: str | None) -> str:
     return f"""{EERSTE}, vd AS (SELECT v.*, e.pilot FROM {{s}}.verklaringen v LEFT JOIN eerste e ON e.deelnemer = v.deelnemer
-    WHERE v.issued_on <= :d AND (v.revoked_on IS NULL OR v.revoked_on > :d) AND {where('e', pilots, instelling)})"""
+    WHERE v.issued_on <= :d AND (v.revoked_on IS NULL OR v.revoked_on > :d) AND {where("e", pilots, instelling)})"""
 
 
 # niveau per crebo: kwalificaties.csv first, else the KwalificatiedossierVastgesteld
@@ -82,10 +112,12 @@ _DEELNEMER_SQL = {
 }
 _VERKLARING_SQL = {
     "verklaringen-per-pilot": "SELECT pilot, count(DISTINCT deelnemer) AS n FROM vd WHERE pilot IS NOT NULL GROUP BY pilot",
-    "werkprocessen-per-verklaring": ("SELECT aantal_werkprocessen AS k, count(*) AS n FROM vd WHERE volgnummer = 1 "
-                                     "GROUP BY 1 ORDER BY 1"),
-    "brancheorganisaties": ("SELECT array_to_string(brancheorganisaties, ', ') AS k, volgnummer, count(*) AS n "
-                            "FROM vd GROUP BY 1, 2"),
+    "werkprocessen-per-verklaring": (
+        "SELECT aantal_werkprocessen AS k, count(*) AS n FROM vd WHERE volgnummer = 1 GROUP BY 1 ORDER BY 1"
+    ),
+    "brancheorganisaties": (
+        "SELECT array_to_string(brancheorganisaties, ', ') AS k, volgnummer, count(*) AS n FROM vd GROUP BY 1, 2"
+    ),
     "kwalificaties": "SELECT crebos AS k, volgnummer, count(*) AS n FROM vd GROUP BY 1, 2",
     "domeinen": "SELECT crebos[1] AS k, count(*) AS n FROM vd GROUP BY 1",
     "niveaus": """SELECT niveau, count(*) AS n, count(DISTINCT deelnemer) AS deelnemers FROM (
@@ -100,13 +132,15 @@ def _pilot_rows(allowed: list[str] | None, seen: Iterable[str | None]) -> list[t
     unknown pilot ids that occur in the data."""
     known = sorted(referentie.pilots().values(), key=lambda p: p.nr)
     rows = [(p.pilot_id, p.naam, p.tranche) for p in known if allowed is None or p.pilot_id in allowed]
-    extra = sorted({s for s in seen if s is not None and s not in referentie.pilots()
-                    and (allowed is None or s in allowed)})
+    extra = sorted(
+        {s for s in seen if s is not None and s not in referentie.pilots() and (allowed is None or s in allowed)}
+    )
     return rows + [(s, s, None) for s in extra]
 
 
-def _volgnummer_split(rows: Iterable[tuple[str, int | None]], weight: Iterable[int] | None = None
-                     ) -> dict[str, dict[str, int]]:
+def _volgnummer_split(
+    rows: Iterable[tuple[str, int | None]], weight: Iterable[int] | None = None
+) -> dict[str, dict[str, int]]:
     """key -> counts per volgnummer (eerste/tweede/derde) and over all volgnummers (totaal)."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: {"eerste": 0, "tweede": 0, "derde": 0, "totaal": 0})
     names = {1: "eerste", 2: "tweede", 3: "derde"}
@@ -120,8 +154,14 @@ def _volgnummer_split(rows: Iterable[tuple[str, int | None]], weight: Iterable[i
     return out
 
 
-def overzicht(conn: Connection, naam: str, peildatum: dt.date, pilot: str | None = None,
-              instelling: str | None = None, regio: str | None = None) -> list[dict[str, Any]]:
+def overzicht(
+    conn: Connection,
+    naam: str,
+    peildatum: dt.date,
+    pilot: str | None = None,
+    instelling: str | None = None,
+    regio: str | None = None,
+) -> list[dict[str, Any]]:
     """One of OVERZICHTEN as of ``peildatum``; KeyError for an unknown ``naam``.
 
     Counted by SQL (GROUP BY over the dated facts as of the peildatum); Python only labels and orders."""
@@ -144,12 +184,15 @@ def overzicht(conn: Connection, naam: str, peildatum: dt.date, pilot: str | None
     return _verklaring_overzicht(conn, naam, rows, allowed)
 
 
-def _verklaring_overzicht(conn: Connection, naam: str, rows: list[Row[Any]],
-                          allowed: list[str] | None) -> list[dict[str, Any]]:
+def _verklaring_overzicht(
+    conn: Connection, naam: str, rows: list[Row[Any]], allowed: list[str] | None
+) -> list[dict[str, Any]]:
     if naam == "verklaringen-per-pilot":
         per_pilot = {r.pilot: r.n for r in rows}
-        return [{"pilot": pid, "pilot_naam": pnaam, "deelnemers_met_verklaring": per_pilot.get(pid, 0)}
-                for pid, pnaam, _ in _pilot_rows(allowed, per_pilot)]
+        return [
+            {"pilot": pid, "pilot_naam": pnaam, "deelnemers_met_verklaring": per_pilot.get(pid, 0)}
+            for pid, pnaam, _ in _pilot_rows(allowed, per_pilot)
+        ]
     if naam == "werkprocessen-per-verklaring":
         return [{"aantal_werkprocessen": r.k, "verklaringen": r.n} for r in rows]
     if naam == "brancheorganisaties":
@@ -159,8 +202,14 @@ def _verklaring_overzicht(conn: Connection, naam: str, rows: list[Row[Any]],
     if naam == "niveaus":
         by_niveau = {r.niveau: (r.n, r.deelnemers) for r in rows}
         niveaus: list[int | None] = sorted(set(by_niveau) | {1, 2, 3, 4}, key=lambda n: (n is None, n or 0))
-        return [{"niveau": n, "verklaringen": by_niveau.get(n, (0, 0))[0],
-                 "deelnemers_met_verklaring": by_niveau.get(n, (0, 0))[1]} for n in niveaus]
+        return [
+            {
+                "niveau": n,
+                "verklaringen": by_niveau.get(n, (0, 0))[0],
+                "deelnemers_met_verklaring": by_niveau.get(n, (0, 0))[1],
+            }
+            for n in niveaus
+        ]
     if naam == "domeinen":
         kw = kwalificaties(conn, [r.k for r in rows if r.k])
         domeinen: Counter[str] = Counter()
@@ -173,9 +222,14 @@ def _verklaring_overzicht(conn: Connection, naam: str, rows: list[Row[Any]],
     out = []
     for key in sorted(split):
         crebos = key.split(",") if key else []
-        out.append({"kwalificatie": key,
-                    "naam": " / ".join(kw[c][0] if c in kw else ONBEKEND for c in crebos),
-                    "niveau": _niveau(crebos, kw), **split[key]})
+        out.append(
+            {
+                "kwalificatie": key,
+                "naam": " / ".join(kw[c][0] if c in kw else ONBEKEND for c in crebos),
+                "niveau": _niveau(crebos, kw),
+                **split[key],
+            }
+        )
     return out
 
 
@@ -208,7 +262,10 @@ def _deelnemer_overzicht(naam: str, rows: list[Row[Any]], allowed: list[str] | N
             g = {r.geslacht: r.n for r in rs}
             row.update({k: g.get(k, 0) for k in GESLACHTEN})
         else:  # leerbedrijven-per-pilot
-            row.update(deelnemers=sum(r.n for r in rs), leerbedrijven=sum(r.leerbedrijven for r in rs),
-                       leerbedrijf_onbekend=sum(r.onbekend for r in rs))
+            row.update(
+                deelnemers=sum(r.n for r in rs),
+                leerbedrijven=sum(r.leerbedrijven for r in rs),
+                leerbedrijf_onbekend=sum(r.onbekend for r in rs),
+            )
         out.append(row)
     return out

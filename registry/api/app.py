@@ -5,11 +5,12 @@ The endpoints live in ``routes/`` (one router per resource) and get what they ne
 API key (``Authorization: Bearer prk_...``) and the read-model queries (the ``ReadQueries`` port). Every error
 is RFC 9457 problem+json (see ``problems.py``). ``/metrics`` is for Prometheus, ``/docs`` is the OpenAPI UI.
 """
+
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -21,10 +22,19 @@ from registry.api.cache import DEFAULT_DATA_VERSION_SECONDS, DEFAULT_KEY_TTL_SEC
 from registry.api.context import ApiContext, StatusProbe
 from registry.api.ports import ReadQueries
 from registry.api.readmodels import DEFAULT_CACHE_BYTES, AnswerCache
-from registry.api.routes import aantallen, audit as audit_route, overzichten, reconciliatie, trajecten, verificatie
+from registry.api.routes import (  # the verklaring as PDF, VC-JWT, HTML page
+    aantallen,
+    credential,
+    document,
+    overzichten,
+    reconciliatie,
+    status,
+    trajecten,
+    verificatie,
+    verificatie_pagina,
+)
+from registry.api.routes import audit as audit_route
 from registry.api.routes import problems as problem_pages
-from registry.api.routes import status
-from registry.api.routes import credential, document, verificatie_pagina  # the verklaring as PDF, VC-JWT, HTML page
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import topics
 from registry.infra.settings import Settings
@@ -33,7 +43,7 @@ from registry.infra.settings import Settings
 def read_engine(engine: Engine, schema: str) -> Engine:
     """The requests' engine: ``engine`` reading from ``schema`` (projections.queries takes its tables from the option
     praktijk_schema), in autocommit. The requests only read, each statement on its own snapshot as under READ
-    COMMITTED anyway, so no BEGIN and no ROLLBACK round trip per request (issue 15 §3). Writes (keys, audit) go
+    COMMITTED anyway, so no BEGIN and no ROLLBACK round trip per request. Writes (keys, audit) go
     through ``engine`` itself, in transactions."""
     return engine.execution_options(praktijk_schema=schema, isolation_level="AUTOCOMMIT")
 
@@ -43,7 +53,7 @@ async def frozen_heap(app: FastAPI) -> AsyncIterator[None]:
     """At the start of a serving process: move what exists by then (modules, routes, the app: ~150,000 objects) out of
     the cyclic garbage collector's reach (``gc.freeze``). Under load a request's objects reach the oldest generation
     often, and each full collection walked all of them: 90-700 ms pauses every 1-3 s, most of the p99 of a cached
-    overzicht (issue 15 §3). Frozen objects are still freed by reference counting."""
+    overzicht. Frozen objects are still freed by reference counting."""
     gc.collect()  # what is garbage now is not kept forever
     gc.freeze()
     yield
@@ -82,7 +92,8 @@ def create_app(
     request).
     """
     if engine is None and connect_database:
-        from registry.infra.db import API_PING_AFTER_IDLE_SECONDS, API_POOL_SIZE, engine as make_engine
+        from registry.infra.db import API_PING_AFTER_IDLE_SECONDS, API_POOL_SIZE
+        from registry.infra.db import engine as make_engine
 
         # no ping per request, no connection closed after a busy moment (registry/infra/db.py)
         engine = make_engine(settings.database_url, API_PING_AFTER_IDLE_SECONDS, API_POOL_SIZE, 0)
@@ -96,16 +107,32 @@ def create_app(
     if default_keys and key_cache_seconds > 0:  # registry/api/cache.py: a revoked key is refused within this bound
         keys = CachedKeyLookup(keys, key_cache_seconds)
 
-    app = FastAPI(title="Praktijkregister API", version="1", summary=docs.API_SUMMARY,
-                  description=docs.API_DESCRIPTION, openapi_tags=docs.TAGS,
-                  docs_url=None, redoc_url=None,  # /docs and /redoc: registry.api.web, assets served locally
-                  lifespan=frozen_heap)
+    app = FastAPI(
+        title="Praktijkregister API",
+        version="1",
+        summary=docs.API_SUMMARY,
+        description=docs.API_DESCRIPTION,
+        openapi_tags=docs.TAGS,
+        docs_url=None,
+        redoc_url=None,  # /docs and /redoc: registry.api.web, assets served locally
+        lifespan=frozen_heap,
+    )
     app.state.context = ApiContext(
-        settings=settings, engine=engine, keys=keys, queries=queries, read_schema=schema or DEFAULT_READ_SCHEMA,
-        cache=AnswerCache(cache_bytes), metrics=metrics.ApiMetrics(), events_topic=events_topic,
-        ingress_prefix=ingress_prefix, status_timeout_ms=status_timeout_ms, status_probe=status_probe,
-        audit=audit, versions=RecentDataVersion(data_version_seconds),
-        read_engine=read_engine(engine, schema or DEFAULT_READ_SCHEMA) if engine is not None else None)
+        settings=settings,
+        engine=engine,
+        keys=keys,
+        queries=queries,
+        read_schema=schema or DEFAULT_READ_SCHEMA,
+        cache=AnswerCache(cache_bytes),
+        metrics=metrics.ApiMetrics(),
+        events_topic=events_topic,
+        ingress_prefix=ingress_prefix,
+        status_timeout_ms=status_timeout_ms,
+        status_probe=status_probe,
+        audit=audit,
+        versions=RecentDataVersion(data_version_seconds),
+        read_engine=read_engine(engine, schema or DEFAULT_READ_SCHEMA) if engine is not None else None,
+    )
     problems.install(app)
     metrics.install(app, app.state.context.metrics)
     app.include_router(overzichten.router(queries.OVERZICHTEN if queries is not None else {}))
@@ -113,7 +140,9 @@ def create_app(
     app.include_router(trajecten.router)
     app.include_router(audit_route.router)
     app.include_router(verificatie.router)
-    app.include_router(document.router); app.include_router(credential.router); app.include_router(verificatie_pagina.router)  # noqa: E702
+    app.include_router(document.router)
+    app.include_router(credential.router)
+    app.include_router(verificatie_pagina.router)  # noqa: E702
     app.include_router(reconciliatie.router)
     app.include_router(status.router)
     app.include_router(problem_pages.router)

@@ -13,6 +13,7 @@ Scopes (one per key):
   and stored as the partner id) - aggregates restricted to the instelling and its own trajecten/tijdlijnen.
 * ``publiek`` - overzichten (small cells suppressed) and verification only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from sqlalchemy import Connection, Engine, text
@@ -79,12 +80,16 @@ def parse_scope(raw: str) -> Scope:
     if kind == "regio" and sep:
         regio = canonical_regio(value)
         if regio is None:
-            raise ValueError(f"unknown arbeidsmarktregio {value!r}; valid: {', '.join(referentie.arbeidsmarktregios())}")
+            raise ValueError(
+                f"unknown arbeidsmarktregio {value!r}; valid: {', '.join(referentie.arbeidsmarktregios())}"
+            )
         return Scope("regio", regio)
     if kind == "instelling" and sep:
         inst = canonical_instelling(value)
         if inst is None:
-            raise ValueError(f"unknown mbo-instelling {value!r}; valid: {', '.join(sorted(referentie.mbo_instellingen()))}")
+            raise ValueError(
+                f"unknown mbo-instelling {value!r}; valid: {', '.join(sorted(referentie.mbo_instellingen()))}"
+            )
         return Scope("instelling", inst)
     raise ValueError(f"invalid scope {raw!r}; valid: {scope_help()}")
 
@@ -127,7 +132,7 @@ class MemoryKeyStore:
     def create(self, scope: Scope | str, naam: str = "") -> tuple[ApiKey, str]:
         sc = parse_scope(scope) if isinstance(scope, str) else scope
         key_id, key = new_key()
-        api_key = ApiKey(key_id, sc, naam, datetime.now(timezone.utc))
+        api_key = ApiKey(key_id, sc, naam, datetime.now(UTC))
         with self._lock:
             self._keys[key_id] = (hash_key(key), api_key)
         return api_key, key
@@ -137,7 +142,7 @@ class MemoryKeyStore:
             if key_id not in self._keys or self._keys[key_id][1].revoked_at is not None:
                 return False
             h, k = self._keys[key_id]
-            self._keys[key_id] = (h, replace(k, revoked_at=datetime.now(timezone.utc)))
+            self._keys[key_id] = (h, replace(k, revoked_at=datetime.now(UTC)))
             return True
 
     def list(self) -> list[ApiKey]:
@@ -164,14 +169,17 @@ class KeyStore(EnsuredTable):
         # the API's own role may read the table but not create anything (PostgreSQL checks that right
         # even for CREATE TABLE IF NOT EXISTS on an existing table): look first
         if not exists:
-            conn.execute(text(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                " key_id text PRIMARY KEY,"
-                " key_hash char(64) NOT NULL UNIQUE,"
-                " scope text NOT NULL,"
-                " naam text NOT NULL DEFAULT '',"
-                " created_at timestamptz NOT NULL DEFAULT now(),"
-                " revoked_at timestamptz)"))
+            conn.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                    " key_id text PRIMARY KEY,"
+                    " key_hash char(64) NOT NULL UNIQUE,"
+                    " scope text NOT NULL,"
+                    " naam text NOT NULL DEFAULT '',"
+                    " created_at timestamptz NOT NULL DEFAULT now(),"
+                    " revoked_at timestamptz)"
+                )
+            )
         self._ensure_audit(conn)
 
     def _ensure_audit(self, conn: Connection) -> None:
@@ -191,7 +199,9 @@ class KeyStore(EnsuredTable):
         key_id, key = new_key()
         with self.engine.begin() as conn:
             row = conn.execute(
-                text(f"INSERT INTO {self.table} (key_id, key_hash, scope, naam) VALUES (:i, :h, :s, :n) RETURNING created_at"),
+                text(
+                    f"INSERT INTO {self.table} (key_id, key_hash, scope, naam) VALUES (:i, :h, :s, :n) RETURNING created_at"
+                ),
                 {"i": key_id, "h": hash_key(key), "s": str(sc), "n": naam},
             ).one()
         return ApiKey(key_id, sc, naam, row.created_at), key
@@ -200,23 +210,35 @@ class KeyStore(EnsuredTable):
         """True when an active key was revoked; False when unknown or already revoked."""
         self.ensure()
         with self.engine.begin() as conn:
-            res = conn.execute(text(f"UPDATE {self.table} SET revoked_at = now() WHERE key_id = :i AND revoked_at IS NULL"),
-                               {"i": key_id})
+            res = conn.execute(
+                text(f"UPDATE {self.table} SET revoked_at = now() WHERE key_id = :i AND revoked_at IS NULL"),
+                {"i": key_id},
+            )
             return bool(res.rowcount)
 
     def list(self) -> list[ApiKey]:
         self.ensure()
         with self.engine.connect() as conn:
-            rows = conn.execute(text(f"SELECT key_id, scope, naam, created_at, revoked_at FROM {self.table} ORDER BY created_at, key_id")).all()
-        return [ApiKey(r.key_id, _stored_scope(r.scope) or Scope("publiek", "?" + r.scope), r.naam, r.created_at, r.revoked_at)
-                for r in rows]
+            rows = conn.execute(
+                text(
+                    f"SELECT key_id, scope, naam, created_at, revoked_at FROM {self.table} ORDER BY created_at, key_id"
+                )
+            ).all()
+        return [
+            ApiKey(
+                r.key_id, _stored_scope(r.scope) or Scope("publiek", "?" + r.scope), r.naam, r.created_at, r.revoked_at
+            )
+            for r in rows
+        ]
 
     def lookup(self, key: str, conn: Connection | None = None) -> ApiKey | None:
         if not well_formed(key):
             return None
         self.ensure()
-        query = text(f"SELECT key_id, scope, naam, created_at, revoked_at FROM {self.table}"
-                     " WHERE key_hash = :h AND revoked_at IS NULL")
+        query = text(
+            f"SELECT key_id, scope, naam, created_at, revoked_at FROM {self.table}"
+            " WHERE key_hash = :h AND revoked_at IS NULL"
+        )
         if conn is not None:
             r = conn.execute(query, {"h": hash_key(key)}).first()
         else:

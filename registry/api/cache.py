@@ -8,11 +8,12 @@ later. ``CachedKeyLookup`` remembers a FOUND (active) key for at most ``ttl`` se
 key is refused at most ``ttl`` seconds after ``apikey revoke`` (default 2 s). An unknown or revoked key is never
 remembered: a new key works at once, and a wrong one is always asked of the table.
 """
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import Connection
 
@@ -26,8 +27,9 @@ MAX_KEYS = 10_000
 class CachedKeyLookup:
     """A ``KeyLookup`` in front of another one (the ``api_keys`` table), remembering active keys ``ttl`` seconds."""
 
-    def __init__(self, inner: KeyLookup, ttl: float = DEFAULT_KEY_TTL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, inner: KeyLookup, ttl: float = DEFAULT_KEY_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.inner = inner
         self.ttl = ttl
         self.clock = clock
@@ -48,7 +50,7 @@ class CachedKeyLookup:
     def due(self, key: str) -> bool:
         """True when ``key`` is remembered but past half its bound and no lookup ahead of it started within the bound:
         the caller then asks the table again in the background (``lookup_ahead``), so that under steady load no
-        request finds the key expired and waits for the table (every ``ttl``, issue 15 §3). No I/O."""
+        request finds the key expired and waits for the table (every ``ttl``). No I/O."""
         digest, now = hash_key(key), self.clock()
         with self._lock:
             hit = self._found.get(digest)
@@ -75,7 +77,7 @@ class CachedKeyLookup:
             asking = self._asking.setdefault(digest, threading.Lock())
         try:
             # one lookup per key at a time: the requests that find a busy key expired together ask the table once,
-            # the others use its answer (under load each used to send its own query, issue 15 §3)
+            # the others use its answer (under load each used to send its own query)
             with asking:
                 return self._remembered(digest) or self._ask(key, digest, conn)
         finally:
@@ -109,8 +111,9 @@ class RecentDataVersion:
     describes.
     An answer computed under a version is at least as new as that version (it is computed after the read)."""
 
-    def __init__(self, max_age: float = DEFAULT_DATA_VERSION_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_age: float = DEFAULT_DATA_VERSION_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_age = max_age
         self.clock = clock
         self._version: str | None = None
@@ -138,7 +141,7 @@ class RecentDataVersion:
             return fresh
         # one read at a time per worker: the requests that find the version expired while another one reads it wait
         # for that read instead of each sending their own (under load: dozens of queries and pool checkouts per
-        # expiry, issue 15 §3). A version whose query was sent after ``now - max_age`` is within this request's bound.
+        # expiry). A version whose query was sent after ``now - max_age`` is within this request's bound.
         with self._reading:
             fresh = self._fresh(now)
             return fresh if fresh is not None else self._read(read)
@@ -146,7 +149,7 @@ class RecentDataVersion:
     def due(self) -> bool:
         """True when the remembered version is past half its bound and no read ahead started within the bound: the
         caller then reads it again in the background (``read_ahead``), so that under steady load no request finds
-        the version expired and waits for a read (every ``max_age``, issue 15 §3). No I/O."""
+        the version expired and waits for a read (every ``max_age``). No I/O."""
         now = self.clock()
         with self._lock:
             if self._version is None or now < self._read_at + self.max_age / 2 or now < self._ahead_at + self.max_age:

@@ -1,9 +1,10 @@
 """What one app instance serves with: built by ``create_app``, kept in ``app.state.context``, read by the
 dependencies in ``deps.py`` (never imported by the endpoints directly)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy import Engine
 
@@ -36,5 +37,5 @@ class ApiContext:
     audit: AuditLog = field(default_factory=MemoryAuditLog)  # person-level reads (append-only)
     versions: RecentDataVersion = field(default_factory=RecentDataVersion)  # the answer cache's data version
     # ``engine`` with the execution option praktijk_schema=read_schema, set once: per connection it cost ~10% of a
-    # cached answer's busy time (issue 15 §3); None: use ``engine`` as it is
+    # cached answer's busy time; None: use ``engine`` as it is
     read_engine: Engine | None = None

@@ -1,12 +1,14 @@
 """Read-model rows as CSV: a header of the columns, and cells a spreadsheet will not run (CSV injection)."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 
 def columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -10,7 +10,8 @@ only when it needs one: a remembered key and a cached answer need none (``LazyCo
 import asyncio
 import logging
 import re
-from typing import Annotated, Any, AsyncIterator, Callable, Coroutine, TypeVar, cast
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -33,6 +34,7 @@ log = logging.getLogger("praktijkregister.api")
 
 # --- per-app state ------------------------------------------------------------------------------------------
 
+
 async def api_context(request: Request) -> ApiContext:  # no I/O: runs on the event loop, not in the thread pool
     context: ApiContext = request.app.state.context
     return context
@@ -42,7 +44,7 @@ Context = Annotated[ApiContext, Depends(api_context)]
 
 
 class LazyConnection:
-    """The request's database connection, checked out on first use: a cached answer needs none (issue 15 §3)."""
+    """The request's database connection, checked out on first use: a cached answer needs none."""
 
     def __init__(self, engine: Engine | None) -> None:
         self.engine = engine  # None: no database (unit tests with in-memory stand-ins)
@@ -101,8 +103,9 @@ Queries = Annotated[ReadQueries, Depends(read_queries)]
 bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="API key: `Authorization: Bearer prk_...`")
 
 
-async def authenticated(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-                        lazy: Lazy, context: Context) -> ApiKey:
+async def authenticated(
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], lazy: Lazy, context: Context
+) -> ApiKey:
     """The active key of ``Authorization: Bearer ...``; 401 when missing, unknown or revoked."""
     challenge = {"WWW-Authenticate": 'Bearer realm="praktijkregister"'}
     if creds is None or not creds.credentials:
@@ -117,14 +120,19 @@ async def authenticated(creds: Annotated[HTTPAuthorizationCredentials | None, De
     if found is None:
         found = await run_in_threadpool(lambda: keys.lookup(secret, lazy.get()))
     if found is None:
-        raise ProblemError(401, "unauthenticated", "unknown or revoked API key",
-                           headers={"WWW-Authenticate": 'Bearer realm="praktijkregister", error="invalid_token"'})
+        raise ProblemError(
+            401,
+            "unauthenticated",
+            "unknown or revoked API key",
+            headers={"WWW-Authenticate": 'Bearer realm="praktijkregister", error="invalid_token"'},
+        )
     return found
 
 
 def _look_up_ahead(keys: CachedKeyLookup, secret: str, engine: Engine | None) -> None:
-    in_background("looking the key up ahead",
-                  lambda: _with_connection(engine, lambda conn: keys.lookup_ahead(secret, conn)))
+    in_background(
+        "looking the key up ahead", lambda: _with_connection(engine, lambda conn: keys.lookup_ahead(secret, conn))
+    )
 
 
 Principal = Annotated[ApiKey, Depends(authenticated)]
@@ -132,14 +140,20 @@ Principal = Annotated[ApiKey, Depends(authenticated)]
 
 # --- scope checks -------------------------------------------------------------------------------------------------
 
+
 def forbid(principal: ApiKey, detail: str) -> ProblemError:
-    return ProblemError(403, "forbidden", f"scope {principal.scope} does not allow this: {detail}", scope=str(principal.scope))
+    return ProblemError(
+        403, "forbidden", f"scope {principal.scope} does not allow this: {detail}", scope=str(principal.scope)
+    )
 
 
 def require(principal: ApiKey, *kinds: Kind) -> None:
     """403 unless the key's scope is one of ``kinds``."""
     if principal.scope.kind not in kinds:
-        raise forbid(principal, f"requires one of the scopes {', '.join(k if k in ('landelijk', 'publiek') else k + ':...' for k in kinds)}")
+        raise forbid(
+            principal,
+            f"requires one of the scopes {', '.join(k if k in ('landelijk', 'publiek') else k + ':...' for k in kinds)}",
+        )
 
 
 def scoped(*kinds: Kind) -> Callable[[ApiKey, ReadQueries], Coroutine[Any, Any, ApiKey]]:
@@ -148,6 +162,7 @@ def scoped(*kinds: Kind) -> Callable[[ApiKey, ReadQueries], Coroutine[Any, Any, 
     It resolves the read queries first so the answers keep their order: 401 (key), 503 (no read models), 403.
     Only for endpoints without query parameters: where a parameter can be invalid, call ``require`` in the
     endpoint, after FastAPI validated the parameters (an invalid request is 400 whatever the scope)."""
+
     async def dependency(principal: Principal, _queries: Queries) -> ApiKey:
         require(principal, *kinds)
         return principal
@@ -156,6 +171,7 @@ def scoped(*kinds: Kind) -> Callable[[ApiKey, ReadQueries], Coroutine[Any, Any, 
 
 
 # --- parameter canonicalisation -----------------------------------------------------------------------------------
+
 
 def find_pilot(value: str) -> str | None:
     """The pilot_id for a pilot id or name (case, spaces and punctuation ignored), or None when unknown."""
@@ -171,8 +187,13 @@ def canonical_pilot(value: str, status: int = 400) -> str:
     segment) with the valid pilot ids when unknown."""
     pid = find_pilot(value)
     if pid is None:
-        raise ProblemError(status, "invalid-parameter" if status == 400 else "not-found", f"unknown pilot {value!r}",
-                           parameter="pilot", valid_values=sorted(referentie.pilots()))
+        raise ProblemError(
+            status,
+            "invalid-parameter" if status == 400 else "not-found",
+            f"unknown pilot {value!r}",
+            parameter="pilot",
+            valid_values=sorted(referentie.pilots()),
+        )
     return pid
 
 
@@ -180,8 +201,13 @@ def regio_param(value: str) -> str:
     """The arbeidsmarktregio as spelled in the reference data; 400 when unknown."""
     regio = canonical_regio(value)
     if regio is None:
-        raise ProblemError(400, "invalid-parameter", f"unknown arbeidsmarktregio {value!r}", parameter="regio",
-                           valid_values=referentie.arbeidsmarktregios())
+        raise ProblemError(
+            400,
+            "invalid-parameter",
+            f"unknown arbeidsmarktregio {value!r}",
+            parameter="regio",
+            valid_values=referentie.arbeidsmarktregios(),
+        )
     return regio
 
 
@@ -189,12 +215,18 @@ def instelling_param(value: str) -> str:
     """The mbo partner id for a partner id or name; 400 when unknown."""
     inst = canonical_instelling(value)
     if inst is None:
-        raise ProblemError(400, "invalid-parameter", f"unknown mbo-instelling {value!r}", parameter="instelling",
-                           valid_values=sorted(referentie.mbo_instellingen()))
+        raise ProblemError(
+            400,
+            "invalid-parameter",
+            f"unknown mbo-instelling {value!r}",
+            parameter="instelling",
+            valid_values=sorted(referentie.mbo_instellingen()),
+        )
     return inst
 
 
 # --- cached answers of the aggregate endpoints --------------------------------------------------------------------
+
 
 class NeedsDatabase(Exception):
     """The answer is not in this worker's memory: run the endpoint again in a worker thread (``off_loop_if_needed``)."""
@@ -254,8 +286,12 @@ class CachedAnswers:
 
     def _read_version_ahead(self) -> None:
         versions, schema = self.context.versions, self.context.read_schema
-        in_background("reading the data version ahead", lambda: _with_connection(
-            self.lazy.engine, lambda conn: versions.read_ahead(lambda: data_version(cast(Connection, conn), schema))))
+        in_background(
+            "reading the data version ahead",
+            lambda: _with_connection(
+                self.lazy.engine, lambda conn: versions.read_ahead(lambda: data_version(cast(Connection, conn), schema))
+            ),
+        )
 
 
 def _with_connection(engine: Engine | None, use: Callable[[Connection | None], None]) -> None:
@@ -270,6 +306,7 @@ def _with_connection(engine: Engine | None, use: Callable[[Connection | None], N
 def in_background(what: str, work: Callable[[], None]) -> None:
     """``work`` in a thread of the event loop's default executor, not waited for (a refresh ahead of a cache's bound:
     when it fails, the first request past the bound does it itself, as without it)."""
+
     def run() -> None:
         try:
             work()
@@ -284,7 +321,7 @@ T = TypeVar("T")
 
 async def off_loop_if_needed(answers: CachedAnswers, endpoint: Callable[[CachedAnswers], T]) -> T:
     """``endpoint(answers)`` on the event loop while its answers are in memory (a cached answer: no worker thread, no
-    GIL hand-over, issue 15 §3), else the same call again in a worker thread, where it may read and compute. The
+    GIL hand-over), else the same call again in a worker thread, where it may read and compute. The
     endpoint must do no I/O but through ``answers`` and have no side effect before its first ``answers.rows``."""
     try:
         return endpoint(CachedAnswers(answers.lazy, answers.context, memory_only=True))

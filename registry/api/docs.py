@@ -1,7 +1,9 @@
 """The API's documentation texts (OpenAPI description, tags) and the problem+json touch-up of the schema."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -90,28 +92,35 @@ TAGS: list[dict[str, Any]] = [
     {"name": "operations", "description": "Consumer lag and metrics."},
 ]
 
-API_SUMMARY = ("Read models of the praktijkleren registry: overzichten, aantallen, trajecten, verification, "
-               "reconciliatie, status.")
+API_SUMMARY = (
+    "Read models of the praktijkleren registry: overzichten, aantallen, trajecten, verification, reconciliatie, status."
+)
 API_DESCRIPTION = SCOPES_DOC + "\n\n" + PRIVACY_RULE + "\n\n" + COUNTING_RULES
 
 
 def overzicht_description(catalogue: dict[str, str]) -> str:
     """The description of GET /v1/overzichten/{naam}: filters, errors, the rules and every overzicht."""
     listed = "".join(f"\n* `{n}`: {d}" for n, d in sorted(catalogue.items()))
-    return ("One of the evaluation's tables, from the events alone, as of `peildatum`.\n\n"
-            "Optional filters narrow it to a pilot, an arbeidsmarktregio or an mbo-instelling; keys with a "
-            "`regio:` or `instelling:` scope are always narrowed to theirs (asking for another: 403); "
-            "`publiek` keys may narrow only the per-pilot overzichten, by pilot only (else 403), and only at "
-            "published peildata (see below).\n\n"
-            "Unknown `naam`: 404 with `valid_values`; invalid `peildatum`: 400 with `valid_values`.\n\n"
-            + PRIVACY_RULE + "\n\n" + COUNTING_RULES
-            + ("\n\n**Overzichten** (columns and rules of each):" + listed if listed else ""))
+    return (
+        "One of the evaluation's tables, from the events alone, as of `peildatum`.\n\n"
+        "Optional filters narrow it to a pilot, an arbeidsmarktregio or an mbo-instelling; keys with a "
+        "`regio:` or `instelling:` scope are always narrowed to theirs (asking for another: 403); "
+        "`publiek` keys may narrow only the per-pilot overzichten, by pilot only (else 403), and only at "
+        "published peildata (see below).\n\n"
+        "Unknown `naam`: 404 with `valid_values`; invalid `peildatum`: 400 with `valid_values`.\n\n"
+        + PRIVACY_RULE
+        + "\n\n"
+        + COUNTING_RULES
+        + ("\n\n**Overzichten** (columns and rules of each):" + listed if listed else "")
+    )
 
 
 def _problem_errors_only(spec: dict[str, Any]) -> dict[str, Any]:
     """Error responses are documented as application/problem+json only."""
-    problem_doc = {"description": "Invalid parameter (problem+json)",
-                   "content": {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    problem_doc = {
+        "description": "Invalid parameter (problem+json)",
+        "content": {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
     for path in spec.get("paths", {}).values():
         for op in path.values():
             if "requestBody" not in op and "422" in op.get("responses", {}):

@@ -1,5 +1,6 @@
 """Person-level reads and their audit trail: every such read is recorded (``registry.api.audit``) with its outcome
 before the answer (or the refusal) leaves."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,14 +15,16 @@ from registry.api.problems import ProblemError
 from registry.api.verklaringen import check_not_erased, check_scope
 
 
-def audit(context: ApiContext, principal: ApiKey, endpoint: str, pseudonym: str | None, object_id: str,
-          status: int) -> None:
+def audit(
+    context: ApiContext, principal: ApiKey, endpoint: str, pseudonym: str | None, object_id: str, status: int
+) -> None:
     """Append one person-level read to the audit trail (a failure to write it fails the request)."""
     context.audit.record(AuditEntry(principal.key_id, str(principal.scope), endpoint, pseudonym, object_id, status))
 
 
-def verklaring_feiten(context: ApiContext, principal: ApiKey, rm: ReadQueries, conn: Connection, verklaring_id: str,
-                      endpoint: str) -> dict[str, Any]:
+def verklaring_feiten(
+    context: ApiContext, principal: ApiKey, rm: ReadQueries, conn: Connection, verklaring_id: str, endpoint: str
+) -> dict[str, Any]:
     """The facts of a verklaring for its document or credential, after the scope and erasure checks (404, 403,
     410), each outcome recorded in the audit trail."""
     feiten = rm.verklaring_document(conn, verklaring_id)

@@ -1,10 +1,12 @@
 """Small-cell suppression: what publiek output hides (counts 1..4 and the cells that would give them away), the
 brancheorganisaties checked against the reference list, and overzichten of the same population protected together.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 SMALL_CELL_MIN = 1
 SMALL_CELL_MAX = 4  # counts 1..4 are suppressed in publiek output (0 and >= 5 are shown)
@@ -13,10 +15,24 @@ SMALL_CELL_MAX = 4  # counts 1..4 are suppressed in publiek output (0 and >= 5 a
 # --- small-cell suppression --------------------------------------------------------------------------------
 
 # Integer columns that are dimensions (keys), never counts, so never suppressed.
-DIMENSION_COLUMNS = frozenset({
-    "niveau", "pilot_nr", "nr", "tranche", "volgnummer", "jaar", "maand", "rang", "crebo", "aantal_werkprocessen",
-    "werkprocessen", "leeftijd", "kwartaal", "week",
-})
+DIMENSION_COLUMNS = frozenset(
+    {
+        "niveau",
+        "pilot_nr",
+        "nr",
+        "tranche",
+        "volgnummer",
+        "jaar",
+        "maand",
+        "rang",
+        "crebo",
+        "aantal_werkprocessen",
+        "werkprocessen",
+        "leeftijd",
+        "kwartaal",
+        "week",
+    }
+)
 _DIMENSION_SUFFIX = re.compile(r"(_nr|_id|_code|_jaar|_niveau)$")
 
 
@@ -30,8 +46,9 @@ TOTAL_COLUMNS = frozenset({"totaal", "total"})
 _SHARE = ("percentage", "aandeel", "procent", "pct")
 
 
-def suppress_small_cells(rows: Iterable[Mapping[str, Any]],
-                         force: Iterable[tuple[int, str]] = ()) -> list[dict[str, Any]]:
+def suppress_small_cells(
+    rows: Iterable[Mapping[str, Any]], force: Iterable[tuple[int, str]] = ()
+) -> list[dict[str, Any]]:
     """Publiek output: counts 1..4 become null, plus the cells that would give them away.
 
     Applied to the COMPLETE table (the caller filters afterwards), so a filtered answer never shows a cell the
@@ -52,7 +69,9 @@ def suppress_small_cells(rows: Iterable[Mapping[str, Any]],
     Every row gets ``onderdrukt`` (true when anything in it was hidden) so CSV columns stay fixed."""
     out = [dict(r) for r in rows]
     counts = [{c for c, v in r.items() if is_count_column(c, v)} for r in out]
-    hidden: list[set[str]] = [{c for c in cs if SMALL_CELL_MIN <= r[c] <= SMALL_CELL_MAX} for r, cs in zip(out, counts)]
+    hidden: list[set[str]] = [
+        {c for c in cs if SMALL_CELL_MIN <= r[c] <= SMALL_CELL_MAX} for r, cs in zip(out, counts, strict=False)
+    ]
     for i, col in force:
         if 0 <= i < len(out) and col in counts[i]:
             hidden[i].add(col)
@@ -97,7 +116,7 @@ def suppress_small_cells(rows: Iterable[Mapping[str, Any]],
                     hidden[pick[0]].add(col)
                     changed = True
 
-    for row, cells in zip(out, hidden):
+    for row, cells in zip(out, hidden, strict=False):
         for col in cells:
             row[col] = None
         if cells:
@@ -128,16 +147,23 @@ def check_brancheorganisaties(rows: Iterable[Mapping[str, Any]]) -> list[dict[st
         if raw == NIET_GEREGISTREERD:
             key = raw
         else:
-            key = ", ".join(sorted({n if n in known else NIET_IN_REFERENTIE for n in (p.strip() for p in raw.split(","))
-                                    if n}))
-        into = merged.setdefault(key, {**dict(row), "brancheorganisaties": key,
-                                       **{c: 0 for c, v in row.items() if is_count_column(c, v)}})
+            key = ", ".join(
+                sorted({n if n in known else NIET_IN_REFERENTIE for n in (p.strip() for p in raw.split(",")) if n})
+            )
+        into = merged.setdefault(
+            key, {**dict(row), "brancheorganisaties": key, **{c: 0 for c, v in row.items() if is_count_column(c, v)}}
+        )
         for c, v in row.items():
             if is_count_column(c, v):
                 into[c] = into.get(c, 0) + v
-    return sorted(merged.values(), key=lambda r: (r["brancheorganisaties"] in (NIET_IN_REFERENTIE, NIET_GEREGISTREERD),
-                                                  r["brancheorganisaties"] == NIET_GEREGISTREERD,
-                                                  r["brancheorganisaties"]))
+    return sorted(
+        merged.values(),
+        key=lambda r: (
+            r["brancheorganisaties"] in (NIET_IN_REFERENTIE, NIET_GEREGISTREERD),
+            r["brancheorganisaties"] == NIET_GEREGISTREERD,
+            r["brancheorganisaties"],
+        ),
+    )
 
 
 # overzichten of the same population, protected together: a pilot hidden in deelnemers-per-pilot is hidden in
@@ -146,12 +172,14 @@ LINKED_TO_DEELNEMERS: dict[str, tuple[str, ...]] = {
     "geslacht-per-pilot": ("man", "vrouw", "onbekend"),
     "leerbedrijven-per-pilot": ("deelnemers",),
 }
-PER_PILOT = frozenset({"deelnemers-per-pilot", "geslacht-per-pilot", "leerbedrijven-per-pilot",
-                       "verklaringen-per-pilot"})
+PER_PILOT = frozenset(
+    {"deelnemers-per-pilot", "geslacht-per-pilot", "leerbedrijven-per-pilot", "verklaringen-per-pilot"}
+)
 
 
-def protect_overzicht(naam: str, full: list[dict[str, Any]],
-                      deelnemers_per_pilot: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def protect_overzicht(
+    naam: str, full: list[dict[str, Any]], deelnemers_per_pilot: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
     """The publiek version of one COMPLETE overzicht (no filter): ``suppress_small_cells`` with the pilots that
     deelnemers-per-pilot hides forced hidden in the linked columns (``LINKED_TO_DEELNEMERS``)."""
     force: list[tuple[int, str]] = []

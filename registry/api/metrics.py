@@ -9,17 +9,27 @@ Two families: the partners' existing ``praktijkregister_http_*`` (per app instan
 command sets ``PROMETHEUS_MULTIPROC_DIR``: every worker then writes its values to files there and ``/metrics``
 answers the sum over all workers (prometheus-client's multiprocess mode), whichever worker takes the scrape.
 """
+
 from __future__ import annotations
 
 import os
 import time
-from fastapi import FastAPI, Response
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
-                               generate_latest, multiprocess)
 
-from registry.infra import metrics as ops_metrics
+from fastapi import FastAPI, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry.infra import metrics as ops_metrics
 
 UNMATCHED = "<unmatched>"
 
@@ -27,17 +37,38 @@ UNMATCHED = "<unmatched>"
 class ApiMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.requests = Counter("praktijkregister_http_requests_total", "HTTP requests by route template, method and status.",
-                                ["route", "method", "status"], registry=self.registry)
-        self.latency = Histogram("praktijkregister_http_request_duration_seconds", "HTTP request latency by route template.",
-                                 ["route", "method"], registry=self.registry,
-                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
-        self.in_flight = Gauge("praktijkregister_http_requests_in_flight", "HTTP requests being served.", registry=self.registry,
-                               multiprocess_mode="livesum")
-        self.cache = Counter("praktijkregister_api_cache_total", "Aggregate answers served from the cache (hit) or computed (miss).",
-                             ["result"], registry=self.registry)
-        self.consumer_lag = Gauge("praktijkregister_consumer_lag", "Consumer lag (offsets) as of the last /v1/status call.",
-                                  ["consumer"], registry=self.registry, multiprocess_mode="livemostrecent")
+        self.requests = Counter(
+            "praktijkregister_http_requests_total",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "praktijkregister_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ["route", "method"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+        self.in_flight = Gauge(
+            "praktijkregister_http_requests_in_flight",
+            "HTTP requests being served.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.cache = Counter(
+            "praktijkregister_api_cache_total",
+            "Aggregate answers served from the cache (hit) or computed (miss).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "praktijkregister_consumer_lag",
+            "Consumer lag (offsets) as of the last /v1/status call.",
+            ["consumer"],
+            registry=self.registry,
+            multiprocess_mode="livemostrecent",
+        )
 
 
 def route_template(app: FastAPI, scope: Scope) -> str:

@@ -21,8 +21,10 @@ from pydantic import AfterValidator, WithJsonSchema
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 KORTE_CODE_PATTERN = r"^[Pp][Vv]-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}$"
-VERKLARING_OF_CODE_PATTERN = (r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-                              r"|[Pp][Vv]-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4})$")
+VERKLARING_OF_CODE_PATTERN = (
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[Pp][Vv]-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4})$"
+)
 PSEUDONYM_PATTERN = r"^[0-9a-f]{64}$"
 GEMEENTE_PATTERN = r"^[Gg][Mm][0-9]{4}$"
 NAAM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .,'/()&-]{0,79}$"  # a pilot/regio/instelling id or display name
@@ -42,30 +44,66 @@ def in_range(d: date) -> date:
 
 
 # A calendar date within the registry's range; in OpenAPI: string, format date, a pattern that bounds the year.
-Datum = Annotated[date, AfterValidator(in_range),
-                  WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})]
+Datum = Annotated[
+    date, AfterValidator(in_range), WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})
+]
 
-TrajectId = Annotated[str, Path(pattern=UUID_PATTERN, description="The traject's UUID.",
-                                examples=["22222222-2222-4222-8222-222222222222"])]
-VerklaringId = Annotated[str, Path(pattern=UUID_PATTERN, description="The verklaring's UUID.",
-                                   examples=["44444444-4444-4444-8444-444444444444"])]
+TrajectId = Annotated[
+    str,
+    Path(pattern=UUID_PATTERN, description="The traject's UUID.", examples=["22222222-2222-4222-8222-222222222222"]),
+]
+VerklaringId = Annotated[
+    str,
+    Path(pattern=UUID_PATTERN, description="The verklaring's UUID.", examples=["44444444-4444-4444-8444-444444444444"]),
+]
 # The page for people checks the format itself (``geldig_id_of_code``) so a wrong one gets its HTML 404 page; the
 # pattern is declared for clients and fuzzers.
-VerklaringOfCode = Annotated[str, Path(description="The verklaring's UUID or its printed short code PV-XXXX-XXXX-XXXX.",
-                                       json_schema_extra={"pattern": VERKLARING_OF_CODE_PATTERN, "maxLength": 36})]
+VerklaringOfCode = Annotated[
+    str,
+    Path(
+        description="The verklaring's UUID or its printed short code PV-XXXX-XXXX-XXXX.",
+        json_schema_extra={"pattern": VERKLARING_OF_CODE_PATTERN, "maxLength": 36},
+    ),
+]
 
 
 def geldig_id_of_code(value: str) -> bool:
     """Whether ``value`` is a verklaring UUID or a short code (``VERKLARING_OF_CODE_PATTERN``)."""
     return len(value) <= 36 and re.fullmatch(VERKLARING_OF_CODE_PATTERN, value) is not None
-Pseudonym = Annotated[str, Path(pattern=PSEUDONYM_PATTERN, min_length=64, max_length=64,
-                                description="The deelnemer's pseudonym: 64 lowercase hex characters.")]
 
-PilotQuery = Annotated[str | None, Query(pattern=NAAM_PATTERN, max_length=80,
-                                         description="pilot_id or name, e.g. rijnmond (unknown: 400 with valid_values)")]
-RegioQuery = Annotated[str | None, Query(pattern=NAAM_PATTERN, max_length=80,
-                                         description="arbeidsmarktregio, e.g. Rijnmond (unknown: 400 with valid_values)")]
-InstellingQuery = Annotated[str | None, Query(pattern=NAAM_PATTERN, max_length=80,
-                                              description="mbo partner id or name, e.g. mbo.albeda "
-                                                          "(unknown: 400 with valid_values)")]
+
+Pseudonym = Annotated[
+    str,
+    Path(
+        pattern=PSEUDONYM_PATTERN,
+        min_length=64,
+        max_length=64,
+        description="The deelnemer's pseudonym: 64 lowercase hex characters.",
+    ),
+]
+
+PilotQuery = Annotated[
+    str | None,
+    Query(
+        pattern=NAAM_PATTERN,
+        max_length=80,
+        description="pilot_id or name, e.g. rijnmond (unknown: 400 with valid_values)",
+    ),
+]
+RegioQuery = Annotated[
+    str | None,
+    Query(
+        pattern=NAAM_PATTERN,
+        max_length=80,
+        description="arbeidsmarktregio, e.g. Rijnmond (unknown: 400 with valid_values)",
+    ),
+]
+InstellingQuery = Annotated[
+    str | None,
+    Query(
+        pattern=NAAM_PATTERN,
+        max_length=80,
+        description="mbo partner id or name, e.g. mbo.albeda (unknown: 400 with valid_values)",
+    ),
+]
 GemeenteQuery = Annotated[str | None, Query(pattern=GEMEENTE_PATTERN, description="CBS gemeentecode, e.g. GM0363")]

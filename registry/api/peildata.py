@@ -1,4 +1,5 @@
 """Which peildata publiek may ask: month (quarter) ends up to the last completed month (quarter), or yesterday."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta

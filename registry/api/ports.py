@@ -4,6 +4,7 @@ The API never imports the projections: the composition root (``registry.cli.api`
 (``projections.queries``) to ``create_app(queries=...)``, and unit tests pass an in-memory stand-in. A module
 satisfies this protocol structurally through its module-level functions and ``OVERZICHTEN`` table.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,13 +20,29 @@ class ReadQueries(Protocol):
 
     OVERZICHTEN: dict[str, str]  # overzicht name -> one-line description (columns and rules)
 
-    def overzicht(self, conn: Connection, naam: str, peildatum: date, pilot: str | None = None,
-                  instelling: str | None = None, regio: str | None = None) -> list[dict[str, Any]]:
+    def overzicht(
+        self,
+        conn: Connection,
+        naam: str,
+        peildatum: date,
+        pilot: str | None = None,
+        instelling: str | None = None,
+        regio: str | None = None,
+    ) -> list[dict[str, Any]]:
         """The rows of overzicht ``naam`` as of ``peildatum``; KeyError for an unknown name."""
         ...
 
-    def aantallen(self, conn: Connection, *, regio: str | None, pilot: str | None, gemeente: str | None,
-                  van: date, tot: date, instelling: str | None = None) -> list[dict[str, Any]]:
+    def aantallen(
+        self,
+        conn: Connection,
+        *,
+        regio: str | None,
+        pilot: str | None,
+        gemeente: str | None,
+        van: date,
+        tot: date,
+        instelling: str | None = None,
+    ) -> list[dict[str, Any]]:
         """One row per month from ``van`` to ``tot``."""
         ...
 
@@ -57,8 +74,9 @@ class ReadQueries(Protocol):
         """The mbo-instellingen the deelnemer has a traject at (empty when unknown)."""
         ...
 
-    def reconciliatie_rijen(self, conn: Connection, peildatum: date, pilot: str | None = None, *,
-                            venster_dagen: int, personen: bool = False) -> list[PilotRij]:
+    def reconciliatie_rijen(
+        self, conn: Connection, peildatum: date, pilot: str | None = None, *, venster_dagen: int, personen: bool = False
+    ) -> list[PilotRij]:
         """The reconciliation at ``peildatum``: one row per pilot with a registered deelnemer at D or a telling
         within ``venster_dagen`` days of D (only ``pilot`` when given), sources sorted by partner; ``personen``
         fills each source's pseudonyms per category."""

@@ -1,9 +1,10 @@
-"""The API's side of two-tier pseudonyms (issue 12): a partner asks about its own deelnemer with the pseudonym it
+"""The API's side of two-tier pseudonyms: a partner asks about its own deelnemer with the pseudonym it
 knows (partner side); the read models hold registry pseudonyms only. ``vormen`` gives the forms to look up, the
 mapped one first: HMAC(registry key, given) (registry/domein/pseudoniemen.py), then the given value as a registry
 pseudonym itself (what landelijk sees in the API's answers). Both forms are accepted for every scope that may read
 the tijdlijn; the access checks apply to the registry pseudonym that was found.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """The per-client-IP token bucket of the public verification endpoints (``/verificatie/{id}`` and
 ``/v1/verklaringen/{id}/verificatie`` share one bucket per IP): ``BURST`` requests at once, refilled at
 ``PER_SECOND``; an empty bucket is 429 problem+json with ``Retry-After`` (whole seconds)."""
+
 from __future__ import annotations
 
 import math
@@ -15,6 +16,7 @@ from registry.api.problems import ProblemError
 
 BURST = 30  # requests a client may make at once
 PER_SECOND = 0.5  # sustained: one page every 2 seconds per client IP
+
 
 @dataclass
 class TokenBucket:
@@ -58,5 +60,9 @@ def check(request: Request) -> None:
     """Take a token for the request's client IP; 429 with ``Retry-After`` when its bucket is empty."""
     wait = limiter(request).take(request.client.host if request.client else "-")
     if wait > 0:
-        raise ProblemError(429, "too-many-requests", "too many verification requests from this address",
-                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        raise ProblemError(
+            429,
+            "too-many-requests",
+            "too many verification requests from this address",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )

@@ -4,21 +4,25 @@ models' data version.
 
 The rows themselves come through the ``ReadQueries`` port (``ports.py``).
 """
+
 from __future__ import annotations
 
 import json
 import re
 import threading
 from collections import OrderedDict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Connection, text
 
-
 # --- personal data never leaves the verification endpoint ---------------------------------------------------
 
-_PERSONAL = re.compile(r"(deelnemer|pseudonym|bsn|geboorte|voornaam|achternaam|voorletters|tussenvoegsel|"
-                       r"persoon|adres|email|telefoon|versleuteld|encrypted|traject_id|correlation)", re.I)
+_PERSONAL = re.compile(
+    r"(deelnemer|pseudonym|bsn|geboorte|voornaam|achternaam|voorletters|tussenvoegsel|"
+    r"persoon|adres|email|telefoon|versleuteld|encrypted|traject_id|correlation)",
+    re.I,
+)
 
 
 def strip_personal(value: Any) -> Any:
@@ -41,10 +45,14 @@ def data_version(conn: Connection, schema: str) -> str:
     ``projection_offsets`` changed."""
     if not _SCHEMA_NAME.match(schema):
         raise ValueError(f"invalid schema name {schema!r}")
-    return str(conn.execute(text(
-        f'SELECT md5(coalesce(string_agg(projection || \'/\' || topic || \'/\' || partition || \'=\' || next_offset '
-        f"|| '@' || updated_at, ',' ORDER BY projection, topic, partition), '')) FROM \"{schema}\".projection_offsets"
-    )).scalar_one())
+    return str(
+        conn.execute(
+            text(
+                f"SELECT md5(coalesce(string_agg(projection || '/' || topic || '/' || partition || '=' || next_offset "
+                f"|| '@' || updated_at, ',' ORDER BY projection, topic, partition), '')) FROM \"{schema}\".projection_offsets"
+            )
+        ).scalar_one()
+    )
 
 
 DEFAULT_CACHE_BYTES = 32 * 1024 * 1024

@@ -2,6 +2,7 @@
 
 Read-model rows are open models: the documented members, plus any member the read models add later.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -134,7 +135,9 @@ class PartitionStatus(BaseModel):
     topic: str
     partition: int
     end_offset: int
-    committed_offset: int | None = Field(description="Committed (validator) or stored (projection) offset; null = none yet.")
+    committed_offset: int | None = Field(
+        description="Committed (validator) or stored (projection) offset; null = none yet."
+    )
     lag: int = Field(description="end_offset - committed_offset (counts transaction markers too).")
     pending: bool = Field(description="A committed record after committed_offset is still to be consumed.")
     last_recorded_at: datetime | None = None
@@ -152,15 +155,23 @@ class ConsumerStatus(BaseModel):
 
 class ParkedCount(BaseModel):
     partner: str = Field(description="The ingress partner that submitted the parked events.")
-    reden: str = Field(description="The reason code they would be refused with now (and are, after PRAKTIJK_PARK_TIMEOUT).")
+    reden: str = Field(
+        description="The reason code they would be refused with now (and are, after PRAKTIJK_PARK_TIMEOUT)."
+    )
     aantal: int
 
 
 class StatusResponse(BaseModel):
-    caught_up: bool = Field(description="True when the validator and every projection have consumed everything published.")
+    caught_up: bool = Field(
+        description="True when the validator and every projection have consumed everything published."
+    )
     consumers: list[ConsumerStatus]
-    parked_total: int = Field(0, description="Submissions the validator has parked: they wait for an event they depend on.")
-    parked: list[ParkedCount] = Field(default_factory=list, description="Parked submissions per partner and reason code.")
+    parked_total: int = Field(
+        0, description="Submissions the validator has parked: they wait for an event they depend on."
+    )
+    parked: list[ParkedCount] = Field(
+        default_factory=list, description="Parked submissions per partner and reason code."
+    )
 
 
 class Categorieen(BaseModel):
@@ -176,8 +187,11 @@ class Categorieen(BaseModel):
     aangemeld_niet_gestart: int = Field(description="Listed, aanmelding or advies but no inschrijving.")
     niet_geregistreerd: int = Field(description="Listed, unknown to the registry.")
     onverklaard: int = Field(description="A source without a list: its whole difference with the register.")
-    zonder_relatie: int | None = Field(default=None, description="Only for an instelling key: list entries about "
-                                       "persons it did not enrol, not broken down (taken out of the categories above).")
+    zonder_relatie: int | None = Field(
+        default=None,
+        description="Only for an instelling key: list entries about "
+        "persons it did not enrol, not broken down (taken out of the categories above).",
+    )
 
 
 class ReconciliatieBron(BaseModel):
@@ -187,14 +201,17 @@ class ReconciliatieBron(BaseModel):
     gemeld: int = Field(description="Entries in the list (duplicates included), else the reported total.")
     verschil: int = Field(description="gemeld - register")
     categorieen: Categorieen
-    vergelijking: str = Field(description="The equation with the numbers filled in, e.g. "
-                                          "`40 - 37 = (1 + 0 + 2 + 3 + 1 + 0) - (2 + 0)`.")
+    vergelijking: str = Field(
+        description="The equation with the numbers filled in, e.g. `40 - 37 = (1 + 0 + 2 + 3 + 1 + 0) - (2 + 0)`."
+    )
 
 
 class ReconciliatieRij(BaseModel):
     pilot: str
     # "register" as an alias: the name would shadow ABCMeta.register of the model class
-    aantal_register: int = Field(alias="register", description="Deelnemers of the pilot at D (deelnemers-per-pilot rule).")
+    aantal_register: int = Field(
+        alias="register", description="Deelnemers of the pilot at D (deelnemers-per-pilot rule)."
+    )
     gereconcilieerd: int = Field(description="register + distinct unknown persons an mbo source lists as in_traject.")
     bronnen: list[ReconciliatieBron] = Field(description="One per partner with a telling near D, sorted by partner.")
 
@@ -229,6 +246,7 @@ class ReconciliatiePersonenResponse(BaseModel):
 
 class AuditRecord(BaseModel):
     """One person-level read (GET /v1/audit)."""
+
     key_id: str
     scope: str
     at: datetime | None = None

@@ -1,4 +1,5 @@
 """How a key's scope narrows what it may ask: aggregate filters and ownership of trajecten/deelnemers."""
+
 from __future__ import annotations
 
 from registry.api.auth import ApiKey, canonical_instelling
@@ -6,8 +7,9 @@ from registry.api.deps import canonical_pilot, forbid, instelling_param, regio_p
 from registry.domein import referentie
 
 
-def aggregate_filters(principal: ApiKey, pilot: str | None, regio: str | None,
-                      instelling: str | None) -> tuple[str | None, str | None, str | None]:
+def aggregate_filters(
+    principal: ApiKey, pilot: str | None, regio: str | None, instelling: str | None
+) -> tuple[str | None, str | None, str | None]:
     """Canonical (pilot, regio, instelling) filters, narrowed to the key's scope; 403 when they ask beyond it."""
     pilot = canonical_pilot(pilot) if pilot else None
     regio = regio_param(regio) if regio else None

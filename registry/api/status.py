@@ -7,18 +7,20 @@ also *peeked* with a read_committed consumer from the committed offset: ``pendin
 committed data record remains to be consumed. ``caught_up`` = nothing pending anywhere - the condition a
 caller waits for after publishing.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from registry.infra.kafka import client_config
 from registry.domein.parkeren import vouw_alles
+from registry.infra.kafka import client_config
 
 
 class KafkaUnavailable(Exception):
@@ -89,8 +91,9 @@ def _group_offsets(admin: KafkaAdminClient, group: str) -> dict[TopicPartition, 
     return dict(result.get(group, {}))
 
 
-def _peek(consumer: KafkaConsumer, wanted: dict[TopicPartition, set[int]], end: dict[TopicPartition, int],
-          budget_s: float) -> dict[tuple[TopicPartition, int], bool]:
+def _peek(
+    consumer: KafkaConsumer, wanted: dict[TopicPartition, set[int]], end: dict[TopicPartition, int], budget_s: float
+) -> dict[tuple[TopicPartition, int], bool]:
     """For every (partition, from_offset): is there a committed data record in [from_offset, end)?
 
     Rounds: each round seeks every undecided partition to its smallest undecided from_offset and reads until
@@ -131,13 +134,24 @@ def _peek(consumer: KafkaConsumer, wanted: dict[TopicPartition, set[int]], end: 
     return result
 
 
-def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, events_topic: str,
-                 projections: ProjectionOffsets, timeout_ms: int = 5000, peek_budget_s: float = 2.0) -> list[ConsumerLag]:
+def kafka_status(
+    servers: list[str],
+    validator_group: str,
+    ingress_prefix: str,
+    events_topic: str,
+    projections: ProjectionOffsets,
+    timeout_ms: int = 5000,
+    peek_budget_s: float = 2.0,
+) -> list[ConsumerLag]:
     """The validator's lag on every ingress topic and each projection's lag on the events topic (and on any
     other topic it has stored offsets for, e.g. the rejections topic)."""
     try:
-        admin = KafkaAdminClient(**client_config(servers), client_id="praktijkregister-api-status",
-                                 request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
+        admin = KafkaAdminClient(
+            **client_config(servers),
+            client_id="praktijkregister-api-status",
+            request_timeout_ms=timeout_ms,
+            bootstrap_timeout_ms=timeout_ms,
+        )
     except Exception as exc:  # NoBrokersAvailable, KafkaTimeoutError, ...
         raise KafkaUnavailable(f"cannot reach Kafka at {','.join(servers)}: {type(exc).__name__}") from exc
     consumer: KafkaConsumer | None = None
@@ -152,9 +166,15 @@ def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, 
                 tps.append(TopicPartition(meta["name"], int(p["partition_index"])))
         tps.sort()
         committed = _group_offsets(admin, validator_group)
-        consumer = KafkaConsumer(**client_config(servers), group_id=None, enable_auto_commit=False,
-                                 isolation_level="read_committed", request_timeout_ms=max(timeout_ms, 1000),
-                                 bootstrap_timeout_ms=timeout_ms, client_id="praktijkregister-api-status")
+        consumer = KafkaConsumer(
+            **client_config(servers),
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            request_timeout_ms=max(timeout_ms, 1000),
+            bootstrap_timeout_ms=timeout_ms,
+            client_id="praktijkregister-api-status",
+        )
         end = {tp: int(o) for tp, o in consumer.end_offsets(tps).items()} if tps else {}
         begin = {tp: int(o) for tp, o in consumer.beginning_offsets(tps).items()} if tps else {}
 
@@ -171,8 +191,11 @@ def kafka_status(servers: list[str], validator_group: str, ingress_prefix: str, 
             for tp in (tp for tp in tps if tp.topic in mine):
                 off, recorded = stored.get((tp.topic, tp.partition), (None, None))
                 base = off if off is not None else begin[tp]
-                lag.partitions.append(PartitionLag(tp.topic, tp.partition, end[tp], off, max(end[tp] - base, 0),
-                                                   last_recorded_at=recorded))
+                lag.partitions.append(
+                    PartitionLag(
+                        tp.topic, tp.partition, end[tp], off, max(end[tp] - base, 0), last_recorded_at=recorded
+                    )
+                )
             result.append(lag)
 
         # an ingress partition's lag is all records (partners' producers are idempotent, not transactional: no
@@ -209,9 +232,15 @@ def parked_counts(servers: list[str], topic: str, timeout_ms: int = 5000) -> lis
     """(partner, reason code, number) of the submissions parked now: the fold of the validator's parked topic
     (read_committed, so exactly what the validator committed). No topic yet: nothing parked."""
     try:
-        consumer = KafkaConsumer(**client_config(servers), group_id=None, enable_auto_commit=False,
-                                 isolation_level="read_committed", request_timeout_ms=max(timeout_ms, 1000),
-                                 bootstrap_timeout_ms=timeout_ms, client_id="praktijkregister-api-parked")
+        consumer = KafkaConsumer(
+            **client_config(servers),
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            request_timeout_ms=max(timeout_ms, 1000),
+            bootstrap_timeout_ms=timeout_ms,
+            client_id="praktijkregister-api-parked",
+        )
     except Exception as exc:
         raise KafkaUnavailable(f"cannot reach Kafka at {','.join(servers)}: {type(exc).__name__}") from exc
     try:

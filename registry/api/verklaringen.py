@@ -21,21 +21,28 @@ from registry.api.deps import Context, forbid
 from registry.api.problems import ProblemError
 from registry.api.scopes import same_instelling
 from registry.domein.verklaring_document import Persoon, VerklaringDocument, bouw_document, persoon_uit
-from registry.infra.canonieke_log import LogFout, lees_events
 from registry.infra import pseudoniem_rotatie
+from registry.infra.canonieke_log import LogFout, lees_events
 from registry.infra.gegevenskluis import Gegevenskluis, KluisFout
 from registry.infra.ondertekening import Ondertekenaar, SleutelFout
 
 log = logging.getLogger("praktijkregister.api")
 
-problems.PROBLEM_TYPES.setdefault("gone", ("Gone", "The deelnemer's persoonsgegevens were erased (AVG art. 17): "
-                                                   "the document can no longer be produced."))
-problems.PROBLEM_TYPES.setdefault("key-unavailable", ("Key unavailable", "A key file of the registry is missing or "
-                                                                         "unreadable (run `praktijkregister keys init`)."))
-problems.PROBLEM_TYPES.setdefault("log-unavailable", ("Canonical log unavailable", "The Kafka broker holding the "
-                                                                                   "canonical log did not answer."))
-problems.PROBLEM_TYPES.setdefault("too-many-requests", ("Too many requests", "The rate limit of this public page "
-                                                                             "was exceeded; retry after `Retry-After` seconds."))
+problems.PROBLEM_TYPES.setdefault(
+    "gone",
+    ("Gone", "The deelnemer's persoonsgegevens were erased (AVG art. 17): the document can no longer be produced."),
+)
+problems.PROBLEM_TYPES.setdefault(
+    "key-unavailable",
+    ("Key unavailable", "A key file of the registry is missing or unreadable (run `praktijkregister keys init`)."),
+)
+problems.PROBLEM_TYPES.setdefault(
+    "log-unavailable", ("Canonical log unavailable", "The Kafka broker holding the canonical log did not answer.")
+)
+problems.PROBLEM_TYPES.setdefault(
+    "too-many-requests",
+    ("Too many requests", "The rate limit of this public page was exceeded; retry after `Retry-After` seconds."),
+)
 
 
 class Bronnen(Protocol):
@@ -66,8 +73,9 @@ class LogBronnen:
             return None  # no database, so no data keys
         events = lees_events(self.context.settings.kafka_servers, self.context.events_topic, posities)
         try:
-            kluis = Gegevenskluis.from_file(self.context.engine, self.context.settings.master_key_file,
-                                            self.context.settings.vault_schema)
+            kluis = Gegevenskluis.from_file(
+                self.context.engine, self.context.settings.master_key_file, self.context.settings.vault_schema
+            )
         except KluisFout as exc:
             raise SleutelFout(str(exc)) from None
         for pos in posities:
@@ -85,7 +93,6 @@ class LogBronnen:
             if persoon_uit(gegevens) is not None:
                 return gegevens
         return None
-
 
     def _open(self, kluis: Gegevenskluis, deelnemer: str, blob: bytes) -> dict[str, Any] | None:
         """An event from before a pseudonym key rotation names the old form; its data key is filed under the newest
@@ -124,7 +131,9 @@ def check_not_erased(feiten: dict[str, Any]) -> None:
 
 def key_problem(exc: SleutelFout) -> ProblemError:
     log.error("key file problem: %s", exc)
-    return ProblemError(503, "key-unavailable", "a key file of the registry is missing or unreadable; see the server log")
+    return ProblemError(
+        503, "key-unavailable", "a key file of the registry is missing or unreadable; see the server log"
+    )
 
 
 def log_problem(exc: LogFout) -> ProblemError:
@@ -165,8 +174,18 @@ def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str,
                     continue
                 # the demo has no app: a stand-in for the three context fields LogBronnen reads (the schema: for
                 # pseudonym rotation, the topic: for the sealed persoonsgegevens, the engine: for the data key)
-                src = LogBronnen(type("DemoContext", (), {"settings": settings, "events_topic": topics.DEFAULT.events,
-                                                         "engine": eng, "read_schema": DEFAULT_READ_SCHEMA})())
+                src = LogBronnen(
+                    type(
+                        "DemoContext",
+                        (),
+                        {
+                            "settings": settings,
+                            "events_topic": topics.DEFAULT.events,
+                            "engine": eng,
+                            "read_schema": DEFAULT_READ_SCHEMA,
+                        },
+                    )()
+                )
                 doc = document_van(feiten, src, base)
                 Path(pad).parent.mkdir(parents=True, exist_ok=True)
                 Path(pad).write_bytes(pdf.render(doc))

@@ -1,4 +1,5 @@
 """``python -m registry.cli``: the same as the ``praktijkregister`` command."""
+
 from registry.cli.main import app
 
 app()

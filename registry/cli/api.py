@@ -3,16 +3,17 @@
 This is the query API's composition root: the one place that hands the read-model queries
 (``projections.queries``) to ``registry.api`` (which never imports the projections itself).
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from registry.infra import settings as settings_mod
 from registry.api.auth import KeyStore, parse_scope, scope_help
+from registry.infra import settings as settings_mod
 from registry.infra.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ def build_app(settings: Settings, schema: str | None = None) -> FastAPI:
     """The query API over the projections' read models (``schema``: their PostgreSQL schema, default theirs)."""
     # imported here so the other commands start without loading FastAPI and the queries
     import projections.queries  # a module (or package) satisfying registry.api.ports.ReadQueries
-
     from registry.api.app import create_app
 
     # the API logs in as its own role (PRAKTIJK_DATABASE_URL_API): it reads read models and keys, writes nothing
@@ -56,8 +56,15 @@ def _serve_workers(host: str, port: int, workers: int, log_level: str) -> None:
     folder = tempfile.mkdtemp(prefix="praktijk-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # inherited by the worker processes uvicorn spawns
     try:
-        uvicorn.run("registry.cli.api:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level, access_log=False)
+        uvicorn.run(
+            "registry.cli.api:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -68,11 +75,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        host: Optional[str] = typer.Option(None, help="Listen address (default PRAKTIJK_API_HOST)."),
-        port: Optional[int] = typer.Option(None, help="Port (default PRAKTIJK_API_PORT)."),
+        host: str | None = typer.Option(None, help="Listen address (default PRAKTIJK_API_HOST)."),
+        port: int | None = typer.Option(None, help="Port (default PRAKTIJK_API_PORT)."),
         workers: int = typer.Option(1, min=1, help="Worker processes."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
-        schema: Optional[str] = typer.Option(None, help="PostgreSQL schema of the read models (default praktijk)."),
+        schema: str | None = typer.Option(None, help="PostgreSQL schema of the read models (default praktijk)."),
     ) -> None:
         """Run the query API (uvicorn): /v1/..., /docs, /metrics."""
         import uvicorn
@@ -97,7 +104,7 @@ def register(app: typer.Typer) -> None:
             parsed = parse_scope(scope)
         except ValueError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         key, secret = _store().create(parsed, naam)
         err.print(f"created key {key.key_id} with scope {key.scope}; it is shown once, store it now:", highlight=False)
         print(secret)
@@ -108,8 +115,13 @@ def register(app: typer.Typer) -> None:
         table = Table("key_id", "scope", "naam", "created_at", "revoked_at")
         for k in _store().list():
             if k.revoked_at is None or all_keys:
-                table.add_row(k.key_id, str(k.scope), k.naam, k.created_at.isoformat(timespec="seconds"),
-                              k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "")
+                table.add_row(
+                    k.key_id,
+                    str(k.scope),
+                    k.naam,
+                    k.created_at.isoformat(timespec="seconds"),
+                    k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+                )
         console.print(table)
 
     @apikey_app.command("revoke")

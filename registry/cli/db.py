@@ -5,6 +5,7 @@ Runs with ``PRAKTIJK_DATABASE_URL`` (a superuser's). Each role's password is kep
 ``export PRAKTIJK_DATABASE_URL_<COMPONENT>='...'`` (stdout; anything else on stderr), so
 ``eval "$(praktijkregister db roles --secrets DIR)"`` puts every component on its own login.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,9 +47,13 @@ def component_url(admin_url: str, rol: str, password: str) -> str:
 
 @app.command("roles")
 def roles(
-    secrets_dir: Path = typer.Option(..., "--secrets", help="Folder of the roles' password files (kept private, 0600)."),
+    secrets_dir: Path = typer.Option(
+        ..., "--secrets", help="Folder of the roles' password files (kept private, 0600)."
+    ),
     prefix: str = typer.Option("praktijk", "--prefix", hidden=True, help="Role name prefix (tests)."),
-    read_schema: list[str] = typer.Option(["praktijk"], "--read-schema", help="Existing read-model schemas to hand to the projector."),
+    read_schema: list[str] = typer.Option(
+        ["praktijk"], "--read-schema", help="Existing read-model schemas to hand to the projector."
+    ),
     validator_schema: list[str] = typer.Option(["validator"], "--validator-schema", help="Existing validator schemas."),
     key_table: str = typer.Option("api_keys", "--key-table", help="The API key table (created when missing)."),
 ) -> None:
@@ -64,19 +69,29 @@ def roles(
     try:
         rollen = Rollen(prefix)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--prefix")
+        raise typer.BadParameter(str(exc), param_hint="--prefix") from None
     wachtwoorden: dict[Component, str] = {c: wachtwoord(secrets_dir, rollen.naam(c)) for c in COMPONENTS}
     admin = engine(s.database_url)
     try:
-        KeyStore(admin, table=key_table).ensure()  # the key table exists before the API (which may not create it) starts
+        KeyStore(
+            admin, table=key_table
+        ).ensure()  # the key table exists before the API (which may not create it) starts
         with admin.begin() as conn:
-            zorg_voor_rollen(conn, wachtwoorden, rollen=rollen, read_schemas=read_schema, validator_schemas=validator_schema,
-                             key_tables=[key_table])
+            zorg_voor_rollen(
+                conn,
+                wachtwoorden,
+                rollen=rollen,
+                read_schemas=read_schema,
+                validator_schemas=validator_schema,
+                key_tables=[key_table],
+            )
     except (SQLAlchemyError, ValueError) as exc:
         cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         err.print(f"[red]error:[/red] creating the database roles failed: {cause}", highlight=False)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     for c in COMPONENTS:
         url = component_url(s.database_url, rollen.naam(c), wachtwoorden[c])
         print(f"export PRAKTIJK_DATABASE_URL_{c.upper()}={shlex.quote(url)}")
-    err.print(f"roles {', '.join(rollen.naam(c) for c in COMPONENTS)} ready; passwords in {secrets_dir}", highlight=False)
+    err.print(
+        f"roles {', '.join(rollen.naam(c) for c in COMPONENTS)} ready; passwords in {secrets_dir}", highlight=False
+    )

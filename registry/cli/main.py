@@ -1,21 +1,23 @@
 """The ``praktijkregister`` command line. Thin: parses arguments, calls adapters."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 
-from registry.cli import projector as cli_projector, reconcile as cli_reconcile, validator as cli_validator
-from registry.infra import settings as settings_mod
 from registry.cli import api as api_cli
-from registry.cli import verklaring as cli_verklaring
-from registry.cli import partners as cli_partners_mod
 from registry.cli import db as cli_db
+from registry.cli import partners as cli_partners_mod
+from registry.cli import projector as cli_projector
+from registry.cli import reconcile as cli_reconcile
 from registry.cli import transacties as cli_transacties
-from registry.infra.codec import SCHEMA_DIR
+from registry.cli import validator as cli_validator
+from registry.cli import verklaring as cli_verklaring
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
+from registry.infra import settings as settings_mod
+from registry.infra.codec import SCHEMA_DIR
 
 app = typer.Typer(help="Praktijkregister: event-sourced registry for praktijkleren.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics of the registry.", no_args_is_help=True)
@@ -38,9 +40,11 @@ def fail(message: str, code: int = 1) -> None:
 
 @topics_app.command("create")
 def topics_create(
-    partner: list[str] = typer.Option([], "--partner", help="Also create praktijkleren.ingress.<partner> (repeatable)."),
+    partner: list[str] = typer.Option(
+        [], "--partner", help="Also create praktijkleren.ingress.<partner> (repeatable)."
+    ),
     known_partners: bool = typer.Option(True, help="Create ingress topics for every partner in the reference data."),
-    partitions: Optional[int] = typer.Option(None, help="Partitions per topic (default PRAKTIJK_PARTITIONS or 6)."),
+    partitions: int | None = typer.Option(None, help="Partitions per topic (default PRAKTIJK_PARTITIONS or 6)."),
 ) -> None:
     """Create the canonical, rejection, dead-letter and ingress topics (idempotent)."""
     from registry.domein import referentie
@@ -49,8 +53,9 @@ def topics_create(
     s = settings_mod.load()
     partners = list(partner) + (referentie.default_partners() if known_partners else [])
     try:
-        created = topics.create(s.kafka_servers, partitions or s.partitions, sorted(set(partners)),
-                                max_ingress_bytes=s.max_ingress_bytes)
+        created = topics.create(
+            s.kafka_servers, partitions or s.partitions, sorted(set(partners)), max_ingress_bytes=s.max_ingress_bytes
+        )
     except ValueError as exc:
         fail(str(exc))
     console.print(f"created {len(created)} topic(s)")
@@ -86,14 +91,22 @@ def schemas_check(
 
 
 @keys_app.command("init")
-def keys_init(force: bool = typer.Option(False, help="Replace existing keys (gives every deelnemer a new pseudonym!).")) -> None:
+def keys_init(
+    force: bool = typer.Option(False, help="Replace existing keys (gives every deelnemer a new pseudonym!)."),
+) -> None:
     """Create the pseudonymisation key and the registry's X25519 key pair (kept when present)."""
     from producers import sleutels
 
     s = settings_mod.load()
-    written = sleutels.init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, force=force,
-                                 signing_file=s.signing_key_file, registry_pseudonym_file=s.registry_pseudonym_key_file,
-                                 master_file=s.master_key_file)
+    written = sleutels.init_keys(
+        s.pseudonym_key_file,
+        s.public_key_file,
+        s.private_key_file,
+        force=force,
+        signing_file=s.signing_key_file,
+        registry_pseudonym_file=s.registry_pseudonym_key_file,
+        master_file=s.master_key_file,
+    )
     for path in written:
         console.print(f"wrote {path}")
     if not written:
@@ -102,8 +115,14 @@ def keys_init(force: bool = typer.Option(False, help="Replace existing keys (giv
 
 @keys_app.command("rotate-registry-pseudonym")
 def keys_rotate_registry_pseudonym(
-    pseudoniemen: Path = typer.Option(..., "--pseudoniemen", exists=True, dir_okay=False, readable=True,
-                                      help="The current canonical pseudonyms, one per line (e.g. SELECT DISTINCT deelnemer)."),
+    pseudoniemen: Path = typer.Option(
+        ...,
+        "--pseudoniemen",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="The current canonical pseudonyms, one per line (e.g. SELECT DISTINCT deelnemer).",
+    ),
     uit: Path = typer.Option(..., "--uit", help="Where to write the mapping table (CSV: oud,nieuw; mode 0600)."),
 ) -> None:
     """Add a new generation to the registry pseudonym key and write old -> new canonical pseudonym for every
@@ -119,16 +138,19 @@ def keys_rotate_registry_pseudonym(
         fail(str(exc))
     sleutelbestanden.write_secret(uit, "oud,nieuw\n" + "".join(f"{o},{n}\n" for o, n in mapping.items()))
     skipped = len(oud) - len(mapping)
-    console.print(f"rotated {s.registry_pseudonym_key_file}; {len(mapping)} pseudonym(s) mapped in {uit}"
-                  + (f"; {skipped} line(s) were not a pseudonym and are left out" if skipped else ""))
+    console.print(
+        f"rotated {s.registry_pseudonym_key_file}; {len(mapping)} pseudonym(s) mapped in {uit}"
+        + (f"; {skipped} line(s) were not a pseudonym and are left out" if skipped else "")
+    )
 
 
 @keys_app.command("list-registry-pseudonyms")
 def keys_list_registry_pseudonyms(
     uit: Path = typer.Option(..., "--uit", help="Where to write the pseudonyms, one per line (mode 0600)."),
     schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
-    validator_schema: Optional[str] = typer.Option(None, "--validator-schema", help="The validator's state schema "
-                                                   "(default: PRAKTIJK_VAULT_SCHEMA)."),
+    validator_schema: str | None = typer.Option(
+        None, "--validator-schema", help="The validator's state schema (default: PRAKTIJK_VAULT_SCHEMA)."
+    ),
 ) -> None:
     """Write every canonical pseudonym the database holds (the validator's deelnemers, also erased ones, and the read
     models'): the input of `keys rotate-registry-pseudonym --pseudoniemen`."""
@@ -144,11 +166,18 @@ def keys_list_registry_pseudonyms(
 
 @keys_app.command("apply-registry-pseudonym")
 def keys_apply_registry_pseudonym(
-    mapping: Path = typer.Option(..., "--mapping", exists=True, dir_okay=False, readable=True,
-                                 help="The mapping `keys rotate-registry-pseudonym` wrote (CSV: oud,nieuw)."),
+    mapping: Path = typer.Option(
+        ...,
+        "--mapping",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="The mapping `keys rotate-registry-pseudonym` wrote (CSV: oud,nieuw).",
+    ),
     schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
-    validator_schema: Optional[str] = typer.Option(None, "--validator-schema", help="The validator's state schema "
-                                                   "(default: PRAKTIJK_VAULT_SCHEMA)."),
+    validator_schema: str | None = typer.Option(
+        None, "--validator-schema", help="The validator's state schema (default: PRAKTIJK_VAULT_SCHEMA)."
+    ),
 ) -> None:
     """Re-key what the database holds after `keys rotate-registry-pseudonym`, in one transaction: the validator's
     state, the data-key vault and the read models get the new pseudonyms, and the mapping is kept so the projector
@@ -165,18 +194,24 @@ def keys_apply_registry_pseudonym(
         paren = rotatie.lees_csv(mapping.read_text())
         eng = engine(s.database_url)
         with eng.begin() as conn:
-            verslag = pseudoniem_rotatie.pas_toe(conn, paren, schema, state, Gegevenskluis.from_file(eng, s.master_key_file, state))
+            verslag = pseudoniem_rotatie.pas_toe(
+                conn, paren, schema, state, Gegevenskluis.from_file(eng, s.master_key_file, state)
+            )
     except (rotatie.MappingFout, KluisFout) as exc:
         fail(str(exc))
-    console.print(f"applied {mapping}: {verslag.pseudoniemen} pseudonym(s), {verslag.waarden} stored value(s) re-keyed, "
-                  f"{verslag.sleutels} data key(s) moved; start the validator and the projector again")
+    console.print(
+        f"applied {mapping}: {verslag.pseudoniemen} pseudonym(s), {verslag.waarden} stored value(s) re-keyed, "
+        f"{verslag.sleutels} data key(s) moved; start the validator and the projector again"
+    )
 
 
 @app.command()
 def publish(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="JSON lines (.jsonl) or CSV (.csv) file."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="JSON lines (.jsonl) or CSV (.csv) file."
+    ),
     as_partner: str = typer.Option(..., "--as", help="The publishing partner, e.g. mbo.albeda, gemeente.gm0758, uwv."),
-    event_type: Optional[str] = typer.Option(None, "--type", help="Event type of every row of a CSV file."),
+    event_type: str | None = typer.Option(None, "--type", help="Event type of every row of a CSV file."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Send the valid rows even when some are invalid."),
 ) -> None:
     """Validate and publish a partner file to praktijkleren.ingress.<partner>."""
@@ -187,19 +222,27 @@ def publish(
 
 
 @app.command()
-def demo(serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the query API running at the end."),
-         validators: int = typer.Option(1, "--validators", min=1, help="Validator instances in the background."),
-         projectors: int = typer.Option(1, "--projectors", min=1, help="Projector instances in the background."),
-         reconcilers: int = typer.Option(1, "--reconcilers", min=1, help="Reconciler (--follow) instances in the "
-                                         "background."),
-         verbose: bool = typer.Option(False, "--verbose", help="Library and component logs on the terminal too "
-                                      "(default: only in .cache/logs/<component>.log).")) -> None:
+def demo(
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep the query API running at the end."),
+    validators: int = typer.Option(1, "--validators", min=1, help="Validator instances in the background."),
+    projectors: int = typer.Option(1, "--projectors", min=1, help="Projector instances in the background."),
+    reconcilers: int = typer.Option(
+        1, "--reconcilers", min=1, help="Reconciler (--follow) instances in the background."
+    ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        help="Library and component logs on the terminal too (default: only in .cache/logs/<component>.log).",
+    ),
+) -> None:
     """The main job: publish the simulated pilots, validate, project, print the overzichten, serve the API."""
     from registry.demo import run as demo_mod
 
     s = settings_mod.load()
     logs = demo_mod.logging_naar(None if verbose else s.keys_dir.parent / "logs")
-    demo_mod.run(s, console, serve=serve, instanties=demo_mod.Instanties(validators, projectors, reconcilers), logs=logs)
+    demo_mod.run(
+        s, console, serve=serve, instanties=demo_mod.Instanties(validators, projectors, reconcilers), logs=logs
+    )
 
 
 # Commands in their own modules (validator, projections, reconciliation, API).

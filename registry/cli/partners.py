@@ -9,11 +9,13 @@ lines on stdout, so that ``eval "$(praktijkregister partners add P)"`` logs the 
 
 Everything else goes to stderr. Run as the broker's admin (``eval "$(ops/stack.sh env)"``).
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -86,9 +88,12 @@ def add(
 
     bestond, password, created = _guarded(run)
     t = topics_mod.Topics(prefix)
-    err.print(f"partner {partner}: {'password rotated (the old one no longer works)' if bestond else 'login created'}; "
-              f"writes {t.ingress(partner)}, reads {t.rejections_of(partner)}"
-              + (f"; created {len(created)} topic(s)" if created else ""), highlight=False)
+    err.print(
+        f"partner {partner}: {'password rotated (the old one no longer works)' if bestond else 'login created'}; "
+        f"writes {t.ingress(partner)}, reads {t.rejections_of(partner)}"
+        + (f"; created {len(created)} topic(s)" if created else ""),
+        highlight=False,
+    )
     _print_login(partner, password)
 
 
@@ -118,7 +123,9 @@ def revoke(partner: str = typer.Argument(..., help="Partner id.")) -> None:
     had, removed = _guarded(run)
     if not had and not removed:
         _fail(f"partner {partner!r} has no login and no ACLs")
-    err.print(f"partner {partner}: login {'removed' if had else 'was absent'}, {removed} ACL(s) removed", highlight=False)
+    err.print(
+        f"partner {partner}: login {'removed' if had else 'was absent'}, {removed} ACL(s) removed", highlight=False
+    )
 
 
 @principals_app.command("add")

@@ -1,10 +1,11 @@
 """CLI commands ``praktijkregister project`` and ``praktijkregister replay`` (registered by registry/cli/main.py)."""
+
 from __future__ import annotations
 
 import signal
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING, List, NoReturn, Optional
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,24 +19,35 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     @app.command()
     def project(
-        names: Optional[List[str]] = typer.Argument(None, help="Projections to run (default: all)."),
+        names: list[str] | None = typer.Argument(None, help="Projections to run (default: all)."),
         once: bool = typer.Option(False, "--once", help="Stop when every projection has caught up."),
         batch_size: int = typer.Option(500, "--batch-size", min=1, help="Events per database transaction."),
         schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
-        events_topic: Optional[str] = typer.Option(None, "--events-topic", help="Canonical log topic."),
-        rejections_topic: Optional[str] = typer.Option(None, "--rejections-topic", help="Rejections topic."),
-        partition: Optional[List[int]] = typer.Option(None, "--partition", help="Only these partitions (repeatable; "
-                                                      "run one instance per partition subset to scale out)."),
-        group: bool = typer.Option(False, "--group", help="Share the partitions with every other `project --group` "
-                                   "process of the same projections through one Kafka consumer group (scale out; "
-                                   "a stopped one's partitions move to the others)."),
-        metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Serve Prometheus metrics on this "
-                                                   "port (0: off; default PRAKTIJK_PROJECTOR_METRICS_PORT)."),
+        events_topic: str | None = typer.Option(None, "--events-topic", help="Canonical log topic."),
+        rejections_topic: str | None = typer.Option(None, "--rejections-topic", help="Rejections topic."),
+        partition: list[int] | None = typer.Option(
+            None,
+            "--partition",
+            help="Only these partitions (repeatable; run one instance per partition subset to scale out).",
+        ),
+        group: bool = typer.Option(
+            False,
+            "--group",
+            help="Share the partitions with every other `project --group` "
+            "process of the same projections through one Kafka consumer group (scale out; "
+            "a stopped one's partitions move to the others).",
+        ),
+        metrics_port: int | None = typer.Option(
+            None,
+            "--metrics-port",
+            help="Serve Prometheus metrics on this port (0: off; default PRAKTIJK_PROJECTOR_METRICS_PORT).",
+        ),
     ) -> None:
         """Run the projections (Kafka -> read models in PostgreSQL) until Ctrl-C / SIGTERM: one consumer for all of
         them, one PostgreSQL transaction per batch."""
         from consumers import projector
-        from registry.infra import metrics, settings as settings_mod
+        from registry.infra import metrics
+        from registry.infra import settings as settings_mod
 
         console = Console()
         s = settings_mod.load()
@@ -52,16 +64,18 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             _fail(str(exc))
         for st in stats:
-            console.print(f"{st.projection}: {st.consumed} event(s) in {st.batches} batch(es)"
-                          + (f", {st.undecodable} undecodable skipped" if st.undecodable else ""))
+            console.print(
+                f"{st.projection}: {st.consumed} event(s) in {st.batches} batch(es)"
+                + (f", {st.undecodable} undecodable skipped" if st.undecodable else "")
+            )
 
     @app.command()
     def replay(
         name: str = typer.Argument("all", help="Projection to rebuild, or all."),
         batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Events per database transaction."),
         schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
-        events_topic: Optional[str] = typer.Option(None, "--events-topic", help="Canonical log topic."),
-        rejections_topic: Optional[str] = typer.Option(None, "--rejections-topic", help="Rejections topic."),
+        events_topic: str | None = typer.Option(None, "--events-topic", help="Canonical log topic."),
+        rejections_topic: str | None = typer.Option(None, "--rejections-topic", help="Rejections topic."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
     ) -> None:
         """Rebuild read models from offset 0 into fresh tables in one pass over the log, then swap them in (one
@@ -82,7 +96,7 @@ def register(app: typer.Typer) -> None:
             Console().print(f"replayed {st.projection}: {st.consumed} event(s) in {st.batches} batch(es)")
 
 
-def _config(schema: str, events_topic: Optional[str], rejections_topic: Optional[str], batch_size: int) -> "RunnerConfig":
+def _config(schema: str, events_topic: str | None, rejections_topic: str | None, batch_size: int) -> RunnerConfig:
     from consumers.projector import RunnerConfig
     from projections import store
     from registry.infra import settings as settings_mod
@@ -90,8 +104,14 @@ def _config(schema: str, events_topic: Optional[str], rejections_topic: Optional
 
     s = settings_mod.load().for_component("projector")
     store.check_schema(schema)
-    return RunnerConfig(s.kafka_bootstrap, s.database_url, schema, events_topic or topics.DEFAULT.events,
-                        rejections_topic or topics.DEFAULT.rejections, batch_size)
+    return RunnerConfig(
+        s.kafka_bootstrap,
+        s.database_url,
+        schema,
+        events_topic or topics.DEFAULT.events,
+        rejections_topic or topics.DEFAULT.rejections,
+        batch_size,
+    )
 
 
 def _stop_on_signals() -> threading.Event:
@@ -100,6 +120,7 @@ def _stop_on_signals() -> threading.Event:
 
     def handler(signum: int, frame: FrameType | None) -> None:
         stop.set()
+
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
     return stop

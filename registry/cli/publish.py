@@ -1,4 +1,5 @@
 """``praktijkregister publish``: file -> checked events -> ingress topic."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from producers.invoer import Grenzen, Invoer, Resultaat
-from producers.publisher import PublishError, Publisher
+from producers.publisher import Publisher, PublishError
 from producers.sleutels import KeyError_, Pseudonymiser, Sealer
 from registry.infra.settings import Settings
 
@@ -26,11 +27,17 @@ def read_file(invoer: Invoer, file: Path, event_type: str | None) -> Resultaat:
     raise ValueError(f"{file.name}: unknown file kind {suffix!r}; use .jsonl or .csv")
 
 
-def run(s: Settings, file: Path, partner: str, event_type: str | None, skip_invalid: bool, out: Console, err: Console) -> int:
+def run(
+    s: Settings, file: Path, partner: str, event_type: str | None, skip_invalid: bool, out: Console, err: Console
+) -> int:
     try:
         grenzen = Grenzen(s.import_max_line_bytes, s.import_max_cell_bytes, s.max_ingress_bytes)
-        invoer = Invoer(partner, Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file).seal,
-                        grenzen=grenzen)
+        invoer = Invoer(
+            partner,
+            Pseudonymiser.from_file(s.pseudonym_key_file),
+            Sealer.from_file(s.public_key_file).seal,
+            grenzen=grenzen,
+        )
         res = read_file(invoer, file, event_type)
     except OSError as exc:
         err.print(f"error: {file}: cannot read: {exc.strerror or exc}", highlight=False)
@@ -46,7 +53,9 @@ def run(s: Settings, file: Path, partner: str, event_type: str | None, skip_inva
             table.add_row(f.file, str(f.line), f.field, f.reason)
         err.print(table)
         if not skip_invalid:
-            err.print(f"nothing sent: fix the rows above or use --skip-invalid ({len(res.berichten)} valid row(s) held back)")
+            err.print(
+                f"nothing sent: fix the rows above or use --skip-invalid ({len(res.berichten)} valid row(s) held back)"
+            )
             return 1
         err.print(f"skipping {len(res.fouten)} invalid row(s)")
     try:
@@ -58,9 +67,12 @@ def run(s: Settings, file: Path, partner: str, event_type: str | None, skip_inva
         err.print(f"error: {exc}", highlight=False)
         lines = [b.line for b in res.berichten]
         acked = set(exc.sent)
-        err.print(f"{file.name}: sent {len(acked)} of {len(lines)} row(s): lines {regels([n for n in lines if n in acked])}; "
-                  f"NOT sent: lines {regels([n for n in lines if n not in acked])} (publishing again is safe: the same "
-                  "rows get the same event ids and the validator ignores repeats)", highlight=False)
+        err.print(
+            f"{file.name}: sent {len(acked)} of {len(lines)} row(s): lines {regels([n for n in lines if n in acked])}; "
+            f"NOT sent: lines {regels([n for n in lines if n not in acked])} (publishing again is safe: the same "
+            "rows get the same event ids and the validator ignores repeats)",
+            highlight=False,
+        )
         return 3
     except (KafkaError, ValueError) as exc:  # no broker, refused login, ...: before the first send
         err.print(f"error: {exc}; nothing sent", highlight=False)

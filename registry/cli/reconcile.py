@@ -1,20 +1,21 @@
 """CLI: ``praktijkregister reconcile`` (one run, or ``--follow`` to re-run on every new telling)."""
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
-from typing import Optional
 
 import typer
 from rich.console import Console
 
-from registry.infra.kafka import client_config
+from registry.cli import uitvoer
 from registry.demo.reconciliatie_tabel import tabel
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
-from registry.cli import uitvoer
-from registry.infra import metrics, settings as settings_mod
+from registry.infra import metrics
+from registry.infra import settings as settings_mod
 from registry.infra.db import engine
+from registry.infra.kafka import client_config
 from registry.infra.topics import DEFAULT
 
 
@@ -30,18 +31,32 @@ def _peildatum(value: str) -> dt.date:
 
 
 def reconcile(
-    peildatum: Optional[str] = typer.Option(None, "--peildatum", help="Reference date D (YYYY-MM-DD)."),
-    pilot: Optional[str] = typer.Option(None, "--pilot", help="Only this pilot (pilot_id)."),
-    follow: bool = typer.Option(False, "--follow", help="Keep running: re-run a pilot's reconciliation "
-                                "whenever a new TellingGemeld for it is accepted (until SIGTERM)."),
-    publish: bool = typer.Option(True, "--publish/--no-publish", help="Append ReconciliatieUitgevoerd to the canonical log."),
+    peildatum: str | None = typer.Option(None, "--peildatum", help="Reference date D (YYYY-MM-DD)."),
+    pilot: str | None = typer.Option(None, "--pilot", help="Only this pilot (pilot_id)."),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        help="Keep running: re-run a pilot's reconciliation "
+        "whenever a new TellingGemeld for it is accepted (until SIGTERM).",
+    ),
+    publish: bool = typer.Option(
+        True, "--publish/--no-publish", help="Append ReconciliatieUitgevoerd to the canonical log."
+    ),
     schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
     events_topic: str = typer.Option(DEFAULT.events, "--events-topic", help="Canonical log topic."),
-    metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="With --follow: serve Prometheus metrics "
-                                               "on this port (0: off; default PRAKTIJK_RECONCILER_METRICS_PORT)."),
-    instance: int = typer.Option(0, "--instance", min=0, envvar="PRAKTIJK_RECONCILER_INSTANCE",
-                                 help="With --follow: this follower's number (0, 1, ...); followers share the "
-                                 "partitions, each with its own transactional id <group>-<instance>."),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        help="With --follow: serve Prometheus metrics on this port (0: off; default PRAKTIJK_RECONCILER_METRICS_PORT).",
+    ),
+    instance: int = typer.Option(
+        0,
+        "--instance",
+        min=0,
+        envvar="PRAKTIJK_RECONCILER_INSTANCE",
+        help="With --follow: this follower's number (0, 1, ...); followers share the "
+        "partitions, each with its own transactional id <group>-<instance>.",
+    ),
 ) -> None:
     """Compare the register with every partner's telling near D, explain each difference by cause,
     print the table and record the result as a ReconciliatieUitgevoerd event."""
@@ -50,8 +65,9 @@ def reconcile(
 
     s = settings_mod.load().for_component("reconciler")
     if pilot is not None and pilot not in referentie.pilots():
-        raise typer.BadParameter(f"unknown pilot {pilot!r}; known: {', '.join(sorted(referentie.pilots()))}",
-                                 param_hint="--pilot")
+        raise typer.BadParameter(
+            f"unknown pilot {pilot!r}; known: {', '.join(sorted(referentie.pilots()))}", param_hint="--pilot"
+        )
     if follow:
         port = s.reconciler_metrics_port if metrics_port is None else metrics_port
         metrics.serve("reconciler", port + instance if port else 0, s.api_host)  # one port per instance on a host

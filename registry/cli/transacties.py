@@ -4,6 +4,7 @@ The validator does this by itself (registry/infra/hangende_transacties.py); this
 rule, as ``kafka-transactions.sh find-hanging`` / ``abort`` would give it, over every partition of the registry's
 topics and of ``__consumer_offsets``. Needs the admin login (``eval "$(ops/stack.sh env)"``; ``ops/transactions``).
 """
+
 from __future__ import annotations
 
 import typer
@@ -14,8 +15,9 @@ from registry.infra import settings as settings_mod
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, Transactiewacht
 from registry.infra.toegang import admin_client
 
-app = typer.Typer(help="Kafka transactions: hanging ones (open on a partition, ended at their coordinator).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Kafka transactions: hanging ones (open on a partition, ended at their coordinator).", no_args_is_help=True
+)
 err = Console(stderr=True)
 
 
@@ -28,8 +30,13 @@ def _partities(admin: object, prefix: str) -> list[TopicPartition]:
 @app.command("hanging")
 def hanging(
     abort: bool = typer.Option(False, "--abort", help="Abort every hanging transaction listed (Kafka's admin abort)."),
-    min_quiet: float = typer.Option(30.0, "--min-quiet", min=0, help="Only transactions without a write for this many "
-                                    "seconds (one ended a moment ago may still be getting its markers)."),
+    min_quiet: float = typer.Option(
+        30.0,
+        "--min-quiet",
+        min=0,
+        help="Only transactions without a write for this many "
+        "seconds (one ended a moment ago may still be getting its markers).",
+    ),
     prefix: str = typer.Option("praktijkleren", help="Topic prefix of the registry."),
 ) -> None:
     """List open transactions their coordinator no longer holds open; exit 1 when any is left hanging."""
@@ -41,7 +48,9 @@ def hanging(
         for t in gevonden:
             if abort:
                 wacht.breek_af(t)
-            typer.echo(f"{'aborted' if abort else 'hanging'}\t{t.regel()}")  # one tab-separated line each, also in a pipe
+            typer.echo(
+                f"{'aborted' if abort else 'hanging'}\t{t.regel()}"
+            )  # one tab-separated line each, also in a pipe
     finally:
         admin.close()
     err.print(f"{len(gevonden)} hanging transaction(s){' aborted' if abort and gevonden else ''}", highlight=False)

@@ -1,5 +1,6 @@
 """Where the CLI's tables go: a terminal gets its own width; a pipe or file one line per row, never folded (rich
 folds to 80 columns off a terminal, which breaks event ids and reason codes over lines and defeats grep)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,20 +1,22 @@
 """CLI: ``praktijkregister validator``, ``praktijkregister rejections`` and ``praktijkregister parked``."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from registry.cli import uitvoer
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, voor_partner, vouw_alles
 from registry.domein.relaties import WACHT_OP_SBB
-from registry.cli import uitvoer
-from registry.infra import metrics, settings as settings_mod
+from registry.infra import metrics
+from registry.infra import settings as settings_mod
 from registry.infra.db import engine
 from registry.infra.topics import Topics, read_to_end
 
@@ -26,14 +28,20 @@ def register(app: typer.Typer) -> None:
 
 
 def validator(
-    metrics_port: Optional[int] = typer.Option(None, help="Serve Prometheus metrics on this port (0: off; default "
-                                               "PRAKTIJK_VALIDATOR_METRICS_PORT)."),
-    idle_exit: Optional[float] = typer.Option(None, help="Stop after this many idle seconds (demo, tests)."),
+    metrics_port: int | None = typer.Option(
+        None, help="Serve Prometheus metrics on this port (0: off; default PRAKTIJK_VALIDATOR_METRICS_PORT)."
+    ),
+    idle_exit: float | None = typer.Option(None, help="Stop after this many idle seconds (demo, tests)."),
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
     schema: str = typer.Option("validator", help="PostgreSQL schema of the validator's state."),
-    instance: int = typer.Option(0, "--instance", min=0, envvar="PRAKTIJK_VALIDATOR_INSTANCE",
-                                 help="This instance's number (0, 1, ...): its transactional id is <group>-<instance> "
-                                 "and its state snapshot its own; instances share the ingress partitions."),
+    instance: int = typer.Option(
+        0,
+        "--instance",
+        min=0,
+        envvar="PRAKTIJK_VALIDATOR_INSTANCE",
+        help="This instance's number (0, 1, ...): its transactional id is <group>-<instance> "
+        "and its state snapshot its own; instances share the ingress partitions.",
+    ),
 ) -> None:
     """Validate every praktijkleren.ingress.* submission into the canonical log (runs until stopped)."""
     from consumers.validator import Validator, ValidatorConfig
@@ -42,10 +50,21 @@ def validator(
     s = settings_mod.load().for_component("validator")
     port = s.validator_metrics_port if metrics_port is None else metrics_port
     metrics.serve("validator", port + instance if port else 0, s.api_host)  # instances on one host: one port each
-    v = Validator(ValidatorConfig(s.kafka_servers, s.database_url, s.validator_group, prefix, schema, park_timeout=s.park_timeout,
-                                  max_record_bytes=s.max_ingress_bytes, deadletter_prefix_bytes=s.deadletter_prefix_bytes,
-                                  registry_pseudonym_key=_registry_key(s.registry_pseudonym_key_file)),
-                  engine(s.database_url), instance=instance)
+    v = Validator(
+        ValidatorConfig(
+            s.kafka_servers,
+            s.database_url,
+            s.validator_group,
+            prefix,
+            schema,
+            park_timeout=s.park_timeout,
+            max_record_bytes=s.max_ingress_bytes,
+            deadletter_prefix_bytes=s.deadletter_prefix_bytes,
+            registry_pseudonym_key=_registry_key(s.registry_pseudonym_key_file),
+        ),
+        engine(s.database_url),
+        instance=instance,
+    )
     v.start()
     v.run(idle_exit_after=idle_exit)
 
@@ -60,15 +79,21 @@ def _registry_key(path: Path) -> tuple[bytes, ...]:
         raise typer.Exit(2) from None
 
 
-def read_rejections(bootstrap: list[str], prefix: str, partner: str | None, since: dt.datetime | None,
-                    own_topic: bool = False) -> list[dict[str, object]]:
+def read_rejections(
+    bootstrap: list[str], prefix: str, partner: str | None, since: dt.datetime | None, own_topic: bool = False
+) -> list[dict[str, object]]:
     """Refusals, oldest first. ``own_topic``: from ``<prefix>.rejections.<partner>``, the one topic a partner's
     login may read (else the shared topic, which only the registry reads)."""
     t = Topics(prefix)
     source = t.rejections_of(partner) if own_topic and partner else t.rejections
     rows = [json.loads(rec.value) for rec in read_to_end(bootstrap, source)]
-    rows = [r for r in rows if "soort" not in r and (not partner or r["partner"] == partner)  # soort: parking notices
-            and (since is None or dt.datetime.fromisoformat(r["recorded_at"]) >= since)]
+    rows = [
+        r
+        for r in rows
+        if "soort" not in r
+        and (not partner or r["partner"] == partner)  # soort: parking notices
+        and (since is None or dt.datetime.fromisoformat(r["recorded_at"]) >= since)
+    ]
     return sorted(rows, key=lambda r: str(r["recorded_at"]))
 
 
@@ -96,9 +121,17 @@ def parked_for_partner(bootstrap: list[str], prefix: str, partner: str, own_topi
         if g.partner != partner and not (partner == "sbb" and g.reden == WACHT_OP_SBB):
             continue
         eigen = _ingress_pseudoniem(g)
-        rows.append({"partner": g.partner, "event_type": g.event_type, "event_id": g.event_id, "reden": g.reden,
-                     "melding": g.melding,
-                     "wacht_op": list(voor_partner(g.wacht_op, g.deelnemer, eigen)), "parked_at": g.parked_at.isoformat()})
+        rows.append(
+            {
+                "partner": g.partner,
+                "event_type": g.event_type,
+                "event_id": g.event_id,
+                "reden": g.reden,
+                "melding": g.melding,
+                "wacht_op": list(voor_partner(g.wacht_op, g.deelnemer, eigen)),
+                "parked_at": g.parked_at.isoformat(),
+            }
+        )
     return rows
 
 
@@ -114,7 +147,7 @@ def _ingress_pseudoniem(g: Geparkeerd) -> str | None:
 
 
 def parked(
-    as_partner: Optional[str] = typer.Option(None, "--as", help="Only this partner's parked submissions."),
+    as_partner: str | None = typer.Option(None, "--as", help="Only this partner's parked submissions."),
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
 ) -> None:
     """Show the submissions that wait for an event they depend on (and what they wait for). ``--as sbb`` also shows
@@ -123,15 +156,33 @@ def parked(
     if as_partner:
         rows = parked_for_partner(s.kafka_servers, prefix, as_partner, own_topic=_partner_login(s, as_partner))
     else:
-        rows = [{"partner": g.partner, "event_type": g.event_type, "event_id": g.event_id, "wacht_op": list(g.wacht_op),
-                 "reden": g.reden, "parked_at": g.parked_at.isoformat()} for g in read_parked(s.kafka_servers, prefix)]
-    table = Table(title=f"{len(rows)} parked submission(s)" + (f" of {as_partner}" if as_partner else "")
-                  + f" (refused after {s.park_timeout})")
+        rows = [
+            {
+                "partner": g.partner,
+                "event_type": g.event_type,
+                "event_id": g.event_id,
+                "wacht_op": list(g.wacht_op),
+                "reden": g.reden,
+                "parked_at": g.parked_at.isoformat(),
+            }
+            for g in read_parked(s.kafka_servers, prefix)
+        ]
+    table = Table(
+        title=f"{len(rows)} parked submission(s)"
+        + (f" of {as_partner}" if as_partner else "")
+        + f" (refused after {s.park_timeout})"
+    )
     for col in ("partner", "event type", "event_id", "waits for", "reason", "parked since"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(str(r.get("partner") or as_partner), str(r["event_type"]), str(r["event_id"]),
-                      ", ".join(r["wacht_op"]), str(r["reden"]), str(r["parked_at"])[:19])
+        table.add_row(
+            str(r.get("partner") or as_partner),
+            str(r["event_type"]),
+            str(r["event_id"]),
+            ", ".join(r["wacht_op"]),
+            str(r["reden"]),
+            str(r["parked_at"])[:19],
+        )
     uitvoer.console().print(table)
 
 
@@ -141,15 +192,18 @@ def _partner_login(s: settings_mod.Settings, as_partner: str) -> bool:
 
     login = kafka_mod.secured(s) and s.kafka_username != kafka_mod.ADMIN
     if login and s.kafka_username != as_partner:
-        Console(stderr=True).print(f"error: logged in to Kafka as {s.kafka_username!r}: a partner sees only its own "
-                                   f"submissions (--as {s.kafka_username})", highlight=False)
+        Console(stderr=True).print(
+            f"error: logged in to Kafka as {s.kafka_username!r}: a partner sees only its own "
+            f"submissions (--as {s.kafka_username})",
+            highlight=False,
+        )
         raise typer.Exit(1)
     return login
 
 
 def rejections(
     as_partner: str = typer.Option(..., "--as", help="The partner whose refusals to show."),
-    since: Optional[str] = typer.Option(None, help="Only refusals recorded on or after this date/datetime (ISO 8601)."),
+    since: str | None = typer.Option(None, help="Only refusals recorded on or after this date/datetime (ISO 8601)."),
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
 ) -> None:
     """Show a partner its refused submissions, with reason code and message."""
@@ -160,21 +214,31 @@ def rejections(
             since_ts = dt.datetime.fromisoformat(since)
         except ValueError:
             Console(stderr=True).print(f"error: --since {since!r} is not a date or datetime (YYYY-MM-DD)")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         if since_ts.tzinfo is None:
-            since_ts = since_ts.replace(tzinfo=dt.timezone.utc)
+            since_ts = since_ts.replace(tzinfo=dt.UTC)
     # a partner's login reads its own rejections topic (and may read nothing else); the admin the shared one
     as_partner_login = _partner_login(s, as_partner)
     rows = read_rejections(s.kafka_servers, prefix, as_partner, since_ts, own_topic=as_partner_login)
-    waiting = [g for g in parked_for_partner(s.kafka_servers, prefix, as_partner, own_topic=as_partner_login)
-               if since_ts is None or dt.datetime.fromisoformat(str(g["parked_at"])) >= since_ts]
+    waiting = [
+        g
+        for g in parked_for_partner(s.kafka_servers, prefix, as_partner, own_topic=as_partner_login)
+        if since_ts is None or dt.datetime.fromisoformat(str(g["parked_at"])) >= since_ts
+    ]
     table = Table(title=f"{len(rows)} refused submission(s) of {as_partner}, {len(waiting)} waiting")
     for col in ("recorded_at", "event_type", "event_id", "reden", "melding"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(str(r["recorded_at"])[:19], str(r["event_type"]), str(r["event_id"]), str(r["reden"]), str(r["melding"]))
+        table.add_row(
+            str(r["recorded_at"])[:19], str(r["event_type"]), str(r["event_id"]), str(r["reden"]), str(r["melding"])
+        )
     for g in waiting:
-        table.add_row(str(g["parked_at"])[:19], str(g["event_type"]), str(g["event_id"]), str(g["reden"]),
-                      f"waiting for {', '.join(g['wacht_op'])} (refused as {g['reden']} after {s.park_timeout} if it "
-                      f"does not come): {g['melding']}")
+        table.add_row(
+            str(g["parked_at"])[:19],
+            str(g["event_type"]),
+            str(g["event_id"]),
+            str(g["reden"]),
+            f"waiting for {', '.join(g['wacht_op'])} (refused as {g['reden']} after {s.park_timeout} if it "
+            f"does not come): {g['melding']}",
+        )
     uitvoer.console().print(table)

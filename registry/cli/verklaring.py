@@ -5,10 +5,11 @@ or the signing key file itself (``PRAKTIJK_SIGNING_KEY_FILE``, the default). Opt
 checked against the salted ``identityHash`` (``--naam``), and a saved status list (``--statuslijst``, from the
 credential's ``credentialStatus.statusListCredential``) tells whether the verklaring was revoked.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -42,8 +43,9 @@ def check(token: str, keys_file: Path, naam: str | None = None, statuslijst: str
         if "BitstringStatusListCredential" not in lijst.get("type", []):
             raise OngeldigeCredential("the status list file is not a BitstringStatusListCredential")
         if lijst.get("id") != status.get("statusListCredential"):
-            raise OngeldigeCredential(f"the status list is {lijst.get('id')}, the credential names "
-                                      f"{status.get('statusListCredential')}")
+            raise OngeldigeCredential(
+                f"the status list is {lijst.get('id')}, the credential names {status.get('statusListCredential')}"
+            )
         try:
             revoked = bit_gezet(str(lijst["credentialSubject"]["encodedList"]), int(status["statusListIndex"]))
         except (KeyError, TypeError, ValueError) as exc:
@@ -55,10 +57,20 @@ def check(token: str, keys_file: Path, naam: str | None = None, statuslijst: str
 
 @app.command("verify")
 def verify_command(
-    file: Path = typer.Argument(..., dir_okay=False, help="The credential: a .jwt file as served by /v1/verklaringen/{id}/credential."),
-    keys_file: Optional[Path] = typer.Option(None, "--keys", help="JWK set (praktijkregister-keys.json), a public JWK, or the signing key file (default: PRAKTIJK_SIGNING_KEY_FILE)."),
-    naam: Optional[str] = typer.Option(None, "--naam", help="Also check that this name is the credential's holder (salted identityHash)."),
-    statuslijst: Optional[Path] = typer.Option(None, "--statuslijst", help="A saved status list (/v1/statuslijst/N): fail when the verklaring is revoked."),
+    file: Path = typer.Argument(
+        ..., dir_okay=False, help="The credential: a .jwt file as served by /v1/verklaringen/{id}/credential."
+    ),
+    keys_file: Path | None = typer.Option(
+        None,
+        "--keys",
+        help="JWK set (praktijkregister-keys.json), a public JWK, or the signing key file (default: PRAKTIJK_SIGNING_KEY_FILE).",
+    ),
+    naam: str | None = typer.Option(
+        None, "--naam", help="Also check that this name is the credential's holder (salted identityHash)."
+    ),
+    statuslijst: Path | None = typer.Option(
+        None, "--statuslijst", help="A saved status list (/v1/statuslijst/N): fail when the verklaring is revoked."
+    ),
 ) -> None:
     """Check a credential's EdDSA signature (and optionally the holder's name and the revocation status) offline.
     Prints ``valid`` with the verklaring's facts, or ``invalid: <reason>`` and exits 1."""
@@ -68,26 +80,31 @@ def verify_command(
         lijst = statuslijst.read_text() if statuslijst is not None else None
     except OSError as exc:
         err.print(f"error: cannot read {exc.filename}: {exc.strerror}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except UnicodeDecodeError:
         console.print("invalid: the file is not text (expected a compact JWT)")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     try:
         claims = check(token, keys, naam, lijst)
     except SleutelFout as exc:
         err.print(f"error: {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except OngeldigeCredential as exc:
         console.print(f"invalid: {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     subject = claims.get("credentialSubject") or {}
     ach = subject.get("achievement") or {}
-    console.print("valid: signed by the Praktijkregister key" + (", holder's name matches" if naam else "")
-                  + (", not revoked" if lijst else " (revocation not checked: pass --statuslijst)"))
+    console.print(
+        "valid: signed by the Praktijkregister key"
+        + (", holder's name matches" if naam else "")
+        + (", not revoked" if lijst else " (revocation not checked: pass --statuslijst)")
+    )
     console.print(f"  verklaring: {claims.get('id')}")
     console.print(f"  issuer:     {(claims.get('issuer') or {}).get('id')}")
     console.print(f"  validFrom:  {claims.get('validFrom')}")
     for a in ach.get("alignment") or []:
         console.print(f"  kwalificatie: {a.get('targetName')}")
-    console.print(f"  status list:  {(claims.get('credentialStatus') or {}).get('statusListCredential')}"
-                  f" (index {(claims.get('credentialStatus') or {}).get('statusListIndex')})")
+    console.print(
+        f"  status list:  {(claims.get('credentialStatus') or {}).get('statusListCredential')}"
+        f" (index {(claims.get('credentialStatus') or {}).get('statusListIndex')})"
+    )

@@ -12,10 +12,12 @@ An event has two shapes, and every builder here serves both:
   schema field present, ``partner``, ``deelnemer``, ``recorded_at``, ``warnings`` and, where
   the schema has them, ``persoonsgegevens`` and ``volgnummer``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from registry.domein.events import PERSON_EVENTS
 
@@ -32,21 +34,51 @@ _VOLGNUMMER = frozenset({"PraktijkverklaringUitgegeven"})
 
 # ---- payloads: person events ---------------------------------------------------------------------
 def aanmelding(pilot: str, aanmelder_type: str, doelgroep: str, gemeente: str | None, werkend: bool) -> Payload:
-    return {"pilot": pilot, "aanmelder_type": aanmelder_type, "doelgroep": doelgroep, "gemeente": gemeente,
-            "werkend": werkend}
+    return {
+        "pilot": pilot,
+        "aanmelder_type": aanmelder_type,
+        "doelgroep": doelgroep,
+        "gemeente": gemeente,
+        "werkend": werkend,
+    }
 
 
 def advies(mbo_instelling: str, advies: str, duo_check: str, startkwalificatie_verouderd: bool = False) -> Payload:
-    return {"mbo_instelling": mbo_instelling, "advies": advies, "duo_check": duo_check,
-            "startkwalificatie_verouderd": startkwalificatie_verouderd}
+    return {
+        "mbo_instelling": mbo_instelling,
+        "advies": advies,
+        "duo_check": duo_check,
+        "startkwalificatie_verouderd": startkwalificatie_verouderd,
+    }
 
 
-def inschrijving(traject_id: str, mbo_instelling: str, crebo: str, pilot: str, startdatum: dt.date, geslacht: str,
-                 leeftijd: int, *, leerbedrijf_id: str | None = None, gemeente: str | None = None,
-                 leertraject: str = "OVO", pok_datum: dt.date | None = None) -> Payload:
-    return {"traject_id": traject_id, "mbo_instelling": mbo_instelling, "crebo": crebo, "leertraject": leertraject,
-            "pilot": pilot, "startdatum": startdatum, "leerbedrijf_id": leerbedrijf_id, "geslacht": geslacht,
-            "leeftijd": leeftijd, "gemeente": gemeente, "pok_datum": pok_datum}
+def inschrijving(
+    traject_id: str,
+    mbo_instelling: str,
+    crebo: str,
+    pilot: str,
+    startdatum: dt.date,
+    geslacht: str,
+    leeftijd: int,
+    *,
+    leerbedrijf_id: str | None = None,
+    gemeente: str | None = None,
+    leertraject: str = "OVO",
+    pok_datum: dt.date | None = None,
+) -> Payload:
+    return {
+        "traject_id": traject_id,
+        "mbo_instelling": mbo_instelling,
+        "crebo": crebo,
+        "leertraject": leertraject,
+        "pilot": pilot,
+        "startdatum": startdatum,
+        "leerbedrijf_id": leerbedrijf_id,
+        "geslacht": geslacht,
+        "leeftijd": leeftijd,
+        "gemeente": gemeente,
+        "pok_datum": pok_datum,
+    }
 
 
 def leerbedrijf_vastgelegd(traject_id: str, leerbedrijf_id: str, praktijkopleider: str | None = None) -> Payload:
@@ -61,12 +93,21 @@ def aftekening_ingetrokken(traject_id: str, crebo: str, werkproces: str, reden: 
     return {"traject_id": traject_id, "crebo": crebo, "werkproces": werkproces, "reden": reden}
 
 
-def verklaring(traject_id: str, verklaring_id: str, werkprocessen: Sequence[tuple[str, str]], leerbedrijf_id: str,
-               brancheorganisaties: Sequence[str] = ()) -> Payload:
+def verklaring(
+    traject_id: str,
+    verklaring_id: str,
+    werkprocessen: Sequence[tuple[str, str]],
+    leerbedrijf_id: str,
+    brancheorganisaties: Sequence[str] = (),
+) -> Payload:
     """``werkprocessen`` as (crebo, werkproces) pairs."""
-    return {"traject_id": traject_id, "verklaring_id": verklaring_id,
-            "werkprocessen": [{"crebo": c, "werkproces": w} for c, w in werkprocessen],
-            "leerbedrijf_id": leerbedrijf_id, "brancheorganisaties": list(brancheorganisaties)}
+    return {
+        "traject_id": traject_id,
+        "verklaring_id": verklaring_id,
+        "werkprocessen": [{"crebo": c, "werkproces": w} for c, w in werkprocessen],
+        "leerbedrijf_id": leerbedrijf_id,
+        "brancheorganisaties": list(brancheorganisaties),
+    }
 
 
 def verklaring_ingetrokken(verklaring_id: str, reden: str) -> Payload:
@@ -87,9 +128,16 @@ def verwijdering(grondslag: str) -> Payload:
 
 # ---- payloads: reference data and tellingen ------------------------------------------------------
 def dossier(crebo: str, naam: str, niveau: int, domein: str, kerntaken: Sequence[Kerntaak]) -> Payload:
-    return {"crebo": crebo, "naam": naam, "niveau": niveau, "domein": domein,
-            "kerntaken": [{"code": code, "naam": titel, "werkprocessen": [{"code": c, "naam": n} for c, n in wps]}
-                          for code, titel, wps in kerntaken]}
+    return {
+        "crebo": crebo,
+        "naam": naam,
+        "niveau": niveau,
+        "domein": domein,
+        "kerntaken": [
+            {"code": code, "naam": titel, "werkprocessen": [{"code": c, "naam": n} for c, n in wps]}
+            for code, titel, wps in kerntaken
+        ],
+    }
 
 
 def leerbedrijf_erkend(leerbedrijf_id: str, naam: str, crebos: Sequence[str]) -> Payload:
@@ -100,17 +148,36 @@ def erkenning(mbo_instelling: str, crebo: str, vanaf: dt.date) -> Payload:
     return {"mbo_instelling": mbo_instelling, "crebo": crebo, "vanaf": vanaf}
 
 
-def telling(bron_type: str, pilot: str, peildatum: dt.date, aantal_deelnemers: int,
-            aantal_verklaringen: int | None = None, deelnemers: Sequence[tuple[str, str]] = ()) -> Payload:
+def telling(
+    bron_type: str,
+    pilot: str,
+    peildatum: dt.date,
+    aantal_deelnemers: int,
+    aantal_verklaringen: int | None = None,
+    deelnemers: Sequence[tuple[str, str]] = (),
+) -> Payload:
     """``deelnemers`` as (pseudonym, status) pairs; none: the field is null."""
-    return {"bron_type": bron_type, "pilot": pilot, "peildatum": peildatum, "aantal_deelnemers": aantal_deelnemers,
-            "aantal_verklaringen": aantal_verklaringen,
-            "deelnemers": [{"deelnemer": d, "status": s} for d, s in deelnemers] or None}
+    return {
+        "bron_type": bron_type,
+        "pilot": pilot,
+        "peildatum": peildatum,
+        "aantal_deelnemers": aantal_deelnemers,
+        "aantal_verklaringen": aantal_verklaringen,
+        "deelnemers": [{"deelnemer": d, "status": s} for d, s in deelnemers] or None,
+    }
 
 
 # ---- the two shapes ------------------------------------------------------------------------------
-def inzending(event_type: str, payload: Payload, *, event_id: str, occurred_at: dt.datetime, bsn: str | None = None,
-              naam: str | None = None, geboortedatum: dt.date | None = None) -> dict[str, Any]:
+def inzending(
+    event_type: str,
+    payload: Payload,
+    *,
+    event_id: str,
+    occurred_at: dt.datetime,
+    bsn: str | None = None,
+    naam: str | None = None,
+    geboortedatum: dt.date | None = None,
+) -> dict[str, Any]:
     """A partner's JSON-lines row. ``naam`` and ``geboortedatum`` go in clear: the client seals them."""
     if (bsn is None) == (event_type in PERSON_EVENTS):
         raise ValueError(f"{event_type}: a bsn is needed exactly for person events")
@@ -127,14 +194,29 @@ def inzending(event_type: str, payload: Payload, *, event_id: str, occurred_at: 
     return row
 
 
-def canoniek(event_type: str, payload: Payload, *, event_id: str, occurred_at: dt.datetime, partner: str,
-             deelnemer: str | None = None, recorded_at: dt.datetime | None = None, warnings: Sequence[str] = (),
-             persoonsgegevens: bytes | None = None, volgnummer: int | None = None) -> Event:
+def canoniek(
+    event_type: str,
+    payload: Payload,
+    *,
+    event_id: str,
+    occurred_at: dt.datetime,
+    partner: str,
+    deelnemer: str | None = None,
+    recorded_at: dt.datetime | None = None,
+    warnings: Sequence[str] = (),
+    persoonsgegevens: bytes | None = None,
+    volgnummer: int | None = None,
+) -> Event:
     """The record as the validator appends it to the canonical log (what the codec encodes)."""
     if (deelnemer is None) == (event_type in PERSON_EVENTS):
         raise ValueError(f"{event_type}: a deelnemer is needed exactly for person events")
-    record: dict[str, Any] = {"event_id": event_id, "occurred_at": occurred_at, "partner": partner,
-                              "recorded_at": recorded_at, "warnings": list(warnings)}
+    record: dict[str, Any] = {
+        "event_id": event_id,
+        "occurred_at": occurred_at,
+        "partner": partner,
+        "recorded_at": recorded_at,
+        "warnings": list(warnings),
+    }
     if deelnemer is not None:
         record["deelnemer"] = deelnemer
     record |= payload

@@ -1,5 +1,6 @@
 """What the evaluation could not see: deelnemers enrolled after the peildatum, candidates who
 were aangemeld but never enrolled, revoked verklaringen and retracted sign-offs."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -14,11 +15,15 @@ from registry.demo.wereld import Persoon, Wereld
 from registry.domein.telregels import LEEFTIJDSGROEPEN
 
 # advies and DUO check of candidates who never enrol (weight); ("", "") is no advies at all
-_UITKOMSTEN = (("praktijkverklaring", "geen_inschrijving_geen_startkwalificatie", 14), ("geen", "heeft_mbo_inschrijving", 10),
-               ("mbo_diploma_bbl", "geen_inschrijving_geen_startkwalificatie", 10),
-               ("entree", "geen_inschrijving_geen_startkwalificatie", 8),
-               ("mbo_certificaat", "geen_inschrijving_geen_startkwalificatie", 6), ("geen", "heeft_startkwalificatie", 6),
-               ("", "", 16))
+_UITKOMSTEN = (
+    ("praktijkverklaring", "geen_inschrijving_geen_startkwalificatie", 14),
+    ("geen", "heeft_mbo_inschrijving", 10),
+    ("mbo_diploma_bbl", "geen_inschrijving_geen_startkwalificatie", 10),
+    ("entree", "geen_inschrijving_geen_startkwalificatie", 8),
+    ("mbo_certificaat", "geen_inschrijving_geen_startkwalificatie", 6),
+    ("geen", "heeft_startkwalificatie", 6),
+    ("", "", 16),
+)
 # the first candidate of these pilots is kept for refusals() (registry.demo.weigeringen)
 _GERESERVEERD = {"haaglanden": "geen_erkenning", "zwolle": "te_jong"}
 
@@ -89,21 +94,34 @@ def _kandidaat(w: Wereld, pilot: str, gereserveerd: str) -> None:
 def intrekkingen(w: Wereld) -> None:
     """Two verklaringen issued after the peildatum are revoked; a few sign-offs are retracted."""
     rng = w.toeval.rng
-    kandidaten = [(p, v) for p in w.personen for v in p.verklaringen
-                  if v.volgnummer == 0 and v.datum <= date(2021, 5, 31) and v is p.verklaringen[-1] and p.open_einde]
+    kandidaten = [
+        (p, v)
+        for p in w.personen
+        for v in p.verklaringen
+        if v.volgnummer == 0 and v.datum <= date(2021, 5, 31) and v is p.verklaringen[-1] and p.open_einde
+    ]
     kandidaten.sort(key=lambda pv: (pv[0].nr, pv[1].datum))
     for p, v in rng.sample(kandidaten, 2):
         d = w.toeval.dag(v.datum + timedelta(days=3), min(LAATSTE_DAG, v.datum + timedelta(days=30)), corona=False)
         v.ingetrokken = d
         reden = rng.choice(("verkeerde_werkprocessen", "administratieve_fout"))  # codes: registry/domein/redenen.py
         p.emit(d, p.instelling, "PraktijkverklaringIngetrokken", bouwer.verklaring_ingetrokken(v.verklaring_id, reden))
-    lopend_ = [p for p in w.personen if p.soort == "deelnemer" and not p.verklaringen and p.open_einde
-               and p.trajecten and len(p.trajecten[0].afgetekend) >= 2]
+    lopend_ = [
+        p
+        for p in w.personen
+        if p.soort == "deelnemer"
+        and not p.verklaringen
+        and p.open_einde
+        and p.trajecten
+        and len(p.trajecten[0].afgetekend) >= 2
+    ]
     for p in rng.sample(lopend_, 6):
         t = p.trajecten[0]
         assert t.lb is not None
         crebo, wp = rng.choice(t.afgetekend)
-        getekend = next(e.dag for e in p.events if e.event_type == "WerkprocesAfgetekend" and e.payload["werkproces"] == wp)
+        getekend = next(
+            e.dag for e in p.events if e.event_type == "WerkprocesAfgetekend" and e.payload["werkproces"] == wp
+        )
         d = min(getekend + timedelta(days=rng.randint(1, 20)), LAATSTE_DAG)
         partner = t.instelling if rng.random() < 0.5 else f"leerbedrijf.{t.lb.lb_id}"
         reden = rng.choice(("onterecht_afgetekend", "dubbel_geregistreerd", "nog_niet_beheerst"))

@@ -35,11 +35,12 @@ choices per pilot), dossiers, personen, verklaringen, leerbedrijven, trajecten a
 rows, via the shared event builders in bouwer), weigeringen (the refusals); generator runs
 the steps in order.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from registry.demo.doelen import doelen, evaluatie
 from registry.demo.generator import bouw

@@ -4,6 +4,7 @@
 of its ``notes`` (where the report contradicts itself), which is exactly what the
 generated data reproduces at ``PEILDATUM``.
 """
+
 from __future__ import annotations
 
 import copy

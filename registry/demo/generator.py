@@ -1,5 +1,6 @@
 """One seed's world, built step by step in a fixed order (each step draws from the same
 random source, so the order is part of the data set's definition)."""
+
 from __future__ import annotations
 
 from registry.demo import buiten_beeld, leerbedrijven, personen, publicatie, trajecten, verklaringen

@@ -1,5 +1,6 @@
 """The leerbedrijf of every first traject (overzicht 5.3): 95 leerbedrijven hold the deelnemers
 with a verklaring, five serve two pilots, DJI has one vestiging with 143 deelnemers."""
+
 from __future__ import annotations
 
 from registry.demo.opzet import DJI_LEERBEDRIJF_GROOTTE, GEDEELDE_LEERBEDRIJVEN, VERKLARING_LEERBEDRIJVEN
@@ -47,23 +48,23 @@ def _verdeel(w: Wereld, pilot: str, lbs: list[Leerbedrijf], bekend: list[Persoon
     zonder = [lb for lb in lbs if lb not in met]
     if len(met) > len(houders) or len(zonder) > len(anderen) or (houders and not met):
         raise ValueError(f"leerbedrijven of {pilot} cannot be filled")
-    for lb, p in zip(met, houders):
+    for lb, p in zip(met, houders, strict=False):
         p.lb = lb
-    for lb, p in zip(zonder, anderen):
+    for lb, p in zip(zonder, anderen, strict=False):
         p.lb = lb
     if pilot == "dji":  # the vestigingen have the sizes the report gives
-        ruimte = {lb.lb_id: g - 1 for lb, g in zip(met, DJI_LEERBEDRIJF_GROOTTE)}
-        rest = houders[len(met):] + anderen[len(zonder):]
+        ruimte = {lb.lb_id: g - 1 for lb, g in zip(met, DJI_LEERBEDRIJF_GROOTTE, strict=False)}
+        rest = houders[len(met) :] + anderen[len(zonder) :]
         rng.shuffle(rest)
         vol = [lb for lb in met for _ in range(ruimte[lb.lb_id])]
-        for lb, p in zip(vol, rest):
+        for lb, p in zip(vol, rest, strict=False):
             p.lb = lb
         return
     gewicht_met = [1 / (1 + i) ** 0.9 for i in range(len(met))]
-    for p in houders[len(met):]:
+    for p in houders[len(met) :]:
         p.lb = rng.choices(met, weights=gewicht_met)[0]
     gewicht_alle = [1 / (1 + i) ** 0.9 for i in range(len(lbs))]
-    for p in anderen[len(zonder):]:
+    for p in anderen[len(zonder) :]:
         p.lb = rng.choices(lbs, weights=gewicht_alle)[0]
 
 

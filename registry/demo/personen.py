@@ -1,11 +1,20 @@
 """The deelnemers of the evaluation: who they are (geslacht, age, name), which instelling
 enrolled them and who referred them. Counts from overzicht 3.2, 4.2, 4.3, 5.3 and 7.2."""
+
 from __future__ import annotations
 
 from collections import Counter
 
-from registry.demo.opzet import (AANMELDERS, DOELGROEPEN, JONG_ELDERS, LEEFTIJD_VAST, PILOT_GEMEENTEN,
-                                 PILOT_INSTELLINGEN, REGIONAAL, WERKEND)
+from registry.demo.opzet import (
+    AANMELDERS,
+    DOELGROEPEN,
+    JONG_ELDERS,
+    LEEFTIJD_VAST,
+    PILOT_GEMEENTEN,
+    PILOT_INSTELLINGEN,
+    REGIONAAL,
+    WERKEND,
+)
 from registry.demo.wereld import Persoon, Wereld
 from registry.domein.telregels import LEEFTIJDSGROEPEN
 
@@ -23,7 +32,7 @@ def deelnemers(w: Wereld) -> None:
 
 def _leeftijdsgroepen(w: Wereld) -> tuple[dict[str, Counter[str]], list[str]]:
     """The fixed age groups per pilot, and a shuffled pool of the rest of overzicht 4.3."""
-    vast = {p: Counter(dict(zip(LEEFTIJDSGROEPEN, v))) for p, v in LEEFTIJD_VAST.items()}
+    vast = {p: Counter(dict(zip(LEEFTIJDSGROEPEN, v, strict=False))) for p, v in LEEFTIJD_VAST.items()}
     for jong_pilot in JONG_ELDERS:
         vast[jong_pilot] = Counter({LEEFTIJDSGROEPEN[0]: 1})
     rest = Counter(w.doel["leeftijdsgroepen"])
@@ -76,7 +85,7 @@ def instellingen(w: Wereld) -> None:
             for p in [p for p in lst if len(p.verklaringen) > 1]:
                 p.instelling = inst.pop(inst.index("mbo.anderestartmbo"))
             lst = [p for p in lst if len(p.verklaringen) <= 1]
-        for p, i in zip(lst, inst):
+        for p, i in zip(lst, inst, strict=False):
             p.instelling = i
     totaal = Counter(p.instelling for p in w.personen)
     if dict(totaal) != {k: v for k, v in w.doel["instellingen"].items() if v}:

@@ -1,11 +1,12 @@
 """The data set as partners publish it: reference data first (SBB's dossiers and erkende
 leerbedrijven, DUO's erkenningen), then every person's events in occurred_at order, each
 a JSON-lines row built by registry.demo.bouwer with a deterministic event_id."""
+
 from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from registry.demo import bouwer
 from registry.demo.dossiers import crebos_van
@@ -24,8 +25,15 @@ def records(w: Wereld) -> list[DemoRecord]:
     rijen = _referentie(w) + _persoonlijk(w)
     out: list[DemoRecord] = []
     for n, (ts, partner, event_type, payload, bsn, naam, geboren) in enumerate(rijen):
-        row = bouwer.inzending(event_type, payload, event_id=str(uuid.uuid5(NS, f"{w.seed}:{n}")), occurred_at=ts,
-                               bsn=bsn, naam=naam, geboortedatum=geboren)
+        row = bouwer.inzending(
+            event_type,
+            payload,
+            event_id=str(uuid.uuid5(NS, f"{w.seed}:{n}")),
+            occurred_at=ts,
+            bsn=bsn,
+            naam=naam,
+            geboortedatum=geboren,
+        )
         out.append(DemoRecord(partner, row))
     return out
 
@@ -40,10 +48,12 @@ def _persoonlijk(w: Wereld) -> list[_Rij]:
             per_dag[e.dag].append(i)
         for d, idx in per_dag.items():
             minuten = sorted(w.toeval.rng.sample(range(0, _WERKDAG), len(idx)))
-            for i, m in zip(idx, minuten):
+            for i, m in zip(idx, minuten, strict=False):
                 e = p.events[i]
-                ts = datetime.combine(d, time(8, 0), timezone.utc) + timedelta(minutes=m)
-                persoonlijk.append((ts, p.nr, i, (ts, e.partner, e.event_type, e.payload, p.bsn, e.naam, e.geboortedatum)))
+                ts = datetime.combine(d, time(8, 0), UTC) + timedelta(minutes=m)
+                persoonlijk.append(
+                    (ts, p.nr, i, (ts, e.partner, e.event_type, e.payload, p.bsn, e.naam, e.geboortedatum))
+                )
     persoonlijk.sort(key=lambda x: (x[0], x[1], x[2]))
     return [rij for *_, rij in persoonlijk]
 
@@ -56,9 +66,11 @@ def _referentie(w: Wereld) -> list[_Rij]:
 
 
 def _dossiers(w: Wereld) -> list[_Rij]:
-    gebruikt = {c for p in w.personen for t in p.trajecten for c, _ in t.afgetekend} | {
-        t.crebo for p in w.personen for t in p.trajecten} | {
-        c for p in w.personen for v in p.verklaringen for c in crebos_van(v.sleutel)}
+    gebruikt = (
+        {c for p in w.personen for t in p.trajecten for c, _ in t.afgetekend}
+        | {t.crebo for p in w.personen for t in p.trajecten}
+        | {c for p in w.personen for v in p.verklaringen for c in crebos_van(v.sleutel)}
+    )
     missing = gebruikt - set(w.dossiers)
     if missing:
         raise ValueError(f"crebos without dossier: {sorted(missing)}")
@@ -66,7 +78,7 @@ def _dossiers(w: Wereld) -> list[_Rij]:
     for i, (crebo, d) in enumerate(sorted(w.dossiers.items())):
         k = d.kwalificatie
         payload = bouwer.dossier(crebo, k.naam, k.niveau, k.domein, d.kerntaken)
-        ts = datetime(2016, 8, 1, 9, 0, tzinfo=timezone.utc) + timedelta(minutes=i)
+        ts = datetime(2016, 8, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=i)
         out.append((ts, "sbb", "KwalificatiedossierVastgesteld", payload, None, None, None))
     return out
 
@@ -112,9 +124,12 @@ def _lb_naam(w: Wereld, lb: Leerbedrijf) -> str:
     if w.pilot_lbs[pilot] and w.pilot_lbs[pilot][0] is lb and pilot not in ("doorzaam", "vgn-actiz"):
         return f"Leerwerkbedrijf {referentie.pilots()[pilot].naam}"
     sjabloon = rng.choice(BEDRIJF[domein])
-    return sjabloon.format(a=rng.choice(ACHTERNAMEN).replace("de ", "De ").replace("van ", "Van "),
-                           b=rng.choice(BOMEN), p=rng.choice(PLAATSEN_LB))
+    return sjabloon.format(
+        a=rng.choice(ACHTERNAMEN).replace("de ", "De ").replace("van ", "Van "),
+        b=rng.choice(BOMEN),
+        p=rng.choice(PLAATSEN_LB),
+    )
 
 
 def _tijd(w: Wereld, d: date) -> datetime:
-    return datetime.combine(d, time(8, 0), timezone.utc) + timedelta(minutes=w.toeval.rng.randint(0, _WERKDAG))
+    return datetime.combine(d, time(8, 0), UTC) + timedelta(minutes=w.toeval.rng.randint(0, _WERKDAG))

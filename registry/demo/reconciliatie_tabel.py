@@ -1,4 +1,5 @@
 """The reconciliation table as the CLI (``praktijkregister reconcile``) and the demo print it."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -9,10 +9,11 @@
 Pure: rows derived from the generated records (BSNs in clear, as a partner holds them); the pilots chosen are
 outside the reconciliation table's, so its numbers are unchanged too.
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from registry.demo import bouwer
@@ -21,7 +22,7 @@ from registry.demo.tellingen import PILOTS, ZONDER_LIJST
 from registry.demo.wereld import DemoRecord
 
 BUITEN = set(PILOTS) | set(ZONDER_LIJST.values())  # pilots of the reconciliation table: left alone
-MOMENT = datetime(2021, 7, 20, 9, 0, tzinfo=timezone.utc)  # after the data set and the refusals
+MOMENT = datetime(2021, 7, 20, 9, 0, tzinfo=UTC)  # after the data set and the refusals
 
 
 def _id(naam: str) -> str:
@@ -34,22 +35,43 @@ def _row(partner: str, event_type: str, payload: bouwer.Payload, naam: str, bsn:
 
 def pogingen(records: list[DemoRecord]) -> list[DemoRecord]:
     """The rogue inschrijving and the shared erasure's two steps (advies of a second instelling, then the request)."""
-    inschrijvingen = [r for r in records if r.record["type"] == "DeelnemerIngeschreven" and r.record["pilot"] not in BUITEN]
-    erkend = {(r.record["mbo_instelling"], r.record["crebo"]) for r in records
-              if r.record["type"] == "ErkenningDerdeLeerwegVerleend"}
+    inschrijvingen = [
+        r for r in records if r.record["type"] == "DeelnemerIngeschreven" and r.record["pilot"] not in BUITEN
+    ]
+    erkend = {
+        (r.record["mbo_instelling"], r.record["crebo"])
+        for r in records
+        if r.record["type"] == "ErkenningDerdeLeerwegVerleend"
+    }
     eerste = inschrijvingen[0].record
     a = inschrijvingen[0].partner
     instellingen = {r.partner for r in records if r.record["type"] == "DeelnemerIngeschreven"}  # with an ingress topic
     rogue = sorted(i for i, c in erkend if c == eerste["crebo"] and i != a and i in instellingen)[0]
     pilot = sorted({r.record["pilot"] for r in inschrijvingen} - {eerste["pilot"]})[0]
-    payload: dict[str, Any] = bouwer.inschrijving(_id("traject"), rogue, eerste["crebo"], pilot,
-                                                  datetime(2021, 7, 19).date(), eerste["geslacht"], eerste["leeftijd"])
+    payload: dict[str, Any] = bouwer.inschrijving(
+        _id("traject"),
+        rogue,
+        eerste["crebo"],
+        pilot,
+        datetime(2021, 7, 19).date(),
+        eerste["geslacht"],
+        eerste["leeftijd"],
+    )
     tweede = next(r for r in inschrijvingen if r.record["bsn"] != eerste["bsn"] and r.partner != rogue)
     return [
         _row(rogue, "DeelnemerIngeschreven", payload, "rogue-inschrijving", eerste["bsn"]),
-        _row(rogue, "AdviesUitgebracht", bouwer.advies(rogue, "praktijkverklaring",
-                                                       "geen_inschrijving_geen_startkwalificatie"),
-             "tweede-advies", tweede.record["bsn"]),
-        _row(tweede.partner, "DeelnemerGegevensVerwijderd", bouwer.verwijdering("AVG art. 17, verzoek demo"),
-             "gedeelde-verwijdering", tweede.record["bsn"]),
+        _row(
+            rogue,
+            "AdviesUitgebracht",
+            bouwer.advies(rogue, "praktijkverklaring", "geen_inschrijving_geen_startkwalificatie"),
+            "tweede-advies",
+            tweede.record["bsn"],
+        ),
+        _row(
+            tweede.partner,
+            "DeelnemerGegevensVerwijderd",
+            bouwer.verwijdering("AVG art. 17, verzoek demo"),
+            "gedeelde-verwijdering",
+            tweede.record["bsn"],
+        ),
     ]

@@ -7,35 +7,38 @@ thread per partner, no phases); the validator parks what arrives before the even
 it depends on and releases it when that arrives, so the result is the same on
 every run. The deliberately bad submissions follow once the files are in.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
 import time
+from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from collections import Counter
-from typing import Any, Iterable
+from typing import Any
 
 from kafka import KafkaProducer
 from rich.console import Console
-from sqlalchemy.engine import make_url
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
-from registry.infra.kafka import client_config
 from consumers.validator import Validator, ValidatorConfig
 from producers.invoer import Invoer
 from producers.publisher import Publisher
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
-from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel
-from registry.demo import data as demodata, tellingen
+from registry.demo import data as demodata
+from registry.demo import tellingen
 from registry.demo.doelen import PEILDATUM
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import codec, topics
 from registry.infra.db import engine
+from registry.infra.kafka import client_config
 from registry.infra.settings import Settings
+from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel
 from registry.infra.topics import Topics
 
 # the lifecycle order the demo used to publish in (phase by phase); kept for tests that compare with it
@@ -53,7 +56,11 @@ LEERBEDRIJF_PORTALS = 3  # leerbedrijven that sign off through their own topic; 
 
 def _route(records: list[demodata.DemoRecord]) -> list[demodata.DemoRecord]:
     """Keep the topic count small: most leerbedrijven sign off via the traject's instelling."""
-    instelling = {r.record["traject_id"]: r.record["mbo_instelling"] for r in records if r.record["type"] == "DeelnemerIngeschreven"}
+    instelling = {
+        r.record["traject_id"]: r.record["mbo_instelling"]
+        for r in records
+        if r.record["type"] == "DeelnemerIngeschreven"
+    }
     portals = sorted({r.partner for r in records if r.partner.startswith("leerbedrijf.")})[:LEERBEDRIJF_PORTALS]
     out = []
     for r in records:
@@ -71,21 +78,36 @@ def files(records: Iterable[demodata.DemoRecord]) -> dict[str, list[dict[str, An
     return by_partner
 
 
-def publish_file(servers: list[str], partitions: int, partner: str, rows: list[dict[str, Any]], pseudo: Pseudonymiser,
-                 sealer: Sealer, prefix: str = "praktijkleren") -> int:
+def publish_file(
+    servers: list[str],
+    partitions: int,
+    partner: str,
+    rows: list[dict[str, Any]],
+    pseudo: Pseudonymiser,
+    sealer: Sealer,
+    prefix: str = "praktijkleren",
+) -> int:
     invoer = Invoer(partner, pseudo, sealer.seal)
     items = [invoer.row(row, raw=json.dumps(row, sort_keys=True)) for row in rows]
     with Publisher(servers, partner, partitions=partitions, prefix=prefix) as pub:
         return pub.publish_batch(items)
 
 
-def publish_concurrently(servers: list[str], partitions: int, by_partner: dict[str, list[dict[str, Any]]],
-                         pseudo: Pseudonymiser, sealer: Sealer, order: list[str] | None = None,
-                         prefix: str = "praktijkleren") -> int:
+def publish_concurrently(
+    servers: list[str],
+    partitions: int,
+    by_partner: dict[str, list[dict[str, Any]]],
+    pseudo: Pseudonymiser,
+    sealer: Sealer,
+    order: list[str] | None = None,
+    prefix: str = "praktijkleren",
+) -> int:
     """Every partner's file at the same time, one thread each (started in ``order``, default sorted)."""
     names = order or sorted(by_partner)
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(names)))) as pool:
-        futures = [pool.submit(publish_file, servers, partitions, p, by_partner[p], pseudo, sealer, prefix) for p in names]
+        futures = [
+            pool.submit(publish_file, servers, partitions, p, by_partner[p], pseudo, sealer, prefix) for p in names
+        ]
         return sum(f.result() for f in futures)
 
 
@@ -95,7 +117,7 @@ def _publish(s: Settings, records: Iterable[demodata.DemoRecord], pseudo: Pseudo
 
 @dataclass(frozen=True)
 class Instanties:
-    """How many of each background consumer ``_serve`` starts (issue 15: each kind is one consumer group)."""
+    """How many of each background consumer ``_serve`` starts (each kind is one consumer group)."""
 
     validators: int = 1
     projectors: int = 1
@@ -104,8 +126,11 @@ class Instanties:
     def commands(self) -> list[list[str]]:
         """The CLI arguments of every background process; one projector keeps the plain ``project``."""
         project = [["project"]] if self.projectors == 1 else [["project", "--group"]] * self.projectors
-        return ([["validator", "--instance", str(i)] for i in range(self.validators)] + project
-                + [["reconcile", "--follow", "--instance", str(i)] for i in range(self.reconcilers)])
+        return (
+            [["validator", "--instance", str(i)] for i in range(self.validators)]
+            + project
+            + [["reconcile", "--follow", "--instance", str(i)] for i in range(self.reconcilers)]
+        )
 
 
 def logging_naar(logs: Path | None) -> Path | None:
@@ -115,30 +140,47 @@ def logging_naar(logs: Path | None) -> Path | None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         return None
     logs.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(filename=str(logs / "demo.log"), level=logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        filename=str(logs / "demo.log"), level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     logging.getLogger("kafka").setLevel(logging.WARNING)
     return logs
 
 
-def run(s: Settings, console: Console, serve: bool = True, instanties: Instanties = Instanties(),
-        logs: Path | None = None) -> None:
+def run(
+    s: Settings, console: Console, serve: bool = True, instanties: Instanties = Instanties(), logs: Path | None = None
+) -> None:
     t = Topics()
-    console.print(f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database "
-                  f"{make_url(s.database_url).render_as_string(hide_password=True)}")
-    init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file, signing_file=s.signing_key_file,
-              registry_pseudonym_file=s.registry_pseudonym_key_file, master_file=s.master_key_file)
+    console.print(
+        f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database "
+        f"{make_url(s.database_url).render_as_string(hide_password=True)}"
+    )
+    init_keys(
+        s.pseudonym_key_file,
+        s.public_key_file,
+        s.private_key_file,
+        signing_file=s.signing_key_file,
+        registry_pseudonym_file=s.registry_pseudonym_key_file,
+        master_file=s.master_key_file,
+    )
     pseudo, sealer = Pseudonymiser.from_file(s.pseudonym_key_file), Sealer.from_file(s.public_key_file)
     generated = demodata.generate()
     records = _route(generated) + tellingen.tellingen(generated, PEILDATUM)
     partners = sorted({r.partner for r in records} | {r.partner for r in demodata.refusals()})
     topics.create(s.kafka_servers, s.partitions, partners, max_ingress_bytes=s.max_ingress_bytes)
     v_url = s.for_component("validator").database_url  # each step logs in as its component's role
-    validator = Validator(ValidatorConfig(s.kafka_servers, v_url, s.validator_group,
-                                          park_timeout=s.park_timeout, max_record_bytes=s.max_ingress_bytes,
-                                          deadletter_prefix_bytes=s.deadletter_prefix_bytes,
-                                          registry_pseudonym_key=RegistryPseudoniemSleutel.from_file(
-                                              s.registry_pseudonym_key_file).generaties), engine(v_url))
+    validator = Validator(
+        ValidatorConfig(
+            s.kafka_servers,
+            v_url,
+            s.validator_group,
+            park_timeout=s.park_timeout,
+            max_record_bytes=s.max_ingress_bytes,
+            deadletter_prefix_bytes=s.deadletter_prefix_bytes,
+            registry_pseudonym_key=RegistryPseudoniemSleutel.from_file(s.registry_pseudonym_key_file).generaties,
+        ),
+        engine(v_url),
+    )
     validator.start()
     try:
         by_partner = files(records)
@@ -146,18 +188,22 @@ def run(s: Settings, console: Console, serve: bool = True, instanties: Instantie
         published = time.monotonic()
         done = validator.drain()
         p = validator.plaats
-        console.print(f"  published {sent:5d}  validated {done:5d}  every partner's file at the same time "
-                      f"({len(by_partner)} partners); {p.geparkeerd_ooit} parked on arrival, "
-                      f"{p.opgelost_ooit['geaccepteerd']} released and accepted, {len(p)} still waiting; "
-                      f"caught up {time.monotonic() - published:.1f} s after the last publish")
+        console.print(
+            f"  published {sent:5d}  validated {done:5d}  every partner's file at the same time "
+            f"({len(by_partner)} partners); {p.geparkeerd_ooit} parked on arrival, "
+            f"{p.opgelost_ooit['geaccepteerd']} released and accepted, {len(p)} still waiting; "
+            f"caught up {time.monotonic() - published:.1f} s after the last publish"
+        )
         sent = _publish(s, demodata.refusals(), pseudo, sealer)
         raw = KafkaProducer(**client_config(s.kafka_servers))
         raw.send(t.ingress("uwv"), b"garbage from a misconfigured partner system")
         raw.flush()
         raw.close()
         done = validator.drain()
-        console.print(f"  published {sent + 1:5d}  validated {done:5d}  deliberately bad submissions "
-                      f"({len(validator.plaats)} parked, waiting: praktijkregister parked)")
+        console.print(
+            f"  published {sent + 1:5d}  validated {done:5d}  deliberately bad submissions "
+            f"({len(validator.plaats)} parked, waiting: praktijkregister parked)"
+        )
         _relaties(s, validator, console, generated, pseudo, sealer)
     finally:
         validator.close()
@@ -168,12 +214,18 @@ def run(s: Settings, console: Console, serve: bool = True, instanties: Instantie
     key = demo_key(s)
     base = f"http://{s.api_host}:{s.api_port}"
     console.print(f"\n[bold]Query API[/bold] on {base}  (OpenAPI: {base}/docs)")
-    console.print(f"[bold]Praktijkloket[/bold] (browser): {base}/  (publiek view; enter the key below for exact numbers)")
+    console.print(
+        f"[bold]Praktijkloket[/bold] (browser): {base}/  (publiek view; enter the key below for exact numbers)"
+    )
     console.print(f"landelijk API key (shown once): [bold]{key}[/bold]")
-    for path in ("/v1/overzichten", f"/v1/overzichten/kwalificaties?peildatum={PEILDATUM}",
-                 f"/v1/overzichten/deelnemers-per-pilot?peildatum={PEILDATUM}&format=csv",
-                 "/v1/aantallen?regio=Rijnmond&van=2019-01-01&tot=2021-06-30",
-                 f"/v1/reconciliatie?peildatum={PEILDATUM}", "/v1/status"):
+    for path in (
+        "/v1/overzichten",
+        f"/v1/overzichten/kwalificaties?peildatum={PEILDATUM}",
+        f"/v1/overzichten/deelnemers-per-pilot?peildatum={PEILDATUM}&format=csv",
+        "/v1/aantallen?regio=Rijnmond&van=2019-01-01&tot=2021-06-30",
+        f"/v1/reconciliatie?peildatum={PEILDATUM}",
+        "/v1/status",
+    ):
         console.print(f"  curl -H 'Authorization: Bearer {key}' '{base}{path}'", highlight=False, soft_wrap=True)
     console.print(f"  curl '{base}/v1/verklaringen/<verklaring_id>/verificatie'   (public, no key)", highlight=False)
     _voorbeeld_verklaring(s, console, s.public_url or base, key)
@@ -198,16 +250,24 @@ def _serve(s: Settings, console: Console, instanties: Instanties = Instanties(),
     for args in instanties.commands():
         naam = "-".join(a for a in args if not a.startswith("--"))
         uit = None if logs is None else (logs / f"{naam}.log").open("ab")
-        workers.append(subprocess.Popen(cli + args, stdout=uit, stderr=None if uit is None else subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL))
+        workers.append(
+            subprocess.Popen(
+                cli + args, stdout=uit, stderr=None if uit is None else subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        )
     waar = "" if logs is None else f"; their logs: {logs}/<component>.log"
-    console.print(f"{instanties.validators} validator(s), {instanties.projectors} projector(s) and "
-                  f"{instanties.reconcilers} reconciler(s) (reconcile --follow) run in the background{waar}; "
-                  "serving the API until Ctrl-C ...", highlight=False)
+    console.print(
+        f"{instanties.validators} validator(s), {instanties.projectors} projector(s) and "
+        f"{instanties.reconcilers} reconciler(s) (reconcile --follow) run in the background{waar}; "
+        "serving the API until Ctrl-C ...",
+        highlight=False,
+    )
     ports = (s.validator_metrics_port, s.projector_metrics_port, s.reconciler_metrics_port)
     if any(ports):  # ./ops/demo: the ports ops/prometheus.sh scrapes (its URL: ops/prometheus.sh url)
-        console.print("metrics: validator :{}, projector :{}, reconciler :{}, API {}/metrics (landelijk key); "
-                      "Prometheus: ops/prometheus.sh url".format(*ports, f"http://{s.api_host}:{s.api_port}"))
+        console.print(
+            "metrics: validator :{}, projector :{}, reconciler :{}, API {}/metrics (landelijk key); "
+            "Prometheus: ops/prometheus.sh url".format(*ports, f"http://{s.api_host}:{s.api_port}")
+        )
     try:
         uvicorn.run(create_app(s, queries=projections.queries), host=s.api_host, port=s.api_port, log_level="warning")
     finally:
@@ -220,8 +280,9 @@ def _serve(s: Settings, console: Console, instanties: Instanties = Instanties(),
 def project(s: Settings, console: Console) -> None:
     from consumers import projector
 
-    stats = projector.project(projector.RunnerConfig(s.kafka_bootstrap, s.for_component("projector").database_url),
-                              ["all"], once=True)
+    stats = projector.project(
+        projector.RunnerConfig(s.kafka_bootstrap, s.for_component("projector").database_url), ["all"], once=True
+    )
     for st in stats:
         console.print(f"  projected {st.consumed:5d} event(s) into read model {st.projection}")
 
@@ -242,10 +303,12 @@ def show_overzichten(s: Settings, console: Console, peildatum: dt.date) -> None:
         dpp = queries.overzicht(conn, "deelnemers-per-pilot", peildatum)
         vpp = queries.overzicht(conn, "verklaringen-per-pilot", peildatum)
         niv = queries.overzicht(conn, "niveaus", peildatum)
-    console.print(f"[bold]At {peildatum}:[/bold] {sum(r['deelnemers'] for r in dpp)} deelnemers over "
-                  f"{sum(1 for r in dpp if r['deelnemers'])} pilots, {sum(r['deelnemers_met_verklaring'] for r in vpp)} "
-                  f"with a verklaring, {sum(r['verklaringen'] for r in niv)} verklaringen "
-                  "(the evaluation: 784 over 26 pilots, 405, 458)")
+    console.print(
+        f"[bold]At {peildatum}:[/bold] {sum(r['deelnemers'] for r in dpp)} deelnemers over "
+        f"{sum(1 for r in dpp if r['deelnemers'])} pilots, {sum(r['deelnemers_met_verklaring'] for r in vpp)} "
+        f"with a verklaring, {sum(r['verklaringen'] for r in niv)} verklaringen "
+        "(the evaluation: 784 over 26 pilots, 405, 458)"
+    )
 
 
 def show_reconciliatie(s: Settings, console: Console, peildatum: dt.date) -> None:
@@ -253,8 +316,12 @@ def show_reconciliatie(s: Settings, console: Console, peildatum: dt.date) -> Non
     from consumers import reconciler
     from registry.demo.reconciliatie_tabel import tabel
 
-    rijen = reconciler.reconcile(engine(s.for_component("reconciler").database_url), DEFAULT_READ_SCHEMA, peildatum,
-                                 venster_dagen=s.reconcile_window_days)
+    rijen = reconciler.reconcile(
+        engine(s.for_component("reconciler").database_url),
+        DEFAULT_READ_SCHEMA,
+        peildatum,
+        venster_dagen=s.reconcile_window_days,
+    )
     producer = KafkaProducer(**client_config(s.kafka_servers), acks="all")
     try:
         reconciler.publish_results(producer, rijen)
@@ -262,8 +329,10 @@ def show_reconciliatie(s: Settings, console: Console, peildatum: dt.date) -> Non
         producer.close()
     project(s, console)
     console.print(tabel([r for r in rijen if r.bronnen], peildatum))
-    console.print(f"({len(rijen)} pilots reconciled and recorded as ReconciliatieUitgevoerd; "
-                  f"the table shows the {sum(1 for r in rijen if r.bronnen)} with a telling near {peildatum})")
+    console.print(
+        f"({len(rijen)} pilots reconciled and recorded as ReconciliatieUitgevoerd; "
+        f"the table shows the {sum(1 for r in rijen if r.bronnen)} with a telling near {peildatum})"
+    )
 
 
 def demo_key(s: Settings) -> str:
@@ -275,10 +344,14 @@ def demo_key(s: Settings) -> str:
 
 def summarize(s: Settings, t: Topics, console: Console) -> None:
     accepted, refused, dead = _counts(s, t)
-    console.print(_count_table(f"canonical log {t.events}: {sum(accepted.values())} accepted events", "event type",
-                               "accepted", accepted))
-    console.print(_count_table(f"{t.rejections}: {sum(refused.values())} refused submissions", "reason code",
-                               "refused", refused))
+    console.print(
+        _count_table(
+            f"canonical log {t.events}: {sum(accepted.values())} accepted events", "event type", "accepted", accepted
+        )
+    )
+    console.print(
+        _count_table(f"{t.rejections}: {sum(refused.values())} refused submissions", "reason code", "refused", refused)
+    )
     console.print(f"{t.deadletter}: {dead} dead-lettered submission(s) (bytes that are not registry events)")
 
 
@@ -297,8 +370,14 @@ def _counts(s: Settings, t: Topics) -> tuple[Counter[str], Counter[str], int]:
     return accepted, refused, len(topics.read_to_end(s.kafka_servers, t.deadletter))
 
 
-def _relaties(s: Settings, validator: Validator, console: Console, generated: list[demodata.DemoRecord],
-              pseudo: Pseudonymiser, sealer: Sealer) -> None:
+def _relaties(
+    s: Settings,
+    validator: Validator,
+    console: Console,
+    generated: list[demodata.DemoRecord],
+    pseudo: Pseudonymiser,
+    sealer: Sealer,
+) -> None:
     """A rogue inschrijving and an erasure of a deelnemer two instellingen hold: both wait (registry/demo/relaties.py)."""
     from registry.demo.relaties import pogingen
 
@@ -309,9 +388,12 @@ def _relaties(s: Settings, validator: Validator, console: Console, generated: li
         validator.drain()
     ids = {r.record["event_id"]: r for r in rows}
     wacht = [g for g in validator.plaats.entries.values() if g.event_id in ids]
-    console.print(f"  published {sent:5d}  who may say what about whom: "
-                  + "; ".join(f"{g.partner} {g.event_type} parked ({g.reden})" for g in sorted(wacht, key=lambda g: g.volgorde))
-                  + " (praktijkregister parked --as sbb)", highlight=False)
+    console.print(
+        f"  published {sent:5d}  who may say what about whom: "
+        + "; ".join(f"{g.partner} {g.event_type} parked ({g.reden})" for g in sorted(wacht, key=lambda g: g.volgorde))
+        + " (praktijkregister parked --as sbb)",
+        highlight=False,
+    )
 
 
 def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) -> None:
@@ -331,7 +413,15 @@ def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) ->
     vid, url = found
     console.print(f"\n[bold]Praktijkverklaring[/bold] sample PDF: {pad}", highlight=False, soft_wrap=True)
     console.print(f"  verification page (public): {url}", highlight=False, soft_wrap=True)
-    console.print(f"  curl -H 'Authorization: Bearer {key}' -o v.pdf '{base}/v1/verklaringen/{vid}/document'", highlight=False, soft_wrap=True)
-    console.print(f"  curl -H 'Authorization: Bearer {key}' -o v.jwt '{base}/v1/verklaringen/{vid}/credential'"
-                  f" && curl -o keys.json '{base}/.well-known/praktijkregister-keys.json'"
-                  " && praktijkregister verklaring verify v.jwt --keys keys.json", highlight=False, soft_wrap=True)
+    console.print(
+        f"  curl -H 'Authorization: Bearer {key}' -o v.pdf '{base}/v1/verklaringen/{vid}/document'",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  curl -H 'Authorization: Bearer {key}' -o v.jwt '{base}/v1/verklaringen/{vid}/credential'"
+        f" && curl -o keys.json '{base}/.well-known/praktijkregister-keys.json'"
+        " && praktijkregister verklaring verify v.jwt --keys keys.json",
+        highlight=False,
+        soft_wrap=True,
+    )

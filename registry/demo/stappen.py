@@ -1,10 +1,11 @@
 """The steps of one deelnemer's story, each recording its event(s) with the shared builders
 (registry.demo.bouwer): aanmelding and advies, inschrijving, leerbedrijf, sign-offs,
 verklaring, beeindiging, uitstroom. The timelines (trajecten.py) decide when."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Sequence
 
 from registry.demo import bouwer
 from registry.demo.dossiers import crebos_van
@@ -13,8 +14,12 @@ from registry.demo.wereld import Leerbedrijf, Persoon, Traject, Verklaring, Were
 
 
 def aanmelden(p: Persoon, dag: date) -> None:
-    p.emit(dag, p.aanmelder, "KandidaatAangemeld",
-           bouwer.aanmelding(p.pilot, p.aanmelder_type, p.doelgroep, p.gemeente, p.werkend))
+    p.emit(
+        dag,
+        p.aanmelder,
+        "KandidaatAangemeld",
+        bouwer.aanmelding(p.pilot, p.aanmelder_type, p.doelgroep, p.gemeente, p.werkend),
+    )
 
 
 def _voorloop(w: Wereld, p: Persoon, inschrijving: date) -> None:
@@ -25,15 +30,23 @@ def _voorloop(w: Wereld, p: Persoon, inschrijving: date) -> None:
     if p.leeftijd < 18:
         duo, verouderd = "geen_inschrijving_geen_startkwalificatie", False
     else:
-        duo = t.gewogen((("geen_inschrijving_geen_startkwalificatie", 85), ("heeft_startkwalificatie", 5),
-                         ("niet_uitgevoerd", 10)))
+        duo = t.gewogen(
+            (("geen_inschrijving_geen_startkwalificatie", 85), ("heeft_startkwalificatie", 5), ("niet_uitgevoerd", 10))
+        )
         verouderd = duo == "heeft_startkwalificatie"
     soort = t.gewogen((("praktijkverklaring", 94), ("mbo_certificaat", 3), ("entree", 3)))
     p.emit(advies, p.instelling, "AdviesUitgebracht", bouwer.advies(p.instelling, soort, duo, verouderd))
 
 
-def inschrijven(w: Wereld, p: Persoon, crebo: str, start: date, lb: Leerbedrijf | None, lb_nu: bool,
-                inschrijving: date | None = None) -> Traject:
+def inschrijven(
+    w: Wereld,
+    p: Persoon,
+    crebo: str,
+    start: date,
+    lb: Leerbedrijf | None,
+    lb_nu: bool,
+    inschrijving: date | None = None,
+) -> Traject:
     """A new traject; ``lb_nu``: the leerbedrijf is on the inschrijving (else vastgelegd later)."""
     if inschrijving is None:
         inschrijving = start - timedelta(days=w.toeval.rng.randint(0, 14))
@@ -41,9 +54,17 @@ def inschrijven(w: Wereld, p: Persoon, crebo: str, start: date, lb: Leerbedrijf 
     if not p.trajecten:
         p.geboortedatum = w.toeval.geboortedatum(p.leeftijd, start)
         _voorloop(w, p, inschrijving)
-    payload = bouwer.inschrijving(t.traject_id, p.instelling, crebo, p.pilot, start, p.geslacht,
-                                  leeftijd_op(p.geboortedatum, start), gemeente=p.gemeente,
-                                  leerbedrijf_id=lb.lb_id if (lb and lb_nu) else None)
+    payload = bouwer.inschrijving(
+        t.traject_id,
+        p.instelling,
+        crebo,
+        p.pilot,
+        start,
+        p.geslacht,
+        leeftijd_op(p.geboortedatum, start),
+        gemeente=p.gemeente,
+        leerbedrijf_id=lb.lb_id if (lb and lb_nu) else None,
+    )
     p.emit(inschrijving, p.instelling, "DeelnemerIngeschreven", payload, naam=p.naam, geboortedatum=p.geboortedatum)
     if lb is not None:
         lb.crebos.add(crebo)
@@ -54,8 +75,12 @@ def inschrijven(w: Wereld, p: Persoon, crebo: str, start: date, lb: Leerbedrijf 
 
 def vastleggen(p: Persoon, t: Traject, d: date) -> None:
     assert t.lb is not None
-    p.emit(d, t.instelling, "LeerbedrijfVastgelegd",
-           bouwer.leerbedrijf_vastgelegd(t.traject_id, t.lb.lb_id, t.lb.opleider or None))
+    p.emit(
+        d,
+        t.instelling,
+        "LeerbedrijfVastgelegd",
+        bouwer.leerbedrijf_vastgelegd(t.traject_id, t.lb.lb_id, t.lb.opleider or None),
+    )
     t.lb.eerste_gebruik = min(t.lb.eerste_gebruik, d)
 
 
@@ -63,7 +88,7 @@ def aftekenen(w: Wereld, p: Persoon, t: Traject, wps: list[tuple[str, str]], van
     """Sign-offs on days in [van, tot], mostly by the leerbedrijf itself, else by the instelling."""
     assert t.lb is not None
     dagen = sorted(w.toeval.dag(van, max(van, tot), corona=False) for _ in wps)
-    for (crebo, wp), d in zip(wps, dagen):
+    for (crebo, wp), d in zip(wps, dagen, strict=False):
         partner = f"leerbedrijf.{t.lb.lb_id}" if w.toeval.rng.random() < 0.85 else t.instelling
         p.emit(d, partner, "WerkprocesAfgetekend", bouwer.aftekening(t.traject_id, crebo, wp, t.lb.opleider))
         t.afgetekend.append((crebo, wp))
@@ -78,7 +103,9 @@ def vrij(w: Wereld, p: Persoon, crebo: str) -> int:
 
 def kies_werkprocessen(w: Wereld, p: Persoon, crebo: str, n: int) -> list[tuple[str, str]]:
     """``n`` consecutive werkprocessen of the dossier not yet signed off or on a verklaring."""
-    gebruikt = {wp for tr in p.trajecten for wp in tr.afgetekend} | {wp for v in p.verklaringen for wp in v.werkprocessen}
+    gebruikt = {wp for tr in p.trajecten for wp in tr.afgetekend} | {
+        wp for v in p.verklaringen for wp in v.werkprocessen
+    }
     vrije = [wp for wp in w.dossiers[crebo].werkprocessen if (crebo, wp) not in gebruikt]
     if len(vrije) < n:
         raise ValueError(f"dossier {crebo} has too few werkprocessen left for deelnemer {p.nr}")
@@ -92,15 +119,18 @@ def werkprocessen_voor(w: Wereld, p: Persoon, v: Verklaring) -> list[tuple[str, 
     if len(crebos) == 1:
         return kies_werkprocessen(w, p, crebos[0], v.n_werkprocessen)
     tweede = max(1, v.n_werkprocessen // 3)
-    return (kies_werkprocessen(w, p, crebos[0], v.n_werkprocessen - tweede)
-            + kies_werkprocessen(w, p, crebos[1], tweede))
+    return kies_werkprocessen(w, p, crebos[0], v.n_werkprocessen - tweede) + kies_werkprocessen(w, p, crebos[1], tweede)
 
 
 def uitgeven(w: Wereld, p: Persoon, t: Traject, v: Verklaring, d: date) -> None:
     assert t.lb is not None
     v.verklaring_id, v.datum = w.toeval.uuid(), d
-    p.emit(d, t.instelling, "PraktijkverklaringUitgegeven",
-           bouwer.verklaring(t.traject_id, v.verklaring_id, v.werkprocessen, t.lb.lb_id, v.branche))
+    p.emit(
+        d,
+        t.instelling,
+        "PraktijkverklaringUitgegeven",
+        bouwer.verklaring(t.traject_id, v.verklaring_id, v.werkprocessen, t.lb.lb_id, v.branche),
+    )
     for c in crebos_van(v.sleutel):
         t.lb.crebos.add(c)
 

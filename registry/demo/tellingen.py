@@ -15,11 +15,13 @@ the reconciliation table at the peildatum has something to explain:
 Pure: the rows are derived from the generated records (BSNs in clear, as a partner holds
 them; the producer pseudonymises them like every other ``bsn``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from registry.demo.wereld import DemoRecord
 from registry.domein import identifiers
@@ -76,12 +78,24 @@ def _onbekende_bsns(bekend: set[str], aantal: int) -> list[str]:
     return out
 
 
-def _telling(partner: str, bron_type: str, pilot: str, peildatum: dt.date, event_id: str,
-             aantal: int, lijst: list[tuple[str, str]] | None) -> DemoRecord:
-    row: dict[str, Any] = {"type": "TellingGemeld", "event_id": event_id,
-                           "occurred_at": f"{(peildatum + dt.timedelta(days=1)).isoformat()}T09:00:00+00:00",
-                           "bron_type": bron_type, "pilot": pilot, "peildatum": peildatum.isoformat(),
-                           "aantal_deelnemers": aantal}
+def _telling(
+    partner: str,
+    bron_type: str,
+    pilot: str,
+    peildatum: dt.date,
+    event_id: str,
+    aantal: int,
+    lijst: list[tuple[str, str]] | None,
+) -> DemoRecord:
+    row: dict[str, Any] = {
+        "type": "TellingGemeld",
+        "event_id": event_id,
+        "occurred_at": f"{(peildatum + dt.timedelta(days=1)).isoformat()}T09:00:00+00:00",
+        "bron_type": bron_type,
+        "pilot": pilot,
+        "peildatum": peildatum.isoformat(),
+        "aantal_deelnemers": aantal,
+    }
     if lijst is not None:
         row["deelnemers"] = [{"bsn": bsn, "status": status} for bsn, status in lijst]
     return DemoRecord(partner, row)
@@ -97,9 +111,20 @@ def tellingen(records: list[DemoRecord], peildatum: dt.date) -> list[DemoRecord]
         p = pilots[pilot]
         # the monitor: everyone it follows, also candidates not started and late enrolments; no Boris pupils
         monitor = [(b, "in_traject") for b, age in sorted(p.registered.items()) if age >= 18]
-        monitor += [(b, "aangemeld") for b in sorted(p.aangemeld)[:3]] + [(b, "in_traject") for b in sorted(p.later)[:2]]
-        out.append(_telling(f"monitor.{pilot}", "monitor", pilot, peildatum - dt.timedelta(days=13),
-                            f"7e111a00-0000-4000-8000-{nr:012d}", len(monitor), monitor))
+        monitor += [(b, "aangemeld") for b in sorted(p.aangemeld)[:3]] + [
+            (b, "in_traject") for b in sorted(p.later)[:2]
+        ]
+        out.append(
+            _telling(
+                f"monitor.{pilot}",
+                "monitor",
+                pilot,
+                peildatum - dt.timedelta(days=13),
+                f"7e111a00-0000-4000-8000-{nr:012d}",
+                len(monitor),
+                monitor,
+            )
+        )
         # the largest instelling: its own deelnemers, one twice, one of another pilot, two it never registered
         instelling = max(sorted(set(p.instelling.values())), key=list(p.instelling.values()).count)
         eigen = sorted(b for b, i in p.instelling.items() if i == instelling)
@@ -109,9 +134,27 @@ def tellingen(records: list[DemoRecord], peildatum: dt.date) -> list[DemoRecord]
         out.append(_telling(instelling, "mbo", pilot, peildatum, f"7e111a00-0000-4000-8001-{nr:012d}", len(mbo), mbo))
     gemeente_pilot = pilots[ZONDER_LIJST["gemeente"]]
     gemeente, referrals = max(sorted(gemeente_pilot.gemeenten.items()), key=lambda kv: kv[1])
-    out.append(_telling(gemeente, "gemeente", ZONDER_LIJST["gemeente"], peildatum, "7e111a00-0000-4000-8002-000000000000",
-                        referrals, None))
+    out.append(
+        _telling(
+            gemeente,
+            "gemeente",
+            ZONDER_LIJST["gemeente"],
+            peildatum,
+            "7e111a00-0000-4000-8002-000000000000",
+            referrals,
+            None,
+        )
+    )
     uwv_pilot = ZONDER_LIJST["uwv"]
-    out.append(_telling("uwv", "uwv", uwv_pilot, peildatum - dt.timedelta(days=20), "7e111a00-0000-4000-8003-000000000000",
-                        max(1, len(pilots[uwv_pilot].registered) - 5), None))
+    out.append(
+        _telling(
+            "uwv",
+            "uwv",
+            uwv_pilot,
+            peildatum - dt.timedelta(days=20),
+            "7e111a00-0000-4000-8003-000000000000",
+            max(1, len(pilots[uwv_pilot].registered) - 5),
+            None,
+        )
+    )
     return out

@@ -1,11 +1,13 @@
 """The demo's source of chance: one ``random.Random`` per seed and the identifiers, names,
 days and ages drawn from it. Every draw happens in a fixed order, so a seed fixes the data."""
+
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Sequence, TypeVar
+from typing import TypeVar
 
 from registry.demo.namen import ACHTERNAMEN, VOORNAMEN_M, VOORNAMEN_V
 from registry.demo.opzet import CORONA
@@ -27,7 +29,7 @@ class Toeval:
         """A random BSN: the check digit makes it pass the elfproef, the domain check confirms it."""
         while True:
             digits = [self.rng.randint(1, 6)] + [self.rng.randint(0, 9) for _ in range(7)]
-            last = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
+            last = sum(d * w for d, w in zip(digits, range(9, 1, -1), strict=False)) % 11
             if last == 10:
                 continue
             value = "".join(map(str, digits)) + str(last)
@@ -86,7 +88,11 @@ class Toeval:
 
     def geboortedatum(self, leeftijd: int, op: date) -> date:
         """A birthday that makes someone ``leeftijd`` years old on ``op``."""
-        jaren = op.replace(year=op.year - leeftijd) if not (op.month == 2 and op.day == 29) else date(op.year - leeftijd, 2, 28)
+        jaren = (
+            op.replace(year=op.year - leeftijd)
+            if not (op.month == 2 and op.day == 29)
+            else date(op.year - leeftijd, 2, 28)
+        )
         return jaren - timedelta(days=self.rng.randint(30, 330))
 
 

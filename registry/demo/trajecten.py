@@ -5,6 +5,7 @@
 * a *lopend* deelnemer (none at the peildatum, or enrolled after it) signs off some
   werkprocessen and then stops, switches, earns a first verklaring in 2021 or goes on.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -55,8 +56,12 @@ def _plan(w: Wereld, p: Persoon) -> tuple[date, list[int]]:
         if vs[i].traject == vs[i - 1].traject:
             segmenten.append((14, rng.uniform(0, 100)))
         else:
-            segmenten += [(1, rng.uniform(0, 10)), (3, rng.uniform(0, 25)), (0, rng.uniform(0, 10)),
-                          (14, rng.uniform(0, 100))]
+            segmenten += [
+                (1, rng.uniform(0, 10)),
+                (3, rng.uniform(0, 25)),
+                (0, rng.uniform(0, 10)),
+                (14, rng.uniform(0, 100)),
+            ]
     minimum = sum(m for m, _ in segmenten)
     start = w.toeval.dag(PILOT_START[p.pilot], PEILDATUM - timedelta(days=minimum), laat=1.1)
     extra = sum(e for _, e in segmenten)
@@ -65,8 +70,9 @@ def _plan(w: Wereld, p: Persoon) -> tuple[date, list[int]]:
     return start, [m + int(e * factor) for m, e in segmenten]
 
 
-def _verklaringen(w: Wereld, p: Persoon, t: Traject, start: date, stap: list[int],
-                  begin: date) -> tuple[Traject, date, date]:
+def _verklaringen(
+    w: Wereld, p: Persoon, t: Traject, start: date, stap: list[int], begin: date
+) -> tuple[Traject, date, date]:
     """Sign-offs and verklaring after verklaring; returns the last traject, verklaring day and next free day."""
     vs = p.verklaringen
     d = start + timedelta(days=stap[0])
@@ -117,8 +123,11 @@ def _afronden(w: Wereld, p: Persoon, t: Traject, d: date) -> None:
     stappen.beeindigen(p, t, einde, "afgerond")
     p.open_einde = False
     if rng.random() < 0.6 and einde < LAATSTE_DAG:
-        opties = ((("onbekend", 5), ("betaald_werk", 2.5), ("vervolgopleiding", 1.5), ("geen", 1)) if p.pilot == "dji"
-                  else (("betaald_werk", 3.5), ("vervolgopleiding", 2), ("geen", 1.5), ("onbekend", 3)))
+        opties = (
+            (("onbekend", 5), ("betaald_werk", 2.5), ("vervolgopleiding", 1.5), ("geen", 1))
+            if p.pilot == "dji"
+            else (("betaald_werk", 3.5), ("vervolgopleiding", 2), ("geen", 1.5), ("onbekend", 3))
+        )
         stappen.uitstroom(w, p, w.toeval.dag(einde + _DAG, min(LAATSTE_DAG, einde + timedelta(days=90))), opties)
 
 
@@ -191,7 +200,9 @@ def _zonder_leerbedrijf(w: Wereld, p: Persoon, t: Traject, start: date, lot: flo
         if n:
             stappen.aftekenen(w, p, t, stappen.kies_werkprocessen(w, p, t.crebo, n), vd + _DAG, LAATSTE_DAG)
     elif lot < 0.42:
-        stappen.beeindigen(p, t, toeval.dag(start + timedelta(days=20), LAATSTE_DAG, corona=False), "voortijdig_gestopt")
+        stappen.beeindigen(
+            p, t, toeval.dag(start + timedelta(days=20), LAATSTE_DAG, corona=False), "voortijdig_gestopt"
+        )
         p.open_einde = False
 
 
@@ -200,7 +211,9 @@ def _gestopt(w: Wereld, p: Persoon, t: Traject, vanaf: date) -> None:
     stappen.beeindigen(p, t, einde, "voortijdig_gestopt")
     p.open_einde = False
     if w.toeval.rng.random() < 0.5 and einde < LAATSTE_DAG:
-        stappen.uitstroom(w, p, w.toeval.dag(einde + _DAG, LAATSTE_DAG), (("geen", 4), ("onbekend", 4), ("betaald_werk", 2)))
+        stappen.uitstroom(
+            w, p, w.toeval.dag(einde + _DAG, LAATSTE_DAG), (("geen", 4), ("onbekend", 4), ("betaald_werk", 2))
+        )
 
 
 def _overgestapt(w: Wereld, p: Persoon, t: Traject, vanaf: date) -> None:

@@ -1,5 +1,6 @@
 """What the verklaringen at the peildatum are: their kwalificaties (B2, with the stacked 2nd
 and 3rd ones), brancheorganisaties (B1) and number of werkprocessen (overzicht 5.1)."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -25,7 +26,7 @@ def sleutels(w: Wereld) -> None:
         rng.shuffle(lst)
     for pilot, keys, trajecten in STAPELS:
         p = houders[pilot].pop()
-        for i, (s, t) in enumerate(zip(keys, trajecten)):
+        for i, (s, t) in enumerate(zip(keys, trajecten, strict=False)):
             p.verklaringen.append(Verklaring(s, i + 1, t))
             (eerste, tweede, derde)[i][s] -= 1
     if any(v < 0 for c in (eerste, tweede, derde) for v in c.values()) or +tweede or +derde:
@@ -89,8 +90,11 @@ def branche_voor(w: Wereld, crebo: str) -> tuple[str, ...]:
     if w.toeval.rng.random() < 0.3:
         return ()
     d = w.dossiers[crebo].kwalificatie.domein
-    opties = sorted(k for k in w.doel["brancheorganisaties"] if k != NIET_GEREGISTREERD
-                    and all(d in BRANCHE_DOMEINEN[a] for a in k.split(", ")))
+    opties = sorted(
+        k
+        for k in w.doel["brancheorganisaties"]
+        if k != NIET_GEREGISTREERD and all(d in BRANCHE_DOMEINEN[a] for a in k.split(", "))
+    )
     return tuple(w.toeval.rng.choice(opties).split(", ")) if opties else ()
 
 
@@ -105,10 +109,10 @@ def aantallen(w: Wereld) -> None:
         pool[n] -= 1
         return n
 
-    for p, v in [(p, v) for p, v in eerste if "," in v.sleutel]:  # two kwalificaties: at least 2
+    for _, v in [(p, v) for p, v in eerste if "," in v.sleutel]:  # two kwalificaties: at least 2
         v.n_werkprocessen = neem(rng.choice([n for n in sorted(pool) if n >= 2 and pool[n] > 0]))
     marlijn = [(p, v) for p, v in eerste if _marlijn(p) and "," not in v.sleutel]
-    for p, v in marlijn[: pool[1]]:
+    for _, v in marlijn[: pool[1]]:
         v.n_werkprocessen = neem(1)
     voorkeur_dji = {9: 6.0, 6: 4.0, 7: 2.0, 12: 1.5}
     for p, v in sorted((x for x in eerste if not x[1].n_werkprocessen), key=lambda x: x[0].pilot != "dji"):

@@ -1,5 +1,6 @@
 """The demo's world while it is generated: people, trajecten, verklaringen, leerbedrijven and
 the events of each person, in the order they were decided (published later, see publicatie.py)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -59,9 +60,18 @@ class Traject:
 
 
 # publication order of a person's events on one day (causal: aanmelding before advies ...)
-RANG = {"KandidaatAangemeld": 0, "AdviesUitgebracht": 1, "DeelnemerIngeschreven": 2, "LeerbedrijfVastgelegd": 3,
-        "WerkprocesAfgetekend": 4, "AftekeningIngetrokken": 5, "PraktijkverklaringUitgegeven": 6,
-        "PraktijkverklaringIngetrokken": 7, "TrajectBeeindigd": 8, "UitstroomGeregistreerd": 9}
+RANG = {
+    "KandidaatAangemeld": 0,
+    "AdviesUitgebracht": 1,
+    "DeelnemerIngeschreven": 2,
+    "LeerbedrijfVastgelegd": 3,
+    "WerkprocesAfgetekend": 4,
+    "AftekeningIngetrokken": 5,
+    "PraktijkverklaringUitgegeven": 6,
+    "PraktijkverklaringIngetrokken": 7,
+    "TrajectBeeindigd": 8,
+    "UitstroomGeregistreerd": 9,
+}
 
 
 @dataclass(frozen=True)
@@ -106,8 +116,16 @@ class Persoon:
     open_einde: bool = True  # the last traject stays open at the end of the data set
     gereserveerd: str = ""  # kept for refusals()
 
-    def emit(self, dag: date, partner: str, event_type: str, payload: bouwer.Payload, *, naam: str | None = None,
-             geboortedatum: date | None = None) -> None:
+    def emit(
+        self,
+        dag: date,
+        partner: str,
+        event_type: str,
+        payload: bouwer.Payload,
+        *,
+        naam: str | None = None,
+        geboortedatum: date | None = None,
+    ) -> None:
         self.events.append(Gebeurtenis(dag, partner, event_type, payload, naam, geboortedatum))
 
 

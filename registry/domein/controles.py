@@ -4,11 +4,13 @@ deelnemer up: relations and erasure are registry/domein/relaties.py.
 
 The rules per event type and ``beoordeel`` are in registry/domein/regels.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from registry.domein import identifiers, verwijzingen
 from registry.domein.events import SPECS
@@ -42,7 +44,9 @@ class Context:
 def algemeen(ctx: Context, now: dt.datetime) -> None:
     r = ctx.r
     if r["partner"] != ctx.partner:
-        raise Weigering("partner_onjuist", f"partner {r['partner']!r} does not match the ingress topic of {ctx.partner!r}")
+        raise Weigering(
+            "partner_onjuist", f"partner {r['partner']!r} does not match the ingress topic of {ctx.partner!r}"
+        )
     if r["occurred_at"] > now + dt.timedelta(days=1):
         raise Weigering("toekomst", f"occurred_at {r['occurred_at'].isoformat()} is more than one day in the future")
     if r["occurred_at"] < EARLIEST:
@@ -60,7 +64,9 @@ def _datums(r: Record, now: dt.datetime) -> None:
         if isinstance(waarde, dt.datetime):
             waarde = waarde.date()
         if waarde > now.date() + DATUM_VOORUIT:
-            raise Weigering("datum_toekomst", f"{naam} {waarde.isoformat()} is more than {DATUM_VOORUIT.days} days in the future")
+            raise Weigering(
+                "datum_toekomst", f"{naam} {waarde.isoformat()} is more than {DATUM_VOORUIT.days} days in the future"
+            )
         if waarde < VROEGSTE_DATUM:
             raise Weigering("datum_te_oud", f"{naam} {waarde.isoformat()} is before {VROEGSTE_DATUM.isoformat()}")
 
@@ -98,13 +104,21 @@ def bevoegd(ok: bool, ctx: Context, wat: str) -> None:
 
 def traject(ctx: Context, open_nodig: bool = True) -> Traject:
     t = ctx.staat.trajecten.get(ctx.r["traject_id"])
-    eis(t is not None, "onbekend_traject", f"traject {ctx.r['traject_id']} is not known to the registry",
-        f"traject:{ctx.r['traject_id']}")
+    eis(
+        t is not None,
+        "onbekend_traject",
+        f"traject {ctx.r['traject_id']} is not known to the registry",
+        f"traject:{ctx.r['traject_id']}",
+    )
     assert t is not None
     eis(t.deelnemer == ctx.r["deelnemer"], "andere_deelnemer", f"traject {t.traject_id} belongs to another deelnemer")
     if open_nodig:
         # a fact from before the ending that arrives after it (another partner's topic) still belongs to the traject
-        eis(t.open or (t.einde is not None and ctx.r["occurred_at"] < t.einde), "traject_beeindigd", f"traject {t.traject_id} has ended; only uitstroom and corrections are accepted")
+        eis(
+            t.open or (t.einde is not None and ctx.r["occurred_at"] < t.einde),
+            "traject_beeindigd",
+            f"traject {t.traject_id} has ended; only uitstroom and corrections are accepted",
+        )
     return t
 
 
@@ -116,7 +130,15 @@ def eigen_traject(ctx: Context, wat: str, open_nodig: bool = True) -> Traject:
 
 def erkend_leerbedrijf(ctx: Context, leerbedrijf_id: str, crebo: str) -> None:
     crebos = ctx.staat.leerbedrijven.get(leerbedrijf_id)
-    eis(crebos is not None, "leerbedrijf_niet_erkend", f"leerbedrijf {leerbedrijf_id} is not erkend (no LeerbedrijfErkend from SBB)",
-        f"leerbedrijf:{leerbedrijf_id}")
-    eis(not crebos or crebo in (crebos or ()), "leerbedrijf_niet_erkend", f"leerbedrijf {leerbedrijf_id} is not erkend for crebo {crebo}",
-        f"leerbedrijf:{leerbedrijf_id}")
+    eis(
+        crebos is not None,
+        "leerbedrijf_niet_erkend",
+        f"leerbedrijf {leerbedrijf_id} is not erkend (no LeerbedrijfErkend from SBB)",
+        f"leerbedrijf:{leerbedrijf_id}",
+    )
+    eis(
+        not crebos or crebo in (crebos or ()),
+        "leerbedrijf_niet_erkend",
+        f"leerbedrijf {leerbedrijf_id} is not erkend for crebo {crebo}",
+        f"leerbedrijf:{leerbedrijf_id}",
+    )

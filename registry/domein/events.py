@@ -7,19 +7,32 @@ of event types (PERSON_EVENTS, key(), the dispatch tables of the rules, the stat
 the projections) derives from this catalogue; tests/unit/test_catalogus.py checks that
 every dispatch table covers every event type here, or says it ignores it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, get_args
+from typing import Any, Literal, get_args
 
 from registry.domein.identifiers import PARTNER_SOORTEN
 
 EventType = Literal[
-    "KandidaatAangemeld", "AdviesUitgebracht", "DeelnemerIngeschreven", "LeerbedrijfVastgelegd",
-    "WerkprocesAfgetekend", "AftekeningIngetrokken", "PraktijkverklaringUitgegeven",
-    "PraktijkverklaringIngetrokken", "TrajectBeeindigd", "UitstroomGeregistreerd", "TellingGemeld",
-    "DeelnemerGegevensVerwijderd", "KwalificatiedossierVastgesteld", "LeerbedrijfErkend",
-    "ErkenningDerdeLeerwegVerleend", "ReconciliatieUitgevoerd",
+    "KandidaatAangemeld",
+    "AdviesUitgebracht",
+    "DeelnemerIngeschreven",
+    "LeerbedrijfVastgelegd",
+    "WerkprocesAfgetekend",
+    "AftekeningIngetrokken",
+    "PraktijkverklaringUitgegeven",
+    "PraktijkverklaringIngetrokken",
+    "TrajectBeeindigd",
+    "UitstroomGeregistreerd",
+    "TellingGemeld",
+    "DeelnemerGegevensVerwijderd",
+    "KwalificatiedossierVastgesteld",
+    "LeerbedrijfErkend",
+    "ErkenningDerdeLeerwegVerleend",
+    "ReconciliatieUitgevoerd",
 ]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 # person: carries `deelnemer`; reference: data other events are checked against; telling: a count;

@@ -4,15 +4,30 @@ Shared by the partner producer (reject before sending) and the validator (reject
 what a partner sent without our producer): both walk a record with ``eerste_fout``
 and word the problem their own way.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from registry.domein import referentie, verwijzingen
 
-PARTNER_SOORTEN = ("mbo", "gemeente", "uwv", "rmc", "dji", "sbb", "duo", "leerbedrijf", "werkgever", "sw", "reintegratie", "monitor")
+PARTNER_SOORTEN = (
+    "mbo",
+    "gemeente",
+    "uwv",
+    "rmc",
+    "dji",
+    "sbb",
+    "duo",
+    "leerbedrijf",
+    "werkgever",
+    "sw",
+    "reintegratie",
+    "monitor",
+)
 _PARTNER = re.compile(r"^(?P<soort>[a-z0-9-]+)(?:\.(?P<id>[a-z0-9-]+))?$")
 _CREBO = re.compile(r"^[0-9]{5}$")
 _LEERBEDRIJF = re.compile(r"^[1-9][0-9]{8}$")
@@ -36,7 +51,7 @@ def bsn(value: str) -> str | None:
         return "BSN must be 9 digits"
     if v == "000000000":
         return "BSN 000000000 is not a valid BSN"
-    total = sum(int(d) * w for d, w in zip(v[:8], range(9, 1, -1))) - int(v[8])
+    total = sum(int(d) * w for d, w in zip(v[:8], range(9, 1, -1), strict=False)) - int(v[8])
     if total % 11 != 0:
         return "BSN fails the elfproef (11-test)"
     return None
@@ -72,7 +87,9 @@ def werkproces(value: str) -> str | None:
 
 
 def pseudonym(value: str) -> str | None:
-    return None if _PSEUDONYM.match(value) else "deelnemer must be a pseudonym (64 lowercase hex characters), never a BSN"
+    return (
+        None if _PSEUDONYM.match(value) else "deelnemer must be a pseudonym (64 lowercase hex characters), never a BSN"
+    )
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -94,9 +111,9 @@ FIELD_CHECKS: dict[str, Check] = {
     "traject_id": uuid_text,
     "verklaring_id": uuid_text,
     "partner": partner,
-    # opaque references to a praktijkopleider (issue 12): a name or e-mail address never fits, and a bad value
+    # opaque references to a praktijkopleider: a name or e-mail address never fits, and a bad value
     # is masked like any identifier (registry/domein/pseudoniemen.py) and refused as ongeldige_referentie
-    **{veld: verwijzingen.referentie for veld in verwijzingen.VELDEN},
+    **dict.fromkeys(verwijzingen.VELDEN, verwijzingen.referentie),
 }
 
 

@@ -10,14 +10,16 @@ Keys: ``dossier:<crebo>``, ``erkenning:<instelling>/<crebo>``, ``leerbedrijf:<id
 ``leerbedrijf_van:<traject>/<leerbedrijf>`` and ``na:<event_id>`` (an earlier parked event of the same
 partner for the same deelnemer: events of one partner for one deelnemer are never accepted out of order).
 """
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Collection, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from registry.domein.regels import Besluit, afgetekend_sleutel, beoordeel
 from registry.domein.relaties import aanmelding_sleutel, verwijdering_sleutel
@@ -61,26 +63,51 @@ class Geparkeerd:
         return all(k.startswith("na:") for k in self.wacht_op)
 
     def to_json(self) -> dict[str, Any]:
-        return {"soort": GEPARKEERD, "event_id": self.event_id, "event_type": self.event_type, "partner": self.partner,
-                "deelnemer": self.deelnemer, "volgorde": self.volgorde, "wacht_op": list(self.wacht_op),
-                "reden": self.reden, "melding": self.melding, "parked_at": self.parked_at.isoformat(),
-                "bron": dict(self.bron), "key_base64": None if self.key is None else base64.b64encode(self.key).decode(),
-                "waarde_base64": base64.b64encode(self.waarde).decode()}
+        return {
+            "soort": GEPARKEERD,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "partner": self.partner,
+            "deelnemer": self.deelnemer,
+            "volgorde": self.volgorde,
+            "wacht_op": list(self.wacht_op),
+            "reden": self.reden,
+            "melding": self.melding,
+            "parked_at": self.parked_at.isoformat(),
+            "bron": dict(self.bron),
+            "key_base64": None if self.key is None else base64.b64encode(self.key).decode(),
+            "waarde_base64": base64.b64encode(self.waarde).decode(),
+        }
 
     @classmethod
-    def from_json(cls, j: Mapping[str, Any]) -> "Geparkeerd":
+    def from_json(cls, j: Mapping[str, Any]) -> Geparkeerd:
         key = j.get("key_base64")
-        return cls(str(j["event_id"]), str(j["event_type"]), str(j["partner"]), j.get("deelnemer"), int(j["volgorde"]),
-                   tuple(j["wacht_op"]), str(j["reden"]), str(j["melding"]), dt.datetime.fromisoformat(j["parked_at"]),
-                   base64.b64decode(j.get("waarde_base64") or ""), None if key is None else base64.b64decode(key),
-                   dict(j.get("bron") or {}))
+        return cls(
+            str(j["event_id"]),
+            str(j["event_type"]),
+            str(j["partner"]),
+            j.get("deelnemer"),
+            int(j["volgorde"]),
+            tuple(j["wacht_op"]),
+            str(j["reden"]),
+            str(j["melding"]),
+            dt.datetime.fromisoformat(j["parked_at"]),
+            base64.b64decode(j.get("waarde_base64") or ""),
+            None if key is None else base64.b64decode(key),
+            dict(j.get("bron") or {}),
+        )
 
 
-def opgelost(g: Geparkeerd, uitkomst: str, reden: str | None,
-             now: dt.datetime) -> dict[str, Any]:
+def opgelost(g: Geparkeerd, uitkomst: str, reden: str | None, now: dt.datetime) -> dict[str, Any]:
     """The marker that ends a parking (written in the same transaction as the acceptance or refusal)."""
-    return {"soort": OPGELOST, "event_id": g.event_id, "partner": g.partner, "uitkomst": uitkomst, "reden": reden,
-            "recorded_at": now.isoformat()}
+    return {
+        "soort": OPGELOST,
+        "event_id": g.event_id,
+        "partner": g.partner,
+        "uitkomst": uitkomst,
+        "reden": reden,
+        "recorded_at": now.isoformat(),
+    }
 
 
 class Parkeerplaats:
@@ -129,7 +156,7 @@ class Parkeerplaats:
                 self.opgelost_ooit[uitkomst] += 1
         return g
 
-    def neem_over(self, andere: "Parkeerplaats", bronnen: Collection[tuple[str, int]]) -> list[Geparkeerd]:
+    def neem_over(self, andere: Parkeerplaats, bronnen: Collection[tuple[str, int]]) -> list[Geparkeerd]:
         """Take over what ``andere`` (the fold of some parked partitions) holds for the ingress partitions
         ``bronnen`` (a validator instance was assigned them), with its counters; returns them in arrival order."""
         genomen = sorted((g for g in andere.entries.values() if g.ingress in bronnen), key=lambda g: g.volgorde)
@@ -176,8 +203,10 @@ class Parkeerplaats:
 
     def verlopen(self, now: dt.datetime, timeout: dt.timedelta) -> list[Geparkeerd]:
         """Parked longer than ``timeout`` and waiting for a dependency (not only behind an earlier event), oldest first."""
-        return sorted((g for g in self.entries.values() if not g.alleen_volgorde and now - g.parked_at >= timeout),
-                      key=lambda g: g.volgorde)
+        return sorted(
+            (g for g in self.entries.values() if not g.alleen_volgorde and now - g.parked_at >= timeout),
+            key=lambda g: g.volgorde,
+        )
 
     def tellingen(self) -> Counter[tuple[str, str]]:
         """Parked events per (partner, reason code)."""
@@ -198,16 +227,29 @@ class Uitkomst:
     wacht_op: tuple[str, ...] = ()
 
 
-def beslis(staat: Staat, plaats: Parkeerplaats, event_type: str, r: Record, partner: str, now: dt.datetime,
-           volgorde: int | None = None) -> Uitkomst:
+def beslis(
+    staat: Staat,
+    plaats: Parkeerplaats,
+    event_type: str,
+    r: Record,
+    partner: str,
+    now: dt.datetime,
+    volgorde: int | None = None,
+) -> Uitkomst:
     """Accept, refuse, or park on keys. ``volgorde``: the arrival sequence of a parked event being judged again
     (None for a new arrival): only parked events of its stream that arrived before it hold it back."""
     deelnemer = r.get("deelnemer")
     if deelnemer:
         eerder = plaats.eerder_in_stroom(partner, deelnemer, volgorde)
         if eerder is not None:
-            return Uitkomst("parkeer", Besluit(eerder.reden, f"waits behind earlier event {eerder.event_id} of "
-                                               f"{partner} for this deelnemer ({eerder.melding})"), (f"na:{eerder.event_id}",))
+            return Uitkomst(
+                "parkeer",
+                Besluit(
+                    eerder.reden,
+                    f"waits behind earlier event {eerder.event_id} of {partner} for this deelnemer ({eerder.melding})",
+                ),
+                (f"na:{eerder.event_id}",),
+            )
     b = beoordeel(staat, event_type, r, partner, now)
     if b.geaccepteerd:
         return Uitkomst("accepteer", b)

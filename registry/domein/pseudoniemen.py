@@ -11,13 +11,15 @@
   a marker ``<ongeldig:12 hex>`` (keyed, so it cannot be reversed either) before anything is written anywhere;
   the marker still fails the identifier check, so the submission is refused with ``ongeldige_identificatie``.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from registry.domein.identifiers import FIELD_CHECKS
 
@@ -44,7 +46,7 @@ def canoniek(sleutels: Sequence[bytes], partner_pseudoniem: str) -> str:
 @lru_cache(maxsize=65536)
 def _canoniek_onthouden(sleutels: tuple[bytes, ...], partner_pseudoniem: str) -> str:
     """``canoniek`` remembered: a deelnemer's events come in runs (enrolment, sign-offs, verklaring) and one HMAC
-    chain per event was a tenth of the validator's time (issue 15). Keyed by the key generations too, so a rotation
+    chain per event was a tenth of the validator's time. Keyed by the key generations too, so a rotation
     never meets an old answer; bounded (~20 MB)."""
     return canoniek(sleutels, partner_pseudoniem)
 
@@ -64,8 +66,11 @@ def herschrijf(record: dict[str, Any], sleutels: Sequence[bytes]) -> dict[str, A
     traject_id, crebo, ...) whose value fails its format check becomes a marker too, so a BSN put in any
     identifier is never copied into a rejection. The record itself is not changed."""
     generaties = tuple(sleutels)
-    out: dict[str, Any] = _walk(record, lambda v: _canoniek_onthouden(generaties, v) if is_pseudoniem(v) else marker(sleutels, str(v)),
-                                lambda v: marker(sleutels, v))
+    out: dict[str, Any] = _walk(
+        record,
+        lambda v: _canoniek_onthouden(generaties, v) if is_pseudoniem(v) else marker(sleutels, str(v)),
+        lambda v: marker(sleutels, v),
+    )
     return out
 
 

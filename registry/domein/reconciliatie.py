@@ -19,21 +19,47 @@ category, checked in the order of CATEGORIEEN:
 So the sums close by construction:
 ``gemeld - register = (dubbel + andere + buiten + aangemeld + niet_geregistreerd + onverklaard) - (boris + alleen)``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import AbstractSet, Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
-Categorie = Literal["overeenkomend", "dubbel_in_bron", "boris_vermoeden", "alleen_in_register", "andere_pilot",
-                    "buiten_peildatum", "aangemeld_niet_gestart", "niet_geregistreerd", "onverklaard"]
+Categorie = Literal[
+    "overeenkomend",
+    "dubbel_in_bron",
+    "boris_vermoeden",
+    "alleen_in_register",
+    "andere_pilot",
+    "buiten_peildatum",
+    "aangemeld_niet_gestart",
+    "niet_geregistreerd",
+    "onverklaard",
+]
 CATEGORIEEN: tuple[Categorie, ...] = (
-    "overeenkomend", "dubbel_in_bron", "boris_vermoeden", "alleen_in_register", "andere_pilot",
-    "buiten_peildatum", "aangemeld_niet_gestart", "niet_geregistreerd", "onverklaard")
+    "overeenkomend",
+    "dubbel_in_bron",
+    "boris_vermoeden",
+    "alleen_in_register",
+    "andere_pilot",
+    "buiten_peildatum",
+    "aangemeld_niet_gestart",
+    "niet_geregistreerd",
+    "onverklaard",
+)
 # the two sides of the equation (overeenkomend is in both gemeld and register, so in neither side)
-MEER_GEMELD: tuple[Categorie, ...] = ("dubbel_in_bron", "andere_pilot", "buiten_peildatum",
-                                      "aangemeld_niet_gestart", "niet_geregistreerd", "onverklaard")
+MEER_GEMELD: tuple[Categorie, ...] = (
+    "dubbel_in_bron",
+    "andere_pilot",
+    "buiten_peildatum",
+    "aangemeld_niet_gestart",
+    "niet_geregistreerd",
+    "onverklaard",
+)
 MINDER_GEMELD: tuple[Categorie, ...] = ("boris_vermoeden", "alleen_in_register")
 
 BronType = Literal["gemeente", "uwv", "mbo", "monitor"]
@@ -80,19 +106,31 @@ class BronResultaat:
         return vergelijking(self.gemeld, self.register, self.aantallen)
 
     def api(self) -> dict[str, Any]:
-        return {"partner": self.partner, "bron_type": self.bron_type,
-                "telling_peildatum": self.telling_peildatum.isoformat(), "gemeld": self.gemeld,
-                "verschil": self.verschil, "categorieen": self.categorieen, "vergelijking": self.vergelijking}
+        return {
+            "partner": self.partner,
+            "bron_type": self.bron_type,
+            "telling_peildatum": self.telling_peildatum.isoformat(),
+            "gemeld": self.gemeld,
+            "verschil": self.verschil,
+            "categorieen": self.categorieen,
+            "vergelijking": self.vergelijking,
+        }
 
 
 # for an instelling key: the list entries about persons it has no relation with, in one category (counts of its
 # own list must not tell whether someone it listed without a relation is in the register)
 ZONDER_RELATIE = "zonder_relatie"
-LIJST_CATEGORIEEN: tuple[Categorie, ...] = ("overeenkomend", "dubbel_in_bron", "andere_pilot", "buiten_peildatum",
-                                            "aangemeld_niet_gestart", "niet_geregistreerd")
+LIJST_CATEGORIEEN: tuple[Categorie, ...] = (
+    "overeenkomend",
+    "dubbel_in_bron",
+    "andere_pilot",
+    "buiten_peildatum",
+    "aangemeld_niet_gestart",
+    "niet_geregistreerd",
+)
 
 
-def met_relatie(bron: "BronResultaat", relatie: AbstractSet[str]) -> dict[str, Any]:
+def met_relatie(bron: BronResultaat, relatie: AbstractSet[str]) -> dict[str, Any]:
     """``bron.api()`` as a partner with relations ``relatie`` may read it: list entries about anyone else are
     counted in ``zonder_relatie`` only (``bron`` must carry its persons); the equation is not shown then, since
     ``zonder_relatie`` mixes entries on both of its sides."""
@@ -103,9 +141,12 @@ def met_relatie(bron: "BronResultaat", relatie: AbstractSet[str]) -> dict[str, A
         aantallen[c] -= buiten
         zonder += buiten
     aantallen[ZONDER_RELATIE] = zonder
-    return {**bron.api(), "categorieen": aantallen,
-            "vergelijking": f"{bron.gemeld} - {bron.register} = {bron.verschil}; {zonder} list entries about persons "
-                            "without a relation to this key are not broken down"}
+    return {
+        **bron.api(),
+        "categorieen": aantallen,
+        "vergelijking": f"{bron.gemeld} - {bron.register} = {bron.verschil}; {zonder} list entries about persons "
+        "without a relation to this key are not broken down",
+    }
 
 
 @dataclass(frozen=True)
@@ -122,25 +163,40 @@ class PilotRij:
         return gereconcilieerd(self.register, self.bronnen)
 
     def api(self) -> dict[str, Any]:
-        return {"pilot": self.pilot, "register": self.register, "gereconcilieerd": self.gereconcilieerd,
-                "bronnen": [b.api() for b in self.bronnen]}
+        return {
+            "pilot": self.pilot,
+            "register": self.register,
+            "gereconcilieerd": self.gereconcilieerd,
+            "bronnen": [b.api() for b in self.bronnen],
+        }
 
 
 def _leeg() -> dict[Categorie, int]:
-    return {c: 0 for c in CATEGORIEEN}
+    return dict.fromkeys(CATEGORIEEN, 0)
 
 
-def zonder_lijst(partner: str, bron_type: str, event_id: str, peildatum: dt.date, aantal: int,
-                 register: int) -> BronResultaat:
+def zonder_lijst(
+    partner: str, bron_type: str, event_id: str, peildatum: dt.date, aantal: int, register: int
+) -> BronResultaat:
     """A source that reports only a total: the whole difference is onverklaard (negative when it counts fewer)."""
     aantallen = _leeg()
     aantallen["onverklaard"] = aantal - register
     return BronResultaat(partner, bron_type, event_id, peildatum, aantal, register, aantallen)
 
 
-def classify(register: Register, entries: Sequence[Entry] | None, andere_pilot: AbstractSet[str],
-             later: AbstractSet[str], aangemeld: AbstractSet[str], *, aantal: int = 0, partner: str = "",
-             bron_type: str = "", event_id: str = "", peildatum: dt.date = dt.date.min) -> BronResultaat:
+def classify(
+    register: Register,
+    entries: Sequence[Entry] | None,
+    andere_pilot: AbstractSet[str],
+    later: AbstractSet[str],
+    aangemeld: AbstractSet[str],
+    *,
+    aantal: int = 0,
+    partner: str = "",
+    bron_type: str = "",
+    event_id: str = "",
+    peildatum: dt.date = dt.date.min,
+) -> BronResultaat:
     """Reference classification of one source's list against the register of its pilot at D.
 
     ``andere_pilot``: persons registered under another pilot at D; ``later``: persons with an inschrijving
@@ -160,13 +216,26 @@ def classify(register: Register, entries: Sequence[Entry] | None, andere_pilot: 
         if deelnemer not in status:
             personen["boris_vermoeden" if leeftijd < BORIS_LEEFTIJD else "alleen_in_register"].append(deelnemer)
     onbekend = frozenset(d for d in personen["niet_geregistreerd"] if status[d] == TOEVOEGENDE_STATUS)
-    return BronResultaat(partner, bron_type, event_id, peildatum, len(entries), len(register),
-                         {c: len(p) for c, p in personen.items()},
-                         {c: tuple(sorted(p)) for c, p in personen.items()}, onbekend)
+    return BronResultaat(
+        partner,
+        bron_type,
+        event_id,
+        peildatum,
+        len(entries),
+        len(register),
+        {c: len(p) for c, p in personen.items()},
+        {c: tuple(sorted(p)) for c, p in personen.items()},
+        onbekend,
+    )
 
 
-def _lijst_categorie(deelnemer: str, register: Register, andere_pilot: AbstractSet[str], later: AbstractSet[str],
-                     aangemeld: AbstractSet[str]) -> Categorie:
+def _lijst_categorie(
+    deelnemer: str,
+    register: Register,
+    andere_pilot: AbstractSet[str],
+    later: AbstractSet[str],
+    aangemeld: AbstractSet[str],
+) -> Categorie:
     if deelnemer in register:
         return "overeenkomend"
     if deelnemer in andere_pilot:
@@ -216,14 +285,21 @@ def event(rij: PilotRij, *, occurred_at: dt.datetime, event_id: str | None = Non
         "peildatum": rij.peildatum,
         "pilot": rij.pilot,
         "register": rij.register,
-        "bronnen": [{"partner": b.partner, "bron_type": b.bron_type, "telling_event_id": b.telling_event_id,
-                     "telling_peildatum": b.telling_peildatum, "gemeld": b.gemeld, **b.categorieen}
-                    for b in rij.bronnen],
+        "bronnen": [
+            {
+                "partner": b.partner,
+                "bron_type": b.bron_type,
+                "telling_event_id": b.telling_event_id,
+                "telling_peildatum": b.telling_peildatum,
+                "gemeld": b.gemeld,
+                **b.categorieen,
+            }
+            for b in rij.bronnen
+        ],
         "gereconcilieerd": rij.gereconcilieerd,
         "recorded_at": occurred_at,  # the registry writes this event itself: accepted when it happens
         "warnings": [],
     }
-
 
 
 TABEL_KOPPEN = ("pilot", "register", "bronnen: gemeld, verschil, categorieën ≠ 0", "gereconcilieerd")
@@ -234,9 +310,13 @@ def tabel_cellen(rijen: Iterable[PilotRij]) -> list[tuple[str, str, str, str]]:
     categories | gereconcilieerd. One source per line inside the third cell."""
     out = []
     for rij in rijen:
-        bronnen = "\n".join(
-            f"{b.partner}: {b.gemeld} ({b.verschil:+d}) "
-            + ", ".join(f"{c} {n}" for c, n in b.categorieen.items() if n)
-            for b in rij.bronnen) or "-"
+        bronnen = (
+            "\n".join(
+                f"{b.partner}: {b.gemeld} ({b.verschil:+d}) "
+                + ", ".join(f"{c} {n}" for c, n in b.categorieen.items() if n)
+                for b in rij.bronnen
+            )
+            or "-"
+        )
         out.append((rij.pilot, str(rij.register), bronnen, str(rij.gereconcilieerd)))
     return out

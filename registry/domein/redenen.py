@@ -1,15 +1,16 @@
-"""Closed lists of reasons (issue 12, "free text goes"): the ``reden`` of a revocation (PraktijkverklaringIngetrokken)
+"""Closed lists of reasons ("free text goes"): the ``reden`` of a revocation (PraktijkverklaringIngetrokken)
 and of a retraction (AftekeningIngetrokken) is a code from ``data/intrekkingsredenen.csv``, shown with its Dutch
 label. Free text could carry a name or a story about a person into an immutable log and onto a public page; a code
 cannot. The wire type stays ``string`` (changing it to an Avro enum would break the schemas' compatibility); the
 validator refuses any other value with ``onbekende_reden``. Pure: the list is shipped reference data.
 """
+
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
 
 from registry.domein.referentie import DATA
 

@@ -1,4 +1,5 @@
 """Reference data shipped with the registry (copied from the evaluation's tables)."""
+
 from __future__ import annotations
 
 import csv
@@ -35,14 +36,19 @@ class Kwalificatie:
 @lru_cache(maxsize=1)
 def pilots() -> dict[str, Pilot]:
     return {
-        r["pilot_id"]: Pilot(r["pilot_id"], int(r["pilot_nr"]), r["pilot"], r["soort"], int(r["tranche"]), r["arbeidsmarktregio"])
+        r["pilot_id"]: Pilot(
+            r["pilot_id"], int(r["pilot_nr"]), r["pilot"], r["soort"], int(r["tranche"]), r["arbeidsmarktregio"]
+        )
         for r in _rows("pilots.csv")
     }
 
 
 @lru_cache(maxsize=1)
 def kwalificaties() -> dict[str, Kwalificatie]:
-    return {r["crebo"]: Kwalificatie(r["crebo"], r["naam"], int(r["niveau"]), r["domein"]) for r in _rows("kwalificaties.csv")}
+    return {
+        r["crebo"]: Kwalificatie(r["crebo"], r["naam"], int(r["niveau"]), r["domein"])
+        for r in _rows("kwalificaties.csv")
+    }
 
 
 @lru_cache(maxsize=1)
@@ -64,4 +70,8 @@ def brancheorganisaties() -> dict[str, str]:
 def default_partners() -> list[str]:
     """Partners whose ingress topics exist from the start; others are added with --partner."""
     # monitor.<pilot_id>: each pilot's contact person reports that pilot's telling on its own topic
-    return sorted(mbo_instellingen()) + ["sbb", "duo", "uwv", "dji", "monitor"] + [f"monitor.{p}" for p in sorted(pilots())]
+    return (
+        sorted(mbo_instellingen())
+        + ["sbb", "duo", "uwv", "dji", "monitor"]
+        + [f"monitor.{p}" for p in sorted(pilots())]
+    )

@@ -4,24 +4,46 @@
 refusal has a stable reason code (partners program against it) and a human message.
 The checks every event gets and the helpers the rules refuse with are in registry/domein/controles.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from registry.domein import identifiers, redenen, relaties
-from registry.domein.controles import (Context, Record, Weigering, algemeen, bevoegd, eigen_traject, eis,
-                                       erkend_leerbedrijf, traject, uitgever)
+from registry.domein.controles import (
+    Context,
+    Record,
+    Weigering,
+    algemeen,
+    bevoegd,
+    eigen_traject,
+    eis,
+    erkend_leerbedrijf,
+    traject,
+    uitgever,
+)
 from registry.domein.events import REFERRERS, UITSTROOM_REFERRERS
 from registry.domein.identifiers import soort
 from registry.domein.staat import Staat, Traject
 
 # events still allowed on a traject after TrajectBeeindigd: uitstroom and corrections
-NA_BEEINDIGING = frozenset({"AftekeningIngetrokken", "PraktijkverklaringIngetrokken", "UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"})
+NA_BEEINDIGING = frozenset(
+    {"AftekeningIngetrokken", "PraktijkverklaringIngetrokken", "UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"}
+)
 # reasons a partner can retry on once missing reference data or an earlier event has arrived
-HERSTELBAAR = frozenset({"onbekend_dossier", "geen_erkenning", "leerbedrijf_niet_erkend", "onbekend_traject", "onbekende_verklaring",
-                         relaties.GEEN_AANMELDING, relaties.WACHT_OP_SBB})
+HERSTELBAAR = frozenset(
+    {
+        "onbekend_dossier",
+        "geen_erkenning",
+        "leerbedrijf_niet_erkend",
+        "onbekend_traject",
+        "onbekende_verklaring",
+        relaties.GEEN_AANMELDING,
+        relaties.WACHT_OP_SBB,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -78,17 +100,31 @@ def _inschrijving(ctx: Context) -> None:
     bevoegd(ctx.partner == r["mbo_instelling"], ctx, f"enrol on behalf of {r['mbo_instelling']}")
     eis(r["traject_id"] not in s.trajecten, "traject_bestaat", f"traject {r['traject_id']} already exists")
     vanaf = s.erkenningen.get((r["mbo_instelling"], r["crebo"]))
-    eis(vanaf is not None and vanaf <= r["startdatum"], "geen_erkenning",
+    eis(
+        vanaf is not None and vanaf <= r["startdatum"],
+        "geen_erkenning",
         f"{r['mbo_instelling']} holds no erkenning derde leerweg for crebo {r['crebo']} on {r['startdatum'].isoformat()}",
-        f"erkenning:{r['mbo_instelling']}/{r['crebo']}")
-    eis(r["crebo"] in s.dossiers, "onbekend_dossier", f"crebo {r['crebo']} has no known kwalificatiedossier", f"dossier:{r['crebo']}")
+        f"erkenning:{r['mbo_instelling']}/{r['crebo']}",
+    )
+    eis(
+        r["crebo"] in s.dossiers,
+        "onbekend_dossier",
+        f"crebo {r['crebo']} has no known kwalificatiedossier",
+        f"dossier:{r['crebo']}",
+    )
     if r.get("leerbedrijf_id"):
         erkend_leerbedrijf(ctx, r["leerbedrijf_id"], r["crebo"])
     eis(r["leeftijd"] >= 16, "te_jong", f"leeftijd {r['leeftijd']}: praktijkleren starts at 16 at the earliest")
     if r["leeftijd"] < 18:
         ctx.warnings.append("minderjarig")
-    dubbel = [t for t in s.open_trajecten(r["deelnemer"]) if (t.mbo_instelling, t.crebo) == (r["mbo_instelling"], r["crebo"])]
-    eis(not dubbel, "dubbele_inschrijving", f"deelnemer already has open traject {dubbel[0].traject_id if dubbel else ''} at this instelling for crebo {r['crebo']}")
+    dubbel = [
+        t for t in s.open_trajecten(r["deelnemer"]) if (t.mbo_instelling, t.crebo) == (r["mbo_instelling"], r["crebo"])
+    ]
+    eis(
+        not dubbel,
+        "dubbele_inschrijving",
+        f"deelnemer already has open traject {dubbel[0].traject_id if dubbel else ''} at this instelling for crebo {r['crebo']}",
+    )
     relaties.aanmelding_nodig(ctx)
     if relaties.tweede_instelling(ctx):
         ctx.warnings.append(relaties.TWEEDE_INSTELLING)
@@ -103,13 +139,19 @@ def _leerbedrijf_vastgelegd(ctx: Context) -> None:
 
 
 def _aftekenaar(ctx: Context, t: Traject) -> None:
-    ok = ctx.partner == t.mbo_instelling or (t.leerbedrijf_id is not None and ctx.partner == f"leerbedrijf.{t.leerbedrijf_id}")
+    ok = ctx.partner == t.mbo_instelling or (
+        t.leerbedrijf_id is not None and ctx.partner == f"leerbedrijf.{t.leerbedrijf_id}"
+    )
     if not ok and soort(ctx.partner) == "leerbedrijf":
         # a leerbedrijf signs off before the instelling's LeerbedrijfVastgelegd naming it arrives: it waits for it,
         # told exactly what a leerbedrijf is told about a traject the registry does not know (no oracle)
         raise relaties.onbekend_traject(ctx)
-    eis(ok, "niet_bevoegd", f"{ctx.partner} may not sign off werkprocessen on traject {t.traject_id} "
-        f"(only {t.mbo_instelling} or its leerbedrijf)")
+    eis(
+        ok,
+        "niet_bevoegd",
+        f"{ctx.partner} may not sign off werkprocessen on traject {t.traject_id} "
+        f"(only {t.mbo_instelling} or its leerbedrijf)",
+    )
 
 
 def _aftekening(ctx: Context) -> None:
@@ -117,9 +159,22 @@ def _aftekening(ctx: Context) -> None:
     t = traject(ctx)
     _aftekenaar(ctx, t)
     dossier = s.dossiers.get(r["crebo"])
-    eis(dossier is not None, "onbekend_dossier", f"crebo {r['crebo']} has no known kwalificatiedossier", f"dossier:{r['crebo']}")
-    eis(r["werkproces"] in (dossier or ()), "onbekend_werkproces", f"werkproces {r['werkproces']} is not in the dossier of crebo {r['crebo']}")
-    eis((r["crebo"], r["werkproces"]) not in t.afgetekend, "al_afgetekend", f"{r['crebo']} {r['werkproces']} is already signed off in this traject")
+    eis(
+        dossier is not None,
+        "onbekend_dossier",
+        f"crebo {r['crebo']} has no known kwalificatiedossier",
+        f"dossier:{r['crebo']}",
+    )
+    eis(
+        r["werkproces"] in (dossier or ()),
+        "onbekend_werkproces",
+        f"werkproces {r['werkproces']} is not in the dossier of crebo {r['crebo']}",
+    )
+    eis(
+        (r["crebo"], r["werkproces"]) not in t.afgetekend,
+        "al_afgetekend",
+        f"{r['crebo']} {r['werkproces']} is already signed off in this traject",
+    )
 
 
 def _reden_uit_lijst(ctx: Context, event_type: str) -> None:
@@ -134,22 +189,42 @@ def _aftekening_ingetrokken(ctx: Context) -> None:
     t = traject(ctx, open_nodig=False)
     _aftekenaar(ctx, t)
     wp = (r["crebo"], r["werkproces"])
-    eis(wp in t.afgetekend, "niet_afgetekend", f"{r['crebo']} {r['werkproces']} is not signed off in this traject",
-        afgetekend_sleutel(t.traject_id, *wp))
-    op = [v.verklaring_id for v in ctx.staat.actieve_verklaringen(r["deelnemer"]) if v.traject_id == t.traject_id and wp in v.werkprocessen]
-    eis(not op, "op_verklaring", f"{r['crebo']} {r['werkproces']} is on verklaring {op[0] if op else ''}: revoke the verklaring first")
+    eis(
+        wp in t.afgetekend,
+        "niet_afgetekend",
+        f"{r['crebo']} {r['werkproces']} is not signed off in this traject",
+        afgetekend_sleutel(t.traject_id, *wp),
+    )
+    op = [
+        v.verklaring_id
+        for v in ctx.staat.actieve_verklaringen(r["deelnemer"])
+        if v.traject_id == t.traject_id and wp in v.werkprocessen
+    ]
+    eis(
+        not op,
+        "op_verklaring",
+        f"{r['crebo']} {r['werkproces']} is on verklaring {op[0] if op else ''}: revoke the verklaring first",
+    )
 
 
 def _verklaring(ctx: Context) -> None:
     s, r = ctx.staat, ctx.r
     t = eigen_traject(ctx, "issue a praktijkverklaring")
-    eis(r["verklaring_id"] not in s.verklaringen, "verklaring_bestaat", f"verklaring {r['verklaring_id']} already exists")
+    eis(
+        r["verklaring_id"] not in s.verklaringen,
+        "verklaring_bestaat",
+        f"verklaring {r['verklaring_id']} already exists",
+    )
     wps = [(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]]
     eis(bool(wps), "geen_werkprocessen", "a praktijkverklaring lists at least one werkproces")
     eis(len(set(wps)) == len(wps), "dubbel_werkproces", "a werkproces is listed twice")
     missing = [(c, w) for c, w in wps if (c, w) not in t.afgetekend]
-    eis(not missing, "niet_afgetekend", f"not signed off in this traject: {', '.join(f'{c} {w}' for c, w in missing)}",
-        *(afgetekend_sleutel(t.traject_id, c, w) for c, w in missing))
+    eis(
+        not missing,
+        "niet_afgetekend",
+        f"not signed off in this traject: {', '.join(f'{c} {w}' for c, w in missing)}",
+        *(afgetekend_sleutel(t.traject_id, c, w) for c, w in missing),
+    )
     actief = s.actieve_verklaringen(r["deelnemer"])
     earlier = sorted({f"{c} {w}" for v in actief for (c, w) in v.werkprocessen if (c, w) in set(wps)})
     eis(not earlier, "al_op_verklaring", f"already on an earlier verklaring of this deelnemer: {', '.join(earlier)}")
@@ -160,7 +235,12 @@ def _verklaring(ctx: Context) -> None:
 def _verklaring_ingetrokken(ctx: Context) -> None:
     _reden_uit_lijst(ctx, "PraktijkverklaringIngetrokken")
     v = ctx.staat.verklaringen.get(ctx.r["verklaring_id"])
-    eis(v is not None, "onbekende_verklaring", f"verklaring {ctx.r['verklaring_id']} is not known", f"verklaring:{ctx.r['verklaring_id']}")
+    eis(
+        v is not None,
+        "onbekende_verklaring",
+        f"verklaring {ctx.r['verklaring_id']} is not known",
+        f"verklaring:{ctx.r['verklaring_id']}",
+    )
     assert v is not None
     eis(v.deelnemer == ctx.r["deelnemer"], "andere_deelnemer", "the verklaring belongs to another deelnemer")
     bevoegd(ctx.partner in (v.mbo_instelling, "sbb"), ctx, f"revoke a verklaring of {v.mbo_instelling}")
@@ -182,7 +262,9 @@ def _uitstroom(ctx: Context) -> None:
 
 def _alleen_het_register(ctx: Context) -> None:
     # the registry appends its own results to the canonical log; from an ingress topic it is a forgery
-    raise Weigering("niet_bevoegd", f"{ctx.partner} may not publish ReconciliatieUitgevoerd: only the registry itself does")
+    raise Weigering(
+        "niet_bevoegd", f"{ctx.partner} may not publish ReconciliatieUitgevoerd: only the registry itself does"
+    )
 
 
 _TELLING_BRON = {"gemeente": "gemeente", "uwv": "uwv", "mbo": "mbo", "monitor": "monitor", "sbb": "monitor"}
@@ -190,14 +272,19 @@ _TELLING_BRON = {"gemeente": "gemeente", "uwv": "uwv", "mbo": "mbo", "monitor": 
 
 def _telling(ctx: Context) -> None:
     expected = _TELLING_BRON.get(soort(ctx.partner))
-    bevoegd(expected is None or expected == ctx.r["bron_type"], ctx, f"report a telling as bron_type {ctx.r['bron_type']}")
+    bevoegd(
+        expected is None or expected == ctx.r["bron_type"], ctx, f"report a telling as bron_type {ctx.r['bron_type']}"
+    )
     # a pilot's own contact person (monitor.<pilot_id>) reports for that pilot only
     eigen_pilot = ctx.partner.split(".", 1)[1] if soort(ctx.partner) == "monitor" and "." in ctx.partner else None
     bevoegd(eigen_pilot is None or eigen_pilot == ctx.r["pilot"], ctx, f"report a telling for pilot {ctx.r['pilot']}")
     # a person list: only from the pilot's own partners (registry/domein/relaties.py)
-    bevoegd(not ctx.r.get("deelnemers") or relaties.telling_bevoegd(ctx.staat, ctx.partner, ctx.r["pilot"]), ctx,
-            f"send a person list for pilot {ctx.r['pilot']} (only its referrers, its instellingen, uwv and "
-            f"monitor.{ctx.r['pilot']})")
+    bevoegd(
+        not ctx.r.get("deelnemers") or relaties.telling_bevoegd(ctx.staat, ctx.partner, ctx.r["pilot"]),
+        ctx,
+        f"send a person list for pilot {ctx.r['pilot']} (only its referrers, its instellingen, uwv and "
+        f"monitor.{ctx.r['pilot']})",
+    )
 
 
 def _verwijdering(ctx: Context) -> None:
@@ -206,16 +293,24 @@ def _verwijdering(ctx: Context) -> None:
     s, r = ctx.staat, ctx.r
     deelnemer = str(r["deelnemer"])
     if ctx.partner != relaties.SBB:
-        eigen = deelnemer in s.deelnemers and (ctx.partner in s.instellingen_van(deelnemer)
-                                               or ctx.partner in s.deelnemers[deelnemer].advies_door)
+        eigen = deelnemer in s.deelnemers and (
+            ctx.partner in s.instellingen_van(deelnemer) or ctx.partner in s.deelnemers[deelnemer].advies_door
+        )
         if not eigen:  # a referral alone gives no say over erasure; no relation: as if unknown
             raise relaties.als_onbekend(ctx, "DeelnemerGegevensVerwijderd")
-    eis(bool(str(r.get("grondslag") or "").strip()), "geen_grondslag",
-        "an erasure names its grondslag (legal ground or request reference)")
+    eis(
+        bool(str(r.get("grondslag") or "").strip()),
+        "geen_grondslag",
+        "an erasure names its grondslag (legal ground or request reference)",
+    )
     if ctx.partner != relaties.SBB:
-        eis(relaties.wist_zelf(s, ctx.partner, deelnemer), relaties.WACHT_OP_SBB,
+        eis(
+            relaties.wist_zelf(s, ctx.partner, deelnemer),
+            relaties.WACHT_OP_SBB,
             "another partner also holds this deelnemer: the erasure waits for sbb's confirmation (a "
-            "DeelnemerGegevensVerwijderd from sbb for the same deelnemer)", relaties.verwijdering_sleutel(deelnemer))
+            "DeelnemerGegevensVerwijderd from sbb for the same deelnemer)",
+            relaties.verwijdering_sleutel(deelnemer),
+        )
 
 
 def _dossier(ctx: Context) -> None:

@@ -15,10 +15,12 @@ wait keys, so it parks and is refused after the time-out like any event about so
 
 Pure: no I/O; the rules in registry/domein/regels.py call these.
 """
+
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from registry.domein.controles import Context, Weigering
 from registry.domein.identifiers import soort
@@ -59,8 +61,10 @@ def poort(ctx: Context, event_type: str) -> None:
         return
     deelnemer = str(deelnemer)
     if is_verwijderd_voor(ctx.staat, ctx.partner, deelnemer):
-        raise Weigering("gegevens_verwijderd", "the deelnemer's gegevens were erased (DeelnemerGegevensVerwijderd): "
-                        "no later events are recorded for it")
+        raise Weigering(
+            "gegevens_verwijderd",
+            "the deelnemer's gegevens were erased (DeelnemerGegevensVerwijderd): no later events are recorded for it",
+        )
     if event_type in SCHEPPEND or heeft_relatie(ctx.staat, ctx.partner, deelnemer):
         return
     raise als_onbekend(ctx, event_type)
@@ -70,10 +74,15 @@ def als_onbekend(ctx: Context, event_type: str) -> Weigering:
     """The refusal the event's own rule gives when the registry knows nothing of what it refers to."""
     r = ctx.r
     if event_type == "PraktijkverklaringIngetrokken":
-        return Weigering("onbekende_verklaring", f"verklaring {r['verklaring_id']} is not known to the registry",
-                         (f"verklaring:{r['verklaring_id']}",))
+        return Weigering(
+            "onbekende_verklaring",
+            f"verklaring {r['verklaring_id']} is not known to the registry",
+            (f"verklaring:{r['verklaring_id']}",),
+        )
     if event_type == "UitstroomGeregistreerd":
-        return Weigering("onbekende_deelnemer", "deelnemer is not known to the registry", (f"deelnemer:{r['deelnemer']}",))
+        return Weigering(
+            "onbekende_deelnemer", "deelnemer is not known to the registry", (f"deelnemer:{r['deelnemer']}",)
+        )
     if event_type == "DeelnemerGegevensVerwijderd":
         return Weigering("niet_bevoegd", f"{ctx.partner} may not request erasure of this deelnemer")
     return onbekend_traject(ctx)
@@ -93,8 +102,11 @@ def aanmelding_nodig(ctx: Context) -> None:
     d = ctx.staat.deelnemers.get(str(ctx.r["deelnemer"]))
     pilot = ctx.r["pilot"]
     if d is None or pilot not in d.aangemeld_voor:
-        raise Weigering(GEEN_AANMELDING, f"no aanmelding of this deelnemer for pilot {pilot}",
-                        (aanmelding_sleutel(str(ctx.r["deelnemer"]), pilot),))
+        raise Weigering(
+            GEEN_AANMELDING,
+            f"no aanmelding of this deelnemer for pilot {pilot}",
+            (aanmelding_sleutel(str(ctx.r["deelnemer"]), pilot),),
+        )
 
 
 def aanmelding_sleutel(deelnemer: str, pilot: str) -> str:

@@ -1,4 +1,4 @@
-"""Applying a rotation of the registry pseudonym key (issue 12): old canonical pseudonym -> new one. Pure.
+"""Applying a rotation of the registry pseudonym key: old canonical pseudonym -> new one. Pure.
 
 ``keys rotate-registry-pseudonym`` appends a key generation and writes ``oud,nieuw`` for every listed canonical
 pseudonym (registry/domein/pseudoniemen.py: new = HMAC(new key, old)). From then on the validator and the API
@@ -11,10 +11,12 @@ compute the new form, so everything that holds an old form must follow:
 
 After several rotations the stored mapping maps every old form straight to the newest (``samenstellen``).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from registry.domein.pseudoniemen import VELD, is_pseudoniem
 
@@ -53,7 +55,10 @@ def pas_toe(record: Any, mapping: Mapping[str, str]) -> Any:
     if not mapping:
         return record
     if isinstance(record, dict):
-        out = {k: (mapping.get(v, v) if k == VELD and isinstance(v, str) else pas_toe(v, mapping)) for k, v in record.items()}
+        out = {
+            k: (mapping.get(v, v) if k == VELD and isinstance(v, str) else pas_toe(v, mapping))
+            for k, v in record.items()
+        }
         return record if out == record else out
     if isinstance(record, list):
         items = [pas_toe(v, mapping) for v in record]

@@ -4,12 +4,14 @@ State is a fold over the canonical log (``pas_toe`` applies one accepted event),
 it can always be rebuilt or rolled forward from ``praktijkleren.events``. No I/O here:
 the validator adapter persists the entities it marks dirty.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 Record = Mapping[str, Any]
 Werkproces = tuple[str, str]  # (crebo, werkproces code)
@@ -135,7 +137,9 @@ def _advies(s: Staat, r: Record) -> None:
 
 
 def _ingeschreven(s: Staat, r: Record) -> None:
-    t = Traject(r["traject_id"], r["deelnemer"], r["mbo_instelling"], r["crebo"], r["startdatum"], r.get("leerbedrijf_id"))
+    t = Traject(
+        r["traject_id"], r["deelnemer"], r["mbo_instelling"], r["crebo"], r["startdatum"], r.get("leerbedrijf_id")
+    )
     s.trajecten[t.traject_id] = t
     s.dirty.add(("traject", t.traject_id))
     s.deelnemer(r["deelnemer"]).trajecten.append(t.traject_id)
@@ -161,8 +165,14 @@ def _ingetrokken_aftekening(s: Staat, r: Record) -> None:
 
 def _verklaring(s: Staat, r: Record) -> None:
     t = s.trajecten[r["traject_id"]]
-    v = Verklaring(r["verklaring_id"], r["deelnemer"], t.traject_id, t.mbo_instelling,
-                   {(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]}, r["volgnummer"] or 0)
+    v = Verklaring(
+        r["verklaring_id"],
+        r["deelnemer"],
+        t.traject_id,
+        t.mbo_instelling,
+        {(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]},
+        r["volgnummer"] or 0,
+    )
     s.verklaringen[v.verklaring_id] = v
     s.dirty.add(("verklaring", v.verklaring_id))
     s.deelnemer(r["deelnemer"]).verklaringen.append(v.verklaring_id)
@@ -258,20 +268,39 @@ def entity_json(staat: Staat, kind: str, key: str) -> Any:
     # than the database write of the same rows (same JSON as asdict gave: load_entity reads it back)
     if kind == "traject":
         t = staat.trajecten[key]
-        return {"traject_id": t.traject_id, "deelnemer": t.deelnemer, "mbo_instelling": t.mbo_instelling,
-                "crebo": t.crebo, "startdatum": t.startdatum.isoformat(), "leerbedrijf_id": t.leerbedrijf_id,
-                "open": t.open, "afgetekend": [list(w) for w in sorted(t.afgetekend)],
-                "einde": t.einde.isoformat() if t.einde is not None else None}
+        return {
+            "traject_id": t.traject_id,
+            "deelnemer": t.deelnemer,
+            "mbo_instelling": t.mbo_instelling,
+            "crebo": t.crebo,
+            "startdatum": t.startdatum.isoformat(),
+            "leerbedrijf_id": t.leerbedrijf_id,
+            "open": t.open,
+            "afgetekend": [list(w) for w in sorted(t.afgetekend)],
+            "einde": t.einde.isoformat() if t.einde is not None else None,
+        }
     if kind == "verklaring":
         v = staat.verklaringen[key]
-        return {"verklaring_id": v.verklaring_id, "deelnemer": v.deelnemer, "traject_id": v.traject_id,
-                "mbo_instelling": v.mbo_instelling, "werkprocessen": [list(w) for w in sorted(v.werkprocessen)],
-                "volgnummer": v.volgnummer, "ingetrokken": v.ingetrokken}
+        return {
+            "verklaring_id": v.verklaring_id,
+            "deelnemer": v.deelnemer,
+            "traject_id": v.traject_id,
+            "mbo_instelling": v.mbo_instelling,
+            "werkprocessen": [list(w) for w in sorted(v.werkprocessen)],
+            "volgnummer": v.volgnummer,
+            "ingetrokken": v.ingetrokken,
+        }
     if kind == "deelnemer":
         d = staat.deelnemers[key]
-        return {"deelnemer": d.deelnemer, "advies": d.advies, "aangemeld_door": sorted(d.aangemeld_door),
-                "trajecten": list(d.trajecten), "verklaringen": list(d.verklaringen),
-                "advies_door": sorted(d.advies_door), "aangemeld_voor": sorted(d.aangemeld_voor)}
+        return {
+            "deelnemer": d.deelnemer,
+            "advies": d.advies,
+            "aangemeld_door": sorted(d.aangemeld_door),
+            "trajecten": list(d.trajecten),
+            "verklaringen": list(d.verklaringen),
+            "advies_door": sorted(d.advies_door),
+            "aangemeld_voor": sorted(d.aangemeld_voor),
+        }
     if kind == "dossier":
         return sorted(staat.dossiers[key])
     if kind == "leerbedrijf":
@@ -292,15 +321,25 @@ def load_entity(staat: Staat, kind: str, key: str, data: Any) -> None:
         staat.pilot_partners[key] = set(data or ())
     elif kind == "traject":
         einde = data.get("einde")
-        staat.trajecten[key] = Traject(**{**data, "startdatum": dt.date.fromisoformat(data["startdatum"]),
-                                         "afgetekend": {tuple(w) for w in data["afgetekend"]},
-                                         "einde": dt.datetime.fromisoformat(einde) if einde else None})
+        staat.trajecten[key] = Traject(
+            **{
+                **data,
+                "startdatum": dt.date.fromisoformat(data["startdatum"]),
+                "afgetekend": {tuple(w) for w in data["afgetekend"]},
+                "einde": dt.datetime.fromisoformat(einde) if einde else None,
+            }
+        )
     elif kind == "verklaring":
         staat.verklaringen[key] = Verklaring(**{**data, "werkprocessen": {tuple(w) for w in data["werkprocessen"]}})
     elif kind == "deelnemer":
-        staat.deelnemers[key] = Deelnemer(**{**data, "aangemeld_door": set(data["aangemeld_door"]),
-                                             "advies_door": set(data.get("advies_door") or ()),
-                                             "aangemeld_voor": set(data.get("aangemeld_voor") or ())})
+        staat.deelnemers[key] = Deelnemer(
+            **{
+                **data,
+                "aangemeld_door": set(data["aangemeld_door"]),
+                "advies_door": set(data.get("advies_door") or ()),
+                "aangemeld_voor": set(data.get("aangemeld_voor") or ()),
+            }
+        )
     elif kind == "dossier":
         staat.dossiers[key] = set(data)
     elif kind == "leerbedrijf":

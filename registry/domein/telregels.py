@@ -4,6 +4,7 @@ overzichten, the demo data and the validator share (the evaluation's vocabulary)
 Pure: no I/O. The SQL in ``projections/queries`` implements these rules over the read
 models; the demo data set (``registry/demo``) generates events that satisfy them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 # business dates are Dutch calendar days: an event at 23:30 UTC on 31 Dec is on 1 Jan here
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # no praktijkleren event can predate the first pilots' preparations
-EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 # PostgreSQL schema of the read models unless a command says otherwise
 DEFAULT_READ_SCHEMA = "praktijk"
 
@@ -26,7 +27,7 @@ ONBEKEND = "Onbekend"
 
 def leeftijdsgroep(leeftijd: int) -> str:
     """The overzicht 4.3 label of an age in whole years."""
-    for bovengrens, label in zip((17, 22, 27, 54), LEEFTIJDSGROEPEN):
+    for bovengrens, label in zip((17, 22, 27, 54), LEEFTIJDSGROEPEN, strict=False):
         if leeftijd <= bovengrens:
             return label
     return LEEFTIJDSGROEPEN[-1]

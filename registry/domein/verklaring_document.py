@@ -7,6 +7,7 @@ prints (registry/api/pdf.py renders it). ``open_badge_credential`` builds the cl
 subject is a salted SHA-256 hash of the name printed on the verklaring (Open Badges ``IdentityObject``), which
 the holder proves by showing the name.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,14 +15,27 @@ import datetime as dt
 import gzip
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 KORTE_CODE = re.compile(r"^PV-([0-9A-F]{4})-([0-9A-F]{4})-([0-9A-F]{4})$")
 OB_CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 
-MAANDEN = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-           "november", "december")
+MAANDEN = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 
 
 def datum_nl(d: dt.date) -> str:
@@ -115,10 +129,20 @@ def _kwalificaties(feiten: Mapping[str, Any]) -> tuple[Kwalificatie, ...]:
                 continue
             code = w.get("kerntaak") or "-"
             naam_kt = w.get("kerntaak_naam") or "Kerntaak onbekend"
-            kerntaken.setdefault(code, (naam_kt, []))[1].append(Werkproces(w["werkproces"], w.get("naam") or w["werkproces"]))
-        out.append(Kwalificatie(crebo, k.get("naam") or f"crebo {crebo}", k.get("niveau"), tuple(
-            Kerntaak(code, naam_kt, tuple(sorted(wps, key=lambda w: w.code)))
-            for code, (naam_kt, wps) in sorted(kerntaken.items()))))
+            kerntaken.setdefault(code, (naam_kt, []))[1].append(
+                Werkproces(w["werkproces"], w.get("naam") or w["werkproces"])
+            )
+        out.append(
+            Kwalificatie(
+                crebo,
+                k.get("naam") or f"crebo {crebo}",
+                k.get("niveau"),
+                tuple(
+                    Kerntaak(code, naam_kt, tuple(sorted(wps, key=lambda w: w.code)))
+                    for code, (naam_kt, wps) in sorted(kerntaken.items())
+                ),
+            )
+        )
     return tuple(out)
 
 
@@ -136,15 +160,22 @@ def bouw_document(feiten: Mapping[str, Any], persoon: Persoon | None, verificati
     if lb.get("naam") and lb.get("leerbedrijf_id"):
         leerbedrijf = f"{lb['naam']} (leerbedrijf-ID {lb['leerbedrijf_id']})"
     return VerklaringDocument(
-        verklaring_id=feiten["verklaring_id"], korte_code=_code_of_id(feiten["verklaring_id"]), persoon=persoon,
-        instelling=feiten.get("mbo_instelling") or "onbekend", leerbedrijf=leerbedrijf,
+        verklaring_id=feiten["verklaring_id"],
+        korte_code=_code_of_id(feiten["verklaring_id"]),
+        persoon=persoon,
+        instelling=feiten.get("mbo_instelling") or "onbekend",
+        leerbedrijf=leerbedrijf,
         kwalificaties=_kwalificaties(feiten),
         brancheorganisaties=tuple(feiten.get("brancheorganisatie_namen") or feiten.get("brancheorganisaties") or ()),
-        uitgegeven_op=feiten["uitgegeven_op"], volgnummer=feiten.get("volgnummer"),
-        ingetrokken_op=feiten.get("ingetrokken_op"), verificatie_url=verificatie_url)
+        uitgegeven_op=feiten["uitgegeven_op"],
+        volgnummer=feiten.get("volgnummer"),
+        ingetrokken_op=feiten.get("ingetrokken_op"),
+        verificatie_url=verificatie_url,
+    )
 
 
 # --- the Open Badges 3.0 credential ---------------------------------------------------------------------------
+
 
 def identity_hash(waarde: str, salt: str) -> str:
     """Open Badges ``IdentityObject.identityHash``: ``sha256$`` + hex SHA-256 of the value followed by the salt."""
@@ -152,20 +183,31 @@ def identity_hash(waarde: str, salt: str) -> str:
 
 
 def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def open_badge_credential(doc: VerklaringDocument, *, issuer_url: str, issued_at: dt.datetime, salt: str,
-                          status_list_url: str, status_index: int) -> dict[str, Any]:
+def open_badge_credential(
+    doc: VerklaringDocument,
+    *,
+    issuer_url: str,
+    issued_at: dt.datetime,
+    salt: str,
+    status_list_url: str,
+    status_index: int,
+) -> dict[str, Any]:
     """The OpenBadgeCredential (W3C VC data model 2.0, Open Badges 3.0) of a verklaring.
 
     The subject is identified only by ``identityHash`` over the printed name with ``salt`` (no name, BSN or
     pseudonym); a verklaring without a name gets no identifier. ``credentialStatus`` points at bit
     ``status_index`` of the BitstringStatusList at ``status_list_url`` (1 = ingetrokken)."""
     achievement_id = f"{issuer_url}/verificatie/{doc.verklaring_id}"
-    werkprocessen = [f"{k.crebo} {w.code} {w.naam}" for k in doc.kwalificaties for kt in k.kerntaken for w in kt.werkprocessen]
-    kwal = "; ".join(f"{k.naam} (crebo {k.crebo}, niveau {k.niveau})" if k.niveau else f"{k.naam} (crebo {k.crebo})"
-                     for k in doc.kwalificaties)
+    werkprocessen = [
+        f"{k.crebo} {w.code} {w.naam}" for k in doc.kwalificaties for kt in k.kerntaken for w in kt.werkprocessen
+    ]
+    kwal = "; ".join(
+        f"{k.naam} (crebo {k.crebo}, niveau {k.niveau})" if k.niveau else f"{k.naam} (crebo {k.crebo})"
+        for k in doc.kwalificaties
+    )
     subject: dict[str, Any] = {
         "type": ["AchievementSubject"],
         "achievement": {
@@ -174,18 +216,34 @@ def open_badge_credential(doc: VerklaringDocument, *, issuer_url: str, issued_at
             "achievementType": "Certificate",
             "name": "Praktijkverklaring",
             "description": f"Praktijkverklaring (mbo, derde leerweg) voor werkprocessen uit: {kwal}. "
-                           f"Uitgegeven door {doc.instelling}; leerbedrijf: {doc.leerbedrijf}.",
-            "criteria": {"narrative": "De deelnemer heeft de volgende werkprocessen in de praktijk aangetoond "
-                                      "bij een erkend leerbedrijf: " + "; ".join(werkprocessen) + "."},
-            "alignment": [{"type": ["Alignment"], "targetName": f"{k.naam} ({k.crebo})", "targetCode": k.crebo,
-                           "targetFramework": "Kwalificatiestructuur mbo (crebo)",
-                           "targetUrl": f"https://www.s-bb.nl/kwalificatiestructuur/{k.crebo}"} for k in doc.kwalificaties],
+            f"Uitgegeven door {doc.instelling}; leerbedrijf: {doc.leerbedrijf}.",
+            "criteria": {
+                "narrative": "De deelnemer heeft de volgende werkprocessen in de praktijk aangetoond "
+                "bij een erkend leerbedrijf: " + "; ".join(werkprocessen) + "."
+            },
+            "alignment": [
+                {
+                    "type": ["Alignment"],
+                    "targetName": f"{k.naam} ({k.crebo})",
+                    "targetCode": k.crebo,
+                    "targetFramework": "Kwalificatiestructuur mbo (crebo)",
+                    "targetUrl": f"https://www.s-bb.nl/kwalificatiestructuur/{k.crebo}",
+                }
+                for k in doc.kwalificaties
+            ],
             "creator": {"id": issuer_url, "type": ["Profile"], "name": doc.instelling},
         },
     }
     if doc.persoon is not None:
-        subject["identifier"] = [{"type": "IdentityObject", "identityHash": identity_hash(doc.persoon.naam, salt),
-                                  "identityType": "name", "hashed": True, "salt": salt}]
+        subject["identifier"] = [
+            {
+                "type": "IdentityObject",
+                "identityHash": identity_hash(doc.persoon.naam, salt),
+                "identityType": "name",
+                "hashed": True,
+                "salt": salt,
+            }
+        ]
     return {
         "@context": list(OB_CONTEXT),
         "id": f"urn:uuid:{doc.verklaring_id}",
@@ -194,13 +252,19 @@ def open_badge_credential(doc: VerklaringDocument, *, issuer_url: str, issued_at
         "validFrom": _utc(issued_at),
         "name": "Praktijkverklaring",
         "credentialSubject": subject,
-        "credentialStatus": {"id": f"{status_list_url}#{status_index}", "type": "BitstringStatusListEntry",
-                             "statusPurpose": "revocation", "statusListIndex": str(status_index),
-                             "statusListCredential": status_list_url},
+        "credentialStatus": {
+            "id": f"{status_list_url}#{status_index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": str(status_index),
+            "statusListCredential": status_list_url,
+        },
     }
 
 
-def status_list_credential(*, issuer_url: str, list_url: str, encoded_list: str, issued_at: dt.datetime) -> dict[str, Any]:
+def status_list_credential(
+    *, issuer_url: str, list_url: str, encoded_list: str, issued_at: dt.datetime
+) -> dict[str, Any]:
     """The BitstringStatusListCredential (W3C Bitstring Status List 1.0) whose bits are the revocations."""
     return {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -208,8 +272,12 @@ def status_list_credential(*, issuer_url: str, list_url: str, encoded_list: str,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": {"id": issuer_url, "type": ["Profile"], "name": "Praktijkregister"},
         "validFrom": _utc(issued_at),
-        "credentialSubject": {"id": f"{list_url}#list", "type": "BitstringStatusList", "statusPurpose": "revocation",
-                              "encodedList": encoded_list},
+        "credentialSubject": {
+            "id": f"{list_url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": encoded_list,
+        },
     }
 
 

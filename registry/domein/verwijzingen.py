@@ -1,4 +1,4 @@
-"""Opaque references to people outside the registry (issue 12): ``afgetekend_door`` (WerkprocesAfgetekend) and
+"""Opaque references to people outside the registry: ``afgetekend_door`` (WerkprocesAfgetekend) and
 ``praktijkopleider`` (LeerbedrijfVastgelegd) name a praktijkopleider by an id the partner keeps, never by a name or
 an e-mail address, because whatever is accepted stays in the immutable canonical log.
 
@@ -7,6 +7,7 @@ Format: 2-64 characters, lowercase letters, digits and ``. _ -``, starting with 
 never fits. A format cannot tell ``jdevries`` from ``po-0042``: partners are asked to use ids that mean nothing
 outside their own systems. Pure.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,5 +22,7 @@ def referentie(value: str) -> str | None:
     """None for a well-formed opaque reference, else the problem (which never repeats the value)."""
     if _REFERENTIE.match(value):
         return None
-    return ("must be an opaque reference: 2-64 of lowercase a-z, 0-9, '.', '_', '-', starting with a letter or "
-            "digit (e.g. po-0042); never a name or e-mail address")
+    return (
+        "must be an opaque reference: 2-64 of lowercase a-z, 0-9, '.', '_', '-', starting with a letter or "
+        "digit (e.g. po-0042); never a name or e-mail address"
+    )

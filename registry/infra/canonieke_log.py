@@ -4,30 +4,34 @@ The read models never hold persoonsgegevens, not even encrypted: the printed ver
 the event in the log itself (its position is in the ``tijdlijn`` projection's ``event_log``) and decrypts it with the
 deelnemer's data key (registry/infra/gegevenskluis.py); after an erasure that key is gone.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from registry.infra.kafka import client_config
 from registry.infra import codec
+from registry.infra.kafka import client_config
 
 
 class LogFout(RuntimeError):
     """The log could not be read (broker unreachable, offset gone)."""
 
 
-def lees_events(bootstrap: list[str], topic: str, posities: list[tuple[int, int]],
-                timeout_s: float = 10.0) -> dict[tuple[int, int], tuple[str, Mapping[str, Any]]]:
+def lees_events(
+    bootstrap: list[str], topic: str, posities: list[tuple[int, int]], timeout_s: float = 10.0
+) -> dict[tuple[int, int], tuple[str, Mapping[str, Any]]]:
     """The decoded events at ``posities`` ((partition, offset) pairs), read_committed; a position whose record is
     not (or no longer) there is missing from the answer. ``LogFout`` when the broker does not answer in time."""
     if not posities:
         return {}
     try:
-        consumer = KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False,
-                                 isolation_level="read_committed")
+        consumer = KafkaConsumer(
+            **client_config(bootstrap), group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+        )
     except Exception as exc:  # kafka-python raises NoBrokersAvailable and friends
         raise LogFout(f"canonical log unreachable: {type(exc).__name__}") from None
     out: dict[tuple[int, int], tuple[str, Mapping[str, Any]]] = {}

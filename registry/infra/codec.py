@@ -8,15 +8,17 @@ fingerprint names and resolve to the current (highest) version of that event typ
 Schemas are parsed once per process (``catalogue()``); per-message work is one
 dict lookup plus fastavro's binary read/write.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import fastavro._read
 import fastavro.read

@@ -1,4 +1,5 @@
 """Backward-compatibility check of the schema catalogue, with Apache Avro's own checker."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,5 +34,7 @@ def check_directory(directory: Path) -> tuple[list[str], int]:
                 result = checker.get_compatibility(reader=parsed[newer], writer=parsed[older])
                 if result.compatibility is not SchemaCompatibilityType.compatible:
                     why = "; ".join(sorted(set(result.messages))) or "incompatible"
-                    problems.append(f"{event_type} v{newer} cannot read v{older}: {why} (at {', '.join(sorted(set(result.locations)))})")
+                    problems.append(
+                        f"{event_type} v{newer} cannot read v{older}: {why} (at {', '.join(sorted(set(result.locations)))})"
+                    )
     return problems, len(versions)

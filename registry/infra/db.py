@@ -1,4 +1,5 @@
 """Database engine (SQLAlchemy 2 + psycopg 3). Adapters take a session from here."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 
 # The query API pings a pooled connection only when it lay unused this long: a busy API reuses its connections
-# many times a second, and a ping per checkout was one of the three round trips of a cached answer (issue 15 §3).
+# many times a second, and a ping per checkout was one of the three round trips of a cached answer.
 API_PING_AFTER_IDLE_SECONDS = 10.0
 # The API keeps all its connections (no overflow): an overflow connection is closed on return and opened anew for the
 # next busy moment, and a new PostgreSQL connection (fork + SCRAM) cost ~12% of a cold answer's busy time.

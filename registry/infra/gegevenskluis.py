@@ -15,6 +15,7 @@ deletes the key (``vernietig``): every copy of the ciphertext in the immutable l
 
 The validator writes (create, delete); the API only reads (``SELECT``, registry/infra/rollen.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,9 @@ import hmac
 import json
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -50,8 +52,9 @@ def lees_master_key(path: Path) -> bytes:
         mode = stat.S_IMODE(path.stat().st_mode)
         raw = path.read_text().strip()
     except FileNotFoundError:
-        raise KluisFout(f"master key not found at {path}: run `praktijkregister keys init` "
-                        "(or set PRAKTIJK_MASTER_KEY_FILE)") from None
+        raise KluisFout(
+            f"master key not found at {path}: run `praktijkregister keys init` (or set PRAKTIJK_MASTER_KEY_FILE)"
+        ) from None
     except OSError as exc:
         raise KluisFout(f"master key at {path} is unreadable: {type(exc).__name__}") from None
     if mode & 0o077:
@@ -77,7 +80,7 @@ class Gegevenskluis:
         self._cache: dict[str, bytes] = {}  # sleutel_id -> data key (the validator's own process only)
 
     @classmethod
-    def from_file(cls, engine: Engine, path: Path, schema: str = "validator") -> "Gegevenskluis":
+    def from_file(cls, engine: Engine, path: Path, schema: str = "validator") -> Gegevenskluis:
         return cls(engine, lees_master_key(path), schema)
 
     def __repr__(self) -> str:  # never the keys
@@ -117,8 +120,13 @@ class Gegevenskluis:
             nonce, new = os.urandom(_NONCE), AESGCM.generate_key(bit_length=256)
             wrapped = nonce + self._master.encrypt(nonce, new, sid.encode())
             with self.engine.begin() as c:
-                c.execute(text(f"INSERT INTO {self._table} (sleutel_id, sleutel) VALUES (:i, :k) "
-                               "ON CONFLICT (sleutel_id) DO NOTHING"), {"i": sid, "k": wrapped})
+                c.execute(
+                    text(
+                        f"INSERT INTO {self._table} (sleutel_id, sleutel) VALUES (:i, :k) "
+                        "ON CONFLICT (sleutel_id) DO NOTHING"
+                    ),
+                    {"i": sid, "k": wrapped},
+                )
             key = self._lees(sid)  # a concurrent creator's key wins: read back what is stored
         if key is not None and maak:
             self._cache[sid] = key
@@ -162,11 +170,15 @@ class Gegevenskluis:
             if sid_oud not in rows:
                 continue
             if sid_nieuw in rows:
-                raise KluisFout("a new pseudonym already has a data key: apply the mapping before the validator runs "
-                                "with the new key generation")
+                raise KluisFout(
+                    "a new pseudonym already has a data key: apply the mapping before the validator runs "
+                    "with the new key generation"
+                )
             key, nonce = self._unwrap(sid_oud, rows[sid_oud]), os.urandom(_NONCE)
-            conn.execute(text(f"INSERT INTO {self._table} (sleutel_id, sleutel) VALUES (:i, :k)"),
-                         {"i": sid_nieuw, "k": nonce + self._master.encrypt(nonce, key, sid_nieuw.encode())})
+            conn.execute(
+                text(f"INSERT INTO {self._table} (sleutel_id, sleutel) VALUES (:i, :k)"),
+                {"i": sid_nieuw, "k": nonce + self._master.encrypt(nonce, key, sid_nieuw.encode())},
+            )
             conn.execute(text(f"DELETE FROM {self._table} WHERE sleutel_id = :i"), {"i": sid_oud})
             moved += 1
         self._cache.clear()
@@ -177,7 +189,7 @@ def ontsleutel_met(key: bytes, sleutel_id: str, blob: bytes) -> dict[str, Any]:
     if len(blob) < 1 + _NONCE + 16 or blob[:1] != VERSIE:
         raise Onleesbaar("not a ciphertext of the data-key vault")
     try:
-        value = json.loads(AESGCM(key).decrypt(blob[1:1 + _NONCE], blob[1 + _NONCE:], sleutel_id.encode()))
+        value = json.loads(AESGCM(key).decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], sleutel_id.encode()))
     except (InvalidTag, ValueError):
         raise Onleesbaar("the ciphertext does not open with this deelnemer's data key") from None
     if not isinstance(value, dict):

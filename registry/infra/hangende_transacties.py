@@ -24,12 +24,14 @@ Kafka's own admin operation (KIP-664: ``WriteTxnMarkers`` to the partition leade
 never committed (the offsets commit is part of the same transaction, on ``__consumer_offsets``, which is checked
 too), so its submissions are consumed and judged again.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient
@@ -55,8 +57,10 @@ class OpenTransactie:
     coordinator_epoch: int = -1
 
     def regel(self) -> str:
-        return (f"{self.tp.topic}[{self.tp.partition}] producer id {self.producer_id} epoch {self.producer_epoch} "
-                f"open since offset {self.start_offset}")
+        return (
+            f"{self.tp.topic}[{self.tp.partition}] producer id {self.producer_id} epoch {self.producer_epoch} "
+            f"open since offset {self.start_offset}"
+        )
 
 
 @dataclass(frozen=True)
@@ -71,16 +75,24 @@ class CoordinatorZicht:
 
 def houdt_open(open_: OpenTransactie, zicht: CoordinatorZicht | None) -> bool:
     """Whether the coordinator will still end this transaction on this partition by itself."""
-    return (zicht is not None and zicht.state in NOG_OPEN and zicht.producer_epoch == open_.producer_epoch
-            and open_.tp in zicht.partities)
+    return (
+        zicht is not None
+        and zicht.state in NOG_OPEN
+        and zicht.producer_epoch == open_.producer_epoch
+        and open_.tp in zicht.partities
+    )
 
 
-def hangend(open_: Iterable[OpenTransactie], coordinator: Mapping[int, CoordinatorZicht],
-            nu_ms: int, min_stil_ms: int) -> list[OpenTransactie]:
+def hangend(
+    open_: Iterable[OpenTransactie], coordinator: Mapping[int, CoordinatorZicht], nu_ms: int, min_stil_ms: int
+) -> list[OpenTransactie]:
     """The open transactions that hang: the coordinator does not hold them open, and nothing was written to them for
     at least ``min_stil_ms`` (a transaction the coordinator has only just ended is still getting its markers)."""
-    return [t for t in open_
-            if not houdt_open(t, coordinator.get(t.producer_id)) and nu_ms - t.laatste_schrijf_ms >= min_stil_ms]
+    return [
+        t
+        for t in open_
+        if not houdt_open(t, coordinator.get(t.producer_id)) and nu_ms - t.laatste_schrijf_ms >= min_stil_ms
+    ]
 
 
 def groep_partitie(group: str, partitions: int) -> int:
@@ -89,7 +101,7 @@ def groep_partitie(group: str, partitions: int) -> int:
     h = 0
     data = group.encode("utf-16-be")
     for i in range(0, len(data), 2):
-        h = (31 * h + int.from_bytes(data[i:i + 2], "big")) & 0xFFFFFFFF
+        h = (31 * h + int.from_bytes(data[i : i + 2], "big")) & 0xFFFFFFFF
     if h >= 1 << 31:
         h -= 1 << 32
     return 0 if h == -(1 << 31) else abs(h) % partitions
@@ -101,8 +113,13 @@ class Transactiewacht:
     ``admin`` is a ``KafkaAdminClient`` (kept open; every call is a few small requests to the partition leaders and
     the transaction coordinators)."""
 
-    def __init__(self, admin: KafkaAdminClient, partities: Callable[[], Sequence[TopicPartition]],
-                 min_stil_s: float, klok_ms: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        admin: KafkaAdminClient,
+        partities: Callable[[], Sequence[TopicPartition]],
+        min_stil_s: float,
+        klok_ms: Callable[[], int] | None = None,
+    ) -> None:
         self.admin = admin
         self.partities = partities
         self.min_stil_ms = int(min_stil_s * 1000)
@@ -114,9 +131,19 @@ class Transactiewacht:
         if not tps:
             return []
         staat: Mapping[TopicPartition, Any] = self.admin.describe_producers(tps)
-        return [OpenTransactie(tp, p.producer_id, p.producer_epoch, p.current_transaction_start_offset, p.last_timestamp,
-                               p.coordinator_epoch)
-                for tp, s in staat.items() for p in s.active_producers if p.current_transaction_start_offset >= 0]
+        return [
+            OpenTransactie(
+                tp,
+                p.producer_id,
+                p.producer_epoch,
+                p.current_transaction_start_offset,
+                p.last_timestamp,
+                p.coordinator_epoch,
+            )
+            for tp, s in staat.items()
+            for p in s.active_producers
+            if p.current_transaction_start_offset >= 0
+        ]
 
     def coordinator(self, producer_ids: Iterable[int]) -> dict[int, CoordinatorZicht]:
         """The coordinator's view of each producer id that still has a transactional id (absent: none)."""
@@ -129,8 +156,9 @@ class Transactiewacht:
             return {}
         out: dict[int, CoordinatorZicht] = {}
         for txn_id, d in self.admin.describe_transactions(sorted(ids)).items():
-            out[d.producer_id] = CoordinatorZicht(txn_id, str(d.state.value), d.producer_epoch,
-                                                  frozenset(d.topic_partitions))
+            out[d.producer_id] = CoordinatorZicht(
+                txn_id, str(d.state.value), d.producer_epoch, frozenset(d.topic_partitions)
+            )
         return out
 
     def hangende(self, open_: list[OpenTransactie] | None = None) -> list[OpenTransactie]:
@@ -161,8 +189,9 @@ class Transactiewacht:
             weg = self.hangende(open_)
             for t in weg:
                 self.breek_af(t)
-                log.warning("hanging transaction aborted: %s (its coordinator had ended it; no marker had come)",
-                            t.regel())
+                log.warning(
+                    "hanging transaction aborted: %s (its coordinator had ended it; no marker had come)", t.regel()
+                )
             return weg
         except Exception as exc:  # noqa: BLE001 - a broker that does not answer now is asked again at the next check
             log.warning("hanging-transaction check failed (%s); trying again later", type(exc).__name__)

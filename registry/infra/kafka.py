@@ -9,10 +9,12 @@
 Every client is built as ``KafkaConsumer(**kafka.client_config(bootstrap), ...)`` (also producers, admin
 clients). ``username``/``password`` override the settings (tests that act as a partner, ``partners add``).
 """
+
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from registry.infra import settings as settings_mod
 from registry.infra.settings import PREFIX, Settings
@@ -30,7 +32,7 @@ def host_of(server: str) -> str:
     """``host`` of ``host:port``, ``[v6]:port``, ``v6`` or ``host``."""
     server = server.strip()
     if server.startswith("["):
-        return server[1:server.index("]")] if "]" in server else server[1:]
+        return server[1 : server.index("]")] if "]" in server else server[1:]
     if server.count(":") == 1:
         return server.split(":", 1)[0]
     return server  # a bare name or a bare IPv6 address
@@ -55,15 +57,23 @@ def check_security(security: str, servers: Iterable[str]) -> str:
         if remote:
             raise KafkaSecurityError(
                 f"{PREFIX}KAFKA_SECURITY=plaintext is refused for {remote[0]!r}, which is not a loopback host: "
-                "use sasl_scram or sasl_ssl")
+                "use sasl_scram or sasl_ssl"
+            )
     return mode
 
 
-def client_config(bootstrap: str | Iterable[str], settings: Settings | None = None, *,
-                  username: str | None = None, password: str | None = None) -> dict[str, Any]:
+def client_config(
+    bootstrap: str | Iterable[str],
+    settings: Settings | None = None,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+) -> dict[str, Any]:
     """kafka-python kwargs (``bootstrap_servers`` + security) for a client of ``bootstrap``."""
     s = settings or settings_mod.load()
-    servers = [x.strip() for x in bootstrap.split(",")] if isinstance(bootstrap, str) else [x.strip() for x in bootstrap]
+    servers = (
+        [x.strip() for x in bootstrap.split(",")] if isinstance(bootstrap, str) else [x.strip() for x in bootstrap]
+    )
     servers = [x for x in servers if x]
     mode = check_security(s.kafka_security, servers)
     config: dict[str, Any] = {"bootstrap_servers": servers}
@@ -74,9 +84,14 @@ def client_config(bootstrap: str | Iterable[str], settings: Settings | None = No
     if not user or not secret:
         raise KafkaSecurityError(
             f"{PREFIX}KAFKA_USERNAME and {PREFIX}KAFKA_PASSWORD must be set for {PREFIX}KAFKA_SECURITY={mode} "
-            "(eval \"$(ops/stack.sh env)\", or the lines `praktijkregister partners add P` printed)")
-    config.update(security_protocol="SASL_SSL" if mode == "sasl_ssl" else "SASL_PLAINTEXT",
-                  sasl_mechanism=MECHANISM, sasl_plain_username=user, sasl_plain_password=secret)
+            '(eval "$(ops/stack.sh env)", or the lines `praktijkregister partners add P` printed)'
+        )
+    config.update(
+        security_protocol="SASL_SSL" if mode == "sasl_ssl" else "SASL_PLAINTEXT",
+        sasl_mechanism=MECHANISM,
+        sasl_plain_username=user,
+        sasl_plain_password=secret,
+    )
     if mode == "sasl_ssl" and s.kafka_ca_file:
         config["ssl_cafile"] = s.kafka_ca_file
     return config

@@ -1,4 +1,4 @@
-"""Every ``praktijk_*`` operations metric (issue 13), defined once, and the ``/metrics`` server of a process.
+"""Every ``praktijk_*`` operations metric, defined once, and the ``/metrics`` server of a process.
 
 The consumers (validator, projector, reconciler) and the API record into these objects; Prometheus scrapes each
 long-running process (``--metrics-port`` / ``PRAKTIJK_<COMPONENT>_METRICS_PORT``; the API on its own ``/metrics``).
@@ -11,12 +11,14 @@ name, birth date or pseudonym (the route label is the template ``/v1/deelnemers/
 Gauges carry a ``multiprocess_mode`` because the API with ``serve --workers N`` records into prometheus-client's
 multiprocess files (``PROMETHEUS_MULTIPROC_DIR``), which the scrape then sums over the workers.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 import time
-from typing import Any, Callable, Iterable, Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -28,47 +30,83 @@ BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 INGRESS_RECORDS = Counter(
-    "praktijk_ingress_records", "Ingress records the validator consumed, by partner and event type "
-    "(onleesbaar: bytes that do not decode).", ["partner", "type"])
+    "praktijk_ingress_records",
+    "Ingress records the validator consumed, by partner and event type (onleesbaar: bytes that do not decode).",
+    ["partner", "type"],
+)
 REJECTIONS = Counter("praktijk_rejections", "Submissions refused by the validator, by reason code.", ["reden"])
 DEADLETTERS = Counter("praktijk_deadletters", "Ingress records dead-lettered by the validator.")
-CANONICAL_EVENTS = Counter("praktijk_canonical_events", "Events appended to the canonical log, by event type.",
-                           ["type"])
+CANONICAL_EVENTS = Counter(
+    "praktijk_canonical_events", "Events appended to the canonical log, by event type.", ["type"]
+)
 CONSUMER_LAG = Gauge(
-    "praktijk_consumer_lag_records", "Records between a consumer's position and the end of a partition, as of its "
-    "last batch.", ["group", "topic", "partition"], multiprocess_mode="livemax")
-BATCH_SECONDS = Histogram("praktijk_batch_seconds", "Duration of one batch (poll, judge or apply, commit).",
-                          ["component"], buckets=BATCH_BUCKETS)
+    "praktijk_consumer_lag_records",
+    "Records between a consumer's position and the end of a partition, as of its last batch.",
+    ["group", "topic", "partition"],
+    multiprocess_mode="livemax",
+)
+BATCH_SECONDS = Histogram(
+    "praktijk_batch_seconds",
+    "Duration of one batch (poll, judge or apply, commit).",
+    ["component"],
+    buckets=BATCH_BUCKETS,
+)
 PROJECTION_FRESHNESS = Gauge(
-    "praktijk_projection_freshness_seconds", "Now minus recorded_at of the last event a projection applied "
-    "(0 while its last poll found nothing new: the read model holds the whole log).", ["projection"],
-    multiprocess_mode="livemax")
-API_REQUEST_SECONDS = Histogram("praktijk_api_request_seconds", "API request duration by route template and status.",
-                                ["route", "status"], buckets=REQUEST_BUCKETS)
+    "praktijk_projection_freshness_seconds",
+    "Now minus recorded_at of the last event a projection applied "
+    "(0 while its last poll found nothing new: the read model holds the whole log).",
+    ["projection"],
+    multiprocess_mode="livemax",
+)
+API_REQUEST_SECONDS = Histogram(
+    "praktijk_api_request_seconds",
+    "API request duration by route template and status.",
+    ["route", "status"],
+    buckets=REQUEST_BUCKETS,
+)
 RECONCILIATION_DIFFERENCE = Gauge(
-    "praktijk_reconciliation_difference", "Persons per reconciliation category of a pilot's latest run, summed over "
-    "the sources of one bron_type (onverklaard may be negative).", ["pilot", "bron_type", "categorie"],
-    multiprocess_mode="livemostrecent")
-RECONCILIATION_REGISTER = Gauge("praktijk_reconciliation_register",
-                                "The register count of a pilot in its latest reconciliation run.", ["pilot"],
-                                multiprocess_mode="livemostrecent")
+    "praktijk_reconciliation_difference",
+    "Persons per reconciliation category of a pilot's latest run, summed over "
+    "the sources of one bron_type (onverklaard may be negative).",
+    ["pilot", "bron_type", "categorie"],
+    multiprocess_mode="livemostrecent",
+)
+RECONCILIATION_REGISTER = Gauge(
+    "praktijk_reconciliation_register",
+    "The register count of a pilot in its latest reconciliation run.",
+    ["pilot"],
+    multiprocess_mode="livemostrecent",
+)
 OPEN_TRANSACTION_SECONDS = Gauge(
-    "praktijk_canonical_open_transaction_seconds", "Seconds since the last write of the oldest transaction open on a "
+    "praktijk_canonical_open_transaction_seconds",
+    "Seconds since the last write of the oldest transaction open on a "
     "canonical log partition (0: none open). Read_committed readers cannot pass it: a value growing past the "
-    "transaction time-out is a stalled last stable offset.", ["partition"], multiprocess_mode="livemax")
+    "transaction time-out is a stalled last stable offset.",
+    ["partition"],
+    multiprocess_mode="livemax",
+)
 HANGING_TRANSACTIONS_ABORTED = Counter(
-    "praktijk_hanging_transactions_aborted", "Hanging transactions (open on a partition, ended at their coordinator) "
-    "the validator aborted, by topic.", ["topic"])
-UP = Gauge("praktijk_up", "1 while the component's process runs (absent or 0: down).", ["component"],
-           multiprocess_mode="livemax")
-STARTED = Gauge("praktijk_start_time_seconds", "Unix time the component's process started.", ["component"],
-                multiprocess_mode="livemin")
-
+    "praktijk_hanging_transactions_aborted",
+    "Hanging transactions (open on a partition, ended at their coordinator) the validator aborted, by topic.",
+    ["topic"],
+)
+UP = Gauge(
+    "praktijk_up",
+    "1 while the component's process runs (absent or 0: down).",
+    ["component"],
+    multiprocess_mode="livemax",
+)
+STARTED = Gauge(
+    "praktijk_start_time_seconds",
+    "Unix time the component's process started.",
+    ["component"],
+    multiprocess_mode="livemin",
+)
 
 
 class Telbuffer:
     """Counter increments gathered per batch and added once at its end: ``labels()`` takes a lock and a dict
-    lookup, and three of them per record were a few percent of the validator's time (issue 15). A scrape sees
+    lookup, and three of them per record were a few percent of the validator's time. A scrape sees
     the counts of whole batches, as it saw them before (a batch lasts well under a scrape interval)."""
 
     def __init__(self) -> None:
@@ -85,13 +123,24 @@ class Telbuffer:
 
 
 # every metric family the code exports (the dashboard test checks each panel's PromQL against these)
-METRIC_NAMES: frozenset[str] = frozenset({
-    "praktijk_ingress_records_total", "praktijk_rejections_total", "praktijk_deadletters_total",
-    "praktijk_canonical_events_total", "praktijk_consumer_lag_records", "praktijk_batch_seconds",
-    "praktijk_projection_freshness_seconds", "praktijk_api_request_seconds", "praktijk_reconciliation_difference",
-    "praktijk_reconciliation_register", "praktijk_up", "praktijk_start_time_seconds",
-    "praktijk_canonical_open_transaction_seconds", "praktijk_hanging_transactions_aborted_total",
-})
+METRIC_NAMES: frozenset[str] = frozenset(
+    {
+        "praktijk_ingress_records_total",
+        "praktijk_rejections_total",
+        "praktijk_deadletters_total",
+        "praktijk_canonical_events_total",
+        "praktijk_consumer_lag_records",
+        "praktijk_batch_seconds",
+        "praktijk_projection_freshness_seconds",
+        "praktijk_api_request_seconds",
+        "praktijk_reconciliation_difference",
+        "praktijk_reconciliation_register",
+        "praktijk_up",
+        "praktijk_start_time_seconds",
+        "praktijk_canonical_open_transaction_seconds",
+        "praktijk_hanging_transactions_aborted_total",
+    }
+)
 
 
 def mark_up(component: Component) -> None:
@@ -114,7 +163,7 @@ class Versheid:
     Read at scrape time (``Gauge.set_function``), so a stuck projector shows a growing value."""
 
     def __init__(self, clock: Callable[[], dt.datetime] | None = None) -> None:
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._lock = threading.Lock()
         self._last: dt.datetime | None = None
         self._behind_since: dt.datetime | None = None  # recorded_at of the first record waiting to be applied

@@ -6,6 +6,7 @@ Key files: the signing key is a 32-byte Ed25519 seed as hex (``PRAKTIJK_SIGNING_
 ``/.well-known/praktijkregister-keys.json`` (``kid`` = the RFC 7638 thumbprint). ``verify`` checks a VC-JWT
 against a signing key file, a public JWK or a JWK set (the saved ``praktijkregister-keys.json``), offline.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,7 +52,7 @@ class Ondertekenaar:
     seed: bytes
 
     @classmethod
-    def from_file(cls, path: Path) -> "Ondertekenaar":
+    def from_file(cls, path: Path) -> Ondertekenaar:
         return cls(_hex_file(path, "signing key"))
 
     @property
@@ -112,9 +113,10 @@ def verify(token: str, keys: KeySet, *, now: float | None = None) -> dict[str, A
             warnings.simplefilter("ignore")
             decoded = jwt.decode(token, keys, algorithms=[ALG])
     except JoseError as exc:
-        reason = {"bad_signature": "signature does not match the registry's key",
-                  "invalid_key_id": "signed with another key (its kid is not in the key file)"}.get(
-            exc.error, f"{exc.error}: {exc.description or ''}".rstrip(": "))
+        reason = {
+            "bad_signature": "signature does not match the registry's key",
+            "invalid_key_id": "signed with another key (its kid is not in the key file)",
+        }.get(exc.error, f"{exc.error}: {exc.description or ''}".rstrip(": "))
         raise OngeldigeCredential(reason) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise OngeldigeCredential(f"malformed JWT: {exc}") from None
@@ -125,7 +127,9 @@ def verify(token: str, keys: KeySet, *, now: float | None = None) -> dict[str, A
         jwt.JWTClaimsRegistry(now=int(now) if now is not None else None, leeway=60).validate(claims)
     except JoseError as exc:
         raise OngeldigeCredential(f"{exc.error}: {exc.description or ''}".rstrip(": ")) from None
-    if "OpenBadgeCredential" not in (claims.get("type") or []) and "BitstringStatusListCredential" not in (claims.get("type") or []):
+    if "OpenBadgeCredential" not in (claims.get("type") or []) and "BitstringStatusListCredential" not in (
+        claims.get("type") or []
+    ):
         raise OngeldigeCredential("the payload is not an OpenBadgeCredential")
     return claims
 

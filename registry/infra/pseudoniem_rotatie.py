@@ -1,4 +1,4 @@
-"""A registry pseudonym key rotation applied to what PostgreSQL holds (issue 12; pure part: registry/domein/rotatie.py).
+"""A registry pseudonym key rotation applied to what PostgreSQL holds (pure part: registry/domein/rotatie.py).
 
 ``pas_toe`` runs in one transaction of a superuser (``keys apply-registry-pseudonym``):
 
@@ -13,10 +13,11 @@
 ``alle_pseudoniemen`` lists what must be mapped: every deelnemer the validator knows, also erased ones (their
 new form must stay refused), and every pseudonym in a ``deelnemer`` column of the read models.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from sqlalchemy import Connection, text
 
@@ -30,7 +31,11 @@ TABLE = "pseudoniem_rotaties"
 _DDL = "(oud text PRIMARY KEY, nieuw text NOT NULL)"
 # how a column's value is written back after the text rewrite (information_schema data_type / udt_name)
 _CAST = {"text": "text", "character varying": "varchar", "jsonb": "jsonb", "json": "json", "_text": "text[]"}
-_LEZERS: tuple[Component, ...] = ("projector", "api", "reconciler")  # the components that read the mapping (registry/infra/rollen.py)
+_LEZERS: tuple[Component, ...] = (
+    "projector",
+    "api",
+    "reconciler",
+)  # the components that read the mapping (registry/infra/rollen.py)
 
 
 @dataclass(frozen=True)
@@ -58,21 +63,40 @@ def alle_pseudoniemen(conn: Connection, read_schema: str, state_schema: str) -> 
     the read models' ``deelnemer`` columns."""
     gevonden: set[str] = set()
     if table_exists(conn, f'"{state_schema}".entiteit'):
-        gevonden |= {str(i) for (i,) in conn.execute(text(
-            f"""SELECT id FROM "{state_schema}".entiteit WHERE soort IN ('deelnemer', 'verwijderd')"""))}
-    for (tabel,) in conn.execute(text("SELECT table_name FROM information_schema.columns WHERE table_schema = :s "
-                                      "AND column_name = 'deelnemer' AND data_type = 'text'"), {"s": read_schema}):
+        gevonden |= {
+            str(i)
+            for (i,) in conn.execute(
+                text(f"""SELECT id FROM "{state_schema}".entiteit WHERE soort IN ('deelnemer', 'verwijderd')""")
+            )
+        }
+    for (tabel,) in conn.execute(
+        text(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = :s "
+            "AND column_name = 'deelnemer' AND data_type = 'text'"
+        ),
+        {"s": read_schema},
+    ):
         if tabel != TABLE:
-            gevonden |= {str(d) for (d,) in conn.execute(text(f'SELECT DISTINCT deelnemer FROM "{read_schema}"."{tabel}"'))}
+            gevonden |= {
+                str(d) for (d,) in conn.execute(text(f'SELECT DISTINCT deelnemer FROM "{read_schema}"."{tabel}"'))
+            }
     return sorted(p for p in gevonden if pseudoniemen.is_pseudoniem(p))
 
 
-def pas_toe(conn: Connection, mapping: Mapping[str, str], read_schema: str, state_schema: str,
-            kluis: gegevenskluis.Gegevenskluis) -> Verslag:
+def pas_toe(
+    conn: Connection,
+    mapping: Mapping[str, str],
+    read_schema: str,
+    state_schema: str,
+    kluis: gegevenskluis.Gegevenskluis,
+) -> Verslag:
     """Apply one rotation's mapping (old -> new) in the caller's transaction (a superuser's)."""
     _bewaar(conn, read_schema, rotatie.samenstellen(lees(conn, read_schema), mapping))
-    waarden = sum(_herschrijf(conn, schema, tabel, kolom, cast, mapping)
-                  for schema in (read_schema, state_schema) for tabel, kolom, cast in _kolommen(conn, schema))
+    waarden = sum(
+        _herschrijf(conn, schema, tabel, kolom, cast, mapping)
+        for schema in (read_schema, state_schema)
+        for tabel, kolom, cast in _kolommen(conn, schema)
+    )
     return Verslag(len(mapping), waarden, kluis.verhuis(conn, mapping))
 
 
@@ -81,8 +105,10 @@ def _bewaar(conn: Connection, schema: str, mapping: Mapping[str, str]) -> None:
     conn.execute(text(f"CREATE TABLE IF NOT EXISTS {_tabel(schema)} {_DDL}"))
     conn.execute(text(f"DELETE FROM {_tabel(schema)}"))
     if mapping:
-        conn.execute(text(f"INSERT INTO {_tabel(schema)} (oud, nieuw) VALUES (:o, :n)"),
-                     [{"o": o, "n": n} for o, n in mapping.items()])
+        conn.execute(
+            text(f"INSERT INTO {_tabel(schema)} (oud, nieuw) VALUES (:o, :n)"),
+            [{"o": o, "n": n} for o, n in mapping.items()],
+        )
     for component in _LEZERS:  # a superuser made the table: the components' default privileges do not cover it
         rol = Rollen().naam(component)
         if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": rol}).scalar():
@@ -93,20 +119,29 @@ def _bewaar(conn: Connection, schema: str, mapping: Mapping[str, str]) -> None:
 def _kolommen(conn: Connection, schema: str) -> list[tuple[str, str, str]]:
     """(table, column, cast) of every column that may hold a pseudonym; the mapping itself and the vault (key ids
     are HMACs, moved by ``verhuis``) excepted, and append-only audit tables (they record what was read then)."""
-    rows = conn.execute(text(
-        "SELECT c.table_name, c.column_name, CASE WHEN c.data_type = 'ARRAY' THEN c.udt_name ELSE c.data_type END "
-        "FROM information_schema.columns c JOIN information_schema.tables t "
-        "ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
-        "WHERE c.table_schema = :s ORDER BY 1, 2"), {"s": schema})
+    rows = conn.execute(
+        text(
+            "SELECT c.table_name, c.column_name, CASE WHEN c.data_type = 'ARRAY' THEN c.udt_name ELSE c.data_type END "
+            "FROM information_schema.columns c JOIN information_schema.tables t "
+            "ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
+            "WHERE c.table_schema = :s ORDER BY 1, 2"
+        ),
+        {"s": schema},
+    )
     uitgezonderd = {TABLE, gegevenskluis.TABLE}
-    return [(str(t), str(k), _CAST[str(d)]) for t, k, d in rows
-            if str(d) in _CAST and t not in uitgezonderd and not str(t).endswith("_audit")]
+    return [
+        (str(t), str(k), _CAST[str(d)])
+        for t, k, d in rows
+        if str(d) in _CAST and t not in uitgezonderd and not str(t).endswith("_audit")
+    ]
 
 
 def _herschrijf(conn: Connection, schema: str, tabel: str, kolom: str, cast: str, mapping: Mapping[str, str]) -> int:
     q, k = f'"{schema}"."{tabel}"', f'"{kolom}"'
     rows = conn.execute(text(f"SELECT ctid::text, {k}::text FROM {q} WHERE {k}::text ~ '[0-9a-f]{{64}}'")).all()
-    updates = [{"t": tid, "v": nieuw} for tid, oud in rows if (nieuw := rotatie.vervang_in_tekst(str(oud), mapping)) != oud]
+    updates = [
+        {"t": tid, "v": nieuw} for tid, oud in rows if (nieuw := rotatie.vervang_in_tekst(str(oud), mapping)) != oud
+    ]
     if updates:  # ctid: the row's place, valid within this transaction (no table needs a primary key)
         conn.execute(text(f"UPDATE {q} SET {k} = CAST(:v AS {cast}) WHERE ctid = CAST(:t AS tid)"), updates)
     return len(updates)

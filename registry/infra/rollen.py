@@ -16,11 +16,12 @@ validator may create schemas. Everything is idempotent: running it again resets 
 ones and re-applies the grants (also to schemas and tables created earlier by another role, whose ownership
 moves to the right role).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from sqlalchemy import Connection, text
 
@@ -48,15 +49,22 @@ def _q(ident: str) -> str:
     """A quoted identifier (names come from the catalogue or from the checks above)."""
     return '"' + ident.replace('"', '""') + '"'
 
+
 def _table(qualified: str) -> str:
     if not _QUALIFIED.match(qualified):
         raise ValueError(f"invalid table name {qualified!r}")
     return ".".join('"' + part + '"' for part in qualified.split("."))
 
 
-def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *, rollen: Rollen = Rollen(),
-                     read_schemas: Iterable[str] = ("praktijk",), validator_schemas: Iterable[str] = ("validator",),
-                     key_tables: Iterable[str] = ("api_keys",)) -> None:
+def zorg_voor_rollen(
+    conn: Connection,
+    wachtwoorden: Mapping[Component, str],
+    *,
+    rollen: Rollen = Rollen(),
+    read_schemas: Iterable[str] = ("praktijk",),
+    validator_schemas: Iterable[str] = ("validator",),
+    key_tables: Iterable[str] = ("api_keys",),
+) -> None:
     """Create or update the roles and their privileges in the current database (``conn``: a superuser's,
     in a transaction). ``read_schemas`` / ``validator_schemas`` / ``key_tables`` that already exist are handed to
     the projector / validator / owner role; those created later get their rights from the default privileges."""
@@ -71,9 +79,13 @@ def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *,
         bestaat = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": rol}).first() is not None
         verb = "ALTER" if bestaat else "CREATE"
         # format(%L) quotes the password as a literal on the server: no password reaches an identifier or a log line
-        stmt = conn.execute(text(
-            f"SELECT format('{verb} ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
-            " NOINHERIT PASSWORD %L', CAST(:r AS text), CAST(:p AS text))"), {"r": rol, "p": wachtwoorden[c]}).scalar_one()
+        stmt = conn.execute(
+            text(
+                f"SELECT format('{verb} ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+                " NOINHERIT PASSWORD %L', CAST(:r AS text), CAST(:p AS text))"
+            ),
+            {"r": rol, "p": wachtwoorden[c]},
+        ).scalar_one()
         conn.exec_driver_sql(stmt)
     owner, projector, api, validator, reconciler = (_q(rollen.naam(c)) for c in COMPONENTS)
     readers = f"{api}, {reconciler}"
@@ -92,7 +104,7 @@ def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *,
             conn.execute(text(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {readers}"))
             conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA {_q(schema)} TO {readers}"))
     for schema in validator_schemas:
-        # the data-key vault (issue 12) lives in the validator's schema: the validator creates and deletes keys, the
+        # the data-key vault lives in the validator's schema: the validator creates and deletes keys, the
         # api reads that one table (to decrypt a verklaring's persoonsgegevens) and nothing else of the schema
         conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)} AUTHORIZATION {validator}"))
         conn.execute(text(f"CREATE TABLE IF NOT EXISTS {_q(schema)}.{gegevenskluis.TABLE} {gegevenskluis.TABLE_DDL}"))
@@ -102,15 +114,19 @@ def zorg_voor_rollen(conn: Connection, wachtwoorden: Mapping[Component, str], *,
     for table in key_tables:
         if table_exists(conn, table):
             conn.execute(text(f"ALTER TABLE {_table(table)} OWNER TO {owner}"))
-            conn.execute(text(f"REVOKE ALL ON TABLE {_table(table)} FROM PUBLIC, {projector}, {validator}, {reconciler}"))
+            conn.execute(
+                text(f"REVOKE ALL ON TABLE {_table(table)} FROM PUBLIC, {projector}, {validator}, {reconciler}")
+            )
             conn.execute(text(f"GRANT SELECT ON TABLE {_table(table)} TO {api}"))
             if "." in table:
                 conn.execute(text(f"GRANT USAGE ON SCHEMA {_q(table.split('.')[0])} TO {api}"))
-        # issue 12: the audit trail of person-level reads (registry.api.audit): the API appends and reads, no more
+        # the audit trail of person-level reads (registry.api.audit): the API appends and reads, no more
         audit = f"{table}_audit"
         if table_exists(conn, audit):
             conn.execute(text(f"ALTER TABLE {_table(audit)} OWNER TO {owner}"))
-            conn.execute(text(f"REVOKE ALL ON TABLE {_table(audit)} FROM PUBLIC, {projector}, {validator}, {reconciler}, {api}"))
+            conn.execute(
+                text(f"REVOKE ALL ON TABLE {_table(audit)} FROM PUBLIC, {projector}, {validator}, {reconciler}, {api}")
+            )
             conn.execute(text(f"GRANT SELECT, INSERT ON TABLE {_table(audit)} TO {api}"))
 
 
@@ -119,9 +135,13 @@ def _geef_schema(conn: Connection, schema: str, rol: str) -> bool:
     if conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first() is None:
         return False
     conn.execute(text(f"ALTER SCHEMA {_q(schema)} OWNER TO {rol}"))
-    rows = conn.execute(text(
-        "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = :s AND c.relkind IN ('r', 'p', 'v', 'm')"), {"s": schema}).all()  # sequences follow their table
+    rows = conn.execute(
+        text(
+            "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = :s AND c.relkind IN ('r', 'p', 'v', 'm')"
+        ),
+        {"s": schema},
+    ).all()  # sequences follow their table
     for name, kind in rows:
         what = {"v": "VIEW", "m": "MATERIALIZED VIEW"}.get(kind, "TABLE")
         conn.execute(text(f"ALTER {what} {_q(schema)}.{_q(name)} OWNER TO {rol}"))

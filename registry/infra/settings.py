@@ -2,6 +2,7 @@
 
 One place so the README can list every knob; nothing else reads ``os.environ``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,7 +51,7 @@ class Settings:
     public_url: str  # base URL printed on verklaringen (QR code, credential ids); empty: the request's own URL
     # a parked event waiting longer than this (canonical-log time) is refused with its reason (PRAKTIJK_PARK_TIMEOUT)
     park_timeout: dt.timedelta = field(default=DEFAULT_TIMEOUT)
-    # hostile input (issue 11): the ingress topics' max.message.bytes, also the producer's and the validator's
+    # hostile input: the ingress topics' max.message.bytes, also the producer's and the validator's
     # limit per record (PRAKTIJK_MAX_INGRESS_BYTES); a dead letter keeps at most this prefix of the value
     # (PRAKTIJK_DEADLETTER_PREFIX_BYTES); the importer refuses longer lines and CSV cells (PRAKTIJK_IMPORT_MAX_*)
     max_ingress_bytes: int = 256 * 1024
@@ -62,16 +63,16 @@ class Settings:
     kafka_username: str = ""
     kafka_password: str = field(default="", repr=False)
     kafka_ca_file: str = ""  # sasl_ssl: CA bundle that signed the broker's certificate (empty: system CAs)
-    # erasure (issue 12): the master key wrapping the per-deelnemer data keys (registry/infra/gegevenskluis.py), the
+    # erasure: the master key wrapping the per-deelnemer data keys (registry/infra/gegevenskluis.py), the
     # schema of the key table (the validator's state schema), and the retention of ingress and dead-letter topics
     master_key_file: Path = Path("keys/master.key")
     vault_schema: str = "validator"
     ingress_retention_days: int = 7
-    # issue 12: the registry-only key that re-keys partner pseudonyms (validator) and maps them back in the API
+    # the registry-only key that re-keys partner pseudonyms (validator) and maps them back in the API
     registry_pseudonym_key_file: Path = Path("keys/registry-pseudonym.key")
-    # issue 12: which peildata a publiek key may ask (PRAKTIJK_PUBLIC_PEILDATA): maandeinde | kwartaaleinde | dag
+    # which peildata a publiek key may ask (PRAKTIJK_PUBLIC_PEILDATA): maandeinde | kwartaaleinde | dag
     public_peildata: str = "maandeinde"
-    # issue 13: the port each long-running consumer serves /metrics on (PRAKTIJK_<COMPONENT>_METRICS_PORT; 0: none)
+    # the port each long-running consumer serves /metrics on (PRAKTIJK_<COMPONENT>_METRICS_PORT; 0: none)
     validator_metrics_port: int = 0
     projector_metrics_port: int = 0
     reconciler_metrics_port: int = 0
@@ -79,7 +80,7 @@ class Settings:
     # PRAKTIJK_DATABASE_URL_<COMPONENT>: each component's own (least-privilege) login; unset: database_url
     component_database_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
-    def for_component(self, component: Component) -> "Settings":
+    def for_component(self, component: Component) -> Settings:
         """These settings with ``database_url`` = the component's own URL (PRAKTIJK_DATABASE_URL_<COMPONENT>,
         falling back to PRAKTIJK_DATABASE_URL), so everything the component builds logs in as its role."""
         return replace(self, database_url=dict(self.component_database_urls).get(component) or self.database_url)
@@ -111,8 +112,9 @@ def load() -> Settings:
         signing_key_file=Path(_env("SIGNING_KEY_FILE", str(keys / "signing.key"))),
         registry_pseudonym_key_file=Path(_env("REGISTRY_PSEUDONYM_KEY_FILE", str(keys / "registry-pseudonym.key"))),
         public_url=_env("PUBLIC_URL", "").rstrip("/"),
-        component_database_urls=tuple((c, _env("DATABASE_URL_" + c.upper(), "")) for c in COMPONENTS
-                                      if _env("DATABASE_URL_" + c.upper(), "")),
+        component_database_urls=tuple(
+            (c, _env("DATABASE_URL_" + c.upper(), "")) for c in COMPONENTS if _env("DATABASE_URL_" + c.upper(), "")
+        ),
         kafka_security=_env("KAFKA_SECURITY", "sasl_scram").strip().lower(),
         kafka_username=_env("KAFKA_USERNAME", ""),
         kafka_password=_env("KAFKA_PASSWORD", ""),

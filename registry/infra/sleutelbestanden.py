@@ -3,13 +3,15 @@
 Also the registry-only pseudonym key (``PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE``): one hex key per line, oldest
 generation first (``keys rotate-registry-pseudonym`` appends one); see registry/domein/pseudoniemen.py.
 """
+
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from registry.domein import pseudoniemen
 
@@ -32,7 +34,9 @@ def check_mode(path: Path, what: str) -> None:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
-        raise SleutelFout(f"{what} not found at {path}: run `praktijkregister keys init` (or set PRAKTIJK_KEYS_DIR)") from None
+        raise SleutelFout(
+            f"{what} not found at {path}: run `praktijkregister keys init` (or set PRAKTIJK_KEYS_DIR)"
+        ) from None
     if mode & 0o077:
         raise SleutelFout(f"{what} at {path} has mode {mode:04o}: group or others may read it; run `chmod 600 {path}`")
 
@@ -79,7 +83,7 @@ class RegistryPseudoniemSleutel:
         return f"RegistryPseudoniemSleutel(generaties={len(self.generaties)}, secret=<hidden>)"
 
     @classmethod
-    def from_file(cls, path: Path) -> "RegistryPseudoniemSleutel":
+    def from_file(cls, path: Path) -> RegistryPseudoniemSleutel:
         return cls(tuple(read_secret_lines(path, "registry pseudonym key")))
 
     def canoniek(self, partner_pseudoniem: str) -> str:

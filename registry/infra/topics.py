@@ -1,9 +1,10 @@
 """Kafka topic names and their creation (the project owns its topics)."""
+
 from __future__ import annotations
 
 import re
-
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
@@ -25,10 +26,16 @@ def check_partner(partner: str) -> str:
     return partner
 
 
-def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren", *,
-          max_ingress_bytes: int = INGRESS_MAX_BYTES, retention_days: int | None = None) -> list[NewTopic]:
+def specs(
+    partitions: int,
+    partners: list[str],
+    prefix: str = "praktijkleren",
+    *,
+    max_ingress_bytes: int = INGRESS_MAX_BYTES,
+    retention_days: int | None = None,
+) -> list[NewTopic]:
     """``retention_days``: of the ingress and dead-letter topics (PRAKTIJK_INGRESS_RETENTION_DAYS, default 7), so
-    partner-sealed copies of persoonsgegevens age out (issue 12); every other topic is kept forever.
+    partner-sealed copies of persoonsgegevens age out; every other topic is kept forever.
 
     Every topic has the same partition count: the validator relies on
     co-partitioning (partition i of each topic holds the same deelnemers)."""
@@ -49,8 +56,14 @@ def specs(partitions: int, partners: list[str], prefix: str = "praktijkleren", *
     return topics
 
 
-def create(bootstrap: list[str], partitions: int, partners: list[str], prefix: str = "praktijkleren", *,
-           max_ingress_bytes: int = INGRESS_MAX_BYTES) -> list[str]:
+def create(
+    bootstrap: list[str],
+    partitions: int,
+    partners: list[str],
+    prefix: str = "praktijkleren",
+    *,
+    max_ingress_bytes: int = INGRESS_MAX_BYTES,
+) -> list[str]:
     """Create missing topics; returns the names that were newly created."""
     admin = KafkaAdminClient(**client_config(bootstrap), client_id="praktijkregister-admin")
     try:
@@ -63,8 +76,10 @@ def create(bootstrap: list[str], partitions: int, partners: list[str], prefix: s
             except TopicAlreadyExistsError:
                 pass  # raced with another creator: same outcome
             except TopicAuthorizationFailedError:
-                raise ValueError(f"not allowed to create topic {wanted[0].name} on the broker: only the registry's "
-                                 "admin creates topics (praktijkregister partners add / topics create)") from None
+                raise ValueError(
+                    f"not allowed to create topic {wanted[0].name} on the broker: only the registry's "
+                    "admin creates topics (praktijkregister partners add / topics create)"
+                ) from None
         return [t.name for t in wanted]
     finally:
         admin.close()
@@ -115,7 +130,7 @@ class Topics:
     def partner_of(self, topic: str) -> str:
         if not topic.startswith(self.ingress_prefix):
             raise ValueError(f"{topic!r} is not an ingress topic of {self.prefix}")
-        return topic[len(self.ingress_prefix):]
+        return topic[len(self.ingress_prefix) :]
 
 
 # The registry's own topics; tests and benchmarks make their own set under another prefix.
@@ -137,8 +152,9 @@ def caught_up(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> bool:
     return not any(remaining(consumer, tps).values())
 
 
-def batches_to_end(consumer: KafkaConsumer, tps: list[TopicPartition],
-                   timeout_ms: int = 1000) -> Iterator[tuple[TopicPartition, list[Any]]]:
+def batches_to_end(
+    consumer: KafkaConsumer, tps: list[TopicPartition], timeout_ms: int = 1000
+) -> Iterator[tuple[TopicPartition, list[Any]]]:
     """Poll an assigned consumer until every partition has reached the end it had when called."""
     end = consumer.end_offsets(tps) if tps else {}
     while any(consumer.position(tp) < end[tp] for tp in tps):
@@ -147,7 +163,9 @@ def batches_to_end(consumer: KafkaConsumer, tps: list[TopicPartition],
 
 def read_to_end(bootstrap: list[str], topic: str) -> list[Any]:
     """Every committed record of ``topic`` from the beginning to its current end (read_committed)."""
-    consumer = KafkaConsumer(**client_config(bootstrap), group_id=None, enable_auto_commit=False, isolation_level="read_committed")
+    consumer = KafkaConsumer(
+        **client_config(bootstrap), group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+    )
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         out: list[Any] = []

@@ -1,8 +1,9 @@
 """The API's answer cache is never stale: a cached overzicht is served from the cache while the read models stand
 still, and the first request after a new event is projected, once the data-version bound (0.2 s) has passed, answers
-with the new numbers (issue 15, section 3).
+with the new numbers.
 
 Real path: partner events -> validator -> Kafka -> projector -> PostgreSQL -> API (with the production key cache)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,9 +17,9 @@ from registry.api.app import create_app
 from registry.api.cache import CachedKeyLookup
 from registry.infra import settings as settings_mod
 from tests.integration.test_api_readmodels import reference
-from tests.support.opruimen import ruim_op
 from tests.support import validator as h
 from tests.support.builders import Q, inschrijving
+from tests.support.opruimen import ruim_op
 from tests.support.projecteren import project_once
 from tests.support.wereld import pijplijn
 
@@ -36,8 +37,15 @@ def test_a_new_event_makes_the_next_request_recompute(kafka_bootstrap: str, data
     _, key = keystore.create("landelijk", "test")
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url)
     now = [0.0]  # the caches' clock: the bounds are tested by moving it, not by sleeping
-    app = create_app(s, queries=queries, engine=eng, keys=CachedKeyLookup(keystore, clock=lambda: now[0]),
-                     schema=schema, events_topic=f"{prefix}.events", ingress_prefix=f"{prefix}.ingress.")
+    app = create_app(
+        s,
+        queries=queries,
+        engine=eng,
+        keys=CachedKeyLookup(keystore, clock=lambda: now[0]),
+        schema=schema,
+        events_topic=f"{prefix}.events",
+        ingress_prefix=f"{prefix}.ingress.",
+    )
     client = TestClient(app, headers={"Authorization": f"Bearer {key}"})
     cache, versions = app.state.context.cache, app.state.context.versions
     versions.clock = lambda: now[0]

@@ -1,9 +1,10 @@
 """API keys in the real PostgreSQL: store, CLI (create prints once, list shows no secret, revoke) and the API."""
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,9 +12,9 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from projections import queries
-from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
+from registry.infra import settings as settings_mod
 from registry.infra.db import engine as make_engine
 
 
@@ -73,8 +74,9 @@ def empty_read_models(store: KeyStore, unique: str) -> Iterator[str]:
 def test_api_with_database_keys(store: KeyStore, database_url: str, empty_read_models: str) -> None:
     """401 for missing / unknown / revoked keys against the real table; a valid key gets past authentication."""
     s = replace(settings_mod.load(), database_url=database_url, kafka_bootstrap="127.0.0.1:1")
-    app = create_app(s, queries=queries, engine=store.engine, keys=store, schema=empty_read_models,
-                     status_timeout_ms=300)
+    app = create_app(
+        s, queries=queries, engine=store.engine, keys=store, schema=empty_read_models, status_timeout_ms=300
+    )
     client = TestClient(app)
     key, secret = store.create("landelijk", "ops")
     assert client.get("/v1/status").status_code == 401

@@ -1,5 +1,6 @@
-"""The API's pool pings a connection only after it lay idle (registry/infra/db.py, issue 15 §3): a connection that
+"""The API's pool pings a connection only after it lay idle (registry/infra/db.py): a connection that
 died meanwhile (PostgreSQL restarted, an idle timeout) is replaced on checkout, without the request noticing."""
+
 from __future__ import annotations
 
 from sqlalchemy import create_engine, text

@@ -3,30 +3,31 @@
 One private topic set, validator group, read-model schema and api_keys table per module; every endpoint is
 queried with every scope against what the projector really wrote.
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.support.opruimen import ruim_op
-from tests.support.projecteren import project_once
 from projections import queries
-from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
+from registry.infra import settings as settings_mod
 from registry.infra.db import engine as make_engine
 from tests.support import validator as h
-from tests.support.builders import LB, MBO, ANDER, P, Q, T1, V1, afteken, ev, inschrijving, verklaring
 from tests.support.api import ApiWorld
+from tests.support.builders import ANDER, LB, MBO, T1, V1, P, Q, afteken, ev, inschrijving, verklaring
+from tests.support.opruimen import ruim_op
+from tests.support.projecteren import project_once
 from tests.support.pseudoniemen import key_file
 from tests.support.wereld import pijplijn, sleutels
 
@@ -47,9 +48,17 @@ class World(ApiWorld):
 def reference() -> list[tuple[str, dict[str, Any]]]:
     wps = [{"code": f"B1-K1-W{i}", "naam": f"werkproces {i}"} for i in range(1, 5)]
     return [
-        ("KwalificatiedossierVastgesteld", ev("sbb", crebo="25250", naam="Assistent bouwen wonen en onderhoud", niveau=1,
-                                              domein="Afbouw, hout en onderhoud",
-                                              kerntaken=[{"code": "B1-K1", "naam": "k", "werkprocessen": wps}])),
+        (
+            "KwalificatiedossierVastgesteld",
+            ev(
+                "sbb",
+                crebo="25250",
+                naam="Assistent bouwen wonen en onderhoud",
+                niveau=1,
+                domein="Afbouw, hout en onderhoud",
+                kerntaken=[{"code": "B1-K1", "naam": "k", "werkprocessen": wps}],
+            ),
+        ),
         ("LeerbedrijfErkend", ev("sbb", leerbedrijf_id=LB, naam="Bouw BV", crebos=["25250"])),
         ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=MBO, crebo="25250", vanaf=dt.date(2019, 1, 1))),
         ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=ANDER, crebo="25250", vanaf=dt.date(2019, 1, 1))),
@@ -63,28 +72,70 @@ SCOPES = ["landelijk", "regio:Rijnmond", "regio:Twente", "instelling:mbo.albeda"
 def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     prefix, schema, _, v, eng, keystore = pijplijn(kafka_bootstrap, database_url)
     keys = sleutels(keystore, SCOPES)
-    s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
-                validator_group=f"{prefix}-validator",  # the API maps partner pseudonyms with the validator's key
-                registry_pseudonym_key_file=key_file(tmp_path_factory.mktemp("keys")))
-    app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema, events_topic=f"{prefix}.events",
-                     ingress_prefix=f"{prefix}.ingress.")
+    s = replace(
+        settings_mod.load(),
+        kafka_bootstrap=kafka_bootstrap,
+        database_url=database_url,
+        validator_group=f"{prefix}-validator",  # the API maps partner pseudonyms with the validator's key
+        registry_pseudonym_key_file=key_file(tmp_path_factory.mktemp("keys")),
+    )
+    app = create_app(
+        s,
+        queries=queries,
+        engine=eng,
+        keys=keystore,
+        schema=schema,
+        events_topic=f"{prefix}.events",
+        ingress_prefix=f"{prefix}.ingress.",
+    )
     w = World(TestClient(app), keys, prefix, schema, kafka_bootstrap, database_url, v)
     try:
         h.publish(kafka_bootstrap, prefix, reference())
         h.drain(v)
-        h.publish(kafka_bootstrap, prefix, [
-            ("KandidaatAangemeld", ev("gemeente.gm0599", deelnemer=R, pilot="rijnmond", aanmelder_type="gemeente",
-                                      doelgroep="a", gemeente=None, werkend=False, persoonsgegevens=None)),
-            ("DeelnemerIngeschreven", inschrijving()),  # P at Albeda, pilot rijnmond, 2020-06-01
-            ("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=T2, mbo_instelling=ANDER, partner=ANDER,
-                                                   pilot="twente", geslacht="man", leeftijd=40)),
-        ])
+        h.publish(
+            kafka_bootstrap,
+            prefix,
+            [
+                (
+                    "KandidaatAangemeld",
+                    ev(
+                        "gemeente.gm0599",
+                        deelnemer=R,
+                        pilot="rijnmond",
+                        aanmelder_type="gemeente",
+                        doelgroep="a",
+                        gemeente=None,
+                        werkend=False,
+                        persoonsgegevens=None,
+                    ),
+                ),
+                ("DeelnemerIngeschreven", inschrijving()),  # P at Albeda, pilot rijnmond, 2020-06-01
+                (
+                    "DeelnemerIngeschreven",
+                    inschrijving(
+                        deelnemer=Q,
+                        traject_id=T2,
+                        mbo_instelling=ANDER,
+                        partner=ANDER,
+                        pilot="twente",
+                        geslacht="man",
+                        leeftijd=40,
+                    ),
+                ),
+            ],
+        )
         h.drain(v)
-        h.publish(kafka_bootstrap, prefix, [("WerkprocesAfgetekend", afteken("B1-K1-W1")),
-                                            ("WerkprocesAfgetekend", afteken("B1-K1-W2")),
-                                            ("WerkprocesAfgetekend", afteken("B1-K1-W9"))])  # refused: onbekend_werkproces
+        h.publish(
+            kafka_bootstrap,
+            prefix,
+            [
+                ("WerkprocesAfgetekend", afteken("B1-K1-W1")),
+                ("WerkprocesAfgetekend", afteken("B1-K1-W2")),
+                ("WerkprocesAfgetekend", afteken("B1-K1-W9")),
+            ],
+        )  # refused: onbekend_werkproces
         h.drain(v)
-        issued = verklaring(["B1-K1-W1", "B1-K1-W2"]) | {"occurred_at": dt.datetime(2020, 11, 2, 10, tzinfo=dt.timezone.utc)}
+        issued = verklaring(["B1-K1-W1", "B1-K1-W2"]) | {"occurred_at": dt.datetime(2020, 11, 2, 10, tzinfo=dt.UTC)}
         h.publish(kafka_bootstrap, prefix, [("PraktijkverklaringUitgegeven", issued)])
         h.drain(v)
         w.project()
@@ -119,8 +170,9 @@ MATRIX = {
 MATRIX_SCOPES = [None, "landelijk", "regio:Rijnmond", "instelling:mbo.albeda", "instelling:ROC TOP", "publiek"]
 
 
-@pytest.mark.parametrize(("endpoint", "scope", "expected"),
-                         [(e, sc, MATRIX[e][i]) for e in ENDPOINTS for i, sc in enumerate(MATRIX_SCOPES)])
+@pytest.mark.parametrize(
+    ("endpoint", "scope", "expected"), [(e, sc, MATRIX[e][i]) for e in ENDPOINTS for i, sc in enumerate(MATRIX_SCOPES)]
+)
 def test_every_endpoint_and_scope(world: World, endpoint: str, scope: str | None, expected: int) -> None:
     resp = world.get(ENDPOINTS[endpoint], scope)
     assert resp.status_code == expected, resp.text
@@ -140,11 +192,30 @@ def test_overzichten_list_is_the_read_models(world: World) -> None:
 def test_kwalificaties_exact_and_suppressed(world: World) -> None:
     url = "/v1/overzichten/kwalificaties?peildatum=2021-01-31"
     rows = world.get(url, "landelijk").json()["rijen"]
-    assert rows == [{"kwalificatie": "25250", "naam": "Assistent bouwen wonen en onderhoud", "niveau": 1,
-                     "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1}]
+    assert rows == [
+        {
+            "kwalificatie": "25250",
+            "naam": "Assistent bouwen wonen en onderhoud",
+            "niveau": 1,
+            "eerste": 1,
+            "tweede": 0,
+            "derde": 0,
+            "totaal": 1,
+        }
+    ]
     pub = world.get(url, "publiek").json()["rijen"]
-    assert pub == [{"kwalificatie": "25250", "naam": "Assistent bouwen wonen en onderhoud", "niveau": 1,
-                    "eerste": None, "tweede": None, "derde": None, "totaal": None, "onderdrukt": True}]  # no 0 beside a hidden cell
+    assert pub == [
+        {
+            "kwalificatie": "25250",
+            "naam": "Assistent bouwen wonen en onderhoud",
+            "niveau": 1,
+            "eerste": None,
+            "tweede": None,
+            "derde": None,
+            "totaal": None,
+            "onderdrukt": True,
+        }
+    ]  # no 0 beside a hidden cell
     before = world.get("/v1/overzichten/kwalificaties?peildatum=2020-11-01", "landelijk").json()["rijen"]
     assert before == []  # issued 2020-11-02: not yet at that peildatum
 
@@ -152,9 +223,11 @@ def test_kwalificaties_exact_and_suppressed(world: World) -> None:
 def test_deelnemers_per_pilot_by_scope(world: World) -> None:
     url = "/v1/overzichten/deelnemers-per-pilot?peildatum=2021-01-31"
     land = {r["pilot"]: r["deelnemers"] for r in world.get(url, "landelijk").json()["rijen"]}
-    assert len(land) == 26 and land["rijen" if False else "rijnmond"] == 1 and land["twente"] == 1 and land["drenthe"] == 0
+    assert (
+        len(land) == 26 and land["rijen" if False else "rijnmond"] == 1 and land["twente"] == 1 and land["drenthe"] == 0
+    )
     rijnmond = world.get(url, "regio:Rijnmond").json()["rijen"]
-    # issue 12: a regio's person-sized cells are suppressed as for publiek
+    # a regio's person-sized cells are suppressed as for publiek
     assert [(r["pilot"], r["deelnemers"], r["onderdrukt"]) for r in rijnmond] == [("rijnmond", None, True)]
     assert [(r["pilot"], r["deelnemers"]) for r in world.get(url, "regio:Twente").json()["rijen"]] == [("twente", None)]
     albeda = {r["pilot"]: r["deelnemers"] for r in world.get(url, "instelling:mbo.albeda").json()["rijen"]}
@@ -164,8 +237,10 @@ def test_deelnemers_per_pilot_by_scope(world: World) -> None:
     assert pub["drenthe"]["deelnemers"] is None and pub["drenthe"]["onderdrukt"] is True  # a 0 beside hidden cells
     assert pub["rijnmond"]["tranche"] == 1  # a dimension, never suppressed
     assert world.get(url + "&pilot=twente", "regio:Rijnmond").status_code == 403
-    early = {r["pilot"]: r["deelnemers"] for r in
-             world.get("/v1/overzichten/deelnemers-per-pilot?peildatum=2020-05-31", "landelijk").json()["rijen"]}
+    early = {
+        r["pilot"]: r["deelnemers"]
+        for r in world.get("/v1/overzichten/deelnemers-per-pilot?peildatum=2020-05-31", "landelijk").json()["rijen"]
+    }
     assert early["rijnmond"] == 0  # startdatum 2020-06-01 > peildatum
 
 
@@ -174,8 +249,13 @@ def test_instellingen_csv(world: World) -> None:
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(resp.text)))
     assert rows == [{"mbo_instelling": "Albeda", "deelnemers": "1"}, {"mbo_instelling": "ROC TOP", "deelnemers": "1"}]
-    own = list(csv.DictReader(io.StringIO(world.get(
-        "/v1/overzichten/instellingen?peildatum=2021-01-13&format=csv", "instelling:ROC TOP").text)))
+    own = list(
+        csv.DictReader(
+            io.StringIO(
+                world.get("/v1/overzichten/instellingen?peildatum=2021-01-13&format=csv", "instelling:ROC TOP").text
+            )
+        )
+    )
     assert own == [{"mbo_instelling": "ROC TOP", "deelnemers": "1"}]
 
 
@@ -202,9 +282,17 @@ def test_aantallen_by_scope(world: World) -> None:
     assert world.get(url, "publiek").status_code == 403
 
 
-@pytest.mark.parametrize("scope, expected", [("landelijk", 200), ("instelling:mbo.albeda", 200),
-                                             ("instelling:ROC TOP", 403), ("regio:Rijnmond", 403), ("publiek", 403),
-                                             (None, 401)])
+@pytest.mark.parametrize(
+    "scope, expected",
+    [
+        ("landelijk", 200),
+        ("instelling:mbo.albeda", 200),
+        ("instelling:ROC TOP", 403),
+        ("regio:Rijnmond", 403),
+        ("publiek", 403),
+        (None, 401),
+    ],
+)
 def test_traject_scopes(world: World, scope: str | None, expected: int) -> None:
     resp = world.get(f"/v1/trajecten/{T1}", scope)
     assert resp.status_code == expected, resp.text
@@ -222,16 +310,29 @@ def test_traject_unknown(world: World) -> None:
         assert world.get(f"/v1/trajecten/{uuid.uuid4()}", scope).status_code == 404
 
 
-@pytest.mark.parametrize("scope, expected", [("landelijk", 200), ("instelling:mbo.albeda", 200),
-                                             ("instelling:ROC TOP", 403), ("regio:Rijnmond", 403), ("publiek", 403),
-                                             (None, 401)])
+@pytest.mark.parametrize(
+    "scope, expected",
+    [
+        ("landelijk", 200),
+        ("instelling:mbo.albeda", 200),
+        ("instelling:ROC TOP", 403),
+        ("regio:Rijnmond", 403),
+        ("publiek", 403),
+        (None, 401),
+    ],
+)
 def test_tijdlijn_scopes(world: World, scope: str | None, expected: int) -> None:
     resp = world.get(f"/v1/deelnemers/{P}/tijdlijn", scope)
     assert resp.status_code == expected, resp.text
     if expected == 200:
         events = resp.json()
         types = [e["event_type"] for e in events if not e["afgewezen"]]
-        assert types[:4] == ["KandidaatAangemeld", "DeelnemerIngeschreven", "WerkprocesAfgetekend", "WerkprocesAfgetekend"]
+        assert types[:4] == [
+            "KandidaatAangemeld",
+            "DeelnemerIngeschreven",
+            "WerkprocesAfgetekend",
+            "WerkprocesAfgetekend",
+        ]
         assert "PraktijkverklaringUitgegeven" in types
         assert [e["reden"] for e in events if e["afgewezen"]] == ["onbekend_werkproces"]
 
@@ -261,7 +362,8 @@ def test_status_follows_the_pipeline(world: World) -> None:
     by_name = {c["naam"]: c for c in body["consumers"]}
     assert by_name["validator"]["group"] == f"{world.prefix}-validator"
     assert {p["topic"] for p in by_name["validator"]["partitions"]} == {
-        f"{world.prefix}.ingress.{p}" for p in h.PARTNERS}
+        f"{world.prefix}.ingress.{p}" for p in h.PARTNERS
+    }
     from projections.catalogus import ALL
 
     assert set(ALL) <= set(by_name)
@@ -317,8 +419,13 @@ def test_serve_and_loadtest(world: World) -> None:
 
         assert httpx.get(base + "/metrics").status_code == 401  # landelijk keys only (Prometheus: bearer token)
         metrics = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {secret}"}).text
-        line = next(line for line in metrics.splitlines() if line.startswith("praktijkregister_http_requests_total")
-                    and 'route="/v1/overzichten/{naam}"' in line and 'status="200"' in line)
+        line = next(
+            line
+            for line in metrics.splitlines()
+            if line.startswith("praktijkregister_http_requests_total")
+            and 'route="/v1/overzichten/{naam}"' in line
+            and 'status="200"' in line
+        )
         assert float(line.rsplit(" ", 1)[1]) == 200.0 + 4  # 200 measured + one warm-up request per client
         assert V1 not in metrics
     finally:
@@ -334,14 +441,26 @@ def test_cached_answers_follow_the_read_models(world: World) -> None:
     cache = world.client.app.state.context.cache  # type: ignore[attr-defined]
 
     def drenthe() -> int:
-        return int(next(r["deelnemers"] for r in world.get(url, "landelijk").json()["rijen"] if r["pilot"] == "drenthe"))
+        return int(
+            next(r["deelnemers"] for r in world.get(url, "landelijk").json()["rijen"] if r["pilot"] == "drenthe")
+        )
 
     assert drenthe() == 0
     hits = cache.hits
     assert drenthe() == 0 and cache.hits == hits + 1  # unchanged read models: served from the cache
     nieuw = "e" * 64
-    h.publish(world.kafka, world.prefix, [("DeelnemerIngeschreven", inschrijving(
-        deelnemer=nieuw, traject_id=str(uuid.uuid4()), pilot="drenthe", startdatum=dt.date(2020, 9, 1)))])
+    h.publish(
+        world.kafka,
+        world.prefix,
+        [
+            (
+                "DeelnemerIngeschreven",
+                inschrijving(
+                    deelnemer=nieuw, traject_id=str(uuid.uuid4()), pilot="drenthe", startdatum=dt.date(2020, 9, 1)
+                ),
+            )
+        ],
+    )
     h.drain(world.validator)
     assert drenthe() == 0  # validated, not yet projected
     world.project()
@@ -351,7 +470,7 @@ def test_cached_answers_follow_the_read_models(world: World) -> None:
 
 
 def test_tijdlijn_answers_for_the_partner_pseudonym_and_holds_only_registry_pseudonyms(world: World) -> None:
-    """Issue 12: the read models hold registry pseudonyms; a partner asks with its own (partner-side) pseudonym and
+    """The read models hold registry pseudonyms; a partner asks with its own (partner-side) pseudonym and
     the API maps it with the registry key; landelijk may use either form."""
     from tests.support.pseudoniemen import canoniek
 
@@ -361,17 +480,32 @@ def test_tijdlijn_answers_for_the_partner_pseudonym_and_holds_only_registry_pseu
     assert own.status_code == registry_form.status_code == partner_form.status_code == 200
     assert registry_form.json() == partner_form.json() and len(own.json()) >= 4
     # the instelling sees the same events (its view of an aanmelding leaves out the doelgroep)
-    assert [(e["event_id"], e["event_type"]) for e in own.json()] == [(e["event_id"], e["event_type"])
-                                                                      for e in registry_form.json()]
+    assert [(e["event_id"], e["event_type"]) for e in own.json()] == [
+        (e["event_id"], e["event_type"]) for e in registry_form.json()
+    ]
     assert P not in own.text and P not in registry_form.text
     with make_engine(world.database_url).connect() as conn:
-        tables = [r[0] for r in conn.execute(text("SELECT table_name FROM information_schema.columns "
-                                                  "WHERE table_schema = :s AND column_name = 'deelnemer'"), {"s": world.schema})]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.columns "
+                    "WHERE table_schema = :s AND column_name = 'deelnemer'"
+                ),
+                {"s": world.schema},
+            )
+        ]
         assert "afwijzingen" in tables
         for table in tables:
-            found = conn.execute(text(f'SELECT count(*) FILTER (WHERE deelnemer = :p), count(*) FILTER (WHERE deelnemer = :c) '
-                                      f'FROM "{world.schema}"."{table}"'), {"p": P, "c": canoniek(P)}).one()
+            found = conn.execute(
+                text(
+                    f"SELECT count(*) FILTER (WHERE deelnemer = :p), count(*) FILTER (WHERE deelnemer = :c) "
+                    f'FROM "{world.schema}"."{table}"'
+                ),
+                {"p": P, "c": canoniek(P)},
+            ).one()
             assert found[0] == 0, table  # never the partner-side pseudonym
-        afwijzingen = conn.execute(text(f'SELECT count(*) FROM "{world.schema}".afwijzingen WHERE deelnemer = :c'),
-                                   {"c": canoniek(P)}).scalar_one()
+        afwijzingen = conn.execute(
+            text(f'SELECT count(*) FROM "{world.schema}".afwijzingen WHERE deelnemer = :c'), {"c": canoniek(P)}
+        ).scalar_one()
         assert afwijzingen == 1  # the onbekend_werkproces refusal, under the registry pseudonym

@@ -1,21 +1,22 @@
 """The reconciliation endpoints over the real PostgreSQL: events applied with the real projections (feiten,
 tijdlijn) into a schema of the test's own, the app built with the real ``projections.queries``; exact category
 counts and pseudonym lists through the API, the scopes, CSV, the window setting, and API == the pure reference."""
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from projections import queries
-from projections import store
+from projections import queries, store
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.domein.reconciliatie import CATEGORIEEN
@@ -31,8 +32,14 @@ WAITING = [pseudo(f"w{i}") for i in range(3)]
 LATE = [pseudo(f"l{i}") for i in range(2)]
 UNKNOWN = [pseudo("u0"), pseudo("u1")]
 TWENTE = [pseudo(f"t{i}") for i in range(4)]
-SCOPES = ["landelijk", "regio:Groningen", "regio:Twente", "instelling:mbo.albeda", "instelling:mbo.noorderpoort",
-          "publiek"]
+SCOPES = [
+    "landelijk",
+    "regio:Groningen",
+    "regio:Twente",
+    "instelling:mbo.albeda",
+    "instelling:mbo.noorderpoort",
+    "publiek",
+]
 
 
 def scenario() -> Log:
@@ -51,15 +58,26 @@ def scenario() -> Log:
     entries = [(x, "in_traject") for x in PEOPLE[1:]] + [(PEOPLE[5], "in_traject")]
     entries += [(x, "aangemeld") for x in WAITING] + [(x, "in_traject") for x in LATE] + [(UNKNOWN[0], "in_traject")]
     log.telling("monitor", "monitor", P, D, len(entries), entries)
-    log.telling("mbo.albeda", "mbo", P, D - dt.timedelta(days=2), 3,
-                [(PEOPLE[3], "in_traject"), (UNKNOWN[0], "in_traject"), (UNKNOWN[1], "in_traject")])
+    log.telling(
+        "mbo.albeda",
+        "mbo",
+        P,
+        D - dt.timedelta(days=2),
+        3,
+        [(PEOPLE[3], "in_traject"), (UNKNOWN[0], "in_traject"), (UNKNOWN[1], "in_traject")],
+    )
     log.telling("gemeente.gm0014", "gemeente", P, D + dt.timedelta(days=1), 40)
     for i, d in enumerate(TWENTE):
         record = log.inschrijving(d, "twente", D - dt.timedelta(days=30 + i), leeftijd=20)
         record["mbo_instelling"] = record["partner"] = "mbo.noorderpoort"
-    log.telling("uwv", "uwv", "twente", D - dt.timedelta(days=5), 4,
-                [(TWENTE[0], "in_traject"), (TWENTE[0], "in_traject"), (TWENTE[1], "gestopt"),
-                 (PEOPLE[7], "in_traject")])
+    log.telling(
+        "uwv",
+        "uwv",
+        "twente",
+        D - dt.timedelta(days=5),
+        4,
+        [(TWENTE[0], "in_traject"), (TWENTE[0], "in_traject"), (TWENTE[1], "gestopt"), (PEOPLE[7], "in_traject")],
+    )
     return log
 
 
@@ -108,22 +126,47 @@ def test_landelijk_exact_counts(api: tuple[TestClient, dict[str, str]]) -> None:
     assert (groningen["pilot"], groningen["register"], groningen["gereconcilieerd"]) == ("groningen", 37, 39)
     assert [b["partner"] for b in groningen["bronnen"]] == ["gemeente.gm0014", "mbo.albeda", "monitor"]
     gemeente, mbo, monitor = groningen["bronnen"]
-    assert monitor == {"partner": "monitor", "bron_type": "monitor", "telling_peildatum": "2020-11-30",
-                       "gemeld": 43, "verschil": 6,
-                       "categorieen": {"overeenkomend": 36, "dubbel_in_bron": 1, "boris_vermoeden": 1,
-                                       "alleen_in_register": 0, "andere_pilot": 0, "buiten_peildatum": 2,
-                                       "aangemeld_niet_gestart": 3, "niet_geregistreerd": 1, "onverklaard": 0},
-                       "vergelijking": "43 - 37 = (1 + 0 + 2 + 3 + 1 + 0) - (1 + 0)"}
+    assert monitor == {
+        "partner": "monitor",
+        "bron_type": "monitor",
+        "telling_peildatum": "2020-11-30",
+        "gemeld": 43,
+        "verschil": 6,
+        "categorieen": {
+            "overeenkomend": 36,
+            "dubbel_in_bron": 1,
+            "boris_vermoeden": 1,
+            "alleen_in_register": 0,
+            "andere_pilot": 0,
+            "buiten_peildatum": 2,
+            "aangemeld_niet_gestart": 3,
+            "niet_geregistreerd": 1,
+            "onverklaard": 0,
+        },
+        "vergelijking": "43 - 37 = (1 + 0 + 2 + 3 + 1 + 0) - (1 + 0)",
+    }
     assert mbo["telling_peildatum"] == "2020-11-28" and mbo["categorieen"] == {
-        "overeenkomend": 1, "dubbel_in_bron": 0, "boris_vermoeden": 1, "alleen_in_register": 35, "andere_pilot": 0,
-        "buiten_peildatum": 0, "aangemeld_niet_gestart": 0, "niet_geregistreerd": 2, "onverklaard": 0}
+        "overeenkomend": 1,
+        "dubbel_in_bron": 0,
+        "boris_vermoeden": 1,
+        "alleen_in_register": 35,
+        "andere_pilot": 0,
+        "buiten_peildatum": 0,
+        "aangemeld_niet_gestart": 0,
+        "niet_geregistreerd": 2,
+        "onverklaard": 0,
+    }
     assert gemeente["categorieen"] == {c: 3 if c == "onverklaard" else 0 for c in CATEGORIEEN}
     assert gemeente["vergelijking"] == "40 - 37 = (0 + 0 + 0 + 0 + 0 + 3) - (0 + 0)"
     assert (twente["pilot"], twente["register"], twente["gereconcilieerd"]) == ("twente", 4, 4)
     (uwv,) = twente["bronnen"]
     assert (uwv["gemeld"], uwv["verschil"]) == (4, 0)
     assert {c: n for c, n in uwv["categorieen"].items() if n} == {
-        "overeenkomend": 2, "dubbel_in_bron": 1, "andere_pilot": 1, "alleen_in_register": 2}
+        "overeenkomend": 2,
+        "dubbel_in_bron": 1,
+        "andere_pilot": 1,
+        "alleen_in_register": 2,
+    }
 
 
 def test_api_equals_reference(api: tuple[TestClient, dict[str, str]]) -> None:
@@ -132,9 +175,15 @@ def test_api_equals_reference(api: tuple[TestClient, dict[str, str]]) -> None:
     assert get(api, LIJST + "&pilot=Twente", "landelijk").json()["rijen"] == [want[1]]
 
 
-@pytest.mark.parametrize(("scope", "pilots"), [
-    ("regio:Groningen", ["groningen"]), ("regio:Twente", ["twente"]), ("instelling:mbo.albeda", ["groningen"]),
-    ("instelling:mbo.noorderpoort", ["twente"])])
+@pytest.mark.parametrize(
+    ("scope", "pilots"),
+    [
+        ("regio:Groningen", ["groningen"]),
+        ("regio:Twente", ["twente"]),
+        ("instelling:mbo.albeda", ["groningen"]),
+        ("instelling:mbo.noorderpoort", ["twente"]),
+    ],
+)
 def test_scoped_listing(api: tuple[TestClient, dict[str, str]], scope: str, pilots: list[str]) -> None:
     rijen = get(api, LIJST, scope).json()["rijen"]
     assert [r["pilot"] for r in rijen] == pilots
@@ -154,10 +203,18 @@ def test_csv(api: tuple[TestClient, dict[str, str]]) -> None:
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
     lines = list(csv.DictReader(io.StringIO(resp.text)))
     assert [(r["pilot"], r["partner"]) for r in lines] == [
-        ("groningen", "gemeente.gm0014"), ("groningen", "mbo.albeda"), ("groningen", "monitor"), ("twente", "uwv")]
+        ("groningen", "gemeente.gm0014"),
+        ("groningen", "mbo.albeda"),
+        ("groningen", "monitor"),
+        ("twente", "uwv"),
+    ]
     monitor = lines[2]
     assert (monitor["register"], monitor["gereconcilieerd"], monitor["gemeld"], monitor["verschil"]) == (
-        "37", "39", "43", "6")
+        "37",
+        "39",
+        "43",
+        "6",
+    )
     assert [monitor[c] for c in CATEGORIEEN] == ["36", "1", "1", "0", "0", "2", "3", "1", "0"]
 
 
@@ -167,17 +224,29 @@ def test_personen_landelijk(api: tuple[TestClient, dict[str, str]]) -> None:
     assert resp.headers["cache-control"] == "no-store"
     body = resp.json()
     assert {k: body[k] for k in ("peildatum", "pilot", "partner", "bron_type", "telling_peildatum")} == {
-        "peildatum": "2020-11-30", "pilot": "groningen", "partner": "monitor", "bron_type": "monitor",
-        "telling_peildatum": "2020-11-30"}
+        "peildatum": "2020-11-30",
+        "pilot": "groningen",
+        "partner": "monitor",
+        "bron_type": "monitor",
+        "telling_peildatum": "2020-11-30",
+    }
     assert body["personen"] == {
-        "overeenkomend": sorted(PEOPLE[1:]), "dubbel_in_bron": [PEOPLE[5]], "boris_vermoeden": [PEOPLE[0]],
-        "alleen_in_register": [], "andere_pilot": [], "buiten_peildatum": sorted(LATE),
-        "aangemeld_niet_gestart": sorted(WAITING), "niet_geregistreerd": [UNKNOWN[0]], "onverklaard": []}
+        "overeenkomend": sorted(PEOPLE[1:]),
+        "dubbel_in_bron": [PEOPLE[5]],
+        "boris_vermoeden": [PEOPLE[0]],
+        "alleen_in_register": [],
+        "andere_pilot": [],
+        "buiten_peildatum": sorted(LATE),
+        "aangemeld_niet_gestart": sorted(WAITING),
+        "niet_geregistreerd": [UNKNOWN[0]],
+        "onverklaard": [],
+    }
     mbo = get(api, "/v1/reconciliatie/groningen/personen?peildatum=2020-11-30&partner=mbo.albeda", "landelijk").json()
     assert mbo["personen"]["niet_geregistreerd"] == sorted(UNKNOWN)
     assert mbo["personen"]["alleen_in_register"] == sorted(set(PEOPLE[1:]) - {PEOPLE[3]})
-    gemeente = get(api, "/v1/reconciliatie/groningen/personen?peildatum=2020-11-30&partner=gemeente.gm0014",
-                   "landelijk").json()
+    gemeente = get(
+        api, "/v1/reconciliatie/groningen/personen?peildatum=2020-11-30&partner=gemeente.gm0014", "landelijk"
+    ).json()
     assert gemeente["personen"] == {c: [] for c in CATEGORIEEN}
 
 

@@ -1,4 +1,5 @@
 """Consumer lag from the real broker: committed group offsets, stored projection offsets, transaction markers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,8 +9,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.structs import OffsetAndMetadata
 
-from registry.infra.kafka import client_config
 from registry.api.status import kafka_status, projection_offsets
+from registry.infra.kafka import client_config
 
 
 def _commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
@@ -25,22 +26,31 @@ def test_lag_and_pending_with_transactions(kafka_bootstrap: str, admin: Any, uni
     plain = KafkaProducer(**client_config(kafka_bootstrap))
     for i in range(3):
         plain.send(ingress, f"in-{i}".encode(), partition=0)
-    plain.flush(); plain.close()
+    plain.flush()
+    plain.close()
     tx = KafkaProducer(**client_config(kafka_bootstrap), transactional_id=f"tx.{unique}")
     tx.init_transactions()
-    tx.begin_transaction(); tx.send(events, b"e0", partition=0); tx.send(events, b"e1", partition=0); tx.commit_transaction()
-    tx.begin_transaction(); tx.send(events, b"aborted", partition=0); tx.abort_transaction()
+    tx.begin_transaction()
+    tx.send(events, b"e0", partition=0)
+    tx.send(events, b"e1", partition=0)
+    tx.commit_transaction()
+    tx.begin_transaction()
+    tx.send(events, b"aborted", partition=0)
+    tx.abort_transaction()
     tx.close()
     group = f"g.{unique}"
     _commit(kafka_bootstrap, group, {TopicPartition(ingress, 0): 1})
-    stamp = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
-    projections = projection_offsets([
-        # "done" consumed both committed records (next offset 2) but stopped before the commit marker
-        {"projection": "done", "topic": events, "partition": 0, "next_offset": 2, "last_recorded_at": stamp},
-        {"projection": "done", "topic": events, "partition": 1, "next_offset": 0, "last_recorded_at": None},
-        {"projection": "half", "topic": events, "partition": 0, "next_offset": 1, "last_recorded_at": stamp},
-        {"projection": "new", "topic": None, "partition": None, "next_offset": None, "last_recorded_at": None},
-    ], events)
+    stamp = dt.datetime(2021, 1, 13, 12, tzinfo=dt.UTC)
+    projections = projection_offsets(
+        [
+            # "done" consumed both committed records (next offset 2) but stopped before the commit marker
+            {"projection": "done", "topic": events, "partition": 0, "next_offset": 2, "last_recorded_at": stamp},
+            {"projection": "done", "topic": events, "partition": 1, "next_offset": 0, "last_recorded_at": None},
+            {"projection": "half", "topic": events, "partition": 0, "next_offset": 1, "last_recorded_at": stamp},
+            {"projection": "new", "topic": None, "partition": None, "next_offset": None, "last_recorded_at": None},
+        ],
+        events,
+    )
 
     lags = {c.naam: c for c in kafka_status([kafka_bootstrap], group, f"{prefix}.ingress.", events, projections)}
 

@@ -3,15 +3,16 @@
 The roles are made by ``praktijkregister db roles`` (registry/infra/rollen.py) with a prefix of this test's own,
 so the stack's ``praktijk_*`` roles and their passwords stay untouched; everything is dropped afterwards.
 """
+
 from __future__ import annotations
 
 import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -40,9 +41,29 @@ class Roles:
 def _run_roles(database_url: str, prefix: str, secrets: Path) -> subprocess.CompletedProcess[str]:
     # never the stack's own schemas or key table: the test's roles are dropped with everything they own
     env = dict(os.environ, PRAKTIJK_DATABASE_URL=database_url)
-    return subprocess.run([sys.executable, "-m", "registry.cli", "db", "roles", "--secrets", str(secrets), "--prefix", prefix,
-                           "--read-schema", f"{prefix}_rm", "--validator-schema", f"{prefix}_val", "--key-table", f"{prefix}_keys"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "db",
+            "roles",
+            "--secrets",
+            str(secrets),
+            "--prefix",
+            prefix,
+            "--read-schema",
+            f"{prefix}_rm",
+            "--validator-schema",
+            f"{prefix}_val",
+            "--key-table",
+            f"{prefix}_keys",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture()
@@ -78,9 +99,8 @@ def roles(database_url: str, unique: str, tmp_path: Path) -> Iterator[Roles]:
 
 
 def _refused(engine: Engine, sql: str) -> str:
-    with pytest.raises(ProgrammingError) as info:
-        with engine.begin() as conn:
-            conn.execute(text(sql))
+    with pytest.raises(ProgrammingError) as info, engine.begin() as conn:
+        conn.execute(text(sql))
     return str(info.value.orig)
 
 
@@ -103,12 +123,15 @@ def test_the_api_reads_but_cannot_write_a_read_model_or_create_a_key(roles: Role
     assert "permission denied" in _refused(api, f'DELETE FROM "{s}".inschrijvingen')
     assert "permission denied" in _refused(api, f'UPDATE "{s}".projection_offsets SET next_offset = 0')
     assert "permission denied" in _refused(
-        api, f"INSERT INTO \"{s}\".projection_offsets (projection, topic, partition, next_offset) VALUES ('x', 'y', 0, 0)")
+        api,
+        f"INSERT INTO \"{s}\".projection_offsets (projection, topic, partition, next_offset) VALUES ('x', 'y', 0, 0)",
+    )
     assert "permission denied" in _refused(api, f'CREATE TABLE "{s}".extra (x int)')
     assert "must be owner" in _refused(api, f'DROP TABLE "{s}".inschrijvingen')
     # no key of its own making, and no key table
     assert "permission denied" in _refused(
-        api, f"INSERT INTO {roles.key_table} (key_id, key_hash, scope) VALUES ('x', repeat('0', 64), 'landelijk')")
+        api, f"INSERT INTO {roles.key_table} (key_id, key_hash, scope) VALUES ('x', repeat('0', 64), 'landelijk')"
+    )
     with pytest.raises(ProgrammingError, match="permission denied"):
         KeyStore(api, table=roles.key_table).create("landelijk", naam="forged")
     assert "permission denied" in _refused(api, "CREATE TABLE api_keys_forged (key_id text)")
@@ -119,8 +142,12 @@ def test_the_projector_writes_read_models_but_cannot_touch_api_keys(roles: Roles
     projector = roles.engine("projector")
     s = roles.read_schema
     with projector.begin() as conn:
-        conn.execute(text(f"INSERT INTO \"{s}\".projection_offsets (projection, topic, partition, next_offset) "
-                          "VALUES ('feiten', 't', 0, 7)"))
+        conn.execute(
+            text(
+                f'INSERT INTO "{s}".projection_offsets (projection, topic, partition, next_offset) '
+                "VALUES ('feiten', 't', 0, 7)"
+            )
+        )
     with roles.engine("reconciler").connect() as conn:  # the reconciler reads what the projector wrote
         assert conn.execute(text(f'SELECT next_offset FROM "{s}".projection_offsets')).scalar_one() == 7
     assert "permission denied" in _refused(roles.engine("reconciler"), f'DELETE FROM "{s}".projection_offsets')
@@ -143,13 +170,14 @@ def test_the_validator_keeps_its_own_state_and_sees_nothing_else(roles: Roles) -
 def test_a_wrong_password_is_refused(roles: Roles, database_url: str) -> None:
     for who, url in (("api role", roles.urls["api"]), ("superuser", database_url)):
         wrong = make_url(url).set(password="wrong-" + (make_url(url).password or "none"))
-        with pytest.raises(OperationalError, match="password authentication failed"):
-            with create_engine(wrong, poolclass=NullPool).connect():
-                pass
+        with (
+            pytest.raises(OperationalError, match="password authentication failed"),
+            create_engine(wrong, poolclass=NullPool).connect(),
+        ):
+            pass
         u = make_url(url)
         nopw = URL.create(u.drivername, u.username, None, u.host, u.port, u.database)
-        with pytest.raises(OperationalError, match="password"):
-            with create_engine(nopw, poolclass=NullPool).connect():
-                pass
+        with pytest.raises(OperationalError, match="password"), create_engine(nopw, poolclass=NullPool).connect():
+            pass
         with create_engine(url, poolclass=NullPool).connect() as conn:  # the right one is accepted
             assert conn.execute(text("SELECT current_user")).scalar_one() == make_url(url).username, who

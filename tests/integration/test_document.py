@@ -1,14 +1,15 @@
 """The praktijkverklaring document, credential and verification page over the real pipeline: partner events with
 sealed persoonsgegevens -> validator -> Kafka -> projector -> PostgreSQL -> API, which reads the sealed bytes back
 from the canonical log. The PDF is checked with poppler (pdftotext, pdftoppm)."""
+
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,8 +17,6 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from tests.support.opruimen import ruim_op
-from tests.support.projecteren import project_once
 from projections import queries
 from registry.api.app import create_app
 from registry.cli.main import app as cli_app
@@ -27,8 +26,10 @@ from registry.infra.db import engine as make_engine
 from registry.infra.ondertekening import verify
 from tests.support import validator as h
 from tests.support.api import ApiWorld
-from tests.support.builders import T1, V1, ev
-from tests.support.verklaringen import INGETROKKEN, T2, V2, WP, partner_sleutels, publiceer_verklaringen, trek_in
+from tests.support.builders import V1, ev
+from tests.support.opruimen import ruim_op
+from tests.support.projecteren import project_once
+from tests.support.verklaringen import INGETROKKEN, V2, WP, partner_sleutels, publiceer_verklaringen, trek_in
 from tests.support.wereld import pijplijn, sleutels
 
 pytestmark = pytest.mark.integration
@@ -56,20 +57,49 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
     p, q = pseudo(BSN_P), pseudo(BSN_Q)
     prefix, schema, _, v, eng, keystore = pijplijn(kafka_bootstrap, database_url, keydir=keydir)
     keys = sleutels(keystore, SCOPES)
-    s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
-                validator_group=f"{prefix}-validator", private_key_file=keydir / "registry.key",
-                master_key_file=keydir / "master.key", vault_schema=f"{prefix}_validator",
-                signing_key_file=keydir / "signing.key", public_url=PUBLIC)
-    app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema, events_topic=f"{prefix}.events",
-                     ingress_prefix=f"{prefix}.ingress.")
+    s = replace(
+        settings_mod.load(),
+        kafka_bootstrap=kafka_bootstrap,
+        database_url=database_url,
+        validator_group=f"{prefix}-validator",
+        private_key_file=keydir / "registry.key",
+        master_key_file=keydir / "master.key",
+        vault_schema=f"{prefix}_validator",
+        signing_key_file=keydir / "signing.key",
+        public_url=PUBLIC,
+    )
+    app = create_app(
+        s,
+        queries=queries,
+        engine=eng,
+        keys=keystore,
+        schema=schema,
+        events_topic=f"{prefix}.events",
+        ingress_prefix=f"{prefix}.ingress.",
+    )
     w = World(TestClient(app), keys, prefix, schema, keydir, p, q, database_url)
     try:
-        publiceer_verklaringen(kafka_bootstrap, prefix, v, sealer, p, q, {"naam": NAAM, "geboortedatum": "1988-03-14"},
-                               {"naam": "Q Persoon", "geboortedatum": "1970-01-01"})
+        publiceer_verklaringen(
+            kafka_bootstrap,
+            prefix,
+            v,
+            sealer,
+            p,
+            q,
+            {"naam": NAAM, "geboortedatum": "1988-03-14"},
+            {"naam": "Q Persoon", "geboortedatum": "1970-01-01"},
+        )
         trek_in(kafka_bootstrap, prefix, v, q)  # revoked first: after the erasure nothing more is recorded for q
-        h.publish(kafka_bootstrap, prefix, [
-            ("DeelnemerGegevensVerwijderd", ev("sbb", deelnemer=q, grondslag="AVG art. 17 verzoek 1") | {"occurred_at": INGETROKKEN}),
-        ])
+        h.publish(
+            kafka_bootstrap,
+            prefix,
+            [
+                (
+                    "DeelnemerGegevensVerwijderd",
+                    ev("sbb", deelnemer=q, grondslag="AVG art. 17 verzoek 1") | {"occurred_at": INGETROKKEN},
+                ),
+            ],
+        )
         h.drain(v)
         project_once(kafka_bootstrap, database_url, prefix, schema)
         yield w
@@ -81,11 +111,16 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
 def test_projected_verklaringen_are_there(world: World) -> None:
     assert world.get(f"/v1/verklaringen/{V1}/verificatie").json()["status"] == "geldig"
     ingetrokken = world.get(f"/v1/verklaringen/{V2}/verificatie").json()
-    assert (ingetrokken["status"], ingetrokken["reden_intrekking"]) == ("ingetrokken", "Administratieve fout bij de uitgifte")
+    assert (ingetrokken["status"], ingetrokken["reden_intrekking"]) == (
+        "ingetrokken",
+        "Administratieve fout bij de uitgifte",
+    )
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
-                    reason="poppler-utils (pdftotext, pdftoppm) not installed; ops/test installs it")
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+    reason="poppler-utils (pdftotext, pdftoppm) not installed; ops/test installs it",
+)
 def test_pdf_through_the_api_has_the_name_and_the_werkprocessen(world: World, tmp_path: Path) -> None:
     resp = world.get(f"/v1/verklaringen/{V1}/document", "landelijk")
     assert resp.status_code == 200, resp.text
@@ -101,9 +136,15 @@ def test_pdf_through_the_api_has_the_name_and_the_werkprocessen(world: World, tm
     assert "Bouwbedrijf De Vries BV" in flat and "2 november 2020" in flat and "PV-2222-2222-2222" in flat
     assert f"{PUBLIC}/verificatie/{V1}" in "".join(tekst.split())  # the URL may wrap
     assert BSN_P not in tekst and world.p not in tekst  # neither BSN nor pseudonym
-    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout if shutil.which("pdffonts") else ""
+    fonts = (
+        subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
+        if shutil.which("pdffonts")
+        else ""
+    )
     assert "DejaVuSans" in fonts or "Vera" in fonts or not fonts
-    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "pagina")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "pagina")], check=True
+    )
     (png,) = tmp_path.glob("pagina*.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
 
@@ -131,17 +172,35 @@ def test_credential_verifies_offline_and_revocation_is_in_the_status_list(world:
     status_url = claims["credentialStatus"]["statusListCredential"]
     lijst = world.get(status_url.removeprefix(PUBLIC)).text
     (tmp_path / "lijst.jwt").write_text(lijst)
-    out = CliRunner().invoke(cli_app, ["verklaring", "verify", str(tmp_path / "v1.jwt"), "--keys", str(tmp_path / "keys.json"),
-                                       "--naam", NAAM, "--statuslijst", str(tmp_path / "lijst.jwt")])
+    out = CliRunner().invoke(
+        cli_app,
+        [
+            "verklaring",
+            "verify",
+            str(tmp_path / "v1.jwt"),
+            "--keys",
+            str(tmp_path / "keys.json"),
+            "--naam",
+            NAAM,
+            "--statuslijst",
+            str(tmp_path / "lijst.jwt"),
+        ],
+    )
     assert out.exit_code == 0 and out.output.startswith("valid"), out.output
     # V2 is revoked: its bit in its partition's list is 1
     eng = make_engine(world.database_url)
     with eng.connect() as conn:
-        part, off = conn.execute(text(f"SELECT e.log_partition, e.log_offset FROM {world.schema}.event_log e "
-                                      f"WHERE e.event_type = 'PraktijkverklaringUitgegeven' AND e.verklaring_id = :v"),
-                                 {"v": V2}).one()
+        part, off = conn.execute(
+            text(
+                f"SELECT e.log_partition, e.log_offset FROM {world.schema}.event_log e "
+                f"WHERE e.event_type = 'PraktijkverklaringUitgegeven' AND e.verklaring_id = :v"
+            ),
+            {"v": V2},
+        ).one()
     eng.dispose()
-    enc = verify(world.get(f"/v1/statuslijst/{part}").text, KeySet.import_key_set(jwks))["credentialSubject"]["encodedList"]
+    enc = verify(world.get(f"/v1/statuslijst/{part}").text, KeySet.import_key_set(jwks))["credentialSubject"][
+        "encodedList"
+    ]
     assert bit_gezet(enc, off)
     if status_url.endswith(f"/{part}"):
         assert not bit_gezet(enc, int(claims["credentialStatus"]["statusListIndex"]))
@@ -150,7 +209,7 @@ def test_credential_verifies_offline_and_revocation_is_in_the_status_list(world:
 def test_verification_page_shows_ingetrokken_without_personal_data(world: World) -> None:
     page = world.client.get(f"/verificatie/{V2}")
     assert page.status_code == 200 and "ingetrokken" in page.text.lower() and "5 januari 2021" in page.text
-    assert 'id="reden">Administratieve fout bij de uitgifte</span>' in page.text  # the code's label (issue 12)
+    assert 'id="reden">Administratieve fout bij de uitgifte</span>' in page.text  # the code's label
     ok = world.client.get("/verificatie/PV-2222-2222-2222")
     assert ok.status_code == 200 and "Geldig" in ok.text and WP["B1-K2-W1"] in ok.text
     assert "Bouwbedrijf De Vries BV" in ok.text

@@ -1,8 +1,9 @@
-"""Erasure on an immutable log (issue 12), over the real broker and database: partner-sealed persoonsgegevens ->
+"""Erasure on an immutable log, over the real broker and database: partner-sealed persoonsgegevens ->
 validator (re-encrypted with the deelnemer's data key from the vault) -> canonical log -> projector -> API.
 After DeelnemerGegevensVerwijderd: the data key is gone, no name, birth date or pseudonym of that deelnemer is in
 any table, no name or birth date in any topic (canonical events decrypted) or in the validator's log, every
 overzicht at two peildata is unchanged, later events are refused (gegevens_verwijderd) and the document is 410."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,17 +17,18 @@ from fastapi.testclient import TestClient
 from kafka import KafkaAdminClient
 from sqlalchemy import text
 
-from tests.support.opruimen import ruim_op
-from tests.support.projecteren import project_once
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
 from registry.api.app import create_app
-from registry.infra import codec, settings as settings_mod, topics
+from registry.infra import codec, topics
+from registry.infra import settings as settings_mod
 from registry.infra.db import engine as make_engine
 from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra.kafka import client_config
 from tests.support import validator as h
 from tests.support.builders import MBO, T1, V1, afteken, ev
+from tests.support.opruimen import ruim_op
+from tests.support.projecteren import project_once
 from tests.support.verklaringen import V2, publiceer_verklaringen
 from tests.support.wereld import pijplijn
 
@@ -53,8 +55,10 @@ def _table_texts(database_url: str, schemas: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     try:
         with eng.connect() as conn:
-            tables = conn.execute(text("SELECT table_schema, table_name FROM information_schema.tables "
-                                       "WHERE table_schema = ANY(:s)"), {"s": schemas}).all()
+            tables = conn.execute(
+                text("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = ANY(:s)"),
+                {"s": schemas},
+            ).all()
             for schema, table in tables:
                 rows = conn.execute(text(f'SELECT t::text FROM "{schema}"."{table}" t')).scalars().all()
                 out[f"{schema}.{table}"] = "\n".join(rows)
@@ -63,7 +67,9 @@ def _table_texts(database_url: str, schemas: list[str]) -> dict[str, str]:
     return out
 
 
-def _geopend(bootstrap: str, topic_names: list[str], box: Any, kluis: Gegevenskluis, vormen: list[str]) -> dict[str, list[str]]:
+def _geopend(
+    bootstrap: str, topic_names: list[str], box: Any, kluis: Gegevenskluis, vormen: list[str]
+) -> dict[str, list[str]]:
     """Per topic, every persoonsgegevens value that opens with the registry's private key (partner-sealed) or with
     a data key of the vault (under any of ``vormen``, the deelnemer's pseudonyms): in an event, in a parked entry's
     or dead letter's bytes (JSON ``waarde_base64``)."""
@@ -105,26 +111,42 @@ def _geopend(bootstrap: str, topic_names: list[str], box: Any, kluis: Gegevenskl
 
 
 def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
-        kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="praktijkregister")
     keydir = tmp_path / "keys"
-    init_keys(keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key",
-              signing_file=keydir / "signing.key", master_file=keydir / "master.key")
+    init_keys(
+        keydir / "pseudonym.key",
+        keydir / "registry.pub",
+        keydir / "registry.key",
+        signing_file=keydir / "signing.key",
+        master_file=keydir / "master.key",
+    )
     pseudo, sealer = Pseudonymiser.from_file(keydir / "pseudonym.key"), Sealer.from_file(keydir / "registry.pub")
     p, q = pseudo("111222333"), pseudo("123456782")
     prefix, schema, t, v, eng, keystore = pijplijn(kafka_bootstrap, database_url, "e", unique=unique, keydir=keydir)
     landelijk = keystore.create("landelijk", "test")[1]
     try:
-        publiceer_verklaringen(kafka_bootstrap, prefix, v, sealer, p, q, {"naam": NAAM_P, "geboortedatum": GEBOREN_P},
-                               {"naam": NAAM_Q, "geboortedatum": GEBOREN_Q},
-                               # refused (al_afgetekend): a rejection row of p
-                               meer_aftekeningen=[("WerkprocesAfgetekend", afteken("B1-K1-W1", deelnemer=p))])
+        publiceer_verklaringen(
+            kafka_bootstrap,
+            prefix,
+            v,
+            sealer,
+            p,
+            q,
+            {"naam": NAAM_P, "geboortedatum": GEBOREN_P},
+            {"naam": NAAM_Q, "geboortedatum": GEBOREN_Q},
+            # refused (al_afgetekend): a rejection row of p
+            meer_aftekeningen=[("WerkprocesAfgetekend", afteken("B1-K1-W1", deelnemer=p))],
+        )
         project_once(kafka_bootstrap, database_url, prefix, schema)
         voor = _overzichten(database_url, schema)
         canon = h.canonical(kafka_bootstrap, t)
         rp = next(r["deelnemer"] for et, r in canon if et == "DeelnemerIngeschreven" and r["traject_id"] == T1)
         kluis = Gegevenskluis.from_file(eng, keydir / "master.key", f"{prefix}_validator")
-        sealed_p = next(r["persoonsgegevens"] for et, r in canon if r.get("deelnemer") == rp and r.get("persoonsgegevens"))
+        sealed_p = next(
+            r["persoonsgegevens"] for et, r in canon if r.get("deelnemer") == rp and r.get("persoonsgegevens")
+        )
         assert kluis.ontsleutel(rp, sealed_p) == {"naam": NAAM_P, "geboortedatum": GEBOREN_P}  # readable before
         assert any(rp in txt for txt in _table_texts(database_url, [schema]).values())  # the scan below can find it
         from nacl.public import PrivateKey, SealedBox
@@ -142,13 +164,24 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
         assert any(NAAM_P in g for g in voor_wissen.get(t.ingress(MBO), []))
         assert any(NAAM_P in g for g in voor_wissen.get(t.events, []))
 
-        later = dt.datetime(2021, 1, 5, 10, tzinfo=dt.timezone.utc)
-        h.publish(kafka_bootstrap, prefix, [
-            ("DeelnemerGegevensVerwijderd", ev(MBO, deelnemer=q, grondslag="  ") | {"occurred_at": later}),
-            ("DeelnemerGegevensVerwijderd", ev(MBO, deelnemer=p, grondslag="AVG art. 17 verzoek 2021-0042") | {"occurred_at": later}),
-        ])
+        later = dt.datetime(2021, 1, 5, 10, tzinfo=dt.UTC)
+        h.publish(
+            kafka_bootstrap,
+            prefix,
+            [
+                ("DeelnemerGegevensVerwijderd", ev(MBO, deelnemer=q, grondslag="  ") | {"occurred_at": later}),
+                (
+                    "DeelnemerGegevensVerwijderd",
+                    ev(MBO, deelnemer=p, grondslag="AVG art. 17 verzoek 2021-0042") | {"occurred_at": later},
+                ),
+            ],
+        )
         h.drain(v)
-        h.publish(kafka_bootstrap, prefix, [("WerkprocesAfgetekend", afteken("B1-K2-W1", deelnemer=p, event_id=str(uuid.uuid4())))])
+        h.publish(
+            kafka_bootstrap,
+            prefix,
+            [("WerkprocesAfgetekend", afteken("B1-K2-W1", deelnemer=p, event_id=str(uuid.uuid4())))],
+        )
         h.drain(v)
         project_once(kafka_bootstrap, database_url, prefix, schema)
 
@@ -156,7 +189,9 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
         assert _overzichten(database_url, schema) == voor
         # the refusals: no grondslag; gegevens_verwijderd without the pseudonym
         weigeringen = h.rejections(kafka_bootstrap, t)
-        assert [w["reden"] for w in weigeringen if w["event_type"] == "DeelnemerGegevensVerwijderd"] == ["geen_grondslag"]
+        assert [w["reden"] for w in weigeringen if w["event_type"] == "DeelnemerGegevensVerwijderd"] == [
+            "geen_grondslag"
+        ]
         na = [w for w in weigeringen if w["reden"] == "gegevens_verwijderd"]
         assert len(na) == 1 and na[0]["deelnemer"] == "verwijderd"
         # the data key is gone: every canonical event decrypted, no name or birth date of p
@@ -197,11 +232,24 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
             msg = rec.getMessage()
             assert NAAM_P not in msg and GEBOREN_P not in msg and rp not in msg and p not in msg
         # the document: 410 after erasure (the verklaring of q still opens)
-        s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url,
-                    private_key_file=keydir / "registry.key", signing_key_file=keydir / "signing.key",
-                    master_key_file=keydir / "master.key", vault_schema=f"{prefix}_validator")
-        app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema, events_topic=t.events,
-                         ingress_prefix=t.ingress_prefix)
+        s = replace(
+            settings_mod.load(),
+            kafka_bootstrap=kafka_bootstrap,
+            database_url=database_url,
+            private_key_file=keydir / "registry.key",
+            signing_key_file=keydir / "signing.key",
+            master_key_file=keydir / "master.key",
+            vault_schema=f"{prefix}_validator",
+        )
+        app = create_app(
+            s,
+            queries=queries,
+            engine=eng,
+            keys=keystore,
+            schema=schema,
+            events_topic=t.events,
+            ingress_prefix=t.ingress_prefix,
+        )
         client = TestClient(app)
         hdr = {"Authorization": f"Bearer {landelijk}"}
         assert client.get(f"/v1/verklaringen/{V1}/document", headers=hdr).status_code == 410

@@ -1,7 +1,8 @@
-"""The short fault suite (issue 13): ``./ops/faults --short`` starts a PRIVATE stack (its own Kafka and PostgreSQL,
+"""The short fault suite: ``./ops/faults --short`` starts a PRIVATE stack (its own Kafka and PostgreSQL,
 so the shared one is never stopped), streams events, kills the validator, the broker and the database (one of each kind; the full run does all),
 kills the API under load and sends poison; the table it prints must show nothing lost, nothing duplicated and read
 models equal to a clean replay after every fault."""
+
 from __future__ import annotations
 
 import os
@@ -10,23 +11,33 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FAULTS = ["validator SIGKILL", "Kafka SIGKILL + restart", "PostgreSQL stop -m immediate + start",
-          "API SIGKILL under load", "poison input"]  # the short run's subset, in order (tests/support/faults/suite.py)
+FAULTS = [
+    "validator SIGKILL",
+    "Kafka SIGKILL + restart",
+    "PostgreSQL stop -m immediate + start",
+    "API SIGKILL under load",
+    "poison input",
+]  # the short run's subset, in order (tests/support/faults/suite.py)
 
 
 def parse_table(out: str) -> dict[str, dict[str, str]]:
     """The markdown table ./ops/faults prints: fault -> {column: cell}."""
     lines = [line for line in out.splitlines() if line.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")))) for line in lines[1:]]
+    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=False)) for line in lines[1:]]
     return {r["fault"]: r for r in rows}
 
 
 def run_short(timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """``./ops/faults --short``; on a timeout SIGINT (not SIGKILL) its process group, so the driver still takes its
     private stack down and no server of this run is left behind."""
-    proc = subprocess.Popen([str(ROOT / "ops" / "faults"), "--short"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(ROOT / "ops" / "faults"), "--short"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -2,6 +2,7 @@
 
 The hanging transaction is made as tests/support/hangend.py describes (the state the fault suite found after a
 Kafka restart: coordinator ``Empty``, partition open for ever)."""
+
 from __future__ import annotations
 
 import logging
@@ -16,10 +17,10 @@ from registry.infra import metrics
 from registry.infra.hangende_transacties import Transactiewacht
 from registry.infra.kafka import client_config
 from registry.infra.toegang import admin_client
+from tests.integration.test_validator import reference
 from tests.support import validator as h
 from tests.support.builders import aanmelding
 from tests.support.hangend import hangende_transactie
-from tests.integration.test_validator import reference
 
 
 def _lso_en_hw(bootstrap: str, tp: TopicPartition) -> tuple[int, int]:
@@ -41,7 +42,9 @@ def test_only_the_hanging_transaction_is_found_never_a_live_one(kafka_bootstrap:
     t = h.make_topics(kafka_bootstrap, f"t{unique}", partners=["sbb"], partitions=2)
     hangt = TopicPartition(t.events, 0)
     pid, epoch = hangende_transactie(kafka_bootstrap, [hangt], f"t{unique}-stuk")
-    live = KafkaProducer(**client_config(kafka_bootstrap), transactional_id=f"t{unique}-levend", transaction_timeout_ms=60_000)
+    live = KafkaProducer(
+        **client_config(kafka_bootstrap), transactional_id=f"t{unique}-levend", transaction_timeout_ms=60_000
+    )
     admin = admin_client(kafka_bootstrap)
     try:
         live.init_transactions()
@@ -59,10 +62,17 @@ def test_only_the_hanging_transaction_is_found_never_a_live_one(kafka_bootstrap:
         assert [g.tp for g in wacht.ruim_op()] == [hangt]
         lso, hw = _lso_en_hw(kafka_bootstrap, hangt)
         assert lso == hw  # past the abort marker: read_committed readers go on
-        assert _lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[0] < _lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[1]
+        assert (
+            _lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[0]
+            < _lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[1]
+        )
         live.commit_transaction()  # the live one was not touched: it still commits
-        committed = KafkaConsumer(**client_config(kafka_bootstrap), isolation_level="read_committed",
-                                  auto_offset_reset="earliest", consumer_timeout_ms=3000)
+        committed = KafkaConsumer(
+            **client_config(kafka_bootstrap),
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=3000,
+        )
         committed.assign([hangt, TopicPartition(t.events, 1)])
         values = sorted(r.value for r in committed)
         committed.close()
@@ -73,7 +83,8 @@ def test_only_the_hanging_transaction_is_found_never_a_live_one(kafka_bootstrap:
 
 
 def test_a_validator_that_waits_on_a_hanging_transaction_aborts_it_and_goes_on(
-        kafka_bootstrap: str, database_url: str, unique: str, caplog: pytest.LogCaptureFixture) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str, caplog: pytest.LogCaptureFixture
+) -> None:
     prefix = f"t{unique}"
     t = h.make_topics(kafka_bootstrap, prefix)
     v = h.validator(kafka_bootstrap, database_url, prefix)
@@ -114,12 +125,29 @@ def test_operators_list_and_abort_hanging_transactions_by_hand(kafka_bootstrap: 
     pid, epoch = hangende_transactie(kafka_bootstrap, [tp], f"{prefix}-stuk")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "registry.cli", "transactions", "hanging", "--prefix", prefix,
-                               "--min-quiet", "0", *args], capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "registry.cli",
+                "transactions",
+                "hanging",
+                "--prefix",
+                prefix,
+                "--min-quiet",
+                "0",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     listed = cli()
     assert listed.returncode == 1, listed.stderr
-    assert listed.stdout.splitlines() == [f"hanging\t{t.parked}[1] producer id {pid} epoch {epoch} open since offset 2"]  # after its aborted first one
+    assert listed.stdout.splitlines() == [
+        f"hanging\t{t.parked}[1] producer id {pid} epoch {epoch} open since offset 2"
+    ]  # after its aborted first one
     aborted = cli("--abort")
     assert aborted.returncode == 0 and aborted.stdout.startswith("aborted\t"), aborted.stderr
     assert _lso_en_hw(kafka_bootstrap, tp)[0] == _lso_en_hw(kafka_bootstrap, tp)[1]

@@ -1,10 +1,11 @@
-"""The registry's components each work under their OWN Kafka login against the secured broker (issue 11), and are
+"""The registry's components each work under their OWN Kafka login against the secured broker, and are
 refused what their ACLs (registry/infra/toegang.py::component_rules) do not give them.
 
 Component logins are broker-wide: the tests give every component a login of its own (``validator.t<unique>`` & co.,
 the same rules as ``validator`` & co. through ``component_rules(..., logins=...)``), so a test never rotates the
 password of a ``validator`` login a running stack may use. Every login made here is removed at the end.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
@@ -95,8 +97,13 @@ def _as(stack: dict[str, Any], component: str) -> Any:
 
 def _env(stack: dict[str, Any], component: str, database_url: str, **extra: str) -> dict[str, str]:
     user = stack["logins"][component]
-    return dict(os.environ, PRAKTIJK_KAFKA_USERNAME=user, PRAKTIJK_KAFKA_PASSWORD=stack["pw"][user],
-                PRAKTIJK_DATABASE_URL=database_url, **extra)
+    return dict(
+        os.environ,
+        PRAKTIJK_KAFKA_USERNAME=user,
+        PRAKTIJK_KAFKA_PASSWORD=stack["pw"][user],
+        PRAKTIJK_DATABASE_URL=database_url,
+        **extra,
+    )
 
 
 def _publish(kafka_bootstrap: str, stack: dict[str, Any]) -> list[str]:
@@ -105,26 +112,54 @@ def _publish(kafka_bootstrap: str, stack: dict[str, Any]) -> list[str]:
     good = [aanmelding(partner) | {"deelnemer": uuid.uuid4().hex * 2} for _ in range(AANMELDINGEN)]
     bad = ev(partner, leerbedrijf_id="222222222", naam="x", crebos=[])  # only sbb recognises leerbedrijven
     with login(partner, stack["pw"][partner]):
-        h.publish(kafka_bootstrap, stack["prefix"], [("KandidaatAangemeld", r) for r in good] + [("LeerbedrijfErkend", bad)])
+        h.publish(
+            kafka_bootstrap, stack["prefix"], [("KandidaatAangemeld", r) for r in good] + [("LeerbedrijfErkend", bad)]
+        )
     return [r["event_id"] for r in good]
 
 
-def _run_validator(kafka_bootstrap: str, database_url: str, stack: dict[str, Any], expected: list[str],
-                   tmp: Path) -> None:
+def _run_validator(
+    kafka_bootstrap: str, database_url: str, stack: dict[str, Any], expected: list[str], tmp: Path
+) -> None:
     """The validator as its own process under the validator login, until ``expected`` is in the canonical log."""
     prefix = stack["prefix"]
     keys = key_file(tmp)
-    env = _env(stack, "validator", database_url, PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",
-               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(keys))
+    env = _env(
+        stack,
+        "validator",
+        database_url,
+        PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",
+        PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(keys),
+    )
     log = tmp / "validator.log"
     with log.open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema",
-                                 f"{prefix}_validator", "--metrics-port", "0", "--idle-exit", "5"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "registry.cli",
+                "validator",
+                "--prefix",
+                prefix,
+                "--schema",
+                f"{prefix}_validator",
+                "--metrics-port",
+                "0",
+                "--idle-exit",
+                "5",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     t = Topics(prefix)
     try:
-        _wait(lambda: proc.poll() is not None or set(expected) <= {r["event_id"] for _, r in h.canonical(kafka_bootstrap, t)},
-              "the validator's events in the canonical log")
+        _wait(
+            lambda: (
+                proc.poll() is not None or set(expected) <= {r["event_id"] for _, r in h.canonical(kafka_bootstrap, t)}
+            ),
+            "the validator's events in the canonical log",
+        )
         assert proc.poll() is None or proc.returncode == 0, log.read_text()[-3000:]
         rc = proc.wait(timeout=DEADLINE_S)  # --idle-exit: it stops by itself once idle
     finally:
@@ -136,8 +171,9 @@ def _run_validator(kafka_bootstrap: str, database_url: str, stack: dict[str, Any
     assert "AuthorizationFailed" not in output, output[-3000:]  # no refused reader, writer or group on the way
 
 
-def test_validator_and_projector_work_under_their_own_logins(kafka_bootstrap: str, database_url: str,
-                                                             stack: dict[str, Any], tmp_path: Path) -> None:
+def test_validator_and_projector_work_under_their_own_logins(
+    kafka_bootstrap: str, database_url: str, stack: dict[str, Any], tmp_path: Path
+) -> None:
     prefix, partner = stack["prefix"], stack["partner"]
     t = Topics(prefix)
     accepted = _publish(kafka_bootstrap, stack)
@@ -152,9 +188,27 @@ def test_validator_and_projector_work_under_their_own_logins(kafka_bootstrap: st
 
     # the projector (its own process, its own login) fills the read models from the events and the rejections
     schema = f"{prefix}_rm"
-    project = subprocess.run([sys.executable, "-m", "registry.cli", "project", "--once", "--schema", schema,
-                              "--events-topic", t.events, "--rejections-topic", t.rejections, "--metrics-port", "0"],
-                             env=_env(stack, "projector", database_url), capture_output=True, text=True, timeout=300)
+    project = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "project",
+            "--once",
+            "--schema",
+            schema,
+            "--events-topic",
+            t.events,
+            "--rejections-topic",
+            t.rejections,
+            "--metrics-port",
+            "0",
+        ],
+        env=_env(stack, "projector", database_url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert project.returncode == 0, project.stderr[-3000:]
     assert "AuthorizationFailed" not in project.stderr, project.stderr[-3000:]
     engine = make_engine(database_url)
@@ -191,11 +245,15 @@ def test_api_status_under_the_api_login_while_work_is_pending(kafka_bootstrap: s
     finally:
         producer.close(timeout=5)
     # "klaar" applied the refusal already: only its commit marker is left
-    projections: ProjectionOffsets = {"tijdlijn": {(t.rejections, p): (0, None) for p in range(6)},
-                                      "klaar": {(t.rejections, 0): (1, None)}}
+    projections: ProjectionOffsets = {
+        "tijdlijn": {(t.rejections, p): (0, None) for p in range(6)},
+        "klaar": {(t.rejections, 0): (1, None)},
+    }
     with _as(stack, "api"):
-        status = {s.naam: s for s in kafka_status([kafka_bootstrap], f"{t.prefix}-validator", t.ingress_prefix,
-                                                  t.events, projections)}
+        status = {
+            s.naam: s
+            for s in kafka_status([kafka_bootstrap], f"{t.prefix}-validator", t.ingress_prefix, t.events, projections)
+        }
     assert (status["validator"].lag, status["validator"].pending) == (1, True)
     assert (status["tijdlijn"].lag, status["tijdlijn"].pending) == (2, True)  # the refusal and its marker
     assert (status["klaar"].lag, status["klaar"].pending) == (1, False)  # the marker alone is no work
@@ -217,8 +275,9 @@ def test_api_reads_the_canonical_log_and_writes_nothing(kafka_bootstrap: str, st
     assert fetch(kafka_bootstrap, t.ingress(partner)) == []
 
 
-def test_projector_and_reconciler_cannot_forge_submissions_or_refusals(kafka_bootstrap: str,
-                                                                      stack: dict[str, Any]) -> None:
+def test_projector_and_reconciler_cannot_forge_submissions_or_refusals(
+    kafka_bootstrap: str, stack: dict[str, Any]
+) -> None:
     t, partner = Topics(stack["prefix"]), stack["partner"]
     with _as(stack, "projector"):
         for topic in (t.events, t.ingress(partner), t.rejections):
@@ -231,8 +290,9 @@ def test_projector_and_reconciler_cannot_forge_submissions_or_refusals(kafka_boo
     assert h.canonical(kafka_bootstrap, t) == [] and fetch(kafka_bootstrap, t.ingress(partner)) == []
 
 
-def test_validator_is_confined_to_its_prefix_and_creates_no_topics(kafka_bootstrap: str, unique: str,
-                                                                    stack: dict[str, Any]) -> None:
+def test_validator_is_confined_to_its_prefix_and_creates_no_topics(
+    kafka_bootstrap: str, unique: str, stack: dict[str, Any]
+) -> None:
     t = Topics(stack["prefix"])
     other = h.make_topics(kafka_bootstrap, f"t{unique}x", [stack["partner"]])  # another registry on the broker
     for topic in (other.events, other.ingress(stack["partner"])):
@@ -254,8 +314,9 @@ def test_validator_is_confined_to_its_prefix_and_creates_no_topics(kafka_bootstr
         finally:
             admin.close()
         # its transactional ids are <group>-<i> only: another id is refused
-        producer = KafkaProducer(**client_config(kafka_bootstrap), transactional_id=f"iemand-anders-{unique}",
-                                 max_block_ms=10000)
+        producer = KafkaProducer(
+            **client_config(kafka_bootstrap), transactional_id=f"iemand-anders-{unique}", max_block_ms=10000
+        )
         try:
             with pytest.raises(TransactionalIdAuthorizationFailedError):
                 producer.init_transactions()
@@ -264,13 +325,18 @@ def test_validator_is_confined_to_its_prefix_and_creates_no_topics(kafka_bootstr
     assert t.ingress_prefix + "nieuw" not in set(KafkaAdminClient(**client_config(kafka_bootstrap)).list_topics())
 
 
-def test_reconciler_publishes_its_result_transactionally(kafka_bootstrap: str, database_url: str, unique: str,
-                                                          stack: dict[str, Any]) -> None:
+def test_reconciler_publishes_its_result_transactionally(
+    kafka_bootstrap: str, database_url: str, unique: str, stack: dict[str, Any]
+) -> None:
     t = Topics(stack["prefix"])
     rij = PilotRij("rijnmond", dt.date(2020, 6, 30), 1, ())
     with _as(stack, "reconciler"):
-        producer = KafkaProducer(**client_config(kafka_bootstrap), acks="all", max_block_ms=10000,
-                                 transactional_id=f"{reconciler.GROUP}-t{unique}")
+        producer = KafkaProducer(
+            **client_config(kafka_bootstrap),
+            acks="all",
+            max_block_ms=10000,
+            transactional_id=f"{reconciler.GROUP}-t{unique}",
+        )
         try:
             producer.init_transactions()
             producer.begin_transaction()
@@ -278,8 +344,9 @@ def test_reconciler_publishes_its_result_transactionally(kafka_bootstrap: str, d
             producer.commit_transaction()
         finally:
             producer.close(timeout=5)
-    assert [(x, r["event_id"]) for x, r in h.canonical(kafka_bootstrap, t)] == \
-        [("ReconciliatieUitgevoerd", sent[0]["event_id"])]
+    assert [(x, r["event_id"]) for x, r in h.canonical(kafka_bootstrap, t)] == [
+        ("ReconciliatieUitgevoerd", sent[0]["event_id"])
+    ]
 
 
 def test_secret_files_of_the_stack_are_private(kafka_bootstrap: str, database_url: str) -> None:
@@ -303,8 +370,15 @@ def test_partner_onboarding_with_the_real_cli(kafka_bootstrap: str, tmp_path: Pa
     partner, other, third = f"gemeente.o{unique}", f"gemeente.q{unique}", f"gemeente.r{unique}"
     t = Topics()  # publish writes the registry's own ingress topics
     h.make_topics(kafka_bootstrap, t.prefix, [other])  # another partner's topic exists (no login needed)
-    row = {"type": "KandidaatAangemeld", "bsn": "111222333", "occurred_at": "2020-01-15", "pilot": "rijnmond",
-           "aanmelder_type": "gemeente", "doelgroep": "a", "werkend": False}
+    row = {
+        "type": "KandidaatAangemeld",
+        "bsn": "111222333",
+        "occurred_at": "2020-01-15",
+        "pilot": "rijnmond",
+        "aanmelder_type": "gemeente",
+        "doelgroep": "a",
+        "werkend": False,
+    }
     file = tmp_path / "aanmeldingen.jsonl"
     file.write_text(json.dumps(row) + "\n")
     env = dict(os.environ, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="300")
@@ -318,9 +392,13 @@ def test_partner_onboarding_with_the_real_cli(kafka_bootstrap: str, tmp_path: Pa
     exit 0
     """
     try:
-        run = subprocess.run(["bash", "-c", script], env=env | {"CLI": str(PRAKTIJKREGISTER), "P": partner, "Q": other,
-                                                                 "R": third, "FILE": str(file)},
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            ["bash", "-c", script],
+            env=env | {"CLI": str(PRAKTIJKREGISTER), "P": partner, "Q": other, "R": third, "FILE": str(file)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 0, (run.returncode, run.stdout, run.stderr)
         assert f"published 1 event(s) from {file.name} to {t.ingress(partner)}" in run.stdout
         assert "nothing sent" in run.stderr  # publishing as another partner, and it says why:
@@ -339,6 +417,8 @@ def test_partner_onboarding_with_the_real_cli(kafka_bootstrap: str, tmp_path: Pa
         try:
             for p in (partner, third):
                 toegang.remove(admin, p)
-            admin.delete_topics([t.ingress(partner), t.rejections_of(partner), t.ingress(other), t.rejections_of(other)])
+            admin.delete_topics(
+                [t.ingress(partner), t.rejections_of(partner), t.ingress(other), t.rejections_of(other)]
+            )
         finally:
             admin.close()

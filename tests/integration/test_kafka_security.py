@@ -2,13 +2,15 @@
 
 Every partner login here is unique to the test (logins are broker-wide), and removed at the end.
 """
+
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -28,7 +30,8 @@ PRAKTIJKREGISTER = ROOT / ".venv" / "bin" / "praktijkregister"
 
 pytestmark = pytest.mark.skipif(
     not secured(settings_mod.load()) and bool(os.environ.get("PRAKTIJK_KAFKA_BOOTSTRAP")),
-    reason="PRAKTIJK_KAFKA_SECURITY=plaintext: this broker has no logins (ops/kafka.sh starts a secured one)")
+    reason="PRAKTIJK_KAFKA_SECURITY=plaintext: this broker has no logins (ops/kafka.sh starts a secured one)",
+)
 
 
 @contextmanager
@@ -67,7 +70,9 @@ def partners(kafka_bootstrap: str, unique: str) -> Iterator[dict[str, Any]]:
 
 
 def produce(bootstrap: str, topic: str, **over: Any) -> Any:
-    producer = KafkaProducer(**client_config(bootstrap, **over), max_block_ms=10000, acks="all", enable_idempotence=True)
+    producer = KafkaProducer(
+        **client_config(bootstrap, **over), max_block_ms=10000, acks="all", enable_idempotence=True
+    )
     try:
         return producer.send(topic, b"x").get(timeout=20)
     finally:
@@ -112,7 +117,9 @@ def test_partner_writes_only_its_own_ingress(kafka_bootstrap: str, partners: dic
             produce(kafka_bootstrap, t.rejections_of(a))  # its refusals are the validator's to write
 
 
-def test_partner_reads_neither_canonical_log_nor_other_rejections(kafka_bootstrap: str, partners: dict[str, Any]) -> None:
+def test_partner_reads_neither_canonical_log_nor_other_rejections(
+    kafka_bootstrap: str, partners: dict[str, Any]
+) -> None:
     t, a, b = Topics(partners["prefix"]), partners["a"], partners["b"]
     forbidden = (t.events, t.rejections, t.rejections_of(b), t.ingress(b), t.deadletter)
     for topic in (*forbidden, t.rejections_of(a)):  # the admin puts a record in each, and can read it back
@@ -187,8 +194,12 @@ def test_partners_add_prints_two_lines_and_rotates(kafka_bootstrap: str, unique:
         password = lines[1].split("'")[1]
         assert password not in first.stderr and len(password) >= 32
         # eval "$(partners add P)" then publish --as P: the lines are shell, the login works
-        shell = subprocess.run(["bash", "-c", 'eval "$1"; echo "$PRAKTIJK_KAFKA_USERNAME:$PRAKTIJK_KAFKA_PASSWORD"',
-                                "_", first.stdout], capture_output=True, text=True, timeout=60)
+        shell = subprocess.run(
+            ["bash", "-c", 'eval "$1"; echo "$PRAKTIJK_KAFKA_USERNAME:$PRAKTIJK_KAFKA_PASSWORD"', "_", first.stdout],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert shell.stdout == f"{partner}:{password}\n"
         with login(partner, password):
             assert produce(kafka_bootstrap, Topics(prefix).ingress(partner)).topic == Topics(prefix).ingress(partner)
@@ -212,7 +223,9 @@ def test_rejections_per_partner(kafka_bootstrap: str, database_url: str, partner
     t = Topics(prefix)
     for p in (a, b):  # only sbb may recognise a leerbedrijf: both are refused (niet_bevoegd)
         with login(p, partners["pw"][p]):
-            h.publish(kafka_bootstrap, prefix, [("LeerbedrijfErkend", ev(p, leerbedrijf_id="222222222", naam="x", crebos=[]))])
+            h.publish(
+                kafka_bootstrap, prefix, [("LeerbedrijfErkend", ev(p, leerbedrijf_id="222222222", naam="x", crebos=[]))]
+            )
     v = h.validator(kafka_bootstrap, database_url, prefix)
     try:
         h.drain(v)
@@ -225,10 +238,20 @@ def test_rejections_per_partner(kafka_bootstrap: str, database_url: str, partner
         assert [(r["partner"], r["reden"]) for r in own] == [(a, "niet_bevoegd")]
         assert fetch(kafka_bootstrap, t.rejections_of(b)) == []  # b's refusal exists, a gets none of it
     env = dict(os.environ, PRAKTIJK_KAFKA_USERNAME=a, PRAKTIJK_KAFKA_PASSWORD=partners["pw"][a])
-    cli = subprocess.run([str(PRAKTIJKREGISTER), "rejections", "--as", a, "--prefix", prefix], env=env,
-                         capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        [str(PRAKTIJKREGISTER), "rejections", "--as", a, "--prefix", prefix],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode == 0, cli.stderr
     assert "niet_bevoegd" in cli.stdout and b not in cli.stdout
-    other = subprocess.run([str(PRAKTIJKREGISTER), "rejections", "--as", b, "--prefix", prefix], env=env,
-                           capture_output=True, text=True, timeout=120)
+    other = subprocess.run(
+        [str(PRAKTIJKREGISTER), "rejections", "--as", b, "--prefix", prefix],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert other.returncode == 1 and "only its own" in other.stderr

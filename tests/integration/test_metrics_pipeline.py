@@ -1,5 +1,6 @@
 """The operations metrics move with real work: a validator run over a mixed stream (accepted, refused, poison) and a
 projector run over its canonical log, against the real broker and database."""
+
 from __future__ import annotations
 
 from kafka import KafkaProducer
@@ -38,18 +39,32 @@ def test_validator_and_projector_metrics(kafka_bootstrap: str, database_url: str
     finally:
         v.close()
 
-    assert value("praktijk_ingress_records_total", {"partner": "sbb", "type": "LeerbedrijfErkend"}) == before["ingress_sbb"] + 1
-    assert value("praktijk_ingress_records_total", {"partner": MBO, "type": "onleesbaar"}) == before["ingress_poison"] + 1
+    assert (
+        value("praktijk_ingress_records_total", {"partner": "sbb", "type": "LeerbedrijfErkend"})
+        == before["ingress_sbb"] + 1
+    )
+    assert (
+        value("praktijk_ingress_records_total", {"partner": MBO, "type": "onleesbaar"}) == before["ingress_poison"] + 1
+    )
     refusals = [r["reden"] for r in h.rejections(kafka_bootstrap, t)]
     assert len(refusals) == 1
     assert value("praktijk_rejections_total", {"reden": refusals[0]}) >= 1
     assert value("praktijk_deadletters_total") == before["dead"] + 1
-    assert value("praktijk_canonical_events_total", {"type": "ErkenningDerdeLeerwegVerleend"}) == before["canonical"] + 1
+    assert (
+        value("praktijk_canonical_events_total", {"type": "ErkenningDerdeLeerwegVerleend"}) == before["canonical"] + 1
+    )
     assert value("praktijk_batch_seconds_count", {"component": "validator"}) > before["validator_batches"]
-    lags = [s.value for family in REGISTRY.collect() if family.name == "praktijk_consumer_lag_records"
-            for s in family.samples if s.labels["group"] == f"{prefix}-validator"]
+    lags = [
+        s.value
+        for family in REGISTRY.collect()
+        if family.name == "praktijk_consumer_lag_records"
+        for s in family.samples
+        if s.labels["group"] == f"{prefix}-validator"
+    ]
     assert lags and set(lags) == {0.0}  # drained: nothing between position and end on any partition it fetched
 
     project_once(kafka_bootstrap, database_url, prefix, f"{prefix}_rm")
     assert value("praktijk_batch_seconds_count", {"component": "projector"}) > before["projector_batches"]
-    assert REGISTRY.get_sample_value("praktijk_projection_freshness_seconds", {"projection": "feiten"}) == 0.0  # caught up
+    assert (
+        REGISTRY.get_sample_value("praktijk_projection_freshness_seconds", {"projection": "feiten"}) == 0.0
+    )  # caught up

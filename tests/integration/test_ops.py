@@ -1,4 +1,5 @@
 """The ops scripts fail with a one-line cause instead of hanging."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _postgres(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ROOT / "ops" / "postgres.sh"), *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(ROOT / "ops" / "postgres.sh"), *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_postgres_script_refuses_a_taken_port(database_url: str, unique: str) -> None:
@@ -63,12 +66,17 @@ def test_kafka_script_refuses_a_taken_port(tmp_path: Path, kafka_bootstrap: str)
     # a config whose broker port is the running test broker's: must not start a second one
     kdir = tmp_path / "kafka"
     kdir.mkdir()
-    (kdir / "libs").symlink_to(ROOT / ".cache" / "kafka" / "libs") if (ROOT / ".cache" / "kafka" / "libs").exists() else None
+    (kdir / "libs").symlink_to(ROOT / ".cache" / "kafka" / "libs") if (
+        ROOT / ".cache" / "kafka" / "libs"
+    ).exists() else None
     port = kafka_bootstrap.rsplit(":", 1)[1]
     (kdir / "server.properties").write_text(
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}\ncontroller.quorum.bootstrap.servers=127.0.0.1:{port}\n")
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}\ncontroller.quorum.bootstrap.servers=127.0.0.1:{port}\n"
+    )
     env = dict(os.environ, PRAKTIJK_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([str(ROOT / "ops" / "kafka.sh"), "start"], env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(ROOT / "ops" / "kafka.sh"), "start"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 1
     assert "already taken" in out.stderr
     assert not (kdir / "kafka.pid").exists()

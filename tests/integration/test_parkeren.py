@@ -4,20 +4,22 @@
     gives the same canonical log and the same overzichten at two peildata as the phased publication;
 (2) is in test_validator_faults.py (SIGKILL x10 while events are parked and released);
 (3) a dependency that never comes: refused after the time-out with its reason, also when idle."""
+
 from __future__ import annotations
 
 import datetime as dt
 import random
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from consumers import projector
-from projections import queries, store
 from producers.sleutels import Pseudonymiser, Sealer
-from registry.demo import data as demodata, run
+from projections import queries, store
+from registry.demo import data as demodata
+from registry.demo import run
 from registry.domein.regels import HERSTELBAAR
 from registry.infra.db import engine
 from tests.support import validator as h
@@ -36,7 +38,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pseudonymiser, Seale
 def _overzichten(database_url: str, bootstrap: str, prefix: str) -> dict[tuple[str, dt.date], list[dict[str, Any]]]:
     t = h.Topics(prefix)
     schema = f"{prefix}_read"
-    projector.project(projector.RunnerConfig(bootstrap, database_url, schema, t.events, t.rejections), ["all"], once=True)
+    projector.project(
+        projector.RunnerConfig(bootstrap, database_url, schema, t.events, t.rejections), ["all"], once=True
+    )
     out = {}
     eng = engine(database_url)
     with eng.connect() as conn:
@@ -51,7 +55,8 @@ def _overzichten(database_url: str, bootstrap: str, prefix: str) -> dict[tuple[s
 
 
 def test_concurrent_publication_in_random_order_equals_the_phased_one(
-        kafka_bootstrap: str, database_url: str, unique: str, keys: tuple[Pseudonymiser, Sealer]) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str, keys: tuple[Pseudonymiser, Sealer]
+) -> None:
     pseudo, sealer = keys
     records = run._route(demodata.generate())
     files = run.files(records)
@@ -60,7 +65,11 @@ def test_concurrent_publication_in_random_order_equals_the_phased_one(
 
     prefix = f"t{unique}f"  # phased: the lifecycle order, caught up between phases (what the demo used to do)
     t = publish_in_phases(kafka_bootstrap, database_url, prefix, records, pseudo, sealer)
-    results["phased"] = (h.canonical(kafka_bootstrap, t), h.rejections(kafka_bootstrap, t), h.parked(kafka_bootstrap, t))
+    results["phased"] = (
+        h.canonical(kafka_bootstrap, t),
+        h.rejections(kafka_bootstrap, t),
+        h.parked(kafka_bootstrap, t),
+    )
     overzichten_phased = _overzichten(database_url, kafka_bootstrap, prefix)
 
     prefix = f"t{unique}c"  # concurrent: every file at once, random order, reference data last
@@ -78,17 +87,25 @@ def test_concurrent_publication_in_random_order_equals_the_phased_one(
         caught_up_s = time.monotonic() - last_publish
     finally:
         v.close()
-    canonical, refused, plaats = h.canonical(kafka_bootstrap, t), h.rejections(kafka_bootstrap, t), h.parked(kafka_bootstrap, t)
-    print(f"\nconcurrent demo run: {plaats.geparkeerd_ooit} parked ({waiting} waiting before the reference data), "
-          f"{plaats.opgelost_ooit['geaccepteerd']} released and accepted, {plaats.opgelost_ooit['geweigerd']} released and "
-          f"refused, {len(plaats)} still parked; caught up {caught_up_s:.1f} s after the last publish")
+    canonical, refused, plaats = (
+        h.canonical(kafka_bootstrap, t),
+        h.rejections(kafka_bootstrap, t),
+        h.parked(kafka_bootstrap, t),
+    )
+    print(
+        f"\nconcurrent demo run: {plaats.geparkeerd_ooit} parked ({waiting} waiting before the reference data), "
+        f"{plaats.opgelost_ooit['geaccepteerd']} released and accepted, {plaats.opgelost_ooit['geweigerd']} released and "
+        f"refused, {len(plaats)} still parked; caught up {caught_up_s:.1f} s after the last publish"
+    )
 
     phased_ok, phased_refused, _ = results["phased"]
     assert waiting > 1000, "most events must have waited for the reference data"
     assert len(plaats) == 0 and plaats.opgelost_ooit["geaccepteerd"] == plaats.geparkeerd_ooit
     assert not [r for r in refused if r["reden"] in HERSTELBAAR]
     assert sorted(r["event_id"] for _, r in canonical) == sorted(r["event_id"] for _, r in phased_ok)
-    assert sorted((r["event_id"], r["reden"]) for r in refused) == sorted((r["event_id"], r["reden"]) for r in phased_refused)
+    assert sorted((r["event_id"], r["reden"]) for r in refused) == sorted(
+        (r["event_id"], r["reden"]) for r in phased_refused
+    )
     # every event of one partner for one deelnemer in the order that partner published it
     position = {r.record["event_id"]: i for i, r in enumerate(records)}
     per_stream: dict[tuple[str, str], list[int]] = {}
@@ -104,13 +121,15 @@ def test_concurrent_publication_in_random_order_equals_the_phased_one(
 
 class Klok:
     def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.timezone.utc)
+        self.now = dt.datetime.now(dt.UTC)
 
     def __call__(self) -> dt.datetime:
         return self.now
 
 
-def test_a_dependency_that_never_comes_is_refused_after_the_time_out(kafka_bootstrap: str, database_url: str, unique: str) -> None:
+def test_a_dependency_that_never_comes_is_refused_after_the_time_out(
+    kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
     prefix = f"t{unique}"
     t = h.make_topics(kafka_bootstrap, prefix)
     klok = Klok()
@@ -154,8 +173,9 @@ def _parked_gauge(reden: str) -> float:
 
 
 def test_a_released_event_is_recorded_when_accepted_and_the_gauge_follows(
-        kafka_bootstrap: str, database_url: str, unique: str) -> None:
-    """Issue 10: a parked-then-released event's ``recorded_at`` is the moment it was accepted (after its dependency
+    kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
+    """A parked-then-released event's ``recorded_at`` is the moment it was accepted (after its dependency
     arrived), its ``occurred_at`` stays the partner's; ``praktijk_parked_events{reden}`` counts it while it waits."""
     prefix = f"t{unique}"
     t = h.make_topics(kafka_bootstrap, prefix)
@@ -187,7 +207,8 @@ def test_a_released_event_is_recorded_when_accepted_and_the_gauge_follows(
 
 
 def test_parked_is_visible_in_the_cli_the_rejections_view_and_the_status_endpoint(
-        kafka_bootstrap: str, database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from fastapi.testclient import TestClient
     from typer.testing import CliRunner
 
@@ -203,13 +224,17 @@ def test_parked_is_visible_in_the_cli_the_rejections_view_and_the_status_endpoin
     ins = inschrijving()
     v = h.validator(kafka_bootstrap, database_url, prefix)
     try:
-        h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", ins), ("WerkprocesAfgetekend", afteken("B1-K1-W1"))])
+        h.publish(
+            kafka_bootstrap, prefix, [("DeelnemerIngeschreven", ins), ("WerkprocesAfgetekend", afteken("B1-K1-W1"))]
+        )
         v.drain()
     finally:
         v.close()
     waiting = read_parked([kafka_bootstrap], prefix, MBO)
     assert [(g.event_type, g.wacht_op) for g in waiting] == [
-        ("DeelnemerIngeschreven", (f"erkenning:{MBO}/25250",)), ("WerkprocesAfgetekend", (f"na:{ins['event_id']}",))]
+        ("DeelnemerIngeschreven", (f"erkenning:{MBO}/25250",)),
+        ("WerkprocesAfgetekend", (f"na:{ins['event_id']}",)),
+    ]
     assert read_parked([kafka_bootstrap], prefix, "sbb") == []
     assert parked_counts([kafka_bootstrap], t.parked) == [(MBO, "geen_erkenning", 2)]
 

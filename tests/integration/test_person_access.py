@@ -1,30 +1,32 @@
-"""Person-level access over real read models (issue 12): partner events -> validator (Kafka) -> projector
+"""Person-level access over real read models: partner events -> validator (Kafka) -> projector
 (PostgreSQL) -> API, with the audit trail in a real append-only table.
 
 World: deelnemer P enrolled at Albeda (traject T1, with an aanmelding by a gemeente that carries `doelgroep`);
 ROC TOP published only an advies for P (which used to unlock P's whole timeline) and enrolled Q (traject T2).
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.support.opruimen import ruim_op
-from tests.support.projecteren import project_once
 from projections import queries
 from registry.api.app import create_app
 from registry.api.audit import AuditTable
 from registry.demo import bouwer
 from registry.infra import settings as settings_mod
 from tests.support import validator as h
+from tests.support.builders import ANDER, MBO, T1, Q, _canoniek, aanmelding, inschrijving, referentie_events
+from tests.support.opruimen import ruim_op
+from tests.support.projecteren import project_once
 from tests.support.wereld import pijplijn, sleutels
-from tests.support.builders import ANDER, MBO, P, Q, T1, _canoniek, aanmelding, ev, inschrijving, referentie_events
 
 T2 = "33333333-3333-4333-8333-333333333333"
 T1_DATE = dt.date(2019, 1, 1)
@@ -39,17 +41,32 @@ def world(kafka_bootstrap: str, database_url: str) -> Iterator[dict[str, Any]]:
     s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url)
     app = create_app(s, queries=queries, engine=eng, keys=keystore, schema=schema)
     try:
-        erkenning = ("ErkenningDerdeLeerwegVerleend",
-                     _canoniek("ErkenningDerdeLeerwegVerleend", "duo", bouwer.erkenning(ANDER, "25250", T1_DATE), None))
+        erkenning = (
+            "ErkenningDerdeLeerwegVerleend",
+            _canoniek("ErkenningDerdeLeerwegVerleend", "duo", bouwer.erkenning(ANDER, "25250", T1_DATE), None),
+        )
         h.publish(kafka_bootstrap, prefix, referentie_events() + [erkenning])
         h.drain(v)
-        h.publish(kafka_bootstrap, prefix, [
-            ("KandidaatAangemeld", aanmelding()),
-            ("AdviesUitgebracht", _canoniek("AdviesUitgebracht", ANDER, bouwer.advies(
-                ANDER, "praktijkverklaring", "geen_inschrijving_geen_startkwalificatie"))),
-            ("DeelnemerIngeschreven", inschrijving()),
-            ("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=T2, mbo_instelling=ANDER, partner=ANDER)),
-        ])
+        h.publish(
+            kafka_bootstrap,
+            prefix,
+            [
+                ("KandidaatAangemeld", aanmelding()),
+                (
+                    "AdviesUitgebracht",
+                    _canoniek(
+                        "AdviesUitgebracht",
+                        ANDER,
+                        bouwer.advies(ANDER, "praktijkverklaring", "geen_inschrijving_geen_startkwalificatie"),
+                    ),
+                ),
+                ("DeelnemerIngeschreven", inschrijving()),
+                (
+                    "DeelnemerIngeschreven",
+                    inschrijving(deelnemer=Q, traject_id=T2, mbo_instelling=ANDER, partner=ANDER),
+                ),
+            ],
+        )
         h.drain(v)
         project_once(kafka_bootstrap, database_url, prefix, schema)
         client = TestClient(app)
@@ -103,9 +120,11 @@ def test_every_person_level_read_is_in_the_append_only_audit_table(world: dict[s
     with world["engine"].connect() as conn:
         n = conn.execute(text(f"SELECT count(*) FROM {world['audit']} WHERE pseudonym = :p"), {"p": p}).scalar_one()
     assert n == len(rows) and n >= 3
-    for stmt in (f"UPDATE {world['audit']} SET status = 200", f"DELETE FROM {world['audit']}",
-                 f"TRUNCATE {world['audit']}"):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with world["engine"].begin() as conn:
-                conn.execute(text(stmt))
+    for stmt in (
+        f"UPDATE {world['audit']} SET status = 200",
+        f"DELETE FROM {world['audit']}",
+        f"TRUNCATE {world['audit']}",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), world["engine"].begin() as conn:
+            conn.execute(text(stmt))
     assert AuditTable(world["engine"], world["audit"]).entries(pseudonym=p)[0].status == 200

@@ -1,5 +1,6 @@
-"""No record stops the validator (issue 11): hostile bytes on an ingress topic become a small dead letter with a
+"""No record stops the validator: hostile bytes on an ingress topic become a small dead letter with a
 reason, the validator keeps running, and later good events are accepted. Real broker, real PostgreSQL."""
+
 from __future__ import annotations
 
 import base64
@@ -11,8 +12,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
@@ -24,8 +26,8 @@ from registry.infra.kafka import client_config
 from registry.infra.topics import INGRESS_MAX_BYTES, Topics
 from tests.integration.test_validator import reference
 from tests.support import validator as h
-from tests.support.pseudoniemen import key_file
 from tests.support.builders import aanmelding
+from tests.support.pseudoniemen import key_file
 
 GEMEENTE = "gemeente.gm0599"
 LEGACY = "gemeente.gm0363"  # an ingress topic made before the limit existed (the broker's ~1 MB default, here 2 MiB)
@@ -40,22 +42,31 @@ def _poisons() -> list[tuple[str, str, bytes, str]]:
     """(name, partner, value, expected dead-letter reason)."""
     good = codec.encode("KandidaatAangemeld", aanmelding())
     rnd = random.Random(11)
-    avro_header = good[:codec.HEADER_LEN]
+    avro_header = good[: codec.HEADER_LEN]
     return [
         ("random bytes", GEMEENTE, bytes(rnd.getrandbits(8) for _ in range(5000)), "onleesbaar"),
         ("truncated Avro", GEMEENTE, good[: len(good) // 2], "onleesbaar"),
-        ("unknown fingerprint", GEMEENTE, b"\xc3\x01" + b"\x7f" * 8 + good[codec.HEADER_LEN:], "onleesbaar"),
+        ("unknown fingerprint", GEMEENTE, b"\xc3\x01" + b"\x7f" * 8 + good[codec.HEADER_LEN :], "onleesbaar"),
         # a valid header, then a string length of ~2**62: the reader must not try to allocate it
-        ("huge declared length", GEMEENTE, avro_header + b"\xfe\xff\xff\xff\xff\xff\xff\xff\x7f" + b"x" * 10, "onleesbaar"),
+        (
+            "huge declared length",
+            GEMEENTE,
+            avro_header + b"\xfe\xff\xff\xff\xff\xff\xff\xff\x7f" + b"x" * 10,
+            "onleesbaar",
+        ),
         ("900 KB record", LEGACY, b"\xc3\x01" + bytes(rnd.getrandbits(8) for _ in range(900 * 1024)), "te_groot"),
         ("10-level nested JSON line", GEMEENTE, _nested_json(10), "onleesbaar"),
     ]
 
 
 def _validator_process(prefix: str, database_url: str, bootstrap: str, tmp: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap, PRAKTIJK_DATABASE_URL=database_url,
-               PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
-               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(tmp)))
+    env = dict(
+        os.environ,
+        PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap,
+        PRAKTIJK_DATABASE_URL=database_url,
+        PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
+        PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(tmp)),
+    )
     args = [sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema", f"{prefix}_validator"]
     # stderr to a file, not a pipe nobody reads while the test runs: a full pipe blocks the validator's logging
     log = tmp / "validator.log"
@@ -88,7 +99,9 @@ def _accepted_ids(bootstrap: str, t: Topics) -> set[str]:
 def _legacy_topic(bootstrap: str, t: Topics) -> None:
     admin = KafkaAdminClient(**client_config(bootstrap))
     try:
-        admin.create_topics([NewTopic(t.ingress(LEGACY), 6, 1, topic_configs={"max.message.bytes": str(2 * 1024 * 1024)})])
+        admin.create_topics(
+            [NewTopic(t.ingress(LEGACY), 6, 1, topic_configs={"max.message.bytes": str(2 * 1024 * 1024)})]
+        )
     finally:
         admin.close()
 
@@ -119,8 +132,9 @@ def test_ingress_topics_refuse_records_over_the_configured_limit(kafka_bootstrap
         raw.close()
 
 
-def test_no_poison_record_stops_the_validator(kafka_bootstrap: str, database_url: str, unique: str,
-                                              tmp_path: Path) -> None:
+def test_no_poison_record_stops_the_validator(
+    kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Path
+) -> None:
     prefix = f"t{unique}"
     t = h.make_topics(kafka_bootstrap, prefix, ["sbb", "duo", "mbo.albeda", GEMEENTE])
     _legacy_topic(kafka_bootstrap, t)
@@ -134,14 +148,25 @@ def test_no_poison_record_stops_the_validator(kafka_bootstrap: str, database_url
             md = raw.send(t.ingress(partner), key=f"poison-{i}".encode(), value=value).get(timeout=60)
             good = aanmelding() | {"event_id": str(uuid.uuid4())}
             h.publish(kafka_bootstrap, prefix, [("KandidaatAangemeld", good)])
-            _wait_for(f"the good event after the {name}", proc, lambda: good["event_id"] in _accepted_ids(kafka_bootstrap, t))
+            _wait_for(
+                f"the good event after the {name}",
+                proc,
+                lambda good=good: good["event_id"] in _accepted_ids(kafka_bootstrap, t),
+            )
             assert proc.poll() is None, f"validator stopped after the {name}"
 
-            dead = [d for d in _dead_raw(kafka_bootstrap, t) if d[1]["bron"]["offset"] == md.offset
-                    and d[1]["bron"]["topic"] == md.topic and d[1]["bron"]["partition"] == md.partition]
+            dead = [
+                d
+                for d in _dead_raw(kafka_bootstrap, t)
+                if d[1]["bron"]["offset"] == md.offset
+                and d[1]["bron"]["topic"] == md.topic
+                and d[1]["bron"]["partition"] == md.partition
+            ]
             assert len(dead) == 1, name
             size, d = dead[0]
-            assert size < PREFIX_CAP * 2, f"{name}: dead letter of {size} bytes"  # base64 prefix + metadata, never the value
+            assert size < PREFIX_CAP * 2, (
+                f"{name}: dead letter of {size} bytes"
+            )  # base64 prefix + metadata, never the value
             assert (d["reden"], d["partner"], d["grootte"]) == (reden, partner, len(value)), name
             assert d["sha256"] == hashlib.sha256(value).hexdigest()
             prefix_bytes = base64.b64decode(d["waarde_base64"])
@@ -163,7 +188,8 @@ def _dead_raw(bootstrap: str, t: Topics) -> list[tuple[int, dict[str, Any]]]:
 
 
 def test_an_internal_error_for_one_record_is_a_dead_letter_and_the_batch_goes_on(
-        kafka_bootstrap: str, database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import consumers.parkeer as parkeer
     from registry.domein import parkeren
 

@@ -2,24 +2,26 @@
 aantallen, traject, tijdlijn, verificatie, idempotency and replay.
 
 Each test writes to its own topics and its own PostgreSQL schema."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from sqlalchemy import Connection, Engine, text
 
-from registry.infra.kafka import client_config
 from consumers import projector, replay
 from projections import queries, store
 from projections.catalogus import ALL
-from registry.infra import codec
 from registry.domein import events
+from registry.infra import codec
 from registry.infra.db import engine as make_engine
+from registry.infra.kafka import client_config
 from tests.support import builders
 
 D1 = dt.date(2020, 6, 30)
@@ -39,24 +41,57 @@ VA1, VA2, VB1, VC1 = (f"11111111-0000-4000-8000-00000000000{i}" for i in range(1
 def hand_log() -> list[builders.Event]:
     b = builders.Bouwer("hand")
     return [
-        b.dossier("25251", "Assistent dienstverlening en zorg (dossier)", 1, "Zorg en welzijn",
-                  [("W1", "Ondersteunt bij zorg"), ("W2", "Helpt bij huishouden"), ("W3", "Begeleidt activiteiten")]),
-        b.dossier("99001", "Testkwalificatie", 3, "Testdomein",
-                  [("W1", "Test een"), ("W2", "Test twee"), ("W3", "Test drie")]),
+        b.dossier(
+            "25251",
+            "Assistent dienstverlening en zorg (dossier)",
+            1,
+            "Zorg en welzijn",
+            [("W1", "Ondersteunt bij zorg"), ("W2", "Helpt bij huishouden"), ("W3", "Begeleidt activiteiten")],
+        ),
+        b.dossier(
+            "99001", "Testkwalificatie", 3, "Testdomein", [("W1", "Test een"), ("W2", "Test twee"), ("W3", "Test drie")]
+        ),
         b.leerbedrijf_erkend("100000001", "Zorghuis De Linde", ["25251"]),
         # A: rijnmond, albeda, 34, vrouw; a 2nd traject and a 2nd verklaring spanning two crebos
         b.aanmelding(A, "rijnmond", d(2020, 1, 15), gemeente="GM0599"),
         b.advies(A, "mbo.albeda", d(2020, 2, 1)),
-        b.inschrijving(A, TA1, "rijnmond", "mbo.albeda", "25251", d(2020, 3, 1), leerbedrijf_id="100000001",
-                       geslacht="vrouw", leeftijd=34, gemeente="GM0599"),
+        b.inschrijving(
+            A,
+            TA1,
+            "rijnmond",
+            "mbo.albeda",
+            "25251",
+            d(2020, 3, 1),
+            leerbedrijf_id="100000001",
+            geslacht="vrouw",
+            leeftijd=34,
+            gemeente="GM0599",
+        ),
         b.aftekening(A, TA1, "25251", "W1", d(2020, 4, 1)),
         b.aftekening(A, TA1, "25251", "W2", d(2020, 4, 2)),
-        b.verklaring(A, TA1, VA1, [("25251", "W1"), ("25251", "W2")], d(2020, 5, 15), volgnummer=1,
-                     brancheorganisaties=["ActiZ"]),
-        b.inschrijving(A, TA2, "rijnmond", "mbo.albeda", "99001", d(2020, 9, 1), leerbedrijf_id="100000001",
-                       geslacht="vrouw", leeftijd=34),
-        b.verklaring(A, TA2, VA2, [("99001", "W1"), ("25251", "W3")], d(2020, 11, 1), volgnummer=2,
-                     brancheorganisaties=["SBB", "ActiZ"]),
+        b.verklaring(
+            A, TA1, VA1, [("25251", "W1"), ("25251", "W2")], d(2020, 5, 15), volgnummer=1, brancheorganisaties=["ActiZ"]
+        ),
+        b.inschrijving(
+            A,
+            TA2,
+            "rijnmond",
+            "mbo.albeda",
+            "99001",
+            d(2020, 9, 1),
+            leerbedrijf_id="100000001",
+            geslacht="vrouw",
+            leeftijd=34,
+        ),
+        b.verklaring(
+            A,
+            TA2,
+            VA2,
+            [("99001", "W1"), ("25251", "W3")],
+            d(2020, 11, 1),
+            volgnummer=2,
+            brancheorganisaties=["SBB", "ActiZ"],
+        ),
         # B: rijnmond, 20, man; leerbedrijf only after D1; a retracted sign-off; verklaring revoked between D1 and D2
         b.inschrijving(B, TB, "rijnmond", "mbo.albeda", "25251", d(2020, 6, 1), geslacht="man", leeftijd=20),
         b.aftekening(B, TB, "25251", "W1", d(2020, 6, 10)),
@@ -66,18 +101,44 @@ def hand_log() -> list[builders.Event]:
         b.leerbedrijf(B, TB, "100000002", d(2020, 8, 1)),
         b.verklaring_ingetrokken(B, VB1, d(2020, 10, 1)),
         # C: twente, 16, onbekend; starts after D1, ends before D2
-        b.inschrijving(C, TC, "twente", "mbo.roc-van-twente", "99001", d(2020, 7, 1), leerbedrijf_id="100000003",
-                       geslacht="onbekend", leeftijd=16),
-        b.verklaring(C, TC, VC1, [("99001", "W1"), ("99001", "W2"), ("99001", "W3")], d(2020, 11, 20),
-                     volgnummer=1, instelling="mbo.roc-van-twente"),
+        b.inschrijving(
+            C,
+            TC,
+            "twente",
+            "mbo.roc-van-twente",
+            "99001",
+            d(2020, 7, 1),
+            leerbedrijf_id="100000003",
+            geslacht="onbekend",
+            leeftijd=16,
+        ),
+        b.verklaring(
+            C,
+            TC,
+            VC1,
+            [("99001", "W1"), ("99001", "W2"), ("99001", "W3")],
+            d(2020, 11, 20),
+            volgnummer=1,
+            instelling="mbo.roc-van-twente",
+        ),
         b.beeindigd(C, TC, "afgerond", d(2020, 12, 1), instelling="mbo.roc-van-twente"),
         b.uitstroom(C, "betaald_werk", d(2020, 12, 15)),
         # DD: aangemeld only
         b.aanmelding(DD, "zwolle", d(2020, 2, 1), gemeente="GM0193"),
         # E: zwolle registered first, but a late-registered twente inschrijving has the earlier startdatum
         b.inschrijving(E, TE2, "zwolle", "mbo.landstede", "25251", d(2020, 5, 1), geslacht="man", leeftijd=60),
-        b.inschrijving(E, TE1, "twente", "mbo.roc-van-twente", "25251", d(2020, 2, 1), leerbedrijf_id="100000004",
-                       geslacht="man", leeftijd=60, on=d(2020, 12, 1)),
+        b.inschrijving(
+            E,
+            TE1,
+            "twente",
+            "mbo.roc-van-twente",
+            "25251",
+            d(2020, 2, 1),
+            leerbedrijf_id="100000004",
+            geslacht="man",
+            leeftijd=60,
+            on=d(2020, 12, 1),
+        ),
         b.verwijderd(E, d(2020, 12, 20)),
         # F: starts after D2
         b.inschrijving(F, TF, "drenthe", "mbo.drenthe-college", "25251", d(2021, 2, 1), leeftijd=40),
@@ -85,10 +146,17 @@ def hand_log() -> list[builders.Event]:
     ]
 
 
-REJECTION = {"event_id": "22222222-0000-4000-8000-000000000001", "event_type": "WerkprocesAfgetekend",
-             "partner": "leerbedrijf.100000001", "deelnemer": B, "traject_id": TB, "reden": "werkproces_onbekend",
-             "melding": "werkproces W9 is not in dossier 25251", "recorded_at": "2020-06-12T10:00:00+00:00",
-             "bron": {"topic": "praktijkleren.ingress.leerbedrijf.100000001", "partition": 0, "offset": 7}}
+REJECTION = {
+    "event_id": "22222222-0000-4000-8000-000000000001",
+    "event_type": "WerkprocesAfgetekend",
+    "partner": "leerbedrijf.100000001",
+    "deelnemer": B,
+    "traject_id": TB,
+    "reden": "werkproces_onbekend",
+    "melding": "werkproces W9 is not in dossier 25251",
+    "recorded_at": "2020-06-12T10:00:00+00:00",
+    "bron": {"topic": "praktijkleren.ingress.leerbedrijf.100000001", "partition": 0, "offset": 7},
+}
 
 
 def create_topics(bootstrap: str, *names: str, partitions: int = 6) -> None:
@@ -107,8 +175,13 @@ def delete_topics(bootstrap: str, *names: str) -> None:
         admin.close()
 
 
-def produce(bootstrap: str, topic: str, log: Iterable[builders.Event], rejections_topic: str | None = None,
-            rejections: Sequence[dict[str, Any]] = ()) -> int:
+def produce(
+    bootstrap: str,
+    topic: str,
+    log: Iterable[builders.Event],
+    rejections_topic: str | None = None,
+    rejections: Sequence[dict[str, Any]] = (),
+) -> int:
     producer = KafkaProducer(**client_config(bootstrap), acks="all")
     n = 0
     for event_type, record in log:
@@ -129,8 +202,13 @@ def snapshot(conn: Connection, schema: str, names: Sequence[str] = tuple(ALL)) -
         for table in p.tables:
             rows = conn.execute(text(store.sql(f"SELECT * FROM {{s}}.{table}", schema))).all()
             out[table] = sorted(repr(tuple(r)) for r in rows)
-    offs = conn.execute(text(store.sql(
-        "SELECT projection, topic, partition, next_offset, last_recorded_at FROM {s}.projection_offsets", schema))).all()
+    offs = conn.execute(
+        text(
+            store.sql(
+                "SELECT projection, topic, partition, next_offset, last_recorded_at FROM {s}.projection_offsets", schema
+            )
+        )
+    ).all()
     out["projection_offsets"] = sorted(repr(tuple(r)) for r in offs)
     return out
 
@@ -141,8 +219,15 @@ class Setup:
         self.events_topic = f"test.projector.{unique}.events"
         self.rejections_topic = f"test.projector.{unique}.rejections"
         self.schema = f"t_proj_{unique}"
-        self.config = projector.RunnerConfig(kafka_bootstrap, database_url, self.schema, self.events_topic,
-                                             self.rejections_topic, batch_size=7, poll_timeout_ms=200)
+        self.config = projector.RunnerConfig(
+            kafka_bootstrap,
+            database_url,
+            self.schema,
+            self.events_topic,
+            self.rejections_topic,
+            batch_size=7,
+            poll_timeout_ms=200,
+        )
         self.engine: Engine = make_engine(database_url)
         create_topics(kafka_bootstrap, self.events_topic, self.rejections_topic)
 
@@ -189,78 +274,129 @@ def test_every_overzicht_at_two_peildata(conn: Connection) -> None:
     assert list(g1[0]) == ["pilot", "pilot_naam", "man", "vrouw", "onbekend"]
     assert rows_by_pilot(g1, "man", "vrouw", "onbekend") == {"rijnmond": (1, 1, 0), "twente": (1, 0, 0)}
     assert rows_by_pilot(o("geslacht-per-pilot", D2), "man", "vrouw", "onbekend") == {
-        "rijnmond": (1, 1, 0), "twente": (1, 0, 1)}
+        "rijnmond": (1, 1, 0),
+        "twente": (1, 0, 1),
+    }
 
     assert o("leeftijdsgroepen", D1) == [
-        {"leeftijdsgroep": "17 jaar en jonger", "deelnemers": 0}, {"leeftijdsgroep": "18-22 jaar", "deelnemers": 1},
-        {"leeftijdsgroep": "23-27 jaar", "deelnemers": 0}, {"leeftijdsgroep": "28-54 jaar", "deelnemers": 1},
-        {"leeftijdsgroep": "55 jaar en ouder", "deelnemers": 1}]
+        {"leeftijdsgroep": "17 jaar en jonger", "deelnemers": 0},
+        {"leeftijdsgroep": "18-22 jaar", "deelnemers": 1},
+        {"leeftijdsgroep": "23-27 jaar", "deelnemers": 0},
+        {"leeftijdsgroep": "28-54 jaar", "deelnemers": 1},
+        {"leeftijdsgroep": "55 jaar en ouder", "deelnemers": 1},
+    ]
     assert [r["deelnemers"] for r in o("leeftijdsgroepen", D2)] == [1, 1, 0, 1, 1]
 
-    assert o("werkprocessen-per-verklaring", D1) == [{"aantal_werkprocessen": 1, "verklaringen": 1},
-                                                     {"aantal_werkprocessen": 2, "verklaringen": 1}]
-    assert o("werkprocessen-per-verklaring", D2) == [{"aantal_werkprocessen": 2, "verklaringen": 1},
-                                                     {"aantal_werkprocessen": 3, "verklaringen": 1}]
+    assert o("werkprocessen-per-verklaring", D1) == [
+        {"aantal_werkprocessen": 1, "verklaringen": 1},
+        {"aantal_werkprocessen": 2, "verklaringen": 1},
+    ]
+    assert o("werkprocessen-per-verklaring", D2) == [
+        {"aantal_werkprocessen": 2, "verklaringen": 1},
+        {"aantal_werkprocessen": 3, "verklaringen": 1},
+    ]
 
     assert o("domeinen", D1) == [{"domein": "Zorg en welzijn", "verklaringen": 2}]
-    assert o("domeinen", D2) == [{"domein": "Testdomein", "verklaringen": 1},
-                                 {"domein": "Zorg en welzijn", "verklaringen": 2}]
+    assert o("domeinen", D2) == [
+        {"domein": "Testdomein", "verklaringen": 1},
+        {"domein": "Zorg en welzijn", "verklaringen": 2},
+    ]
 
     lb1 = o("leerbedrijven-per-pilot", D1)
     assert list(lb1[0]) == ["pilot", "pilot_naam", "deelnemers", "leerbedrijven", "leerbedrijf_onbekend"]
     assert rows_by_pilot(lb1, "deelnemers", "leerbedrijven", "leerbedrijf_onbekend") == {
-        "rijnmond": (2, 1, 1), "twente": (1, 1, 0)}
+        "rijnmond": (2, 1, 1),
+        "twente": (1, 1, 0),
+    }
     assert rows_by_pilot(o("leerbedrijven-per-pilot", D2), "deelnemers", "leerbedrijven", "leerbedrijf_onbekend") == {
-        "rijnmond": (2, 2, 0), "twente": (2, 2, 0)}
+        "rijnmond": (2, 2, 0),
+        "twente": (2, 2, 0),
+    }
 
     vpp1 = o("verklaringen-per-pilot", D1)
     assert len(vpp1) == 26 and list(vpp1[0]) == ["pilot", "pilot_naam", "deelnemers_met_verklaring"]
     assert rows_by_pilot(vpp1, "deelnemers_met_verklaring") == {"rijnmond": (2,)}
-    assert rows_by_pilot(o("verklaringen-per-pilot", D2), "deelnemers_met_verklaring") == {"rijnmond": (1,),
-                                                                                            "twente": (1,)}
+    assert rows_by_pilot(o("verklaringen-per-pilot", D2), "deelnemers_met_verklaring") == {
+        "rijnmond": (1,),
+        "twente": (1,),
+    }
 
-    assert o("niveaus", D1) == [{"niveau": 1, "verklaringen": 2, "deelnemers_met_verklaring": 2},
-                                {"niveau": 2, "verklaringen": 0, "deelnemers_met_verklaring": 0},
-                                {"niveau": 3, "verklaringen": 0, "deelnemers_met_verklaring": 0},
-                                {"niveau": 4, "verklaringen": 0, "deelnemers_met_verklaring": 0}]
+    assert o("niveaus", D1) == [
+        {"niveau": 1, "verklaringen": 2, "deelnemers_met_verklaring": 2},
+        {"niveau": 2, "verklaringen": 0, "deelnemers_met_verklaring": 0},
+        {"niveau": 3, "verklaringen": 0, "deelnemers_met_verklaring": 0},
+        {"niveau": 4, "verklaringen": 0, "deelnemers_met_verklaring": 0},
+    ]
     assert [(r["verklaringen"], r["deelnemers_met_verklaring"]) for r in o("niveaus", D2)] == [
-        (1, 1), (0, 0), (2, 2), (0, 0)]
+        (1, 1),
+        (0, 0),
+        (2, 2),
+        (0, 0),
+    ]
 
-    assert o("instellingen", D1) == [{"mbo_instelling": "Albeda", "deelnemers": 2},
-                                     {"mbo_instelling": "ROC van Twente", "deelnemers": 1}]
-    assert o("instellingen", D2) == [{"mbo_instelling": "Albeda", "deelnemers": 2},
-                                     {"mbo_instelling": "ROC van Twente", "deelnemers": 2}]
+    assert o("instellingen", D1) == [
+        {"mbo_instelling": "Albeda", "deelnemers": 2},
+        {"mbo_instelling": "ROC van Twente", "deelnemers": 1},
+    ]
+    assert o("instellingen", D2) == [
+        {"mbo_instelling": "Albeda", "deelnemers": 2},
+        {"mbo_instelling": "ROC van Twente", "deelnemers": 2},
+    ]
 
     assert o("brancheorganisaties", D1) == [
         {"brancheorganisaties": "ActiZ", "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1},
-        {"brancheorganisaties": "Niet geregistreerd", "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1}]
+        {"brancheorganisaties": "Niet geregistreerd", "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1},
+    ]
     assert o("brancheorganisaties", D2) == [
         {"brancheorganisaties": "ActiZ", "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1},
         {"brancheorganisaties": "ActiZ, SBB", "eerste": 0, "tweede": 1, "derde": 0, "totaal": 1},
-        {"brancheorganisaties": "Niet geregistreerd", "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1}]
+        {"brancheorganisaties": "Niet geregistreerd", "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1},
+    ]
 
     naam = "Assistent dienstverlening en zorg"  # kwalificaties.csv wins over the dossier event's name
     assert o("kwalificaties", D1) == [
-        {"kwalificatie": "25251", "naam": naam, "niveau": 1, "eerste": 2, "tweede": 0, "derde": 0, "totaal": 2}]
+        {"kwalificatie": "25251", "naam": naam, "niveau": 1, "eerste": 2, "tweede": 0, "derde": 0, "totaal": 2}
+    ]
     assert o("kwalificaties", D2) == [
         {"kwalificatie": "25251", "naam": naam, "niveau": 1, "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1},
-        {"kwalificatie": "25251,99001", "naam": f"{naam} / Testkwalificatie", "niveau": 3,
-         "eerste": 0, "tweede": 1, "derde": 0, "totaal": 1},
-        {"kwalificatie": "99001", "naam": "Testkwalificatie", "niveau": 3,
-         "eerste": 1, "tweede": 0, "derde": 0, "totaal": 1}]
+        {
+            "kwalificatie": "25251,99001",
+            "naam": f"{naam} / Testkwalificatie",
+            "niveau": 3,
+            "eerste": 0,
+            "tweede": 1,
+            "derde": 0,
+            "totaal": 1,
+        },
+        {
+            "kwalificatie": "99001",
+            "naam": "Testkwalificatie",
+            "niveau": 3,
+            "eerste": 1,
+            "tweede": 0,
+            "derde": 0,
+            "totaal": 1,
+        },
+    ]
 
 
 def test_filters(conn: Connection) -> None:
     assert queries.overzicht(conn, "deelnemers-per-pilot", D2, pilot="twente") == [
-        {"pilot": "twente", "pilot_naam": "Twente", "tranche": 1, "deelnemers": 2}]
+        {"pilot": "twente", "pilot_naam": "Twente", "tranche": 1, "deelnemers": 2}
+    ]
     assert queries.overzicht(conn, "deelnemers-per-pilot", D2, regio="Rijnmond") == [
-        {"pilot": "rijnmond", "pilot_naam": "Rijnmond", "tranche": 1, "deelnemers": 2}]
+        {"pilot": "rijnmond", "pilot_naam": "Rijnmond", "tranche": 1, "deelnemers": 2}
+    ]
     assert [r["kwalificatie"] for r in queries.overzicht(conn, "kwalificaties", D2, instelling="mbo.albeda")] == [
-        "25251", "25251,99001"]
+        "25251",
+        "25251,99001",
+    ]
     assert queries.overzicht(conn, "instellingen", D2, instelling="mbo.roc-van-twente") == [
-        {"mbo_instelling": "ROC van Twente", "deelnemers": 2}]
+        {"mbo_instelling": "ROC van Twente", "deelnemers": 2}
+    ]
     assert queries.overzicht(conn, "verklaringen-per-pilot", D2, regio="Twente") == [
-        {"pilot": "twente", "pilot_naam": "Twente", "deelnemers_met_verklaring": 1}]
+        {"pilot": "twente", "pilot_naam": "Twente", "deelnemers_met_verklaring": 1}
+    ]
     with pytest.raises(KeyError):
         queries.overzicht(conn, "bestaat-niet", D1)
 
@@ -276,8 +412,17 @@ def test_aantallen(conn: Connection) -> None:
     assert by["2020-12"]["beeindigd"] == {"afgerond": 1} and by["2020-12"]["uitstroom"] == {"betaald_werk": 1}
     assert by["2020-11"]["beeindigd"] == {} and by["2020-11"]["uitstroom"] == {}
     twente = queries.aantallen(conn, regio="Twente", pilot=None, gemeente=None, van=d(2020, 12, 1), tot=d(2020, 12, 31))
-    assert twente == [{"maand": "2020-12", "aangemeld": 0, "ingeschreven": 0, "actief": 1, "verklaringen": 0,
-                       "beeindigd": {"afgerond": 1}, "uitstroom": {"betaald_werk": 1}}]
+    assert twente == [
+        {
+            "maand": "2020-12",
+            "aangemeld": 0,
+            "ingeschreven": 0,
+            "actief": 1,
+            "verklaringen": 0,
+            "beeindigd": {"afgerond": 1},
+            "uitstroom": {"betaald_werk": 1},
+        }
+    ]
     gm = queries.aantallen(conn, regio=None, pilot=None, gemeente="GM0599", van=d(2020, 1, 1), tot=d(2020, 3, 31))
     assert [(r["aangemeld"], r["ingeschreven"], r["actief"]) for r in gm] == [(1, 0, 0), (0, 0, 0), (0, 1, 1)]
 
@@ -288,16 +433,27 @@ def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
     assert (tb["deelnemer"], tb["mbo_instelling"], tb["pilot"], tb["status"]) == (B, "mbo.albeda", "rijnmond", "open")
     assert tb["leerbedrijf_id"] == "100000002"
     assert [(w["crebo"], w["werkproces"], w["naam"]) for w in tb["afgetekende_werkprocessen"]] == [
-        ("25251", "W2", "Helpt bij huishouden")]  # W1 was retracted
+        ("25251", "W2", "Helpt bij huishouden")
+    ]  # W1 was retracted
     assert [(v["verklaring_id"], v["status"]) for v in tb["verklaringen"]] == [(VB1, "ingetrokken")]
     # the rejection (recorded 2020-06-12) sits between the sign-offs of 06-10 and 06-15, marked
     assert [(e["event_type"], e["afgewezen"]) for e in tb["events"]] == [
-        ("DeelnemerIngeschreven", False), ("WerkprocesAfgetekend", False), ("WerkprocesAfgetekend", True),
-        ("WerkprocesAfgetekend", False), ("AftekeningIngetrokken", False), ("PraktijkverklaringUitgegeven", False),
-        ("LeerbedrijfVastgelegd", False), ("PraktijkverklaringIngetrokken", False)]
+        ("DeelnemerIngeschreven", False),
+        ("WerkprocesAfgetekend", False),
+        ("WerkprocesAfgetekend", True),
+        ("WerkprocesAfgetekend", False),
+        ("AftekeningIngetrokken", False),
+        ("PraktijkverklaringUitgegeven", False),
+        ("LeerbedrijfVastgelegd", False),
+        ("PraktijkverklaringIngetrokken", False),
+    ]
     assert (tb["events"][2]["reden"], tb["events"][2]["melding"]) == ("werkproces_onbekend", REJECTION["melding"])
-    assert tb["events"][4]["gegevens"] == {"crebo": "25251", "werkproces": "W1", "reden": "onterecht_afgetekend",
-                                          "reden_label": "Onterecht afgetekend"}
+    assert tb["events"][4]["gegevens"] == {
+        "crebo": "25251",
+        "werkproces": "W1",
+        "reden": "onterecht_afgetekend",
+        "reden_label": "Onterecht afgetekend",
+    }
 
     tc = queries.traject(conn, TC)
     assert tc is not None and (tc["status"], tc["reden"]) == ("beeindigd", "afgerond")
@@ -305,10 +461,16 @@ def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
 
     ta = queries.tijdlijn(conn, A)
     assert ta is not None
-    assert [e["event_type"] for e in ta] == ["KandidaatAangemeld", "AdviesUitgebracht", "DeelnemerIngeschreven",
-                                             "WerkprocesAfgetekend", "WerkprocesAfgetekend",
-                                             "PraktijkverklaringUitgegeven", "DeelnemerIngeschreven",
-                                             "PraktijkverklaringUitgegeven"]
+    assert [e["event_type"] for e in ta] == [
+        "KandidaatAangemeld",
+        "AdviesUitgebracht",
+        "DeelnemerIngeschreven",
+        "WerkprocesAfgetekend",
+        "WerkprocesAfgetekend",
+        "PraktijkverklaringUitgegeven",
+        "DeelnemerIngeschreven",
+        "PraktijkverklaringUitgegeven",
+    ]
     assert ta[0]["occurred_at"] == builders.moment(d(2020, 1, 15)) and ta[0]["partner"] == "gemeente.gm0599"
     assert ta[5]["gegevens"]["volgnummer"] == 1 and ta[5]["verklaring_id"] == VA1
     assert "SECRET" not in repr(ta) and "persoonsgegevens" not in repr(ta)
@@ -318,16 +480,21 @@ def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
 
     v = queries.verificatie(conn, VB1)
     assert v is not None
-    assert (v["status"], v["ingetrokken_op"], v["reden_intrekking"]) == ("ingetrokken", d(2020, 10, 1),
-                                                                       "Administratieve fout bij de uitgifte")
+    assert (v["status"], v["ingetrokken_op"], v["reden_intrekking"]) == (
+        "ingetrokken",
+        d(2020, 10, 1),
+        "Administratieve fout bij de uitgifte",
+    )
     assert v["mbo_instelling"] == "Albeda" and v["uitgegeven_op"] == d(2020, 6, 25)
     assert v["brancheorganisaties"] == []
     v2 = queries.verificatie(conn, VA2)
     assert v2 is not None and v2["status"] == "geldig" and v2["ingetrokken_op"] is None
     assert v2["kwalificatie"] == "25251,99001"
     assert [(k["crebo"], k["niveau"]) for k in v2["kwalificaties"]] == [("25251", 1), ("99001", 3)]
-    assert v2["werkprocessen"] == [{"crebo": "25251", "werkproces": "W3", "naam": "Begeleidt activiteiten"},
-                                   {"crebo": "99001", "werkproces": "W1", "naam": "Test een"}]
+    assert v2["werkprocessen"] == [
+        {"crebo": "25251", "werkproces": "W3", "naam": "Begeleidt activiteiten"},
+        {"crebo": "99001", "werkproces": "W1", "naam": "Test een"},
+    ]
     assert v2["leerbedrijf"] == {"leerbedrijf_id": "100000001", "naam": "Zorghuis De Linde"}
     assert v2["brancheorganisaties"] == ["ActiZ", "SBB"]
     assert A not in repr(v2) and TA2 not in repr(v2) and "deelnemer" not in repr(v2)
@@ -335,7 +502,7 @@ def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
 
     assert queries.instelling_of_traject(conn, TA1) == "mbo.albeda"
     assert queries.instelling_of_traject(conn, "nope") is None
-    # E was erased (DeelnemerGegevensVerwijderd, issue 12): the read models no longer know its pseudonym
+    # E was erased (DeelnemerGegevensVerwijderd): the read models no longer know its pseudonym
     assert queries.instellingen_of_deelnemer(conn, E) == set()
     assert queries.instellingen_of_deelnemer(conn, pseudo("z")) == set()
 
@@ -346,8 +513,9 @@ def test_projection_status(setup: Setup, conn: Connection) -> None:
     feiten = [r for r in rows if r["projection"] == "feiten"]
     assert sum(r["next_offset"] for r in feiten) == len(hand_log())
     assert {r["topic"] for r in feiten} == {setup.events_topic}
-    assert max(r["last_recorded_at"] for r in feiten if r["last_recorded_at"]) == \
-        builders.moment(d(2021, 2, 1)) + dt.timedelta(minutes=5)
+    assert max(r["last_recorded_at"] for r in feiten if r["last_recorded_at"]) == builders.moment(
+        d(2021, 2, 1)
+    ) + dt.timedelta(minutes=5)
     tijdlijn = [r for r in rows if r["projection"] == "tijdlijn" and r["topic"] == setup.rejections_topic]
     assert sum(r["next_offset"] for r in tijdlijn) == 1
 
@@ -360,9 +528,12 @@ def test_no_personal_data_stored(setup: Setup, conn: Connection) -> None:
 def test_reapplying_events_changes_nothing(setup: Setup, conn: Connection) -> None:
     before = snapshot(conn, setup.schema)
     expected = {n: queries.overzicht(conn, n, D2) for n in queries.OVERZICHTEN}
-    # the erased E keeps only its verklaringen (status list) and the erasure itself in event_log (issue 12)
-    bewaard = [e for e in hand_log() if e[1].get("deelnemer") != E
-               or e[0] in ("PraktijkverklaringUitgegeven", "DeelnemerGegevensVerwijderd")]
+    # the erased E keeps only its verklaringen (status list) and the erasure itself in event_log
+    bewaard = [
+        e
+        for e in hand_log()
+        if e[1].get("deelnemer") != E or e[0] in ("PraktijkverklaringUitgegeven", "DeelnemerGegevensVerwijderd")
+    ]
     assert len(before["verklaringen"]) == 4 and len(before["event_log"]) == len(bewaard)
     with setup.engine.begin() as c:  # forget the offsets: every event is applied a second time
         c.execute(text(store.sql("DELETE FROM {s}.projection_offsets", setup.schema)))
@@ -370,13 +541,13 @@ def test_reapplying_events_changes_nothing(setup: Setup, conn: Connection) -> No
     assert sum(s.consumed for s in stats) == 3 * len(hand_log()) + 1
     assert snapshot(conn, setup.schema) == before
     # the same events appended to the log again (a duplicate publication): same read models
-    produce(setup.bootstrap,
-            setup.events_topic, hand_log())
+    produce(setup.bootstrap, setup.events_topic, hand_log())
     projector.project(setup.config, once=True)
     after = snapshot(conn, setup.schema)
     assert after["projection_offsets"] != before["projection_offsets"]  # it did consume the duplicates
-    assert {k: v for k, v in after.items() if k != "projection_offsets"} == \
-        {k: v for k, v in before.items() if k != "projection_offsets"}
+    assert {k: v for k, v in after.items() if k != "projection_offsets"} == {
+        k: v for k, v in before.items() if k != "projection_offsets"
+    }
     assert {n: queries.overzicht(conn, n, D2) for n in queries.OVERZICHTEN} == expected
 
 
@@ -391,17 +562,31 @@ def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) 
     assert snapshot(conn, setup.schema) == live
     assert {n: queries.overzicht(conn, n, D2) for n in queries.OVERZICHTEN} == expected
     # the staging schemas are gone
-    left = conn.execute(text("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE :p"),
-                        {"p": setup.schema + "_replay_%"}).scalar_one()
+    left = conn.execute(
+        text("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE :p"),
+        {"p": setup.schema + "_replay_%"},
+    ).scalar_one()
     assert left == 0
     # and the live runner continues on the swapped-in tables
-    produce(setup.bootstrap,
-            setup.events_topic, [builders.Bouwer("extra").inschrijving(
-                pseudo("g"), "00000000-0000-4000-8000-0000000000aa", "twente", "mbo.roc-van-twente", "25251",
-                d(2020, 3, 1))])
+    produce(
+        setup.bootstrap,
+        setup.events_topic,
+        [
+            builders.Bouwer("extra").inschrijving(
+                pseudo("g"),
+                "00000000-0000-4000-8000-0000000000aa",
+                "twente",
+                "mbo.roc-van-twente",
+                "25251",
+                d(2020, 3, 1),
+            )
+        ],
+    )
     projector.project(setup.config, ["feiten"], once=True)
     assert rows_by_pilot(queries.overzicht(conn, "deelnemers-per-pilot", D2), "deelnemers") == {
-        "rijnmond": (2,), "twente": (3,)}
+        "rijnmond": (2,),
+        "twente": (3,),
+    }
 
 
 def test_runner_reseeks_when_stored_offsets_move_under_it(setup: Setup) -> None:
@@ -414,8 +599,9 @@ def test_runner_reseeks_when_stored_offsets_move_under_it(setup: Setup) -> None:
             before = snapshot(c, setup.schema, ["feiten"])
         with setup.engine.begin() as c:  # as if a replay had reset feiten to the start of the log
             c.execute(text(store.sql("DELETE FROM {s}.projection_offsets WHERE projection = 'feiten'", setup.schema)))
-        extra = builders.Bouwer("reseek").inschrijving(pseudo("h"), "00000000-0000-4000-8000-0000000000bb",
-                                                       "zwolle", "mbo.landstede", "25251", d(2020, 4, 1))
+        extra = builders.Bouwer("reseek").inschrijving(
+            pseudo("h"), "00000000-0000-4000-8000-0000000000bb", "zwolle", "mbo.landstede", "25251", d(2020, 4, 1)
+        )
         produce(setup.bootstrap, setup.events_topic, [extra])
         projector.run([worker], once=True)
         assert worker.stats.reseeks == 1

@@ -1,6 +1,7 @@
-"""One consumer for every projection of a process (issue 15): each record is decoded once, a projection that is
+"""One consumer for every projection of a process: each record is decoded once, a projection that is
 behind the others (added later, replayed alone) catches up while the others skip what they already have, and the
 result equals projecting everything from scratch."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -26,7 +27,10 @@ def test_one_decode_per_record_for_all_projections(setup: Setup, monkeypatch: py
     stats = {st.projection: st for st in projector.project(setup.config, once=True)}
     assert len(decoded) == len(set(decoded)) == len(hand_log()) + 1  # the events and the one rejection, once each
     assert {n: st.consumed for n, st in stats.items()} == {
-        "referentie": len(hand_log()), "feiten": len(hand_log()), "tijdlijn": len(hand_log()) + 1}
+        "referentie": len(hand_log()),
+        "feiten": len(hand_log()),
+        "tijdlijn": len(hand_log()) + 1,
+    }
 
 
 def test_a_projection_behind_the_others_catches_up_on_the_shared_consumer(setup: Setup, unique: str) -> None:

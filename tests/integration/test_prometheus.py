@@ -2,6 +2,7 @@
 (prometheus-client multiprocess mode), and Debian's Prometheus, started by ``ops/prometheus.sh`` in a private cache
 folder, scrapes it with a landelijk key and answers a metric back through ``/api/v1/query``; every dashboard panel's
 PromQL is accepted by that Prometheus."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -43,8 +45,12 @@ def api(database_url: str, kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
     keystore = KeyStore(make_engine(database_url))
     key, secret = keystore.create("landelijk", "test_prometheus")
     env = os.environ | {"PRAKTIJK_API_PORT": str(port), "PRAKTIJK_API_HOST": "127.0.0.1"}
-    proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--workers", "2", "--log-level", "warning"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "registry.cli", "serve", "--workers", "2", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -53,6 +59,7 @@ def api(database_url: str, kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
             return httpx.get(base + "/openapi.json", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
     try:
         _wait(up, "the API", 60)
         made: list[str] = [key.key_id]  # the test adds the key ops/prometheus.sh makes
@@ -116,8 +123,12 @@ def test_workers_metrics_are_one_view_and_prometheus_reads_them(api: dict[str, A
             assert _sample(client.get("/metrics", headers=auth).text, ROUTE) == REQUESTS
 
     cache = tmp_path / "cache"
-    env = os.environ | {"PRAKTIJK_CACHE_DIR": str(cache), "PRAKTIJK_API_PORT": str(api["port"]),
-                        "PRAKTIJK_API_HOST": "127.0.0.1", "PRAKTIJK_PROMETHEUS_SCRAPE_INTERVAL": "1s"}
+    env = os.environ | {
+        "PRAKTIJK_CACHE_DIR": str(cache),
+        "PRAKTIJK_API_PORT": str(api["port"]),
+        "PRAKTIJK_API_HOST": "127.0.0.1",
+        "PRAKTIJK_PROMETHEUS_SCRAPE_INTERVAL": "1s",
+    }
     ops = str(ROOT / "ops" / "prometheus.sh")
     started = subprocess.run([ops, "start"], env=env, capture_output=True, text=True, timeout=300)
     try:
@@ -132,6 +143,7 @@ def test_workers_metrics_are_one_view_and_prometheus_reads_them(api: dict[str, A
         def scraped() -> float | None:
             result = query(f'sum({ROUTE[:-1]},job="praktijkregister-api"}})')["data"]["result"]
             return float(result[0]["value"][1]) if result else None
+
         assert _wait(scraped, "Prometheus to scrape the API", 60) == REQUESTS
         up = query('up{job="praktijkregister-api"}')["data"]["result"]
         assert [float(r["value"][1]) for r in up] == [1.0]

@@ -1,7 +1,8 @@
-"""Issue 12, identifiers, over the real broker and database: partner pseudonyms are re-keyed by the validator before
+"""Identifiers, over the real broker and database: partner pseudonyms are re-keyed by the validator before
 anything reaches the canonical log, and an identifier that fails validation (a BSN in ``deelnemer`` written by a
 hostile partner that writes Avro itself) appears nowhere: not in the rejections topics, the afwijzingen table nor
 the validator's log."""
+
 from __future__ import annotations
 
 import logging
@@ -12,7 +13,6 @@ import pytest
 from kafka import KafkaProducer
 from sqlalchemy import text
 
-from tests.support.projecteren import project_once
 from producers.sleutels import Pseudonymiser
 from projections import store as read_store
 from registry.domein import events, pseudoniemen
@@ -21,13 +21,15 @@ from registry.infra.db import engine as make_engine
 from registry.infra.kafka import client_config
 from tests.support import validator as h
 from tests.support.builders import MBO, aanmelding, inschrijving, referentie_events
+from tests.support.projecteren import project_once
 from tests.support.pseudoniemen import REGISTRY_KEY, canoniek
 
 BSN = "111222333"  # elfproef-valid: what a hostile or careless partner puts in `deelnemer`
 
 
 def test_partner_pseudonyms_never_reach_the_canonical_log_and_a_bsn_appears_nowhere(
-        kafka_bootstrap: str, database_url: str, unique: str, caplog: pytest.LogCaptureFixture) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str, caplog: pytest.LogCaptureFixture
+) -> None:
     prefix, schema = f"t{unique}", f"t{unique}_read"
     t = h.make_topics(kafka_bootstrap, prefix)
     partner_side = Pseudonymiser(b"p" * 32)("123456782")  # what the partner's producer computes from a BSN
@@ -36,16 +38,23 @@ def test_partner_pseudonyms_never_reach_the_canonical_log_and_a_bsn_appears_nowh
     try:
         h.publish(kafka_bootstrap, prefix, referentie_events())
         h.drain(v)
-        h.publish(kafka_bootstrap, prefix, [
-            ("KandidaatAangemeld", aanmelding() | {"deelnemer": partner_side}),
-            ("DeelnemerIngeschreven", inschrijving(deelnemer=partner_side)),
-        ])
+        h.publish(
+            kafka_bootstrap,
+            prefix,
+            [
+                ("KandidaatAangemeld", aanmelding() | {"deelnemer": partner_side}),
+                ("DeelnemerIngeschreven", inschrijving(deelnemer=partner_side)),
+            ],
+        )
         h.drain(v)
         # a hostile partner writing Avro itself: a BSN in `deelnemer` (and one in a telling's list)
         hostile = KafkaProducer(**client_config([kafka_bootstrap]))
         bad = inschrijving(deelnemer=BSN, traject_id=str(uuid.uuid4()))
-        hostile.send(t.ingress(MBO), key=events.key("DeelnemerIngeschreven", bad),
-                     value=codec.encode("DeelnemerIngeschreven", bad))
+        hostile.send(
+            t.ingress(MBO),
+            key=events.key("DeelnemerIngeschreven", bad),
+            value=codec.encode("DeelnemerIngeschreven", bad),
+        )
         hostile.flush()
         hostile.close()
         h.drain(v)
@@ -77,12 +86,21 @@ def test_partner_pseudonyms_never_reach_the_canonical_log_and_a_bsn_appears_nowh
             rows = conn.execute(text(f'SELECT * FROM "{schema}".afwijzingen')).mappings().all()
             assert len(rows) == 1 and rows[0]["reden"] == "ongeldige_identificatie"
             assert BSN not in repr(dict(rows[0])) and str(rows[0]["deelnemer"]).startswith(pseudoniemen.ONGELDIG)
-            cols = conn.execute(text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s "
-                                     "AND data_type IN ('text', 'character varying', 'jsonb')"), {"s": schema}).all()
+            cols = conn.execute(
+                text(
+                    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s "
+                    "AND data_type IN ('text', 'character varying', 'jsonb')"
+                ),
+                {"s": schema},
+            ).all()
             for table, column in cols:
-                hits = conn.execute(text(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}"::text LIKE :b '
-                                         f'OR "{column}"::text LIKE :p'),
-                                    {"b": f"%{BSN}%", "p": f"%{partner_side}%"}).scalar_one()
+                hits = conn.execute(
+                    text(
+                        f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}"::text LIKE :b '
+                        f'OR "{column}"::text LIKE :p'
+                    ),
+                    {"b": f"%{BSN}%", "p": f"%{partner_side}%"},
+                ).scalar_one()
                 assert hits == 0, (table, column)
     finally:
         with eng.begin() as conn:
@@ -101,8 +119,12 @@ def test_telling_lists_are_rekeyed_like_every_deelnemer(kafka_bootstrap: str, da
     v = h.validator(kafka_bootstrap, database_url, prefix)
     try:
         h.publish(kafka_bootstrap, prefix, referentie_events())
-        telling: dict[str, Any] = ev("monitor.rijnmond", **telling_payload(
-            "monitor", "rijnmond", inschrijving()["startdatum"], 2, None, [(a, "in_traject"), (b, "aangemeld")]))
+        telling: dict[str, Any] = ev(
+            "monitor.rijnmond",
+            **telling_payload(
+                "monitor", "rijnmond", inschrijving()["startdatum"], 2, None, [(a, "in_traject"), (b, "aangemeld")]
+            ),
+        )
         h.publish(kafka_bootstrap, prefix, [("TellingGemeld", telling)])
         h.drain(v)
     finally:

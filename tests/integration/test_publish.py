@@ -1,4 +1,5 @@
 """The partner CLI publishes to the real broker; the ingress topic holds exactly those events."""
+
 from __future__ import annotations
 
 import json
@@ -10,26 +11,58 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
-from registry.infra.kafka import client_config
 from registry.infra import codec, topics
+from registry.infra.kafka import client_config
 
 ROWS = [
-    {"type": "KandidaatAangemeld", "bsn": "111222333", "naam": "Fatima El Amrani", "geboortedatum": "1988-04-12",
-     "occurred_at": "2020-01-15", "pilot": "rijnmond", "aanmelder_type": "gemeente", "doelgroep": "a", "werkend": False},
-    {"type": "KandidaatAangemeld", "bsn": "123456782", "occurred_at": "2020-01-16T10:30:00",
-     "pilot": "rijnmond", "aanmelder_type": "gemeente", "doelgroep": "b", "gemeente": "GM0599", "werkend": True},
-    {"type": "TellingGemeld", "occurred_at": "2021-01-13", "bron_type": "gemeente", "pilot": "rijnmond",
-     "peildatum": "2021-01-13", "aantal_deelnemers": 2, "deelnemers": [{"bsn": "111222333", "status": "aangemeld"}]},
+    {
+        "type": "KandidaatAangemeld",
+        "bsn": "111222333",
+        "naam": "Fatima El Amrani",
+        "geboortedatum": "1988-04-12",
+        "occurred_at": "2020-01-15",
+        "pilot": "rijnmond",
+        "aanmelder_type": "gemeente",
+        "doelgroep": "a",
+        "werkend": False,
+    },
+    {
+        "type": "KandidaatAangemeld",
+        "bsn": "123456782",
+        "occurred_at": "2020-01-16T10:30:00",
+        "pilot": "rijnmond",
+        "aanmelder_type": "gemeente",
+        "doelgroep": "b",
+        "gemeente": "GM0599",
+        "werkend": True,
+    },
+    {
+        "type": "TellingGemeld",
+        "occurred_at": "2021-01-13",
+        "bron_type": "gemeente",
+        "pilot": "rijnmond",
+        "peildatum": "2021-01-13",
+        "aantal_deelnemers": 2,
+        "deelnemers": [{"bsn": "111222333", "status": "aangemeld"}],
+    },
 ]
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "registry.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "registry.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _consume(bootstrap: str, topic: str, n: int) -> list[bytes]:
-    consumer = KafkaConsumer(topic, **client_config(bootstrap), auto_offset_reset="earliest", group_id=None,
-                             enable_auto_commit=False, consumer_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        topic,
+        **client_config(bootstrap),
+        auto_offset_reset="earliest",
+        group_id=None,
+        enable_auto_commit=False,
+        consumer_timeout_ms=5000,
+    )
     out = [r.value for r in consumer]
     consumer.close()
     return out
@@ -68,7 +101,9 @@ def test_cli_publishes_jsonl_without_bsn_or_name(kafka_bootstrap: str, tmp_path:
 
 def test_cli_sends_nothing_from_a_file_with_errors(kafka_bootstrap: str, tmp_path: Path, unique: str) -> None:
     partner = f"gemeente.u{unique}"
-    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="200")
+    env = dict(
+        os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="200"
+    )
     _cli(env, "keys", "init")
     file = tmp_path / "mixed.jsonl"
     file.write_text(json.dumps(ROWS[0]) + "\n" + json.dumps(ROWS[1] | {"bsn": "111222334"}) + "\n")
@@ -86,14 +121,26 @@ def test_cli_sends_nothing_from_a_file_with_errors(kafka_bootstrap: str, tmp_pat
 
 def _rows(n: int) -> list[dict[str, object]]:
     """``n`` valid aanmeldingen of different people, each with its own event id (to find them on the topic)."""
-    return [{"type": "KandidaatAangemeld", "bsn": ("111222333", "123456782")[i % 2], "occurred_at": "2020-01-15", "pilot": "rijnmond",
-             "aanmelder_type": "gemeente", "doelgroep": "a", "werkend": False,
-             "event_id": f"00000000-0000-4000-8000-{i + 1:012d}"} for i in range(n)]
+    return [
+        {
+            "type": "KandidaatAangemeld",
+            "bsn": ("111222333", "123456782")[i % 2],
+            "occurred_at": "2020-01-15",
+            "pilot": "rijnmond",
+            "aanmelder_type": "gemeente",
+            "doelgroep": "a",
+            "werkend": False,
+            "event_id": f"00000000-0000-4000-8000-{i + 1:012d}",
+        }
+        for i in range(n)
+    ]
 
 
 def test_a_file_whose_third_row_is_1_1_mb_sends_nothing(kafka_bootstrap: str, tmp_path: Path, unique: str) -> None:
     partner = f"gemeente.v{unique}"
-    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="300")
+    env = dict(
+        os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="300"
+    )
     _cli(env, "keys", "init")
     topics.create([kafka_bootstrap], 1, [partner])
     rows = _rows(4)
@@ -107,9 +154,13 @@ def test_a_file_whose_third_row_is_1_1_mb_sends_nothing(kafka_bootstrap: str, tm
     assert _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 1) == []
 
 
-def test_a_broker_refusal_mid_file_names_exactly_the_rows_sent(kafka_bootstrap: str, tmp_path: Path, unique: str) -> None:
+def test_a_broker_refusal_mid_file_names_exactly_the_rows_sent(
+    kafka_bootstrap: str, tmp_path: Path, unique: str
+) -> None:
     partner = f"gemeente.w{unique}"
-    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="300")
+    env = dict(
+        os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap, PRAKTIJK_KEYS_DIR=str(tmp_path / "keys"), COLUMNS="300"
+    )
     _cli(env, "keys", "init")
     # a topic whose limit is lower than the client's (an operator lowered it): the client-side check passes
     topics.create([kafka_bootstrap], 1, [partner], max_ingress_bytes=4096)
@@ -121,8 +172,13 @@ def test_a_broker_refusal_mid_file_names_exactly_the_rows_sent(kafka_bootstrap: 
     assert result.returncode == 3, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     line = next(x for x in result.stderr.splitlines() if "NOT sent: lines" in x)
-    on_topic = sorted(int(codec.decode(v)[1]["event_id"][-12:]) for v in _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 5))
+    on_topic = sorted(
+        int(codec.decode(v)[1]["event_id"][-12:]) for v in _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 5)
+    )
     assert 3 not in on_topic
     from registry.cli.publish import regels
-    assert f"sent {len(on_topic)} of 5 row(s): lines {regels(on_topic)}; NOT sent: lines " \
-           f"{regels([n for n in range(1, 6) if n not in on_topic])}" in line
+
+    assert (
+        f"sent {len(on_topic)} of 5 row(s): lines {regels(on_topic)}; NOT sent: lines "
+        f"{regels([n for n in range(1, 6) if n not in on_topic])}" in line
+    )

@@ -2,25 +2,27 @@
 schema of the test's own, then projections/reconciliatie's SQL. One scenario per category, the evaluation's
 mixed case, SQL == the pure classifier on random logs, publishing and following over the real broker, and the
 timing on 100,000 deelnemers."""
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from sqlalchemy import Engine
 
-from registry.infra.kafka import client_config
 from consumers import reconciler
 from projections import reconciliatie as sql
 from projections import store
 from registry.domein.reconciliatie import CATEGORIEEN, PilotRij
 from registry.infra import codec
 from registry.infra.db import engine as make_engine
+from registry.infra.kafka import client_config
 from tests.support import reconciliatie_data as data
 from tests.support.reconciliatie_data import Log, pseudo
 
@@ -42,8 +44,15 @@ def schema(engine: Engine, unique: str) -> Iterator[str]:
         store.drop_schema(conn, name)
 
 
-def run(engine: Engine, schema: str, log: Log, pilot: str | None = P, peildatum: dt.date = D,
-        personen: bool = True, venster_dagen: int = 31) -> list[PilotRij]:
+def run(
+    engine: Engine,
+    schema: str,
+    log: Log,
+    pilot: str | None = P,
+    peildatum: dt.date = D,
+    personen: bool = True,
+    venster_dagen: int = 31,
+) -> list[PilotRij]:
     with engine.begin() as conn:
         data.apply(conn, schema, log.events)
     with engine.connect() as conn:
@@ -66,6 +75,7 @@ def registered(log: Log, *people: str, pilot: str = P, leeftijd: int = 30) -> No
 
 
 # --- one scenario per category ----------------------------------------------------------------------------------
+
 
 def test_overeenkomend(engine: Engine, schema: str) -> None:
     log = Log()
@@ -146,8 +156,9 @@ def test_aangemeld_niet_gestart(engine: Engine, schema: str) -> None:
 def test_niet_geregistreerd_and_only_mbo_in_traject_adds(engine: Engine, schema: str) -> None:
     log = Log()
     registered(log, A)
-    log.telling("mbo.albeda", "mbo", P, D, 4, [(A, "in_traject"), (E, "in_traject"), (F, "aangemeld"),
-                                               (G, "in_traject")])
+    log.telling(
+        "mbo.albeda", "mbo", P, D, 4, [(A, "in_traject"), (E, "in_traject"), (F, "aangemeld"), (G, "in_traject")]
+    )
     log.telling("mbo.noorderpoort", "mbo", P, D, 2, [(G, "in_traject"), (H, "in_traject")])
     log.telling("gemeente.gm0014", "gemeente", P, D, 1, [(B, "in_traject")])
     row = only(run(engine, schema, log))
@@ -177,9 +188,12 @@ def test_latest_telling_in_window_per_partner(engine: Engine, schema: str) -> No
     log.telling("monitor", "monitor", P, D - dt.timedelta(days=31), 1, [(A, "in_traject")])
     row = only(run(engine, schema, log))
     assert [(b.partner, b.gemeld, b.telling_peildatum) for b in row.bronnen] == [
-        ("monitor", 1, D - dt.timedelta(days=31)), ("uwv", 8, D + dt.timedelta(days=10))]
+        ("monitor", 1, D - dt.timedelta(days=31)),
+        ("uwv", 8, D + dt.timedelta(days=10)),
+    ]
     assert [(b.partner, b.gemeld) for b in only(run(engine, schema, Log("none"), venster_dagen=5)).bronnen] == [
-        ("uwv", 50)]
+        ("uwv", 50)
+    ]
 
 
 def test_rows_per_pilot(engine: Engine, schema: str) -> None:
@@ -192,13 +206,27 @@ def test_rows_per_pilot(engine: Engine, schema: str) -> None:
     assert [r.api() for r in rows] == [
         {"pilot": "drenthe", "register": 1, "gereconcilieerd": 1, "bronnen": []},
         {"pilot": "groningen", "register": 1, "gereconcilieerd": 1, "bronnen": []},
-        {"pilot": "zwolle", "register": 0, "gereconcilieerd": 0, "bronnen": [{
-            "partner": "uwv", "bron_type": "uwv", "telling_peildatum": D.isoformat(), "gemeld": 4, "verschil": 4,
-            "categorieen": {c: 4 if c == "onverklaard" else 0 for c in CATEGORIEEN},
-            "vergelijking": "4 - 0 = (0 + 0 + 0 + 0 + 0 + 4) - (0 + 0)"}]}]
+        {
+            "pilot": "zwolle",
+            "register": 0,
+            "gereconcilieerd": 0,
+            "bronnen": [
+                {
+                    "partner": "uwv",
+                    "bron_type": "uwv",
+                    "telling_peildatum": D.isoformat(),
+                    "gemeld": 4,
+                    "verschil": 4,
+                    "categorieen": {c: 4 if c == "onverklaard" else 0 for c in CATEGORIEEN},
+                    "vergelijking": "4 - 0 = (0 + 0 + 0 + 0 + 0 + 4) - (0 + 0)",
+                }
+            ],
+        },
+    ]
 
 
 # --- the evaluation's case -------------------------------------------------------------------------------------
+
 
 def test_monitor_reports_more_than_register(engine: Engine, schema: str) -> None:
     """37 registered (one a Boris pupil the monitor misses); the monitor lists 43 entries: the other 36, one of them
@@ -219,8 +247,14 @@ def test_monitor_reports_more_than_register(engine: Engine, schema: str) -> None
     entries = [(x, "in_traject") for x in people[1:]] + [(people[5], "in_traject")]
     entries += [(x, "aangemeld") for x in waiting] + [(x, "in_traject") for x in late] + [(unknown, "in_traject")]
     log.telling("monitor", "monitor", P, D, len(entries), entries)
-    log.telling("mbo.albeda", "mbo", P, D - dt.timedelta(days=2), 3,
-                [(people[3], "in_traject"), (unknown, "in_traject"), (pseudo("u1"), "in_traject")])
+    log.telling(
+        "mbo.albeda",
+        "mbo",
+        P,
+        D - dt.timedelta(days=2),
+        3,
+        [(people[3], "in_traject"), (unknown, "in_traject"), (pseudo("u1"), "in_traject")],
+    )
     log.telling("gemeente.gm0014", "gemeente", P, D + dt.timedelta(days=1), 40)
     row = only(run(engine, schema, log))
     api = row.api()
@@ -228,9 +262,17 @@ def test_monitor_reports_more_than_register(engine: Engine, schema: str) -> None
     assert [b["partner"] for b in api["bronnen"]] == ["gemeente.gm0014", "mbo.albeda", "monitor"]
     monitor = api["bronnen"][2]
     assert (monitor["gemeld"], monitor["verschil"]) == (43, 6)
-    assert monitor["categorieen"] == {"overeenkomend": 36, "dubbel_in_bron": 1, "boris_vermoeden": 1,
-                                      "alleen_in_register": 0, "andere_pilot": 0, "buiten_peildatum": 2,
-                                      "aangemeld_niet_gestart": 3, "niet_geregistreerd": 1, "onverklaard": 0}
+    assert monitor["categorieen"] == {
+        "overeenkomend": 36,
+        "dubbel_in_bron": 1,
+        "boris_vermoeden": 1,
+        "alleen_in_register": 0,
+        "andere_pilot": 0,
+        "buiten_peildatum": 2,
+        "aangemeld_niet_gestart": 3,
+        "niet_geregistreerd": 1,
+        "onverklaard": 0,
+    }
     assert monitor["vergelijking"] == "43 - 37 = (1 + 0 + 2 + 3 + 1 + 0) - (1 + 0)"
     assert api["bronnen"][1]["categorieen"]["alleen_in_register"] == 35
     assert api["bronnen"][0]["vergelijking"] == "40 - 37 = (0 + 0 + 0 + 0 + 0 + 3) - (0 + 0)"
@@ -239,6 +281,7 @@ def test_monitor_reports_more_than_register(engine: Engine, schema: str) -> None
 
 
 # --- SQL == reference ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sql_equals_pure_classifier_on_random_logs(engine: Engine, schema: str, seed: int) -> None:
@@ -251,8 +294,9 @@ def test_sql_equals_pure_classifier_on_random_logs(engine: Engine, schema: str, 
             got = sql.rijen(conn, schema, D, pilot, personen=True)
             want = data.reference(events, D, pilot=pilot)
             assert [r.api() for r in got] == [r.api() for r in want]
-            assert [[(b.telling_event_id, dict(b.personen), b.in_traject_onbekend) for b in r.bronnen] for r in got] \
-                == [[(b.telling_event_id, dict(b.personen), b.in_traject_onbekend) for b in r.bronnen] for r in want]
+            assert [
+                [(b.telling_event_id, dict(b.personen), b.in_traject_onbekend) for b in r.bronnen] for r in got
+            ] == [[(b.telling_event_id, dict(b.personen), b.in_traject_onbekend) for b in r.bronnen] for r in want]
             seen |= {c for r in got for b in r.bronnen for c, n in b.categorieen.items() if n}
     assert seen == set(CATEGORIEEN)  # the random log exercises every category
 
@@ -271,6 +315,7 @@ def test_without_event_log_a_list_counts_its_distinct_entries(engine: Engine, sc
 
 # --- at scale (the speed is measured by ops/bench, not here) ----------------------------------------------------
 
+
 def test_100000_deelnemers_every_row_closes(engine: Engine, schema: str) -> None:
     with engine.begin() as conn:
         data.bulk(conn, schema, 100_000, D)
@@ -284,11 +329,15 @@ def test_100000_deelnemers_every_row_closes(engine: Engine, schema: str) -> None
             counted = sum(b.categorieen.values()) - b.categorieen["onverklaard"]
             assert b.vergelijking.startswith(f"{b.gemeld} - {row.register} = "), b.vergelijking
             assert counted == 0 or counted >= b.gemeld  # a list accounts for every entry (and register-only people)
-    assert all(len(one.bronnen[0].personen.get(c, ())) == n for c, n in one.bronnen[0].categorieen.items()
-               if c != "onverklaard")
+    assert all(
+        len(one.bronnen[0].personen.get(c, ())) == n
+        for c, n in one.bronnen[0].categorieen.items()
+        if c != "onverklaard"
+    )
 
 
 # --- publishing and following over the broker ------------------------------------------------------------------
+
 
 @pytest.fixture()
 def events_topic(kafka_bootstrap: str, unique: str) -> Iterator[str]:
@@ -309,14 +358,18 @@ def read(bootstrap: str, topic: str, want: int, timeout_s: float = 30) -> list[t
     deadline = time.monotonic() + timeout_s
     while len(out) < want and time.monotonic() < deadline:
         for records in consumer.poll(timeout_ms=500).values():
-            out += [(rec.key.decode(), codec.decode(rec.value)[1]) for rec in records
-                    if codec.decode(rec.value)[0] == "ReconciliatieUitgevoerd"]
+            out += [
+                (rec.key.decode(), codec.decode(rec.value)[1])
+                for rec in records
+                if codec.decode(rec.value)[0] == "ReconciliatieUitgevoerd"
+            ]
     consumer.close()
     return out
 
 
-def test_publish_results_appends_one_event_per_pilot(engine: Engine, schema: str, kafka_bootstrap: str,
-                                                     events_topic: str) -> None:
+def test_publish_results_appends_one_event_per_pilot(
+    engine: Engine, schema: str, kafka_bootstrap: str, events_topic: str
+) -> None:
     log = Log()
     registered(log, A, B)
     registered(log, C, pilot="drenthe")
@@ -329,13 +382,23 @@ def test_publish_results_appends_one_event_per_pilot(engine: Engine, schema: str
     assert set(got) == {"drenthe", P}
     g = got[P]
     assert g == sent[1] and g["partner"] == "registry" and (g["register"], g["gereconcilieerd"]) == (2, 2)
-    assert [(b["partner"], b["gemeld"], b["overeenkomend"], b["dubbel_in_bron"], b["niet_geregistreerd"],
-             b["alleen_in_register"]) for b in g["bronnen"]] == [("monitor", 3, 1, 1, 1, 1)]
+    assert [
+        (
+            b["partner"],
+            b["gemeld"],
+            b["overeenkomend"],
+            b["dubbel_in_bron"],
+            b["niet_geregistreerd"],
+            b["alleen_in_register"],
+        )
+        for b in g["bronnen"]
+    ] == [("monitor", 3, 1, 1, 1, 1)]
     assert got["drenthe"]["bronnen"] == []
 
 
-def test_follow_reruns_the_pilot_of_a_new_telling(engine: Engine, schema: str, kafka_bootstrap: str,
-                                                  events_topic: str) -> None:
+def test_follow_reruns_the_pilot_of_a_new_telling(
+    engine: Engine, schema: str, kafka_bootstrap: str, events_topic: str
+) -> None:
     log = Log()
     registered(log, A, B)
     with engine.begin() as conn:
@@ -343,10 +406,12 @@ def test_follow_reruns_the_pilot_of_a_new_telling(engine: Engine, schema: str, k
     telling = Log("telling").telling("mbo.albeda", "mbo", P, D, 2, [(A, "in_traject"), (E, "in_traject")])
     results: list[list[dict[str, Any]]] = []
     stop = threading.Event()
-    config = reconciler.FollowConfig(kafka_bootstrap, schema, events_topic, group=f"g-{schema}",
-                                     from_beginning=True, wait_s=20)
-    follower = threading.Thread(target=reconciler.follow, args=(engine, config),
-                                kwargs={"stop": stop, "on_result": results.append})
+    config = reconciler.FollowConfig(
+        kafka_bootstrap, schema, events_topic, group=f"g-{schema}", from_beginning=True, wait_s=20
+    )
+    follower = threading.Thread(
+        target=reconciler.follow, args=(engine, config), kwargs={"stop": stop, "on_result": results.append}
+    )
     follower.start()
     try:
         producer = KafkaProducer(**client_config(kafka_bootstrap), acks="all")
@@ -366,8 +431,9 @@ def test_follow_reruns_the_pilot_of_a_new_telling(engine: Engine, schema: str, k
     assert [p for p, _ in read(kafka_bootstrap, events_topic, 1)] == [P]
 
 
-def test_the_cli_prints_the_table_and_records_every_pilot(engine: Engine, schema: str, kafka_bootstrap: str,
-                                                          unique: str) -> None:
+def test_the_cli_prints_the_table_and_records_every_pilot(
+    engine: Engine, schema: str, kafka_bootstrap: str, unique: str
+) -> None:
     import os
     import subprocess
     import sys
@@ -378,23 +444,61 @@ def test_the_cli_prints_the_table_and_records_every_pilot(engine: Engine, schema
     topics.create([kafka_bootstrap], 1, [], t.prefix)
     log = Log()
     registered(log, A, B, C)
-    log.telling("monitor.groningen", "monitor", P, D, 4, [(A, "in_traject"), (B, "in_traject"), (E, "aangemeld"),
-                                                          (E, "aangemeld")])
+    log.telling(
+        "monitor.groningen",
+        "monitor",
+        P,
+        D,
+        4,
+        [(A, "in_traject"), (B, "in_traject"), (E, "aangemeld"), (E, "aangemeld")],
+    )
     with engine.begin() as conn:
         data.apply(conn, schema, log.events)
     env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=kafka_bootstrap)
-    out = subprocess.run([sys.executable, "-m", "registry.cli", "reconcile", "--peildatum", D.isoformat(), "--pilot", P,
-                          "--schema", schema, "--events-topic", t.events], env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "reconcile",
+            "--peildatum",
+            D.isoformat(),
+            "--pilot",
+            P,
+            "--schema",
+            schema,
+            "--events-topic",
+            t.events,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "groningen" in out.stdout and "monitor.groningen: 4 (+1)" in out.stdout
-    assert "alleen_in_register 1" in out.stdout and "dubbel_in_bron 1" in out.stdout and "niet_geregistreerd 1" in out.stdout
+    assert (
+        "alleen_in_register 1" in out.stdout
+        and "dubbel_in_bron 1" in out.stdout
+        and "niet_geregistreerd 1" in out.stdout
+    )
     recorded = [codec.decode(r.value) for r in topics.read_to_end([kafka_bootstrap], t.events)]
     assert [(et, rec["pilot"], rec["register"], rec["gereconcilieerd"]) for et, rec in recorded] == [
-        ("ReconciliatieUitgevoerd", P, 3, 3)]
-    bad = subprocess.run([sys.executable, "-m", "registry.cli", "reconcile", "--peildatum", "13-01-2021"], env=env,
-                         capture_output=True, text=True, timeout=60)
+        ("ReconciliatieUitgevoerd", P, 3, 3)
+    ]
+    bad = subprocess.run(
+        [sys.executable, "-m", "registry.cli", "reconcile", "--peildatum", "13-01-2021"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
-    unknown = subprocess.run([sys.executable, "-m", "registry.cli", "reconcile", "--peildatum", "2021-01-13",
-                              "--pilot", "atlantis"], env=env, capture_output=True, text=True, timeout=60)
+    unknown = subprocess.run(
+        [sys.executable, "-m", "registry.cli", "reconcile", "--peildatum", "2021-01-13", "--pilot", "atlantis"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert unknown.returncode == 2 and "unknown pilot 'atlantis'" in unknown.stderr

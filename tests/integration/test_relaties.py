@@ -2,6 +2,7 @@
 cannot erase another instelling's deelnemer; erasure by sbb, by the sole instelling, and a shared one that waits for
 sbb; and what a partner reads back (its own rejections topic, `parked --as`) is the same for an unknown, a
 known-but-unrelated and an erased deelnemer, with its own pseudonym, never the registry's."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,7 @@ from registry.cli.validator import parked_for_partner, read_rejections
 from registry.infra.topics import Topics
 from tests.integration.test_validator import reference
 from tests.support import validator as h
-from tests.support.builders import LB, MBO, T1, aanmelding, afteken, ev, inschrijving
+from tests.support.builders import LB, MBO, aanmelding, afteken, ev, inschrijving
 from tests.support.relaties import event
 
 ROGUE, GEMEENTE, SBB = "mbo.noorderpoort", "gemeente.gm0599", "sbb"
@@ -28,14 +29,23 @@ def _setup(kafka_bootstrap: str, database_url: str, unique: str) -> tuple[Topics
     prefix = f"t{unique}"
     t = h.make_topics(kafka_bootstrap, prefix, PARTNERS)
     v = h.validator(kafka_bootstrap, database_url, prefix)
-    erkenningen = [("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=i, crebo="25250", vanaf=dt.date(2019, 1, 1)))
-                   for i in (ROGUE, TWEEDE)]
+    erkenningen = [
+        ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=i, crebo="25250", vanaf=dt.date(2019, 1, 1)))
+        for i in (ROGUE, TWEEDE)
+    ]
     h.publish(kafka_bootstrap, prefix, [*reference()[:3], *erkenningen])
     h.drain(v)
-    h.publish(kafka_bootstrap, prefix, [
-        ("KandidaatAangemeld", aanmelding(GEMEENTE, deelnemer=P)), ("DeelnemerIngeschreven", inschrijving(deelnemer=P)),
-        ("KandidaatAangemeld", aanmelding(GEMEENTE, deelnemer=E)),
-        ("DeelnemerIngeschreven", inschrijving(deelnemer=E, traject_id=str(uuid.uuid4())))], aanmelden=False)
+    h.publish(
+        kafka_bootstrap,
+        prefix,
+        [
+            ("KandidaatAangemeld", aanmelding(GEMEENTE, deelnemer=P)),
+            ("DeelnemerIngeschreven", inschrijving(deelnemer=P)),
+            ("KandidaatAangemeld", aanmelding(GEMEENTE, deelnemer=E)),
+            ("DeelnemerIngeschreven", inschrijving(deelnemer=E, traject_id=str(uuid.uuid4()))),
+        ],
+        aanmelden=False,
+    )
     h.drain(v)
     h.publish(kafka_bootstrap, prefix, [("DeelnemerGegevensVerwijderd", ev(SBB, deelnemer=E, grondslag="avg-17"))])
     h.drain(v)
@@ -43,21 +53,32 @@ def _setup(kafka_bootstrap: str, database_url: str, unique: str) -> tuple[Topics
 
 
 def test_the_rogue_instelling_cannot_destroy_another_instellings_deelnemer(
-        kafka_bootstrap: str, database_url: str, unique: str) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
     t, v = _setup(kafka_bootstrap, database_url, unique)
     try:
         # the report's scenario: the rogue enrols P in another pilot (no aanmelding there), then asks to erase P:
         # both wait (the inschrijving for an aanmelding, the erasure behind it); P stays intact
         inschr, wis = event("DeelnemerIngeschreven", ROGUE, P), event("DeelnemerGegevensVerwijderd", ROGUE, P)
-        h.publish(kafka_bootstrap, t.prefix, [("DeelnemerIngeschreven", inschr), ("DeelnemerGegevensVerwijderd", wis)],
-                  aanmelden=False)
+        h.publish(
+            kafka_bootstrap,
+            t.prefix,
+            [("DeelnemerIngeschreven", inschr), ("DeelnemerGegevensVerwijderd", wis)],
+            aanmelden=False,
+        )
         h.drain(v)
         # a second instelling that refers P itself first is enrolled (warning tweede_instelling); its erasure waits
         # for sbb, since albeda holds P too
-        eigen, inschr2, wis2 = (event(et, TWEEDE, P, pilot="twente") for et in (
-            "KandidaatAangemeld", "DeelnemerIngeschreven", "DeelnemerGegevensVerwijderd"))
-        h.publish(kafka_bootstrap, t.prefix, [("KandidaatAangemeld", eigen), ("DeelnemerIngeschreven", inschr2),
-                                              ("DeelnemerGegevensVerwijderd", wis2)], aanmelden=False)
+        eigen, inschr2, wis2 = (
+            event(et, TWEEDE, P, pilot="twente")
+            for et in ("KandidaatAangemeld", "DeelnemerIngeschreven", "DeelnemerGegevensVerwijderd")
+        )
+        h.publish(
+            kafka_bootstrap,
+            t.prefix,
+            [("KandidaatAangemeld", eigen), ("DeelnemerIngeschreven", inschr2), ("DeelnemerGegevensVerwijderd", wis2)],
+            aanmelden=False,
+        )
         h.drain(v)
         tekenen = afteken("B1-K1-W2", deelnemer=P)
         h.publish(kafka_bootstrap, t.prefix, [("WerkprocesAfgetekend", tekenen)])
@@ -71,18 +92,27 @@ def test_the_rogue_instelling_cannot_destroy_another_instellings_deelnemer(
     assert not h.rejections(kafka_bootstrap, t)  # nothing refused yet: it waits (refused after the time-out)
     wacht = {g.event_id: g for g in h.parked(kafka_bootstrap, t).entries.values()}
     assert (wacht[inschr["event_id"]].reden, wacht[inschr["event_id"]].wacht_op) == (
-        "geen_aanmelding", (f"aanmelding:{h.canoniek(P)}/groningen",))
+        "geen_aanmelding",
+        (f"aanmelding:{h.canoniek(P)}/groningen",),
+    )
     assert wacht[wis["event_id"]].wacht_op == (f"na:{inschr['event_id']}",)
-    assert (wacht[wis2["event_id"]].reden, wacht[wis2["event_id"]].wacht_op) == ("wacht_op_sbb", (f"verwijdering:{h.canoniek(P)}",))
+    assert (wacht[wis2["event_id"]].reden, wacht[wis2["event_id"]].wacht_op) == (
+        "wacht_op_sbb",
+        (f"verwijdering:{h.canoniek(P)}",),
+    )
     # the rogue reads what waits with its own pseudonym; sbb sees the erasure waiting for its confirmation
     bij_rogue = parked_for_partner([kafka_bootstrap], t.prefix, ROGUE, own_topic=True)
-    assert [(r["event_id"], r["wacht_op"]) for r in bij_rogue] == [(inschr["event_id"], [f"aanmelding:{P}/groningen"]),
-                                                                  (wis["event_id"], [f"na:{inschr['event_id']}"])]
+    assert [(r["event_id"], r["wacht_op"]) for r in bij_rogue] == [
+        (inschr["event_id"], [f"aanmelding:{P}/groningen"]),
+        (wis["event_id"], [f"na:{inschr['event_id']}"]),
+    ]
     bij_sbb = parked_for_partner([kafka_bootstrap], t.prefix, SBB, own_topic=True)
-    assert [(r["event_id"], r["reden"], r["wacht_op"]) for r in bij_sbb] == [(wis2["event_id"], "wacht_op_sbb",
-                                                                              [f"verwijdering:{P}"])]
+    assert [(r["event_id"], r["reden"], r["wacht_op"]) for r in bij_sbb] == [
+        (wis2["event_id"], "wacht_op_sbb", [f"verwijdering:{P}"])
+    ]
     assert [r["wacht_op"] for r in parked_for_partner([kafka_bootstrap], t.prefix, SBB, own_topic=False)] == [
-        [f"verwijdering:{P}"]]
+        [f"verwijdering:{P}"]
+    ]
 
 
 def test_a_shared_erasure_waits_for_sbb_and_then_erases(kafka_bootstrap: str, database_url: str, unique: str) -> None:
@@ -90,12 +120,18 @@ def test_a_shared_erasure_waits_for_sbb_and_then_erases(kafka_bootstrap: str, da
     try:
         advies = event("AdviesUitgebracht", ROGUE, P)  # a second instelling holds P: albeda alone may not erase
         wis = ev(MBO, deelnemer=P, grondslag="avg-17")
-        h.publish(kafka_bootstrap, t.prefix, [("AdviesUitgebracht", advies), ("DeelnemerGegevensVerwijderd", wis)],
-                  aanmelden=False)
+        h.publish(
+            kafka_bootstrap,
+            t.prefix,
+            [("AdviesUitgebracht", advies), ("DeelnemerGegevensVerwijderd", wis)],
+            aanmelden=False,
+        )
         h.drain(v)
         assert [g.reden for g in v.plaats.entries.values()] == ["wacht_op_sbb"]
         assert not v.staat.is_verwijderd(h.canoniek(P))
-        h.publish(kafka_bootstrap, t.prefix, [("DeelnemerGegevensVerwijderd", ev(SBB, deelnemer=P, grondslag="avg-17"))])
+        h.publish(
+            kafka_bootstrap, t.prefix, [("DeelnemerGegevensVerwijderd", ev(SBB, deelnemer=P, grondslag="avg-17"))]
+        )
         h.drain(v)
         assert v.staat.is_verwijderd(h.canoniek(P)) and len(v.plaats) == 0
         na = afteken("B1-K1-W3", deelnemer=P)
@@ -103,7 +139,9 @@ def test_a_shared_erasure_waits_for_sbb_and_then_erases(kafka_bootstrap: str, da
         h.drain(v)
     finally:
         v.close()
-    redenen = {w["event_id"]: w["reden"] for w in read_rejections([kafka_bootstrap], t.prefix, MBO, None, own_topic=True)}
+    redenen = {
+        w["event_id"]: w["reden"] for w in read_rejections([kafka_bootstrap], t.prefix, MBO, None, own_topic=True)
+    }
     assert redenen[wis["event_id"]] == "gegevens_verwijderd"  # erased on sbb's confirmation; albeda is told
     assert redenen[na["event_id"]] == "gegevens_verwijderd"
     canon = [(et, r["partner"]) for et, r in h.canonical(kafka_bootstrap, t) if et == "DeelnemerGegevensVerwijderd"]
@@ -123,8 +161,16 @@ def test_unknown_known_and_erased_read_back_the_same(kafka_bootstrap: str, datab
     t, v = _setup(kafka_bootstrap, database_url, unique)
     # each probe while the partner has no relation yet: the types that create one (aanmelding, advies,
     # inschrijving) go last, in a batch of their own
-    gewoon = ["LeerbedrijfVastgelegd", "WerkprocesAfgetekend", "AftekeningIngetrokken", "PraktijkverklaringUitgegeven",
-              "PraktijkverklaringIngetrokken", "TrajectBeeindigd", "UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"]
+    gewoon = [
+        "LeerbedrijfVastgelegd",
+        "WerkprocesAfgetekend",
+        "AftekeningIngetrokken",
+        "PraktijkverklaringUitgegeven",
+        "PraktijkverklaringIngetrokken",
+        "TrajectBeeindigd",
+        "UitstroomGeregistreerd",
+        "DeelnemerGegevensVerwijderd",
+    ]
     scheppend = ["KandidaatAangemeld", "AdviesUitgebracht", "DeelnemerIngeschreven"]
     types = gewoon + scheppend
     sent: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -152,6 +198,8 @@ def test_unknown_known_and_erased_read_back_the_same(kafka_bootstrap: str, datab
                 ids = {str(x): f"<{k}>" for k, x in r.items() if k in ("event_id", "traject_id", "verklaring_id") and x}
                 ids[deelnemer] = "<deelnemer>"
                 mine = [dict(x, bron=None) for x in eigen if x.get("event_id") == r["event_id"]]
-                parked = [dict(x, bron=None) for x in wachtend if x["event_id"] == r["event_id"]]  # bron: its own offset
+                parked = [
+                    dict(x, bron=None) for x in wachtend if x["event_id"] == r["event_id"]
+                ]  # bron: its own offset
                 gezien.add((tuple(_masked(x, ids) for x in mine), tuple(_masked(x, ids) for x in parked)))
             assert len(gezien) == 1, (partner, event_type, "\n".join(str(g) for g in gezien))

@@ -1,6 +1,7 @@
-"""Several instances of every consumer (issue 15): two validators and two projectors over six partitions give the
+"""Several instances of every consumer: two validators and two projectors over six partitions give the
 same canonical log and read models as one of each, also when one of each is killed mid-stream (SIGKILL) and the
 other takes over its partitions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,9 +29,9 @@ from registry.infra.kafka import client_config
 from registry.infra.topics import Topics
 from tests.integration.test_validator import reference
 from tests.integration.test_validator_faults import stream
+from tests.support import reconciliatie_data as data
 from tests.support import validator as h
 from tests.support.builders import MBO
-from tests.support import reconciliatie_data as data
 from tests.support.projecteren import project_once
 from tests.support.pseudoniemen import key_file
 from tests.support.reconciliatie_data import Log, pseudo
@@ -43,22 +44,61 @@ VOLATILE = {"recorded_at", "partition", "offset", "log_partition", "log_offset",
 
 
 def _env(bootstrap: str, database_url: str, prefix: str, keys: Path) -> dict[str, str]:
-    return dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap, PRAKTIJK_DATABASE_URL=database_url,
-                PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator", PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(keys))
+    return dict(
+        os.environ,
+        PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap,
+        PRAKTIJK_DATABASE_URL=database_url,
+        PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",
+        PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(keys),
+    )
 
 
-def _validator(env: dict[str, str], prefix: str, instance: int, *extra: str, log: Path | None = None
-               ) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema",
-                             f"{prefix}_validator", "--instance", str(instance), "--metrics-port", "0", *extra],
-                            env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL if log is None else log.open("wb"))
+def _validator(
+    env: dict[str, str], prefix: str, instance: int, *extra: str, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "validator",
+            "--prefix",
+            prefix,
+            "--schema",
+            f"{prefix}_validator",
+            "--instance",
+            str(instance),
+            "--metrics-port",
+            "0",
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if log is None else log.open("wb"),
+    )
 
 
 def _projector(env: dict[str, str], prefix: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "registry.cli", "project", "--group", "--schema", f"{prefix}_rm",
-                             "--events-topic", f"{prefix}.events", "--rejections-topic", f"{prefix}.rejections",
-                             "--metrics-port", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "project",
+            "--group",
+            "--schema",
+            f"{prefix}_rm",
+            "--events-topic",
+            f"{prefix}.events",
+            "--rejections-topic",
+            f"{prefix}.rejections",
+            "--metrics-port",
+            "0",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _ends(bootstrap: str, topic: str) -> dict[int, int]:
@@ -98,10 +138,12 @@ def _log(bootstrap: str, prefix: str) -> dict[str, Any]:
         if r.get("deelnemer"):
             per_deelnemer.setdefault(r["deelnemer"], []).append(r["event_id"])
     plaats = h.parked(bootstrap, t)
-    return {"accepted": Counter(r["event_id"] for _, r in canonical),
-            "refused": Counter((r["event_id"], r["reden"]) for r in h.rejections(bootstrap, t)),
-            "order": per_deelnemer,
-            "parked": {g.event_id: (g.reden, g.wacht_op) for g in plaats.entries.values()}}
+    return {
+        "accepted": Counter(r["event_id"] for _, r in canonical),
+        "refused": Counter((r["event_id"], r["reden"]) for r in h.rejections(bootstrap, t)),
+        "order": per_deelnemer,
+        "parked": {g.event_id: (g.reden, g.wacht_op) for g in plaats.entries.values()},
+    }
 
 
 def _read_models(engine: Engine, prefix: str) -> dict[str, list[tuple[str, ...]]]:
@@ -110,12 +152,29 @@ def _read_models(engine: Engine, prefix: str) -> dict[str, list[tuple[str, ...]]
     schema = f"{prefix}_rm"
     out: dict[str, list[tuple[str, ...]]] = {}
     with engine.connect() as conn:
-        tables = conn.execute(text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
-                                   "AND table_name <> 'projection_offsets'"), {"s": schema}).scalars().all()
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
+                    "AND table_name <> 'projection_offsets'"
+                ),
+                {"s": schema},
+            )
+            .scalars()
+            .all()
+        )
         for table in tables:
-            columns = [c for c in conn.execute(text(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = :t "
-                "ORDER BY ordinal_position"), {"s": schema, "t": table}).scalars() if c not in VOLATILE]
+            columns = [
+                c
+                for c in conn.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = :t "
+                        "ORDER BY ordinal_position"
+                    ),
+                    {"s": schema, "t": table},
+                ).scalars()
+                if c not in VOLATILE
+            ]
             select_list = ", ".join(f'"{c}"::text' for c in columns)
             rows = conn.execute(text(f'SELECT {select_list} FROM "{schema}"."{table}"')).all()
             out[table] = sorted(tuple("" if v is None else v.replace(prefix, "<prefix>") for v in row) for row in rows)
@@ -123,9 +182,10 @@ def _read_models(engine: Engine, prefix: str) -> dict[str, list[tuple[str, ...]]
 
 
 def test_two_validators_and_two_projectors_equal_one_of_each_also_when_one_is_killed(
-        kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Path) -> None:
-    events = stream()[:DEELNEMERS * 5]  # per deelnemer: inschrijving, three sign-offs, verklaring (one partner)
-    first, second = events[:len(events) // 2], events[len(events) // 2:]
+    kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Path
+) -> None:
+    events = stream()[: DEELNEMERS * 5]  # per deelnemer: inschrijving, three sign-offs, verklaring (one partner)
+    first, second = events[: len(events) // 2], events[len(events) // 2 :]
     refdata = reference()[:3]  # the same event ids in both runs
     engine = make_engine(database_url)
 
@@ -179,7 +239,8 @@ def test_two_validators_and_two_projectors_equal_one_of_each_also_when_one_is_ki
 
 
 def test_two_reconcilers_handle_every_telling_once_and_one_takes_over_from_a_stopped_one(
-        kafka_bootstrap: str, database_url: str, unique: str) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
     engine = make_engine(database_url)
     schema, topic = f"t_recon_{unique}", f"t{unique}r.events"
     admin = KafkaAdminClient(**client_config([kafka_bootstrap]))
@@ -194,9 +255,19 @@ def test_two_reconcilers_handle_every_telling_once_and_one_takes_over_from_a_sto
         data.apply(conn, schema, log.events)  # projected already: the followers need not wait
     stops = [threading.Event(), threading.Event()]
     results: list[list[dict[str, Any]]] = []
-    followers = [threading.Thread(target=reconciler.follow, args=(engine, reconciler.FollowConfig(
-        [kafka_bootstrap], schema, topic, group=f"g-{unique}", from_beginning=True, instance=i)),
-        kwargs={"stop": stops[i], "on_result": results.append}) for i in range(2)]
+    followers = [
+        threading.Thread(
+            target=reconciler.follow,
+            args=(
+                engine,
+                reconciler.FollowConfig(
+                    [kafka_bootstrap], schema, topic, group=f"g-{unique}", from_beginning=True, instance=i
+                ),
+            ),
+            kwargs={"stop": stops[i], "on_result": results.append},
+        )
+        for i in range(2)
+    ]
     producer = KafkaProducer(**client_config([kafka_bootstrap]), acks="all")
     try:
         for f in followers:
@@ -219,6 +290,9 @@ def test_two_reconcilers_handle_every_telling_once_and_one_takes_over_from_a_sto
             f.join(30)
         with engine.begin() as conn:
             store.drop_schema(conn, schema)
-    uitgevoerd = Counter(r["pilot"] for event_type, r in (codec.decode(rec.value) for rec in h.read_topic(kafka_bootstrap, topic))
-                         if event_type == "ReconciliatieUitgevoerd")
+    uitgevoerd = Counter(
+        r["pilot"]
+        for event_type, r in (codec.decode(rec.value) for rec in h.read_topic(kafka_bootstrap, topic))
+        if event_type == "ReconciliatieUitgevoerd"
+    )
     assert uitgevoerd == Counter(pilots), "a telling reconciled twice, or not at all"

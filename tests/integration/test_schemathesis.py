@@ -5,13 +5,14 @@ examples, a time bound per response. No 5xx, no response outside the schema, no 
 The world (partner events -> validator -> Kafka -> projector -> PostgreSQL) is the one of
 ``test_api_readmodels``; the server is a subprocess on a free loopback port over that world's read-model schema.
 """
+
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy import text
 from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
 from tests.integration.test_api_readmodels import T2, World, world  # noqa: F401 (the module-scoped fixture)
-from tests.support.builders import P, Q, T1, V1
+from tests.support.builders import T1, V1, P, Q
 from tests.support.serve import free_port, serve_env, start_serve, wait_until_serving
 
 SCOPES = ["landelijk", "regio:Rijnmond", "instelling:mbo.albeda", "publiek"]
@@ -64,8 +65,12 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     env = serve_env(world.database_url, world.kafka, port)
     home = tmp_path_factory.mktemp("serve")
     env["PRAKTIJK_KEYS_DIR"] = str(home / "keys")  # the signing key of credentials and status lists
-    for name in ("PRAKTIJK_SIGNING_KEY_FILE", "PRAKTIJK_PSEUDONYM_KEY_FILE", "PRAKTIJK_PUBLIC_KEY_FILE",
-                 "PRAKTIJK_PRIVATE_KEY_FILE"):
+    for name in (
+        "PRAKTIJK_SIGNING_KEY_FILE",
+        "PRAKTIJK_PSEUDONYM_KEY_FILE",
+        "PRAKTIJK_PUBLIC_KEY_FILE",
+        "PRAKTIJK_PRIVATE_KEY_FILE",
+    ):
         env.pop(name, None)
     subprocess.run([sys.executable, "-m", "registry.cli", "keys", "init"], env=env, check=True, capture_output=True)
     log = home / "serve.log"
@@ -79,8 +84,9 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
         proc.terminate()
         proc.wait(timeout=15)
         with keystore.engine.begin() as conn:
-            conn.execute(text("DELETE FROM api_keys WHERE key_id = ANY(:ids)"),
-                         {"ids": [k.key_id for k, _ in created.values()]})
+            conn.execute(
+                text("DELETE FROM api_keys WHERE key_id = ANY(:ids)"), {"ids": [k.key_id for k, _ in created.values()]}
+            )
 
 
 @pytest.mark.parametrize("scope", SCOPES)
@@ -88,12 +94,31 @@ def test_schemathesis_all_checks(server: tuple[str, dict[str, str]], scope: str,
     base, keys = server
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG.format(T1=T1, T2=T2, P=P, Q=Q, V1=V1))
-    cmd = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "--no-color",
-           "run", f"{base}/openapi.json", "--checks", "all", "--max-examples", str(MAX_EXAMPLES),
-           "--max-response-time", str(MAX_RESPONSE_S), "--phases", "examples,coverage,fuzzing",
-           "--request-timeout", "30", "--header", f"Authorization: Bearer {keys[scope]}",
-           "--max-failures", "20", "--output-truncate", "false",
-           "--generation-deterministic"]  # reproducible: the same cases every run
+    cmd = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(config),
+        "--no-color",
+        "run",
+        f"{base}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--max-response-time",
+        str(MAX_RESPONSE_S),
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--request-timeout",
+        "30",
+        "--header",
+        f"Authorization: Bearer {keys[scope]}",
+        "--max-failures",
+        "20",
+        "--output-truncate",
+        "false",
+        "--generation-deterministic",
+    ]  # reproducible: the same cases every run
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path)
     report = result.stdout + result.stderr
     assert result.returncode == 0, f"schemathesis found problems with scope {scope}:\n{report[-12000:]}"

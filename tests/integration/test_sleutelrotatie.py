@@ -1,12 +1,12 @@
-"""Issue 12, key rotation applied, over the real broker and database: after `keys list-registry-pseudonyms`,
+"""Key rotation applied, over the real broker and database: after `keys list-registry-pseudonyms`,
 `keys rotate-registry-pseudonym` and `keys apply-registry-pseudonym`, a deelnemer enrolled before the rotation is
 found with the partner's own pseudonym, a new event for it lands on the same (new) registry pseudonym, its
 persoonsgegevens written before the rotation still open, no old form is left in the database (but the mapping), and a
 replay of the immutable log lands on the new form too."""
+
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -52,18 +52,34 @@ def _cli(runner: CliRunner, *args: str) -> str:
 def _holds(eng: Any, schema: str, value: str, skip: tuple[str, ...] = ()) -> list[str]:
     """Every table.column of ``schema`` whose text holds ``value``."""
     with eng.connect() as conn:
-        cols = conn.execute(text("SELECT c.table_name, c.column_name FROM information_schema.columns c "
-                                 "JOIN information_schema.tables t USING (table_schema, table_name) "
-                                 "WHERE c.table_schema = :s AND t.table_type = 'BASE TABLE'"), {"s": schema}).all()
-        return [f"{t}.{c}" for t, c in cols if t not in skip and conn.execute(
-            text(f'SELECT count(*) FROM "{schema}"."{t}" WHERE "{c}"::text LIKE :v'), {"v": f"%{value}%"}).scalar_one()]
+        cols = conn.execute(
+            text(
+                "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+                "JOIN information_schema.tables t USING (table_schema, table_name) "
+                "WHERE c.table_schema = :s AND t.table_type = 'BASE TABLE'"
+            ),
+            {"s": schema},
+        ).all()
+        return [
+            f"{t}.{c}"
+            for t, c in cols
+            if t not in skip
+            and conn.execute(
+                text(f'SELECT count(*) FROM "{schema}"."{t}" WHERE "{c}"::text LIKE :v'), {"v": f"%{value}%"}
+            ).scalar_one()
+        ]
 
 
-def test_rotation_rekeys_state_read_models_vault_and_replays(kafka_bootstrap: str, database_url: str, unique: str,
-                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rotation_rekeys_state_read_models_vault_and_replays(
+    kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     prefix, schema, state = f"t{unique}", f"t{unique}_read", f"t{unique}_validator"
-    init_keys(tmp_path / "pseudonym.key", tmp_path / "registry.pub", tmp_path / "registry.key",
-              master_file=tmp_path / "master.key")
+    init_keys(
+        tmp_path / "pseudonym.key",
+        tmp_path / "registry.pub",
+        tmp_path / "registry.key",
+        master_file=tmp_path / "master.key",
+    )
     keyfile = key_file(tmp_path)  # generation 1: the test validators' REGISTRY_KEY
     p = Pseudonymiser.from_file(tmp_path / "pseudonym.key")("111222333")  # what the partner knows
     oud = canoniek(p)
@@ -76,21 +92,33 @@ def test_rotation_rekeys_state_read_models_vault_and_replays(kafka_bootstrap: st
             h.publish(kafka_bootstrap, prefix, referentie_events())
             h.drain(v)
             sealed = Sealer.from_file(tmp_path / "registry.pub").seal({"naam": NAAM, "geboortedatum": "1990-02-03"})
-            h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", inschrijving(
-                deelnemer=p, persoonsgegevens=sealed))])
+            h.publish(
+                kafka_bootstrap, prefix, [("DeelnemerIngeschreven", inschrijving(deelnemer=p, persoonsgegevens=sealed))]
+            )
             h.drain(v)
         finally:
             v.close()
         project_once(kafka_bootstrap, database_url, prefix, schema)
 
         # the operator's steps (README): list, rotate, apply - validator and projector stopped
-        for name, value in (("DATABASE_URL", database_url), ("REGISTRY_PSEUDONYM_KEY_FILE", str(keyfile)),
-                            ("MASTER_KEY_FILE", str(tmp_path / "master.key")), ("VAULT_SCHEMA", state)):
+        for name, value in (
+            ("DATABASE_URL", database_url),
+            ("REGISTRY_PSEUDONYM_KEY_FILE", str(keyfile)),
+            ("MASTER_KEY_FILE", str(tmp_path / "master.key")),
+            ("VAULT_SCHEMA", state),
+        ):
             monkeypatch.setenv(f"PRAKTIJK_{name}", value)
         runner = CliRunner()
         _cli(runner, "list-registry-pseudonyms", "--uit", str(tmp_path / "oud.txt"), "--schema", schema)
         assert (tmp_path / "oud.txt").read_text().split() == [oud]
-        _cli(runner, "rotate-registry-pseudonym", "--pseudoniemen", str(tmp_path / "oud.txt"), "--uit", str(tmp_path / "map.csv"))
+        _cli(
+            runner,
+            "rotate-registry-pseudonym",
+            "--pseudoniemen",
+            str(tmp_path / "oud.txt"),
+            "--uit",
+            str(tmp_path / "map.csv"),
+        )
         out = _cli(runner, "apply-registry-pseudonym", "--mapping", str(tmp_path / "map.csv"), "--schema", schema)
         assert "1 data key(s) moved" in out
         generaties = RegistryPseudoniemSleutel.from_file(keyfile).generaties
@@ -101,15 +129,26 @@ def test_rotation_rekeys_state_read_models_vault_and_replays(kafka_bootstrap: st
         v2 = Validator(dataclasses.replace(v.config, registry_pseudonym_key=generaties), make_engine(database_url))
         v2.start()
         try:
-            h.publish(kafka_bootstrap, prefix, [("LeerbedrijfVastgelegd", ev(
-                MBO, deelnemer=p, traject_id=T1, leerbedrijf_id=LB, praktijkopleider="po-0001"))])
+            h.publish(
+                kafka_bootstrap,
+                prefix,
+                [
+                    (
+                        "LeerbedrijfVastgelegd",
+                        ev(MBO, deelnemer=p, traject_id=T1, leerbedrijf_id=LB, praktijkopleider="po-0001"),
+                    )
+                ],
+            )
             h.drain(v2)
         finally:
             v2.close()
         assert h.rejections(kafka_bootstrap, t) == []
         # (keyed by pseudonym: the two forms may sit on different partitions, so no order across them)
         assert sorted((et, r["deelnemer"]) for et, r in h.canonical(kafka_bootstrap, t) if r.get("deelnemer")) == [
-            ("DeelnemerIngeschreven", oud), ("KandidaatAangemeld", oud), ("LeerbedrijfVastgelegd", nieuw)]
+            ("DeelnemerIngeschreven", oud),
+            ("KandidaatAangemeld", oud),
+            ("LeerbedrijfVastgelegd", nieuw),
+        ]
         project_once(kafka_bootstrap, database_url, prefix, schema)
 
         # the API: the partner's own pseudonym finds the whole history on the new form
@@ -118,26 +157,46 @@ def test_rotation_rekeys_state_read_models_vault_and_replays(kafka_bootstrap: st
         sleutel = keystore.create("instelling:mbo.albeda", "test")[1]
         res = TestClient(app).get(f"/v1/deelnemers/{p}/tijdlijn", headers={"Authorization": f"Bearer {sleutel}"})
         assert res.status_code == 200, res.text
-        assert [e["event_type"] for e in res.json()] == ["KandidaatAangemeld", "DeelnemerIngeschreven",
-                                                         "LeerbedrijfVastgelegd"]
+        assert [e["event_type"] for e in res.json()] == [
+            "KandidaatAangemeld",
+            "DeelnemerIngeschreven",
+            "LeerbedrijfVastgelegd",
+        ]
         assert _holds(eng, schema, oud, skip=(pseudoniem_rotatie.TABLE,)) == [] and _holds(eng, state, oud) == []
 
         # persoonsgegevens sealed before the rotation: the event names the old form, the key moved to the new one
         with eng.connect() as conn:
-            pos = conn.execute(text(f'SELECT log_partition, log_offset FROM "{schema}".event_log '
-                                    "WHERE event_type = 'DeelnemerIngeschreven'")).one()
-        context = SimpleNamespace(settings=dataclasses.replace(s, master_key_file=tmp_path / "master.key",
-                                                               vault_schema=state),
-                                  engine=eng, events_topic=t.events, read_schema=schema)
+            pos = conn.execute(
+                text(
+                    f'SELECT log_partition, log_offset FROM "{schema}".event_log '
+                    "WHERE event_type = 'DeelnemerIngeschreven'"
+                )
+            ).one()
+        context = SimpleNamespace(
+            settings=dataclasses.replace(s, master_key_file=tmp_path / "master.key", vault_schema=state),
+            engine=eng,
+            events_topic=t.events,
+            read_schema=schema,
+        )
         assert (LogBronnen(context).persoonsgegevens([(pos[0], pos[1])]) or {}).get("naam") == NAAM
 
         # a replay of the immutable log (old forms inside) lands on the new form
-        replay(RunnerConfig(bootstrap=[kafka_bootstrap], database_url=database_url, schema=schema,
-                            events_topic=t.events, rejections_topic=t.rejections, topic_wait_s=5.0),
-               ["tijdlijn"], progress=False)
+        replay(
+            RunnerConfig(
+                bootstrap=[kafka_bootstrap],
+                database_url=database_url,
+                schema=schema,
+                events_topic=t.events,
+                rejections_topic=t.rejections,
+                topic_wait_s=5.0,
+            ),
+            ["tijdlijn"],
+            progress=False,
+        )
         with eng.connect() as conn:
-            assert conn.execute(text(f'SELECT DISTINCT deelnemer FROM "{schema}".event_log WHERE deelnemer IS NOT NULL'
-                                     )).scalars().all() == [nieuw]
+            assert conn.execute(
+                text(f'SELECT DISTINCT deelnemer FROM "{schema}".event_log WHERE deelnemer IS NOT NULL')
+            ).scalars().all() == [nieuw]
     finally:
         with eng.begin() as conn:
             read_store.drop_schema(conn, schema)

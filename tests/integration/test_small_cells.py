@@ -1,4 +1,4 @@
-"""Small cells that stay small (issue 12), attacked on the demo data set.
+"""Small cells that stay small, attacked on the demo data set.
 
 The demo data (``registry.demo.data.generate()``, the 26 pilots of the evaluation) goes through the real producer,
 validator (Kafka) and projector (PostgreSQL) under a private topic prefix and schema. A ``publiek`` caller then
@@ -14,12 +14,14 @@ tries every recovery the issue names, and recovers no hidden cell:
 A ``regio:`` caller (its own tables hold person-sized cells) gets the same suppression on its region's complete
 tables: the filter and sum attacks above, run per arbeidsmarktregio, recover nothing either.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 from urllib.parse import quote
-from typing import Any, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,23 +31,36 @@ from projections import queries
 from registry.api.app import create_app
 from registry.api.audit import MemoryAuditLog
 from registry.api.auth import MemoryKeyStore
-from registry.api.kleine_cellen import PER_PILOT, check_brancheorganisaties, SMALL_CELL_MAX, SMALL_CELL_MIN, TOTAL_COLUMNS, is_count_column
-from registry.demo import data as demodata, run
+from registry.api.kleine_cellen import (
+    PER_PILOT,
+    SMALL_CELL_MAX,
+    SMALL_CELL_MIN,
+    TOTAL_COLUMNS,
+    check_brancheorganisaties,
+    is_count_column,
+)
+from registry.demo import data as demodata
+from registry.demo import run
 from registry.domein import referentie
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
-from tests.support.opruimen import ruim_op
 from tests.support.demo import demo_keys, publish_in_phases
+from tests.support.opruimen import ruim_op
 
 PEILDATA = ("2019-06-30", "2019-12-31", "2020-06-30", "2020-12-31", "2021-01-31")
 REGIOS = sorted({p.arbeidsmarktregio for p in referentie.pilots().values() if p.arbeidsmarktregio})
 # what a regio key sees besides its tables: the headline numbers of its region (a total of 1..4 suppressed)
-HEADLINE = {("deelnemers-per-pilot", "deelnemers"), ("verklaringen-per-pilot", "deelnemers_met_verklaring"),
-            ("niveaus", "verklaringen")}
+HEADLINE = {
+    ("deelnemers-per-pilot", "deelnemers"),
+    ("verklaringen-per-pilot", "deelnemers_met_verklaring"),
+    ("niveaus", "verklaringen"),
+}
 
 
 @pytest.fixture(scope="module")
-def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     import uuid
 
     unique = uuid.uuid4().hex[:10]
@@ -53,8 +68,9 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
     records = run._route(demodata.generate())
     prefix, schema = f"t{unique}k", f"t{unique}k_read"
     t = publish_in_phases(kafka_bootstrap, database_url, prefix, records, pseudo, sealer)
-    projector.project(projector.RunnerConfig(kafka_bootstrap, database_url, schema, t.events, t.rejections), ["all"],
-                      once=True)
+    projector.project(
+        projector.RunnerConfig(kafka_bootstrap, database_url, schema, t.events, t.rejections), ["all"], once=True
+    )
     eng = engine(database_url)
     keys = MemoryKeyStore()
     secrets = {s: keys.create(s)[1] for s in ("landelijk", "publiek", *(f"regio:{r}" for r in REGIOS))}
@@ -78,8 +94,16 @@ def _rows(world: dict[str, Any], naam: str, peildatum: str, scope: str, extra: s
 
 
 def _label(naam: str, row: dict[str, Any]) -> str:
-    for c in ("pilot", "leeftijdsgroep", "mbo_instelling", "domein", "kwalificatie", "brancheorganisaties", "niveau",
-              "aantal_werkprocessen"):
+    for c in (
+        "pilot",
+        "leeftijdsgroep",
+        "mbo_instelling",
+        "domein",
+        "kwalificatie",
+        "brancheorganisaties",
+        "niveau",
+        "aantal_werkprocessen",
+    ):
         if c in row:
             return str(row[c])
     raise AssertionError(f"{naam}: no label in {row}")
@@ -88,8 +112,12 @@ def _label(naam: str, row: dict[str, Any]) -> str:
 def test_the_demo_world_has_small_cells_to_protect(world: dict[str, Any]) -> None:
     exact = _rows(world, "deelnemers-per-pilot", "2021-01-31", "landelijk")
     assert sum(r["deelnemers"] for r in exact) >= 784
-    small = [r["pilot"] for d in PEILDATA for r in _rows(world, "deelnemers-per-pilot", d, "landelijk")
-             if SMALL_CELL_MIN <= r["deelnemers"] <= SMALL_CELL_MAX]
+    small = [
+        r["pilot"]
+        for d in PEILDATA
+        for r in _rows(world, "deelnemers-per-pilot", d, "landelijk")
+        if SMALL_CELL_MIN <= r["deelnemers"] <= SMALL_CELL_MAX
+    ]
     assert small, "the attack below is only meaningful when some cells are small"
 
 
@@ -100,7 +128,9 @@ def test_a_filter_recovers_nothing(world: dict[str, Any]) -> None:
             for pilot, row in full.items():
                 assert _rows(world, naam, d, "publiek", f"&pilot={pilot}") == [row], (naam, d, pilot)
         # a national table cut by pilot would be a second table to difference against: refused
-        assert _get(world, f"/v1/overzichten/leeftijdsgroepen?peildatum={d}&pilot=rijnmond", "publiek").status_code == 403
+        assert (
+            _get(world, f"/v1/overzichten/leeftijdsgroepen?peildatum={d}&pilot=rijnmond", "publiek").status_code == 403
+        )
 
 
 class Attack:
@@ -148,8 +178,10 @@ class Attack:
 
 def _primary_only(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What a naive publisher shows: only the counts 1..4 hidden (the attacker below must beat this)."""
-    return [{c: None if is_count_column(c, v) and SMALL_CELL_MIN <= v <= SMALL_CELL_MAX else v for c, v in r.items()}
-            for r in rows]
+    return [
+        {c: None if is_count_column(c, v) and SMALL_CELL_MIN <= v <= SMALL_CELL_MAX else v for c, v in r.items()}
+        for r in rows
+    ]
 
 
 def _attack(world: dict[str, Any], d: str, naive: bool = False, regio: str | None = None) -> tuple[Attack, int]:
@@ -167,7 +199,7 @@ def _attack(world: dict[str, Any], d: str, naive: bool = False, regio: str | Non
         cols = sorted({c for r in exact for c, v in r.items() if is_count_column(c, v)} - TOTAL_COLUMNS)
         for col in cols:
             terms = []
-            for e, s in zip(exact, shown):
+            for e, s in zip(exact, shown, strict=False):
                 # deelnemers per pilot is one quantity wherever it is shown
                 key = ("D", e["pilot"]) if col == "deelnemers" and "pilot" in e else (naam, _label(naam, e), col)
                 terms.append((attack.var(key, s[col], e[col]), 1))
@@ -178,10 +210,12 @@ def _attack(world: dict[str, Any], d: str, naive: bool = False, regio: str | Non
             else:
                 # a region's column totals are unknowns, one per population (same column name, same total), known
                 # where the region's headline shows them
-                shown_total = None if (naam, col) not in HEADLINE or SMALL_CELL_MIN <= total <= SMALL_CELL_MAX else total
+                shown_total = (
+                    None if (naam, col) not in HEADLINE or SMALL_CELL_MIN <= total <= SMALL_CELL_MAX else total
+                )
                 attack.line(terms + [(attack.var(("T", col, total), shown_total, total), -1)], 0)
         if naam == "geslacht-per-pilot":
-            for e, s in zip(exact, shown):
+            for e in exact:
                 key = ("D", e["pilot"])
                 if key in attack.true:
                     attack.line([((naam, e["pilot"], c), 1) for c in ("man", "onbekend", "vrouw")] + [(key, -1)], 0)
@@ -221,7 +255,7 @@ def test_regio_tables_hide_person_sized_cells_and_a_filter_recovers_nothing(worl
             exact = _rows(world, naam, d, "landelijk", f"&regio={quote(regio)}")
             shown = _rows(world, naam, d, scope)
             assert len(shown) == len(exact), (regio, naam)
-            for e, s in zip(exact, shown):
+            for e, s in zip(exact, shown, strict=False):
                 for c, v in e.items():
                     if is_count_column(c, v):
                         assert s[c] is None or not SMALL_CELL_MIN <= s[c] <= SMALL_CELL_MAX, (regio, naam, c)

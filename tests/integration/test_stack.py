@@ -1,4 +1,5 @@
 """The real components: Kafka transactions with read_committed, PostgreSQL via SQLAlchemy 2 + psycopg 3."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,14 +9,20 @@ from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import text
 
-from registry.infra.kafka import client_config
 from registry.infra.db import engine
+from registry.infra.kafka import client_config
 
 
-def _consume_all(bootstrap: str, topic: str, isolation: str, expect_max: int, timeout_ms: int = 4000) -> list[ConsumerRecord]:
+def _consume_all(
+    bootstrap: str, topic: str, isolation: str, expect_max: int, timeout_ms: int = 4000
+) -> list[ConsumerRecord]:
     consumer = KafkaConsumer(
-        **client_config(bootstrap), isolation_level=isolation, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None, consumer_timeout_ms=timeout_ms,
+        **client_config(bootstrap),
+        isolation_level=isolation,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=timeout_ms,
     )
     consumer.assign([TopicPartition(topic, 0)])
     out = []
@@ -33,10 +40,17 @@ def test_transactional_produce_with_offsets_is_read_committed(kafka_bootstrap: s
     plain = KafkaProducer(**client_config(kafka_bootstrap))
     for i in range(3):
         plain.send(src, f"in-{i}".encode())
-    plain.flush(); plain.close()
+    plain.flush()
+    plain.close()
 
-    consumer = KafkaConsumer(src, **client_config(kafka_bootstrap), group_id=group, auto_offset_reset="earliest",
-                             enable_auto_commit=False, isolation_level="read_committed")
+    consumer = KafkaConsumer(
+        src,
+        **client_config(kafka_bootstrap),
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
     records: list[ConsumerRecord] = []
     while len(records) < 3:
         for batch in consumer.poll(timeout_ms=1000).values():
@@ -49,7 +63,8 @@ def test_transactional_produce_with_offsets_is_read_committed(kafka_bootstrap: s
     offsets = {TopicPartition(src, 0): _offset(records[-1].offset + 1)}
     producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
     producer.commit_transaction()
-    producer.close(); consumer.close()
+    producer.close()
+    consumer.close()
 
     got = _consume_all(kafka_bootstrap, dst, "read_committed", 3)
     assert [r.value for r in got] == [b"out-0", b"out-1", b"out-2"]
@@ -69,8 +84,13 @@ def test_aborted_transaction_is_invisible_to_read_committed(kafka_bootstrap: str
     admin.create_topics([NewTopic(topic, 1, 1)])
     producer = KafkaProducer(**client_config(kafka_bootstrap), transactional_id=f"tx.abort.{unique}")
     producer.init_transactions()
-    producer.begin_transaction(); producer.send(topic, b"aborted"); producer.flush(); producer.abort_transaction()
-    producer.begin_transaction(); producer.send(topic, b"committed"); producer.commit_transaction()
+    producer.begin_transaction()
+    producer.send(topic, b"aborted")
+    producer.flush()
+    producer.abort_transaction()
+    producer.begin_transaction()
+    producer.send(topic, b"committed")
+    producer.commit_transaction()
     producer.close()
     assert [r.value for r in _consume_all(kafka_bootstrap, topic, "read_committed", 5)] == [b"committed"]
     # read_uncommitted sees the aborted record too: proves the broker really wrote it
@@ -86,7 +106,8 @@ def test_postgres_round_trip(database_url: str, unique: str) -> None:
     with eng.connect() as conn:
         rows = conn.execute(text(f"SELECT id, naam FROM {table} ORDER BY id")).all()
         version = conn.execute(text("select version()")).scalar_one()
-        conn.execute(text(f"DROP TABLE {table}")); conn.commit()
+        conn.execute(text(f"DROP TABLE {table}"))
+        conn.commit()
     assert [tuple(r) for r in rows] == [(1, "Drenthe"), (2, "Zwolle")]
     assert "PostgreSQL" in version
     assert eng.dialect.driver == "psycopg"

@@ -1,5 +1,6 @@
 """projections/store.execute writes a run of inserts as multi-row statements with the same outcome as row by row:
 repeated conflict keys (last writer by business time), NULLs, arrays, dates, and runs larger than one statement."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,9 +17,19 @@ PROJECTION = Projection("t", "test", ("events",), {"dingen": TABLE}, [], lambda 
 
 
 def _row(i: int, naam: str | None, hours: int) -> Change:
-    return insert("dingen", {"id": f"d{i}", "naam": naam, "tags": [f"t{i}", "x"], "op": dt.date(2021, 1, 1 + i % 28),
-                             "at": dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=hours)},
-                  ["id"], ["naam", "tags", "op", "at"], newer_than="at")
+    return insert(
+        "dingen",
+        {
+            "id": f"d{i}",
+            "naam": naam,
+            "tags": [f"t{i}", "x"],
+            "op": dt.date(2021, 1, 1 + i % 28),
+            "at": dt.datetime(2021, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=hours),
+        },
+        ["id"],
+        ["naam", "tags", "op", "at"],
+        newer_than="at",
+    )
 
 
 def test_multi_row_inserts_equal_row_by_row(database_url: str) -> None:
@@ -42,8 +53,11 @@ def test_multi_row_inserts_equal_row_by_row(database_url: str) -> None:
 
 
 def _feit(i: int, naam: str) -> Change:
-    return insert("dingen", {"id": f"d{i}", "naam": naam, "tags": None, "op": None,
-                             "at": dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)}, ["id"])  # DO NOTHING
+    return insert(
+        "dingen",
+        {"id": f"d{i}", "naam": naam, "tags": None, "op": None, "at": dt.datetime(2021, 1, 1, tzinfo=dt.UTC)},
+        ["id"],
+    )  # DO NOTHING
 
 
 def test_insert_only_rows_are_copied_straight_in_and_a_row_already_there_is_skipped(database_url: str) -> None:
@@ -64,8 +78,15 @@ def test_insert_only_rows_are_copied_straight_in_and_a_row_already_there_is_skip
             assert conn.execute(text("SELECT to_regclass(:t)"), {"t": f"pg_temp.{staging}"}).scalar() is not None
         with eng.connect() as conn:
             rows = {r.id: r.naam for r in conn.execute(text(store.sql("SELECT * FROM {s}.dingen", schema)))}
-        assert rows == {"d0": "eerste0", "d1": "eerste1", "d2": "eerste2", "d3": "eerste3", "d4": "eerste4",
-                        "d5": "tweede5", "d6": "tweede6"}
+        assert rows == {
+            "d0": "eerste0",
+            "d1": "eerste1",
+            "d2": "eerste2",
+            "d3": "eerste3",
+            "d4": "eerste4",
+            "d5": "tweede5",
+            "d6": "tweede6",
+        }
     finally:
         with eng.begin() as conn:
             store.drop_schema(conn, schema)

@@ -1,5 +1,6 @@
 """kill -9 the validator at random moments while events are parked and released: the canonical log still holds
 every accepted event exactly once, in the same per-deelnemer order, and the parked set is the same."""
+
 from __future__ import annotations
 
 import os
@@ -9,17 +10,17 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient
 
 from registry.infra.kafka import client_config
-from tests.support import validator as h
-from tests.support.pseudoniemen import key_file
 from tests.integration.test_validator import reference
+from tests.support import validator as h
 from tests.support.builders import LB, MBO, ev
+from tests.support.pseudoniemen import key_file
 
 DEELNEMERS = 1100  # x 5 events = 5,500 submissions (+ refusals)
 
@@ -30,29 +31,69 @@ def stream(seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
     for i in range(DEELNEMERS):
         p = f"{i:064x}"
         traject = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
-        out.append(("DeelnemerIngeschreven", ev(MBO, deelnemer=p, traject_id=traject, mbo_instelling=MBO, crebo="25250",
-                                                leertraject="OVO", pilot="rijnmond", startdatum=ev("x")["occurred_at"].date(),
-                                                leerbedrijf_id=LB, geslacht="man", leeftijd=16 + i % 40, gemeente=None,
-                                                persoonsgegevens=None, pok_datum=None)))
+        out.append(
+            (
+                "DeelnemerIngeschreven",
+                ev(
+                    MBO,
+                    deelnemer=p,
+                    traject_id=traject,
+                    mbo_instelling=MBO,
+                    crebo="25250",
+                    leertraject="OVO",
+                    pilot="rijnmond",
+                    startdatum=ev("x")["occurred_at"].date(),
+                    leerbedrijf_id=LB,
+                    geslacht="man",
+                    leeftijd=16 + i % 40,
+                    gemeente=None,
+                    persoonsgegevens=None,
+                    pok_datum=None,
+                ),
+            )
+        )
         wps = ["B1-K1-W1", "B1-K1-W2", "B1-K1-W9" if i % 10 == 0 else "B1-K1-W3"]  # every 10th: an unknown werkproces
         for wp in wps:
-            out.append(("WerkprocesAfgetekend", ev(MBO, deelnemer=p, traject_id=traject, crebo="25250", werkproces=wp, afgetekend_door="po")))
-        out.append(("PraktijkverklaringUitgegeven", ev(MBO, deelnemer=p, traject_id=traject, verklaring_id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
-                                                       werkprocessen=[{"crebo": "25250", "werkproces": w} for w in wps],
-                                                       leerbedrijf_id=LB, brancheorganisaties=["NOA"], volgnummer=None)))
+            out.append(
+                (
+                    "WerkprocesAfgetekend",
+                    ev(MBO, deelnemer=p, traject_id=traject, crebo="25250", werkproces=wp, afgetekend_door="po"),
+                )
+            )
+        out.append(
+            (
+                "PraktijkverklaringUitgegeven",
+                ev(
+                    MBO,
+                    deelnemer=p,
+                    traject_id=traject,
+                    verklaring_id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+                    werkprocessen=[{"crebo": "25250", "werkproces": w} for w in wps],
+                    leerbedrijf_id=LB,
+                    brancheorganisaties=["NOA"],
+                    volgnummer=None,
+                ),
+            )
+        )
     return out
 
 
-def _validator_process(prefix: str, database_url: str, bootstrap: str, keys: Path, idle_exit: float | None = None,
-                       log: Path | None = None) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap, PRAKTIJK_DATABASE_URL=database_url,
-               PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
-               PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(keys)))
+def _validator_process(
+    prefix: str, database_url: str, bootstrap: str, keys: Path, idle_exit: float | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        PRAKTIJK_KAFKA_BOOTSTRAP=bootstrap,
+        PRAKTIJK_DATABASE_URL=database_url,
+        PRAKTIJK_VALIDATOR_GROUP=f"{prefix}-validator",  # the same registry pseudonym key as h.validator
+        PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE=str(key_file(keys)),
+    )
     args = [sys.executable, "-m", "registry.cli", "validator", "--prefix", prefix, "--schema", f"{prefix}_validator"]
     if idle_exit is not None:
         args += ["--idle-exit", str(idle_exit)]
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL if log is None else log.open("ab"))
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if log is None else log.open("ab")
+    )
 
 
 def _kill(prefix: str, database_url: str, bootstrap: str, keys: Path, rnd: random.Random, times: int) -> None:
@@ -77,7 +118,8 @@ def _group_empty(bootstrap: str, group: str, timeout_s: float = 60.0) -> None:
 
 
 def test_sigkill_at_random_moments_while_parking_and_releasing_loses_and_duplicates_nothing(
-        kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Path) -> None:
+    kafka_bootstrap: str, database_url: str, unique: str, tmp_path: Path
+) -> None:
     refdata = reference()[:3]  # the same submissions (same event_ids) for both runs
     events = stream()
     assert len(events) >= 5000
@@ -126,8 +168,10 @@ def test_sigkill_at_random_moments_while_parking_and_releasing_loses_and_duplica
     assert len(clean_ok) == 3 + DEELNEMERS * 6 - (DEELNEMERS // 10) * 2  # unknown werkproces + its verklaring
     assert max(Counter(killed_ok).values()) == 1, "an accepted event appears twice in the canonical log"
     missing, extra = set(clean_ok) - set(killed_ok), set(killed_ok) - set(clean_ok)
-    assert not missing and not extra, (f"{len(missing)} accepted only without kills, {len(extra)} only with; "
-                                       "the parker and last validator logged:\n" + log.read_text()[-4000:])
+    assert not missing and not extra, (
+        f"{len(missing)} accepted only without kills, {len(extra)} only with; "
+        "the parker and last validator logged:\n" + log.read_text()[-4000:]
+    )
     assert killed_order == clean_order, "a deelnemer's events in another order"
     assert max(Counter(killed_refused).values()) == 1
     assert set(killed_refused) == set(clean_refused)

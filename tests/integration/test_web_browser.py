@@ -5,24 +5,26 @@ port, over read models the real projector built from real events in a private sc
 The browser runs with every host but 127.0.0.1 unresolvable, so nothing can load from outside the registry.
 One browser session for the module; screenshots of every page go to ``.cache/screenshots/`` (git-ignored).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import os
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from tests.support.opruimen import ruim_op
-from tests.support.projecteren import project_once
 from projections import queries
 from registry.api.auth import KeyStore
 from registry.infra.db import engine as make_engine
 from tests.support import validator as h
-from tests.support.builders import ANDER, MBO, afteken, ev, inschrijving, referentie_events, verklaring
 from tests.support.browser import Site, needs_chromium, site_on
+from tests.support.builders import ANDER, MBO, afteken, ev, inschrijving, referentie_events, verklaring
+from tests.support.opruimen import ruim_op
+from tests.support.projecteren import project_once
 
 EARLY, LATE = "2020-09-30", "2021-01-31"  # month ends: publiek sees only published peildata
 
@@ -32,18 +34,35 @@ pytestmark = needs_chromium
 def _events() -> list[list[tuple[str, dict[str, Any]]]]:
     """Batches in dependency order: rijnmond 2 deelnemers from June and 4 more from December 2020, twente 2,
     groningen 7; one verklaring (issued 2020-11-02) for the first rijnmond deelnemer."""
-    erkenning = ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=ANDER, crebo="25250", vanaf=dt.date(2019, 1, 1)))
+    erkenning = (
+        "ErkenningDerdeLeerwegVerleend",
+        ev("duo", mbo_instelling=ANDER, crebo="25250", vanaf=dt.date(2019, 1, 1)),
+    )
     ref = [*referentie_events(), erkenning]
     juni, december = dt.date(2020, 6, 1), dt.date(2020, 12, 1)
     inschrijvingen = [("DeelnemerIngeschreven", inschrijving())]  # P, traject T1, rijnmond, June
-    plan = [("rijnmond", juni, MBO)] + [("rijnmond", december, MBO)] * 4 + [("twente", juni, ANDER)] * 2 \
+    plan = (
+        [("rijnmond", juni, MBO)]
+        + [("rijnmond", december, MBO)] * 4
+        + [("twente", juni, ANDER)] * 2
         + [("groningen", juni, MBO)] * 7
+    )
     for n, (pilot, start, inst) in enumerate(plan):
-        inschrijvingen.append(("DeelnemerIngeschreven", inschrijving(
-            deelnemer=f"{n + 1:064x}", traject_id=str(uuid.uuid4()), pilot=pilot, startdatum=start,
-            mbo_instelling=inst, partner=inst)))
+        inschrijvingen.append(
+            (
+                "DeelnemerIngeschreven",
+                inschrijving(
+                    deelnemer=f"{n + 1:064x}",
+                    traject_id=str(uuid.uuid4()),
+                    pilot=pilot,
+                    startdatum=start,
+                    mbo_instelling=inst,
+                    partner=inst,
+                ),
+            )
+        )
     aftekeningen = [("WerkprocesAfgetekend", afteken("B1-K1-W1")), ("WerkprocesAfgetekend", afteken("B1-K1-W2"))]
-    issued = verklaring(["B1-K1-W1", "B1-K1-W2"]) | {"occurred_at": dt.datetime(2020, 11, 2, 10, tzinfo=dt.timezone.utc)}
+    issued = verklaring(["B1-K1-W1", "B1-K1-W2"]) | {"occurred_at": dt.datetime(2020, 11, 2, 10, tzinfo=dt.UTC)}
     return [ref, inschrijvingen, aftekeningen, [("PraktijkverklaringUitgegeven", issued)]]
 
 
@@ -72,12 +91,15 @@ def site(kafka_bootstrap: str, database_url: str) -> Iterator[Site]:
 
 def _headline(site: Site, peildatum: str) -> dict[str, int]:
     """The headline numbers as the API computes them (landelijk: exact column sums)."""
+
     def total(naam: str, kolom: str) -> int:
         return sum(r[kolom] for r in site.api(f"/v1/overzichten/{naam}?peildatum={peildatum}")["rijen"])
 
-    return {"deelnemers": total("deelnemers-per-pilot", "deelnemers"),
-            "met-een-verklaring": total("verklaringen-per-pilot", "deelnemers_met_verklaring"),
-            "verklaringen": total("niveaus", "verklaringen")}
+    return {
+        "deelnemers": total("deelnemers-per-pilot", "deelnemers"),
+        "met-een-verklaring": total("verklaringen-per-pilot", "deelnemers_met_verklaring"),
+        "verklaringen": total("niveaus", "verklaringen"),
+    }
 
 
 def _shown(n: int) -> str:
@@ -102,7 +124,7 @@ def test_a_peildatum_change_shows_the_api_numbers(site: Site) -> None:
         field = b.find_element(By.ID, "peildatum")
         b.execute_script("arguments[0].value = arguments[1]", field, peildatum)  # the date picker's value
         b.find_element(By.ID, "toon").click()  # a plain GET form
-        WebDriverWait(b, 20).until(lambda d: f"peildatum={peildatum}" in d.current_url)
+        WebDriverWait(b, 20).until(lambda d, peildatum=peildatum: f"peildatum={peildatum}" in d.current_url)
         want = _headline(site, peildatum)
         assert {k: site.text(f"#kern-{k}") for k in want} == {k: _shown(v) for k, v in want.items()}
         site.screenshot(f"overzicht_{peildatum}")
@@ -111,19 +133,24 @@ def test_a_peildatum_change_shows_the_api_numbers(site: Site) -> None:
 
 def _cells(site: Site, kolom: str) -> dict[str, str]:
     b = site.browser
-    return {row.get_attribute("data-pilot"): row.find_element("css selector", f'td[data-kolom="{kolom}"]').text.strip()
-            for row in b.find_elements("css selector", "#tabel tbody tr[data-pilot]")}
+    return {
+        row.get_attribute("data-pilot"): row.find_element("css selector", f'td[data-kolom="{kolom}"]').text.strip()
+        for row in b.find_elements("css selector", "#tabel tbody tr[data-pilot]")
+    }
 
 
 def test_publiek_sees_what_the_api_suppresses(site: Site) -> None:
     site.open(f"/overzichten/deelnemers-per-pilot?peildatum={LATE}", "deelnemers-per-pilot_publiek")
     shown = _cells(site, "deelnemers")
-    exact = {r["pilot"]: r["deelnemers"] for r in
-             site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"]}
+    exact = {
+        r["pilot"]: r["deelnemers"] for r in site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"]
+    }
     from registry.api.kleine_cellen import suppress_small_cells
 
-    suppressed = {r["pilot"]: r["deelnemers"] for r in suppress_small_cells(
-        site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"])}
+    suppressed = {
+        r["pilot"]: r["deelnemers"]
+        for r in suppress_small_cells(site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"])
+    }
     assert shown == {p: "<5" if v is None else str(v) for p, v in suppressed.items()}
     assert shown["twente"] == "<5" and exact["twente"] == 2  # primary
     assert shown["groningen"] == "7" and shown["drenthe"] == "<5"  # a 0 beside hidden cells is hidden too
@@ -139,8 +166,9 @@ def test_the_page_equals_the_publiek_api(site: Site) -> None:
         with store.engine.begin() as conn:
             conn.execute(text("DELETE FROM api_keys WHERE key_id = :i"), {"i": key.key_id})
     site.open(f"/overzichten/deelnemers-per-pilot?peildatum={LATE}")
-    assert _cells(site, "deelnemers") == {r["pilot"]: "<5" if r["deelnemers"] is None else str(r["deelnemers"])
-                                          for r in rows}
+    assert _cells(site, "deelnemers") == {
+        r["pilot"]: "<5" if r["deelnemers"] is None else str(r["deelnemers"]) for r in rows
+    }
     site.open(f"/?peildatum={LATE}")
     assert site.text("#kern-verklaringen") == "<5"  # 1 verklaring: suppressed for publiek
 
@@ -164,8 +192,10 @@ def test_a_landelijk_key_shows_exact_numbers(site: Site) -> None:
     b.find_element(By.ID, "sleutel").submit()
     assert site.text("#scope") == "landelijk"
     assert f"peildatum={LATE}" in b.current_url  # back on the same page
-    exact = {r["pilot"]: str(r["deelnemers"]) for r in
-             site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"]}
+    exact = {
+        r["pilot"]: str(r["deelnemers"])
+        for r in site.api(f"/v1/overzichten/deelnemers-per-pilot?peildatum={LATE}")["rijen"]
+    }
     assert _cells(site, "deelnemers") == exact and exact["twente"] == "2" and exact["rijnmond"] == "6"
     assert "<5" not in b.find_element(By.ID, "tabel").text
     cookie = b.get_cookie("praktijk_sleutel")
@@ -178,7 +208,10 @@ def test_a_landelijk_key_shows_exact_numbers(site: Site) -> None:
         site.open(f"/overzichten/{naam}?peildatum={LATE}", f"{naam}_landelijk")
         assert b.find_elements(By.CSS_SELECTOR, "figure.grafiek svg") and b.find_elements(By.ID, "tabel")
     site.open(f"/regios?peildatum={LATE}", "regios")
-    assert b.find_element(By.CSS_SELECTOR, 'table[data-regio] tr[data-pilot="groningen"]').text.split()[-2:] == ["7", "0"]
+    assert b.find_element(By.CSS_SELECTOR, 'table[data-regio] tr[data-pilot="groningen"]').text.split()[-2:] == [
+        "7",
+        "0",
+    ]
     site.open(f"/reconciliatie?peildatum={LATE}", "reconciliatie")
     assert b.find_element(By.ID, "reconciliatie")
     b.find_element(By.CSS_SELECTOR, "form[action='/sleutel/wissen'] button").click()
@@ -186,7 +219,9 @@ def test_a_landelijk_key_shows_exact_numbers(site: Site) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     # the click starts a navigation: wait for the page it leads to (publiek after logging out), up to 20 s
-    WebDriverWait(b, 20, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: [e.text for e in d.find_elements(By.ID, "scope")] == ["publiek"])
+    WebDriverWait(b, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: [e.text for e in d.find_elements(By.ID, "scope")] == ["publiek"]
+    )
     assert site.text("#scope") == "publiek"
 
 

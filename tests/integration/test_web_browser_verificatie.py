@@ -1,10 +1,11 @@
-"""The public verification page ``/verificatie/{id}`` in a real browser (issue 16): a revoked verklaring shows
+"""The public verification page ``/verificatie/{id}`` in a real browser: a revoked verklaring shows
 "ingetrokken" with its date, a valid one "geldig", and neither page carries the deelnemer's name or birth date
 (which are in the canonical log, sealed). The world is that of the document tests (tests/support/verklaringen.py)
 through the real validator and projector; ``serve`` and chromium as in test_web_browser.py."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,12 +22,26 @@ BSN_P, BSN_Q = "111222333", "123456782"
 GEGEVENS_P = {"naam": "Fatma Yılmaz-de Vries", "geboortedatum": "1988-03-14"}
 GEGEVENS_Q = {"naam": "Quirijn van Persoonsveld", "geboortedatum": "1970-01-02"}
 # every way a page could show a birth date
-PERSOONLIJK = [GEGEVENS_P["naam"], GEGEVENS_Q["naam"], "Yılmaz", "Persoonsveld", "1988-03-14", "14-03-1988",
-               "14 maart 1988", "1970-01-02", "02-01-1970", "2 januari 1970", BSN_P, BSN_Q]
+PERSOONLIJK = [
+    GEGEVENS_P["naam"],
+    GEGEVENS_Q["naam"],
+    "Yılmaz",
+    "Persoonsveld",
+    "1988-03-14",
+    "14-03-1988",
+    "14 maart 1988",
+    "1970-01-02",
+    "02-01-1970",
+    "2 januari 1970",
+    BSN_P,
+    BSN_Q,
+]
 
 
 @pytest.fixture(scope="module")
-def site(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, list[str]]]:
+def site(
+    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Site, list[str]]]:
     keydir = tmp_path_factory.mktemp("keys")
     pseudo, sealer = partner_sleutels(keydir)
     p, q = pseudo(BSN_P), pseudo(BSN_Q)

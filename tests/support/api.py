@@ -1,8 +1,10 @@
 """Calling the API under test with a key of a given scope, and checking RFC 9457 problem bodies."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from fastapi.testclient import TestClient
 

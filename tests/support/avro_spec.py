@@ -1,5 +1,6 @@
 """CRC-64-AVRO (the schema fingerprint) computed straight from the Avro specification, independently of fastavro
 and of registry.infra.codec, so the tests can pin their values and byte order."""
+
 from __future__ import annotations
 
 EMPTY = 0xC15D213AA4D7A795

@@ -3,14 +3,16 @@ driver) against ``praktijkregister serve`` on a free loopback port, for the brow
 
 The browser runs with every host but 127.0.0.1 unresolvable, so nothing can load from outside the registry.
 Screenshots go to ``.cache/screenshots/`` (git-ignored)."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -21,8 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".cache" / "screenshots"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
-needs_chromium = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-                                    reason="Debian's chromium and chromium-driver are not installed (ops/test installs them)")
+needs_chromium = pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+    reason="Debian's chromium and chromium-driver are not installed (ops/test installs them)",
+)
 
 
 @dataclass
@@ -67,11 +71,20 @@ def start_chromium(profile: str) -> Any:
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,1000", f"--user-data-dir={profile}",
-                # no network beyond the registry: every other host name fails to resolve
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+        f"--user-data-dir={profile}",
+        # no network beyond the registry: every other host name fails to resolve
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))

@@ -9,22 +9,47 @@ validator appends it (``partner``, ``deelnemer``, ``recorded_at``, ``warnings`` 
 * ``Bouwer``: deterministic ids and Dutch business days, for hand-written logs;
 * ``scenario(n)``: a plausible log for ``n`` deelnemers, streamed (memory stays flat).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import random
 import uuid
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from registry.demo import bouwer
 from registry.demo.bouwer import Event, canoniek, inzending
 from registry.domein import referentie
 from registry.domein.telregels import AMSTERDAM
 
-__all__ = ["ANDER", "Bouwer", "Event", "LB", "MBO", "P", "Q", "T0", "T1", "V1", "WERKPROCESSEN", "aanmelding", "aanmeldingen", "afteken",
-           "bouwer", "canoniek", "ev", "inschrijving", "inzending", "moment", "referentie_events", "scenario", "verklaring"]
+__all__ = [
+    "ANDER",
+    "Bouwer",
+    "Event",
+    "LB",
+    "MBO",
+    "P",
+    "Q",
+    "T0",
+    "T1",
+    "V1",
+    "WERKPROCESSEN",
+    "aanmelding",
+    "aanmeldingen",
+    "afteken",
+    "bouwer",
+    "canoniek",
+    "ev",
+    "inschrijving",
+    "inzending",
+    "moment",
+    "referentie_events",
+    "scenario",
+    "verklaring",
+]
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # ---- one deelnemer, one traject ----------------------------------------------------------------------
 P = "a" * 64  # deelnemer pseudonym
@@ -38,13 +63,20 @@ T0 = dt.datetime(2020, 6, 1, tzinfo=UTC)  # occurred_at of every event of this w
 
 def ev(partner: str, **fields: Any) -> dict[str, Any]:
     """A canonical envelope around any fields (for events the builders below do not cover)."""
-    return {"event_id": str(uuid.uuid4()), "occurred_at": T0, "partner": partner, "recorded_at": None, "warnings": [],
-            **fields}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": T0,
+        "partner": partner,
+        "recorded_at": None,
+        "warnings": [],
+        **fields,
+    }
 
 
 def _canoniek(event_type: str, partner: str, payload: bouwer.Payload, deelnemer: str | None = P) -> dict[str, Any]:
-    return canoniek(event_type, payload, event_id=str(uuid.uuid4()), occurred_at=T0, partner=partner,
-                    deelnemer=deelnemer)[1]
+    return canoniek(
+        event_type, payload, event_id=str(uuid.uuid4()), occurred_at=T0, partner=partner, deelnemer=deelnemer
+    )[1]
 
 
 def aanmelding(partner: str = "gemeente.gm0599", deelnemer: str = P, pilot: str = "rijnmond") -> dict[str, Any]:
@@ -74,12 +106,25 @@ def referentie_events(domein: str = "x") -> list[Event]:
     """Dossier 25250 (werkprocessen B1-K1-W1..W4), leerbedrijf LB erkend for it, MBO's erkenning."""
     werkprocessen = [(f"B1-K1-W{i}", "w") for i in range(1, 5)]
     return [
-        ("KwalificatiedossierVastgesteld",
-         _canoniek("KwalificatiedossierVastgesteld", "sbb",
-                   bouwer.dossier("25250", "Assistent bouwen", 1, domein, [("B1-K1", "k", werkprocessen)]), None)),
-        ("LeerbedrijfErkend", _canoniek("LeerbedrijfErkend", "sbb", bouwer.leerbedrijf_erkend(LB, "Bouw BV", ["25250"]), None)),
-        ("ErkenningDerdeLeerwegVerleend",
-         _canoniek("ErkenningDerdeLeerwegVerleend", "duo", bouwer.erkenning(MBO, "25250", dt.date(2019, 1, 1)), None)),
+        (
+            "KwalificatiedossierVastgesteld",
+            _canoniek(
+                "KwalificatiedossierVastgesteld",
+                "sbb",
+                bouwer.dossier("25250", "Assistent bouwen", 1, domein, [("B1-K1", "k", werkprocessen)]),
+                None,
+            ),
+        ),
+        (
+            "LeerbedrijfErkend",
+            _canoniek("LeerbedrijfErkend", "sbb", bouwer.leerbedrijf_erkend(LB, "Bouw BV", ["25250"]), None),
+        ),
+        (
+            "ErkenningDerdeLeerwegVerleend",
+            _canoniek(
+                "ErkenningDerdeLeerwegVerleend", "duo", bouwer.erkenning(MBO, "25250", dt.date(2019, 1, 1)), None
+            ),
+        ),
     ]
 
 
@@ -104,85 +149,203 @@ class Bouwer:
         self.n += 1
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.seed}/{self.n}"))
 
-    def _event(self, event_type: str, partner: str, on: dt.date, payload: bouwer.Payload, hour: int = 10,
-               deelnemer: str | None = None, persoonsgegevens: bytes | None = None,
-               volgnummer: int | None = None) -> Event:
+    def _event(
+        self,
+        event_type: str,
+        partner: str,
+        on: dt.date,
+        payload: bouwer.Payload,
+        hour: int = 10,
+        deelnemer: str | None = None,
+        persoonsgegevens: bytes | None = None,
+        volgnummer: int | None = None,
+    ) -> Event:
         at = moment(on, hour)
-        return canoniek(event_type, payload, event_id=self.uuid(), occurred_at=at, partner=partner, deelnemer=deelnemer,
-                        recorded_at=at + dt.timedelta(minutes=5), persoonsgegevens=persoonsgegevens, volgnummer=volgnummer)
+        return canoniek(
+            event_type,
+            payload,
+            event_id=self.uuid(),
+            occurred_at=at,
+            partner=partner,
+            deelnemer=deelnemer,
+            recorded_at=at + dt.timedelta(minutes=5),
+            persoonsgegevens=persoonsgegevens,
+            volgnummer=volgnummer,
+        )
 
-    def aanmelding(self, deelnemer: str, pilot: str, on: dt.date, gemeente: str | None = None,
-                   aanmelder: str = "gemeente", doelgroep: str = "a") -> Event:
-        return self._event("KandidaatAangemeld", "gemeente." + (gemeente or "gm0599").lower(), on,
-                           bouwer.aanmelding(pilot, aanmelder, doelgroep, gemeente, False),
-                           deelnemer=deelnemer, persoonsgegevens=_GEHEIM)
+    def aanmelding(
+        self,
+        deelnemer: str,
+        pilot: str,
+        on: dt.date,
+        gemeente: str | None = None,
+        aanmelder: str = "gemeente",
+        doelgroep: str = "a",
+    ) -> Event:
+        return self._event(
+            "KandidaatAangemeld",
+            "gemeente." + (gemeente or "gm0599").lower(),
+            on,
+            bouwer.aanmelding(pilot, aanmelder, doelgroep, gemeente, False),
+            deelnemer=deelnemer,
+            persoonsgegevens=_GEHEIM,
+        )
 
     def advies(self, deelnemer: str, instelling: str, on: dt.date, advies: str = "praktijkverklaring") -> Event:
-        return self._event("AdviesUitgebracht", instelling, on,
-                           bouwer.advies(instelling, advies, "geen_inschrijving_geen_startkwalificatie"),
-                           deelnemer=deelnemer)
+        return self._event(
+            "AdviesUitgebracht",
+            instelling,
+            on,
+            bouwer.advies(instelling, advies, "geen_inschrijving_geen_startkwalificatie"),
+            deelnemer=deelnemer,
+        )
 
-    def inschrijving(self, deelnemer: str, traject_id: str, pilot: str, instelling: str, crebo: str,
-                     startdatum: dt.date, *, leerbedrijf_id: str | None = None, geslacht: str = "vrouw",
-                     leeftijd: int = 30, gemeente: str | None = None, on: dt.date | None = None) -> Event:
-        payload = bouwer.inschrijving(traject_id, instelling, crebo, pilot, startdatum, geslacht, leeftijd,
-                                      leerbedrijf_id=leerbedrijf_id, gemeente=gemeente, pok_datum=startdatum)
-        return self._event("DeelnemerIngeschreven", instelling, on or startdatum, payload, deelnemer=deelnemer,
-                           persoonsgegevens=_GEHEIM)
+    def inschrijving(
+        self,
+        deelnemer: str,
+        traject_id: str,
+        pilot: str,
+        instelling: str,
+        crebo: str,
+        startdatum: dt.date,
+        *,
+        leerbedrijf_id: str | None = None,
+        geslacht: str = "vrouw",
+        leeftijd: int = 30,
+        gemeente: str | None = None,
+        on: dt.date | None = None,
+    ) -> Event:
+        payload = bouwer.inschrijving(
+            traject_id,
+            instelling,
+            crebo,
+            pilot,
+            startdatum,
+            geslacht,
+            leeftijd,
+            leerbedrijf_id=leerbedrijf_id,
+            gemeente=gemeente,
+            pok_datum=startdatum,
+        )
+        return self._event(
+            "DeelnemerIngeschreven",
+            instelling,
+            on or startdatum,
+            payload,
+            deelnemer=deelnemer,
+            persoonsgegevens=_GEHEIM,
+        )
 
     def leerbedrijf(self, deelnemer: str, traject_id: str, leerbedrijf_id: str, on: dt.date) -> Event:
-        return self._event("LeerbedrijfVastgelegd", "sbb", on,
-                           bouwer.leerbedrijf_vastgelegd(traject_id, leerbedrijf_id, "po-1"), deelnemer=deelnemer)
+        return self._event(
+            "LeerbedrijfVastgelegd",
+            "sbb",
+            on,
+            bouwer.leerbedrijf_vastgelegd(traject_id, leerbedrijf_id, "po-1"),
+            deelnemer=deelnemer,
+        )
 
-    def aftekening(self, deelnemer: str, traject_id: str, crebo: str, werkproces: str, on: dt.date,
-                   hour: int = 10) -> Event:
-        return self._event("WerkprocesAfgetekend", "leerbedrijf.100000001", on,
-                           bouwer.aftekening(traject_id, crebo, werkproces, "po-1"), hour, deelnemer=deelnemer)
+    def aftekening(
+        self, deelnemer: str, traject_id: str, crebo: str, werkproces: str, on: dt.date, hour: int = 10
+    ) -> Event:
+        return self._event(
+            "WerkprocesAfgetekend",
+            "leerbedrijf.100000001",
+            on,
+            bouwer.aftekening(traject_id, crebo, werkproces, "po-1"),
+            hour,
+            deelnemer=deelnemer,
+        )
 
-    def aftekening_ingetrokken(self, deelnemer: str, traject_id: str, crebo: str, werkproces: str,
-                               on: dt.date, hour: int = 11) -> Event:
-        return self._event("AftekeningIngetrokken", "leerbedrijf.100000001", on,
-                           bouwer.aftekening_ingetrokken(traject_id, crebo, werkproces, "onterecht_afgetekend"), hour,
-                           deelnemer=deelnemer)
+    def aftekening_ingetrokken(
+        self, deelnemer: str, traject_id: str, crebo: str, werkproces: str, on: dt.date, hour: int = 11
+    ) -> Event:
+        return self._event(
+            "AftekeningIngetrokken",
+            "leerbedrijf.100000001",
+            on,
+            bouwer.aftekening_ingetrokken(traject_id, crebo, werkproces, "onterecht_afgetekend"),
+            hour,
+            deelnemer=deelnemer,
+        )
 
-    def verklaring(self, deelnemer: str, traject_id: str, verklaring_id: str, werkprocessen: Sequence[tuple[str, str]],
-                   on: dt.date, *, volgnummer: int, leerbedrijf_id: str = "100000001",
-                   brancheorganisaties: Sequence[str] = (), instelling: str = "mbo.albeda") -> Event:
+    def verklaring(
+        self,
+        deelnemer: str,
+        traject_id: str,
+        verklaring_id: str,
+        werkprocessen: Sequence[tuple[str, str]],
+        on: dt.date,
+        *,
+        volgnummer: int,
+        leerbedrijf_id: str = "100000001",
+        brancheorganisaties: Sequence[str] = (),
+        instelling: str = "mbo.albeda",
+    ) -> Event:
         payload = bouwer.verklaring(traject_id, verklaring_id, werkprocessen, leerbedrijf_id, brancheorganisaties)
-        return self._event("PraktijkverklaringUitgegeven", instelling, on, payload, 14, deelnemer=deelnemer,
-                           volgnummer=volgnummer)
+        return self._event(
+            "PraktijkverklaringUitgegeven", instelling, on, payload, 14, deelnemer=deelnemer, volgnummer=volgnummer
+        )
 
-    def verklaring_ingetrokken(self, deelnemer: str, verklaring_id: str, on: dt.date,
-                               instelling: str = "mbo.albeda", reden: str = "administratieve_fout") -> Event:
-        return self._event("PraktijkverklaringIngetrokken", instelling, on,
-                           bouwer.verklaring_ingetrokken(verklaring_id, reden), deelnemer=deelnemer)
+    def verklaring_ingetrokken(
+        self,
+        deelnemer: str,
+        verklaring_id: str,
+        on: dt.date,
+        instelling: str = "mbo.albeda",
+        reden: str = "administratieve_fout",
+    ) -> Event:
+        return self._event(
+            "PraktijkverklaringIngetrokken",
+            instelling,
+            on,
+            bouwer.verklaring_ingetrokken(verklaring_id, reden),
+            deelnemer=deelnemer,
+        )
 
-    def beeindigd(self, deelnemer: str, traject_id: str, reden: str, on: dt.date,
-                  instelling: str = "mbo.albeda") -> Event:
-        return self._event("TrajectBeeindigd", instelling, on, bouwer.beeindiging(traject_id, reden), 16,
-                           deelnemer=deelnemer)
+    def beeindigd(
+        self, deelnemer: str, traject_id: str, reden: str, on: dt.date, instelling: str = "mbo.albeda"
+    ) -> Event:
+        return self._event(
+            "TrajectBeeindigd", instelling, on, bouwer.beeindiging(traject_id, reden), 16, deelnemer=deelnemer
+        )
 
     def uitstroom(self, deelnemer: str, soort: str, on: dt.date) -> Event:
         return self._event("UitstroomGeregistreerd", "uwv", on, bouwer.uitstroom(soort), 17, deelnemer=deelnemer)
 
     def verwijderd(self, deelnemer: str, on: dt.date) -> Event:
-        return self._event("DeelnemerGegevensVerwijderd", "sbb", on, bouwer.verwijdering("AVG art. 17"),
-                           deelnemer=deelnemer)
+        return self._event(
+            "DeelnemerGegevensVerwijderd", "sbb", on, bouwer.verwijdering("AVG art. 17"), deelnemer=deelnemer
+        )
 
-    def dossier(self, crebo: str, naam: str, niveau: int, domein: str, werkprocessen: Sequence[tuple[str, str]],
-                on: dt.date = dt.date(2019, 1, 1)) -> Event:
-        return self._event("KwalificatiedossierVastgesteld", "sbb", on,
-                           bouwer.dossier(crebo, naam, niveau, domein, [("B1-K1", "Kerntaak 1", werkprocessen)]))
+    def dossier(
+        self,
+        crebo: str,
+        naam: str,
+        niveau: int,
+        domein: str,
+        werkprocessen: Sequence[tuple[str, str]],
+        on: dt.date = dt.date(2019, 1, 1),
+    ) -> Event:
+        return self._event(
+            "KwalificatiedossierVastgesteld",
+            "sbb",
+            on,
+            bouwer.dossier(crebo, naam, niveau, domein, [("B1-K1", "Kerntaak 1", werkprocessen)]),
+        )
 
-    def leerbedrijf_erkend(self, leerbedrijf_id: str, naam: str, crebos: Sequence[str],
-                           on: dt.date = dt.date(2019, 1, 1)) -> Event:
+    def leerbedrijf_erkend(
+        self, leerbedrijf_id: str, naam: str, crebos: Sequence[str], on: dt.date = dt.date(2019, 1, 1)
+    ) -> Event:
         return self._event("LeerbedrijfErkend", "sbb", on, bouwer.leerbedrijf_erkend(leerbedrijf_id, naam, crebos))
 
     def erkenning(self, instelling: str, crebo: str, on: dt.date = dt.date(2019, 1, 1)) -> Event:
         return self._event("ErkenningDerdeLeerwegVerleend", "duo", on, bouwer.erkenning(instelling, crebo, on))
 
     def telling(self, pilot: str, peildatum: dt.date, aantal: int, deelnemers: Sequence[str] = ()) -> Event:
-        payload = bouwer.telling("monitor", pilot, peildatum, aantal, deelnemers=[(d, "in_traject") for d in deelnemers])
+        payload = bouwer.telling(
+            "monitor", pilot, peildatum, aantal, deelnemers=[(d, "in_traject") for d in deelnemers]
+        )
         return self._event("TellingGemeld", "monitor", peildatum, payload)
 
 
@@ -204,16 +367,26 @@ def scenario(n: int, seed: int = 1, start: dt.date = dt.date(2019, 9, 1)) -> Ite
         yield from _deelnemer(rnd, b, f"d{seed:03d}{i:06d}".ljust(64, "0"), pilots, instellingen, crebos[:6], start)
 
 
-def _deelnemer(rnd: random.Random, b: Bouwer, d: str, pilots: list[str], instellingen: list[str], crebos: list[str],
-               start: dt.date) -> Iterator[Event]:
+def _deelnemer(
+    rnd: random.Random, b: Bouwer, d: str, pilots: list[str], instellingen: list[str], crebos: list[str], start: dt.date
+) -> Iterator[Event]:
     traject = b.uuid()
     pilot = rnd.choice(pilots)
     inst = rnd.choice(instellingen)
     crebo = rnd.choice(crebos)
     day = start + dt.timedelta(days=rnd.randrange(0, 500))
     yield b.aanmelding(d, pilot, day - dt.timedelta(days=30), gemeente=f"GM{rnd.randrange(1, 2000):04d}")
-    yield b.inschrijving(d, traject, pilot, inst, crebo, day, leerbedrijf_id=rnd.choice([None, f"1{rnd.randrange(10**8):08d}"]),
-                         geslacht=rnd.choice(["man", "vrouw", "onbekend"]), leeftijd=rnd.randrange(16, 64))
+    yield b.inschrijving(
+        d,
+        traject,
+        pilot,
+        inst,
+        crebo,
+        day,
+        leerbedrijf_id=rnd.choice([None, f"1{rnd.randrange(10**8):08d}"]),
+        geslacht=rnd.choice(["man", "vrouw", "onbekend"]),
+        leeftijd=rnd.randrange(16, 64),
+    )
     if rnd.random() < 0.3:
         yield b.leerbedrijf(d, traject, f"1{rnd.randrange(10**8):08d}", day + dt.timedelta(days=20))
     wps = rnd.sample(WERKPROCESSEN, rnd.randrange(1, 6))
@@ -223,11 +396,20 @@ def _deelnemer(rnd: random.Random, b: Bouwer, d: str, pilots: list[str], instell
         yield b.aftekening_ingetrokken(d, traject, crebo, wps[0], day + dt.timedelta(days=60))
     if rnd.random() < 0.6:
         vid = b.uuid()
-        yield b.verklaring(d, traject, vid, [(crebo, w) for w in wps], day + dt.timedelta(days=90), volgnummer=1,
-                           brancheorganisaties=rnd.choice([[], ["SBB"], ["ActiZ", "CBM"]]), instelling=inst)
+        yield b.verklaring(
+            d,
+            traject,
+            vid,
+            [(crebo, w) for w in wps],
+            day + dt.timedelta(days=90),
+            volgnummer=1,
+            brancheorganisaties=rnd.choice([[], ["SBB"], ["ActiZ", "CBM"]]),
+            instelling=inst,
+        )
         if rnd.random() < 0.1:
             yield b.verklaring_ingetrokken(d, vid, day + dt.timedelta(days=120), instelling=inst)
     if rnd.random() < 0.5:
-        yield b.beeindigd(d, traject, rnd.choice(["afgerond", "voortijdig_gestopt"]), day + dt.timedelta(days=150),
-                          instelling=inst)
+        yield b.beeindigd(
+            d, traject, rnd.choice(["afgerond", "voortijdig_gestopt"]), day + dt.timedelta(days=150), instelling=inst
+        )
         yield b.uitstroom(d, rnd.choice(["betaald_werk", "geen"]), day + dt.timedelta(days=160))

@@ -1,11 +1,13 @@
 """The demo data set (``registry.demo``) through the real producer and validator under a private topic prefix."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
-from registry.demo import data as demodata, run
+from registry.demo import data as demodata
+from registry.demo import run
 from registry.infra.topics import Topics
 from tests.support import validator as h
 
@@ -16,8 +18,14 @@ def demo_keys(d: Path) -> tuple[Pseudonymiser, Sealer]:
     return Pseudonymiser.from_file(d / "pseudonym.key"), Sealer.from_file(d / "registry.pub")
 
 
-def publish_in_phases(bootstrap: str, database_url: str, prefix: str, records: Sequence[demodata.DemoRecord],
-                      pseudo: Pseudonymiser, sealer: Sealer) -> Topics:
+def publish_in_phases(
+    bootstrap: str,
+    database_url: str,
+    prefix: str,
+    records: Sequence[demodata.DemoRecord],
+    pseudo: Pseudonymiser,
+    sealer: Sealer,
+) -> Topics:
     """Every partner's file in the lifecycle order (``run.PHASES``), the validator caught up between phases (what
     the demo used to do); the topics of ``prefix``, one ingress topic per partner."""
     t = h.make_topics(bootstrap, prefix, sorted(run.files(records)))

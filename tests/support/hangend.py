@@ -5,11 +5,12 @@ partition open: what the fault suite found after a Kafka restart, docs/operation
 The broker refuses such a write while partition verification (KIP-890 part 1) is on, so it is switched off for the
 write only (a dynamic broker setting), as on a broker before 3.6 or when a coordinator's record and a partition
 disagree; the producer skips ``AddPartitionsToTxn`` by marking the partition as added."""
+
 from __future__ import annotations
 
 import contextlib
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from kafka import KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
@@ -24,10 +25,14 @@ def zonder_partitieverificatie(bootstrap: str) -> Iterator[None]:
     admin = KafkaAdminClient(**client_config(bootstrap))
     brokers = [str(b.node_id) for b in admin._manager.cluster.brokers()]  # noqa: SLF001 - the ids of every broker
     try:
-        admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, b, configs={VERIFICATIE: "false"}) for b in brokers])
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.BROKER, b, configs={VERIFICATIE: "false"}) for b in brokers]
+        )
         yield
     finally:
-        admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, b, configs={VERIFICATIE: "true"}) for b in brokers])
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.BROKER, b, configs={VERIFICATIE: "true"}) for b in brokers]
+        )
         admin.close()
 
 
@@ -48,8 +53,9 @@ def _markers_geschreven(bootstrap: str, tps: list[TopicPartition], timeout_s: fl
         admin.close()
 
 
-def hangende_transactie(bootstrap: str, tps: list[TopicPartition], transactional_id: str,
-                        waarde: bytes = b"hanging") -> tuple[int, int]:
+def hangende_transactie(
+    bootstrap: str, tps: list[TopicPartition], transactional_id: str, waarde: bytes = b"hanging"
+) -> tuple[int, int]:
     """Leave a transaction open on ``tps`` that the coordinator does not know of: (producer id, epoch). The producer
     first commits one ordinary transaction there, so the partitions hold a coordinator epoch for it (>= 0), as in the
     fault suite's case: an abort must carry that epoch."""

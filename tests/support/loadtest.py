@@ -7,6 +7,7 @@
 or ``python -m tests.support.loadtest --key prk_... --clients 20``. Loopback only (127.0.0.1, ::1, localhost):
 it refuses any other host. Bounded by a request count AND a time budget, whichever comes first.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,16 @@ def check_loopback(base_url: str) -> None:
         raise ValueError(f"load tests run against loopback only, not {host!r}")
 
 
-async def run_load_async(base_url: str, api_key: str | None, *, clients: int = 10, max_requests: int = 1000,
-                         max_seconds: float = 10.0, path: str = DEFAULT_PATH, warmup: bool = True) -> LoadResult:
+async def run_load_async(
+    base_url: str,
+    api_key: str | None,
+    *,
+    clients: int = 10,
+    max_requests: int = 1000,
+    max_seconds: float = 10.0,
+    path: str = DEFAULT_PATH,
+    warmup: bool = True,
+) -> LoadResult:
     """``warmup``: each client first opens its connection with one request that is not measured."""
     check_loopback(base_url)
     if clients < 1 or max_requests < 1 or max_seconds <= 0:
@@ -67,8 +76,12 @@ async def run_load_async(base_url: str, api_key: str | None, *, clients: int = 1
         # one client (one keep-alive connection) per simulated user: a single shared pool of many
         # connections costs the generator more CPU per request than the server spends answering
         nonlocal issued, errors, opened, start, deadline
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=max(5.0, max_seconds),
-                                     limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)) as client:
+        async with httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=max(5.0, max_seconds),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        ) as client:
             if warmup:
                 try:
                     await client.get(path)
@@ -98,16 +111,39 @@ async def run_load_async(base_url: str, api_key: str | None, *, clients: int = 1
     elapsed = time.perf_counter() - start
     latencies.sort()
     done = sum(statuses.values())
-    return LoadResult(requests=done, errors=errors, seconds=elapsed, p50_ms=percentile(latencies, 50),
-                      p99_ms=percentile(latencies, 99), requests_per_s=done / elapsed if elapsed > 0 else 0.0,
-                      statuses=dict(statuses))
+    return LoadResult(
+        requests=done,
+        errors=errors,
+        seconds=elapsed,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        requests_per_s=done / elapsed if elapsed > 0 else 0.0,
+        statuses=dict(statuses),
+    )
 
 
-def run_load(base_url: str, api_key: str | None, *, clients: int = 10, max_requests: int = 1000,
-             max_seconds: float = 10.0, path: str = DEFAULT_PATH, warmup: bool = True) -> LoadResult:
+def run_load(
+    base_url: str,
+    api_key: str | None,
+    *,
+    clients: int = 10,
+    max_requests: int = 1000,
+    max_seconds: float = 10.0,
+    path: str = DEFAULT_PATH,
+    warmup: bool = True,
+) -> LoadResult:
     """Synchronous wrapper of run_load_async (call it outside a running event loop)."""
-    return asyncio.run(run_load_async(base_url, api_key, clients=clients, max_requests=max_requests,
-                                      max_seconds=max_seconds, path=path, warmup=warmup))
+    return asyncio.run(
+        run_load_async(
+            base_url,
+            api_key,
+            clients=clients,
+            max_requests=max_requests,
+            max_seconds=max_seconds,
+            path=path,
+            warmup=warmup,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - manual use
@@ -120,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - manual use
     ap.add_argument("--path", default=DEFAULT_PATH)
     a = ap.parse_args(argv)
     r = run_load(a.url, a.key, clients=a.clients, max_requests=a.requests, max_seconds=a.seconds, path=a.path)
-    print(f"{r.requests} requests in {r.seconds:.2f}s: {r.requests_per_s:.1f} req/s, p50 {r.p50_ms:.1f} ms, "
-          f"p99 {r.p99_ms:.1f} ms, errors {r.errors}, statuses {r.statuses}")
+    print(
+        f"{r.requests} requests in {r.seconds:.2f}s: {r.requests_per_s:.1f} req/s, p50 {r.p50_ms:.1f} ms, "
+        f"p99 {r.p99_ms:.1f} ms, errors {r.errors}, statuses {r.statuses}"
+    )
     return 0 if r.errors == 0 else 1
 
 

@@ -1,8 +1,9 @@
 """One way for an integration test to leave nothing behind: its read-model and validator schemas, its key tables
 and its topics (a broker that keeps every test's topics runs out of file handles)."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from kafka import KafkaAdminClient
 from sqlalchemy import Engine, text

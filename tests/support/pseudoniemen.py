@@ -2,6 +2,7 @@
 
 Tests that publish ``deelnemer`` P (partner side) find ``canoniek(P)`` in the canonical log, read models and API.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,13 +1,15 @@
 """Test data for the reconciliation: canonical-log event dicts, applying them with the real projections,
 a Python reference of the whole reconciliation, a random scenario, and a bulk generator for timing."""
+
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import random
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -18,7 +20,7 @@ from registry.domein.reconciliatie import BronResultaat, PilotRij, classify, tel
 from registry.domein.telregels import AMSTERDAM
 
 Event = tuple[str, dict[str, Any]]
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PROJECTIONS = (feiten.PROJECTION, tijdlijn.PROJECTION)
 
 
@@ -36,32 +38,87 @@ class Log:
     def _env(self, event_type: str, partner: str, on: dt.date, **fields: Any) -> dict[str, Any]:
         n = len(self.events) + 1
         at = dt.datetime.combine(on, dt.time(9), AMSTERDAM).astimezone(UTC) + dt.timedelta(minutes=n)
-        record = {"event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.seed}/{n}")), "occurred_at": at,
-                  "partner": partner, **fields, "recorded_at": at + dt.timedelta(minutes=5), "warnings": []}
+        record = {
+            "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.seed}/{n}")),
+            "occurred_at": at,
+            "partner": partner,
+            **fields,
+            "recorded_at": at + dt.timedelta(minutes=5),
+            "warnings": [],
+        }
         self.events.append((event_type, record))
         return record
 
-    def inschrijving(self, deelnemer: str, pilot: str, startdatum: dt.date, leeftijd: int = 30,
-                     on: dt.date | None = None) -> dict[str, Any]:
-        return self._env("DeelnemerIngeschreven", "mbo.albeda", on or startdatum, deelnemer=deelnemer,
-                         traject_id=str(uuid.uuid4()), mbo_instelling="mbo.albeda", crebo="25251", leertraject="OVO",
-                         pilot=pilot, startdatum=startdatum, leerbedrijf_id=None, geslacht="vrouw", leeftijd=leeftijd,
-                         gemeente=None, pok_datum=None, persoonsgegevens=b"\x01sealed")
+    def inschrijving(
+        self, deelnemer: str, pilot: str, startdatum: dt.date, leeftijd: int = 30, on: dt.date | None = None
+    ) -> dict[str, Any]:
+        return self._env(
+            "DeelnemerIngeschreven",
+            "mbo.albeda",
+            on or startdatum,
+            deelnemer=deelnemer,
+            traject_id=str(uuid.uuid4()),
+            mbo_instelling="mbo.albeda",
+            crebo="25251",
+            leertraject="OVO",
+            pilot=pilot,
+            startdatum=startdatum,
+            leerbedrijf_id=None,
+            geslacht="vrouw",
+            leeftijd=leeftijd,
+            gemeente=None,
+            pok_datum=None,
+            persoonsgegevens=b"\x01sealed",
+        )
 
     def aanmelding(self, deelnemer: str, pilot: str, on: dt.date) -> dict[str, Any]:
-        return self._env("KandidaatAangemeld", "gemeente.gm0014", on, deelnemer=deelnemer, pilot=pilot,
-                         aanmelder_type="gemeente", doelgroep="a", gemeente="GM0014", werkend=False,
-                         persoonsgegevens=b"\x01sealed")
+        return self._env(
+            "KandidaatAangemeld",
+            "gemeente.gm0014",
+            on,
+            deelnemer=deelnemer,
+            pilot=pilot,
+            aanmelder_type="gemeente",
+            doelgroep="a",
+            gemeente="GM0014",
+            werkend=False,
+            persoonsgegevens=b"\x01sealed",
+        )
 
     def advies(self, deelnemer: str, on: dt.date) -> dict[str, Any]:
-        return self._env("AdviesUitgebracht", "mbo.albeda", on, deelnemer=deelnemer, mbo_instelling="mbo.albeda",
-                         advies="praktijkverklaring", duo_check="niet_uitgevoerd", startkwalificatie_verouderd=False)
+        return self._env(
+            "AdviesUitgebracht",
+            "mbo.albeda",
+            on,
+            deelnemer=deelnemer,
+            mbo_instelling="mbo.albeda",
+            advies="praktijkverklaring",
+            duo_check="niet_uitgevoerd",
+            startkwalificatie_verouderd=False,
+        )
 
-    def telling(self, partner: str, bron_type: str, pilot: str, peildatum: dt.date, aantal: int,
-                deelnemers: Sequence[tuple[str, str]] | None = None, on: dt.date | None = None) -> dict[str, Any]:
+    def telling(
+        self,
+        partner: str,
+        bron_type: str,
+        pilot: str,
+        peildatum: dt.date,
+        aantal: int,
+        deelnemers: Sequence[tuple[str, str]] | None = None,
+        on: dt.date | None = None,
+    ) -> dict[str, Any]:
         lijst = None if deelnemers is None else [{"deelnemer": d, "status": s} for d, s in deelnemers]
-        return self._env("TellingGemeld", partner, on or peildatum, bron_type=bron_type, pilot=pilot,
-                         peildatum=peildatum, aantal_deelnemers=aantal, aantal_verklaringen=None, deelnemers=lijst)
+        return self._env(
+            "TellingGemeld",
+            partner,
+            on or peildatum,
+            bron_type=bron_type,
+            pilot=pilot,
+            peildatum=peildatum,
+            aantal_deelnemers=aantal,
+            aantal_verklaringen=None,
+            deelnemers=lijst,
+        )
 
 
 def apply(conn: Connection, schema: str, events: Iterable[Event]) -> None:
@@ -74,8 +131,10 @@ def apply(conn: Connection, schema: str, events: Iterable[Event]) -> None:
 
 # --- reference: the whole reconciliation in Python ------------------------------------------------------------------
 
-def reference(events: Sequence[Event], peildatum: dt.date, venster_dagen: int = 31,
-              pilot: str | None = None) -> list[PilotRij]:
+
+def reference(
+    events: Sequence[Event], peildatum: dt.date, venster_dagen: int = 31, pilot: str | None = None
+) -> list[PilotRij]:
     """The rows the SQL must return, computed record by record with the pure classifier."""
     ins = [r for t, r in events if t == "DeelnemerIngeschreven"]
     eerste: dict[str, dict[str, Any]] = {}
@@ -90,7 +149,10 @@ def reference(events: Sequence[Event], peildatum: dt.date, venster_dagen: int = 
             continue
         k = (r["pilot"], r["partner"])
         if k not in gekozen or (r["peildatum"], r["recorded_at"], offset) > (
-                gekozen[k][1]["peildatum"], gekozen[k][1]["recorded_at"], gekozen[k][0]):
+            gekozen[k][1]["peildatum"],
+            gekozen[k][1]["recorded_at"],
+            gekozen[k][0],
+        ):
             gekozen[k] = (offset, r)
     pilots = {r["pilot"] for r in reg.values()} | {p for p, _ in gekozen}
     order = {p.pilot_id: p.nr for p in referentie.pilots().values()}
@@ -105,9 +167,20 @@ def reference(events: Sequence[Event], peildatum: dt.date, venster_dagen: int = 
                 continue
             lijst = tel["deelnemers"]
             entries = None if lijst is None else [(e["deelnemer"], e["status"]) for e in lijst]
-            bronnen.append(classify(register, entries, andere, later, aangemeld, aantal=tel["aantal_deelnemers"],
-                                    partner=partner, bron_type=tel["bron_type"], event_id=tel["event_id"],
-                                    peildatum=tel["peildatum"]))
+            bronnen.append(
+                classify(
+                    register,
+                    entries,
+                    andere,
+                    later,
+                    aangemeld,
+                    aantal=tel["aantal_deelnemers"],
+                    partner=partner,
+                    bron_type=tel["bron_type"],
+                    event_id=tel["event_id"],
+                    peildatum=tel["peildatum"],
+                )
+            )
         out.append(PilotRij(p, peildatum, len(register), tuple(bronnen)))
     return out
 
@@ -115,8 +188,13 @@ def reference(events: Sequence[Event], peildatum: dt.date, venster_dagen: int = 
 # --- random scenario ------------------------------------------------------------------------------------------------
 
 RANDOM_PILOTS = ("drenthe", "groningen", "twente", "zwolle", "rijnmond")
-PARTNERS = (("gemeente.gm0014", "gemeente"), ("uwv", "uwv"), ("mbo.albeda", "mbo"), ("mbo.noorderpoort", "mbo"),
-            ("monitor", "monitor"))
+PARTNERS = (
+    ("gemeente.gm0014", "gemeente"),
+    ("uwv", "uwv"),
+    ("mbo.albeda", "mbo"),
+    ("mbo.noorderpoort", "mbo"),
+    ("monitor", "monitor"),
+)
 STATUSES = ("aangemeld", "in_traject", "afgerond", "gestopt")
 
 
@@ -134,8 +212,13 @@ def random_log(seed: int, peildatum: dt.date, people: int = 300) -> list[Event]:
         k = rnd.choices((0, 1, 2), (3, 5, 2))[0]
         for _ in range(k):
             start = day(200)
-            log.inschrijving(d, rnd.choice(RANDOM_PILOTS), start, rnd.randint(16, 40),
-                             on=start + dt.timedelta(days=rnd.choice((0, 0, 40))))
+            log.inschrijving(
+                d,
+                rnd.choice(RANDOM_PILOTS),
+                start,
+                rnd.randint(16, 40),
+                on=start + dt.timedelta(days=rnd.choice((0, 0, 40))),
+            )
         if rnd.random() < 0.5:
             log.aanmelding(d, rnd.choice(RANDOM_PILOTS), day(200))
         if rnd.random() < 0.2:
@@ -146,14 +229,22 @@ def random_log(seed: int, peildatum: dt.date, people: int = 300) -> list[Event]:
                 entries: list[tuple[str, str]] | None = None
                 if rnd.random() < 0.7:
                     entries = [(rnd.choice(persons), rnd.choice(STATUSES)) for _ in range(rnd.randint(0, 60))]
-                log.telling(partner, bron_type, pilot, day(45), rnd.randint(0, 80), entries,
-                            on=peildatum + dt.timedelta(days=rnd.randint(0, 60)))
+                log.telling(
+                    partner,
+                    bron_type,
+                    pilot,
+                    day(45),
+                    rnd.randint(0, 80),
+                    entries,
+                    on=peildatum + dt.timedelta(days=rnd.randint(0, 60)),
+                )
     events = log.events
     rnd.shuffle(events)  # log order is not business order
     return events
 
 
 # --- bulk data for timing -------------------------------------------------------------------------------------------
+
 
 def bulk(conn: Connection, schema: str, n: int = 100_000, peildatum: dt.date = dt.date(2020, 11, 30)) -> None:
     """``n`` deelnemers over the 26 pilots straight into the read-model tables (set-based, seconds): one
@@ -165,6 +256,7 @@ def bulk(conn: Connection, schema: str, n: int = 100_000, peildatum: dt.date = d
 
     def q(statement: str) -> None:
         conn.execute(text(store.sql(statement, schema)), {"pilots": pilots, "n": n, "d": peildatum})
+
     q("""INSERT INTO {s}.inschrijvingen (event_id, deelnemer, traject_id, pilot, mbo_instelling, crebo, leertraject,
             startdatum, geslacht, leeftijd, partner, occurred_at, occurred_on)
         SELECT 'i' || g, md5('p' || g) || md5('q' || g), 't' || g, (CAST(:pilots AS text[]))[1 + g % 26], 'mbo.albeda',
@@ -210,5 +302,12 @@ def bulk(conn: Connection, schema: str, n: int = 100_000, peildatum: dt.date = d
                    SELECT jsonb_agg(jsonb_build_object('deelnemer', l.deelnemer, 'status', l.status) ORDER BY l.pos)
                    FROM lijst l WHERE l.event_id = t.event_id))
         FROM {s}.tellingen t""")
-    conn.execute(text(store.sql("ANALYZE {s}.inschrijvingen; ANALYZE {s}.telling_deelnemers; "
-                                "ANALYZE {s}.tellingen; ANALYZE {s}.aanmeldingen; ANALYZE {s}.event_log", schema)))
+    conn.execute(
+        text(
+            store.sql(
+                "ANALYZE {s}.inschrijvingen; ANALYZE {s}.telling_deelnemers; "
+                "ANALYZE {s}.tellingen; ANALYZE {s}.aanmeldingen; ANALYZE {s}.event_log",
+                schema,
+            )
+        )
+    )

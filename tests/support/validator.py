@@ -1,17 +1,18 @@
 """Shared helpers for validator integration tests: a private topic set, publishing, reading back."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Callable, Iterable
-
 import tempfile
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from consumers.validator import Validator, ValidatorConfig
-from producers.sleutels import init_keys
 from producers.publisher import Publisher
+from producers.sleutels import init_keys
 from registry.demo import bouwer
 from registry.domein.parkeren import DEFAULT_TIMEOUT, Parkeerplaats, vouw_alles
 from registry.infra import codec, topics
@@ -38,11 +39,21 @@ def met_aanmeldingen(items: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[
             aangemeld.add((record["deelnemer"], record["pilot"]))
         elif event_type == "DeelnemerIngeschreven" and (record["deelnemer"], record["pilot"]) not in aangemeld:
             aangemeld.add((record["deelnemer"], record["pilot"]))
-            out.append(("KandidaatAangemeld", {
-                "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "aanmelding:" + record["event_id"])),
-                "occurred_at": record["occurred_at"], "partner": record["partner"], "deelnemer": record["deelnemer"],
-                "recorded_at": None, "warnings": [], "persoonsgegevens": None,
-                **bouwer.aanmelding(record["pilot"], "mbo", "a", None, False)}))
+            out.append(
+                (
+                    "KandidaatAangemeld",
+                    {
+                        "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "aanmelding:" + record["event_id"])),
+                        "occurred_at": record["occurred_at"],
+                        "partner": record["partner"],
+                        "deelnemer": record["deelnemer"],
+                        "recorded_at": None,
+                        "warnings": [],
+                        "persoonsgegevens": None,
+                        **bouwer.aanmelding(record["pilot"], "mbo", "a", None, False),
+                    },
+                )
+            )
         out.append((event_type, record))
     return out
 
@@ -51,7 +62,7 @@ def publish(bootstrap: str, prefix: str, items: Iterable[tuple[str, dict[str, An
     """Publish each item as its partner. ``aanmelden``: add the aanmeldingen inschrijvingen need
     (``met_aanmeldingen``); off for a test of that rule itself."""
     by_partner: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for event_type, record in (met_aanmeldingen(items) if aanmelden else items):
+    for event_type, record in met_aanmeldingen(items) if aanmelden else items:
         by_partner.setdefault(record["partner"], []).append((event_type, record))
     n = 0
     for partner, batch in by_partner.items():
@@ -60,18 +71,34 @@ def publish(bootstrap: str, prefix: str, items: Iterable[tuple[str, dict[str, An
     return n
 
 
-def validator(bootstrap: str, database_url: str, prefix: str, park_timeout: dt.timedelta = DEFAULT_TIMEOUT,
-              clock: Callable[[], dt.datetime] | None = None, keydir: Path | None = None) -> Validator:
+def validator(
+    bootstrap: str,
+    database_url: str,
+    prefix: str,
+    park_timeout: dt.timedelta = DEFAULT_TIMEOUT,
+    clock: Callable[[], dt.datetime] | None = None,
+    keydir: Path | None = None,
+) -> Validator:
     """``keydir``: where the registry's private key (``registry.key``) and the vault's master key (``master.key``,
     created when missing) are; default: a new key set in a temporary folder, removed once the validator has read it
     (it reads its keys when it is built)."""
     if keydir is None:
         with tempfile.TemporaryDirectory(prefix="praktijk-keys-") as tmp:
             return validator(bootstrap, database_url, prefix, park_timeout, clock, Path(tmp))
-    init_keys(keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key", master_file=keydir / "master.key")
-    cfg = ValidatorConfig([bootstrap], database_url, group=f"{prefix}-validator", prefix=prefix, schema=f"{prefix}_validator",
-                          park_timeout=park_timeout, registry_pseudonym_key=REGISTRY_KEY,
-                          private_key_file=keydir / "registry.key", master_key_file=keydir / "master.key")
+    init_keys(
+        keydir / "pseudonym.key", keydir / "registry.pub", keydir / "registry.key", master_file=keydir / "master.key"
+    )
+    cfg = ValidatorConfig(
+        [bootstrap],
+        database_url,
+        group=f"{prefix}-validator",
+        prefix=prefix,
+        schema=f"{prefix}_validator",
+        park_timeout=park_timeout,
+        registry_pseudonym_key=REGISTRY_KEY,
+        private_key_file=keydir / "registry.key",
+        master_key_file=keydir / "master.key",
+    )
     v = Validator(cfg, engine(database_url), clock=clock)
     v.start()
     return v

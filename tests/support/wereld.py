@@ -1,11 +1,13 @@
 """A private pipeline for an integration test: its own topics (``t<unique><suffix>.*``), a validator on them, a
 read-model schema and an API key table (``api_keys_<unique>``). The caller closes the validator and cleans up
 (``tests.support.opruimen.ruim_op``)."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Engine
 
@@ -25,8 +27,9 @@ class Pijplijn(NamedTuple):
     keystore: KeyStore
 
 
-def pijplijn(kafka_bootstrap: str, database_url: str, suffix: str = "", unique: str | None = None,
-             keydir: Path | None = None) -> Pijplijn:
+def pijplijn(
+    kafka_bootstrap: str, database_url: str, suffix: str = "", unique: str | None = None, keydir: Path | None = None
+) -> Pijplijn:
     """``unique``: default a fresh one; ``keydir``: the validator's keys (``tests.support.validator.validator``)."""
     unique = unique or uuid.uuid4().hex[:10]
     prefix, schema = f"t{unique}{suffix}", f"t{unique}{suffix}_read"

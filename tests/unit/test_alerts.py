@@ -1,5 +1,6 @@
 """The alert rules (ops/prometheus/alerts.yml) are valid and behave as their unit tests say: `promtool check rules`
 and `promtool test rules ops/prometheus/alerts_test.yml` (every rule firing on one series, quiet on another)."""
+
 from __future__ import annotations
 
 import shutil
@@ -43,8 +44,11 @@ def test_every_rule_is_tested_firing_and_quiet() -> None:
 
 def test_a_broken_expectation_fails(tmp_path: Path) -> None:
     """promtool really compares: the same tests against a rule with another threshold fail."""
-    broken = (PROM / "alerts.yml").read_text().replace("praktijk_projection_freshness_seconds > 300",
-                                                      "praktijk_projection_freshness_seconds > 600")
+    broken = (
+        (PROM / "alerts.yml")
+        .read_text()
+        .replace("praktijk_projection_freshness_seconds > 300", "praktijk_projection_freshness_seconds > 600")
+    )
     (tmp_path / "alerts.yml").write_text(broken)
     shutil.copy(PROM / "alerts_test.yml", tmp_path / "alerts_test.yml")
     out = promtool("test", "rules", str(tmp_path / "alerts_test.yml"))

@@ -2,25 +2,24 @@
 
 Every endpoint x scope (401 / 403 / 200), problem+json shape, CSV, 400/404 with valid values, suppression.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
-from registry.infra import settings as settings_mod
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.status import ConsumerLag, PartitionLag, ProjectionOffsets
-from tests.support.api import PROBLEM, assert_problem, get, memory_keys
-
-
+from registry.infra import settings as settings_mod
+from tests.support.api import assert_problem, get, memory_keys
 
 # ids in the formats the API accepts (UUIDs, 64-hex pseudonyms)
 T_ALBEDA, T_TOP, T_NOPE = (f"a1000000-0000-4000-8000-00000000000{i}" for i in (1, 2, 9))
@@ -31,27 +30,74 @@ V1, V_NOPE = "b1000000-0000-4000-8000-000000000001", "b1000000-0000-4000-8000-00
 class FakeReadModels:
     """Answers like projections.queries (a ``ReadQueries``), from fixed data; records the filters it was called with."""
 
-    OVERZICHTEN = {"kwalificaties": "Verklaringen per kwalificatie (B2).", "deelnemers_per_pilot": "Deelnemers per pilot (3.2)."}
+    OVERZICHTEN = {
+        "kwalificaties": "Verklaringen per kwalificatie (B2).",
+        "deelnemers_per_pilot": "Deelnemers per pilot (3.2).",
+    }
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def overzicht(self, conn: Connection, naam: str, peildatum: date, pilot: str | None = None,
-                  instelling: str | None = None, regio: str | None = None) -> list[dict[str, Any]]:
-        self.calls.append({"naam": naam, "peildatum": peildatum, "pilot": pilot, "instelling": instelling, "regio": regio})
+    def overzicht(
+        self,
+        conn: Connection,
+        naam: str,
+        peildatum: date,
+        pilot: str | None = None,
+        instelling: str | None = None,
+        regio: str | None = None,
+    ) -> list[dict[str, Any]]:
+        self.calls.append(
+            {"naam": naam, "peildatum": peildatum, "pilot": pilot, "instelling": instelling, "regio": regio}
+        )
         if naam not in self.OVERZICHTEN:
             raise KeyError(naam)
         return [
-            {"kwalificatie": "25250", "niveau": 1, "domein": "Afbouw", "eerste": 3, "tweede": 0, "derde": 12, "totaal": 15},
-            {"kwalificatie": "25251,25252", "niveau": 2, "domein": "Zorg, welzijn", "eerste": 7, "tweede": 4, "derde": 0,
-             "totaal": 11},
+            {
+                "kwalificatie": "25250",
+                "niveau": 1,
+                "domein": "Afbouw",
+                "eerste": 3,
+                "tweede": 0,
+                "derde": 12,
+                "totaal": 15,
+            },
+            {
+                "kwalificatie": "25251,25252",
+                "niveau": 2,
+                "domein": "Zorg, welzijn",
+                "eerste": 7,
+                "tweede": 4,
+                "derde": 0,
+                "totaal": 11,
+            },
         ]
 
-    def aantallen(self, conn: Connection, *, regio: str | None, pilot: str | None, gemeente: str | None,
-                  van: date, tot: date, instelling: str | None = None) -> list[dict[str, Any]]:
-        self.calls.append({"regio": regio, "pilot": pilot, "gemeente": gemeente, "van": van, "tot": tot, "instelling": instelling})
-        return [{"maand": "2021-01", "aangemeld": 5, "ingeschreven": 3, "actief": 20, "verklaringen": 2,
-                 "beeindigd": {"afgerond": 1}, "uitstroom": {"betaald_werk": 1}}]
+    def aantallen(
+        self,
+        conn: Connection,
+        *,
+        regio: str | None,
+        pilot: str | None,
+        gemeente: str | None,
+        van: date,
+        tot: date,
+        instelling: str | None = None,
+    ) -> list[dict[str, Any]]:
+        self.calls.append(
+            {"regio": regio, "pilot": pilot, "gemeente": gemeente, "van": van, "tot": tot, "instelling": instelling}
+        )
+        return [
+            {
+                "maand": "2021-01",
+                "aangemeld": 5,
+                "ingeschreven": 3,
+                "actief": 20,
+                "verklaringen": 2,
+                "beeindigd": {"afgerond": 1},
+                "uitstroom": {"betaald_werk": 1},
+            }
+        ]
 
     _trajecten = {T_ALBEDA: "mbo.albeda", T_TOP: "mbo.roc-top"}
     _deelnemers = {P_ALBEDA: {"mbo.albeda"}, P_TOP: {"mbo.roc-top"}, P_BEIDE: {"mbo.roc-top", "Albeda"}}
@@ -63,15 +109,24 @@ class FakeReadModels:
     def tijdlijn(self, conn: Connection, deelnemer: str) -> list[dict[str, Any]] | None:
         if deelnemer not in self._deelnemers:
             return None
-        return [{"event_type": "DeelnemerIngeschreven", "afgewezen": False},
-                {"event_type": "WerkprocesAfgetekend", "afgewezen": True, "reden": "onbekend-werkproces"}]
+        return [
+            {"event_type": "DeelnemerIngeschreven", "afgewezen": False},
+            {"event_type": "WerkprocesAfgetekend", "afgewezen": True, "reden": "onbekend-werkproces"},
+        ]
 
     def verificatie(self, conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
         if verklaring_id != V1:
             return None
-        return {"verklaring_id": V1, "status": "geldig", "deelnemer": "secret-pseudonym", "traject_id": T_ALBEDA,
-                "werkprocessen": [{"crebo": "25250", "werkproces": "B1-K1-W1", "naam": "w"}], "mbo_instelling": "Albeda",
-                "geboortedatum_versleuteld": "xx", "uitgegeven_op": date(2020, 11, 2)}
+        return {
+            "verklaring_id": V1,
+            "status": "geldig",
+            "deelnemer": "secret-pseudonym",
+            "traject_id": T_ALBEDA,
+            "werkprocessen": [{"crebo": "25250", "werkproces": "B1-K1-W1", "naam": "w"}],
+            "mbo_instelling": "Albeda",
+            "geboortedatum_versleuteld": "xx",
+            "uitgegeven_op": date(2020, 11, 2),
+        }
 
     def projection_status(self, conn: Connection) -> list[dict[str, Any]]:
         return []
@@ -84,11 +139,22 @@ class FakeReadModels:
 
 
 def fake_probe(projections: ProjectionOffsets) -> list[ConsumerLag]:
-    v = ConsumerLag("validator", "validator", "praktijkregister-validator",
-                    [PartitionLag("praktijkleren.ingress.mbo.albeda", 0, 10, 9, 1, pending=False)])
-    p = ConsumerLag("trajecten", "projectie", None,
-                    [PartitionLag("praktijkleren.events", 0, 10, 7, 3, pending=True,
-                                  last_recorded_at=datetime(2021, 1, 13, tzinfo=timezone.utc))])
+    v = ConsumerLag(
+        "validator",
+        "validator",
+        "praktijkregister-validator",
+        [PartitionLag("praktijkleren.ingress.mbo.albeda", 0, 10, 9, 1, pending=False)],
+    )
+    p = ConsumerLag(
+        "trajecten",
+        "projectie",
+        None,
+        [
+            PartitionLag(
+                "praktijkleren.events", 0, 10, 7, 3, pending=True, last_recorded_at=datetime(2021, 1, 13, tzinfo=UTC)
+            )
+        ],
+    )
     return [v, p]
 
 
@@ -176,9 +242,12 @@ def test_verification_unknown_is_404(env: dict[str, Any]) -> None:
 
 def test_overzichten_list(env: dict[str, Any]) -> None:
     body = get(env, "/v1/overzichten", "publiek").json()
-    assert body == {"overzichten": [
-        {"naam": "deelnemers_per_pilot", "beschrijving": "Deelnemers per pilot (3.2)."},
-        {"naam": "kwalificaties", "beschrijving": "Verklaringen per kwalificatie (B2)."}]}
+    assert body == {
+        "overzichten": [
+            {"naam": "deelnemers_per_pilot", "beschrijving": "Deelnemers per pilot (3.2)."},
+            {"naam": "kwalificaties", "beschrijving": "Verklaringen per kwalificatie (B2)."},
+        ]
+    }
 
 
 def test_overzicht_json_shape_exact_for_landelijk(env: dict[str, Any]) -> None:
@@ -187,18 +256,39 @@ def test_overzicht_json_shape_exact_for_landelijk(env: dict[str, Any]) -> None:
     assert body["naam"] == "kwalificaties" and body["peildatum"] == "2021-01-31"
     assert body["rijen"][0]["eerste"] == 3 and body["rijen"][0]["totaal"] == 15
     assert "onderdrukt" not in body["rijen"][0]
-    assert env["rm"].calls[-1] == {"naam": "kwalificaties", "peildatum": date(2021, 1, 31), "pilot": None,
-                                   "instelling": None, "regio": None}
+    assert env["rm"].calls[-1] == {
+        "naam": "kwalificaties",
+        "peildatum": date(2021, 1, 31),
+        "pilot": None,
+        "instelling": None,
+        "regio": None,
+    }
 
 
 def test_overzicht_publiek_suppresses_small_cells(env: dict[str, Any]) -> None:
     rows = get(env, OVZ, "publiek").json()["rijen"]
     # eerste=3 and tweede=4 are small; totaal would give them back; eerste=7 is the column's complement; the
     # zeros beside a hidden cell are hidden too (a 0 next to a hidden cell would say the cell is the rest)
-    assert rows[0] == {"kwalificatie": "25250", "niveau": 1, "domein": "Afbouw", "eerste": None, "tweede": None,
-                       "derde": 12, "totaal": None, "onderdrukt": True}
-    assert rows[1] == {"kwalificatie": "25251,25252", "niveau": 2, "domein": "Zorg, welzijn", "eerste": None,
-                       "tweede": None, "derde": None, "totaal": None, "onderdrukt": True}
+    assert rows[0] == {
+        "kwalificatie": "25250",
+        "niveau": 1,
+        "domein": "Afbouw",
+        "eerste": None,
+        "tweede": None,
+        "derde": 12,
+        "totaal": None,
+        "onderdrukt": True,
+    }
+    assert rows[1] == {
+        "kwalificatie": "25251,25252",
+        "niveau": 2,
+        "domein": "Zorg, welzijn",
+        "eerste": None,
+        "tweede": None,
+        "derde": None,
+        "totaal": None,
+        "onderdrukt": True,
+    }
 
 
 def test_overzicht_csv_same_columns(env: dict[str, Any]) -> None:
@@ -207,7 +297,9 @@ def test_overzicht_csv_same_columns(env: dict[str, Any]) -> None:
     rows = list(csv.DictReader(io.StringIO(resp.text)))
     json_rows = get(env, OVZ, "landelijk").json()["rijen"]
     assert list(rows[0]) == list(json_rows[0])
-    assert rows[1]["kwalificatie"] == "25251,25252" and rows[1]["totaal"] == "11" and rows[1]["domein"] == "Zorg, welzijn"
+    assert (
+        rows[1]["kwalificatie"] == "25251,25252" and rows[1]["totaal"] == "11" and rows[1]["domein"] == "Zorg, welzijn"
+    )
 
 
 def test_overzicht_csv_publiek_marks_suppression(env: dict[str, Any]) -> None:
@@ -218,7 +310,7 @@ def test_overzicht_csv_publiek_marks_suppression(env: dict[str, Any]) -> None:
 def test_regio_scope_is_narrowed(env: dict[str, Any]) -> None:
     assert get(env, OVZ, "regio:Rijnmond").status_code == 200
     assert env["rm"].calls[-1]["regio"] == "Rijnmond"
-    # issue 12: as publiek, a regio cuts only the per-pilot overzichten by pilot, after suppressing its whole region
+    # as publiek, a regio cuts only the per-pilot overzichten by pilot, after suppressing its whole region
     assert_problem(get(env, OVZ + "&pilot=rijnmond", "regio:Rijnmond"), 403)
     # (the per-pilot cut: tests/integration/test_small_cells.py)
     assert_problem(get(env, OVZ + "&pilot=twente", "regio:Rijnmond"), 403)
@@ -257,9 +349,16 @@ def test_publiek_filters_by_pilot_only(env: dict[str, Any]) -> None:
 
 
 def test_landelijk_filters_pass_through(env: dict[str, Any]) -> None:
-    assert get(env, OVZ + "&pilot=Helmond-de%20Peel&regio=twente&instelling=mbo.roc-top", "landelijk").status_code == 200
-    assert env["rm"].calls[-1] == {"naam": "kwalificaties", "peildatum": date(2021, 1, 31), "pilot": "helmond-de-peel",
-                                   "instelling": "mbo.roc-top", "regio": "Twente"}
+    assert (
+        get(env, OVZ + "&pilot=Helmond-de%20Peel&regio=twente&instelling=mbo.roc-top", "landelijk").status_code == 200
+    )
+    assert env["rm"].calls[-1] == {
+        "naam": "kwalificaties",
+        "peildatum": date(2021, 1, 31),
+        "pilot": "helmond-de-peel",
+        "instelling": "mbo.roc-top",
+        "regio": "Twente",
+    }
 
 
 def test_unknown_overzicht_404_with_valid_values(env: dict[str, Any]) -> None:
@@ -301,7 +400,9 @@ def test_aantallen(env: dict[str, Any]) -> None:
     assert body["van"] == "2021-01-01" and body["gemeente"] == "GM0363"
     assert body["maanden"][0]["beeindigd"] == {"afgerond": 1}
     assert env["rm"].calls[-1]["gemeente"] == "GM0363"
-    assert assert_problem(get(env, "/v1/aantallen?van=2021-03-01&tot=2021-01-01", "landelijk"), 400)["parameter"] == "tot"
+    assert (
+        assert_problem(get(env, "/v1/aantallen?van=2021-03-01&tot=2021-01-01", "landelijk"), 400)["parameter"] == "tot"
+    )
     assert assert_problem(get(env, AANT + "&gemeente=Rotterdam", "landelijk"), 400)["parameter"] == "gemeente"
     assert assert_problem(get(env, "/v1/aantallen?van=2021-01-01", "landelijk"), 400)["parameter"] == "tot"
     assert assert_problem(get(env, AANT + "&regio=Atlantis", "landelijk"), 400)["parameter"] == "regio"

@@ -1,12 +1,14 @@
-"""The cached overzicht's fast path (issue 15 §3): answered on the event loop without a worker thread while the answer
+"""The cached overzicht's fast path: answered on the event loop without a worker thread while the answer
 is in memory, recomputed in a worker thread once the data version has moved on, with the same scope checks and key
 revocation bound as every other request; and the serving process's heap frozen at start (no long GC pauses)."""
+
 from __future__ import annotations
 
 import asyncio
 import gc
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -153,8 +155,7 @@ def test_a_revoked_key_is_refused_within_the_bound_on_the_fast_path(world: dict[
 
 
 def test_a_serving_process_freezes_its_heap_at_start() -> None:
-    app = create_app(settings_mod.load(), connect_database=False, keys=MemoryKeyStore(),
-                     queries=FakeReadModels())  # type: ignore[arg-type]
+    app = create_app(settings_mod.load(), connect_database=False, keys=MemoryKeyStore(), queries=FakeReadModels())  # type: ignore[arg-type]
     gc.unfreeze()
     try:
         with TestClient(app):  # runs the lifespan, as uvicorn does

@@ -1,5 +1,6 @@
 """registry/api/cache.py: an active key is remembered for ttl seconds at most; unknown keys are never remembered; the
 data version is read at most once per bound, and once for all the requests that find it expired together."""
+
 from __future__ import annotations
 
 import threading

@@ -1,6 +1,7 @@
-"""Small cells that stay small (issue 12): suppression on the complete table before a filter, no zeros beside a
+"""Small cells that stay small: suppression on the complete table before a filter, no zeros beside a
 hidden cell, per-pilot overzichten protected together, only published peildata for publiek, CSV cells a
 spreadsheet will not run, brancheorganisaties only from the reference list."""
+
 from __future__ import annotations
 
 import csv
@@ -23,33 +24,68 @@ from tests.support.api import assert_problem, get
 
 M = "2021-01-31"  # a published peildatum (month end, long ago)
 PILOTS = {"rijnmond": 3, "twente": 40, "drenthe": 0, "groningen": 12, "flevoland": 25}
-GESLACHT = {"rijnmond": (2, 1, 0), "twente": (20, 20, 0), "drenthe": (0, 0, 0), "groningen": (6, 6, 0),
-            "flevoland": (10, 15, 0)}
+GESLACHT = {
+    "rijnmond": (2, 1, 0),
+    "twente": (20, 20, 0),
+    "drenthe": (0, 0, 0),
+    "groningen": (6, 6, 0),
+    "flevoland": (10, 15, 0),
+}
 
 
 class Fake:
-    OVERZICHTEN = {"deelnemers-per-pilot": "d", "geslacht-per-pilot": "g", "kwalificaties": "k",
-                   "brancheorganisaties": "b"}
+    OVERZICHTEN = {
+        "deelnemers-per-pilot": "d",
+        "geslacht-per-pilot": "g",
+        "kwalificaties": "k",
+        "brancheorganisaties": "b",
+    }
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str | None]] = []
 
-    def overzicht(self, conn: Connection, naam: str, peildatum: date, pilot: str | None = None,
-                  instelling: str | None = None, regio: str | None = None) -> list[dict[str, Any]]:
+    def overzicht(
+        self,
+        conn: Connection,
+        naam: str,
+        peildatum: date,
+        pilot: str | None = None,
+        instelling: str | None = None,
+        regio: str | None = None,
+    ) -> list[dict[str, Any]]:
         self.calls.append((naam, pilot))
         keep = [p for p in PILOTS if pilot is None or p == pilot]
         if naam == "deelnemers-per-pilot":
             return [{"pilot": p, "pilot_naam": p.title(), "tranche": 1, "deelnemers": PILOTS[p]} for p in keep]
         if naam == "geslacht-per-pilot":
-            return [{"pilot": p, "pilot_naam": p.title(), "man": GESLACHT[p][0], "vrouw": GESLACHT[p][1],
-                     "onbekend": GESLACHT[p][2]} for p in keep]
+            return [
+                {
+                    "pilot": p,
+                    "pilot_naam": p.title(),
+                    "man": GESLACHT[p][0],
+                    "vrouw": GESLACHT[p][1],
+                    "onbekend": GESLACHT[p][2],
+                }
+                for p in keep
+            ]
         if naam == "kwalificaties":
-            return [{"kwalificatie": "25250", "naam": "=HYPERLINK(\"http://x\")", "niveau": 1, "eerste": 30,
-                     "tweede": 0, "derde": 0, "totaal": 30}]
+            return [
+                {
+                    "kwalificatie": "25250",
+                    "naam": '=HYPERLINK("http://x")',
+                    "niveau": 1,
+                    "eerste": 30,
+                    "tweede": 0,
+                    "derde": 0,
+                    "totaal": 30,
+                }
+            ]
         if naam == "brancheorganisaties":
-            return [{"brancheorganisaties": "ActiZ, VGN", "eerste": 20, "tweede": 0, "derde": 0, "totaal": 20},
-                    {"brancheorganisaties": "Jan Jansen", "eerste": 6, "tweede": 0, "derde": 0, "totaal": 6},
-                    {"brancheorganisaties": "=cmd|' /C calc'!A0", "eerste": 7, "tweede": 0, "derde": 0, "totaal": 7}]
+            return [
+                {"brancheorganisaties": "ActiZ, VGN", "eerste": 20, "tweede": 0, "derde": 0, "totaal": 20},
+                {"brancheorganisaties": "Jan Jansen", "eerste": 6, "tweede": 0, "derde": 0, "totaal": 6},
+                {"brancheorganisaties": "=cmd|' /C calc'!A0", "eerste": 7, "tweede": 0, "derde": 0, "totaal": 7},
+            ]
         raise KeyError(naam)
 
 
@@ -75,7 +111,9 @@ def test_a_filter_never_shows_what_the_full_table_hides(env: dict[str, Any]) -> 
     for pilot in PILOTS:
         (only,) = _rows(env, "deelnemers-per-pilot", f"&pilot={pilot}")
         assert only == full[pilot]  # the row of the complete table, never re-suppressed on its own
-    assert ("deelnemers-per-pilot", None) in env["rm"].calls and ("deelnemers-per-pilot", "rijnmond") not in env["rm"].calls
+    assert ("deelnemers-per-pilot", None) in env["rm"].calls and ("deelnemers-per-pilot", "rijnmond") not in env[
+        "rm"
+    ].calls
 
 
 def test_no_zero_beside_a_hidden_cell(env: dict[str, Any]) -> None:
@@ -90,7 +128,11 @@ def test_per_pilot_overzichten_are_protected_together(env: dict[str, Any]) -> No
     geslacht = {r["pilot"]: r for r in _rows(env, "geslacht-per-pilot")}
     for pilot in hidden:  # else man + vrouw + onbekend would give the hidden deelnemers back
         assert any(geslacht[pilot][c] is None for c in ("man", "vrouw", "onbekend")), pilot
-        assert all(geslacht[pilot][c] is None for c in ("man", "vrouw", "onbekend") if GESLACHT[pilot][("man", "vrouw", "onbekend").index(c)] == 0)
+        assert all(
+            geslacht[pilot][c] is None
+            for c in ("man", "vrouw", "onbekend")
+            if GESLACHT[pilot][("man", "vrouw", "onbekend").index(c)] == 0
+        )
     # groningen (12) is hidden only as the secondary cell of deelnemers-per-pilot; its geslacht row is hidden too
     assert geslacht["groningen"]["man"] is None and geslacht["groningen"]["vrouw"] is None
 
@@ -99,8 +141,9 @@ def test_publiek_only_on_published_peildata(env: dict[str, Any]) -> None:
     body = assert_problem(get(env, "/v1/overzichten/deelnemers-per-pilot?peildatum=2021-01-13", "publiek"), 400)
     assert body["parameter"] == "peildatum" and body["valid_values"] == ["2020-12-31", "2021-01-31"]
     ahead = date.today().replace(day=28).isoformat()  # this month: not a completed month
-    assert assert_problem(get(env, f"/v1/overzichten/deelnemers-per-pilot?peildatum={ahead}", "publiek"),
-                          400)["valid_values"] == [latest_published("maandeinde", date.today()).isoformat()]
+    assert assert_problem(get(env, f"/v1/overzichten/deelnemers-per-pilot?peildatum={ahead}", "publiek"), 400)[
+        "valid_values"
+    ] == [latest_published("maandeinde", date.today()).isoformat()]
     assert get(env, "/v1/overzichten/deelnemers-per-pilot?peildatum=2021-01-13", "landelijk").status_code == 200
 
 
@@ -108,9 +151,13 @@ def test_peildata_rules() -> None:
     today = date(2026, 11, 30)
     assert latest_published("maandeinde", today) == date(2026, 10, 31)
     assert latest_published("kwartaaleinde", today) == date(2026, 9, 30)
-    assert is_published(date(2024, 2, 29), "maandeinde", today) and not is_published(date(2024, 2, 28), "maandeinde", today)
+    assert is_published(date(2024, 2, 29), "maandeinde", today) and not is_published(
+        date(2024, 2, 28), "maandeinde", today
+    )
     assert not is_published(date(2026, 11, 30), "maandeinde", today)  # the current month is not complete
-    assert not is_published(date(2024, 2, 29), "kwartaaleinde", today) and is_published(date(2024, 3, 31), "kwartaaleinde", today)
+    assert not is_published(date(2024, 2, 29), "kwartaaleinde", today) and is_published(
+        date(2024, 3, 31), "kwartaaleinde", today
+    )
     assert nearest_published(date(2024, 5, 15), "kwartaaleinde", today) == [date(2024, 3, 31), date(2024, 6, 30)]
     assert is_published(date(2026, 11, 29), "dag", today) and not is_published(today, "dag", today)
 
@@ -124,8 +171,12 @@ def test_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PRAKTIJK_PUBLIC_PEILDATA")
     store = MemoryKeyStore()
     _, key = store.create("publiek")
-    app = create_app(replace(settings_mod.load(), public_peildata="kwartaaleinde"), connect_database=False, keys=store,
-                     queries=Fake())  # type: ignore[arg-type]
+    app = create_app(
+        replace(settings_mod.load(), public_peildata="kwartaaleinde"),
+        connect_database=False,
+        keys=store,
+        queries=Fake(),
+    )  # type: ignore[arg-type]
     c = TestClient(app)
     h = {"Authorization": f"Bearer {key}"}
     assert c.get(f"/v1/overzichten/deelnemers-per-pilot?peildatum={M}", headers=h).status_code == 400
@@ -138,7 +189,7 @@ def test_csv_cells_are_neutralised(env: dict[str, Any]) -> None:
     assert neutralise("Albeda") == "Albeda"
     text = get(env, f"/v1/overzichten/kwalificaties?peildatum={M}&format=csv", "landelijk").text
     (row,) = list(csv.DictReader(io.StringIO(text)))
-    assert row["naam"] == "'=HYPERLINK(\"http://x\")" and row["eerste"] == "30"
+    assert row["naam"] == '\'=HYPERLINK("http://x")' and row["eerste"] == "30"
 
 
 def test_brancheorganisaties_only_from_the_reference_list(env: dict[str, Any]) -> None:
@@ -146,14 +197,22 @@ def test_brancheorganisaties_only_from_the_reference_list(env: dict[str, Any]) -
     assert [r["brancheorganisaties"] for r in rows] == ["ActiZ, VGN", "overig (niet in de referentielijst)"]
     assert rows[1]["totaal"] == 13  # Jan Jansen and the formula, added up under one key
     assert "Jan Jansen" not in get(env, f"/v1/overzichten/brancheorganisaties?peildatum={M}&format=csv", "publiek").text
-    merged = check_brancheorganisaties([{"brancheorganisaties": "ActiZ, SBB", "eerste": 1, "totaal": 1},
-                                        {"brancheorganisaties": "Niet geregistreerd", "eerste": 5, "totaal": 5}])
-    assert [r["brancheorganisaties"] for r in merged] == ["ActiZ, overig (niet in de referentielijst)", "Niet geregistreerd"]
+    merged = check_brancheorganisaties(
+        [
+            {"brancheorganisaties": "ActiZ, SBB", "eerste": 1, "totaal": 1},
+            {"brancheorganisaties": "Niet geregistreerd", "eerste": 5, "totaal": 5},
+        ]
+    )
+    assert [r["brancheorganisaties"] for r in merged] == [
+        "ActiZ, overig (niet in de referentielijst)",
+        "Niet geregistreerd",
+    ]
 
 
 def test_suppression_leaves_two_unknowns_per_line() -> None:
-    rows = suppress_small_cells([{"k": "a", "x": 3, "y": 0, "z": 9}, {"k": "b", "x": 8, "y": 6, "z": 0},
-                                 {"k": "c", "x": 0, "y": 7, "z": 11}])
+    rows = suppress_small_cells(
+        [{"k": "a", "x": 3, "y": 0, "z": 9}, {"k": "b", "x": 8, "y": 6, "z": 0}, {"k": "c", "x": 0, "y": 7, "z": 11}]
+    )
     for r in rows:
         secret = [c for c in "xyz" if r[c] is None]
         assert len(secret) != 1

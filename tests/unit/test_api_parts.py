@@ -1,4 +1,5 @@
 """Pure parts of the API: scopes, key format, suppression, CSV, percentiles, loopback guard."""
+
 from __future__ import annotations
 
 import csv
@@ -7,25 +8,43 @@ import io
 import pytest
 
 from registry.api.auth import MemoryKeyStore, Scope, hash_key, new_key, parse_scope, well_formed
-from tests.support.loadtest import check_loopback, percentile, run_load
 from registry.api.csv_uitvoer import to_csv
 from registry.api.kleine_cellen import suppress_small_cells
 from registry.api.readmodels import strip_personal
+from tests.support.loadtest import check_loopback, percentile, run_load
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("landelijk", Scope("landelijk")), ("PUBLIEK", Scope("publiek")),
-    ("regio:rijnmond", Scope("regio", "Rijnmond")), ("regio:Zaanstreek/Waterland", Scope("regio", "Zaanstreek/Waterland")),
-    ("regio:regio zwolle", Scope("regio", "Regio Zwolle")),
-    ("instelling:mbo.albeda", Scope("instelling", "mbo.albeda")), ("instelling:Albeda", Scope("instelling", "mbo.albeda")),
-    ("instelling:roc-top", Scope("instelling", "mbo.roc-top")), ("instelling:ROC van Amsterdam", Scope("instelling", "mbo.roc-van-amsterdam")),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("landelijk", Scope("landelijk")),
+        ("PUBLIEK", Scope("publiek")),
+        ("regio:rijnmond", Scope("regio", "Rijnmond")),
+        ("regio:Zaanstreek/Waterland", Scope("regio", "Zaanstreek/Waterland")),
+        ("regio:regio zwolle", Scope("regio", "Regio Zwolle")),
+        ("instelling:mbo.albeda", Scope("instelling", "mbo.albeda")),
+        ("instelling:Albeda", Scope("instelling", "mbo.albeda")),
+        ("instelling:roc-top", Scope("instelling", "mbo.roc-top")),
+        ("instelling:ROC van Amsterdam", Scope("instelling", "mbo.roc-van-amsterdam")),
+    ],
+)
 def test_parse_scope(raw: str, expected: Scope) -> None:
     assert parse_scope(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "admin", "regio:", "regio:Atlantis", "instelling:", "instelling:mbo.nergens",
-                                 "landelijk:x", "publiek:rijnmond"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "admin",
+        "regio:",
+        "regio:Atlantis",
+        "instelling:",
+        "instelling:mbo.nergens",
+        "landelijk:x",
+        "publiek:rijnmond",
+    ],
+)
 def test_parse_scope_rejects(raw: str) -> None:
     with pytest.raises(ValueError, match="valid"):
         parse_scope(raw)
@@ -51,32 +70,54 @@ def test_memory_store_revocation() -> None:
 
 
 def test_suppression_rules() -> None:
-    rows = suppress_small_cells([
-        {"pilot": "x", "tranche": 1, "deelnemers": 0, "man": 4, "vrouw": 5, "onbekend": 1},
-        {"niveau": 2, "verklaringen": 3, "deelnemers_met_verklaring": 2, "percentage": 12.5},
-        {"aantal_werkprocessen": 3, "verklaringen": 40},
-        {"mbo_instelling": "Albeda", "deelnemers": 1, "actief": True},
-    ])
+    rows = suppress_small_cells(
+        [
+            {"pilot": "x", "tranche": 1, "deelnemers": 0, "man": 4, "vrouw": 5, "onbekend": 1},
+            {"niveau": 2, "verklaringen": 3, "deelnemers_met_verklaring": 2, "percentage": 12.5},
+            {"aantal_werkprocessen": 3, "verklaringen": 40},
+            {"mbo_instelling": "Albeda", "deelnemers": 1, "actief": True},
+        ]
+    )
     # deelnemers 0 sits in the column of the hidden deelnemers=1 (Albeda): a zero beside a hidden cell is hidden
-    assert rows[0] == {"pilot": "x", "tranche": 1, "deelnemers": None, "man": None, "vrouw": 5, "onbekend": None, "onderdrukt": True}
-    assert rows[1] == {"niveau": 2, "verklaringen": None, "deelnemers_met_verklaring": None, "percentage": None, "onderdrukt": True}
+    assert rows[0] == {
+        "pilot": "x",
+        "tranche": 1,
+        "deelnemers": None,
+        "man": None,
+        "vrouw": 5,
+        "onbekend": None,
+        "onderdrukt": True,
+    }
+    assert rows[1] == {
+        "niveau": 2,
+        "verklaringen": None,
+        "deelnemers_met_verklaring": None,
+        "percentage": None,
+        "onderdrukt": True,
+    }
     # verklaringen=3 is the only suppressed cell of its column: the column's other cell goes too
     assert rows[2] == {"aantal_werkprocessen": 3, "verklaringen": None, "onderdrukt": True}
     assert rows[3]["deelnemers"] is None and rows[3]["actief"] is True
 
 
 def test_secondary_suppression_in_rows_and_columns() -> None:
-    rows = suppress_small_cells([
-        {"pilot": "a", "man": 2, "vrouw": 30, "onbekend": 9},
-        {"pilot": "b", "man": 20, "vrouw": 40, "onbekend": 0},
-        {"pilot": "c", "man": 25, "vrouw": 50, "onbekend": 12},
-    ])
+    rows = suppress_small_cells(
+        [
+            {"pilot": "a", "man": 2, "vrouw": 30, "onbekend": 9},
+            {"pilot": "b", "man": 20, "vrouw": 40, "onbekend": 0},
+            {"pilot": "c", "man": 25, "vrouw": 50, "onbekend": 12},
+        ]
+    )
     # a: man=2 suppressed; alone in its row -> the row's smallest other (onbekend 9) too; the columns man and
     # onbekend then have one suppressed cell each -> their smallest other non-zero cells (man 20, onbekend 12);
     # rows b and c then have one suppressed cell each -> their smallest others (vrouw 40, man 25); column vrouw
     # then has one -> vrouw 30; b's onbekend 0 is a zero beside hidden cells, so hidden too. Deterministic:
     # columns are visited in name order.
-    assert [(r["man"], r["vrouw"], r["onbekend"]) for r in rows] == [(None, None, None), (None, None, None), (None, 50, None)]
+    assert [(r["man"], r["vrouw"], r["onbekend"]) for r in rows] == [
+        (None, None, None),
+        (None, None, None),
+        (None, 50, None),
+    ]
     assert all(r["onderdrukt"] for r in rows)
     for r in rows:
         hidden = [c for c in ("man", "vrouw", "onbekend") if r[c] is None]
@@ -87,18 +128,27 @@ def test_secondary_suppression_in_rows_and_columns() -> None:
 
 def test_nothing_small_nothing_suppressed() -> None:
     rows = suppress_small_cells([{"domein": "Zorg", "verklaringen": 5}, {"domein": "Bouw", "verklaringen": 0}])
-    assert rows == [{"domein": "Zorg", "verklaringen": 5, "onderdrukt": False},
-                    {"domein": "Bouw", "verklaringen": 0, "onderdrukt": False}]
+    assert rows == [
+        {"domein": "Zorg", "verklaringen": 5, "onderdrukt": False},
+        {"domein": "Bouw", "verklaringen": 0, "onderdrukt": False},
+    ]
 
 
 def test_strip_personal() -> None:
-    out = strip_personal({"verklaring_id": "v", "deelnemer": "p", "leerbedrijf": {"naam": "Bouw BV", "bsn": "1"},
-                          "werkprocessen": [{"code": "W1", "geboortedatum": "x"}], "traject_id": "t"})
+    out = strip_personal(
+        {
+            "verklaring_id": "v",
+            "deelnemer": "p",
+            "leerbedrijf": {"naam": "Bouw BV", "bsn": "1"},
+            "werkprocessen": [{"code": "W1", "geboortedatum": "x"}],
+            "traject_id": "t",
+        }
+    )
     assert out == {"verklaring_id": "v", "leerbedrijf": {"naam": "Bouw BV"}, "werkprocessen": [{"code": "W1"}]}
 
 
 def test_csv_columns_and_cells() -> None:
-    text = to_csv([{"a": 1, "b": None, "c": True}, {"a": 2, "d": {"x": 1}, "e": "komma, en \"quote\""}])
+    text = to_csv([{"a": 1, "b": None, "c": True}, {"a": 2, "d": {"x": 1}, "e": 'komma, en "quote"'}])
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["a", "b", "c", "d", "e"]
     assert rows[1] == ["1", "", "true", "", ""]
@@ -145,7 +195,10 @@ def test_answer_cache_is_bounded_by_bytes_not_entries() -> None:
     """Many large answers (a long /v1/aantallen range, a big overzicht) never hold more than the byte bound."""
     from registry.api.readmodels import AnswerCache, answer_bytes
 
-    rows = [{"maand": f"{2000 + i // 12}-{i % 12 + 1:02d}", "aangemeld": i, "beeindigd": {"afgerond": i}} for i in range(120)]
+    rows = [
+        {"maand": f"{2000 + i // 12}-{i % 12 + 1:02d}", "aangemeld": i, "beeindigd": {"afgerond": i}}
+        for i in range(120)
+    ]
     cost = answer_bytes(rows)
     assert cost > 5_000  # a 120-month answer is several KB
     cache = AnswerCache(max_bytes=100 * cost)
@@ -167,12 +220,14 @@ def test_api_package_needs_no_projections_and_no_dev_tools() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys, pkgutil, importlib, registry.api, registry.api.routes\n"
-             "for pkg in (registry.api, registry.api.routes):\n"
-             "    for m in pkgutil.iter_modules(pkg.__path__):\n"
-             "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
-             "import registry.cli.api\n"
-             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('projections', 'consumers', 'producers', 'httpx', 'tests'))\n"
-             "print(','.join(bad))")
+    probe = (
+        "import sys, pkgutil, importlib, registry.api, registry.api.routes\n"
+        "for pkg in (registry.api, registry.api.routes):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+        "import registry.cli.api\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('projections', 'consumers', 'producers', 'httpx', 'tests'))\n"
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == ""

@@ -2,6 +2,7 @@
 for the reconciliation queries of the ReadQueries port (rows built with the pure domain classifier).
 
 Every scope on both endpoints (200 / 403 / 404 / 400 / 401), the JSON and CSV shapes, the window setting."""
+
 from __future__ import annotations
 
 import csv
@@ -18,7 +19,7 @@ from registry.api.app import create_app
 from registry.api.schemas import Categorieen, PersonenPerCategorie
 from registry.domein.reconciliatie import CATEGORIEEN, PilotRij, classify, zonder_lijst
 from registry.infra import settings as settings_mod
-from tests.support.api import PROBLEM, assert_problem, get, memory_keys
+from tests.support.api import assert_problem, get, memory_keys
 
 D = dt.date(2020, 11, 30)
 A, B, C, X, Y = ("a" * 64, "b" * 64, "c" * 64, "x" * 64, "y" * 64)
@@ -26,15 +27,35 @@ A, B, C, X, Y = ("a" * 64, "b" * 64, "c" * 64, "x" * 64, "y" * 64)
 
 def _rijen() -> list[PilotRij]:
     groningen_reg = {A: 30, B: 16, C: 40}
-    monitor = classify(groningen_reg, [(A, "in_traject"), (A, "gestopt"), (X, "in_traject"), (C, "afgerond")],
-                       frozenset({X}), frozenset(), frozenset(), partner="monitor", bron_type="monitor",
-                       event_id="e1", peildatum=D - dt.timedelta(days=3))
+    monitor = classify(
+        groningen_reg,
+        [(A, "in_traject"), (A, "gestopt"), (X, "in_traject"), (C, "afgerond")],
+        frozenset({X}),
+        frozenset(),
+        frozenset(),
+        partner="monitor",
+        bron_type="monitor",
+        event_id="e1",
+        peildatum=D - dt.timedelta(days=3),
+    )
     gemeente = zonder_lijst("gemeente.gm0014", "gemeente", "e2", D + dt.timedelta(days=5), 5, 3)
     rijnmond_reg = {X: 25}
-    mbo = classify(rijnmond_reg, [(X, "in_traject"), (Y, "in_traject")], frozenset(), frozenset(), frozenset(),
-                   partner="mbo.albeda", bron_type="mbo", event_id="e3", peildatum=D)
-    return [PilotRij("groningen", D, 3, (gemeente, monitor)), PilotRij("rijnmond", D, 1, (mbo,)),
-            PilotRij("twente", D, 2, ())]
+    mbo = classify(
+        rijnmond_reg,
+        [(X, "in_traject"), (Y, "in_traject")],
+        frozenset(),
+        frozenset(),
+        frozenset(),
+        partner="mbo.albeda",
+        bron_type="mbo",
+        event_id="e3",
+        peildatum=D,
+    )
+    return [
+        PilotRij("groningen", D, 3, (gemeente, monitor)),
+        PilotRij("rijnmond", D, 1, (mbo,)),
+        PilotRij("twente", D, 2, ()),
+    ]
 
 
 class FakeReconciliatie:
@@ -46,10 +67,18 @@ class FakeReconciliatie:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def reconciliatie_rijen(self, conn: Connection, peildatum: dt.date, pilot: str | None = None, *,
-                            venster_dagen: int, personen: bool = False) -> list[PilotRij]:
-        self.calls.append({"peildatum": peildatum, "pilot": pilot, "venster_dagen": venster_dagen,
-                           "personen": personen})
+    def reconciliatie_rijen(
+        self,
+        conn: Connection,
+        peildatum: dt.date,
+        pilot: str | None = None,
+        *,
+        venster_dagen: int,
+        personen: bool = False,
+    ) -> list[PilotRij]:
+        self.calls.append(
+            {"peildatum": peildatum, "pilot": pilot, "venster_dagen": venster_dagen, "personen": personen}
+        )
         rows = [r for r in _rijen() if pilot is None or r.pilot == pilot]
         if personen:
             return rows
@@ -65,8 +94,14 @@ class FakeReconciliatie:
         return set(self.ENROLLED.get(instelling, set()))
 
 
-SCOPES = ["landelijk", "regio:Groningen", "regio:Rijnmond", "instelling:mbo.albeda", "instelling:mbo.noorderpoort",
-          "publiek"]
+SCOPES = [
+    "landelijk",
+    "regio:Groningen",
+    "regio:Rijnmond",
+    "instelling:mbo.albeda",
+    "instelling:mbo.noorderpoort",
+    "publiek",
+]
 
 
 @pytest.fixture()
@@ -83,8 +118,13 @@ PERSONEN = "/v1/reconciliatie/groningen/personen?peildatum=2020-11-30&partner=mo
 
 # pilots each scope sees in the listing (None: 403)
 VISIBLE: dict[str, list[str] | None] = {
-    "landelijk": ["groningen", "rijnmond", "twente"], "regio:Groningen": ["groningen"], "regio:Rijnmond": ["rijnmond"],
-    "instelling:mbo.albeda": ["groningen", "rijnmond"], "instelling:mbo.noorderpoort": ["groningen"], "publiek": None}
+    "landelijk": ["groningen", "rijnmond", "twente"],
+    "regio:Groningen": ["groningen"],
+    "regio:Rijnmond": ["rijnmond"],
+    "instelling:mbo.albeda": ["groningen", "rijnmond"],
+    "instelling:mbo.noorderpoort": ["groningen"],
+    "publiek": None,
+}
 
 
 @pytest.mark.parametrize("scope", SCOPES)
@@ -101,18 +141,40 @@ def test_listing_per_scope(env: dict[str, Any], scope: str) -> None:
     for pseudonym in (A, B, C, X, Y):
         assert pseudonym not in resp.text  # category counts only
     # an instelling's counts need the persons (to merge those it has no relation with), never shown
-    assert env["rm"].calls[-1] == {"peildatum": D, "pilot": None, "venster_dagen": 7,
-                                   "personen": scope.startswith("instelling:")}
+    assert env["rm"].calls[-1] == {
+        "peildatum": D,
+        "pilot": None,
+        "venster_dagen": 7,
+        "personen": scope.startswith("instelling:"),
+    }
 
 
 # expected status of ?pilot=... per scope
 PILOT_MATRIX = {
-    "groningen": {"landelijk": 200, "regio:Groningen": 200, "regio:Rijnmond": 403, "instelling:mbo.albeda": 200,
-                  "instelling:mbo.noorderpoort": 200, "publiek": 403},
-    "rijnmond": {"landelijk": 200, "regio:Groningen": 403, "regio:Rijnmond": 200, "instelling:mbo.albeda": 200,
-                 "instelling:mbo.noorderpoort": 403, "publiek": 403},
-    "doorzaam": {"landelijk": 200, "regio:Groningen": 403, "regio:Rijnmond": 403, "instelling:mbo.albeda": 403,
-                 "instelling:mbo.noorderpoort": 403, "publiek": 403},
+    "groningen": {
+        "landelijk": 200,
+        "regio:Groningen": 200,
+        "regio:Rijnmond": 403,
+        "instelling:mbo.albeda": 200,
+        "instelling:mbo.noorderpoort": 200,
+        "publiek": 403,
+    },
+    "rijnmond": {
+        "landelijk": 200,
+        "regio:Groningen": 403,
+        "regio:Rijnmond": 200,
+        "instelling:mbo.albeda": 200,
+        "instelling:mbo.noorderpoort": 403,
+        "publiek": 403,
+    },
+    "doorzaam": {
+        "landelijk": 200,
+        "regio:Groningen": 403,
+        "regio:Rijnmond": 403,
+        "instelling:mbo.albeda": 403,
+        "instelling:mbo.noorderpoort": 403,
+        "publiek": 403,
+    },
 }
 
 
@@ -145,8 +207,10 @@ def test_unknown_pilot_404_with_valid_values(env: dict[str, Any], scope: str) ->
 
 @pytest.mark.parametrize("value", ["30-11-2020", "2020-02-30", "gisteren", ""])
 def test_invalid_peildatum_400(env: dict[str, Any], value: str) -> None:
-    for url in (f"/v1/reconciliatie?peildatum={value}",
-                f"/v1/reconciliatie/groningen/personen?peildatum={value}&partner=monitor"):
+    for url in (
+        f"/v1/reconciliatie?peildatum={value}",
+        f"/v1/reconciliatie/groningen/personen?peildatum={value}&partner=monitor",
+    ):
         body = assert_problem(get(env, url, "landelijk"), 400)
         assert body["parameter"] == "peildatum" and "YYYY-MM-DD" in body["valid_values"][0]
 
@@ -172,12 +236,25 @@ def test_listing_json_shape(env: dict[str, Any]) -> None:
     assert (groningen["register"], groningen["gereconcilieerd"]) == (3, 3)
     assert [b["partner"] for b in groningen["bronnen"]] == ["gemeente.gm0014", "monitor"]
     gemeente, monitor = groningen["bronnen"]
-    assert monitor == {"partner": "monitor", "bron_type": "monitor", "telling_peildatum": "2020-11-27", "gemeld": 4,
-                       "verschil": 1,
-                       "categorieen": {"overeenkomend": 2, "dubbel_in_bron": 1, "boris_vermoeden": 1,
-                                       "alleen_in_register": 0, "andere_pilot": 1, "buiten_peildatum": 0,
-                                       "aangemeld_niet_gestart": 0, "niet_geregistreerd": 0, "onverklaard": 0},
-                       "vergelijking": "4 - 3 = (1 + 1 + 0 + 0 + 0 + 0) - (1 + 0)"}
+    assert monitor == {
+        "partner": "monitor",
+        "bron_type": "monitor",
+        "telling_peildatum": "2020-11-27",
+        "gemeld": 4,
+        "verschil": 1,
+        "categorieen": {
+            "overeenkomend": 2,
+            "dubbel_in_bron": 1,
+            "boris_vermoeden": 1,
+            "alleen_in_register": 0,
+            "andere_pilot": 1,
+            "buiten_peildatum": 0,
+            "aangemeld_niet_gestart": 0,
+            "niet_geregistreerd": 0,
+            "onverklaard": 0,
+        },
+        "vergelijking": "4 - 3 = (1 + 1 + 0 + 0 + 0 + 0) - (1 + 0)",
+    }
     assert list(monitor["categorieen"]) == list(CATEGORIEEN)
     assert gemeente["categorieen"]["onverklaard"] == 2 and gemeente["verschil"] == 2
     assert gemeente["telling_peildatum"] == "2020-12-05"
@@ -194,13 +271,43 @@ def test_listing_csv(env: dict[str, Any]) -> None:
     assert 'filename="reconciliatie_2020-11-30.csv"' in resp.headers["content-disposition"]
     reader = csv.reader(io.StringIO(resp.text))
     header = next(reader)
-    assert header == ["pilot", "register", "gereconcilieerd", "partner", "bron_type", "telling_peildatum", "gemeld",
-                      "verschil", *CATEGORIEEN]
+    assert header == [
+        "pilot",
+        "register",
+        "gereconcilieerd",
+        "partner",
+        "bron_type",
+        "telling_peildatum",
+        "gemeld",
+        "verschil",
+        *CATEGORIEEN,
+    ]
     lines = list(reader)
-    assert [(r[0], r[3]) for r in lines] == [("groningen", "gemeente.gm0014"), ("groningen", "monitor"),
-                                            ("rijnmond", "mbo.albeda"), ("twente", "")]
-    assert lines[1] == ["groningen", "3", "3", "monitor", "monitor", "2020-11-27", "4", "1",
-                        "2", "1", "1", "0", "1", "0", "0", "0", "0"]
+    assert [(r[0], r[3]) for r in lines] == [
+        ("groningen", "gemeente.gm0014"),
+        ("groningen", "monitor"),
+        ("rijnmond", "mbo.albeda"),
+        ("twente", ""),
+    ]
+    assert lines[1] == [
+        "groningen",
+        "3",
+        "3",
+        "monitor",
+        "monitor",
+        "2020-11-27",
+        "4",
+        "1",
+        "2",
+        "1",
+        "1",
+        "0",
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]
     assert lines[3] == ["twente", "2", "2"] + [""] * (len(header) - 3)
 
 
@@ -212,16 +319,41 @@ def test_listing_csv_is_scoped(env: dict[str, Any]) -> None:
 
 def test_listing_empty_csv_has_header(env: dict[str, Any]) -> None:
     text = get(env, LIJST + "&format=csv&pilot=doorzaam", "landelijk").text
-    assert text.splitlines() == [",".join(["pilot", "register", "gereconcilieerd", "partner", "bron_type",
-                                           "telling_peildatum", "gemeld", "verschil", *CATEGORIEEN])]
+    assert text.splitlines() == [
+        ",".join(
+            [
+                "pilot",
+                "register",
+                "gereconcilieerd",
+                "partner",
+                "bron_type",
+                "telling_peildatum",
+                "gemeld",
+                "verschil",
+                *CATEGORIEEN,
+            ]
+        )
+    ]
 
 
 # expected status of the personen endpoint per (pilot, scope)
 PERSONEN_MATRIX = {
-    "groningen": {"landelijk": 200, "regio:Groningen": 403, "regio:Rijnmond": 403, "instelling:mbo.albeda": 200,
-                  "instelling:mbo.noorderpoort": 200, "publiek": 403},
-    "rijnmond": {"landelijk": 200, "regio:Groningen": 403, "regio:Rijnmond": 403, "instelling:mbo.albeda": 200,
-                 "instelling:mbo.noorderpoort": 403, "publiek": 403},
+    "groningen": {
+        "landelijk": 200,
+        "regio:Groningen": 403,
+        "regio:Rijnmond": 403,
+        "instelling:mbo.albeda": 200,
+        "instelling:mbo.noorderpoort": 200,
+        "publiek": 403,
+    },
+    "rijnmond": {
+        "landelijk": 200,
+        "regio:Groningen": 403,
+        "regio:Rijnmond": 403,
+        "instelling:mbo.albeda": 200,
+        "instelling:mbo.noorderpoort": 403,
+        "publiek": 403,
+    },
 }
 PARTNER = {"groningen": "monitor", "rijnmond": "mbo.albeda"}
 
@@ -242,13 +374,27 @@ def test_personen_per_scope(env: dict[str, Any], pilot: str, scope: str) -> None
 
 def test_personen_lists(env: dict[str, Any]) -> None:
     body = get(env, PERSONEN, "landelijk").json()
-    assert body == {"peildatum": "2020-11-30", "pilot": "groningen", "partner": "monitor", "bron_type": "monitor",
-                    "telling_peildatum": "2020-11-27",
-                    "personen": {"overeenkomend": [A, C], "dubbel_in_bron": [A], "boris_vermoeden": [B],
-                                 "alleen_in_register": [], "andere_pilot": [X], "buiten_peildatum": [],
-                                 "aangemeld_niet_gestart": [], "niet_geregistreerd": [], "onverklaard": []}}
-    rijnmond = get(env, "/v1/reconciliatie/Rijnmond/personen?peildatum=2020-11-30&partner=MBO.Albeda",
-                   "instelling:mbo.albeda").json()
+    assert body == {
+        "peildatum": "2020-11-30",
+        "pilot": "groningen",
+        "partner": "monitor",
+        "bron_type": "monitor",
+        "telling_peildatum": "2020-11-27",
+        "personen": {
+            "overeenkomend": [A, C],
+            "dubbel_in_bron": [A],
+            "boris_vermoeden": [B],
+            "alleen_in_register": [],
+            "andere_pilot": [X],
+            "buiten_peildatum": [],
+            "aangemeld_niet_gestart": [],
+            "niet_geregistreerd": [],
+            "onverklaard": [],
+        },
+    }
+    rijnmond = get(
+        env, "/v1/reconciliatie/Rijnmond/personen?peildatum=2020-11-30&partner=MBO.Albeda", "instelling:mbo.albeda"
+    ).json()
     assert (rijnmond["pilot"], rijnmond["partner"]) == ("rijnmond", "mbo.albeda")
     # an instelling reads only the deelnemers it enrolled: Y (listed, unknown) is not shown to it
     assert rijnmond["personen"]["niet_geregistreerd"] == [] and rijnmond["personen"]["overeenkomend"] == [X]
@@ -275,8 +421,14 @@ def test_an_instelling_sees_list_entries_without_a_relation_as_one_count(env: di
 def test_every_person_list_request_is_audited(env: dict[str, Any]) -> None:
     before = len(get(env, "/v1/audit?limit=1000", "landelijk").json())
     assert get(env, PERSONEN, "instelling:mbo.albeda").status_code == 200
-    assert get(env, "/v1/reconciliatie/rijnmond/personen?peildatum=2020-11-30&partner=mbo.albeda",
-               "instelling:mbo.noorderpoort").status_code == 403
+    assert (
+        get(
+            env,
+            "/v1/reconciliatie/rijnmond/personen?peildatum=2020-11-30&partner=mbo.albeda",
+            "instelling:mbo.noorderpoort",
+        ).status_code
+        == 403
+    )
     assert get(env, PERSONEN, "regio:Groningen").status_code == 403
     entries = get(env, "/v1/audit?limit=1000", "landelijk").json()
     nieuw = [e for e in entries if e["endpoint"] == "reconciliatie_personen"]
@@ -284,19 +436,22 @@ def test_every_person_list_request_is_audited(env: dict[str, Any]) -> None:
 
 
 def test_personen_source_without_list_has_empty_lists(env: dict[str, Any]) -> None:
-    body = get(env, "/v1/reconciliatie/groningen/personen?peildatum=2020-11-30&partner=gemeente.gm0014",
-               "landelijk").json()
+    body = get(
+        env, "/v1/reconciliatie/groningen/personen?peildatum=2020-11-30&partner=gemeente.gm0014", "landelijk"
+    ).json()
     assert body["bron_type"] == "gemeente" and body["telling_peildatum"] == "2020-12-05"
     assert body["personen"] == {c: [] for c in CATEGORIEEN}
 
 
 def test_personen_unknown_partner_404_names_the_sources(env: dict[str, Any]) -> None:
-    body = assert_problem(get(env, "/v1/reconciliatie/groningen/personen?peildatum=2020-11-30&partner=uwv",
-                              "landelijk"), 404)
+    body = assert_problem(
+        get(env, "/v1/reconciliatie/groningen/personen?peildatum=2020-11-30&partner=uwv", "landelijk"), 404
+    )
     assert body["type"] == "/problems/not-found" and body["parameter"] == "partner"
     assert body["valid_values"] == ["gemeente.gm0014", "monitor"]
-    twente = assert_problem(get(env, "/v1/reconciliatie/twente/personen?peildatum=2020-11-30&partner=uwv",
-                                "landelijk"), 404)
+    twente = assert_problem(
+        get(env, "/v1/reconciliatie/twente/personen?peildatum=2020-11-30&partner=uwv", "landelijk"), 404
+    )
     assert twente["valid_values"] == []
 
 

@@ -1,6 +1,7 @@
 """What fuzzing and hand probing found, without servers: bounded /v1/aantallen ranges, every path and query
 parameter validated (and declared in the OpenAPI schema), no 5xx for hostile input, the rate limit of the public
 verification, operations endpoints for landelijk keys, security headers on every response."""
+
 from __future__ import annotations
 
 import re
@@ -53,12 +54,17 @@ def spy() -> dict[str, Any]:
     keys = {s: store.create(s)[1] for s in ("landelijk", "instelling:mbo.albeda", "publiek")}
     rm = Spy()
     # no registry pseudonym key: each id is looked up exactly once (with a key the tijdlijn also tries the mapped form)
-    app = create_app(replace(settings_mod.load(), registry_pseudonym_key_file=Path("/nonexistent/registry-pseudonym.key")),
-                     connect_database=False, keys=store, queries=rm)
+    app = create_app(
+        replace(settings_mod.load(), registry_pseudonym_key_file=Path("/nonexistent/registry-pseudonym.key")),
+        connect_database=False,
+        keys=store,
+        queries=rm,
+    )
     return {"client": TestClient(app, raise_server_exceptions=False), "keys": keys, "rm": rm}
 
 
 # --- /v1/aantallen: bounded range, bounded dates ---------------------------------------------------------------
+
 
 def test_aantallen_at_most_120_months(env: dict[str, Any]) -> None:
     ok = get(env, "/v1/aantallen?van=2011-01-01&tot=2020-12-31", "landelijk")  # exactly 120 months
@@ -73,20 +79,30 @@ def test_aantallen_at_most_120_months(env: dict[str, Any]) -> None:
     assert len(env["rm"].calls) == calls  # refused before any query ran
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ("van=9999-12-01&tot=2021-12-31", "van"), ("van=2021-01-01&tot=9999-12-31", "tot"),
-    ("van=1989-12-31&tot=1990-01-31", "van"), ("van=2100-12-01&tot=2101-01-01", "tot"),
-    ("van=0001-01-01&tot=2021-01-31", "van"),
-])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("van=9999-12-01&tot=2021-12-31", "van"),
+        ("van=2021-01-01&tot=9999-12-31", "tot"),
+        ("van=1989-12-31&tot=1990-01-31", "van"),
+        ("van=2100-12-01&tot=2101-01-01", "tot"),
+        ("van=0001-01-01&tot=2021-01-31", "van"),
+    ],
+)
 def test_aantallen_dates_outside_1990_2100_are_400(env: dict[str, Any], query: str, parameter: str) -> None:
     body = assert_problem(get(env, f"/v1/aantallen?{query}", "landelijk"), 400)
     assert body["parameter"] == parameter and "1990-01-01" in body["valid_values"][0]
 
 
-@pytest.mark.parametrize("url", [
-    "/v1/overzichten/kwalificaties?peildatum=9999-12-01", "/v1/overzichten/kwalificaties?peildatum=1989-12-31",
-    "/v1/reconciliatie?peildatum=9999-12-01", "/v1/reconciliatie/rijnmond/personen?peildatum=2101-01-01&partner=uwv",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/overzichten/kwalificaties?peildatum=9999-12-01",
+        "/v1/overzichten/kwalificaties?peildatum=1989-12-31",
+        "/v1/reconciliatie?peildatum=9999-12-01",
+        "/v1/reconciliatie/rijnmond/personen?peildatum=2101-01-01&partner=uwv",
+    ],
+)
 def test_peildatum_outside_range_is_400(env: dict[str, Any], url: str) -> None:
     assert assert_problem(get(env, url, "landelijk"), 400)["parameter"] == "peildatum"
 
@@ -100,12 +116,22 @@ def test_web_peildatum_outside_range_is_400_page(env: dict[str, Any]) -> None:
 
 # --- path ids: a malformed id is 404, never a database error --------------------------------------------------------
 
-@pytest.mark.parametrize("path", [
-    "/v1/trajecten/{}", "/v1/deelnemers/{}/tijdlijn", "/v1/verklaringen/{}/verificatie", "/verificatie/{}",
-    "/v1/verklaringen/{}/document", "/v1/verklaringen/{}/credential",
-])
-@pytest.mark.parametrize("bad", ["%00", "abc%00def", "%0a", "t-albeda", "'%20OR%201=1--", "x" * 300,
-                                 "44444444-4444-4444-8444-44444444444%00"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/trajecten/{}",
+        "/v1/deelnemers/{}/tijdlijn",
+        "/v1/verklaringen/{}/verificatie",
+        "/verificatie/{}",
+        "/v1/verklaringen/{}/document",
+        "/v1/verklaringen/{}/credential",
+    ],
+)
+@pytest.mark.parametrize(
+    "bad",
+    ["%00", "abc%00def", "%0a", "t-albeda", "'%20OR%201=1--", "x" * 300, "44444444-4444-4444-8444-44444444444%00"],
+)
 def test_malformed_path_id_is_404_problem(spy: dict[str, Any], path: str, bad: str) -> None:
     resp = spy["client"].get(path.format(bad), headers={"Authorization": f"Bearer {spy['keys']['landelijk']}"})
     assert resp.status_code == 404, resp.text
@@ -132,10 +158,16 @@ def test_valid_ids_still_reach_the_read_models(spy: dict[str, Any]) -> None:
     assert spy["rm"].ids == [T_ALBEDA, T_ALBEDA.upper(), P_ALBEDA, V1, "b1000000-0000", "pv-b100-0000-0000"]
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ("pilot=%00", "pilot"), ("regio=Rijn%0amond", "regio"), ("instelling=mbo.albeda%00", "instelling"),
-    ("pilot=" + "a" * 81, "pilot"), ("instelling=%3Cscript%3E", "instelling"),
-])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("pilot=%00", "pilot"),
+        ("regio=Rijn%0amond", "regio"),
+        ("instelling=mbo.albeda%00", "instelling"),
+        ("pilot=" + "a" * 81, "pilot"),
+        ("instelling=%3Cscript%3E", "instelling"),
+    ],
+)
 def test_control_characters_in_query_are_400(env: dict[str, Any], query: str, parameter: str) -> None:
     for url in (f"{OVZ}&{query}", f"{AANT}&{query}"):
         body = assert_problem(get(env, url, "landelijk"), 400)
@@ -153,8 +185,13 @@ def test_reconciliatie_partner_and_pilot_formats(env: dict[str, Any]) -> None:
     url = "/v1/reconciliatie/rijnmond/personen?peildatum=2021-01-13&partner="
     assert assert_problem(get(env, url + "uwv%00", "landelijk"), 400)["parameter"] == "partner"
     assert assert_problem(get(env, url + "a%20b", "landelijk"), 400)["parameter"] == "partner"
-    assert_problem(get(env, "/v1/reconciliatie/rijn%00mond/personen?peildatum=2021-01-13&partner=uwv", "landelijk"), 404)
-    assert assert_problem(get(env, "/v1/reconciliatie?peildatum=2021-01-13&pilot=%00", "landelijk"), 400)["parameter"] == "pilot"
+    assert_problem(
+        get(env, "/v1/reconciliatie/rijn%00mond/personen?peildatum=2021-01-13&partner=uwv", "landelijk"), 404
+    )
+    assert (
+        assert_problem(get(env, "/v1/reconciliatie?peildatum=2021-01-13&pilot=%00", "landelijk"), 400)["parameter"]
+        == "pilot"
+    )
 
 
 def test_overzicht_name_format(env: dict[str, Any]) -> None:
@@ -177,6 +214,7 @@ def test_database_data_error_is_400_not_503() -> None:
 
 # --- the OpenAPI schema declares every parameter's format -----------------------------------------------------------
 
+
 def test_every_parameter_is_declared_with_a_format(env: dict[str, Any]) -> None:
     spec = env["client"].get("/openapi.json").json()
     seen = set()
@@ -192,18 +230,37 @@ def test_every_parameter_is_declared_with_a_format(env: dict[str, Any]) -> None:
                     assert declared, f"{method.upper()} {path}: parameter {param['name']} has no pattern/enum/bounds"
                     seen.add((param["name"], s.get("pattern") or str(s.get("enum")) or s.get("maximum")))
     names = {n for n, _ in seen}
-    assert {"traject_id", "pseudonym", "verklaring_id", "peildatum", "van", "tot", "pilot", "regio", "instelling",
-            "gemeente", "partner", "naam", "partitie", "format"} <= names
+    assert {
+        "traject_id",
+        "pseudonym",
+        "verklaring_id",
+        "peildatum",
+        "van",
+        "tot",
+        "pilot",
+        "regio",
+        "instelling",
+        "gemeente",
+        "partner",
+        "naam",
+        "partitie",
+        "format",
+    } <= names
     naam = spec["paths"]["/v1/overzichten/{naam}"]["get"]["parameters"][0]["schema"]
     assert naam["enum"] == ["deelnemers_per_pilot", "kwalificaties"]
     van = next(p for p in spec["paths"]["/v1/aantallen"]["get"]["parameters"] if p["name"] == "van")["schema"]
-    assert van["format"] == "date" and re.match(van["pattern"], "2100-12-31") and not re.match(van["pattern"], "9999-12-01")
+    assert (
+        van["format"] == "date"
+        and re.match(van["pattern"], "2100-12-31")
+        and not re.match(van["pattern"], "9999-12-01")
+    )
     assert not re.match(van["pattern"], "1989-12-31") and re.match(van["pattern"], "1990-01-01")
     verificatie = spec["paths"]["/v1/verklaringen/{verklaring_id}/verificatie"]["get"]["responses"]
     assert "Retry-After" in verificatie["429"]["headers"]
 
 
 # --- rate limit of the public verification ------------------------------------------------------------------------
+
 
 def test_verification_json_is_rate_limited_with_the_page(env: dict[str, Any]) -> None:
     url = f"/v1/verklaringen/{V1}/verificatie"
@@ -220,6 +277,7 @@ def test_verification_json_is_rate_limited_with_the_page(env: dict[str, Any]) ->
 
 # --- operations for landelijk only; security headers everywhere -------------------------------------------------
 
+
 @pytest.mark.parametrize("url", ["/v1/status", "/metrics"])
 def test_operations_are_landelijk_only(env: dict[str, Any], url: str) -> None:
     assert_problem(get(env, url, None), 401)
@@ -235,16 +293,25 @@ def test_security_headers_on_every_response() -> None:
 
     store = MemoryKeyStore()
     _, secret = store.create("landelijk")
-    client = TestClient(create_app(settings_mod.load(), connect_database=False, keys=store, queries=Broken()),
-                        raise_server_exceptions=False)
+    client = TestClient(
+        create_app(settings_mod.load(), connect_database=False, keys=store, queries=Broken()),
+        raise_server_exceptions=False,
+    )
     h = {"Authorization": f"Bearer {secret}"}
     responses = {
-        "json": client.get(OVZ, headers=h), "csv": client.get(OVZ + "&format=csv", headers=h),
-        "401": client.get(OVZ), "400": client.get(OVZ.replace("2021-01-13", "9999-12-01"), headers=h),
-        "404 path": client.get("/v1/trajecten/%00", headers=h), "unmatched": client.get("/nergens"),
-        "405": client.post("/v1/overzichten", headers=h), "500": client.get(f"/v1/deelnemers/{P_ALBEDA}/tijdlijn", headers=h),
-        "html": client.get(f"/verificatie/{V_NOPE}"), "static": client.get("/static/praktijkloket.css"), "openapi": client.get("/openapi.json"),
-        "docs": client.get("/docs"), "metrics": client.get("/metrics", headers=h),
+        "json": client.get(OVZ, headers=h),
+        "csv": client.get(OVZ + "&format=csv", headers=h),
+        "401": client.get(OVZ),
+        "400": client.get(OVZ.replace("2021-01-13", "9999-12-01"), headers=h),
+        "404 path": client.get("/v1/trajecten/%00", headers=h),
+        "unmatched": client.get("/nergens"),
+        "405": client.post("/v1/overzichten", headers=h),
+        "500": client.get(f"/v1/deelnemers/{P_ALBEDA}/tijdlijn", headers=h),
+        "html": client.get(f"/verificatie/{V_NOPE}"),
+        "static": client.get("/static/praktijkloket.css"),
+        "openapi": client.get("/openapi.json"),
+        "docs": client.get("/docs"),
+        "metrics": client.get("/metrics", headers=h),
     }
     assert responses["500"].status_code == 500
     for what, resp in responses.items():
@@ -253,6 +320,8 @@ def test_security_headers_on_every_response() -> None:
         assert "default-src 'self'" in resp.headers["content-security-policy"], what
         assert "strict-transport-security" not in resp.headers  # plain http
     assert responses["json"].headers["cache-control"] == "no-store"
-    https = TestClient(create_app(settings_mod.load(), connect_database=False, keys=store, queries=Broken()),
-                       base_url="https://testserver")
+    https = TestClient(
+        create_app(settings_mod.load(), connect_database=False, keys=store, queries=Broken()),
+        base_url="https://testserver",
+    )
     assert https.get(f"/verificatie/{V_NOPE}").headers["strict-transport-security"].startswith("max-age=")

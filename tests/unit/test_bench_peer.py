@@ -1,4 +1,5 @@
 """ops/benchmarks/peer.py, the pure parts: both sides get the same workload and the same expected counts."""
+
 from __future__ import annotations
 
 import collections
@@ -15,8 +16,11 @@ def test_werkstroom_has_an_inschrijving_five_sign_offs_and_a_verklaring_per_deel
     mensen = peer.deelnemers(8)
     items = peer.werkstroom(mensen)
     assert len(items) == 8 * peer.PER_DEELNEMER == 8 * 7
-    assert collections.Counter(t for t, _ in items) == {"DeelnemerIngeschreven": 8, "WerkprocesAfgetekend": 40,
-                                                        "PraktijkverklaringUitgegeven": 8}
+    assert collections.Counter(t for t, _ in items) == {
+        "DeelnemerIngeschreven": 8,
+        "WerkprocesAfgetekend": 40,
+        "PraktijkverklaringUitgegeven": 8,
+    }
     assert [r["pilot"] for t, r in items if t == "DeelnemerIngeschreven"] == [p for _, p in mensen]
     dossier = peer.referentie5()[0][1]
     assert {w["code"] for k in dossier["kerntaken"] for w in k["werkprocessen"]} >= set(peer.WERKPROCESSEN)
@@ -31,6 +35,12 @@ def test_verwacht_counts_deelnemers_and_verklaringen_per_pilot() -> None:
 
 def test_peer_env_from_the_database_url() -> None:
     env = peer.peer_env("postgresql+psycopg://u:p%40w@127.0.0.1:5433/db", "bench1_peer")
-    assert env == {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": "db", "POSTGRES_HOST": "127.0.0.1",
-                   "POSTGRES_PORT": "5433", "POSTGRES_USER": "u", "POSTGRES_PASSWORD": "p@w",
-                   "POSTGRES_SCHEMA": "bench1_peer"}
+    assert env == {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": "db",
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": "5433",
+        "POSTGRES_USER": "u",
+        "POSTGRES_PASSWORD": "p@w",
+        "POSTGRES_SCHEMA": "bench1_peer",
+    }

@@ -1,6 +1,7 @@
 """The event catalogue (registry/domein/events.py) is the one list of event types: every
 dispatch table handles each of them or says it ignores it, every one has a schema file
 and a Kafka key, and no schema file is missing from the catalogue."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,8 @@ from typing import Any, get_args
 
 import pytest
 
-from projections.catalogus import ALL as PROJECTIONS
 from producers import invoer
+from projections.catalogus import ALL as PROJECTIONS
 from registry.domein import events, regels, staat
 from registry.domein.identifiers import PARTNER_SOORTEN
 from registry.infra import codec
@@ -112,7 +113,10 @@ def test_key_works_for_every_event_type(spec: events.EventSpec) -> None:
 def test_keys_of_reference_data_and_unknown_types() -> None:
     assert events.key("KwalificatiedossierVastgesteld", {"crebo": "25250"}) == b"25250"
     assert events.key("LeerbedrijfErkend", {"leerbedrijf_id": "123456789"}) == b"123456789"
-    assert events.key("ErkenningDerdeLeerwegVerleend", {"mbo_instelling": "mbo.albeda", "crebo": "25250"}) == b"mbo.albeda:25250"
+    assert (
+        events.key("ErkenningDerdeLeerwegVerleend", {"mbo_instelling": "mbo.albeda", "crebo": "25250"})
+        == b"mbo.albeda:25250"
+    )
     with pytest.raises(ValueError, match="unknown event type 'Bestaat'"):
         events.key("Bestaat", {})
 
@@ -120,20 +124,36 @@ def test_keys_of_reference_data_and_unknown_types() -> None:
 def test_the_catalogue_refuses_a_soort_that_a_rule_forgot_to(monkeypatch: pytest.MonkeyPatch) -> None:
     # today every finer rule implies the catalogue's publishers; this is the safety net behind them
     monkeypatch.setitem(regels._REGELS, "LeerbedrijfErkend", lambda ctx: None)
-    erkend = {"event_id": "11111111-1111-4111-8111-111111111111", "partner": "mbo.albeda", "leerbedrijf_id": "123456789",
-              "naam": "Bouw BV", "crebos": ["25250"], "occurred_at": dt.datetime(2020, 6, 1, tzinfo=dt.timezone.utc)}
-    now = dt.datetime(2021, 1, 13, tzinfo=dt.timezone.utc)
+    erkend = {
+        "event_id": "11111111-1111-4111-8111-111111111111",
+        "partner": "mbo.albeda",
+        "leerbedrijf_id": "123456789",
+        "naam": "Bouw BV",
+        "crebos": ["25250"],
+        "occurred_at": dt.datetime(2020, 6, 1, tzinfo=dt.UTC),
+    }
+    now = dt.datetime(2021, 1, 13, tzinfo=dt.UTC)
     besluit = regels.beoordeel(staat.Staat(), "LeerbedrijfErkend", erkend, "mbo.albeda", now)
-    assert (besluit.reden, besluit.melding) == ("niet_bevoegd", "mbo.albeda may not publish LeerbedrijfErkend (only sbb)")
+    assert (besluit.reden, besluit.melding) == (
+        "niet_bevoegd",
+        "mbo.albeda may not publish LeerbedrijfErkend (only sbb)",
+    )
     assert regels.beoordeel(staat.Staat(), "LeerbedrijfErkend", erkend | {"partner": "sbb"}, "sbb", now).geaccepteerd
 
 
 def test_a_reconciliation_result_from_a_partner_is_a_forgery() -> None:
     # the registry appends ReconciliatieUitgevoerd itself; on an ingress topic it must never pass
-    forged = {"event_id": "22222222-2222-4222-8222-222222222222", "partner": "mbo.albeda", "pilot": "rijnmond",
-              "peildatum": dt.date(2021, 1, 13), "register": 1, "gereconcilieerd": 999, "bronnen": [],
-              "occurred_at": dt.datetime(2021, 1, 13, tzinfo=dt.timezone.utc)}
-    now = dt.datetime(2021, 1, 14, tzinfo=dt.timezone.utc)
+    forged = {
+        "event_id": "22222222-2222-4222-8222-222222222222",
+        "partner": "mbo.albeda",
+        "pilot": "rijnmond",
+        "peildatum": dt.date(2021, 1, 13),
+        "register": 1,
+        "gereconcilieerd": 999,
+        "bronnen": [],
+        "occurred_at": dt.datetime(2021, 1, 13, tzinfo=dt.UTC),
+    }
+    now = dt.datetime(2021, 1, 14, tzinfo=dt.UTC)
     besluit = regels.beoordeel(staat.Staat(), "ReconciliatieUitgevoerd", forged, "mbo.albeda", now)
     assert besluit.reden == "niet_bevoegd" and "only the registry" in besluit.melding
     sbb = regels.beoordeel(staat.Staat(), "ReconciliatieUitgevoerd", forged | {"partner": "sbb"}, "sbb", now)
@@ -143,23 +163,39 @@ def test_a_reconciliation_result_from_a_partner_is_a_forgery() -> None:
 def test_publish_refuses_a_registry_event_before_sending() -> None:
     from producers.invoer import FieldError, Invoer
 
-    line = {"type": "ReconciliatieUitgevoerd", "pilot": "rijnmond", "peildatum": "2021-01-13", "register": 1,
-            "gereconcilieerd": 2, "bronnen": []}
-    parser = Invoer("mbo.albeda", lambda bsn: "0" * 64, lambda data: b"", now=dt.datetime(2021, 1, 14, tzinfo=dt.timezone.utc))
+    line = {
+        "type": "ReconciliatieUitgevoerd",
+        "pilot": "rijnmond",
+        "peildatum": "2021-01-13",
+        "register": 1,
+        "gereconcilieerd": 2,
+        "bronnen": [],
+    }
+    parser = Invoer("mbo.albeda", lambda bsn: "0" * 64, lambda data: b"", now=dt.datetime(2021, 1, 14, tzinfo=dt.UTC))
     with pytest.raises(FieldError, match="written by the registry itself"):
         parser.row(dict(line), json.dumps(line))
 
 
 def test_a_pilots_own_monitor_reports_only_that_pilot() -> None:
-    telling = {"event_id": "33333333-3333-4333-8333-333333333333", "partner": "monitor.groningen", "bron_type": "monitor",
-               "pilot": "groningen", "peildatum": dt.date(2021, 1, 13), "aantal_deelnemers": 3,
-               "aantal_verklaringen": None, "deelnemers": None,
-               "occurred_at": dt.datetime(2021, 1, 13, tzinfo=dt.timezone.utc)}
-    now = dt.datetime(2021, 1, 14, tzinfo=dt.timezone.utc)
+    telling = {
+        "event_id": "33333333-3333-4333-8333-333333333333",
+        "partner": "monitor.groningen",
+        "bron_type": "monitor",
+        "pilot": "groningen",
+        "peildatum": dt.date(2021, 1, 13),
+        "aantal_deelnemers": 3,
+        "aantal_verklaringen": None,
+        "deelnemers": None,
+        "occurred_at": dt.datetime(2021, 1, 13, tzinfo=dt.UTC),
+    }
+    now = dt.datetime(2021, 1, 14, tzinfo=dt.UTC)
     assert regels.beoordeel(staat.Staat(), "TellingGemeld", telling, "monitor.groningen", now).geaccepteerd
     other = telling | {"partner": "monitor.twente"}
     besluit = regels.beoordeel(staat.Staat(), "TellingGemeld", other, "monitor.twente", now)
-    assert (besluit.reden, besluit.melding) == ("niet_bevoegd", "monitor.twente may not report a telling for pilot groningen")
+    assert (besluit.reden, besluit.melding) == (
+        "niet_bevoegd",
+        "monitor.twente may not report a telling for pilot groningen",
+    )
     national = telling | {"partner": "monitor"}
     assert regels.beoordeel(staat.Staat(), "TellingGemeld", national, "monitor", now).geaccepteerd
 

@@ -1,4 +1,5 @@
 """CLI tables in a pipe: one line per row, never folded at 80 columns (ids and reason codes stay greppable)."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,13 @@ def test_a_table_in_a_pipe_keeps_each_row_on_one_line(capsys: object) -> None:
     for col in ("recorded_at", "event_type", "event_id", "reden", "melding"):
         table.add_column(col)
     event_id = "9e9fa148-d6be-48e1-8df7-b08800311980"
-    table.add_row("2021-01-13T12:00:00", "WerkprocesAfgetekend", event_id, "onbekend_traject",
-                  "traject 11111111-1111-4111-8111-111111111111 is not known to the registry " * 3)
+    table.add_row(
+        "2021-01-13T12:00:00",
+        "WerkprocesAfgetekend",
+        event_id,
+        "onbekend_traject",
+        "traject 11111111-1111-4111-8111-111111111111 is not known to the registry " * 3,
+    )
     out = io.StringIO()
     console.file = out
     console.print(table)

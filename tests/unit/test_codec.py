@@ -1,4 +1,5 @@
 """Avro single-object encoding: round trips, fingerprints, evolution, dead-letter cases."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +27,8 @@ def strategy_for(typ: Any) -> st.SearchStrategy[Any]:
         logical, kind = typ.get("logicalType"), typ.get("type")
         if logical == "timestamp-millis":
             return st.datetimes(min_value=dt.datetime(2015, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
-                lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=dt.timezone.utc))
+                lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=dt.UTC)
+            )
         if logical == "date":
             return st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2030, 1, 1))
         if logical == "uuid":
@@ -39,8 +41,12 @@ def strategy_for(typ: Any) -> st.SearchStrategy[Any]:
             return st.fixed_dictionaries({f["name"]: strategy_for(f["type"]) for f in typ["fields"]})
         return strategy_for(kind)
     return {
-        "null": st.none(), "boolean": st.booleans(), "int": st.integers(-(2**31), 2**31 - 1),
-        "long": st.integers(-(2**63), 2**63 - 1), "string": st.text(max_size=20), "bytes": st.binary(max_size=40),
+        "null": st.none(),
+        "boolean": st.booleans(),
+        "int": st.integers(-(2**31), 2**31 - 1),
+        "long": st.integers(-(2**63), 2**63 - 1),
+        "string": st.text(max_size=20),
+        "bytes": st.binary(max_size=40),
     }[typ]
 
 
@@ -70,11 +76,23 @@ def test_spec_fingerprint_of_known_value() -> None:
 # ---- evolution -------------------------------------------------------------------------------
 def _inschrijving() -> dict[str, Any]:
     return {
-        "event_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "occurred_at": dt.datetime(2020, 3, 1, tzinfo=dt.timezone.utc),
-        "partner": "mbo.albeda", "deelnemer": "a" * 64, "traject_id": "5f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11",
-        "mbo_instelling": "mbo.albeda", "crebo": "25250", "leertraject": "OVO", "pilot": "rijnmond",
-        "startdatum": dt.date(2020, 3, 2), "leerbedrijf_id": "123456789", "geslacht": "vrouw", "leeftijd": 31,
-        "gemeente": "GM0599", "persoonsgegevens": None, "recorded_at": None, "warnings": [],
+        "event_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+        "occurred_at": dt.datetime(2020, 3, 1, tzinfo=dt.UTC),
+        "partner": "mbo.albeda",
+        "deelnemer": "a" * 64,
+        "traject_id": "5f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e11",
+        "mbo_instelling": "mbo.albeda",
+        "crebo": "25250",
+        "leertraject": "OVO",
+        "pilot": "rijnmond",
+        "startdatum": dt.date(2020, 3, 2),
+        "leerbedrijf_id": "123456789",
+        "geslacht": "vrouw",
+        "leeftijd": 31,
+        "gemeente": "GM0599",
+        "persoonsgegevens": None,
+        "recorded_at": None,
+        "warnings": [],
     }
 
 
@@ -91,7 +109,9 @@ def test_v1_bytes_read_as_v2() -> None:
 
 
 def _write(directory: Path, name: str, fields: list[dict[str, Any]]) -> None:
-    (directory / name).write_text(json.dumps({"type": "record", "name": name.split(".")[0], "namespace": "t", "fields": fields}))
+    (directory / name).write_text(
+        json.dumps({"type": "record", "name": name.split(".")[0], "namespace": "t", "fields": fields})
+    )
 
 
 def test_upcaster_handles_a_rename(tmp_path: Path) -> None:
@@ -108,11 +128,14 @@ def test_upcaster_handles_a_rename(tmp_path: Path) -> None:
 
 
 # ---- what the validator dead-letters ------------------------------------------------------------
-@pytest.mark.parametrize("data, message", [
-    (b"", "single-object"),
-    (b'{"json": true}', "single-object"),
-    (b"\xc3\x01" + b"\x00" * 8 + b"\x02", "unknown writer schema fingerprint"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "single-object"),
+        (b'{"json": true}', "single-object"),
+        (b"\xc3\x01" + b"\x00" * 8 + b"\x02", "unknown writer schema fingerprint"),
+    ],
+)
 def test_undecodable_bytes_raise_decode_error(data: bytes, message: str) -> None:
     with pytest.raises(DecodeError, match=message):
         codec.decode(data)
@@ -147,7 +170,10 @@ def test_schemas_check_rejects_an_incompatible_version(tmp_path: Path) -> None:
 
     for path in codec.SCHEMA_DIR.glob("DeelnemerIngeschreven.v*.avsc"):
         shutil.copy(path, tmp_path / path.name)
-    shutil.copy(codec.SCHEMA_DIR / "fixtures" / "DeelnemerIngeschreven.v3-incompatible.avsc", tmp_path / "DeelnemerIngeschreven.v3.avsc")
+    shutil.copy(
+        codec.SCHEMA_DIR / "fixtures" / "DeelnemerIngeschreven.v3-incompatible.avsc",
+        tmp_path / "DeelnemerIngeschreven.v3.avsc",
+    )
     result = CliRunner().invoke(app, ["schemas", "check", "--dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "DeelnemerIngeschreven v3 cannot read v1" in result.output

@@ -1,5 +1,6 @@
 """The Grafana dashboard (ops/grafana/dashboards/praktijkregister.json): every panel's PromQL parses (promtool, as
 recording rules) and names only metrics the code exports (collected from the code's prometheus-client registries)."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,12 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "ops" / "grafana" / "dashboards" / "praktijkregister.json"
-SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",), "summary": ("_count", "_sum")}
+SUFFIXES = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_count", "_sum"),
+    "gauge": ("",),
+    "summary": ("_count", "_sum"),
+}
 
 
 def exported(registry: CollectorRegistry) -> set[str]:
@@ -42,12 +48,15 @@ def metric_names(expr: str) -> set[str]:
 
 def test_every_panel_parses(tmp_path: Path) -> None:
     exprs = expressions()
-    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"panel:{i}", "expr": e} for i, e in enumerate(exprs)]}]}
+    rules = {
+        "groups": [{"name": "dashboard", "rules": [{"record": f"panel:{i}", "expr": e} for i, e in enumerate(exprs)]}]
+    }
     (tmp_path / "dashboard.rules.yml").write_text(yaml.safe_dump(rules))
     exe = shutil.which("promtool")
     assert exe, "promtool not found: Debian package prometheus (ops/test installs it)"
-    out = subprocess.run([exe, "check", "rules", str(tmp_path / "dashboard.rules.yml")], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [exe, "check", "rules", str(tmp_path / "dashboard.rules.yml")], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"SUCCESS: {len(exprs)} rules found" in out.stdout
 
@@ -57,9 +66,15 @@ def test_panels_name_only_exported_metrics() -> None:
     used = set().union(*(metric_names(e) for e in expressions()))
     assert used <= known, f"not exported by the code: {sorted(used - known)}"
     # what the issue asks the dashboard to show
-    assert {"praktijk_ingress_records_total", "praktijk_consumer_lag_records", "praktijk_projection_freshness_seconds",
-            "praktijk_rejections_total", "praktijk_deadletters_total", "praktijk_api_request_seconds_bucket",
-            "praktijk_reconciliation_difference"} <= used
+    assert {
+        "praktijk_ingress_records_total",
+        "praktijk_consumer_lag_records",
+        "praktijk_projection_freshness_seconds",
+        "praktijk_rejections_total",
+        "praktijk_deadletters_total",
+        "praktijk_api_request_seconds_bucket",
+        "praktijk_reconciliation_difference",
+    } <= used
 
 
 def test_the_name_check_catches_a_typo() -> None:
@@ -76,8 +91,11 @@ def test_alerts_name_only_exported_metrics() -> None:
 def test_metric_names_list_matches_the_definitions() -> None:
     from registry.infra import metrics
 
-    ours = {n for n in exported(REGISTRY) if n.startswith("praktijk_") and not n.startswith(("praktijk_validator_",
-                                                                                              "praktijk_parked_"))}
+    ours = {
+        n
+        for n in exported(REGISTRY)
+        if n.startswith("praktijk_") and not n.startswith(("praktijk_validator_", "praktijk_parked_"))
+    }
     trimmed = {re.sub(r"_(bucket|count|sum)$", "", n) for n in ours}
     assert trimmed == metrics.METRIC_NAMES
 

@@ -1,5 +1,6 @@
 """The documentation: a MkDocs site built in strict mode (a broken link fails), every setting documented, a README
 of one screen, and no dated run history."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _mkdocs(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
@@ -47,3 +52,17 @@ def test_readme_is_one_screen_and_docs_hold_no_run_history() -> None:
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         hits = dated.findall(page.read_text())
         assert not hits, f"{page.name}: {hits}"
+
+
+def test_code_and_docs_cite_no_issue_numbers() -> None:
+    """An issue number means nothing to a reader of the code: say why, not which ticket."""
+    cited = re.compile(r"\b[Ii]ssues? #?\d+")
+    roots = ["registry", "consumers", "producers", "projections", "ops", "tests", "schemas", "docs"]
+    suffixes = {".py", ".sh", ".md", ".yml", ".toml", ".html", ".js", ".avsc"}
+    files = [p for r in roots for p in (ROOT / r).rglob("*") if p.suffix in suffixes and p.is_file()]
+    files += [ROOT / "README.md", ROOT / "pyproject.toml", *(ROOT / "ops").glob("*")]
+    me = Path(__file__).resolve()
+    hits = [
+        f"{p.relative_to(ROOT)}: {m}" for p in files if p.is_file() and p != me for m in cited.findall(p.read_text())
+    ]
+    assert len(files) > 200 and not hits, hits[:10]

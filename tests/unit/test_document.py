@@ -1,6 +1,7 @@
 """The praktijkverklaring document, credential and verification page without servers: the pure content model,
 the VC-JWT signing and offline verification (tampering fails), the status list bits, and the endpoints per scope
 with an in-memory stand-in for the read models and for the key/log sources."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,10 +20,19 @@ from registry.api.routes import verificatie_pagina
 from registry.api.verklaringen import bronnen
 from registry.cli.main import app as cli_app
 from registry.domein.verklaring_document import (
-    Persoon, bit_gezet, bouw_document, datum_nl, encode_bitstring, id_prefix, identity_hash, korte_code,
-    open_badge_credential, persoon_uit)
+    Persoon,
+    bit_gezet,
+    bouw_document,
+    datum_nl,
+    encode_bitstring,
+    id_prefix,
+    identity_hash,
+    korte_code,
+    open_badge_credential,
+    persoon_uit,
+)
 from registry.infra import settings as settings_mod
-from registry.infra.ondertekening import OngeldigeCredential, Ondertekenaar, load_verification_keys, verify
+from registry.infra.ondertekening import Ondertekenaar, OngeldigeCredential, verify
 from tests.support.api import assert_problem, get
 
 VID = "3f2a9c1e-7b4d-4e11-9a0b-5c6d7e8f9012"
@@ -34,28 +44,61 @@ NAAM = "Anouk van 't Veld-Ëmre"
 
 def feiten(vid: str = VID, **extra: Any) -> dict[str, Any]:
     return {
-        "verklaring_id": vid, "status": "geldig", "ingetrokken_op": None, "reden_intrekking": None,
-        "mbo_instelling": "Albeda", "mbo_instelling_id": "mbo.albeda", "kwalificatie": "25655",
+        "verklaring_id": vid,
+        "status": "geldig",
+        "ingetrokken_op": None,
+        "reden_intrekking": None,
+        "mbo_instelling": "Albeda",
+        "mbo_instelling_id": "mbo.albeda",
+        "kwalificatie": "25655",
         "kwalificaties": [{"crebo": "25655", "naam": "Medewerker logistiek", "niveau": 2}],
         "werkprocessen": [
-            {"crebo": "25655", "werkproces": "B1-K1-W2", "naam": "Slaat goederen op", "kerntaak": "B1-K1", "kerntaak_naam": "Ontvangt goederen"},
-            {"crebo": "25655", "werkproces": "B1-K1-W1", "naam": "Ontvangt en controleert goederen", "kerntaak": "B1-K1", "kerntaak_naam": "Ontvangt goederen"},
-            {"crebo": "25655", "werkproces": "B1-K2-W1", "naam": "Verzamelt orders", "kerntaak": "B1-K2", "kerntaak_naam": "Verzendt goederen"},
+            {
+                "crebo": "25655",
+                "werkproces": "B1-K1-W2",
+                "naam": "Slaat goederen op",
+                "kerntaak": "B1-K1",
+                "kerntaak_naam": "Ontvangt goederen",
+            },
+            {
+                "crebo": "25655",
+                "werkproces": "B1-K1-W1",
+                "naam": "Ontvangt en controleert goederen",
+                "kerntaak": "B1-K1",
+                "kerntaak_naam": "Ontvangt goederen",
+            },
+            {
+                "crebo": "25655",
+                "werkproces": "B1-K2-W1",
+                "naam": "Verzamelt orders",
+                "kerntaak": "B1-K2",
+                "kerntaak_naam": "Verzendt goederen",
+            },
         ],
         "leerbedrijf": {"leerbedrijf_id": "100234567", "naam": "Transport Rotterdam BV"},
-        "uitgegeven_op": dt.date(2020, 11, 2), "uitgegeven_om": dt.datetime(2020, 11, 2, 9, 30, tzinfo=dt.timezone.utc),
-        "brancheorganisaties": ["sbb"], "brancheorganisatie_namen": ["SBB"], "deelnemer": PSEUDONYM,
-        "traject_id": "t-1", "volgnummer": 1, "verwijderd_op": None, "log_positie": (3, 41),
-        "persoonsgegevens_posities": [(3, 7)], **extra}
+        "uitgegeven_op": dt.date(2020, 11, 2),
+        "uitgegeven_om": dt.datetime(2020, 11, 2, 9, 30, tzinfo=dt.UTC),
+        "brancheorganisaties": ["sbb"],
+        "brancheorganisatie_namen": ["SBB"],
+        "deelnemer": PSEUDONYM,
+        "traject_id": "t-1",
+        "volgnummer": 1,
+        "verwijderd_op": None,
+        "log_positie": (3, 41),
+        "persoonsgegevens_posities": [(3, 7)],
+        **extra,
+    }
 
 
 class FakeReadModels:
     OVERZICHTEN: dict[str, str] = {}
 
     def __init__(self) -> None:
-        self.data = {VID: feiten(), REVOKED: feiten(REVOKED, status="ingetrokken", ingetrokken_op=dt.date(2021, 1, 5),
-                                                     log_positie=(3, 99)),
-                     ERASED: feiten(ERASED, verwijderd_op=dt.date(2021, 2, 1))}
+        self.data = {
+            VID: feiten(),
+            REVOKED: feiten(REVOKED, status="ingetrokken", ingetrokken_op=dt.date(2021, 1, 5), log_positie=(3, 99)),
+            ERASED: feiten(ERASED, verwijderd_op=dt.date(2021, 2, 1)),
+        }
 
     def verklaring_document(self, conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
         return self.data.get(verklaring_id)
@@ -64,8 +107,19 @@ class FakeReadModels:
         f = self.data.get(verklaring_id)
         if f is None:
             return None
-        keep = ("verklaring_id", "status", "ingetrokken_op", "reden_intrekking", "mbo_instelling", "kwalificatie",
-                "kwalificaties", "werkprocessen", "leerbedrijf", "uitgegeven_op", "brancheorganisaties")
+        keep = (
+            "verklaring_id",
+            "status",
+            "ingetrokken_op",
+            "reden_intrekking",
+            "mbo_instelling",
+            "kwalificatie",
+            "kwalificaties",
+            "werkprocessen",
+            "leerbedrijf",
+            "uitgegeven_op",
+            "brancheorganisaties",
+        )
         return {k: f[k] for k in keep}
 
     def verklaringen_met_prefix(self, conn: Connection, prefix: str) -> list[str]:
@@ -105,12 +159,15 @@ def env() -> dict[str, Any]:
 
 # --- the content model -----------------------------------------------------------------------------------------
 
+
 def test_document_groups_werkprocessen_by_kwalificatie_and_kerntaak() -> None:
     doc = bouw_document(feiten(), Persoon(NAAM, dt.date(1990, 5, 1)), "https://r.example/verificatie/" + VID)
     (k,) = doc.kwalificaties
     assert (k.crebo, k.naam, k.niveau) == ("25655", "Medewerker logistiek", 2)
     assert [(kt.code, kt.naam, [w.code for w in kt.werkprocessen]) for kt in k.kerntaken] == [
-        ("B1-K1", "Ontvangt goederen", ["B1-K1-W1", "B1-K1-W2"]), ("B1-K2", "Verzendt goederen", ["B1-K2-W1"])]
+        ("B1-K1", "Ontvangt goederen", ["B1-K1-W1", "B1-K1-W2"]),
+        ("B1-K2", "Verzendt goederen", ["B1-K2-W1"]),
+    ]
     assert doc.leerbedrijf == "Transport Rotterdam BV (leerbedrijf-ID 100234567)"
     assert doc.brancheorganisaties == ("SBB",) and doc.volgnummer == 1 and doc.korte_code == "PV-3F2A-9C1E-7B4D"
 
@@ -124,7 +181,9 @@ def test_short_code_stands_for_the_id_prefix() -> None:
 
 
 def test_persoon_and_dutch_dates() -> None:
-    assert persoon_uit({"naam": "  Jan   Jansen ", "geboortedatum": "1990-05-01"}) == Persoon("Jan Jansen", dt.date(1990, 5, 1))
+    assert persoon_uit({"naam": "  Jan   Jansen ", "geboortedatum": "1990-05-01"}) == Persoon(
+        "Jan Jansen", dt.date(1990, 5, 1)
+    )
     assert persoon_uit({"naam": "Jan", "geboortedatum": "1-5-1990"}) == Persoon("Jan", None)
     assert persoon_uit(None) is None and persoon_uit({"naam": " "}) is None
     assert datum_nl(dt.date(2021, 1, 13)) == "13 januari 2021"
@@ -133,7 +192,15 @@ def test_persoon_and_dutch_dates() -> None:
 def test_status_bitstring_round_trip() -> None:
     enc = encode_bitstring({0, 7, 8, 200_000}, 10)
     assert enc.startswith("u")
-    assert [bit_gezet(enc, i) for i in (0, 1, 7, 8, 9, 200_000, 199_999)] == [True, False, True, True, False, True, False]
+    assert [bit_gezet(enc, i) for i in (0, 1, 7, 8, 9, 200_000, 199_999)] == [
+        True,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]
     assert not bit_gezet(encode_bitstring(set(), 0), 131071)  # at least 16 KB of bits
     with pytest.raises(ValueError):
         bit_gezet(enc, 10**7)
@@ -141,10 +208,17 @@ def test_status_bitstring_round_trip() -> None:
 
 # --- the credential -----------------------------------------------------------------------------------------------
 
+
 def _credential(signer: Ondertekenaar = SIGNER) -> str:
     doc = bouw_document(feiten(), Persoon(NAAM, None), "https://r.example/verificatie/" + VID)
-    claims = open_badge_credential(doc, issuer_url="https://r.example", issued_at=dt.datetime(2020, 11, 2, tzinfo=dt.timezone.utc),
-                                   salt=signer.salt(VID), status_list_url="https://r.example/v1/statuslijst/3", status_index=41)
+    claims = open_badge_credential(
+        doc,
+        issuer_url="https://r.example",
+        issued_at=dt.datetime(2020, 11, 2, tzinfo=dt.UTC),
+        salt=signer.salt(VID),
+        status_list_url="https://r.example/v1/statuslijst/3",
+        status_index=41,
+    )
     return signer.sign({**claims, "iss": "https://r.example", "jti": claims["id"]})
 
 
@@ -211,9 +285,17 @@ DOC = f"/v1/verklaringen/{VID}/document"
 CRED = f"/v1/verklaringen/{VID}/credential"
 
 
-@pytest.mark.parametrize(("scope", "expected"), [("landelijk", 200), ("instelling:mbo.albeda", 200),
-                                                 ("instelling:mbo.roc-top", 403), ("regio:Rijnmond", 403),
-                                                 ("publiek", 403), (None, 401)])
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ("landelijk", 200),
+        ("instelling:mbo.albeda", 200),
+        ("instelling:mbo.roc-top", 403),
+        ("regio:Rijnmond", 403),
+        ("publiek", 403),
+        (None, 401),
+    ],
+)
 @pytest.mark.parametrize("url", [DOC, CRED])
 def test_document_and_credential_scopes(env: dict[str, Any], url: str, scope: str | None, expected: int) -> None:
     resp = get(env, url, scope)
@@ -268,7 +350,9 @@ def test_missing_signing_key_is_503(env: dict[str, Any], tmp_path: Path) -> None
     ctx = env["app"].state.context
     from dataclasses import replace
 
-    env["app"].dependency_overrides[bronnen] = lambda: NoKey(replace(ctx, settings=replace(ctx.settings, signing_key_file=tmp_path / "nope.key")))
+    env["app"].dependency_overrides[bronnen] = lambda: NoKey(
+        replace(ctx, settings=replace(ctx.settings, signing_key_file=tmp_path / "nope.key"))
+    )
     body = assert_problem(get(env, CRED, "landelijk"), 503)
     assert body["type"].endswith("key-unavailable") and str(tmp_path) not in body["detail"]
 
@@ -276,7 +360,11 @@ def test_missing_signing_key_is_503(env: dict[str, Any], tmp_path: Path) -> None
 def test_verification_page(env: dict[str, Any]) -> None:
     page = env["client"].get(f"/verificatie/{VID}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "Geldig" in page.text and "Ontvangt en controleert goederen" in page.text and "Transport Rotterdam BV" in page.text
+    assert (
+        "Geldig" in page.text
+        and "Ontvangt en controleert goederen" in page.text
+        and "Transport Rotterdam BV" in page.text
+    )
     assert NAAM not in page.text and PSEUDONYM not in page.text
     revoked = env["client"].get(f"/verificatie/{REVOKED}")
     assert "Ingetrokken" in revoked.text and "ingetrokken" in revoked.text and "5 januari 2021" in revoked.text

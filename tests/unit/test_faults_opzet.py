@@ -1,12 +1,18 @@
 """Which faults a fault-suite run does (``./ops/faults --short`` / ``--only``): pure, no servers."""
+
 from __future__ import annotations
 
-from tests.support.faults.suite import RECOVERY_LIMIT_S, SHORT, Opzet, Rij
 from tests.support.faults.controle import Telling
+from tests.support.faults.suite import RECOVERY_LIMIT_S, SHORT, Opzet, Rij
 
 
 def test_only_narrows_the_run_and_short_keeps_one_of_each_kind() -> None:
-    alles = ["validator SIGKILL", "Kafka SIGTERM + restart", "Kafka SIGKILL + restart", "PostgreSQL stop -m fast + start"]
+    alles = [
+        "validator SIGKILL",
+        "Kafka SIGTERM + restart",
+        "Kafka SIGKILL + restart",
+        "PostgreSQL stop -m fast + start",
+    ]
     assert [f for f in alles if Opzet(False, 1, ("kafka",)).doet(f)] == alles[1:3]
     assert [f for f in alles if Opzet(False, 1, ("KAFKA", "postgres")).doet(f)] == alles[1:]
     assert [f for f in alles if Opzet(True, 1).doet(f)] == [f for f in alles if f in SHORT]

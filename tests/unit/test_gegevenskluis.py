@@ -1,4 +1,5 @@
 """The data-key vault's cryptography without a database (the key table itself: tests/integration/test_erasure.py)."""
+
 from __future__ import annotations
 
 import os

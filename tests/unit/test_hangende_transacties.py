@@ -1,5 +1,6 @@
 """The pure rules of registry/infra/hangende_transacties.py: which open transaction hangs, and where a group's
 offsets live."""
+
 from __future__ import annotations
 
 from kafka import TopicPartition
@@ -14,7 +15,9 @@ def open_(epoch: int = 11, stil_ms: int = 60_000, tp: TopicPartition = TP) -> Op
     return OpenTransactie(tp, producer_id=3, producer_epoch=epoch, start_offset=9715, laatste_schrijf_ms=NU - stil_ms)
 
 
-def zicht(state: str = "Ongoing", epoch: int = 11, partities: frozenset[TopicPartition] = frozenset({TP})) -> CoordinatorZicht:
+def zicht(
+    state: str = "Ongoing", epoch: int = 11, partities: frozenset[TopicPartition] = frozenset({TP})
+) -> CoordinatorZicht:
     return CoordinatorZicht("praktijkregister-validator-0", state, epoch, partities)
 
 

@@ -1,4 +1,5 @@
 """PRAKTIJK_KAFKA_SECURITY / _USERNAME / _PASSWORD -> kafka-python kwargs (registry/infra/kafka.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,12 @@ def test_default_is_sasl_scram(env: pytest.MonkeyPatch) -> None:
     env.setenv("PRAKTIJK_KAFKA_PASSWORD", "geheim")
     assert settings_mod.load().kafka_security == "sasl_scram"
     assert client_config("127.0.0.1:9092, 10.0.0.2:9092") == {
-        "bootstrap_servers": ["127.0.0.1:9092", "10.0.0.2:9092"], "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "mbo.albeda", "sasl_plain_password": "geheim"}
+        "bootstrap_servers": ["127.0.0.1:9092", "10.0.0.2:9092"],
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "mbo.albeda",
+        "sasl_plain_password": "geheim",
+    }
 
 
 def test_password_is_not_in_the_settings_repr(env: pytest.MonkeyPatch) -> None:
@@ -53,8 +58,15 @@ def test_plaintext_to_loopback_is_allowed(env: pytest.MonkeyPatch, servers: list
     assert client_config(servers) == {"bootstrap_servers": servers}  # no login sent
 
 
-@pytest.mark.parametrize("servers", [["10.1.2.3:9092"], ["127.0.0.1:9092", "kafka.registry.example:9092"],
-                                     ["[2001:db8::1]:9092"], ["127.0.0.1.example.com:9092"]])
+@pytest.mark.parametrize(
+    "servers",
+    [
+        ["10.1.2.3:9092"],
+        ["127.0.0.1:9092", "kafka.registry.example:9092"],
+        ["[2001:db8::1]:9092"],
+        ["127.0.0.1.example.com:9092"],
+    ],
+)
 def test_plaintext_to_another_host_is_refused(env: pytest.MonkeyPatch, servers: list[str]) -> None:
     env.setenv("PRAKTIJK_KAFKA_SECURITY", "plaintext")
     with pytest.raises(KafkaSecurityError) as exc:
@@ -79,7 +91,10 @@ def test_partner_acls_name_only_its_own_topics() -> None:
     topics = {r.name for r in rules if r.resource == toegang.ResourceType.TOPIC}
     assert topics == {"praktijkleren.ingress.mbo.albeda", "praktijkleren.rejections.mbo.albeda"}
     ops = {(r.name, r.operation.name) for r in rules}
-    assert ("praktijkleren.rejections.mbo.albeda", "READ") in ops and ("praktijkleren.ingress.mbo.albeda", "READ") not in ops
+    assert ("praktijkleren.rejections.mbo.albeda", "READ") in ops and (
+        "praktijkleren.ingress.mbo.albeda",
+        "READ",
+    ) not in ops
     assert not any(r.operation.name in ("CREATE", "DELETE", "ALTER", "ALL") for r in rules)
     assert all(r.principal == "mbo.albeda" and r.pattern == toegang.ACLResourcePatternType.LITERAL for r in rules)
 
@@ -89,8 +104,9 @@ def test_api_principal_never_writes_and_components_are_not_partners() -> None:
     assert {r.principal for r in rules} == set(toegang.COMPONENTS)
     assert not [r for r in rules if r.principal == "api" and r.operation.name not in ("READ", "DESCRIBE")]
     # it reads the canonical log and the shared refusals (/v1/status), never a partner's submissions
-    assert {(r.resource.name, r.name, r.pattern.name) for r in rules if r.principal == "api" and r.operation.name == "READ"} \
-        == {("TOPIC", "praktijkleren.events", "LITERAL"), ("TOPIC", "praktijkleren.rejections", "LITERAL")}
+    assert {
+        (r.resource.name, r.name, r.pattern.name) for r in rules if r.principal == "api" and r.operation.name == "READ"
+    } == {("TOPIC", "praktijkleren.events", "LITERAL"), ("TOPIC", "praktijkleren.rejections", "LITERAL")}
     for name in (*toegang.COMPONENTS, "admin"):
         with pytest.raises(ValueError):
             toegang.check_partner_name(name)
@@ -101,8 +117,9 @@ def test_component_logins_rename_only_the_principal() -> None:
     renamed = toegang.component_rules("t1", "t1-validator", logins)
     plain = toegang.component_rules("t1", "t1-validator")
     assert [r.principal for r in renamed] == [logins[r.principal] for r in plain]
-    assert [(r.resource, r.name, r.pattern, r.operation) for r in renamed] == \
-        [(r.resource, r.name, r.pattern, r.operation) for r in plain]
+    assert [(r.resource, r.name, r.pattern, r.operation) for r in renamed] == [
+        (r.resource, r.name, r.pattern, r.operation) for r in plain
+    ]
     with pytest.raises(ValueError, match="not a component"):
         toegang.component_rules("t1", "t1-validator", {"admin": "x"})
 
@@ -110,7 +127,12 @@ def test_component_logins_rename_only_the_principal() -> None:
 def test_ops_broker_is_secured_by_default() -> None:
     script = (ROOT / "ops" / "kafka.sh").read_text()
     assert '"${PRAKTIJK_KAFKA_SECURITY:-sasl_scram}" = plaintext' in script
-    for line in ("sasl.enabled.mechanisms=SCRAM-SHA-512", "allow.everyone.if.no.acl.found=false", "super.users=User:admin",
-                 "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-                 "auto.create.topics.enable=false", "listeners=SASL_PLAINTEXT://127.0.0.1:"):
+    for line in (
+        "sasl.enabled.mechanisms=SCRAM-SHA-512",
+        "allow.everyone.if.no.acl.found=false",
+        "super.users=User:admin",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "auto.create.topics.enable=false",
+        "listeners=SASL_PLAINTEXT://127.0.0.1:",
+    ):
         assert line in script, line

@@ -1,4 +1,5 @@
 """The layers in pyproject.toml ([tool.importlinter]) hold: a wrong import fails the suite."""
+
 from __future__ import annotations
 
 import subprocess

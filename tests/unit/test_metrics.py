@@ -1,5 +1,6 @@
 """The operations metrics (registry/infra/metrics.py): freshness semantics, reconciliation gauges, the API's request
 histogram by route template, lag from a consumer's last fetch, and the metrics-port settings."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,11 +14,11 @@ from prometheus_client import REGISTRY
 from consumers.reconciler import record_gauges
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
-from registry.domein.reconciliatie import classify, zonder_lijst, PilotRij
+from registry.domein.reconciliatie import PilotRij, classify, zonder_lijst
 from registry.infra import metrics
 from registry.infra import settings as settings_mod
 
-T0 = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 
 
 def versheid_at(now: dt.datetime) -> metrics.Versheid:
@@ -57,20 +58,30 @@ def test_freshness_gauge_reads_the_tracker_at_scrape_time() -> None:
     v.gauge("unit-test-projectie")
     v.polled(T0)
     now[0] = T0 + dt.timedelta(seconds=42)
-    assert REGISTRY.get_sample_value("praktijk_projection_freshness_seconds", {"projection": "unit-test-projectie"}) == 42.0
+    assert (
+        REGISTRY.get_sample_value("praktijk_projection_freshness_seconds", {"projection": "unit-test-projectie"})
+        == 42.0
+    )
 
 
 def test_reconciliation_gauges_sum_per_bron_type() -> None:
     d = dt.date(2021, 1, 13)
     register = {f"p{i}": 30 for i in range(10)}
-    bronnen = (zonder_lijst("gemeente.a", "gemeente", "e1", d, 14, 10), zonder_lijst("gemeente.b", "gemeente", "e2", d, 7, 10),
-               classify(register, [("p1", "in_traject"), ("x", "in_traject")], set(), set(), set(), partner="mbo.a",
-                        bron_type="mbo"))
+    bronnen = (
+        zonder_lijst("gemeente.a", "gemeente", "e1", d, 14, 10),
+        zonder_lijst("gemeente.b", "gemeente", "e2", d, 7, 10),
+        classify(
+            register, [("p1", "in_traject"), ("x", "in_traject")], set(), set(), set(), partner="mbo.a", bron_type="mbo"
+        ),
+    )
     record_gauges([PilotRij("unit-pilot", d, 10, bronnen)])
 
     def value(bron_type: str, categorie: str) -> float | None:
-        return REGISTRY.get_sample_value("praktijk_reconciliation_difference",
-                                         {"pilot": "unit-pilot", "bron_type": bron_type, "categorie": categorie})
+        return REGISTRY.get_sample_value(
+            "praktijk_reconciliation_difference",
+            {"pilot": "unit-pilot", "bron_type": bron_type, "categorie": categorie},
+        )
+
     assert value("gemeente", "onverklaard") == 4 - 3  # +4 and -3
     assert value("mbo", "niet_geregistreerd") == 1 and value("mbo", "alleen_in_register") == 9
     assert REGISTRY.get_sample_value("praktijk_reconciliation_register", {"pilot": "unit-pilot"}) == 10
@@ -86,7 +97,9 @@ def test_api_request_seconds_by_route_template_and_status() -> None:
     assert client.get(f"/v1/deelnemers/{pseudonym}/tijdlijn").status_code == 401
     assert REGISTRY.get_sample_value("praktijk_api_request_seconds_count", labels) == before + 1
     text = client.get("/metrics", headers={"Authorization": f"Bearer {key}"}).text
-    assert 'praktijk_api_request_seconds_bucket{le="0.1",route="/v1/deelnemers/{pseudonym}/tijdlijn",status="401"}' in text
+    assert (
+        'praktijk_api_request_seconds_bucket{le="0.1",route="/v1/deelnemers/{pseudonym}/tijdlijn",status="401"}' in text
+    )
     assert pseudonym not in text
     assert 'praktijk_up{component="api"} 1.0' in text and "process_start_time_seconds" in text
     assert "praktijkregister_http_requests_total" in text  # the partners' existing family stays
@@ -109,10 +122,18 @@ def test_lag_per_group_topic_partition() -> None:
     a, b = TopicPartition("unit.events", 0), TopicPartition("unit.events", 1)
     consumer: Any = FakeConsumer({a: 120, b: None}, {a: 100, b: 0})
     metrics.record_lag("unit-group", consumer, [a, b])
-    assert REGISTRY.get_sample_value("praktijk_consumer_lag_records",
-                                     {"group": "unit-group", "topic": "unit.events", "partition": "0"}) == 20
-    assert REGISTRY.get_sample_value("praktijk_consumer_lag_records",
-                                     {"group": "unit-group", "topic": "unit.events", "partition": "1"}) is None
+    assert (
+        REGISTRY.get_sample_value(
+            "praktijk_consumer_lag_records", {"group": "unit-group", "topic": "unit.events", "partition": "0"}
+        )
+        == 20
+    )
+    assert (
+        REGISTRY.get_sample_value(
+            "praktijk_consumer_lag_records", {"group": "unit-group", "topic": "unit.events", "partition": "1"}
+        )
+        is None
+    )
 
 
 def test_metrics_port_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
 """Park / release rules as pure functions: (state, parked set, event) -> accept, refuse or park on keys."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,11 +8,23 @@ from typing import Any
 
 import pytest
 
-from registry.domein.parkeren import (Geparkeerd, Parkeerplaats, beslis, duur, opgelost, vervult, vouw_alles)
+from registry.domein.parkeren import Geparkeerd, Parkeerplaats, beslis, duur, opgelost, vervult, vouw_alles
 from registry.domein.staat import Staat, pas_toe
-from tests.support.builders import LB, MBO, P, T1, V1, aanmeldingen, afteken, ev, inschrijving, referentie_events, verklaring
+from tests.support.builders import (
+    LB,
+    MBO,
+    T1,
+    V1,
+    P,
+    aanmeldingen,
+    afteken,
+    ev,
+    inschrijving,
+    referentie_events,
+    verklaring,
+)
 
-NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.UTC)
 
 
 def staat(*events: tuple[str, dict[str, Any]]) -> Staat:
@@ -26,10 +39,12 @@ def ref(*types: str) -> list[tuple[str, dict[str, Any]]]:
     return [(t, r) for t, r in referentie_events() if not types or t in types]
 
 
-def park(plaats: Parkeerplaats, event_type: str, r: dict[str, Any], keys: tuple[str, ...], reden: str,
-         at: dt.datetime = NOW) -> Geparkeerd:
-    g = Geparkeerd(r["event_id"], event_type, r["partner"], r.get("deelnemer"), plaats.volgende, keys, reden, "m", at,
-                   record=r)
+def park(
+    plaats: Parkeerplaats, event_type: str, r: dict[str, Any], keys: tuple[str, ...], reden: str, at: dt.datetime = NOW
+) -> Geparkeerd:
+    g = Geparkeerd(
+        r["event_id"], event_type, r["partner"], r.get("deelnemer"), plaats.volgende, keys, reden, "m", at, record=r
+    )
     plaats.zet(g)
     return g
 
@@ -37,10 +52,18 @@ def park(plaats: Parkeerplaats, event_type: str, r: dict[str, Any], keys: tuple[
 def test_missing_reference_data_parks_on_its_key() -> None:
     u = beslis(staat(), Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "geen_erkenning", ("erkenning:mbo.albeda/25250",))
-    u = beslis(staat(*ref("ErkenningDerdeLeerwegVerleend")), Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(), MBO, NOW)
+    u = beslis(
+        staat(*ref("ErkenningDerdeLeerwegVerleend")), Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(), MBO, NOW
+    )
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekend_dossier", ("dossier:25250",))
-    u = beslis(staat(*ref("ErkenningDerdeLeerwegVerleend", "KwalificatiedossierVastgesteld")), Parkeerplaats(),
-               "DeelnemerIngeschreven", inschrijving(), MBO, NOW)
+    u = beslis(
+        staat(*ref("ErkenningDerdeLeerwegVerleend", "KwalificatiedossierVastgesteld")),
+        Parkeerplaats(),
+        "DeelnemerIngeschreven",
+        inschrijving(),
+        MBO,
+        NOW,
+    )
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "leerbedrijf_niet_erkend", (f"leerbedrijf:{LB}",))
     u = beslis(staat(*ref()), Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(), MBO, NOW)
     assert u.soort == "accepteer"
@@ -50,21 +73,43 @@ def test_missing_traject_verklaring_deelnemer_and_sign_off_park() -> None:
     s = staat(*ref())
     u = beslis(s, Parkeerplaats(), "WerkprocesAfgetekend", afteken("B1-K1-W1"), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekend_traject", (f"traject:{T1}",))
-    u = beslis(s, Parkeerplaats(), "PraktijkverklaringIngetrokken", ev(MBO, deelnemer=P, verklaring_id=V1, reden="administratieve_fout"), MBO, NOW)
+    u = beslis(
+        s,
+        Parkeerplaats(),
+        "PraktijkverklaringIngetrokken",
+        ev(MBO, deelnemer=P, verklaring_id=V1, reden="administratieve_fout"),
+        MBO,
+        NOW,
+    )
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekende_verklaring", (f"verklaring:{V1}",))
     u = beslis(s, Parkeerplaats(), "UitstroomGeregistreerd", ev(MBO, deelnemer=P, uitstroom="betaald_werk"), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekende_deelnemer", (f"deelnemer:{P}",))
     pas_toe(s, "DeelnemerIngeschreven", inschrijving())
     pas_toe(s, "WerkprocesAfgetekend", afteken("B1-K1-W1"))
     u = beslis(s, Parkeerplaats(), "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1", "B1-K1-W2"]), MBO, NOW)
-    assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "niet_afgetekend", (f"afgetekend:{T1}/25250/B1-K1-W2",))
+    assert (u.soort, u.besluit.reden, u.wacht_op) == (
+        "parkeer",
+        "niet_afgetekend",
+        (f"afgetekend:{T1}/25250/B1-K1-W2",),
+    )
 
 
 def test_a_leerbedrijf_signing_off_before_the_instelling_names_it_waits() -> None:
     s = staat(*ref(), ("DeelnemerIngeschreven", inschrijving(leerbedrijf_id=None)))
-    u = beslis(s, Parkeerplaats(), "WerkprocesAfgetekend", afteken("B1-K1-W1", partner=f"leerbedrijf.{LB}"), f"leerbedrijf.{LB}", NOW)
+    u = beslis(
+        s,
+        Parkeerplaats(),
+        "WerkprocesAfgetekend",
+        afteken("B1-K1-W1", partner=f"leerbedrijf.{LB}"),
+        f"leerbedrijf.{LB}",
+        NOW,
+    )
     # told what a leerbedrijf is told about a traject the registry does not know: no oracle
-    assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekend_traject", (f"traject:{T1}", f"leerbedrijf_van:{T1}/{LB}"))
+    assert (u.soort, u.besluit.reden, u.wacht_op) == (
+        "parkeer",
+        "onbekend_traject",
+        (f"traject:{T1}", f"leerbedrijf_van:{T1}/{LB}"),
+    )
     vastgelegd = ev(MBO, deelnemer=P, traject_id=T1, leerbedrijf_id=LB)
     assert f"leerbedrijf_van:{T1}/{LB}" in vervult("LeerbedrijfVastgelegd", vastgelegd)
 
@@ -73,11 +118,19 @@ def test_a_refusal_that_no_event_can_cure_is_not_parked() -> None:
     s = staat(*ref(), ("DeelnemerIngeschreven", inschrijving()))
     u = beslis(s, Parkeerplaats(), "WerkprocesAfgetekend", afteken("B1-K1-W9"), MBO, NOW)
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("weiger", "onbekend_werkproces", ())
-    u = beslis(s, Parkeerplaats(), "DeelnemerIngeschreven", inschrijving(traject_id=str(uuid.uuid4()), leeftijd=15,
-                                                                          deelnemer="c" * 64), MBO, NOW)
+    u = beslis(
+        s,
+        Parkeerplaats(),
+        "DeelnemerIngeschreven",
+        inschrijving(traject_id=str(uuid.uuid4()), leeftijd=15, deelnemer="c" * 64),
+        MBO,
+        NOW,
+    )
     assert u.soort == "weiger" and u.besluit.reden == "te_jong"
     # another instelling, no relation with P: judged as if the traject were unknown (parks, refused on time-out)
-    u = beslis(s, Parkeerplaats(), "WerkprocesAfgetekend", afteken("B1-K1-W1", partner="mbo.roc-top"), "mbo.roc-top", NOW)
+    u = beslis(
+        s, Parkeerplaats(), "WerkprocesAfgetekend", afteken("B1-K1-W1", partner="mbo.roc-top"), "mbo.roc-top", NOW
+    )
     assert (u.soort, u.besluit.reden, u.wacht_op) == ("parkeer", "onbekend_traject", (f"traject:{T1}",))
 
 
@@ -86,14 +139,39 @@ def test_a_later_event_of_the_same_partner_and_deelnemer_parks_behind_an_earlier
     s = staat(*ref())
     first = park(plaats, "DeelnemerIngeschreven", inschrijving(), (f"erkenning:{MBO}/25250",), "geen_erkenning")
     # would be accepted on its own state? no: but even an acceptable event must wait behind it
-    u = beslis(s, plaats, "AdviesUitgebracht", ev(MBO, deelnemer=P, mbo_instelling=MBO, advies="praktijkverklaring",
-                                                  duo_check="geen_inschrijving_geen_startkwalificatie",
-                                                  startkwalificatie_verouderd=False), MBO, NOW)
+    u = beslis(
+        s,
+        plaats,
+        "AdviesUitgebracht",
+        ev(
+            MBO,
+            deelnemer=P,
+            mbo_instelling=MBO,
+            advies="praktijkverklaring",
+            duo_check="geen_inschrijving_geen_startkwalificatie",
+            startkwalificatie_verouderd=False,
+        ),
+        MBO,
+        NOW,
+    )
     assert (u.soort, u.wacht_op, u.besluit.reden) == ("parkeer", (f"na:{first.event_id}",), "geen_erkenning")
     # another partner's event for the same deelnemer, or the same partner for another deelnemer: not held back
-    u = beslis(s, plaats, "KandidaatAangemeld", ev("gemeente.gm0599", deelnemer=P, pilot="rijnmond",
-                                                   verwijzer_type="gemeente", gemeente=None, doelgroep="x", boris=False),
-               "gemeente.gm0599", NOW)
+    u = beslis(
+        s,
+        plaats,
+        "KandidaatAangemeld",
+        ev(
+            "gemeente.gm0599",
+            deelnemer=P,
+            pilot="rijnmond",
+            verwijzer_type="gemeente",
+            gemeente=None,
+            doelgroep="x",
+            boris=False,
+        ),
+        "gemeente.gm0599",
+        NOW,
+    )
     assert u.soort != "parkeer"
     # the parked event itself, judged again, is not held back by itself
     u = beslis(s, plaats, "DeelnemerIngeschreven", first.record or {}, MBO, NOW, volgorde=first.volgorde)
@@ -105,7 +183,9 @@ def test_accepted_events_satisfy_keys() -> None:
     assert "dossier:25250" in vervult("KwalificatiedossierVastgesteld", d)
     assert f"leerbedrijf:{LB}" in vervult("LeerbedrijfErkend", lb)
     assert f"erkenning:{MBO}/25250" in vervult("ErkenningDerdeLeerwegVerleend", erk)
-    assert {f"traject:{T1}", f"deelnemer:{P}", f"leerbedrijf_van:{T1}/{LB}"} <= vervult("DeelnemerIngeschreven", inschrijving())
+    assert {f"traject:{T1}", f"deelnemer:{P}", f"leerbedrijf_van:{T1}/{LB}"} <= vervult(
+        "DeelnemerIngeschreven", inschrijving()
+    )
     assert f"afgetekend:{T1}/25250/B1-K1-W2" in vervult("WerkprocesAfgetekend", afteken("B1-K1-W2"))
     assert f"verklaring:{V1}" in vervult("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"]))
 
@@ -134,15 +214,37 @@ def test_the_parked_set_is_a_fold_of_parked_and_resolved_records() -> None:
 
 def test_time_out_counts_from_first_parking_and_skips_events_only_waiting_in_line() -> None:
     plaats = Parkeerplaats()
-    old = park(plaats, "DeelnemerIngeschreven", inschrijving(), ("dossier:25250",), "onbekend_dossier", NOW - dt.timedelta(days=8))
-    park(plaats, "WerkprocesAfgetekend", afteken("B1-K1-W1"), (f"na:{old.event_id}",), "onbekend_dossier", NOW - dt.timedelta(days=8))
-    park(plaats, "DeelnemerIngeschreven", inschrijving(deelnemer="c" * 64, traject_id=str(uuid.uuid4())), ("dossier:25250",),
-         "onbekend_dossier", NOW - dt.timedelta(days=6))
+    old = park(
+        plaats,
+        "DeelnemerIngeschreven",
+        inschrijving(),
+        ("dossier:25250",),
+        "onbekend_dossier",
+        NOW - dt.timedelta(days=8),
+    )
+    park(
+        plaats,
+        "WerkprocesAfgetekend",
+        afteken("B1-K1-W1"),
+        (f"na:{old.event_id}",),
+        "onbekend_dossier",
+        NOW - dt.timedelta(days=8),
+    )
+    park(
+        plaats,
+        "DeelnemerIngeschreven",
+        inschrijving(deelnemer="c" * 64, traject_id=str(uuid.uuid4())),
+        ("dossier:25250",),
+        "onbekend_dossier",
+        NOW - dt.timedelta(days=6),
+    )
     assert [g.event_id for g in plaats.verlopen(NOW, dt.timedelta(days=7))] == [old.event_id]
     assert plaats.verlopen(NOW, dt.timedelta(days=9)) == []
 
 
-@pytest.mark.parametrize("text,seconds", [("7d", 604800), ("12h", 43200), ("30m", 1800), ("45s", 45), ("90", 90), (" 2D ", 172800)])
+@pytest.mark.parametrize(
+    "text,seconds", [("7d", 604800), ("12h", 43200), ("30m", 1800), ("45s", 45), ("90", 90), (" 2D ", 172800)]
+)
 def test_durations(text: str, seconds: int) -> None:
     assert duur(text) == dt.timedelta(seconds=seconds)
 

@@ -1,4 +1,5 @@
 """Projections are pure: events in, row changes out. No servers needed here."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,11 +12,11 @@ from hypothesis import strategies as st
 
 from consumers.records import changes_for, decode_message
 from projections import feiten, queries, referentie, tijdlijn
-from projections.model import Change, Message, business_date
 from projections.catalogus import ALL, select
+from projections.model import Change, Message, business_date
 from projections.queries import common, historie, maandcijfers, overzichten
-from registry.infra import codec
 from registry.domein import events
+from registry.infra import codec
 from tests.support import builders
 
 D = "d" * 64
@@ -38,36 +39,71 @@ def b() -> builders.Bouwer:
 
 
 def test_inschrijving_becomes_one_dated_row_without_personal_data(b: builders.Bouwer) -> None:
-    changes = feiten.apply(msg(b.inschrijving(D, T, "rijnmond", "mbo.albeda", "25251", dt.date(2020, 3, 1),
-                                              leerbedrijf_id="100000001", geslacht="man", leeftijd=17,
-                                              gemeente="GM0599", on=dt.date(2020, 3, 4))))
+    changes = feiten.apply(
+        msg(
+            b.inschrijving(
+                D,
+                T,
+                "rijnmond",
+                "mbo.albeda",
+                "25251",
+                dt.date(2020, 3, 1),
+                leerbedrijf_id="100000001",
+                geslacht="man",
+                leeftijd=17,
+                gemeente="GM0599",
+                on=dt.date(2020, 3, 4),
+            )
+        )
+    )
     [row] = rows(changes, "inschrijvingen")
     assert len(changes) == 1
     assert (row["deelnemer"], row["traject_id"], row["pilot"], row["mbo_instelling"], row["crebo"]) == (
-        D, T, "rijnmond", "mbo.albeda", "25251")
+        D,
+        T,
+        "rijnmond",
+        "mbo.albeda",
+        "25251",
+    )
     assert (row["startdatum"], row["occurred_on"], row["leerbedrijf_id"]) == (
-        dt.date(2020, 3, 1), dt.date(2020, 3, 4), "100000001")
+        dt.date(2020, 3, 1),
+        dt.date(2020, 3, 4),
+        "100000001",
+    )
     assert (row["geslacht"], row["leeftijd"], row["gemeente"]) == ("man", 17, "GM0599")
     assert "persoonsgegevens" not in row
     assert not any(isinstance(v, (bytes, bytearray)) for v in row.values())
 
 
 def test_business_date_is_the_dutch_day() -> None:
-    late = dt.datetime(2020, 6, 30, 22, 30, tzinfo=dt.timezone.utc)  # 00:30 on 1 July in Amsterdam
+    late = dt.datetime(2020, 6, 30, 22, 30, tzinfo=dt.UTC)  # 00:30 on 1 July in Amsterdam
     assert business_date(late) == dt.date(2020, 7, 1)
-    assert business_date(dt.datetime(2020, 12, 31, 22, 59, tzinfo=dt.timezone.utc)) == dt.date(2020, 12, 31)
+    assert business_date(dt.datetime(2020, 12, 31, 22, 59, tzinfo=dt.UTC)) == dt.date(2020, 12, 31)
     assert business_date(None) is None
 
 
 def test_verklaring_rows_carry_key_material(b: builders.Bouwer) -> None:
-    changes = feiten.apply(msg(b.verklaring(D, T, V, [("99001", "W1"), ("25251", "W3"), ("25251", "W3")],
-                                            dt.date(2020, 11, 1), volgnummer=2, brancheorganisaties=["SBB", "ActiZ"])))
+    changes = feiten.apply(
+        msg(
+            b.verklaring(
+                D,
+                T,
+                V,
+                [("99001", "W1"), ("25251", "W3"), ("25251", "W3")],
+                dt.date(2020, 11, 1),
+                volgnummer=2,
+                brancheorganisaties=["SBB", "ActiZ"],
+            )
+        )
+    )
     [v] = rows(changes, "verklaringen")
     assert v["crebos"] == ["25251", "99001"] and v["aantal_werkprocessen"] == 2
     assert v["volgnummer"] == 2 and v["brancheorganisaties"] == ["ActiZ", "SBB"]
     assert v["issued_on"] == dt.date(2020, 11, 1)
     assert sorted((r["crebo"], r["werkproces"]) for r in rows(changes, "verklaring_werkprocessen")) == [
-        ("25251", "W3"), ("99001", "W1")]
+        ("25251", "W3"),
+        ("99001", "W1"),
+    ]
 
 
 def test_revocation_and_retraction_are_guarded_updates(b: builders.Bouwer) -> None:
@@ -80,15 +116,20 @@ def test_revocation_and_retraction_are_guarded_updates(b: builders.Bouwer) -> No
 
 
 def test_every_person_event_is_projected_into_facts_and_timeline(b: builders.Bouwer) -> None:
-    log = [b.aanmelding(D, "rijnmond", dt.date(2020, 1, 1)), b.advies(D, "mbo.albeda", dt.date(2020, 1, 2)),
-           b.inschrijving(D, T, "rijnmond", "mbo.albeda", "25251", dt.date(2020, 2, 1)),
-           b.leerbedrijf(D, T, "100000001", dt.date(2020, 2, 2)),
-           b.aftekening(D, T, "25251", "W1", dt.date(2020, 3, 1)),
-           b.aftekening_ingetrokken(D, T, "25251", "W1", dt.date(2020, 3, 2)),
-           b.verklaring(D, T, V, [("25251", "W1")], dt.date(2020, 4, 1), volgnummer=1),
-           b.verklaring_ingetrokken(D, V, dt.date(2020, 5, 1)), b.beeindigd(D, T, "afgerond", dt.date(2020, 6, 1)),
-           b.uitstroom(D, "betaald_werk", dt.date(2020, 6, 2)), b.verwijderd(D, dt.date(2020, 7, 1)),
-           b.telling("rijnmond", dt.date(2020, 7, 1), 1, [D, D])]
+    log = [
+        b.aanmelding(D, "rijnmond", dt.date(2020, 1, 1)),
+        b.advies(D, "mbo.albeda", dt.date(2020, 1, 2)),
+        b.inschrijving(D, T, "rijnmond", "mbo.albeda", "25251", dt.date(2020, 2, 1)),
+        b.leerbedrijf(D, T, "100000001", dt.date(2020, 2, 2)),
+        b.aftekening(D, T, "25251", "W1", dt.date(2020, 3, 1)),
+        b.aftekening_ingetrokken(D, T, "25251", "W1", dt.date(2020, 3, 2)),
+        b.verklaring(D, T, V, [("25251", "W1")], dt.date(2020, 4, 1), volgnummer=1),
+        b.verklaring_ingetrokken(D, V, dt.date(2020, 5, 1)),
+        b.beeindigd(D, T, "afgerond", dt.date(2020, 6, 1)),
+        b.uitstroom(D, "betaald_werk", dt.date(2020, 6, 2)),
+        b.verwijderd(D, dt.date(2020, 7, 1)),
+        b.telling("rijnmond", dt.date(2020, 7, 1), 1, [D, D]),
+    ]
     assert {t for t, _ in log} == set(events.PERSON_EVENTS) | {events.TELLING}
     for i, ev in enumerate(log):
         assert feiten.apply(msg(ev, i)), ev[0]
@@ -113,14 +154,24 @@ def test_reference_events_are_last_writer_wins(b: builders.Bouwer) -> None:
 
 
 def test_rejection_becomes_marked_timeline_row() -> None:
-    raw = json.dumps({"event_id": "x", "event_type": "WerkprocesAfgetekend", "partner": "leerbedrijf.1",
-                      "deelnemer": D, "traject_id": None, "reden": "onbekend", "melding": "m",
-                      "recorded_at": "2020-06-12T10:00:00Z", "bron": {"topic": "t", "partition": 1, "offset": 2}})
+    raw = json.dumps(
+        {
+            "event_id": "x",
+            "event_type": "WerkprocesAfgetekend",
+            "partner": "leerbedrijf.1",
+            "deelnemer": D,
+            "traject_id": None,
+            "reden": "onbekend",
+            "melding": "m",
+            "recorded_at": "2020-06-12T10:00:00Z",
+            "bron": {"topic": "t", "partition": 1, "offset": 2},
+        }
+    )
     m = decode_message("rejections", 3, 9, raw.encode())
     assert m is not None and m.event_type == "Afwijzing"
     [row] = rows(tijdlijn.apply(m), "afwijzingen")
     assert (row["log_partition"], row["log_offset"], row["deelnemer"], row["reden"]) == (3, 9, D, "onbekend")
-    assert row["recorded_at"] == dt.datetime(2020, 6, 12, 10, tzinfo=dt.timezone.utc)
+    assert row["recorded_at"] == dt.datetime(2020, 6, 12, 10, tzinfo=dt.UTC)
     assert feiten.apply(m) == []
 
 
@@ -132,9 +183,11 @@ def test_undecodable_values_are_skipped_not_fatal() -> None:
 
 
 def test_batch_puts_inserts_before_guarded_updates(b: builders.Bouwer) -> None:
-    log = [b.verklaring(D, T, V, [("25251", "W1")], dt.date(2020, 4, 1), volgnummer=1),
-           b.verklaring_ingetrokken(D, V, dt.date(2020, 5, 1)),
-           b.aftekening(D, T, "25251", "W2", dt.date(2020, 3, 1))]
+    log = [
+        b.verklaring(D, T, V, [("25251", "W1")], dt.date(2020, 4, 1), volgnummer=1),
+        b.verklaring_ingetrokken(D, V, dt.date(2020, 5, 1)),
+        b.aftekening(D, T, "25251", "W2", dt.date(2020, 3, 1)),
+    ]
     changes = changes_for(ALL["feiten"], [msg(e, i) for i, e in enumerate(log)])
     kinds = [c.sql.split()[0] for c in changes]
     assert kinds == ["INSERT", "INSERT", "INSERT", "UPDATE"]
@@ -148,9 +201,20 @@ def test_projection_registry() -> None:
         select("bestaat-niet")
 
 
-@pytest.mark.parametrize("leeftijd,groep", [(15, "17 jaar en jonger"), (17, "17 jaar en jonger"), (18, "18-22 jaar"),
-                                            (22, "18-22 jaar"), (23, "23-27 jaar"), (27, "23-27 jaar"),
-                                            (28, "28-54 jaar"), (54, "28-54 jaar"), (55, "55 jaar en ouder")])
+@pytest.mark.parametrize(
+    "leeftijd,groep",
+    [
+        (15, "17 jaar en jonger"),
+        (17, "17 jaar en jonger"),
+        (18, "18-22 jaar"),
+        (22, "18-22 jaar"),
+        (23, "23-27 jaar"),
+        (27, "23-27 jaar"),
+        (28, "28-54 jaar"),
+        (54, "28-54 jaar"),
+        (55, "55 jaar en ouder"),
+    ],
+)
 def test_leeftijdsgroep(leeftijd: int, groep: str) -> None:
     assert queries.leeftijdsgroep(leeftijd) == groep
 
@@ -173,14 +237,23 @@ def test_keys_and_months() -> None:
 
 def test_overzichten_catalogue() -> None:
     assert list(queries.OVERZICHTEN) == [
-        "deelnemers-per-pilot", "geslacht-per-pilot", "leeftijdsgroepen", "werkprocessen-per-verklaring", "domeinen",
-        "leerbedrijven-per-pilot", "verklaringen-per-pilot", "niveaus", "instellingen", "brancheorganisaties",
-        "kwalificaties"]
+        "deelnemers-per-pilot",
+        "geslacht-per-pilot",
+        "leeftijdsgroepen",
+        "werkprocessen-per-verklaring",
+        "domeinen",
+        "leerbedrijven-per-pilot",
+        "verklaringen-per-pilot",
+        "niveaus",
+        "instellingen",
+        "brancheorganisaties",
+        "kwalificaties",
+    ]
     assert all("total" in d for d in queries.OVERZICHTEN.values())
 
 
 def test_merge_places_rejections_by_recorded_at() -> None:
-    t = lambda h: dt.datetime(2020, 1, 1, h, tzinfo=dt.timezone.utc)  # noqa: E731
+    t = lambda h: dt.datetime(2020, 1, 1, h, tzinfo=dt.UTC)  # noqa: E731
     evs = [{"n": 1, "recorded_at": t(1)}, {"n": 2, "recorded_at": t(3)}, {"n": 3, "recorded_at": None}]
     rej = [{"n": "late", "recorded_at": t(5)}, {"n": "r", "recorded_at": t(2)}]
     assert [e["n"] for e in historie._merge(evs, rej)] == [1, "r", 2, 3, "late"]
@@ -198,27 +271,40 @@ def test_scenario_events_fit_the_schemas_and_never_leak_bytes(seed: int) -> None
 
 
 def test_every_reconciliation_run_is_a_row_of_its_own() -> None:
-    """Issue 9: each ReconciliatieUitgevoerd is one ``reconciliaties`` row keyed on its event id (two runs for the
+    """Each ReconciliatieUitgevoerd is one ``reconciliaties`` row keyed on its event id (two runs for the
     same pilot and peildatum are both kept: the history; the latest is chosen when read)."""
     from registry.domein.reconciliatie import EVENT_TYPE, BronResultaat, PilotRij, event
 
     peildatum = dt.date(2020, 11, 30)
-    bron = BronResultaat("monitor", "monitor", "00000000-0000-4000-8000-0000000000aa", peildatum, 3, 2,
-                         {"overeenkomend": 1, "dubbel_in_bron": 1, "niet_geregistreerd": 1, "alleen_in_register": 1})
-    eerste = dt.datetime(2020, 12, 1, 9, tzinfo=dt.timezone.utc)
-    runs = [event(PilotRij("groningen", peildatum, 2, (bron,)), occurred_at=eerste),
-            event(PilotRij("groningen", peildatum, 3, ()), occurred_at=eerste + dt.timedelta(hours=1)),
-            event(PilotRij("drenthe", peildatum, 1, ()), occurred_at=eerste)]
+    bron = BronResultaat(
+        "monitor",
+        "monitor",
+        "00000000-0000-4000-8000-0000000000aa",
+        peildatum,
+        3,
+        2,
+        {"overeenkomend": 1, "dubbel_in_bron": 1, "niet_geregistreerd": 1, "alleen_in_register": 1},
+    )
+    eerste = dt.datetime(2020, 12, 1, 9, tzinfo=dt.UTC)
+    runs = [
+        event(PilotRij("groningen", peildatum, 2, (bron,)), occurred_at=eerste),
+        event(PilotRij("groningen", peildatum, 3, ()), occurred_at=eerste + dt.timedelta(hours=1)),
+        event(PilotRij("drenthe", peildatum, 1, ()), occurred_at=eerste),
+    ]
     changes = [c for r in runs for c in feiten.apply(msg((EVENT_TYPE, r)))]
     got = rows(changes, "reconciliaties")
-    assert [(r["event_id"], r["pilot"], r["peildatum"], r["register"], r["gereconcilieerd"], r["occurred_at"])
-            for r in got] == [(r["event_id"], r["pilot"], peildatum, r["register"], r["gereconcilieerd"], r["occurred_at"])
-                              for r in runs]
+    assert [
+        (r["event_id"], r["pilot"], r["peildatum"], r["register"], r["gereconcilieerd"], r["occurred_at"]) for r in got
+    ] == [(r["event_id"], r["pilot"], peildatum, r["register"], r["gereconcilieerd"], r["occurred_at"]) for r in runs]
     assert {c.key for c in changes} == {("event_id",)} and len({r["event_id"] for r in got}) == 3
     [b0] = json.loads(got[0]["bronnen"])
     assert (b0["partner"], b0["telling_event_id"], b0["telling_peildatum"], b0["gemeld"]) == (
-        "monitor", bron.telling_event_id, "2020-11-30", 3)
-    assert {k: b0[k] for k in ("overeenkomend", "dubbel_in_bron", "niet_geregistreerd", "alleen_in_register",
-                               "onverklaard")} == {"overeenkomend": 1, "dubbel_in_bron": 1, "niet_geregistreerd": 1,
-                                                   "alleen_in_register": 1, "onverklaard": 0}
+        "monitor",
+        bron.telling_event_id,
+        "2020-11-30",
+        3,
+    )
+    assert {
+        k: b0[k] for k in ("overeenkomend", "dubbel_in_bron", "niet_geregistreerd", "alleen_in_register", "onverklaard")
+    } == {"overeenkomend": 1, "dubbel_in_bron": 1, "niet_geregistreerd": 1, "alleen_in_register": 1, "onverklaard": 0}
     assert json.loads(got[1]["bronnen"]) == [] and got[1]["occurred_on"] == dt.date(2020, 12, 1)

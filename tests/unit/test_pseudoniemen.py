@@ -1,4 +1,5 @@
-"""Issue 12, identifiers: keyed event ids, two-tier pseudonyms, markers for bad identifiers, key files, rotation."""
+"""Identifiers: keyed event ids, two-tier pseudonyms, markers for bad identifiers, key files, rotation."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,7 +35,9 @@ def test_event_id_is_keyed_same_key_same_id_other_key_other_id() -> None:
     assert Pseudonymiser(b"k" * 32).event_id("mbo.roc-top", LINE) != a  # partner is part of it
     # the old unkeyed derivation (uuid5 over partner + line) is gone
     import uuid
+
     from producers.invoer import EVENT_NS
+
     assert a != str(uuid.uuid5(EVENT_NS, "mbo.albeda\n" + LINE))
     assert uuid.UUID(a).version == 8 and BSN not in a
 
@@ -47,8 +50,13 @@ def test_no_key_object_prints_its_secret() -> None:
 
 
 def test_key_files_are_0600_and_wider_ones_are_refused(tmp_path: Path) -> None:
-    written = init_keys(tmp_path / "p.key", tmp_path / "r.pub", tmp_path / "r.key", signing_file=tmp_path / "s.key",
-                        registry_pseudonym_file=tmp_path / "rp.key")
+    written = init_keys(
+        tmp_path / "p.key",
+        tmp_path / "r.pub",
+        tmp_path / "r.key",
+        signing_file=tmp_path / "s.key",
+        registry_pseudonym_file=tmp_path / "rp.key",
+    )
     assert tmp_path / "rp.key" in written
     for name in ("p.key", "r.key", "s.key", "rp.key"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
@@ -78,8 +86,14 @@ def test_canonical_pseudonym_is_hmac_of_the_partner_pseudonym() -> None:
 def test_every_deelnemer_is_rekeyed_also_in_telling_lists_and_bad_ones_become_markers() -> None:
     keys = (b"r" * 32,)
     p, q = "a" * 64, "b" * 64
-    record = {"event_id": "not-a-uuid-" + BSN, "deelnemer": p, "traject_id": BSN, "crebo": "25250",
-              "deelnemers": [{"deelnemer": q, "status": "gestart"}, {"deelnemer": BSN, "status": "x"}], "leeg": None}
+    record = {
+        "event_id": "not-a-uuid-" + BSN,
+        "deelnemer": p,
+        "traject_id": BSN,
+        "crebo": "25250",
+        "deelnemers": [{"deelnemer": q, "status": "gestart"}, {"deelnemer": BSN, "status": "x"}],
+        "leeg": None,
+    }
     out = pseudoniemen.herschrijf(record, keys)
     assert record["deelnemer"] == p  # the input is not changed
     assert out["deelnemer"] == pseudoniemen.canoniek(keys, p)
@@ -102,7 +116,7 @@ def test_rotation_maps_old_canonical_pseudonyms_to_new(tmp_path: Path) -> None:
     after = RegistryPseudoniemSleutel.from_file(path)
     assert len(after.generaties) == 2 and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert set(mapping) == set(oud)
-    for p, o in zip(partner_side, oud):
+    for p, o in zip(partner_side, oud, strict=False):
         assert mapping[o] == after.canoniek(p) != o  # a new submission of the same deelnemer gets the mapped one
 
 
@@ -117,8 +131,17 @@ def test_cli_rotate_registry_pseudonym(tmp_path: Path, monkeypatch: pytest.Monke
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     oud = RegistryPseudoniemSleutel.from_file(key_file).canoniek("c" * 64)
     (tmp_path / "oud.txt").write_text(oud + "\n")
-    res = runner.invoke(app, ["keys", "rotate-registry-pseudonym", "--pseudoniemen", str(tmp_path / "oud.txt"),
-                              "--uit", str(tmp_path / "map.csv")])
+    res = runner.invoke(
+        app,
+        [
+            "keys",
+            "rotate-registry-pseudonym",
+            "--pseudoniemen",
+            str(tmp_path / "oud.txt"),
+            "--uit",
+            str(tmp_path / "map.csv"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     new = RegistryPseudoniemSleutel.from_file(key_file).canoniek("c" * 64)
     assert (tmp_path / "map.csv").read_text() == f"oud,nieuw\n{oud},{new}\n"
@@ -127,6 +150,7 @@ def test_cli_rotate_registry_pseudonym(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_support_helper_matches_the_validator_key() -> None:
     from tests.support.pseudoniemen import REGISTRY_KEY
+
     assert canoniek("a" * 64) == pseudoniemen.canoniek(REGISTRY_KEY, "a" * 64)
 
 

@@ -1,5 +1,6 @@
 """The publisher picks a record's partition itself (cached per key): the same one kafka-python's default
 partitioner picks, so every topic stays co-partitioned by deelnemer."""
+
 from __future__ import annotations
 
 import os

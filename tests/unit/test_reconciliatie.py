@@ -1,5 +1,6 @@
 """The pure reconciliation rules (registry/domein/reconciliatie): one test per category, the source
 without a list, the reconciled count, the vergelijking text and the closing equation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,9 +29,17 @@ def counts(b: BronResultaat) -> dict[str, int]:
 
 
 def test_categories_in_precedence_order() -> None:
-    assert CATEGORIEEN == ("overeenkomend", "dubbel_in_bron", "boris_vermoeden", "alleen_in_register",
-                           "andere_pilot", "buiten_peildatum", "aangemeld_niet_gestart", "niet_geregistreerd",
-                           "onverklaard")
+    assert CATEGORIEEN == (
+        "overeenkomend",
+        "dubbel_in_bron",
+        "boris_vermoeden",
+        "alleen_in_register",
+        "andere_pilot",
+        "buiten_peildatum",
+        "aangemeld_niet_gestart",
+        "niet_geregistreerd",
+        "onverklaard",
+    )
 
 
 def test_overeenkomend() -> None:
@@ -41,8 +50,13 @@ def test_overeenkomend() -> None:
 
 
 def test_dubbel_in_bron_counts_second_and_later_entries() -> None:
-    b = classify({A: 30}, [(A, "in_traject"), (A, "in_traject"), (A, "gestopt"), (C, "aangemeld"), (C, "aangemeld")],
-                 NONE, NONE, NONE)
+    b = classify(
+        {A: 30},
+        [(A, "in_traject"), (A, "in_traject"), (A, "gestopt"), (C, "aangemeld"), (C, "aangemeld")],
+        NONE,
+        NONE,
+        NONE,
+    )
     assert counts(b) == {"overeenkomend": 1, "dubbel_in_bron": 3, "niet_geregistreerd": 1}
     assert b.personen["dubbel_in_bron"] == tuple(sorted((A, A, C)))
     assert b.gemeld == 5
@@ -112,8 +126,14 @@ def test_empty_list_is_a_list() -> None:
 
 
 def test_vergelijking_format() -> None:
-    aantallen: dict[r.Categorie, int] = {"dubbel_in_bron": 1, "buiten_peildatum": 2, "aangemeld_niet_gestart": 3,
-                                         "niet_geregistreerd": 1, "boris_vermoeden": 2, "overeenkomend": 33}
+    aantallen: dict[r.Categorie, int] = {
+        "dubbel_in_bron": 1,
+        "buiten_peildatum": 2,
+        "aangemeld_niet_gestart": 3,
+        "niet_geregistreerd": 1,
+        "boris_vermoeden": 2,
+        "overeenkomend": 33,
+    }
     assert r.vergelijking(40, 37, aantallen) == "40 - 37 = (1 + 0 + 2 + 3 + 1 + 0) - (2 + 0)"
 
 
@@ -124,8 +144,16 @@ def test_mixed_example_closes_with_all_nine_keys() -> None:
     listed += [(x, "aangemeld") for x in sorted(later | aangemeld)] + [(p("X"), "in_traject"), (p("2"), "in_traject")]
     b = classify(register, listed, NONE, frozenset(later), frozenset(aangemeld), partner="monitor", bron_type="monitor")
     assert b.api()["categorieen"] == {
-        "overeenkomend": 35, "dubbel_in_bron": 1, "boris_vermoeden": 2, "alleen_in_register": 0, "andere_pilot": 0,
-        "buiten_peildatum": 2, "aangemeld_niet_gestart": 3, "niet_geregistreerd": 1, "onverklaard": 0}
+        "overeenkomend": 35,
+        "dubbel_in_bron": 1,
+        "boris_vermoeden": 2,
+        "alleen_in_register": 0,
+        "andere_pilot": 0,
+        "buiten_peildatum": 2,
+        "aangemeld_niet_gestart": 3,
+        "niet_geregistreerd": 1,
+        "onverklaard": 0,
+    }
     assert b.vergelijking == "42 - 37 = (1 + 0 + 2 + 3 + 1 + 0) - (2 + 0)"
 
 
@@ -134,28 +162,60 @@ def bron(bron_type: str, onbekend: set[str], partner: str = "x") -> BronResultaa
 
 
 def test_gereconcilieerd_adds_distinct_mbo_in_traject_unknowns_only() -> None:
-    bronnen = (bron("mbo", {E, F}, "mbo.a"), bron("mbo", {F, G}, "mbo.b"), bron("gemeente", {A, B}),
-               bron("uwv", {C}), bron("monitor", {A}))
+    bronnen = (
+        bron("mbo", {E, F}, "mbo.a"),
+        bron("mbo", {F, G}, "mbo.b"),
+        bron("gemeente", {A, B}),
+        bron("uwv", {C}),
+        bron("monitor", {A}),
+    )
     assert r.gereconcilieerd(37, bronnen) == 40
     assert PilotRij("groningen", D, 37, bronnen).gereconcilieerd == 40
     assert r.gereconcilieerd(37, ()) == 37
 
 
 def test_gereconcilieerd_from_classify_uses_only_in_traject_niet_geregistreerd() -> None:
-    mbo = classify({A: 30}, [(A, "in_traject"), (E, "in_traject"), (F, "aangemeld"), (B, "in_traject")],
-                   frozenset({B}), NONE, NONE, bron_type="mbo")
+    mbo = classify(
+        {A: 30},
+        [(A, "in_traject"), (E, "in_traject"), (F, "aangemeld"), (B, "in_traject")],
+        frozenset({B}),
+        NONE,
+        NONE,
+        bron_type="mbo",
+    )
     gemeente = classify({A: 30}, [(G, "in_traject")], NONE, NONE, NONE, bron_type="gemeente")
     assert r.gereconcilieerd(1, (mbo, gemeente)) == 2
 
 
 def test_api_row_shape() -> None:
-    b = classify({A: 30}, [(A, "in_traject"), (E, "in_traject")], NONE, NONE, NONE, partner="mbo.albeda",
-                 bron_type="mbo", event_id="e1", peildatum=dt.date(2020, 11, 28))
+    b = classify(
+        {A: 30},
+        [(A, "in_traject"), (E, "in_traject")],
+        NONE,
+        NONE,
+        NONE,
+        partner="mbo.albeda",
+        bron_type="mbo",
+        event_id="e1",
+        peildatum=dt.date(2020, 11, 28),
+    )
     row = PilotRij("groningen", D, 1, (b,)).api()
-    assert row == {"pilot": "groningen", "register": 1, "gereconcilieerd": 2, "bronnen": [{
-        "partner": "mbo.albeda", "bron_type": "mbo", "telling_peildatum": "2020-11-28", "gemeld": 2, "verschil": 1,
-        "categorieen": {c: {"overeenkomend": 1, "niet_geregistreerd": 1}.get(c, 0) for c in CATEGORIEEN},
-        "vergelijking": "2 - 1 = (0 + 0 + 0 + 0 + 1 + 0) - (0 + 0)"}]}
+    assert row == {
+        "pilot": "groningen",
+        "register": 1,
+        "gereconcilieerd": 2,
+        "bronnen": [
+            {
+                "partner": "mbo.albeda",
+                "bron_type": "mbo",
+                "telling_peildatum": "2020-11-28",
+                "gemeld": 2,
+                "verschil": 1,
+                "categorieen": {c: {"overeenkomend": 1, "niet_geregistreerd": 1}.get(c, 0) for c in CATEGORIEEN},
+                "vergelijking": "2 - 1 = (0 + 0 + 0 + 0 + 1 + 0) - (0 + 0)",
+            }
+        ],
+    }
 
 
 def test_window() -> None:
@@ -165,14 +225,28 @@ def test_window() -> None:
 
 
 def test_event_record() -> None:
-    b = classify({A: 30}, [(A, "in_traject")], NONE, NONE, NONE, partner="monitor", bron_type="monitor",
-                 event_id="0f0e0d0c-0000-4000-8000-000000000001", peildatum=D)
-    at = dt.datetime(2020, 12, 1, 9, tzinfo=dt.timezone.utc)
+    b = classify(
+        {A: 30},
+        [(A, "in_traject")],
+        NONE,
+        NONE,
+        NONE,
+        partner="monitor",
+        bron_type="monitor",
+        event_id="0f0e0d0c-0000-4000-8000-000000000001",
+        peildatum=D,
+    )
+    at = dt.datetime(2020, 12, 1, 9, tzinfo=dt.UTC)
     ev = r.event(PilotRij("groningen", D, 1, (b,)), occurred_at=at, event_id="0f0e0d0c-0000-4000-8000-000000000002")
     assert ev["partner"] == "registry" and ev["pilot"] == "groningen" and ev["peildatum"] == D
     assert ev["register"] == 1 and ev["gereconcilieerd"] == 1 and ev["recorded_at"] == at
-    expected: dict[str, object] = {"partner": "monitor", "bron_type": "monitor", "telling_peildatum": D,
-                                   "telling_event_id": "0f0e0d0c-0000-4000-8000-000000000001", "gemeld": 1}
+    expected: dict[str, object] = {
+        "partner": "monitor",
+        "bron_type": "monitor",
+        "telling_peildatum": D,
+        "telling_event_id": "0f0e0d0c-0000-4000-8000-000000000001",
+        "gemeld": 1,
+    }
     expected.update({c: int(c == "overeenkomend") for c in CATEGORIEEN})
     assert ev["bronnen"] == [expected]
 
@@ -183,21 +257,25 @@ PEOPLE = [p(f"{i:02d}") for i in range(30)]
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[dict[str, int], list[tuple[str, str]] | None, frozenset[str],
-                                        frozenset[str], frozenset[str], int]:
+def scenarios(
+    draw: st.DrawFn,
+) -> tuple[dict[str, int], list[tuple[str, str]] | None, frozenset[str], frozenset[str], frozenset[str], int]:
     people = st.sampled_from(PEOPLE)
     register = draw(st.dictionaries(people, st.integers(16, 70), max_size=15))
     others = [x for x in PEOPLE if x not in register]
     subset = st.frozensets(st.sampled_from(others)) if others else st.just(frozenset[str]())
-    entries = draw(st.none() | st.lists(st.tuples(people, st.sampled_from(["aangemeld", "in_traject", "afgerond",
-                                                                            "gestopt"])), max_size=40))
+    entries = draw(
+        st.none()
+        | st.lists(st.tuples(people, st.sampled_from(["aangemeld", "in_traject", "afgerond", "gestopt"])), max_size=40)
+    )
     return register, entries, draw(subset), draw(subset), draw(subset), draw(st.integers(0, 60))
 
 
 @settings(max_examples=300, deadline=None)
 @given(scenarios())
-def test_equation_closes_for_random_scenarios(s: tuple[dict[str, int], list[tuple[str, str]] | None, frozenset[str],
-                                                       frozenset[str], frozenset[str], int]) -> None:
+def test_equation_closes_for_random_scenarios(
+    s: tuple[dict[str, int], list[tuple[str, str]] | None, frozenset[str], frozenset[str], frozenset[str], int],
+) -> None:
     register, entries, andere, later, aangemeld, aantal = s
     b = classify(register, entries, andere, later, aangemeld, aantal=aantal)
     assert r.sluit(b.gemeld, b.register, b.aantallen)

@@ -1,4 +1,5 @@
 """Every rule of the validator: an accepting and a refusing case (pure: state + event in, decision out)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +11,24 @@ import pytest
 from registry.demo import bouwer
 from registry.domein.regels import Besluit, beoordeel
 from registry.domein.staat import Staat, entity_json, load_entity, pas_toe
-from tests.support.builders import (ANDER, LB, MBO, P, Q, T1, V1, aanmelding, aanmeldingen, afteken, ev, inschrijving,
-                                    referentie_events, verklaring)
+from tests.support.builders import (
+    ANDER,
+    LB,
+    MBO,
+    T1,
+    V1,
+    P,
+    Q,
+    aanmelding,
+    aanmeldingen,
+    afteken,
+    ev,
+    inschrijving,
+    referentie_events,
+    verklaring,
+)
 
-NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.UTC)
 
 
 def referentie() -> Staat:
@@ -26,8 +41,18 @@ def referentie() -> Staat:
 
 def ingeschreven(*signed: str) -> Staat:
     s = referentie()
-    pas_toe(s, "AdviesUitgebracht", ev(MBO, deelnemer=P, mbo_instelling=MBO, advies="praktijkverklaring",
-                                      duo_check="geen_inschrijving_geen_startkwalificatie", startkwalificatie_verouderd=False))
+    pas_toe(
+        s,
+        "AdviesUitgebracht",
+        ev(
+            MBO,
+            deelnemer=P,
+            mbo_instelling=MBO,
+            advies="praktijkverklaring",
+            duo_check="geen_inschrijving_geen_startkwalificatie",
+            startkwalificatie_verouderd=False,
+        ),
+    )
     pas_toe(s, "DeelnemerIngeschreven", inschrijving())
     for wp in signed:
         pas_toe(s, "WerkprocesAfgetekend", afteken(wp))
@@ -49,33 +74,49 @@ def test_partner_must_match_ingress_topic() -> None:
     refused(judge(referentie(), "KandidaatAangemeld", aanmelding(), partner="gemeente.gm0363"), "partner_onjuist")
 
 
-@pytest.mark.parametrize("when, reden", [
-    (NOW + dt.timedelta(hours=23), None),
-    (NOW + dt.timedelta(days=2), "toekomst"),
-    (dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc), None),
-    (dt.datetime(2014, 12, 31, tzinfo=dt.timezone.utc), "te_oud"),
-])
+@pytest.mark.parametrize(
+    "when, reden",
+    [
+        (NOW + dt.timedelta(hours=23), None),
+        (NOW + dt.timedelta(days=2), "toekomst"),
+        (dt.datetime(2015, 1, 1, tzinfo=dt.UTC), None),
+        (dt.datetime(2014, 12, 31, tzinfo=dt.UTC), "te_oud"),
+    ],
+)
 def test_occurred_at_window(when: dt.datetime, reden: str | None) -> None:
     assert judge(referentie(), "KandidaatAangemeld", aanmelding() | {"occurred_at": when}).reden == reden
 
 
-@pytest.mark.parametrize("field, value, reden", [
-    ("startdatum", dt.date(2099, 1, 1), "datum_toekomst"),
-    ("startdatum", dt.date(2022, 1, 13), None),  # within a year ahead: an enrolment may precede the start
-    ("startdatum", dt.date(2022, 1, 15), "datum_toekomst"),
-    ("startdatum", dt.date(1989, 12, 31), "datum_te_oud"),
-    ("startdatum", dt.date(1990, 1, 1), "geen_erkenning"),  # the date passes; the erkenning rule then refuses
-    ("vanaf", dt.date(2099, 1, 1), "datum_toekomst"),
-    ("vanaf", dt.date(1900, 1, 1), "datum_te_oud"),
-    ("peildatum", dt.date(2099, 1, 1), "datum_toekomst"),
-    ("peildatum", dt.date(1970, 1, 1), "datum_te_oud"),
-    ("peildatum", dt.date(2021, 1, 13), None),
-])
+@pytest.mark.parametrize(
+    "field, value, reden",
+    [
+        ("startdatum", dt.date(2099, 1, 1), "datum_toekomst"),
+        ("startdatum", dt.date(2022, 1, 13), None),  # within a year ahead: an enrolment may precede the start
+        ("startdatum", dt.date(2022, 1, 15), "datum_toekomst"),
+        ("startdatum", dt.date(1989, 12, 31), "datum_te_oud"),
+        ("startdatum", dt.date(1990, 1, 1), "geen_erkenning"),  # the date passes; the erkenning rule then refuses
+        ("vanaf", dt.date(2099, 1, 1), "datum_toekomst"),
+        ("vanaf", dt.date(1900, 1, 1), "datum_te_oud"),
+        ("peildatum", dt.date(2099, 1, 1), "datum_toekomst"),
+        ("peildatum", dt.date(1970, 1, 1), "datum_te_oud"),
+        ("peildatum", dt.date(2021, 1, 13), None),
+    ],
+)
 def test_business_dates_window(field: str, value: dt.date, reden: str | None) -> None:
     s = referentie()
     if field == "startdatum":
-        pas_toe(s, "AdviesUitgebracht", ev(MBO, deelnemer=P, mbo_instelling=MBO, advies="praktijkverklaring",
-                                          duo_check="geen_inschrijving_geen_startkwalificatie", startkwalificatie_verouderd=False))
+        pas_toe(
+            s,
+            "AdviesUitgebracht",
+            ev(
+                MBO,
+                deelnemer=P,
+                mbo_instelling=MBO,
+                advies="praktijkverklaring",
+                duo_check="geen_inschrijving_geen_startkwalificatie",
+                startkwalificatie_verouderd=False,
+            ),
+        )
         event_type, r = "DeelnemerIngeschreven", inschrijving() | {field: value}
     elif field == "vanaf":
         event_type, r = next((t, dict(r)) for t, r in referentie_events() if t == "ErkenningDerdeLeerwegVerleend")
@@ -88,19 +129,36 @@ def test_business_dates_window(field: str, value: dt.date, reden: str | None) ->
         assert field in b.melding and value.isoformat() in b.melding
 
 
-@pytest.mark.parametrize("over, reden", [
-    ({"deelnemer": "111222333"}, "ongeldige_identificatie"),
-    ({"pilot": "atlantis"}, "onbekende_pilot"),
-    ({"gemeente": "0599"}, "ongeldige_identificatie"),
-])
+@pytest.mark.parametrize(
+    "over, reden",
+    [
+        ({"deelnemer": "111222333"}, "ongeldige_identificatie"),
+        ({"pilot": "atlantis"}, "onbekende_pilot"),
+        ({"gemeente": "0599"}, "ongeldige_identificatie"),
+    ],
+)
 def test_identifiers_well_formed(over: dict[str, Any], reden: str) -> None:
     refused(judge(referentie(), "KandidaatAangemeld", aanmelding() | over), reden)
 
 
 # ---- authorisation matrix ------------------------------------------------------------------------
-@pytest.mark.parametrize("partner, ok", [("gemeente.gm0599", True), ("uwv", True), ("dji", True), ("rmc.rijnmond", True),
-                                         ("werkgever.x", True), ("sw.x", True), ("reintegratie.x", True), ("mbo.albeda", True),
-                                         ("sbb", False), ("duo", False), ("leerbedrijf.123456789", False), ("monitor", False)])
+@pytest.mark.parametrize(
+    "partner, ok",
+    [
+        ("gemeente.gm0599", True),
+        ("uwv", True),
+        ("dji", True),
+        ("rmc.rijnmond", True),
+        ("werkgever.x", True),
+        ("sw.x", True),
+        ("reintegratie.x", True),
+        ("mbo.albeda", True),
+        ("sbb", False),
+        ("duo", False),
+        ("leerbedrijf.123456789", False),
+        ("monitor", False),
+    ],
+)
 def test_who_may_aanmelden(partner: str, ok: bool) -> None:
     b = judge(referentie(), "KandidaatAangemeld", aanmelding(partner))
     assert b.geaccepteerd is ok and (ok or b.reden == "niet_bevoegd")
@@ -120,7 +178,14 @@ def test_reference_data_only_by_sbb_and_duo() -> None:
 
 
 def test_advies_only_by_its_own_instelling() -> None:
-    advies = ev(MBO, deelnemer=P, mbo_instelling=MBO, advies="entree", duo_check="niet_uitgevoerd", startkwalificatie_verouderd=False)
+    advies = ev(
+        MBO,
+        deelnemer=P,
+        mbo_instelling=MBO,
+        advies="entree",
+        duo_check="niet_uitgevoerd",
+        startkwalificatie_verouderd=False,
+    )
     assert judge(Staat(), "AdviesUitgebracht", advies).geaccepteerd
     refused(judge(Staat(), "AdviesUitgebracht", advies | {"partner": ANDER}), "niet_bevoegd")
 
@@ -128,7 +193,18 @@ def test_advies_only_by_its_own_instelling() -> None:
 # ---- inschrijving --------------------------------------------------------------------------------
 def test_inschrijving_accepted_with_advies_and_no_warnings() -> None:
     s = referentie()
-    pas_toe(s, "AdviesUitgebracht", ev(MBO, deelnemer=P, mbo_instelling=MBO, advies="praktijkverklaring", duo_check="niet_uitgevoerd", startkwalificatie_verouderd=False))
+    pas_toe(
+        s,
+        "AdviesUitgebracht",
+        ev(
+            MBO,
+            deelnemer=P,
+            mbo_instelling=MBO,
+            advies="praktijkverklaring",
+            duo_check="niet_uitgevoerd",
+            startkwalificatie_verouderd=False,
+        ),
+    )
     b = judge(s, "DeelnemerIngeschreven", inschrijving())
     assert b.geaccepteerd and b.warnings == ()
 
@@ -137,7 +213,10 @@ def test_inschrijving_without_advies_warns_zonder_advies() -> None:
     assert judge(referentie(), "DeelnemerIngeschreven", inschrijving()).warnings == ("zonder_advies",)
 
 
-@pytest.mark.parametrize("leeftijd, reden, warning", [(15, "te_jong", None), (16, None, "minderjarig"), (17, None, "minderjarig"), (18, None, None)])
+@pytest.mark.parametrize(
+    "leeftijd, reden, warning",
+    [(15, "te_jong", None), (16, None, "minderjarig"), (17, None, "minderjarig"), (18, None, None)],
+)
 def test_inschrijving_age(leeftijd: int, reden: str | None, warning: str | None) -> None:
     b = judge(referentie(), "DeelnemerIngeschreven", inschrijving(leeftijd=leeftijd))
     assert b.reden == reden
@@ -146,8 +225,13 @@ def test_inschrijving_age(leeftijd: int, reden: str | None, warning: str | None)
 
 
 def test_inschrijving_needs_erkenning_on_startdatum() -> None:
-    refused(judge(referentie(), "DeelnemerIngeschreven", inschrijving(startdatum=dt.date(2018, 12, 31))), "geen_erkenning")
-    refused(judge(referentie(), "DeelnemerIngeschreven", inschrijving(partner=ANDER, mbo_instelling=ANDER)), "geen_erkenning")
+    refused(
+        judge(referentie(), "DeelnemerIngeschreven", inschrijving(startdatum=dt.date(2018, 12, 31))), "geen_erkenning"
+    )
+    refused(
+        judge(referentie(), "DeelnemerIngeschreven", inschrijving(partner=ANDER, mbo_instelling=ANDER)),
+        "geen_erkenning",
+    )
 
 
 def test_inschrijving_needs_a_known_dossier() -> None:
@@ -184,7 +268,9 @@ def test_sign_off_by_instelling_or_its_leerbedrijf_only() -> None:
 
 def test_sign_off_needs_a_known_open_traject_of_this_deelnemer() -> None:
     refused(judge(referentie(), "WerkprocesAfgetekend", afteken()), "onbekend_traject")
-    refused(judge(ingeschreven(), "WerkprocesAfgetekend", afteken(deelnemer=Q)), "onbekend_traject")  # no relation with Q
+    refused(
+        judge(ingeschreven(), "WerkprocesAfgetekend", afteken(deelnemer=Q)), "onbekend_traject"
+    )  # no relation with Q
     s = ingeschreven()
     pas_toe(s, "DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=str(uuid.uuid4())))
     refused(judge(s, "WerkprocesAfgetekend", afteken(deelnemer=Q)), "andere_deelnemer")  # its own deelnemers: told
@@ -200,8 +286,18 @@ def test_sign_off_werkproces_must_exist_in_the_dossier_of_the_crebo() -> None:
 
 def test_sign_off_of_another_kwalificatie_in_the_same_traject() -> None:
     s = ingeschreven()
-    pas_toe(s, "KwalificatiedossierVastgesteld", ev("sbb", crebo="25252", naam="n", niveau=1, domein="d", kerntaken=[
-        {"code": "B1-K1", "naam": "k", "werkprocessen": [{"code": "B1-K1-W7", "naam": "w"}]}]))
+    pas_toe(
+        s,
+        "KwalificatiedossierVastgesteld",
+        ev(
+            "sbb",
+            crebo="25252",
+            naam="n",
+            niveau=1,
+            domein="d",
+            kerntaken=[{"code": "B1-K1", "naam": "k", "werkprocessen": [{"code": "B1-K1-W7", "naam": "w"}]}],
+        ),
+    )
     assert judge(s, "WerkprocesAfgetekend", afteken("B1-K1-W7", crebo="25252")).geaccepteerd
 
 
@@ -235,14 +331,20 @@ def test_verklaring_assigns_volgnummer_per_deelnemer() -> None:
 
 
 def test_verklaring_werkprocessen_must_be_signed_off_in_this_traject() -> None:
-    refused(judge(ingeschreven("B1-K1-W1"), "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1", "B1-K1-W2"])), "niet_afgetekend")
+    refused(
+        judge(ingeschreven("B1-K1-W1"), "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1", "B1-K1-W2"])),
+        "niet_afgetekend",
+    )
     refused(judge(ingeschreven("B1-K1-W1"), "PraktijkverklaringUitgegeven", verklaring([])), "geen_werkprocessen")
 
 
 def test_verklaring_werkproces_not_on_an_earlier_verklaring() -> None:
     s = ingeschreven("B1-K1-W1", "B1-K1-W2")
     pas_toe(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], volgnummer=1))
-    refused(judge(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1", "B1-K1-W2"], verklaring_id=str(uuid.uuid4()))), "al_op_verklaring")
+    refused(
+        judge(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1", "B1-K1-W2"], verklaring_id=str(uuid.uuid4()))),
+        "al_op_verklaring",
+    )
     refused(judge(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W2"])), "verklaring_bestaat")
 
 
@@ -259,7 +361,10 @@ def test_verklaring_needs_a_leerbedrijf_on_the_traject() -> None:
 
 
 def test_verklaring_only_by_the_traject_instelling() -> None:
-    refused(judge(ingeschreven("B1-K1-W1"), "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], partner=ANDER)), "onbekend_traject")
+    refused(
+        judge(ingeschreven("B1-K1-W1"), "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"], partner=ANDER)),
+        "onbekend_traject",
+    )
 
 
 def test_revocation_by_issuer_or_sbb_once() -> None:
@@ -269,7 +374,10 @@ def test_revocation_by_issuer_or_sbb_once() -> None:
     assert judge(s, "PraktijkverklaringIngetrokken", intrekking).geaccepteerd
     assert judge(s, "PraktijkverklaringIngetrokken", intrekking | {"partner": "sbb"}).geaccepteerd
     refused(judge(s, "PraktijkverklaringIngetrokken", intrekking | {"partner": ANDER}), "onbekende_verklaring")
-    refused(judge(s, "PraktijkverklaringIngetrokken", intrekking | {"verklaring_id": str(uuid.uuid4())}), "onbekende_verklaring")
+    refused(
+        judge(s, "PraktijkverklaringIngetrokken", intrekking | {"verklaring_id": str(uuid.uuid4())}),
+        "onbekende_verklaring",
+    )
     pas_toe(s, "PraktijkverklaringIngetrokken", intrekking)
     refused(judge(s, "PraktijkverklaringIngetrokken", intrekking | {"event_id": str(uuid.uuid4())}), "al_ingetrokken")
 
@@ -283,9 +391,18 @@ def test_nothing_after_beeindiging_but_uitstroom_and_corrections() -> None:
     pas_toe(s, "TrajectBeeindigd", einde)
     refused(judge(s, "TrajectBeeindigd", einde | {"event_id": str(uuid.uuid4())}), "traject_beeindigd")
     refused(judge(s, "PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"])), "traject_beeindigd")
-    refused(judge(s, "LeerbedrijfVastgelegd", ev(MBO, deelnemer=P, traject_id=T1, leerbedrijf_id=LB, praktijkopleider=None)), "traject_beeindigd")
+    refused(
+        judge(
+            s, "LeerbedrijfVastgelegd", ev(MBO, deelnemer=P, traject_id=T1, leerbedrijf_id=LB, praktijkopleider=None)
+        ),
+        "traject_beeindigd",
+    )
     assert judge(s, "UitstroomGeregistreerd", ev(MBO, deelnemer=P, uitstroom="betaald_werk")).geaccepteerd
-    assert judge(s, "AftekeningIngetrokken", ev(MBO, deelnemer=P, traject_id=T1, crebo="25250", werkproces="B1-K1-W1", reden="overig")).geaccepteerd
+    assert judge(
+        s,
+        "AftekeningIngetrokken",
+        ev(MBO, deelnemer=P, traject_id=T1, crebo="25250", werkproces="B1-K1-W1", reden="overig"),
+    ).geaccepteerd
 
 
 def test_uitstroom_by_own_instelling_or_the_referrer() -> None:
@@ -296,13 +413,22 @@ def test_uitstroom_by_own_instelling_or_the_referrer() -> None:
     assert judge(s, "UitstroomGeregistreerd", uit | {"partner": MBO}).geaccepteerd
     refused(judge(s, "UitstroomGeregistreerd", uit | {"partner": "gemeente.gm0363"}), "onbekende_deelnemer")
     refused(judge(s, "UitstroomGeregistreerd", uit | {"partner": ANDER}), "onbekende_deelnemer")
-    refused(judge(s, "UitstroomGeregistreerd", uit | {"partner": "leerbedrijf.123456789"}), "niet_bevoegd")  # kind first
+    refused(
+        judge(s, "UitstroomGeregistreerd", uit | {"partner": "leerbedrijf.123456789"}), "niet_bevoegd"
+    )  # kind first
     refused(judge(s, "UitstroomGeregistreerd", uit | {"deelnemer": "c" * 64}), "onbekende_deelnemer")
 
 
 def test_telling_for_itself() -> None:
-    telling = ev("gemeente.gm0599", bron_type="gemeente", pilot="rijnmond", peildatum=dt.date(2021, 1, 13),
-                 aantal_deelnemers=3, aantal_verklaringen=None, deelnemers=None)
+    telling = ev(
+        "gemeente.gm0599",
+        bron_type="gemeente",
+        pilot="rijnmond",
+        peildatum=dt.date(2021, 1, 13),
+        aantal_deelnemers=3,
+        aantal_verklaringen=None,
+        deelnemers=None,
+    )
     assert judge(Staat(), "TellingGemeld", telling).geaccepteerd
     refused(judge(Staat(), "TellingGemeld", telling | {"bron_type": "uwv"}), "niet_bevoegd")
     assert judge(Staat(), "TellingGemeld", telling | {"partner": "sbb", "bron_type": "monitor"}).geaccepteerd
@@ -338,15 +464,18 @@ def test_applying_an_event_twice_is_harmless() -> None:
 
 def test_a_sign_off_from_before_the_ending_that_arrives_after_it_is_accepted() -> None:
     s = ingeschreven()
-    pas_toe(s, "TrajectBeeindigd", ev(MBO, deelnemer=P, traject_id=T1, reden="afgerond",
-                                      occurred_at=dt.datetime(2020, 7, 1, tzinfo=dt.timezone.utc)))
+    pas_toe(
+        s,
+        "TrajectBeeindigd",
+        ev(MBO, deelnemer=P, traject_id=T1, reden="afgerond", occurred_at=dt.datetime(2020, 7, 1, tzinfo=dt.UTC)),
+    )
     assert judge(s, "WerkprocesAfgetekend", afteken("B1-K1-W2", partner=f"leerbedrijf.{LB}")).geaccepteerd
-    later = dict(afteken("B1-K1-W2"), occurred_at=dt.datetime(2020, 7, 2, tzinfo=dt.timezone.utc))
+    later = dict(afteken("B1-K1-W2"), occurred_at=dt.datetime(2020, 7, 2, tzinfo=dt.UTC))
     refused(judge(s, "WerkprocesAfgetekend", later), "traject_beeindigd")
     # the end moment survives the state's persistence
     t = Staat()
     load_entity(t, "traject", T1, entity_json(s, "traject", T1))
-    assert t.trajecten[T1].einde == dt.datetime(2020, 7, 1, tzinfo=dt.timezone.utc)
+    assert t.trajecten[T1].einde == dt.datetime(2020, 7, 1, tzinfo=dt.UTC)
 
 
 def test_retryable_refusals_name_the_keys_they_wait_for() -> None:

@@ -1,4 +1,5 @@
-"""Issue 12, "free text goes": reden codes with a Dutch label and opaque references to praktijkopleiders."""
+""" "Free text goes": reden codes with a Dutch label and opaque references to praktijkopleiders."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,9 +14,9 @@ from registry.domein import pseudoniemen, redenen, verwijzingen
 from registry.domein.identifiers import eerste_fout
 from registry.domein.regels import Besluit, beoordeel
 from registry.domein.staat import Staat, pas_toe
-from tests.support.builders import LB, MBO, P, T1, V1, afteken, ev, inschrijving, referentie_events, verklaring
+from tests.support.builders import LB, MBO, T1, V1, P, afteken, ev, inschrijving, referentie_events, verklaring
 
-NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.UTC)
 NAAM = "Jan de Vries"  # what a praktijkopleider's name or a free-text reden could carry into the log
 
 
@@ -43,8 +44,9 @@ def terugtrekking(reden: Any) -> dict[str, Any]:
 
 
 # ---- reden: a code from a closed list ------------------------------------------------------------
-@pytest.mark.parametrize("event_type, maak", [("PraktijkverklaringIngetrokken", intrekking),
-                                              ("AftekeningIngetrokken", terugtrekking)])
+@pytest.mark.parametrize(
+    "event_type, maak", [("PraktijkverklaringIngetrokken", intrekking), ("AftekeningIngetrokken", terugtrekking)]
+)
 def test_every_code_is_accepted_and_free_text_is_refused(event_type: str, maak: Any) -> None:
     s = staat_met_verklaring()
     for code in redenen.codes(event_type):
@@ -73,18 +75,34 @@ def test_labels_never_show_free_text() -> None:
 
 
 # ---- opaque references -----------------------------------------------------------------------------
-@pytest.mark.parametrize("waarde, goed", [
-    ("po-0042", True), ("po", True), ("opl_17.a", True), ("a" * 64, True), ("1b", True),
-    (NAAM, False), ("jan@leerbedrijf.nl", False), ("PO-0042", False), ("p", False), ("a" * 65, False),
-    ("-po", False), ("po 42", False), ("", False),
-])
+@pytest.mark.parametrize(
+    "waarde, goed",
+    [
+        ("po-0042", True),
+        ("po", True),
+        ("opl_17.a", True),
+        ("a" * 64, True),
+        ("1b", True),
+        (NAAM, False),
+        ("jan@leerbedrijf.nl", False),
+        ("PO-0042", False),
+        ("p", False),
+        ("a" * 65, False),
+        ("-po", False),
+        ("po 42", False),
+        ("", False),
+    ],
+)
 def test_reference_format(waarde: str, goed: bool) -> None:
     assert (verwijzingen.referentie(waarde) is None) == goed
 
 
 def test_bad_afgetekend_door_is_refused_as_ongeldige_referentie() -> None:
     s = staat_met_verklaring()
-    assert judge(s, "WerkprocesAfgetekend", afteken("B1-K1-W3") | {"afgetekend_door": "po-0042"}).reden != "ongeldige_referentie"
+    assert (
+        judge(s, "WerkprocesAfgetekend", afteken("B1-K1-W3") | {"afgetekend_door": "po-0042"}).reden
+        != "ongeldige_referentie"
+    )
     b = judge(s, "WerkprocesAfgetekend", afteken("B1-K1-W3") | {"afgetekend_door": NAAM})
     assert b.reden == verwijzingen.ONGELDIG and "afgetekend_door" in b.melding and NAAM not in b.melding
 
@@ -127,11 +145,18 @@ def test_schema_docs_and_readme_list_exactly_the_codes_and_the_format() -> None:
     schemas = Path(__file__).resolve().parents[2] / "schemas"
     readme = (schemas / "README.md").read_text(encoding="utf-8")
     for event_type in redenen.EVENT_TYPES:
-        veld = next(f for f in json.loads((schemas / f"{event_type}.v1.avsc").read_text())["fields"] if f["name"] == "reden")
+        veld = next(
+            f for f in json.loads((schemas / f"{event_type}.v1.avsc").read_text())["fields"] if f["name"] == "reden"
+        )
         assert veld["type"] == "string"  # the wire type is unchanged: compatible with every earlier event
         for code, label in redenen.codes(event_type).items():
             assert f"{code} ({label})" in veld["doc"] and f"| {event_type} | `{code}` | {label} |" in readme
-    for schema, veld_naam in (("WerkprocesAfgetekend", "afgetekend_door"), ("LeerbedrijfVastgelegd", "praktijkopleider")):
-        veld = next(f for f in json.loads((schemas / f"{schema}.v1.avsc").read_text())["fields"] if f["name"] == veld_naam)
+    for schema, veld_naam in (
+        ("WerkprocesAfgetekend", "afgetekend_door"),
+        ("LeerbedrijfVastgelegd", "praktijkopleider"),
+    ):
+        veld = next(
+            f for f in json.loads((schemas / f"{schema}.v1.avsc").read_text())["fields"] if f["name"] == veld_naam
+        )
         assert verwijzingen.PATROON in veld["doc"] and verwijzingen.ONGELDIG in veld["doc"]
     assert f"`{verwijzingen.PATROON}`" in readme

@@ -1,5 +1,6 @@
 """Who may say what about whom (registry/domein/relaties.py): relations through the log, no membership oracle,
 erasure that needs the controller when another partner holds the deelnemer. Pure: state + event in, decision out."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,24 +15,31 @@ from registry.domein.parkeren import Parkeerplaats, beslis, vervult
 from registry.domein.regels import Besluit, beoordeel
 from registry.domein.relaties import heeft_relatie, zonder_verwijderden
 from registry.domein.staat import Staat, pas_toe
-from tests.support.builders import MBO, P, T0, T1, aanmelding, afteken, canoniek, ev, inschrijving, referentie_events
+from tests.support.builders import MBO, T0, T1, P, aanmelding, afteken, canoniek, ev, inschrijving, referentie_events
 from tests.support.relaties import event
 
-NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2021, 1, 13, 12, tzinfo=dt.UTC)
 ROGUE = "mbo.noorderpoort"
 U, E = "c" * 64, "d" * 64  # unknown; erased (P: known, enrolled at albeda, referred by gemeente.gm0599)
 
 
 def erkenning(instelling: str) -> tuple[str, dict[str, Any]]:
-    return "ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=instelling, crebo="25250", vanaf=dt.date(2019, 1, 1))
+    return "ErkenningDerdeLeerwegVerleend", ev(
+        "duo", mbo_instelling=instelling, crebo="25250", vanaf=dt.date(2019, 1, 1)
+    )
 
 
 def wereld() -> Staat:
     s = Staat()
-    for t, r in [*referentie_events(), erkenning(ROGUE), ("KandidaatAangemeld", aanmelding(deelnemer=P)),
-                 ("DeelnemerIngeschreven", inschrijving()), ("KandidaatAangemeld", aanmelding(deelnemer=E)),
-                 ("DeelnemerIngeschreven", inschrijving(deelnemer=E, traject_id=str(uuid.uuid4()))),
-                 ("DeelnemerGegevensVerwijderd", ev("sbb", deelnemer=E, grondslag="avg-17"))]:
+    for t, r in [
+        *referentie_events(),
+        erkenning(ROGUE),
+        ("KandidaatAangemeld", aanmelding(deelnemer=P)),
+        ("DeelnemerIngeschreven", inschrijving()),
+        ("KandidaatAangemeld", aanmelding(deelnemer=E)),
+        ("DeelnemerIngeschreven", inschrijving(deelnemer=E, traject_id=str(uuid.uuid4()))),
+        ("DeelnemerGegevensVerwijderd", ev("sbb", deelnemer=E, grondslag="avg-17")),
+    ]:
         pas_toe(s, t, r)
     return s
 
@@ -42,16 +50,30 @@ def judge(s: Staat, event_type: str, r: dict[str, Any]) -> Besluit:
 
 def zonder_ids(b: Besluit, r: dict[str, Any]) -> tuple[Any, ...]:
     """What a partner reads back, with its own ids and the deelnemer's pseudonym masked."""
+
     def mask(text: str) -> str:
         for value in (r.get("traject_id"), r.get("verklaring_id"), r["deelnemer"]):
             if value:
                 text = text.replace(str(value), "<id>")
         return text
+
     return b.reden, mask(b.melding), tuple(mask(k) for k in b.wacht_op), b.warnings
 
 
-PARTNERS = ["gemeente.gm0363", "uwv", "dji", "rmc", "werkgever", "sw", "reintegratie", ROGUE, "leerbedrijf.987654321",
-            "duo", "monitor.rijnmond", "monitor"]
+PARTNERS = [
+    "gemeente.gm0363",
+    "uwv",
+    "dji",
+    "rmc",
+    "werkgever",
+    "sw",
+    "reintegratie",
+    ROGUE,
+    "leerbedrijf.987654321",
+    "duo",
+    "monitor.rijnmond",
+    "monitor",
+]
 
 
 @pytest.mark.parametrize("partner", PARTNERS)
@@ -75,11 +97,17 @@ def test_the_kind_is_checked_before_any_look_up() -> None:
 
 def test_gegevens_verwijderd_is_told_only_to_partners_with_a_relation() -> None:
     s = wereld()
-    for partner, event_type in (("gemeente.gm0599", "UitstroomGeregistreerd"), (MBO, "UitstroomGeregistreerd"),
-                                ("sbb", "PraktijkverklaringIngetrokken")):  # referred, enrolled, controller
+    for partner, event_type in (
+        ("gemeente.gm0599", "UitstroomGeregistreerd"),
+        (MBO, "UitstroomGeregistreerd"),
+        ("sbb", "PraktijkverklaringIngetrokken"),
+    ):  # referred, enrolled, controller
         b = judge(s, event_type, event(event_type, partner, E))
         assert b.reden == "gegevens_verwijderd", partner
-    assert judge(s, "UitstroomGeregistreerd", event("UitstroomGeregistreerd", "gemeente.gm0363", E)).reden == "onbekende_deelnemer"
+    assert (
+        judge(s, "UitstroomGeregistreerd", event("UitstroomGeregistreerd", "gemeente.gm0363", E)).reden
+        == "onbekende_deelnemer"
+    )
 
 
 def test_the_rogue_instelling_cannot_erase_another_instellings_deelnemer() -> None:
@@ -122,13 +150,23 @@ def test_erasure_by_sbb_and_by_the_sole_instelling_at_once_and_a_shared_one_afte
 def test_a_referral_gives_no_say_over_erasure() -> None:
     s = wereld()
     pas_toe(s, "KandidaatAangemeld", event("KandidaatAangemeld", ROGUE, P))  # an mbo may refer
-    assert judge(s, "DeelnemerGegevensVerwijderd", event("DeelnemerGegevensVerwijderd", ROGUE, P)).reden == "niet_bevoegd"
+    assert (
+        judge(s, "DeelnemerGegevensVerwijderd", event("DeelnemerGegevensVerwijderd", ROGUE, P)).reden == "niet_bevoegd"
+    )
 
 
 def telling(partner: str, pilot: str, lijst: list[str] | None) -> dict[str, Any]:
-    payload = bouwer.telling("mbo" if partner.startswith("mbo.") else "gemeente", pilot, dt.date(2021, 1, 13),
-                             len(lijst or []) or 3, None, [(d, "in_traject") for d in lijst or []])
-    return canoniek("TellingGemeld", payload, event_id=str(uuid.uuid4()), occurred_at=T0, partner=partner, deelnemer=None)[1]
+    payload = bouwer.telling(
+        "mbo" if partner.startswith("mbo.") else "gemeente",
+        pilot,
+        dt.date(2021, 1, 13),
+        len(lijst or []) or 3,
+        None,
+        [(d, "in_traject") for d in lijst or []],
+    )
+    return canoniek(
+        "TellingGemeld", payload, event_id=str(uuid.uuid4()), occurred_at=T0, partner=partner, deelnemer=None
+    )[1]
 
 
 def test_person_lists_only_from_the_pilots_own_partners() -> None:

@@ -1,4 +1,5 @@
-"""Scale out (issue 15) without servers: who owns a parked entry, per-instance state, the demo's processes."""
+"""Scale out without servers: who owns a parked entry, per-instance state, the demo's processes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,16 +14,28 @@ from consumers.groep import DEFINITIEF_NA_S, SESSIE_TIMEOUT_MS
 from consumers.overdracht import Overdracht
 from consumers.projector_werker import Worker
 from consumers.validator import Validator, staat_schema
-from registry.infra.topics import Topics
 from registry.demo.run import Instanties
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats
+from registry.infra.topics import Topics
 
-NU = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+NU = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def _g(event_id: str, topic: str, partition: int, volgorde: int, wacht_op: tuple[str, ...] = ("dossier:1",)) -> Geparkeerd:
-    return Geparkeerd(event_id, "DeelnemerIngeschreven", "mbo.a", "p" * 64, volgorde, wacht_op, "onbekend_dossier", "",
-                      NU, bron={"topic": topic, "partition": partition, "offset": volgorde})
+def _g(
+    event_id: str, topic: str, partition: int, volgorde: int, wacht_op: tuple[str, ...] = ("dossier:1",)
+) -> Geparkeerd:
+    return Geparkeerd(
+        event_id,
+        "DeelnemerIngeschreven",
+        "mbo.a",
+        "p" * 64,
+        volgorde,
+        wacht_op,
+        "onbekend_dossier",
+        "",
+        NU,
+        bron={"topic": topic, "partition": partition, "offset": volgorde},
+    )
 
 
 def test_an_instance_takes_over_only_the_entries_of_its_ingress_partitions() -> None:
@@ -53,10 +66,16 @@ def test_every_instance_keeps_its_own_state_snapshot() -> None:
 
 
 def test_the_demo_starts_n_of_each_and_one_projector_as_before() -> None:
-    assert Instanties().commands() == [["validator", "--instance", "0"], ["project"],
-                                       ["reconcile", "--follow", "--instance", "0"]]
+    assert Instanties().commands() == [
+        ["validator", "--instance", "0"],
+        ["project"],
+        ["reconcile", "--follow", "--instance", "0"],
+    ]
     cmds = Instanties(2, 3, 2).commands()
-    assert [c for c in cmds if c[0] == "validator"] == [["validator", "--instance", "0"], ["validator", "--instance", "1"]]
+    assert [c for c in cmds if c[0] == "validator"] == [
+        ["validator", "--instance", "0"],
+        ["validator", "--instance", "1"],
+    ]
     assert [c for c in cmds if c[0] == "project"] == [["project", "--group"]] * 3
     assert len([c for c in cmds if c[0] == "reconcile"]) == 2
 
@@ -111,8 +130,12 @@ class _NogGeenTopics:
 
 def test_the_validator_subscribes_once_the_ingress_topics_show_and_looks_again_soon_until_then() -> None:
     consumer = _NogGeenTopics()
-    lid = SimpleNamespace(consumer=consumer, topics=Topics("t"), volgende_topiccheck=0.0,
-                          eigen_weigeringen=EigenWeigeringen(Topics("t"), set))
+    lid = SimpleNamespace(
+        consumer=consumer,
+        topics=Topics("t"),
+        volgende_topiccheck=0.0,
+        eigen_weigeringen=EigenWeigeringen(Topics("t"), set),
+    )
     Validator._abonneer(lid)  # type: ignore[arg-type]
     assert consumer.subscribed == set() and lid.volgende_topiccheck - time.monotonic() < 1  # no empty subscribe
     Validator._abonneer(lid)  # type: ignore[arg-type]
@@ -120,8 +143,14 @@ def test_the_validator_subscribes_once_the_ingress_topics_show_and_looks_again_s
 
 
 def test_a_drain_without_progress_raises_instead_of_waiting_for_ever() -> None:
-    lid = SimpleNamespace(consumer=_Groepslid(set()), nieuw=set(), instance=3, actief=False,
-                          run_once=lambda timeout_ms: 0, caught_up=lambda: False)
+    lid = SimpleNamespace(
+        consumer=_Groepslid(set()),
+        nieuw=set(),
+        instance=3,
+        actief=False,
+        run_once=lambda timeout_ms: 0,
+        caught_up=lambda: False,
+    )
     with pytest.raises(TimeoutError, match=r"instance 3: no progress .*\(0 partition"):
         Validator.drain(lid, stuck_after_s=0.05)  # type: ignore[arg-type]
     lid.caught_up = lambda: True
@@ -130,8 +159,15 @@ def test_a_drain_without_progress_raises_instead_of_waiting_for_ever() -> None:
 
 def test_a_group_projector_is_caught_up_only_on_a_final_assignment() -> None:
     half = {TopicPartition("in.a", 0), TopicPartition("in.b", 0)}
-    lid = SimpleNamespace(config=SimpleNamespace(groep=True), assigned=sorted(half), nieuw=set(),
-                          consumer=_Groepslid(half), toewijzing_sinds=time.monotonic(), _remaining=lambda: [0, 0], _lopend=None)
+    lid = SimpleNamespace(
+        config=SimpleNamespace(groep=True),
+        assigned=sorted(half),
+        nieuw=set(),
+        consumer=_Groepslid(half),
+        toewijzing_sinds=time.monotonic(),
+        _remaining=lambda: [0, 0],
+        _lopend=None,
+    )
     assert not Worker.caught_up(lid)  # type: ignore[arg-type]  # `project --group --once` must not stop yet
     lid.toewijzing_sinds -= DEFINITIEF_NA_S + 0.5
     assert Worker.caught_up(lid)  # type: ignore[arg-type]
@@ -148,7 +184,9 @@ def test_a_paused_partition_without_a_hand_over_is_handed_over_again() -> None:
     lid = SimpleNamespace(consumer=consumer, nieuw={a1}, instance=0)
     Overdracht.verweesd(lid)  # type: ignore[arg-type]
     assert lid.nieuw == {a0, a1}
-    niets = SimpleNamespace(consumer=SimpleNamespace(paused=lambda: set(), assignment=lambda: {a0}), nieuw=set(), instance=0)
+    niets = SimpleNamespace(
+        consumer=SimpleNamespace(paused=lambda: set(), assignment=lambda: {a0}), nieuw=set(), instance=0
+    )
     Overdracht.verweesd(niets)  # type: ignore[arg-type]
     assert niets.nieuw == set()
 

@@ -1,4 +1,5 @@
 """The validator state's JSON (registry.domein.staat.entity_json) is what dataclasses.asdict gave, and loads back."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,9 +12,17 @@ from registry.domein.staat import Deelnemer, Staat, Traject, Verklaring, entity_
 
 def _staat() -> Staat:
     s = Staat()
-    s.trajecten["t1"] = Traject("t1", "p1", "mbo.a", "25250", dt.date(2021, 1, 4), "LB1", False,
-                                {("25250", "B1-K1-W2"), ("25250", "B1-K1-W1")},
-                                dt.datetime(2021, 5, 1, 12, tzinfo=dt.timezone.utc))
+    s.trajecten["t1"] = Traject(
+        "t1",
+        "p1",
+        "mbo.a",
+        "25250",
+        dt.date(2021, 1, 4),
+        "LB1",
+        False,
+        {("25250", "B1-K1-W2"), ("25250", "B1-K1-W1")},
+        dt.datetime(2021, 5, 1, 12, tzinfo=dt.UTC),
+    )
     s.trajecten["t2"] = Traject("t2", "p1", "mbo.a", "25250", dt.date(2021, 2, 1))
     s.verklaringen["v1"] = Verklaring("v1", "p1", "t1", "mbo.a", {("25250", "B1-K1-W1")}, 3, True)
     s.deelnemers["p1"] = Deelnemer("p1", True, {"gemeente.x", "uwv"}, ["t1", "t2"], ["v1"])
@@ -33,12 +42,19 @@ def _asdict_json(obj: Any) -> Any:
 
 def test_entity_json_equals_asdict_and_round_trips() -> None:
     s = _staat()
-    for kind, key, obj in [("traject", "t1", s.trajecten["t1"]), ("traject", "t2", s.trajecten["t2"]),
-                           ("verklaring", "v1", s.verklaringen["v1"]), ("deelnemer", "p1", s.deelnemers["p1"])]:
+    for kind, key, obj in [
+        ("traject", "t1", s.trajecten["t1"]),
+        ("traject", "t2", s.trajecten["t2"]),
+        ("verklaring", "v1", s.verklaringen["v1"]),
+        ("deelnemer", "p1", s.deelnemers["p1"]),
+    ]:
         data = json.loads(json.dumps(entity_json(s, kind, key)))
         assert data == _asdict_json(obj)
         loaded = Staat()
         load_entity(loaded, kind, key, data)
-        tables: dict[str, dict[str, Any]] = {"traject": loaded.trajecten, "verklaring": loaded.verklaringen,
-                                             "deelnemer": loaded.deelnemers}
+        tables: dict[str, dict[str, Any]] = {
+            "traject": loaded.trajecten,
+            "verklaring": loaded.verklaringen,
+            "deelnemer": loaded.deelnemers,
+        }
         assert tables[kind][key] == obj

@@ -1,5 +1,6 @@
 """The Praktijkloket pages in-process (no servers): the same numbers as the API per scope, the key cookie,
 downloads, errors as HTML, and nothing that loads from another origin."""
+
 from __future__ import annotations
 
 import re
@@ -23,32 +24,48 @@ D = date(2021, 1, 31)  # a month end: publiek sees only published peildata
 class WebReadModels:
     """The overzichten the pages use, with small counts (publiek suppresses them) that grow with the peildatum."""
 
-    OVERZICHTEN = {"deelnemers-per-pilot": "Deelnemers per pilot (3.2): pilot, pilot_naam, tranche, deelnemers.",
-                   "verklaringen-per-pilot": "Deelnemers with a verklaring per pilot (6.1): pilot, ...",
-                   "niveaus": "Verklaringen by niveau (6.2): niveau, verklaringen, deelnemers_met_verklaring."}
+    OVERZICHTEN = {
+        "deelnemers-per-pilot": "Deelnemers per pilot (3.2): pilot, pilot_naam, tranche, deelnemers.",
+        "verklaringen-per-pilot": "Deelnemers with a verklaring per pilot (6.1): pilot, ...",
+        "niveaus": "Verklaringen by niveau (6.2): niveau, verklaringen, deelnemers_met_verklaring.",
+    }
 
-    def overzicht(self, conn: Connection, naam: str, peildatum: date, pilot: str | None = None,
-                  instelling: str | None = None, regio: str | None = None) -> list[dict[str, Any]]:
+    def overzicht(
+        self,
+        conn: Connection,
+        naam: str,
+        peildatum: date,
+        pilot: str | None = None,
+        instelling: str | None = None,
+        regio: str | None = None,
+    ) -> list[dict[str, Any]]:
         late = peildatum >= D
         if naam == "deelnemers-per-pilot":
-            rows = [{"pilot": "rijnmond", "pilot_naam": "Rijnmond", "tranche": 1, "deelnemers": 3 if late else 2},
-                    {"pilot": "twente", "pilot_naam": "Twente", "tranche": 1, "deelnemers": 40},
-                    {"pilot": "drenthe", "pilot_naam": "Drenthe", "tranche": 2, "deelnemers": 12}]
+            rows = [
+                {"pilot": "rijnmond", "pilot_naam": "Rijnmond", "tranche": 1, "deelnemers": 3 if late else 2},
+                {"pilot": "twente", "pilot_naam": "Twente", "tranche": 1, "deelnemers": 40},
+                {"pilot": "drenthe", "pilot_naam": "Drenthe", "tranche": 2, "deelnemers": 12},
+            ]
             return [r for r in rows if regio is None or r["pilot"] == "rijnmond"]
         if naam == "verklaringen-per-pilot":
-            return [{"pilot": "rijnmond", "pilot_naam": "Rijnmond", "deelnemers_met_verklaring": 1},
-                    {"pilot": "twente", "pilot_naam": "Twente", "deelnemers_met_verklaring": 20},
-                    {"pilot": "drenthe", "pilot_naam": "Drenthe", "deelnemers_met_verklaring": 6}]
+            return [
+                {"pilot": "rijnmond", "pilot_naam": "Rijnmond", "deelnemers_met_verklaring": 1},
+                {"pilot": "twente", "pilot_naam": "Twente", "deelnemers_met_verklaring": 20},
+                {"pilot": "drenthe", "pilot_naam": "Drenthe", "deelnemers_met_verklaring": 6},
+            ]
         if naam == "niveaus":
-            return [{"niveau": n, "verklaringen": v, "deelnemers_met_verklaring": v} for n, v in
-                    ((1, 2), (2, 30 if late else 10), (3, 0), (4, 7))]
+            return [
+                {"niveau": n, "verklaringen": v, "deelnemers_met_verklaring": v}
+                for n, v in ((1, 2), (2, 30 if late else 10), (3, 0), (4, 7))
+            ]
         raise KeyError(naam)
 
     def pilots_of_instelling(self, conn: Connection, instelling: str) -> set[str]:
         return {"rijnmond"}
 
-    def reconciliatie_rijen(self, conn: Connection, peildatum: date, pilot: str | None = None, *,
-                            venster_dagen: int, personen: bool = False) -> list[Any]:
+    def reconciliatie_rijen(
+        self, conn: Connection, peildatum: date, pilot: str | None = None, *, venster_dagen: int, personen: bool = False
+    ) -> list[Any]:
         return []
 
 
@@ -81,8 +98,10 @@ def test_overview_is_publiek_by_default(env: dict[str, Any]) -> None:
 
 def test_publiek_tables_equal_the_api(env: dict[str, Any]) -> None:
     c = env["client"]
-    api = c.get(f"/v1/overzichten/deelnemers-per-pilot?peildatum={D}",
-                headers={"Authorization": f"Bearer {env['keys']['publiek']}"}).json()["rijen"]
+    api = c.get(
+        f"/v1/overzichten/deelnemers-per-pilot?peildatum={D}",
+        headers={"Authorization": f"Bearer {env['keys']['publiek']}"},
+    ).json()["rijen"]
     html = c.get(f"/overzichten/deelnemers-per-pilot?peildatum={D}").text
     for row in api:
         cell = re.search(rf'data-pilot="{row["pilot"]}">.*?data-kolom="deelnemers"[^>]*>(.*?)</td>', html, re.S)
@@ -108,7 +127,7 @@ def test_a_key_unlocks_its_scope_in_an_httponly_strict_cookie(env: dict[str, Any
 def test_regio_key_narrows_the_headline(env: dict[str, Any]) -> None:
     c = env["client"]
     _login(c, env["keys"]["regio:Rijnmond"])
-    # narrowed to the region (3 deelnemers), which is person-sized: suppressed as for publiek (issue 12)
+    # narrowed to the region (3 deelnemers), which is person-sized: suppressed as for publiek
     assert _text(c.get(f"/?peildatum={D}").text, "kern-deelnemers") == "<5"
 
 
@@ -132,8 +151,10 @@ def test_no_open_redirect(env: dict[str, Any]) -> None:
     assert resp.headers["location"] == "/"
 
 
-@pytest.mark.parametrize(("url", "status"), [("/?peildatum=13-01-2021", 400), ("/overzichten/bestaat-niet", 404),
-                                             ("/regios?peildatum=x", 400)])
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [("/?peildatum=13-01-2021", 400), ("/overzichten/bestaat-niet", 404), ("/regios?peildatum=x", 400)],
+)
 def test_errors_are_html(env: dict[str, Any], url: str, status: int) -> None:
     resp = env["client"].get(url)
     assert resp.status_code == status and resp.headers["content-type"].startswith("text/html")
@@ -144,8 +165,10 @@ def test_downloads(env: dict[str, Any]) -> None:
     c = env["client"]
     _login(c, env["keys"]["landelijk"])
     csv_web = c.get(f"/overzichten/niveaus/tabel.csv?peildatum={D}")
-    csv_api = c.get(f"/v1/overzichten/niveaus?peildatum={D}&format=csv",
-                    headers={"Authorization": f"Bearer {env['keys']['landelijk']}"})
+    csv_api = c.get(
+        f"/v1/overzichten/niveaus?peildatum={D}&format=csv",
+        headers={"Authorization": f"Bearer {env['keys']['landelijk']}"},
+    )
     assert csv_web.status_code == 200 and csv_web.text == csv_api.text
     assert csv_web.headers["content-disposition"].startswith("attachment")
     chart = c.get(f"/overzichten/niveaus/grafiek.svg?peildatum={D}")
@@ -178,8 +201,13 @@ def test_csp_and_only_local_assets(env: dict[str, Any]) -> None:
         assert not re.search(r'(src|href)="(https?:)?//', resp.text), url
         assert "<script>" not in resp.text and "style=" not in resp.text  # nothing inline
     assert c.get("/").headers["content-security-policy"] == CSP
-    for asset in ("/static/vendor/swagger-ui-bundle.js", "/static/vendor/swagger-ui.css",
-                  "/static/vendor/redoc.standalone.js", "/static/swagger-init.js", "/static/praktijkloket.css"):
+    for asset in (
+        "/static/vendor/swagger-ui-bundle.js",
+        "/static/vendor/swagger-ui.css",
+        "/static/vendor/redoc.standalone.js",
+        "/static/swagger-init.js",
+        "/static/praktijkloket.css",
+    ):
         assert c.get(asset).status_code == 200, asset
     assert "/docs" not in c.get("/openapi.json").json()["paths"] and "/" not in c.get("/openapi.json").json()["paths"]
 

@@ -32,8 +32,11 @@ def _epoch(moment: dt.datetime) -> int:
     return int(moment.timestamp())
 
 
-@router.get("/.well-known/praktijkregister-keys.json", summary="The registry's signing key (JWK set, public)",
-            responses=problem_responses(503))
+@router.get(
+    "/.well-known/praktijkregister-keys.json",
+    summary="The registry's signing key (JWK set, public)",
+    responses=problem_responses(503),
+)
 def keys(src: Sources) -> dict[str, Any]:
     """The Ed25519 public key that signs credentials and status lists, as a JWK set (``kid`` = RFC 7638
     thumbprint). Save it to verify credentials offline: ``praktijkregister verklaring verify FILE --keys K``."""
@@ -43,19 +46,33 @@ def keys(src: Sources) -> dict[str, Any]:
         raise key_problem(exc) from None
 
 
-@router.get("/v1/verklaringen/{verklaring_id}/credential", response_class=Response,
-            responses={**problem_responses(400, 401, 403, 404, 503),
-                       200: {"content": {VC_JWT: {}}, "description": "OpenBadgeCredential as a compact JWS (EdDSA)."},
-                       410: {"description": "The deelnemer's persoonsgegevens were erased (problem+json)"}},
-            summary="The praktijkverklaring as a signed Open Badges 3.0 credential (VC-JWT)")
-def credential(verklaring_id: VerklaringId, principal: Reader, rm: Queries, conn: Conn, src: Sources, request: Request,
-               context: Context) -> Response:
+@router.get(
+    "/v1/verklaringen/{verklaring_id}/credential",
+    response_class=Response,
+    responses={
+        **problem_responses(400, 401, 403, 404, 503),
+        200: {"content": {VC_JWT: {}}, "description": "OpenBadgeCredential as a compact JWS (EdDSA)."},
+        410: {"description": "The deelnemer's persoonsgegevens were erased (problem+json)"},
+    },
+    summary="The praktijkverklaring as a signed Open Badges 3.0 credential (VC-JWT)",
+)
+def credential(
+    verklaring_id: VerklaringId,
+    principal: Reader,
+    rm: Queries,
+    conn: Conn,
+    src: Sources,
+    request: Request,
+    context: Context,
+) -> Response:
     """A W3C Verifiable Credential in the Open Badges 3.0 shape (``OpenBadgeCredential``; the achievement is the
     verklaring with its werkprocessen), signed by the registry as a VC-JWT with EdDSA. No BSN, pseudonym or name:
     the subject is a salted SHA-256 hash of the name printed on the verklaring (``identityHash`` + ``salt``), which
     the holder proves by showing the name. ``credentialStatus`` points at the public status list. Scopes:
     landelijk; instelling (its own verklaringen). Unknown: 404; persoonsgegevens erased: 410."""
-    feiten = verklaring_feiten(context, principal, rm, conn, verklaring_id, "/v1/verklaringen/{verklaring_id}/credential")  # checks + audit trail
+    feiten = verklaring_feiten(
+        context, principal, rm, conn, verklaring_id, "/v1/verklaringen/{verklaring_id}/credential"
+    )  # checks + audit trail
     if feiten.get("log_positie") is None:
         raise ProblemError(503, "read-models-unavailable", "the verklaring's log position is not projected yet")
     partitie, offset = feiten["log_positie"]
@@ -66,18 +83,37 @@ def credential(verklaring_id: VerklaringId, principal: Reader, rm: Queries, conn
         raise key_problem(exc) from None
     doc = document_van(feiten, src, base)
     issued: dt.datetime = feiten["uitgegeven_om"]
-    claims = open_badge_credential(doc, issuer_url=base, issued_at=issued, salt=signer.salt(verklaring_id),
-                                   status_list_url=f"{base}/v1/statuslijst/{partitie}", status_index=offset)
+    claims = open_badge_credential(
+        doc,
+        issuer_url=base,
+        issued_at=issued,
+        salt=signer.salt(verklaring_id),
+        status_list_url=f"{base}/v1/statuslijst/{partitie}",
+        status_index=offset,
+    )
     claims.update({"iss": base, "jti": claims["id"], "nbf": _epoch(issued)})
-    return Response(signer.sign(claims), media_type=VC_JWT, headers={
-        "Content-Disposition": f'attachment; filename="praktijkverklaring-{doc.korte_code}.jwt"', "Cache-Control": "no-store"})
+    return Response(
+        signer.sign(claims),
+        media_type=VC_JWT,
+        headers={
+            "Content-Disposition": f'attachment; filename="praktijkverklaring-{doc.korte_code}.jwt"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
-@router.get("/v1/statuslijst/{partitie}", response_class=Response, summary="Revocation status list (public)",
-            responses={**problem_responses(400, 404, 503),
-                       200: {"content": {VC_JWT: {}}, "description": "BitstringStatusListCredential as a VC-JWT."}})
-def statuslijst(rm: Queries, conn: Conn, src: Sources, request: Request, context: Context,
-                partitie: int = Path(ge=0, le=10_000)) -> Response:
+@router.get(
+    "/v1/statuslijst/{partitie}",
+    response_class=Response,
+    summary="Revocation status list (public)",
+    responses={
+        **problem_responses(400, 404, 503),
+        200: {"content": {VC_JWT: {}}, "description": "BitstringStatusListCredential as a VC-JWT."},
+    },
+)
+def statuslijst(
+    rm: Queries, conn: Conn, src: Sources, request: Request, context: Context, partitie: int = Path(ge=0, le=10_000)
+) -> Response:
     """Public, no key: the revocations of the verklaringen issued on one partition of the canonical log, as a signed
     W3C ``BitstringStatusListCredential`` (``statusPurpose`` revocation; bit i = the verklaring at log offset i;
     1 = ingetrokken). A credential's ``credentialStatus.statusListCredential`` names its list."""
@@ -88,8 +124,9 @@ def statuslijst(rm: Queries, conn: Conn, src: Sources, request: Request, context
     except SleutelFout as exc:
         raise key_problem(exc) from None
     url = f"{base}/v1/statuslijst/{partitie}"
-    now = dt.datetime.now(dt.timezone.utc)
-    claims = status_list_credential(issuer_url=base, list_url=url, encoded_list=encode_bitstring(gezet, hoogste + 1),
-                                    issued_at=now)
+    now = dt.datetime.now(dt.UTC)
+    claims = status_list_credential(
+        issuer_url=base, list_url=url, encoded_list=encode_bitstring(gezet, hoogste + 1), issued_at=now
+    )
     claims.update({"iss": base, "jti": url, "iat": _epoch(now)})
     return Response(signer.sign(claims), media_type=VC_JWT, headers={"Cache-Control": "no-cache, max-age=60"})

@@ -1,4 +1,5 @@
 """GET /problems/{slug}: the documentation a problem+json ``type`` URI dereferences to (not in the schema)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

@@ -11,21 +11,32 @@ from registry.api.auth import ApiKey
 from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Conn, Context, Principal, Queries, canonical_pilot, forbid, require
 from registry.api.docs import RECONCILIATIE_RULES
+from registry.api.inzage import audit
 from registry.api.params import NAAM_PATTERN, PARTNER_PATTERN, Datum
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import ReconciliatiePersonenResponse, ReconciliatieResponse
 from registry.domein import referentie
-from registry.api.inzage import audit
 from registry.domein.reconciliatie import CATEGORIEEN, ZONDER_RELATIE, PilotRij, met_relatie
 
 PERSONEN = "reconciliatie_personen"  # the audit trail's endpoint name of GET /v1/reconciliatie/{pilot}/personen
 
-DateParam = Annotated[Datum, Query(description="Peildatum D (business date), YYYY-MM-DD, 1990-01-01..2100-12-31.",
-                                   examples=["2020-11-30"])]
+DateParam = Annotated[
+    Datum,
+    Query(description="Peildatum D (business date), YYYY-MM-DD, 1990-01-01..2100-12-31.", examples=["2020-11-30"]),
+]
 
-CSV_COLUMNS = ("pilot", "register", "gereconcilieerd", "partner", "bron_type", "telling_peildatum", "gemeld",
-               "verschil", *CATEGORIEEN)
+CSV_COLUMNS = (
+    "pilot",
+    "register",
+    "gereconcilieerd",
+    "partner",
+    "bron_type",
+    "telling_peildatum",
+    "gemeld",
+    "verschil",
+    *CATEGORIEEN,
+)
 
 router = APIRouter(tags=["reconciliatie"])
 
@@ -65,29 +76,49 @@ def csv_lines(rijen: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not rij["bronnen"]:
             out.append(pilot)
         for b in rij["bronnen"]:
-            out.append({**pilot, **{k: v for k, v in b.items() if k not in ("categorieen", "vergelijking")},
-                        **b["categorieen"]})
+            out.append(
+                {
+                    **pilot,
+                    **{k: v for k, v in b.items() if k not in ("categorieen", "vergelijking")},
+                    **b["categorieen"],
+                }
+            )
     return out
 
 
-@router.get("/v1/reconciliatie", response_model=ReconciliatieResponse, response_model_exclude_none=True,
-            responses={**problem_responses(400, 401, 403, 404),
-                       200: {"description": "The rows (JSON, or CSV with one line per pilot and source when "
-                                            "format=csv).", "content": {"text/csv": {"schema": {"type": "string"}}}}},
-            summary="Reconciled deelnemersaantallen per pilot",
-            description="One row per pilot with a registered deelnemer at `peildatum` or a telling near it: the "
-                        "register count, per source (sorted by partner) its count, the difference and the category "
-                        "counts that explain it (all nine, zeros included), and the reconciled count. "
-                        "`format=csv`: one line per pilot and source (columns pilot, register, gereconcilieerd, "
-                        "partner, bron_type, telling_peildatum, gemeld, verschil, then the categories in order). "
-                        "Scopes: landelijk (all pilots), regio (the pilots of its arbeidsmarktregio), instelling "
-                        "(the pilots it enrols in; list entries about persons it did not enrol are counted in one "
-                        "extra category, `zonder_relatie`, only); publiek: 403; a `pilot` outside the scope: 403. Unknown "
-                        "`pilot`: 404 with `valid_values`; invalid `peildatum`: 400.\n\n" + RECONCILIATIE_RULES)
+@router.get(
+    "/v1/reconciliatie",
+    response_model=ReconciliatieResponse,
+    response_model_exclude_none=True,
+    responses={
+        **problem_responses(400, 401, 403, 404),
+        200: {
+            "description": "The rows (JSON, or CSV with one line per pilot and source when format=csv).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    },
+    summary="Reconciled deelnemersaantallen per pilot",
+    description="One row per pilot with a registered deelnemer at `peildatum` or a telling near it: the "
+    "register count, per source (sorted by partner) its count, the difference and the category "
+    "counts that explain it (all nine, zeros included), and the reconciled count. "
+    "`format=csv`: one line per pilot and source (columns pilot, register, gereconcilieerd, "
+    "partner, bron_type, telling_peildatum, gemeld, verschil, then the categories in order). "
+    "Scopes: landelijk (all pilots), regio (the pilots of its arbeidsmarktregio), instelling "
+    "(the pilots it enrols in; list entries about persons it did not enrol are counted in one "
+    "extra category, `zonder_relatie`, only); publiek: 403; a `pilot` outside the scope: 403. Unknown "
+    "`pilot`: 404 with `valid_values`; invalid `peildatum`: 400.\n\n" + RECONCILIATIE_RULES,
+)
 def reconciliatie(
-    principal: Principal, rm: Queries, conn: Conn, answers: Answers, context: Context, peildatum: DateParam,
-    pilot: Annotated[str | None, Query(pattern=NAAM_PATTERN, max_length=80,
-                                       description="pilot_id or name, e.g. groningen (unknown: 404)")] = None,
+    principal: Principal,
+    rm: Queries,
+    conn: Conn,
+    answers: Answers,
+    context: Context,
+    peildatum: DateParam,
+    pilot: Annotated[
+        str | None,
+        Query(pattern=NAAM_PATTERN, max_length=80, description="pilot_id or name, e.g. groningen (unknown: 404)"),
+    ] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> Any:
     # in the endpoint, not a dependency: an invalid request is 400 before the scope is looked at
@@ -99,36 +130,53 @@ def reconciliatie(
     venster = context.settings.reconcile_window_days
     relatie = relaties_van(principal, rm, conn)
     if relatie is None:
-        rows = answers.rows(("reconciliatie", peildatum, p, venster),
-                            lambda: [r.api() for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster)])
+        rows = answers.rows(
+            ("reconciliatie", peildatum, p, venster),
+            lambda: [r.api() for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster)],
+        )
     else:  # per key: computed with the persons, never cached
-        rows = [api_rij(r, relatie) for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster,
-                                                                     personen=True) if visible is None or r.pilot in visible]
+        rows = [
+            api_rij(r, relatie)
+            for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster, personen=True)
+            if visible is None or r.pilot in visible
+        ]
     rijen = [r for r in rows if visible is None or r["pilot"] in visible]
     if format == "csv":
         kolommen = CSV_COLUMNS if relatie is None else (*CSV_COLUMNS, ZONDER_RELATIE)
-        return Response(to_csv(csv_lines(rijen), kolommen), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="reconciliatie_{peildatum.isoformat()}.csv"'})
+        return Response(
+            to_csv(csv_lines(rijen), kolommen),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="reconciliatie_{peildatum.isoformat()}.csv"'},
+        )
     return ReconciliatieResponse.model_validate({"peildatum": peildatum, "rijen": rijen})
 
 
-@router.get("/v1/reconciliatie/{pilot}/personen", response_model=ReconciliatiePersonenResponse,
-            responses=problem_responses(400, 401, 403, 404),
-            summary="The pseudonyms per category of one source's telling",
-            description="For the telling of `partner` chosen for `pilot` at `peildatum` (see GET /v1/reconciliatie): "
-                        "per category (all nine keys) the sorted pseudonyms; `dubbel_in_bron` lists a person once per "
-                        "extra entry, `onverklaard` is always empty. Scopes: landelijk; instelling (only pilots it "
-                        "enrols in, and only the deelnemers it enrolled); every other scope 403. Every request, "
-                        "refused ones too, is written to the audit trail (GET /v1/audit). Unknown pilot: 404; a "
-                        "partner without a telling for the "
-                        "pilot near `peildatum`: 404 with the partners that have one in `valid_values`. "
-                        "Not cached (`Cache-Control: no-store`).\n\n" + RECONCILIATIE_RULES)
+@router.get(
+    "/v1/reconciliatie/{pilot}/personen",
+    response_model=ReconciliatiePersonenResponse,
+    responses=problem_responses(400, 401, 403, 404),
+    summary="The pseudonyms per category of one source's telling",
+    description="For the telling of `partner` chosen for `pilot` at `peildatum` (see GET /v1/reconciliatie): "
+    "per category (all nine keys) the sorted pseudonyms; `dubbel_in_bron` lists a person once per "
+    "extra entry, `onverklaard` is always empty. Scopes: landelijk; instelling (only pilots it "
+    "enrols in, and only the deelnemers it enrolled); every other scope 403. Every request, "
+    "refused ones too, is written to the audit trail (GET /v1/audit). Unknown pilot: 404; a "
+    "partner without a telling for the "
+    "pilot near `peildatum`: 404 with the partners that have one in `valid_values`. "
+    "Not cached (`Cache-Control: no-store`).\n\n" + RECONCILIATIE_RULES,
+)
 def personen(
     pilot: Annotated[str, Path(pattern=NAAM_PATTERN, max_length=80, description="pilot_id or name, e.g. groningen")],
-    principal: Principal, rm: Queries, conn: Conn, context: Context, response: Response, peildatum: DateParam,
-    partner: Annotated[str, Query(pattern=PARTNER_PATTERN, max_length=80,
-                                  description="The partner of the source, e.g. gemeente.gm0014")],
+    principal: Principal,
+    rm: Queries,
+    conn: Conn,
+    context: Context,
+    response: Response,
+    peildatum: DateParam,
+    partner: Annotated[
+        str,
+        Query(pattern=PARTNER_PATTERN, max_length=80, description="The partner of the source, e.g. gemeente.gm0014"),
+    ],
 ) -> ReconciliatiePersonenResponse:
     object_id = f"{pilot}/{partner}@{peildatum.isoformat()}"
     try:
@@ -141,8 +189,9 @@ def personen(
     return antwoord
 
 
-def _personen(pilot: str, principal: ApiKey, rm: ReadQueries, conn: Connection, context: Any, peildatum: Any,
-              partner: str) -> ReconciliatiePersonenResponse:
+def _personen(
+    pilot: str, principal: ApiKey, rm: ReadQueries, conn: Connection, context: Any, peildatum: Any, partner: str
+) -> ReconciliatiePersonenResponse:
     require(principal, "landelijk", "instelling")
     p = canonical_pilot(pilot, 404)
     visible = visible_pilots(principal, rm, conn)
@@ -150,15 +199,28 @@ def _personen(pilot: str, principal: ApiKey, rm: ReadQueries, conn: Connection, 
         raise forbid(principal, f"the key's instelling has no inschrijving in pilot {p!r}")
     relatie = relaties_van(principal, rm, conn)
     # pseudonyms: computed per request, never kept in the answer cache
-    rijen = rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=context.settings.reconcile_window_days,
-                                   personen=True)
+    rijen = rm.reconciliatie_rijen(
+        conn, peildatum, p, venster_dagen=context.settings.reconcile_window_days, personen=True
+    )
     bronnen = [b for rij in rijen if rij.pilot == p for b in rij.bronnen]
     bron = next((b for b in bronnen if b.partner.casefold() == partner.strip().casefold()), None)
     if bron is None:
-        raise ProblemError(404, "not-found", f"the partner has no telling for pilot {p!r} near {peildatum.isoformat()}",
-                           parameter="partner", valid_values=sorted(b.partner for b in bronnen))
-    return ReconciliatiePersonenResponse.model_validate({
-        "peildatum": peildatum, "pilot": p, "partner": bron.partner, "bron_type": bron.bron_type,
-        "telling_peildatum": bron.telling_peildatum,
-        "personen": {c: sorted(d for d in bron.personen.get(c, ()) if relatie is None or d in relatie)
-                     for c in CATEGORIEEN}})
+        raise ProblemError(
+            404,
+            "not-found",
+            f"the partner has no telling for pilot {p!r} near {peildatum.isoformat()}",
+            parameter="partner",
+            valid_values=sorted(b.partner for b in bronnen),
+        )
+    return ReconciliatiePersonenResponse.model_validate(
+        {
+            "peildatum": peildatum,
+            "pilot": p,
+            "partner": bron.partner,
+            "bron_type": bron.bron_type,
+            "telling_peildatum": bron.telling_peildatum,
+            "personen": {
+                c: sorted(d for d in bron.personen.get(c, ()) if relatie is None or d in relatie) for c in CATEGORIEEN
+            },
+        }
+    )

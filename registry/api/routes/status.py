@@ -3,8 +3,9 @@
 landelijk key as bearer token (``authorization: {type: Bearer, credentials_file: ...}`` in its scrape config)."""
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
+from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -14,8 +15,15 @@ from registry.api.deps import Context, OptionalConn, Principal, require
 from registry.api.metrics import exposition
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import ConsumerStatus, ParkedCount, PartitionStatus, StatusResponse
-from registry.api.status import (ConsumerLag, KafkaUnavailable, ProjectionOffsets, kafka_status, parked_counts,
-                                 parked_topic, projection_offsets)
+from registry.api.status import (
+    ConsumerLag,
+    KafkaUnavailable,
+    ProjectionOffsets,
+    kafka_status,
+    parked_counts,
+    parked_topic,
+    projection_offsets,
+)
 
 ParkedProbe = Callable[[], list[tuple[str, str, int]]]
 
@@ -27,8 +35,14 @@ async def status_probe(context: Context) -> StatusProbe:
     if context.status_probe is not None:
         return context.status_probe
     s = context.settings
-    return partial(kafka_status, s.kafka_servers, s.validator_group, context.ingress_prefix, context.events_topic,
-                   timeout_ms=context.status_timeout_ms)
+    return partial(
+        kafka_status,
+        s.kafka_servers,
+        s.validator_group,
+        context.ingress_prefix,
+        context.events_topic,
+        timeout_ms=context.status_timeout_ms,
+    )
 
 
 async def parked_probe(context: Context) -> ParkedProbe:
@@ -49,18 +63,40 @@ def stored_offsets(context: Context, conn: OptionalConn) -> ProjectionOffsets:
 
 def _consumer_status(c: ConsumerLag) -> ConsumerStatus:
     return ConsumerStatus(
-        naam=c.naam, soort="validator" if c.soort == "validator" else "projectie", group=c.group, lag=c.lag,
-        caught_up=not c.pending, last_recorded_at=c.last_recorded_at,
-        partitions=[PartitionStatus(topic=p.topic, partition=p.partition, end_offset=p.end_offset,
-                                    committed_offset=p.committed_offset, lag=p.lag, pending=p.pending,
-                                    last_recorded_at=p.last_recorded_at) for p in c.partitions])
+        naam=c.naam,
+        soort="validator" if c.soort == "validator" else "projectie",
+        group=c.group,
+        lag=c.lag,
+        caught_up=not c.pending,
+        last_recorded_at=c.last_recorded_at,
+        partitions=[
+            PartitionStatus(
+                topic=p.topic,
+                partition=p.partition,
+                end_offset=p.end_offset,
+                committed_offset=p.committed_offset,
+                lag=p.lag,
+                pending=p.pending,
+                last_recorded_at=p.last_recorded_at,
+            )
+            for p in c.partitions
+        ],
+    )
 
 
-@router.get("/v1/status", response_model=StatusResponse,
-            responses=problem_responses(401, 403, 503), summary="Consumer lag of validator and projections")
-def status(principal: Principal, context: Context, probe: Annotated[StatusProbe, Depends(status_probe)],
-           projections: Annotated[ProjectionOffsets, Depends(stored_offsets)],
-           parked: Annotated[ParkedProbe, Depends(parked_probe)]) -> StatusResponse:
+@router.get(
+    "/v1/status",
+    response_model=StatusResponse,
+    responses=problem_responses(401, 403, 503),
+    summary="Consumer lag of validator and projections",
+)
+def status(
+    principal: Principal,
+    context: Context,
+    probe: Annotated[StatusProbe, Depends(status_probe)],
+    projections: Annotated[ProjectionOffsets, Depends(stored_offsets)],
+    parked: Annotated[ParkedProbe, Depends(parked_probe)],
+) -> StatusResponse:
     """Per partition: end offset, committed offset of the validator's consumer group (ingress topics
     `praktijkleren.ingress.*`) or stored offset of each projection (`praktijkleren.events`), the lag, whether
     committed records are still pending, and the recorded_at of the last applied event. `caught_up` is true
@@ -72,19 +108,30 @@ def status(principal: Principal, context: Context, probe: Annotated[StatusProbe,
         lags = probe(projections)
         waiting = parked()
     except KafkaUnavailable as exc:
-        raise ProblemError(503, "kafka-unavailable", str(exc))
+        raise ProblemError(503, "kafka-unavailable", str(exc)) from None
     for c in lags:
         context.metrics.consumer_lag.labels(c.naam).set(c.lag)
     consumers = [_consumer_status(c) for c in lags]
-    return StatusResponse(caught_up=all(c.caught_up for c in consumers), consumers=consumers,
-                          parked_total=sum(n for _, _, n in waiting),
-                          parked=[ParkedCount(partner=p, reden=r, aantal=n) for p, r, n in waiting])
+    return StatusResponse(
+        caught_up=all(c.caught_up for c in consumers),
+        consumers=consumers,
+        parked_total=sum(n for _, _, n in waiting),
+        parked=[ParkedCount(partner=p, reden=r, aantal=n) for p, r, n in waiting],
+    )
 
 
-@router.get("/metrics", summary="Prometheus metrics (landelijk)", response_class=Response,
-            responses={**problem_responses(401, 403),
-                       200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
-                             "description": "Prometheus text format"}})
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (landelijk)",
+    response_class=Response,
+    responses={
+        **problem_responses(401, 403),
+        200: {
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+            "description": "Prometheus text format",
+        },
+    },
+)
 def metrics(principal: Principal, context: Context) -> Response:
     """Request counts and latency by route template and status (no ids in labels: `praktijk_api_request_seconds`,
     `praktijkregister_http_*`), cache hits and misses, consumer lag as of the last /v1/status call, `praktijk_up`.

@@ -42,7 +42,9 @@ def own_part(entries: list[dict[str, Any]], instelling: str | None) -> list[dict
     """What an instelling sees of a history: events it submitted, events of the trajecten it enrolled and of their
     verklaringen, its own refused submissions; no ``doelgroep``."""
     mine = [e for e in entries if e.get("partner") is not None and same_instelling(e["partner"], instelling)]
-    trajecten = {e["traject_id"] for e in mine if e.get("event_type") == "DeelnemerIngeschreven" and e.get("traject_id")}
+    trajecten = {
+        e["traject_id"] for e in mine if e.get("event_type") == "DeelnemerIngeschreven" and e.get("traject_id")
+    }
     verklaringen = {e["verklaring_id"] for e in entries if e.get("traject_id") in trajecten and e.get("verklaring_id")}
     out = []
     for e in entries:
@@ -56,8 +58,12 @@ def own_part(entries: list[dict[str, Any]], instelling: str | None) -> list[dict
     return out
 
 
-@router.get(TRAJECT, response_model=TrajectResponse,
-            responses=problem_responses(400, 401, 403, 404), summary="One traject: state and events")
+@router.get(
+    TRAJECT,
+    response_model=TrajectResponse,
+    responses=problem_responses(400, 401, 403, 404),
+    summary="One traject: state and events",
+)
 def traject(traject_id: TrajectId, principal: Reader, rm: Queries, conn: Conn, context: Context) -> TrajectResponse:
     """The traject's current state and its full event history. Scopes: landelijk; instelling (its own
     trajecten only: another instelling's traject is 403; it sees its own refused submissions only and no
@@ -77,21 +83,30 @@ def traject(traject_id: TrajectId, principal: Reader, rm: Queries, conn: Conn, c
         raise ProblemError(404, "not-found", "unknown traject")
     audit(context, principal, TRAJECT, found.get("deelnemer"), traject_id, 200)
     if principal.scope.kind == "instelling":
-        found = {**_without(found, HIDDEN_FIELDS), "events": [
-            _without(e, HIDDEN_FIELDS) for e in found.get("events", [])
-            if not e.get("afgewezen") or same_instelling(e.get("partner") or "", principal.scope.value)]}
+        found = {
+            **_without(found, HIDDEN_FIELDS),
+            "events": [
+                _without(e, HIDDEN_FIELDS)
+                for e in found.get("events", [])
+                if not e.get("afgewezen") or same_instelling(e.get("partner") or "", principal.scope.value)
+            ],
+        }
     return TrajectResponse.model_validate(found)
 
 
-@router.get(TIJDLIJN, response_model=list[TijdlijnEntry],
-            responses=problem_responses(400, 401, 403, 404), summary="A deelnemer's full history")
+@router.get(
+    TIJDLIJN,
+    response_model=list[TijdlijnEntry],
+    responses=problem_responses(400, 401, 403, 404),
+    summary="A deelnemer's full history",
+)
 def tijdlijn(pseudonym: Pseudonym, principal: Reader, rm: Queries, conn: Conn, context: Context) -> list[TijdlijnEntry]:
     """Every event of the deelnemer in order, with rejected submissions marked. Scopes: landelijk; instelling
     (only deelnemers it enrolled, an inschrijving: an advies is not enough, else 403; it sees its own events, those
     of its own trajecten and its own refused submissions, no `doelgroep`). Unknown deelnemer or not 64 lowercase
     hex: 404. Every request is recorded in the audit trail (GET /v1/audit).
     ``pseudonym``: the partner-side pseudonym (mapped with the registry key) or the registry pseudonym."""
-    # issue 12 (identifiers): the read models hold registry pseudonyms only; map a partner-side one first. KEEP THIS.
+    # identifiers: the read models hold registry pseudonyms only; map a partner-side one first. KEEP THIS.
     vormen = pseudoniemen.vormen(context.settings.registry_pseudonym_key_file, pseudonym)
     if len(vormen) > 1:  # the first form with a history; none: the mapped form (never a partner pseudonym in the audit)
         pseudonym = next((p for p in vormen if rm.tijdlijn(conn, p)), vormen[0])

@@ -13,10 +13,15 @@ from registry.api.schemas import VerificatieResponse
 router = APIRouter(tags=["verificatie"])
 
 
-@router.get("/v1/verklaringen/{verklaring_id}/verificatie", response_model=VerificatieResponse,
-            responses=problem_responses(400, 404, 429), summary="Verify a praktijkverklaring (public, rate-limited)")
-def verificatie(verklaring_id: VerklaringId, rm: Queries, conn: Conn, request: Request,
-                response: Response) -> VerificatieResponse:
+@router.get(
+    "/v1/verklaringen/{verklaring_id}/verificatie",
+    response_model=VerificatieResponse,
+    responses=problem_responses(400, 404, 429),
+    summary="Verify a praktijkverklaring (public, rate-limited)",
+)
+def verificatie(
+    verklaring_id: VerklaringId, rm: Queries, conn: Conn, request: Request, response: Response
+) -> VerificatieResponse:
     """Public, no API key needed: whether the verklaring exists and is valid (not revoked), with the
     werkprocessen, leerbedrijf, instelling and issue date - never personal data of the deelnemer.
     Unknown id or not a UUID: 404. Rate-limited per client IP together with the page /verificatie/{id}

@@ -31,31 +31,51 @@ def _pagina(request: Request, status: int, **context: Any) -> HTMLResponse:
     return response
 
 
-@router.get("/verificatie/{verklaring_id}", response_class=HTMLResponse, include_in_schema=True,
-            responses={**problem_responses(429), **{s: {"description": d, "content": {"text/html": {}}} for s, d in (
+@router.get(
+    "/verificatie/{verklaring_id}",
+    response_class=HTMLResponse,
+    include_in_schema=True,
+    responses={
+        **problem_responses(429),
+        **{
+            s: {"description": d, "content": {"text/html": {}}}
+            for s, d in (
                 (404, "No verklaring with this id or code, or not an id or code (HTML page)"),
-                (409, "The short code matches more than one verklaring (HTML page)"))}},
-            summary="Public verification page of a praktijkverklaring (HTML, rate-limited)")
+                (409, "The short code matches more than one verklaring (HTML page)"),
+            )
+        },
+    },
+    summary="Public verification page of a praktijkverklaring (HTML, rate-limited)",
+)
 def verificatie_pagina(verklaring_id: VerklaringOfCode, request: Request, rm: Queries, conn: Conn) -> HTMLResponse:
     """HTML for people: geldig or ingetrokken (with date), instelling, kwalificatie, werkprocessen, leerbedrijf,
     issue date; no personal data. Also accepts the short code printed under the QR code. Unknown: 404 page;
     too many requests from one IP: 429 with Retry-After."""
     check(request)
     if not geldig_id_of_code(verklaring_id):  # never looked up: not an id or code (the page does not echo it)
-        return _pagina(request, 404, gezocht="", fout="Dit is geen verklaringnummer en geen code van de vorm "
-                                                       "PV-XXXX-XXXX-XXXX.")
+        return _pagina(
+            request, 404, gezocht="", fout="Dit is geen verklaringnummer en geen code van de vorm PV-XXXX-XXXX-XXXX."
+        )
     gezocht = verklaring_id.strip()
     prefix = id_prefix(gezocht)
     if prefix is not None:
         ids = rm.verklaringen_met_prefix(conn, prefix)
         if len(ids) > 1:
-            return _pagina(request, 409, gezocht=gezocht, fout="Deze code past bij meer dan één verklaring. "
-                                                                "Gebruik het volledige verklaringnummer.")
+            return _pagina(
+                request,
+                409,
+                gezocht=gezocht,
+                fout="Deze code past bij meer dan één verklaring. Gebruik het volledige verklaringnummer.",
+            )
         gezocht = ids[0] if ids else gezocht
     found = rm.verificatie(conn, gezocht)
     if found is None:
-        return _pagina(request, 404, gezocht=verklaring_id, fout="Er is geen praktijkverklaring met dit nummer of "
-                                                                 "deze code in het Praktijkregister.")
+        return _pagina(
+            request,
+            404,
+            gezocht=verklaring_id,
+            fout="Er is geen praktijkverklaring met dit nummer of deze code in het Praktijkregister.",
+        )
     v = strip_personal(found)
     try:
         code: str | None = korte_code(v["verklaring_id"])

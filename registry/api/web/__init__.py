@@ -1,10 +1,12 @@
 """The Praktijkloket: server-rendered HTML pages over the query API's own code paths (``routes``), SVG charts
 rendered on the server (``svg``), the API docs with locally served assets, and the security headers of every
 response (``install``): the Content-Security-Policy that keeps every page to this origin and the others below."""
+
 from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
@@ -14,10 +16,14 @@ from registry.api.web.templating import STATIC_DIR
 
 # Everything from this origin only. The pages need no inline script or style; Swagger UI and ReDoc set inline
 # styles and ReDoc runs a worker from a blob: URL, so /docs and /redoc allow exactly that (still no other origin).
-CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-       "form-action 'self'")
-CSP_DOCS = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+CSP_DOCS = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 DOCS_PATHS = ("/docs", "/redoc")
 # On every response (also problem+json and the 500 answer, see problems.py): no framing, no sniffing, no referrer
 # to other origins, nothing shared with other browsing contexts, no powerful browser features.
@@ -63,7 +69,7 @@ def install(app: FastAPI) -> None:
 class SecurityHeaders:
     """Pure ASGI middleware adding ``security_headers`` to every HTTP response (the endpoint's own values win).
     Not ``@app.middleware``: Starlette's BaseHTTPMiddleware streams each body through a task and a queue, about a
-    fifth of the API's busy time on a cached answer (issue 15 §3)."""
+    fifth of the API's busy time on a cached answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

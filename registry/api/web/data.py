@@ -7,11 +7,13 @@ column sums of the same overzichten (same queries, same answer-cache keys); for 
 suppressed too (the column sums themselves are public: see the secondary suppression in
 ``kleine_cellen.suppress_small_cells``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -26,8 +28,7 @@ from registry.domein import referentie
 
 Rows = list[dict[str, Any]]
 
-ANONIEM = ApiKey(key_id="anoniem", scope=Scope("publiek"), naam="bezoeker",
-                 created_at=datetime(2000, 1, 1, tzinfo=timezone.utc))
+ANONIEM = ApiKey(key_id="anoniem", scope=Scope("publiek"), naam="bezoeker", created_at=datetime(2000, 1, 1, tzinfo=UTC))
 
 # (overzicht, column) summed for each headline number
 KERNCIJFERS: tuple[tuple[str, str, str], ...] = (
@@ -41,6 +42,7 @@ _LABELS = ("pilot_naam", "naam", "leeftijdsgroep", "domein", "mbo_instelling", "
 @dataclass(frozen=True)
 class Bron:
     """Everything a page needs to ask the read models as one visitor (one request)."""
+
     principal: ApiKey
     rm: ReadQueries
     conn: Connection
@@ -53,28 +55,47 @@ class Bron:
 
     @property
     def beschermd(self) -> bool:
-        """Small cells suppressed: publiek, and regio (its own numbers are person-sized; issue 12)."""
+        """Small cells suppressed: publiek, and regio (its own numbers are person-sized)."""
         return self.publiek or self.principal.scope.kind == "regio"
 
     def overzicht(self, naam: str, peildatum: date) -> Rows:
         """The rows exactly as ``GET /v1/overzichten/{naam}?peildatum=`` answers them for this key."""
-        resp = overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm,
-                                           answers=self.answers, peildatum=peildatum, pilot=None, regio=None,
-                                           instelling=None, format="json", context=self.context)
+        resp = overzichten_route.overzicht(
+            naam=naam,
+            principal=self.principal,
+            rm=self.rm,
+            answers=self.answers,
+            peildatum=peildatum,
+            pilot=None,
+            regio=None,
+            instelling=None,
+            format="json",
+            context=self.context,
+        )
         rows: Rows = resp.rijen
         return rows
 
     def overzicht_csv(self, naam: str, peildatum: date) -> Any:
-        return overzichten_route.overzicht(naam=naam, principal=self.principal, rm=self.rm,
-                                           answers=self.answers, peildatum=peildatum, pilot=None, regio=None,
-                                           instelling=None, format="csv", context=self.context)
+        return overzichten_route.overzicht(
+            naam=naam,
+            principal=self.principal,
+            rm=self.rm,
+            answers=self.answers,
+            peildatum=peildatum,
+            pilot=None,
+            regio=None,
+            instelling=None,
+            format="csv",
+            context=self.context,
+        )
 
     def _exact(self, naam: str, peildatum: date) -> Rows:
         # the same filters and cache key as the endpoint, before suppression (only sums leave this module)
         p, r, i = aggregate_filters(self.principal, None, None, None)
-        return self.answers.rows(("overzicht", naam, peildatum, p, i, r),
-                                 lambda: [dict(x) for x in self.rm.overzicht(self.conn, naam, peildatum, pilot=p,
-                                                                              instelling=i, regio=r)])
+        return self.answers.rows(
+            ("overzicht", naam, peildatum, p, i, r),
+            lambda: [dict(x) for x in self.rm.overzicht(self.conn, naam, peildatum, pilot=p, instelling=i, regio=r)],
+        )
 
     def kerncijfers(self, peildatum: date) -> dict[str, int | None]:
         """deelnemers, met een verklaring, verklaringen at the peildatum (None: suppressed for publiek and regio)."""
@@ -106,6 +127,7 @@ def verloop(bron: Bron, peildatum: date) -> tuple[list[date], list[Series]]:
 
 # --- how an overzicht is drawn ------------------------------------------------------------------------------
 
+
 def kolommen(rows: Rows) -> list[str]:
     seen: dict[str, None] = {}
     for row in rows:
@@ -117,8 +139,12 @@ def kolommen(rows: Rows) -> list[str]:
 
 def telkolommen(rows: Rows) -> list[str]:
     """The count columns (what the chart draws); ``totaal`` only when it is the only one."""
-    cols = [c for c in kolommen(rows) if any(is_count_column(c, r.get(c)) for r in rows)
-            or (all(r.get(c) is None for r in rows) and c not in _LABELS and c != "pilot")]  # all suppressed
+    cols = [
+        c
+        for c in kolommen(rows)
+        if any(is_count_column(c, r.get(c)) for r in rows)
+        or (all(r.get(c) is None for r in rows) and c not in _LABELS and c != "pilot")
+    ]  # all suppressed
     rest = [c for c in cols if c not in ("totaal", "total")]
     return rest or cols
 
@@ -135,12 +161,15 @@ def labelkolom(rows: Rows) -> str | None:
 def grafiekreeksen(rows: Rows) -> tuple[list[str], list[Series]]:
     label = labelkolom(rows)
     labels = [str(r.get(label, "")) if label else str(i + 1) for i, r in enumerate(rows)]
-    series = [Series(c.replace("_", " "), [r.get(c) if isinstance(r.get(c), int) else None for r in rows])
-              for c in telkolommen(rows)]
+    series = [
+        Series(c.replace("_", " "), [r.get(c) if isinstance(r.get(c), int) else None for r in rows])
+        for c in telkolommen(rows)
+    ]
     return labels, series
 
 
 # --- per arbeidsmarktregio -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RegioTabel:
@@ -155,9 +184,14 @@ def per_regio(deelnemers: Sequence[dict[str, Any]], verklaringen: Sequence[dict[
     groups: dict[str, Rows] = {}
     for r in deelnemers:
         regio = pilots[r["pilot"]].arbeidsmarktregio if r["pilot"] in pilots else "onbekend"
-        groups.setdefault(regio, []).append({"pilot": r["pilot"], "pilot_naam": r.get("pilot_naam", r["pilot"]),
-                                             "deelnemers": r.get("deelnemers"),
-                                             "deelnemers_met_verklaring": met.get(r["pilot"])})
+        groups.setdefault(regio, []).append(
+            {
+                "pilot": r["pilot"],
+                "pilot_naam": r.get("pilot_naam", r["pilot"]),
+                "deelnemers": r.get("deelnemers"),
+                "deelnemers_met_verklaring": met.get(r["pilot"]),
+            }
+        )
     out = []
     for regio in sorted(groups):
         rows = groups[regio]

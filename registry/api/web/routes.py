@@ -30,8 +30,8 @@ from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
 from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, in_range
 from registry.api.peildata import latest_published
 from registry.api.problems import ProblemError
-from registry.api.routes.overzichten import check_published
 from registry.api.routes import reconciliatie as reconciliatie_route
+from registry.api.routes.overzichten import check_published
 from registry.api.web import data, svg
 from registry.api.web.templating import templates
 from registry.domein.reconciliatie import CATEGORIEEN
@@ -57,8 +57,13 @@ def bezoeker(request: Request, conn: OptionalConn, context: Context) -> Bezoeker
         return Bezoeker(data.ANONIEM, False, context=context)
     found = context.keys.lookup(raw, conn)
     if found is None:
-        return Bezoeker(data.ANONIEM, False, "De opgeslagen sleutel is onbekend of ingetrokken: u ziet de publieke "
-                                             "cijfers.", wis_cookie=True, context=context)
+        return Bezoeker(
+            data.ANONIEM,
+            False,
+            "De opgeslagen sleutel is onbekend of ingetrokken: u ziet de publieke cijfers.",
+            wis_cookie=True,
+            context=context,
+        )
     return Bezoeker(found, True, context=context)
 
 
@@ -73,15 +78,22 @@ def _peildatum(raw: str | None, visitor: Bezoeker | None = None) -> date:
     """The page's peildatum; for publiek only a published one (as the API: 400 with the nearest), default the
     latest published."""
     publiek = visitor is not None and visitor.principal.scope.kind == "publiek"
-    regel = visitor.context.settings.public_peildata if visitor is not None and visitor.context is not None \
+    regel = (
+        visitor.context.settings.public_peildata
+        if visitor is not None and visitor.context is not None
         else "maandeinde"
+    )
     if raw is None or not raw.strip():
         return latest_published(regel, date.today()) if publiek else date.today()
     try:
         d = in_range(date.fromisoformat(raw.strip()))
     except ValueError:  # never echo the input: it is shown on the page
-        raise ProblemError(400, "invalid-parameter", f"de peildatum is geen datum (JJJJ-MM-DD) van {EERSTE_DATUM.year} "
-                           f"tot en met {LAATSTE_DATUM.year}", parameter="peildatum")
+        raise ProblemError(
+            400,
+            "invalid-parameter",
+            f"de peildatum is geen datum (JJJJ-MM-DD) van {EERSTE_DATUM.year} tot en met {LAATSTE_DATUM.year}",
+            parameter="peildatum",
+        ) from None
     if publiek:
         check_published(d, regel)
     return d
@@ -89,9 +101,18 @@ def _peildatum(raw: str | None, visitor: Bezoeker | None = None) -> date:
 
 def _render(request: Request, visitor: Bezoeker, name: str, status: int = 200, **context: Any) -> Response:
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    resp = templates.TemplateResponse(request, name, {
-        "bezoeker": visitor, "scope": str(visitor.principal.scope), "terug": path,
-        "overzichten": context.pop("catalogus", None), **context}, status_code=status)
+    resp = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "bezoeker": visitor,
+            "scope": str(visitor.principal.scope),
+            "terug": path,
+            "overzichten": context.pop("catalogus", None),
+            **context,
+        },
+        status_code=status,
+    )
     if visitor.wis_cookie:
         resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return resp
@@ -106,8 +127,9 @@ def _download(body: str, media_type: str, filename: str) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overzicht_pagina(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
-                     peildatum: str | None = None) -> Response:
+def overzicht_pagina(
+    request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers, peildatum: str | None = None
+) -> Response:
     try:
         d = _peildatum(peildatum, visitor)
         bron = _bron(visitor, rm, conn, answers)
@@ -116,21 +138,31 @@ def overzicht_pagina(request: Request, visitor: Visitor, rm: Queries, conn: Opti
     except ProblemError as exc:
         return _fout(request, visitor, exc, peildatum=peildatum or "")
     grafiek = svg.line_chart(dates, series, title=f"Verloop tot {d.isoformat()} (einde van elke maand)")
-    return _render(request, visitor, "index.html", peildatum=d.isoformat(), kern=kern, grafiek=grafiek,
-                   catalogus=sorted(rm.OVERZICHTEN.items()),
-                   verloop=[(dt, [s.waarden[i] for s in series]) for i, dt in enumerate(dates)],
-                   reeksen=[s.naam for s in series])
+    return _render(
+        request,
+        visitor,
+        "index.html",
+        peildatum=d.isoformat(),
+        kern=kern,
+        grafiek=grafiek,
+        catalogus=sorted(rm.OVERZICHTEN.items()),
+        verloop=[(dt, [s.waarden[i] for s in series]) for i, dt in enumerate(dates)],
+        reeksen=[s.naam for s in series],
+    )
 
 
-def _verloop_rows(visitor: Bezoeker, rm: Any, conn: Any, answers: Any, peildatum: str | None) -> tuple[date, list[date], list[svg.Series]]:
+def _verloop_rows(
+    visitor: Bezoeker, rm: Any, conn: Any, answers: Any, peildatum: str | None
+) -> tuple[date, list[date], list[svg.Series]]:
     d = _peildatum(peildatum, visitor)
     dates, series = data.verloop(_bron(visitor, rm, conn, answers), d)
     return d, dates, series
 
 
 @router.get("/verloop.csv")
-def verloop_csv(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
-                peildatum: str | None = None) -> Response:
+def verloop_csv(
+    request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers, peildatum: str | None = None
+) -> Response:
     try:
         d, dates, series = _verloop_rows(visitor, rm, conn, answers, peildatum)
     except ProblemError as exc:
@@ -140,18 +172,23 @@ def verloop_csv(request: Request, visitor: Visitor, rm: Queries, conn: OptionalC
 
 
 @router.get("/verloop.svg")
-def verloop_svg(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
-                peildatum: str | None = None) -> Response:
+def verloop_svg(
+    request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers, peildatum: str | None = None
+) -> Response:
     try:
         d, dates, series = _verloop_rows(visitor, rm, conn, answers, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc)
-    return _download(svg.line_chart(dates, series, title=f"Verloop tot {d.isoformat()}"), "image/svg+xml",
-                     f"verloop_{d.isoformat()}.svg")
+    return _download(
+        svg.line_chart(dates, series, title=f"Verloop tot {d.isoformat()}"),
+        "image/svg+xml",
+        f"verloop_{d.isoformat()}.svg",
+    )
 
 
-def _overzicht(visitor: Bezoeker, rm: Any, conn: Any, answers: Any, naam: str,
-               peildatum: str | None) -> tuple[date, list[dict[str, Any]]]:
+def _overzicht(
+    visitor: Bezoeker, rm: Any, conn: Any, answers: Any, naam: str, peildatum: str | None
+) -> tuple[date, list[dict[str, Any]]]:
     if naam not in rm.OVERZICHTEN:
         raise ProblemError(404, "unknown-overzicht", f"er is geen overzicht {naam!r}")
     d = _peildatum(peildatum, visitor)
@@ -164,20 +201,43 @@ def _bar(naam: str, d: date, rows: list[dict[str, Any]]) -> str:
 
 
 @router.get("/overzichten/{naam}", response_class=HTMLResponse)
-def overzicht_tabel(request: Request, naam: str, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
-                    peildatum: str | None = None) -> Response:
+def overzicht_tabel(
+    request: Request,
+    naam: str,
+    visitor: Visitor,
+    rm: Queries,
+    conn: OptionalConn,
+    answers: Answers,
+    peildatum: str | None = None,
+) -> Response:
     try:
         d, rows = _overzicht(visitor, rm, conn, answers, naam, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc, peildatum=peildatum or "")
-    return _render(request, visitor, "overzicht.html", naam=naam, beschrijving=rm.OVERZICHTEN[naam],
-                   peildatum=d.isoformat(), kolommen=data.kolommen(rows), rijen=rows, grafiek=_bar(naam, d, rows),
-                   query=urlencode({"peildatum": d.isoformat()}))
+    return _render(
+        request,
+        visitor,
+        "overzicht.html",
+        naam=naam,
+        beschrijving=rm.OVERZICHTEN[naam],
+        peildatum=d.isoformat(),
+        kolommen=data.kolommen(rows),
+        rijen=rows,
+        grafiek=_bar(naam, d, rows),
+        query=urlencode({"peildatum": d.isoformat()}),
+    )
 
 
 @router.get("/overzichten/{naam}/tabel.csv")
-def overzicht_csv(request: Request, naam: str, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
-                  peildatum: str | None = None) -> Response:
+def overzicht_csv(
+    request: Request,
+    naam: str,
+    visitor: Visitor,
+    rm: Queries,
+    conn: OptionalConn,
+    answers: Answers,
+    peildatum: str | None = None,
+) -> Response:
     try:
         if naam not in rm.OVERZICHTEN:
             raise ProblemError(404, "unknown-overzicht", f"er is geen overzicht {naam!r}")
@@ -188,8 +248,15 @@ def overzicht_csv(request: Request, naam: str, visitor: Visitor, rm: Queries, co
 
 
 @router.get("/overzichten/{naam}/grafiek.svg")
-def overzicht_svg(request: Request, naam: str, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
-                  peildatum: str | None = None) -> Response:
+def overzicht_svg(
+    request: Request,
+    naam: str,
+    visitor: Visitor,
+    rm: Queries,
+    conn: OptionalConn,
+    answers: Answers,
+    peildatum: str | None = None,
+) -> Response:
     try:
         d, rows = _overzicht(visitor, rm, conn, answers, naam, peildatum)
     except ProblemError as exc:
@@ -198,35 +265,63 @@ def overzicht_svg(request: Request, naam: str, visitor: Visitor, rm: Queries, co
 
 
 @router.get("/regios", response_class=HTMLResponse)
-def regios(request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers,
-           peildatum: str | None = None) -> Response:
+def regios(
+    request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers, peildatum: str | None = None
+) -> Response:
     try:
         d = _peildatum(peildatum, visitor)
         bron = _bron(visitor, rm, conn, answers)
-        tabellen = data.per_regio(bron.overzicht("deelnemers-per-pilot", d), bron.overzicht("verklaringen-per-pilot", d))
+        tabellen = data.per_regio(
+            bron.overzicht("deelnemers-per-pilot", d), bron.overzicht("verklaringen-per-pilot", d)
+        )
     except ProblemError as exc:
         return _fout(request, visitor, exc, peildatum=peildatum or "")
     return _render(request, visitor, "regios.html", peildatum=d.isoformat(), tabellen=tabellen)
 
 
 @router.get("/reconciliatie", response_class=HTMLResponse)
-def reconciliatie(request: Request, visitor: Visitor, rm: Queries, conn: Conn, answers: Answers,
-                  context: Context, peildatum: str | None = None) -> Response:
+def reconciliatie(
+    request: Request,
+    visitor: Visitor,
+    rm: Queries,
+    conn: Conn,
+    answers: Answers,
+    context: Context,
+    peildatum: str | None = None,
+) -> Response:
     d: date | None = None
     try:
         d = _peildatum(peildatum)  # publiek gets 403 below whatever the date
-        resp = reconciliatie_route.reconciliatie(principal=visitor.principal, rm=rm, conn=conn, answers=answers,
-                                                 context=context, peildatum=d, pilot=None, format="json")
+        resp = reconciliatie_route.reconciliatie(
+            principal=visitor.principal,
+            rm=rm,
+            conn=conn,
+            answers=answers,
+            context=context,
+            peildatum=d,
+            pilot=None,
+            format="json",
+        )
     except ProblemError as exc:
         if exc.status == 403:
-            return _render(request, visitor, "reconciliatie.html", 403, peildatum=(d or date.today()).isoformat(),
-                           rijen=None, categorieen=CATEGORIEEN)
+            return _render(
+                request,
+                visitor,
+                "reconciliatie.html",
+                403,
+                peildatum=(d or date.today()).isoformat(),
+                rijen=None,
+                categorieen=CATEGORIEEN,
+            )
         return _fout(request, visitor, exc, peildatum=peildatum or "")
     rijen = resp.model_dump(by_alias=True)["rijen"]
-    return _render(request, visitor, "reconciliatie.html", peildatum=d.isoformat(), rijen=rijen, categorieen=CATEGORIEEN)
+    return _render(
+        request, visitor, "reconciliatie.html", peildatum=d.isoformat(), rijen=rijen, categorieen=CATEGORIEEN
+    )
 
 
 # --- the key --------------------------------------------------------------------------------------------------
+
 
 def _safe_path(value: str) -> str:
     """Only a path on this site (no open redirect)."""
@@ -251,8 +346,12 @@ async def sleutel(request: Request, context: Context) -> Response:
     if found is None:
         melding = "Vul een API-sleutel in." if not key else "Deze sleutel is onbekend of ingetrokken."
         visitor = Bezoeker(data.ANONIEM, False)
-        return templates.TemplateResponse(request, "sleutel.html", {
-            "bezoeker": visitor, "scope": "publiek", "terug": terug, "fout": melding}, status_code=401)
+        return templates.TemplateResponse(
+            request,
+            "sleutel.html",
+            {"bezoeker": visitor, "scope": "publiek", "terug": terug, "fout": melding},
+            status_code=401,
+        )
     resp = RedirectResponse(terug, status_code=303)
     resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
     return resp
@@ -267,6 +366,7 @@ async def sleutel_wissen(request: Request) -> Response:
 
 
 # --- API documentation, every asset from /static ------------------------------------------------------------
+
 
 @router.get("/docs", response_class=HTMLResponse)
 def swagger_ui(request: Request) -> Response:

@@ -4,15 +4,16 @@ Every chart carries a ``<title>`` and ``<desc>`` (``role="img"``, ``aria-labelle
 table next to it on the page holds the same numbers. A suppressed count (``None``) is drawn as no bar with the
 label ``<5``. Colours are the Okabe-Ito palette (distinguishable with colour blindness), on white.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#000000")
-FONT = "font-family=\"system-ui, sans-serif\" font-size=\"12\""
+FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 SUPPRESSED = "<5"
 
 
@@ -39,10 +40,13 @@ def _fmt(value: int | None) -> str:
 
 
 def _head(width: int, height: int, ident: str, title: str, desc: str) -> list[str]:
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
-            f' role="img" aria-labelledby="{ident}-t {ident}-d" {FONT}>',
-            f'<title id="{ident}-t">{escape(title)}</title>', f'<desc id="{ident}-d">{escape(desc)}</desc>',
-            f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
+        f' role="img" aria-labelledby="{ident}-t {ident}-d" {FONT}>',
+        f'<title id="{ident}-t">{escape(title)}</title>',
+        f'<desc id="{ident}-d">{escape(desc)}</desc>',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
 
 
 def _legend(series: Sequence[Series], x: int, y: int) -> list[str]:
@@ -67,8 +71,9 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, id
     known = [v for s in series for v in s.waarden if v is not None]
     top_value = _nice_max(max(known, default=0))
     scale = plot_w / top_value
-    desc = "; ".join(f"{label}: " + ", ".join(f"{s.naam} {_fmt(s.waarden[i])}" for s in series)
-                     for i, label in enumerate(labels))
+    desc = "; ".join(
+        f"{label}: " + ", ".join(f"{s.naam} {_fmt(s.waarden[i])}" for s in series) for i, label in enumerate(labels)
+    )
     out = _head(width, height, ident, title, desc or "geen rijen")
     if len(series) > 1:
         out += _legend(series, label_w, 6)
@@ -80,17 +85,23 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, id
         out.append(f'<text x="{x:.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#1a1a1a">{tick_value}</text>')
     for i, label in enumerate(labels):
         y0 = top + i * group_h
-        out.append(f'<text x="{label_w - 6}" y="{y0 + group_h / 2:.1f}" text-anchor="end" fill="#1a1a1a" '
-                   f'dominant-baseline="middle">{escape(label)}</text>')
+        out.append(
+            f'<text x="{label_w - 6}" y="{y0 + group_h / 2:.1f}" text-anchor="end" fill="#1a1a1a" '
+            f'dominant-baseline="middle">{escape(label)}</text>'
+        )
         for n, s in enumerate(series):
             value = s.waarden[i]
             y = y0 + n * bar_h
             w = 0.0 if value is None else value * scale
             if w > 0:
-                out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" '
-                           f'fill="{PALETTE[n % len(PALETTE)]}"><title>{escape(f"{label}, {s.naam}: {_fmt(value)}")}'
-                           f'</title></rect>')
-            out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 4}" fill="#1a1a1a">{escape(_fmt(value))}</text>')
+                out.append(
+                    f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" '
+                    f'fill="{PALETTE[n % len(PALETTE)]}"><title>{escape(f"{label}, {s.naam}: {_fmt(value)}")}'
+                    f"</title></rect>"
+                )
+            out.append(
+                f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 4}" fill="#1a1a1a">{escape(_fmt(value))}</text>'
+            )
     out.append(f'<line x1="{label_w}" y1="{top}" x2="{label_w}" y2="{axis_y}" stroke="#1a1a1a"/>')
     out.append("</svg>")
     return "\n".join(out)
@@ -110,7 +121,8 @@ def line_chart(dates: Sequence[date], series: Sequence[Series], *, title: str, i
 
     last = dates[-1].isoformat() if dates else "-"
     desc = f"{len(dates)} peildata tot {last}; " + "; ".join(
-        f"{s.naam} op {last}: {_fmt(s.waarden[-1]) if s.waarden else '-'}" for s in series)
+        f"{s.naam} op {last}: {_fmt(s.waarden[-1]) if s.waarden else '-'}" for s in series
+    )
     out = _head(width, height, ident, title, desc)
     for tick in range(5):
         value = top_value * tick // 4
@@ -121,8 +133,10 @@ def line_chart(dates: Sequence[date], series: Sequence[Series], *, title: str, i
     for i, d in enumerate(dates):
         if (i % every == 0 and len(dates) - 1 - i >= every) or i == len(dates) - 1:  # the last one always
             x, _ = xy(i, 0)
-            out.append(f'<text x="{x:.1f}" y="{top + plot_h + 18}" text-anchor="middle" fill="#1a1a1a">'
-                       f'{d.strftime("%Y-%m")}</text>')
+            out.append(
+                f'<text x="{x:.1f}" y="{top + plot_h + 18}" text-anchor="middle" fill="#1a1a1a">'
+                f"{d.strftime('%Y-%m')}</text>"
+            )
     for n, s in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]
         runs: list[list[str]] = [[]]
@@ -132,11 +146,15 @@ def line_chart(dates: Sequence[date], series: Sequence[Series], *, title: str, i
                 continue
             x, y = xy(i, v)
             runs[-1].append(f"{x:.1f},{y:.1f}")
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"><title>'
-                       f'{escape(f"{dates[i].isoformat()}, {s.naam}: {v}")}</title></circle>')
+            out.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"><title>'
+                f"{escape(f'{dates[i].isoformat()}, {s.naam}: {v}')}</title></circle>"
+            )
         for run in runs:
             if len(run) > 1:
-                out.append(f'<polyline points={quoteattr(" ".join(run))} fill="none" stroke="{colour}" stroke-width="2"/>')
+                out.append(
+                    f'<polyline points={quoteattr(" ".join(run))} fill="none" stroke="{colour}" stroke-width="2"/>'
+                )
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#1a1a1a"/>')
     out += _legend(series, left + plot_w + 16, top)
     out.append("</svg>")

@@ -3,6 +3,7 @@
 Other page routes (e.g. the public verification page) can render with ``templates`` and extend ``base.html``
 (blocks ``title`` and ``inhoud``); everything a page loads comes from ``/static`` (see ``csp.py``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

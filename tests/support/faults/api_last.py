@@ -4,6 +4,7 @@ The truth only grows (the stream adds deelnemers, nothing ends), so every succes
 * at most the number of inschrijvingen handed to the producer by the time the answer arrived, and
 * at least every answer that had arrived before this request was sent (read models never go back).
 Errors (connection refused while the API restarts) are expected and counted; wrong numbers are failures."""
+
 from __future__ import annotations
 
 import threading
@@ -47,8 +48,9 @@ class ApiLast:
 
     def start(self) -> None:
         self._stop.clear()
-        self._threads = [threading.Thread(target=self._client, daemon=True, name=f"api-client-{i}")
-                         for i in range(self.clients)]
+        self._threads = [
+            threading.Thread(target=self._client, daemon=True, name=f"api-client-{i}") for i in range(self.clients)
+        ]
         for t in self._threads:
             t.start()
 

@@ -1,14 +1,15 @@
 """The checks after a fault: has everything published arrived (drained)? exactly once? have the read models caught
 up, and are they equal row for row to a clean ``replay all`` into a fresh schema? And the probe that measures
 recovery: the first event recorded after the fault that is visible in the read models."""
+
 from __future__ import annotations
 
 import datetime as dt
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +33,7 @@ def database(url: str) -> Engine:
 @dataclass
 class Telling:
     """One fault's accounting over the events published while it ran."""
+
     events_in: int
     in_log: int
     duplicates: int
@@ -79,8 +81,14 @@ def projector_caught_up(db: Engine, boek: Logboek) -> bool:
     """Every projection stored a next offset past the last record of every partition it reads."""
     try:
         with db.connect() as conn:
-            rows = conn.execute(text(store.sql("SELECT projection, topic, partition, next_offset "
-                                               "FROM {s}.projection_offsets", DEFAULT_READ_SCHEMA))).all()
+            rows = conn.execute(
+                text(
+                    store.sql(
+                        "SELECT projection, topic, partition, next_offset FROM {s}.projection_offsets",
+                        DEFAULT_READ_SCHEMA,
+                    )
+                )
+            ).all()
     except SQLAlchemyError:
         return False
     stored = {(r.projection, r.topic, r.partition): r.next_offset for r in rows}
@@ -97,8 +105,14 @@ def read_models_differ(env: dict[str, str], db: Engine) -> list[str]:
     read models; the names of the tables that differ (empty: equal)."""
     with db.begin() as conn:
         store.drop_schema(conn, REPLAY_SCHEMA)
-    done = subprocess.run([sys.executable, "-m", "registry.cli", "replay", "all", "--schema", REPLAY_SCHEMA,
-                           "--no-progress"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, "-m", "registry.cli", "replay", "all", "--schema", REPLAY_SCHEMA, "--no-progress"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"replay all failed: {done.stderr.strip()[-800:]}")
     try:
@@ -125,8 +139,14 @@ def newest_projected(db: Engine) -> dt.datetime | None:
     """recorded_at of the newest event the feiten projection has applied (None: database not answering)."""
     try:
         with db.connect() as conn:
-            return conn.execute(text(store.sql("SELECT max(last_recorded_at) FROM {s}.projection_offsets "
-                                               "WHERE projection = 'feiten'", DEFAULT_READ_SCHEMA))).scalar()
+            return conn.execute(
+                text(
+                    store.sql(
+                        "SELECT max(last_recorded_at) FROM {s}.projection_offsets WHERE projection = 'feiten'",
+                        DEFAULT_READ_SCHEMA,
+                    )
+                )
+            ).scalar()
     except SQLAlchemyError:
         return None
 
@@ -138,5 +158,3 @@ def wait_recovered(visible: Callable[[], bool], since: float, timeout: float) ->
             return time.monotonic() - since
         time.sleep(0.1)
     return None
-
-

@@ -1,6 +1,7 @@
 """Poison for an ingress topic: bytes that are no event, an Avro event cut short, an event under a schema the
 registry does not know, a JSON line, and a record over the ingress limit (gzip-compressed, so the broker takes
 it although it is bigger than max.message.bytes once unpacked: what a hostile partner can do)."""
+
 from __future__ import annotations
 
 import random
@@ -21,7 +22,7 @@ def poisons(seed: int) -> list[bytes]:
     return [
         bytes(rnd.getrandbits(8) for _ in range(5000)),
         good[: len(good) // 2],
-        b"\xc3\x01" + b"\x7f" * 8 + good[codec.HEADER_LEN:],  # a schema fingerprint no one registered
+        b"\xc3\x01" + b"\x7f" * 8 + good[codec.HEADER_LEN :],  # a schema fingerprint no one registered
         b'{"event_type": "DeelnemerIngeschreven", "deelnemer": "x"}',
         b"\xc3\x01" + b"\x00" * (INGRESS_MAX_BYTES + 40_000),
     ]
@@ -30,8 +31,9 @@ def poisons(seed: int) -> list[bytes]:
 def inject(bootstrap: str, seed: int, partner: str = MBO) -> int:
     """Send every poison to ``partner``'s ingress topic; returns how many (each must become one dead letter)."""
     values = poisons(seed)
-    producer = KafkaProducer(**client_config(bootstrap), acks="all", compression_type="gzip",
-                             max_request_size=4 * 1024 * 1024)
+    producer = KafkaProducer(
+        **client_config(bootstrap), acks="all", compression_type="gzip", max_request_size=4 * 1024 * 1024
+    )
     try:
         for i, value in enumerate(values):
             producer.send(Topics().ingress(partner), key=f"gif-{seed}-{i}".encode(), value=value).get(timeout=60)

@@ -1,6 +1,7 @@
 """What the registry recorded, read incrementally (read_committed): every event_id of the canonical log with how
 often it occurs, the refused event ids, the dead letters, the tellingen and reconciliation runs, and per partition
 the offset of the last record (to tell whether the projector has caught up)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,10 +49,18 @@ class Logboek:
 
     def _open(self) -> KafkaConsumer:
         if self._consumer is None:
-            consumer = KafkaConsumer(**client_config(self.bootstrap), group_id=None, enable_auto_commit=False,
-                                     isolation_level="read_committed", request_timeout_ms=15000)
-            tps = [TopicPartition(t, p) for t in (self.topics.events, self.topics.rejections, self.topics.deadletter)
-                   for p in sorted(consumer.partitions_for_topic(t) or [])]
+            consumer = KafkaConsumer(
+                **client_config(self.bootstrap),
+                group_id=None,
+                enable_auto_commit=False,
+                isolation_level="read_committed",
+                request_timeout_ms=15000,
+            )
+            tps = [
+                TopicPartition(t, p)
+                for t in (self.topics.events, self.topics.rejections, self.topics.deadletter)
+                for p in sorted(consumer.partitions_for_topic(t) or [])
+            ]
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             self._consumer = consumer

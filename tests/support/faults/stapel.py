@@ -1,5 +1,6 @@
 """A private stack for the fault suite: Kafka and PostgreSQL of its own (``PRAKTIJK_CACHE_DIR``), started with the
 ops scripts, so the suite may stop and kill them without touching the shared dev stack."""
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,9 @@ class PrivateStack:
         self.env: dict[str, str] = {}
 
     def _ops(self, *args: str, timeout: float = 600) -> str:
-        done = subprocess.run([str(ROOT / "ops" / args[0]), *args[1:]], env=self.ops_env, capture_output=True,
-                              text=True, timeout=timeout)
+        done = subprocess.run(
+            [str(ROOT / "ops" / args[0]), *args[1:]], env=self.ops_env, capture_output=True, text=True, timeout=timeout
+        )
         if done.returncode != 0:
             raise RuntimeError(f"ops/{' '.join(args)} failed: {done.stderr.strip()[-800:]}")
         return done.stdout
@@ -53,8 +55,13 @@ class PrivateStack:
 
     def down(self) -> None:
         """Stop and purge (data, keys, the relocated cluster); never raises: it runs on every way out."""
-        subprocess.run([str(ROOT / "ops" / "stack.sh"), "down", "--purge"], env=self.ops_env,
-                       capture_output=True, timeout=300, check=False)
+        subprocess.run(
+            [str(ROOT / "ops" / "stack.sh"), "down", "--purge"],
+            env=self.ops_env,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
 
     # ---- Kafka ----------------------------------------------------------------------------------------------
     def kafka_pid(self) -> int:

@@ -1,6 +1,7 @@
 """The steady stream: valid events of new deelnemers at a fixed rate, published by ``mbo.albeda`` with the real
 Publisher (idempotent, acks=all), and a ``monitor`` telling every few seconds for the reconciler. Every event is
 valid, so the validator refuses none: whatever is published must end up in the canonical log exactly once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +10,8 @@ import random
 import threading
 import time
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from kafka.errors import KafkaError
 
@@ -29,8 +31,23 @@ WERKPROCESSEN = ["B1-K1-W1", "B1-K1-W2", "B1-K1-W3"]
 def reference() -> list[Item]:
     """Dossier 25250, leerbedrijf LB erkend for it, MBO's erkenning: what the stream's events refer to."""
     return [
-        ("KwalificatiedossierVastgesteld", ev("sbb", crebo="25250", naam="Assistent bouwen", niveau=1, domein="Bouw", kerntaken=[
-            {"code": "B1-K1", "naam": "k", "werkprocessen": [{"code": f"B1-K1-W{i}", "naam": "w"} for i in range(1, 5)]}])),
+        (
+            "KwalificatiedossierVastgesteld",
+            ev(
+                "sbb",
+                crebo="25250",
+                naam="Assistent bouwen",
+                niveau=1,
+                domein="Bouw",
+                kerntaken=[
+                    {
+                        "code": "B1-K1",
+                        "naam": "k",
+                        "werkprocessen": [{"code": f"B1-K1-W{i}", "naam": "w"} for i in range(1, 5)],
+                    }
+                ],
+            ),
+        ),
         ("LeerbedrijfErkend", ev("sbb", leerbedrijf_id=LB, naam="Bouw BV", crebos=["25250"])),
         ("ErkenningDerdeLeerwegVerleend", ev("duo", mbo_instelling=MBO, crebo="25250", vanaf=dt.date(2019, 1, 1))),
     ]
@@ -44,17 +61,43 @@ def deelnemers(seed: int) -> Iterator[Item]:
         p = f"{seed:08x}{i:056x}"
         traject = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
         yield ("KandidaatAangemeld", ev(MBO, deelnemer=p, **bouwer.aanmelding(PILOT, "mbo", "a", None, False)))
-        yield ("DeelnemerIngeschreven", ev(MBO, deelnemer=p, traject_id=traject, mbo_instelling=MBO, crebo="25250",
-                                           leertraject="OVO", pilot=PILOT, startdatum=T0.date(), leerbedrijf_id=LB,
-                                           geslacht="vrouw", leeftijd=18 + i % 40, gemeente=None, persoonsgegevens=None,
-                                           pok_datum=None))
+        yield (
+            "DeelnemerIngeschreven",
+            ev(
+                MBO,
+                deelnemer=p,
+                traject_id=traject,
+                mbo_instelling=MBO,
+                crebo="25250",
+                leertraject="OVO",
+                pilot=PILOT,
+                startdatum=T0.date(),
+                leerbedrijf_id=LB,
+                geslacht="vrouw",
+                leeftijd=18 + i % 40,
+                gemeente=None,
+                persoonsgegevens=None,
+                pok_datum=None,
+            ),
+        )
         for wp in WERKPROCESSEN:
-            yield ("WerkprocesAfgetekend", ev(MBO, deelnemer=p, traject_id=traject, crebo="25250", werkproces=wp,
-                                              afgetekend_door="po"))
-        yield ("PraktijkverklaringUitgegeven", ev(MBO, deelnemer=p, traject_id=traject,
-                                                  verklaring_id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
-                                                  werkprocessen=[{"crebo": "25250", "werkproces": w} for w in WERKPROCESSEN],
-                                                  leerbedrijf_id=LB, brancheorganisaties=["NOA"], volgnummer=None))
+            yield (
+                "WerkprocesAfgetekend",
+                ev(MBO, deelnemer=p, traject_id=traject, crebo="25250", werkproces=wp, afgetekend_door="po"),
+            )
+        yield (
+            "PraktijkverklaringUitgegeven",
+            ev(
+                MBO,
+                deelnemer=p,
+                traject_id=traject,
+                verklaring_id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+                werkprocessen=[{"crebo": "25250", "werkproces": w} for w in WERKPROCESSEN],
+                leerbedrijf_id=LB,
+                brancheorganisaties=["NOA"],
+                volgnummer=None,
+            ),
+        )
 
 
 def telling(aantal: int) -> Item:
@@ -156,9 +199,12 @@ class Stroom:
 
     def _publisher(self, partner: str) -> Publisher:
         if partner not in self._publishers:
-            self._publishers[partner] = Publisher([self.bootstrap], partner, ensure_topic=False,
-                                                  producer_config={"request_timeout_ms": 10000,
-                                                                   "max_block_ms": 10000})
+            self._publishers[partner] = Publisher(
+                [self.bootstrap],
+                partner,
+                ensure_topic=False,
+                producer_config={"request_timeout_ms": 10000, "max_block_ms": 10000},
+            )
         return self._publishers[partner]
 
     def _drop_publisher(self, partner: str) -> None:

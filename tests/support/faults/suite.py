@@ -2,6 +2,7 @@
 one fault after another. After each fault (all its repetitions) the stream pauses and the checks run: every event
 published meanwhile is in the canonical log exactly once, the read models equal a clean ``replay all``, and each
 repetition's recovery time (fault, or the server answering again, -> first new event visible) is recorded."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,32 +16,47 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
 from tests.support.faults import controle, gif
-from tests.support.serve import free_port
 from tests.support.faults.api_last import ApiLast, deelnemers
 from tests.support.faults.controle import Telling
 from tests.support.faults.logboek import Logboek
 from tests.support.faults.stapel import ROOT, PrivateStack, clean_environ
 from tests.support.faults.stroom import Stroom, reference, telling
 from tests.support.faults.supervisor import Dienst, Supervisor
+from tests.support.serve import free_port
 
 log = logging.getLogger("faults")
 
 Probe = Callable[[], bool]
 # the short run (./ops/faults --short, in ./ops/test) keeps one fault of each kind: a process killed, the broker
 # killed, the database stopped without a checkpoint, the API killed under load, poison; the full run does all nine
-SHORT = frozenset({"validator SIGKILL", "Kafka SIGKILL + restart", "PostgreSQL stop -m immediate + start",
-                   "API SIGKILL under load", "poison input"})
+SHORT = frozenset(
+    {
+        "validator SIGKILL",
+        "Kafka SIGKILL + restart",
+        "PostgreSQL stop -m immediate + start",
+        "API SIGKILL under load",
+        "poison input",
+    }
+)
 # a recovery that takes longer than this fails the run (a supervisor restarts what exits; nothing may need a person)
 RECOVERY_LIMIT_S = 60.0
-HEADER = ("fault", "repetitions", "events in", "in canonical log", "duplicates", "lost", "read models equal",
-          "recovery time (s)")
+HEADER = (
+    "fault",
+    "repetitions",
+    "events in",
+    "in canonical log",
+    "duplicates",
+    "lost",
+    "read models equal",
+    "recovery time (s)",
+)
 
 
 @dataclass(frozen=True)
@@ -79,20 +95,33 @@ class Rij:
 
     @property
     def ok(self) -> bool:
-        return (self.telling.lost == 0 and self.telling.duplicates == 0 and self.equal and not self.notes
-                and all(r is not None and r < RECOVERY_LIMIT_S for r in self.recoveries))
+        return (
+            self.telling.lost == 0
+            and self.telling.duplicates == 0
+            and self.equal
+            and not self.notes
+            and all(r is not None and r < RECOVERY_LIMIT_S for r in self.recoveries)
+        )
 
     def cells(self) -> tuple[str, ...]:
         done = [r for r in self.recoveries if r is not None]
-        rec = (f"{statistics.median(done):.1f} median, {max(done):.1f} max" if done else "-")
+        rec = f"{statistics.median(done):.1f} median, {max(done):.1f} max" if done else "-"
         if None in self.recoveries:
             rec += f" ({self.recoveries.count(None)} never)"
         slow = sum(1 for r in done if r >= RECOVERY_LIMIT_S)
         if slow:
             rec += f" ({slow} over {RECOVERY_LIMIT_S:.0f} s)"
         t = self.telling
-        return (self.fault, str(self.reps), str(t.events_in), str(t.in_log), str(t.duplicates), str(t.lost),
-                "yes" if self.equal else "NO", rec)
+        return (
+            self.fault,
+            str(self.reps),
+            str(t.events_in),
+            str(t.in_log),
+            str(t.duplicates),
+            str(t.lost),
+            "yes" if self.equal else "NO",
+            rec,
+        )
 
 
 class Suite:
@@ -122,8 +151,12 @@ class Suite:
         self.key = self._cli("apikey", "create", "--scope", "landelijk", "--naam", "faults").strip().splitlines()[-1]
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for name, args in (("validator", ["validator"]), ("projector", ["project"]),
-                           ("reconciler", ["reconcile", "--follow"]), ("api", ["serve", "--log-level", "warning"])):
+        for name, args in (
+            ("validator", ["validator"]),
+            ("projector", ["project"]),
+            ("reconciler", ["reconcile", "--follow"]),
+            ("api", ["serve", "--log-level", "warning"]),
+        ):
             self.sup.add(Dienst(name, args, self.env, logs / f"{name}.log"))
         self.sup.start()
         self.stroom.publish_now(reference())
@@ -137,8 +170,12 @@ class Suite:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             self.stroom.publish_now([telling(0)])
-            if controle.wait_recovered(lambda: self.boek.refresh() and self.boek.latest_reconciliation() is not None,
-                                       time.monotonic(), 5.0) is not None:
+            if (
+                controle.wait_recovered(
+                    lambda: self.boek.refresh() and self.boek.latest_reconciliation() is not None, time.monotonic(), 5.0
+                )
+                is not None
+            ):
                 return
         raise RuntimeError(f"the reconciler never reconciled a telling; see {self.workdir / 'logs'}")
 
@@ -157,8 +194,14 @@ class Suite:
         self.stack.down()
 
     def _cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "registry.cli", *args], env=self.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "registry.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"praktijkregister {args[0]} failed: {done.stderr.strip()[-500:]}")
         return done.stdout
@@ -166,12 +209,12 @@ class Suite:
     # ---- probes: "a new event is visible again" -------------------------------------------------------------
     def data_visible(self) -> Probe:
         """The projector applied an event the validator recorded after now."""
-        since = dt.datetime.now(dt.timezone.utc)
+        since = dt.datetime.now(dt.UTC)
         return lambda: (t := controle.newest_projected(self.db)) is not None and t > since
 
     def reconciliation_visible(self) -> Probe:
-        since = dt.datetime.now(dt.timezone.utc)
-        return lambda: (self.boek.refresh() and (t := self.boek.latest_reconciliation()) is not None and t > since)
+        since = dt.datetime.now(dt.UTC)
+        return lambda: self.boek.refresh() and (t := self.boek.latest_reconciliation()) is not None and t > since
 
     # ---- faults: each injects once and returns (probe, moment the recovery clock starts) ----------------------
     def kill(self, name: str) -> Callable[[], tuple[Probe, float]]:
@@ -180,6 +223,7 @@ class Suite:
             started = time.monotonic()
             self.sup.kill(name)
             return probe, started
+
         return fault
 
     def kafka(self, kill: bool) -> Callable[[], tuple[Probe, float]]:
@@ -188,6 +232,7 @@ class Suite:
             time.sleep(self.opzet.pause(self.rnd))  # down for a moment, while the stream keeps trying
             self.stack.kafka_start()
             return self.data_visible(), time.monotonic()
+
         return fault
 
     def postgres(self, mode: str) -> Callable[[], tuple[Probe, float]]:
@@ -196,6 +241,7 @@ class Suite:
             time.sleep(self.opzet.pause(self.rnd))
             self.stack.postgres_start()
             return self.data_visible(), time.monotonic()
+
         return fault
 
     def api_kill(self, last: ApiLast) -> Callable[[], tuple[Probe, float]]:
@@ -203,6 +249,7 @@ class Suite:
             started = time.monotonic()
             self.sup.kill("api")
             return (lambda: last.last_ok() > started), started
+
         return fault
 
     def poison(self, count: list[int]) -> Callable[[], tuple[Probe, float]]:
@@ -211,6 +258,7 @@ class Suite:
             started = time.monotonic()
             count[0] += gif.inject(self.bootstrap, self.rnd.randrange(10**6))
             return probe, started
+
         return fault
 
     # ---- one row ------------------------------------------------------------------------------------------------
@@ -240,14 +288,26 @@ class Suite:
         """Every fault in turn; ``done`` gets each row as soon as it is checked (a long run shows progress)."""
         o = self.opzet
         steps: list[tuple[str, Callable[[], Rij]]] = [
-            *[(f"{name} SIGKILL", lambda n=name: self.row(f"{n} SIGKILL", o.reps("kill"), self.kill(n)))
-              for name in ("validator", "projector", "reconciler")],
-            ("Kafka SIGTERM + restart", lambda: self.row("Kafka SIGTERM + restart", o.reps("server"), self.kafka(kill=False))),
-            ("Kafka SIGKILL + restart", lambda: self.row("Kafka SIGKILL + restart", o.reps("server"), self.kafka(kill=True))),
-            ("PostgreSQL stop -m fast + start",
-             lambda: self.row("PostgreSQL stop -m fast + start", o.reps("server"), self.postgres("fast"))),
-            ("PostgreSQL stop -m immediate + start",
-             lambda: self.row("PostgreSQL stop -m immediate + start", o.reps("server"), self.postgres("immediate"))),
+            *[
+                (f"{name} SIGKILL", lambda n=name: self.row(f"{n} SIGKILL", o.reps("kill"), self.kill(n)))
+                for name in ("validator", "projector", "reconciler")
+            ],
+            (
+                "Kafka SIGTERM + restart",
+                lambda: self.row("Kafka SIGTERM + restart", o.reps("server"), self.kafka(kill=False)),
+            ),
+            (
+                "Kafka SIGKILL + restart",
+                lambda: self.row("Kafka SIGKILL + restart", o.reps("server"), self.kafka(kill=True)),
+            ),
+            (
+                "PostgreSQL stop -m fast + start",
+                lambda: self.row("PostgreSQL stop -m fast + start", o.reps("server"), self.postgres("fast")),
+            ),
+            (
+                "PostgreSQL stop -m immediate + start",
+                lambda: self.row("PostgreSQL stop -m immediate + start", o.reps("server"), self.postgres("immediate")),
+            ),
             ("API SIGKILL under load", self.api_row),
             ("poison input", self.poison_row),
         ]
@@ -269,9 +329,13 @@ class Suite:
         rij.notes += last.wrong[:5] + last.order_violations()[:5]
         truth, answer = self.boek.inschrijvingen, self._api_answer()
         if answer != truth:
-            rij.notes.append(f"API answers {answer} deelnemers after the stream drained; the canonical log holds {truth}")
-        rij.info = (f"API: {len(last.answers)} answers checked, {last.errors} errors while it was down, "
-                          f"{len(last.wrong) + len(last.order_violations())} wrong; after draining the API says {answer}, the log holds {truth}")
+            rij.notes.append(
+                f"API answers {answer} deelnemers after the stream drained; the canonical log holds {truth}"
+            )
+        rij.info = (
+            f"API: {len(last.answers)} answers checked, {last.errors} errors while it was down, "
+            f"{len(last.wrong) + len(last.order_violations())} wrong; after draining the API says {answer}, the log holds {truth}"
+        )
         return rij
 
     def _api_answer(self) -> int | None:
@@ -315,8 +379,11 @@ def main(short: bool, seed: int | None, keep: bool, workdir: Path | None = None,
         logging.getLogger(noisy).setLevel(logging.CRITICAL)  # the broker's restarts are expected, not news
     opzet = Opzet(short, seed if seed is not None else random.randrange(10**6), tuple(only or ()))
     workdir = workdir or Path(tempfile.mkdtemp(prefix="praktijk-faults-"))
-    print(f"== fault suite ({'short' if short else 'full'}, seed {opzet.seed}"
-          f"{', only ' + ', '.join(opzet.only) if opzet.only else ''}); logs in {workdir / 'logs'}", file=sys.stderr)
+    print(
+        f"== fault suite ({'short' if short else 'full'}, seed {opzet.seed}"
+        f"{', only ' + ', '.join(opzet.only) if opzet.only else ''}); logs in {workdir / 'logs'}",
+        file=sys.stderr,
+    )
     signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: the private stack still goes down
     suite, started = Suite(opzet, workdir), time.monotonic()
     rows: list[Rij] = []
@@ -329,9 +396,11 @@ def main(short: bool, seed: int | None, keep: bool, workdir: Path | None = None,
         error = f"{type(exc).__name__}: {exc}"
     finally:
         suite.stop()
-    print(f"- recovery time: from the kill (processes; API: to its first successful answer) or the injection "
-          f"(poison), and from the moment the restarted server answers again (Kafka, PostgreSQL), to the first event "
-          f"recorded after it that the read models show (reconciler: the first new ReconciliatieUitgevoerd)")
+    print(
+        "- recovery time: from the kill (processes; API: to its first successful answer) or the injection "
+        "(poison), and from the moment the restarted server answers again (Kafka, PostgreSQL), to the first event "
+        "recorded after it that the read models show (reconciler: the first new ReconciliatieUitgevoerd)"
+    )
     for r in rows:
         for note in [r.info, *r.notes]:
             if note:
@@ -343,10 +412,14 @@ def main(short: bool, seed: int | None, keep: bool, workdir: Path | None = None,
     whole = suite.boek.ids if hasattr(suite, "boek") else {}
     dups = sum(1 for n in whole.values() if n > 1)
     published = len(suite.stroom.acked) if hasattr(suite, "stroom") else 0
-    print(f"- whole canonical log: {len(whole)} distinct events, {dups} duplicated; {published} published by the "
-          f"stream; {time.monotonic() - started:.0f} s in all")
+    print(
+        f"- whole canonical log: {len(whole)} distinct events, {dups} duplicated; {published} published by the "
+        f"stream; {time.monotonic() - started:.0f} s in all"
+    )
     failed = [r.fault for r in rows if not r.ok] + (["whole log"] if dups else []) + ([error] if error else [])
-    print(f"== {'FAILED: ' + '; '.join(failed) if failed else 'every fault: nothing lost, nothing duplicated, read models equal'}")
+    print(
+        f"== {'FAILED: ' + '; '.join(failed) if failed else 'every fault: nothing lost, nothing duplicated, read models equal'}"
+    )
     if failed and not keep:
         _print_log_tails(workdir / "logs")
     if not keep:

@@ -1,5 +1,6 @@
 """Runs the long-running processes (validator, projector, reconciler, API) and restarts whichever exits, like
 systemd's ``Restart=always``: recovery after a fault must need no manual step, only a restart."""
+
 from __future__ import annotations
 
 import signal
@@ -29,8 +30,14 @@ class Dienst:
             self._out = self.log.open("ab")
         self._out.write(f"\n==== start {self.starts + 1} at {time.strftime('%H:%M:%S')}\n".encode())
         self._out.flush()
-        self.proc = subprocess.Popen([sys.executable, "-m", "registry.cli", *self.args], env=self.env, cwd=ROOT,
-                                     stdout=self._out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "registry.cli", *self.args],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         self.starts += 1
 
     def running(self) -> bool:
