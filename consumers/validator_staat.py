@@ -65,9 +65,9 @@ class StateStore:
         with self.engine.connect() as c:
             for soort, key, data in c.execute(text(f'SELECT soort, id, data FROM "{self.schema}".entiteit')):
                 load_entity(staat, soort, key, data)
-            offsets: dict[int, int] = dict(
-                c.execute(text(f'SELECT partitie, volgende FROM "{self.schema}".canoniek_offset'))
-            )
+            rows = c.execute(text(f'SELECT partitie, volgende FROM "{self.schema}".canoniek_offset'))
+            # not dict(rows): a result has keys() (its column names), so dict() would treat it as a mapping
+            offsets = {int(p): int(o) for p, o in rows}
         return staat, offsets
 
     def save(self, staat: Staat, offsets: dict[int, int]) -> None:
