@@ -54,7 +54,11 @@ def topics_create(
     partners = list(partner) + (referentie.default_partners() if known_partners else [])
     try:
         created = topics.create(
-            s.kafka_servers, partitions or s.partitions, sorted(set(partners)), max_ingress_bytes=s.max_ingress_bytes
+            s.kafka_servers,
+            partitions or s.partitions,
+            sorted(set(partners)),
+            max_ingress_bytes=s.max_ingress_bytes,
+            replication=s.replication_factor or None,
         )
     except ValueError as exc:
         fail(str(exc))

@@ -68,6 +68,7 @@ class Settings:
     master_key_file: Path = Path("keys/master.key")
     vault_schema: str = "validator"
     ingress_retention_days: int = 7
+    replication_factor: int = 0  # replicas per topic partition; 0: min(3, brokers in the cluster)
     # the registry-only key that re-keys partner pseudonyms (validator) and maps them back in the API
     registry_pseudonym_key_file: Path = Path("keys/registry-pseudonym.key")
     # which peildata a publiek key may ask (PRAKTIJK_PUBLIC_PEILDATA): maandeinde | kwartaaleinde | dag
@@ -122,6 +123,7 @@ def load() -> Settings:
         master_key_file=Path(_env("MASTER_KEY_FILE", str(keys / "master.key"))),
         vault_schema=_env("VAULT_SCHEMA", "validator"),
         ingress_retention_days=_int("INGRESS_RETENTION_DAYS", "7", minimum=1, maximum=3650),
+        replication_factor=_int("REPLICATION_FACTOR", "0", minimum=0, maximum=7),
         public_peildata=_choice("PUBLIC_PEILDATA", "maandeinde", ("maandeinde", "kwartaaleinde", "dag")),
         validator_metrics_port=_int("VALIDATOR_METRICS_PORT", "0", minimum=0, maximum=65535),
         projector_metrics_port=_int("PROJECTOR_METRICS_PORT", "0", minimum=0, maximum=65535),

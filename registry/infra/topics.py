@@ -33,26 +33,31 @@ def specs(
     *,
     max_ingress_bytes: int = INGRESS_MAX_BYTES,
     retention_days: int | None = None,
+    replication: int = 1,
 ) -> list[NewTopic]:
     """``retention_days``: of the ingress and dead-letter topics (PRAKTIJK_INGRESS_RETENTION_DAYS, default 7), so
     partner-sealed copies of persoonsgegevens age out; every other topic is kept forever.
 
     Every topic has the same partition count: the validator relies on
-    co-partitioning (partition i of each topic holds the same deelnemers)."""
+    co-partitioning (partition i of each topic holds the same deelnemers).
+
+    ``replication``: replicas per partition; with 3 or more, a write needs 2 of them (``min.insync.replicas``), so a
+    broker may go without losing an acknowledged event or stopping a partner."""
     t = Topics(prefix)
-    forever = {"retention.ms": "-1", "retention.bytes": "-1"}
+    isr = {"min.insync.replicas": str(min_insync(replication))}
+    forever = {"retention.ms": "-1", "retention.bytes": "-1", **isr}
     days = settings_mod.load().ingress_retention_days if retention_days is None else retention_days
-    kort = {"retention.ms": str(days * 24 * 3600 * 1000), "retention.bytes": "-1"}
+    kort = {"retention.ms": str(days * 24 * 3600 * 1000), "retention.bytes": "-1", **isr}
     topics = [
-        NewTopic(t.events, partitions, 1, topic_configs=forever),
-        NewTopic(t.rejections, partitions, 1, topic_configs=forever),
-        NewTopic(t.deadletter, partitions, 1, topic_configs=kort),
-        NewTopic(t.parked, partitions, 1, topic_configs=forever),
+        NewTopic(t.events, partitions, replication, topic_configs=forever),
+        NewTopic(t.rejections, partitions, replication, topic_configs=forever),
+        NewTopic(t.deadletter, partitions, replication, topic_configs=kort),
+        NewTopic(t.parked, partitions, replication, topic_configs=forever),
     ]
     ingress = {"max.message.bytes": str(max_ingress_bytes), **kort}
-    topics += [NewTopic(t.ingress(p), partitions, 1, topic_configs=ingress) for p in partners]
+    topics += [NewTopic(t.ingress(p), partitions, replication, topic_configs=ingress) for p in partners]
     # each partner reads its own refusals here (and nothing else); the validator writes them
-    topics += [NewTopic(t.rejections_of(p), partitions, 1, topic_configs=forever) for p in partners]
+    topics += [NewTopic(t.rejections_of(p), partitions, replication, topic_configs=forever) for p in partners]
     return topics
 
 
@@ -63,11 +68,13 @@ def create(
     prefix: str = "praktijkleren",
     *,
     max_ingress_bytes: int = INGRESS_MAX_BYTES,
+    replication: int | None = None,
 ) -> list[str]:
-    """Create missing topics; returns the names that were newly created."""
+    """Create missing topics; returns the names that were newly created. ``replication`` None: min(3, brokers)."""
     admin = KafkaAdminClient(**client_config(bootstrap), client_id="praktijkregister-admin")
     try:
-        alle = specs(partitions, partners, prefix, max_ingress_bytes=max_ingress_bytes)
+        rf = replication or default_replication(len(admin.describe_cluster()["brokers"]))
+        alle = specs(partitions, partners, prefix, max_ingress_bytes=max_ingress_bytes, replication=rf)
         existing = _zichtbaar(admin, [t.name for t in alle])
         wanted = [t for t in alle if t.name not in existing]
         if wanted:
@@ -83,6 +90,16 @@ def create(
         return [t.name for t in wanted]
     finally:
         admin.close()
+
+
+def default_replication(brokers: int) -> int:
+    """Three copies where there are three brokers: one may be lost, one more may be down for maintenance."""
+    return max(1, min(3, brokers))
+
+
+def min_insync(replication: int) -> int:
+    """Writes wait for 2 replicas when there are 3 or more (one broker may go); for fewer, all there are."""
+    return 2 if replication >= 3 else replication
 
 
 def exists(bootstrap: list[str], topic: str) -> bool:
