@@ -24,8 +24,15 @@ def cli() -> int:
         help="only the faults whose name contains one of these comma-separated "
         "words, e.g. --only kafka (default: all of the run)",
     )
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=1,
+        help="Kafka nodes of the private stack; with 3 the run kills one node at a time (the production topology)",
+    )
     args = parser.parse_args()
-    return main(args.short, args.seed, args.keep, args.workdir, [w.strip() for w in args.only.split(",") if w.strip()])
+    only = [w.strip() for w in args.only.split(",") if w.strip()]
+    return main(args.short, args.seed, args.keep, args.workdir, only, args.brokers)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Apache Kafka as a cluster of N KRaft nodes on 127.0.0.1 (each broker + controller: a quorum of N), for the
 # production topology: replication, TLS, losing a broker.
-#   ops/kafka_cluster.sh start | stop | status | bootstrap | env | kill NODE | start-node NODE | purge
+#   ops/kafka_cluster.sh start | stop | status | bootstrap | env | kill NODE | start-node NODE | leader | purge
 # Clients: SASL/SCRAM-SHA-512 over TLS (SASL_SSL) with a CA and node certificates made here by openssl (PEM, 0600);
 # PRAKTIJK_KAFKA_TLS=0 gives SASL_PLAINTEXT. The controllers talk SASL PLAIN on loopback. Replication: topics
 # default to min(3, N) replicas and min.insync.replicas 2 (when N >= 3). Secrets never go on a command line: the
@@ -197,7 +197,15 @@ start() {
   bootstrap
 }
 
-stop() { local i; for i in $(seq 1 "$N"); do stop_pid "$(pidfile "$i")" "kafka node $i"; done; }
+any_alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+
+stop() {  # every node at once: one by one, the last ones wait in vain for a quorum to shut down cleanly
+  local i pids=() deadline=$((SECONDS + 30))
+  for i in $(seq 1 "$N"); do pid_alive "$(pidfile "$i")" && pids+=("$(cat "$(pidfile "$i")")"); done
+  if [ ${#pids[@]} -gt 0 ]; then kill -TERM "${pids[@]}" 2>/dev/null || true; fi
+  while [ $SECONDS -lt $deadline ] && any_alive "${pids[@]}"; do sleep 0.5; done
+  for i in $(seq 1 "$N"); do stop_pid "$(pidfile "$i")" "kafka node $i"; done
+}
 
 env_lines() {
   echo "export PRAKTIJK_KAFKA_BOOTSTRAP='$(bootstrap)'"
@@ -232,6 +240,16 @@ case "${1:-}" in
     pid_alive "$(pidfile "$2")" || die "node $2 is not running"
     kill -9 "$(cat "$(pidfile "$2")")" ;;
   start-node) [ -n "${2:-}" ] || die "usage: $0 start-node NODE"; start_node "$2"; KILLED="" wait_ready "$N" ;;
+  leader)  # the KRaft quorum's leader (the active controller), as the live node with the highest epoch knows it
+    best=-1; lead=""
+    for i in $(seq 1 "$N"); do
+      pid_alive "$(pidfile "$i")" || continue
+      st="$(node_dir "$i")/data/__cluster_metadata-0/quorum-state"; [ -f "$st" ] || continue
+      ep="$(sed -n 's/.*"leaderEpoch":\([0-9-]*\).*/\1/p' "$st")"; id="$(sed -n 's/.*"leaderId":\([0-9-]*\).*/\1/p' "$st")"
+      if [ -n "$ep" ] && [ "$ep" -gt "$best" ] && [ "$id" != -1 ]; then best="$ep"; lead="$id"; fi
+    done
+    [ -n "$lead" ] || die "no live node knows a quorum leader"
+    echo "$lead" ;;
   purge) stop; rm -rf "$CDIR" ;;
-  *) echo "usage: $0 start|stop|status|bootstrap|env|kill NODE|start-node NODE|purge" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|bootstrap|env|kill NODE|start-node NODE|leader|purge" >&2; exit 2 ;;
 esac

@@ -8,8 +8,14 @@
 #                       PostgreSQL cluster (also one kept in /var/tmp for a clone in a private
 #                       folder), keys and stack.env. Downloaded jars and .venv stay.
 #   ops/stack.sh env    print export lines:  eval "$(ops/stack.sh env)"
+# PRAKTIJK_KAFKA_BROKERS=3 (any N > 1): a cluster of N KRaft nodes with TLS instead of the single broker
+# (ops/kafka_cluster.sh; topics get min(3, N) replicas). The single node stays the default of the demo and the tests.
 source "$(dirname "$0")/lib.sh"
 ENVFILE="$CACHE/stack.env"
+BROKERS="${PRAKTIJK_KAFKA_BROKERS:-1}"
+if [ "$BROKERS" -gt 1 ] 2>/dev/null; then KAFKA="$ROOT/ops/kafka_cluster.sh"
+elif [ "$BROKERS" = 1 ]; then KAFKA="$ROOT/ops/kafka.sh"
+else die "PRAKTIJK_KAFKA_BROKERS must be a number of brokers (1, 3, ...), not '$BROKERS'"; fi
 
 up() {
   mkdir -p "$CACHE"
@@ -25,8 +31,8 @@ up() {
       if [ -n "${!n:-}" ]; then kafka_env+=$'\n'"export $n='${!n}'"; fi
     done
   else
-    "$ROOT/ops/kafka.sh" start >/dev/null
-    kafka_env="$("$ROOT/ops/kafka.sh" env)"  # bootstrap, security and the admin login (secured broker)
+    "$KAFKA" start >/dev/null
+    kafka_env="$("$KAFKA" env)"  # bootstrap, security and the admin login (secured broker)
   fi
   if [ -n "${PRAKTIJK_DATABASE_URL:-}" ]; then url="$PRAKTIJK_DATABASE_URL"; else url="$("$ROOT/ops/postgres.sh" start)"; fi
   mkdir -p "$CACHE/keys"
@@ -48,7 +54,8 @@ ENV
 }
 
 purge() {
-  "$ROOT/ops/kafka.sh" stop
+  "$KAFKA" stop
+  [ "$KAFKA" = "$ROOT/ops/kafka.sh" ] || "$KAFKA" purge
   rm -rf "$CACHE/kafka/data" "$CACHE/kafka/server.properties" "$CACHE/kafka/kafka.log" "$CACHE/kafka/admin.password"
   "$ROOT/ops/postgres.sh" purge
   rm -rf "$CACHE/keys" "$ENVFILE"
@@ -59,9 +66,9 @@ case "${1:-}" in
   down)
     if [ "${2:-}" = --purge ]; then purge
     elif [ -n "${2:-}" ]; then echo "usage: $0 down [--purge]" >&2; exit 2
-    else "$ROOT/ops/kafka.sh" stop; "$ROOT/ops/postgres.sh" stop; fi ;;
+    else "$KAFKA" stop; "$ROOT/ops/postgres.sh" stop; fi ;;
   clean) purge ;;
   env) [ -f "$ENVFILE" ] || die "stack not up: run ops/stack.sh up"; cat "$ENVFILE" ;;
-  status) "$ROOT/ops/kafka.sh" status || true; "$ROOT/ops/postgres.sh" status || true ;;
+  status) "$KAFKA" status || true; "$ROOT/ops/postgres.sh" status || true ;;
   *) echo "usage: $0 up|down [--purge]|clean|env|status" >&2; exit 2 ;;
 esac

@@ -32,10 +32,15 @@ def parse_env_file(path: Path) -> dict[str, str]:
 
 
 class PrivateStack:
-    def __init__(self, cache: Path) -> None:
+    def __init__(self, cache: Path, brokers: int = 1) -> None:
         self.cache = cache
+        self.brokers = brokers
         # a broker restarted after SIGKILL recovers its logs first; on a loaded machine that outlasts the default 90 s
-        self.ops_env = clean_environ() | {"PRAKTIJK_CACHE_DIR": str(cache), "PRAKTIJK_KAFKA_START_TIMEOUT": "300"}
+        self.ops_env = clean_environ() | {
+            "PRAKTIJK_CACHE_DIR": str(cache),
+            "PRAKTIJK_KAFKA_START_TIMEOUT": "300",
+            "PRAKTIJK_KAFKA_BROKERS": str(brokers),
+        }
         self.env: dict[str, str] = {}
 
     def _ops(self, *args: str, timeout: float = 600) -> str:
@@ -80,6 +85,21 @@ class PrivateStack:
     def kafka_start(self) -> None:
         """Start the broker again on the same ports with the same data (ops/kafka.sh start waits until it answers)."""
         self._ops("kafka.sh", "start", timeout=300)
+
+    # ---- a node of a cluster (PRAKTIJK_KAFKA_BROKERS > 1, ops/kafka_cluster.sh) ----------------------------------
+    def quorum_leader(self) -> int:
+        """The node that leads the KRaft quorum now (the active controller)."""
+        return int(self._ops("kafka_cluster.sh", "leader", timeout=60).strip())
+
+    def node_kill(self, node: int) -> None:
+        """SIGKILL one node: a machine that goes without a goodbye."""
+        pid = int((self.cache / "kafka-cluster" / f"node{node}" / "kafka.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid)
+
+    def node_start(self, node: int) -> None:
+        """Start the node again with its data; returns when the cluster answers with every node."""
+        self._ops("kafka_cluster.sh", "start-node", str(node), timeout=300)
 
     # ---- PostgreSQL -------------------------------------------------------------------------------------------
     def postgres_stop(self, mode: str) -> None:

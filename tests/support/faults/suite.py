@@ -59,14 +59,21 @@ HEADER = (
 )
 
 
+# with a cluster (./ops/faults --brokers 3) the run is about losing a broker: the other faults are the single node's
+NODE_FAULT = "Kafka node SIGKILL (quorum leader first) + restart"
+
+
 @dataclass(frozen=True)
 class Opzet:
     short: bool
     seed: int
     only: tuple[str, ...] = ()  # words: only the faults whose name contains one (case-insensitive)
+    brokers: int = 1
 
     def doet(self, fault: str) -> bool:
-        if self.short and fault not in SHORT:
+        if (fault == NODE_FAULT) != (self.brokers > 1):
+            return False
+        if self.short and fault not in SHORT | {NODE_FAULT}:
             return False
         return not self.only or any(w.lower() in fault.lower() for w in self.only)
 
@@ -131,7 +138,7 @@ class Suite:
         self.opzet = opzet
         self.rnd = random.Random(opzet.seed)
         self.workdir = workdir
-        self.stack = PrivateStack(workdir / "stack")
+        self.stack = PrivateStack(workdir / "stack", opzet.brokers)
         self.sup = Supervisor()
         self.env: dict[str, str] = {}
 
@@ -310,6 +317,7 @@ class Suite:
             ),
             ("API SIGKILL under load", self.api_row),
             ("poison input", self.poison_row),
+            (NODE_FAULT, self.node_row),
         ]
         rows = []
         for name, step in steps:
@@ -357,6 +365,60 @@ class Suite:
         rij.info = f"poison: {count[0]} records sent, {added} dead letters (validator never stopped the flow)"
         return rij
 
+    def node_row(self) -> Rij:
+        """Kill -9 one node of the cluster at a time (the quorum leader first, then a random one) while the stream
+        publishes; the recovery time is the stall: from the kill to the first event visible after it. Before the
+        next kill the node comes back and must catch up (every partition's replicas in sync again)."""
+        errors_before, down, catchups, victims = self.stroom.errors, [0], [], []
+
+        def back() -> None:
+            if down[0]:
+                started = time.monotonic()
+                self.stack.node_start(down[0])
+                catchups.append(self._wait_in_sync(started))
+                down[0] = 0
+
+        def fault() -> tuple[Probe, float]:
+            back()
+            victim = self.stack.quorum_leader() if not victims else self.rnd.randint(1, self.opzet.brokers)
+            probe, started = self.data_visible(), time.monotonic()
+            self.stack.node_kill(victim)
+            down[0] = victim
+            victims.append(victim)
+            return probe, started
+
+        rij = self.row(NODE_FAULT, self.opzet.reps("server"), fault)
+        back()
+        errors = self.stroom.errors - errors_before
+        if errors:
+            rij.notes.append(f"{NODE_FAULT}: {errors} publish call(s) failed while a node was down")
+        if None in catchups:
+            rij.notes.append(f"{NODE_FAULT}: a restarted node did not catch up within 300 s")
+        took = ", ".join(f"{c:.1f}" if c is not None else "never" for c in catchups)
+        rij.info = (
+            f"nodes killed: {victims} (first: the quorum leader); publish errors: {errors}; "
+            f"restarted node back in every ISR after (s): {took}"
+        )
+        return rij
+
+    def _wait_in_sync(self, started: float, limit: float = 300.0) -> float | None:
+        """Seconds from ``started`` until every partition of the registry's topics has all its replicas in sync."""
+        from kafka import KafkaAdminClient
+
+        from registry.infra.kafka import client_config
+
+        admin = KafkaAdminClient(**client_config(self.bootstrap))
+        try:
+            names = [t for t in admin.list_topics() if t.startswith("praktijkleren.")]
+            while time.monotonic() - started < limit:
+                parts = [p for t in admin.describe_topics(names) for p in t["partitions"]]
+                if parts and all(len(p["isr_nodes"]) == len(p["replica_nodes"]) for p in parts):
+                    return time.monotonic() - started
+                time.sleep(0.5)
+            return None
+        finally:
+            admin.close()
+
 
 def table(rows: list[Rij]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
@@ -373,14 +435,21 @@ def _show(row: Rij, rows: list[Rij]) -> None:
     print(table([row]).splitlines()[-1], flush=True)
 
 
-def main(short: bool, seed: int | None, keep: bool, workdir: Path | None = None, only: list[str] | None = None) -> int:
+def main(
+    short: bool,
+    seed: int | None,
+    keep: bool,
+    workdir: Path | None = None,
+    only: list[str] | None = None,
+    brokers: int = 1,
+) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     for noisy in ("kafka", "faults.stroom", "faults.logboek", "httpx", "praktijkregister"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)  # the broker's restarts are expected, not news
-    opzet = Opzet(short, seed if seed is not None else random.randrange(10**6), tuple(only or ()))
+    opzet = Opzet(short, seed if seed is not None else random.randrange(10**6), tuple(only or ()), brokers)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="praktijk-faults-"))
     print(
-        f"== fault suite ({'short' if short else 'full'}, seed {opzet.seed}"
+        f"== fault suite ({'short' if short else 'full'}, seed {opzet.seed}, {brokers} broker(s)"
         f"{', only ' + ', '.join(opzet.only) if opzet.only else ''}); logs in {workdir / 'logs'}",
         file=sys.stderr,
     )
