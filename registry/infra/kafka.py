@@ -71,10 +71,9 @@ def client_config(
 ) -> dict[str, Any]:
     """kafka-python kwargs (``bootstrap_servers`` + security) for a client of ``bootstrap``."""
     s = settings or settings_mod.load()
-    servers = (
-        [x.strip() for x in bootstrap.split(",")] if isinstance(bootstrap, str) else [x.strip() for x in bootstrap]
-    )
-    servers = [x for x in servers if x]
+    # "h1:p1,h2:p2" may come as one string or as one item of a list: a cluster's bootstrap is a comma list
+    items = [bootstrap] if isinstance(bootstrap, str) else list(bootstrap)
+    servers = [x.strip() for item in items for x in item.split(",") if x.strip()]
     mode = check_security(s.kafka_security, servers)
     config: dict[str, Any] = {"bootstrap_servers": servers}
     if mode == "plaintext":

@@ -136,3 +136,12 @@ def test_ops_broker_is_secured_by_default() -> None:
         "listeners=SASL_PLAINTEXT://127.0.0.1:",
     ):
         assert line in script, line
+
+
+def test_a_cluster_bootstrap_in_one_list_item_is_split(env: pytest.MonkeyPatch) -> None:
+    """``[stack.env's PRAKTIJK_KAFKA_BOOTSTRAP]`` of a three-node cluster: one string with commas inside a list."""
+    env.setenv("PRAKTIJK_KAFKA_SECURITY", "plaintext")
+    three = "127.0.0.1:9092,127.0.0.1:9093, 127.0.0.1:9094"
+    want = ["127.0.0.1:9092", "127.0.0.1:9093", "127.0.0.1:9094"]
+    assert client_config([three])["bootstrap_servers"] == want
+    assert client_config(three)["bootstrap_servers"] == want
