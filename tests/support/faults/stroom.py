@@ -123,6 +123,7 @@ class Stroom:
         self.tellingen: list[str] = []
         self.sent_inschrijvingen = 0
         self.errors = 0
+        self.error_causes: list[str] = []  # "Type: message" of each failed publish call, for the report
         self._publishers: dict[str, Publisher] = {}
         self._running = threading.Event()
         self._stop = threading.Event()
@@ -189,6 +190,7 @@ class Stroom:
                     break
                 except (PublishError, KafkaError) as exc:  # broker down or restarting: the same batch again
                     self.errors += 1
+                    self.error_causes.append(f"{type(exc).__name__}: {str(exc)[:200]}")
                     log.info("publish failed (%s); retrying %d event(s)", type(exc).__name__, len(items))
                     self._drop_publisher(partner)
                     time.sleep(1.0)

@@ -391,7 +391,8 @@ class Suite:
         back()
         errors = self.stroom.errors - errors_before
         if errors:
-            rij.notes.append(f"{NODE_FAULT}: {errors} publish call(s) failed while a node was down")
+            causes = "; ".join(self.stroom.error_causes[-errors:][:3])
+            rij.notes.append(f"{NODE_FAULT}: {errors} publish call(s) failed while a node was down ({causes})")
         if None in catchups:
             rij.notes.append(f"{NODE_FAULT}: a restarted node did not catch up within 300 s")
         took = ", ".join(f"{c:.1f}" if c is not None else "never" for c in catchups)
