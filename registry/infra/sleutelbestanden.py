@@ -29,6 +29,14 @@ def write_secret(path: Path, text: str) -> None:
         fh.write(text if text.endswith("\n") else text + "\n")
 
 
+def prive_map(path: Path) -> Path:
+    """A folder only its owner may enter (0700), also when it existed more open: for keys and for files that hold
+    persoonsgegevens (the demo's sample verklaring)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
 def check_mode(path: Path, what: str) -> None:
     """Refuse a secret file that group or others may read or write (chmod 600 fixes it)."""
     try:

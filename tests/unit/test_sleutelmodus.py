@@ -14,7 +14,7 @@ from consumers.gegevens import lees_private_key
 from producers.sleutels import Pseudonymiser, init_keys, open_sealed
 from registry.infra import ondertekening
 from registry.infra.gegevenskluis import lees_master_key
-from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel
+from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel, prive_map
 
 Lezer = Callable[[Path], object]
 
@@ -66,3 +66,16 @@ def test_a_private_key_file_is_read(tmp_path: Path, name: str, lezer: str, lees:
     path = _keys(tmp_path / "keys") / name
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert lees(path) is not None, lezer
+
+
+def test_a_private_folder_is_made_0700_and_an_open_one_narrowed(tmp_path: Path) -> None:
+    nieuw = prive_map(tmp_path / "a" / "demo")
+    assert _mode(nieuw) == 0o700
+    open_ = tmp_path / "open"
+    open_.mkdir(mode=0o755)
+    os.chmod(open_, 0o755)
+    assert _mode(prive_map(open_)) == 0o700
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
