@@ -11,7 +11,7 @@ from rich.table import Table
 from producers.invoer import Grenzen, Invoer, Resultaat
 from producers.publisher import Publisher, PublishError
 from producers.sleutels import KeyError_, Pseudonymiser, Sealer
-from registry.cli.uitvoer import voortgang
+from registry.cli.uitvoer import BREED, voortgang
 from registry.infra.settings import Settings
 
 
@@ -54,7 +54,8 @@ def run(
             table.add_column(col)
         for f in res.fouten:
             table.add_row(f.file, str(f.line), f.field, f.reason)
-        err.print(table)
+        # in a pipe or a log one line per row (rich caps a print's width at its console's: a wide console then)
+        (err if err.is_terminal else Console(file=err.file, width=BREED)).print(table)
         if not skip_invalid:
             err.print(
                 f"nothing sent: fix the rows above or use --skip-invalid ({len(res.berichten)} valid row(s) held back)"

@@ -47,13 +47,13 @@ class _Publisher:
         return self.tags
 
 
-def _publish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool) -> tuple[int, str, str]:
+def _publish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool, extra: str = "") -> tuple[int, str, str]:
     keys = tmp_path / "keys"
     init_keys(keys / "pseudonym.key", keys / "registry.pub", keys / "registry.key")
     monkeypatch.setenv("PRAKTIJK_KEYS_DIR", str(keys))
     monkeypatch.setattr(publish_cli, "Publisher", _Publisher)
     file = tmp_path / "rows.jsonl"
-    file.write_text("".join(json.dumps({**ROW, "gemeente": f"GM{i:04d}"}) + "\n" for i in range(25)))
+    file.write_text("".join(json.dumps({**ROW, "gemeente": f"GM{i:04d}"}) + "\n" for i in range(25)) + extra)
     out, err = io.StringIO(), io.StringIO()
     code = publish_cli.run(
         settings_mod.load(),
@@ -89,3 +89,11 @@ def test_voortgang_off_a_terminal_writes_nothing() -> None:
         for _ in range(3):
             tel(1)
     assert buffer.getvalue() == ""
+
+
+def test_invalid_rows_in_a_pipe_are_one_line_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    slecht = json.dumps({**ROW, "pilot": "atlantis-" + "x" * 120}) + "\n"
+    code, out, err = _publish(tmp_path, monkeypatch, terminal=False, extra=slecht)
+    assert code == 1 and out == ""
+    rows = [line for line in err.splitlines() if "rows.jsonl" in line and "26" in line]
+    assert len(rows) == 1 and "unknown pilot" in rows[0] and "known: " in rows[0], err  # the reason not folded
