@@ -12,6 +12,7 @@ import pytest
 
 from consumers.gegevens import lees_private_key
 from producers.sleutels import Pseudonymiser, init_keys, open_sealed
+from registry.cli.db import wachtwoord
 from registry.infra import ondertekening
 from registry.infra.gegevenskluis import lees_master_key
 from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel, prive_map
@@ -79,3 +80,13 @@ def test_a_private_folder_is_made_0700_and_an_open_one_narrowed(tmp_path: Path) 
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_database_role_password_file_others_may_read_is_refused(tmp_path: Path) -> None:
+    eerste = wachtwoord(tmp_path / "roles", "praktijk_api")  # generated 0600 in a 0700 folder
+    assert _mode(tmp_path / "roles") == 0o700 and _mode(tmp_path / "roles" / "praktijk_api.password") == 0o600
+    assert wachtwoord(tmp_path / "roles", "praktijk_api") == eerste
+    os.chmod(tmp_path / "roles" / "praktijk_api.password", 0o644)
+    with pytest.raises(Exception, match="chmod 600") as exc:
+        wachtwoord(tmp_path / "roles", "praktijk_api")
+    assert "praktijk_api.password" in str(exc.value) and "\n" not in str(exc.value)
