@@ -117,12 +117,11 @@ def toon(
     *,
     titel: str | None = None,
     tabel: Table | None = None,
-    uit: Console | None = None,
 ) -> None:
     """Print ``rijen`` (instances of the dataclass ``soort``) on stdout in ``formaat``. ``tabel``: the command's own
     table layout instead of one column per field (csv and json always follow the fields)."""
     if formaat == Formaat.table:
-        (uit or console()).print(tabel if tabel is not None else als_tabel(rijen, soort, titel))
+        console().print(tabel if tabel is not None else als_tabel(rijen, soort, titel))
         return
     sys.stdout.write(als_json(rijen, soort) if formaat == Formaat.json else als_csv(rijen, soort))
     sys.stdout.flush()
