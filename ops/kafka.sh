@@ -5,6 +5,8 @@
 # denied), the super user `admin` whose password is generated into $KDIR/admin.password (0600).
 # The controller listener is loopback-only and needs the admin's password too (SASL PLAIN).
 # PRAKTIJK_KAFKA_SECURITY=plaintext before the first start gives the old unauthenticated broker.
+# The admin's password never goes on a command line (any local user reads those in ps): StorageTool gets it in an
+# argument file (0600, removed after), the readiness probe in its environment. $KDIR and its data folder are 0700.
 # `env` prints the export lines a client of this broker needs (bootstrap, security, admin login).
 # Jars come from Maven Central via ops/kafka/pom.xml into .cache/kafka/libs.
 source "$(dirname "$0")/lib.sh"
@@ -32,7 +34,7 @@ write_config() {
   local port cport
   port="$(free_port)"; cport="$(free_port)"
   while [ "$cport" = "$port" ]; do cport="$(free_port)"; done
-  mkdir -p "$KDIR/data"
+  private_dirs
   if [ "${PRAKTIJK_KAFKA_SECURITY:-sasl_scram}" = plaintext ]; then
     cat >"$PROPS" <<PROPS
 # written by ops/kafka.sh; ports are fixed once chosen (the KRaft quorum records them)
@@ -99,6 +101,11 @@ logger.kafka.level = INFO
 L4J
 }
 
+private_dirs() {  # the broker's folder and its topic data: the owner's only (topic files bypass every ACL)
+  (umask 077; mkdir -p "$KDIR/data")
+  chmod 700 "$KDIR" "$KDIR/data"
+}
+
 bootstrap() { sed -n 's#^advertised.listeners=\(SASL_\)\{0,1\}PLAINTEXT://##p' "$PROPS"; }
 
 secured() { grep -q '^sasl.enabled.mechanisms=' "$PROPS"; }
@@ -119,11 +126,13 @@ wait_ready() {
   local deadline=$((SECONDS + TIMEOUT))
   while [ $SECONDS -lt $deadline ]; do
     pid_alive "$PIDFILE" || die "Kafka exited during start-up, see $LOG"
-    if "$PY" - "$bs" "$(secured && cat "$ADMIN_PW" || true)" <<'PYCHK' 2>/dev/null; then return 0; fi
-import sys
+    # the password in the probe's environment (readable by its owner only), never in its argv
+    if PRAKTIJK_PROBE_PASSWORD="$(secured && cat "$ADMIN_PW" || true)" "$PY" - "$bs" <<'PYCHK' 2>/dev/null; then return 0; fi
+import os, sys
 from kafka import KafkaAdminClient
+pw = os.environ.get("PRAKTIJK_PROBE_PASSWORD", "")
 sec = dict(security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512", sasl_plain_username="admin",
-           sasl_plain_password=sys.argv[2]) if sys.argv[2] else {}
+           sasl_plain_password=pw) if pw else {}
 a = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=3000, **sec)
 a.list_topics(); a.close()
 PYCHK
@@ -137,6 +146,8 @@ start() {
   ensure_venv
   fetch
   [ -f "$PROPS" ] || write_config
+  private_dirs
+  umask 077  # what the broker writes (segments, logs) is the owner's only
   local bs port cport
   bs="$(bootstrap)"; port="${bs##*:}"
   cport="$(sed -n 's#^controller.quorum.bootstrap.servers=127.0.0.1:##p' "$PROPS")"
@@ -145,11 +156,16 @@ start() {
   done
   if [ ! -f "$KDIR/data/meta.properties" ]; then
     local cid; cid="$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>>"$LOG")" || die "StorageTool random-uuid failed, see $LOG"
-    local scram=()
-    if secured; then scram=(--add-scram "SCRAM-SHA-512=[name=admin,password=$(cat "$ADMIN_PW")]"); fi
+    local scram=() argfile="$KDIR/format.args"
+    if secured; then
+      # StorageTool reads @FILE as arguments, one per line: the SCRAM credential stays off its command line
+      printf -- '--add-scram\nSCRAM-SHA-512=[name=admin,password=%s]\n' "$(cat "$ADMIN_PW")" >"$argfile"
+      scram=("@$argfile")
+    fi
     java -cp "$LIBS/*" -Dlog4j2.configurationFile="$KDIR/log4j2.properties" \
       kafka.tools.StorageTool format --standalone -t "$cid" -c "$PROPS" "${scram[@]}" >/dev/null 2>>"$LOG" \
-      || die "formatting Kafka storage failed, see $LOG"
+      || { rm -f "$argfile"; die "formatting Kafka storage failed, see $LOG"; }
+    rm -f "$argfile"
   fi
   say "starting Kafka on $bs"
   # setsid: the broker must outlive the shell that started it (and its job control)

@@ -43,6 +43,15 @@ ensure_debs() {  # ensure_debs PKG...: install missing Debian packages (as root;
     >"$CACHE/apt-${missing[0]}.log" 2>&1 || die "apt-get install ${missing[*]} failed, see $CACHE/apt-${missing[0]}.log"
 }
 
+ensure_wrk() {  # wrk (Debian), the API benchmark's load generator: installed when missing and root; else a note
+  command -v wrk >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] || { say "wrk not installed (and not root): API latency skipped"; return 0; }
+  mkdir -p "$CACHE"  # a fresh clone has no cache folder yet, and the apt log goes there
+  say "installing wrk from Debian's packages"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; } \
+    >"$CACHE/apt-wrk.log" 2>&1 || { say "apt-get install wrk failed (see $CACHE/apt-wrk.log): API latency skipped"; return 0; }
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

@@ -78,7 +78,7 @@ start() {
   mkdir -p "$CACHE"
   local bin; bin="$(find_bin)" || { install_pg; bin="$(find_bin)" || die "initdb still missing after apt-get install"; }
   if running; then url; return 0; fi
-  mkdir -p "$PGDIR"
+  (umask 077; mkdir -p "$PGDIR"); chmod 700 "$PGDIR"  # the password, the roles' passwords, maybe the data
   [ -f "$PORTFILE" ] || free_port >"$PORTFILE"
   local port; port="$(cat "$PORTFILE")"
   port_taken "$port" && die "port 127.0.0.1:$port is already taken by another process (delete $PORTFILE to choose another)"
@@ -86,6 +86,7 @@ start() {
   DATA="$(data_dir create)"
   reachable || LOG="$(dirname "$DATA")/postgres.log"
   mkdir -p "$(dirname "$DATA")"; [ "$(id -u)" = 0 ] && chown postgres "$(dirname "$DATA")"
+  chmod 700 "$(dirname "$DATA")"  # once the server's user owns it, nobody else needs to enter it
   if [ ! -f "$DATA/PG_VERSION" ]; then
     new_password
     # initdb reads the password from a file the postgres user can read: a copy next to the data, removed after

@@ -55,7 +55,7 @@ write_config() {
 
 start() {
   ensure_debs prometheus
-  mkdir -p "$PROMDIR/data"
+  (umask 077; mkdir -p "$PROMDIR/data"); chmod 700 "$PROMDIR" "$PROMDIR/data"  # data folders: the owner's only
   if pid_alive "$PIDFILE"; then echo "prometheus: running (pid $(cat "$PIDFILE")) on $(url)"; return 0; fi
   [ -s "$PORTFILE" ] || free_port >"$PORTFILE"
   port_taken "$(cat "$PORTFILE")" && die "port $(cat "$PORTFILE") (kept in $PORTFILE) is taken by another process"

@@ -35,7 +35,7 @@ up() {
     kafka_env="$("$KAFKA" env)"  # bootstrap, security and the admin login (secured broker)
   fi
   if [ -n "${PRAKTIJK_DATABASE_URL:-}" ]; then url="$PRAKTIJK_DATABASE_URL"; else url="$("$ROOT/ops/postgres.sh" start)"; fi
-  mkdir -p "$CACHE/keys"
+  (umask 077; mkdir -p "$CACHE/keys"); chmod 700 "$CACHE/keys"  # key folder: the owner's only
   (umask 077; echo "$kafka_env" >"$ENVFILE")  # 0600: it holds the Kafka admin's password
   cat >>"$ENVFILE" <<ENV
 export PRAKTIJK_DATABASE_URL='$url'

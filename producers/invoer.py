@@ -66,7 +66,8 @@ class Invoer:
     ``seal`` encrypts persoonsgegevens to the registry's public key. ``event_ids(partner, line)`` derives the
     event id of a row without one: KEYED (default: ``pseudonymise.event_id`` of a ``Pseudonymiser``), so the same
     file published again publishes nothing new while no one without the key can recover the line from the id;
-    a plain function as ``pseudonymise`` and no ``event_ids``: random ids (not idempotent)."""
+    a plain function as ``pseudonymise`` and no ``event_ids``: random ids (not idempotent). ``bij_regel`` is called
+    once per line read (a progress bar counts the rows checked)."""
 
     def __init__(
         self,
@@ -77,6 +78,7 @@ class Invoer:
         catalogue: codec.Catalogue | None = None,
         grenzen: Grenzen | None = None,
         event_ids: Callable[[str, str], str] | None = None,
+        bij_regel: Callable[[int], object] | None = None,
     ) -> None:
         problem = identifiers.partner(partner)
         if problem:
@@ -87,6 +89,7 @@ class Invoer:
         self.now = now or dt.datetime.now(dt.UTC)
         self.cat = catalogue or codec.catalogue()
         self.grenzen = grenzen or Grenzen()
+        self.bij_regel: Callable[[int], object] = bij_regel or (lambda _n: None)
         self.event_ids: Callable[[str, str], str] = (
             event_ids or getattr(pseudonymise, "event_id", None) or (lambda _partner, _line: str(uuid.uuid4()))
         )
@@ -96,6 +99,7 @@ class Invoer:
         res = Resultaat()
         diepte = max_diepte(self.cat)
         for regel in regels(path, self.grenzen.max_line_bytes):
+            self.bij_regel(1)
             line_no, raw = regel.nummer, regel.text
             if regel.fout:
                 res.fouten.append(Fout(path.name, line_no, "-", regel.fout))
@@ -134,6 +138,7 @@ class Invoer:
 
         def lines() -> Iterator[str]:
             for regel in regels(path, g.max_line_bytes):
+                self.bij_regel(1)
                 if regel.fout:
                     te_lang[regel.nummer] = regel.fout
                 yield regel.text + "\n"  # an over-long line reads as blank: the csv reader skips it

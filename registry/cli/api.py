@@ -6,13 +6,15 @@ This is the query API's composition root: the one place that hands the read-mode
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from registry.api.auth import KeyStore, parse_scope, scope_help
+from registry.cli import uitvoer
+from registry.cli.uitvoer import Formaat, kolom
 from registry.infra import settings as settings_mod
 from registry.infra.settings import Settings
 
@@ -21,6 +23,17 @@ if TYPE_CHECKING:
 
 console = Console()
 err = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Sleutelregel:
+    """A row of ``apikey list``: never the key itself (only its hash is stored)."""
+
+    key_id: str = kolom()
+    scope: str = kolom()
+    naam: str = kolom()
+    created_at: str = kolom()
+    revoked_at: str | None = kolom()
 
 
 def _store() -> KeyStore:
@@ -110,19 +123,23 @@ def register(app: typer.Typer) -> None:
         print(secret)
 
     @apikey_app.command("list")
-    def apikey_list(all_keys: bool = typer.Option(False, "--all", help="Include revoked keys.")) -> None:
+    def apikey_list(
+        all_keys: bool = typer.Option(False, "--all", help="Include revoked keys."),
+        formaat: Formaat = uitvoer.format_option(),
+    ) -> None:
         """List keys (id, scope, label, dates; never the key)."""
-        table = Table("key_id", "scope", "naam", "created_at", "revoked_at")
-        for k in _store().list():
-            if k.revoked_at is None or all_keys:
-                table.add_row(
-                    k.key_id,
-                    str(k.scope),
-                    k.naam,
-                    k.created_at.isoformat(timespec="seconds"),
-                    k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
-                )
-        console.print(table)
+        rijen = [
+            Sleutelregel(
+                k.key_id,
+                str(k.scope),
+                k.naam,
+                k.created_at.isoformat(timespec="seconds"),
+                k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else None,
+            )
+            for k in _store().list()
+            if k.revoked_at is None or all_keys
+        ]
+        uitvoer.toon(rijen, Sleutelregel, formaat)  # full-width rows in a pipe
 
     @apikey_app.command("revoke")
     def apikey_revoke(key_id: str = typer.Argument(..., help="The key_id shown by create/list.")) -> None:

@@ -24,9 +24,13 @@ err = Console(stderr=True)
 
 
 def wachtwoord(secrets_dir: Path, rol: str) -> str:
-    """The role's password from ``secrets_dir/<rol>.password``; generated (mode 0600) when missing."""
+    """The role's password from ``secrets_dir/<rol>.password``; generated (mode 0600) when missing. An existing one
+    that group or others may read is refused (``SleutelFout``, naming the file and ``chmod 600``), like a key file."""
+    from registry.infra.sleutelbestanden import check_mode
+
     path = secrets_dir / f"{rol}.password"
     if path.exists():
+        check_mode(path, f"password of database role {rol}")
         value = path.read_text().strip()
         if value:
             return value
@@ -70,7 +74,13 @@ def roles(
         rollen = Rollen(prefix)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--prefix") from None
-    wachtwoorden: dict[Component, str] = {c: wachtwoord(secrets_dir, rollen.naam(c)) for c in COMPONENTS}
+    from registry.infra.sleutelbestanden import SleutelFout
+
+    try:
+        wachtwoorden: dict[Component, str] = {c: wachtwoord(secrets_dir, rollen.naam(c)) for c in COMPONENTS}
+    except SleutelFout as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
     admin = engine(s.database_url)
     try:
         KeyStore(

@@ -15,11 +15,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
+from registry.cli import uitvoer
+from registry.cli.uitvoer import Formaat
 from registry.infra import kafka as kafka_mod
 from registry.infra import settings as settings_mod
 from registry.infra import toegang
@@ -29,6 +32,13 @@ partners_app = typer.Typer(help="Partners' Kafka logins: credential, ingress top
 principals_app = typer.Typer(help="Kafka logins of the registry's own components.", no_args_is_help=True)
 err = Console(stderr=True)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Partnerlogin:
+    """A row of ``partners list``."""
+
+    partner: str
 
 
 def register(app: typer.Typer) -> None:
@@ -98,15 +108,19 @@ def add(
 
 
 @partners_app.command("list")
-def list_partners() -> None:
-    """The partners that have a login (one per line)."""
+def list_partners(formaat: Formaat = uitvoer.format_option()) -> None:
+    """The partners that have a login (the table form: one per line)."""
     s = settings_mod.load()
 
     def run() -> list[str]:
         with _admin(s) as admin:
             return [u for u in toegang.users(admin) if u not in toegang.RESERVED]
 
-    for name in _guarded(run):
+    names = _guarded(run)
+    if formaat != Formaat.table:
+        uitvoer.toon([Partnerlogin(n) for n in names], Partnerlogin, formaat)
+        return
+    for name in names:
         print(name)
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from producers.invoer import Grenzen, Invoer, Resultaat
 from producers.publisher import Publisher, PublishError
 from producers.sleutels import KeyError_, Pseudonymiser, Sealer
+from registry.cli.uitvoer import BREED, voortgang
 from registry.infra.settings import Settings
 
 
@@ -38,7 +39,9 @@ def run(
             Sealer.from_file(s.public_key_file).seal,
             grenzen=grenzen,
         )
-        res = read_file(invoer, file, event_type)
+        with voortgang(err, "rows checked") as tel:  # on a terminal only (err: stderr)
+            invoer.bij_regel = tel
+            res = read_file(invoer, file, event_type)
     except OSError as exc:
         err.print(f"error: {file}: cannot read: {exc.strerror or exc}", highlight=False)
         return 2
@@ -51,7 +54,8 @@ def run(
             table.add_column(col)
         for f in res.fouten:
             table.add_row(f.file, str(f.line), f.field, f.reason)
-        err.print(table)
+        # in a pipe or a log one line per row (rich caps a print's width at its console's: a wide console then)
+        (err if err.is_terminal else Console(file=err.file, width=BREED)).print(table)
         if not skip_invalid:
             err.print(
                 f"nothing sent: fix the rows above or use --skip-invalid ({len(res.berichten)} valid row(s) held back)"
@@ -59,9 +63,13 @@ def run(
             return 1
         err.print(f"skipping {len(res.fouten)} invalid row(s)")
     try:
-        with Publisher(s.kafka_servers, partner, partitions=s.partitions, max_record_bytes=s.max_ingress_bytes) as pub:
+        with (
+            Publisher(s.kafka_servers, partner, partitions=s.partitions, max_record_bytes=s.max_ingress_bytes) as pub,
+            voortgang(err, "rows sent", len(res.berichten)) as tel,
+        ):
             for b in res.berichten:
                 pub.send_encoded(b.key, b.value, b.line)
+                tel(1)
             sent = len(pub.flush())
     except PublishError as exc:
         err.print(f"error: {exc}", highlight=False)

@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 from registry.cli import uitvoer
-from registry.demo.reconciliatie_tabel import tabel
+from registry.cli.uitvoer import Formaat
+from registry.demo.reconciliatie_tabel import ReconciliatieRegel, regels, tabel
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import metrics
 from registry.infra import settings as settings_mod
@@ -57,6 +58,7 @@ def reconcile(
         help="With --follow: this follower's number (0, 1, ...); followers share the "
         "partitions, each with its own transactional id <group>-<instance>.",
     ),
+    formaat: Formaat = uitvoer.format_option(),
 ) -> None:
     """Compare the register with every partner's telling near D, explain each difference by cause,
     print the table and record the result as a ReconciliatieUitgevoerd event."""
@@ -77,7 +79,8 @@ def reconcile(
         raise typer.BadParameter("give --peildatum YYYY-MM-DD (or --follow)", param_hint="--peildatum")
     d = _peildatum(peildatum)
     rijen = reconciler.reconcile(engine(s.database_url), schema, d, pilot, venster_dagen=s.reconcile_window_days)
-    uitvoer.console().print(tabel(rijen, d))
+    # csv and json: one row per pilot and source (a pilot without any: one row with the source fields empty)
+    uitvoer.toon(regels(rijen), ReconciliatieRegel, formaat, tabel=tabel(rijen, d))
     if publish and rijen:
         from kafka import KafkaProducer
 
@@ -86,7 +89,10 @@ def reconcile(
             reconciler.publish_results(producer, rijen, topic=events_topic)
         finally:
             producer.close()
-        Console().print(f"recorded {len(rijen)} ReconciliatieUitgevoerd event(s) on {events_topic}")
+        # beside csv or json on stdout, the note goes to stderr: a program reading stdout gets only the rows
+        Console(stderr=formaat != Formaat.table).print(
+            f"recorded {len(rijen)} ReconciliatieUitgevoerd event(s) on {events_topic}"
+        )
 
 
 def _follow(s: settings_mod.Settings, schema: str, events_topic: str, instance: int = 0) -> None:

@@ -5,20 +5,51 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from registry.cli import uitvoer
+from registry.cli.uitvoer import Formaat, kolom
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, voor_partner, vouw_alles
 from registry.domein.relaties import WACHT_OP_SBB
 from registry.infra import metrics
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
 from registry.infra.topics import Topics, read_to_end
+
+
+def _seconden(value: object) -> str:
+    return str(value)[:19]  # the table shows a timestamp to the second; csv and json keep it whole
+
+
+@dataclass(frozen=True)
+class Weigering:
+    """A row of ``rejections``: a refused submission, or one that waits (``status`` refused | waiting)."""
+
+    recorded_at: str = kolom(cel=_seconden)
+    event_type: str = kolom()
+    event_id: str = kolom()
+    reden: str = kolom()
+    melding: str = kolom()
+    status: str = kolom(in_tabel=False)
+    wacht_op: tuple[str, ...] = kolom(in_tabel=False)
+
+
+@dataclass(frozen=True)
+class Wachtend:
+    """A row of ``parked``: a submission that waits for what it depends on."""
+
+    partner: str = kolom()
+    event_type: str = kolom("event type")
+    event_id: str = kolom()
+    wacht_op: tuple[str, ...] = kolom("waits for")
+    reden: str = kolom("reason")
+    parked_at: str = kolom("parked since", cel=_seconden)
+    melding: str = kolom(in_tabel=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -149,6 +180,7 @@ def _ingress_pseudoniem(g: Geparkeerd) -> str | None:
 def parked(
     as_partner: str | None = typer.Option(None, "--as", help="Only this partner's parked submissions."),
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
+    formaat: Formaat = uitvoer.format_option(),
 ) -> None:
     """Show the submissions that wait for an event they depend on (and what they wait for). ``--as sbb`` also shows
     the erasures that wait for sbb's confirmation. A partner's login reads its own topic (its own pseudonyms)."""
@@ -163,27 +195,29 @@ def parked(
                 "event_id": g.event_id,
                 "wacht_op": list(g.wacht_op),
                 "reden": g.reden,
+                "melding": g.melding,
                 "parked_at": g.parked_at.isoformat(),
             }
             for g in read_parked(s.kafka_servers, prefix)
         ]
-    table = Table(
-        title=f"{len(rows)} parked submission(s)"
-        + (f" of {as_partner}" if as_partner else "")
-        + f" (refused after {s.park_timeout})"
-    )
-    for col in ("partner", "event type", "event_id", "waits for", "reason", "parked since"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
+    rijen = [
+        Wachtend(
             str(r.get("partner") or as_partner),
             str(r["event_type"]),
             str(r["event_id"]),
-            ", ".join(r["wacht_op"]),
+            tuple(r["wacht_op"]),
             str(r["reden"]),
-            str(r["parked_at"])[:19],
+            str(r["parked_at"]),
+            str(r.get("melding") or ""),
         )
-    uitvoer.console().print(table)
+        for r in rows
+    ]
+    titel = (
+        f"{len(rows)} parked submission(s)"
+        + (f" of {as_partner}" if as_partner else "")
+        + f" (refused after {s.park_timeout})"
+    )
+    uitvoer.toon(rijen, Wachtend, formaat, titel=titel)
 
 
 def _partner_login(s: settings_mod.Settings, as_partner: str) -> bool:
@@ -205,6 +239,7 @@ def rejections(
     as_partner: str = typer.Option(..., "--as", help="The partner whose refusals to show."),
     since: str | None = typer.Option(None, help="Only refusals recorded on or after this date/datetime (ISO 8601)."),
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
+    formaat: Formaat = uitvoer.format_option(),
 ) -> None:
     """Show a partner its refused submissions, with reason code and message."""
     s = settings_mod.load()
@@ -225,20 +260,29 @@ def rejections(
         for g in parked_for_partner(s.kafka_servers, prefix, as_partner, own_topic=as_partner_login)
         if since_ts is None or dt.datetime.fromisoformat(str(g["parked_at"])) >= since_ts
     ]
-    table = Table(title=f"{len(rows)} refused submission(s) of {as_partner}, {len(waiting)} waiting")
-    for col in ("recorded_at", "event_type", "event_id", "reden", "melding"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            str(r["recorded_at"])[:19], str(r["event_type"]), str(r["event_id"]), str(r["reden"]), str(r["melding"])
+    rijen = [
+        Weigering(
+            str(r["recorded_at"]),
+            str(r["event_type"]),
+            str(r["event_id"]),
+            str(r["reden"]),
+            str(r["melding"]),
+            "refused",
+            (),
         )
-    for g in waiting:
-        table.add_row(
-            str(g["parked_at"])[:19],
+        for r in rows
+    ] + [
+        Weigering(
+            str(g["parked_at"]),
             str(g["event_type"]),
             str(g["event_id"]),
             str(g["reden"]),
             f"waiting for {', '.join(g['wacht_op'])} (refused as {g['reden']} after {s.park_timeout} if it "
             f"does not come): {g['melding']}",
+            "waiting",
+            tuple(g["wacht_op"]),
         )
-    uitvoer.console().print(table)
+        for g in waiting
+    ]
+    titel = f"{len(rows)} refused submission(s) of {as_partner}, {len(waiting)} waiting"
+    uitvoer.toon(rijen, Weigering, formaat, titel=titel)

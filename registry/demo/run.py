@@ -400,8 +400,9 @@ def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) ->
     """One sample PDF of a demo verklaring, and the URL of its real public verification page."""
     import projections.queries
     from registry.api.verklaringen import schrijf_voorbeeld
+    from registry.infra.sleutelbestanden import prive_map
 
-    pad = s.keys_dir.parent / "demo" / "praktijkverklaring-voorbeeld.pdf"
+    pad = prive_map(s.keys_dir.parent / "demo") / "praktijkverklaring-voorbeeld.pdf"  # a name, a birth date
     try:
         found = schrijf_voorbeeld(s, projections.queries, pad, base)
     except Exception as exc:  # the demo goes on without the sample; say why

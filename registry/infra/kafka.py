@@ -1,7 +1,8 @@
 """How every Kafka client of the registry logs in: ONE place that turns the settings into client kwargs.
 
 ``PRAKTIJK_KAFKA_SECURITY``:
-- ``sasl_scram`` (default): SASL/SCRAM-SHA-512 over a plain connection (the loopback broker of ``ops/``);
+- ``sasl_scram`` (default): SASL/SCRAM-SHA-512 over a plain connection (the loopback broker of ``ops/``); only
+  accepted when every bootstrap host is loopback (off the machine the session itself would travel in clear);
 - ``sasl_ssl``: SASL/SCRAM-SHA-512 inside TLS, for a broker on another machine (``PRAKTIJK_KAFKA_CA_FILE``:
   the CA that signed the broker's certificate; empty: the system's CAs);
 - ``plaintext``: no login at all, only accepted when every bootstrap host is loopback.
@@ -48,17 +49,17 @@ def is_loopback(host: str) -> bool:
 
 
 def check_security(security: str, servers: Iterable[str]) -> str:
-    """The normalised security mode, or KafkaSecurityError (plaintext towards a host that is not loopback)."""
+    """The normalised security mode, or KafkaSecurityError (plaintext or sasl_scram, both without TLS, towards a
+    host that is not loopback)."""
     mode = security.strip().lower()
     if mode not in SECURITY:
         raise KafkaSecurityError(f"{PREFIX}KAFKA_SECURITY={security!r} is not one of {', '.join(SECURITY)}")
-    if mode == "plaintext":
-        remote = [s for s in servers if not is_loopback(host_of(s))]
-        if remote:
-            raise KafkaSecurityError(
-                f"{PREFIX}KAFKA_SECURITY=plaintext is refused for {remote[0]!r}, which is not a loopback host: "
-                "use sasl_scram or sasl_ssl"
-            )
+    remote = [s for s in servers if not is_loopback(host_of(s))]
+    if remote and mode in ("plaintext", "sasl_scram"):
+        raise KafkaSecurityError(
+            f"{PREFIX}KAFKA_SECURITY={mode} is refused for {remote[0]!r}, which is not a loopback host "
+            "(no TLS): use sasl_ssl"
+        )
     return mode
 
 

@@ -24,7 +24,7 @@ from joserfc.jwk import KeySet, OKPKey
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
-from registry.infra.sleutelbestanden import read_hex
+from registry.infra import sleutelbestanden
 
 ALG = "EdDSA"  # the JOSE name wallets and Open Badges 3.0 use for Ed25519 (RFC 8037)
 TYP = "vc+jwt"
@@ -39,7 +39,13 @@ class OngeldigeCredential(ValueError):
 
 
 def _hex_file(path: Path, what: str) -> bytes:
-    raw = read_hex(path, what, SleutelFout)
+    """A secret 32-byte key (the signing seed, the registry's private key): refused when group or others may read
+    it, like every secret key file."""
+    try:
+        sleutelbestanden.check_mode(path, what)
+    except sleutelbestanden.SleutelFout as exc:
+        raise SleutelFout(str(exc)) from None
+    raw = sleutelbestanden.read_hex(path, what, SleutelFout)
     if len(raw) != 32:
         raise SleutelFout(f"{what} at {path} is not 32 bytes")
     return raw

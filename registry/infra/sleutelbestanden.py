@@ -22,11 +22,19 @@ class SleutelFout(RuntimeError):
 
 def write_secret(path: Path, text: str) -> None:
     """Write (or replace) a secret file with mode 0600, also when it existed with wider permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a key folder it creates: the owner's only
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text if text.endswith("\n") else text + "\n")
+
+
+def prive_map(path: Path) -> Path:
+    """A folder only its owner may enter (0700), also when it existed more open: for keys and for files that hold
+    persoonsgegevens (the demo's sample verklaring)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
 
 
 def check_mode(path: Path, what: str) -> None:

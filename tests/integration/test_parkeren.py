@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import random
 import time
 from typing import Any
@@ -246,6 +249,20 @@ def test_parked_is_visible_in_the_cli_the_rejections_view_and_the_status_endpoin
     out = CliRunner().invoke(cli_app, ["rejections", "--as", MBO, "--prefix", prefix])
     assert out.exit_code == 0, out.output
     assert "0 refused submission(s) of mbo.albeda, 2 waiting" in out.output and "waiting for" in out.output
+    # the same rows for programs: json (a list of objects) and csv (a header row, one line per row)
+    out = CliRunner().invoke(cli_app, ["parked", "--as", MBO, "--prefix", prefix, "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert [(r["partner"], r["event_type"], r["wacht_op"]) for r in json.loads(out.stdout)] == [
+        (MBO, "DeelnemerIngeschreven", [f"erkenning:{MBO}/25250"]),
+        (MBO, "WerkprocesAfgetekend", [f"na:{ins['event_id']}"]),
+    ]
+    out = CliRunner().invoke(cli_app, ["rejections", "--as", MBO, "--prefix", prefix, "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [(r["event_type"], r["status"], r["reden"]) for r in rows] == [
+        ("DeelnemerIngeschreven", "waiting", "geen_erkenning"),
+        ("WerkprocesAfgetekend", "waiting", "geen_erkenning"),
+    ]
 
     store = MemoryKeyStore()
     _, key = store.create("landelijk", "test")

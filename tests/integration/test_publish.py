@@ -78,6 +78,8 @@ def test_cli_publishes_jsonl_without_bsn_or_name(kafka_bootstrap: str, tmp_path:
     first = _cli(env, "publish", "--as", partner, str(file))
     assert first.returncode == 0, first.stderr
     assert "published 3 event(s)" in first.stdout
+    # stderr is a pipe here: no progress bar (it is for a terminal only), no escape codes
+    assert "rows checked" not in first.stderr and "rows sent" not in first.stderr and "\x1b[" not in first.stderr
 
     raw = _consume(kafka_bootstrap, topics.DEFAULT.ingress(partner), 3)
     decoded = [codec.decode(v) for v in raw]

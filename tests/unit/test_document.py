@@ -269,6 +269,7 @@ def test_cli_verify_offline(tmp_path: Path) -> None:
     assert wrong.exit_code == 1 and "invalid: the name does not match" in wrong.output
     seed = tmp_path / "signing.key"  # the signing key file itself works as well
     seed.write_text(SIGNER.seed.hex() + "\n")
+    seed.chmod(0o600)  # a secret key file: refused when group or others may read it
     assert runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(seed)]).exit_code == 0
     other = tmp_path / "other.json"
     other.write_text(json.dumps(Ondertekenaar(bytes(32)).jwks()))

@@ -24,8 +24,8 @@ def test_default_is_sasl_scram(env: pytest.MonkeyPatch) -> None:
     env.setenv("PRAKTIJK_KAFKA_USERNAME", "mbo.albeda")
     env.setenv("PRAKTIJK_KAFKA_PASSWORD", "geheim")
     assert settings_mod.load().kafka_security == "sasl_scram"
-    assert client_config("127.0.0.1:9092, 10.0.0.2:9092") == {
-        "bootstrap_servers": ["127.0.0.1:9092", "10.0.0.2:9092"],
+    assert client_config("127.0.0.1:9092, localhost:9093") == {
+        "bootstrap_servers": ["127.0.0.1:9092", "localhost:9093"],
         "security_protocol": "SASL_PLAINTEXT",
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "mbo.albeda",
@@ -73,6 +73,17 @@ def test_plaintext_to_another_host_is_refused(env: pytest.MonkeyPatch, servers: 
         client_config(servers)
     message = str(exc.value)
     assert "plaintext is refused" in message and "not a loopback host" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("servers", [["10.0.0.2:9092"], ["127.0.0.1:9092", "kafka.registry.example:9092"]])
+def test_sasl_scram_to_another_host_is_refused_in_one_line(env: pytest.MonkeyPatch, servers: list[str]) -> None:
+    # SCRAM without TLS: the session after the login (every record) travels in clear
+    env.setenv("PRAKTIJK_KAFKA_SECURITY", "sasl_scram")
+    with pytest.raises(KafkaSecurityError) as exc:
+        client_config(servers, username="api", password="p")
+    message = str(exc.value)
+    assert "sasl_scram is refused" in message and servers[-1] in message and "use sasl_ssl" in message
+    assert "\n" not in message
 
 
 def test_unknown_mode_is_refused(env: pytest.MonkeyPatch) -> None:
