@@ -75,7 +75,7 @@ def _antwoorden(app: Any, key: str, deelnemer: str) -> dict[str, Any]:
     uit = {}
     for pad in paden:
         r = client.get(pad, headers=hdr)
-        uit[pad] = (r.status_code, r.json())
+        uit[pad] = (r.status_code, r.text)
     return uit
 
 
@@ -139,7 +139,6 @@ def test_backup_restore_replay_gives_equal_tables_and_answers(
         args = ["--schema", schema, "--validator-schema", vault_schema, "--key-table", keystore.table]
         r = _cli(database_url, "backup", "--uit", str(backup), *args)
         assert r.exit_code == 0, r.output
-        voor = _antwoorden(bron_app(), landelijk, rp)
         eigen = {b.tabel: b.kolommen for b in backup_mod.controleer(backup).tabellen}
         soorten = {b.soort: b.rijen for b in backup_mod.controleer(backup).tabellen}
         assert set(soorten) == {"api_keys", "audit", "validator_staat", "gegevenskluis", "pseudoniem_rotaties"}
@@ -148,6 +147,7 @@ def test_backup_restore_replay_gives_equal_tables_and_answers(
         assert {p.stat().st_mode & 0o777 for p in backup.iterdir()} == {0o600}
         tabellen = {**leesmodel_tabellen(schema), **dict.fromkeys(eigen)}
         bron = backup_mod.checksums(eng, tabellen)
+        voor = _antwoorden(bron_app(), landelijk, rp)  # after the checksums: these reads add to the audit trail
 
         r = _cli(verse_database, "restore", str(backup))
         assert r.exit_code == 0, r.output
