@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from registry.infra.backup import Bestand
 
 console = Console(soft_wrap=True)  # one line per table, whatever the terminal width
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
