@@ -8,6 +8,7 @@ the backup is applied to the restored vault when the validator starts on it."""
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -58,12 +59,31 @@ def verse_database(database_url: str, unique: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _cli(database_url: str, *args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), env={"PRAKTIJK_DATABASE_URL": database_url})
+def _cli(database_url: str, *args: str, **env: str) -> Any:
+    return CliRunner().invoke(cli, list(args), env={"PRAKTIJK_DATABASE_URL": database_url, **env})
+
+
+def _weg_met_rollen(database_url: str, prefix: str) -> None:
+    """Drop the test's roles: their connections first, then what they own and were granted in the fresh database."""
+    make_engine.cache_clear()
+    eng = create_engine(database_url)
+    try:
+        with eng.begin() as conn:
+            namen = conn.execute(
+                text("SELECT rolname FROM pg_roles WHERE starts_with(rolname, :p)"), {"p": prefix + "_"}
+            )
+            for rol in namen.scalars().all():
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"), {"r": rol}
+                )
+                conn.execute(text(f'DROP OWNED BY "{rol}"'))
+                conn.execute(text(f'DROP ROLE "{rol}"'))
+    finally:
+        eng.dispose()
 
 
 def _antwoorden(app: Any, key: str, deelnemer: str) -> dict[str, Any]:
-    """Status and JSON of a few answers: the audit trail first (before this client's own reads add to it)."""
+    """Status and body of a few answers: the audit trail first (before this client's own reads add to it)."""
     client = TestClient(app)
     hdr = {"Authorization": f"Bearer {key}"}
     paden = [
@@ -97,6 +117,7 @@ def test_backup_restore_replay_gives_equal_tables_and_answers(
     prefix, schema, t, v, eng, keystore = pijplijn(kafka_bootstrap, database_url, "b", unique=unique, keydir=keydir)
     vault_schema = f"{prefix}_validator"
     validators = [v]
+    rollen = f"t{unique}"
     s = replace(
         settings_mod.load(),
         kafka_bootstrap=kafka_bootstrap,
@@ -155,8 +176,24 @@ def test_backup_restore_replay_gives_equal_tables_and_answers(
 
         r = _cli(verse_database, "restore", str(backup))
         assert r.exit_code == 0, r.output
+        # as in production: the roles get their tables back, the projector replays under its own login
+        r = _cli(
+            verse_database,
+            *("db", "roles", "--secrets", str(tmp_path / "rollen"), "--prefix", rollen, "--read-schema", schema),
+            *("--validator-schema", vault_schema, "--key-table", keystore.table),
+        )
+        assert r.exit_code == 0, r.output
+        urls = dict(
+            shlex.split(regel.removeprefix("export PRAKTIJK_DATABASE_URL_"))[0].split("=", 1)
+            for regel in r.output.splitlines()
+            if regel.startswith("export PRAKTIJK_DATABASE_URL_")
+        )
         replay_args = ["--events-topic", t.events, "--rejections-topic", t.rejections, "--no-progress"]
-        r = _cli(verse_database, "replay", "all", "--schema", schema, *replay_args)
+        r = _cli(
+            verse_database,
+            *("replay", "all", "--schema", schema, *replay_args),
+            PRAKTIJK_DATABASE_URL_PROJECTOR=urls["PROJECTOR"],
+        )
         assert r.exit_code == 0, r.output
 
         verse = make_engine(verse_database)
@@ -166,12 +203,13 @@ def test_backup_restore_replay_gives_equal_tables_and_answers(
         r = _cli(verse_database, "db", "checksum", "--schema", schema, "--compare", str(backup))
         assert r.exit_code == 0 and "equal to the backup's" in r.output, r.output
 
+        api = make_engine(urls["API"])  # the API under its own login: reads, audit appends and the vault
         na = _antwoorden(
             create_app(
-                replace(s, database_url=verse_database),
+                replace(s, database_url=urls["API"]),
                 queries=queries,
-                engine=verse,
-                keys=KeyStore(verse, table=keystore.table),
+                engine=api,
+                keys=KeyStore(api, table=keystore.table),
                 schema=schema,
                 events_topic=t.events,
                 ingress_prefix=t.ingress_prefix,
@@ -199,6 +237,7 @@ def test_backup_restore_replay_gives_equal_tables_and_answers(
     finally:
         for validator in validators:
             validator.close()
+        _weg_met_rollen(verse_database, rollen)
         ruim_op(eng, kafka_bootstrap, prefix, schema, [keystore.table, f"{keystore.table}_audit"])
 
 
