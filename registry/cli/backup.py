@@ -9,22 +9,24 @@ a restore creates schemas and tables that belong to several roles; ``db roles`` 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from rich.console import Console
 
 from registry.cli import db as cli_db
+from registry.cli import uitvoer
+from registry.cli.uitvoer import Formaat
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from registry.infra.backup import Bestand
+    from registry.infra.backup import Bestand, Telling
 
-console = Console(soft_wrap=True)  # one line per table, whatever the terminal width
-err = Console(stderr=True, soft_wrap=True)
+console = uitvoer.console()
+err = uitvoer.console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -150,11 +152,22 @@ def maak_tabel(eng: Engine, b: Bestand) -> None:
                 pseudoniem_rotatie.maak_tabel(conn, schema)
 
 
+@dataclass(frozen=True)
+class Checksumregel:
+    """One read-model table's checksum (``backup``: equal / DIFFERS beside a backup's manifest, else empty)."""
+
+    tabel: str
+    rijen: int | None
+    sha256: str | None
+    backup: str | None = None
+
+
 def checksum(
     schema: str = typer.Option(DEFAULT_READ_SCHEMA, "--schema", help="PostgreSQL schema of the read models."),
     compare: Path | None = typer.Option(
         None, "--compare", help="A backup folder: compare with the checksums its manifest recorded (exit 1: differ)."
     ),
+    formaat: Formaat = uitvoer.format_option(),
 ) -> None:
     """A checksum per read-model table (rows in a total order, SHA-256): equal read models give equal checksums,
     e.g. the ones rebuilt by `restore` + `replay all` and the ones a backup saw."""
@@ -173,21 +186,26 @@ def checksum(
     except (SQLAlchemyError, ValueError) as exc:
         _fail(f"checksum failed: {_oorzaak(exc)}")
     if voor is not None:
-        # the backup's table names carry its read schema: compare by table name within the schema
-        voor = {f"{schema}.{t.split('.', 1)[1]}": c for t, c in voor.items()}
-    for tabel in sorted(nu.keys() | (voor or {}).keys()):
-        c = nu.get(tabel)
-        regel = f"{tabel} {c.rijen} {c.sha256}" if c else f"{tabel} absent"
-        if voor is not None:
-            regel += " equal" if voor.get(tabel) == c else " DIFFERS"
-        console.print(regel, highlight=False)
-    if voor is not None:
-        anders = backup_mod.verschillen(voor, nu)
         if not voor:
             _fail(f"{compare}/{backup_mod.MANIFEST} holds no read-model checksums (made with --no-read-models)")
+        # the backup's table names carry its read schema: compare by table name within the schema
+        voor = {f"{schema}.{t.split('.', 1)[1]}": c for t, c in voor.items()}
+    uitvoer.toon(regels(nu, voor), Checksumregel, formaat)
+    if voor is not None:
+        anders = backup_mod.verschillen(voor, nu)
         if anders:
             _fail(f"{len(anders)} table(s) differ from the backup: {', '.join(anders)}")
-        console.print(f"all {len(nu)} read-model table(s) equal to the backup's", highlight=False)
+        err.print(f"all {len(nu)} read-model table(s) equal to the backup's", highlight=False)
+
+
+def regels(nu: dict[str, Telling], voor: dict[str, Telling] | None) -> list[Checksumregel]:
+    """A row per table of either side, sorted; ``voor`` None: no comparison."""
+    uit = []
+    for tabel in sorted(nu.keys() | (voor or {}).keys()):
+        c = nu.get(tabel)
+        oordeel = None if voor is None else ("equal" if voor.get(tabel) == c else "DIFFERS")
+        uit.append(Checksumregel(tabel, c.rijen if c else None, c.sha256 if c else None, oordeel))
+    return uit
 
 
 def _oorzaak(exc: BaseException) -> str:

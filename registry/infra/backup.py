@@ -35,6 +35,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, text
 
 from registry.infra import gegevenskluis, pseudoniem_rotatie
+from registry.infra.sleutelbestanden import prive_map
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -307,8 +308,7 @@ def maak_backup(
     checksums of that same snapshot in the manifest, and the manifest last."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise BackupFout(f"{folder} exists and is not an empty folder: give a new one")
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    prive_map(folder)
     with engine.connect() as conn, conn.begin():
         conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
         _vast(conn)
