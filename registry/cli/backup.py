@@ -77,6 +77,7 @@ def backup(
     s = settings_mod.load()
     eng = engine(s.database_url)
     try:
+        backup_mod.weiger_gebruikte_map(uit)  # before any work
         with eng.connect() as conn:
             tabellen = backup_mod.te_bewaren(
                 conn,

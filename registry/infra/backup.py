@@ -297,6 +297,12 @@ def _checksums(conn: Connection, tabellen: dict[str, Sequence[str] | None]) -> d
     return {t: checksum(conn, t, cols) for t, cols in tabellen.items() if gekwalificeerd(conn, _q(t)) is not None}
 
 
+def weiger_gebruikte_map(folder: Path) -> None:
+    """``BackupFout`` when ``folder`` exists and is not an empty folder (a backup never mixes with other files)."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise BackupFout(f"{folder} exists and is not an empty folder: give a new one")
+
+
 def maak_backup(
     engine: Engine,
     tabellen: Sequence[Tabel],
@@ -306,8 +312,7 @@ def maak_backup(
 ) -> Manifest:
     """Write every table of ``tabellen`` to ``folder`` (new or empty; made 0700) in one snapshot, the read models'
     checksums of that same snapshot in the manifest, and the manifest last."""
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise BackupFout(f"{folder} exists and is not an empty folder: give a new one")
+    weiger_gebruikte_map(folder)
     prive_map(folder)
     with engine.connect() as conn, conn.begin():
         conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
