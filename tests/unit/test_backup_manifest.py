@@ -87,3 +87,28 @@ def test_verschillen_names_tables_that_differ_or_are_missing_on_one_side() -> No
     een, twee = b.Telling(1, "a"), b.Telling(1, "b")
     assert b.verschillen({"s.x": een, "s.y": een}, {"s.x": een, "s.y": een}) == []
     assert b.verschillen({"s.x": een, "s.y": een}, {"s.x": twee, "s.z": een}) == ["s.x", "s.y", "s.z"]
+
+
+def test_checksum_rows_say_equal_differs_or_absent_per_table() -> None:
+    from registry.cli.backup import Checksumregel, regels
+
+    een, twee = b.Telling(1, "a"), b.Telling(2, "b")
+    assert regels({"s.x": een}, None) == [Checksumregel("s.x", 1, "a", None)]
+    assert regels({"s.x": een, "s.y": een}, {"s.x": een, "s.y": twee, "s.z": een}) == [
+        Checksumregel("s.x", 1, "a", "equal"),
+        Checksumregel("s.y", 1, "a", "DIFFERS"),
+        Checksumregel("s.z", None, None, "DIFFERS"),
+    ]
+
+
+def test_the_read_models_checked_are_the_catalogue_and_the_offsets_without_their_write_time() -> None:
+    from projections import catalogus
+    from registry.cli.backup import leesmodel_tabellen
+
+    tabellen = leesmodel_tabellen("rm")
+    assert {t for p in catalogus.ALL.values() for t in p.tables} <= {t.split(".")[1] for t in tabellen}
+    assert all(t.startswith("rm.") for t in tabellen)
+    offsets = tabellen["rm.projection_offsets"]
+    assert offsets is not None and "updated_at" not in offsets and "next_offset" in offsets
+    with pytest.raises(ValueError, match="schema name"):
+        leesmodel_tabellen('rm"; --')
