@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from registry.cli import api as api_cli
+from registry.cli import backup as cli_backup
 from registry.cli import db as cli_db
 from registry.cli import partners as cli_partners_mod
 from registry.cli import projector as cli_projector
@@ -252,6 +253,7 @@ def demo(
 # Commands in their own modules (validator, projections, reconciliation, API).
 for _module in (cli_validator, cli_projector, cli_reconcile, api_cli, cli_partners_mod):
     _module.register(app)
+cli_backup.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

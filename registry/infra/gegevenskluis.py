@@ -38,6 +38,12 @@ _NONCE = 12
 TABLE_DDL = "(sleutel_id text PRIMARY KEY, sleutel bytea NOT NULL, aangemaakt timestamptz NOT NULL DEFAULT now())"
 
 
+def maak_tabel(conn: Connection, schema: str) -> None:
+    """The vault's schema and table when missing (also ``restore``, before it copies the stored keys back)."""
+    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    conn.execute(text(f'CREATE TABLE IF NOT EXISTS "{schema}".{TABLE} {TABLE_DDL}'))
+
+
 class KluisFout(RuntimeError):
     """The master key is missing, unreadable or too widely readable: a one-line message naming the file."""
 
@@ -92,8 +98,7 @@ class Gegevenskluis:
 
     def ensure(self) -> None:
         with self.engine.begin() as c:
-            c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            c.execute(text(f"CREATE TABLE IF NOT EXISTS {self._table} {TABLE_DDL}"))
+            maak_tabel(c, self.schema)
 
     def sleutel_id(self, deelnemer: str) -> str:
         return hmac.new(self._mac_key, deelnemer.encode(), hashlib.sha256).hexdigest()

@@ -100,9 +100,14 @@ def pas_toe(
     return Verslag(len(mapping), waarden, kluis.verhuis(conn, mapping))
 
 
-def _bewaar(conn: Connection, schema: str, mapping: Mapping[str, str]) -> None:
+def maak_tabel(conn: Connection, schema: str) -> None:
+    """The mapping's table when missing (also ``restore``, before it copies the applied rotations back)."""
     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     conn.execute(text(f"CREATE TABLE IF NOT EXISTS {_tabel(schema)} {_DDL}"))
+
+
+def _bewaar(conn: Connection, schema: str, mapping: Mapping[str, str]) -> None:
+    maak_tabel(conn, schema)
     conn.execute(text(f"DELETE FROM {_tabel(schema)}"))
     if mapping:
         conn.execute(
