@@ -4,6 +4,7 @@ verklaring, beeindiging, uitstroom. The timelines (trajecten.py) decide when."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -11,6 +12,32 @@ from registry.demo import bouwer
 from registry.demo.dossiers import crebos_van
 from registry.demo.toeval import leeftijd_op
 from registry.demo.wereld import Leerbedrijf, Persoon, Traject, Verklaring, Wereld
+
+# a verklaring signed at a leerbedrijf whose praktijkopleider the data set never drew
+ONBEKENDE_OPLEIDER = "po-0000"
+# why deelnemers stop early (plausible shares; the evaluation names no figures)
+UITVALREDENEN: tuple[tuple[str, float], ...] = (
+    ("werk_gevonden", 22),
+    ("gezondheid", 14),
+    ("motivatie", 18),
+    ("niet_passend", 12),
+    ("leerbedrijf_gestopt", 8),
+    ("persoonlijke_omstandigheden", 16),
+    ("detentie_einde", 3),
+    ("overig", 7),
+)
+
+
+def vast_gekozen(sleutel: str, opties: Sequence[tuple[str, float]]) -> str:
+    """A weighted choice fixed by ``sleutel`` (a hash, not the world's random stream): fields added to the data set
+    later draw nothing from that stream, so every earlier draw, and so every number the demo printed, stays."""
+    totaal = sum(w for _, w in opties)
+    punt = int.from_bytes(hashlib.sha256(sleutel.encode()).digest()[:8], "big") / 2**64 * totaal
+    for waarde, gewicht in opties:
+        punt -= gewicht
+        if punt < 0:
+            return waarde
+    return opties[-1][0]
 
 
 def aanmelden(p: Persoon, dag: date) -> None:
@@ -129,7 +156,15 @@ def uitgeven(w: Wereld, p: Persoon, t: Traject, v: Verklaring, d: date) -> None:
         d,
         t.instelling,
         "PraktijkverklaringUitgegeven",
-        bouwer.verklaring(t.traject_id, v.verklaring_id, v.werkprocessen, t.lb.lb_id, v.branche),
+        bouwer.verklaring(
+            t.traject_id,
+            v.verklaring_id,
+            v.werkprocessen,
+            t.lb.lb_id,
+            v.branche,
+            ondertekend_door=t.lb.opleider or ONBEKENDE_OPLEIDER,
+            ondertekend_op=d,
+        ),
     )
     for c in crebos_van(v.sleutel):
         t.lb.crebos.add(c)
@@ -137,7 +172,8 @@ def uitgeven(w: Wereld, p: Persoon, t: Traject, v: Verklaring, d: date) -> None:
 
 def beeindigen(p: Persoon, t: Traject, d: date, reden: str) -> None:
     t.einde, t.reden = d, reden
-    p.emit(d, t.instelling, "TrajectBeeindigd", bouwer.beeindiging(t.traject_id, reden))
+    uitval = vast_gekozen(f"uitval:{t.traject_id}", UITVALREDENEN) if reden == "voortijdig_gestopt" else None
+    p.emit(d, t.instelling, "TrajectBeeindigd", bouwer.beeindiging(t.traject_id, reden, uitval))
 
 
 def uitstroom(w: Wereld, p: Persoon, d: date, opties: Sequence[tuple[str, float]]) -> None:
