@@ -183,12 +183,14 @@ class Bouwer:
         gemeente: str | None = None,
         aanmelder: str = "gemeente",
         doelgroep: str = "a",
+        uitkering: str = "onbekend",
+        partner: str | None = None,
     ) -> Event:
         return self._event(
             "KandidaatAangemeld",
-            "gemeente." + (gemeente or "gm0599").lower(),
+            partner or "gemeente." + (gemeente or "gm0599").lower(),
             on,
-            bouwer.aanmelding(pilot, aanmelder, doelgroep, gemeente, False),
+            bouwer.aanmelding(pilot, aanmelder, doelgroep, gemeente, False, uitkering=uitkering),
             deelnemer=deelnemer,
             persoonsgegevens=_GEHEIM,
         )
