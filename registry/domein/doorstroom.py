@@ -288,3 +288,42 @@ def bereken(
 ) -> Doorstroom:
     """The doorstroom of ``cohort`` at ``peildatum`` straight from canonical events (the definition)."""
     return aggregeer(s for s in standen(events, peildatum) if past(s, cohort, filters))
+
+
+def stand_uit_rij(rij: Mapping[str, Any]) -> Stand:
+    """A position as the read model gives it (``laatste_einde`` and ``uitstroom`` as JSON objects)."""
+    einde = rij.get("laatste_einde")
+    uitstroom = rij.get("uitstroom") or {}
+    return Stand(
+        deelnemer=str(rij["deelnemer"]),
+        aangemeld_op=rij["aangemeld_op"],
+        pilot=str(rij["pilot"]),
+        doelgroep=str(rij["doelgroep"]),
+        uitkering=str(rij["uitkering"]),
+        aanmelder_type=str(rij["aanmelder_type"]),
+        advies=bool(rij["advies"]),
+        eerste_start=rij.get("eerste_start"),
+        eerste_verklaring=rij.get("eerste_verklaring"),
+        beeindigd=bool(rij["beeindigd"]),
+        laatste_einde=_einde(einde) if einde else None,
+        uitstroom={
+            str(pm): Uitstroom(str(u["uitstroom"]), u.get("contract"), str(u["uitkering_na"]))
+            for pm, u in uitstroom.items()
+        },
+    )
+
+
+def csv_rijen(d: Doorstroom) -> list[dict[str, Any]]:
+    """One row per (sectie, sleutel) with its number: the same numbers as the JSON answer."""
+    uit: list[dict[str, Any]] = [{"sectie": "stappen", "sleutel": s, "waarde": n} for s, n in d.stappen]
+    uit += [{"sectie": "conversie", "sleutel": s, "waarde": a} for s, a in d.conversie]
+    for naam, sp in d.doorlooptijd_dagen:
+        uit += [
+            {"sectie": "doorlooptijd_dagen", "sleutel": f"{naam}.{k}", "waarde": v}
+            for k, v in (("n", sp.n), ("p25", sp.p25), ("mediaan", sp.mediaan), ("p75", sp.p75))
+        ]
+    uit += [{"sectie": "beeindiging", "sleutel": f"{r}/{u or ''}", "waarde": n} for r, u, n in d.beeindiging]
+    uit += [{"sectie": "uitstroom", "sleutel": f"{pm}/{u}", "waarde": n} for pm, u, n in d.uitstroom]
+    uit += [{"sectie": "contract", "sleutel": f"{pm}/{c or ''}", "waarde": n} for pm, c, n in d.contract]
+    uit += [{"sectie": "uitkering_na", "sleutel": f"{pm}/{u}", "waarde": n} for pm, u, n in d.uitkering_na]
+    return uit

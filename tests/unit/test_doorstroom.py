@@ -19,58 +19,7 @@ from registry.domein.doorstroom import (
     spreiding,
     standen,
 )
-from tests.support.builders import Bouwer, Event
-
-D = dt.date(2021, 1, 13)
-A, B, C, E, F, G, H, J = (c * 64 for c in "abcdef01"[:8])
-MBO = "mbo.albeda"
-
-
-def _wereld() -> list[Event]:
-    b = Bouwer("doorstroom")
-    return [
-        # A: cohort 2019-Q1; advies; one traject; a verklaring revoked and reissued; ended; uitstroom twice at 6 months
-        b.aanmelding(A, "rijnmond", dt.date(2019, 2, 1), uitkering="participatiewet"),
-        b.advies(A, MBO, dt.date(2019, 2, 10)),
-        b.inschrijving(A, "ta", "rijnmond", MBO, "25251", dt.date(2019, 3, 1)),
-        b.verklaring(A, "ta", "va1", [("25251", "W1")], dt.date(2019, 9, 1), volgnummer=1),
-        b.verklaring_ingetrokken(A, "va1", dt.date(2019, 10, 1)),
-        b.verklaring(A, "ta", "va2", [("25251", "W1")], dt.date(2019, 11, 1), volgnummer=1),
-        b.beeindigd(A, "ta", "afgerond", dt.date(2020, 1, 15)),
-        b.uitstroom(A, "betaald_werk", dt.date(2020, 2, 1), "einde", "vast", "geen"),
-        b.uitstroom(A, "geen", dt.date(2020, 7, 1), "zes_maanden", None, "volledig"),
-        b.uitstroom(A, "betaald_werk", dt.date(2020, 7, 20), "zes_maanden", "tijdelijk", "deels"),
-        # B: first aanmelding in 2018, a second one in 2019: cohort 2018
-        b.aanmelding(B, "rijnmond", dt.date(2018, 12, 20)),
-        b.aanmelding(B, "rijnmond", dt.date(2019, 3, 1), doelgroep="b"),
-        b.advies(B, MBO, dt.date(2019, 3, 5)),
-        # C: cohort 2019-Q2, uwv, doelgroep b; two trajecten, both ended: the last one's reden counts
-        b.aanmelding(C, "rijnmond", dt.date(2019, 5, 1), aanmelder="uwv", doelgroep="b", uitkering="ww"),
-        b.inschrijving(C, "tc1", "rijnmond", MBO, "25251", dt.date(2019, 6, 1)),
-        b.beeindigd(C, "tc1", "voortijdig_gestopt", dt.date(2019, 8, 1), uitvalreden="gezondheid"),
-        b.inschrijving(C, "tc2", "rijnmond", MBO, "25251", dt.date(2019, 10, 1)),
-        b.beeindigd(C, "tc2", "overstap_bbl", dt.date(2020, 3, 1)),
-        b.uitstroom(C, "vervolgopleiding", dt.date(2020, 3, 2)),
-        # E: cohort 2019-Q4, pilot doorzaam; enrolled, but the traject starts after the peildatum
-        b.aanmelding(E, "doorzaam", dt.date(2019, 11, 15)),
-        b.advies(E, MBO, dt.date(2019, 12, 1)),
-        b.inschrijving(E, "te", "doorzaam", MBO, "25251", dt.date(2021, 2, 1), on=dt.date(2020, 12, 1)),
-        # F: cohort 2019-Q3; stopped early, then a second traject still running
-        b.aanmelding(F, "rijnmond", dt.date(2019, 7, 1)),
-        b.inschrijving(F, "tf1", "rijnmond", MBO, "25251", dt.date(2019, 8, 11)),
-        b.beeindigd(F, "tf1", "voortijdig_gestopt", dt.date(2020, 5, 1), uitvalreden="motivatie"),
-        b.inschrijving(F, "tf2", "rijnmond", MBO, "25251", dt.date(2020, 9, 1)),
-        b.uitstroom(F, "betaald_werk", dt.date(2021, 2, 1), "twaalf_maanden", "vast", "geen"),  # after D
-        # G: aangemeld after the peildatum
-        b.aanmelding(G, "rijnmond", dt.date(2021, 2, 1)),
-        # H: cohort 2019-Q3; started; its verklaring comes after the peildatum
-        b.aanmelding(H, "rijnmond", dt.date(2019, 8, 1)),
-        b.inschrijving(H, "th", "rijnmond", MBO, "25251", dt.date(2019, 10, 1)),
-        b.verklaring(H, "th", "vh", [("25251", "W1")], dt.date(2021, 1, 20), volgnummer=1),
-        # J: cohort 2019-Q2 with doelgroep c; a later aanmelding says d (the first one's attributes count)
-        b.aanmelding(J, "rijnmond", dt.date(2019, 4, 1), doelgroep="c"),
-        b.aanmelding(J, "rijnmond", dt.date(2019, 6, 1), doelgroep="d"),
-    ]
+from tests.support.doorstroom import D, G, hand_world
 
 
 def _stappen(uitkomst: Doorstroom) -> dict[str, int]:
@@ -78,14 +27,14 @@ def _stappen(uitkomst: Doorstroom) -> dict[str, int]:
 
 
 def test_the_funnel_of_cohort_2019() -> None:
-    d = bereken(_wereld(), Cohort.parse("2019"), D)
+    d = bereken(hand_world(), Cohort.parse("2019"), D)
     # A C E F H J; B belongs to 2018 (first aanmelding), G comes after the peildatum
     assert d.stappen == (("aangemeld", 6), ("advies", 2), ("gestart", 4), ("verklaring", 1), ("beeindigd", 2))
     assert d.conversie == (("advies", 0.333), ("gestart", 0.667), ("verklaring", 0.167), ("beeindigd", 0.333))
 
 
 def test_lead_times_in_whole_days_with_nearest_rank_percentiles() -> None:
-    d = dict(bereken(_wereld(), Cohort.parse("2019"), D).doorlooptijd_dagen)
+    d = dict(bereken(hand_world(), Cohort.parse("2019"), D).doorlooptijd_dagen)
     # A 28 (02-01 -> 03-01), C 31, F 41, H 61: ranks ceil(.25*4)=1, ceil(.5*4)=2, ceil(.75*4)=3
     assert d["aanmelding_tot_start"] == Spreiding(4, 28, 31, 41)
     # A only: start 2019-03-01 -> the reissued verklaring of 2019-11-01 (the revoked one of 09-01 does not count)
@@ -93,7 +42,7 @@ def test_lead_times_in_whole_days_with_nearest_rank_percentiles() -> None:
 
 
 def test_endings_by_the_last_ended_traject() -> None:
-    d = bereken(_wereld(), Cohort.parse("2019"), D)
+    d = bereken(hand_world(), Cohort.parse("2019"), D)
     assert d.beeindiging == (
         ("afgerond", None, 1),
         ("overstap_bbl", None, 1),  # C: its second traject, not the voortijdig_gestopt first one
@@ -102,7 +51,7 @@ def test_endings_by_the_last_ended_traject() -> None:
 
 
 def test_uitstroom_latest_per_peilmoment_and_work_details() -> None:
-    d = bereken(_wereld(), Cohort.parse("2019"), D)
+    d = bereken(hand_world(), Cohort.parse("2019"), D)
     assert d.uitstroom == (
         ("einde", "betaald_werk", 1),
         ("einde", "vervolgopleiding", 1),
@@ -117,7 +66,7 @@ def test_uitstroom_latest_per_peilmoment_and_work_details() -> None:
     [("2019-Q1", 1), ("2019-Q2", 2), ("2019-Q3", 2), ("2019-Q4", 1), ("2018", 1), ("2021", 0)],
 )
 def test_quarters_and_years_by_the_first_aanmelding(cohort: str, aangemeld: int) -> None:
-    assert _stappen(bereken(_wereld(), Cohort.parse(cohort), D))["aangemeld"] == aangemeld
+    assert _stappen(bereken(hand_world(), Cohort.parse(cohort), D))["aangemeld"] == aangemeld
 
 
 @pytest.mark.parametrize(
@@ -134,28 +83,30 @@ def test_quarters_and_years_by_the_first_aanmelding(cohort: str, aangemeld: int)
     ],
 )
 def test_filters_apply_to_the_first_aanmelding(filters: Filters, aangemeld: int) -> None:
-    assert _stappen(bereken(_wereld(), Cohort.parse("2019"), D, filters))["aangemeld"] == aangemeld
+    assert _stappen(bereken(hand_world(), Cohort.parse("2019"), D, filters))["aangemeld"] == aangemeld
 
 
 def test_a_revoked_verklaring_counts_until_its_revocation() -> None:
     q1 = Cohort.parse("2019-Q1")
-    voor = bereken(_wereld(), q1, dt.date(2019, 9, 15))
+    voor = bereken(hand_world(), q1, dt.date(2019, 9, 15))
     assert _stappen(voor)["verklaring"] == 1
     assert dict(voor.doorlooptijd_dagen)["start_tot_verklaring"] == Spreiding(1, 184, 184, 184)
-    tussen = bereken(_wereld(), q1, dt.date(2019, 10, 15))  # revoked, not yet reissued
+    tussen = bereken(hand_world(), q1, dt.date(2019, 10, 15))  # revoked, not yet reissued
     assert _stappen(tussen)["verklaring"] == 0
     assert dict(tussen.doorlooptijd_dagen)["start_tot_verklaring"] == Spreiding(0, None, None, None)
 
 
 def test_two_trajecten_end_only_when_both_have() -> None:
     c = Cohort.parse("2019-Q2")
-    assert _stappen(bereken(_wereld(), c, dt.date(2019, 9, 1)))["beeindigd"] == 1  # C: tc1 ended, tc2 not enrolled yet
-    assert _stappen(bereken(_wereld(), c, dt.date(2019, 12, 1)))["beeindigd"] == 0  # tc2 running
-    assert _stappen(bereken(_wereld(), c, dt.date(2020, 3, 1)))["beeindigd"] == 1
+    assert (
+        _stappen(bereken(hand_world(), c, dt.date(2019, 9, 1)))["beeindigd"] == 1
+    )  # C: tc1 ended, tc2 not enrolled yet
+    assert _stappen(bereken(hand_world(), c, dt.date(2019, 12, 1)))["beeindigd"] == 0  # tc2 running
+    assert _stappen(bereken(hand_world(), c, dt.date(2020, 3, 1)))["beeindigd"] == 1
 
 
 def test_n_is_zero() -> None:
-    d = bereken(_wereld(), Cohort.parse("2017"), D)
+    d = bereken(hand_world(), Cohort.parse("2017"), D)
     assert d.stappen == tuple((s, 0) for s in ("aangemeld", "advies", "gestart", "verklaring", "beeindigd"))
     assert d.conversie == (("advies", None), ("gestart", None), ("verklaring", None), ("beeindigd", None))
     assert dict(d.doorlooptijd_dagen) == {
@@ -166,8 +117,8 @@ def test_n_is_zero() -> None:
 
 
 def test_positions_hold_no_one_aangemeld_after_the_peildatum() -> None:
-    assert G not in {s.deelnemer for s in standen(_wereld(), D)}
-    assert G in {s.deelnemer for s in standen(_wereld(), dt.date(2021, 2, 1))}
+    assert G not in {s.deelnemer for s in standen(hand_world(), D)}
+    assert G in {s.deelnemer for s in standen(hand_world(), dt.date(2021, 2, 1))}
 
 
 def test_nearest_rank() -> None:
