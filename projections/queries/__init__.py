@@ -23,7 +23,7 @@ from __future__ import annotations
 from projections.queries.autorisatie import deelnemers_of_instelling, instelling_of_traject, instellingen_of_deelnemer
 from projections.queries.common import kwalificatie_key
 from projections.queries.document import ingetrokken_in_partitie, verklaring_document, verklaringen_met_prefix
-from projections.queries.doorstroom import doorstroom_standen
+from projections.queries.doorstroom import doorstroom_standen, nameting_kandidaten
 from projections.queries.historie import tijdlijn, traject
 from projections.queries.maandcijfers import aantallen
 from projections.queries.overzichten import OVERZICHTEN, overzicht
@@ -40,6 +40,7 @@ __all__ = [
     "instelling_of_traject",
     "instellingen_of_deelnemer",
     "kwalificatie_key",
+    "nameting_kandidaten",
     "leeftijdsgroep",
     "overzicht",
     "pilots_of_instelling",

@@ -76,3 +76,25 @@ def doorstroom_standen(
         params["pilots"] = pilots
     statement = _STANDEN.replace("{filters}", " AND ".join(filters))
     return [dict(r._mapping) for r in rows(conn, statement, params)]
+
+
+_KANDIDATEN = """
+WITH eigen AS (
+    SELECT deelnemer FROM {s}.aanmeldingen WHERE partner = :partner AND occurred_on <= :d
+    UNION
+    SELECT deelnemer FROM {s}.inschrijvingen WHERE mbo_instelling = :partner AND occurred_on <= :d)
+SELECT e.deelnemer,
+    (SELECT max(b.occurred_on) FROM {s}.beeindigingen b WHERE b.deelnemer = e.deelnemer AND b.occurred_on <= :d)
+      AS einde,
+    ARRAY(SELECT DISTINCT m.peilmoment FROM {s}.uitstroom_metingen m
+          WHERE m.deelnemer = e.deelnemer AND m.occurred_on <= :d ORDER BY 1) AS peilmomenten
+FROM eigen e
+WHERE EXISTS (SELECT 1 FROM {s}.beeindigingen b WHERE b.deelnemer = e.deelnemer AND b.occurred_on <= :d)
+ORDER BY e.deelnemer COLLATE "C"
+"""
+
+
+def nameting_kandidaten(conn: Connection, partner: str, peildatum: dt.date) -> list[dict[str, Any]]:
+    """The deelnemers ``partner`` referred (its KandidaatAangemeld) or enrolled (its inschrijving) with an ended
+    traject on or before ``peildatum``: the day of the last ending and the peilmomenten with uitstroom registered."""
+    return [dict(r._mapping) for r in rows(conn, _KANDIDATEN, {"partner": partner, "d": peildatum})]

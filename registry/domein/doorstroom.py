@@ -327,3 +327,27 @@ def csv_rijen(d: Doorstroom) -> list[dict[str, Any]]:
     uit += [{"sectie": "contract", "sleutel": f"{pm}/{c or ''}", "waarde": n} for pm, c, n in d.contract]
     uit += [{"sectie": "uitkering_na", "sleutel": f"{pm}/{u}", "waarde": n} for pm, u, n in d.uitkering_na]
     return uit
+
+
+# ---- follow-up measurements due (praktijkregister nametingen) ------------------------------------------------------
+NAMETINGEN = (("zes_maanden", 6), ("twaalf_maanden", 12))
+
+
+def plus_maanden(dag_: dt.date, maanden: int) -> dt.date:
+    """The same day ``maanden`` calendar months later (the month's last day when it is shorter)."""
+    jaar, maand = divmod(dag_.month - 1 + maanden, 12)
+    eerste = dt.date(dag_.year + jaar, maand + 1, 1)
+    volgende = dt.date(eerste.year + (eerste.month == 12), eerste.month % 12 + 1, 1)
+    return eerste.replace(day=min(dag_.day, (volgende - eerste).days))
+
+
+def nametingen_open(einde: dt.date, geregistreerd: Iterable[str], peildatum: dt.date) -> list[tuple[str, dt.date]]:
+    """The follow-ups due at ``peildatum`` for a deelnemer whose last traject ended on ``einde``: (peilmoment, due
+    date) for 6 and 12 months after it, when that date has come and no uitstroom for that peilmoment is registered."""
+    al = set(geregistreerd)
+    uit = []
+    for peilmoment, maanden in NAMETINGEN:
+        vervalt = plus_maanden(einde, maanden)
+        if vervalt <= peildatum and peilmoment not in al:
+            uit.append((peilmoment, vervalt))
+    return uit

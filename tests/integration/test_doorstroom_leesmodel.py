@@ -155,3 +155,31 @@ def test_property_the_read_model_equals_the_domain_on_random_logs(
     finally:
         with engine.begin() as conn:
             store.drop_schema(conn, naam)
+
+
+def test_nametingen_of_a_referrer_and_an_instelling(engine: Engine, schema: str) -> None:
+    from registry.cli.nametingen import open_nametingen
+    from tests.support.doorstroom import A, C, F
+
+    with engine.begin() as conn:
+        _project(conn, schema, _canoniek(hand_world()))
+    with engine.connect() as conn:
+        c = conn.execution_options(praktijk_schema=schema)
+        referrer = queries.nameting_kandidaten(c, "gemeente.gm0599", D)
+        instelling = queries.nameting_kandidaten(c, "mbo.albeda", D)
+        later = queries.nameting_kandidaten(c, "gemeente.gm0599", dt.date(2021, 6, 1))
+        nobody = queries.nameting_kandidaten(c, "gemeente.gm0363", D)
+    ik = {A: "pa", C: "pc", F: "pf"}  # registry -> the partner's own pseudonym
+    assert [r["deelnemer"] for r in referrer] == [A, C, F]  # an ended traject; E, H and J have none
+    assert [(r["deelnemer"], r["peilmoment"], r["vervalt"]) for r in open_nametingen(referrer, ik, D)] == [
+        ("pc", "zes_maanden", dt.date(2020, 9, 1)),  # A registered its zes_maanden; its twaalf is due 2021-01-15
+        ("pf", "zes_maanden", dt.date(2020, 11, 1)),
+    ]
+    assert open_nametingen(instelling, ik, D) == open_nametingen(referrer, ik, D)
+    assert [(r["deelnemer"], r["peilmoment"]) for r in open_nametingen(later, ik, dt.date(2021, 6, 1))] == [
+        ("pc", "zes_maanden"),
+        ("pf", "zes_maanden"),
+        ("pa", "twaalf_maanden"),
+        ("pc", "twaalf_maanden"),  # F registered its twaalf_maanden on 2021-02-01
+    ]
+    assert nobody == []
