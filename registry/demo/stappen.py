@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import TypeVar
 
 from registry.demo import bouwer
 from registry.demo.dossiers import crebos_van
@@ -28,7 +29,30 @@ UITVALREDENEN: tuple[tuple[str, float], ...] = (
 )
 
 
-def vast_gekozen(sleutel: str, opties: Sequence[tuple[str, float]]) -> str:
+# the uitkering at aanmelding per doelgroep (a bijstand, b WW, c beperking, i gedetineerden; the rest mixed)
+UITKERINGEN: dict[str, tuple[tuple[str, float], ...]] = {
+    "a": (("participatiewet", 85), ("nug", 5), ("onbekend", 10)),
+    "b": (("ww", 85), ("participatiewet", 5), ("onbekend", 10)),
+    "c": (("wajong", 45), ("wia", 20), ("participatiewet", 25), ("onbekend", 10)),
+    "h": (("geen", 70), ("ww", 10), ("onbekend", 20)),
+    "i": (("geen", 40), ("onbekend", 60)),
+}
+UITKERINGEN_OVERIG = (("participatiewet", 35), ("nug", 15), ("geen", 25), ("ww", 5), ("onbekend", 20))
+CONTRACTEN: tuple[tuple[str | None, float], ...] = (
+    ("tijdelijk", 40),
+    ("uitzend", 20),
+    ("vast", 15),
+    ("afspraakbaan", 10),
+    ("bbl", 5),
+    ("zelfstandig", 5),
+    (None, 5),
+)
+UITKERING_NA_WERK = (("geen", 60), ("deels", 30), ("onbekend", 10))
+UITKERING_NA_ANDERS = (("volledig", 50), ("deels", 10), ("geen", 20), ("onbekend", 20))
+T = TypeVar("T")
+
+
+def vast_gekozen(sleutel: str, opties: Sequence[tuple[T, float]]) -> T:
     """A weighted choice fixed by ``sleutel`` (a hash, not the world's random stream): fields added to the data set
     later draw nothing from that stream, so every earlier draw, and so every number the demo printed, stays."""
     totaal = sum(w for _, w in opties)
@@ -41,11 +65,17 @@ def vast_gekozen(sleutel: str, opties: Sequence[tuple[str, float]]) -> str:
 
 
 def aanmelden(p: Persoon, dag: date) -> None:
+    uitkering = vast_gekozen(f"uitkering:{p.nr}", UITKERINGEN.get(p.doelgroep, UITKERINGEN_OVERIG))
+    nieuwkomer = vast_gekozen(
+        f"nieuwkomer:{p.nr}", ((True, 40), (False, 60)) if p.doelgroep == "f" else ((True, 3), (False, 97))
+    )
     p.emit(
         dag,
         p.aanmelder,
         "KandidaatAangemeld",
-        bouwer.aanmelding(p.pilot, p.aanmelder_type, p.doelgroep, p.gemeente, p.werkend),
+        bouwer.aanmelding(
+            p.pilot, p.aanmelder_type, p.doelgroep, p.gemeente, p.werkend, uitkering=uitkering, nieuwkomer=nieuwkomer
+        ),
     )
 
 
@@ -181,4 +211,12 @@ def uitstroom(w: Wereld, p: Persoon, d: date, opties: Sequence[tuple[str, float]
     partner = p.instelling
     if p.aanmelder.split(".")[0] in ("gemeente", "uwv", "dji") and w.toeval.rng.random() < 0.3:
         partner = p.aanmelder
-    p.emit(d, partner, "UitstroomGeregistreerd", bouwer.uitstroom(w.toeval.gewogen(opties)))
+    p.emit(d, partner, "UitstroomGeregistreerd", uitstroom_meting(w.toeval.gewogen(opties), "einde", f"{p.nr}:{d}"))
+
+
+def uitstroom_meting(waar: str, peilmoment: str, sleutel: str) -> bouwer.Payload:
+    """An uitstroom with its contract and uitkering, chosen by ``sleutel`` (no draw from the world's stream)."""
+    werk = waar == "betaald_werk"
+    contract = vast_gekozen(f"contract:{peilmoment}:{sleutel}", CONTRACTEN) if werk else None
+    na = vast_gekozen(f"uitkering_na:{peilmoment}:{sleutel}", UITKERING_NA_WERK if werk else UITKERING_NA_ANDERS)
+    return bouwer.uitstroom(waar, peilmoment, contract, na)

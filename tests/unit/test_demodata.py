@@ -584,10 +584,20 @@ class Regels:
         if isinstance(t, str):
             return t
         if (
-            typ in ("LeerbedrijfVastgelegd", "PraktijkverklaringUitgegeven", "TrajectBeeindigd")
+            typ
+            in (
+                "LeerbedrijfVastgelegd",
+                "PraktijkafsprakenVastgelegd",
+                "PraktijkverklaringUitgegeven",
+                "TrajectBeeindigd",
+            )
             and partner != t.instelling
         ):
             return "niet_bevoegd"
+        if typ == "PraktijkafsprakenVastgelegd":
+            wps = [(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]]
+            known = all(c in self.dossiers and w in self.dossiers[c] for c, w in wps)
+            return None if wps and len(set(wps)) == len(wps) and known and 1 <= r["uren_per_week"] <= 40 else "ongeldig"
         if typ == "LeerbedrijfVastgelegd":
             return None if t.crebo in self.lbs.get(r["leerbedrijf_id"], set()) else "leerbedrijf_niet_erkend"
         if typ in ("WerkprocesAfgetekend", "AftekeningIngetrokken"):
