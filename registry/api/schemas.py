@@ -128,6 +128,10 @@ class VerificatieResponse(_Open):
     werkprocessen: list[WerkprocesRef] = Field(default_factory=list)
     leerbedrijf: LeerbedrijfRef | None = None
     uitgegeven_op: date | None = None
+    ondertekend_op: date | None = Field(
+        None,
+        description="Date the praktijkopleider signed the verklaring (null for one issued before it was recorded).",
+    )
     brancheorganisaties: list[str] = Field(default_factory=list)
 
 

@@ -183,3 +183,17 @@ def test_nametingen_of_a_referrer_and_an_instelling(engine: Engine, schema: str)
         ("pc", "twaalf_maanden"),  # F registered its twaalf_maanden on 2021-02-01
     ]
     assert nobody == []
+
+
+def test_the_verification_shows_when_a_verklaring_was_signed_never_by_whom(engine: Engine, schema: str) -> None:
+    from projections import referentie, tijdlijn
+
+    with engine.begin() as conn:
+        store.ensure(conn, schema, [referentie.PROJECTION, tijdlijn.PROJECTION])
+        _project(conn, schema, _canoniek(hand_world()))
+    with engine.connect() as conn:
+        c = conn.execution_options(praktijk_schema=schema)
+        va2, document = queries.verificatie(c, "va2"), queries.verklaring_document(c, "va2")
+    assert va2 is not None and va2["ondertekend_op"] == dt.date(2019, 11, 1)  # Bouwer.verklaring: signed that day
+    assert document is not None and document["ondertekend_op"] == dt.date(2019, 11, 1)
+    assert "po-0001" not in repr(va2) and "po-0001" not in repr(document)
