@@ -9,6 +9,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -130,7 +131,36 @@ def test_the_endpoint_answers_the_read_model(engine: Engine, schema: str) -> Non
         assert get("/v1/doorstroom?cohort=2019&peildatum=2021-01-13", scope).status_code == 403  # type: ignore[attr-defined]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def _api(engine: Engine, schema: str) -> tuple[TestClient, str]:
+    keys_store, keys, _ = memory_keys(["landelijk"])
+    s = replace(settings_mod.load(), database_url=str(engine.url.render_as_string(hide_password=False)))
+    return TestClient(create_app(s, queries=queries, engine=engine, keys=keys_store, schema=schema)), keys["landelijk"]
+
+
+def _velden(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: body[k]
+        for k in ("stappen", "conversie", "doorlooptijd_dagen", "beeindiging", "uitstroom", "contract", "uitkering_na")
+    }
+
+
+def _als_json(d: Doorstroom) -> dict[str, Any]:
+    def spreiding(naam: str) -> dict[str, Any]:
+        sp = dict(d.doorlooptijd_dagen)[naam]
+        return {"n": sp.n, "p25": sp.p25, "mediaan": sp.mediaan, "p75": sp.p75}
+
+    return {
+        "stappen": [{"stap": s, "deelnemers": n} for s, n in d.stappen],
+        "conversie": dict(d.conversie),
+        "doorlooptijd_dagen": {k: spreiding(k) for k in ("aanmelding_tot_start", "start_tot_verklaring")},
+        "beeindiging": [{"reden": r, "uitvalreden": u, "deelnemers": n} for r, u, n in d.beeindiging],
+        "uitstroom": [{"peilmoment": p, "uitstroom": u, "deelnemers": n} for p, u, n in d.uitstroom],
+        "contract": [{"peilmoment": p, "contract": c, "deelnemers": n} for p, c, n in d.contract],
+        "uitkering_na": [{"peilmoment": p, "uitkering_na": u, "deelnemers": n} for p, u, n in d.uitkering_na],
+    }
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 @given(seed=st.integers(0, 10_000), keuze=st.randoms(use_true_random=False))
 def test_property_the_read_model_equals_the_domain_on_random_logs(
     engine: Engine, seed: int, keuze: random.Random
@@ -152,6 +182,13 @@ def test_property_the_read_model_equals_the_domain_on_random_logs(
                 )
                 verwacht = bereken(events, cohort, peildatum, f)
                 assert _uit_leesmodel(conn, naam, cohort, peildatum, f) == verwacht, (seed, cohort, peildatum, f)
+        # and through the endpoint: its JSON equals the domain's figures, written out here independently
+        client, sleutel = _api(engine, naam)
+        for cohort in (Cohort(2019), Cohort(2020, keuze.randint(1, 4))):
+            peildatum = dt.date(2020, 1, 1) + dt.timedelta(days=keuze.randint(0, 700))
+            url = f"/v1/doorstroom?cohort={cohort}&peildatum={peildatum.isoformat()}"
+            body = client.get(url, headers={"Authorization": f"Bearer {sleutel}"}).json()
+            assert _velden(body) == _als_json(bereken(events, cohort, peildatum)), (seed, url)
     finally:
         with engine.begin() as conn:
             store.drop_schema(conn, naam)
