@@ -19,6 +19,8 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import AfterValidator, WithJsonSchema
 
+from registry.domein.doorstroom import Cohort
+
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 KORTE_CODE_PATTERN = r"^[Pp][Vv]-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}$"
 VERKLARING_OF_CODE_PATTERN = (
@@ -107,3 +109,11 @@ InstellingQuery = Annotated[
     ),
 ]
 GemeenteQuery = Annotated[str | None, Query(pattern=GEMEENTE_PATTERN, description="CBS gemeentecode, e.g. GM0363")]
+
+
+def cohort_param(text: str) -> Cohort:
+    """A doorstroom cohort (YYYY or YYYY-Qn) within the registry's years; ValueError (without the value) otherwise."""
+    cohort = Cohort.parse(text.strip())
+    if not EERSTE_DATUM.year <= cohort.jaar <= LAATSTE_DATUM.year:
+        raise ValueError(f"cohort outside {EERSTE_DATUM.year}..{LAATSTE_DATUM.year}")
+    return cohort

@@ -118,6 +118,9 @@ def test_without_a_key_401(env: dict[str, Any]) -> None:
     [
         "cohort=2019-Q5&peildatum=2021-01-13",
         "cohort=19&peildatum=2021-01-13",
+        "cohort=0000&peildatum=2021-01-13",
+        "cohort=1989-Q4&peildatum=2021-01-13",
+        "cohort=2101&peildatum=2021-01-13",
         "peildatum=2021-01-13",
         "cohort=2019",
         "cohort=2019&peildatum=2021-13-01",

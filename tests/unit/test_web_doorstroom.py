@@ -80,6 +80,11 @@ def test_a_bad_cohort_is_an_error_page_without_echo(env: dict[str, Any]) -> None
     assert page.status_code == 400 and "<b>x</b>" not in page.text and "JJJJ" in page.text
 
 
+def test_a_cohort_outside_the_registrys_years_is_400_not_500(env: dict[str, Any]) -> None:
+    page = _als(env, "landelijk").get("/doorstroom?cohort=0000&peildatum=2021-01-13")
+    assert page.status_code == 400 and "1990" in page.text
+
+
 def test_every_page_links_it_in_the_navigation(env: dict[str, Any]) -> None:
     # the navigation of base.html (every page): here on the error page of another path
     page = env["client"].get("/overzichten/bestaat-niet?peildatum=2021-01-31")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Principal, Queries
-from registry.api.params import Datum, PilotQuery, RegioQuery
+from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, Datum, PilotQuery, RegioQuery, cohort_param
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import (
     DoorstroomBeeindiging,
@@ -22,7 +22,7 @@ from registry.api.schemas import (
     DoorstroomUitstroom,
 )
 from registry.diensten.doorstroom import DoorstroomAntwoord, doorstroom
-from registry.domein.doorstroom import Cohort, Spreiding, csv_rijen
+from registry.domein.doorstroom import Spreiding, csv_rijen
 
 COHORT_PATTERN = r"^[0-9]{4}(-Q[1-4])?$"
 Doelgroep = Literal["a", "b", "c", "d", "e", "f", "g", "h", "i"]
@@ -76,11 +76,20 @@ def doorstroom_route(
 ) -> Any:
     if pilot is not None and regio is not None:
         raise ProblemError(400, "invalid-parameter", "give pilot or regio, not both", parameter="regio")
+    try:
+        c = cohort_param(cohort)
+    except ValueError:
+        raise ProblemError(
+            400,
+            "invalid-parameter",
+            f"cohort is YYYY or YYYY-Qn with a year from {EERSTE_DATUM.year} to {LAATSTE_DATUM.year}",
+            parameter="cohort",
+        ) from None
     antwoord = doorstroom(
         rm,
         answers,
         principal,
-        Cohort.parse(cohort),
+        c,
         peildatum,
         pilot=pilot,
         regio=regio,

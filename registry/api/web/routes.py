@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from registry.api.auth import ApiKey
 from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
-from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, in_range
+from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, cohort_param, in_range
 from registry.api.peildata import latest_published
 from registry.api.problems import ProblemError
 from registry.api.routes import reconciliatie as reconciliatie_route
@@ -38,7 +38,7 @@ from registry.api.web import data, svg
 from registry.api.web.templating import templates
 from registry.diensten import doorstroom as doorstroom_dienst
 from registry.diensten.doorstroom import DoorstroomAntwoord
-from registry.domein.doorstroom import Cohort, csv_rijen
+from registry.domein.doorstroom import csv_rijen
 from registry.domein.reconciliatie import CATEGORIEEN
 
 COOKIE = "praktijk_sleutel"
@@ -334,9 +334,14 @@ def _doorstroom(
     d = _peildatum(peildatum)  # only landelijk gets an answer (the use case's 403 for every other scope)
     c = (cohort or "").strip() or str(d.year - 1)
     try:
-        parsed = Cohort.parse(c)
+        parsed = cohort_param(c)
     except ValueError:  # never echo the input: it is shown on the page
-        raise ProblemError(400, "invalid-parameter", "het cohort is JJJJ of JJJJ-Kn (n 1 tot en met 4)") from None
+        raise ProblemError(
+            400,
+            "invalid-parameter",
+            f"het cohort is JJJJ of JJJJ-Qn (n 1 tot en met 4), een jaar van {EERSTE_DATUM.year} tot en met "
+            f"{LAATSTE_DATUM.year}",
+        ) from None
     return c, d, doorstroom_dienst.doorstroom(rm, answers, visitor.principal, parsed, d)
 
 
