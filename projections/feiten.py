@@ -97,6 +97,8 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS verklaringen_traject ON {s}.verklaringen (traject_id)",
     "CREATE INDEX IF NOT EXISTS beeindigingen_traject ON {s}.beeindigingen (traject_id, occurred_on)",
     "CREATE INDEX IF NOT EXISTS beeindigingen_on ON {s}.beeindigingen (occurred_on)",
+    # the doorstroom's last ending per deelnemer
+    "CREATE INDEX IF NOT EXISTS beeindigingen_deelnemer ON {s}.beeindigingen (deelnemer, occurred_at)",
     "CREATE INDEX IF NOT EXISTS uitstroom_on ON {s}.uitstroom (occurred_on)",
     "CREATE INDEX IF NOT EXISTS uitstroom_metingen_deelnemer ON {s}.uitstroom_metingen (deelnemer, peilmoment)",
     "CREATE INDEX IF NOT EXISTS praktijkafspraken_traject ON {s}.praktijkafspraken (traject_id, occurred_at)",
