@@ -140,6 +140,7 @@ def test_the_openapi_document_types_the_answer(env: dict[str, Any]) -> None:
     spec = env["client"].get("/openapi.json").json()
     op = spec["paths"]["/v1/doorstroom"]["get"]
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/DoorstroomResponse")
+    assert op["responses"]["200"]["content"]["text/csv"] == {"schema": {"type": "string"}}
     model = spec["components"]["schemas"]["DoorstroomResponse"]
     assert {
         "stappen",

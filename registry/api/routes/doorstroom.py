@@ -47,7 +47,13 @@ router = APIRouter(tags=["doorstroom"])
 @router.get(
     "/v1/doorstroom",
     response_model=DoorstroomResponse,
-    responses=problem_responses(400, 401, 403),
+    responses={
+        **problem_responses(400, 401, 403),
+        200: {
+            "description": "The figures (JSON, or CSV with one line per (sectie, sleutel) when format=csv).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    },
     summary="Doorstroom of a cohort",
     description="The deelnemers whose FIRST aanmelding falls in `cohort` (a year `YYYY` or quarter `YYYY-Qn`), "
     "as of `peildatum` (only events on or before it count): how many got an advies, started, hold a verklaring "
