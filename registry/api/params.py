@@ -36,6 +36,8 @@ EERSTE_DATUM = date(1990, 1, 1)
 LAATSTE_DATUM = date(2100, 12, 31)
 DATE_PATTERN = r"^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 DATE_RANGE = f"{EERSTE_DATUM.isoformat()}..{LAATSTE_DATUM.isoformat()}"
+# a doorstroom cohort: a year of the registry's range, or one quarter of it (``cohort_param``)
+COHORT_PATTERN = r"^(199[0-9]|20[0-9]{2}|2100)(-Q[1-4])?$"
 
 
 def in_range(d: date) -> date:

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query, Response
 
 from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Principal, Queries
-from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, Datum, PilotQuery, RegioQuery, cohort_param
+from registry.api.params import (
+    COHORT_PATTERN,
+    EERSTE_DATUM,
+    LAATSTE_DATUM,
+    Datum,
+    PilotQuery,
+    RegioQuery,
+    cohort_param,
+)
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import (
     DoorstroomBeeindiging,
@@ -24,7 +32,6 @@ from registry.api.schemas import (
 from registry.diensten.doorstroom import DoorstroomAntwoord, doorstroom
 from registry.domein.doorstroom import Spreiding, csv_rijen
 
-COHORT_PATTERN = r"^[0-9]{4}(-Q[1-4])?$"
 Doelgroep = Literal["a", "b", "c", "d", "e", "f", "g", "h", "i"]
 Uitkering = Literal["participatiewet", "ww", "wajong", "wia", "nug", "geen", "onbekend"]
 AanmelderType = Literal[
@@ -69,7 +76,10 @@ def doorstroom_route(
     principal: Principal,
     rm: Queries,
     answers: Answers,
-    cohort: Annotated[str, Query(pattern=COHORT_PATTERN, description="YYYY or YYYY-Qn (n 1..4).", examples=["2019"])],
+    cohort: Annotated[
+        str,
+        Query(pattern=COHORT_PATTERN, description="YYYY or YYYY-Qn (n 1..4), a year 1990..2100.", examples=["2019"]),
+    ],
     peildatum: Annotated[Datum, Query(description="Peildatum (business date), YYYY-MM-DD.", examples=["2021-01-13"])],
     pilot: PilotQuery = None,
     regio: RegioQuery = None,
