@@ -12,7 +12,9 @@ Tables (all in one PostgreSQL schema, default ``praktijk``; ``{s}`` in the SQL):
   geslacht, leeftijd, gemeente), ``leerbedrijf_vastgelegd``, ``aftekeningen`` (+ retracted_at/on),
   ``verklaringen`` (volgnummer, crebos, aantal_werkprocessen, brancheorganisaties, issued_at/on, revoked_at/on,
   revoke_reden), ``verklaring_werkprocessen``, ``beeindigingen``, ``uitstroom``, ``tellingen``,
-  ``telling_deelnemers``, ``verwijderingen``.
+  ``telling_deelnemers``, ``verwijderingen``; the doorstroom's later fields in tables of their own:
+  ``aanmelding_kenmerken`` (uitkering, nieuwkomer), ``uitval`` (uitvalreden), ``uitstroom_metingen`` (peilmoment,
+  contract, uitkering_na), ``verklaring_ondertekening`` (the date only), ``praktijkafspraken``.
 * ``tijdlijn`` (events + rejections topics): ``event_log`` (every event: partition/offset, type, deelnemer,
   traject_id, verklaring_id, occurred_at, recorded_at, warnings, key fields as jsonb - never persoonsgegevens)
   and ``afwijzingen`` (rejections, keyed on their own partition/offset).

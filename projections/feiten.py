@@ -52,6 +52,21 @@ TABLES: dict[str, str] = {
     "uitstroom": """(
         event_id text PRIMARY KEY, deelnemer text NOT NULL, uitstroom text NOT NULL,
         partner text, occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    # the doorstroom's fields of later event versions, in tables of their own (the older tables keep their shape, so
+    # a read model built before them stays valid): joined on event_id / verklaring_id
+    "aanmelding_kenmerken": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, uitkering text NOT NULL, nieuwkomer boolean NOT NULL)""",
+    "uitval": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, traject_id text NOT NULL, uitvalreden text NOT NULL)""",
+    "uitstroom_metingen": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, peilmoment text NOT NULL, uitstroom text NOT NULL,
+        contract text, uitkering_na text NOT NULL, partner text,
+        occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
+    "verklaring_ondertekening": """(verklaring_id text PRIMARY KEY, ondertekend_op date NOT NULL)""",
+    "praktijkafspraken": """(
+        event_id text PRIMARY KEY, deelnemer text NOT NULL, traject_id text NOT NULL, geplande_einddatum date NOT NULL,
+        uren_per_week integer NOT NULL, werkprocessen jsonb NOT NULL, partner text,
+        occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
     "tellingen": """(
         event_id text PRIMARY KEY, partner text, bron_type text, pilot text NOT NULL, peildatum date NOT NULL,
         aantal_deelnemers integer NOT NULL, aantal_verklaringen integer,
@@ -82,7 +97,11 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS verklaringen_traject ON {s}.verklaringen (traject_id)",
     "CREATE INDEX IF NOT EXISTS beeindigingen_traject ON {s}.beeindigingen (traject_id, occurred_on)",
     "CREATE INDEX IF NOT EXISTS beeindigingen_on ON {s}.beeindigingen (occurred_on)",
+    # the doorstroom's last ending per deelnemer
+    "CREATE INDEX IF NOT EXISTS beeindigingen_deelnemer ON {s}.beeindigingen (deelnemer, occurred_at)",
     "CREATE INDEX IF NOT EXISTS uitstroom_on ON {s}.uitstroom (occurred_on)",
+    "CREATE INDEX IF NOT EXISTS uitstroom_metingen_deelnemer ON {s}.uitstroom_metingen (deelnemer, peilmoment)",
+    "CREATE INDEX IF NOT EXISTS praktijkafspraken_traject ON {s}.praktijkafspraken (traject_id, occurred_at)",
     "CREATE INDEX IF NOT EXISTS tellingen_pilot ON {s}.tellingen (pilot, peildatum)",
     "CREATE INDEX IF NOT EXISTS reconciliaties_pilot ON {s}.reconciliaties (pilot, peildatum, occurred_at)",
 ]
@@ -128,7 +147,17 @@ def _aanmelding(r: Record, b: dict[str, Any]) -> list[Change]:
                 "partner": r["partner"],
             },
             ["event_id"],
-        )
+        ),
+        insert(
+            "aanmelding_kenmerken",
+            {
+                "event_id": b["event_id"],
+                "deelnemer": r["deelnemer"],
+                "uitkering": r.get("uitkering") or "onbekend",
+                "nieuwkomer": bool(r.get("nieuwkomer")),
+            },
+            ["event_id"],
+        ),
     ]
 
 
@@ -242,6 +271,14 @@ def _verklaring(r: Record, b: dict[str, Any]) -> list[Change]:
         "issued_on": b["occurred_on"],
     }
     out = [insert("verklaringen", row, ["verklaring_id"])]
+    if r.get("ondertekend_op") is not None:  # the date only: the praktijkopleider's reference stays in the log
+        out.append(
+            insert(
+                "verklaring_ondertekening",
+                {"verklaring_id": vid, "ondertekend_op": r["ondertekend_op"]},
+                ["verklaring_id"],
+            )
+        )
     out += [
         insert(
             "verklaring_werkprocessen",
@@ -268,7 +305,7 @@ def _verklaring_ingetrokken(r: Record, b: dict[str, Any]) -> list[Change]:
 
 
 def _beeindiging(r: Record, b: dict[str, Any]) -> list[Change]:
-    return [
+    out = [
         insert(
             "beeindigingen",
             {
@@ -281,15 +318,48 @@ def _beeindiging(r: Record, b: dict[str, Any]) -> list[Change]:
             ["event_id"],
         )
     ]
+    if r.get("uitvalreden") is not None:
+        uitval = {
+            "event_id": b["event_id"],
+            "deelnemer": r["deelnemer"],
+            "traject_id": str(r["traject_id"]),
+            "uitvalreden": r["uitvalreden"],
+        }
+        out.append(insert("uitval", uitval, ["event_id"]))
+    return out
+
+
+def _afspraken(r: Record, b: dict[str, Any]) -> list[Change]:
+    wps = [{"crebo": w["crebo"], "werkproces": w["werkproces"]} for w in r["werkprocessen"]]
+    row = {
+        **b,
+        "deelnemer": r["deelnemer"],
+        "traject_id": str(r["traject_id"]),
+        "geplande_einddatum": r["geplande_einddatum"],
+        "uren_per_week": r["uren_per_week"],
+        "werkprocessen": json.dumps(wps),
+        "partner": r["partner"],
+    }
+    return [insert("praktijkafspraken", row, ["event_id"])]
 
 
 def _uitstroom(r: Record, b: dict[str, Any]) -> list[Change]:
+    meting = {
+        **b,
+        "deelnemer": r["deelnemer"],
+        "peilmoment": r.get("peilmoment") or "einde",
+        "uitstroom": r["uitstroom"],
+        "contract": r.get("contract"),
+        "uitkering_na": r.get("uitkering_na") or "onbekend",
+        "partner": r["partner"],
+    }
     return [
         insert(
             "uitstroom",
             {**b, "deelnemer": r["deelnemer"], "uitstroom": r["uitstroom"], "partner": r["partner"]},
             ["event_id"],
-        )
+        ),
+        insert("uitstroom_metingen", meting, ["event_id"]),
     ]
 
 
@@ -351,6 +421,10 @@ PERSOON_TABELLEN = (
     "beeindigingen",
     "uitstroom",
     "telling_deelnemers",
+    "aanmelding_kenmerken",
+    "uitval",
+    "uitstroom_metingen",
+    "praktijkafspraken",
 )
 
 
@@ -381,6 +455,7 @@ _FEITEN: dict[str, Feit] = {
     "AdviesUitgebracht": _advies,
     "DeelnemerIngeschreven": _inschrijving,
     "LeerbedrijfVastgelegd": _leerbedrijf,
+    "PraktijkafsprakenVastgelegd": _afspraken,
     "WerkprocesAfgetekend": _aftekening,
     "AftekeningIngetrokken": _aftekening_ingetrokken,
     "PraktijkverklaringUitgegeven": _verklaring,

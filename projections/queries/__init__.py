@@ -12,7 +12,7 @@ else the first non-default entry of the connection's ``search_path`` (the API se
 with ``set_config('search_path', ...)``), else ``praktijk``.
 
 One module per concern: ``common`` (schema, filters, shared SQL), ``overzichten``,
-``maandcijfers`` (aantallen), ``historie`` (tijdlijn, traject), ``verklaring``
+``maandcijfers`` (aantallen), ``doorstroom`` (doorstroom_standen), ``historie`` (tijdlijn, traject), ``verklaring``
 (verificatie), ``status`` (projection_status), ``autorisatie``, ``reconciliatie``
 (reconciliatie_rijen, pilots_of_instelling). This package is the
 ``ReadQueries`` port the API calls (registry/api/ports.py), so it re-exports their names.
@@ -23,6 +23,7 @@ from __future__ import annotations
 from projections.queries.autorisatie import deelnemers_of_instelling, instelling_of_traject, instellingen_of_deelnemer
 from projections.queries.common import kwalificatie_key
 from projections.queries.document import ingetrokken_in_partitie, verklaring_document, verklaringen_met_prefix
+from projections.queries.doorstroom import doorstroom_standen, nameting_kandidaten
 from projections.queries.historie import tijdlijn, traject
 from projections.queries.maandcijfers import aantallen
 from projections.queries.overzichten import OVERZICHTEN, overzicht
@@ -35,9 +36,11 @@ __all__ = [
     "OVERZICHTEN",
     "aantallen",
     "deelnemers_of_instelling",
+    "doorstroom_standen",
     "instelling_of_traject",
     "instellingen_of_deelnemer",
     "kwalificatie_key",
+    "nameting_kandidaten",
     "leeftijdsgroep",
     "overzicht",
     "pilots_of_instelling",

@@ -18,7 +18,9 @@ def verificatie(conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
                v.revoked_on, v.revoke_reden, v.partner,
                (SELECT i.mbo_instelling FROM {s}.inschrijvingen i WHERE i.traject_id = v.traject_id
                 ORDER BY i.occurred_at, i.event_id LIMIT 1) AS mbo_instelling,
-               (SELECT l.naam FROM {s}.leerbedrijven l WHERE l.leerbedrijf_id = v.leerbedrijf_id) AS leerbedrijf_naam
+               (SELECT l.naam FROM {s}.leerbedrijven l WHERE l.leerbedrijf_id = v.leerbedrijf_id) AS leerbedrijf_naam,
+               (SELECT o.ondertekend_op FROM {s}.verklaring_ondertekening o WHERE o.verklaring_id = v.verklaring_id)
+                 AS ondertekend_op
         FROM {s}.verklaringen v WHERE v.verklaring_id = :v""",
         {"v": verklaring_id},
     )
@@ -49,5 +51,6 @@ def verificatie(conn: Connection, verklaring_id: str) -> dict[str, Any] | None:
         "werkprocessen": [{"crebo": w.crebo, "werkproces": w.werkproces, "naam": w.naam} for w in wps],
         "leerbedrijf": {"leerbedrijf_id": v.leerbedrijf_id, "naam": v.leerbedrijf_naam},
         "uitgegeven_op": v.issued_on,
+        "ondertekend_op": v.ondertekend_op,  # the date the praktijkopleider signed; never who (not in the read model)
         "brancheorganisaties": list(v.brancheorganisaties),
     }

@@ -26,6 +26,7 @@ from registry.api.routes import (  # the verklaring as PDF, VC-JWT, HTML page
     aantallen,
     credential,
     document,
+    doorstroom,
     overzichten,
     reconciliatie,
     status,
@@ -137,6 +138,7 @@ def create_app(
     metrics.install(app, app.state.context.metrics)
     app.include_router(overzichten.router(queries.OVERZICHTEN if queries is not None else {}))
     app.include_router(aantallen.router)
+    app.include_router(doorstroom.router)
     app.include_router(trajecten.router)
     app.include_router(audit_route.router)
     app.include_router(verificatie.router)

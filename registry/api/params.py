@@ -19,6 +19,8 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import AfterValidator, WithJsonSchema
 
+from registry.domein.doorstroom import Cohort
+
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 KORTE_CODE_PATTERN = r"^[Pp][Vv]-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}$"
 VERKLARING_OF_CODE_PATTERN = (
@@ -34,6 +36,8 @@ EERSTE_DATUM = date(1990, 1, 1)
 LAATSTE_DATUM = date(2100, 12, 31)
 DATE_PATTERN = r"^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 DATE_RANGE = f"{EERSTE_DATUM.isoformat()}..{LAATSTE_DATUM.isoformat()}"
+# a doorstroom cohort: a year of the registry's range, or one quarter of it (``cohort_param``)
+COHORT_PATTERN = r"^(199[0-9]|20[0-9]{2}|2100)(-Q[1-4])?$"
 
 
 def in_range(d: date) -> date:
@@ -107,3 +111,11 @@ InstellingQuery = Annotated[
     ),
 ]
 GemeenteQuery = Annotated[str | None, Query(pattern=GEMEENTE_PATTERN, description="CBS gemeentecode, e.g. GM0363")]
+
+
+def cohort_param(text: str) -> Cohort:
+    """A doorstroom cohort (YYYY or YYYY-Qn) within the registry's years; ValueError (without the value) otherwise."""
+    cohort = Cohort.parse(text.strip())
+    if not EERSTE_DATUM.year <= cohort.jaar <= LAATSTE_DATUM.year:
+        raise ValueError(f"cohort outside {EERSTE_DATUM.year}..{LAATSTE_DATUM.year}")
+    return cohort

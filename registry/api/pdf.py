@@ -155,6 +155,7 @@ def render(doc: VerklaringDocument) -> bytes:
             ", ".join(doc.brancheorganisaties) or "-",
         ),
         ("Datum van uitgifte", datum_nl(doc.uitgegeven_op)),
+        *((("Ondertekend op", datum_nl(doc.ondertekend_op)),) if doc.ondertekend_op else ()),
         ("Volgnummer", str(doc.volgnummer) if doc.volgnummer is not None else "-"),
         ("Verklaringnummer", doc.verklaring_id),
     ]

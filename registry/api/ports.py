@@ -46,6 +46,22 @@ class ReadQueries(Protocol):
         """One row per month from ``van`` to ``tot``."""
         ...
 
+    def doorstroom_standen(
+        self,
+        conn: Connection,
+        *,
+        van: date,
+        tot: date,
+        peildatum: date,
+        pilots: list[str] | None = None,
+        doelgroep: str | None = None,
+        uitkering: str | None = None,
+        aanmelder_type: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """One row per deelnemer whose first aanmelding falls in ``van``..``tot`` and matches the filters: its
+        position at ``peildatum`` (the fields of ``registry.domein.doorstroom.Stand``)."""
+        ...
+
     def traject(self, conn: Connection, traject_id: str) -> dict[str, Any] | None:
         """The traject's state and events, or None when unknown."""
         ...

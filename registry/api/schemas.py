@@ -128,6 +128,10 @@ class VerificatieResponse(_Open):
     werkprocessen: list[WerkprocesRef] = Field(default_factory=list)
     leerbedrijf: LeerbedrijfRef | None = None
     uitgegeven_op: date | None = None
+    ondertekend_op: date | None = Field(
+        None,
+        description="Date the praktijkopleider signed the verklaring (null for one issued before it was recorded).",
+    )
     brancheorganisaties: list[str] = Field(default_factory=list)
 
 
@@ -254,3 +258,77 @@ class AuditRecord(BaseModel):
     pseudonym: str | None = Field(None, description="The deelnemer the read is about (null: unknown object).")
     object_id: str = Field(description="The traject_id, pseudonym or verklaring_id asked for.")
     status: int = Field(description="The HTTP status of the answer (200, 403, 404, 410).")
+
+
+# --- GET /v1/doorstroom ------------------------------------------------------------------------------------------
+class DoorstroomStap(BaseModel):
+    stap: Literal["aangemeld", "advies", "gestart", "verklaring", "beeindigd"]
+    deelnemers: int
+
+
+class DoorstroomConversie(BaseModel):
+    """Deelnemers of the step / aangemeld, rounded half up to 3 decimals; null when none is aangemeld."""
+
+    advies: float | None
+    gestart: float | None
+    verklaring: float | None
+    beeindigd: float | None
+
+
+class DoorstroomSpreiding(BaseModel):
+    """Whole days over the deelnemers with both dates; nearest-rank percentiles (null when n = 0)."""
+
+    n: int
+    p25: int | None
+    mediaan: int | None
+    p75: int | None
+
+
+class DoorstroomDoorlooptijd(BaseModel):
+    aanmelding_tot_start: DoorstroomSpreiding = Field(description="First aanmelding -> earliest startdatum.")
+    start_tot_verklaring: DoorstroomSpreiding = Field(
+        description="Earliest startdatum -> issue date of the first verklaring still valid at the peildatum."
+    )
+
+
+class DoorstroomBeeindiging(BaseModel):
+    reden: str = Field(description="Reden of the deelnemer's last ended traject.")
+    uitvalreden: str | None = Field(description="Its uitvalreden; null except for voortijdig_gestopt.")
+    deelnemers: int
+
+
+class DoorstroomUitstroom(BaseModel):
+    peilmoment: Literal["einde", "zes_maanden", "twaalf_maanden"]
+    uitstroom: str
+    deelnemers: int
+
+
+class DoorstroomContract(BaseModel):
+    peilmoment: Literal["einde", "zes_maanden", "twaalf_maanden"]
+    contract: str | None = Field(description="Among betaald_werk; null when not reported.")
+    deelnemers: int
+
+
+class DoorstroomUitkeringNa(BaseModel):
+    peilmoment: Literal["einde", "zes_maanden", "twaalf_maanden"]
+    uitkering_na: str = Field(description="Among betaald_werk.")
+    deelnemers: int
+
+
+class DoorstroomResponse(BaseModel):
+    cohort: str = Field(description="YYYY or YYYY-Qn: year or quarter of the deelnemer's first aanmelding.")
+    peildatum: date
+    pilot: str | None = None
+    regio: str | None = None
+    doelgroep: str | None = None
+    uitkering: str | None = None
+    aanmelder_type: str | None = None
+    stappen: list[DoorstroomStap]
+    conversie: DoorstroomConversie
+    doorlooptijd_dagen: DoorstroomDoorlooptijd
+    beeindiging: list[DoorstroomBeeindiging]
+    uitstroom: list[DoorstroomUitstroom] = Field(
+        description="Per peilmoment and destination: the latest registration per deelnemer and peilmoment."
+    )
+    contract: list[DoorstroomContract]
+    uitkering_na: list[DoorstroomUitkeringNa]

@@ -10,6 +10,7 @@ from rich.console import Console
 from registry.cli import api as api_cli
 from registry.cli import backup as cli_backup
 from registry.cli import db as cli_db
+from registry.cli import nametingen as cli_nametingen
 from registry.cli import partners as cli_partners_mod
 from registry.cli import projector as cli_projector
 from registry.cli import reconcile as cli_reconcile
@@ -251,7 +252,7 @@ def demo(
 
 
 # Commands in their own modules (validator, projections, reconciliation, API).
-for _module in (cli_validator, cli_projector, cli_reconcile, api_cli, cli_partners_mod):
+for _module in (cli_validator, cli_projector, cli_reconcile, api_cli, cli_partners_mod, cli_nametingen):
     _module.register(app)
 cli_backup.register(app)
 

@@ -33,13 +33,24 @@ _VOLGNUMMER = frozenset({"PraktijkverklaringUitgegeven"})
 
 
 # ---- payloads: person events ---------------------------------------------------------------------
-def aanmelding(pilot: str, aanmelder_type: str, doelgroep: str, gemeente: str | None, werkend: bool) -> Payload:
+def aanmelding(
+    pilot: str,
+    aanmelder_type: str,
+    doelgroep: str,
+    gemeente: str | None,
+    werkend: bool,
+    *,
+    uitkering: str = "onbekend",
+    nieuwkomer: bool = False,
+) -> Payload:
     return {
         "pilot": pilot,
         "aanmelder_type": aanmelder_type,
         "doelgroep": doelgroep,
         "gemeente": gemeente,
         "werkend": werkend,
+        "uitkering": uitkering,
+        "nieuwkomer": nieuwkomer,
     }
 
 
@@ -85,6 +96,18 @@ def leerbedrijf_vastgelegd(traject_id: str, leerbedrijf_id: str, praktijkopleide
     return {"traject_id": traject_id, "leerbedrijf_id": leerbedrijf_id, "praktijkopleider": praktijkopleider}
 
 
+def praktijkafspraken(
+    traject_id: str, werkprocessen: Sequence[tuple[str, str]], geplande_einddatum: dt.date, uren_per_week: int
+) -> Payload:
+    """``werkprocessen`` as (crebo, werkproces) pairs."""
+    return {
+        "traject_id": traject_id,
+        "werkprocessen": [{"crebo": c, "werkproces": w} for c, w in werkprocessen],
+        "geplande_einddatum": geplande_einddatum,
+        "uren_per_week": uren_per_week,
+    }
+
+
 def aftekening(traject_id: str, crebo: str, werkproces: str, afgetekend_door: str) -> Payload:
     return {"traject_id": traject_id, "crebo": crebo, "werkproces": werkproces, "afgetekend_door": afgetekend_door}
 
@@ -99,14 +122,20 @@ def verklaring(
     werkprocessen: Sequence[tuple[str, str]],
     leerbedrijf_id: str,
     brancheorganisaties: Sequence[str] = (),
+    *,
+    ondertekend_door: str | None,
+    ondertekend_op: dt.date | None,
 ) -> Payload:
-    """``werkprocessen`` as (crebo, werkproces) pairs."""
+    """``werkprocessen`` as (crebo, werkproces) pairs; who signed it and when are required by the registry (None
+    only to build a refused or an older verklaring)."""
     return {
         "traject_id": traject_id,
         "verklaring_id": verklaring_id,
         "werkprocessen": [{"crebo": c, "werkproces": w} for c, w in werkprocessen],
         "leerbedrijf_id": leerbedrijf_id,
         "brancheorganisaties": list(brancheorganisaties),
+        "ondertekend_door": ondertekend_door,
+        "ondertekend_op": ondertekend_op,
     }
 
 
@@ -114,12 +143,15 @@ def verklaring_ingetrokken(verklaring_id: str, reden: str) -> Payload:
     return {"verklaring_id": verklaring_id, "reden": reden}
 
 
-def beeindiging(traject_id: str, reden: str) -> Payload:
-    return {"traject_id": traject_id, "reden": reden}
+def beeindiging(traject_id: str, reden: str, uitvalreden: str | None = None) -> Payload:
+    """``uitvalreden``: required with ``voortijdig_gestopt``, None with any other reden."""
+    return {"traject_id": traject_id, "reden": reden, "uitvalreden": uitvalreden}
 
 
-def uitstroom(uitstroom: str) -> Payload:
-    return {"uitstroom": uitstroom}
+def uitstroom(
+    uitstroom: str, peilmoment: str = "einde", contract: str | None = None, uitkering_na: str = "onbekend"
+) -> Payload:
+    return {"uitstroom": uitstroom, "peilmoment": peilmoment, "contract": contract, "uitkering_na": uitkering_na}
 
 
 def verwijdering(grondslag: str) -> Payload:

@@ -3,7 +3,7 @@ random source, so the order is part of the data set's definition)."""
 
 from __future__ import annotations
 
-from registry.demo import buiten_beeld, leerbedrijven, personen, publicatie, trajecten, verklaringen
+from registry.demo import buiten_beeld, doorstroom, leerbedrijven, personen, publicatie, trajecten, verklaringen
 from registry.demo.wereld import DemoRecord, Wereld
 
 
@@ -23,4 +23,5 @@ def bouw(seed: int) -> tuple[Wereld, list[DemoRecord]]:
     buiten_beeld.na_peildatum(w)
     buiten_beeld.kandidaten(w)
     buiten_beeld.intrekkingen(w)
-    return w, publicatie.records(w)
+    # the doorstroom's agreements and follow-ups: merged in, drawing nothing from the world's stream
+    return w, publicatie.records(w, doorstroom.aanvulling(w))

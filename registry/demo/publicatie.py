@@ -4,6 +4,7 @@ a JSON-lines row built by registry.demo.bouwer with a deterministic event_id."""
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,8 +22,14 @@ _WERKDAG = 540  # minutes from 08:00 in which events happen
 _Rij = tuple[datetime, str, str, bouwer.Payload, str | None, str | None, date | None]
 
 
-def records(w: Wereld) -> list[DemoRecord]:
-    rijen = _referentie(w) + _persoonlijk(w)
+def records(w: Wereld, aanvulling: list[_Rij] | None = None) -> list[DemoRecord]:
+    """``aanvulling``: person events built without the world's random stream, merged in by occurred_at (after the
+    data set's own events of the same instant), so drawing the times of day stays what it was."""
+    referentie = _referentie(w)  # first: the order of the draws is part of the data set
+    persoonlijk = _persoonlijk(w)
+    if aanvulling:
+        persoonlijk = list(heapq.merge(persoonlijk, sorted(aanvulling, key=lambda r: r[0]), key=lambda r: r[0]))
+    rijen = referentie + persoonlijk
     out: list[DemoRecord] = []
     for n, (ts, partner, event_type, payload, bsn, naam, geboren) in enumerate(rijen):
         row = bouwer.inzending(

@@ -210,6 +210,7 @@ def run(
     summarize(s, t, console)
     project(s, console)
     show_overzichten(s, console, PEILDATUM)
+    show_doorstroom(s, console, "2019", PEILDATUM)
     show_reconciliatie(s, console, PEILDATUM)
     key = demo_key(s)
     base = f"http://{s.api_host}:{s.api_port}"
@@ -309,6 +310,19 @@ def show_overzichten(s: Settings, console: Console, peildatum: dt.date) -> None:
         f"with a verklaring, {sum(r['verklaringen'] for r in niv)} verklaringen "
         "(the evaluation: 784 over 26 pilots, 405, 458)"
     )
+
+
+def show_doorstroom(s: Settings, console: Console, cohort: str, peildatum: dt.date) -> None:
+    """The doorstroom of a cohort (what GET /v1/doorstroom answers landelijk): funnel, lead times, endings, uitstroom."""
+    from projections import queries
+    from registry.demo.doorstroom_tabel import tabellen
+    from registry.domein.doorstroom import Cohort, aggregeer, stand_uit_rij
+
+    c = Cohort.parse(cohort)
+    with engine(s.for_component("api").database_url).connect() as conn:
+        rows = queries.doorstroom_standen(conn, van=c.van, tot=c.tot, peildatum=peildatum)
+    for table in tabellen(aggregeer(stand_uit_rij(r) for r in rows), cohort, peildatum):
+        console.print(table)
 
 
 def show_reconciliatie(s: Settings, console: Console, peildatum: dt.date) -> None:

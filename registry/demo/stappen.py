@@ -4,21 +4,78 @@ verklaring, beeindiging, uitstroom. The timelines (trajecten.py) decide when."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import TypeVar
 
 from registry.demo import bouwer
 from registry.demo.dossiers import crebos_van
 from registry.demo.toeval import leeftijd_op
 from registry.demo.wereld import Leerbedrijf, Persoon, Traject, Verklaring, Wereld
 
+# a verklaring signed at a leerbedrijf whose praktijkopleider the data set never drew
+ONBEKENDE_OPLEIDER = "po-0000"
+# why deelnemers stop early (plausible shares; the evaluation names no figures)
+UITVALREDENEN: tuple[tuple[str, float], ...] = (
+    ("werk_gevonden", 22),
+    ("gezondheid", 14),
+    ("motivatie", 18),
+    ("niet_passend", 12),
+    ("leerbedrijf_gestopt", 8),
+    ("persoonlijke_omstandigheden", 16),
+    ("detentie_einde", 3),
+    ("overig", 7),
+)
+
+
+# the uitkering at aanmelding per doelgroep (a bijstand, b WW, c beperking, i gedetineerden; the rest mixed)
+UITKERINGEN: dict[str, tuple[tuple[str, float], ...]] = {
+    "a": (("participatiewet", 85), ("nug", 5), ("onbekend", 10)),
+    "b": (("ww", 85), ("participatiewet", 5), ("onbekend", 10)),
+    "c": (("wajong", 45), ("wia", 20), ("participatiewet", 25), ("onbekend", 10)),
+    "h": (("geen", 70), ("ww", 10), ("onbekend", 20)),
+    "i": (("geen", 40), ("onbekend", 60)),
+}
+UITKERINGEN_OVERIG = (("participatiewet", 35), ("nug", 15), ("geen", 25), ("ww", 5), ("onbekend", 20))
+CONTRACTEN: tuple[tuple[str | None, float], ...] = (
+    ("tijdelijk", 40),
+    ("uitzend", 20),
+    ("vast", 15),
+    ("afspraakbaan", 10),
+    ("bbl", 5),
+    ("zelfstandig", 5),
+    (None, 5),
+)
+UITKERING_NA_WERK = (("geen", 60), ("deels", 30), ("onbekend", 10))
+UITKERING_NA_ANDERS = (("volledig", 50), ("deels", 10), ("geen", 20), ("onbekend", 20))
+T = TypeVar("T")
+
+
+def vast_gekozen(sleutel: str, opties: Sequence[tuple[T, float]]) -> T:
+    """A weighted choice fixed by ``sleutel`` (a hash, not the world's random stream): fields added to the data set
+    later draw nothing from that stream, so every earlier draw, and so every number the demo printed, stays."""
+    totaal = sum(w for _, w in opties)
+    punt = int.from_bytes(hashlib.sha256(sleutel.encode()).digest()[:8], "big") / 2**64 * totaal
+    for waarde, gewicht in opties:
+        punt -= gewicht
+        if punt < 0:
+            return waarde
+    return opties[-1][0]
+
 
 def aanmelden(p: Persoon, dag: date) -> None:
+    uitkering = vast_gekozen(f"uitkering:{p.nr}", UITKERINGEN.get(p.doelgroep, UITKERINGEN_OVERIG))
+    nieuwkomer = vast_gekozen(
+        f"nieuwkomer:{p.nr}", ((True, 40), (False, 60)) if p.doelgroep == "f" else ((True, 3), (False, 97))
+    )
     p.emit(
         dag,
         p.aanmelder,
         "KandidaatAangemeld",
-        bouwer.aanmelding(p.pilot, p.aanmelder_type, p.doelgroep, p.gemeente, p.werkend),
+        bouwer.aanmelding(
+            p.pilot, p.aanmelder_type, p.doelgroep, p.gemeente, p.werkend, uitkering=uitkering, nieuwkomer=nieuwkomer
+        ),
     )
 
 
@@ -129,7 +186,15 @@ def uitgeven(w: Wereld, p: Persoon, t: Traject, v: Verklaring, d: date) -> None:
         d,
         t.instelling,
         "PraktijkverklaringUitgegeven",
-        bouwer.verklaring(t.traject_id, v.verklaring_id, v.werkprocessen, t.lb.lb_id, v.branche),
+        bouwer.verklaring(
+            t.traject_id,
+            v.verklaring_id,
+            v.werkprocessen,
+            t.lb.lb_id,
+            v.branche,
+            ondertekend_door=t.lb.opleider or ONBEKENDE_OPLEIDER,
+            ondertekend_op=d,
+        ),
     )
     for c in crebos_van(v.sleutel):
         t.lb.crebos.add(c)
@@ -137,7 +202,8 @@ def uitgeven(w: Wereld, p: Persoon, t: Traject, v: Verklaring, d: date) -> None:
 
 def beeindigen(p: Persoon, t: Traject, d: date, reden: str) -> None:
     t.einde, t.reden = d, reden
-    p.emit(d, t.instelling, "TrajectBeeindigd", bouwer.beeindiging(t.traject_id, reden))
+    uitval = vast_gekozen(f"uitval:{t.traject_id}", UITVALREDENEN) if reden == "voortijdig_gestopt" else None
+    p.emit(d, t.instelling, "TrajectBeeindigd", bouwer.beeindiging(t.traject_id, reden, uitval))
 
 
 def uitstroom(w: Wereld, p: Persoon, d: date, opties: Sequence[tuple[str, float]]) -> None:
@@ -145,4 +211,12 @@ def uitstroom(w: Wereld, p: Persoon, d: date, opties: Sequence[tuple[str, float]
     partner = p.instelling
     if p.aanmelder.split(".")[0] in ("gemeente", "uwv", "dji") and w.toeval.rng.random() < 0.3:
         partner = p.aanmelder
-    p.emit(d, partner, "UitstroomGeregistreerd", bouwer.uitstroom(w.toeval.gewogen(opties)))
+    p.emit(d, partner, "UitstroomGeregistreerd", uitstroom_meting(w.toeval.gewogen(opties), "einde", f"{p.nr}:{d}"))
+
+
+def uitstroom_meting(waar: str, peilmoment: str, sleutel: str) -> bouwer.Payload:
+    """An uitstroom with its contract and uitkering, chosen by ``sleutel`` (no draw from the world's stream)."""
+    werk = waar == "betaald_werk"
+    contract = vast_gekozen(f"contract:{peilmoment}:{sleutel}", CONTRACTEN) if werk else None
+    na = vast_gekozen(f"uitkering_na:{peilmoment}:{sleutel}", UITKERING_NA_WERK if werk else UITKERING_NA_ANDERS)
+    return bouwer.uitstroom(waar, peilmoment, contract, na)

@@ -130,7 +130,12 @@ def refusals(seed: int = 2021) -> list[DemoRecord]:
         "PraktijkverklaringUitgegeven",
         a,
         bouwer.verklaring(
-            ta.traject_id, r.id("verklaring:3"), ta.afgetekend[:1] + [(ta.crebo, vrij_a[0])], ta.lb.lb_id
+            ta.traject_id,
+            r.id("verklaring:3"),
+            ta.afgetekend[:1] + [(ta.crebo, vrij_a[0])],
+            ta.lb.lb_id,
+            ondertekend_door=ta.lb.opleider or "po-0000",
+            ondertekend_op=ta.startdatum,
         ),
     )
     # 4: a sign-off by a partner kind that may not sign off at all (the referring gemeente); another instelling
@@ -171,7 +176,14 @@ def refusals(seed: int = 2021) -> list[DemoRecord]:
         th.instelling,
         "PraktijkverklaringUitgegeven",
         houder,
-        bouwer.verklaring(th.traject_id, r.id("verklaring:7"), houder.verklaringen[0].werkprocessen[:2], th.lb.lb_id),
+        bouwer.verklaring(
+            th.traject_id,
+            r.id("verklaring:7"),
+            houder.verklaringen[0].werkprocessen[:2],
+            th.lb.lb_id,
+            ondertekend_door=th.lb.opleider or "po-0000",
+            ondertekend_op=th.startdatum,
+        ),
     )
     return r.out
 

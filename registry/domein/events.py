@@ -21,6 +21,7 @@ EventType = Literal[
     "AdviesUitgebracht",
     "DeelnemerIngeschreven",
     "LeerbedrijfVastgelegd",
+    "PraktijkafsprakenVastgelegd",
     "WerkprocesAfgetekend",
     "AftekeningIngetrokken",
     "PraktijkverklaringUitgegeven",
@@ -90,13 +91,14 @@ def _reference(name: EventType, key: KeyFn, *publishers: str) -> EventSpec:
 
 # who refers candidates (KandidaatAangemeld) and may report their uitstroom
 REFERRERS = _soorten("gemeente", "uwv", "rmc", "dji", "werkgever", "sw", "reintegratie", "mbo")
-UITSTROOM_REFERRERS = _soorten("gemeente", "uwv", "dji", "rmc")
+UITSTROOM_REFERRERS = _soorten("gemeente", "uwv", "dji", "rmc", "sw", "reintegratie")
 
 CATALOGUE: tuple[EventSpec, ...] = (
     _person("KandidaatAangemeld", *REFERRERS),
     _person("AdviesUitgebracht", "mbo"),
     _person("DeelnemerIngeschreven", "mbo"),
     _person("LeerbedrijfVastgelegd", "mbo"),
+    _person("PraktijkafsprakenVastgelegd", "mbo"),
     _person("WerkprocesAfgetekend", "mbo", "leerbedrijf"),
     _person("AftekeningIngetrokken", "mbo", "leerbedrijf"),
     _person("PraktijkverklaringUitgegeven", "mbo"),

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from registry.domein import identifiers, redenen, relaties
+from registry.domein import identifiers, redenen, relaties, vorm
 from registry.domein.controles import (
     Context,
     Record,
@@ -32,6 +32,8 @@ from registry.domein.staat import Staat, Traject
 NA_BEEINDIGING = frozenset(
     {"AftekeningIngetrokken", "PraktijkverklaringIngetrokken", "UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"}
 )
+# warning: a sign-off of a werkproces outside the traject's latest praktijkafspraken
+BUITEN_AFSPRAAK = "buiten_afspraak"
 # reasons a partner can retry on once missing reference data or an earlier event has arrived
 HERSTELBAAR = frozenset(
     {
@@ -74,6 +76,7 @@ def beoordeel(staat: Staat, event_type: str, r: Record, ingress_partner: str, no
     ctx = Context(staat, r, ingress_partner)
     try:
         algemeen(ctx, now)
+        vorm.controleer(ctx, event_type)
         uitgever(ctx, event_type)
         relaties.poort(ctx, event_type)
         regel(ctx)
@@ -175,6 +178,30 @@ def _aftekening(ctx: Context) -> None:
         "al_afgetekend",
         f"{r['crebo']} {r['werkproces']} is already signed off in this traject",
     )
+    if t.afspraak is not None and (r["crebo"], r["werkproces"]) not in t.afspraak:
+        ctx.warnings.append(BUITEN_AFSPRAAK)
+
+
+def _afspraken(ctx: Context) -> None:
+    """Praktijkafspraken: by the traject's instelling, on werkprocessen of known dossiers, each once."""
+    s, r = ctx.staat, ctx.r
+    eigen_traject(ctx, "record praktijkafspraken")
+    wps = [(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]]
+    eis(bool(wps), "geen_werkprocessen", "praktijkafspraken list at least one werkproces")
+    eis(len(set(wps)) == len(wps), "dubbel_werkproces", "a werkproces is listed twice")
+    for crebo, werkproces in wps:
+        dossier = s.dossiers.get(crebo)
+        eis(
+            dossier is not None,
+            "onbekend_dossier",
+            f"crebo {crebo} has no known kwalificatiedossier",
+            f"dossier:{crebo}",
+        )
+        eis(
+            werkproces in (dossier or ()),
+            "onbekend_werkproces",
+            f"werkproces {werkproces} is not in the dossier of crebo {crebo}",
+        )
 
 
 def _reden_uit_lijst(ctx: Context, event_type: str) -> None:
@@ -337,6 +364,7 @@ _REGELS: dict[str, Callable[[Context], None]] = {
     "AdviesUitgebracht": _advies,
     "DeelnemerIngeschreven": _inschrijving,
     "LeerbedrijfVastgelegd": _leerbedrijf_vastgelegd,
+    "PraktijkafsprakenVastgelegd": _afspraken,
     "WerkprocesAfgetekend": _aftekening,
     "AftekeningIngetrokken": _aftekening_ingetrokken,
     "PraktijkverklaringUitgegeven": _verklaring,

@@ -28,6 +28,9 @@ class Traject:
     open: bool = True
     afgetekend: set[Werkproces] = field(default_factory=set)
     einde: dt.datetime | None = None  # occurred_at of TrajectBeeindigd
+    # the werkprocessen of the latest PraktijkafsprakenVastgelegd (by occurred_at) and its occurred_at; None: none yet
+    afspraak: set[Werkproces] | None = None
+    afspraak_op: dt.datetime | None = None
 
 
 @dataclass
@@ -155,6 +158,13 @@ def _leerbedrijf(s: Staat, r: Record) -> None:
     _traject(s, r).leerbedrijf_id = r["leerbedrijf_id"]
 
 
+def _afspraken(s: Staat, r: Record) -> None:
+    t = _traject(s, r)
+    if t.afspraak_op is None or r["occurred_at"] >= t.afspraak_op:  # the latest agreement counts, whatever the order
+        t.afspraak = {(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]}
+        t.afspraak_op = r["occurred_at"]
+
+
 def _afgetekend(s: Staat, r: Record) -> None:
     _traject(s, r).afgetekend.add((r["crebo"], r["werkproces"]))
 
@@ -239,6 +249,7 @@ _HANDLERS: dict[str, Callable[[Staat, Record], None]] = {
     "AdviesUitgebracht": _advies,
     "DeelnemerIngeschreven": _ingeschreven,
     "LeerbedrijfVastgelegd": _leerbedrijf,
+    "PraktijkafsprakenVastgelegd": _afspraken,
     "WerkprocesAfgetekend": _afgetekend,
     "AftekeningIngetrokken": _ingetrokken_aftekening,
     "PraktijkverklaringUitgegeven": _verklaring,
@@ -278,6 +289,8 @@ def entity_json(staat: Staat, kind: str, key: str) -> Any:
             "open": t.open,
             "afgetekend": [list(w) for w in sorted(t.afgetekend)],
             "einde": t.einde.isoformat() if t.einde is not None else None,
+            "afspraak": [list(w) for w in sorted(t.afspraak)] if t.afspraak is not None else None,
+            "afspraak_op": t.afspraak_op.isoformat() if t.afspraak_op is not None else None,
         }
     if kind == "verklaring":
         v = staat.verklaringen[key]
@@ -320,13 +333,16 @@ def load_entity(staat: Staat, kind: str, key: str, data: Any) -> None:
     elif kind == "pilot":
         staat.pilot_partners[key] = set(data or ())
     elif kind == "traject":
-        einde = data.get("einde")
+        einde, afspraak, afspraak_op = data.get("einde"), data.get("afspraak"), data.get("afspraak_op")
         staat.trajecten[key] = Traject(
             **{
                 **data,
                 "startdatum": dt.date.fromisoformat(data["startdatum"]),
                 "afgetekend": {tuple(w) for w in data["afgetekend"]},
                 "einde": dt.datetime.fromisoformat(einde) if einde else None,
+                # a snapshot from before praktijkafspraken were kept: none
+                "afspraak": {tuple(w) for w in afspraak} if afspraak is not None else None,
+                "afspraak_op": dt.datetime.fromisoformat(afspraak_op) if afspraak_op else None,
             }
         )
     elif kind == "verklaring":

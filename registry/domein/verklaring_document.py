@@ -101,6 +101,7 @@ class VerklaringDocument:
     volgnummer: int | None
     ingetrokken_op: dt.date | None
     verificatie_url: str
+    ondertekend_op: dt.date | None = None  # when the praktijkopleider signed it (who signed is never printed)
 
     @property
     def werkproces_namen(self) -> list[str]:
@@ -171,6 +172,7 @@ def bouw_document(feiten: Mapping[str, Any], persoon: Persoon | None, verificati
         volgnummer=feiten.get("volgnummer"),
         ingetrokken_op=feiten.get("ingetrokken_op"),
         verificatie_url=verificatie_url,
+        ondertekend_op=feiten.get("ondertekend_op"),
     )
 
 

@@ -1,5 +1,5 @@
-"""Opaque references to people outside the registry: ``afgetekend_door`` (WerkprocesAfgetekend) and
-``praktijkopleider`` (LeerbedrijfVastgelegd) name a praktijkopleider by an id the partner keeps, never by a name or
+"""Opaque references to people outside the registry: ``afgetekend_door`` (WerkprocesAfgetekend),
+``praktijkopleider`` (LeerbedrijfVastgelegd) and ``ondertekend_door`` (PraktijkverklaringUitgegeven) name a praktijkopleider by an id the partner keeps, never by a name or
 an e-mail address, because whatever is accepted stays in the immutable canonical log.
 
 Format: 2-64 characters, lowercase letters, digits and ``. _ -``, starting with a letter or digit (``po-0042``,
@@ -13,7 +13,11 @@ from __future__ import annotations
 import re
 
 ONGELDIG = "ongeldige_referentie"  # the validator's reason code
-VELDEN = ("afgetekend_door", "praktijkopleider")  # the fields that hold such a reference, in any event type
+VELDEN = (
+    "afgetekend_door",
+    "praktijkopleider",
+    "ondertekend_door",
+)  # the fields that hold such a reference, in any event type
 PATROON = r"^[a-z0-9][a-z0-9._-]{1,63}$"
 _REFERENTIE = re.compile(PATROON)
 

@@ -72,6 +72,8 @@ def stream(seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
                     leerbedrijf_id=LB,
                     brancheorganisaties=["NOA"],
                     volgnummer=None,
+                    ondertekend_door="po",
+                    ondertekend_op=ev("x")["occurred_at"].date(),
                 ),
             )
         )

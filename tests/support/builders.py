@@ -98,7 +98,9 @@ def afteken(wp: str = "B1-K1-W1", partner: str = MBO, **over: Any) -> dict[str, 
 
 
 def verklaring(wps: list[str], **over: Any) -> dict[str, Any]:
-    payload = bouwer.verklaring(T1, V1, [("25250", w) for w in wps], LB)
+    payload = bouwer.verklaring(
+        T1, V1, [("25250", w) for w in wps], LB, ondertekend_door="po-0042", ondertekend_op=T0.date()
+    )
     return _canoniek("PraktijkverklaringUitgegeven", MBO, payload) | over
 
 
@@ -181,12 +183,14 @@ class Bouwer:
         gemeente: str | None = None,
         aanmelder: str = "gemeente",
         doelgroep: str = "a",
+        uitkering: str = "onbekend",
+        partner: str | None = None,
     ) -> Event:
         return self._event(
             "KandidaatAangemeld",
-            "gemeente." + (gemeente or "gm0599").lower(),
+            partner or "gemeente." + (gemeente or "gm0599").lower(),
             on,
-            bouwer.aanmelding(pilot, aanmelder, doelgroep, gemeente, False),
+            bouwer.aanmelding(pilot, aanmelder, doelgroep, gemeente, False, uitkering=uitkering),
             deelnemer=deelnemer,
             persoonsgegevens=_GEHEIM,
         )
@@ -236,6 +240,19 @@ class Bouwer:
             persoonsgegevens=_GEHEIM,
         )
 
+    def afspraken(
+        self,
+        deelnemer: str,
+        traject_id: str,
+        werkprocessen: Sequence[tuple[str, str]],
+        on: dt.date,
+        geplande_einddatum: dt.date = dt.date(2021, 6, 30),
+        uren_per_week: int = 24,
+        instelling: str = "mbo.albeda",
+    ) -> Event:
+        payload = bouwer.praktijkafspraken(traject_id, werkprocessen, geplande_einddatum, uren_per_week)
+        return self._event("PraktijkafsprakenVastgelegd", instelling, on, payload, deelnemer=deelnemer)
+
     def leerbedrijf(self, deelnemer: str, traject_id: str, leerbedrijf_id: str, on: dt.date) -> Event:
         return self._event(
             "LeerbedrijfVastgelegd",
@@ -282,7 +299,15 @@ class Bouwer:
         brancheorganisaties: Sequence[str] = (),
         instelling: str = "mbo.albeda",
     ) -> Event:
-        payload = bouwer.verklaring(traject_id, verklaring_id, werkprocessen, leerbedrijf_id, brancheorganisaties)
+        payload = bouwer.verklaring(
+            traject_id,
+            verklaring_id,
+            werkprocessen,
+            leerbedrijf_id,
+            brancheorganisaties,
+            ondertekend_door="po-0001",
+            ondertekend_op=on,
+        )
         return self._event(
             "PraktijkverklaringUitgegeven", instelling, on, payload, 14, deelnemer=deelnemer, volgnummer=volgnummer
         )
@@ -304,14 +329,32 @@ class Bouwer:
         )
 
     def beeindigd(
-        self, deelnemer: str, traject_id: str, reden: str, on: dt.date, instelling: str = "mbo.albeda"
+        self,
+        deelnemer: str,
+        traject_id: str,
+        reden: str,
+        on: dt.date,
+        instelling: str = "mbo.albeda",
+        uitvalreden: str | None = None,
     ) -> Event:
-        return self._event(
-            "TrajectBeeindigd", instelling, on, bouwer.beeindiging(traject_id, reden), 16, deelnemer=deelnemer
-        )
+        """``uitvalreden``: for ``voortijdig_gestopt`` ``overig`` unless given (the registry requires one)."""
+        if uitvalreden is None and reden == "voortijdig_gestopt":
+            uitvalreden = "overig"
+        payload = bouwer.beeindiging(traject_id, reden, uitvalreden)
+        return self._event("TrajectBeeindigd", instelling, on, payload, 16, deelnemer=deelnemer)
 
-    def uitstroom(self, deelnemer: str, soort: str, on: dt.date) -> Event:
-        return self._event("UitstroomGeregistreerd", "uwv", on, bouwer.uitstroom(soort), 17, deelnemer=deelnemer)
+    def uitstroom(
+        self,
+        deelnemer: str,
+        soort: str,
+        on: dt.date,
+        peilmoment: str = "einde",
+        contract: str | None = None,
+        uitkering_na: str = "onbekend",
+        partner: str = "uwv",
+    ) -> Event:
+        payload = bouwer.uitstroom(soort, peilmoment, contract, uitkering_na)
+        return self._event("UitstroomGeregistreerd", partner, on, payload, 17, deelnemer=deelnemer)
 
     def verwijderd(self, deelnemer: str, on: dt.date) -> Event:
         return self._event(

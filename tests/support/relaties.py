@@ -25,11 +25,16 @@ def event(event_type: str, partner: str, deelnemer: str, pilot: str = "groningen
             tid, instelling, "25250", pilot, dt.date(2020, 6, 1), "vrouw", 30
         ),
         "LeerbedrijfVastgelegd": lambda: bouwer.leerbedrijf_vastgelegd(tid, LB),
+        "PraktijkafsprakenVastgelegd": lambda: bouwer.praktijkafspraken(
+            tid, [("25250", "B1-K1-W1")], dt.date(2021, 6, 1), 24
+        ),
         "WerkprocesAfgetekend": lambda: bouwer.aftekening(tid, "25250", "B1-K1-W1", "po-1"),
         "AftekeningIngetrokken": lambda: bouwer.aftekening_ingetrokken(
             tid, "25250", "B1-K1-W1", "administratieve_fout"
         ),
-        "PraktijkverklaringUitgegeven": lambda: bouwer.verklaring(tid, vid, [("25250", "B1-K1-W1")], LB),
+        "PraktijkverklaringUitgegeven": lambda: bouwer.verklaring(
+            tid, vid, [("25250", "B1-K1-W1")], LB, ondertekend_door="po-1", ondertekend_op=T0.date()
+        ),
         "PraktijkverklaringIngetrokken": lambda: bouwer.verklaring_ingetrokken(vid, "administratieve_fout"),
         "TrajectBeeindigd": lambda: bouwer.beeindiging(tid, "afgerond"),
         "UitstroomGeregistreerd": lambda: bouwer.uitstroom("betaald_werk"),

@@ -47,7 +47,7 @@ TRANCHE_START = {1: dt.date(2018, 10, 1), 2: dt.date(2019, 9, 1)}
 COMMON = {"type", "event_id", "occurred_at"}
 FIELDS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional) besides COMMON
     "KandidaatAangemeld": (
-        {"bsn", "pilot", "aanmelder_type", "doelgroep", "werkend"},
+        {"bsn", "pilot", "aanmelder_type", "doelgroep", "werkend", "uitkering", "nieuwkomer"},
         {"gemeente", "naam", "geboortedatum"},
     ),
     "AdviesUitgebracht": ({"bsn", "mbo_instelling", "advies", "duo_check", "startkwalificatie_verouderd"}, set()),
@@ -59,12 +59,25 @@ FIELDS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional)
     "WerkprocesAfgetekend": ({"bsn", "traject_id", "crebo", "werkproces", "afgetekend_door"}, set()),
     "AftekeningIngetrokken": ({"bsn", "traject_id", "crebo", "werkproces", "reden"}, set()),
     "PraktijkverklaringUitgegeven": (
-        {"bsn", "traject_id", "verklaring_id", "werkprocessen", "leerbedrijf_id", "brancheorganisaties"},
+        {
+            "bsn",
+            "traject_id",
+            "verklaring_id",
+            "werkprocessen",
+            "leerbedrijf_id",
+            "brancheorganisaties",
+            "ondertekend_door",
+            "ondertekend_op",
+        },
         set(),
     ),
     "PraktijkverklaringIngetrokken": ({"bsn", "verklaring_id", "reden"}, set()),
-    "TrajectBeeindigd": ({"bsn", "traject_id", "reden"}, set()),
-    "UitstroomGeregistreerd": ({"bsn", "uitstroom"}, set()),
+    "PraktijkafsprakenVastgelegd": (
+        {"bsn", "traject_id", "werkprocessen", "geplande_einddatum", "uren_per_week"},
+        set(),
+    ),
+    "TrajectBeeindigd": ({"bsn", "traject_id", "reden"}, {"uitvalreden"}),
+    "UitstroomGeregistreerd": ({"bsn", "uitstroom", "peilmoment", "uitkering_na"}, {"contract"}),
     "KwalificatiedossierVastgesteld": ({"crebo", "naam", "niveau", "domein", "kerntaken"}, set()),
     "LeerbedrijfErkend": ({"leerbedrijf_id", "naam", "crebos"}, set()),
     "ErkenningDerdeLeerwegVerleend": ({"mbo_instelling", "crebo", "vanaf"}, set()),
@@ -571,10 +584,20 @@ class Regels:
         if isinstance(t, str):
             return t
         if (
-            typ in ("LeerbedrijfVastgelegd", "PraktijkverklaringUitgegeven", "TrajectBeeindigd")
+            typ
+            in (
+                "LeerbedrijfVastgelegd",
+                "PraktijkafsprakenVastgelegd",
+                "PraktijkverklaringUitgegeven",
+                "TrajectBeeindigd",
+            )
             and partner != t.instelling
         ):
             return "niet_bevoegd"
+        if typ == "PraktijkafsprakenVastgelegd":
+            wps = [(w["crebo"], w["werkproces"]) for w in r["werkprocessen"]]
+            known = all(c in self.dossiers and w in self.dossiers[c] for c, w in wps)
+            return None if wps and len(set(wps)) == len(wps) and known and 1 <= r["uren_per_week"] <= 40 else "ongeldig"
         if typ == "LeerbedrijfVastgelegd":
             return None if t.crebo in self.lbs.get(r["leerbedrijf_id"], set()) else "leerbedrijf_niet_erkend"
         if typ in ("WerkprocesAfgetekend", "AftekeningIngetrokken"):

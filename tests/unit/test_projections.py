@@ -121,6 +121,7 @@ def test_every_person_event_is_projected_into_facts_and_timeline(b: builders.Bou
         b.advies(D, "mbo.albeda", dt.date(2020, 1, 2)),
         b.inschrijving(D, T, "rijnmond", "mbo.albeda", "25251", dt.date(2020, 2, 1)),
         b.leerbedrijf(D, T, "100000001", dt.date(2020, 2, 2)),
+        b.afspraken(D, T, [("25251", "W1")], dt.date(2020, 2, 3)),
         b.aftekening(D, T, "25251", "W1", dt.date(2020, 3, 1)),
         b.aftekening_ingetrokken(D, T, "25251", "W1", dt.date(2020, 3, 2)),
         b.verklaring(D, T, V, [("25251", "W1")], dt.date(2020, 4, 1), volgnummer=1),
@@ -190,7 +191,8 @@ def test_batch_puts_inserts_before_guarded_updates(b: builders.Bouwer) -> None:
     ]
     changes = changes_for(ALL["feiten"], [msg(e, i) for i, e in enumerate(log)])
     kinds = [c.sql.split()[0] for c in changes]
-    assert kinds == ["INSERT", "INSERT", "INSERT", "UPDATE"]
+    # the verklaring, its werkproces and its signing date, the sign-off; then the revocation
+    assert kinds == ["INSERT", "INSERT", "INSERT", "INSERT", "UPDATE"]
     assert changes[-1].params["verklaring_id"] == V
 
 

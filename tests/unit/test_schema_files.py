@@ -39,6 +39,7 @@ EVENT_TYPES = {
     "AdviesUitgebracht",
     "DeelnemerIngeschreven",
     "LeerbedrijfVastgelegd",
+    "PraktijkafsprakenVastgelegd",
     "WerkprocesAfgetekend",
     "AftekeningIngetrokken",
     "PraktijkverklaringUitgegeven",
@@ -195,6 +196,9 @@ def test_enum_defaults_exactly_where_a_catch_all_exists():
         "Geslacht": "onbekend",
         "DuoCheck": "niet_uitgevoerd",
         "Leertraject": "OVO",
+        "Uitkering": "onbekend",
+        "Uitvalreden": "overig",
+        "UitkeringNa": "onbekend",
     }
     seen: dict[str, str | None] = {}
     for p in SCHEMA_FILES:
@@ -203,7 +207,14 @@ def test_enum_defaults_exactly_where_a_catch_all_exists():
                 seen[t["name"]] = t.get("default")
     assert {k: v for k, v in seen.items() if v is not None} == expected
     # enums without a natural catch-all have no default
-    assert {k for k, v in seen.items() if v is None} == {"Doelgroep", "Advies", "BronType", "TellingStatus"}
+    assert {k for k, v in seen.items() if v is None} == {
+        "Doelgroep",
+        "Advies",
+        "BronType",
+        "TellingStatus",
+        "Peilmoment",
+        "Contract",
+    }
 
 
 def test_fingerprints_are_unique_and_follow_the_spec():

@@ -3,7 +3,7 @@
 Person-level reads: every request is written to the audit trail (``registry.api.audit``) before it is answered,
 whatever the outcome. An instelling sees a deelnemer only when it ENROLLED them (an inschrijving; an advies does not
 count), and then only its own part: events it submitted and events of its own trajecten (and their verklaringen),
-its own refused submissions, never another partner's, and never ``doelgroep``.
+its own refused submissions, never another partner's, and never ``doelgroep`` (nor ``uitvalreden``, ``uitkering``, ``nieuwkomer``).
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
@@ -27,7 +27,9 @@ router = APIRouter(tags=["trajecten"])
 
 TRAJECT = "/v1/trajecten/{traject_id}"
 TIJDLIJN = "/v1/deelnemers/{pseudonym}/tijdlijn"
-HIDDEN_FIELDS = frozenset({"doelgroep"})  # special-category / criminal-law data: landelijk only
+# special-category / criminal-law data: landelijk only (doelgroep i, an uitvalreden gezondheid or detentie_einde,
+# a wajong/wia uitkering, nieuwkomer)
+HIDDEN_FIELDS = frozenset({"doelgroep", "uitvalreden", "uitkering", "nieuwkomer"})
 
 
 def _without(value: Any, names: frozenset[str]) -> Any:

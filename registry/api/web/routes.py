@@ -8,6 +8,8 @@
 | ``GET /verloop.csv`` / ``/verloop.svg`` | downloads of the overview chart |
 | ``GET /regios?peildatum=`` | a table per arbeidsmarktregio |
 | ``GET /reconciliatie?peildatum=`` | the reconciliation (keys with scope landelijk, regio, instelling) |
+| ``GET /doorstroom?cohort=&peildatum=`` | the doorstroom of a cohort: funnel chart + tables (landelijk keys) |
+| ``GET /doorstroom.csv`` / ``/doorstroom.svg`` | its downloads (the CSV is the API's) |
 | ``POST /sleutel`` / ``POST /sleutel/wissen`` | store the API key in a cookie (HttpOnly, SameSite=Strict) / forget it |
 | ``GET /docs``, ``GET /redoc`` | Swagger UI and ReDoc, every asset served from ``/static`` |
 
@@ -27,13 +29,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from registry.api.auth import ApiKey
 from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
-from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, in_range
+from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, cohort_param, in_range
 from registry.api.peildata import latest_published
 from registry.api.problems import ProblemError
 from registry.api.routes import reconciliatie as reconciliatie_route
 from registry.api.routes.overzichten import check_published
 from registry.api.web import data, svg
 from registry.api.web.templating import templates
+from registry.diensten import doorstroom as doorstroom_dienst
+from registry.diensten.doorstroom import DoorstroomAntwoord
+from registry.domein.doorstroom import csv_rijen
 from registry.domein.reconciliatie import CATEGORIEEN
 
 COOKIE = "praktijk_sleutel"
@@ -318,6 +323,93 @@ def reconciliatie(
     return _render(
         request, visitor, "reconciliatie.html", peildatum=d.isoformat(), rijen=rijen, categorieen=CATEGORIEEN
     )
+
+
+# --- the doorstroom -----------------------------------------------------------------------------------------------
+
+
+def _doorstroom(
+    visitor: Bezoeker, rm: Any, answers: Any, cohort: str | None, peildatum: str | None
+) -> tuple[str, date, DoorstroomAntwoord]:
+    d = _peildatum(peildatum)  # only landelijk gets an answer (the use case's 403 for every other scope)
+    c = (cohort or "").strip() or str(d.year - 1)
+    try:
+        parsed = cohort_param(c)
+    except ValueError:  # never echo the input: it is shown on the page
+        raise ProblemError(
+            400,
+            "invalid-parameter",
+            f"het cohort is JJJJ of JJJJ-Qn (n 1 tot en met 4), een jaar van {EERSTE_DATUM.year} tot en met "
+            f"{LAATSTE_DATUM.year}",
+        ) from None
+    return c, d, doorstroom_dienst.doorstroom(rm, answers, visitor.principal, parsed, d)
+
+
+def _trechter(c: str, d: date, a: DoorstroomAntwoord) -> str:
+    labels = [stap for stap, _ in a.uitkomst.stappen]
+    reeks = svg.Series("deelnemers", [n for _, n in a.uitkomst.stappen])
+    return svg.bar_chart(labels, [reeks], title=f"Doorstroom cohort {c} op {d.isoformat()}", ident="trechter")
+
+
+@router.get("/doorstroom", response_class=HTMLResponse)
+def doorstroom_pagina(
+    request: Request,
+    visitor: Visitor,
+    rm: Queries,
+    answers: Answers,
+    cohort: str | None = None,
+    peildatum: str | None = None,
+) -> Response:
+    try:
+        c, d, a = _doorstroom(visitor, rm, answers, cohort, peildatum)
+    except ProblemError as exc:
+        if exc.status == 403:
+            return _render(request, visitor, "doorstroom.html", 403, peildatum="", cohort="", uitkomst=None)
+        return _fout(request, visitor, exc, peildatum=peildatum or "")
+    return _render(
+        request,
+        visitor,
+        "doorstroom.html",
+        peildatum=d.isoformat(),
+        cohort=c,
+        uitkomst=a.uitkomst,
+        conversie=dict(a.uitkomst.conversie),
+        grafiek=_trechter(c, d, a),
+        query=urlencode({"cohort": c, "peildatum": d.isoformat()}),
+    )
+
+
+@router.get("/doorstroom.csv")
+def doorstroom_csv(
+    request: Request,
+    visitor: Visitor,
+    rm: Queries,
+    answers: Answers,
+    cohort: str | None = None,
+    peildatum: str | None = None,
+) -> Response:
+    try:
+        c, d, a = _doorstroom(visitor, rm, answers, cohort, peildatum)
+    except ProblemError as exc:
+        return _fout(request, visitor, exc)
+    body = to_csv(csv_rijen(a.uitkomst), header=["sectie", "sleutel", "waarde"])
+    return _download(body, "text/csv; charset=utf-8", f"doorstroom_{c}_{d.isoformat()}.csv")
+
+
+@router.get("/doorstroom.svg")
+def doorstroom_svg(
+    request: Request,
+    visitor: Visitor,
+    rm: Queries,
+    answers: Answers,
+    cohort: str | None = None,
+    peildatum: str | None = None,
+) -> Response:
+    try:
+        c, d, a = _doorstroom(visitor, rm, answers, cohort, peildatum)
+    except ProblemError as exc:
+        return _fout(request, visitor, exc)
+    return _download(_trechter(c, d, a), "image/svg+xml", f"doorstroom_{c}_{d.isoformat()}.svg")
 
 
 # --- the key --------------------------------------------------------------------------------------------------

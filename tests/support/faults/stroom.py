@@ -96,6 +96,8 @@ def deelnemers(seed: int) -> Iterator[Item]:
                 leerbedrijf_id=LB,
                 brancheorganisaties=["NOA"],
                 volgnummer=None,
+                ondertekend_door="po",
+                ondertekend_op=T0.date(),
             ),
         )
 

@@ -1,0 +1,83 @@
+"""The doorstroom of a cohort (``GET /v1/doorstroom``): the positions from the read models, the figures from the
+pure domain computation (registry/domein/doorstroom.py).
+
+Scope: landelijk only, exact. publiek and regio need a disclosure control the small-cell suppression of the
+overzichten cannot give here (every filter combination is a new table to difference against), so they are refused
+with 403 until a cell key method exists; instelling: 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from registry.api.auth import ApiKey
+from registry.api.deps import CachedAnswers, forbid
+from registry.api.ports import ReadQueries
+from registry.api.scopes import aggregate_filters
+from registry.domein import referentie
+from registry.domein.doorstroom import Cohort, Doorstroom, aggregeer, stand_uit_rij
+
+
+@dataclass(frozen=True)
+class DoorstroomAntwoord:
+    """The figures, with the cohort, peildatum and filters as applied (canonical)."""
+
+    cohort: Cohort
+    peildatum: date
+    pilot: str | None
+    regio: str | None
+    doelgroep: str | None
+    uitkering: str | None
+    aanmelder_type: str | None
+    uitkomst: Doorstroom
+
+
+def doorstroom(
+    rm: ReadQueries,
+    answers: CachedAnswers,
+    principal: ApiKey,
+    cohort: Cohort,
+    peildatum: date,
+    *,
+    pilot: str | None = None,
+    regio: str | None = None,
+    doelgroep: str | None = None,
+    uitkering: str | None = None,
+    aanmelder_type: str | None = None,
+) -> DoorstroomAntwoord:
+    if principal.scope.kind != "landelijk":
+        raise forbid(
+            principal,
+            "the doorstroom is landelijk only: publiek and regio answers wait for the disclosure control, "
+            "instelling has none",
+        )
+    p, r, _ = aggregate_filters(principal, pilot, regio, None)
+    pilots = _pilots(p, r)
+    rows = answers.rows(
+        ("doorstroom", str(cohort), peildatum, p, r, doelgroep, uitkering, aanmelder_type),
+        lambda: [
+            dict(x)
+            for x in rm.doorstroom_standen(
+                answers.connection(),
+                van=cohort.van,
+                tot=cohort.tot,
+                peildatum=peildatum,
+                pilots=pilots,
+                doelgroep=doelgroep,
+                uitkering=uitkering,
+                aanmelder_type=aanmelder_type,
+            )
+        ],
+    )
+    uitkomst = aggregeer(stand_uit_rij(x) for x in rows)
+    return DoorstroomAntwoord(cohort, peildatum, p, r, doelgroep, uitkering, aanmelder_type, uitkomst)
+
+
+def _pilots(pilot: str | None, regio: str | None) -> list[str] | None:
+    """The pilots of the pilot and regio filters (the first aanmelding's pilot, or its arbeidsmarktregio)."""
+    if pilot is not None:
+        return [pilot]
+    if regio is not None:
+        return sorted(p.pilot_id for p in referentie.pilots().values() if p.arbeidsmarktregio == regio)
+    return None
