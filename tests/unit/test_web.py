@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from registry.api.app import create_app
-from registry.api.web import CSP, svg
-from registry.api.web.data import maandeinden
+from registry.api.headers import CSP
+from registry.api.web import svg
+from registry.diensten.overzichten import maandeinden
 from registry.infra import settings as settings_mod
 from tests.support.api import memory_keys
 
