@@ -367,6 +367,28 @@ def test_unknown_overzicht_404_with_valid_values(env: dict[str, Any]) -> None:
     assert body["valid_values"] == ["deelnemers_per_pilot", "kwalificaties"]
 
 
+@pytest.mark.parametrize("scope", ["landelijk", "publiek"])
+def test_a_rule_error_in_a_known_overzicht_is_500_not_404(scope: str) -> None:
+    """Only an unknown NAME is 404: a KeyError from inside a catalogued overzicht (a typo in a rule) is a bug."""
+
+    class Typo(FakeReadModels):
+        def overzicht(self, conn: Connection, naam: str, peildatum: date, **filters: Any) -> list[dict[str, Any]]:
+            raise KeyError("deelnemers_met_verklraing")
+
+    store, keys, _ = memory_keys((scope,), naam="typo")
+    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=Typo())
+    client = TestClient(app, raise_server_exceptions=False)
+    resp = client.get(
+        "/v1/overzichten/kwalificaties?peildatum=2021-01-31", headers={"Authorization": f"Bearer {keys[scope]}"}
+    )
+    body = assert_problem(resp, 500)
+    assert body["type"] == "/problems/internal-error" and "verklraing" not in resp.text
+    unknown = client.get(
+        "/v1/overzichten/bestaatniet?peildatum=2021-01-31", headers={"Authorization": f"Bearer {keys[scope]}"}
+    )
+    assert assert_problem(unknown, 404)["type"] == "/problems/unknown-overzicht"
+
+
 @pytest.mark.parametrize("value", ["13-01-2021", "2021-02-30", "gisteren", "2021-1-13", ""])
 def test_invalid_peildatum_400_with_valid_values(env: dict[str, Any], value: str) -> None:
     body = assert_problem(get(env, f"/v1/overzichten/kwalificaties?peildatum={value}", "landelijk"), 400)
