@@ -312,7 +312,7 @@ def test_regio_scope_is_narrowed(env: dict[str, Any]) -> None:
     assert env["rm"].calls[-1]["regio"] == "Rijnmond"
     # as publiek, a regio cuts only the per-pilot overzichten by pilot, after suppressing its whole region
     assert_problem(get(env, OVZ + "&pilot=rijnmond", "regio:Rijnmond"), 403)
-    # (the per-pilot cut: tests/integration/test_small_cells.py)
+    # (the per-pilot cut: tests/integration/test_api_kleine_cellen.py)
     assert_problem(get(env, OVZ + "&pilot=twente", "regio:Rijnmond"), 403)
     assert_problem(get(env, OVZ + "&pilot=doorzaam", "regio:Rijnmond"), 403)  # national pilot: no region
     assert_problem(get(env, OVZ + "&regio=Twente", "regio:Rijnmond"), 403)

@@ -259,3 +259,10 @@ def test_a_rule_error_on_a_page_is_an_internal_error_not_404(env: dict[str, Any]
     client = TestClient(app, raise_server_exceptions=False)
     assert client.get(f"/overzichten/niveaus?peildatum={D}").status_code == 500
     assert client.get(f"/overzichten/bestaatniet?peildatum={D}").status_code == 404
+
+
+def test_a_line_chart_of_ten_years_stays_one_screen_wide() -> None:
+    dates = [date(2011 + i // 12, i % 12 + 1, 28) for i in range(120)]
+    root = ET.fromstring(svg.line_chart(dates, [svg.Series("deelnemers", list(range(120)))], title="Verloop"))
+    assert int(root.attrib["width"]) <= svg.MAX_PLOT_WIDTH + 56 + 170
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}circle"))) == 120
