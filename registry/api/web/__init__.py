@@ -1,4 +1,4 @@
-"""The Praktijkloket: server-rendered HTML pages over the query API's own code paths (``routes``), SVG charts
+"""The Praktijkloket: server-rendered HTML pages (``routes``) over the API's application layer, SVG charts
 rendered on the server (``svg``), the API docs with locally served assets, and the middleware that adds the
 security headers (``registry.api.headers``) to every response (``install``)."""
 
