@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import Connection
+
 from registry.api.auth import ApiKey
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
@@ -30,6 +32,7 @@ class Aantallen:
 
 def aantallen(
     rm: ReadQueries,
+    conn: Connection,
     answers: Antwoorden,
     principal: ApiKey,
     van: date,
@@ -57,9 +60,6 @@ def aantallen(
     p, r, i = aggregate_filters(principal, pilot, regio, instelling)
     rows = answers.rows(
         ("aantallen", r, p, g, van, tot, i),
-        lambda: [
-            dict(x)
-            for x in rm.aantallen(answers.connection(), regio=r, pilot=p, gemeente=g, van=van, tot=tot, instelling=i)
-        ],
+        lambda: [dict(x) for x in rm.aantallen(conn, regio=r, pilot=p, gemeente=g, van=van, tot=tot, instelling=i)],
     )
     return Aantallen(van, tot, r, p, g, i, rows)

@@ -39,10 +39,9 @@ def aantallen(
     gemeente: GemeenteQuery = None,
     instelling: InstellingQuery = None,
 ) -> AantallenResponse:
-    # the connection is checked out up front (Conn): a miss of the answer cache computes on it
-    del conn
+    # the scope is checked in the use case, not by a dependency: an invalid request is 400 whatever the scope
     antwoord = diensten.aantallen(
-        rm, answers, principal, van, tot, regio=regio, pilot=pilot, gemeente=gemeente, instelling=instelling
+        rm, conn, answers, principal, van, tot, regio=regio, pilot=pilot, gemeente=gemeente, instelling=instelling
     )
     return AantallenResponse(
         van=antwoord.van,

@@ -90,6 +90,7 @@ def reconciliatie(
     ] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> Any:
+    # the scope is checked in the use case, not by a dependency: an invalid request is 400 whatever the scope
     rijen, per_relatie = diensten.reconciliatie(
         rm, conn, answers, principal, peildatum, pilot, context.settings.reconcile_window_days
     )
