@@ -266,3 +266,11 @@ def test_a_line_chart_of_ten_years_stays_one_screen_wide() -> None:
     root = ET.fromstring(svg.line_chart(dates, [svg.Series("deelnemers", list(range(120)))], title="Verloop"))
     assert int(root.attrib["width"]) <= svg.MAX_PLOT_WIDTH + 56 + 170
     assert len(list(root.iter("{http://www.w3.org/2000/svg}circle"))) == 120
+
+
+def test_an_unpublished_peildatum_is_refused_in_dutch(env: dict[str, Any]) -> None:
+    resp = env["client"].get("/?peildatum=2021-01-13")
+    assert resp.status_code == 400 and resp.headers["content-type"].startswith("text/html")
+    fout = _text(resp.text, "fout")
+    assert fout.startswith("Zonder sleutel zijn alleen gepubliceerde peildata te zien") and "2020-12-31" in fout
+    assert "publiek may" not in resp.text

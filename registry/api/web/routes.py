@@ -111,7 +111,11 @@ def _peildatum(raw: str | None, visitor: Bezoeker | None = None) -> date:
             parameter="peildatum",
         ) from None
     if publiek:
-        overzichten.check_published(d, regel)
+        try:
+            overzichten.check_published(d, regel)
+        except ProblemError as exc:  # the same refusal as the API's, in Dutch
+            detail = teksten.niet_gepubliceerd(regel, exc.extra["valid_values"])
+            raise ProblemError(400, "invalid-parameter", detail, parameter="peildatum") from None
     return d
 
 

@@ -1,5 +1,6 @@
-"""The Dutch texts of the Praktijkloket pages that the read models only hold in English: the description of each
-overzicht with its counting rules. The API keeps its English descriptions (``GET /v1/overzichten``, OpenAPI)."""
+"""The Dutch texts of the Praktijkloket pages where the read models and the use cases speak English: the description
+of each overzicht with its counting rules, and the refusal of an unpublished peildatum. The API keeps its English
+descriptions and details (``GET /v1/overzichten``, problem+json, OpenAPI)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,18 @@ def beschrijving(naam: str) -> str:
 def catalogus(namen: list[str]) -> list[tuple[str, str]]:
     """(name, Dutch description) of each overzicht in ``namen``, by name."""
     return [(naam, beschrijving(naam)) for naam in sorted(namen)]
+
+
+_GEPUBLICEERD = {
+    "maandeinde": "de laatste dag van een afgesloten maand",
+    "kwartaaleinde": "de laatste dag van een afgesloten kwartaal",
+    "dag": "een dag vóór vandaag",
+}
+
+
+def niet_gepubliceerd(regel: str, dichtstbij: list[str]) -> str:
+    """Why publiek may not see a peildatum (PRAKTIJK_PUBLIC_PEILDATA ``regel``), with the nearest that it may."""
+    return (
+        f"Zonder sleutel zijn alleen gepubliceerde peildata te zien ({_GEPUBLICEERD.get(regel, _GEPUBLICEERD['dag'])}); "
+        f"de dichtstbijzijnde: {', '.join(dichtstbij)}."
+    )
