@@ -1,8 +1,9 @@
 """The query API: ``create_app(settings, queries=...)`` assembles the FastAPI application.
 
-The endpoints live in ``routes/`` (one router per resource) and get what they need through dependencies
-(``deps.py``): the database connection (one per request, read-only use of the read models), the authenticated
-API key (``Authorization: Bearer prk_...``) and the read-model queries (the ``ReadQueries`` port). Every error
+The endpoints live in ``routes/`` (one router per resource), the pages in ``web/``; both get what they need through
+dependencies (``deps.py``: the database connection, one per request, read-only use of the read models, and the
+read-model queries, the ``ReadQueries`` port; ``principal.py``: the authenticated API key, ``Authorization: Bearer
+prk_...``; ``answers.py``: the answer cache) and call the use cases in ``registry/diensten/``. Every error
 is RFC 9457 problem+json (see ``problems.py``). ``/metrics`` is for Prometheus, ``/docs`` is the OpenAPI UI.
 """
 

@@ -1,5 +1,6 @@
-"""What one app instance serves with: built by ``create_app``, kept in ``app.state.context``, read by the
-dependencies in ``deps.py`` (never imported by the endpoints directly)."""
+"""What one app instance serves with: built by ``create_app``, kept in ``app.state.context``, injected by the
+dependencies in ``deps.py`` and passed on to the use cases (``registry.diensten``) that need its settings or audit
+trail."""
 
 from __future__ import annotations
 

@@ -19,6 +19,9 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import AfterValidator, WithJsonSchema
 
+from registry.api.auth import canonical_instelling, canonical_regio
+from registry.api.problems import ProblemError
+from registry.domein import referentie
 from registry.domein.doorstroom import Cohort
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -119,3 +122,58 @@ def cohort_param(text: str) -> Cohort:
     if not EERSTE_DATUM.year <= cohort.jaar <= LAATSTE_DATUM.year:
         raise ValueError(f"cohort outside {EERSTE_DATUM.year}..{LAATSTE_DATUM.year}")
     return cohort
+
+
+# --- canonical values: an id or name as the reference data spell it --------------------------------------------
+
+
+def find_pilot(value: str) -> str | None:
+    """The pilot_id for a pilot id or name (case, spaces and punctuation ignored), or None when unknown."""
+    folded = re.sub(r"[^a-z0-9]", "", value.casefold())
+    for pid, p in referentie.pilots().items():
+        if folded in (re.sub(r"[^a-z0-9]", "", pid), re.sub(r"[^a-z0-9]", "", p.naam.casefold())):
+            return pid
+    return None
+
+
+def canonical_pilot(value: str, status: int = 400) -> str:
+    """The pilot_id for a pilot id or name; ``status`` (400 for a query parameter, 404 for a path
+    segment) with the valid pilot ids when unknown."""
+    pid = find_pilot(value)
+    if pid is None:
+        raise ProblemError(
+            status,
+            "invalid-parameter" if status == 400 else "not-found",
+            f"unknown pilot {value!r}",
+            parameter="pilot",
+            valid_values=sorted(referentie.pilots()),
+        )
+    return pid
+
+
+def regio_param(value: str) -> str:
+    """The arbeidsmarktregio as spelled in the reference data; 400 when unknown."""
+    regio = canonical_regio(value)
+    if regio is None:
+        raise ProblemError(
+            400,
+            "invalid-parameter",
+            f"unknown arbeidsmarktregio {value!r}",
+            parameter="regio",
+            valid_values=referentie.arbeidsmarktregios(),
+        )
+    return regio
+
+
+def instelling_param(value: str) -> str:
+    """The mbo partner id for a partner id or name; 400 when unknown."""
+    inst = canonical_instelling(value)
+    if inst is None:
+        raise ProblemError(
+            400,
+            "invalid-parameter",
+            f"unknown mbo-instelling {value!r}",
+            parameter="instelling",
+            valid_values=sorted(referentie.mbo_instellingen()),
+        )
+    return inst

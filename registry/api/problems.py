@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from registry.api.headers import security_headers
+
 log = logging.getLogger("praktijkregister.api")
 
 MEDIA_TYPE = "application/problem+json"
@@ -200,8 +202,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # answered by Starlette's outermost middleware, past the one that adds the security headers: add them here
-        from registry.api.web import security_headers
-
         log_error(request, exc)
         return problem_response(
             request,

@@ -1,10 +1,27 @@
-"""How a key's scope narrows what it may ask: aggregate filters and ownership of trajecten/deelnemers."""
+"""How a key's scope narrows what it may ask: the 403 checks, aggregate filters and ownership of
+trajecten/deelnemers."""
 
 from __future__ import annotations
 
-from registry.api.auth import ApiKey, canonical_instelling
-from registry.api.deps import canonical_pilot, forbid, instelling_param, regio_param
+from registry.api.auth import ApiKey, Kind, canonical_instelling
+from registry.api.params import canonical_pilot, instelling_param, regio_param
+from registry.api.problems import ProblemError
 from registry.domein import referentie
+
+
+def forbid(principal: ApiKey, detail: str) -> ProblemError:
+    return ProblemError(
+        403, "forbidden", f"scope {principal.scope} does not allow this: {detail}", scope=str(principal.scope)
+    )
+
+
+def require(principal: ApiKey, *kinds: Kind) -> None:
+    """403 unless the key's scope is one of ``kinds``."""
+    if principal.scope.kind not in kinds:
+        raise forbid(
+            principal,
+            f"requires one of the scopes {', '.join(k if k in ('landelijk', 'publiek') else k + ':...' for k in kinds)}",
+        )
 
 
 def aggregate_filters(

@@ -17,9 +17,9 @@ from fastapi import Depends, Request
 
 from registry.api import problems
 from registry.api.auth import ApiKey
-from registry.api.deps import Context, forbid
+from registry.api.deps import Context
 from registry.api.problems import ProblemError
-from registry.api.scopes import same_instelling
+from registry.api.scopes import forbid, same_instelling
 from registry.domein.verklaring_document import Persoon, VerklaringDocument, bouw_document, persoon_uit
 from registry.infra import pseudoniem_rotatie
 from registry.infra.canonieke_log import LogFout, lees_events

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from registry.api.auth import ApiKey
-from registry.api.deps import CachedAnswers, forbid
 from registry.api.ports import ReadQueries
-from registry.api.scopes import aggregate_filters
+from registry.api.scopes import aggregate_filters, forbid
+from registry.diensten.poorten import Antwoorden
 from registry.domein import referentie
 from registry.domein.doorstroom import Cohort, Doorstroom, aggregeer, stand_uit_rij
 
@@ -35,7 +35,7 @@ class DoorstroomAntwoord:
 
 def doorstroom(
     rm: ReadQueries,
-    answers: CachedAnswers,
+    answers: Antwoorden,
     principal: ApiKey,
     cohort: Cohort,
     peildatum: date,

@@ -312,7 +312,7 @@ def test_regio_scope_is_narrowed(env: dict[str, Any]) -> None:
     assert env["rm"].calls[-1]["regio"] == "Rijnmond"
     # as publiek, a regio cuts only the per-pilot overzichten by pilot, after suppressing its whole region
     assert_problem(get(env, OVZ + "&pilot=rijnmond", "regio:Rijnmond"), 403)
-    # (the per-pilot cut: tests/integration/test_small_cells.py)
+    # (the per-pilot cut: tests/integration/test_api_kleine_cellen.py)
     assert_problem(get(env, OVZ + "&pilot=twente", "regio:Rijnmond"), 403)
     assert_problem(get(env, OVZ + "&pilot=doorzaam", "regio:Rijnmond"), 403)  # national pilot: no region
     assert_problem(get(env, OVZ + "&regio=Twente", "regio:Rijnmond"), 403)
@@ -365,6 +365,28 @@ def test_unknown_overzicht_404_with_valid_values(env: dict[str, Any]) -> None:
     body = assert_problem(get(env, "/v1/overzichten/bestaatniet?peildatum=2021-01-13", "landelijk"), 404)
     assert body["type"] == "/problems/unknown-overzicht"
     assert body["valid_values"] == ["deelnemers_per_pilot", "kwalificaties"]
+
+
+@pytest.mark.parametrize("scope", ["landelijk", "publiek"])
+def test_a_rule_error_in_a_known_overzicht_is_500_not_404(scope: str) -> None:
+    """Only an unknown NAME is 404: a KeyError from inside a catalogued overzicht (a typo in a rule) is a bug."""
+
+    class Typo(FakeReadModels):
+        def overzicht(self, conn: Connection, naam: str, peildatum: date, **filters: Any) -> list[dict[str, Any]]:
+            raise KeyError("deelnemers_met_verklraing")
+
+    store, keys, _ = memory_keys((scope,), naam="typo")
+    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=Typo())
+    client = TestClient(app, raise_server_exceptions=False)
+    resp = client.get(
+        "/v1/overzichten/kwalificaties?peildatum=2021-01-31", headers={"Authorization": f"Bearer {keys[scope]}"}
+    )
+    body = assert_problem(resp, 500)
+    assert body["type"] == "/problems/internal-error" and "verklraing" not in resp.text
+    unknown = client.get(
+        "/v1/overzichten/bestaatniet?peildatum=2021-01-31", headers={"Authorization": f"Bearer {keys[scope]}"}
+    )
+    assert assert_problem(unknown, 404)["type"] == "/problems/unknown-overzicht"
 
 
 @pytest.mark.parametrize("value", ["13-01-2021", "2021-02-30", "gisteren", "2021-1-13", ""])

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError
 from registry.api import ratelimit
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
-from registry.api.web import SECURITY_HEADERS
+from registry.api.headers import SECURITY_HEADERS
 from registry.infra import settings as settings_mod
 from tests.support.api import assert_problem, get
 from tests.unit.test_api import AANT, OVZ, P_ALBEDA, T_ALBEDA, V1, V_NOPE, FakeReadModels, env  # noqa: F401 (fixture)

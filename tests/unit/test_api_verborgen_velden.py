@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from registry.api.routes.trajecten import own_part
+from registry.diensten.inzage import own_part
 
 T = "a1000000-0000-4000-8000-000000000001"
 HISTORY = [

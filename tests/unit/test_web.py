@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from registry.api.app import create_app
-from registry.api.web import CSP, svg
-from registry.api.web.data import maandeinden
+from registry.api.headers import CSP
+from registry.api.web import svg, teksten
+from registry.diensten.overzichten import maandeinden
 from registry.infra import settings as settings_mod
 from tests.support.api import memory_keys
 
@@ -221,3 +222,55 @@ def test_svg_escapes_and_marks_suppression() -> None:
 
 def test_maandeinden() -> None:
     assert maandeinden(date(2021, 1, 13), 3) == [date(2020, 11, 30), date(2020, 12, 31), date(2021, 1, 13)]
+
+
+def test_the_pages_describe_the_overzichten_in_dutch(env: dict[str, Any]) -> None:
+    c = env["client"]
+    index = c.get(f"/?peildatum={D}").text
+    assert "Deelnemers met een verklaring per pilot (6.1)" in index and " with " not in index
+    page = c.get(f"/overzichten/verklaringen-per-pilot?peildatum={D}").text
+    uitleg = _text(page, "uitleg")
+    assert uitleg.startswith("Deelnemers met een verklaring per pilot (6.1)") and "telt op D mee" in uitleg
+    assert not re.search(r"\b(with|of a|issued|revoked|first)\b", uitleg)
+    # the API keeps its English description
+    lijst = c.get("/v1/overzichten", headers={"Authorization": f"Bearer {env['keys']['publiek']}"}).json()
+    assert {"naam": "verklaringen-per-pilot", "beschrijving": WebReadModels.OVERZICHTEN["verklaringen-per-pilot"]} in (
+        lijst["overzichten"]
+    )
+
+
+def test_every_overzicht_of_the_catalogue_has_a_dutch_description() -> None:
+    from projections.queries.overzichten import OVERZICHTEN
+
+    assert set(teksten.BESCHRIJVINGEN) == set(OVERZICHTEN)
+    for naam, tekst in teksten.BESCHRIJVINGEN.items():
+        assert tekst.split(":")[0].split(" (")[1] == OVERZICHTEN[naam].split(":")[0].split(" (")[1], (
+            naam
+        )  # same section
+        assert not re.search(r"\b(with|of the|issued|revoked|only|by|all)\b", tekst), naam
+
+
+def test_a_rule_error_on_a_page_is_an_internal_error_not_404(env: dict[str, Any]) -> None:
+    class Typo(WebReadModels):
+        def overzicht(self, conn: Connection, naam: str, peildatum: date, **filters: Any) -> list[dict[str, Any]]:
+            raise KeyError("deelnemers_met_verklraing")
+
+    app = create_app(settings_mod.load(), connect_database=False, keys=memory_keys(())[0], queries=Typo())
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get(f"/overzichten/niveaus?peildatum={D}").status_code == 500
+    assert client.get(f"/overzichten/bestaatniet?peildatum={D}").status_code == 404
+
+
+def test_a_line_chart_of_ten_years_stays_one_screen_wide() -> None:
+    dates = [date(2011 + i // 12, i % 12 + 1, 28) for i in range(120)]
+    root = ET.fromstring(svg.line_chart(dates, [svg.Series("deelnemers", list(range(120)))], title="Verloop"))
+    assert int(root.attrib["width"]) <= svg.MAX_PLOT_WIDTH + 56 + 170
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}circle"))) == 120
+
+
+def test_an_unpublished_peildatum_is_refused_in_dutch(env: dict[str, Any]) -> None:
+    resp = env["client"].get("/?peildatum=2021-01-13")
+    assert resp.status_code == 400 and resp.headers["content-type"].startswith("text/html")
+    fout = _text(resp.text, "fout")
+    assert fout.startswith("Zonder sleutel zijn alleen gepubliceerde peildata te zien") and "2020-12-31" in fout
+    assert "publiek may" not in resp.text

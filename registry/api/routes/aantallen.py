@@ -5,13 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from registry.api.deps import Answers, Conn, Principal, Queries, require
+from registry.api.answers import Answers
+from registry.api.deps import Conn, Queries
 from registry.api.params import Datum, GemeenteQuery, InstellingQuery, PilotQuery, RegioQuery
-from registry.api.problems import ProblemError, problem_responses
+from registry.api.principal import Principal
+from registry.api.problems import problem_responses
 from registry.api.schemas import AantallenResponse, MaandAantallen
-from registry.api.scopes import aggregate_filters
-
-MAX_MAANDEN = 120  # the work and the answer grow with the months asked: at most ten years per request
+from registry.diensten import aantallen as diensten
 
 router = APIRouter(tags=["aantallen"])
 
@@ -39,31 +39,16 @@ def aantallen(
     gemeente: GemeenteQuery = None,
     instelling: InstellingQuery = None,
 ) -> AantallenResponse:
-    # in the endpoint, not a dependency: an invalid request is 400 before the scope is looked at
-    require(principal, "landelijk", "regio", "instelling")
-    if tot < van:
-        raise ProblemError(400, "invalid-parameter", "tot is before van", parameter="tot")
-    maanden = (tot.year - van.year) * 12 + tot.month - van.month + 1
-    if maanden > MAX_MAANDEN:
-        raise ProblemError(
-            400,
-            "invalid-parameter",
-            f"van..tot spans {maanden} months; at most {MAX_MAANDEN} per request",
-            parameter="tot",
-            max_months=MAX_MAANDEN,
-        )
-    g = gemeente.upper() if gemeente else None
-    p, r, i = aggregate_filters(principal, pilot, regio, instelling)
-    rows = answers.rows(
-        ("aantallen", r, p, g, van, tot, i),
-        lambda: [dict(x) for x in rm.aantallen(conn, regio=r, pilot=p, gemeente=g, van=van, tot=tot, instelling=i)],
+    # the scope is checked in the use case, not by a dependency: an invalid request is 400 whatever the scope
+    antwoord = diensten.aantallen(
+        rm, conn, answers, principal, van, tot, regio=regio, pilot=pilot, gemeente=gemeente, instelling=instelling
     )
     return AantallenResponse(
-        van=van,
-        tot=tot,
-        regio=r,
-        pilot=p,
-        gemeente=g,
-        instelling=i,
-        maanden=[MaandAantallen.model_validate(x) for x in rows],
+        van=antwoord.van,
+        tot=antwoord.tot,
+        regio=antwoord.regio,
+        pilot=antwoord.pilot,
+        gemeente=antwoord.gemeente,
+        instelling=antwoord.instelling,
+        maanden=[MaandAantallen.model_validate(x) for x in antwoord.maanden],
     )

@@ -5,10 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from registry.api.deps import Context, Principal, require
+from registry.api.deps import Context
 from registry.api.params import PSEUDONYM_PATTERN
+from registry.api.principal import Principal
 from registry.api.problems import problem_responses
 from registry.api.schemas import AuditRecord
+from registry.api.scopes import require
 
 router = APIRouter(tags=["operations"])
 

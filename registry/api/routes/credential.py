@@ -14,11 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from registry.api.auth import ApiKey
-from registry.api.deps import Conn, Context, Queries, scoped
-from registry.api.inzage import verklaring_feiten
+from registry.api.deps import Conn, Context, Queries
 from registry.api.params import VerklaringId
+from registry.api.principal import scoped
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.verklaringen import Sources, base_url, document_van, key_problem
+from registry.diensten.verklaringen import verklaring_feiten
 from registry.domein.verklaring_document import encode_bitstring, open_badge_credential, status_list_credential
 from registry.infra.ondertekening import SleutelFout
 

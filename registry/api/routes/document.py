@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from registry.api import pdf
 from registry.api.auth import ApiKey
-from registry.api.deps import Conn, Context, Queries, scoped
-from registry.api.inzage import verklaring_feiten
+from registry.api.deps import Conn, Context, Queries
 from registry.api.params import VerklaringId
+from registry.api.principal import scoped
 from registry.api.problems import problem_responses
-from registry.api.verklaringen import Sources, base_url, document_van
+from registry.api.verklaringen import Sources, base_url
+from registry.diensten import verklaringen
 
 Reader = Annotated[ApiKey, Depends(scoped("landelijk", "instelling"))]
 
@@ -44,11 +44,7 @@ def document(
     and niveau, brancheorganisaties, issue date and volgnummer, a signature block for the praktijkopleider and a
     QR code with a short code to the public verification page. Scopes: landelijk; instelling (its own
     verklaringen, else 403). Unknown: 404. Persoonsgegevens erased (DeelnemerGegevensVerwijderd): 410."""
-    feiten = verklaring_feiten(
-        context, principal, rm, conn, verklaring_id, "/v1/verklaringen/{verklaring_id}/document"
-    )  # checks + audit trail
-    doc = document_van(feiten, src, base_url(request, context))
-    body = pdf.render(doc)
+    doc, body = verklaringen.document(context, principal, rm, conn, verklaring_id, src, base_url(request, context))
     return Response(
         body,
         media_type="application/pdf",

@@ -6,8 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from registry.api.answers import Answers
 from registry.api.csv_uitvoer import to_csv
-from registry.api.deps import Answers, Principal, Queries
+from registry.api.deps import Queries
 from registry.api.params import (
     COHORT_PATTERN,
     EERSTE_DATUM,
@@ -17,6 +18,7 @@ from registry.api.params import (
     RegioQuery,
     cohort_param,
 )
+from registry.api.principal import Principal
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import (
     DoorstroomBeeindiging,

@@ -3,20 +3,19 @@
 
 import functools
 import inspect
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
+from registry.api.answers import Answers, CachedAnswers, off_loop_if_needed
 from registry.api.csv_uitvoer import to_csv
-from registry.api.deps import Answers, CachedAnswers, Context, Principal, Queries, forbid, off_loop_if_needed
+from registry.api.deps import Context, Queries
 from registry.api.docs import overzicht_description
-from registry.api.kleine_cellen import PER_PILOT, protect_overzicht
 from registry.api.params import Datum, InstellingQuery, PilotQuery, RegioQuery
-from registry.api.peildata import is_published, nearest_published
-from registry.api.problems import ProblemError, problem_responses
+from registry.api.principal import Principal
+from registry.api.problems import problem_responses
 from registry.api.schemas import OverzichtenLijst, OverzichtInfo, OverzichtResponse
-from registry.api.scopes import aggregate_filters
+from registry.diensten import overzichten as diensten
 
 NAAM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 DateParam = Annotated[
@@ -26,9 +25,7 @@ DateParam = Annotated[
 
 def overzichten(principal: Principal, rm: Queries) -> OverzichtenLijst:
     """The names of the overzichten, each with a one-line description. Any scope."""
-    return OverzichtenLijst(
-        overzichten=[OverzichtInfo(naam=n, beschrijving=d) for n, d in sorted(rm.OVERZICHTEN.items())]
-    )
+    return OverzichtenLijst(overzichten=[OverzichtInfo(naam=n, beschrijving=d) for n, d in diensten.catalogus(rm)])
 
 
 def overzicht(
@@ -36,56 +33,17 @@ def overzicht(
     principal: Principal,
     rm: Queries,
     answers: Answers,
+    context: Context,
     peildatum: DateParam,
     pilot: PilotQuery = None,
     regio: RegioQuery = None,
     instelling: InstellingQuery = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
-    context: Context = None,  # type: ignore[assignment]  # always injected by FastAPI; None only in direct calls
 ) -> Any:
-    if naam not in rm.OVERZICHTEN:
-        raise ProblemError(
-            404, "unknown-overzicht", f"no overzicht named {naam!r}", valid_values=sorted(rm.OVERZICHTEN)
-        )
-    p, r, i = aggregate_filters(principal, pilot, regio, instelling)
-    publiek = principal.scope.kind == "publiek"
-    # a regio's own tables are small enough to hold person-sized cells: the same suppression as publiek
-    beschermd = publiek or principal.scope.kind == "regio"
-    if publiek:
-        check_published(peildatum, context.settings.public_peildata if context is not None else "maandeinde")
-    if principal.scope.kind == "regio" and i is not None:
-        # a cut by instelling is one more table of the region to difference against (as publiek: pilot only)
-        raise forbid(principal, "regio overzichten can be narrowed by pilot only")
-    if beschermd and p is not None and naam not in PER_PILOT:
-        # a pilot's cut of a national table is a new table: national minus pilot would difference out cells
-        raise forbid(
-            principal,
-            f"{principal.scope.kind} may narrow only the per-pilot overzichten "
-            f"({', '.join(sorted(PER_PILOT))}) by pilot",
-        )
-
-    def exact(naam: str, p: str | None) -> list[dict[str, Any]]:
-        try:
-            return answers.rows(
-                ("overzicht", naam, peildatum, p, i, r),
-                lambda: [
-                    dict(row)
-                    for row in rm.overzicht(answers.connection(), naam, peildatum, pilot=p, instelling=i, regio=r)
-                ],
-            )
-        except KeyError:
-            raise ProblemError(
-                404, "unknown-overzicht", f"no overzicht named {naam!r}", valid_values=sorted(rm.OVERZICHTEN)
-            ) from None
-
-    if beschermd:
-        # suppression on the COMPLETE table (a regio's: its whole region), protected together with
-        # deelnemers-per-pilot; filtered afterwards
-        rows = protect_overzicht(naam, exact(naam, None), lambda: exact("deelnemers-per-pilot", None))
-        if p is not None:
-            rows = [row for row in rows if row.get("pilot") == p]
-    else:
-        rows = exact(naam, p)
+    filters = diensten.Filters(pilot, regio, instelling)
+    rows = diensten.overzicht(
+        rm, answers, principal, naam, peildatum, filters, publieke_peildata=context.settings.public_peildata
+    )
     if format == "csv":
         return Response(
             to_csv(rows),
@@ -93,23 +51,6 @@ def overzicht(
             headers={"Content-Disposition": f'attachment; filename="{naam}_{peildatum.isoformat()}.csv"'},
         )
     return OverzichtResponse(naam=naam, peildatum=peildatum, rijen=rows)
-
-
-def check_published(peildatum: date, rule: str, today: date | None = None) -> None:
-    """400 unless ``peildatum`` is a published peildatum for publiek (PRAKTIJK_PUBLIC_PEILDATA), with the
-    nearest valid ones."""
-    today = today or date.today()
-    if not is_published(peildatum, rule, today):
-        near = nearest_published(peildatum, rule, today)
-        raise ProblemError(
-            400,
-            "invalid-parameter",
-            f"publiek may ask only published peildata ({rule}: "
-            f"{'the last day of a completed month' if rule == 'maandeinde' else 'the last day of a completed quarter' if rule == 'kwartaaleinde' else 'a day before today'}); "
-            f"nearest: {', '.join(d.isoformat() for d in near)}",
-            parameter="peildatum",
-            valid_values=[d.isoformat() for d in near],
-        )
 
 
 def as_json(answer: Any) -> Any:

@@ -5,21 +5,17 @@ and GET /v1/reconciliatie/{pilot}/personen (the pseudonyms behind one source's c
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy import Connection
 
-from registry.api.auth import ApiKey
+from registry.api.answers import Answers
 from registry.api.csv_uitvoer import to_csv
-from registry.api.deps import Answers, Conn, Context, Principal, Queries, canonical_pilot, forbid, require
+from registry.api.deps import Conn, Context, Queries
 from registry.api.docs import RECONCILIATIE_RULES
-from registry.api.inzage import audit
 from registry.api.params import NAAM_PATTERN, PARTNER_PATTERN, Datum
-from registry.api.ports import ReadQueries
-from registry.api.problems import ProblemError, problem_responses
+from registry.api.principal import Principal
+from registry.api.problems import problem_responses
 from registry.api.schemas import ReconciliatiePersonenResponse, ReconciliatieResponse
-from registry.domein import referentie
-from registry.domein.reconciliatie import CATEGORIEEN, ZONDER_RELATIE, PilotRij, met_relatie
-
-PERSONEN = "reconciliatie_personen"  # the audit trail's endpoint name of GET /v1/reconciliatie/{pilot}/personen
+from registry.diensten import reconciliatie as diensten
+from registry.domein.reconciliatie import CATEGORIEEN, ZONDER_RELATIE
 
 DateParam = Annotated[
     Datum,
@@ -39,33 +35,6 @@ CSV_COLUMNS = (
 )
 
 router = APIRouter(tags=["reconciliatie"])
-
-
-def visible_pilots(principal: ApiKey, rm: ReadQueries, conn: Connection) -> set[str] | None:
-    """The pilots the key may see (None: all): its region's, or those its instelling enrols in."""
-    scope = principal.scope
-    if scope.kind == "regio":
-        return {p.pilot_id for p in referentie.pilots().values() if p.arbeidsmarktregio == scope.value}
-    if scope.kind == "instelling" and scope.value is not None:
-        return rm.pilots_of_instelling(conn, scope.value)
-    return None
-
-
-def relaties_van(principal: ApiKey, rm: ReadQueries, conn: Connection) -> set[str] | None:
-    """The pseudonyms an instelling key has a relation with (the deelnemers it enrolled); None: every scope that may
-    see every person (landelijk)."""
-    scope = principal.scope
-    if scope.kind == "instelling" and scope.value is not None:
-        return rm.deelnemers_of_instelling(conn, scope.value)
-    return None
-
-
-def api_rij(rij: PilotRij, relatie: set[str] | None) -> dict[str, Any]:
-    """A pilot's row as the key may read it: an instelling sees list entries about persons it has no relation with
-    only as one count (``zonder_relatie``), never in which category they fall."""
-    if relatie is None:
-        return rij.api()
-    return {**rij.api(), "bronnen": [met_relatie(b, relatie) for b in rij.bronnen]}
 
 
 def csv_lines(rijen: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,28 +90,12 @@ def reconciliatie(
     ] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> Any:
-    # in the endpoint, not a dependency: an invalid request is 400 before the scope is looked at
-    require(principal, "landelijk", "regio", "instelling")
-    p = canonical_pilot(pilot, 404) if pilot else None
-    visible = visible_pilots(principal, rm, conn)
-    if p is not None and visible is not None and p not in visible:
-        raise forbid(principal, f"pilot {p!r} is outside the key's pilots")
-    venster = context.settings.reconcile_window_days
-    relatie = relaties_van(principal, rm, conn)
-    if relatie is None:
-        rows = answers.rows(
-            ("reconciliatie", peildatum, p, venster),
-            lambda: [r.api() for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster)],
-        )
-    else:  # per key: computed with the persons, never cached
-        rows = [
-            api_rij(r, relatie)
-            for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster, personen=True)
-            if visible is None or r.pilot in visible
-        ]
-    rijen = [r for r in rows if visible is None or r["pilot"] in visible]
+    # the scope is checked in the use case, not by a dependency: an invalid request is 400 whatever the scope
+    rijen, per_relatie = diensten.reconciliatie(
+        rm, conn, answers, principal, peildatum, pilot, context.settings.reconcile_window_days
+    )
     if format == "csv":
-        kolommen = CSV_COLUMNS if relatie is None else (*CSV_COLUMNS, ZONDER_RELATIE)
+        kolommen = (*CSV_COLUMNS, ZONDER_RELATIE) if per_relatie else CSV_COLUMNS
         return Response(
             to_csv(csv_lines(rijen), kolommen),
             media_type="text/csv; charset=utf-8",
@@ -178,49 +131,8 @@ def personen(
         Query(pattern=PARTNER_PATTERN, max_length=80, description="The partner of the source, e.g. gemeente.gm0014"),
     ],
 ) -> ReconciliatiePersonenResponse:
-    object_id = f"{pilot}/{partner}@{peildatum.isoformat()}"
-    try:
-        antwoord = _personen(pilot, principal, rm, conn, context, peildatum, partner)
-    except ProblemError as exc:  # a person-level read: every request is in the audit trail, refusals too
-        audit(context, principal, PERSONEN, None, object_id, exc.status)
-        raise
-    audit(context, principal, PERSONEN, None, object_id, 200)
+    antwoord = diensten.personen_geaudit(
+        context, rm, conn, principal, pilot, partner, peildatum, context.settings.reconcile_window_days
+    )
     response.headers["Cache-Control"] = "no-store"
-    return antwoord
-
-
-def _personen(
-    pilot: str, principal: ApiKey, rm: ReadQueries, conn: Connection, context: Any, peildatum: Any, partner: str
-) -> ReconciliatiePersonenResponse:
-    require(principal, "landelijk", "instelling")
-    p = canonical_pilot(pilot, 404)
-    visible = visible_pilots(principal, rm, conn)
-    if visible is not None and p not in visible:
-        raise forbid(principal, f"the key's instelling has no inschrijving in pilot {p!r}")
-    relatie = relaties_van(principal, rm, conn)
-    # pseudonyms: computed per request, never kept in the answer cache
-    rijen = rm.reconciliatie_rijen(
-        conn, peildatum, p, venster_dagen=context.settings.reconcile_window_days, personen=True
-    )
-    bronnen = [b for rij in rijen if rij.pilot == p for b in rij.bronnen]
-    bron = next((b for b in bronnen if b.partner.casefold() == partner.strip().casefold()), None)
-    if bron is None:
-        raise ProblemError(
-            404,
-            "not-found",
-            f"the partner has no telling for pilot {p!r} near {peildatum.isoformat()}",
-            parameter="partner",
-            valid_values=sorted(b.partner for b in bronnen),
-        )
-    return ReconciliatiePersonenResponse.model_validate(
-        {
-            "peildatum": peildatum,
-            "pilot": p,
-            "partner": bron.partner,
-            "bron_type": bron.bron_type,
-            "telling_peildatum": bron.telling_peildatum,
-            "personen": {
-                c: sorted(d for d in bron.personen.get(c, ()) if relatie is None or d in relatie) for c in CATEGORIEEN
-            },
-        }
-    )
+    return ReconciliatiePersonenResponse.model_validate(antwoord)

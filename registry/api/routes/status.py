@@ -3,7 +3,6 @@
 landelijk key as bearer token (``authorization: {type: Bearer, credentials_file: ...}`` in its scrape config)."""
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
-from collections.abc import Callable
 from functools import partial
 from typing import Annotated
 
@@ -11,21 +10,15 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from registry.api.context import StatusProbe
-from registry.api.deps import Context, OptionalConn, Principal, require
+from registry.api.deps import Context, OptionalConn
 from registry.api.metrics import exposition
-from registry.api.problems import ProblemError, problem_responses
-from registry.api.schemas import ConsumerStatus, ParkedCount, PartitionStatus, StatusResponse
-from registry.api.status import (
-    ConsumerLag,
-    KafkaUnavailable,
-    ProjectionOffsets,
-    kafka_status,
-    parked_counts,
-    parked_topic,
-    projection_offsets,
-)
-
-ParkedProbe = Callable[[], list[tuple[str, str, int]]]
+from registry.api.principal import Principal
+from registry.api.problems import problem_responses
+from registry.api.schemas import StatusResponse
+from registry.api.scopes import require
+from registry.api.status import ProjectionOffsets, kafka_status, parked_counts, parked_topic, projection_offsets
+from registry.diensten import status as diensten
+from registry.diensten.status import ParkedProbe
 
 router = APIRouter(tags=["operations"])
 
@@ -61,29 +54,6 @@ def stored_offsets(context: Context, conn: OptionalConn) -> ProjectionOffsets:
     return projection_offsets(context.queries.projection_status(conn), context.events_topic)
 
 
-def _consumer_status(c: ConsumerLag) -> ConsumerStatus:
-    return ConsumerStatus(
-        naam=c.naam,
-        soort="validator" if c.soort == "validator" else "projectie",
-        group=c.group,
-        lag=c.lag,
-        caught_up=not c.pending,
-        last_recorded_at=c.last_recorded_at,
-        partitions=[
-            PartitionStatus(
-                topic=p.topic,
-                partition=p.partition,
-                end_offset=p.end_offset,
-                committed_offset=p.committed_offset,
-                lag=p.lag,
-                pending=p.pending,
-                last_recorded_at=p.last_recorded_at,
-            )
-            for p in c.partitions
-        ],
-    )
-
-
 @router.get(
     "/v1/status",
     response_model=StatusResponse,
@@ -104,19 +74,8 @@ def status(
     depend on, per partner and reason code (`praktijkregister parked`). Scope: landelijk (others 403). Kafka
     unreachable: 503."""
     require(principal, "landelijk")
-    try:
-        lags = probe(projections)
-        waiting = parked()
-    except KafkaUnavailable as exc:
-        raise ProblemError(503, "kafka-unavailable", str(exc)) from None
-    for c in lags:
-        context.metrics.consumer_lag.labels(c.naam).set(c.lag)
-    consumers = [_consumer_status(c) for c in lags]
-    return StatusResponse(
-        caught_up=all(c.caught_up for c in consumers),
-        consumers=consumers,
-        parked_total=sum(n for _, _, n in waiting),
-        parked=[ParkedCount(partner=p, reden=r, aantal=n) for p, r, n in waiting],
+    return diensten.status(
+        probe, projections, parked, lambda naam, lag: context.metrics.consumer_lag.labels(naam).set(lag)
     )
 
 

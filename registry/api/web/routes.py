@@ -13,8 +13,9 @@
 | ``POST /sleutel`` / ``POST /sleutel/wissen`` | store the API key in a cookie (HttpOnly, SameSite=Strict) / forget it |
 | ``GET /docs``, ``GET /redoc`` | Swagger UI and ReDoc, every asset served from ``/static`` |
 
-A visitor without a key sees the ``publiek`` scope; a stored key shows that key's scope. Every number comes
-through the API's own endpoint functions (``data.Bron``), so the pages equal the API.
+A visitor without a key sees the ``publiek`` scope; a stored key shows that key's scope. Every number comes from
+the same use cases as the API's (``registry.diensten``), called with the visitor's key, so the pages equal the API.
+The texts are Dutch (the overzichten's descriptions: ``teksten``).
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
@@ -26,17 +27,21 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from registry.api.answers import Answers, CachedAnswers
 from registry.api.auth import ApiKey
+from registry.api.context import ApiContext
 from registry.api.csv_uitvoer import to_csv
-from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
+from registry.api.deps import Conn, Context, OptionalConn, Queries
 from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, cohort_param, in_range
 from registry.api.peildata import latest_published
+from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
-from registry.api.routes import reconciliatie as reconciliatie_route
-from registry.api.routes.overzichten import check_published
-from registry.api.web import data, svg
+from registry.api.schemas import ReconciliatieResponse
+from registry.api.web import data, svg, teksten
 from registry.api.web.templating import templates
 from registry.diensten import doorstroom as doorstroom_dienst
+from registry.diensten import overzichten
+from registry.diensten import reconciliatie as reconciliatie_dienst
 from registry.diensten.doorstroom import DoorstroomAntwoord
 from registry.domein.doorstroom import csv_rijen
 from registry.domein.reconciliatie import CATEGORIEEN
@@ -52,7 +57,7 @@ class Bezoeker:
     ingelogd: bool
     melding: str | None = None  # a stored key that no longer works
     wis_cookie: bool = False
-    context: Any = None  # the app's ApiContext (settings: which peildata publiek may see)
+    context: ApiContext | None = None  # the app's context (settings: which peildata publiek may see)
 
 
 def bezoeker(request: Request, conn: OptionalConn, context: Context) -> Bezoeker:
@@ -75,19 +80,25 @@ def bezoeker(request: Request, conn: OptionalConn, context: Context) -> Bezoeker
 Visitor = Annotated[Bezoeker, Depends(bezoeker)]
 
 
-def _bron(visitor: Bezoeker, rm: Any, conn: Any, answers: Any) -> data.Bron:
-    return data.Bron(visitor.principal, rm, conn, answers, visitor.context)
+def _regel(visitor: Bezoeker | None) -> str:
+    """Which peildata publiek may see (PRAKTIJK_PUBLIC_PEILDATA)."""
+    return (
+        visitor.context.settings.public_peildata
+        if visitor is not None and visitor.context is not None
+        else "maandeinde"
+    )
+
+
+def _rijen(visitor: Bezoeker, rm: ReadQueries, answers: CachedAnswers, naam: str, peildatum: date) -> data.Rows:
+    """The rows exactly as ``GET /v1/overzichten/{naam}?peildatum=`` answers them for the visitor's key."""
+    return overzichten.overzicht(rm, answers, visitor.principal, naam, peildatum, publieke_peildata=_regel(visitor))
 
 
 def _peildatum(raw: str | None, visitor: Bezoeker | None = None) -> date:
     """The page's peildatum; for publiek only a published one (as the API: 400 with the nearest), default the
     latest published."""
     publiek = visitor is not None and visitor.principal.scope.kind == "publiek"
-    regel = (
-        visitor.context.settings.public_peildata
-        if visitor is not None and visitor.context is not None
-        else "maandeinde"
-    )
+    regel = _regel(visitor)
     if raw is None or not raw.strip():
         return latest_published(regel, date.today()) if publiek else date.today()
     try:
@@ -100,7 +111,11 @@ def _peildatum(raw: str | None, visitor: Bezoeker | None = None) -> date:
             parameter="peildatum",
         ) from None
     if publiek:
-        check_published(d, regel)
+        try:
+            overzichten.check_published(d, regel)
+        except ProblemError as exc:  # the same refusal as the API's, in Dutch
+            detail = teksten.niet_gepubliceerd(regel, exc.extra["valid_values"])
+            raise ProblemError(400, "invalid-parameter", detail, parameter="peildatum") from None
     return d
 
 
@@ -133,16 +148,16 @@ def _download(body: str, media_type: str, filename: str) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def overzicht_pagina(
-    request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers, peildatum: str | None = None
+    request: Request, visitor: Visitor, rm: Queries, answers: Answers, peildatum: str | None = None
 ) -> Response:
     try:
         d = _peildatum(peildatum, visitor)
-        bron = _bron(visitor, rm, conn, answers)
-        kern = bron.kerncijfers(d)
-        dates, series = data.verloop(bron, d)
+        kern = overzichten.kerncijfers(rm, answers, visitor.principal, d)
+        verloop = overzichten.verloop(rm, answers, visitor.principal, d)
     except ProblemError as exc:
         return _fout(request, visitor, exc, peildatum=peildatum or "")
-    grafiek = svg.line_chart(dates, series, title=f"Verloop tot {d.isoformat()} (einde van elke maand)")
+    series = data.reeksen(verloop)
+    grafiek = svg.line_chart(verloop.peildata, series, title=f"Verloop tot {d.isoformat()} (einde van elke maand)")
     return _render(
         request,
         visitor,
@@ -150,73 +165,68 @@ def overzicht_pagina(
         peildatum=d.isoformat(),
         kern=kern,
         grafiek=grafiek,
-        catalogus=sorted(rm.OVERZICHTEN.items()),
-        verloop=[(dt, [s.waarden[i] for s in series]) for i, dt in enumerate(dates)],
+        catalogus=teksten.catalogus(list(rm.OVERZICHTEN)),
+        verloop=[(dt, [s.waarden[i] for s in series]) for i, dt in enumerate(verloop.peildata)],
         reeksen=[s.naam for s in series],
     )
 
 
-def _verloop_rows(
-    visitor: Bezoeker, rm: Any, conn: Any, answers: Any, peildatum: str | None
-) -> tuple[date, list[date], list[svg.Series]]:
+def _verloop(
+    visitor: Bezoeker, rm: ReadQueries, answers: CachedAnswers, peildatum: str | None
+) -> tuple[date, overzichten.Verloop]:
     d = _peildatum(peildatum, visitor)
-    dates, series = data.verloop(_bron(visitor, rm, conn, answers), d)
-    return d, dates, series
+    return d, overzichten.verloop(rm, answers, visitor.principal, d)
 
 
 @router.get("/verloop.csv")
 def verloop_csv(
-    request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers, peildatum: str | None = None
+    request: Request, visitor: Visitor, rm: Queries, answers: Answers, peildatum: str | None = None
 ) -> Response:
     try:
-        d, dates, series = _verloop_rows(visitor, rm, conn, answers, peildatum)
+        d, verloop = _verloop(visitor, rm, answers, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc)
-    rows = [{"peildatum": dt, **{s.naam.replace(" ", "_"): s.waarden[i] for s in series}} for i, dt in enumerate(dates)]
+    rows = [
+        {"peildatum": dt, **{naam.replace(" ", "_"): waarden[i] for naam, waarden in verloop.reeksen.items()}}
+        for i, dt in enumerate(verloop.peildata)
+    ]
     return _download(to_csv(rows), "text/csv; charset=utf-8", f"verloop_{d.isoformat()}.csv")
 
 
 @router.get("/verloop.svg")
 def verloop_svg(
-    request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers, peildatum: str | None = None
+    request: Request, visitor: Visitor, rm: Queries, answers: Answers, peildatum: str | None = None
 ) -> Response:
     try:
-        d, dates, series = _verloop_rows(visitor, rm, conn, answers, peildatum)
+        d, verloop = _verloop(visitor, rm, answers, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc)
     return _download(
-        svg.line_chart(dates, series, title=f"Verloop tot {d.isoformat()}"),
+        svg.line_chart(verloop.peildata, data.reeksen(verloop), title=f"Verloop tot {d.isoformat()}"),
         "image/svg+xml",
         f"verloop_{d.isoformat()}.svg",
     )
 
 
 def _overzicht(
-    visitor: Bezoeker, rm: Any, conn: Any, answers: Any, naam: str, peildatum: str | None
-) -> tuple[date, list[dict[str, Any]]]:
-    if naam not in rm.OVERZICHTEN:
-        raise ProblemError(404, "unknown-overzicht", f"er is geen overzicht {naam!r}")
+    visitor: Bezoeker, rm: ReadQueries, answers: CachedAnswers, naam: str, peildatum: str | None
+) -> tuple[date, data.Rows]:
+    overzichten.check_naam(rm, naam, f"er is geen overzicht {naam!r}")
     d = _peildatum(peildatum, visitor)
-    return d, _bron(visitor, rm, conn, answers).overzicht(naam, d)
+    return d, _rijen(visitor, rm, answers, naam, d)
 
 
-def _bar(naam: str, d: date, rows: list[dict[str, Any]]) -> str:
+def _bar(naam: str, d: date, rows: data.Rows) -> str:
     labels, series = data.grafiekreeksen(rows)
     return svg.bar_chart(labels, series, title=f"{naam} op {d.isoformat()}", ident=f"grafiek-{naam}")
 
 
 @router.get("/overzichten/{naam}", response_class=HTMLResponse)
 def overzicht_tabel(
-    request: Request,
-    naam: str,
-    visitor: Visitor,
-    rm: Queries,
-    conn: OptionalConn,
-    answers: Answers,
-    peildatum: str | None = None,
+    request: Request, naam: str, visitor: Visitor, rm: Queries, answers: Answers, peildatum: str | None = None
 ) -> Response:
     try:
-        d, rows = _overzicht(visitor, rm, conn, answers, naam, peildatum)
+        d, rows = _overzicht(visitor, rm, answers, naam, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc, peildatum=peildatum or "")
     return _render(
@@ -224,7 +234,7 @@ def overzicht_tabel(
         visitor,
         "overzicht.html",
         naam=naam,
-        beschrijving=rm.OVERZICHTEN[naam],
+        beschrijving=teksten.beschrijving(naam),
         peildatum=d.isoformat(),
         kolommen=data.kolommen(rows),
         rijen=rows,
@@ -235,49 +245,33 @@ def overzicht_tabel(
 
 @router.get("/overzichten/{naam}/tabel.csv")
 def overzicht_csv(
-    request: Request,
-    naam: str,
-    visitor: Visitor,
-    rm: Queries,
-    conn: OptionalConn,
-    answers: Answers,
-    peildatum: str | None = None,
+    request: Request, naam: str, visitor: Visitor, rm: Queries, answers: Answers, peildatum: str | None = None
 ) -> Response:
     try:
-        if naam not in rm.OVERZICHTEN:
-            raise ProblemError(404, "unknown-overzicht", f"er is geen overzicht {naam!r}")
-        resp: Response = _bron(visitor, rm, conn, answers).overzicht_csv(naam, _peildatum(peildatum, visitor))
+        d, rows = _overzicht(visitor, rm, answers, naam, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc)
-    return resp
+    return _download(to_csv(rows), "text/csv; charset=utf-8", f"{naam}_{d.isoformat()}.csv")
 
 
 @router.get("/overzichten/{naam}/grafiek.svg")
 def overzicht_svg(
-    request: Request,
-    naam: str,
-    visitor: Visitor,
-    rm: Queries,
-    conn: OptionalConn,
-    answers: Answers,
-    peildatum: str | None = None,
+    request: Request, naam: str, visitor: Visitor, rm: Queries, answers: Answers, peildatum: str | None = None
 ) -> Response:
     try:
-        d, rows = _overzicht(visitor, rm, conn, answers, naam, peildatum)
+        d, rows = _overzicht(visitor, rm, answers, naam, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc)
     return _download(_bar(naam, d, rows), "image/svg+xml", f"{naam}_{d.isoformat()}.svg")
 
 
 @router.get("/regios", response_class=HTMLResponse)
-def regios(
-    request: Request, visitor: Visitor, rm: Queries, conn: OptionalConn, answers: Answers, peildatum: str | None = None
-) -> Response:
+def regios(request: Request, visitor: Visitor, rm: Queries, answers: Answers, peildatum: str | None = None) -> Response:
     try:
         d = _peildatum(peildatum, visitor)
-        bron = _bron(visitor, rm, conn, answers)
         tabellen = data.per_regio(
-            bron.overzicht("deelnemers-per-pilot", d), bron.overzicht("verklaringen-per-pilot", d)
+            _rijen(visitor, rm, answers, "deelnemers-per-pilot", d),
+            _rijen(visitor, rm, answers, "verklaringen-per-pilot", d),
         )
     except ProblemError as exc:
         return _fout(request, visitor, exc, peildatum=peildatum or "")
@@ -297,15 +291,8 @@ def reconciliatie(
     d: date | None = None
     try:
         d = _peildatum(peildatum)  # publiek gets 403 below whatever the date
-        resp = reconciliatie_route.reconciliatie(
-            principal=visitor.principal,
-            rm=rm,
-            conn=conn,
-            answers=answers,
-            context=context,
-            peildatum=d,
-            pilot=None,
-            format="json",
+        rijen, _ = reconciliatie_dienst.reconciliatie(
+            rm, conn, answers, visitor.principal, d, None, context.settings.reconcile_window_days
         )
     except ProblemError as exc:
         if exc.status == 403:
@@ -319,7 +306,8 @@ def reconciliatie(
                 categorieen=CATEGORIEEN,
             )
         return _fout(request, visitor, exc, peildatum=peildatum or "")
-    rijen = resp.model_dump(by_alias=True)["rijen"]
+    # the rows as the API's JSON shows them (the response model's defaults included)
+    rijen = ReconciliatieResponse.model_validate({"peildatum": d, "rijen": rijen}).model_dump(by_alias=True)["rijen"]
     return _render(
         request, visitor, "reconciliatie.html", peildatum=d.isoformat(), rijen=rijen, categorieen=CATEGORIEEN
     )

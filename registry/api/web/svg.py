@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#000000")
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 SUPPRESSED = "<5"
+MAX_PLOT_WIDTH = 960  # a line chart of many months (the verloop: up to ten years) stays one screen wide
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, title: str, id
 def line_chart(dates: Sequence[date], series: Sequence[Series], *, title: str, ident: str = "verloop") -> str:
     """Lines over time (x: the dates, evenly spaced; y: counts). A suppressed point breaks the line."""
     left, right, top, plot_h = 56, 170, 16, 240
-    plot_w = max(240, 16 * len(dates))
+    plot_w = max(240, min(16 * len(dates), MAX_PLOT_WIDTH))
     width, height = left + plot_w + right, top + plot_h + 48
     known = [v for s in series for v in s.waarden if v is not None]
     top_value = _nice_max(max(known, default=0))

@@ -1,5 +1,5 @@
-"""Person-level reads and their audit trail: every such read is recorded (``registry.api.audit``) with its outcome
-before the answer (or the refusal) leaves."""
+"""A verklaring for its document or credential: the facts after the scope and erasure checks, each outcome in the
+audit trail, and the printable document (PDF)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from registry.api.audit import AuditEntry
+from registry.api import pdf
 from registry.api.auth import ApiKey
 from registry.api.context import ApiContext
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
-from registry.api.verklaringen import check_not_erased, check_scope
+from registry.api.verklaringen import Bronnen, check_not_erased, check_scope, document_van
+from registry.diensten.inzage import audit
+from registry.domein.verklaring_document import VerklaringDocument
 
-
-def audit(
-    context: ApiContext, principal: ApiKey, endpoint: str, pseudonym: str | None, object_id: str, status: int
-) -> None:
-    """Append one person-level read to the audit trail (a failure to write it fails the request)."""
-    context.audit.record(AuditEntry(principal.key_id, str(principal.scope), endpoint, pseudonym, object_id, status))
+DOCUMENT = "/v1/verklaringen/{verklaring_id}/document"
 
 
 def verklaring_feiten(
@@ -39,3 +36,18 @@ def verklaring_feiten(
         raise
     audit(context, principal, endpoint, pseudonym, verklaring_id, 200)
     return feiten
+
+
+def document(
+    context: ApiContext,
+    principal: ApiKey,
+    rm: ReadQueries,
+    conn: Connection,
+    verklaring_id: str,
+    bronnen: Bronnen,
+    base_url: str,
+) -> tuple[VerklaringDocument, bytes]:
+    """The verklaring's document content and its A4 PDF (checks and audit trail as ``verklaring_feiten``)."""
+    feiten = verklaring_feiten(context, principal, rm, conn, verklaring_id, DOCUMENT)
+    doc = document_van(feiten, bronnen, base_url)
+    return doc, pdf.render(doc)

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 from starlette.concurrency import run_in_threadpool
 
-from registry.api import deps
+from registry.api import answers, principal
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.cache import CachedKeyLookup
@@ -42,7 +42,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     from ``world["version"]`` instead of projection_offsets, a count of the dependencies' worker-thread hops and
     where each overzicht was rendered."""
     world: dict[str, Any] = {"version": "v1", "threads": 0, "rendered": []}
-    monkeypatch.setattr(deps, "data_version", lambda conn, schema: world["version"])
+    monkeypatch.setattr(answers, "data_version", lambda conn, schema: world["version"])
     as_json = overzichten.as_json
 
     def rendered(answer: Any) -> Any:  # where each answer is rendered: on the event loop or in a worker thread
@@ -59,7 +59,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         world["threads"] += 1
         return await run_in_threadpool(func, *args)
 
-    monkeypatch.setattr(deps, "run_in_threadpool", counting)
+    monkeypatch.setattr(answers, "run_in_threadpool", counting)
+    monkeypatch.setattr(principal, "run_in_threadpool", counting)
     clock, store, rm = _Clock(), MemoryKeyStore(), FakeReadModels()
     keys = CachedKeyLookup(store, ttl=2.0, clock=clock)
     app = create_app(settings_mod.load(), queries=rm, engine=_sqlite(), keys=keys)  # type: ignore[arg-type]

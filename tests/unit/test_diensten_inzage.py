@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from registry.api.app import create_app
 from registry.api.audit import MemoryAuditLog
 from registry.api.auth import MemoryKeyStore
-from registry.api.routes.trajecten import own_part
+from registry.diensten.inzage import own_part
 from registry.infra import settings as settings_mod
 from tests.support.api import assert_problem, get
 

@@ -1,0 +1,114 @@
+"""The answer cache of the aggregate endpoints and pages (overzichten, aantallen, reconciliatie), per request:
+``CachedAnswers`` gives rows from the app's ``AnswerCache`` while the read models are unchanged, else computes
+them; ``off_loop_if_needed`` answers a cached request on the event loop and only goes to a worker thread when the
+answer needs the database. The use cases (``registry.diensten``) see it as their ``Antwoorden`` port."""
+# no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar, cast
+
+from fastapi import Depends
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+
+from registry.api.context import ApiContext
+from registry.api.deps import Context, Lazy, LazyConnection
+from registry.api.readmodels import data_version
+from registry.api.threads import in_background, with_connection
+
+Rows = list[dict[str, Any]]
+
+
+class NeedsDatabase(Exception):
+    """The answer is not in this worker's memory: run the endpoint again in a worker thread (``off_loop_if_needed``)."""
+
+
+class CachedAnswers:
+    """Rows from the app's answer cache while the read models are unchanged, else computed (and cached).
+
+    ``memory_only``: never do I/O (the event loop's attempt): raise ``NeedsDatabase`` instead of reading the data
+    version or computing."""
+
+    def __init__(self, lazy: LazyConnection, context: ApiContext, memory_only: bool = False) -> None:
+        self.lazy = lazy
+        self.context = context
+        self.memory_only = memory_only
+
+    def connection(self) -> Connection:
+        """The request's connection for a computation (checked out now). None only without a database, where the
+        in-memory queries ignore it."""
+        return cast(Connection, self.lazy.get())
+
+    def rows(self, key: tuple[Any, ...], compute: Callable[[], Rows]) -> Rows:
+        cache = self.context.cache
+        if self.lazy.engine is None or cache.size <= 0:
+            if self.memory_only:
+                raise NeedsDatabase()
+            return compute()
+        if self.memory_only:
+            return self._remembered(key)
+        version = self._version()
+        rows = cache.get(key, version)
+        self.context.metrics.cache.labels("miss" if rows is None else "hit").inc()
+        if rows is None:
+            rows = compute()
+            cache.put(key, version, rows)
+        return rows
+
+    def _version(self) -> str:
+        """The read models' data version, re-read at most every data_version_seconds (cache.RecentDataVersion)."""
+        version = self.context.versions.current()
+        if version is None:
+            # the connection first: one request reads while the others wait for it, and a reader that waited for the
+            # pool while the waiters hold its connections would wait for ever (30 s pool timeout, then 503s)
+            conn, schema = self.connection(), self.context.read_schema
+            version = self.context.versions.get(lambda: data_version(conn, schema))
+        return version
+
+    def _remembered(self, key: tuple[Any, ...]) -> Rows:
+        version = self.context.versions.current()
+        if version is not None and self.context.versions.due():
+            self._read_version_ahead()
+        rows = None if version is None else self.context.cache.get(key, version, count_miss=False)
+        if rows is None:  # counted by the worker thread's attempt
+            raise NeedsDatabase()
+        self.context.metrics.cache.labels("hit").inc()
+        return rows
+
+    def _read_version_ahead(self) -> None:
+        versions, schema = self.context.versions, self.context.read_schema
+        in_background(
+            "reading the data version ahead",
+            lambda: with_connection(
+                self.lazy.engine, lambda conn: versions.read_ahead(lambda: data_version(cast(Connection, conn), schema))
+            ),
+        )
+
+
+T = TypeVar("T")
+
+
+async def off_loop_if_needed(answers: CachedAnswers, endpoint: Callable[[CachedAnswers], T]) -> T:
+    """``endpoint(answers)`` on the event loop while its answers are in memory (a cached answer: no worker thread, no
+    GIL hand-over), else the same call again in a worker thread, where it may read and compute. The
+    endpoint must do no I/O but through ``answers`` and have no side effect before its first ``answers.rows``."""
+    try:
+        return endpoint(CachedAnswers(answers.lazy, answers.context, memory_only=True))
+    except NeedsDatabase:
+        return await run_in_threadpool(_then_release, endpoint, answers)
+
+
+def _then_release(endpoint: Callable[[CachedAnswers], T], answers: CachedAnswers) -> T:
+    try:
+        return endpoint(answers)
+    finally:
+        # the request's last use of its connection: back to the pool in this thread, which spares the teardown of
+        # request_connection one more thread hop
+        answers.lazy.close()
+
+
+async def cached_answers(lazy: Lazy, context: Context) -> CachedAnswers:
+    return CachedAnswers(lazy, context)
+
+
+Answers = Annotated[CachedAnswers, Depends(cached_answers)]

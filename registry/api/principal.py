@@ -1,0 +1,71 @@
+"""The API key of a request: the ``Principal`` dependency (``Authorization: Bearer ...``, 401 when missing, unknown or
+revoked) and ``scoped``, the dependency that also checks the key's scope. A remembered key costs no query and no
+worker thread (``cache.CachedKeyLookup``)."""
+# no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from registry.api.auth import ApiKey, Kind
+from registry.api.cache import CachedKeyLookup
+from registry.api.deps import Context, Lazy, Queries
+from registry.api.ports import ReadQueries
+from registry.api.problems import ProblemError
+from registry.api.scopes import require
+from registry.api.threads import in_background, with_connection
+
+bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="API key: `Authorization: Bearer prk_...`")
+
+
+async def authenticated(
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], lazy: Lazy, context: Context
+) -> ApiKey:
+    """The active key of ``Authorization: Bearer ...``; 401 when missing, unknown or revoked."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="praktijkregister"'}
+    if creds is None or not creds.credentials:
+        raise ProblemError(401, "unauthenticated", "no API key: send Authorization: Bearer <key>", headers=challenge)
+    secret, keys = creds.credentials, context.keys
+    # a remembered key costs no query and no worker thread; else ask on the request's connection
+    found = None
+    if isinstance(keys, CachedKeyLookup):
+        found = keys.remembered(secret)
+        if found is not None and keys.due(secret):
+            _look_up_ahead(keys, secret, context.read_engine)
+    if found is None:
+        found = await run_in_threadpool(lambda: keys.lookup(secret, lazy.get()))
+    if found is None:
+        raise ProblemError(
+            401,
+            "unauthenticated",
+            "unknown or revoked API key",
+            headers={"WWW-Authenticate": 'Bearer realm="praktijkregister", error="invalid_token"'},
+        )
+    return found
+
+
+def _look_up_ahead(keys: CachedKeyLookup, secret: str, engine: Engine | None) -> None:
+    in_background(
+        "looking the key up ahead", lambda: with_connection(engine, lambda conn: keys.lookup_ahead(secret, conn))
+    )
+
+
+Principal = Annotated[ApiKey, Depends(authenticated)]
+
+
+def scoped(*kinds: Kind) -> Callable[[ApiKey, ReadQueries], Coroutine[Any, Any, ApiKey]]:
+    """A dependency: the authenticated key, 403 unless its scope is one of ``kinds``.
+
+    It resolves the read queries first so the answers keep their order: 401 (key), 503 (no read models), 403.
+    Only for endpoints without query parameters: where a parameter can be invalid, call ``require`` in the
+    endpoint, after FastAPI validated the parameters (an invalid request is 400 whatever the scope)."""
+
+    async def dependency(principal: Principal, _queries: Queries) -> ApiKey:
+        require(principal, *kinds)
+        return principal
+
+    return dependency
