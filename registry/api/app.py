@@ -11,9 +11,11 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from registry.api import docs, metrics, problems, web
 from registry.api.audit import AuditLog, AuditTable, MemoryAuditLog, audit_table_of
@@ -47,6 +49,21 @@ def read_engine(engine: Engine, schema: str) -> Engine:
     COMMITTED anyway, so no BEGIN and no ROLLBACK round trip per request. Writes (keys, audit) go
     through ``engine`` itself, in transactions."""
     return engine.execution_options(praktijk_schema=schema, isolation_level="AUTOCOMMIT")
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def allowed_hosts(public_url: str) -> list[str]:
+    """The ``Host`` values the API answers: ``PRAKTIJK_PUBLIC_URL``'s host and loopback (health checks, the demo,
+    Prometheus on the same machine). Unset: any host, since then nothing the registry signs or prints carries a URL
+    (those routes answer 503), so a forged ``Host`` has nothing to end up in."""
+    if not public_url:
+        return ["*"]
+    host = urlsplit(public_url).hostname
+    if not host:
+        raise ValueError(f"PRAKTIJK_PUBLIC_URL={public_url!r} has no host")
+    return [host, *LOOPBACK_HOSTS]
 
 
 @asynccontextmanager
@@ -150,4 +167,6 @@ def create_app(
     app.include_router(problem_pages.router)
     web.install(app)  # the Praktijkloket pages under /, /docs, /redoc, /static and the Content-Security-Policy
     docs.install_openapi(app)
+    # outermost: a request for another host is refused before any route, metric or key lookup
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings.public_url), www_redirect=False)
     return app

@@ -13,7 +13,7 @@ data key is gone, so nothing could be read).
 import logging
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from registry.api import problems
 from registry.api.auth import ApiKey
@@ -109,9 +109,27 @@ def bronnen(context: Context) -> Bronnen:
 Sources = Annotated[Bronnen, Depends(bronnen)]
 
 
-def base_url(request: Request, context: Any) -> str:
-    """``PRAKTIJK_PUBLIC_URL``, else the URL this request came in on."""
-    return str(context.settings.public_url or str(request.base_url)).rstrip("/")
+problems.PROBLEM_TYPES.setdefault(
+    "public-url-unset",
+    (
+        "Public URL not set",
+        "PRAKTIJK_PUBLIC_URL is not set: the registry signs and prints no URL it would have to take from a request.",
+    ),
+)
+
+
+def base_url(context: Any) -> str:
+    """``PRAKTIJK_PUBLIC_URL``: the only source of every URL and ``iss`` the registry signs or prints. Never the
+    request's ``Host``: whoever sends ``Host: evil.example`` would get a credential naming a status list there.
+    Unset: 503 naming the setting."""
+    url = str(context.settings.public_url or "").rstrip("/")
+    if not url:
+        raise ProblemError(
+            503,
+            "public-url-unset",
+            "PRAKTIJK_PUBLIC_URL is not set: the registry signs and prints no URL taken from a request",
+        )
+    return url
 
 
 def check_scope(principal: ApiKey, feiten: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
         events_topic=f"{prefix}.events",
         ingress_prefix=f"{prefix}.ingress.",
     )
-    w = World(TestClient(app), keys, prefix, schema, keydir, p, q, database_url)
+    w = World(TestClient(app, base_url=PUBLIC), keys, prefix, schema, keydir, p, q, database_url)
     try:
         publiceer_verklaringen(
             kafka_bootstrap,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -145,16 +146,22 @@ class FakeBronnen:
 
 
 SCOPES = ["landelijk", "regio:Rijnmond", "instelling:mbo.albeda", "instelling:mbo.roc-top", "publiek"]
+PUBLIC = "https://r.example"
+
+
+def _env(public_url: str = PUBLIC) -> dict[str, Any]:
+    store = MemoryKeyStore()
+    keys = {s: store.create(s, f"test {s}")[1] for s in SCOPES}
+    settings = replace(settings_mod.load(), public_url=public_url)
+    app = create_app(settings, connect_database=False, keys=store, queries=FakeReadModels())
+    src = FakeBronnen()
+    app.dependency_overrides[bronnen] = lambda: src
+    return {"client": TestClient(app, base_url=public_url or "http://testserver"), "keys": keys, "src": src, "app": app}
 
 
 @pytest.fixture()
 def env() -> dict[str, Any]:
-    store = MemoryKeyStore()
-    keys = {s: store.create(s, f"test {s}")[1] for s in SCOPES}
-    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=FakeReadModels())
-    src = FakeBronnen()
-    app.dependency_overrides[bronnen] = lambda: src
-    return {"client": TestClient(app), "keys": keys, "src": src, "app": app}
+    return _env()
 
 
 # --- the content model -----------------------------------------------------------------------------------------
@@ -339,6 +346,37 @@ def test_credential_verifies_against_the_published_keys_and_status_list(env: dic
     assert not bit_gezet(enc, int(claims["credentialStatus"]["statusListIndex"]))  # 41: geldig
     revoked = verify(get(env, f"/v1/verklaringen/{REVOKED}/credential", "landelijk").text, keys)
     assert bit_gezet(enc, int(revoked["credentialStatus"]["statusListIndex"]))  # 99: ingetrokken
+
+
+@pytest.mark.parametrize("url", [DOC, CRED, "/v1/statuslijst/3"])
+def test_without_a_public_url_nothing_is_signed_or_printed(url: str) -> None:
+    """The URL in the QR code, ``iss`` and the status list's address come from PRAKTIJK_PUBLIC_URL only."""
+    env = _env(public_url="")
+    body = assert_problem(get(env, url, "landelijk"), 503)
+    assert body["type"].endswith("public-url-unset") and "PRAKTIJK_PUBLIC_URL" in body["detail"]
+    assert env["src"].reads == []
+
+
+@pytest.mark.parametrize("url", [DOC, CRED, "/v1/statuslijst/3", "/.well-known/praktijkregister-keys.json"])
+def test_a_foreign_host_is_refused(env: dict[str, Any], url: str) -> None:
+    resp = env["client"].get(
+        url, headers={"Host": "evil.example", "Authorization": f"Bearer {env['keys']['landelijk']}"}
+    )
+    assert resp.status_code == 400 and env["src"].reads == []
+
+
+def test_the_issuer_is_the_public_url_whatever_the_host(env: dict[str, Any]) -> None:
+    """Loopback is answered (health checks, Prometheus on the machine), but what is signed names the public URL."""
+    from joserfc.jwk import KeySet
+
+    keys = KeySet.import_key_set(SIGNER.jwks())  # type: ignore[arg-type]
+    local = TestClient(env["app"], base_url="http://127.0.0.1:8000")
+    token = local.get(CRED, headers={"Authorization": f"Bearer {env['keys']['landelijk']}"}).text
+    claims = verify(token, keys)
+    assert claims["iss"] == PUBLIC and claims["issuer"]["id"] == PUBLIC
+    assert claims["credentialStatus"]["statusListCredential"] == f"{PUBLIC}/v1/statuslijst/3"
+    lijst = verify(local.get("/v1/statuslijst/3").text, keys)
+    assert lijst["iss"] == PUBLIC and lijst["id"] == f"{PUBLIC}/v1/statuslijst/3"
 
 
 def test_missing_signing_key_is_503(env: dict[str, Any], tmp_path: Path) -> None:

@@ -62,7 +62,6 @@ def credential(
     rm: Queries,
     conn: Conn,
     src: Sources,
-    request: Request,
     context: Context,
 ) -> Response:
     """A W3C Verifiable Credential in the Open Badges 3.0 shape (``OpenBadgeCredential``; the achievement is the
@@ -70,13 +69,13 @@ def credential(
     the subject is a salted SHA-256 hash of the name printed on the verklaring (``identityHash`` + ``salt``), which
     the holder proves by showing the name. ``credentialStatus`` points at the public status list. Scopes:
     landelijk; instelling (its own verklaringen). Unknown: 404; persoonsgegevens erased: 410."""
+    base = base_url(context)  # before anything is read: no audit entry for a credential that cannot be made
     feiten = verklaring_feiten(
         context, principal, rm, conn, verklaring_id, "/v1/verklaringen/{verklaring_id}/credential"
     )  # checks + audit trail
     if feiten.get("log_positie") is None:
         raise ProblemError(503, "read-models-unavailable", "the verklaring's log position is not projected yet")
     partitie, offset = feiten["log_positie"]
-    base = base_url(request, context)
     try:
         signer = src.ondertekenaar()
     except SleutelFout as exc:
@@ -118,7 +117,7 @@ def statuslijst(
     W3C ``BitstringStatusListCredential`` (``statusPurpose`` revocation; bit i = the verklaring at log offset i;
     1 = ingetrokken). A credential's ``credentialStatus.statusListCredential`` names its list."""
     gezet, hoogste = rm.ingetrokken_in_partitie(conn, partitie)
-    base = base_url(request, context)
+    base = base_url(context)
     try:
         signer = src.ondertekenaar()
     except SleutelFout as exc:

@@ -4,7 +4,7 @@ deelnemer's own instelling)."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from registry.api import pdf
 from registry.api.auth import ApiKey
@@ -36,7 +36,6 @@ def document(
     rm: Queries,
     conn: Conn,
     src: Sources,
-    request: Request,
     context: Context,
 ) -> Response:
     """An A4 PDF with the deelnemer's name and birth date (opened from the sealed persoonsgegevens in the
@@ -44,10 +43,11 @@ def document(
     and niveau, brancheorganisaties, issue date and volgnummer, a signature block for the praktijkopleider and a
     QR code with a short code to the public verification page. Scopes: landelijk; instelling (its own
     verklaringen, else 403). Unknown: 404. Persoonsgegevens erased (DeelnemerGegevensVerwijderd): 410."""
+    base = base_url(context)  # the QR code's URL; before anything is read
     feiten = verklaring_feiten(
         context, principal, rm, conn, verklaring_id, "/v1/verklaringen/{verklaring_id}/document"
     )  # checks + audit trail
-    doc = document_van(feiten, src, base_url(request, context))
+    doc = document_van(feiten, src, base)
     body = pdf.render(doc)
     return Response(
         body,
