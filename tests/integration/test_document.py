@@ -182,8 +182,10 @@ def test_credential_verifies_offline_and_revocation_is_in_the_status_list(world:
             str(tmp_path / "keys.json"),
             "--naam",
             NAAM,
-            "--statuslijst",
+            "--status",
             str(tmp_path / "lijst.jwt"),
+            "--issuer",
+            PUBLIC,
         ],
     )
     assert out.exit_code == 0 and out.output.startswith("valid"), out.output

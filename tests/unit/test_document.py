@@ -269,22 +269,26 @@ def test_cli_verify_offline(tmp_path: Path) -> None:
     cred = tmp_path / "v.jwt"
     cred.write_text(_credential())
     runner = CliRunner()
-    ok = runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(jwks), "--naam", NAAM])
+
+    def verify_cli(*args: str) -> Any:
+        return runner.invoke(cli_app, ["verklaring", "verify", *args, "--issuer", PUBLIC])
+
+    ok = verify_cli(str(cred), "--keys", str(jwks), "--naam", NAAM)
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith("valid") and "25655" in ok.output
-    wrong = runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(jwks), "--naam", "Jan Jansen"])
-    assert wrong.exit_code == 1 and "invalid: the name does not match" in wrong.output
+    wrong = verify_cli(str(cred), "--keys", str(jwks), "--naam", "Jan Jansen")
+    assert wrong.exit_code == 5 and "invalid: the name does not match" in wrong.output
     seed = tmp_path / "signing.key"  # the signing key file itself works as well
     seed.write_text(SIGNER.seed.hex() + "\n")
     seed.chmod(0o600)  # a secret key file: refused when group or others may read it
-    assert runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(seed)]).exit_code == 0
+    assert verify_cli(str(cred), "--keys", str(seed)).exit_code == 0
     other = tmp_path / "other.json"
     other.write_text(json.dumps(Ondertekenaar(bytes(32)).jwks()))
-    bad = runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(other)])
+    bad = verify_cli(str(cred), "--keys", str(other))
     assert bad.exit_code == 1 and "invalid: signed with another key" in bad.output
     tampered = tmp_path / "t.jwt"
     tampered.write_text(_credential()[:-6] + "AAAAAA")
-    assert runner.invoke(cli_app, ["verklaring", "verify", str(tampered), "--keys", str(jwks)]).exit_code == 1
+    assert verify_cli(str(tampered), "--keys", str(jwks)).exit_code == 1
 
 
 # --- the endpoints ----------------------------------------------------------------------------------------------

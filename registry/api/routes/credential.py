@@ -4,7 +4,8 @@
 * ``GET /v1/verklaringen/{verklaring_id}/credential`` (landelijk, own instelling): an ``OpenBadgeCredential``
   signed as a VC-JWT (EdDSA, ``application/vc+jwt``).
 * ``GET /v1/statuslijst/{partitie}`` (public): a signed ``BitstringStatusListCredential``; bit = log offset of a
-  ``PraktijkverklaringUitgegeven`` on that partition of the canonical log, 1 = ingetrokken.
+  ``PraktijkverklaringUitgegeven`` on that partition of the canonical log, 1 = ingetrokken; reused until a
+  revocation or a quarter of its validity (registry/api/statuslijsten.py).
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
@@ -13,13 +14,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from registry.api import statuslijsten
 from registry.api.auth import ApiKey
 from registry.api.deps import Conn, Context, Queries, scoped
 from registry.api.inzage import verklaring_feiten
 from registry.api.params import VerklaringId
 from registry.api.problems import ProblemError, problem_responses
 from registry.api.verklaringen import Sources, base_url, document_van, key_problem
-from registry.domein.verklaring_document import encode_bitstring, open_badge_credential, status_list_credential
+from registry.domein.verklaring_document import (
+    encode_bitstring,
+    open_badge_credential,
+    status_list_bits,
+    status_list_credential,
+)
 from registry.infra.ondertekening import SleutelFout
 
 Reader = Annotated[ApiKey, Depends(scoped("landelijk", "instelling"))]
@@ -115,17 +122,30 @@ def statuslijst(
 ) -> Response:
     """Public, no key: the revocations of the verklaringen issued on one partition of the canonical log, as a signed
     W3C ``BitstringStatusListCredential`` (``statusPurpose`` revocation; bit i = the verklaring at log offset i;
-    1 = ingetrokken). A credential's ``credentialStatus.statusListCredential`` names its list."""
-    gezet, hoogste = rm.ingetrokken_in_partitie(conn, partitie)
+    1 = ingetrokken), at least 131,072 bits long. Valid from ``validFrom`` until ``validUntil``
+    (``PRAKTIJK_STATUS_LIST_VALIDITY``, default 24 h): refuse an older list. A credential's
+    ``credentialStatus.statusListCredential`` names its list."""
     base = base_url(context)
-    try:
-        signer = src.ondertekenaar()
-    except SleutelFout as exc:
-        raise key_problem(exc) from None
+    gezet, hoogste = rm.ingetrokken_in_partitie(conn, partitie)
     url = f"{base}/v1/statuslijst/{partitie}"
-    now = dt.datetime.now(dt.UTC)
-    claims = status_list_credential(
-        issuer_url=base, list_url=url, encoded_list=encode_bitstring(gezet, hoogste + 1), issued_at=now
-    )
-    claims.update({"iss": base, "jti": url, "iat": _epoch(now)})
-    return Response(signer.sign(claims), media_type=VC_JWT, headers={"Cache-Control": "no-cache, max-age=60"})
+
+    def sign(valid_from: dt.datetime, valid_until: dt.datetime) -> str:
+        try:
+            signer = src.ondertekenaar()
+        except SleutelFout as exc:
+            raise key_problem(exc) from None
+        claims = status_list_credential(
+            issuer_url=base,
+            list_url=url,
+            encoded_list=encode_bitstring(gezet, hoogste + 1),
+            issued_at=valid_from,
+            valid_until=valid_until,
+        )
+        claims.update(
+            {"iss": base, "jti": url, "iat": _epoch(valid_from), "nbf": _epoch(valid_from), "exp": _epoch(valid_until)}
+        )
+        return signer.sign(claims)
+
+    cache = statuslijsten.cache_of(request.app.state, context.settings.status_list_validity)
+    token = cache.get(partitie, frozenset(gezet), status_list_bits(hoogste), sign)
+    return Response(token, media_type=VC_JWT, headers={"Cache-Control": "no-cache, max-age=60"})
