@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
-from registry.api.auth import ApiKey, Kind, canonical_instelling, canonical_regio
+from registry.api.auth import UNQUALIFIED, ApiKey, Kind, canonical_instelling, canonical_regio, opens
 from registry.api.cache import CachedKeyLookup
 from registry.api.context import ApiContext
 from registry.api.ports import ReadQueries
@@ -104,7 +104,10 @@ bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="API key
 
 
 async def authenticated(
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], lazy: Lazy, context: Context
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    lazy: Lazy,
+    context: Context,
+    request: Request,
 ) -> ApiKey:
     """The active key of ``Authorization: Bearer ...``; 401 when missing, unknown or revoked."""
     challenge = {"WWW-Authenticate": 'Bearer realm="praktijkregister"'}
@@ -126,7 +129,14 @@ async def authenticated(
             "unknown or revoked API key",
             headers={"WWW-Authenticate": 'Bearer realm="praktijkregister", error="invalid_token"'},
         )
+    only_where_it_opens(found, request.url.path)
     return found
+
+
+def only_where_it_opens(principal: ApiKey, path: str) -> None:
+    """403 for a key used outside what its scope can ever open (an operations key: only /metrics and /v1/status)."""
+    if not opens(principal.scope, path):
+        raise forbid(principal, "an operations key reads /metrics and /v1/status only")
 
 
 def _look_up_ahead(keys: CachedKeyLookup, secret: str, engine: Engine | None) -> None:
@@ -152,7 +162,7 @@ def require(principal: ApiKey, *kinds: Kind) -> None:
     if principal.scope.kind not in kinds:
         raise forbid(
             principal,
-            f"requires one of the scopes {', '.join(k if k in ('landelijk', 'publiek') else k + ':...' for k in kinds)}",
+            f"requires one of the scopes {', '.join(k if k in UNQUALIFIED else k + ':...' for k in kinds)}",
         )
 
 

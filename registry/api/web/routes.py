@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from registry.api.auth import ApiKey
+from registry.api.auth import ApiKey, opens
 from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Answers, Conn, Context, OptionalConn, Queries
 from registry.api.params import EERSTE_DATUM, LAATSTE_DATUM, cohort_param, in_range
@@ -61,7 +61,7 @@ def bezoeker(request: Request, conn: OptionalConn, context: Context) -> Bezoeker
     if not raw:
         return Bezoeker(data.ANONIEM, False, context=context)
     found = context.keys.lookup(raw, conn)
-    if found is None:
+    if found is None or not opens(found.scope, request.url.path):  # an operations key opens no page
         return Bezoeker(
             data.ANONIEM,
             False,
@@ -435,8 +435,13 @@ async def sleutel(request: Request, context: Context) -> Response:
         from starlette.concurrency import run_in_threadpool
 
         found = await run_in_threadpool(context.keys.lookup, key)  # the key store does database I/O
+    if found is not None and not opens(found.scope, "/"):
+        found, key = None, "operations"
     if found is None:
-        melding = "Vul een API-sleutel in." if not key else "Deze sleutel is onbekend of ingetrokken."
+        melding = {
+            "": "Vul een API-sleutel in.",
+            "operations": "Deze sleutel is alleen voor monitoring (/metrics en /v1/status) en opent geen pagina's.",
+        }.get(key, "Deze sleutel is onbekend of ingetrokken.")
         visitor = Bezoeker(data.ANONIEM, False)
         return templates.TemplateResponse(
             request,
