@@ -38,6 +38,7 @@ from registry.api.routes import (  # the verklaring as PDF, VC-JWT, HTML page
 )
 from registry.api.routes import audit as audit_route
 from registry.api.routes import problems as problem_pages
+from registry.api.web.formulier import CsrfCookie
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import topics
 from registry.infra.settings import Settings
@@ -165,6 +166,8 @@ def create_app(
     app.include_router(reconciliatie.router)
     app.include_router(status.router)
     app.include_router(problem_pages.router)
+    # the Praktijkloket forms' CSRF token (registry/api/web/formulier.py)
+    app.add_middleware(CsrfCookie, secure_cookie=settings.public_url.startswith("https://"))
     web.install(app)  # the Praktijkloket pages under /, /docs, /redoc, /static and the Content-Security-Policy
     docs.install_openapi(app)
     # outermost: a request for another host is refused before any route, metric or key lookup

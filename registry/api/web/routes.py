@@ -10,7 +10,7 @@
 | ``GET /reconciliatie?peildatum=`` | the reconciliation (keys with scope landelijk, regio, instelling) |
 | ``GET /doorstroom?cohort=&peildatum=`` | the doorstroom of a cohort: funnel chart + tables (landelijk keys) |
 | ``GET /doorstroom.csv`` / ``/doorstroom.svg`` | its downloads (the CSV is the API's) |
-| ``POST /sleutel`` / ``POST /sleutel/wissen`` | store the API key in a cookie (HttpOnly, SameSite=Strict) / forget it |
+| ``POST /sleutel`` / ``POST /sleutel/wissen`` | store the API key in a cookie (HttpOnly, SameSite=Strict) / forget it; only from this site's own page with its CSRF token, form at most 4 KiB (``formulier.py``) |
 | ``GET /docs``, ``GET /redoc`` | Swagger UI and ReDoc, every asset served from ``/static`` |
 
 A visitor without a key sees the ``publiek`` scope; a stored key shows that key's scope. Every number comes
@@ -21,7 +21,7 @@ through the API's own endpoint functions (``data.Bron``), so the pages equal the
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -35,6 +35,7 @@ from registry.api.problems import ProblemError
 from registry.api.routes import reconciliatie as reconciliatie_route
 from registry.api.routes.overzichten import check_published
 from registry.api.web import data, svg
+from registry.api.web.formulier import FormulierFout, checked_form, secure
 from registry.api.web.templating import templates
 from registry.diensten import doorstroom as doorstroom_dienst
 from registry.diensten.doorstroom import DoorstroomAntwoord
@@ -119,7 +120,8 @@ def _render(request: Request, visitor: Bezoeker, name: str, status: int = 200, *
         status_code=status,
     )
     if visitor.wis_cookie:
-        resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        public_url = visitor.context.settings.public_url if visitor.context is not None else ""
+        resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=secure(request, public_url))
     return resp
 
 
@@ -420,14 +422,34 @@ def _safe_path(value: str) -> str:
     return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
 
 
-async def _form(request: Request) -> dict[str, str]:
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+def _sleutel_pagina(request: Request, terug: str, melding: str, status: int) -> Response:
+    visitor = Bezoeker(data.ANONIEM, False)
+    return templates.TemplateResponse(
+        request,
+        "sleutel.html",
+        {"bezoeker": visitor, "scope": "publiek", "terug": terug, "fout": melding},
+        status_code=status,
+    )
+
+
+def _waarom_niet(key: str, found: ApiKey | None) -> str | None:
+    """Why this key does not log in, or None when it does."""
+    if not key:
+        return "Vul een API-sleutel in."
+    if found is None:
+        return "Deze sleutel is onbekend of ingetrokken."
+    if not opens(found.scope, "/"):
+        return "Deze sleutel is alleen voor monitoring (/metrics en /v1/status) en opent geen pagina's."
+    return None
 
 
 @router.post("/sleutel")
 async def sleutel(request: Request, context: Context) -> Response:
-    form = await _form(request)
+    public_url = context.settings.public_url
+    try:  # the origin, size and CSRF token before anything else (registry/api/web/formulier.py)
+        form = await checked_form(request, public_url)
+    except FormulierFout as exc:
+        return _sleutel_pagina(request, "/", exc.melding, exc.status)
     terug = _safe_path(form.get("terug", "/"))
     key = form.get("sleutel", "").strip()
     found = None
@@ -435,30 +457,23 @@ async def sleutel(request: Request, context: Context) -> Response:
         from starlette.concurrency import run_in_threadpool
 
         found = await run_in_threadpool(context.keys.lookup, key)  # the key store does database I/O
-    if found is not None and not opens(found.scope, "/"):
-        found, key = None, "operations"
-    if found is None:
-        melding = {
-            "": "Vul een API-sleutel in.",
-            "operations": "Deze sleutel is alleen voor monitoring (/metrics en /v1/status) en opent geen pagina's.",
-        }.get(key, "Deze sleutel is onbekend of ingetrokken.")
-        visitor = Bezoeker(data.ANONIEM, False)
-        return templates.TemplateResponse(
-            request,
-            "sleutel.html",
-            {"bezoeker": visitor, "scope": "publiek", "terug": terug, "fout": melding},
-            status_code=401,
-        )
+    melding = _waarom_niet(key, found)
+    if melding is not None:
+        return _sleutel_pagina(request, terug, melding, 401)
     resp = RedirectResponse(terug, status_code=303)
-    resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+    resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=secure(request, public_url), path="/")
     return resp
 
 
 @router.post("/sleutel/wissen")
-async def sleutel_wissen(request: Request) -> Response:
-    form = await _form(request)
+async def sleutel_wissen(request: Request, context: Context) -> Response:
+    public_url = context.settings.public_url
+    try:
+        form = await checked_form(request, public_url)
+    except FormulierFout as exc:
+        return _sleutel_pagina(request, "/", exc.melding, exc.status)
     resp = RedirectResponse(_safe_path(form.get("terug", "/")), status_code=303)
-    resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=secure(request, public_url))
     return resp
 
 
