@@ -1,4 +1,5 @@
-"""The signed status lists of this API process, reused rather than signed per request.
+"""The signed status lists and the public key set of this API process, reused rather than signed or read per
+request.
 
 A partition's list is signed again only when what it says changes (another set of revoked offsets, or a longer
 list) or when a quarter of its validity (``PRAKTIJK_STATUS_LIST_VALIDITY``) is gone: a verifier that fetched it
@@ -16,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from registry.infra.ondertekening import Ondertekenaar, SleutelFout
+
+KEYSET_SECONDS = 60.0  # the published key set is read from the key file at most this often (a rotation shows after it)
 MAX_LISTS = 1024  # partitions remembered per process (the path allows 0..10,000: the bound keeps memory fixed)
 
 
@@ -73,3 +77,23 @@ def cache_of(state: Any, validity: dt.timedelta) -> StatuslijstCache:
         state.statuslijsten = StatuslijstCache(validity)
     cache: StatuslijstCache = state.statuslijsten
     return cache
+
+
+def key_set(
+    state: Any,
+    ondertekenaar: Callable[[], Ondertekenaar],
+    problem: Callable[[SleutelFout], Exception],
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """The public JWK set, read from the signing key file at most every ``KEYSET_SECONDS`` (a missing key file is
+    not remembered: ``problem(exc)`` is raised every time until it is there)."""
+    now = clock()
+    cached: tuple[float, dict[str, Any]] | None = getattr(state, "key_set", None)
+    if cached is not None and now - cached[0] < KEYSET_SECONDS:
+        return cached[1]
+    try:
+        jwks = ondertekenaar().jwks()
+    except SleutelFout as exc:
+        raise problem(exc) from None
+    state.key_set = (now, jwks)
+    return jwks

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from registry.api import statuslijsten
+from registry.api import ratelimit, statuslijsten
 from registry.api.auth import ApiKey
 from registry.api.deps import Conn, Context, Queries, scoped
 from registry.api.inzage import verklaring_feiten
@@ -41,16 +41,16 @@ def _epoch(moment: dt.datetime) -> int:
 
 @router.get(
     "/.well-known/praktijkregister-keys.json",
-    summary="The registry's signing key (JWK set, public)",
-    responses=problem_responses(503),
+    summary="The registry's signing key (JWK set, public, rate-limited)",
+    responses=problem_responses(429, 503),
 )
-def keys(src: Sources) -> dict[str, Any]:
+def keys(src: Sources, request: Request) -> dict[str, Any]:
     """The Ed25519 public key that signs credentials and status lists, as a JWK set (``kid`` = RFC 7638
-    thumbprint). Save it to verify credentials offline: ``praktijkregister verklaring verify FILE --keys K``."""
-    try:
-        return src.ondertekenaar().jwks()
-    except SleutelFout as exc:
-        raise key_problem(exc) from None
+    thumbprint). Save it to verify credentials offline: ``praktijkregister verklaring verify FILE --keys K``.
+    Public, rate-limited per client (429 with Retry-After); the key file is read at most every
+    ``KEYSET_SECONDS``."""
+    ratelimit.check(request, "sleutels")
+    return statuslijsten.key_set(request.app.state, src.ondertekenaar, key_problem)
 
 
 @router.get(
@@ -113,7 +113,7 @@ def credential(
     response_class=Response,
     summary="Revocation status list (public)",
     responses={
-        **problem_responses(400, 404, 503),
+        **problem_responses(400, 404, 429, 503),
         200: {"content": {VC_JWT: {}}, "description": "BitstringStatusListCredential as a VC-JWT."},
     },
 )
@@ -124,7 +124,9 @@ def statuslijst(
     W3C ``BitstringStatusListCredential`` (``statusPurpose`` revocation; bit i = the verklaring at log offset i;
     1 = ingetrokken), at least 131,072 bits long. Valid from ``validFrom`` until ``validUntil``
     (``PRAKTIJK_STATUS_LIST_VALIDITY``, default 24 h): refuse an older list. A credential's
-    ``credentialStatus.statusListCredential`` names its list."""
+    ``credentialStatus.statusListCredential`` names its list. Rate-limited per client together with the key set
+    (429 with Retry-After); a list is signed again only after a revocation or a quarter of its validity."""
+    ratelimit.check(request, "sleutels")
     base = base_url(context)
     gezet, hoogste = rm.ingetrokken_in_partitie(conn, partitie)
     url = f"{base}/v1/statuslijst/{partitie}"
