@@ -10,6 +10,7 @@ data key is gone, so nothing could be read).
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
 
+import datetime as dt
 import logging
 from typing import Annotated, Any, Protocol
 
@@ -20,7 +21,15 @@ from registry.api.auth import ApiKey
 from registry.api.deps import Context, forbid
 from registry.api.problems import ProblemError
 from registry.api.scopes import same_instelling
-from registry.domein.verklaring_document import Persoon, VerklaringDocument, bouw_document, persoon_uit
+from registry.domein.verklaring_document import (
+    Persoon,
+    VerklaringDocument,
+    bouw_document,
+    encode_bitstring,
+    open_badge_credential,
+    persoon_uit,
+    status_list_credential,
+)
 from registry.infra import pseudoniem_rotatie
 from registry.infra.canonieke_log import LogFout, lees_events
 from registry.infra.gegevenskluis import Gegevenskluis, KluisFout
@@ -169,6 +178,54 @@ def document_van(feiten: dict[str, Any], src: Bronnen, base: str) -> VerklaringD
         raise log_problem(exc) from None
     persoon: Persoon | None = persoon_uit(gegevens)
     return bouw_document(feiten, persoon, f"{base}/verificatie/{feiten['verklaring_id']}")
+
+
+def _epoch(moment: dt.datetime) -> int:
+    return int(moment.timestamp())
+
+
+def status_list_url(base: str, partitie: int) -> str:
+    return f"{base}/v1/statuslijst/{partitie}"
+
+
+def credential_token(doc: VerklaringDocument, feiten: dict[str, Any], signer: Ondertekenaar, base: str) -> str:
+    """The verklaring as a signed OpenBadgeCredential (VC-JWT); ``base`` is the public URL (issuer, status list)."""
+    partitie, offset = feiten["log_positie"]
+    issued: dt.datetime = feiten["uitgegeven_om"]
+    claims = open_badge_credential(
+        doc,
+        issuer_url=base,
+        issued_at=issued,
+        salt=signer.salt(doc.verklaring_id),
+        status_list_url=status_list_url(base, partitie),
+        status_index=offset,
+    )
+    claims.update({"iss": base, "jti": claims["id"], "nbf": _epoch(issued)})
+    return signer.sign(claims)
+
+
+def statuslijst_token(
+    signer: Ondertekenaar,
+    base: str,
+    partitie: int,
+    gezet: set[int],
+    hoogste: int,
+    valid_from: dt.datetime,
+    valid_until: dt.datetime,
+) -> str:
+    """A partition's signed BitstringStatusListCredential, valid from ``valid_from`` until ``valid_until``."""
+    url = status_list_url(base, partitie)
+    claims = status_list_credential(
+        issuer_url=base,
+        list_url=url,
+        encoded_list=encode_bitstring(gezet, hoogste + 1),
+        issued_at=valid_from,
+        valid_until=valid_until,
+    )
+    claims.update(
+        {"iss": base, "jti": url, "iat": _epoch(valid_from), "nbf": _epoch(valid_from), "exp": _epoch(valid_until)}
+    )
+    return signer.sign(claims)
 
 
 def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str, str] | None:

@@ -20,23 +20,21 @@ from registry.api.deps import Conn, Context, Queries, scoped
 from registry.api.inzage import verklaring_feiten
 from registry.api.params import VerklaringId
 from registry.api.problems import ProblemError, problem_responses
-from registry.api.verklaringen import Sources, base_url, document_van, key_problem
-from registry.domein.verklaring_document import (
-    encode_bitstring,
-    open_badge_credential,
-    status_list_bits,
-    status_list_credential,
+from registry.api.verklaringen import (
+    Sources,
+    base_url,
+    credential_token,
+    document_van,
+    key_problem,
+    statuslijst_token,
 )
+from registry.domein.verklaring_document import status_list_bits
 from registry.infra.ondertekening import SleutelFout
 
 Reader = Annotated[ApiKey, Depends(scoped("landelijk", "instelling"))]
 VC_JWT = "application/vc+jwt"
 
 router = APIRouter(tags=["verificatie"])
-
-
-def _epoch(moment: dt.datetime) -> int:
-    return int(moment.timestamp())
 
 
 @router.get(
@@ -88,18 +86,8 @@ def credential(
     except SleutelFout as exc:
         raise key_problem(exc) from None
     doc = document_van(feiten, src, base)
-    issued: dt.datetime = feiten["uitgegeven_om"]
-    claims = open_badge_credential(
-        doc,
-        issuer_url=base,
-        issued_at=issued,
-        salt=signer.salt(verklaring_id),
-        status_list_url=f"{base}/v1/statuslijst/{partitie}",
-        status_index=offset,
-    )
-    claims.update({"iss": base, "jti": claims["id"], "nbf": _epoch(issued)})
     return Response(
-        signer.sign(claims),
+        credential_token(doc, feiten, signer, base),
         media_type=VC_JWT,
         headers={
             "Content-Disposition": f'attachment; filename="praktijkverklaring-{doc.korte_code}.jwt"',
@@ -129,24 +117,13 @@ def statuslijst(
     ratelimit.check(request, "sleutels")
     base = base_url(context)
     gezet, hoogste = rm.ingetrokken_in_partitie(conn, partitie)
-    url = f"{base}/v1/statuslijst/{partitie}"
 
     def sign(valid_from: dt.datetime, valid_until: dt.datetime) -> str:
         try:
             signer = src.ondertekenaar()
         except SleutelFout as exc:
             raise key_problem(exc) from None
-        claims = status_list_credential(
-            issuer_url=base,
-            list_url=url,
-            encoded_list=encode_bitstring(gezet, hoogste + 1),
-            issued_at=valid_from,
-            valid_until=valid_until,
-        )
-        claims.update(
-            {"iss": base, "jti": url, "iat": _epoch(valid_from), "nbf": _epoch(valid_from), "exp": _epoch(valid_until)}
-        )
-        return signer.sign(claims)
+        return statuslijst_token(signer, base, partitie, gezet, hoogste, valid_from, valid_until)
 
     cache = statuslijsten.cache_of(request.app.state, context.settings.status_list_validity)
     token = cache.get(partitie, frozenset(gezet), status_list_bits(hoogste), sign)
