@@ -11,7 +11,10 @@ data key is gone, so nothing could be read).
 # no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
 
 import datetime as dt
+import json
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends
@@ -228,13 +231,23 @@ def statuslijst_token(
     return signer.sign(claims)
 
 
-def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str, str] | None:
-    """For the demo: render the first verklaring (by id) whose persoonsgegevens are not erased to ``pad`` (PDF),
-    read from the live read models and canonical log. Returns (verklaring id, its public verification URL), or
-    None when there is no such verklaring."""
-    from pathlib import Path
+@dataclass(frozen=True)
+class Voorbeeld:
+    """What the demo wrote: the PDF, and the signed credential with its status list and the public key set."""
 
-    from registry.api import pdf
+    verklaring_id: str
+    verificatie_url: str
+    pdf: Path
+    credential: Path | None  # None: the verklaring's log position is not projected
+    statuslijst: Path | None
+    sleutels: Path | None
+
+
+def schrijf_voorbeeld(settings: Any, rm: Any, pad: Path, base: str) -> Voorbeeld | None:
+    """For the demo: render the first verklaring (by id) whose persoonsgegevens are not erased to ``pad`` (PDF),
+    read from the live read models and canonical log, and next to it its signed credential (``.jwt``), its
+    partition's status list and the public key set, so it can be checked offline. None when there is no such
+    verklaring."""
     from registry.domein.telregels import DEFAULT_READ_SCHEMA
     from registry.infra import topics
     from registry.infra.db import engine as make_engine
@@ -261,10 +274,36 @@ def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str,
                         },
                     )()
                 )
-                doc = document_van(feiten, src, base)
-                Path(pad).parent.mkdir(parents=True, exist_ok=True)
-                Path(pad).write_bytes(pdf.render(doc))
-                return vid, doc.verificatie_url
+                return schrijf_bestanden(settings, rm, conn, feiten, src, pad, base)
     finally:
         eng.dispose()
     return None
+
+
+def schrijf_bestanden(
+    settings: Any, rm: Any, conn: Any, feiten: dict[str, Any], src: Bronnen, pad: Path, base: str
+) -> Voorbeeld:
+    """The PDF at ``pad`` and next to it the credential, its partition's status list (valid from now for
+    ``settings.status_list_validity``) and the public key set."""
+    from registry.api import pdf
+
+    doc = document_van(feiten, src, base)
+    pad.parent.mkdir(parents=True, exist_ok=True)
+    pad.write_bytes(pdf.render(doc))
+    if feiten.get("log_positie") is None:
+        return Voorbeeld(doc.verklaring_id, doc.verificatie_url, pad, None, None, None)
+    signer = src.ondertekenaar()
+    partitie = feiten["log_positie"][0]
+    gezet, hoogste = rm.ingetrokken_in_partitie(conn, partitie)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    cred, lijst, sleutels = (
+        pad.with_suffix(".jwt"),
+        pad.with_name(f"statuslijst-{partitie}.jwt"),
+        pad.with_name("praktijkregister-keys.json"),
+    )
+    cred.write_text(credential_token(doc, feiten, signer, base))
+    lijst.write_text(
+        statuslijst_token(signer, base, partitie, gezet, hoogste, now, now + settings.status_list_validity)
+    )
+    sleutels.write_text(json.dumps(signer.jwks()))
+    return Voorbeeld(doc.verklaring_id, doc.verificatie_url, pad, cred, lijst, sleutels)

@@ -413,7 +413,8 @@ def _relaties(
 
 
 def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) -> None:
-    """One sample PDF of a demo verklaring, and the URL of its real public verification page."""
+    """One sample PDF of a demo verklaring with its signed credential (and the command that checks it offline), and
+    the URL of its real public verification page."""
     import projections.queries
     from registry.api.verklaringen import schrijf_voorbeeld
     from registry.infra.sleutelbestanden import prive_map
@@ -427,9 +428,17 @@ def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) ->
     if found is None:
         console.print("no verklaring to print a sample of")
         return
-    vid, url = found
+    vid, url = found.verklaring_id, found.verificatie_url
     console.print(f"\n[bold]Praktijkverklaring[/bold] sample PDF: {pad}", highlight=False, soft_wrap=True)
     console.print(f"  verification page (public): {url}", highlight=False, soft_wrap=True)
+    if found.credential is not None:
+        console.print(
+            f"  signed credential: {found.credential}; check it offline with its status list and the public key:\n"
+            f"  praktijkregister verklaring verify {found.credential} --keys {found.sleutels} --issuer {base}"
+            f" --status {found.statuslijst}",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"  curl -H 'Authorization: Bearer {key}' -o v.pdf '{base}/v1/verklaringen/{vid}/document'",
         highlight=False,

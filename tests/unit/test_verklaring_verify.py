@@ -234,3 +234,20 @@ def test_cache_keeps_a_bounded_number_of_lists() -> None:
     for p in range(5):
         cache.get(p, frozenset(), MIN_STATUS_BITS, lambda a, b: "t")
     assert len(cache._lists) == 2 and list(cache._lists) == [3, 4]
+
+
+def test_the_demos_sample_credential_verifies_offline(tmp_path: Path) -> None:
+    """The demo writes a PDF, the signed credential, its status list and the key set; the printed command accepts
+    them (and refuses them for another issuer)."""
+    from registry.api.verklaringen import schrijf_bestanden
+
+    settings = replace(settings_mod.load(), public_url=ISSUER)
+    found = schrijf_bestanden(
+        settings, FakeReadModels(), None, feiten(), FakeBronnen(), tmp_path / "voorbeeld.pdf", ISSUER
+    )
+    assert found.pdf.read_bytes().startswith(b"%PDF-") and found.credential is not None
+    args = ["verklaring", "verify", str(found.credential), "--keys", str(found.sleutels), "--status"]
+    ok = CliRunner().invoke(cli_app, [*args, str(found.statuslijst), "--issuer", ISSUER])
+    assert ok.exit_code == 0 and "not revoked" in ok.output, ok.output
+    other = CliRunner().invoke(cli_app, [*args, str(found.statuslijst), "--issuer", "http://127.0.0.1:8000"])
+    assert other.exit_code == EXIT["issuer"]
