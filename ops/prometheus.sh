@@ -3,14 +3,14 @@
 #   ops/prometheus.sh start | stop | status | url | env
 # start: installs the Debian package `prometheus` when missing (never a downloaded binary), keeps its port and the
 # components' metrics ports in .cache/prometheus/ (chosen once; preset PRAKTIJK_<C>_METRICS_PORT win), writes
-# prometheus.yml from ops/prometheus/prometheus.yml.in, creates a landelijk API key for the scrape (needs the stack's
+# prometheus.yml from ops/prometheus/prometheus.yml.in, creates an operations API key for the scrape (needs the stack's
 # settings: .cache/stack.env) and prints the URL. `eval "$(ops/prometheus.sh env)"` exports the metrics ports, so the
 # components started afterwards serve /metrics where Prometheus looks. Data: .cache/prometheus/data.
 source "$(dirname "$0")/lib.sh"
 PROMDIR="$CACHE/prometheus"
 PORTFILE="$PROMDIR/port"
 TARGETS="$PROMDIR/targets.env"  # export PRAKTIJK_<COMPONENT>_METRICS_PORT=... (0600 not needed: ports only)
-KEYFILE="$PROMDIR/api.key"      # landelijk key for the API's /metrics (0600)
+KEYFILE="$PROMDIR/api.key"      # operations key for the API's /metrics: opens nothing else (0600)
 PIDFILE="$PROMDIR/prometheus.pid"
 LOG="$PROMDIR/prometheus.log"
 CONFIG="$PROMDIR/prometheus.yml"
@@ -31,16 +31,20 @@ choose_ports() {  # the components' metrics ports: kept once chosen; a preset PR
   mv "$TARGETS.new" "$TARGETS"
 }
 
-api_key() {  # a landelijk key for the scrape; a new one when the file is missing or its key is unknown/revoked
-  local key_id
+api_key() {  # an operations key for the scrape (it reads /metrics and /v1/status only); a new one when the file
+  # is missing, its key is unknown or revoked, or it is a key of another scope (an older landelijk one: revoked then)
+  local key_id="" row
   [ -f "$CACHE/stack.env" ] && source "$CACHE/stack.env"
   if [ -s "$KEYFILE" ]; then
     key_id="$(cut -d_ -f2 "$KEYFILE")"
-    "$VENV/bin/praktijkregister" apikey list 2>/dev/null | grep -q -- "$key_id" && return 0
+    row="$("$VENV/bin/praktijkregister" apikey list 2>/dev/null | grep -- "$key_id" || true)"
+    grep -q "operations" <<<"$row" && return 0
   fi
-  (umask 077; "$VENV/bin/praktijkregister" apikey create --scope landelijk --naam prometheus 2>/dev/null >"$KEYFILE.new") \
+  (umask 077; "$VENV/bin/praktijkregister" apikey create --scope operations --naam prometheus 2>/dev/null >"$KEYFILE.new") \
     || { rm -f "$KEYFILE.new"; say "no API key for Prometheus (is the stack up? ops/stack.sh up): the API job will show down"; return 0; }
   mv "$KEYFILE.new" "$KEYFILE"
+  # the key it replaces stays usable nowhere (a landelijk key on the scraper's disk would open persons)
+  [ -n "$key_id" ] && "$VENV/bin/praktijkregister" apikey revoke "$key_id" >/dev/null 2>&1 || true
 }
 
 write_config() {

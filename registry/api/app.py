@@ -12,9 +12,11 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from registry.api import docs, metrics, problems, web
 from registry.api.audit import AuditLog, AuditTable, MemoryAuditLog, audit_table_of
@@ -37,6 +39,7 @@ from registry.api.routes import (  # the verklaring as PDF, VC-JWT, HTML page
 )
 from registry.api.routes import audit as audit_route
 from registry.api.routes import problems as problem_pages
+from registry.api.web.formulier import CsrfCookie
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import topics
 from registry.infra.settings import Settings
@@ -48,6 +51,21 @@ def read_engine(engine: Engine, schema: str) -> Engine:
     COMMITTED anyway, so no BEGIN and no ROLLBACK round trip per request. Writes (keys, audit) go
     through ``engine`` itself, in transactions."""
     return engine.execution_options(praktijk_schema=schema, isolation_level="AUTOCOMMIT")
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def allowed_hosts(public_url: str) -> list[str]:
+    """The ``Host`` values the API answers: ``PRAKTIJK_PUBLIC_URL``'s host and loopback (health checks, the demo,
+    Prometheus on the same machine). Unset: any host, since then nothing the registry signs or prints carries a URL
+    (those routes answer 503), so a forged ``Host`` has nothing to end up in."""
+    if not public_url:
+        return ["*"]
+    host = urlsplit(public_url).hostname
+    if not host:
+        raise ValueError(f"PRAKTIJK_PUBLIC_URL={public_url!r} has no host")
+    return [host, *LOOPBACK_HOSTS]
 
 
 @asynccontextmanager
@@ -149,6 +167,10 @@ def create_app(
     app.include_router(reconciliatie.router)
     app.include_router(status.router)
     app.include_router(problem_pages.router)
+    # the Praktijkloket forms' CSRF token (registry/api/web/formulier.py)
+    app.add_middleware(CsrfCookie, secure_cookie=settings.public_url.startswith("https://"))
     web.install(app)  # the Praktijkloket pages under /, /docs, /redoc, /static and the Content-Security-Policy
     docs.install_openapi(app)
+    # outermost: a request for another host is refused before any route, metric or key lookup
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings.public_url), www_redirect=False)
     return app

@@ -12,6 +12,8 @@ Scopes (one per key):
 * ``instelling:<mbo partner id>`` (``instelling:mbo.albeda``; the display name ``instelling:Albeda`` is accepted
   and stored as the partner id) - aggregates restricted to the instelling and its own trajecten/tijdlijnen.
 * ``publiek`` - overzichten (small cells suppressed) and verification only.
+* ``operations`` - ``/metrics`` and ``/v1/status`` and nothing else (``OPERATIONS_PATHS``): the key a scraper such
+  as Prometheus keeps on disk, which must not open names, birth dates or the audit trail.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ from sqlalchemy.exc import DBAPIError
 from registry.domein import referentie
 from registry.infra.db import EnsuredTable
 
-Kind = Literal["landelijk", "regio", "instelling", "publiek"]
-KINDS: tuple[Kind, ...] = ("landelijk", "regio", "instelling", "publiek")
+Kind = Literal["landelijk", "regio", "instelling", "publiek", "operations"]
+KINDS: tuple[Kind, ...] = ("landelijk", "regio", "instelling", "publiek", "operations")
+UNQUALIFIED: tuple[Kind, ...] = ("landelijk", "publiek", "operations")  # scopes without a value
+# the only paths an operations key opens; checked when the key is authenticated, so a route that forgets a scope
+# check still refuses it
+OPERATIONS_PATHS = frozenset({"/metrics", "/v1/status"})
 KEY_PREFIX = "prk_"
 _KEY = re.compile(r"^prk_([0-9a-f]{12})_[A-Za-z0-9_-]{20,}$")
 
@@ -68,15 +74,15 @@ class Scope:
 
 
 def scope_help() -> str:
-    return "landelijk | publiek | regio:<arbeidsmarktregio> | instelling:<mbo partner id or name>"
+    return "landelijk | publiek | operations | regio:<arbeidsmarktregio> | instelling:<mbo partner id or name>"
 
 
 def parse_scope(raw: str) -> Scope:
     """Parse and canonicalise a scope; ValueError (with the valid values) when it is not valid."""
     kind, sep, value = raw.strip().partition(":")
     kind = kind.strip().lower()
-    if kind in ("landelijk", "publiek") and not value.strip():
-        return Scope(kind)  # type: ignore[arg-type]
+    if kind in UNQUALIFIED and not value.strip():
+        return Scope(kind)
     if kind == "regio" and sep:
         regio = canonical_regio(value)
         if regio is None:
@@ -101,6 +107,12 @@ class ApiKey:
     naam: str
     created_at: datetime
     revoked_at: datetime | None = None
+
+
+def opens(scope: Scope, path: str) -> bool:
+    """Whether a key of ``scope`` may be used for ``path`` at all (the routes then check the scope further):
+    an operations key only for ``OPERATIONS_PATHS``."""
+    return scope.kind != "operations" or path in OPERATIONS_PATHS
 
 
 def hash_key(key: str) -> str:
@@ -254,8 +266,8 @@ def _stored_scope(raw: str) -> Scope | None:
     """A scope as stored (already canonical). None for a value this version does not understand: such a key
     authenticates nobody rather than getting some default access."""
     kind, sep, value = raw.partition(":")
-    if kind in ("landelijk", "publiek") and not sep:
-        return Scope(kind)  # type: ignore[arg-type]
+    if kind in UNQUALIFIED and not sep:
+        return Scope(kind)
     if kind in ("regio", "instelling") and value:
         return Scope(kind, value)  # type: ignore[arg-type]
     return None

@@ -6,24 +6,27 @@ worker thread (``cache.CachedKeyLookup``)."""
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from registry.api.auth import ApiKey, Kind
+from registry.api.auth import ApiKey, Kind, opens
 from registry.api.cache import CachedKeyLookup
 from registry.api.deps import Context, Lazy, Queries
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
-from registry.api.scopes import require
+from registry.api.scopes import forbid, require
 from registry.api.threads import in_background, with_connection
 
 bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="API key: `Authorization: Bearer prk_...`")
 
 
 async def authenticated(
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], lazy: Lazy, context: Context
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    lazy: Lazy,
+    context: Context,
+    request: Request,
 ) -> ApiKey:
     """The active key of ``Authorization: Bearer ...``; 401 when missing, unknown or revoked."""
     challenge = {"WWW-Authenticate": 'Bearer realm="praktijkregister"'}
@@ -45,7 +48,14 @@ async def authenticated(
             "unknown or revoked API key",
             headers={"WWW-Authenticate": 'Bearer realm="praktijkregister", error="invalid_token"'},
         )
+    only_where_it_opens(found, request.url.path)
     return found
+
+
+def only_where_it_opens(principal: ApiKey, path: str) -> None:
+    """403 for a key used outside what its scope can ever open (an operations key: only /metrics and /v1/status)."""
+    if not opens(principal.scope, path):
+        raise forbid(principal, "an operations key reads /metrics and /v1/status only")
 
 
 def _look_up_ahead(keys: CachedKeyLookup, secret: str, engine: Engine | None) -> None:

@@ -1,14 +1,24 @@
-"""The per-client-IP token bucket of the public verification endpoints (``/verificatie/{id}`` and
-``/v1/verklaringen/{id}/verificatie`` share one bucket per IP): ``BURST`` requests at once, refilled at
-``PER_SECOND``; an empty bucket is 429 problem+json with ``Retry-After`` (whole seconds)."""
+"""Per-client token buckets of the public endpoints; an empty bucket is 429 problem+json with ``Retry-After``
+(whole seconds).
+
+Two buckets per client: ``verificatie`` (``/verificatie/{id}`` and ``/v1/verklaringen/{id}/verificatie`` share it:
+``BURST`` at once, refilled at ``PER_SECOND``) and ``sleutels`` (the public key set and the status lists, which a
+verifier fetches more often: ``SLEUTELS_BURST`` / ``SLEUTELS_PER_SECOND``).
+
+A client is its IP address; an IPv6 client is its /64 (one subscriber gets a whole /64 and could otherwise take a
+fresh bucket per address). Memory is bounded: at most ``MAX_CLIENTS`` buckets per kind, the least recently seen
+forgotten first in O(1) (an LRU: the forgotten client is the one whose bucket had the longest to refill).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import Request
 
@@ -16,16 +26,22 @@ from registry.api.problems import ProblemError
 
 BURST = 30  # requests a client may make at once
 PER_SECOND = 0.5  # sustained: one page every 2 seconds per client IP
+SLEUTELS_BURST = 60  # key set and status lists: a verifier checking a batch of credentials
+SLEUTELS_PER_SECOND = 2.0
+MAX_CLIENTS = 10_000  # buckets kept per kind (about 1 MB)
+LIMITS = {"verificatie": (BURST, PER_SECOND), "sleutels": (SLEUTELS_BURST, SLEUTELS_PER_SECOND)}
+WHAT = {"verificatie": "verification", "sleutels": "key set or status list"}
 
 
 @dataclass
 class TokenBucket:
-    """Per-key token buckets in this process (one API worker = one set of buckets)."""
+    """Per-key token buckets in this process (one API worker = one set of buckets), at most ``max_keys``."""
 
     burst: float
     per_second: float
-    clock: Any = time.monotonic
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # key -> (tokens, at)
+    clock: Callable[[], float] = time.monotonic
+    max_keys: int = MAX_CLIENTS
+    _buckets: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)  # key -> (tokens, at)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take(self, key: str) -> float:
@@ -34,35 +50,49 @@ class TokenBucket:
             now = float(self.clock())
             tokens, at = self._buckets.get(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - at) * self.per_second)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                if len(self._buckets) > 10_000:
-                    self._prune(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.per_second
+            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.per_second
+            self._buckets[key] = (tokens - 1.0 if wait == 0.0 else tokens, now)
+            self._buckets.move_to_end(key)
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)  # the least recently seen client: O(1)
+            return wait
 
-    def _prune(self, now: float) -> None:  # forget clients whose bucket has refilled
-        full = [k for k, (t, at) in self._buckets.items() if t + (now - at) * self.per_second >= self.burst]
-        for k in full:
-            del self._buckets[k]
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
-def limiter(request: Request) -> TokenBucket:
+def client_key(host: str) -> str:
+    """The bucket of a client address: IPv4 as is, IPv6 by its /64 (an IPv4-mapped IPv6 address as IPv4);
+    anything else (a test client's name) as given."""
+    try:
+        addr = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
+
+
+def limiter(request: Request, kind: str = "verificatie") -> TokenBucket:
+    """The app's bucket set of ``kind`` (``LIMITS``), made on first use."""
     state = request.app.state
-    if not hasattr(state, "verificatie_limiter"):
-        state.verificatie_limiter = TokenBucket(BURST, PER_SECOND)
-    bucket: TokenBucket = state.verificatie_limiter
-    return bucket
+    if not hasattr(state, "limiters"):
+        state.limiters = {}
+    buckets: dict[str, TokenBucket] = state.limiters
+    if kind not in buckets:
+        buckets[kind] = TokenBucket(*LIMITS[kind])
+    return buckets[kind]
 
 
-def check(request: Request) -> None:
-    """Take a token for the request's client IP; 429 with ``Retry-After`` when its bucket is empty."""
-    wait = limiter(request).take(request.client.host if request.client else "-")
+def check(request: Request, kind: str = "verificatie") -> None:
+    """Take a token of ``kind`` for the request's client; 429 with ``Retry-After`` when its bucket is empty."""
+    wait = limiter(request, kind).take(client_key(request.client.host if request.client else "-"))
     if wait > 0:
         raise ProblemError(
             429,
             "too-many-requests",
-            "too many verification requests from this address",
+            f"too many {WHAT[kind]} requests from this address",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )

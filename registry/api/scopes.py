@@ -3,7 +3,7 @@ trajecten/deelnemers."""
 
 from __future__ import annotations
 
-from registry.api.auth import ApiKey, Kind, canonical_instelling
+from registry.api.auth import UNQUALIFIED, ApiKey, Kind, canonical_instelling
 from registry.api.params import canonical_pilot, instelling_param, regio_param
 from registry.api.problems import ProblemError
 from registry.domein import referentie
@@ -20,7 +20,7 @@ def require(principal: ApiKey, *kinds: Kind) -> None:
     if principal.scope.kind not in kinds:
         raise forbid(
             principal,
-            f"requires one of the scopes {', '.join(k if k in ('landelijk', 'publiek') else k + ':...' for k in kinds)}",
+            f"requires one of the scopes {', '.join(k if k in UNQUALIFIED else k + ':...' for k in kinds)}",
         )
 
 

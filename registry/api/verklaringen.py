@@ -10,17 +10,29 @@ data key is gone, so nothing could be read).
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
 
+import datetime as dt
+import json
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from registry.api import problems
 from registry.api.auth import ApiKey
 from registry.api.deps import Context
 from registry.api.problems import ProblemError
 from registry.api.scopes import forbid, same_instelling
-from registry.domein.verklaring_document import Persoon, VerklaringDocument, bouw_document, persoon_uit
+from registry.domein.verklaring_document import (
+    Persoon,
+    VerklaringDocument,
+    bouw_document,
+    encode_bitstring,
+    open_badge_credential,
+    persoon_uit,
+    status_list_credential,
+)
 from registry.infra import pseudoniem_rotatie
 from registry.infra.canonieke_log import LogFout, lees_events
 from registry.infra.gegevenskluis import Gegevenskluis, KluisFout
@@ -109,9 +121,27 @@ def bronnen(context: Context) -> Bronnen:
 Sources = Annotated[Bronnen, Depends(bronnen)]
 
 
-def base_url(request: Request, context: Any) -> str:
-    """``PRAKTIJK_PUBLIC_URL``, else the URL this request came in on."""
-    return str(context.settings.public_url or str(request.base_url)).rstrip("/")
+problems.PROBLEM_TYPES.setdefault(
+    "public-url-unset",
+    (
+        "Public URL not set",
+        "PRAKTIJK_PUBLIC_URL is not set: the registry signs and prints no URL it would have to take from a request.",
+    ),
+)
+
+
+def base_url(context: Any) -> str:
+    """``PRAKTIJK_PUBLIC_URL``: the only source of every URL and ``iss`` the registry signs or prints. Never the
+    request's ``Host``: whoever sends ``Host: evil.example`` would get a credential naming a status list there.
+    Unset: 503 naming the setting."""
+    url = str(context.settings.public_url or "").rstrip("/")
+    if not url:
+        raise ProblemError(
+            503,
+            "public-url-unset",
+            "PRAKTIJK_PUBLIC_URL is not set: the registry signs and prints no URL taken from a request",
+        )
+    return url
 
 
 def check_scope(principal: ApiKey, feiten: dict[str, Any]) -> None:
@@ -153,13 +183,71 @@ def document_van(feiten: dict[str, Any], src: Bronnen, base: str) -> VerklaringD
     return bouw_document(feiten, persoon, f"{base}/verificatie/{feiten['verklaring_id']}")
 
 
-def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str, str] | None:
-    """For the demo: render the first verklaring (by id) whose persoonsgegevens are not erased to ``pad`` (PDF),
-    read from the live read models and canonical log. Returns (verklaring id, its public verification URL), or
-    None when there is no such verklaring."""
-    from pathlib import Path
+def _epoch(moment: dt.datetime) -> int:
+    return int(moment.timestamp())
 
-    from registry.api import pdf
+
+def status_list_url(base: str, partitie: int) -> str:
+    return f"{base}/v1/statuslijst/{partitie}"
+
+
+def credential_token(doc: VerklaringDocument, feiten: dict[str, Any], signer: Ondertekenaar, base: str) -> str:
+    """The verklaring as a signed OpenBadgeCredential (VC-JWT); ``base`` is the public URL (issuer, status list)."""
+    partitie, offset = feiten["log_positie"]
+    issued: dt.datetime = feiten["uitgegeven_om"]
+    claims = open_badge_credential(
+        doc,
+        issuer_url=base,
+        issued_at=issued,
+        salt=signer.salt(doc.verklaring_id),
+        status_list_url=status_list_url(base, partitie),
+        status_index=offset,
+    )
+    claims.update({"iss": base, "jti": claims["id"], "nbf": _epoch(issued)})
+    return signer.sign(claims)
+
+
+def statuslijst_token(
+    signer: Ondertekenaar,
+    base: str,
+    partitie: int,
+    gezet: set[int],
+    hoogste: int,
+    valid_from: dt.datetime,
+    valid_until: dt.datetime,
+) -> str:
+    """A partition's signed BitstringStatusListCredential, valid from ``valid_from`` until ``valid_until``."""
+    url = status_list_url(base, partitie)
+    claims = status_list_credential(
+        issuer_url=base,
+        list_url=url,
+        encoded_list=encode_bitstring(gezet, hoogste + 1),
+        issued_at=valid_from,
+        valid_until=valid_until,
+    )
+    claims.update(
+        {"iss": base, "jti": url, "iat": _epoch(valid_from), "nbf": _epoch(valid_from), "exp": _epoch(valid_until)}
+    )
+    return signer.sign(claims)
+
+
+@dataclass(frozen=True)
+class Voorbeeld:
+    """What the demo wrote: the PDF, and the signed credential with its status list and the public key set."""
+
+    verklaring_id: str
+    verificatie_url: str
+    pdf: Path
+    credential: Path | None  # None: the verklaring's log position is not projected
+    statuslijst: Path | None
+    sleutels: Path | None
+
+
+def schrijf_voorbeeld(settings: Any, rm: Any, pad: Path, base: str) -> Voorbeeld | None:
+    """For the demo: render the first verklaring (by id) whose persoonsgegevens are not erased to ``pad`` (PDF),
+    read from the live read models and canonical log, and next to it its signed credential (``.jwt``), its
+    partition's status list and the public key set, so it can be checked offline. None when there is no such
+    verklaring."""
     from registry.domein.telregels import DEFAULT_READ_SCHEMA
     from registry.infra import topics
     from registry.infra.db import engine as make_engine
@@ -186,10 +274,36 @@ def schrijf_voorbeeld(settings: Any, rm: Any, pad: Any, base: str) -> tuple[str,
                         },
                     )()
                 )
-                doc = document_van(feiten, src, base)
-                Path(pad).parent.mkdir(parents=True, exist_ok=True)
-                Path(pad).write_bytes(pdf.render(doc))
-                return vid, doc.verificatie_url
+                return schrijf_bestanden(settings, rm, conn, feiten, src, pad, base)
     finally:
         eng.dispose()
     return None
+
+
+def schrijf_bestanden(
+    settings: Any, rm: Any, conn: Any, feiten: dict[str, Any], src: Bronnen, pad: Path, base: str
+) -> Voorbeeld:
+    """The PDF at ``pad`` and next to it the credential, its partition's status list (valid from now for
+    ``settings.status_list_validity``) and the public key set."""
+    from registry.api import pdf
+
+    doc = document_van(feiten, src, base)
+    pad.parent.mkdir(parents=True, exist_ok=True)
+    pad.write_bytes(pdf.render(doc))
+    if feiten.get("log_positie") is None:
+        return Voorbeeld(doc.verklaring_id, doc.verificatie_url, pad, None, None, None)
+    signer = src.ondertekenaar()
+    partitie = feiten["log_positie"][0]
+    gezet, hoogste = rm.ingetrokken_in_partitie(conn, partitie)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    cred, lijst, sleutels = (
+        pad.with_suffix(".jwt"),
+        pad.with_name(f"statuslijst-{partitie}.jwt"),
+        pad.with_name("praktijkregister-keys.json"),
+    )
+    cred.write_text(credential_token(doc, feiten, signer, base))
+    lijst.write_text(
+        statuslijst_token(signer, base, partitie, gezet, hoogste, now, now + settings.status_list_validity)
+    )
+    sleutels.write_text(json.dumps(signer.jwks()))
+    return Voorbeeld(doc.verklaring_id, doc.verificatie_url, pad, cred, lijst, sleutels)

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,8 @@ def run(
     s: Settings, console: Console, serve: bool = True, instanties: Instanties = Instanties(), logs: Path | None = None
 ) -> None:
     t = Topics()
+    # the registry signs and prints only PRAKTIJK_PUBLIC_URL (never a request's Host): the demo's is where it serves
+    s = replace(s, public_url=s.public_url or f"http://{s.api_host}:{s.api_port}")
     console.print(
         f"[bold]Praktijkregister[/bold]  Kafka {s.kafka_bootstrap}  database "
         f"{make_url(s.database_url).render_as_string(hide_password=True)}"
@@ -229,7 +231,7 @@ def run(
     ):
         console.print(f"  curl -H 'Authorization: Bearer {key}' '{base}{path}'", highlight=False, soft_wrap=True)
     console.print(f"  curl '{base}/v1/verklaringen/<verklaring_id>/verificatie'   (public, no key)", highlight=False)
-    _voorbeeld_verklaring(s, console, s.public_url or base, key)
+    _voorbeeld_verklaring(s, console, s.public_url, key)
     if serve:
         _serve(s, console, instanties, logs)
 
@@ -411,7 +413,8 @@ def _relaties(
 
 
 def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) -> None:
-    """One sample PDF of a demo verklaring, and the URL of its real public verification page."""
+    """One sample PDF of a demo verklaring with its signed credential (and the command that checks it offline), and
+    the URL of its real public verification page."""
     import projections.queries
     from registry.api.verklaringen import schrijf_voorbeeld
     from registry.infra.sleutelbestanden import prive_map
@@ -425,9 +428,17 @@ def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) ->
     if found is None:
         console.print("no verklaring to print a sample of")
         return
-    vid, url = found
+    vid, url = found.verklaring_id, found.verificatie_url
     console.print(f"\n[bold]Praktijkverklaring[/bold] sample PDF: {pad}", highlight=False, soft_wrap=True)
     console.print(f"  verification page (public): {url}", highlight=False, soft_wrap=True)
+    if found.credential is not None:
+        console.print(
+            f"  signed credential: {found.credential}; check it offline with its status list and the public key:\n"
+            f"  praktijkregister verklaring verify {found.credential} --keys {found.sleutels} --issuer {base}"
+            f" --status {found.statuslijst}",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"  curl -H 'Authorization: Bearer {key}' -o v.pdf '{base}/v1/verklaringen/{vid}/document'",
         highlight=False,
@@ -436,7 +447,7 @@ def _voorbeeld_verklaring(s: Settings, console: Console, base: str, key: str) ->
     console.print(
         f"  curl -H 'Authorization: Bearer {key}' -o v.jwt '{base}/v1/verklaringen/{vid}/credential'"
         f" && curl -o keys.json '{base}/.well-known/praktijkregister-keys.json'"
-        " && praktijkregister verklaring verify v.jwt --keys keys.json",
+        f" && praktijkregister verklaring verify v.jwt --keys keys.json --issuer {base} --fetch",
         highlight=False,
         soft_wrap=True,
     )

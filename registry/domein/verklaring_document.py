@@ -265,15 +265,18 @@ def open_badge_credential(
 
 
 def status_list_credential(
-    *, issuer_url: str, list_url: str, encoded_list: str, issued_at: dt.datetime
+    *, issuer_url: str, list_url: str, encoded_list: str, issued_at: dt.datetime, valid_until: dt.datetime
 ) -> dict[str, Any]:
-    """The BitstringStatusListCredential (W3C Bitstring Status List 1.0) whose bits are the revocations."""
+    """The BitstringStatusListCredential (W3C Bitstring Status List 1.0) whose bits are the revocations. It is
+    valid from ``issued_at`` until ``valid_until``: a verifier refuses an older list, so a replayed one from before
+    a revocation stops working within that time."""
     return {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "id": list_url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": {"id": issuer_url, "type": ["Profile"], "name": "Praktijkregister"},
         "validFrom": _utc(issued_at),
+        "validUntil": _utc(valid_until),
         "credentialSubject": {
             "id": f"{list_url}#list",
             "type": "BitstringStatusList",
@@ -286,11 +289,18 @@ def status_list_credential(
 MIN_STATUS_BITS = 131072  # Bitstring Status List 1.0: at least 16 KB, so one list does not single out a holder
 
 
+def status_list_bits(hoogste: int) -> int:
+    """The length of a list whose highest index is ``hoogste``: a whole multiple of ``MIN_STATUS_BITS``, so the
+    length tells at most in which block of 131,072 log offsets the last verklaring is, not how many events came."""
+    return (max(hoogste, 0) // MIN_STATUS_BITS + 1) * MIN_STATUS_BITS
+
+
 def encode_bitstring(gezet: set[int], lengte: int) -> str:
     """The ``encodedList``: multibase base64url (``u``, no padding) of the GZIP of the bitstring, where bit 0 is
-    the left-most bit of the first byte. ``lengte`` is raised to at least ``MIN_STATUS_BITS`` (and to whole bytes)."""
-    lengte = max(MIN_STATUS_BITS, lengte, max(gezet, default=-1) + 1)
-    bits = bytearray((lengte + 7) // 8)
+    the left-most bit of the first byte. The length is ``status_list_bits`` of the highest of ``lengte - 1`` and
+    the set bits (at least ``MIN_STATUS_BITS``, a multiple of it)."""
+    lengte = status_list_bits(max(lengte - 1, max(gezet, default=-1)))
+    bits = bytearray(lengte // 8)
     for i in gezet:
         if i < 0:
             raise ValueError(f"status index {i} is negative")

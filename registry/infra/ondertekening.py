@@ -109,8 +109,9 @@ def load_verification_keys(path: Path) -> KeySet:
     return KeySet.import_key_set(cast(Any, Ondertekenaar.from_file(path).jwks()))
 
 
-def verify(token: str, keys: KeySet, *, now: float | None = None) -> dict[str, Any]:
-    """The claims of a VC-JWT signed with one of ``keys``; ``OngeldigeCredential(reason)`` otherwise."""
+def verify_signature(token: str, keys: KeySet) -> dict[str, Any]:
+    """The claims of a credential or status list signed with one of ``keys`` (EdDSA), without any check of time
+    or issuer (the caller does those, each with its own answer); ``OngeldigeCredential(reason)`` otherwise."""
     token = token.strip()
     if token.count(".") != 2:
         raise OngeldigeCredential("not a compact JWT (expected three dot-separated parts)")
@@ -129,14 +130,20 @@ def verify(token: str, keys: KeySet, *, now: float | None = None) -> dict[str, A
     if decoded.header.get("alg") != ALG:
         raise OngeldigeCredential(f"unexpected algorithm {decoded.header.get('alg')!r}")
     claims = dict(decoded.claims)
-    try:
-        jwt.JWTClaimsRegistry(now=int(now) if now is not None else None, leeway=60).validate(claims)
-    except JoseError as exc:
-        raise OngeldigeCredential(f"{exc.error}: {exc.description or ''}".rstrip(": ")) from None
     if "OpenBadgeCredential" not in (claims.get("type") or []) and "BitstringStatusListCredential" not in (
         claims.get("type") or []
     ):
         raise OngeldigeCredential("the payload is not an OpenBadgeCredential")
+    return claims
+
+
+def verify(token: str, keys: KeySet, *, now: float | None = None) -> dict[str, Any]:
+    """``verify_signature`` plus the JWT's ``nbf``/``exp`` (60 s leeway)."""
+    claims = verify_signature(token, keys)
+    try:
+        jwt.JWTClaimsRegistry(now=int(now) if now is not None else None, leeway=60).validate(claims)
+    except JoseError as exc:
+        raise OngeldigeCredential(f"{exc.error}: {exc.description or ''}".rstrip(": ")) from None
     return claims
 
 

@@ -48,7 +48,7 @@ class Settings:
     validator_group: str
     reconcile_window_days: int  # a telling counts for peildatum D when its own peildatum is within this many days
     signing_key_file: Path  # Ed25519 key that signs verklaringen (credential, status list)
-    public_url: str  # base URL printed on verklaringen (QR code, credential ids); empty: the request's own URL
+    public_url: str  # the only base URL signed or printed (QR code, iss, ids); empty: those routes answer 503
     # a parked event waiting longer than this (canonical-log time) is refused with its reason (PRAKTIJK_PARK_TIMEOUT)
     park_timeout: dt.timedelta = field(default=DEFAULT_TIMEOUT)
     # hostile input: the ingress topics' max.message.bytes, also the producer's and the validator's
@@ -73,6 +73,9 @@ class Settings:
     registry_pseudonym_key_file: Path = Path("keys/registry-pseudonym.key")
     # which peildata a publiek key may ask (PRAKTIJK_PUBLIC_PEILDATA): maandeinde | kwartaaleinde | dag
     public_peildata: str = "maandeinde"
+    # how long a signed status list is valid (validUntil; PRAKTIJK_STATUS_LIST_VALIDITY): a replayed list from before
+    # a revocation stops verifying after this; a list is signed anew after a revocation or a quarter of this
+    status_list_validity: dt.timedelta = dt.timedelta(hours=24)
     # the port each long-running consumer serves /metrics on (PRAKTIJK_<COMPONENT>_METRICS_PORT; 0: none)
     validator_metrics_port: int = 0
     projector_metrics_port: int = 0
@@ -113,6 +116,7 @@ def load() -> Settings:
         signing_key_file=Path(_env("SIGNING_KEY_FILE", str(keys / "signing.key"))),
         registry_pseudonym_key_file=Path(_env("REGISTRY_PSEUDONYM_KEY_FILE", str(keys / "registry-pseudonym.key"))),
         public_url=_env("PUBLIC_URL", "").rstrip("/"),
+        status_list_validity=_duration("STATUS_LIST_VALIDITY", "24h", minimum=dt.timedelta(minutes=1)),
         component_database_urls=tuple(
             (c, _env("DATABASE_URL_" + c.upper(), "")) for c in COMPONENTS if _env("DATABASE_URL_" + c.upper(), "")
         ),
@@ -138,9 +142,12 @@ def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     return raw
 
 
-def _duration(name: str, default: str) -> dt.timedelta:
+def _duration(name: str, default: str, minimum: dt.timedelta = dt.timedelta(0)) -> dt.timedelta:
     raw = _env(name, default)
     try:
-        return duur(raw)
+        value = duur(raw)
     except ValueError as exc:
         raise ValueError(f"{PREFIX}{name}: {exc}") from None
+    if value < minimum:
+        raise ValueError(f"{PREFIX}{name}={raw!r} is shorter than {minimum}")
+    return value

@@ -125,6 +125,7 @@ def test_backup_restore_replay_gives_equal_tables_and_answers(
         signing_key_file=keydir / "signing.key",
         master_key_file=keydir / "master.key",
         vault_schema=vault_schema,
+        public_url="http://testserver",  # what the TestClient asks for: credentials are signed
     )
     try:
         publiceer_verklaringen(

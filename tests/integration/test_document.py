@@ -77,7 +77,7 @@ def world(kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.Temp
         events_topic=f"{prefix}.events",
         ingress_prefix=f"{prefix}.ingress.",
     )
-    w = World(TestClient(app), keys, prefix, schema, keydir, p, q, database_url)
+    w = World(TestClient(app, base_url=PUBLIC), keys, prefix, schema, keydir, p, q, database_url)
     try:
         publiceer_verklaringen(
             kafka_bootstrap,
@@ -182,8 +182,10 @@ def test_credential_verifies_offline_and_revocation_is_in_the_status_list(world:
             str(tmp_path / "keys.json"),
             "--naam",
             NAAM,
-            "--statuslijst",
+            "--status",
             str(tmp_path / "lijst.jwt"),
+            "--issuer",
+            PUBLIC,
         ],
     )
     assert out.exit_code == 0 and out.output.startswith("valid"), out.output

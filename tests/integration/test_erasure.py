@@ -240,6 +240,7 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
             signing_key_file=keydir / "signing.key",
             master_key_file=keydir / "master.key",
             vault_schema=f"{prefix}_validator",
+            public_url="http://testserver",  # what the TestClient asks for: credentials are signed
         )
         app = create_app(
             s,

@@ -63,7 +63,7 @@ def api(database_url: str, kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
     try:
         _wait(up, "the API", 60)
         made: list[str] = [key.key_id]  # the test adds the key ops/prometheus.sh makes
-        yield {"base": base, "port": port, "secret": secret, "pid": proc.pid, "keys": made}
+        yield {"base": base, "port": port, "secret": secret, "pid": proc.pid, "keys": made, "keystore": keystore}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -145,6 +145,9 @@ def test_workers_metrics_are_one_view_and_prometheus_reads_them(api: dict[str, A
             return float(result[0]["value"][1]) if result else None
 
         assert _wait(scraped, "Prometheus to scrape the API", 60) == REQUESTS
+        # the scrape key on Prometheus's disk is an operations key: it opens /metrics and /v1/status only
+        scrape_key = api["keystore"].lookup((cache / "prometheus" / "api.key").read_text().strip())
+        assert scrape_key is not None and scrape_key.scope.kind == "operations"
         up = query('up{job="praktijkregister-api"}')["data"]["result"]
         assert [float(r["value"][1]) for r in up] == [1.0]
 

@@ -26,6 +26,7 @@ def serve_env(database_url: str, kafka_bootstrap: str, port: int) -> dict[str, s
         "PRAKTIJK_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "PRAKTIJK_API_PORT": str(port),
         "PRAKTIJK_API_HOST": "127.0.0.1",
+        "PRAKTIJK_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
 
 

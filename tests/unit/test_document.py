@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -145,16 +146,22 @@ class FakeBronnen:
 
 
 SCOPES = ["landelijk", "regio:Rijnmond", "instelling:mbo.albeda", "instelling:mbo.roc-top", "publiek"]
+PUBLIC = "https://r.example"
+
+
+def _env(public_url: str = PUBLIC) -> dict[str, Any]:
+    store = MemoryKeyStore()
+    keys = {s: store.create(s, f"test {s}")[1] for s in SCOPES}
+    settings = replace(settings_mod.load(), public_url=public_url)
+    app = create_app(settings, connect_database=False, keys=store, queries=FakeReadModels())
+    src = FakeBronnen()
+    app.dependency_overrides[bronnen] = lambda: src
+    return {"client": TestClient(app, base_url=public_url or "http://testserver"), "keys": keys, "src": src, "app": app}
 
 
 @pytest.fixture()
 def env() -> dict[str, Any]:
-    store = MemoryKeyStore()
-    keys = {s: store.create(s, f"test {s}")[1] for s in SCOPES}
-    app = create_app(settings_mod.load(), connect_database=False, keys=store, queries=FakeReadModels())
-    src = FakeBronnen()
-    app.dependency_overrides[bronnen] = lambda: src
-    return {"client": TestClient(app), "keys": keys, "src": src, "app": app}
+    return _env()
 
 
 # --- the content model -----------------------------------------------------------------------------------------
@@ -262,22 +269,26 @@ def test_cli_verify_offline(tmp_path: Path) -> None:
     cred = tmp_path / "v.jwt"
     cred.write_text(_credential())
     runner = CliRunner()
-    ok = runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(jwks), "--naam", NAAM])
+
+    def verify_cli(*args: str) -> Any:
+        return runner.invoke(cli_app, ["verklaring", "verify", *args, "--issuer", PUBLIC])
+
+    ok = verify_cli(str(cred), "--keys", str(jwks), "--naam", NAAM)
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith("valid") and "25655" in ok.output
-    wrong = runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(jwks), "--naam", "Jan Jansen"])
-    assert wrong.exit_code == 1 and "invalid: the name does not match" in wrong.output
+    wrong = verify_cli(str(cred), "--keys", str(jwks), "--naam", "Jan Jansen")
+    assert wrong.exit_code == 5 and "invalid: the name does not match" in wrong.output
     seed = tmp_path / "signing.key"  # the signing key file itself works as well
     seed.write_text(SIGNER.seed.hex() + "\n")
     seed.chmod(0o600)  # a secret key file: refused when group or others may read it
-    assert runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(seed)]).exit_code == 0
+    assert verify_cli(str(cred), "--keys", str(seed)).exit_code == 0
     other = tmp_path / "other.json"
     other.write_text(json.dumps(Ondertekenaar(bytes(32)).jwks()))
-    bad = runner.invoke(cli_app, ["verklaring", "verify", str(cred), "--keys", str(other)])
+    bad = verify_cli(str(cred), "--keys", str(other))
     assert bad.exit_code == 1 and "invalid: signed with another key" in bad.output
     tampered = tmp_path / "t.jwt"
     tampered.write_text(_credential()[:-6] + "AAAAAA")
-    assert runner.invoke(cli_app, ["verklaring", "verify", str(tampered), "--keys", str(jwks)]).exit_code == 1
+    assert verify_cli(str(tampered), "--keys", str(jwks)).exit_code == 1
 
 
 # --- the endpoints ----------------------------------------------------------------------------------------------
@@ -339,6 +350,37 @@ def test_credential_verifies_against_the_published_keys_and_status_list(env: dic
     assert not bit_gezet(enc, int(claims["credentialStatus"]["statusListIndex"]))  # 41: geldig
     revoked = verify(get(env, f"/v1/verklaringen/{REVOKED}/credential", "landelijk").text, keys)
     assert bit_gezet(enc, int(revoked["credentialStatus"]["statusListIndex"]))  # 99: ingetrokken
+
+
+@pytest.mark.parametrize("url", [DOC, CRED, "/v1/statuslijst/3"])
+def test_without_a_public_url_nothing_is_signed_or_printed(url: str) -> None:
+    """The URL in the QR code, ``iss`` and the status list's address come from PRAKTIJK_PUBLIC_URL only."""
+    env = _env(public_url="")
+    body = assert_problem(get(env, url, "landelijk"), 503)
+    assert body["type"].endswith("public-url-unset") and "PRAKTIJK_PUBLIC_URL" in body["detail"]
+    assert env["src"].reads == []
+
+
+@pytest.mark.parametrize("url", [DOC, CRED, "/v1/statuslijst/3", "/.well-known/praktijkregister-keys.json"])
+def test_a_foreign_host_is_refused(env: dict[str, Any], url: str) -> None:
+    resp = env["client"].get(
+        url, headers={"Host": "evil.example", "Authorization": f"Bearer {env['keys']['landelijk']}"}
+    )
+    assert resp.status_code == 400 and env["src"].reads == []
+
+
+def test_the_issuer_is_the_public_url_whatever_the_host(env: dict[str, Any]) -> None:
+    """Loopback is answered (health checks, Prometheus on the machine), but what is signed names the public URL."""
+    from joserfc.jwk import KeySet
+
+    keys = KeySet.import_key_set(SIGNER.jwks())  # type: ignore[arg-type]
+    local = TestClient(env["app"], base_url="http://127.0.0.1:8000")
+    token = local.get(CRED, headers={"Authorization": f"Bearer {env['keys']['landelijk']}"}).text
+    claims = verify(token, keys)
+    assert claims["iss"] == PUBLIC and claims["issuer"]["id"] == PUBLIC
+    assert claims["credentialStatus"]["statusListCredential"] == f"{PUBLIC}/v1/statuslijst/3"
+    lijst = verify(local.get("/v1/statuslijst/3").text, keys)
+    assert lijst["iss"] == PUBLIC and lijst["id"] == f"{PUBLIC}/v1/statuslijst/3"
 
 
 def test_missing_signing_key_is_503(env: dict[str, Any], tmp_path: Path) -> None:

@@ -84,7 +84,18 @@ def _text(html: str, ident: str) -> str:
 
 
 def _login(client: TestClient, key: str, terug: str = "/") -> Any:
-    return client.post("/sleutel", data={"sleutel": key, "terug": terug}, follow_redirects=False)
+    return client.post("/sleutel", data={"sleutel": key, "terug": terug, **_csrf(client)}, **ORIGIN)
+
+
+ORIGIN: dict[str, Any] = {"headers": {"Origin": "http://testserver"}, "follow_redirects": False}
+
+
+def _csrf(client: TestClient) -> dict[str, str]:
+    """The CSRF token a page of the Praktijkloket gives its forms (and the visitor's cookie)."""
+    html = client.get("/").text
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m and m.group(1) == client.cookies.get("praktijk_csrf")
+    return {"csrf": m.group(1)}
 
 
 def test_overview_is_publiek_by_default(env: dict[str, Any]) -> None:
@@ -121,7 +132,7 @@ def test_a_key_unlocks_its_scope_in_an_httponly_strict_cookie(env: dict[str, Any
     html = c.get(f"/overzichten/deelnemers-per-pilot?peildatum={D}").text
     assert _text(html, "scope") == "landelijk" and "&lt;5" not in html
     assert re.search(r'data-pilot="rijnmond">.*?data-kolom="deelnemers"[^>]*>3</td>', html, re.S)
-    regio = c.post("/sleutel/wissen", data={"terug": "/"}, follow_redirects=False)
+    regio = c.post("/sleutel/wissen", data={"terug": "/", **_csrf(c)}, **ORIGIN)
     assert regio.status_code == 303 and 'praktijk_sleutel=""' in regio.headers["set-cookie"]
 
 

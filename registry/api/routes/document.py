@@ -4,7 +4,7 @@ deelnemer's own instelling)."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from registry.api.auth import ApiKey
 from registry.api.deps import Conn, Context, Queries
@@ -36,7 +36,6 @@ def document(
     rm: Queries,
     conn: Conn,
     src: Sources,
-    request: Request,
     context: Context,
 ) -> Response:
     """An A4 PDF with the deelnemer's name and birth date (opened from the sealed persoonsgegevens in the
@@ -44,7 +43,7 @@ def document(
     and niveau, brancheorganisaties, issue date and volgnummer, a signature block for the praktijkopleider and a
     QR code with a short code to the public verification page. Scopes: landelijk; instelling (its own
     verklaringen, else 403). Unknown: 404. Persoonsgegevens erased (DeelnemerGegevensVerwijderd): 410."""
-    doc, body = verklaringen.document(context, principal, rm, conn, verklaring_id, src, base_url(request, context))
+    doc, body = verklaringen.document(context, principal, rm, conn, verklaring_id, src, base_url(context))
     return Response(
         body,
         media_type="application/pdf",

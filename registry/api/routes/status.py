@@ -1,6 +1,7 @@
 """GET /v1/status (consumer lag of the validator and of every projection) and GET /metrics (Prometheus): both for
-``landelijk`` keys only (they show the registry's load and partners' activity). Prometheus scrapes /metrics with a
-landelijk key as bearer token (``authorization: {type: Bearer, credentials_file: ...}`` in its scrape config)."""
+``operations`` and ``landelijk`` keys only (they show the registry's load and partners' activity). Prometheus
+scrapes /metrics with an operations key as bearer token (``authorization: {type: Bearer, credentials_file: ...}``
+in its scrape config): that key opens nothing else, so the file on the scraper's disk holds no access to persons."""
 # no "from __future__ import annotations": FastAPI resolves the Annotated parameter types at runtime
 
 from functools import partial
@@ -71,9 +72,9 @@ def status(
     `praktijkleren.ingress.*`) or stored offset of each projection (`praktijkleren.events`), the lag, whether
     committed records are still pending, and the recorded_at of the last applied event. `caught_up` is true
     when everything published has been validated and projected. `parked`: the submissions that wait for an event they
-    depend on, per partner and reason code (`praktijkregister parked`). Scope: landelijk (others 403). Kafka
-    unreachable: 503."""
-    require(principal, "landelijk")
+    depend on, per partner and reason code (`praktijkregister parked`). Scopes: operations, landelijk
+    (others 403). Kafka unreachable: 503."""
+    require(principal, "operations", "landelijk")
     return diensten.status(
         probe, projections, parked, lambda naam, lag: context.metrics.consumer_lag.labels(naam).set(lag)
     )
@@ -81,7 +82,7 @@ def status(
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics (landelijk)",
+    summary="Prometheus metrics (operations, landelijk)",
     response_class=Response,
     responses={
         **problem_responses(401, 403),
@@ -94,8 +95,9 @@ def status(
 def metrics(principal: Principal, context: Context) -> Response:
     """Request counts and latency by route template and status (no ids in labels: `praktijk_api_request_seconds`,
     `praktijkregister_http_*`), cache hits and misses, consumer lag as of the last /v1/status call, `praktijk_up`.
-    With `serve --workers N` the sum over all workers, whichever worker answers. Scope: landelijk (others 403). For
-    Prometheus, create a landelijk key (`praktijkregister apikey create --scope landelijk --naam prometheus`) and
-    scrape with it as bearer token (`ops/prometheus.sh` does both)."""
-    require(principal, "landelijk")
+    With `serve --workers N` the sum over all workers, whichever worker answers. Scopes: operations, landelijk
+    (others 403). For Prometheus, create an operations key (`praktijkregister apikey create --scope operations
+    --naam prometheus`: it opens /metrics and /v1/status only) and scrape with it as bearer token
+    (`ops/prometheus.sh` does both)."""
+    require(principal, "operations", "landelijk")
     return exposition(context.metrics)

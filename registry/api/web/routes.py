@@ -10,7 +10,7 @@
 | ``GET /reconciliatie?peildatum=`` | the reconciliation (keys with scope landelijk, regio, instelling) |
 | ``GET /doorstroom?cohort=&peildatum=`` | the doorstroom of a cohort: funnel chart + tables (landelijk keys) |
 | ``GET /doorstroom.csv`` / ``/doorstroom.svg`` | its downloads (the CSV is the API's) |
-| ``POST /sleutel`` / ``POST /sleutel/wissen`` | store the API key in a cookie (HttpOnly, SameSite=Strict) / forget it |
+| ``POST /sleutel`` / ``POST /sleutel/wissen`` | store the API key in a cookie (HttpOnly, SameSite=Strict) / forget it; only from this site's own page with its CSRF token, form at most 4 KiB (``formulier.py``) |
 | ``GET /docs``, ``GET /redoc`` | Swagger UI and ReDoc, every asset served from ``/static`` |
 
 A visitor without a key sees the ``publiek`` scope; a stored key shows that key's scope. Every number comes from
@@ -22,13 +22,13 @@ The texts are Dutch (the overzichten's descriptions: ``teksten``).
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from registry.api.answers import Answers, CachedAnswers
-from registry.api.auth import ApiKey
+from registry.api.auth import ApiKey, opens
 from registry.api.context import ApiContext
 from registry.api.csv_uitvoer import to_csv
 from registry.api.deps import Conn, Context, OptionalConn, Queries
@@ -38,6 +38,7 @@ from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
 from registry.api.schemas import ReconciliatieResponse
 from registry.api.web import data, svg, teksten
+from registry.api.web.formulier import FormulierFout, checked_form, secure
 from registry.api.web.templating import templates
 from registry.diensten import doorstroom as doorstroom_dienst
 from registry.diensten import overzichten
@@ -66,7 +67,7 @@ def bezoeker(request: Request, conn: OptionalConn, context: Context) -> Bezoeker
     if not raw:
         return Bezoeker(data.ANONIEM, False, context=context)
     found = context.keys.lookup(raw, conn)
-    if found is None:
+    if found is None or not opens(found.scope, request.url.path):  # an operations key opens no page
         return Bezoeker(
             data.ANONIEM,
             False,
@@ -134,7 +135,8 @@ def _render(request: Request, visitor: Bezoeker, name: str, status: int = 200, *
         status_code=status,
     )
     if visitor.wis_cookie:
-        resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        public_url = visitor.context.settings.public_url if visitor.context is not None else ""
+        resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=secure(request, public_url))
     return resp
 
 
@@ -408,14 +410,34 @@ def _safe_path(value: str) -> str:
     return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
 
 
-async def _form(request: Request) -> dict[str, str]:
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+def _sleutel_pagina(request: Request, terug: str, melding: str, status: int) -> Response:
+    visitor = Bezoeker(data.ANONIEM, False)
+    return templates.TemplateResponse(
+        request,
+        "sleutel.html",
+        {"bezoeker": visitor, "scope": "publiek", "terug": terug, "fout": melding},
+        status_code=status,
+    )
+
+
+def _waarom_niet(key: str, found: ApiKey | None) -> str | None:
+    """Why this key does not log in, or None when it does."""
+    if not key:
+        return "Vul een API-sleutel in."
+    if found is None:
+        return "Deze sleutel is onbekend of ingetrokken."
+    if not opens(found.scope, "/"):
+        return "Deze sleutel is alleen voor monitoring (/metrics en /v1/status) en opent geen pagina's."
+    return None
 
 
 @router.post("/sleutel")
 async def sleutel(request: Request, context: Context) -> Response:
-    form = await _form(request)
+    public_url = context.settings.public_url
+    try:  # the origin, size and CSRF token before anything else (registry/api/web/formulier.py)
+        form = await checked_form(request, public_url)
+    except FormulierFout as exc:
+        return _sleutel_pagina(request, "/", exc.melding, exc.status)
     terug = _safe_path(form.get("terug", "/"))
     key = form.get("sleutel", "").strip()
     found = None
@@ -423,25 +445,23 @@ async def sleutel(request: Request, context: Context) -> Response:
         from starlette.concurrency import run_in_threadpool
 
         found = await run_in_threadpool(context.keys.lookup, key)  # the key store does database I/O
-    if found is None:
-        melding = "Vul een API-sleutel in." if not key else "Deze sleutel is onbekend of ingetrokken."
-        visitor = Bezoeker(data.ANONIEM, False)
-        return templates.TemplateResponse(
-            request,
-            "sleutel.html",
-            {"bezoeker": visitor, "scope": "publiek", "terug": terug, "fout": melding},
-            status_code=401,
-        )
+    melding = _waarom_niet(key, found)
+    if melding is not None:
+        return _sleutel_pagina(request, terug, melding, 401)
     resp = RedirectResponse(terug, status_code=303)
-    resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+    resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=secure(request, public_url), path="/")
     return resp
 
 
 @router.post("/sleutel/wissen")
-async def sleutel_wissen(request: Request) -> Response:
-    form = await _form(request)
+async def sleutel_wissen(request: Request, context: Context) -> Response:
+    public_url = context.settings.public_url
+    try:
+        form = await checked_form(request, public_url)
+    except FormulierFout as exc:
+        return _sleutel_pagina(request, "/", exc.melding, exc.status)
     resp = RedirectResponse(_safe_path(form.get("terug", "/")), status_code=303)
-    resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=secure(request, public_url))
     return resp
 
 
