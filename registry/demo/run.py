@@ -46,7 +46,7 @@ PHASES: list[set[str]] = [
     {"KwalificatiedossierVastgesteld", "LeerbedrijfErkend", "ErkenningDerdeLeerwegVerleend"},
     {"KandidaatAangemeld", "AdviesUitgebracht"},
     {"DeelnemerIngeschreven"},
-    {"LeerbedrijfVastgelegd", "WerkprocesAfgetekend"},
+    {"LeerbedrijfVastgelegd", "PraktijkafsprakenVastgelegd", "WerkprocesAfgetekend"},
     {"AftekeningIngetrokken", "PraktijkverklaringUitgegeven"},
     {"PraktijkverklaringIngetrokken", "TrajectBeeindigd", "TellingGemeld"},
     {"UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"},
