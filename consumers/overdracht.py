@@ -1,8 +1,10 @@
-"""The validator's hand-over on rebalance: a mixin of ``consumers.validator.Validator``.
+"""The validator's hand-over on rebalance, and its tail of the canonical log.
 
 Partitions the group gives an instance stay paused until the state is rolled forward to the canonical log's end
 and the parked entries of those partitions are loaded from the parked topic, so no record of them is judged on
 another instance's stale view; partitions taken away drop their parked entries (their new owner loads them).
+A transaction fenced by a rebalance is forgotten here too (``herstel``): state and parked set from what was
+committed, every partition handed over again.
 """
 
 from __future__ import annotations
@@ -12,71 +14,135 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
 from consumers import groep
-from consumers.parkeer import Beoordeling
-from consumers.validator_staat import StateStore, ValidatorConfig
+from consumers.validator_config import Memory, Snapshots, ValidatorConfig
 from consumers.volger import CanoniekeVolger, hoogwater, lees_tot, lezer
 from registry.domein import pseudoniemen
 from registry.domein.parkeren import Parkeerplaats, vervult
-from registry.domein.staat import Staat, pas_toe
+from registry.domein.staat import pas_toe
 from registry.infra import codec
 from registry.infra import topics as topics_mod
-from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra.topics import Topics
 
 log = logging.getLogger("praktijkregister.validator")
 
 
-class Overdracht(Beoordeling):
-    """Rolling forward and taking over partitions; the state it needs is set up by ``Validator``."""
+class GroupConsumer(Protocol):
+    """What the hand-over does with the validator's group consumer."""
 
-    config: ValidatorConfig
-    instance: int
-    topics: Topics
-    store: StateStore
-    staat: Staat
-    plaats: Parkeerplaats
-    kluis: Gegevenskluis
-    consumer: KafkaConsumer | None
-    volger: CanoniekeVolger | None
-    parked_partities: int
-    nieuw: set[TopicPartition]  # assigned, paused until handed over
-    geladen: set[TopicPartition]  # ingress partitions whose parked entries are in ``plaats``
-    opnieuw: set[str]  # parked event ids to judge again (a dependency may have come)
-    toewijzing_sinds: float  # when the group last gave or took partitions (time.monotonic)
-    controleer_transacties: Callable[[], None]  # aborts hanging transactions (``Validator``); called while waiting
+    def assignment(self) -> set[TopicPartition]: ...
 
-    def _parked_topic(self) -> None:
-        """Create the parked topic like the others if it is missing; remember its partition count."""
+    def paused(self) -> set[TopicPartition]: ...
+
+    def pause(self, *partitions: TopicPartition) -> None: ...
+
+    def resume(self, *partitions: TopicPartition) -> None: ...
+
+    def committed(self, partition: TopicPartition) -> int | None: ...
+
+    def seek(self, partition: TopicPartition, offset: int) -> None: ...
+
+    def seek_to_beginning(self, *partitions: TopicPartition) -> None: ...
+
+    def subscription(self) -> set[str] | None: ...
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None: ...
+
+
+class Sleutelkluis(Protocol):
+    """The data-key vault (registry/infra/gegevenskluis.py) as the validator uses it: an erasure deletes the key."""
+
+    def ensure(self) -> None: ...
+
+    def vernietig(self, deelnemer: str) -> bool: ...
+
+
+class Parkeerstand(Protocol):
+    """The parking service, as far as the hand-over needs it."""
+
+    partities: int
+
+    def gauge(self) -> None: ...
+
+
+class Overdracht:
+    """Rolling forward and taking over partitions (a ``groep.Lid``)."""
+
+    def __init__(
+        self,
+        config: ValidatorConfig,
+        instance: int,
+        topics: Topics,
+        store: Snapshots,
+        memory: Memory,
+        kluis: Sleutelkluis,
+        parkeren: Parkeerstand,
+        controleer_transacties: Callable[[], None],
+    ) -> None:
+        self.config, self.instance, self.topics, self.store = config, instance, topics, store
+        self.memory, self.kluis, self.parkeren = memory, kluis, parkeren
+        self.controleer_transacties = controleer_transacties  # aborts hanging transactions; called while waiting
+        self.consumer: GroupConsumer | None = None  # the group consumer, once it is made
+        self.volger: CanoniekeVolger | None = None  # the tail of the canonical log (``open``)
+        self.nieuw: set[TopicPartition] = set()  # assigned, paused until handed over
+        self.geladen: set[TopicPartition] = set()  # ingress partitions whose parked entries are in ``plaats``
+        self.toewijzing_sinds = time.monotonic()  # when the group last gave or took partitions
+
+    def parked_topic(self) -> None:
+        """Create the parked topic like the others if it is missing; tell the parking service its partitions."""
         reader = lezer(self.config.bootstrap, f"{self.config.group}-meta-{self.instance}")
         try:
             if not reader.partitions_for_topic(self.topics.parked):
                 partitions = len(reader.partitions_for_topic(self.topics.events) or ()) or 6
-                topics_mod.create(self.config.bootstrap, partitions, [], self.topics.prefix)
-            self.parked_partities = len(reader.partitions_for_topic(self.topics.parked) or ())
+                topics_mod.create(
+                    self.config.bootstrap,
+                    partitions,
+                    [],
+                    self.topics.prefix,
+                    max_ingress_bytes=self.config.max_record_bytes,
+                    retention_days=self.config.ingress_retention_days,
+                )
+            self.parkeren.partities = len(reader.partitions_for_topic(self.topics.parked) or ())
         finally:
             reader.close()
+
+    def open(self) -> int:
+        """Load the snapshot, tail the canonical log from the offsets it covers and roll forward to its end."""
+        self.memory.staat, offsets = self.store.load()
+        self.volger = self._volger(offsets)
+        return self.roll_forward()
+
+    def _volger(self, offsets: Mapping[int, int]) -> CanoniekeVolger:
+        return CanoniekeVolger(
+            self.config.bootstrap, self.topics.events, offsets, f"{self.config.group}-volger-{self.instance}"
+        )
 
     def roll_forward(self) -> int:
         """Apply every canonical event written before now that the state does not hold yet (idempotent on event_id)."""
         assert self.volger is not None
-        n = self.volger.tot_het_einde(self._gevolgd, self.controleer_transacties)
-        self.store.save(self.staat, self.volger.posities)
+        n = self.volger.tot_het_einde(self.gevolgd, self.controleer_transacties)
+        self.store.save(self.memory.staat, self.volger.posities)
         return n
 
-    def _gevolgd(self, event_type: str, record: Mapping[str, Any]) -> None:
+    def volg(self) -> int:
+        """Apply what other instances committed since the last call."""
+        assert self.volger is not None
+        return self.volger.volg(self.gevolgd)
+
+    def gevolgd(self, event_type: str, record: Mapping[str, Any]) -> None:
         """A canonical event read back from the log (another instance's, or one from before a restart)."""
-        if record["event_id"] in self.staat.event_ids:
+        staat = self.memory.staat
+        if record["event_id"] in staat.event_ids:
             return
-        pas_toe(self.staat, event_type, record)
+        pas_toe(staat, event_type, record)
         if event_type == "DeelnemerGegevensVerwijderd":  # committed before a crash (or by another instance)
             self.kluis.vernietig(str(record["deelnemer"]))
         for key in vervult(event_type, record):  # parked events of ours it may release
-            self.opnieuw.update(g.event_id for g in self.plaats.wachtend_op(key))
+            self.memory.opnieuw.update(g.event_id for g in self.memory.plaats.wachtend_op(key))
 
     def ingetrokken(self, tps: set[TopicPartition]) -> None:
         """Partitions taken away: forget their parked entries (no transaction is open during a poll)."""
@@ -84,9 +150,9 @@ class Overdracht(Beoordeling):
         self.toewijzing_sinds = time.monotonic()
         weg = {(tp.topic, tp.partition) for tp in tps & self.geladen}
         self.geladen -= tps
-        n = self.plaats.laat_los(weg)
+        n = self.memory.plaats.laat_los(weg)
         if not self.geladen:  # all gone (the range assignor revokes everything): start the counters afresh too
-            self.plaats = Parkeerplaats()
+            self.memory.plaats = Parkeerplaats()
         log.info("instance %d: %d partition(s) revoked, %d parked entries handed over", self.instance, len(tps), n)
 
     def toegewezen(self, tps: set[TopicPartition]) -> None:
@@ -120,19 +186,19 @@ class Overdracht(Beoordeling):
         self._laad_geparkeerd(nieuw)
         self.geladen |= nieuw
         self.consumer.resume(*nieuw)
-        self._gauge()
+        self.parkeren.gauge()
         log.info(
             "instance %d: took over %d partition(s) in %.1f s (rolled forward %d event(s); %d parked waiting)",
             self.instance,
             len(nieuw),
             time.monotonic() - started,
             n,
-            len(self.plaats),
+            len(self.memory.plaats),
         )
 
     def _laad_geparkeerd(self, tps: set[TopicPartition]) -> None:
         """Fold the parked partitions of ``tps`` (to their end, past open transactions) and take over their entries."""
-        partities = sorted({tp.partition % max(self.parked_partities, 1) for tp in tps})
+        partities = sorted({tp.partition % max(self.parkeren.partities, 1) for tp in tps})
         if not partities:
             return
         reader = lezer(self.config.bootstrap, f"{self.config.group}-parked-{self.instance}")
@@ -150,37 +216,28 @@ class Overdracht(Beoordeling):
             )
         finally:
             reader.close()
-        for g in self.plaats.neem_over(fold, {(tp.topic, tp.partition) for tp in tps}):
+        plaats = self.memory.plaats
+        for g in plaats.neem_over(fold, {(tp.topic, tp.partition) for tp in tps}):
             _, record = codec.decode(g.waarde)  # the ingress bytes: re-keyed again, as on arrival
-            self.plaats.zet(
+            plaats.zet(
                 dataclasses.replace(g, record=pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key))
             )
-            self.opnieuw.add(g.event_id)  # what it waits for may have come while no one owned it
+            self.memory.opnieuw.add(g.event_id)  # what it waits for may have come while no one owned it
 
     def toewijzing_definitief(self) -> bool:
         """Whether idling on this assignment means the work is done (``groep.definitief``)."""
         assert self.consumer is not None
         return groep.definitief(self.consumer, self.toewijzing_sinds)
 
-    def _herstel(self, exc: Exception) -> None:
-        """A rebalance fenced this transaction (KIP-447: the partitions may belong to another instance now): abort
-        it and forget what judging it changed in memory: state from the last snapshot, parked entries and ingress
-        positions from what was committed; the partitions are handed over again before their next record."""
-        assert self.consumer is not None and self.producer is not None and self.volger is not None
-        log.warning(
-            "instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
-            self.instance,
-            type(exc).__name__,
-        )
-        self.producer.abort_transaction()
-        self.te_vernietigen.clear()
-        self.te_legen.clear()
-        self.staat, offsets = self.store.load()
+    def herstel(self) -> None:
+        """A rebalance fenced the transaction (KIP-447: the partitions may belong to another instance now), which
+        is aborted: forget what judging it changed in memory: state from the last snapshot, parked entries and
+        ingress positions from what was committed; the partitions are handed over again before their next record."""
+        assert self.consumer is not None and self.volger is not None
+        self.memory.staat, offsets = self.store.load()
         self.volger.close()
-        self.volger = CanoniekeVolger(
-            self.config.bootstrap, self.topics.events, offsets, f"{self.config.group}-volger-{self.instance}"
-        )
-        self.plaats, self.geladen, self.opnieuw = Parkeerplaats(), set(), set()
+        self.volger = self._volger(offsets)
+        self.memory.plaats, self.memory.opnieuw, self.geladen = Parkeerplaats(), set(), set()
         assigned = set(self.consumer.assignment())
         for tp in assigned:
             committed = self.consumer.committed(tp)

@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DBAPIError
 
-from consumers.projector_staat import GROUP_PREFIX, RunnerConfig, Stats, Track, group_id
-from consumers.projector_werker import Worker
+from consumers.projector_config import GROUP_PREFIX, RunnerConfig, Stats, Track, group_id
+from consumers.projector_worker import Worker
 from projections.catalogus import select
 from projections.model import Projection
 from registry.infra.db import engine as make_engine

@@ -31,7 +31,7 @@ from projections import store
 from registry.domein import events
 from registry.domein.reconciliatie import EVENT_TYPE, PilotRij, event
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
-from registry.infra import codec, metrics, settings, topics
+from registry.infra import codec, metrics, topics
 from registry.infra.kafka import client_config
 
 log = logging.getLogger("praktijkregister.reconciler")
@@ -39,9 +39,8 @@ log = logging.getLogger("praktijkregister.reconciler")
 GROUP = "praktijkregister-reconciler"
 
 
-def window_days() -> int:
-    """PRAKTIJK_RECONCILE_WINDOW_DAYS (default 31): how far a telling's peildatum may lie from D."""
-    return settings.load().reconcile_window_days
+# how far a telling's peildatum may lie from D (PRAKTIJK_RECONCILE_WINDOW_DAYS; the settings' default)
+WINDOW_DAYS = 31
 
 
 def reconcile(
@@ -50,7 +49,7 @@ def reconcile(
     peildatum: dt.date,
     pilot: str | None = None,
     *,
-    venster_dagen: int | None = None,
+    venster_dagen: int = WINDOW_DAYS,
     personen: bool = False,
 ) -> list[PilotRij]:
     """Every pilot's reconciliation at ``peildatum`` (or only ``pilot``), from the read models."""
@@ -61,7 +60,7 @@ def reconcile(
             peildatum,
             pilot,
             personen=personen,
-            venster_dagen=window_days() if venster_dagen is None else venster_dagen,
+            venster_dagen=venster_dagen,
         )
 
 
@@ -104,6 +103,7 @@ class FollowConfig:
     wait_s: float = 30.0  # how long to wait for the projector to store a telling
     poll_ms: int = 500
     instance: int = 0  # several followers share the partitions (one group); each has its own transactional id
+    venster_dagen: int = WINDOW_DAYS  # PRAKTIJK_RECONCILE_WINDOW_DAYS
 
 
 def follow(
@@ -139,7 +139,7 @@ def follow(
             transactional_id=f"{config.group}-{config.instance}",
         )
         producer.init_transactions()  # fences a previous incarnation of this instance
-    seed_gauges(engine, config.schema)
+    seed_gauges(engine, config.schema, config.venster_dagen)
     runs = 0
     try:
         while not stop.is_set():
@@ -212,7 +212,7 @@ def _on_record(
     try:
         event_type, record = codec.decode(value, cat)
     except codec.DecodeError as exc:
-        log.warning("skipping undecodable record: %s", exc)
+        log.warning("skipping undecodable record (%s)", type(exc).__name__)  # its text may quote the record
         return 0
     if event_type != events.TELLING:
         return 0
@@ -223,7 +223,7 @@ def _on_record(
             return 0
         time.sleep(0.2)
     started = time.perf_counter()
-    rows = reconcile(engine, config.schema, record["peildatum"], record["pilot"])
+    rows = reconcile(engine, config.schema, record["peildatum"], record["pilot"], venster_dagen=config.venster_dagen)
     sent = publish_results(producer, rows, topic=config.topic, cat=cat)
     record_gauges(rows)
     metrics.BATCH_SECONDS.labels("reconciler").observe(time.perf_counter() - started)
@@ -245,7 +245,7 @@ def record_gauges(rows: Sequence[PilotRij]) -> None:
             metrics.RECONCILIATION_DIFFERENCE.labels(rij.pilot, bron_type, categorie).set(n)
 
 
-def seed_gauges(engine: Engine, schema: str) -> None:
+def seed_gauges(engine: Engine, schema: str, venster_dagen: int = WINDOW_DAYS) -> None:
     """At start, every pilot's reconciliation at the peildatum of its latest telling, so the gauges hold the
     current picture before the next telling arrives (nothing is published: those runs are on the log already)."""
     try:
@@ -257,4 +257,4 @@ def seed_gauges(engine: Engine, schema: str) -> None:
         log.info("no reconciliation gauges at start (%s)", type(exc).__name__)
         return
     for pilot, peildatum in latest:
-        record_gauges(reconcile(engine, schema, peildatum, pilot))
+        record_gauges(reconcile(engine, schema, peildatum, pilot, venster_dagen=venster_dagen))

@@ -40,7 +40,8 @@ def decode_message(kind: TopicKind, partition: int, offset: int, value: bytes | 
             raise ValueError("rejection is not a JSON object")
         return Message(kind, partition, offset, "Afwijzing", obj)
     except (codec.DecodeError, ValueError, UnicodeDecodeError) as exc:
-        log.warning("skipping undecodable %s record p%d@%d: %s", kind, partition, offset, exc)
+        # the type only: the message of a decode error may quote the bytes
+        log.warning("skipping undecodable %s record p%d@%d (%s)", kind, partition, offset, type(exc).__name__)
         return None
 
 

@@ -1,5 +1,11 @@
 """The ingress validator: partners' submissions -> one canonical, trustworthy log.
 
+By composition: the loop here (poll, one transaction per batch, commit, snapshot) holds three collaborators with
+narrow interfaces, built in ``__init__`` and sharing one ``Memory`` (state fold, parked set):
+the judge (consumers/beoordelaar.py: one record in, its outcome sent), the parking service (consumers/parkeer.py:
+park, release, expire, tell the partner) and the hand-over (consumers/overdracht.py: rebalance, roll forward, the
+tail of the canonical log). ``registry/bootstrap.py`` builds it from the settings.
+
 Per poll batch, in ONE Kafka transaction: decode, judge (registry.regels), append
 accepted events to ``<prefix>.events``, refusals to ``.rejections``, undecodable
 bytes to ``.deadletter``, and commit the ingress offsets (send_offsets_to_transaction).
@@ -30,7 +36,7 @@ Several instances form one consumer group over the ingress topics:
 * every instance folds the WHOLE canonical log (consumers/volger.py: reference data and every deelnemer, like a
   global table), also what the other instances write, and releases its parked events that those satisfy;
 * its state snapshot is its own (schema ``<schema>`` for instance 0, ``<schema>_<i>`` for the others);
-* hand-over (``groep.Toewijzing`` -> ``toegewezen``): newly assigned partitions are paused until the state is rolled forward to the
+* hand-over (``groep.Toewijzing`` -> ``Overdracht.toegewezen``): newly assigned partitions are paused until the state is rolled forward to the
   canonical log's end (past every transaction open at that moment) and their parked entries are loaded; only
   then is their first record judged. A transaction never spans a poll, so none is open when partitions are
   revoked: their parked entries are simply dropped (the next owner folds them from the parked topic).
@@ -53,19 +59,17 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 from kafka.structs import OffsetAndMetadata
-from sqlalchemy import Engine
 
 from consumers import groep
+from consumers.beoordelaar import Beoordelaar
 from consumers.eigen_weigeringen import EigenWeigeringen
-from consumers.gegevens import Herversleutelaar, lees_private_key
-from consumers.overdracht import Overdracht
-from consumers.validator_staat import StateStore, ValidatorConfig
+from consumers.overdracht import Overdracht, Sleutelkluis
+from consumers.parkeer import Herversleutelen, Parkeerdienst
+from consumers.validator_config import Memory, Snapshots, StateStore, ValidatorConfig
 from consumers.volger import CanoniekeVolger
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 from registry.domein.staat import Staat
 from registry.infra import metrics
-from registry.infra import settings as settings_mod
-from registry.infra.gegevenskluis import Gegevenskluis
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht, groep_partitie
 from registry.infra.kafka import client_config
 from registry.infra.toegang import admin_client
@@ -108,7 +112,7 @@ def _hard_exit(code: int) -> None:
 
 
 @contextlib.contextmanager
-def waakhond(seconds: float, code: int, exit_fn: Callable[[int], None] = _hard_exit) -> Iterator[None]:
+def watchdog(seconds: float, code: int, exit_fn: Callable[[int], None] = _hard_exit) -> Iterator[None]:
     """Exit the process with ``code`` if the block has not finished after ``seconds``."""
     timer = threading.Timer(seconds, exit_fn, args=(code,))
     timer.daemon = True
@@ -124,56 +128,83 @@ def staat_schema(schema: str, instance: int) -> str:
     return schema if instance == 0 else f"{schema}_{instance}"
 
 
-class Validator(Overdracht):
+class ProducerSender:
+    """The transactional producer once ``Validator.start`` made it; the judge and the parking service send through
+    this, so they are built (and tested) without one."""
+
+    def __init__(self) -> None:
+        self.producer: KafkaProducer | None = None
+
+    def send(self, topic: str, *, key: bytes | None, value: bytes, partition: int | None = None) -> Any:
+        assert self.producer is not None
+        return self.producer.send(topic, key=key, value=value, partition=partition)
+
+
+class Validator:
+    """The loop: poll, judge, commit. It holds its collaborators: the judge (``beoordelaar``), the parking service
+    (``parkeren``) and the hand-over (``overdracht``), which share what is in memory (``memory``)."""
+
     def __init__(
-        self, config: ValidatorConfig, engine: Engine, clock: Callable[[], dt.datetime] | None = None, instance: int = 0
+        self,
+        config: ValidatorConfig,
+        store: Snapshots,
+        kluis: Sleutelkluis,
+        herversleutelaar: Herversleutelen,
+        clock: Callable[[], dt.datetime] | None = None,
+        instance: int = 0,
     ) -> None:
         if instance < 0:
             raise ValueError(f"instance must be 0 or more, not {instance}")
-        self.config = config
-        self.instance = instance
-        self.topics = Topics(config.prefix)
-        self.store = StateStore(engine, staat_schema(config.schema, instance))
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.staat = Staat()
-        self.plaats = Parkeerplaats()
         if not config.registry_pseudonym_key:
             raise ValueError(
                 "the validator needs the registry pseudonym key (PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE; "
                 "`praktijkregister keys init` creates it)"
             )
-        self.producer: KafkaProducer | None = None
-        self.consumer: KafkaConsumer | None = None
-        self.volger: CanoniekeVolger | None = None
-        self.stopping = False
+        self.config, self.instance, self.store = config, instance, store
+        self.topics = Topics(config.prefix)
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         # erasure: sealed persoonsgegevens -> the deelnemer's data key (consumers/gegevens.py); the vault is
         # shared by every instance (``config.schema``)
-        s = settings_mod.load()
-        self.kluis = Gegevenskluis.from_file(engine, config.master_key_file or s.master_key_file, config.schema)
-        self.herversleutelaar = Herversleutelaar(
-            lees_private_key(config.private_key_file or s.private_key_file), self.kluis
-        )
-        self.te_vernietigen: list[str] = []
-        self.te_legen: set[int] = set()
-        self.tellers = metrics.Telbuffer()
-        self.canonieke_partities: tuple[int, ...] = ()
+        self.kluis = kluis
+        self.memory = Memory()
+        self.sender = ProducerSender()
+        self.consumer: KafkaConsumer | None = None
         self.eigen_weigeringen = EigenWeigeringen(
             self.topics, lambda: set(self.consumer.topics()) if self.consumer else set()
         )
-        self.parked_partities = 0
-        self.nieuw: set[TopicPartition] = set()  # assigned, paused until handed over
-        self.toewijzing_sinds = time.monotonic()  # when the group last gave or took partitions
-        self.geladen: set[TopicPartition] = set()  # ingress partitions whose parked entries are in ``plaats``
-        self.opnieuw: set[str] = set()  # parked event ids to judge again (a dependency may have come)
+        self.parkeren = Parkeerdienst(
+            self.topics, self.memory, self.sender, self.eigen_weigeringen, herversleutelaar, config.park_timeout
+        )
+        self.beoordelaar = Beoordelaar(config, self.topics, self.memory, self.sender, self.parkeren, herversleutelaar)
+        self.overdracht = Overdracht(
+            config, instance, self.topics, store, self.memory, kluis, self.parkeren, self.controleer_transacties
+        )
+        self.stopping = False
         self.actief = False  # the last run_once did something (records, releases, other instances' events)
-        self.volgende_topiccheck = 0.0  # when to look for new (or removed) partner ingress topics
-        self.onbewaard = False  # the state holds batches the snapshot does not have yet
+        self.next_topic_check = 0.0  # when to look for new (or removed) partner ingress topics
+        self.snapshot_pending = False  # the state holds batches the snapshot does not have yet
         # the service (``run``) exits when a transaction never settles; in-process users (tests, demo, bench) do not
-        self.waakhond_s: float | None = None
-        self.bewaard_om = 0.0  # when the snapshot was last saved (time.monotonic)
+        self.watchdog_s: float | None = None
+        self.snapshot_at = 0.0  # when the snapshot was last saved (time.monotonic)
         self.wacht: Transactiewacht | None = None  # hanging transactions: found and aborted (``start``)
-        self.volgende_transactiecheck = 0.0
+        self.next_transaction_check = 0.0
         self.offsets_partities = 0  # partitions of __consumer_offsets (the group's offsets are on one of them)
+
+    @property
+    def staat(self) -> Staat:
+        return self.memory.staat
+
+    @property
+    def plaats(self) -> Parkeerplaats:
+        return self.memory.plaats
+
+    @property
+    def producer(self) -> KafkaProducer | None:
+        return self.sender.producer
+
+    @property
+    def volger(self) -> CanoniekeVolger | None:
+        return self.overdracht.volger
 
     @property
     def transactional_id(self) -> str:
@@ -181,7 +212,7 @@ class Validator(Overdracht):
 
     # ---- start-up: settle, roll forward, join the group -----------------------------------------
     def start(self) -> None:
-        self.producer = KafkaProducer(
+        producer = KafkaProducer(
             **client_config(self.config.bootstrap),
             transactional_id=self.transactional_id,
             transaction_timeout_ms=TRANSACTIE_TIMEOUT_MS,
@@ -191,16 +222,13 @@ class Validator(Overdracht):
             batch_size=512 * 1024,
             client_id=f"{self.config.group}-producer-{self.instance}",
         )
-        self.producer.init_transactions()  # fences and settles a previous incarnation's transaction
+        self.sender.producer = producer  # set first: ``close`` closes it also when the next line fails
+        producer.init_transactions()  # fences and settles a previous incarnation's transaction
         self.wacht = Transactiewacht(admin_client(self.config.bootstrap), self._bewaakte_partities, HANGT_NA_S)
         self.store.ensure()
         self.kluis.ensure()
-        self.staat, offsets = self.store.load()
-        self._parked_topic()
-        self.volger = CanoniekeVolger(
-            self.config.bootstrap, self.topics.events, offsets, f"{self.config.group}-volger-{self.instance}"
-        )
-        n = self.roll_forward()
+        self.overdracht.parked_topic()
+        n = self.overdracht.open()
         log.info("instance %d: state loaded; rolled forward %d canonical event(s)", self.instance, n)
         self.consumer = KafkaConsumer(
             **client_config(self.config.bootstrap),
@@ -218,6 +246,7 @@ class Validator(Overdracht):
             max_partition_fetch_bytes=4 * 1024 * 1024,
             client_id=f"{self.config.group}-consumer-{self.instance}",
         )
+        self.overdracht.consumer = self.consumer
         self._abonneer()
         self._join()
 
@@ -228,10 +257,10 @@ class Validator(Overdracht):
         assert self.consumer is not None
         wanted = {t for t in self.consumer.topics() if re.match(self.topics.ingress_pattern, t)}
         if wanted and wanted != self.consumer.subscription():
-            self.consumer.subscribe(topics=sorted(wanted), listener=groep.Toewijzing(self))
+            self.consumer.subscribe(topics=sorted(wanted), listener=groep.Toewijzing(self.overdracht))
             self.eigen_weigeringen.ververs()  # a new partner: its own rejections topic came with its ingress topic
         # no ingress topic yet (none made, or the broker's metadata does not show new ones yet): look again soon
-        self.volgende_topiccheck = time.monotonic() + (TOPIC_CHECK_S if wanted else 0.5)
+        self.next_topic_check = time.monotonic() + (TOPIC_CHECK_S if wanted else 0.5)
 
     def _join(self, wait_s: float = 10.0) -> None:
         """Join the group and take over the first assignment (polls return nothing: new partitions are paused)."""
@@ -243,15 +272,15 @@ class Validator(Overdracht):
                 self._abonneer()
                 continue
             groep.poll(self.consumer, 200)
-        if self.nieuw:
-            self.neem_over()
+        if self.overdracht.nieuw:
+            self.overdracht.neem_over()
         log.info("instance %d: %d parked submission(s) waiting", self.instance, len(self.plaats))
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self, idle_exit_after: float | None = None) -> None:
         """Validate until SIGTERM/SIGINT (or, with ``idle_exit_after``, until idle that long)."""
         signal.signal(signal.SIGTERM, self._stop)
-        self.waakhond_s = TRANSACTIE_HANGT_S
+        self.watchdog_s = TRANSACTIE_HANGT_S
         idle_since = self.clock()
         while not self.stopping:
             n = self.run_once()
@@ -260,7 +289,7 @@ class Validator(Overdracht):
             elif (
                 idle_exit_after is not None
                 and (self.clock() - idle_since).total_seconds() >= idle_exit_after
-                and self.toewijzing_definitief()
+                and self.overdracht.toewijzing_definitief()
             ):
                 break
         self.close()
@@ -276,74 +305,106 @@ class Validator(Overdracht):
         timer.start()
 
     def run_once(self, timeout_ms: int = 500) -> int:
-        assert self.consumer is not None and self.producer is not None and self.volger is not None
+        """One poll: judge its records, what was released and what expired, in one transaction; returns the
+        records read."""
+        assert self.consumer is not None and self.producer is not None
         started = time.perf_counter()
-        if time.monotonic() >= self.volgende_topiccheck:
+        if time.monotonic() >= self.next_topic_check:
             self._abonneer()
         if not self.consumer.subscription():  # nothing to read yet (``_abonneer`` looks again)
             time.sleep(timeout_ms / 1000)
             return 0
         batch = groep.poll(self.consumer, timeout_ms)
-        if time.monotonic() >= self.volgende_transactiecheck:
+        if time.monotonic() >= self.next_transaction_check:
             self.controleer_transacties()
-        self.verweesd()
-        if self.nieuw:
-            self.neem_over()
-        gevolgd = self.volger.volg(self._gevolgd)
+        self.overdracht.verweesd()
+        if self.overdracht.nieuw:
+            self.overdracht.neem_over()
+        gevolgd = self.overdracht.volg()
         now = self.clock()
         verlopen = self.plaats.verlopen(now, self.config.park_timeout)
-        opnieuw = sorted((self.plaats.entries[i] for i in self.opnieuw if i in self.plaats), key=lambda g: g.volgorde)
-        self.opnieuw.clear()
+        opnieuw = sorted(
+            (self.plaats.entries[i] for i in self.memory.opnieuw if i in self.plaats), key=lambda g: g.volgorde
+        )
+        self.memory.opnieuw.clear()
         self.actief = bool(batch or verlopen or opnieuw or gevolgd)
         if not batch and not verlopen and not opnieuw:
-            if gevolgd or self.onbewaard:  # idle: the snapshot catches up at once
-                self._bewaar()
+            if gevolgd or self.snapshot_pending:  # idle: the snapshot catches up at once
+                self._save_snapshot()
             return 0
-        producer = self.producer
-        self.canonieke_partities = tuple(sorted(producer.partitions_for(self.topics.events)))
+        futures, n = self._batch(batch, opnieuw, bool(verlopen), now)
+        if futures is None:
+            return 0
+        self._na_commit(futures)
+        metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
+        metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
+        return n
+
+    def _batch(
+        self, batch: dict[TopicPartition, list[Any]], opnieuw: list[Geparkeerd], verlopen: bool, now: dt.datetime
+    ) -> tuple[list[Any] | None, int]:
+        """Judge in one transaction with the ingress offsets; (None, 0) when a rebalance fenced it."""
+        assert self.consumer is not None and self.producer is not None
+        producer, judge = self.producer, self.beoordelaar
+        judge.canonieke_partities = tuple(sorted(producer.partitions_for(self.topics.events)))
         producer.begin_transaction()
-        self.te_vernietigen.clear()
+        judge.te_vernietigen.clear()
         futures: list[Any] = []
         offsets = {}
         n = 0
         for g in opnieuw:  # released by another instance's event, or taken over
             if g.event_id in self.plaats:
-                futures += self._judge(self.plaats.entries[g.event_id], now, parked=True)
+                futures += judge.judge(self.plaats.entries[g.event_id], now, parked=True)
         if verlopen:
-            futures += self._verloop(now)
+            futures += judge.verloop(now)
         for tp, records in batch.items():
             partner = self.topics.partner_of(tp.topic)
             for rec in records:
-                futures += self._handle(rec, partner, now)
+                futures += judge.handle(rec, partner, now)
                 n += 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
         try:
-            with waakhond(self.waakhond_s, EXIT_TRANSACTIE_HANGT) if self.waakhond_s else contextlib.nullcontext():
+            with watchdog(self.watchdog_s, EXIT_TRANSACTIE_HANGT) if self.watchdog_s else contextlib.nullcontext():
                 if offsets:
                     producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
                 producer.commit_transaction()
         except GEWEERD as exc:
             self._herstel(exc)
-            return 0
+            return None, 0
         finally:
-            self.tellers.leeg()
-        erasures = bool(self.te_vernietigen)
-        for deelnemer in self.te_vernietigen:  # the erasures are in the log now: their data keys go
+            judge.tellers.leeg()
+        return futures, n
+
+    def _na_commit(self, futures: list[Any]) -> None:
+        """The batch is committed: its erasures delete their data keys and ingress copies; the snapshot follows."""
+        assert self.volger is not None
+        judge = self.beoordelaar
+        erasures = bool(judge.te_vernietigen)
+        for deelnemer in judge.te_vernietigen:  # the erasures are in the log now: their data keys go
             self.kluis.vernietig(deelnemer)
-        self.te_vernietigen.clear()
-        if self.te_legen:
-            self._leeg_ingress(self.te_legen)
-            self.te_legen.clear()
-        self._gauge()
+        judge.te_vernietigen.clear()
+        if judge.te_legen:
+            self._leeg_ingress(judge.te_legen)
+            judge.te_legen.clear()
+        self.parkeren.gauge()
         for f in futures:  # our own canonical records: in the state already, the tail skips them
             md = f.get()
             self.volger.eigen.add((md.partition, md.offset))
-        self.onbewaard = True
-        if erasures or time.monotonic() - self.bewaard_om >= STAAT_BEWAREN_S:
-            self._bewaar()
-        metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
-        metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
-        return n
+        self.snapshot_pending = True
+        if erasures or time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S:
+            self._save_snapshot()
+
+    def _herstel(self, exc: Exception) -> None:
+        """A rebalance fenced this transaction: abort it and forget what judging it changed in memory."""
+        assert self.producer is not None
+        log.warning(
+            "instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
+            self.instance,
+            type(exc).__name__,
+        )
+        self.producer.abort_transaction()
+        self.beoordelaar.vergeet()
+        self.overdracht.herstel()
 
     # ---- hanging transactions ----------------------------------------------------------------------
     def _bewaakte_partities(self) -> list[TopicPartition]:
@@ -367,7 +428,7 @@ class Validator(Overdracht):
         canonical partition. Never raises: a failed check is logged and tried again at the next one."""
         if self.wacht is None:
             return
-        self.volgende_transactiecheck = time.monotonic() + TRANSACTIE_CHECK_S
+        self.next_transaction_check = time.monotonic() + TRANSACTIE_CHECK_S
         try:  # one question to the partition leaders serves the gauge and the check
             open_ = self.wacht.open_transacties()
         except Exception as exc:  # noqa: BLE001 - measured again at the next check
@@ -397,16 +458,11 @@ class Validator(Overdracht):
                 "instance %d: ingress records not deleted after an erasure (%s)", self.instance, type(exc).__name__
             )
 
-    def _bewaar(self) -> None:
+    def _save_snapshot(self) -> None:
         """The state snapshot and the canonical offsets it covers, in one database transaction."""
         assert self.volger is not None
         self.store.save(self.staat, self.volger.posities)
-        self.onbewaard, self.bewaard_om = False, time.monotonic()
-
-    def _parkeer_partitie(self, g: Geparkeerd) -> int | None:
-        """The parked topic's partition of ``g``: its ingress partition, so its owner finds it there."""
-        _, partition = g.ingress
-        return partition % self.parked_partities if partition >= 0 and self.parked_partities else None
+        self.snapshot_pending, self.snapshot_at = False, time.monotonic()
 
     def drain(self, idle_polls: int = 2, stuck_after_s: float = 300.0) -> int:
         """Validate until caught up with every assigned ingress partition (demo, tests, bench). A drain that makes
@@ -424,7 +480,7 @@ class Validator(Overdracht):
                 raise TimeoutError(
                     f"validator instance {self.instance}: no progress for {stuck_after_s:.0f} s and not "
                     f"caught up ({len(self.consumer.assignment())} partition(s) assigned, "
-                    f"{len(self.nieuw)} waiting for hand-over)"
+                    f"{len(self.overdracht.nieuw)} waiting for hand-over)"
                 )
         return total
 
@@ -432,12 +488,13 @@ class Validator(Overdracht):
         """True once partitions are assigned, handed over, and every one is read to its end."""
         assert self.consumer is not None
         assigned = list(self.consumer.assignment())
-        return bool(assigned) and not self.nieuw and not self.opnieuw and caught_up(self.consumer, assigned)
+        waiting = self.overdracht.nieuw or self.memory.opnieuw
+        return bool(assigned) and not waiting and caught_up(self.consumer, assigned)
 
     def close(self) -> None:
-        if self.onbewaard and self.volger is not None:
+        if self.snapshot_pending and self.volger is not None:
             try:
-                self._bewaar()
+                self._save_snapshot()
             except Exception as exc:  # noqa: BLE001 - the next start rolls forward from the last snapshot
                 log.warning("instance %d: state snapshot not saved at close (%s)", self.instance, type(exc).__name__)
         if self.consumer is not None:

@@ -54,6 +54,8 @@ from benchmarks.replay import bench_replay  # noqa: E402
 from benchmarks.validator import bench_validator  # noqa: E402
 
 from consumers.validator import ValidatorConfig  # noqa: E402
+from registry import bootstrap as wiring  # noqa: E402
+from registry.infra import settings as settings_mod  # noqa: E402
 
 STEPS = ("producer", "validator", "projector", "replay", "api", "freshness", "reconcile", "peer")
 
@@ -71,7 +73,8 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
         )
     elif step == "validator":
         results = [
-            bench_validator(bootstrap, database_url, n, args.txn_sizes, args.max_poll_records) for _ in range(runs)
+            bench_validator(args.settings, bootstrap, database_url, n, args.txn_sizes, args.max_poll_records)
+            for _ in range(runs)
         ]
         vals = [v for v, _ in results]
         per_size = {s: [c[s] for _, c in results] for s in args.txn_sizes}
@@ -231,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     bootstrap = os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]
     database_url = os.environ["PRAKTIJK_DATABASE_URL"]
+    args.settings = wiring.configure(settings_mod.load())  # once: the Kafka login of every client, the key files
     cores = os.cpu_count() or 0
     header = (
         f"ops/bench {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {cores} cores, load average "

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))  # run as a file from the repository root
 from kafka import KafkaAdminClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from registry import bootstrap  # noqa: E402
 from registry.demo import data as demodata  # noqa: E402
 from registry.demo import tellingen  # noqa: E402
 from registry.demo.doelen import PEILDATUM  # noqa: E402
@@ -70,8 +71,7 @@ class Scan:
             self.findings.append(f"{where}: a demo deelnemer's name")
 
 
-def scan_kafka(scan: Scan) -> None:
-    s = settings_mod.load()
+def scan_kafka(scan: Scan, s: settings_mod.Settings) -> None:
     admin = KafkaAdminClient(**client_config(s.kafka_servers), client_id="privacy-scan")
     try:
         names = sorted(t for t in admin.list_topics() if not t.startswith("__"))
@@ -83,8 +83,8 @@ def scan_kafka(scan: Scan) -> None:
             scan.check(f"kafka {topic}@{rec.partition}:{rec.offset}", (rec.key or b"") + b"\x00" + (rec.value or b""))
 
 
-def scan_database(scan: Scan) -> None:
-    eng = engine(settings_mod.load().database_url)
+def scan_database(scan: Scan, s: settings_mod.Settings) -> None:
+    eng = engine(s.database_url)
     with eng.connect() as conn:
         tables = conn.execute(
             text(
@@ -112,8 +112,9 @@ def scan_logs(scan: Scan) -> None:
 
 def main() -> int:
     scan = Scan()
-    scan_kafka(scan)
-    scan_database(scan)
+    s = bootstrap.configure(settings_mod.load())  # once, for this scan: the Kafka login and the database
+    scan_kafka(scan, s)
+    scan_database(scan, s)
     scan_logs(scan)
     print(
         f"scanned {scan.scanned['records']} Kafka records, {scan.scanned['rows']} table rows, "

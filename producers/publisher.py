@@ -52,13 +52,21 @@ class Publisher:
         producer_config: Mapping[str, Any] | None = None,
         prefix: str = "praktijkleren",
         max_record_bytes: int = topics.INGRESS_MAX_BYTES,
+        retention_days: int = topics.INGRESS_RETENTION_DAYS,
     ) -> None:
         self.topic = topics.Topics(prefix).ingress(partner)
         self.partner = partner
         self.bootstrap = [bootstrap] if isinstance(bootstrap, str) else list(bootstrap)
         if ensure_topic and not topics.exists(self.bootstrap, self.topic):  # a partner may not create topics
             try:
-                topics.create(self.bootstrap, partitions, [partner], prefix, max_ingress_bytes=max_record_bytes)
+                topics.create(
+                    self.bootstrap,
+                    partitions,
+                    [partner],
+                    prefix,
+                    max_ingress_bytes=max_record_bytes,
+                    retention_days=retention_days,
+                )
             except ValueError:  # a partner's login sees only its own topics: another partner's looks missing
                 raise ValueError(
                     f"this Kafka login may not write {self.topic}: a partner publishes only as itself "

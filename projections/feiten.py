@@ -17,6 +17,7 @@ from typing import Any
 
 from projections.model import Change, Message, Projection, business_date, insert, jsonable
 from registry.domein.events import REFERENCE_EVENTS
+from registry.domein.handlers import EventHandlers
 
 TABLES: dict[str, str] = {
     "aanmeldingen": """(
@@ -450,25 +451,28 @@ def _verwijdering(r: Record, b: dict[str, Any]) -> list[Change]:
 
 # one fact builder per event type (tests/unit/test_catalogus.py checks every catalogue type is
 # here or in IGNORED)
-_FEITEN: dict[str, Feit] = {
-    "KandidaatAangemeld": _aanmelding,
-    "AdviesUitgebracht": _advies,
-    "DeelnemerIngeschreven": _inschrijving,
-    "LeerbedrijfVastgelegd": _leerbedrijf,
-    "PraktijkafsprakenVastgelegd": _afspraken,
-    "WerkprocesAfgetekend": _aftekening,
-    "AftekeningIngetrokken": _aftekening_ingetrokken,
-    "PraktijkverklaringUitgegeven": _verklaring,
-    "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
-    "TrajectBeeindigd": _beeindiging,
-    "UitstroomGeregistreerd": _uitstroom,
-    "TellingGemeld": _telling,
-    "DeelnemerGegevensVerwijderd": _verwijdering,
-    "ReconciliatieUitgevoerd": _reconciliatie,
-}
-HANDLED = frozenset(_FEITEN)
-# reference data is not a dated fact: the referentie projection keeps it
-IGNORED = REFERENCE_EVENTS
+_FEITEN: EventHandlers[Feit] = EventHandlers(
+    "feiten",
+    {
+        "KandidaatAangemeld": _aanmelding,
+        "AdviesUitgebracht": _advies,
+        "DeelnemerIngeschreven": _inschrijving,
+        "LeerbedrijfVastgelegd": _leerbedrijf,
+        "PraktijkafsprakenVastgelegd": _afspraken,
+        "WerkprocesAfgetekend": _aftekening,
+        "AftekeningIngetrokken": _aftekening_ingetrokken,
+        "PraktijkverklaringUitgegeven": _verklaring,
+        "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
+        "TrajectBeeindigd": _beeindiging,
+        "UitstroomGeregistreerd": _uitstroom,
+        "TellingGemeld": _telling,
+        "DeelnemerGegevensVerwijderd": _verwijdering,
+        "ReconciliatieUitgevoerd": _reconciliatie,
+    },
+    ignored=REFERENCE_EVENTS,  # reference data is not a dated fact: the referentie projection keeps it
+)
+HANDLED = _FEITEN.handled
+IGNORED = _FEITEN.ignored
 
 
 def apply(msg: Message) -> list[Change]:

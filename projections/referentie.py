@@ -13,6 +13,7 @@ from typing import Any
 
 from projections.model import Change, Message, Projection, insert
 from registry.domein.events import PERSON_EVENTS, REGISTRY_EVENTS, TELLING
+from registry.domein.handlers import EventHandlers
 
 TABLES: dict[str, str] = {
     "dossiers": """(
@@ -110,14 +111,17 @@ def _erkenning(r: Record) -> list[Change]:
 
 
 # tests/unit/test_catalogus.py checks every catalogue event type is here or in IGNORED
-_REFERENTIE: dict[str, Callable[[Record], list[Change]]] = {
-    "KwalificatiedossierVastgesteld": _dossier,
-    "LeerbedrijfErkend": _leerbedrijf,
-    "ErkenningDerdeLeerwegVerleend": _erkenning,
-}
-HANDLED = frozenset(_REFERENTIE)
-# facts about deelnemers and tellingen are the feiten projection's
-IGNORED = PERSON_EVENTS | REGISTRY_EVENTS | {TELLING}
+_REFERENTIE: EventHandlers[Callable[[Record], list[Change]]] = EventHandlers(
+    "referentie",
+    {
+        "KwalificatiedossierVastgesteld": _dossier,
+        "LeerbedrijfErkend": _leerbedrijf,
+        "ErkenningDerdeLeerwegVerleend": _erkenning,
+    },
+    ignored=PERSON_EVENTS | REGISTRY_EVENTS | {TELLING},  # facts about deelnemers and tellingen are feiten's
+)
+HANDLED = _REFERENTIE.handled
+IGNORED = _REFERENTIE.ignored
 
 
 def apply(msg: Message) -> list[Change]:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from registry import bootstrap
+from registry.infra import settings as settings_mod
 from registry.infra.kafka import client_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +120,13 @@ def no_servers_left_behind() -> Iterator[None]:
     assert not left, f"servers started by this test run are still running: {left}"
 
 
+@pytest.fixture(autouse=True)
+def kafka_login() -> None:
+    """The test run is an entry point: every test starts with the Kafka login of the settings as they are now (a
+    command a test ran in-process may have set its own)."""
+    bootstrap.configure(settings_mod.load())
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     if os.environ.get("PRAKTIJK_KAFKA_BOOTSTRAP"):
@@ -130,6 +139,7 @@ def kafka_bootstrap() -> str:
     for line in out.stdout.splitlines():
         name, _, value = line.removeprefix("export ").partition("=")
         os.environ[name] = value.strip("'")
+    bootstrap.configure(settings_mod.load())  # the login just exported
     return os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]
 
 

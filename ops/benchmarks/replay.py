@@ -15,6 +15,9 @@ REPLAY = """
 import resource, sys, time
 from consumers.projector import RunnerConfig
 from consumers.replay import replay
+from registry import bootstrap
+from registry.infra import settings
+bootstrap.configure(settings.load())  # this process is an entry point: the Kafka login from its settings
 cfg = RunnerConfig(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], batch_size=2000)
 start = time.perf_counter()
 stats = replay(cfg, ["all"], progress=False)

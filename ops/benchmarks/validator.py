@@ -3,6 +3,7 @@ kafka-python *transactional copy* of the same ingress records at its best record
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -13,11 +14,11 @@ from kafka.structs import OffsetAndMetadata
 
 from benchmarks.meting import must
 from benchmarks.werklast import FETCH, fresh_prefix, reference, stream
-from consumers.validator import Validator, ValidatorConfig
 from producers.publisher import Publisher
+from registry import bootstrap as wiring
 from registry.infra import topics
-from registry.infra.db import engine
 from registry.infra.kafka import client_config
+from registry.infra.settings import Settings
 from registry.infra.topics import Topics
 from tests.support.builders import MBO
 
@@ -67,25 +68,29 @@ def transactional_copy(bootstrap: str, source: str, expected: int, per_txn: int)
 
 
 def bench_validator(
-    bootstrap: str, database_url: str, n_deelnemers: int, txn_sizes: Sequence[int], max_poll_records: int
+    settings: Settings,
+    bootstrap: str,
+    database_url: str,
+    n_deelnemers: int,
+    txn_sizes: Sequence[int],
+    max_poll_records: int,
 ) -> tuple[float, dict[int, float]]:
     """(validator ev/s, {records per transaction: copy rec/s}) on the same ingress records."""
     prefix = fresh_prefix()
     t = Topics(prefix)
     topics.create([bootstrap], 6, ["sbb", "duo", MBO], prefix)
-    cfg = ValidatorConfig(
-        [bootstrap],
-        database_url,
+    cfg = wiring.validator_config(
+        dataclasses.replace(settings, kafka_bootstrap=bootstrap, database_url=database_url, component_database_urls=()),
+        prefix,
+        f"{prefix}_validator",
         group=f"{prefix}-validator",
-        prefix=prefix,
-        schema=f"{prefix}_validator",
         registry_pseudonym_key=(os.urandom(32),),
         max_poll_records=max_poll_records,
     )
     for partner in ("sbb", "duo"):
         with Publisher([bootstrap], partner, prefix=prefix, ensure_topic=False) as pub:
             pub.publish_batch([(et, r) for et, r in reference() if r["partner"] == partner])
-    v = Validator(cfg, engine(database_url))
+    v = wiring.build_validator(cfg)
     v.start()
     v.drain()  # the reference data, the group join: not timed
     items = stream(n_deelnemers)

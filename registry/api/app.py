@@ -144,7 +144,7 @@ def create_app(
         queries=queries,
         read_schema=schema or DEFAULT_READ_SCHEMA,
         cache=AnswerCache(cache_bytes),
-        metrics=metrics.ApiMetrics(),
+        metrics=metrics.ApiMetrics(multiproc_dir=settings.metrics_multiproc_dir or None),
         events_topic=events_topic,
         ingress_prefix=ingress_prefix,
         status_timeout_ms=status_timeout_ms,

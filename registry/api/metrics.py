@@ -4,71 +4,28 @@ Labels are the route template (``/v1/trajecten/{traject_id}``), the method and t
 path itself, so no traject id, pseudonym, BSN or name ever becomes a label value. Requests that match no
 route are counted under ``<unmatched>``.
 
-Two families: the partners' existing ``praktijkregister_http_*`` (per app instance) and the operations metric
-``praktijk_api_request_seconds{route,status}`` (registry/infra/metrics.py). With ``serve --workers N`` the serve
-command sets ``PROMETHEUS_MULTIPROC_DIR``: every worker then writes its values to files there and ``/metrics``
-answers the sum over all workers (prometheus-client's multiprocess mode), whichever worker takes the scrape.
+Two families, both defined in registry/infra/metrics.py: the partners' existing ``praktijkregister_http_*`` (per
+app instance, ``ApiMetrics``) and the operations metric ``praktijk_api_request_seconds{route,status}``. With
+``serve --workers N`` the serve command sets ``PROMETHEUS_MULTIPROC_DIR`` (read with the settings:
+``Settings.metrics_multiproc_dir``): every worker then writes its values to files there and ``/metrics`` answers
+the sum over all workers (prometheus-client's multiprocess mode), whichever worker takes the scrape.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 from fastapi import FastAPI, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.infra import metrics as ops_metrics
+from registry.infra.metrics import ApiMetrics
+
+__all__ = ["UNMATCHED", "ApiMetrics", "MetricsMiddleware", "exposition", "install", "route_template"]
 
 UNMATCHED = "<unmatched>"
-
-
-class ApiMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        self.requests = Counter(
-            "praktijkregister_http_requests_total",
-            "HTTP requests by route template, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "praktijkregister_http_request_duration_seconds",
-            "HTTP request latency by route template.",
-            ["route", "method"],
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-        )
-        self.in_flight = Gauge(
-            "praktijkregister_http_requests_in_flight",
-            "HTTP requests being served.",
-            registry=self.registry,
-            multiprocess_mode="livesum",
-        )
-        self.cache = Counter(
-            "praktijkregister_api_cache_total",
-            "Aggregate answers served from the cache (hit) or computed (miss).",
-            ["result"],
-            registry=self.registry,
-        )
-        self.consumer_lag = Gauge(
-            "praktijkregister_consumer_lag",
-            "Consumer lag (offsets) as of the last /v1/status call.",
-            ["consumer"],
-            registry=self.registry,
-            multiprocess_mode="livemostrecent",
-        )
 
 
 def route_template(app: FastAPI, scope: Scope) -> str:
@@ -125,15 +82,10 @@ def install(app: FastAPI, metrics: ApiMetrics) -> None:
     ops_metrics.mark_up("api")
 
 
-def multiprocess_dir() -> str | None:
-    """The folder of prometheus-client's multiprocess files when the API runs with several workers."""
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
-
-
 def exposition(metrics: ApiMetrics) -> Response:
     """The metrics in the Prometheus text format: this app's and the process's, or, with several workers, the sum
     over every worker's files."""
-    path = multiprocess_dir()
+    path = metrics.multiproc_dir
     if path is not None:
         combined = CollectorRegistry()
         multiprocess.MultiProcessCollector(combined, path=path)  # type: ignore[no-untyped-call]

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from registry.api.auth import KeyStore, parse_scope, scope_help
-from registry.cli import uitvoer
+from registry.cli import config, uitvoer
 from registry.cli.uitvoer import Formaat, kolom
 from registry.infra import settings as settings_mod
 from registry.infra.settings import Settings
@@ -39,21 +39,19 @@ class Sleutelregel:
 def _store() -> KeyStore:
     from registry.infra.db import engine
 
-    return KeyStore(engine(settings_mod.load().for_component("owner").database_url))
+    return KeyStore(engine(config.settings().for_component("owner").database_url))
 
 
 def build_app(settings: Settings, schema: str | None = None) -> FastAPI:
     """The query API over the projections' read models (``schema``: their PostgreSQL schema, default theirs)."""
-    # imported here so the other commands start without loading FastAPI and the queries
-    import projections.queries  # a module (or package) satisfying registry.api.ports.ReadQueries
-    from registry.api.app import create_app
+    from registry import bootstrap
 
-    # the API logs in as its own role (PRAKTIJK_DATABASE_URL_API): it reads read models and keys, writes nothing
-    return create_app(settings.for_component("api"), queries=projections.queries, schema=schema)
+    return bootstrap.api_app(settings, schema)
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory registry.cli.api:app_from_env`` (each worker process builds its app)."""
+    """Factory for ``uvicorn --factory registry.cli.api:app_from_env``: each worker process is an entry point of
+    its own, and loads the settings once."""
     return build_app(settings_mod.load())
 
 
@@ -97,7 +95,7 @@ def register(app: typer.Typer) -> None:
         """Run the query API (uvicorn): /v1/..., /docs, /metrics."""
         import uvicorn
 
-        s = settings_mod.load()
+        s = config.settings()
         h, p = host or s.api_host, port or s.api_port
         if workers > 1:
             if schema:

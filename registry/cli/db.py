@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from registry.infra import settings as settings_mod
+from registry.cli import config
 from registry.infra.settings import COMPONENTS, Component
 
 app = typer.Typer(help="PostgreSQL: least-privilege roles per component.", no_args_is_help=True)
@@ -69,7 +69,7 @@ def roles(
     from registry.infra.db import engine
     from registry.infra.rollen import Rollen, zorg_voor_rollen
 
-    s = settings_mod.load()
+    s = config.settings()
     try:
         rollen = Rollen(prefix)
     except ValueError as exc:

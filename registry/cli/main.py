@@ -9,6 +9,7 @@ from rich.console import Console
 
 from registry.cli import api as api_cli
 from registry.cli import backup as cli_backup
+from registry.cli import config
 from registry.cli import db as cli_db
 from registry.cli import nametingen as cli_nametingen
 from registry.cli import partners as cli_partners_mod
@@ -18,7 +19,6 @@ from registry.cli import transacties as cli_transacties
 from registry.cli import validator as cli_validator
 from registry.cli import verklaring as cli_verklaring
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
-from registry.infra import settings as settings_mod
 from registry.infra.codec import SCHEMA_DIR
 
 app = typer.Typer(help="Praktijkregister: event-sourced registry for praktijkleren.", no_args_is_help=True)
@@ -33,6 +33,12 @@ app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_transacties.app, name="transactions")
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _invocation() -> None:
+    # every command loads the settings once, when it first needs them (registry/cli/config.py)
+    config.begin()
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -52,7 +58,7 @@ def topics_create(
     from registry.domein import referentie
     from registry.infra import topics
 
-    s = settings_mod.load()
+    s = config.settings()
     partners = list(partner) + (referentie.default_partners() if known_partners else [])
     try:
         created = topics.create(
@@ -61,6 +67,7 @@ def topics_create(
             sorted(set(partners)),
             max_ingress_bytes=s.max_ingress_bytes,
             replication=s.replication_factor or None,
+            retention_days=s.ingress_retention_days,
         )
     except ValueError as exc:
         fail(str(exc))
@@ -77,7 +84,7 @@ def topics_list() -> None:
     """List the registry's topics."""
     from registry.infra import topics
 
-    for name in topics.list_topics(settings_mod.load().kafka_servers):
+    for name in topics.list_topics(config.settings().kafka_servers):
         console.print(name)
 
 
@@ -103,7 +110,7 @@ def keys_init(
     """Create the pseudonymisation key and the registry's X25519 key pair (kept when present)."""
     from producers import sleutels
 
-    s = settings_mod.load()
+    s = config.settings()
     written = sleutels.init_keys(
         s.pseudonym_key_file,
         s.public_key_file,
@@ -136,7 +143,7 @@ def keys_rotate_registry_pseudonym(
     mapping with `keys apply-registry-pseudonym` before they start again."""
     from registry.infra import sleutelbestanden
 
-    s = settings_mod.load()
+    s = config.settings()
     oud = [line.strip() for line in pseudoniemen.read_text().splitlines() if line.strip()]
     try:
         mapping = sleutelbestanden.roteer(s.registry_pseudonym_key_file, oud)
@@ -163,7 +170,7 @@ def keys_list_registry_pseudonyms(
     from registry.infra import pseudoniem_rotatie, sleutelbestanden
     from registry.infra.db import engine
 
-    s = settings_mod.load()
+    s = config.settings()
     with engine(s.database_url).connect() as conn:
         lijst = pseudoniem_rotatie.alle_pseudoniemen(conn, schema, validator_schema or s.vault_schema)
     sleutelbestanden.write_secret(uit, "".join(f"{p}\n" for p in lijst))
@@ -194,7 +201,7 @@ def keys_apply_registry_pseudonym(
     from registry.infra.db import engine
     from registry.infra.gegevenskluis import Gegevenskluis, KluisFout
 
-    s = settings_mod.load()
+    s = config.settings()
     state = validator_schema or s.vault_schema
     try:
         paren = rotatie.lees_csv(mapping.read_text())
@@ -223,7 +230,7 @@ def publish(
     """Validate and publish a partner file to praktijkleren.ingress.<partner>."""
     from registry.cli import publish as cli_publish
 
-    code = cli_publish.run(settings_mod.load(), file, as_partner, event_type, skip_invalid, console, err)
+    code = cli_publish.run(config.settings(), file, as_partner, event_type, skip_invalid, console, err)
     raise typer.Exit(code)
 
 
@@ -244,7 +251,7 @@ def demo(
     """The main job: publish the simulated pilots, validate, project, print the overzichten, serve the API."""
     from registry.demo import run as demo_mod
 
-    s = settings_mod.load()
+    s = config.settings()
     logs = demo_mod.logging_naar(None if verbose else s.keys_dir.parent / "logs")
     demo_mod.run(
         s, console, serve=serve, instanties=demo_mod.Instanties(validators, projectors, reconcilers), logs=logs

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from registry.cli import uitvoer
+from registry.cli import config, uitvoer
 from registry.cli.uitvoer import Formaat
 from registry.infra import kafka as kafka_mod
 from registry.infra import settings as settings_mod
@@ -86,11 +86,13 @@ def add(
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
 ) -> None:
     """Create (or, when it exists, rotate) a partner's login, its topics and ACLs; prints two export lines."""
-    s = settings_mod.load()
+    s = config.settings()
 
     def run() -> tuple[bool, str, list[str]]:
         toegang.check_partner_name(partner)
-        created = topics_mod.create(s.kafka_servers, s.partitions, [partner], prefix)
+        created = topics_mod.create(
+            s.kafka_servers, s.partitions, [partner], prefix, retention_days=s.ingress_retention_days
+        )
         with _admin(s) as admin:
             bestond = partner in toegang.users(admin)
             toegang.apply(admin, toegang.partner_rules(partner, prefix))
@@ -110,7 +112,7 @@ def add(
 @partners_app.command("list")
 def list_partners(formaat: Formaat = uitvoer.format_option()) -> None:
     """The partners that have a login (the table form: one per line)."""
-    s = settings_mod.load()
+    s = config.settings()
 
     def run() -> list[str]:
         with _admin(s) as admin:
@@ -127,7 +129,7 @@ def list_partners(formaat: Formaat = uitvoer.format_option()) -> None:
 @partners_app.command("revoke")
 def revoke(partner: str = typer.Argument(..., help="Partner id.")) -> None:
     """Remove a partner's login and every ACL naming it (its topics and their records stay)."""
-    s = settings_mod.load()
+    s = config.settings()
 
     def run() -> tuple[bool, int]:
         toegang.check_partner_name(partner)
@@ -148,7 +150,7 @@ def add_principal(
     prefix: str = typer.Option("praktijkleren", help="Topic prefix."),
 ) -> None:
     """Create (or rotate) the login of a registry component, with the ACLs of every component; prints two export lines."""
-    s = settings_mod.load()
+    s = config.settings()
     if name not in toegang.COMPONENTS:
         _fail(f"{name!r} is not one of {', '.join(toegang.COMPONENTS)}")
 

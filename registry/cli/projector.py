@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 from rich.console import Console
 
+from registry.cli import config
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 
 if TYPE_CHECKING:
@@ -47,20 +48,19 @@ def register(app: typer.Typer) -> None:
         them, one PostgreSQL transaction per batch."""
         from consumers import projector
         from registry.infra import metrics
-        from registry.infra import settings as settings_mod
 
         console = Console()
-        s = settings_mod.load()
+        s = config.settings()
         metrics.serve("projector", s.projector_metrics_port if metrics_port is None else metrics_port, s.api_host)
-        config = _config(schema, events_topic, rejections_topic, batch_size)
+        runner = _config(schema, events_topic, rejections_topic, batch_size)
         if partition and group:
             _fail("--partition and --group exclude each other: the group assigns the partitions")
         if partition:
-            config.partitions = tuple(partition)
-        config.groep = group
+            runner.partitions = tuple(partition)
+        runner.groep = group
         stop = _stop_on_signals()
         try:
-            stats = projector.project(config, names or ["all"], once=once, stop=stop)
+            stats = projector.project(runner, names or ["all"], once=once, stop=stop)
         except ValueError as exc:
             _fail(str(exc))
         for st in stats:
@@ -83,11 +83,11 @@ def register(app: typer.Typer) -> None:
         from consumers import replay as replay_mod
         from projections.catalogus import select
 
-        config = _config(schema, events_topic, rejections_topic, batch_size)
+        runner = _config(schema, events_topic, rejections_topic, batch_size)
         stop = _stop_on_signals()
         try:
             select(name)
-            stats = replay_mod.replay(config, [name], progress=progress, stop=stop)
+            stats = replay_mod.replay(runner, [name], progress=progress, stop=stop)
         except ValueError as exc:
             _fail(str(exc))
         if stop.is_set():
@@ -97,21 +97,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _config(schema: str, events_topic: str | None, rejections_topic: str | None, batch_size: int) -> RunnerConfig:
-    from consumers.projector import RunnerConfig
     from projections import store
-    from registry.infra import settings as settings_mod
-    from registry.infra import topics
+    from registry import bootstrap
 
-    s = settings_mod.load().for_component("projector")
     store.check_schema(schema)
-    return RunnerConfig(
-        s.kafka_bootstrap,
-        s.database_url,
-        schema,
-        events_topic or topics.DEFAULT.events,
-        rejections_topic or topics.DEFAULT.rejections,
-        batch_size,
-    )
+    return bootstrap.projector_config(config.settings(), schema, events_topic, rejections_topic, batch_size)
 
 
 def _stop_on_signals() -> threading.Event:

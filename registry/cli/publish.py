@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from producers.invoer import Grenzen, Invoer, Resultaat
-from producers.publisher import Publisher, PublishError
+from producers.publisher import PublishError
 from producers.sleutels import KeyError_, Pseudonymiser, Sealer
+from registry import bootstrap
 from registry.cli.uitvoer import BREED, voortgang
 from registry.infra.settings import Settings
 
@@ -64,7 +65,7 @@ def run(
         err.print(f"skipping {len(res.fouten)} invalid row(s)")
     try:
         with (
-            Publisher(s.kafka_servers, partner, partitions=s.partitions, max_record_bytes=s.max_ingress_bytes) as pub,
+            bootstrap.publisher(s, partner) as pub,
             voortgang(err, "rows sent", len(res.berichten)) as tel,
         ):
             for b in res.berichten:

@@ -9,7 +9,7 @@ import threading
 import typer
 from rich.console import Console
 
-from registry.cli import uitvoer
+from registry.cli import config, uitvoer
 from registry.cli.uitvoer import Formaat
 from registry.demo.reconciliatie_tabel import ReconciliatieRegel, regels, tabel
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
@@ -65,7 +65,7 @@ def reconcile(
     from consumers import reconciler
     from registry.domein import referentie
 
-    s = settings_mod.load().for_component("reconciler")
+    s = config.settings().for_component("reconciler")
     if pilot is not None and pilot not in referentie.pilots():
         raise typer.BadParameter(
             f"unknown pilot {pilot!r}; known: {', '.join(sorted(referentie.pilots()))}", param_hint="--pilot"
@@ -99,11 +99,12 @@ def _follow(s: settings_mod.Settings, schema: str, events_topic: str, instance: 
     import signal
 
     from consumers import reconciler
+    from registry import bootstrap
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    config = reconciler.FollowConfig(s.kafka_servers, schema=schema, topic=events_topic, instance=instance)
-    runs = reconciler.follow(engine(s.database_url), config, stop=stop)
+    follow = bootstrap.reconciler_config(s, schema, events_topic, instance)
+    runs = reconciler.follow(engine(s.database_url), follow, stop=stop)
     Console().print(f"reconciler stopped after {runs} run(s)")

@@ -13,9 +13,8 @@ import typer
 from kafka import TopicPartition
 from rich.console import Console
 
-from registry.cli import uitvoer
+from registry.cli import config, uitvoer
 from registry.cli.uitvoer import Formaat
-from registry.infra import settings as settings_mod
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht
 from registry.infra.toegang import admin_client
 
@@ -62,7 +61,7 @@ def hanging(
 ) -> None:
     """List open transactions their coordinator no longer holds open; exit 1 when any is left hanging. The table
     form is one tab-separated line each (also in a pipe), as it always was."""
-    s = settings_mod.load()
+    s = config.settings()
     admin = admin_client(s.kafka_servers)
     try:
         wacht = Transactiewacht(admin, lambda: _partities(admin, prefix), min_quiet)

@@ -6,19 +6,18 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 
-from registry.cli import uitvoer
+from registry.cli import config, uitvoer
 from registry.cli.uitvoer import Formaat, kolom
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, voor_partner, vouw_alles
 from registry.domein.relaties import WACHT_OP_SBB
 from registry.infra import metrics
 from registry.infra import settings as settings_mod
-from registry.infra.db import engine
+from registry.infra.sleutelbestanden import SleutelFout
 from registry.infra.topics import Topics, read_to_end
 
 
@@ -75,39 +74,20 @@ def validator(
     ),
 ) -> None:
     """Validate every praktijkleren.ingress.* submission into the canonical log (runs until stopped)."""
-    from consumers.validator import Validator, ValidatorConfig
+    from registry import bootstrap
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    s = settings_mod.load().for_component("validator")
+    s = config.settings()
     port = s.validator_metrics_port if metrics_port is None else metrics_port
     metrics.serve("validator", port + instance if port else 0, s.api_host)  # instances on one host: one port each
-    v = Validator(
-        ValidatorConfig(
-            s.kafka_servers,
-            s.database_url,
-            s.validator_group,
-            prefix,
-            schema,
-            park_timeout=s.park_timeout,
-            max_record_bytes=s.max_ingress_bytes,
-            deadletter_prefix_bytes=s.deadletter_prefix_bytes,
-            registry_pseudonym_key=_registry_key(s.registry_pseudonym_key_file),
-        ),
-        engine(s.database_url),
-        instance=instance,
-    )
-    v.start()
-    v.run(idle_exit_after=idle_exit)
-
-
-def _registry_key(path: Path) -> tuple[bytes, ...]:
-    from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel, SleutelFout
-
     try:
-        return RegistryPseudoniemSleutel.from_file(path).generaties
+        cfg = bootstrap.validator_config(s, prefix, schema)
     except SleutelFout as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    v = bootstrap.build_validator(cfg, instance=instance)
+    v.start()
+    v.run(idle_exit_after=idle_exit)
 
 
 def read_rejections(
@@ -184,7 +164,7 @@ def parked(
 ) -> None:
     """Show the submissions that wait for an event they depend on (and what they wait for). ``--as sbb`` also shows
     the erasures that wait for sbb's confirmation. A partner's login reads its own topic (its own pseudonyms)."""
-    s = settings_mod.load()
+    s = config.settings()
     if as_partner:
         rows = parked_for_partner(s.kafka_servers, prefix, as_partner, own_topic=_partner_login(s, as_partner))
     else:
@@ -242,7 +222,7 @@ def rejections(
     formaat: Formaat = uitvoer.format_option(),
 ) -> None:
     """Show a partner its refused submissions, with reason code and message."""
-    s = settings_mod.load()
+    s = config.settings()
     since_ts = None
     if since:
         try:

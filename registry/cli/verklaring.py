@@ -23,8 +23,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from registry.cli import config
 from registry.domein.verklaring_document import bit_gezet, identity_hash
-from registry.infra import settings as settings_mod
 from registry.infra.ondertekening import OngeldigeCredential, SleutelFout, load_verification_keys, verify_signature
 
 app = typer.Typer(help="Praktijkverklaringen: check a signed credential offline.", no_args_is_help=True)
@@ -194,7 +194,7 @@ def verify_command(
     revocation status). Prints ``valid`` with the verklaring's facts, or one line ``invalid: <reason>`` and exits
     with the code of that check: 1 signature, 3 issuer, 4 credential expired or not yet valid, 5 name,
     6 status list unusable, 7 status list expired or not yet valid, 8 revoked (2: usage or unreadable file)."""
-    settings = settings_mod.load()
+    settings = config.settings()
     keys = keys_file or settings.signing_key_file
     lijst_file = status or statuslijst
     issuer = (issuer or settings.public_url).rstrip("/")

@@ -26,10 +26,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from consumers.validator import Validator, ValidatorConfig
+from consumers.validator import Validator
 from producers.invoer import Invoer
 from producers.publisher import Publisher
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
+from registry import bootstrap
 from registry.demo import data as demodata
 from registry.demo import tellingen
 from registry.demo.doelen import PEILDATUM
@@ -38,7 +39,6 @@ from registry.infra import codec, topics
 from registry.infra.db import engine
 from registry.infra.kafka import client_config
 from registry.infra.settings import Settings
-from registry.infra.sleutelbestanden import RegistryPseudoniemSleutel
 from registry.infra.topics import Topics
 
 # the lifecycle order the demo used to publish in (phase by phase); kept for tests that compare with it
@@ -46,7 +46,7 @@ PHASES: list[set[str]] = [
     {"KwalificatiedossierVastgesteld", "LeerbedrijfErkend", "ErkenningDerdeLeerwegVerleend"},
     {"KandidaatAangemeld", "AdviesUitgebracht"},
     {"DeelnemerIngeschreven"},
-    {"LeerbedrijfVastgelegd", "WerkprocesAfgetekend"},
+    {"LeerbedrijfVastgelegd", "PraktijkafsprakenVastgelegd", "WerkprocesAfgetekend"},
     {"AftekeningIngetrokken", "PraktijkverklaringUitgegeven"},
     {"PraktijkverklaringIngetrokken", "TrajectBeeindigd", "TellingGemeld"},
     {"UitstroomGeregistreerd", "DeelnemerGegevensVerwijderd"},
@@ -169,20 +169,14 @@ def run(
     generated = demodata.generate()
     records = _route(generated) + tellingen.tellingen(generated, PEILDATUM)
     partners = sorted({r.partner for r in records} | {r.partner for r in demodata.refusals()})
-    topics.create(s.kafka_servers, s.partitions, partners, max_ingress_bytes=s.max_ingress_bytes)
-    v_url = s.for_component("validator").database_url  # each step logs in as its component's role
-    validator = Validator(
-        ValidatorConfig(
-            s.kafka_servers,
-            v_url,
-            s.validator_group,
-            park_timeout=s.park_timeout,
-            max_record_bytes=s.max_ingress_bytes,
-            deadletter_prefix_bytes=s.deadletter_prefix_bytes,
-            registry_pseudonym_key=RegistryPseudoniemSleutel.from_file(s.registry_pseudonym_key_file).generaties,
-        ),
-        engine(v_url),
+    topics.create(
+        s.kafka_servers,
+        s.partitions,
+        partners,
+        max_ingress_bytes=s.max_ingress_bytes,
+        retention_days=s.ingress_retention_days,
     )
+    validator = bootstrap.validator(s)  # each step logs in as its component's role
     validator.start()
     try:
         by_partner = files(records)
@@ -283,9 +277,7 @@ def _serve(s: Settings, console: Console, instanties: Instanties = Instanties(),
 def project(s: Settings, console: Console) -> None:
     from consumers import projector
 
-    stats = projector.project(
-        projector.RunnerConfig(s.kafka_bootstrap, s.for_component("projector").database_url), ["all"], once=True
-    )
+    stats = projector.project(bootstrap.projector_config(s), ["all"], once=True)
     for st in stats:
         console.print(f"  projected {st.consumed:5d} event(s) into read model {st.projection}")
 

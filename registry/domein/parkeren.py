@@ -17,10 +17,11 @@ import base64
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from registry.domein.handlers import EventHandlers
 from registry.domein.regels import Besluit, afgetekend_sleutel, beoordeel
 from registry.domein.relaties import aanmelding_sleutel, verwijdering_sleutel
 from registry.domein.staat import Staat
@@ -267,30 +268,47 @@ def voor_partner(wacht_op: Iterable[str], registry: str | None, partner: str | N
 
 def vervult(event_type: str, r: Record) -> set[str]:
     """The keys an ACCEPTED event satisfies (``na:`` keys are satisfied by resolving a parked event)."""
-    keys: set[str] = set()
-    if r.get("deelnemer"):
-        keys.add(f"deelnemer:{r['deelnemer']}")
-    if event_type == "KandidaatAangemeld":
-        keys.add(aanmelding_sleutel(str(r["deelnemer"]), str(r["pilot"])))
-    elif event_type == "DeelnemerGegevensVerwijderd" and r.get("partner") == "sbb":
-        keys.add(verwijdering_sleutel(str(r["deelnemer"])))
-    elif event_type == "KwalificatiedossierVastgesteld":
-        keys.add(f"dossier:{r['crebo']}")
-    elif event_type == "ErkenningDerdeLeerwegVerleend":
-        keys.add(f"erkenning:{r['mbo_instelling']}/{r['crebo']}")
-    elif event_type == "LeerbedrijfErkend":
-        keys.add(f"leerbedrijf:{r['leerbedrijf_id']}")
-    elif event_type == "DeelnemerIngeschreven":
-        keys.add(f"traject:{r['traject_id']}")
-        if r.get("leerbedrijf_id"):
-            keys.add(f"leerbedrijf_van:{r['traject_id']}/{r['leerbedrijf_id']}")
-    elif event_type == "LeerbedrijfVastgelegd":
+    keys: set[str] = {f"deelnemer:{r['deelnemer']}"} if r.get("deelnemer") else set()
+    sleutels = _VERVULT.get(event_type)
+    return keys | sleutels(r) if sleutels else keys
+
+
+def _inschrijving_vervult(r: Record) -> set[str]:
+    keys = {f"traject:{r['traject_id']}"}
+    if r.get("leerbedrijf_id"):
         keys.add(f"leerbedrijf_van:{r['traject_id']}/{r['leerbedrijf_id']}")
-    elif event_type == "WerkprocesAfgetekend":
-        keys.add(afgetekend_sleutel(r["traject_id"], r["crebo"], r["werkproces"]))
-    elif event_type == "PraktijkverklaringUitgegeven":
-        keys.add(f"verklaring:{r['verklaring_id']}")
     return keys
+
+
+# what each event type satisfies besides its deelnemer (checked against the catalogue when built)
+_VERVULT: EventHandlers[Callable[[Record], set[str]]] = EventHandlers(
+    "vervult",
+    {
+        "KandidaatAangemeld": lambda r: {aanmelding_sleutel(str(r["deelnemer"]), str(r["pilot"]))},
+        # only sbb's confirmation completes an erasure another partner asked for
+        "DeelnemerGegevensVerwijderd": lambda r: (
+            {verwijdering_sleutel(str(r["deelnemer"]))} if r.get("partner") == "sbb" else set()
+        ),
+        "KwalificatiedossierVastgesteld": lambda r: {f"dossier:{r['crebo']}"},
+        "ErkenningDerdeLeerwegVerleend": lambda r: {f"erkenning:{r['mbo_instelling']}/{r['crebo']}"},
+        "LeerbedrijfErkend": lambda r: {f"leerbedrijf:{r['leerbedrijf_id']}"},
+        "DeelnemerIngeschreven": _inschrijving_vervult,
+        "LeerbedrijfVastgelegd": lambda r: {f"leerbedrijf_van:{r['traject_id']}/{r['leerbedrijf_id']}"},
+        "WerkprocesAfgetekend": lambda r: {afgetekend_sleutel(r["traject_id"], r["crebo"], r["werkproces"])},
+        "PraktijkverklaringUitgegeven": lambda r: {f"verklaring:{r['verklaring_id']}"},
+    },
+    # nothing waits for these (besides their deelnemer)
+    ignored={
+        "AdviesUitgebracht",
+        "PraktijkafsprakenVastgelegd",
+        "AftekeningIngetrokken",
+        "PraktijkverklaringIngetrokken",
+        "TrajectBeeindigd",
+        "UitstroomGeregistreerd",
+        "TellingGemeld",
+        "ReconciliatieUitgevoerd",
+    },
+)
 
 
 _DUUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhms]?)\s*$")

@@ -25,6 +25,7 @@ from registry.domein.controles import (
     uitgever,
 )
 from registry.domein.events import REFERRERS, UITSTROOM_REFERRERS
+from registry.domein.handlers import EventHandlers
 from registry.domein.identifiers import soort
 from registry.domein.staat import Staat, Traject
 
@@ -82,7 +83,15 @@ def beoordeel(staat: Staat, event_type: str, r: Record, ingress_partner: str, no
         regel(ctx)
     except Weigering as w:
         return Besluit(w.reden, w.melding, wacht_op=w.wacht_op)
+    except Exception as exc:
+        # a bug in a rule (a KeyError from a typo, ...) is the registry's error, never a refusal the partner
+        # would act on: the validator dead-letters the record as an internal error. No record text in the message.
+        raise RegelFout(f"the rules for {event_type} failed ({type(exc).__name__})") from exc
     return Besluit(None, "", tuple(ctx.warnings), ctx.volgnummer)
+
+
+class RegelFout(RuntimeError):
+    """A rule raised something other than ``Weigering``: an internal error (its cause is chained)."""
 
 
 def afgetekend_sleutel(traject_id: str, crebo: str, werkproces: str) -> str:
@@ -357,26 +366,28 @@ def _erkenning(ctx: Context) -> None:
     bevoegd(ctx.partner == "duo", ctx, "grant erkenningen derde leerweg (only duo)")
 
 
-# one rule per event type in the catalogue (tests/unit/test_catalogus.py); none is ignored:
-# an event type without a rule would be refused as onbekend_type
-_REGELS: dict[str, Callable[[Context], None]] = {
-    "KandidaatAangemeld": _aanmelding,
-    "AdviesUitgebracht": _advies,
-    "DeelnemerIngeschreven": _inschrijving,
-    "LeerbedrijfVastgelegd": _leerbedrijf_vastgelegd,
-    "PraktijkafsprakenVastgelegd": _afspraken,
-    "WerkprocesAfgetekend": _aftekening,
-    "AftekeningIngetrokken": _aftekening_ingetrokken,
-    "PraktijkverklaringUitgegeven": _verklaring,
-    "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
-    "TrajectBeeindigd": _beeindiging,
-    "UitstroomGeregistreerd": _uitstroom,
-    "TellingGemeld": _telling,
-    "ReconciliatieUitgevoerd": _alleen_het_register,
-    "DeelnemerGegevensVerwijderd": _verwijdering,
-    "KwalificatiedossierVastgesteld": _dossier,
-    "LeerbedrijfErkend": _leerbedrijf_erkend,
-    "ErkenningDerdeLeerwegVerleend": _erkenning,
-}
-HANDLED = frozenset(_REGELS)
-IGNORED: frozenset[str] = frozenset()
+# one rule per event type in the catalogue, none ignored (checked when this module is imported)
+_REGELS: EventHandlers[Callable[[Context], None]] = EventHandlers(
+    "regels",
+    {
+        "KandidaatAangemeld": _aanmelding,
+        "AdviesUitgebracht": _advies,
+        "DeelnemerIngeschreven": _inschrijving,
+        "LeerbedrijfVastgelegd": _leerbedrijf_vastgelegd,
+        "PraktijkafsprakenVastgelegd": _afspraken,
+        "WerkprocesAfgetekend": _aftekening,
+        "AftekeningIngetrokken": _aftekening_ingetrokken,
+        "PraktijkverklaringUitgegeven": _verklaring,
+        "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
+        "TrajectBeeindigd": _beeindiging,
+        "UitstroomGeregistreerd": _uitstroom,
+        "TellingGemeld": _telling,
+        "ReconciliatieUitgevoerd": _alleen_het_register,
+        "DeelnemerGegevensVerwijderd": _verwijdering,
+        "KwalificatiedossierVastgesteld": _dossier,
+        "LeerbedrijfErkend": _leerbedrijf_erkend,
+        "ErkenningDerdeLeerwegVerleend": _erkenning,
+    },
+)
+HANDLED = _REGELS.handled
+IGNORED = _REGELS.ignored

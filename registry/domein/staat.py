@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.domein.handlers import EventHandlers
+
 Record = Mapping[str, Any]
 Werkproces = tuple[str, str]  # (crebo, werkproces code)
 
@@ -244,27 +246,31 @@ def _erkenning(s: Staat, r: Record) -> None:
 
 # how each accepted event type changes what the validator knows (tests/unit/test_catalogus.py
 # checks every catalogue event type is here or in IGNORED)
-_HANDLERS: dict[str, Callable[[Staat, Record], None]] = {
-    "KandidaatAangemeld": _aangemeld,
-    "AdviesUitgebracht": _advies,
-    "DeelnemerIngeschreven": _ingeschreven,
-    "LeerbedrijfVastgelegd": _leerbedrijf,
-    "PraktijkafsprakenVastgelegd": _afspraken,
-    "WerkprocesAfgetekend": _afgetekend,
-    "AftekeningIngetrokken": _ingetrokken_aftekening,
-    "PraktijkverklaringUitgegeven": _verklaring,
-    "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
-    "TrajectBeeindigd": _beeindigd,
-    "DeelnemerGegevensVerwijderd": _verwijderd,
-    "KwalificatiedossierVastgesteld": _dossier,
-    "LeerbedrijfErkend": _leerbedrijf_erkend,
-    "ErkenningDerdeLeerwegVerleend": _erkenning,
-}
-HANDLED = frozenset(_HANDLERS)
-# these change nothing a rule looks at (their event_id is still recorded, so a resubmission stays a
-# no-op): uitstroom ends no traject (TrajectBeeindigd does), and
-# a telling is a pilot's count, not a fact about a traject
-IGNORED = frozenset({"UitstroomGeregistreerd", "TellingGemeld", "ReconciliatieUitgevoerd"})
+_HANDLERS: EventHandlers[Callable[[Staat, Record], None]] = EventHandlers(
+    "staat",
+    {
+        "KandidaatAangemeld": _aangemeld,
+        "AdviesUitgebracht": _advies,
+        "DeelnemerIngeschreven": _ingeschreven,
+        "LeerbedrijfVastgelegd": _leerbedrijf,
+        "PraktijkafsprakenVastgelegd": _afspraken,
+        "WerkprocesAfgetekend": _afgetekend,
+        "AftekeningIngetrokken": _ingetrokken_aftekening,
+        "PraktijkverklaringUitgegeven": _verklaring,
+        "PraktijkverklaringIngetrokken": _verklaring_ingetrokken,
+        "TrajectBeeindigd": _beeindigd,
+        "DeelnemerGegevensVerwijderd": _verwijderd,
+        "KwalificatiedossierVastgesteld": _dossier,
+        "LeerbedrijfErkend": _leerbedrijf_erkend,
+        "ErkenningDerdeLeerwegVerleend": _erkenning,
+    },
+    # these change nothing a rule looks at (their event_id is still recorded, so a resubmission stays a
+    # no-op): uitstroom ends no traject (TrajectBeeindigd does), and
+    # a telling is a pilot's count, not a fact about a traject
+    ignored={"UitstroomGeregistreerd", "TellingGemeld", "ReconciliatieUitgevoerd"},
+)
+HANDLED = _HANDLERS.handled
+IGNORED = _HANDLERS.ignored
 
 
 # ---- entity <-> JSON, for the adapter's persistence -------------------------------------------

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 
 from registry.domein.controles import Context, eis
+from registry.domein.events import ALL_EVENTS, EventType
+from registry.domein.handlers import EventHandlers
 from registry.domein.telregels import AMSTERDAM
 
 # reason codes of this module (docs/commands.md lists them)
@@ -69,8 +71,12 @@ def _dag(ts: dt.datetime) -> dt.date:
     return (ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)).astimezone(AMSTERDAM).date()
 
 
-_VORM: dict[str, Callable[[Context], None]] = {
+_VORMCHECKS: dict[EventType, Callable[[Context], None]] = {
     "TrajectBeeindigd": _beeindiging,
     "PraktijkverklaringUitgegeven": _verklaring,
     "PraktijkafsprakenVastgelegd": _afspraken,
 }
+# keyed by the catalogue (a misspelled type fails at import); the other types have no form check of their own
+_VORM: EventHandlers[Callable[[Context], None]] = EventHandlers(
+    "vorm", _VORMCHECKS, ignored=ALL_EVENTS - set(_VORMCHECKS)
+)

@@ -8,16 +8,19 @@
 - ``plaintext``: no login at all, only accepted when every bootstrap host is loopback.
 
 Every client is built as ``KafkaConsumer(**kafka.client_config(bootstrap), ...)`` (also producers, admin
-clients). ``username``/``password`` override the settings (tests that act as a partner, ``partners add``).
+clients). The login comes from the process's ``Settings``: its entry point loads them once and hands them to
+``registry/bootstrap.py``, which sets the process's ``KafkaLogin`` (``configure``); nothing here reads the
+environment. ``settings`` (a command that has them at hand) and ``username``/``password`` (tests that act as a
+partner, ``partners add``) override it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from registry.infra import settings as settings_mod
 from registry.infra.settings import PREFIX, Settings
 
 SECURITY = ("sasl_scram", "sasl_ssl", "plaintext")
@@ -27,6 +30,38 @@ ADMIN = "admin"  # the super user of the broker ops/kafka.sh runs
 
 class KafkaSecurityError(ValueError):
     """A Kafka security setting that cannot be used; the message is one line naming the setting."""
+
+
+@dataclass(frozen=True)
+class KafkaLogin:
+    """How this process's Kafka clients log in (from ``Settings``)."""
+
+    security: str = "sasl_scram"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ca_file: str = ""
+
+    @classmethod
+    def of(cls, settings: Settings) -> KafkaLogin:
+        return cls(settings.kafka_security, settings.kafka_username, settings.kafka_password, settings.kafka_ca_file)
+
+
+_login: KafkaLogin | None = None
+
+
+def configure(login: KafkaLogin) -> None:
+    """The login of every client this process builds without settings at hand; set by its entry point."""
+    global _login
+    _login = login
+
+
+def login() -> KafkaLogin:
+    """The process's login (``configure``); an entry point that forgot to set it is a bug, said in one line."""
+    if _login is None:
+        raise KafkaSecurityError(
+            "no Kafka login configured: the entry point loads the settings and calls registry.bootstrap.configure"
+        )
+    return _login
 
 
 def host_of(server: str) -> str:
@@ -71,16 +106,16 @@ def client_config(
     password: str | None = None,
 ) -> dict[str, Any]:
     """kafka-python kwargs (``bootstrap_servers`` + security) for a client of ``bootstrap``."""
-    s = settings or settings_mod.load()
+    s = KafkaLogin.of(settings) if settings is not None else login()
     # "h1:p1,h2:p2" may come as one string or as one item of a list: a cluster's bootstrap is a comma list
     items = [bootstrap] if isinstance(bootstrap, str) else list(bootstrap)
     servers = [x.strip() for item in items for x in item.split(",") if x.strip()]
-    mode = check_security(s.kafka_security, servers)
+    mode = check_security(s.security, servers)
     config: dict[str, Any] = {"bootstrap_servers": servers}
     if mode == "plaintext":
         return config
-    user = s.kafka_username if username is None else username
-    secret = s.kafka_password if password is None else password
+    user = s.username if username is None else username
+    secret = s.password if password is None else password
     if not user or not secret:
         raise KafkaSecurityError(
             f"{PREFIX}KAFKA_USERNAME and {PREFIX}KAFKA_PASSWORD must be set for {PREFIX}KAFKA_SECURITY={mode} "
@@ -92,11 +127,12 @@ def client_config(
         sasl_plain_username=user,
         sasl_plain_password=secret,
     )
-    if mode == "sasl_ssl" and s.kafka_ca_file:
-        config["ssl_cafile"] = s.kafka_ca_file
+    if mode == "sasl_ssl" and s.ca_file:
+        config["ssl_cafile"] = s.ca_file
     return config
 
 
 def secured(settings: Settings | None = None) -> bool:
     """True when clients log in (ACLs and credentials are then managed by the project)."""
-    return (settings or settings_mod.load()).kafka_security.strip().lower() != "plaintext"
+    mode = settings.kafka_security if settings is not None else login().security
+    return mode.strip().lower() != "plaintext"

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 Component = Literal["validator", "projector", "reconciler", "api"]
 ONLEESBAAR = "onleesbaar"  # the type label of an ingress record whose bytes are no registry event (or too large)
@@ -36,6 +36,21 @@ INGRESS_RECORDS = Counter(
 )
 REJECTIONS = Counter("praktijk_rejections", "Submissions refused by the validator, by reason code.", ["reden"])
 DEADLETTERS = Counter("praktijk_deadletters", "Ingress records dead-lettered by the validator.")
+# the validator's detail: outcomes, warnings, dead letters by reason code (the alert counts them all above), parking
+SUBMISSIONS = Counter(
+    "praktijk_validator_submissions", "Ingress submissions by outcome", ["uitkomst"]
+)  # geaccepteerd | geweigerd | deadletter | duplicaat | geparkeerd
+WARNINGS = Counter("praktijk_validator_warnings", "Accepted events with a warning", ["warning"])
+DEADLETTERS_BY_REASON = Counter("praktijk_validator_deadletters", "Dead letters by reason code", ["reden"])
+PARKED = Gauge(
+    "praktijk_parked_events",
+    "Submissions parked waiting for a dependency, by reason code",
+    ["reden"],
+    multiprocess_mode="livesum",
+)
+PARKING_ACTIONS = Counter(
+    "praktijk_validator_parking", "Parkings, re-parkings and releases", ["actie"]
+)  # geparkeerd | vrijgegeven | verlopen
 CANONICAL_EVENTS = Counter(
     "praktijk_canonical_events", "Events appended to the canonical log, by event type.", ["type"]
 )
@@ -104,6 +119,48 @@ STARTED = Gauge(
 )
 
 
+class ApiMetrics:
+    """The API's own families, per app instance (its own registry, so every app in a test process counts alone):
+    ``praktijkregister_http_*`` and ``praktijkregister_api_cache_total`` keep the prefix partners already scrape."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, multiproc_dir: str | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        # with several workers: the folder of prometheus-client's multiprocess files (``Settings``), else None
+        self.multiproc_dir = multiproc_dir
+        self.requests = Counter(
+            "praktijkregister_http_requests_total",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "praktijkregister_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ["route", "method"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+        self.in_flight = Gauge(
+            "praktijkregister_http_requests_in_flight",
+            "HTTP requests being served.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.cache = Counter(
+            "praktijkregister_api_cache_total",
+            "Aggregate answers served from the cache (hit) or computed (miss).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "praktijkregister_consumer_lag",
+            "Consumer lag (offsets) as of the last /v1/status call.",
+            ["consumer"],
+            registry=self.registry,
+            multiprocess_mode="livemostrecent",
+        )
+
+
 class Telbuffer:
     """Counter increments gathered per batch and added once at its end: ``labels()`` takes a lock and a dict
     lookup, and three of them per record were a few percent of the validator's time. A scrape sees
@@ -139,6 +196,11 @@ METRIC_NAMES: frozenset[str] = frozenset(
         "praktijk_start_time_seconds",
         "praktijk_canonical_open_transaction_seconds",
         "praktijk_hanging_transactions_aborted_total",
+        "praktijk_validator_submissions_total",
+        "praktijk_validator_warnings_total",
+        "praktijk_validator_deadletters_total",
+        "praktijk_validator_parking_total",
+        "praktijk_parked_events",
     }
 )
 

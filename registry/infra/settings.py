@@ -80,6 +80,9 @@ class Settings:
     validator_metrics_port: int = 0
     projector_metrics_port: int = 0
     reconciler_metrics_port: int = 0
+    # prometheus-client's own variable (not ours): the folder of its multiprocess files when the API runs with
+    # several workers (``serve --workers N`` sets it for its workers); empty: one process
+    metrics_multiproc_dir: str = ""
 
     # PRAKTIJK_DATABASE_URL_<COMPONENT>: each component's own (least-privilege) login; unset: database_url
     component_database_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -132,6 +135,7 @@ def load() -> Settings:
         validator_metrics_port=_int("VALIDATOR_METRICS_PORT", "0", minimum=0, maximum=65535),
         projector_metrics_port=_int("PROJECTOR_METRICS_PORT", "0", minimum=0, maximum=65535),
         reconciler_metrics_port=_int("RECONCILER_METRICS_PORT", "0", minimum=0, maximum=65535),
+        metrics_multiproc_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""),
     )
 
 

@@ -10,13 +10,14 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
-from registry.infra import settings as settings_mod
 from registry.infra.kafka import client_config
 
 _PARTNER = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$")
 # max.message.bytes of every ingress topic, set explicitly (PRAKTIJK_MAX_INGRESS_BYTES): a partner's record is
 # at most this big; the producer refuses bigger rows before sending and the validator dead-letters any that get through
 INGRESS_MAX_BYTES = 256 * 1024
+# days the ingress and dead-letter topics keep a record (PRAKTIJK_INGRESS_RETENTION_DAYS; the settings' default)
+INGRESS_RETENTION_DAYS = 7
 
 
 def check_partner(partner: str) -> str:
@@ -32,7 +33,7 @@ def specs(
     prefix: str = "praktijkleren",
     *,
     max_ingress_bytes: int = INGRESS_MAX_BYTES,
-    retention_days: int | None = None,
+    retention_days: int = INGRESS_RETENTION_DAYS,
     replication: int = 1,
 ) -> list[NewTopic]:
     """``retention_days``: of the ingress and dead-letter topics (PRAKTIJK_INGRESS_RETENTION_DAYS, default 7), so
@@ -46,7 +47,7 @@ def specs(
     t = Topics(prefix)
     isr = {"min.insync.replicas": str(min_insync(replication))}
     forever = {"retention.ms": "-1", "retention.bytes": "-1", **isr}
-    days = settings_mod.load().ingress_retention_days if retention_days is None else retention_days
+    days = retention_days
     kort = {"retention.ms": str(days * 24 * 3600 * 1000), "retention.bytes": "-1", **isr}
     topics = [
         NewTopic(t.events, partitions, replication, topic_configs=forever),
@@ -69,12 +70,20 @@ def create(
     *,
     max_ingress_bytes: int = INGRESS_MAX_BYTES,
     replication: int | None = None,
+    retention_days: int = INGRESS_RETENTION_DAYS,
 ) -> list[str]:
     """Create missing topics; returns the names that were newly created. ``replication`` None: min(3, brokers)."""
     admin = KafkaAdminClient(**client_config(bootstrap), client_id="praktijkregister-admin")
     try:
         rf = replication or default_replication(len(admin.describe_cluster()["brokers"]))
-        alle = specs(partitions, partners, prefix, max_ingress_bytes=max_ingress_bytes, replication=rf)
+        alle = specs(
+            partitions,
+            partners,
+            prefix,
+            max_ingress_bytes=max_ingress_bytes,
+            retention_days=retention_days,
+            replication=rf,
+        )
         existing = _zichtbaar(admin, [t.name for t in alle])
         wanted = [t for t in alle if t.name not in existing]
         if wanted:

@@ -5,6 +5,7 @@ Every partner login here is unique to the test (logins are broker-wide), and rem
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
 from registry.cli.validator import read_rejections
+from registry.infra import kafka as kafka_mod
 from registry.infra import settings as settings_mod
 from registry.infra import toegang
 from registry.infra.kafka import client_config, secured
@@ -36,12 +38,15 @@ pytestmark = pytest.mark.skipif(
 
 @contextmanager
 def login(user: str, password: str) -> Iterator[None]:
-    """Every client built inside acts as ``user`` (client_config reads the settings on each call)."""
+    """Every client built inside acts as ``user``: the process's Kafka login, and the settings a command loads."""
     old = {k: os.environ.get(k) for k in ("PRAKTIJK_KAFKA_USERNAME", "PRAKTIJK_KAFKA_PASSWORD")}
+    before = kafka_mod.login()
     os.environ.update(PRAKTIJK_KAFKA_USERNAME=user, PRAKTIJK_KAFKA_PASSWORD=password)
+    kafka_mod.configure(dataclasses.replace(before, username=user, password=password))
     try:
         yield
     finally:
+        kafka_mod.configure(before)
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -190,7 +190,7 @@ def _dead_raw(bootstrap: str, t: Topics) -> list[tuple[int, dict[str, Any]]]:
 def test_an_internal_error_for_one_record_is_a_dead_letter_and_the_batch_goes_on(
     kafka_bootstrap: str, database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import consumers.parkeer as parkeer
+    import consumers.beoordelaar as beoordelaar
     from registry.domein import parkeren
 
     prefix = f"t{unique}"
@@ -203,7 +203,7 @@ def test_an_internal_error_for_one_record_is_a_dead_letter_and_the_batch_goes_on
             raise RuntimeError("a bug that only this record triggers")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(parkeer, "beslis", beslis)
+    monkeypatch.setattr(beoordelaar, "beslis", beslis)
     v = h.validator(kafka_bootstrap, database_url, prefix)
     try:
         h.publish(kafka_bootstrap, prefix, [("KandidaatAangemeld", bad), ("KandidaatAangemeld", after)])

@@ -19,13 +19,13 @@ from typer.testing import CliRunner
 
 from consumers.projector import RunnerConfig
 from consumers.replay import replay
-from consumers.validator import Validator
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from projections import queries
 from projections import store as read_store
 from registry.api.app import create_app
 from registry.api.auth import KeyStore
 from registry.api.verklaringen import LogBronnen
+from registry.bootstrap import build_validator
 from registry.cli.main import app as cli_app
 from registry.domein import pseudoniemen
 from registry.infra import pseudoniem_rotatie
@@ -126,7 +126,7 @@ def test_rotation_rekeys_state_read_models_vault_and_replays(
         assert len(generaties) == 2 and nieuw != oud
 
         # the validator starts with the new generation: a new event for the deelnemer lands on the same new form
-        v2 = Validator(dataclasses.replace(v.config, registry_pseudonym_key=generaties), make_engine(database_url))
+        v2 = build_validator(dataclasses.replace(v.config, registry_pseudonym_key=generaties))
         v2.start()
         try:
             h.publish(

@@ -178,7 +178,7 @@ def test_rejections_cli_and_counters(kafka_bootstrap: str, database_url: str, un
 
     before = (
         counter("praktijk_validator_submissions_total", uitkomst="geweigerd"),
-        counter("praktijk_validator_rejections_total", reden="niet_bevoegd"),
+        counter("praktijk_rejections_total", reden="niet_bevoegd"),
         counter("praktijk_validator_submissions_total", uitkomst="geaccepteerd"),
     )
     prefix = f"t{unique}"
@@ -190,7 +190,7 @@ def test_rejections_cli_and_counters(kafka_bootstrap: str, database_url: str, un
     finally:
         v.close()
     assert counter("praktijk_validator_submissions_total", uitkomst="geweigerd") - before[0] == 1
-    assert counter("praktijk_validator_rejections_total", reden="niet_bevoegd") - before[1] == 1
+    assert counter("praktijk_rejections_total", reden="niet_bevoegd") - before[1] == 1
     assert counter("praktijk_validator_submissions_total", uitkomst="geaccepteerd") - before[2] == 3
     rows = read_rejections([kafka_bootstrap], prefix, MBO, None)
     assert [(r["event_type"], r["reden"]) for r in rows] == [("LeerbedrijfErkend", "niet_bevoegd")]

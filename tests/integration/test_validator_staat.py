@@ -1,4 +1,4 @@
-"""The validator's state snapshot (consumers/validator_staat.py): one set-based statement per kind of write, and
+"""The validator's state snapshot (consumers/validator_config.py): one set-based statement per kind of write, and
 what is saved loads back exactly (event ids with SQL NULL data, erased entities deleted, offsets only forward)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import text
 
-from consumers.validator_staat import StateStore
+from consumers.validator_config import StateStore
 from registry.domein.staat import Deelnemer, Staat, Traject, Verklaring, pas_toe
 from registry.infra.db import engine as make_engine
 

@@ -13,10 +13,10 @@ from typing import Any
 from consumers.validator import Validator, ValidatorConfig
 from producers.publisher import Publisher
 from producers.sleutels import init_keys
+from registry.bootstrap import build_validator
 from registry.demo import bouwer
 from registry.domein.parkeren import DEFAULT_TIMEOUT, Parkeerplaats, vouw_alles
 from registry.infra import codec, topics
-from registry.infra.db import engine
 from registry.infra.topics import Topics
 from tests.support.pseudoniemen import REGISTRY_KEY, canoniek  # noqa: F401 (re-exported for the tests)
 
@@ -99,7 +99,7 @@ def validator(
         private_key_file=keydir / "registry.key",
         master_key_file=keydir / "master.key",
     )
-    v = Validator(cfg, engine(database_url), clock=clock)
+    v = build_validator(cfg, clock=clock)
     v.start()
     return v
 

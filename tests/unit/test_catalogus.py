@@ -123,7 +123,7 @@ def test_keys_of_reference_data_and_unknown_types() -> None:
 
 def test_the_catalogue_refuses_a_soort_that_a_rule_forgot_to(monkeypatch: pytest.MonkeyPatch) -> None:
     # today every finer rule implies the catalogue's publishers; this is the safety net behind them
-    monkeypatch.setitem(regels._REGELS, "LeerbedrijfErkend", lambda ctx: None)
+    monkeypatch.setitem(regels._REGELS._handlers, "LeerbedrijfErkend", lambda ctx: None)
     erkend = {
         "event_id": "11111111-1111-4111-8111-111111111111",
         "partner": "mbo.albeda",
@@ -205,3 +205,25 @@ def test_every_pilot_has_a_monitor_partner_with_its_own_topic() -> None:
 
     partners = referentie.default_partners()
     assert {f"monitor.{p}" for p in referentie.pilots()} <= set(partners)
+
+
+def test_a_dispatch_table_that_misses_or_misspells_an_event_type_fails_when_it_is_built() -> None:
+    from registry.domein.handlers import CatalogueMismatch, EventHandlers
+
+    alle: dict[Any, int] = dict.fromkeys(events.EVENT_TYPES, 1)
+    assert EventHandlers("alle", alle).get("TellingGemeld") == 1
+    with pytest.raises(CatalogueMismatch, match=r"missend: neither handled nor ignored: \['TellingGemeld'\]"):
+        EventHandlers("missend", {k: v for k, v in alle.items() if k != "TellingGemeld"})
+    with pytest.raises(CatalogueMismatch, match=r"typo: .*not in the catalogue: \['TelingGemeld'\]"):
+        EventHandlers("typo", {**{k: v for k, v in alle.items() if k != "TellingGemeld"}, "TelingGemeld": 1})
+    with pytest.raises(CatalogueMismatch, match="both handled and ignored"):
+        EventHandlers("dubbel", alle, ignored={"TellingGemeld"})
+
+
+def test_the_rules_fold_and_projections_are_typed_dispatch_tables() -> None:
+    from projections import feiten, referentie
+    from registry.domein import parkeren
+    from registry.domein.handlers import EventHandlers
+
+    for table in (regels._REGELS, staat._HANDLERS, feiten._FEITEN, referentie._REFERENTIE, parkeren._VERVULT):
+        assert isinstance(table, EventHandlers)

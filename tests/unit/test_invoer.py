@@ -385,6 +385,7 @@ def test_a_file_whose_third_row_is_too_big_publishes_nothing(
     from rich.console import Console
 
     from producers.sleutels import init_keys
+    from registry import bootstrap
     from registry.cli import publish
     from registry.infra import settings
 
@@ -397,7 +398,7 @@ def test_a_file_whose_third_row_is_too_big_publishes_nothing(
     )
     init_keys(s.pseudonym_key_file, s.public_key_file, s.private_key_file)
     _Recording.sent = []
-    monkeypatch.setattr(publish, "Publisher", _Recording)
+    monkeypatch.setattr(bootstrap, "Publisher", _Recording)
     path = tmp_path / "drie.jsonl"
     rows = [inschrijving(traject_id=f"5f0f4e0a-7d1c-4e55-9a52-2d0b3c9f7e1{i}") for i in range(4)]
     rows[2]["naam"] = "x" * third

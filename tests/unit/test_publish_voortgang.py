@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from producers.sleutels import init_keys
+from registry import bootstrap
 from registry.cli import publish as publish_cli
 from registry.cli import uitvoer
 from registry.infra import settings as settings_mod
@@ -51,7 +52,7 @@ def _publish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool, ex
     keys = tmp_path / "keys"
     init_keys(keys / "pseudonym.key", keys / "registry.pub", keys / "registry.key")
     monkeypatch.setenv("PRAKTIJK_KEYS_DIR", str(keys))
-    monkeypatch.setattr(publish_cli, "Publisher", _Publisher)
+    monkeypatch.setattr(bootstrap, "Publisher", _Publisher)  # the publisher the CLI gets from the wiring
     file = tmp_path / "rows.jsonl"
     file.write_text("".join(json.dumps({**ROW, "gemeente": f"GM{i:04d}"}) + "\n" for i in range(25)) + extra)
     out, err = io.StringIO(), io.StringIO()

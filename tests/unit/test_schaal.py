@@ -6,17 +6,13 @@ import datetime as dt
 import time
 from types import SimpleNamespace
 
-import pytest
 from kafka import TopicPartition
 
-from consumers.eigen_weigeringen import EigenWeigeringen
-from consumers.groep import DEFINITIEF_NA_S, SESSIE_TIMEOUT_MS
-from consumers.overdracht import Overdracht
-from consumers.projector_werker import Worker
-from consumers.validator import Validator, staat_schema
+from consumers.groep import DEFINITIEF_NA_S
+from consumers.projector_worker import Worker
+from consumers.validator import staat_schema
 from registry.demo.run import Instanties
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats
-from registry.infra.topics import Topics
 
 NU = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -96,67 +92,6 @@ class _Groepslid:
         return self.held
 
 
-def _definitief(held: set[TopicPartition], age_s: float) -> bool:
-    lid = SimpleNamespace(consumer=_Groepslid(held), toewijzing_sinds=time.monotonic() - age_s)
-    return Overdracht.toewijzing_definitief(lid)  # type: ignore[arg-type]
-
-
-def test_an_idle_exit_waits_out_a_killed_members_session_unless_it_holds_every_partition() -> None:
-    alles = {TopicPartition(t, p) for t in ("in.a", "in.b") for p in (0, 1)}
-    half = {TopicPartition("in.a", 0), TopicPartition("in.b", 0)}
-    assert _definitief(alles, 0.0)  # nobody else can hold work
-    assert not _definitief(half, 1.0)  # the rest may sit with a member killed moments ago
-    assert not _definitief(half, SESSIE_TIMEOUT_MS / 1000 + 2.5)  # the dead member may not be out yet
-    assert _definitief(half, DEFINITIEF_NA_S + 0.5)  # a dead member would have been removed by now
-    assert not _definitief(set(), 1.0)
-
-
-class _NogGeenTopics:
-    """A consumer whose metadata shows the ingress topics only from the second look on."""
-
-    def __init__(self) -> None:
-        self.looks, self.subscribed = 0, set[str]()
-
-    def topics(self) -> set[str]:
-        self.looks += 1
-        return set() if self.looks == 1 else {"t.ingress.sbb", "t.events"}
-
-    def subscription(self) -> set[str]:
-        return self.subscribed
-
-    def subscribe(self, topics: list[str], listener: object) -> None:
-        self.subscribed = set(topics)
-
-
-def test_the_validator_subscribes_once_the_ingress_topics_show_and_looks_again_soon_until_then() -> None:
-    consumer = _NogGeenTopics()
-    lid = SimpleNamespace(
-        consumer=consumer,
-        topics=Topics("t"),
-        volgende_topiccheck=0.0,
-        eigen_weigeringen=EigenWeigeringen(Topics("t"), set),
-    )
-    Validator._abonneer(lid)  # type: ignore[arg-type]
-    assert consumer.subscribed == set() and lid.volgende_topiccheck - time.monotonic() < 1  # no empty subscribe
-    Validator._abonneer(lid)  # type: ignore[arg-type]
-    assert consumer.subscribed == {"t.ingress.sbb"} and lid.volgende_topiccheck - time.monotonic() > 1
-
-
-def test_a_drain_without_progress_raises_instead_of_waiting_for_ever() -> None:
-    lid = SimpleNamespace(
-        consumer=_Groepslid(set()),
-        nieuw=set(),
-        instance=3,
-        actief=False,
-        run_once=lambda timeout_ms: 0,
-        caught_up=lambda: False,
-    )
-    with pytest.raises(TimeoutError, match=r"instance 3: no progress .*\(0 partition"):
-        Validator.drain(lid, stuck_after_s=0.05)  # type: ignore[arg-type]
-    lid.caught_up = lambda: True
-    assert Validator.drain(lid, stuck_after_s=0.05) == 0  # caught up: done, no error  # type: ignore[arg-type]
-
-
 def test_a_group_projector_is_caught_up_only_on_a_final_assignment() -> None:
     half = {TopicPartition("in.a", 0), TopicPartition("in.b", 0)}
     lid = SimpleNamespace(
@@ -173,35 +108,3 @@ def test_a_group_projector_is_caught_up_only_on_a_final_assignment() -> None:
     assert Worker.caught_up(lid)  # type: ignore[arg-type]
     lid._remaining = lambda: [0, 3]
     assert not Worker.caught_up(lid)  # type: ignore[arg-type]  # records left
-
-
-def test_a_paused_partition_without_a_hand_over_is_handed_over_again() -> None:
-    """A pause from a rebalance callback (the consumer's IO thread) that raced a hand-over in progress left the
-    partition paused with nobody to resume it: the validator then read nothing of it, for ever. Such a partition
-    goes back into ``nieuw``; a revoked one (paused but no longer assigned) and one already waiting do not."""
-    a0, a1, b0 = TopicPartition("in.a", 0), TopicPartition("in.a", 1), TopicPartition("in.b", 0)
-    consumer = SimpleNamespace(paused=lambda: {a0, a1, b0}, assignment=lambda: {a0, a1})
-    lid = SimpleNamespace(consumer=consumer, nieuw={a1}, instance=0)
-    Overdracht.verweesd(lid)  # type: ignore[arg-type]
-    assert lid.nieuw == {a0, a1}
-    niets = SimpleNamespace(
-        consumer=SimpleNamespace(paused=lambda: set(), assignment=lambda: {a0}), nieuw=set(), instance=0
-    )
-    Overdracht.verweesd(niets)  # type: ignore[arg-type]
-    assert niets.nieuw == set()
-
-
-def test_a_transaction_that_never_settles_ends_the_process_and_a_settled_one_does_not() -> None:
-    """kafka-python waits for a transaction's offsets and commit without a time-out (one wait never ended after a
-    broker restart in the fault suite): the validator's watchdog exits the process instead, to be restarted."""
-    from consumers.validator import EXIT_TRANSACTIE_HANGT, waakhond
-
-    codes: list[int] = []
-    with waakhond(0.05, EXIT_TRANSACTIE_HANGT, exit_fn=codes.append):
-        time.sleep(0.3)  # a commit that hangs
-    assert codes == [75]
-    codes.clear()
-    with waakhond(0.2, EXIT_TRANSACTIE_HANGT, exit_fn=codes.append):
-        pass  # settled in time
-    time.sleep(0.4)
-    assert codes == []

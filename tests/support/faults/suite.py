@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from registry import bootstrap
+from registry.infra import settings as settings_mod
 from tests.support.faults import controle, gif
 from tests.support.faults.api_last import ApiLast, deelnemers
 from tests.support.faults.controle import Telling
@@ -148,6 +150,7 @@ class Suite:
         for name in [n for n in os.environ if n.startswith("PRAKTIJK_") and n != "PRAKTIJK_TEST_RUN"]:
             del os.environ[name]
         os.environ.update(stack_env)  # the suite's own Kafka clients log in like the stack's admin
+        bootstrap.configure(settings_mod.load())
         port = free_port()
         self.env = clean_environ() | stack_env | {"PRAKTIJK_API_PORT": str(port)}
         self.base = f"http://127.0.0.1:{port}"

@@ -6,11 +6,14 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine, text
 
 from registry.domein import parkeren
+from registry.domein.parkeren import Parkeerplaats
 from registry.domein.staat import Staat, entity_json, load_entity
+from registry.infra.topics import INGRESS_RETENTION_DAYS
 
 # ingress records larger than this are dead-lettered (PRAKTIJK_MAX_INGRESS_BYTES; the ingress topics' max.message.bytes)
 DEFAULT_MAX_RECORD_BYTES = 256 * 1024
@@ -29,13 +32,37 @@ class ValidatorConfig:
     park_timeout: dt.timedelta = parkeren.DEFAULT_TIMEOUT
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     deadletter_prefix_bytes: int = DEFAULT_DEADLETTER_PREFIX_BYTES
+    # of the ingress and dead-letter topics, when the validator creates the parked topic set (PRAKTIJK_INGRESS_...)
+    ingress_retention_days: int = INGRESS_RETENTION_DAYS
     # the registry-only pseudonym key generations (oldest first; PRAKTIJK_REGISTRY_PSEUDONYM_KEY_FILE).
     # Required: every deelnemer is re-keyed with it right after decoding (registry/domein/pseudoniemen.py).
     registry_pseudonym_key: tuple[bytes, ...] = field(default=(), repr=False)
     # erasure: the registry's X25519 private key (opens the partner-sealed persoonsgegevens) and the master
-    # key of the data-key vault (registry/infra/gegevenskluis.py, table in ``schema``); None: from the settings
+    # key of the data-key vault (registry/infra/gegevenskluis.py, table in ``schema``); registry/bootstrap.py fills
+    # them from the settings
     private_key_file: Path | None = None
     master_key_file: Path | None = None
+
+
+@dataclass
+class Memory:
+    """What the validator holds in memory, shared by its collaborators (judge, parking, hand-over): the state fold,
+    the parked set, and the parked event ids to judge again. A fenced transaction replaces the fold and the parked
+    set (``Overdracht.herstel``); every collaborator reads them through this one object, so none keeps a stale one."""
+
+    staat: Staat = field(default_factory=Staat)
+    plaats: Parkeerplaats = field(default_factory=Parkeerplaats)
+    opnieuw: set[str] = field(default_factory=set)  # parked event ids to judge again (a dependency may have come)
+
+
+class Snapshots(Protocol):
+    """Where the state fold and the canonical offsets it covers are kept (``StateStore``)."""
+
+    def ensure(self) -> None: ...
+
+    def load(self) -> tuple[Staat, dict[int, int]]: ...
+
+    def save(self, staat: Staat, offsets: dict[int, int]) -> None: ...
 
 
 class StateStore:

@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Connection, Engine, text
 
 from consumers import groep
-from consumers.projector_staat import RunnerConfig, Stats, Track, group_id
+from consumers.projector_config import RunnerConfig, Stats, Track, group_id
 from consumers.records import Decoded, Poll, Positions, changes_for, decode, rewrite, share
 from projections import store
 from projections.model import Change, Projection, TopicKind, as_timestamp

@@ -1,7 +1,7 @@
 """What a projection runner is told and keeps: its configuration (``RunnerConfig``), per projection its stats and
 the offsets it stored last (``Track``), and the consumer group of a set of projections.
 
-The runner itself is consumers/projector.py (the loop) and consumers/projector_werker.py (the batches).
+The runner itself is consumers/projector.py (the loop) and consumers/projector_worker.py (the batches).
 """
 
 from __future__ import annotations

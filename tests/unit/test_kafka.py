@@ -1,4 +1,4 @@
-"""PRAKTIJK_KAFKA_SECURITY / _USERNAME / _PASSWORD -> kafka-python kwargs (registry/infra/kafka.py)."""
+"""registry/infra/kafka.py: PRAKTIJK_KAFKA_SECURITY / _USERNAME / _PASSWORD -> kafka-python kwargs."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_default_is_sasl_scram(env: pytest.MonkeyPatch) -> None:
     env.setenv("PRAKTIJK_KAFKA_USERNAME", "mbo.albeda")
     env.setenv("PRAKTIJK_KAFKA_PASSWORD", "geheim")
     assert settings_mod.load().kafka_security == "sasl_scram"
-    assert client_config("127.0.0.1:9092, localhost:9093") == {
+    assert client_config("127.0.0.1:9092, localhost:9093", settings_mod.load()) == {
         "bootstrap_servers": ["127.0.0.1:9092", "localhost:9093"],
         "security_protocol": "SASL_PLAINTEXT",
         "sasl_mechanism": "SCRAM-SHA-512",
@@ -40,14 +40,14 @@ def test_password_is_not_in_the_settings_repr(env: pytest.MonkeyPatch) -> None:
 
 def test_sasl_without_login_is_a_one_line_error(env: pytest.MonkeyPatch) -> None:
     with pytest.raises(KafkaSecurityError) as exc:
-        client_config(["127.0.0.1:9092"])
+        client_config(["127.0.0.1:9092"], settings_mod.load())
     assert "PRAKTIJK_KAFKA_USERNAME" in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_sasl_ssl_uses_tls_and_the_ca_file(env: pytest.MonkeyPatch) -> None:
     env.setenv("PRAKTIJK_KAFKA_SECURITY", "SASL_SSL")
     env.setenv("PRAKTIJK_KAFKA_CA_FILE", "/etc/praktijk/ca.pem")
-    cfg = client_config(["kafka.registry.example:9093"], username="api", password="p")
+    cfg = client_config(["kafka.registry.example:9093"], settings_mod.load(), username="api", password="p")
     assert cfg["security_protocol"] == "SASL_SSL" and cfg["ssl_cafile"] == "/etc/praktijk/ca.pem"
     assert cfg["sasl_mechanism"] == "SCRAM-SHA-512" and cfg["sasl_plain_username"] == "api"
 
@@ -55,7 +55,7 @@ def test_sasl_ssl_uses_tls_and_the_ca_file(env: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("servers", [["127.0.0.1:9092"], ["localhost:9092", "127.0.0.2:1"], ["[::1]:9092"]])
 def test_plaintext_to_loopback_is_allowed(env: pytest.MonkeyPatch, servers: list[str]) -> None:
     env.setenv("PRAKTIJK_KAFKA_SECURITY", "plaintext")
-    assert client_config(servers) == {"bootstrap_servers": servers}  # no login sent
+    assert client_config(servers, settings_mod.load()) == {"bootstrap_servers": servers}  # no login sent
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_plaintext_to_loopback_is_allowed(env: pytest.MonkeyPatch, servers: list
 def test_plaintext_to_another_host_is_refused(env: pytest.MonkeyPatch, servers: list[str]) -> None:
     env.setenv("PRAKTIJK_KAFKA_SECURITY", "plaintext")
     with pytest.raises(KafkaSecurityError) as exc:
-        client_config(servers)
+        client_config(servers, settings_mod.load())
     message = str(exc.value)
     assert "plaintext is refused" in message and "not a loopback host" in message and "\n" not in message
 
@@ -80,7 +80,7 @@ def test_sasl_scram_to_another_host_is_refused_in_one_line(env: pytest.MonkeyPat
     # SCRAM without TLS: the session after the login (every record) travels in clear
     env.setenv("PRAKTIJK_KAFKA_SECURITY", "sasl_scram")
     with pytest.raises(KafkaSecurityError) as exc:
-        client_config(servers, username="api", password="p")
+        client_config(servers, settings_mod.load(), username="api", password="p")
     message = str(exc.value)
     assert "sasl_scram is refused" in message and servers[-1] in message and "use sasl_ssl" in message
     assert "\n" not in message
@@ -89,7 +89,7 @@ def test_sasl_scram_to_another_host_is_refused_in_one_line(env: pytest.MonkeyPat
 def test_unknown_mode_is_refused(env: pytest.MonkeyPatch) -> None:
     env.setenv("PRAKTIJK_KAFKA_SECURITY", "sasl_plain")
     with pytest.raises(KafkaSecurityError, match="is not one of sasl_scram, sasl_ssl, plaintext"):
-        client_config(["127.0.0.1:9092"], username="a", password="b")
+        client_config(["127.0.0.1:9092"], settings_mod.load(), username="a", password="b")
 
 
 def test_host_parsing() -> None:
@@ -154,5 +154,5 @@ def test_a_cluster_bootstrap_in_one_list_item_is_split(env: pytest.MonkeyPatch) 
     env.setenv("PRAKTIJK_KAFKA_SECURITY", "plaintext")
     three = "127.0.0.1:9092,127.0.0.1:9093, 127.0.0.1:9094"
     want = ["127.0.0.1:9092", "127.0.0.1:9093", "127.0.0.1:9094"]
-    assert client_config([three])["bootstrap_servers"] == want
-    assert client_config(three)["bootstrap_servers"] == want
+    assert client_config([three], settings_mod.load())["bootstrap_servers"] == want
+    assert client_config(three, settings_mod.load())["bootstrap_servers"] == want

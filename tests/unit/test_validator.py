@@ -1,0 +1,227 @@
+"""The validator's loop (consumers/validator.py), built over small fakes of its store, vault and key: no Kafka."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from kafka import TopicPartition
+
+from consumers.validator import EXIT_TRANSACTIE_HANGT, Validator, staat_schema, watchdog
+from tests.support.validator_fakes import FakeHerversleutelaar, FakeKluis, FakeStore, config
+
+
+def validator(**overrides: Any) -> Validator:
+    return Validator(config(**overrides), FakeStore(), FakeKluis(), FakeHerversleutelaar())
+
+
+class _NogGeenTopics:
+    """A consumer whose metadata shows the ingress topics only from the second look on."""
+
+    def __init__(self) -> None:
+        self.looks, self.subscribed = 0, set[str]()
+
+    def topics(self) -> set[str]:
+        self.looks += 1
+        return set() if self.looks == 1 else {"t.ingress.sbb", "t.events"}
+
+    def subscription(self) -> set[str]:
+        return self.subscribed
+
+    def subscribe(self, topics: list[str], listener: object) -> None:
+        self.subscribed = set(topics)
+
+
+class _Leeg:
+    """A consumer that holds no partition."""
+
+    def assignment(self) -> set[TopicPartition]:
+        return set()
+
+
+def test_the_validator_is_composed_of_a_judge_a_parking_service_and_a_hand_over_sharing_one_memory() -> None:
+    v = validator()
+    assert v.beoordelaar.memory is v.memory is v.overdracht.memory is v.parkeren.memory
+    assert v.beoordelaar.parkeren is v.parkeren and v.overdracht.parkeren is v.parkeren
+    assert v.plaats is v.memory.plaats and v.staat is v.memory.staat
+
+
+def test_the_validator_needs_the_registry_pseudonym_key_and_a_valid_instance() -> None:
+    with pytest.raises(ValueError, match="registry pseudonym key"):
+        validator(registry_pseudonym_key=())
+    with pytest.raises(ValueError, match="instance must be 0 or more"):
+        Validator(config(), FakeStore(), FakeKluis(), FakeHerversleutelaar(), instance=-1)
+    assert staat_schema("validator", 0) == "validator" and staat_schema("validator", 2) == "validator_2"
+
+
+def test_the_validator_subscribes_once_the_ingress_topics_show_and_looks_again_soon_until_then() -> None:
+    v = validator()
+    consumer = _NogGeenTopics()
+    v.consumer = consumer
+    v._abonneer()
+    assert consumer.subscribed == set() and v.next_topic_check - time.monotonic() < 1  # no empty subscribe
+    v._abonneer()
+    assert consumer.subscribed == {"t.ingress.sbb"} and v.next_topic_check - time.monotonic() > 1
+
+
+def test_a_drain_without_progress_raises_instead_of_waiting_for_ever() -> None:
+    v = validator()
+    v.instance = 3
+    v.consumer = _Leeg()
+    v.run_once = lambda timeout_ms=500: 0  # type: ignore[method-assign]
+    v.caught_up = lambda: False  # type: ignore[method-assign]
+    with pytest.raises(TimeoutError, match=r"instance 3: no progress .*\(0 partition"):
+        v.drain(stuck_after_s=0.05)
+    v.caught_up = lambda: True  # type: ignore[method-assign]
+    assert v.drain(stuck_after_s=0.05) == 0  # caught up: done, no error
+
+
+def test_a_transaction_that_never_settles_ends_the_process_and_a_settled_one_does_not() -> None:
+    """kafka-python waits for a transaction's offsets and commit without a time-out (one wait never ended after a
+    broker restart in the fault suite): the validator's watchdog exits the process instead, to be restarted."""
+    codes: list[int] = []
+    with watchdog(0.05, EXIT_TRANSACTIE_HANGT, exit_fn=codes.append):
+        time.sleep(0.3)  # a commit that hangs
+    assert codes == [75]
+    codes.clear()
+    with watchdog(0.2, EXIT_TRANSACTIE_HANGT, exit_fn=codes.append):
+        pass  # settled in time
+    time.sleep(0.4)
+    assert codes == []
+
+
+# ---- one batch, over fakes of the Kafka clients ---------------------------------------------------------------
+class _Future:
+    def __init__(self, partition: int, offset: int) -> None:
+        self.partition, self.offset = partition, offset
+
+    def get(self) -> _Future:
+        return self
+
+
+class _Producer:
+    """A transactional producer that records the order of its calls."""
+
+    def __init__(self, fail_commit: bool = False) -> None:
+        self.calls: list[str] = []
+        self.offsets: dict[TopicPartition, Any] = {}
+        self.fail_commit = fail_commit
+
+    def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    def begin_transaction(self) -> None:
+        self.calls.append("begin")
+
+    def send(self, topic: str, key: bytes | None = None, value: bytes = b"", partition: int | None = None) -> Any:
+        self.calls.append(f"send {topic}")
+        return _Future(partition or 0, len(self.calls))
+
+    def send_offsets_to_transaction(self, offsets: dict[TopicPartition, Any], group_metadata: object) -> None:
+        self.calls.append("offsets")
+        self.offsets = offsets
+
+    def commit_transaction(self) -> None:
+        if self.fail_commit:
+            from kafka.errors import CommitFailedError
+
+            raise CommitFailedError("fenced")
+        self.calls.append("commit")
+
+    def abort_transaction(self) -> None:
+        self.calls.append("abort")
+
+
+class _Consumer:
+    """A stable group member holding one ingress partition, with one record to hand out."""
+
+    def __init__(self, tp: TopicPartition, records: list[Any]) -> None:
+        self.tp, self.records = tp, records
+        self.gepauzeerd: set[TopicPartition] = set()
+
+    def subscription(self) -> set[str]:
+        return {self.tp.topic}
+
+    def group_metadata(self) -> Any:
+        from types import SimpleNamespace
+
+        from kafka.structs import MemberState
+
+        return SimpleNamespace(state=MemberState.STABLE)
+
+    def poll(self, timeout_ms: int = 0, **kwargs: Any) -> dict[TopicPartition, list[Any]]:
+        records, self.records = self.records, []
+        return {self.tp: records} if records else {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return {self.tp}
+
+    def paused(self) -> set[TopicPartition]:
+        return set(self.gepauzeerd)
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.gepauzeerd |= set(tps)
+
+    def committed(self, tp: TopicPartition) -> int | None:
+        return None
+
+    def seek_to_beginning(self, *tps: TopicPartition) -> None:
+        pass
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return 1
+
+    def position(self, tp: TopicPartition) -> int:
+        return 1
+
+
+class _Volger:
+    def __init__(self) -> None:
+        self.eigen: set[tuple[int, int]] = set()
+        self.posities: dict[int, int] = {}
+        self.closed = False
+
+    def volg(self, toepassen: Any, timeout_ms: int = 0) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _batch_validator(producer: _Producer) -> tuple[Validator, _Consumer, _Volger, FakeStore]:
+    from registry.infra import codec
+    from tests.support.builders import referentie_events
+    from tests.support.validator_fakes import Rec
+
+    store = FakeStore()
+    v = Validator(config(), store, FakeKluis(), FakeHerversleutelaar())
+    tp = TopicPartition("t.ingress.sbb", 0)
+    event_type, dossier = referentie_events()[0]
+    consumer = _Consumer(tp, [Rec(codec.encode(event_type, dossier), topic=tp.topic, offset=0)])
+    volger = _Volger()
+    v.sender.producer, v.consumer, v.overdracht.consumer = producer, consumer, consumer  # type: ignore[assignment]
+    v.overdracht.volger = volger  # type: ignore[assignment]
+    v.overdracht._volger = lambda offsets: _Volger()  # type: ignore[assignment, method-assign, return-value]
+    v.next_topic_check = v.next_transaction_check = float("inf")
+    return v, consumer, volger, store
+
+
+def test_a_batch_is_judged_in_one_transaction_with_its_ingress_offsets_and_then_snapshotted() -> None:
+    producer = _Producer()
+    v, _, volger, store = _batch_validator(producer)
+    assert v.run_once() == 1
+    assert producer.calls == ["begin", "send t.events", "offsets", "commit"]
+    [(tp, offset)] = producer.offsets.items()
+    assert (tp.topic, offset.offset) == ("t.ingress.sbb", 1)
+    assert len(volger.eigen) == 1 and len(v.staat.event_ids) == 1  # our own record: the tail skips it
+    assert store.saved and not v.snapshot_pending
+
+
+def test_a_fenced_transaction_is_aborted_and_what_it_judged_forgotten() -> None:
+    producer = _Producer(fail_commit=True)
+    v, consumer, volger, _ = _batch_validator(producer)
+    assert v.run_once() == 0
+    assert producer.calls == ["begin", "send t.events", "offsets", "abort"]
+    assert len(v.staat.event_ids) == 0 and volger.closed  # state from the (empty) snapshot, a new tail
+    assert v.overdracht.nieuw == {consumer.tp} and consumer.gepauzeerd == {consumer.tp}  # handed over again
