@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from consumers import groep
+from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S, watchdog
 from projections import reconciliatie as sql
 from projections import store
 from registry.domein import events
@@ -188,9 +189,11 @@ def _batch(
 
 def _commit(consumer: KafkaConsumer, producer: KafkaProducer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> bool:
     try:
-        if offsets:
-            producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
-        producer.commit_transaction()
+        # as in the validator: a commit whose coordinator died can wait for ever in kafka-python; exit and restart
+        with watchdog(TRANSACTIE_HANGT_S, EXIT_TRANSACTIE_HANGT):
+            if offsets:
+                producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+            producer.commit_transaction()
         return True
     except KafkaError as exc:  # fenced: the partitions belong to another follower now
         log.warning("reconciler: not committed (%s); another instance handles these tellings", type(exc).__name__)

@@ -47,12 +47,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -67,6 +66,7 @@ from consumers.overdracht import Overdracht, Sleutelkluis
 from consumers.parkeer import Herversleutelen, Parkeerdienst
 from consumers.validator_config import Memory, Snapshots, StateStore, ValidatorConfig
 from consumers.volger import CanoniekeVolger
+from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S, _hard_exit, watchdog
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 from registry.domein.staat import Staat
 from registry.infra import metrics
@@ -90,11 +90,6 @@ STAAT_BEWAREN_S = 1.0
 TOPIC_CHECK_S = 5.0
 # a clean stop (finish the batch, leave the group, close the producer) normally takes a few seconds
 STOP_GRACE_S = 20.0
-# kafka-python waits for a transaction's offsets and commit without a time-out; after a broker restart one such wait
-# never ended (seen in the fault suite). Longer than a broker's restart with log recovery on a loaded machine (~90 s):
-# the process exits instead (status 75), and is restarted (safe: every effect is in a transaction with its offsets)
-TRANSACTIE_HANGT_S = 120.0
-EXIT_TRANSACTIE_HANGT = 75  # the exit status that says so (EX_TEMPFAIL)
 # How often the validator looks for hanging transactions (registry/infra/hangende_transacties.py) on the partitions it
 # writes in transactions, and how long such a transaction must have had no write before it is aborted: longer than
 # our own transaction time-out plus the broker's 10 s check for timed-out transactions, so a transaction its
@@ -103,24 +98,6 @@ TRANSACTIE_CHECK_S = 10.0
 HANGT_NA_S = TRANSACTIE_TIMEOUT_MS / 1000 + 10.0
 # the broker refused the ingress offsets: the group moved on (a rebalance while the transaction was open)
 GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
-
-
-def _hard_exit(code: int) -> None:
-    """Leave at once (a supervisor restarts the process). Nothing is written: the stuck thread may hold the logging
-    lock, and a full stderr pipe would block this thread too."""
-    os._exit(code)
-
-
-@contextlib.contextmanager
-def watchdog(seconds: float, code: int, exit_fn: Callable[[int], None] = _hard_exit) -> Iterator[None]:
-    """Exit the process with ``code`` if the block has not finished after ``seconds``."""
-    timer = threading.Timer(seconds, exit_fn, args=(code,))
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
 
 
 def staat_schema(schema: str, instance: int) -> str:

@@ -1,0 +1,51 @@
+"""The watchdog of transactional commits (consumers/watchdog.py): a commit that never returns ends the process with
+status 75, in the validator and in the reconciler alike."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+import pytest
+
+from consumers import reconciler
+from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S
+
+
+class _StuckProducer:
+    """A producer whose commit waits for ever (kafka-python asking a dead coordinator)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def send_offsets_to_transaction(self, offsets: Any, group: Any) -> None:
+        pass
+
+    def commit_transaction(self) -> None:
+        self.release.wait(5)
+
+
+class _Consumer:
+    def group_metadata(self) -> object:
+        return object()
+
+
+def test_the_limit_lies_beyond_the_coordinators_own_abort() -> None:
+    # our transaction time-out (20 s) plus the broker's abort check (10 s): the coordinator gave up first
+    assert 30.0 < TRANSACTIE_HANGT_S <= 60.0
+
+
+def test_a_reconciler_commit_that_never_returns_ends_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes: list[int] = []
+    producer = _StuckProducer()
+
+    def exit_fn(code: int) -> None:
+        codes.append(code)
+        producer.release.set()  # what os._exit would end
+
+    watchdog = functools.partial(reconciler.watchdog, exit_fn=exit_fn)
+    monkeypatch.setattr(reconciler, "watchdog", watchdog)
+    monkeypatch.setattr(reconciler, "TRANSACTIE_HANGT_S", 0.05)
+    assert reconciler._commit(_Consumer(), producer, {}) is True  # type: ignore[arg-type]
+    assert codes == [EXIT_TRANSACTIE_HANGT]
