@@ -21,7 +21,7 @@ The texts are Dutch (the overzichten's descriptions: ``teksten``).
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -369,37 +369,26 @@ def doorstroom_pagina(
     )
 
 
-@router.get("/doorstroom.csv")
-def doorstroom_csv(
+@router.get("/doorstroom.{soort}")
+def doorstroom_download(
     request: Request,
     visitor: Visitor,
     rm: Queries,
     answers: Answers,
+    soort: Literal["csv", "svg"],
     cohort: str | None = None,
     peildatum: str | None = None,
 ) -> Response:
+    """The doorstroom as CSV (one row per section and key) or as the funnel chart in SVG."""
     try:
         c, d, a = _doorstroom(visitor, rm, answers, cohort, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc)
-    body = to_csv(csv_rijen(a.uitkomst), header=["sectie", "sleutel", "waarde"])
-    return _download(body, "text/csv; charset=utf-8", f"doorstroom_{c}_{d.isoformat()}.csv")
-
-
-@router.get("/doorstroom.svg")
-def doorstroom_svg(
-    request: Request,
-    visitor: Visitor,
-    rm: Queries,
-    answers: Answers,
-    cohort: str | None = None,
-    peildatum: str | None = None,
-) -> Response:
-    try:
-        c, d, a = _doorstroom(visitor, rm, answers, cohort, peildatum)
-    except ProblemError as exc:
-        return _fout(request, visitor, exc)
-    return _download(_trechter(c, d, a), "image/svg+xml", f"doorstroom_{c}_{d.isoformat()}.svg")
+    naam = f"doorstroom_{c}_{d.isoformat()}.{soort}"
+    if soort == "csv":
+        body = to_csv(csv_rijen(a.uitkomst), header=["sectie", "sleutel", "waarde"])
+        return _download(body, "text/csv; charset=utf-8", naam)
+    return _download(_trechter(c, d, a), "image/svg+xml", naam)
 
 
 # --- the key --------------------------------------------------------------------------------------------------
