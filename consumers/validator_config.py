@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from registry.domein import parkeren
 from registry.domein.parkeren import Parkeerplaats
 from registry.domein.staat import Staat, entity_json, load_entity
+from registry.infra.db import create_schema
 from registry.infra.topics import INGRESS_RETENTION_DAYS
 
 # ingress records larger than this are dead-lettered (PRAKTIJK_MAX_INGRESS_BYTES; the ingress topics' max.message.bytes)
@@ -73,7 +74,7 @@ class StateStore:
 
     def ensure(self) -> None:
         with self.engine.begin() as c:
-            c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            create_schema(c, self.schema)
             c.execute(
                 text(
                     f'CREATE TABLE IF NOT EXISTS "{self.schema}".entiteit '

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, text
 
 from projections.model import Change, Projection
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
+from registry.infra.db import create_schema
 
 # alias only for consumers/reconciler.py (written concurrently); new code uses telregels.DEFAULT_READ_SCHEMA
 DEFAULT_SCHEMA = DEFAULT_READ_SCHEMA
@@ -48,9 +49,7 @@ def sql(statement: str, schema: str) -> str:
 def ensure(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
     """Create the schema, the offsets table and the projections' tables and indexes if missing."""
     check_schema(schema)
-    # concurrent creators (several runners, tests) serialise on an advisory lock per schema
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "praktijk-schema:" + schema})
-    conn.execute(text(sql("CREATE SCHEMA IF NOT EXISTS {s}", schema)))
+    create_schema(conn, schema)  # concurrent creators (several runners, instances, tests) take turns
     conn.execute(text(sql("CREATE TABLE IF NOT EXISTS {s}.projection_offsets " + OFFSETS_TABLE, schema)))
     for p in projections:
         for name, body in p.tables.items():

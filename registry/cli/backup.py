@@ -133,8 +133,7 @@ def restore(
 def maak_tabel(eng: Engine, b: Bestand) -> None:
     """Create the table of manifest entry ``b`` with its own component's DDL (the same code that makes it in
     production), so the restored rows land in the table that version of the component expects."""
-    from consumers.validator_staat import StateStore
-
+    from consumers.validator_config import StateStore
     from registry.api.audit import create_audit_table
     from registry.api.auth import KeyStore
     from registry.infra import gegevenskluis, pseudoniem_rotatie

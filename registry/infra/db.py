@@ -82,3 +82,11 @@ class EnsuredTable:
 
     def _ensure(self, conn: Connection, exists: bool) -> None:
         raise NotImplementedError
+
+
+def create_schema(conn: Connection, schema: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS`` that concurrent creators survive: two transactions that both find the schema
+    missing both insert it, and the second fails on pg_namespace's unique index (two validator instances starting
+    together did). An advisory lock per schema name, held to the end of the transaction, puts them in turn."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "praktijk-schema:" + schema})
+    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

@@ -31,6 +31,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, text
 
+from registry.infra.db import create_schema
+
 TABLE = "data_sleutels"
 VERSIE = b"\x01"
 _NONCE = 12
@@ -40,7 +42,7 @@ TABLE_DDL = "(sleutel_id text PRIMARY KEY, sleutel bytea NOT NULL, aangemaakt ti
 
 def maak_tabel(conn: Connection, schema: str) -> None:
     """The vault's schema and table when missing (also ``restore``, before it copies the stored keys back)."""
-    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    create_schema(conn, schema)
     conn.execute(text(f'CREATE TABLE IF NOT EXISTS "{schema}".{TABLE} {TABLE_DDL}'))
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 
 from registry.domein import pseudoniemen, rotatie
 from registry.infra import gegevenskluis
-from registry.infra.db import table_exists
+from registry.infra.db import create_schema, table_exists
 from registry.infra.rollen import Rollen
 from registry.infra.settings import Component
 
@@ -102,7 +102,7 @@ def pas_toe(
 
 def maak_tabel(conn: Connection, schema: str) -> None:
     """The mapping's table when missing (also ``restore``, before it copies the applied rotations back)."""
-    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    create_schema(conn, schema)
     conn.execute(text(f"CREATE TABLE IF NOT EXISTS {_tabel(schema)} {_DDL}"))
 
 
