@@ -88,17 +88,7 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 transaction.timeout.max.ms=900000
 PROPS
-cat >"$KDIR/log4j2.properties" <<'L4J'
-status = warn
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.out.ref = out
-logger.kafka.name = kafka.server.KafkaServer
-logger.kafka.level = INFO
-L4J
+write_kafka_log4j "$KDIR/log4j2.properties"
 }
 
 private_dirs() {  # the broker's folder and its topic data: the owner's only (topic files bypass every ACL)

@@ -115,15 +115,7 @@ ssl.client.auth=none
 PROPS
     fi
   done
-  cat >"$CDIR/log4j2.properties" <<'L4J'
-status = warn
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.out.ref = out
-L4J
+  write_kafka_log4j "$CDIR/log4j2.properties"
 }
 
 format_storage() {  # once per node; the cluster id is shared

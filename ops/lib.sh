@@ -79,3 +79,17 @@ stop_pid() {  # stop_pid PIDFILE NAME: TERM, wait, KILL; only that PID
   rm -f "$pidfile"
   echo "$name: killed after 30 s (pid $pid)"
 }
+
+write_kafka_log4j() {  # write_kafka_log4j FILE: a broker logs warnings, and its own start and stop
+  cat >"$1" <<'L4J'
+status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = out
+logger.kafka.name = kafka.server.KafkaServer
+logger.kafka.level = INFO
+L4J
+}
