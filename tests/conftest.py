@@ -11,8 +11,9 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,6 +147,43 @@ def kafka_bootstrap() -> str:
 @pytest.fixture(scope="session")
 def database_url() -> str:
     return os.environ.get("PRAKTIJK_DATABASE_URL") or _ops("postgres.sh", "start")
+
+
+# One broker holds every topic a test run makes; each partition keeps a segment file open, so a whole run's topics
+# (a demo world alone has ~1,200 partitions) reach the process's open-file limit, and the broker dies late in the run.
+DROP_TOPICS = os.environ.get("PRAKTIJK_TEST_DROP_TOPICS") == "1"  # ops/test: the run owns its broker
+
+
+@pytest.fixture(scope="module", autouse=True)
+def drop_the_modules_topics(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``PRAKTIJK_TEST_DROP_TOPICS=1``: the topics an integration module made are deleted when it ends (the
+    default prefix's topics excepted: the demo reuses them)."""
+    if not DROP_TOPICS or "integration" not in request.node.path.parts:
+        yield
+        return
+    before = set(_topics(lambda admin: admin.list_topics()))
+    yield
+    _topics(lambda admin: _delete_new(admin, before))
+
+
+def _topics(action: Callable[[Any], Any]) -> Any:
+    from kafka import KafkaAdminClient
+
+    bootstrap.configure(settings_mod.load())  # the module's fixtures run before the per-test login fixture
+    admin = KafkaAdminClient(**client_config(os.environ["PRAKTIJK_KAFKA_BOOTSTRAP"]))
+    try:
+        return action(admin)
+    finally:
+        admin.close()
+
+
+def _delete_new(admin: Any, before: set[str]) -> None:
+    made = sorted(t for t in set(admin.list_topics()) - before if not t.startswith("praktijkleren."))
+    for i in range(0, len(made), 100):
+        try:
+            admin.delete_topics(made[i : i + 100], timeout_ms=30_000)
+        except Exception:  # noqa: BLE001 - gone already, or a slow broker: a few topics left do no harm
+            pass
 
 
 @pytest.fixture()

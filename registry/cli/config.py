@@ -6,6 +6,8 @@ Kafka login (registry/bootstrap.py)."""
 
 from __future__ import annotations
 
+import logging
+
 from registry.infra import settings as settings_mod
 
 _loaded: settings_mod.Settings | None = None
@@ -25,3 +27,8 @@ def settings() -> settings_mod.Settings:
 
         _loaded = bootstrap.configure(settings_mod.load())
     return _loaded
+
+
+def daemon_logging() -> None:
+    """Long-running consumers log what they do (joins, hand-overs, stalls) to stderr: the operator's trail."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

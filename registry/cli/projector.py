@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
         from consumers import projector
         from registry.infra import metrics
 
+        if not once:
+            config.daemon_logging()
         console = Console()
         s = config.settings()
         metrics.serve("projector", s.projector_metrics_port if metrics_port is None else metrics_port, s.api_host)

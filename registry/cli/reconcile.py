@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 
 import typer
@@ -101,7 +100,7 @@ def _follow(s: settings_mod.Settings, schema: str, events_topic: str, instance: 
     from consumers import reconciler
     from registry import bootstrap
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config.daemon_logging()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +75,7 @@ def validator(
     """Validate every praktijkleren.ingress.* submission into the canonical log (runs until stopped)."""
     from registry import bootstrap
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config.daemon_logging()
     s = config.settings()
     port = s.validator_metrics_port if metrics_port is None else metrics_port
     metrics.serve("validator", port + instance if port else 0, s.api_host)  # instances on one host: one port each

@@ -78,7 +78,7 @@ def _validator(
     )
 
 
-def _projector(env: dict[str, str], prefix: str) -> subprocess.Popen[bytes]:
+def _projector(env: dict[str, str], prefix: str, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -97,7 +97,7 @@ def _projector(env: dict[str, str], prefix: str) -> subprocess.Popen[bytes]:
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
 
 
@@ -207,7 +207,8 @@ def test_two_validators_and_two_projectors_equal_one_of_each_also_when_one_is_ki
     h.publish(kafka_bootstrap, twee, first)
     log = tmp_path / "survivor.log"
     doomed, survivor = _validator(env, twee, 0), _validator(env, twee, 1, "--idle-exit", "15", log=log)
-    projectors = [_projector(env, twee), _projector(env, twee)]
+    projector_logs = [tmp_path / "projector-0.log", tmp_path / "projector-1.log"]
+    projectors = [_projector(env, twee, projector_logs[0]), _projector(env, twee, projector_logs[1])]
     try:
         _wait(lambda: sum(_ends(kafka_bootstrap, f"{twee}.parked").values()) >= 200, "the first submissions to park")
         h.publish(kafka_bootstrap, twee, refdata)
@@ -216,8 +217,15 @@ def test_two_validators_and_two_projectors_equal_one_of_each_also_when_one_is_ki
         doomed.send_signal(signal.SIGKILL)  # mid-stream: releasing, or projecting what was released
         projectors[0].send_signal(signal.SIGKILL)
         h.publish(kafka_bootstrap, twee, second)  # lands on every partition: the survivor must take over
-        assert survivor.wait(timeout=240) == 0, log.read_text(errors="replace")[-4000:]
-        _wait(lambda: _projected(engine, kafka_bootstrap, twee), "the surviving projector to catch up")
+        try:
+            code = survivor.wait(timeout=240)
+        except subprocess.TimeoutExpired:
+            code = None
+        assert code == 0, f"survivor exit {code}:\n" + log.read_text(errors="replace")[-6000:]
+        try:
+            _wait(lambda: _projected(engine, kafka_bootstrap, twee), "the surviving projector to catch up")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n" + projector_logs[1].read_text(errors="replace")[-6000:]) from None
     finally:
         for p in (doomed, survivor, *projectors):
             if p.poll() is None:
