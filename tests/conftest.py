@@ -176,10 +176,14 @@ def _topics(action: Callable[[Any], Any]) -> Any:
         admin.close()
 
 
+def topics_to_drop(before: set[str], now: set[str]) -> list[str]:
+    """The topics made since ``before``; never the broker's own (``__transaction_state``, ``__consumer_offsets``:
+    made on first use, so within some module), nor the default prefix's (the demo reuses them)."""
+    return sorted(t for t in now - before if not t.startswith(("_", "praktijkleren.")))
+
+
 def _delete_new(admin: Any, before: set[str]) -> None:
-    # never the broker's own topics (``__transaction_state``, ``__consumer_offsets``: made on first use, so within
-    # some module), nor the default prefix's
-    made = sorted(t for t in set(admin.list_topics()) - before if not t.startswith(("_", "praktijkleren.")))
+    made = topics_to_drop(before, set(admin.list_topics()))
     for i in range(0, len(made), 100):
         try:
             admin.delete_topics(made[i : i + 100], timeout_ms=30_000)
