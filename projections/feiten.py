@@ -84,6 +84,23 @@ TABLES: dict[str, str] = {
         occurred_at timestamptz NOT NULL, occurred_on date NOT NULL)""",
 }
 
+# the record key of each deelnemer for the cell key method (registry/domein/onthulling.py): drawn at random by
+# PostgreSQL the first time the deelnemer is seen, never derived from the pseudonym, kept over replays (``behouden``)
+BEHOUDEN: dict[str, str] = {
+    "record_sleutels": "(deelnemer text PRIMARY KEY, sleutel smallint NOT NULL CHECK (sleutel BETWEEN 0 AND 255))"
+}
+_RECORD_SLEUTEL = (
+    "INSERT INTO {s}.record_sleutels (deelnemer, sleutel) VALUES (:deelnemer, floor(random() * 256)::smallint) "
+    "ON CONFLICT (deelnemer) DO NOTHING"
+)
+# an erasure moves the key to the replacement value (so every published number stays as it was); a replay that
+# drew a key for the replacement value anew leaves the live one, and the pseudonym's row goes
+_RECORD_SLEUTEL_WIS = (
+    "DELETE FROM {s}.record_sleutels WHERE deelnemer = :oud "
+    "AND EXISTS (SELECT 1 FROM {s}.record_sleutels WHERE deelnemer = :nieuw)"
+)
+_RECORD_SLEUTEL_VERHUIS = "UPDATE {s}.record_sleutels SET deelnemer = :nieuw WHERE deelnemer = :oud"
+
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS inschrijvingen_eerste ON {s}.inschrijvingen (deelnemer, startdatum, occurred_at, event_id)",
     "CREATE INDEX IF NOT EXISTS inschrijvingen_traject ON {s}.inschrijvingen (traject_id)",
@@ -133,8 +150,14 @@ def _base(r: Record) -> dict[str, Any]:
     }
 
 
+def record_sleutel(deelnemer: str) -> Change:
+    """The deelnemer's record key, drawn if they have none yet."""
+    return Change(_RECORD_SLEUTEL, {"deelnemer": deelnemer})
+
+
 def _aanmelding(r: Record, b: dict[str, Any]) -> list[Change]:
     return [
+        record_sleutel(r["deelnemer"]),
         insert(
             "aanmeldingen",
             {
@@ -182,6 +205,7 @@ def _advies(r: Record, b: dict[str, Any]) -> list[Change]:
 
 def _inschrijving(r: Record, b: dict[str, Any]) -> list[Change]:
     return [
+        record_sleutel(r["deelnemer"]),
         insert(
             "inschrijvingen",
             {
@@ -201,7 +225,7 @@ def _inschrijving(r: Record, b: dict[str, Any]) -> list[Change]:
                 "partner": r["partner"],
             },
             ["event_id"],
-        )
+        ),
     ]
 
 
@@ -446,6 +470,8 @@ def _verwijdering(r: Record, b: dict[str, Any]) -> list[Change]:
         )
         for t in PERSOON_TABELLEN
     ]
+    oud_nieuw = {"nieuw": nieuw, "oud": r["deelnemer"]}
+    out += [Change(_RECORD_SLEUTEL_WIS, oud_nieuw), Change(_RECORD_SLEUTEL_VERHUIS, oud_nieuw)]
     return out + [insert("verwijderingen", {**b, "deelnemer": nieuw, "grondslag": r.get("grondslag")}, ["event_id"])]
 
 
@@ -487,4 +513,5 @@ PROJECTION = Projection(
     tables=TABLES,
     indexes=INDEXES,
     apply=apply,
+    behouden=BEHOUDEN,
 )

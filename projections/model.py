@@ -95,6 +95,9 @@ class Projection:
     indexes: Sequence[str]  # CREATE INDEX statements, {s} = schema
     apply: Callable[[Message], list[Change]]
     group: str = field(default="")
+    # tables whose rows a replay cannot rebuild (drawn at random when first written): created and written like
+    # ``tables``, but a replay's swap adds its new rows to the live ones instead of replacing them
+    behouden: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def consumer_group(self) -> str:

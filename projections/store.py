@@ -52,7 +52,7 @@ def ensure(conn: Connection, schema: str, projections: Iterable[Projection]) -> 
     create_schema(conn, schema)  # concurrent creators (several runners, instances, tests) take turns
     conn.execute(text(sql("CREATE TABLE IF NOT EXISTS {s}.projection_offsets " + OFFSETS_TABLE, schema)))
     for p in projections:
-        for name, body in p.tables.items():
+        for name, body in {**p.tables, **p.behouden}.items():
             conn.execute(text(sql(f"CREATE TABLE IF NOT EXISTS {{s}}.{name} {body}", schema)))
         for stmt in p.indexes:
             conn.execute(text(sql(stmt, schema)))
@@ -196,8 +196,8 @@ def _staging_table(schema: str, table: str) -> str:
 
 
 def swap(conn: Connection, live: str, staging: str, projection: Projection) -> None:
-    """Replace the live tables of ``projection`` by the ones rebuilt in ``staging``, with its
-    offsets, in the caller's (single) transaction; then drop the staging schema.
+    """Replace the live tables of ``projection`` by the ones rebuilt in ``staging`` (its ``behouden`` tables: add
+    the rows the live ones lack), with its offsets, in the caller's (single) transaction; then drop the staging schema.
 
     The live offsets rows are locked first, so a running projector's batch either commits
     before the swap or sees the new offsets afterwards (and seeks to them)."""
@@ -208,6 +208,14 @@ def swap(conn: Connection, live: str, staging: str, projection: Projection) -> N
     for name in projection.tables:
         conn.execute(text(sql(f"DROP TABLE IF EXISTS {{s}}.{name}", live)))
         conn.execute(text(sql(f'ALTER TABLE {{s}}.{name} SET SCHEMA "{check_schema(live)}"', staging)))
+    for name in projection.behouden:
+        # the live rows win: what was drawn before the replay stays (the replay drew anew only for rows it lacked)
+        conn.execute(
+            text(
+                f'INSERT INTO "{check_schema(live)}".{name} SELECT * FROM "{check_schema(staging)}".{name} '
+                "ON CONFLICT DO NOTHING"
+            )
+        )
     new = conn.execute(
         text(
             sql(

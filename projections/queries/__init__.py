@@ -26,6 +26,7 @@ from projections.queries.document import ingetrokken_in_partitie, verklaring_doc
 from projections.queries.doorstroom import doorstroom_standen, nameting_kandidaten
 from projections.queries.historie import tijdlijn, traject
 from projections.queries.maandcijfers import aantallen
+from projections.queries.onthulling import record_sleutels
 from projections.queries.overzichten import OVERZICHTEN, overzicht
 from projections.queries.reconciliatie import pilots_of_instelling, reconciliatie_rijen
 from projections.queries.status import projection_status
@@ -44,6 +45,7 @@ __all__ = [
     "leeftijdsgroep",
     "overzicht",
     "pilots_of_instelling",
+    "record_sleutels",
     "projection_status",
     "reconciliatie_rijen",
     "tijdlijn",

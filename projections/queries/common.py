@@ -68,6 +68,11 @@ EERSTE = """eerste AS (
     FROM {s}.inschrijvingen ORDER BY deelnemer, startdatum, occurred_at, event_id)"""
 
 
+# the record key of the deelnemer of the row under alias {a} (0 for one without: every deelnemer gets a key when the
+# projection first sees them), for the cell keys of registry/domein/onthulling.py
+RK = "COALESCE((SELECT rk.sleutel FROM {s}.record_sleutels rk WHERE rk.deelnemer = {a}.deelnemer), 0)"
+
+
 def where(
     alias: str, pilots: list[str] | None, instelling: str | None, gemeente: str | None = None, pilot_col: str = "pilot"
 ) -> str:

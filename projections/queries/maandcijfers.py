@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from projections.queries.common import EERSTE, allowed_pilots, rows, where
+from projections.queries.common import EERSTE, RK, allowed_pilots, rows, where
 
 
 def _months(van: dt.date, tot: dt.date) -> list[tuple[str, dt.date, dt.date]]:
@@ -42,6 +42,7 @@ def aantallen(
     van: dt.date,
     tot: dt.date,
     instelling: str | None = None,
+    sleutels: bool = False,
 ) -> list[dict[str, Any]]:
     """Per calendar month from van's month to tot's month (whole months):
     aangemeld (KandidaatAangemeld that month; pilot/gemeente of the aanmelding; instelling = of the deelnemer's
@@ -49,8 +50,18 @@ def aantallen(
     not beeindigd on the month's last day), verklaringen (issued that month and not revoked by the month's last
     day), beeindigd {reden: n} and uitstroom {type: n} that month. Traject-level counts use the traject's own
     pilot, instelling and gemeente (the inschrijving's, else the deelnemer's latest aanmelding's); uitstroom those
-    of the deelnemer's first traject. regio = the pilots of that arbeidsmarktregio."""
+    of the deelnemer's first traject. regio = the pilots of that arbeidsmarktregio.
+
+    ``sleutels``: the same rows with, instead of each count, the sum of the record keys of the deelnemers of the
+    records it counts (the cell key method)."""
     months = _months(van, tot)
+
+    def tel(alias: str) -> str:
+        """The count of a group of rows (or their record-key sum) of the table under ``alias``."""
+        if not sleutels:
+            return "count(*)" if alias != "t" else "count(t.traject_id)"
+        return f"COALESCE(sum({RK.format(s='{s}', a=alias)}), 0)"
+
     if not months:
         return []
     allowed = allowed_pilots(pilot, regio)
@@ -87,7 +98,7 @@ def aantallen(
     for r in rows(
         conn,
         f"""WITH {EERSTE}
-            SELECT {ym.format(col="a.occurred_on")} AS m, count(*) AS n FROM {{s}}.aanmeldingen a
+            SELECT {ym.format(col="a.occurred_on")} AS m, {tel("a")} AS n FROM {{s}}.aanmeldingen a
             WHERE a.occurred_on BETWEEN :van AND :tot AND {aanmelding_where}
             GROUP BY 1""",
         p,
@@ -96,7 +107,7 @@ def aantallen(
     for r in rows(
         conn,
         f"""WITH {traj}
-            SELECT {ym.format(col="t.startdatum")} AS m, count(*) AS n FROM traj t
+            SELECT {ym.format(col="t.startdatum")} AS m, {tel("t")} AS n FROM traj t
             WHERE t.startdatum BETWEEN :van AND :tot GROUP BY 1""",
         p,
     ):
@@ -104,7 +115,7 @@ def aantallen(
     for r in rows(
         conn,
         f"""WITH {traj}
-            SELECT {ym.format(col="m.e")} AS m, count(t.traject_id) AS n
+            SELECT {ym.format(col="m.e")} AS m, {tel("t")} AS n
             FROM unnest(CAST(:ends AS date[])) AS m(e)
             LEFT JOIN traj t ON t.startdatum <= m.e AND NOT EXISTS (
                 SELECT 1 FROM {{s}}.beeindigingen b WHERE b.traject_id = t.traject_id AND b.occurred_on <= m.e)
@@ -115,7 +126,7 @@ def aantallen(
     for r in rows(
         conn,
         f"""WITH {traj}
-            SELECT {ym.format(col="v.issued_on")} AS m, count(*) AS n FROM {{s}}.verklaringen v
+            SELECT {ym.format(col="v.issued_on")} AS m, {tel("v")} AS n FROM {{s}}.verklaringen v
             JOIN traj t ON t.traject_id = v.traject_id
             WHERE v.issued_on BETWEEN :van AND :tot
               AND (v.revoked_on IS NULL OR v.revoked_on > (date_trunc('month', v.issued_on) + interval '1 month' - interval '1 day')::date)
@@ -126,7 +137,7 @@ def aantallen(
     for r in rows(
         conn,
         f"""WITH {traj}
-            SELECT {ym.format(col="b.occurred_on")} AS m, b.reden, count(*) AS n FROM {{s}}.beeindigingen b
+            SELECT {ym.format(col="b.occurred_on")} AS m, b.reden, {tel("b")} AS n FROM {{s}}.beeindigingen b
             JOIN traj t ON t.traject_id = b.traject_id
             WHERE b.occurred_on BETWEEN :van AND :tot GROUP BY 1, 2 ORDER BY 1, 2""",
         p,
@@ -135,7 +146,7 @@ def aantallen(
     for r in rows(
         conn,
         f"""WITH {EERSTE}, {traj}
-            SELECT {ym.format(col="u.occurred_on")} AS m, u.uitstroom, count(*) AS n FROM {{s}}.uitstroom u
+            SELECT {ym.format(col="u.occurred_on")} AS m, u.uitstroom, {tel("u")} AS n FROM {{s}}.uitstroom u
             WHERE u.occurred_on BETWEEN :van AND :tot
               AND ({"false" if filtered else "true"}
                    OR EXISTS (SELECT 1 FROM eerste e JOIN traj t ON t.traject_id = e.traject_id

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row
 
 from projections.queries.common import (
     EERSTE,
+    RK,
     Kwalificaties,
     allowed_pilots,
     instelling_naam,
@@ -79,20 +80,29 @@ OVERZICHTEN: dict[str, str] = {
 }
 
 
-def _dn(pilots: list[str] | None, instelling: str | None) -> str:
-    """Deelnemers counted at :d (their first inschrijving has started), with the filters."""
-    return f"{EERSTE}, dn AS (SELECT e.* FROM eerste e WHERE e.startdatum <= :d AND {where('e', pilots, instelling)})"
+def _dn(pilots: list[str] | None, instelling: str | None, sleutels: bool = False) -> str:
+    """Deelnemers counted at :d (their first inschrijving has started), with the filters (and their record key
+    ``rk`` when ``sleutels``)."""
+    rk = ", " + RK.format(s="{s}", a="e") + " AS rk" if sleutels else ""
+    return (
+        f"{EERSTE}, dn AS (SELECT e.*{rk} FROM eerste e WHERE e.startdatum <= :d AND {where('e', pilots, instelling)})"
+    )
 
 
 # the leerbedrijf current at :d per traject: the latest LeerbedrijfVastgelegd on or before :d
 _LBV = """lbv AS (SELECT DISTINCT ON (traject_id) traject_id, leerbedrijf_id FROM {s}.leerbedrijf_vastgelegd
     WHERE occurred_on <= :d ORDER BY traject_id, occurred_at DESC, event_id DESC)"""
-_VD_PLAIN = """vd AS (SELECT v.*, CAST(NULL AS text) AS pilot FROM {s}.verklaringen v
+
+
+def _vd_plain(sleutels: bool = False) -> str:
+    rk = ", " + RK.format(s="{s}", a="v") + " AS rk" if sleutels else ""
+    return f"""vd AS (SELECT v.*, CAST(NULL AS text) AS pilot{rk} FROM {{s}}.verklaringen v
     WHERE v.issued_on <= :d AND (v.revoked_on IS NULL OR v.revoked_on > :d))"""
 
 
-def _vd_joined(pilots: list[str] | None, instelling: str | None) -> str:
-    return f"""{EERSTE}, vd AS (SELECT v.*, e.pilot FROM {{s}}.verklaringen v LEFT JOIN eerste e ON e.deelnemer = v.deelnemer
+def _vd_joined(pilots: list[str] | None, instelling: str | None, sleutels: bool = False) -> str:
+    rk = ", " + RK.format(s="{s}", a="v") + " AS rk" if sleutels else ""
+    return f"""{EERSTE}, vd AS (SELECT v.*, e.pilot{rk} FROM {{s}}.verklaringen v LEFT JOIN eerste e ON e.deelnemer = v.deelnemer
     WHERE v.issued_on <= :d AND (v.revoked_on IS NULL OR v.revoked_on > :d) AND {where("e", pilots, instelling)})"""
 
 
@@ -124,6 +134,37 @@ _VERKLARING_SQL = {
         SELECT vd.verklaring_id, vd.deelnemer, max(kw.niveau) AS niveau
         FROM vd LEFT JOIN LATERAL unnest(vd.crebos) AS c(crebo) ON true LEFT JOIN kw ON kw.crebo = c.crebo
         GROUP BY vd.verklaring_id, vd.deelnemer) x GROUP BY niveau""",
+}
+# the same tables with, in every count column, the sum of the record keys of the records counted (a deelnemer once
+# per cell of deelnemers, a verklaring's deelnemer once per verklaring): the cell keys of registry/domein/onthulling.py.
+# Column names are those of the counts, so the same labelling adds them up into the same cells.
+_DEELNEMER_SLEUTEL_SQL = {
+    "deelnemers-per-pilot": "SELECT pilot, sum(rk) AS n FROM dn GROUP BY pilot",
+    "geslacht-per-pilot": "SELECT pilot, geslacht, sum(rk) AS n FROM dn GROUP BY pilot, geslacht",
+    "leeftijdsgroepen": "SELECT leeftijd, sum(rk) AS n FROM dn GROUP BY leeftijd",
+    "instellingen": "SELECT mbo_instelling, sum(rk) AS n FROM dn GROUP BY mbo_instelling",
+    # leerbedrijven: keyed by the deelnemers whose leerbedrijf is known (the records behind the distinct count)
+    "leerbedrijven-per-pilot": """SELECT pilot, sum(rk) AS n, COALESCE(sum(rk) FILTER (WHERE lb IS NOT NULL), 0)
+        AS leerbedrijven, COALESCE(sum(rk) FILTER (WHERE lb IS NULL), 0) AS onbekend
+        FROM (SELECT dn.pilot, dn.rk, COALESCE(lbv.leerbedrijf_id, dn.leerbedrijf_id) AS lb
+              FROM dn LEFT JOIN lbv ON lbv.traject_id = dn.traject_id) x GROUP BY pilot""",
+}
+_VERKLARING_SLEUTEL_SQL = {
+    "verklaringen-per-pilot": """SELECT pilot, sum(rk) AS n FROM (SELECT DISTINCT pilot, deelnemer, rk FROM vd
+        WHERE pilot IS NOT NULL) x GROUP BY pilot""",
+    "werkprocessen-per-verklaring": (
+        "SELECT aantal_werkprocessen AS k, sum(rk) AS n FROM vd WHERE volgnummer = 1 GROUP BY 1 ORDER BY 1"
+    ),
+    "brancheorganisaties": (
+        "SELECT array_to_string(brancheorganisaties, ', ') AS k, volgnummer, sum(rk) AS n FROM vd GROUP BY 1, 2"
+    ),
+    "kwalificaties": "SELECT crebos AS k, volgnummer, sum(rk) AS n FROM vd GROUP BY 1, 2",
+    "domeinen": "SELECT crebos[1] AS k, sum(rk) AS n FROM vd GROUP BY 1",
+    "niveaus": """SELECT niveau, sum(rk) AS n, sum(rk) FILTER (WHERE eerste) AS deelnemers FROM (
+        SELECT niveau, rk, row_number() OVER (PARTITION BY niveau, deelnemer) = 1 AS eerste FROM (
+            SELECT vd.verklaring_id, vd.deelnemer, vd.rk, max(kw.niveau) AS niveau
+            FROM vd LEFT JOIN LATERAL unnest(vd.crebos) AS c(crebo) ON true LEFT JOIN kw ON kw.crebo = c.crebo
+            GROUP BY vd.verklaring_id, vd.deelnemer, vd.rk) y) x GROUP BY niveau""",
 }
 
 
@@ -161,10 +202,13 @@ def overzicht(
     pilot: str | None = None,
     instelling: str | None = None,
     regio: str | None = None,
+    *,
+    sleutels: bool = False,
 ) -> list[dict[str, Any]]:
     """One of OVERZICHTEN as of ``peildatum``; KeyError for an unknown ``naam``.
 
-    Counted by SQL (GROUP BY over the dated facts as of the peildatum); Python only labels and orders."""
+    Counted by SQL (GROUP BY over the dated facts as of the peildatum); Python only labels and orders.
+    ``sleutels``: the same rows with, in each count column, the sum of the record keys of what it counts."""
     if naam not in OVERZICHTEN:
         raise KeyError(naam)
     if isinstance(peildatum, dt.datetime):
@@ -172,15 +216,16 @@ def overzicht(
     allowed = allowed_pilots(pilot, regio)
     params: dict[str, Any] = {"d": peildatum, "pilots": allowed, "instelling": instelling}
     if naam in _DEELNEMER_SQL:
-        with_ = _dn(allowed, instelling) + (", " + _LBV if naam == "leerbedrijven-per-pilot" else "")
-        return _deelnemer_overzicht(naam, query_rows(conn, f"WITH {with_} {_DEELNEMER_SQL[naam]}", params), allowed)
+        with_ = _dn(allowed, instelling, sleutels) + (", " + _LBV if naam == "leerbedrijven-per-pilot" else "")
+        select = (_DEELNEMER_SLEUTEL_SQL if sleutels else _DEELNEMER_SQL)[naam]
+        return _deelnemer_overzicht(naam, query_rows(conn, f"WITH {with_} {select}", params), allowed)
     joined = naam == "verklaringen-per-pilot" or allowed is not None or instelling is not None
-    with_ = _vd_joined(allowed, instelling) if joined else _VD_PLAIN
+    with_ = _vd_joined(allowed, instelling, sleutels) if joined else _vd_plain(sleutels)
     if naam == "niveaus":
         csv = referentie.kwalificaties()
         with_ += ", " + _KW_NIVEAU
         params.update(kc=list(csv), kn=[k.niveau for k in csv.values()])
-    rows = query_rows(conn, f"WITH {with_} {_VERKLARING_SQL[naam]}", params)
+    rows = query_rows(conn, f"WITH {with_} {(_VERKLARING_SLEUTEL_SQL if sleutels else _VERKLARING_SQL)[naam]}", params)
     return _verklaring_overzicht(conn, naam, rows, allowed)
 
 

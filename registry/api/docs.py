@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from registry.api import problems
+from registry.domein import onthulling
 
 COUNTING_RULES = """
 **Counting rules** (every overzicht is computed from the events alone, as of the *peildatum* D, business time):
@@ -28,33 +29,35 @@ COUNTING_RULES = """
 """.strip()
 
 PRIVACY_RULE = """
-**Small cells that stay small** (scope `publiek`, and `regio:` for its region's person-sized cells; one rule set,
-as a statistics office would):
+**Disclosure control: the cell key method** (scope `publiek`, and `regio:` for its region; landelijk and
+instelling see exact counts). Every count a publiek or regio answer shows (overzichten, headline numbers,
+`/v1/aantallen` and `/v1/reconciliatie` for regio, the web pages) is *afgerond/verstoord* the way statistics offices
+publish tables cut many ways (the ONS method of the 2021 Census):
 
-1. *Complete table first.* Suppression is computed on the complete national table; `?pilot=X` then returns row X
-   of that table (so a filter never shows what the full table hides). Only the per-pilot overzichten
-   (deelnemers-per-pilot, geslacht-per-pilot, leerbedrijven-per-pilot, verklaringen-per-pilot) may be narrowed by
-   pilot; another overzicht with `pilot`, and any `regio`/`instelling`: 403.
-2. *Primary:* every count of 1 to 4 becomes `null`.
-3. *Secondary*, repeated until stable, treating every row and every count column as a line whose sum is known
-   (a `totaal` column; the national totals that deelnemers-per-pilot, leeftijdsgroepen, instellingen and the
-   headline numbers share): a line with a hidden non-zero cell shows **no zeros** (its zeros are `null` too); a row
-   with a hidden count loses its `totaal`; a line left with a single hidden non-zero cell also loses its smallest
-   other non-zero count. Shares (percentage/aandeel) of such a row are `null`.
-4. *Protected together:* a pilot hidden in deelnemers-per-pilot is hidden in geslacht-per-pilot (man, vrouw,
-   onbekend) and in the deelnemers column of leerbedrijven-per-pilot, so no other overzicht sums to it.
+1. *Record keys:* every deelnemer has a random integer 0..255, drawn once when the registry first sees them and
+   kept with its state (never derived from the pseudonym).
+2. *Cell key:* the sum of the record keys of the records a cell counts, modulo 256 (a verklaring counts with its
+   deelnemer's key).
+3. *Perturbation:* published value = true value + the p-table's entry for (min(value, 7), cell key). The p-table
+   (`x-disclosure-control` in the OpenAPI document) publishes no value from 1 to 4: a true 1..4 becomes 0 or 5,
+   a true 0 stays 0, from 7 on the change is -2..+2; every row is unbiased. The same persons in a cell give the
+   same published value in every overzicht, filter, scope and peildatum, so differencing tables, months, regions
+   or scopes against each other finds only noise.
+4. *Totals* (a `totaal` column, the headline numbers, the register of a reconciliation) are cells of their own,
+   perturbed from their own records: they need not equal the sum of the perturbed cells. The regio web page's
+   totals per region are the sums of the perturbed cells shown.
 5. *Published peildata only:* `publiek` may ask only the last day of a completed month (setting
    `PRAKTIJK_PUBLIC_PEILDATA`: `maandeinde` (default), `kwartaaleinde`, or `dag` = any day before today);
-   another date is 400 with the nearest valid ones in `valid_values` (no bisecting days to date one person).
+   another date is 400 with the nearest valid ones in `valid_values`.
 6. *brancheorganisaties* are checked against the reference list; any other name is counted under
    `overig (niet in de referentielijst)`.
 
-Every row of a publiek answer has `"onderdrukt": true|false`. Dimension columns (niveau, tranche,
-aantal_werkprocessen, ...) are never suppressed. In every CSV export (all scopes) a text cell starting with
-`= + - @` or a control character gets a leading `'`, and other control characters become spaces.
-A `regio:` key gets rules 1-4 and 6 on its region's complete tables (narrowing by pilot: the per-pilot
-overzichten only; by instelling: 403), and its headline totals of 1 to 4 are suppressed. Keys with scope `landelijk`
-and `instelling:...` see exact counts.
+A publiek or regio JSON answer carries `"onthullingsbeheersing": {"methode": "celsleutel", "ptable_versie": "1"}`;
+its CSV starts with the line `# onthullingsbeheersing: methode=celsleutel; ptable_versie=1` before the header.
+Every count is an integer (no `null`, no `<5`). Dimension columns (niveau, tranche, aantal_werkprocessen, ...)
+are never perturbed. A `regio:` key may narrow its overzichten by pilot (by instelling: 403). In every CSV export
+(all scopes) a text cell starting with `= + - @` or a control character gets a leading `'`, and other control
+characters become spaces.
 """.strip()
 
 RECONCILIATIE_RULES = """
@@ -105,14 +108,40 @@ def overzicht_description(catalogue: dict[str, str]) -> str:
         "One of the evaluation's tables, from the events alone, as of `peildatum`.\n\n"
         "Optional filters narrow it to a pilot, an arbeidsmarktregio or an mbo-instelling; keys with a "
         "`regio:` or `instelling:` scope are always narrowed to theirs (asking for another: 403); "
-        "`publiek` keys may narrow only the per-pilot overzichten, by pilot only (else 403), and only at "
-        "published peildata (see below).\n\n"
+        "`publiek` keys may narrow by pilot only (else 403), and only at published peildata (see below).\n\n"
         "Unknown `naam`: 404 with `valid_values`; invalid `peildatum`: 400 with `valid_values`.\n\n"
         + PRIVACY_RULE
         + "\n\n"
         + COUNTING_RULES
         + ("\n\n**Overzichten** (columns and rules of each):" + listed if listed else "")
     )
+
+
+def disclosure_control() -> dict[str, Any]:
+    """The OpenAPI extension ``x-disclosure-control``: the method, its parameters and the whole p-table."""
+    t = onthulling.ptabel()
+    return {
+        "methode": onthulling.METHODE,
+        "scopes": ["publiek", "regio"],
+        "ptable_versie": t.versie,
+        "sleutelbereik": onthulling.SLEUTELBEREIK,
+        "drempel": t.drempel,
+        "max_verstoring": t.max_verstoring,
+        "max_pcv": t.max_pcv,
+        "totalen": "cells of their own, perturbed from their own records",
+        # (pcv, first ckey, last ckey, pvalue): the p-table's rows, runs of equal pvalue merged
+        "ptable": _runs(t),
+    }
+
+
+def _runs(t: onthulling.PTabel) -> list[list[int]]:
+    out: list[list[int]] = []
+    for (pcv, ckey), p in sorted(t.verstoring.items()):
+        if out and out[-1][0] == pcv and out[-1][3] == p and out[-1][2] == ckey - 1:
+            out[-1][2] = ckey
+        else:
+            out.append([pcv, ckey, ckey, p])
+    return out
 
 
 def _problem_errors_only(spec: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +170,7 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = _problem_errors_only(default_openapi())
+            app.openapi_schema["info"]["x-disclosure-control"] = disclosure_control()
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

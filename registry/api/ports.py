@@ -7,6 +7,7 @@ satisfies this protocol structurally through its module-level functions and ``OV
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any, Protocol
 
@@ -28,8 +29,11 @@ class ReadQueries(Protocol):
         pilot: str | None = None,
         instelling: str | None = None,
         regio: str | None = None,
+        *,
+        sleutels: bool = False,
     ) -> list[dict[str, Any]]:
-        """The rows of overzicht ``naam`` as of ``peildatum``; KeyError for an unknown name."""
+        """The rows of overzicht ``naam`` as of ``peildatum``; KeyError for an unknown name. ``sleutels``: in each
+        count column the sum of the record keys of what it counts instead (the cell key method)."""
         ...
 
     def aantallen(
@@ -42,8 +46,9 @@ class ReadQueries(Protocol):
         van: date,
         tot: date,
         instelling: str | None = None,
+        sleutels: bool = False,
     ) -> list[dict[str, Any]]:
-        """One row per month from ``van`` to ``tot``."""
+        """One row per month from ``van`` to ``tot`` (``sleutels``: record-key sums instead of counts)."""
         ...
 
     def doorstroom_standen(
@@ -96,6 +101,10 @@ class ReadQueries(Protocol):
         """The reconciliation at ``peildatum``: one row per pilot with a registered deelnemer at D or a telling
         within ``venster_dagen`` days of D (only ``pilot`` when given), sources sorted by partner; ``personen``
         fills each source's pseudonyms per category."""
+        ...
+
+    def record_sleutels(self, conn: Connection, deelnemers: Collection[str]) -> dict[str, int]:
+        """deelnemer -> record key of the cell key method, for the deelnemers the registry has seen."""
         ...
 
     def pilots_of_instelling(self, conn: Connection, instelling: str) -> set[str]:

@@ -20,10 +20,23 @@ class OverzichtenLijst(BaseModel):
     overzichten: list[OverzichtInfo]
 
 
+class Onthullingsbeheersing(BaseModel):
+    """The disclosure control of a publiek or regio answer (absent from landelijk and instelling answers: exact)."""
+
+    methode: str = Field(description="`celsleutel`: the cell key method (see x-disclosure-control).")
+    ptable_versie: str = Field(description="The version of the p-table the counts were perturbed with.")
+
+
+_ONTHULLING = (
+    "Only in publiek and regio answers: their counts are perturbed (afgerond/verstoord), see x-disclosure-control."
+)
+
+
 class OverzichtResponse(BaseModel):
     naam: str
     peildatum: date
     rijen: list[dict[str, Any]] = Field(description="One object per row; the CSV format has the same columns.")
+    onthullingsbeheersing: Onthullingsbeheersing | None = Field(default=None, description=_ONTHULLING)
 
 
 class _Open(BaseModel):
@@ -50,6 +63,7 @@ class AantallenResponse(BaseModel):
     gemeente: str | None = None
     instelling: str | None = None
     maanden: list[MaandAantallen]
+    onthullingsbeheersing: Onthullingsbeheersing | None = Field(default=None, description=_ONTHULLING)
 
 
 class TijdlijnEntry(_Open):
@@ -223,6 +237,7 @@ class ReconciliatieRij(BaseModel):
 class ReconciliatieResponse(BaseModel):
     peildatum: date
     rijen: list[ReconciliatieRij]
+    onthullingsbeheersing: Onthullingsbeheersing | None = Field(default=None, description=_ONTHULLING)
 
 
 class PersonenPerCategorie(BaseModel):

@@ -134,6 +134,8 @@ def maak_tabel(eng: Engine, b: Bestand) -> None:
     """Create the table of manifest entry ``b`` with its own component's DDL (the same code that makes it in
     production), so the restored rows land in the table that version of the component expects."""
     from consumers.validator_config import StateStore
+    from projections import feiten
+    from projections.store import ensure
     from registry.api.audit import create_audit_table
     from registry.api.auth import KeyStore
     from registry.infra import gegevenskluis, pseudoniem_rotatie
@@ -149,6 +151,8 @@ def maak_tabel(eng: Engine, b: Bestand) -> None:
                 create_audit_table(conn, b.tabel)
             elif b.soort == "gegevenskluis":
                 gegevenskluis.maak_tabel(conn, schema)
+            elif b.soort == "record_sleutels":
+                ensure(conn, schema, [feiten.PROJECTION])
             else:
                 pseudoniem_rotatie.maak_tabel(conn, schema)
 

@@ -12,6 +12,7 @@ from registry.api.auth import ApiKey
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
 from registry.api.scopes import aggregate_filters, require
+from registry.diensten.onthulling import verstoor_genest
 from registry.diensten.poorten import Antwoorden, Rows
 
 MAX_MAANDEN = 120  # the work and the answer grow with the months asked: at most ten years per request
@@ -43,7 +44,8 @@ def aantallen(
     gemeente: str | None = None,
     instelling: str | None = None,
 ) -> Aantallen:
-    """One row per month from ``van`` to ``tot``: 403 for publiek, 400 for a span the wrong way round or too long."""
+    """One row per month from ``van`` to ``tot``: 403 for publiek, 400 for a span the wrong way round or too long;
+    perturbed by the cell key method for regio."""
     require(principal, "landelijk", "regio", "instelling")
     if tot < van:
         raise ProblemError(400, "invalid-parameter", "tot is before van", parameter="tot")
@@ -62,4 +64,14 @@ def aantallen(
         ("aantallen", r, p, g, van, tot, i),
         lambda: [dict(x) for x in rm.aantallen(conn, regio=r, pilot=p, gemeente=g, van=van, tot=tot, instelling=i)],
     )
+    if principal.scope.kind == "regio":
+        # any day, gemeente and month: every count perturbed by its cell key (differencing finds only noise)
+        sleutels = answers.rows(
+            ("aantallen-sleutels", r, p, g, van, tot, i),
+            lambda: [
+                dict(x)
+                for x in rm.aantallen(conn, regio=r, pilot=p, gemeente=g, van=van, tot=tot, instelling=i, sleutels=True)
+            ],
+        )
+        rows = verstoor_genest(rows, sleutels)
     return Aantallen(van, tot, r, p, g, i, rows)

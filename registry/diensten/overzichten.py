@@ -1,5 +1,5 @@
-"""The overzichten: the catalogue, one table as of a peildatum for a key (scope narrowing, small-cell suppression,
-published peildata for publiek), the headline numbers (kerncijfers) and their course over the months (verloop).
+"""The overzichten: the catalogue, one table as of a peildatum for a key (scope narrowing, the cell key method for
+publiek and regio, published peildata for publiek), the headline numbers (kerncijfers) and their course over the months (verloop).
 
 An unknown overzicht NAME, checked against the catalogue, is the 404 ``unknown-overzicht``; anything the read
 models raise after that check (a ``KeyError`` from a rule with a typo included) is an internal error, never a 404.
@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from registry.api.auth import ApiKey
-from registry.api.kleine_cellen import PER_PILOT, SMALL_CELL_MAX, SMALL_CELL_MIN, protect_overzicht
 from registry.api.params import EERSTE_DATUM
 from registry.api.peildata import is_published, nearest_published
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
 from registry.api.scopes import aggregate_filters, forbid
+from registry.diensten.onthulling import check_brancheorganisaties, verstoor_rijen
 from registry.diensten.poorten import Antwoorden, Rows
+from registry.domein import onthulling
 
 # (label, overzicht, column) summed for each headline number
 KERNCIJFERS: tuple[tuple[str, str, str], ...] = (
@@ -43,7 +44,7 @@ class Verloop:
     """The headline numbers at each month end up to the peildatum."""
 
     peildata: list[date]
-    reeksen: dict[str, list[int | None]]  # label -> one value per peildatum (None: suppressed)
+    reeksen: dict[str, list[int | None]]  # label -> one value per peildatum
 
 
 def catalogus(rm: ReadQueries) -> list[tuple[str, str]]:
@@ -63,7 +64,8 @@ def check_naam(rm: ReadQueries, naam: str, detail: str | None = None) -> None:
 
 
 def beschermd(principal: ApiKey) -> bool:
-    """Small cells suppressed: publiek, and regio (a regio's own tables are small enough to hold person-sized cells)."""
+    """Counts perturbed by the cell key method: publiek, and regio (a regio's own tables are small enough to hold
+    person-sized cells, and a regio key may ask any day)."""
     return principal.scope.kind in ("publiek", "regio")
 
 
@@ -84,27 +86,32 @@ def overzicht(
     _check_narrowing(principal, naam, p, i)
     if not beschermd(principal):
         return _exact(rm, answers, naam, peildatum, p, i, r)
-    # suppression on the COMPLETE table (a regio's: its whole region), protected together with
-    # deelnemers-per-pilot; filtered afterwards
-    rows = protect_overzicht(
-        naam,
-        _exact(rm, answers, naam, peildatum, None, i, r),
-        lambda: _exact(rm, answers, "deelnemers-per-pilot", peildatum, None, i, r),
-    )
-    return rows if p is None else [row for row in rows if row.get("pilot") == p]
+    return verstoord(rm, answers, naam, peildatum, p, i, r)
+
+
+def verstoord(
+    rm: ReadQueries,
+    answers: Antwoorden,
+    naam: str,
+    peildatum: date,
+    p: str | None = None,
+    i: str | None = None,
+    r: str | None = None,
+) -> Rows:
+    """The rows of overzicht ``naam`` as publiek and regio see them: every count perturbed by its cell key (any cut
+    is safe: the same records give the same published value in every table); brancheorganisaties checked against
+    the reference list first."""
+    exact = _exact(rm, answers, naam, peildatum, p, i, r)
+    sleutels = sleutelsommen(rm, answers, naam, peildatum, p, i, r)
+    if naam == "brancheorganisaties":
+        exact, sleutels = check_brancheorganisaties(exact), check_brancheorganisaties(sleutels)
+    return verstoor_rijen(exact, sleutels)
 
 
 def _check_narrowing(principal: ApiKey, naam: str, pilot: str | None, instelling: str | None) -> None:
     if principal.scope.kind == "regio" and instelling is not None:
-        # a cut by instelling is one more table of the region to difference against (as publiek: pilot only)
+        # the regio scope is about pilots and regions; an instelling's own numbers are the instelling's key's
         raise forbid(principal, "regio overzichten can be narrowed by pilot only")
-    if beschermd(principal) and pilot is not None and naam not in PER_PILOT:
-        # a pilot's cut of a national table is a new table: national minus pilot would difference out cells
-        raise forbid(
-            principal,
-            f"{principal.scope.kind} may narrow only the per-pilot overzichten "
-            f"({', '.join(sorted(PER_PILOT))}) by pilot",
-        )
 
 
 def _exact(
@@ -121,6 +128,27 @@ def _exact(
         ("overzicht", naam, peildatum, p, i, r),
         lambda: [
             dict(row) for row in rm.overzicht(answers.connection(), naam, peildatum, pilot=p, instelling=i, regio=r)
+        ],
+    )
+
+
+def sleutelsommen(
+    rm: ReadQueries,
+    answers: Antwoorden,
+    naam: str,
+    peildatum: date,
+    p: str | None,
+    i: str | None,
+    r: str | None,
+) -> Rows:
+    """The overzicht with the record-key sum of each count cell (cached like the counts)."""
+    return answers.rows(
+        ("overzicht-sleutels", naam, peildatum, p, i, r),
+        lambda: [
+            dict(row)
+            for row in rm.overzicht(
+                answers.connection(), naam, peildatum, pilot=p, instelling=i, regio=r, sleutels=True
+            )
         ],
     )
 
@@ -153,13 +181,16 @@ _PUBLISHED = {
 
 def kerncijfers(rm: ReadQueries, answers: Antwoorden, principal: ApiKey, peildatum: date) -> dict[str, int | None]:
     """deelnemers, met een verklaring, verklaringen at the peildatum: the column sums of the same overzichten (same
-    queries, same answer-cache keys), before suppression; for publiek and regio a sum of 1..4 is suppressed too
-    (None; the column sums themselves are public: see ``kleine_cellen.suppress_small_cells``)."""
+    queries, same answer-cache keys). For publiek and regio each is a cell of its own, perturbed by the cell key
+    of all its records (the column's key sums add up to it: the rows of these overzichten partition the records)."""
     p, r, i = aggregate_filters(principal, None, None, None)
     out: dict[str, int | None] = {}
     for label, naam, kolom in KERNCIJFERS:
         total = sum(int(row.get(kolom) or 0) for row in _exact(rm, answers, naam, peildatum, p, i, r))
-        out[label] = None if beschermd(principal) and SMALL_CELL_MIN <= total <= SMALL_CELL_MAX else total
+        if beschermd(principal):
+            sleutels = sleutelsommen(rm, answers, naam, peildatum, p, i, r)
+            total = onthulling.verstoor(total, sum(int(row.get(kolom) or 0) for row in sleutels))
+        out[label] = total
     return out
 
 

@@ -15,6 +15,8 @@ from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
 from registry.api.scopes import forbid, require
 from registry.diensten.inzage import audit
+from registry.diensten.onthulling import verstoor_reconciliatie
+from registry.diensten.overzichten import sleutelsommen
 from registry.diensten.poorten import Antwoorden, Rows
 from registry.domein import referentie
 from registry.domein.reconciliatie import CATEGORIEEN, BronResultaat, PilotRij, met_relatie
@@ -67,7 +69,12 @@ def reconciliatie(
     if p is not None and visible is not None and p not in visible:
         raise forbid(principal, f"pilot {p!r} is outside the key's pilots")
     relatie = relaties_van(principal, rm, conn)
-    if relatie is None:
+    if principal.scope.kind == "regio":
+        rows = answers.rows(
+            ("reconciliatie-verstoord", peildatum, p, venster_dagen),
+            lambda: _verstoorde_rijen(rm, conn, answers, peildatum, p, venster_dagen),
+        )
+    elif relatie is None:
         rows = answers.rows(
             ("reconciliatie", peildatum, p, venster_dagen),
             lambda: [r.api() for r in rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster_dagen)],
@@ -79,6 +86,22 @@ def reconciliatie(
             if visible is None or r.pilot in visible
         ]
     return [r for r in rows if visible is None or r["pilot"] in visible], relatie is not None
+
+
+def _verstoorde_rijen(
+    rm: ReadQueries, conn: Connection, answers: Antwoorden, peildatum: date, p: str | None, venster_dagen: int
+) -> Rows:
+    """Every pilot's row with its counts perturbed by the cell key method (a regio key's answer): the register as
+    the deelnemers-per-pilot cell of the pilot (the same records: the same published value), each category and
+    list from the record keys of its persons."""
+    rijen = rm.reconciliatie_rijen(conn, peildatum, p, venster_dagen=venster_dagen, personen=True)
+    sleutels = rm.record_sleutels(conn, {d for r in rijen for b in r.bronnen for ds in b.personen.values() for d in ds})
+    # the overzicht's key sums, cached under the same key as the overzicht's own
+    register = {
+        str(row["pilot"]): int(row["deelnemers"])
+        for row in sleutelsommen(rm, answers, "deelnemers-per-pilot", peildatum, None, None, None)
+    }
+    return [verstoor_reconciliatie(r, register.get(r.pilot, 0), sleutels) for r in rijen]
 
 
 def personen(

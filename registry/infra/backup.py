@@ -3,7 +3,8 @@
 The canonical log in Kafka is the source of truth and the read models are rebuilt from it (``replay all``); what
 the log does not hold lives only here: the API keys and the audit trail of person-level reads, the validator's state
 (``entiteit``, ``canoniek_offset`` per instance schema), the data-key vault (``data_sleutels``, whose loss would make
-every name unreadable) and the applied pseudonym rotations (``pseudoniem_rotaties``).
+every name unreadable), the applied pseudonym rotations (``pseudoniem_rotaties``) and the deelnemers' record keys of
+the disclosure control (``record_sleutels``, drawn at random: new ones would change every publiek number).
 
 PostgreSQL does the work: every table is written with its own ``COPY .. TO STDOUT (FORMAT csv, HEADER)``, in
 primary-key order, all inside ONE ``REPEATABLE READ`` read-only transaction (one snapshot: the keys, the audit trail
@@ -42,7 +43,8 @@ MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 _QUALIFIED = re.compile(r"^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$")
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_SOORTEN = ("api_keys", "audit", "validator_staat", "gegevenskluis", "pseudoniem_rotaties")
+_SOORTEN = ("api_keys", "audit", "validator_staat", "gegevenskluis", "pseudoniem_rotaties", "record_sleutels")
+RECORD_SLEUTELS = "record_sleutels"  # the feiten projection's record keys: drawn at random, no replay gives them back
 # the session settings every text COPY runs under, so the same rows give the same bytes on any server and session
 _VASTE_INSTELLINGEN = (
     "SET LOCAL TIME ZONE 'UTC'",
@@ -426,4 +428,6 @@ def te_bewaren(
         raise BackupFout(f"{', '.join(ontbreekt)} does not exist (is --validator-schema right?)")
     if gekwalificeerd(conn, f'"{read_schema}".{pseudoniem_rotatie.TABLE}') is not None:
         gevonden.append(Tabel("pseudoniem_rotaties", f"{read_schema}.{pseudoniem_rotatie.TABLE}"))
+    if gekwalificeerd(conn, f'"{read_schema}".{RECORD_SLEUTELS}') is not None:
+        gevonden.append(Tabel("record_sleutels", f"{read_schema}.{RECORD_SLEUTELS}"))
     return gevonden

@@ -10,8 +10,9 @@ from registry.api.deps import Conn, Queries
 from registry.api.params import Datum, GemeenteQuery, InstellingQuery, PilotQuery, RegioQuery
 from registry.api.principal import Principal
 from registry.api.problems import problem_responses
-from registry.api.schemas import AantallenResponse, MaandAantallen
+from registry.api.schemas import AantallenResponse, MaandAantallen, Onthullingsbeheersing
 from registry.diensten import aantallen as diensten
+from registry.diensten import onthulling
 
 router = APIRouter(tags=["aantallen"])
 
@@ -19,13 +20,15 @@ router = APIRouter(tags=["aantallen"])
 @router.get(
     "/v1/aantallen",
     response_model=AantallenResponse,
+    response_model_exclude_unset=True,  # onthullingsbeheersing only where set (regio)
     responses=problem_responses(400, 401, 403),
     summary="Monthly counts",
     description="Per month from `van` to `tot` (at most 120 months, dates 1990-01-01..2100-12-31; more: "
     "400): aangemeld, ingeschreven, actief, verklaringen, beeindigd by "
     "reden and uitstroom by type. Filters (`regio`, `pilot`, `gemeente`, `instelling`) combine "
     "with AND; none = national. Scopes: landelijk, regio (narrowed to the region), instelling "
-    "(narrowed to the instelling); publiek: 403.",
+    "(narrowed to the instelling); publiek: 403. A regio answer is perturbed by the cell key method "
+    "(`onthullingsbeheersing`, see x-disclosure-control).",
 )
 def aantallen(
     principal: Principal,
@@ -43,7 +46,8 @@ def aantallen(
     antwoord = diensten.aantallen(
         rm, conn, answers, principal, van, tot, regio=regio, pilot=pilot, gemeente=gemeente, instelling=instelling
     )
-    return AantallenResponse(
+    verstoord = principal.scope.kind == "regio"
+    antwoord_model = AantallenResponse(
         van=antwoord.van,
         tot=antwoord.tot,
         regio=antwoord.regio,
@@ -52,3 +56,6 @@ def aantallen(
         instelling=antwoord.instelling,
         maanden=[MaandAantallen.model_validate(x) for x in antwoord.maanden],
     )
+    if verstoord:
+        antwoord_model.onthullingsbeheersing = Onthullingsbeheersing(**onthulling.beschrijving())
+    return antwoord_model

@@ -14,7 +14,8 @@ from registry.api.docs import overzicht_description
 from registry.api.params import Datum, InstellingQuery, PilotQuery, RegioQuery
 from registry.api.principal import Principal
 from registry.api.problems import problem_responses
-from registry.api.schemas import OverzichtenLijst, OverzichtInfo, OverzichtResponse
+from registry.api.schemas import Onthullingsbeheersing, OverzichtenLijst, OverzichtInfo, OverzichtResponse
+from registry.diensten import onthulling
 from registry.diensten import overzichten as diensten
 
 NAAM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -44,11 +45,19 @@ def overzicht(
     rows = diensten.overzicht(
         rm, answers, principal, naam, peildatum, filters, publieke_peildata=context.settings.public_peildata
     )
+    verstoord = diensten.beschermd(principal)
     if format == "csv":
         return Response(
-            to_csv(rows),
+            (onthulling.csv_kop() if verstoord else "") + to_csv(rows),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{naam}_{peildatum.isoformat()}.csv"'},
+        )
+    if verstoord:
+        return OverzichtResponse(
+            naam=naam,
+            peildatum=peildatum,
+            rijen=rows,
+            onthullingsbeheersing=Onthullingsbeheersing(**onthulling.beschrijving()),
         )
     return OverzichtResponse(naam=naam, peildatum=peildatum, rijen=rows)
 
@@ -58,7 +67,8 @@ def as_json(answer: Any) -> Any:
     FastAPI would validate it again. The bytes are those FastAPI renders (pydantic's
     serializer of the same model); the OpenAPI document still names OverzichtResponse (response_model)."""
     if isinstance(answer, OverzichtResponse):
-        return Response(answer.model_dump_json(), media_type="application/json")
+        # unset: landelijk and instelling answers carry no onthullingsbeheersing (their shape stays as it was)
+        return Response(answer.model_dump_json(exclude_unset=True), media_type="application/json")
     return answer
 
 

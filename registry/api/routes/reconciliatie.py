@@ -14,6 +14,7 @@ from registry.api.params import NAAM_PATTERN, PARTNER_PATTERN, Datum
 from registry.api.principal import Principal
 from registry.api.problems import problem_responses
 from registry.api.schemas import ReconciliatiePersonenResponse, ReconciliatieResponse
+from registry.diensten import onthulling
 from registry.diensten import reconciliatie as diensten
 from registry.domein.reconciliatie import CATEGORIEEN, ZONDER_RELATIE
 
@@ -75,7 +76,9 @@ def csv_lines(rijen: list[dict[str, Any]]) -> list[dict[str, Any]]:
     "Scopes: landelijk (all pilots), regio (the pilots of its arbeidsmarktregio), instelling "
     "(the pilots it enrols in; list entries about persons it did not enrol are counted in one "
     "extra category, `zonder_relatie`, only); publiek: 403; a `pilot` outside the scope: 403. Unknown "
-    "`pilot`: 404 with `valid_values`; invalid `peildatum`: 400.\n\n" + RECONCILIATIE_RULES,
+    "`pilot`: 404 with `valid_values`; invalid `peildatum`: 400. A regio answer is perturbed by the cell key "
+    "method (`onthullingsbeheersing`; each count on its own, so a source's equation need not close).\n\n"
+    + RECONCILIATIE_RULES,
 )
 def reconciliatie(
     principal: Principal,
@@ -94,14 +97,16 @@ def reconciliatie(
     rijen, per_relatie = diensten.reconciliatie(
         rm, conn, answers, principal, peildatum, pilot, context.settings.reconcile_window_days
     )
+    verstoord = principal.scope.kind == "regio"
     if format == "csv":
         kolommen = (*CSV_COLUMNS, ZONDER_RELATIE) if per_relatie else CSV_COLUMNS
         return Response(
-            to_csv(csv_lines(rijen), kolommen),
+            (onthulling.csv_kop() if verstoord else "") + to_csv(csv_lines(rijen), kolommen),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="reconciliatie_{peildatum.isoformat()}.csv"'},
         )
-    return ReconciliatieResponse.model_validate({"peildatum": peildatum, "rijen": rijen})
+    extra = {"onthullingsbeheersing": onthulling.beschrijving()} if verstoord else {}
+    return ReconciliatieResponse.model_validate({"peildatum": peildatum, "rijen": rijen, **extra})
 
 
 @router.get(

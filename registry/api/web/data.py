@@ -1,7 +1,7 @@
 """How the Praktijkloket pages draw what the application layer (``registry.diensten``) answers: the chart
 series of an overzicht and of the verloop, and the tables per arbeidsmarktregio. The numbers themselves come from
 the same use cases as the API's, called with the visitor's key, so a page shows exactly what the API answers for that
-key (scope narrowing and small-cell suppression included)."""
+key (scope narrowing and the cell key perturbation included)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from registry.api.auth import ApiKey, Scope
-from registry.api.kleine_cellen import is_count_column
 from registry.api.web.svg import Series
+from registry.diensten.onthulling import is_count_column
 from registry.diensten.overzichten import Verloop
 from registry.domein import referentie
 
@@ -77,7 +77,7 @@ def grafiekreeksen(rows: Rows) -> tuple[list[str], list[Series]]:
 class RegioTabel:
     regio: str
     rijen: Rows  # pilot_naam, deelnemers, deelnemers_met_verklaring (as the API shows them)
-    totaal: dict[str, int | None]  # None when a cell of the column is suppressed (no sum that gives it back)
+    totaal: dict[str, int | None]  # the sum of the cells shown (None: a cell shows no number)
 
 
 def per_regio(deelnemers: Sequence[dict[str, Any]], verklaringen: Sequence[dict[str, Any]]) -> list[RegioTabel]:

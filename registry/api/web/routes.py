@@ -128,6 +128,8 @@ def _render(request: Request, visitor: Bezoeker, name: str, status: int = 200, *
         {
             "bezoeker": visitor,
             "scope": str(visitor.principal.scope),
+            # publiek and regio numbers are perturbed by the cell key method: every page says so
+            "verstoord": overzichten.beschermd(visitor.principal),
             "terug": path,
             "overzichten": context.pop("catalogus", None),
             **context,
