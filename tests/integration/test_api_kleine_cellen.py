@@ -25,12 +25,6 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-
-from consumers import projector
-from projections import queries
-from registry.api.app import create_app
-from registry.api.audit import MemoryAuditLog
-from registry.api.auth import MemoryKeyStore
 from registry.api.kleine_cellen import (
     PER_PILOT,
     SMALL_CELL_MAX,
@@ -39,6 +33,12 @@ from registry.api.kleine_cellen import (
     check_brancheorganisaties,
     is_count_column,
 )
+
+from consumers import projector
+from projections import queries
+from registry.api.app import create_app
+from registry.api.audit import MemoryAuditLog
+from registry.api.auth import MemoryKeyStore
 from registry.demo import data as demodata
 from registry.demo import run
 from registry.domein import referentie

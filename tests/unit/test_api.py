@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.status import ConsumerLag, PartitionLag, ProjectionOffsets
+from registry.domein.onthulling import verstoor
 from registry.infra import settings as settings_mod
 from tests.support.api import assert_problem, get, memory_keys
 
@@ -46,6 +47,8 @@ class FakeReadModels:
         pilot: str | None = None,
         instelling: str | None = None,
         regio: str | None = None,
+        *,
+        sleutels: bool = False,  # the stand-in's key sums: the counts themselves
     ) -> list[dict[str, Any]]:
         self.calls.append(
             {"naam": naam, "peildatum": peildatum, "pilot": pilot, "instelling": instelling, "regio": regio}
@@ -83,6 +86,7 @@ class FakeReadModels:
         van: date,
         tot: date,
         instelling: str | None = None,
+        sleutels: bool = False,  # the stand-in's key sums: the counts themselves
     ) -> list[dict[str, Any]]:
         self.calls.append(
             {"regio": regio, "pilot": pilot, "gemeente": gemeente, "van": van, "tot": tot, "instelling": instelling}
@@ -265,30 +269,14 @@ def test_overzicht_json_shape_exact_for_landelijk(env: dict[str, Any]) -> None:
     }
 
 
-def test_overzicht_publiek_suppresses_small_cells(env: dict[str, Any]) -> None:
-    rows = get(env, OVZ, "publiek").json()["rijen"]
-    # eerste=3 and tweede=4 are small; totaal would give them back; eerste=7 is the column's complement; the
-    # zeros beside a hidden cell are hidden too (a 0 next to a hidden cell would say the cell is the rest)
-    assert rows[0] == {
-        "kwalificatie": "25250",
-        "niveau": 1,
-        "domein": "Afbouw",
-        "eerste": None,
-        "tweede": None,
-        "derde": 12,
-        "totaal": None,
-        "onderdrukt": True,
-    }
-    assert rows[1] == {
-        "kwalificatie": "25251,25252",
-        "niveau": 2,
-        "domein": "Zorg, welzijn",
-        "eerste": None,
-        "tweede": None,
-        "derde": None,
-        "totaal": None,
-        "onderdrukt": True,
-    }
+def test_overzicht_publiek_is_perturbed_cell_by_cell(env: dict[str, Any]) -> None:
+    body = get(env, OVZ, "publiek").json()
+    exact = get(env, OVZ, "landelijk").json()["rijen"]
+    assert body["onthullingsbeheersing"] == {"methode": "celsleutel", "ptable_versie": "1"}
+    for shown, e in zip(body["rijen"], exact, strict=True):
+        # the stand-in's key sum of a cell is its count; dimensions (niveau) and labels stay
+        assert shown == {c: verstoor(v, v) if c in ("eerste", "tweede", "derde", "totaal") else v for c, v in e.items()}
+    assert body["rijen"][0]["eerste"] in (0, 5)  # a true 3 is never published as 1..4
 
 
 def test_overzicht_csv_same_columns(env: dict[str, Any]) -> None:
@@ -302,17 +290,19 @@ def test_overzicht_csv_same_columns(env: dict[str, Any]) -> None:
     )
 
 
-def test_overzicht_csv_publiek_marks_suppression(env: dict[str, Any]) -> None:
-    rows = list(csv.DictReader(io.StringIO(get(env, OVZ + "&format=csv", "publiek").text)))
-    assert rows[0]["eerste"] == "" and rows[0]["onderdrukt"] == "true"
+def test_overzicht_csv_publiek_says_how_it_is_perturbed(env: dict[str, Any]) -> None:
+    kop, rest = get(env, OVZ + "&format=csv", "publiek").text.split("\r\n", 1)
+    assert kop == "# onthullingsbeheersing: methode=celsleutel; ptable_versie=1"
+    rows = list(csv.DictReader(io.StringIO(rest)))
+    assert rows[0]["eerste"] == str(verstoor(3, 3)) and rows[1]["totaal"] == str(verstoor(11, 11))
 
 
 def test_regio_scope_is_narrowed(env: dict[str, Any]) -> None:
     assert get(env, OVZ, "regio:Rijnmond").status_code == 200
     assert env["rm"].calls[-1]["regio"] == "Rijnmond"
-    # as publiek, a regio cuts only the per-pilot overzichten by pilot, after suppressing its whole region
-    assert_problem(get(env, OVZ + "&pilot=rijnmond", "regio:Rijnmond"), 403)
-    # (the per-pilot cut: tests/integration/test_api_kleine_cellen.py)
+    # a regio may cut by its own pilots (every cut perturbed by its cell keys), not by another region's
+    assert get(env, OVZ + "&pilot=rijnmond", "regio:Rijnmond").status_code == 200
+    assert env["rm"].calls[-1]["pilot"] == "rijnmond"
     assert_problem(get(env, OVZ + "&pilot=twente", "regio:Rijnmond"), 403)
     assert_problem(get(env, OVZ + "&pilot=doorzaam", "regio:Rijnmond"), 403)  # national pilot: no region
     assert_problem(get(env, OVZ + "&regio=Twente", "regio:Rijnmond"), 403)
@@ -342,8 +332,8 @@ def test_instelling_key_by_display_name() -> None:
 
 
 def test_publiek_filters_by_pilot_only(env: dict[str, Any]) -> None:
-    # kwalificaties has no pilot column: a pilot's cut of it is another table (national minus pilot = the rest)
-    assert assert_problem(get(env, OVZ + "&pilot=rijnmond", "publiek"), 403)["scope"] == "publiek"
+    # any table cut by pilot: the cell key method makes national minus pilot noise, not the rest
+    assert get(env, OVZ + "&pilot=rijnmond", "publiek").status_code == 200
     assert assert_problem(get(env, OVZ + "&regio=Rijnmond", "publiek"), 403)["scope"] == "publiek"
     assert_problem(get(env, OVZ + "&instelling=mbo.albeda", "publiek"), 403)
 
@@ -499,7 +489,7 @@ def test_metrics_use_route_templates_only(env: dict[str, Any]) -> None:
 def test_openapi_documents_rules(env: dict[str, Any]) -> None:
     spec = env["client"].get("/openapi.json").json()
     desc = spec["paths"]["/v1/overzichten/{naam}"]["get"]["description"]
-    for phrase in ("startdatum <= D", "17 jaar en jonger", "Niet geregistreerd", "onderdrukt", "volgnummer"):
+    for phrase in ("startdatum <= D", "17 jaar en jonger", "Niet geregistreerd", "cell key method", "volgnummer"):
         assert phrase in desc
     assert "apiKey" in spec["components"]["securitySchemes"]
     assert env["client"].get("/docs").status_code == 200

@@ -138,7 +138,7 @@ def test_the_fast_path_keeps_every_scope_check(world: dict[str, Any]) -> None:
     assert _get(world, "publiek").status_code == 200  # (its key remembered from now on)
     threads = world["threads"]
     assert _get(world, "regio:Rijnmond", URL + "&instelling=mbo.albeda").status_code == 403
-    assert _get(world, "publiek", URL + "&pilot=drenthe").status_code == 403  # not a per-pilot overzicht
+    assert _get(world, "publiek", URL + "&instelling=mbo.albeda").status_code == 403  # publiek: no instelling cut
     assert _get(world, "publiek", URL.replace("2021-01-31", "2021-01-13")).status_code == 400  # not published
     assert _get(world, "landelijk", "/v1/overzichten/onbekend?peildatum=2021-01-31").status_code == 404
     assert world["threads"] == threads  # refused on the event loop, before any answer

@@ -9,7 +9,6 @@ import pytest
 
 from registry.api.auth import MemoryKeyStore, Scope, hash_key, new_key, parse_scope, well_formed
 from registry.api.csv_uitvoer import to_csv
-from registry.api.kleine_cellen import suppress_small_cells
 from registry.api.readmodels import strip_personal
 from tests.support.loadtest import check_loopback, percentile, run_load
 
@@ -67,71 +66,6 @@ def test_memory_store_revocation() -> None:
     assert store.lookup(secret) == k
     assert store.revoke(k.key_id) and not store.revoke(k.key_id)
     assert store.lookup(secret) is None
-
-
-def test_suppression_rules() -> None:
-    rows = suppress_small_cells(
-        [
-            {"pilot": "x", "tranche": 1, "deelnemers": 0, "man": 4, "vrouw": 5, "onbekend": 1},
-            {"niveau": 2, "verklaringen": 3, "deelnemers_met_verklaring": 2, "percentage": 12.5},
-            {"aantal_werkprocessen": 3, "verklaringen": 40},
-            {"mbo_instelling": "Albeda", "deelnemers": 1, "actief": True},
-        ]
-    )
-    # deelnemers 0 sits in the column of the hidden deelnemers=1 (Albeda): a zero beside a hidden cell is hidden
-    assert rows[0] == {
-        "pilot": "x",
-        "tranche": 1,
-        "deelnemers": None,
-        "man": None,
-        "vrouw": 5,
-        "onbekend": None,
-        "onderdrukt": True,
-    }
-    assert rows[1] == {
-        "niveau": 2,
-        "verklaringen": None,
-        "deelnemers_met_verklaring": None,
-        "percentage": None,
-        "onderdrukt": True,
-    }
-    # verklaringen=3 is the only suppressed cell of its column: the column's other cell goes too
-    assert rows[2] == {"aantal_werkprocessen": 3, "verklaringen": None, "onderdrukt": True}
-    assert rows[3]["deelnemers"] is None and rows[3]["actief"] is True
-
-
-def test_secondary_suppression_in_rows_and_columns() -> None:
-    rows = suppress_small_cells(
-        [
-            {"pilot": "a", "man": 2, "vrouw": 30, "onbekend": 9},
-            {"pilot": "b", "man": 20, "vrouw": 40, "onbekend": 0},
-            {"pilot": "c", "man": 25, "vrouw": 50, "onbekend": 12},
-        ]
-    )
-    # a: man=2 suppressed; alone in its row -> the row's smallest other (onbekend 9) too; the columns man and
-    # onbekend then have one suppressed cell each -> their smallest other non-zero cells (man 20, onbekend 12);
-    # rows b and c then have one suppressed cell each -> their smallest others (vrouw 40, man 25); column vrouw
-    # then has one -> vrouw 30; b's onbekend 0 is a zero beside hidden cells, so hidden too. Deterministic:
-    # columns are visited in name order.
-    assert [(r["man"], r["vrouw"], r["onbekend"]) for r in rows] == [
-        (None, None, None),
-        (None, None, None),
-        (None, 50, None),
-    ]
-    assert all(r["onderdrukt"] for r in rows)
-    for r in rows:
-        hidden = [c for c in ("man", "vrouw", "onbekend") if r[c] is None]
-        assert len(hidden) != 1  # never a single unknown in a row whose total is published elsewhere
-    for col in ("man", "vrouw", "onbekend"):
-        assert sum(1 for r in rows if r[col] is None) != 1  # nor in a column
-
-
-def test_nothing_small_nothing_suppressed() -> None:
-    rows = suppress_small_cells([{"domein": "Zorg", "verklaringen": 5}, {"domein": "Bouw", "verklaringen": 0}])
-    assert rows == [
-        {"domein": "Zorg", "verklaringen": 5, "onderdrukt": False},
-        {"domein": "Bouw", "verklaringen": 0, "onderdrukt": False},
-    ]
 
 
 def test_strip_personal() -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from registry.api.app import create_app
 from registry.api.schemas import Categorieen, PersonenPerCategorie
+from registry.domein.onthulling import verstoor
 from registry.domein.reconciliatie import CATEGORIEEN, PilotRij, classify, zonder_lijst
 from registry.infra import settings as settings_mod
 from tests.support.api import assert_problem, get, memory_keys
@@ -88,6 +89,14 @@ class FakeReconciliatie:
     def pilots_of_instelling(self, conn: Connection, instelling: str) -> set[str]:
         return set(self.ENROLS.get(instelling, set()))
 
+    def record_sleutels(self, conn: Connection, deelnemers: Any) -> dict[str, int]:
+        # stand-in record keys: 0..255 from the pseudonym's text (the real ones are random)
+        return {d: sum(map(ord, d)) % 256 for d in deelnemers}
+
+    def overzicht(self, conn: Connection, naam: str, peildatum: dt.date, **filters: Any) -> list[dict[str, Any]]:
+        # the register's cells (deelnemers-per-pilot), with stand-in key sums
+        return [{"pilot": r.pilot, "deelnemers": r.register} for r in _rijen()]
+
     ENROLLED = {"mbo.albeda": {A, X}, "mbo.noorderpoort": {B}}  # the deelnemers each instelling enrolled
 
     def deelnemers_of_instelling(self, conn: Connection, instelling: str) -> set[str]:
@@ -145,7 +154,7 @@ def test_listing_per_scope(env: dict[str, Any], scope: str) -> None:
         "peildatum": D,
         "pilot": None,
         "venster_dagen": 7,
-        "personen": scope.startswith("instelling:"),
+        "personen": scope.startswith(("instelling:", "regio:")),  # regio: the persons give the cell keys
     }
 
 
@@ -312,8 +321,12 @@ def test_listing_csv(env: dict[str, Any]) -> None:
 
 
 def test_listing_csv_is_scoped(env: dict[str, Any]) -> None:
-    lines = list(csv.DictReader(io.StringIO(get(env, LIJST + "&format=csv", "regio:Rijnmond").text)))
-    assert [(r["pilot"], r["partner"], r["niet_geregistreerd"]) for r in lines] == [("rijnmond", "mbo.albeda", "1")]
+    kop, rest = get(env, LIJST + "&format=csv", "regio:Rijnmond").text.split("\r\n", 1)
+    assert kop == "# onthullingsbeheersing: methode=celsleutel; ptable_versie=1"
+    lines = list(csv.DictReader(io.StringIO(rest)))
+    # a regio's counts are perturbed: a niet_geregistreerd person (no record key) counts 1 -> 0 or 5
+    assert [(r["pilot"], r["partner"]) for r in lines] == [("rijnmond", "mbo.albeda")]
+    assert lines[0]["niet_geregistreerd"] == str(verstoor(1, 0)) == "0"
     assert_problem(get(env, LIJST + "&format=csv", "publiek"), 403)
 
 

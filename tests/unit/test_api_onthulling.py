@@ -1,6 +1,6 @@
-"""Small cells that stay small: suppression on the complete table before a filter, no zeros beside a
-hidden cell, per-pilot overzichten protected together, only published peildata for publiek, CSV cells a
-spreadsheet will not run, brancheorganisaties only from the reference list."""
+"""The cell key method at the API: publiek counts perturbed from their cells' key sums, the same cell the same number
+under any filter, landelijk exact and without ``onthullingsbeheersing``, only published peildata for publiek, CSV
+cells a spreadsheet will not run, brancheorganisaties only from the reference list."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from sqlalchemy import Connection
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.csv_uitvoer import neutralise
-from registry.api.kleine_cellen import check_brancheorganisaties, suppress_small_cells
 from registry.api.peildata import is_published, latest_published, nearest_published
+from registry.diensten.onthulling import check_brancheorganisaties
+from registry.domein.onthulling import verstoor
 from registry.infra import settings as settings_mod
 from tests.support.api import assert_problem, get
 
@@ -31,6 +32,11 @@ GESLACHT = {
     "groningen": (6, 6, 0),
     "flevoland": (10, 15, 0),
 }
+
+
+def _ident(row: dict[str, Any]) -> int:
+    """A number that tells a stand-in row from the others (whatever the filter)."""
+    return sum(map(ord, str(row.get("pilot") or row.get("brancheorganisaties") or row.get("kwalificatie"))))
 
 
 class Fake:
@@ -52,8 +58,23 @@ class Fake:
         pilot: str | None = None,
         instelling: str | None = None,
         regio: str | None = None,
+        *,
+        sleutels: bool = False,
     ) -> list[dict[str, Any]]:
         self.calls.append((naam, pilot))
+        rows = self._rows(naam, pilot)
+        if not sleutels:
+            return rows
+        # a stand-in for the record-key sums: any number per cell, the same for the same cell
+        return [
+            {
+                c: v * 37 + _ident(r) if isinstance(v, int) and c not in ("niveau", "tranche") else v
+                for c, v in r.items()
+            }
+            for r in rows
+        ]
+
+    def _rows(self, naam: str, pilot: str | None) -> list[dict[str, Any]]:
         keep = [p for p in PILOTS if pilot is None or p == pilot]
         if naam == "deelnemers-per-pilot":
             return [{"pilot": p, "pilot_naam": p.title(), "tranche": 1, "deelnemers": PILOTS[p]} for p in keep]
@@ -105,36 +126,40 @@ def _rows(env: dict[str, Any], naam: str, extra: str = "", scope: str = "publiek
     return rows
 
 
-def test_a_filter_never_shows_what_the_full_table_hides(env: dict[str, Any]) -> None:
+def test_publiek_counts_are_perturbed_by_their_cell_keys(env: dict[str, Any]) -> None:
     full = {r["pilot"]: r for r in _rows(env, "deelnemers-per-pilot")}
-    assert full["rijnmond"]["deelnemers"] is None  # 3: primary
+    exact = {r["pilot"]: r for r in _rows(env, "deelnemers-per-pilot", scope="landelijk")}
+    for pilot in PILOTS:
+        assert full[pilot]["deelnemers"] == verstoor(PILOTS[pilot], PILOTS[pilot] * 37 + _ident({"pilot": pilot}))
+        assert exact[pilot]["deelnemers"] == PILOTS[pilot]
+        assert full[pilot]["tranche"] == 1  # a dimension, never perturbed
+    assert all(isinstance(r["deelnemers"], int) and not 1 <= r["deelnemers"] <= 4 for r in full.values())
+    assert full["drenthe"]["deelnemers"] == 0  # nobody: nothing to perturb
+
+
+def test_a_filter_shows_the_row_of_the_full_table(env: dict[str, Any]) -> None:
+    full = {r["pilot"]: r for r in _rows(env, "deelnemers-per-pilot")}
     for pilot in PILOTS:
         (only,) = _rows(env, "deelnemers-per-pilot", f"&pilot={pilot}")
-        assert only == full[pilot]  # the row of the complete table, never re-suppressed on its own
-    assert ("deelnemers-per-pilot", None) in env["rm"].calls and ("deelnemers-per-pilot", "rijnmond") not in env[
-        "rm"
-    ].calls
+        assert only == full[pilot]
+    # a national table cut by pilot is answered (perturbed): no suppression pattern to difference against
+    assert get(env, f"/v1/overzichten/kwalificaties?peildatum={M}&pilot=rijnmond", "publiek").status_code == 200
 
 
-def test_no_zero_beside_a_hidden_cell(env: dict[str, Any]) -> None:
-    full = {r["pilot"]: r for r in _rows(env, "deelnemers-per-pilot")}
-    assert full["drenthe"]["deelnemers"] is None and full["drenthe"]["onderdrukt"] is True
-    # the column has a hidden cell: a published 0 would shrink the unknowns; the secondary cell is the smallest
-    assert full["groningen"]["deelnemers"] is None and full["twente"]["deelnemers"] == 40
-
-
-def test_per_pilot_overzichten_are_protected_together(env: dict[str, Any]) -> None:
-    hidden = {r["pilot"] for r in _rows(env, "deelnemers-per-pilot") if r["deelnemers"] is None}
-    geslacht = {r["pilot"]: r for r in _rows(env, "geslacht-per-pilot")}
-    for pilot in hidden:  # else man + vrouw + onbekend would give the hidden deelnemers back
-        assert any(geslacht[pilot][c] is None for c in ("man", "vrouw", "onbekend")), pilot
-        assert all(
-            geslacht[pilot][c] is None
-            for c in ("man", "vrouw", "onbekend")
-            if GESLACHT[pilot][("man", "vrouw", "onbekend").index(c)] == 0
-        )
-    # groningen (12) is hidden only as the secondary cell of deelnemers-per-pilot; its geslacht row is hidden too
-    assert geslacht["groningen"]["man"] is None and geslacht["groningen"]["vrouw"] is None
+def test_publiek_answers_say_how_they_are_perturbed_and_landelijk_stays_as_it_was(env: dict[str, Any]) -> None:
+    publiek = get(env, f"/v1/overzichten/deelnemers-per-pilot?peildatum={M}", "publiek").json()
+    assert publiek["onthullingsbeheersing"] == {"methode": "celsleutel", "ptable_versie": "1"}
+    landelijk = get(env, f"/v1/overzichten/deelnemers-per-pilot?peildatum={M}", "landelijk").json()
+    assert set(landelijk) == {"naam", "peildatum", "rijen"}
+    assert all(set(r) == {"pilot", "pilot_naam", "tranche", "deelnemers"} for r in landelijk["rijen"])
+    text = get(env, f"/v1/overzichten/deelnemers-per-pilot?peildatum={M}&format=csv", "publiek").text
+    assert text.splitlines()[0] == "# onthullingsbeheersing: methode=celsleutel; ptable_versie=1"
+    assert text.splitlines()[1] == "pilot,pilot_naam,tranche,deelnemers"
+    exact = get(env, f"/v1/overzichten/deelnemers-per-pilot?peildatum={M}&format=csv", "landelijk").text
+    assert exact.splitlines()[0] == "pilot,pilot_naam,tranche,deelnemers"
+    spec = env["client"].get("/openapi.json").json()
+    assert spec["info"]["x-disclosure-control"]["ptable_versie"] == "1"
+    assert spec["info"]["x-disclosure-control"]["drempel"] == 5
 
 
 def test_publiek_only_on_published_peildata(env: dict[str, Any]) -> None:
@@ -195,7 +220,9 @@ def test_csv_cells_are_neutralised(env: dict[str, Any]) -> None:
 def test_brancheorganisaties_only_from_the_reference_list(env: dict[str, Any]) -> None:
     rows = _rows(env, "brancheorganisaties")
     assert [r["brancheorganisaties"] for r in rows] == ["ActiZ, VGN", "overig (niet in de referentielijst)"]
-    assert rows[1]["totaal"] == 13  # Jan Jansen and the formula, added up under one key
+    # Jan Jansen and the formula, added up under one key, with their key sums
+    sommen = 6 * 37 + _ident({"pilot": "Jan Jansen"}) + 7 * 37 + _ident({"pilot": "=cmd|' /C calc'!A0"})
+    assert rows[1]["totaal"] == verstoor(13, sommen)
     assert "Jan Jansen" not in get(env, f"/v1/overzichten/brancheorganisaties?peildatum={M}&format=csv", "publiek").text
     merged = check_brancheorganisaties(
         [
@@ -207,15 +234,3 @@ def test_brancheorganisaties_only_from_the_reference_list(env: dict[str, Any]) -
         "ActiZ, overig (niet in de referentielijst)",
         "Niet geregistreerd",
     ]
-
-
-def test_suppression_leaves_two_unknowns_per_line() -> None:
-    rows = suppress_small_cells(
-        [{"k": "a", "x": 3, "y": 0, "z": 9}, {"k": "b", "x": 8, "y": 6, "z": 0}, {"k": "c", "x": 0, "y": 7, "z": 11}]
-    )
-    for r in rows:
-        secret = [c for c in "xyz" if r[c] is None]
-        assert len(secret) != 1
-        assert not (secret and any(r[c] == 0 for c in "xyz"))  # no zero beside a hidden cell
-    for c in "xyz":
-        assert sum(1 for r in rows if r[c] is None) != 1

@@ -1,0 +1,89 @@
+"""The cell key method (registry/domein/onthulling.py, registry/diensten/onthulling.py): the shipped p-table's
+promises, the published value as a function of (value, cell key) only, what one published cell tells someone who
+knows the p-table but not the record keys, and the tables, nested rows and reconciliations it perturbs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from registry.diensten.onthulling import verstoor_genest, verstoor_reconciliatie, verstoor_rijen
+from registry.domein import onthulling
+from registry.domein.reconciliatie import BronResultaat, PilotRij
+
+T = onthulling.ptabel()
+
+
+def test_the_p_table_publishes_no_small_value_and_is_unbiased() -> None:
+    assert (T.versie, T.drempel, T.max_pcv, T.max_verstoring) == ("1", 5, 7, 5)
+    for pcv in range(T.max_pcv + 1):
+        published = [pcv + T.verstoring[(pcv, k)] for k in range(onthulling.SLEUTELBEREIK)]
+        assert not any(1 <= v <= 4 for v in published), pcv
+        assert abs(sum(published) / len(published) - pcv) <= 1 / 64, pcv  # unbiased to within 1/64
+        if pcv >= 1:
+            assert len(set(published)) >= 2, pcv  # every non-zero value is really perturbed sometimes
+    assert all(T.verstoring[(0, k)] == 0 for k in range(256))  # nobody in a cell: 0
+    assert all(abs(T.verstoring[(7, k)]) <= 2 for k in range(256))
+
+
+def test_a_p_table_must_have_every_cell_key() -> None:
+    with pytest.raises(ValueError, match="no row for"):
+        onthulling.lees_ptabel([{"pcv": "0", "ckey": "0", "pvalue": "0"}], "x")
+
+
+@given(st.integers(0, 100_000), st.integers(0, 10**9))
+def test_the_published_value_depends_on_value_and_cell_key_only(waarde: int, som: int) -> None:
+    out = onthulling.verstoor(waarde, som)
+    assert out == onthulling.verstoor(waarde, som + 256 * 7)  # modulo 256
+    assert out == 0 or out >= T.drempel
+    assert abs(out - waarde) <= (2 if waarde >= 7 else 5)
+    assert waarde in onthulling.mogelijke_waarden(out)  # the attacker's candidates always hold the truth
+
+
+@pytest.mark.parametrize("waarde", [1, 2, 3, 4])
+def test_one_published_cell_never_pins_a_small_count(waarde: int) -> None:
+    for k in range(onthulling.SLEUTELBEREIK):
+        assert len(onthulling.mogelijke_waarden(onthulling.verstoor(waarde, k))) >= 5
+
+
+def test_a_table_is_perturbed_in_its_count_columns_only() -> None:
+    exact = [{"pilot": "x", "tranche": 2, "deelnemers": 3, "actief": True, "niveau": 4, "naam": "n"}]
+    sommen = [{"pilot": "x", "tranche": 9, "deelnemers": 300, "actief": True, "niveau": 1, "naam": "n"}]
+    (rij,) = verstoor_rijen(exact, sommen)
+    assert rij == {**exact[0], "deelnemers": onthulling.verstoor(3, 300)}
+    with pytest.raises(ValueError, match="rows"):
+        verstoor_rijen(exact, [])
+
+
+def test_nested_counts_are_perturbed_where_they_sit() -> None:
+    exact = [{"maand": "2020-01", "aangemeld": 9, "beeindigd": {"afgerond": 2, "voortijdig_gestopt": 0}}]
+    sommen = [{"maand": "2020-01", "aangemeld": 1000, "beeindigd": {"afgerond": 77, "voortijdig_gestopt": 0}}]
+    (rij,) = verstoor_genest(exact, sommen)
+    assert rij == {
+        "maand": "2020-01",
+        "aangemeld": onthulling.verstoor(9, 1000),
+        "beeindigd": {"afgerond": onthulling.verstoor(2, 77), "voortijdig_gestopt": 0},
+    }
+
+
+def test_a_reconciliation_is_perturbed_per_category_and_its_register_as_the_pilots_cell() -> None:
+    bron = BronResultaat(
+        partner="gemeente.gm0014",
+        bron_type="gemeente",
+        telling_event_id="e",
+        telling_peildatum=dt.date(2021, 1, 1),
+        gemeld=3,
+        register=2,
+        aantallen={"overeenkomend": 2, "niet_geregistreerd": 1},
+        personen={"overeenkomend": ("a", "b"), "niet_geregistreerd": ("z",)},
+    )
+    rij = verstoor_reconciliatie(PilotRij("groningen", dt.date(2021, 1, 1), 2, (bron,)), 130, {"a": 100, "b": 30})
+    assert rij["register"] == onthulling.verstoor(2, 130)
+    (b,) = rij["bronnen"]
+    assert b["categorieen"]["overeenkomend"] == onthulling.verstoor(2, 130)  # the same two persons
+    assert b["categorieen"]["niet_geregistreerd"] == onthulling.verstoor(1, 0)  # unknown to the registry: no key
+    assert b["gemeld"] == onthulling.verstoor(3, 130) and b["verschil"] == b["gemeld"] - rij["register"]
+    assert "afgerond/verstoord" in b["vergelijking"]
