@@ -12,6 +12,7 @@ from registry.cli import backup as cli_backup
 from registry.cli import config
 from registry.cli import db as cli_db
 from registry.cli import nametingen as cli_nametingen
+from registry.cli import onthulling as cli_onthulling
 from registry.cli import partners as cli_partners_mod
 from registry.cli import projector as cli_projector
 from registry.cli import reconcile as cli_reconcile
@@ -262,6 +263,7 @@ def demo(
 for _module in (cli_validator, cli_projector, cli_reconcile, api_cli, cli_partners_mod, cli_nametingen):
     _module.register(app)
 cli_backup.register(app)
+cli_onthulling.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -206,6 +206,7 @@ def run(
     summarize(s, t, console)
     project(s, console)
     show_overzichten(s, console, PEILDATUM)
+    show_publiek(s, console, PUBLIEK_PEILDATA)
     show_doorstroom(s, console, "2019", PEILDATUM)
     show_reconciliatie(s, console, PEILDATUM)
     key = demo_key(s)
@@ -304,6 +305,27 @@ def show_overzichten(s: Settings, console: Console, peildatum: dt.date) -> None:
         f"with a verklaring, {sum(r['verklaringen'] for r in niv)} verklaringen "
         "(the evaluation: 784 over 26 pilots, 405, 458)"
     )
+
+
+# the publiek headline numbers are shown at month ends (publiek gets no other peildata): the two around PEILDATUM
+PUBLIEK_PEILDATA = (dt.date(2020, 12, 31), dt.date(2021, 1, 31))
+
+
+def show_publiek(s: Settings, console: Console, peildata: tuple[dt.date, ...]) -> None:
+    """The headline numbers as publiek sees them (the cell key method: afgerond/verstoord) beside the exact ones,
+    and what the perturbation costs over every publiek cell at every month end."""
+    from projections import queries
+    from registry.diensten import bruikbaarheid
+
+    with engine(s.for_component("api").database_url).connect() as conn:
+        for d in peildata:
+            cijfers = ", ".join(
+                f"{label} {gepubliceerd} (exact {exact})"
+                for label, exact, gepubliceerd in bruikbaarheid.kerncijfers_op(queries, conn, d)
+            )
+            console.print(f"[bold]Publiek at {d}[/bold] (afgerond/verstoord): {cijfers}", highlight=False)
+        uitkomst = bruikbaarheid.rapport(queries, conn, dt.date(2018, 1, 1), peildata[-1])
+    console.print(f"  the cell key method over {uitkomst.regel()}", highlight=False)
 
 
 def show_doorstroom(s: Settings, console: Console, cohort: str, peildatum: dt.date) -> None:

@@ -87,3 +87,37 @@ def test_a_reconciliation_is_perturbed_per_category_and_its_register_as_the_pilo
     assert b["categorieen"]["niet_geregistreerd"] == onthulling.verstoor(1, 0)  # unknown to the registry: no key
     assert b["gemeld"] == onthulling.verstoor(3, 130) and b["verschil"] == b["gemeld"] - rij["register"]
     assert "afgerond/verstoord" in b["vergelijking"]
+
+
+def test_the_utility_figure() -> None:
+    from registry.diensten.bruikbaarheid import meet
+
+    b = meet([(0, 0), (3, 5), (10, 9), (40, 40)], dt.date(2020, 1, 31), dt.date(2020, 2, 29), 2)
+    assert (b.cellen, b.veranderd, b.max_afwijking, b.klein) == (4, 2, 2, 1)
+    assert b.gemiddelde_afwijking == 0.75 and b.aandeel_veranderd == 0.5
+    assert "mean |perturbation| 0.75, max 2, 50.0% of the cells changed" in b.regel()
+
+
+def test_the_utility_figure_covers_every_count_and_the_headline() -> None:
+    from registry.diensten.bruikbaarheid import cellen_op, kerncijfers_op
+
+    class Stand:
+        OVERZICHTEN = {"deelnemers-per-pilot": "", "verklaringen-per-pilot": "", "niveaus": ""}
+
+        def overzicht(self, conn: object, naam: str, d: dt.date, *, sleutels: bool = False) -> list[dict[str, int]]:
+            k = 100 if sleutels else 1  # key sums: a hundred times the counts
+            return {
+                "deelnemers-per-pilot": [{"tranche": 1, "deelnemers": 3 * k}, {"tranche": 2, "deelnemers": 9 * k}],
+                "verklaringen-per-pilot": [{"deelnemers_met_verklaring": 2 * k}],
+                "niveaus": [{"niveau": 2, "verklaringen": 4 * k, "deelnemers_met_verklaring": 2 * k}],
+            }[naam]
+
+    d = dt.date(2020, 1, 31)
+    kop = kerncijfers_op(Stand(), None, d)  # type: ignore[arg-type]
+    assert kop == [
+        ("deelnemers", 12, onthulling.verstoor(12, 1200)),
+        ("met een verklaring", 2, onthulling.verstoor(2, 200)),
+        ("verklaringen", 4, onthulling.verstoor(4, 400)),
+    ]
+    # 2 + 1 + 2 counts (tranche and niveau are dimensions) and the three headline numbers
+    assert len(cellen_op(Stand(), None, d)) == 8  # type: ignore[arg-type]
