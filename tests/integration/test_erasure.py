@@ -39,12 +39,18 @@ NAAM_Q, GEBOREN_Q = "Blijft Bewaard", "1990-02-02"
 PEILDATA = (dt.date(2020, 12, 31), dt.date(2021, 6, 30))
 
 
-def _overzichten(database_url: str, schema: str) -> dict[tuple[str, dt.date], Any]:
+def _overzichten(database_url: str, schema: str) -> dict[tuple[str, dt.date, bool], Any]:
+    """Every overzicht at the peildata, and its record-key sums (so the publiek, perturbed numbers too)."""
     eng = make_engine(database_url)
     try:
         with eng.connect() as conn:
             c = conn.execution_options(praktijk_schema=schema)
-            return {(n, d): queries.overzicht(c, n, d) for n in queries.OVERZICHTEN for d in PEILDATA}
+            return {
+                (n, d, s): queries.overzicht(c, n, d, sleutels=s)
+                for n in queries.OVERZICHTEN
+                for d in PEILDATA
+                for s in (False, True)
+            }
     finally:
         eng.dispose()
 
@@ -185,7 +191,7 @@ def test_erasure_leaves_nothing_readable_and_every_overzicht_unchanged(
         h.drain(v)
         project_once(kafka_bootstrap, database_url, prefix, schema)
 
-        # every overzicht at two peildata is unchanged
+        # every overzicht at two peildata is unchanged, publiek's too (the record key moved to the replacement value)
         assert _overzichten(database_url, schema) == voor
         # the refusals: no grondslag; gegevens_verwijderd without the pseudonym
         weigeringen = h.rejections(kafka_bootstrap, t)

@@ -551,8 +551,14 @@ def test_reapplying_events_changes_nothing(setup: Setup, conn: Connection) -> No
     assert {n: queries.overzicht(conn, n, D2) for n in queries.OVERZICHTEN} == expected
 
 
+def _record_sleutels(conn: Connection, schema: str) -> dict[str, int]:
+    return dict(conn.execute(text(store.sql("SELECT deelnemer, sleutel FROM {s}.record_sleutels", schema))).all())
+
+
 def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) -> None:
     live = snapshot(conn, setup.schema)
+    sleutels = _record_sleutels(conn, setup.schema)
+    assert sleutels and all(0 <= k <= 255 for k in sleutels.values())
     expected = {n: queries.overzicht(conn, n, D2) for n in queries.OVERZICHTEN}
     with setup.engine.begin() as c:  # damage the live read model: the replay must restore it
         c.execute(text(store.sql("DELETE FROM {s}.verklaringen", setup.schema)))
@@ -561,6 +567,8 @@ def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) 
     assert [s.projection for s in stats] == ["referentie", "feiten", "tijdlijn"]
     assert snapshot(conn, setup.schema) == live
     assert {n: queries.overzicht(conn, n, D2) for n in queries.OVERZICHTEN} == expected
+    # the record keys of the cell key method were drawn at random: the replay keeps the live ones
+    assert _record_sleutels(conn, setup.schema) == sleutels
     # the staging schemas are gone
     left = conn.execute(
         text("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE :p"),
@@ -587,6 +595,8 @@ def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) 
         "rijnmond": (2,),
         "twente": (3,),
     }
+    nu = _record_sleutels(conn, setup.schema)  # a deelnemer seen for the first time gets a key; the others keep theirs
+    assert set(nu) == set(sleutels) | {pseudo("g")} and {k: nu[k] for k in sleutels} == sleutels
 
 
 def test_runner_reseeks_when_stored_offsets_move_under_it(setup: Setup) -> None:
