@@ -347,3 +347,4 @@ class DoorstroomResponse(BaseModel):
     )
     contract: list[DoorstroomContract]
     uitkering_na: list[DoorstroomUitkeringNa]
+    onthullingsbeheersing: Onthullingsbeheersing | None = Field(default=None, description=_ONTHULLING)

@@ -1,9 +1,9 @@
 """The doorstroom of a cohort (``GET /v1/doorstroom``): the positions from the read models, the figures from the
 pure domain computation (registry/domein/doorstroom.py).
 
-Scope: landelijk only, exact. publiek and regio need a disclosure control the small-cell suppression of the
-overzichten cannot give here (every filter combination is a new table to difference against), so they are refused
-with 403 until a cell key method exists; instelling: 403.
+Scopes: landelijk exact; publiek (month ends only) and regio (its own pilots) perturbed by the cell key method
+(registry/diensten/onthulling.py ``verstoor_doorstroom``): every filter combination is another table, and the same
+deelnemers give the same number in each; instelling: 403.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from datetime import date
 from registry.api.auth import ApiKey
 from registry.api.ports import ReadQueries
 from registry.api.scopes import aggregate_filters, forbid
+from registry.diensten.onthulling import verstoor_doorstroom
+from registry.diensten.overzichten import beschermd, check_published
 from registry.diensten.poorten import Antwoorden
 from registry.domein import referentie
 from registry.domein.doorstroom import Cohort, Doorstroom, aggregeer, stand_uit_rij
@@ -31,6 +33,7 @@ class DoorstroomAntwoord:
     uitkering: str | None
     aanmelder_type: str | None
     uitkomst: Doorstroom
+    verstoord: bool = False  # perturbed by the cell key method (publiek, regio)
 
 
 def doorstroom(
@@ -45,13 +48,12 @@ def doorstroom(
     doelgroep: str | None = None,
     uitkering: str | None = None,
     aanmelder_type: str | None = None,
+    publieke_peildata: str = "maandeinde",
 ) -> DoorstroomAntwoord:
-    if principal.scope.kind != "landelijk":
-        raise forbid(
-            principal,
-            "the doorstroom is landelijk only: publiek and regio answers wait for the disclosure control, "
-            "instelling has none",
-        )
+    if principal.scope.kind not in ("landelijk", "regio", "publiek"):
+        raise forbid(principal, "the doorstroom is for landelijk, regio and publiek keys")
+    if principal.scope.kind == "publiek":
+        check_published(peildatum, publieke_peildata)
     p, r, _ = aggregate_filters(principal, pilot, regio, None)
     pilots = _pilots(p, r)
     rows = answers.rows(
@@ -70,8 +72,15 @@ def doorstroom(
             )
         ],
     )
-    uitkomst = aggregeer(stand_uit_rij(x) for x in rows)
-    return DoorstroomAntwoord(cohort, peildatum, p, r, doelgroep, uitkering, aanmelder_type, uitkomst)
+    standen = [stand_uit_rij(x) for x in rows]
+    if beschermd(principal):
+        sleutels = rm.record_sleutels(answers.connection(), {s.deelnemer for s in standen})
+        uitkomst = verstoor_doorstroom(standen, sleutels)
+    else:
+        uitkomst = aggregeer(standen)
+    return DoorstroomAntwoord(
+        cohort, peildatum, p, r, doelgroep, uitkering, aanmelder_type, uitkomst, verstoord=beschermd(principal)
+    )
 
 
 def _pilots(pilot: str | None, regio: str | None) -> list[str] | None:

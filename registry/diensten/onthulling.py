@@ -10,10 +10,13 @@ perturbed parts may differ by a few.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from registry.domein import onthulling
+from registry.domein.doorstroom import BETAALD_WERK, STAPPEN, Doorstroom, Spreiding, Stand, aandeel, aggregeer
 from registry.domein.reconciliatie import CATEGORIEEN, LIJST_CATEGORIEEN, PilotRij
 
 Rows = list[dict[str, Any]]
@@ -102,6 +105,65 @@ def verstoor_reconciliatie(rij: PilotRij, register_som: int, sleutels: Mapping[s
         "gereconcilieerd": onthulling.verstoor(rij.gereconcilieerd, register_som + onbekend),
         "bronnen": bronnen,
     }
+
+
+# lead-time percentiles of fewer deelnemers than this (by the published n) are not shown to publiek and regio: a
+# percentile is one person's value, which no perturbation of counts protects
+MIN_SPREIDING = 10
+
+
+def verstoor_doorstroom(standen: Iterable[Stand], sleutels: Mapping[str, int]) -> Doorstroom:
+    """The doorstroom of ``standen`` as publiek and regio read it: every count perturbed by the record keys
+    (``sleutels``, per deelnemer) of the deelnemers it counts; the conversions from the perturbed steps; each lead
+    time's n perturbed, its percentiles shown only when that n is at least MIN_SPREIDING."""
+    ss = list(standen)
+    exact = aggregeer(ss)
+
+    def k(s: Stand) -> int:
+        return sleutels.get(s.deelnemer, 0)
+
+    stap_sleutel = {
+        "aangemeld": sum(k(s) for s in ss),
+        "advies": sum(k(s) for s in ss if s.advies),
+        "gestart": sum(k(s) for s in ss if s.eerste_start is not None),
+        "verklaring": sum(k(s) for s in ss if s.eerste_verklaring is not None),
+        "beeindigd": sum(k(s) for s in ss if s.beeindigd),
+    }
+    stappen = tuple((stap, onthulling.verstoor(n, stap_sleutel[stap])) for stap, n in exact.stappen)
+    aantal = dict(stappen)
+    spreiding_sleutel = {
+        "aanmelding_tot_start": stap_sleutel["gestart"],
+        "start_tot_verklaring": sum(k(s) for s in ss if s.eerste_start is not None and s.eerste_verklaring is not None),
+    }
+    doorlooptijd = []
+    for naam, sp in exact.doorlooptijd_dagen:
+        n = onthulling.verstoor(sp.n, spreiding_sleutel[naam])
+        doorlooptijd.append((naam, replace(sp, n=n) if n >= MIN_SPREIDING else Spreiding(n, None, None, None)))
+    einde: Counter[Any] = Counter()
+    uitstroom: Counter[Any] = Counter()
+    contract: Counter[Any] = Counter()
+    uitkering_na: Counter[Any] = Counter()
+    for s in ss:
+        if s.laatste_einde is not None:
+            einde[s.laatste_einde] += k(s)
+        for pm, u in s.uitstroom.items():
+            uitstroom[(pm, u.uitstroom)] += k(s)
+            if u.uitstroom == BETAALD_WERK:
+                contract[(pm, u.contract)] += k(s)
+                uitkering_na[(pm, u.uitkering_na)] += k(s)
+
+    def rijen(exacte: tuple[tuple[Any, ...], ...], sommen: Counter[Any]) -> tuple[Any, ...]:
+        return tuple((*r[:-1], onthulling.verstoor(r[-1], sommen[tuple(r[:-1])])) for r in exacte)
+
+    return Doorstroom(
+        stappen=stappen,
+        conversie=tuple((stap, aandeel(aantal[stap], aantal["aangemeld"])) for stap in STAPPEN[1:]),
+        doorlooptijd_dagen=tuple(doorlooptijd),
+        beeindiging=rijen(exact.beeindiging, einde),
+        uitstroom=rijen(exact.uitstroom, uitstroom),
+        contract=rijen(exact.contract, contract),
+        uitkering_na=rijen(exact.uitkering_na, uitkering_na),
+    )
 
 
 def beschrijving() -> dict[str, str]:

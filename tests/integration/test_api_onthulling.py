@@ -183,7 +183,8 @@ class Aanvaller:
 
 def _kop(world: dict[str, Any], peildatum: str) -> dict[str, int]:
     """The publiek headline numbers at ``peildatum`` (the Praktijkloket's verloop, no key)."""
-    body = world["client"].get(f"/verloop.csv?peildatum={peildatum}").text
+    kop, body = world["client"].get(f"/verloop.csv?peildatum={peildatum}").text.split("\r\n", 1)
+    assert kop.startswith("# onthullingsbeheersing: methode=celsleutel")
     (rij,) = [r for r in csv.DictReader(io.StringIO(body)) if r["peildatum"] == peildatum]
     return {k: int(v) for k, v in rij.items() if k != "peildatum"}
 
@@ -376,3 +377,30 @@ def test_regio_reconciliatie_and_aantallen_are_perturbed_like_its_overzichten(wo
             for col in ("aangemeld", "ingeschreven", "actief", "verklaringen"):
                 assert not 1 <= m[col] <= 4 and abs(m[col] - e[col]) <= 5, (regio, m["maand"], col)
     assert klein > 0, "the demo's reconciliations hold small registers or categories"
+
+
+UITKERINGEN = ("participatiewet", "ww", "wajong", "wia", "nug", "geen", "onbekend")
+
+
+def test_doorstroom_cuts_pin_nothing_and_a_regio_sees_what_publiek_sees(world: dict[str, Any]) -> None:
+    url = "/v1/doorstroom?cohort=2019&peildatum=2020-12-31"
+    aanval = Aanvaller()
+
+    def stappen(extra: str, naam: str) -> list[tuple[Any, int]]:
+        shown = _get(world, url + extra, "publiek").json()
+        exact = _get(world, url + extra, "landelijk").json()["stappen"]
+        assert shown["onthullingsbeheersing"]["methode"] == "celsleutel"
+        return [
+            (aanval.var((naam, e["stap"]), s["deelnemers"], e["deelnemers"]), 1)
+            for s, e in zip(shown["stappen"], exact, strict=True)
+        ]
+
+    totaal = stappen("", "alle")
+    delen = [stappen(f"&uitkering={u}", u) for u in UITKERINGEN]
+    for i, (t, _) in enumerate(totaal):  # the uitkeringen partition the cohort: national minus the rest
+        aanval.line([deel[i] for deel in delen] + [(t, -1)])
+    aanval.run()
+    assert aanval.small() > 0 and aanval.pinned_small() == []
+    regio = _get(world, url, "regio:Groningen").json()
+    publiek = _get(world, url + "&pilot=groningen", "publiek").json()
+    assert regio["stappen"] == publiek["stappen"] and regio["beeindiging"] == publiek["beeindiging"]

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from registry.api.app import create_app
+from registry.diensten.onthulling import verstoor_doorstroom
 from registry.domein import doorstroom
 from registry.infra import settings as settings_mod
 from tests.support.api import assert_problem, get, memory_keys
@@ -45,6 +46,14 @@ class Standen:
                 )
                 out.append(rij)
         return out
+
+    def record_sleutels(self, conn: Connection, deelnemers: Any) -> dict[str, int]:
+        return sleutels(deelnemers)
+
+
+def sleutels(deelnemers: Any) -> dict[str, int]:
+    """Stand-in record keys 0..255 (the real ones are drawn at random)."""
+    return {d: sum(map(ord, d)) % 256 for d in deelnemers}
 
 
 SCOPES = ["landelijk", "regio:Rijnmond", "instelling:mbo.albeda", "publiek"]
@@ -102,11 +111,34 @@ def test_csv_has_the_same_numbers(env: dict[str, Any]) -> None:
     assert "doorlooptijd_dagen,aanmelding_tot_start.mediaan,31" in lines
 
 
-@pytest.mark.parametrize("scope", ["regio:Rijnmond", "instelling:mbo.albeda", "publiek"])
-def test_only_landelijk_until_the_disclosure_control_exists(env: dict[str, Any], scope: str) -> None:
-    body = assert_problem(get(env, URL, scope), 403)
-    assert "landelijk only" in body["detail"]
+def test_instelling_gets_no_doorstroom(env: dict[str, Any]) -> None:
+    body = assert_problem(get(env, URL, "instelling:mbo.albeda"), 403)
+    assert "landelijk, regio and publiek" in body["detail"]
     assert env["rm"].calls == []
+
+
+MAANDEINDE = "/v1/doorstroom?cohort=2019&peildatum=2020-12-31"
+
+
+@pytest.mark.parametrize("scope", ["publiek", "regio:Rijnmond"])
+def test_publiek_and_regio_get_the_figures_perturbed_by_the_cell_key_method(env: dict[str, Any], scope: str) -> None:
+    body = get(env, MAANDEINDE, scope).json()
+    assert body["onthullingsbeheersing"] == {"methode": "celsleutel", "ptable_versie": "1"}
+    pilots = env["rm"].calls[-1]["pilots"]
+    assert pilots is None if scope == "publiek" else pilots == ["rijnmond"]
+    standen = [doorstroom.stand_uit_rij(r) for r in env["rm"].doorstroom_standen(None, **env["rm"].calls[-1])]
+    verwacht = verstoor_doorstroom(standen, sleutels({s.deelnemer for s in standen}))
+    assert [(s["stap"], s["deelnemers"]) for s in body["stappen"]] == list(verwacht.stappen)
+    assert all(not 1 <= s["deelnemers"] <= 4 for s in body["stappen"])
+    # the hand-built world is small: no lead-time percentiles for publiek and regio
+    assert all(v["p25"] is None for v in body["doorlooptijd_dagen"].values())
+    kop = get(env, MAANDEINDE + "&format=csv", scope).text.splitlines()[0]
+    assert kop == "# onthullingsbeheersing: methode=celsleutel; ptable_versie=1"
+    assert "onthullingsbeheersing" not in get(env, MAANDEINDE, "landelijk").json()
+
+
+def test_publiek_only_at_published_peildata(env: dict[str, Any]) -> None:
+    assert assert_problem(get(env, URL, "publiek"), 400)["parameter"] == "peildatum"
 
 
 def test_without_a_key_401(env: dict[str, Any]) -> None:

@@ -121,3 +121,28 @@ def test_the_utility_figure_covers_every_count_and_the_headline() -> None:
     ]
     # 2 + 1 + 2 counts (tranche and niveau are dimensions) and the three headline numbers
     assert len(cellen_op(Stand(), None, d)) == 8  # type: ignore[arg-type]
+
+
+def test_the_doorstroom_is_perturbed_from_the_keys_of_its_deelnemers() -> None:
+    from dataclasses import replace
+
+    from registry.diensten.onthulling import MIN_SPREIDING, verstoor_doorstroom
+    from registry.domein import doorstroom
+    from tests.support.doorstroom import hand_world
+
+    standen = list(doorstroom.standen(hand_world(), dt.date(2021, 1, 13)))
+    sleutels = {s.deelnemer: 17 * i for i, s in enumerate(standen)}
+    exact, uit = doorstroom.aggregeer(standen), verstoor_doorstroom(standen, sleutels)
+    alle = sum(sleutels.values())
+    assert uit.stappen[0] == ("aangemeld", onthulling.verstoor(len(standen), alle))
+    gestart = sum(sleutels[s.deelnemer] for s in standen if s.eerste_start is not None)
+    assert dict(uit.stappen)["gestart"] == onthulling.verstoor(dict(exact.stappen)["gestart"], gestart)
+    assert dict(uit.conversie)["gestart"] == doorstroom.aandeel(dict(uit.stappen)["gestart"], uit.stappen[0][1])
+    assert [r[:-1] for r in uit.beeindiging] == [r[:-1] for r in exact.beeindiging]  # the same rows, perturbed
+    assert all(not 1 <= r[-1] <= 4 for r in uit.beeindiging + uit.uitstroom)
+    assert all(sp.p25 is None for _, sp in uit.doorlooptijd_dagen)  # a handful: no percentiles
+    # many deelnemers: the percentiles are shown (beside a perturbed n)
+    veel = [replace(s, deelnemer=f"{s.deelnemer}-{i}") for i in range(2 * MIN_SPREIDING) for s in standen]
+    (_, sp), _ = verstoor_doorstroom(veel, {s.deelnemer: 1 for s in veel}).doorlooptijd_dagen
+    (_, echt), _ = doorstroom.aggregeer(veel).doorlooptijd_dagen
+    assert (sp.p25, sp.mediaan, sp.p75) == (echt.p25, echt.mediaan, echt.p75) and abs(sp.n - echt.n) <= 2

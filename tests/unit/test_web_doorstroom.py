@@ -68,10 +68,21 @@ def test_downloads(env: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("scope", ["publiek", "regio:Rijnmond"])
-def test_other_scopes_get_the_403_page(env: dict[str, Any], scope: str) -> None:
+def test_publiek_and_regio_see_perturbed_figures(env: dict[str, Any], scope: str) -> None:
     client = _als(env, scope) if scope != "publiek" else env["client"]
+    page = client.get("/doorstroom?cohort=2019&peildatum=2020-12-31")
+    assert page.status_code == 200 and 'id="stappen"' in page.text and "afgerond/verstoord" in page.text
+    assert all(not 1 <= int(r[1]) <= 4 for r in _cellen(page.text, "stappen"))
+    csv = client.get("/doorstroom.csv?cohort=2019&peildatum=2020-12-31").text
+    assert csv.startswith("# onthullingsbeheersing: methode=celsleutel")
+
+
+def test_instelling_gets_the_403_page() -> None:
+    store, keys, _ = memory_keys(("instelling:mbo.albeda",), naam="web")
+    client = TestClient(create_app(settings_mod.load(), connect_database=False, keys=store, queries=Standen()))
+    client.cookies.set("praktijk_sleutel", keys["instelling:mbo.albeda"])
     page = client.get(f"/doorstroom?{Q}")
-    assert page.status_code == 403 and "scope landelijk" in page.text
+    assert page.status_code == 403 and "scope instelling:mbo.albeda heeft geen toegang" in page.text
     assert 'id="stappen"' not in page.text
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from registry.api.answers import Answers
 from registry.api.csv_uitvoer import to_csv
-from registry.api.deps import Queries
+from registry.api.deps import Context, Queries
 from registry.api.params import (
     COHORT_PATTERN,
     EERSTE_DATUM,
@@ -30,7 +30,9 @@ from registry.api.schemas import (
     DoorstroomStap,
     DoorstroomUitkeringNa,
     DoorstroomUitstroom,
+    Onthullingsbeheersing,
 )
+from registry.diensten import onthulling
 from registry.diensten.doorstroom import DoorstroomAntwoord, doorstroom
 from registry.domein.doorstroom import Spreiding, csv_rijen
 
@@ -56,6 +58,7 @@ router = APIRouter(tags=["doorstroom"])
 @router.get(
     "/v1/doorstroom",
     response_model=DoorstroomResponse,
+    response_model_exclude_unset=True,  # onthullingsbeheersing only where set (publiek, regio)
     responses={
         **problem_responses(400, 401, 403),
         200: {
@@ -71,13 +74,16 @@ router = APIRouter(tags=["doorstroom"])
     "last ended traject (`beeindiging`), and the latest uitstroom per peilmoment (`uitstroom`; `contract` and "
     "`uitkering_na` among betaald_werk). Filters on the first aanmelding: `pilot` or `regio` (not both), "
     "`doelgroep`, `uitkering`, `aanmelder_type`. `format=csv`: one row per (sectie, sleutel) with the same "
-    "numbers. Scopes: landelijk (exact); regio and publiek: 403 until the disclosure control exists; "
-    "instelling: 403.",
+    "numbers. Scopes: landelijk (exact); regio (its pilots) and publiek (published peildata only) perturbed by "
+    "the cell key method (`onthullingsbeheersing`, see x-disclosure-control): every count from the record keys of "
+    "its deelnemers, the conversions from the perturbed steps, lead-time percentiles only when the published n is "
+    "at least 10; instelling: 403.",
 )
 def doorstroom_route(
     principal: Principal,
     rm: Queries,
     answers: Answers,
+    context: Context,
     cohort: Annotated[
         str,
         Query(pattern=COHORT_PATTERN, description="YYYY or YYYY-Qn (n 1..4), a year 1990..2100.", examples=["2019"]),
@@ -114,10 +120,12 @@ def doorstroom_route(
         doelgroep=doelgroep,
         uitkering=uitkering,
         aanmelder_type=aanmelder_type,
+        publieke_peildata=context.settings.public_peildata,
     )
     if format == "csv":
         return Response(
-            to_csv(csv_rijen(antwoord.uitkomst), header=["sectie", "sleutel", "waarde"]),
+            (onthulling.csv_kop() if antwoord.verstoord else "")
+            + to_csv(csv_rijen(antwoord.uitkomst), header=["sectie", "sleutel", "waarde"]),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="doorstroom_{cohort}_{peildatum.isoformat()}.csv"'},
         )
@@ -131,7 +139,7 @@ def _spreiding(s: Spreiding) -> DoorstroomSpreiding:
 def response(a: DoorstroomAntwoord) -> DoorstroomResponse:
     d = a.uitkomst
     tijden = dict(d.doorlooptijd_dagen)
-    return DoorstroomResponse(
+    antwoord = DoorstroomResponse(
         cohort=str(a.cohort),
         peildatum=a.peildatum,
         pilot=a.pilot,
@@ -159,3 +167,6 @@ def response(a: DoorstroomAntwoord) -> DoorstroomResponse:
             for p, u, n in d.uitkering_na
         ],
     )
+    if a.verstoord:
+        antwoord.onthullingsbeheersing = Onthullingsbeheersing(**onthulling.beschrijving())
+    return antwoord

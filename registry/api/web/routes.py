@@ -44,6 +44,7 @@ from registry.diensten import doorstroom as doorstroom_dienst
 from registry.diensten import overzichten
 from registry.diensten import reconciliatie as reconciliatie_dienst
 from registry.diensten.doorstroom import DoorstroomAntwoord
+from registry.diensten.onthulling import csv_kop
 from registry.domein.doorstroom import csv_rijen
 from registry.domein.reconciliatie import CATEGORIEEN
 
@@ -120,6 +121,11 @@ def _peildatum(raw: str | None, visitor: Bezoeker | None = None) -> date:
     return d
 
 
+def _kop(visitor: Bezoeker) -> str:
+    """A download's first line when its numbers are perturbed (publiek, regio), as the API's CSV."""
+    return csv_kop() if overzichten.beschermd(visitor.principal) else ""
+
+
 def _render(request: Request, visitor: Bezoeker, name: str, status: int = 200, **context: Any) -> Response:
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     resp = templates.TemplateResponse(
@@ -194,7 +200,7 @@ def verloop_csv(
         {"peildatum": dt, **{naam.replace(" ", "_"): waarden[i] for naam, waarden in verloop.reeksen.items()}}
         for i, dt in enumerate(verloop.peildata)
     ]
-    return _download(to_csv(rows), "text/csv; charset=utf-8", f"verloop_{d.isoformat()}.csv")
+    return _download(_kop(visitor) + to_csv(rows), "text/csv; charset=utf-8", f"verloop_{d.isoformat()}.csv")
 
 
 @router.get("/verloop.svg")
@@ -255,7 +261,7 @@ def overzicht_csv(
         d, rows = _overzicht(visitor, rm, answers, naam, peildatum)
     except ProblemError as exc:
         return _fout(request, visitor, exc)
-    return _download(to_csv(rows), "text/csv; charset=utf-8", f"{naam}_{d.isoformat()}.csv")
+    return _download(_kop(visitor) + to_csv(rows), "text/csv; charset=utf-8", f"{naam}_{d.isoformat()}.csv")
 
 
 @router.get("/overzichten/{naam}/grafiek.svg")
@@ -323,7 +329,7 @@ def reconciliatie(
 def _doorstroom(
     visitor: Bezoeker, rm: Any, answers: Any, cohort: str | None, peildatum: str | None
 ) -> tuple[str, date, DoorstroomAntwoord]:
-    d = _peildatum(peildatum)  # only landelijk gets an answer (the use case's 403 for every other scope)
+    d = _peildatum(peildatum, visitor)  # publiek: the latest published month end when none is given
     c = (cohort or "").strip() or str(d.year - 1)
     try:
         parsed = cohort_param(c)
@@ -334,7 +340,10 @@ def _doorstroom(
             f"het cohort is JJJJ of JJJJ-Qn (n 1 tot en met 4), een jaar van {EERSTE_DATUM.year} tot en met "
             f"{LAATSTE_DATUM.year}",
         ) from None
-    return c, d, doorstroom_dienst.doorstroom(rm, answers, visitor.principal, parsed, d)
+    antwoord = doorstroom_dienst.doorstroom(
+        rm, answers, visitor.principal, parsed, d, publieke_peildata=_regel(visitor)
+    )
+    return c, d, antwoord
 
 
 def _trechter(c: str, d: date, a: DoorstroomAntwoord) -> str:
@@ -389,7 +398,7 @@ def doorstroom_download(
     naam = f"doorstroom_{c}_{d.isoformat()}.{soort}"
     if soort == "csv":
         body = to_csv(csv_rijen(a.uitkomst), header=["sectie", "sleutel", "waarde"])
-        return _download(body, "text/csv; charset=utf-8", naam)
+        return _download((csv_kop() if a.verstoord else "") + body, "text/csv; charset=utf-8", naam)
     return _download(_trechter(c, d, a), "image/svg+xml", naam)
 
 
