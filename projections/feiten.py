@@ -99,6 +99,13 @@ _RECORD_SLEUTEL_WIS = (
     "DELETE FROM {s}.record_sleutels WHERE deelnemer = :oud "
     "AND EXISTS (SELECT 1 FROM {s}.record_sleutels WHERE deelnemer = :nieuw)"
 )
+# a read model projected before the record keys existed: its deelnemers get theirs when a projector starts (the
+# table still empty); a no-op from then on
+_RECORD_SLEUTELS_VULLEN = """INSERT INTO {s}.record_sleutels (deelnemer, sleutel)
+    SELECT d.deelnemer, floor(random() * 256)::smallint
+    FROM (SELECT deelnemer FROM {s}.aanmeldingen UNION SELECT deelnemer FROM {s}.inschrijvingen) d
+    WHERE NOT EXISTS (SELECT 1 FROM {s}.record_sleutels)
+    ON CONFLICT (deelnemer) DO NOTHING"""
 _RECORD_SLEUTEL_VERHUIS = "UPDATE {s}.record_sleutels SET deelnemer = :nieuw WHERE deelnemer = :oud"
 
 INDEXES = [
@@ -514,4 +521,5 @@ PROJECTION = Projection(
     indexes=INDEXES,
     apply=apply,
     behouden=BEHOUDEN,
+    vullen=(_RECORD_SLEUTELS_VULLEN,),
 )

@@ -98,6 +98,9 @@ class Projection:
     # tables whose rows a replay cannot rebuild (drawn at random when first written): created and written like
     # ``tables``, but a replay's swap adds its new rows to the live ones instead of replacing them
     behouden: Mapping[str, str] = field(default_factory=dict)
+    # statements that fill a ``behouden`` table for rows projected before it existed (run by ``store.ensure``; each
+    # must be a no-op once the table holds rows)
+    vullen: Sequence[str] = ()
 
     @property
     def consumer_group(self) -> str:

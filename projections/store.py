@@ -47,7 +47,8 @@ def sql(statement: str, schema: str) -> str:
 
 
 def ensure(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
-    """Create the schema, the offsets table and the projections' tables and indexes if missing."""
+    """Create the schema, the offsets table and the projections' tables and indexes if missing (and fill a kept
+    table that a read model older than it lacks)."""
     check_schema(schema)
     create_schema(conn, schema)  # concurrent creators (several runners, instances, tests) take turns
     conn.execute(text(sql("CREATE TABLE IF NOT EXISTS {s}.projection_offsets " + OFFSETS_TABLE, schema)))
@@ -55,6 +56,8 @@ def ensure(conn: Connection, schema: str, projections: Iterable[Projection]) -> 
         for name, body in {**p.tables, **p.behouden}.items():
             conn.execute(text(sql(f"CREATE TABLE IF NOT EXISTS {{s}}.{name} {body}", schema)))
         for stmt in p.indexes:
+            conn.execute(text(sql(stmt, schema)))
+        for stmt in p.vullen:
             conn.execute(text(sql(stmt, schema)))
 
 

@@ -555,6 +555,25 @@ def _record_sleutels(conn: Connection, schema: str) -> dict[str, int]:
     return dict(conn.execute(text(store.sql("SELECT deelnemer, sleutel FROM {s}.record_sleutels", schema))).all())
 
 
+def test_a_read_model_older_than_the_record_keys_gets_them_when_a_projector_starts(
+    setup: Setup, conn: Connection
+) -> None:
+    with setup.engine.begin() as c:  # as a read model projected before the record keys existed
+        c.execute(text(store.sql("DELETE FROM {s}.record_sleutels", setup.schema)))
+    projector.project(setup.config, ["feiten"], once=True)
+    gezien = conn.execute(
+        text(
+            store.sql(
+                "SELECT deelnemer FROM {s}.aanmeldingen UNION SELECT deelnemer FROM {s}.inschrijvingen", setup.schema
+            )
+        )
+    ).scalars()
+    sleutels = _record_sleutels(conn, setup.schema)
+    assert set(sleutels) == set(gezien) and len(set(sleutels.values())) > 1
+    projector.project(setup.config, ["feiten"], once=True)  # a no-op once filled
+    assert _record_sleutels(conn, setup.schema) == sleutels
+
+
 def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) -> None:
     live = snapshot(conn, setup.schema)
     sleutels = _record_sleutels(conn, setup.schema)
