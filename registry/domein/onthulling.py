@@ -31,7 +31,7 @@ SLEUTELBEREIK = 256  # record keys and cell keys are 0..255
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared (and hashed, for the caches) by identity: one object per version
 class PTabel:
     """A p-table: perturbation per (pcv, ckey); ``max_pcv`` is the row every larger value uses."""
 
@@ -86,7 +86,11 @@ def verstoor(waarde: int, sleutelsom: int, tabel: PTabel | None = None) -> int:
 def mogelijke_waarden(gepubliceerd: int, tabel: PTabel | None = None) -> frozenset[int]:
     """Every true value that can be published as ``gepubliceerd`` under some cell key: what someone who knows the
     method and the p-table, but not the record keys, learns from one published cell."""
-    t = tabel or ptabel()
+    return _mogelijk(gepubliceerd, tabel or ptabel())
+
+
+@lru_cache(maxsize=4096)
+def _mogelijk(gepubliceerd: int, t: PTabel) -> frozenset[int]:
     laag = max(0, gepubliceerd - t.max_verstoring)
     return frozenset(
         v
