@@ -404,3 +404,23 @@ def test_doorstroom_cuts_pin_nothing_and_a_regio_sees_what_publiek_sees(world: d
     regio = _get(world, url, "regio:Groningen").json()
     publiek = _get(world, url + "&pilot=groningen", "publiek").json()
     assert regio["stappen"] == publiek["stappen"] and regio["beeindiging"] == publiek["beeindiging"]
+
+
+def test_the_utility_report_over_the_demo_world(world: dict[str, Any]) -> None:
+    from typer.testing import CliRunner
+
+    from registry.cli.main import app
+    from registry.diensten import bruikbaarheid
+
+    r = CliRunner().invoke(app, ["onthulling", "rapport", "--schema", world["schema"]])
+    assert r.exit_code == 0, r.output
+    with world["engine"].connect() as conn:
+        c = conn.execution_options(praktijk_schema=world["schema"])
+        verwacht = bruikbaarheid.rapport(queries, c, dt.date(2018, 1, 1), dt.date(2021, 1, 31))  # type: ignore[arg-type]
+    assert r.output.split() == verwacht.regel().split()  # (wrapped to the terminal's width)
+    # every publiek cell at every month end; the method's promises hold over all of them
+    assert verwacht.maandeinden == 37 and verwacht.cellen > 10_000 and verwacht.klein > 0
+    assert verwacht.max_afwijking <= 5 and 0 < verwacht.aandeel_veranderd < 0.6 and verwacht.gemiddelde_afwijking < 1
+    assert (
+        CliRunner().invoke(app, ["onthulling", "rapport", "--van", "2021-02-01", "--tot", "2021-01-31"]).exit_code == 2
+    )
