@@ -83,7 +83,9 @@ def overzicht(
     p, r, i = aggregate_filters(principal, filters.pilot, filters.regio, filters.instelling)
     if principal.scope.kind == "publiek":
         check_published(peildatum, publieke_peildata)
-    _check_narrowing(principal, naam, p, i)
+    if principal.scope.kind == "regio" and i is not None:
+        # the regio scope is about pilots and regions; an instelling's own numbers are the instelling's key's
+        raise forbid(principal, "regio overzichten can be narrowed by pilot only")
     if not beschermd(principal):
         return _exact(rm, answers, naam, peildatum, p, i, r)
     return verstoord(rm, answers, naam, peildatum, p, i, r)
@@ -106,12 +108,6 @@ def verstoord(
     if naam == "brancheorganisaties":
         exact, sleutels = check_brancheorganisaties(exact), check_brancheorganisaties(sleutels)
     return verstoor_rijen(exact, sleutels)
-
-
-def _check_narrowing(principal: ApiKey, naam: str, pilot: str | None, instelling: str | None) -> None:
-    if principal.scope.kind == "regio" and instelling is not None:
-        # the regio scope is about pilots and regions; an instelling's own numbers are the instelling's key's
-        raise forbid(principal, "regio overzichten can be narrowed by pilot only")
 
 
 def _exact(
