@@ -21,6 +21,7 @@ import projections.queries as queries
 from projections import feiten, store
 from projections.model import Message
 from registry.api.app import create_app
+from registry.diensten.onthulling import verstoor_doorstroom
 from registry.domein.doorstroom import Cohort, Doorstroom, Filters, aggregeer, bereken, stand_uit_rij
 from registry.infra import codec
 from registry.infra import settings as settings_mod
@@ -127,8 +128,24 @@ def test_the_endpoint_answers_the_read_model(engine: Engine, schema: str) -> Non
     )
     regio = get("/v1/doorstroom?cohort=2019&peildatum=2021-01-13&regio=Rijnmond").json()  # type: ignore[attr-defined]
     assert regio["stappen"][0] == {"stap": "aangemeld", "deelnemers": 5}  # E's pilot doorzaam is national
-    for scope in ("regio:Rijnmond", "instelling:mbo.albeda", "publiek"):
-        assert get("/v1/doorstroom?cohort=2019&peildatum=2021-01-13", scope).status_code == 403  # type: ignore[attr-defined]
+    # a regio key: its region, perturbed by the cell key method from the record keys the projection drew
+    eigen = get("/v1/doorstroom?cohort=2019&peildatum=2021-01-13", "regio:Rijnmond").json()  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        c = conn.execution_options(praktijk_schema=schema)
+        standen = [
+            stand_uit_rij(r)
+            for r in queries.doorstroom_standen(
+                c, van=D.replace(2019, 1, 1), tot=D.replace(2019, 12, 31), peildatum=D, pilots=["rijnmond"]
+            )
+        ]
+        sleutels = queries.record_sleutels(c, {s.deelnemer for s in standen})
+    assert len(sleutels) == len(standen) == 5
+    verwacht = verstoor_doorstroom(standen, sleutels)
+    assert [(s["stap"], s["deelnemers"]) for s in eigen["stappen"]] == list(verwacht.stappen)
+    assert eigen["onthullingsbeheersing"]["methode"] == "celsleutel"
+    assert get("/v1/doorstroom?cohort=2019&peildatum=2021-01-13", "publiek").status_code == 400  # type: ignore[attr-defined]
+    assert get("/v1/doorstroom?cohort=2019&peildatum=2020-12-31", "publiek").status_code == 200  # type: ignore[attr-defined]
+    assert get("/v1/doorstroom?cohort=2019&peildatum=2021-01-13", "instelling:mbo.albeda").status_code == 403  # type: ignore[attr-defined]
 
 
 def _api(engine: Engine, schema: str) -> tuple[TestClient, str]:
