@@ -34,19 +34,13 @@ def kolommen(rows: Rows) -> list[str]:
     seen: dict[str, None] = {}
     for row in rows:
         for col in row:
-            if col != "onderdrukt":
-                seen.setdefault(col, None)
+            seen.setdefault(col, None)
     return list(seen)
 
 
 def telkolommen(rows: Rows) -> list[str]:
     """The count columns (what the chart draws); ``totaal`` only when it is the only one."""
-    cols = [
-        c
-        for c in kolommen(rows)
-        if any(is_count_column(c, r.get(c)) for r in rows)
-        or (all(r.get(c) is None for r in rows) and c not in _LABELS and c != "pilot")
-    ]  # all suppressed
+    cols = [c for c in kolommen(rows) if any(is_count_column(c, r.get(c)) for r in rows)]
     rest = [c for c in cols if c not in ("totaal", "total")]
     return rest or cols
 

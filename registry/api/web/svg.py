@@ -1,8 +1,8 @@
 """Charts as SVG text, rendered on the server (no JavaScript, no chart library, nothing from outside).
 
 Every chart carries a ``<title>`` and ``<desc>`` (``role="img"``, ``aria-labelledby``) for screen readers; the
-table next to it on the page holds the same numbers. A suppressed count (``None``) is drawn as no bar with the
-label ``<5``. Colours are the Okabe-Ito palette (distinguishable with colour blindness), on white.
+table next to it on the page holds the same numbers. A missing value (``None``) is drawn as no bar with the
+label ``–``. Colours are the Okabe-Ito palette (distinguishable with colour blindness), on white.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#000000")
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
-SUPPRESSED = "<5"
+GEEN = "–"  # no value (publiek and regio counts are perturbed, never left out: see registry/diensten/onthulling.py)
 MAX_PLOT_WIDTH = 960  # a line chart of many months (the verloop: up to ten years) stays one screen wide
 
 
@@ -37,7 +37,7 @@ def _nice_max(value: float) -> int:
 
 
 def _fmt(value: int | None) -> str:
-    return SUPPRESSED if value is None else str(value)
+    return GEEN if value is None else str(value)
 
 
 def _head(width: int, height: int, ident: str, title: str, desc: str) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from registry.api.web.svg import SUPPRESSED
+from registry.api.web.svg import GEEN
 
 PACKAGE = Path(__file__).resolve().parent.parent  # registry/api
 TEMPLATES_DIR = PACKAGE / "templates"
@@ -20,9 +20,9 @@ STATIC_DIR = PACKAGE / "static"
 
 
 def cel(value: Any) -> Markup:
-    """A table cell: ``<5`` for a suppressed count (None), else the value."""
+    """A table cell: ``–`` for no value (None), else the value."""
     if value is None:
-        return Markup('<span class="onderdrukt" title="1 tot 4: onderdrukt">{}</span>').format(SUPPRESSED)
+        return Markup('<span class="leeg" title="geen waarde">{}</span>').format(GEEN)
     if isinstance(value, bool):
         return Markup("ja" if value else "nee")
     if isinstance(value, (list, tuple)):
