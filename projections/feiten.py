@@ -85,7 +85,7 @@ TABLES: dict[str, str] = {
 }
 
 # the record key of each deelnemer for the cell key method (registry/domein/onthulling.py): drawn at random by
-# PostgreSQL the first time the deelnemer is seen, never derived from the pseudonym, kept over replays (``behouden``)
+# PostgreSQL the first time the deelnemer is seen (an aanmelding, an inschrijving, a source's list), never derived from the pseudonym, kept over replays (``behouden``)
 BEHOUDEN: dict[str, str] = {
     "record_sleutels": "(deelnemer text PRIMARY KEY, sleutel smallint NOT NULL CHECK (sleutel BETWEEN 0 AND 255))"
 }
@@ -103,7 +103,8 @@ _RECORD_SLEUTEL_WIS = (
 # table still empty); a no-op from then on
 _RECORD_SLEUTELS_VULLEN = """INSERT INTO {s}.record_sleutels (deelnemer, sleutel)
     SELECT d.deelnemer, floor(random() * 256)::smallint
-    FROM (SELECT deelnemer FROM {s}.aanmeldingen UNION SELECT deelnemer FROM {s}.inschrijvingen) d
+    FROM (SELECT deelnemer FROM {s}.aanmeldingen UNION SELECT deelnemer FROM {s}.inschrijvingen
+          UNION SELECT deelnemer FROM {s}.telling_deelnemers) d
     WHERE NOT EXISTS (SELECT 1 FROM {s}.record_sleutels)
     ON CONFLICT (deelnemer) DO NOTHING"""
 _RECORD_SLEUTEL_VERHUIS = "UPDATE {s}.record_sleutels SET deelnemer = :nieuw WHERE deelnemer = :oud"
@@ -415,6 +416,9 @@ def _telling(r: Record, b: dict[str, Any]) -> list[Change]:
     for d in r.get("deelnemers") or []:
         if d["deelnemer"] not in seen:
             seen.add(d["deelnemer"])
+            # a person a source lists gets a record key too: the reconciliation's categories of persons the
+            # register does not know are perturbed by the cell key method like the rest
+            out.append(record_sleutel(d["deelnemer"]))
             out.append(
                 insert(
                     "telling_deelnemers",

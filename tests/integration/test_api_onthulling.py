@@ -212,6 +212,7 @@ def test_every_deelnemer_has_one_random_record_key(world: dict[str, Any]) -> Non
         keys = dict(conn.execute(text(f'SELECT deelnemer, sleutel FROM "{s}".record_sleutels')).all())
         seen = set(conn.execute(text(f'SELECT deelnemer FROM "{s}".aanmeldingen')).scalars())
         seen |= set(conn.execute(text(f'SELECT deelnemer FROM "{s}".inschrijvingen')).scalars())
+        seen |= set(conn.execute(text(f'SELECT deelnemer FROM "{s}".telling_deelnemers')).scalars())
     assert set(keys) == seen
     assert all(0 <= k <= 255 for k in keys.values())
     # drawn at random: spread over the range (16 bins of 16; ~900 keys give ~56 a bin)

@@ -564,7 +564,9 @@ def test_a_read_model_older_than_the_record_keys_gets_them_when_a_projector_star
     gezien = conn.execute(
         text(
             store.sql(
-                "SELECT deelnemer FROM {s}.aanmeldingen UNION SELECT deelnemer FROM {s}.inschrijvingen", setup.schema
+                "SELECT deelnemer FROM {s}.aanmeldingen UNION SELECT deelnemer FROM {s}.inschrijvingen "
+                "UNION SELECT deelnemer FROM {s}.telling_deelnemers",
+                setup.schema,
             )
         )
     ).scalars()

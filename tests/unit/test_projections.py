@@ -142,6 +142,7 @@ def test_every_person_event_is_projected_into_facts_and_timeline(b: builders.Bou
         assert referentie.apply(msg(ev, i)) == []
     telling = feiten.apply(msg(log[-1]))
     assert len(rows(telling, "telling_deelnemers")) == 1  # the same deelnemer twice is one row
+    assert [c for c in telling if c.sql == feiten.record_sleutel(D).sql] == [feiten.record_sleutel(D)]  # and one key
 
 
 def test_reference_events_are_last_writer_wins(b: builders.Bouwer) -> None:
