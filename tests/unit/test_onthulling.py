@@ -146,3 +146,25 @@ def test_the_doorstroom_is_perturbed_from_the_keys_of_its_deelnemers() -> None:
     (_, sp), _ = verstoor_doorstroom(veel, {s.deelnemer: 1 for s in veel}).doorlooptijd_dagen
     (_, echt), _ = doorstroom.aggregeer(veel).doorlooptijd_dagen
     assert (sp.p25, sp.mediaan, sp.p75) == (echt.p25, echt.mediaan, echt.p75) and abs(sp.n - echt.n) <= 2
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 500), st.lists(st.integers(0, 255), max_size=30), st.integers(1, 4)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_table_keeps_its_dimensions_and_shows_no_small_count(cellen: list[tuple[int, list[int], int]]) -> None:
+    # a count's key sum is the sum of its records' keys (here: any list of keys, of the count's length or not)
+    exact = [{"niveau": niv, "verklaringen": len(keys), "totaal": n + len(keys)} for n, keys, niv in cellen]
+    sommen = [{"niveau": 0, "verklaringen": sum(keys), "totaal": n + sum(keys)} for n, keys, _ in cellen]
+    uit = verstoor_rijen(exact, sommen)
+    assert [r["niveau"] for r in uit] == [r["niveau"] for r in exact]
+    assert all(not 1 <= r[c] <= 4 for r in uit for c in ("verklaringen", "totaal"))
+    assert all(
+        (r["verklaringen"] == 0) == (e["verklaringen"] == 0)
+        for r, e in zip(uit, exact, strict=True)
+        if e["verklaringen"] < 5
+    )
+    assert verstoor_rijen(exact, sommen) == uit  # the same cells: the same numbers, every time
