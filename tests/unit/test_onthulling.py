@@ -162,9 +162,5 @@ def test_any_table_keeps_its_dimensions_and_shows_no_small_count(cellen: list[tu
     uit = verstoor_rijen(exact, sommen)
     assert [r["niveau"] for r in uit] == [r["niveau"] for r in exact]
     assert all(not 1 <= r[c] <= 4 for r in uit for c in ("verklaringen", "totaal"))
-    assert all(
-        (r["verklaringen"] == 0) == (e["verklaringen"] == 0)
-        for r, e in zip(uit, exact, strict=True)
-        if e["verklaringen"] < 5
-    )
+    assert all(r["verklaringen"] == 0 for r, e in zip(uit, exact, strict=True) if e["verklaringen"] == 0)
     assert verstoor_rijen(exact, sommen) == uit  # the same cells: the same numbers, every time
