@@ -71,7 +71,7 @@ from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 from registry.domein.staat import Staat
 from registry.infra import metrics
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht, groep_partitie
-from registry.infra.kafka import client_config
+from registry.infra.kafka import client_config, einde_flush
 from registry.infra.toegang import admin_client
 from registry.infra.topics import Topics, caught_up
 
@@ -195,7 +195,7 @@ class Validator:
             transaction_timeout_ms=TRANSACTIE_TIMEOUT_MS,
             acks="all",
             enable_idempotence=True,
-            linger_ms=5,
+            linger_ms=100,
             batch_size=512 * 1024,
             client_id=f"{self.config.group}-producer-{self.instance}",
         )
@@ -345,6 +345,7 @@ class Validator:
                 if offsets:
                     producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
                 producer.commit_transaction()
+            einde_flush(producer)
         except GEWEERD as exc:
             self._herstel(exc)
             return None, 0
@@ -380,6 +381,7 @@ class Validator:
             type(exc).__name__,
         )
         self.producer.abort_transaction()
+        einde_flush(self.producer)
         self.beoordelaar.vergeet()
         self.overdracht.herstel()
 
