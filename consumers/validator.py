@@ -44,7 +44,6 @@ Several instances form one consumer group over the ingress topics:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import re
@@ -64,6 +63,7 @@ from consumers.beoordelaar import Beoordelaar
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.overdracht import Overdracht, Sleutelkluis
 from consumers.parkeer import Herversleutelen, Parkeerdienst
+from consumers.schrijver import Oordeel, Schrijver, Zendlijst
 from consumers.validator_config import Memory, Snapshots, StateStore, ValidatorConfig
 from consumers.volger import CanoniekeVolger
 from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S, _hard_exit, watchdog
@@ -75,7 +75,14 @@ from registry.infra.kafka import client_config, einde_flush
 from registry.infra.toegang import admin_client
 from registry.infra.topics import Topics, caught_up
 
-__all__ = ["StateStore", "Validator", "ValidatorConfig", "staat_schema"]
+__all__ = [
+    "EXIT_TRANSACTIE_HANGT",
+    "StateStore",
+    "Validator",
+    "ValidatorConfig",
+    "staat_schema",
+    "watchdog",
+]
 
 log = logging.getLogger("praktijkregister.validator")
 
@@ -86,6 +93,9 @@ TRANSACTIE_TIMEOUT_MS = 20_000
 # once when idle, and with every erasure so an erased person's entities leave it at once). A crash only means the
 # start-up rolls forward further (idempotent on event_id); saving per batch was ~14% of the validator's time.
 STAAT_BEWAREN_S = 1.0
+# The loop judges the next poll while the previous transaction commits (consumers/schrijver.py) for at most this
+# long, then looks at hand-overs, the canonical tail, parked time-outs and the snapshot again.
+PIJPLIJN_S = 1.0
 # how often the validator looks for a new partner's ingress topic
 TOPIC_CHECK_S = 5.0
 # a clean stop (finish the batch, leave the group, close the producer) normally takes a few seconds
@@ -105,16 +115,14 @@ def staat_schema(schema: str, instance: int) -> str:
     return schema if instance == 0 else f"{schema}_{instance}"
 
 
-class ProducerSender:
-    """The transactional producer once ``Validator.start`` made it; the judge and the parking service send through
-    this, so they are built (and tested) without one."""
+class ProducerSender(Zendlijst):
+    """What the judge and the parking service send in a batch (kept until the writer sends it in the batch's
+    transaction, consumers/schrijver.py), and the transactional producer once ``Validator.start`` made it; they are
+    built (and tested) without one."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.producer: KafkaProducer | None = None
-
-    def send(self, topic: str, *, key: bytes | None, value: bytes, partition: int | None = None) -> Any:
-        assert self.producer is not None
-        return self.producer.send(topic, key=key, value=value, partition=partition)
 
 
 class Validator:
@@ -160,12 +168,14 @@ class Validator:
         self.actief = False  # the last run_once did something (records, releases, other instances' events)
         self.next_topic_check = 0.0  # when to look for new (or removed) partner ingress topics
         self.snapshot_pending = False  # the state holds batches the snapshot does not have yet
+        self.erasures = False  # the last run_once committed an erasure (the snapshot follows at once)
         # the service (``run``) exits when a transaction never settles; in-process users (tests, demo, bench) do not
         self.watchdog_s: float | None = None
         self.snapshot_at = 0.0  # when the snapshot was last saved (time.monotonic)
         self.wacht: Transactiewacht | None = None  # hanging transactions: found and aborted (``start``)
         self.next_transaction_check = 0.0
         self.offsets_partities = 0  # partitions of __consumer_offsets (the group's offsets are on one of them)
+        self.schrijver = Schrijver(lambda: self.producer, lambda: self.watchdog_s, f"validator-{instance}-writer")
 
     @property
     def staat(self) -> Staat:
@@ -282,8 +292,9 @@ class Validator:
         timer.start()
 
     def run_once(self, timeout_ms: int = 500) -> int:
-        """One poll: judge its records, what was released and what expired, in one transaction; returns the
-        records read."""
+        """One poll: judge its records, what was released and what expired, in one transaction; while that commits,
+        the next poll's records are judged (``_volgende``), for up to ``PIJPLIJN_S``. Returns the records read; when
+        it returns, everything it judged is committed (or, fenced, forgotten)."""
         assert self.consumer is not None and self.producer is not None
         started = time.perf_counter()
         if time.monotonic() >= self.next_topic_check:
@@ -309,71 +320,97 @@ class Validator:
             if gevolgd or self.snapshot_pending:  # idle: the snapshot catches up at once
                 self._save_snapshot()
             return 0
-        futures, n = self._batch(batch, opnieuw, bool(verlopen), now)
-        if futures is None:
+        n = self._pijplijn(self._beoordeel(batch, opnieuw, bool(verlopen), now))
+        if n is None:
             return 0
-        self._na_commit(futures)
+        if self.snapshot_pending and (self.erasures or time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S):
+            self._save_snapshot()  # nothing judged is uncommitted now: the snapshot holds committed state only
         metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
         metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
         return n
 
-    def _batch(
+    def _pijplijn(self, oordeel: Oordeel | None) -> int | None:
+        """Commit ``oordeel`` in the writer thread and judge the next poll meanwhile, batch after batch; None when a
+        rebalance fenced a transaction (what was judged since the last commit is forgotten)."""
+        n, tot = 0, time.monotonic() + PIJPLIJN_S
+        self.erasures = False
+        while oordeel is not None:
+            lopend = self.schrijver.start(oordeel)
+            volgende = self._volgende(oordeel) if time.monotonic() < tot and not self.stopping else None
+            try:
+                lopend.result()
+            except GEWEERD as exc:
+                self._herstel(exc)
+                return None
+            finally:
+                self.beoordelaar.tellers.leeg()
+            self._na_commit(oordeel)
+            n += oordeel.n
+            oordeel = volgende
+        return n
+
+    def _volgende(self, vorig: Oordeel) -> Oordeel | None:
+        """The next poll's records, judged while ``vorig`` commits; None when there are none, when ``vorig`` has
+        erasures (the snapshot follows them at once), or when the group is not stable or its assignment changed in
+        this poll (the records are sought back: a hand-over comes first). A rebalance while ``vorig`` commits is safe
+        (KIP-447): its ingress offsets carry the group metadata of its own poll, so a commit of a generation that
+        ended is refused (and forgotten here), and the next owner's committed offsets (read_committed: stable
+        offsets only) and roll-forward (past open transactions) wait for it."""
+        assert self.consumer is not None
+        if vorig.te_vernietigen or vorig.te_legen or not groep.stabiel(self.consumer):
+            return None
+        sinds = self.overdracht.toewijzing_sinds
+        batch = self.consumer.poll(timeout_ms=0)
+        if self.overdracht.toewijzing_sinds != sinds or self.overdracht.nieuw:
+            assigned = self.consumer.assignment()
+            for tp, records in batch.items():
+                if tp in assigned:
+                    self.consumer.seek(tp, records[0].offset)
+            return None
+        return self._beoordeel(batch, [], False, self.clock()) if batch else None
+
+    def _beoordeel(
         self, batch: dict[TopicPartition, list[Any]], opnieuw: list[Geparkeerd], verlopen: bool, now: dt.datetime
-    ) -> tuple[list[Any] | None, int]:
-        """Judge in one transaction with the ingress offsets; (None, 0) when a rebalance fenced it."""
+    ) -> Oordeel:
+        """Judge a poll's records (and what was released or expired) into what its transaction sends."""
         assert self.consumer is not None and self.producer is not None
-        producer, judge = self.producer, self.beoordelaar
-        judge.canonieke_partities = tuple(sorted(producer.partitions_for(self.topics.events)))
-        producer.begin_transaction()
-        judge.te_vernietigen.clear()
-        futures: list[Any] = []
+        judge = self.beoordelaar
+        judge.canonieke_partities = tuple(sorted(self.producer.partitions_for(self.topics.events)))
+        judge.te_vernietigen, judge.te_legen = [], set()
+        groep_nu = self.consumer.group_metadata() if batch else None  # KIP-447: the generation that read them
+        eigen: list[Any] = []
         offsets = {}
         n = 0
         for g in opnieuw:  # released by another instance's event, or taken over
             if g.event_id in self.plaats:
-                futures += judge.judge(self.plaats.entries[g.event_id], now, parked=True)
+                eigen += judge.judge(self.plaats.entries[g.event_id], now, parked=True)
         if verlopen:
-            futures += judge.verloop(now)
+            eigen += judge.verloop(now)
         for tp, records in batch.items():
             partner = self.topics.partner_of(tp.topic)
             for rec in records:
-                futures += judge.handle(rec, partner, now)
+                eigen += judge.handle(rec, partner, now)
                 n += 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
-        try:
-            with watchdog(self.watchdog_s, EXIT_TRANSACTIE_HANGT) if self.watchdog_s else contextlib.nullcontext():
-                if offsets:
-                    producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
-                producer.commit_transaction()
-            einde_flush(producer)
-        except GEWEERD as exc:
-            self._herstel(exc)
-            return None, 0
-        finally:
-            judge.tellers.leeg()
-        return futures, n
+        return Oordeel(self.sender.neem(), offsets, groep_nu, n, eigen, judge.te_vernietigen, judge.te_legen)
 
-    def _na_commit(self, futures: list[Any]) -> None:
-        """The batch is committed: its erasures delete their data keys and ingress copies; the snapshot follows."""
+    def _na_commit(self, oordeel: Oordeel) -> None:
+        """The batch is committed: its erasures delete their data keys and ingress copies; the snapshot is due."""
         assert self.volger is not None
-        judge = self.beoordelaar
-        erasures = bool(judge.te_vernietigen)
-        for deelnemer in judge.te_vernietigen:  # the erasures are in the log now: their data keys go
+        for deelnemer in oordeel.te_vernietigen:  # the erasures are in the log now: their data keys go
             self.kluis.vernietig(deelnemer)
-        judge.te_vernietigen.clear()
-        if judge.te_legen:
-            self._leeg_ingress(judge.te_legen)
-            judge.te_legen.clear()
+        if oordeel.te_legen:
+            self._leeg_ingress(oordeel.te_legen)
+        self.erasures = self.erasures or bool(oordeel.te_vernietigen)
         self.parkeren.gauge()
-        for f in futures:  # our own canonical records: in the state already, the tail skips them
+        for f in oordeel.eigen:  # our own canonical records: in the state already, the tail skips them
             md = f.get()
             self.volger.eigen.add((md.partition, md.offset))
         self.snapshot_pending = True
-        if erasures or time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S:
-            self._save_snapshot()
 
     def _herstel(self, exc: Exception) -> None:
-        """A rebalance fenced this transaction: abort it and forget what judging it changed in memory."""
+        """A rebalance fenced this transaction: abort it and forget what judging it (and the batch judged after it)
+        changed in memory."""
         assert self.producer is not None
         log.warning(
             "instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
@@ -382,6 +419,7 @@ class Validator:
         )
         self.producer.abort_transaction()
         einde_flush(self.producer)
+        self.sender.neem()
         self.beoordelaar.vergeet()
         self.overdracht.herstel()
 
@@ -476,6 +514,7 @@ class Validator:
                 self._save_snapshot()
             except Exception as exc:  # noqa: BLE001 - the next start rolls forward from the last snapshot
                 log.warning("instance %d: state snapshot not saved at close (%s)", self.instance, type(exc).__name__)
+        self.schrijver.close()
         if self.consumer is not None:
             self.consumer.close()
         if self.volger is not None:
