@@ -51,6 +51,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -175,6 +176,8 @@ class Validator:
         self.wacht: Transactiewacht | None = None  # hanging transactions: found and aborted (``start``)
         self.next_transaction_check = 0.0
         self.offsets_partities = 0  # partitions of __consumer_offsets (the group's offsets are on one of them)
+        self.snapshotter = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"validator-{instance}-snapshot")
+        self.snapshot_bezig: Future[None] | None = None  # the snapshot the snapshotter is writing
         self.schrijver = Schrijver(lambda: self.producer, lambda: self.watchdog_s, f"validator-{instance}-writer")
 
     @property
@@ -307,6 +310,7 @@ class Validator:
             self.controleer_transacties()
         self.overdracht.verweesd()
         if self.overdracht.nieuw:
+            self._snapshot_klaar()  # the roll-forward saves a snapshot of its own: never two at once
             self.overdracht.neem_over()
         gevolgd = self.overdracht.volg()
         now = self.clock()
@@ -317,14 +321,17 @@ class Validator:
         self.memory.opnieuw.clear()
         self.actief = bool(batch or verlopen or opnieuw or gevolgd)
         if not batch and not verlopen and not opnieuw:
-            if gevolgd or self.snapshot_pending:  # idle: the snapshot catches up at once
+            self._snapshot_klaar()  # idle: the snapshot catches up at once, and is written when this returns
+            if gevolgd or self.snapshot_pending:
                 self._save_snapshot()
             return 0
         n = self._pijplijn(self._beoordeel(batch, opnieuw, bool(verlopen), now))
         if n is None:
             return 0
-        if self.snapshot_pending and (self.erasures or time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S):
-            self._save_snapshot()  # nothing judged is uncommitted now: the snapshot holds committed state only
+        if self.erasures:  # an erased person's entities leave the snapshot at once
+            self._save_snapshot()
+        elif self.snapshot_pending and time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S:
+            self._save_snapshot(achtergrond=True)  # nothing judged is uncommitted now: committed state only
         metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
         metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
         return n
@@ -421,6 +428,7 @@ class Validator:
         einde_flush(self.producer)
         self.sender.neem()
         self.beoordelaar.vergeet()
+        self._snapshot_klaar()  # the state comes back from the snapshot: the last one written
         self.overdracht.herstel()
 
     # ---- hanging transactions ----------------------------------------------------------------------
@@ -475,11 +483,23 @@ class Validator:
                 "instance %d: ingress records not deleted after an erasure (%s)", self.instance, type(exc).__name__
             )
 
-    def _save_snapshot(self) -> None:
-        """The state snapshot and the canonical offsets it covers, in one database transaction."""
+    def _save_snapshot(self, achtergrond: bool = False) -> None:
+        """The state snapshot and the canonical offsets it covers, in one database transaction; ``achtergrond``:
+        written by the snapshot thread while the loop goes on (the rows are taken from the state now)."""
         assert self.volger is not None
-        self.store.save(self.staat, self.volger.posities)
+        self._snapshot_klaar()
+        bevroren, offsets = self.store.bevries(self.staat), dict(self.volger.posities)
+        if achtergrond:
+            self.snapshot_bezig = self.snapshotter.submit(self.store.schrijf, bevroren, offsets)
+        else:
+            self.store.schrijf(bevroren, offsets)
         self.snapshot_pending, self.snapshot_at = False, time.monotonic()
+
+    def _snapshot_klaar(self) -> None:
+        """Wait for the snapshot being written; a failed write raises here, as a failed save did."""
+        bezig, self.snapshot_bezig = self.snapshot_bezig, None
+        if bezig is not None:
+            bezig.result()
 
     def drain(self, idle_polls: int = 2, stuck_after_s: float = 300.0) -> int:
         """Validate until caught up with every assigned ingress partition (demo, tests, bench). A drain that makes
@@ -509,12 +529,15 @@ class Validator:
         return bool(assigned) and not waiting and caught_up(self.consumer, assigned)
 
     def close(self) -> None:
-        if self.snapshot_pending and self.volger is not None:
+        if self.volger is not None:
             try:
-                self._save_snapshot()
+                self._snapshot_klaar()
+                if self.snapshot_pending:
+                    self._save_snapshot()
             except Exception as exc:  # noqa: BLE001 - the next start rolls forward from the last snapshot
                 log.warning("instance %d: state snapshot not saved at close (%s)", self.instance, type(exc).__name__)
         self.schrijver.close()
+        self.snapshotter.shutdown(wait=True)
         if self.consumer is not None:
             self.consumer.close()
         if self.volger is not None:
