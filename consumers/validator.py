@@ -9,6 +9,9 @@ tail of the canonical log). ``registry/bootstrap.py`` builds it from the setting
 Per poll batch, in ONE Kafka transaction: decode, judge (registry.regels), append
 accepted events to ``<prefix>.events``, refusals to ``.rejections``, undecodable
 bytes to ``.deadletter``, and commit the ingress offsets (send_offsets_to_transaction).
+Pipelined (consumers/schrijver.py): a writer thread sends and commits batch N while the main thread polls and
+judges batch N+1; N+1 goes to the writer once N committed, and a fenced N takes N+1 down with it. The state
+snapshot is written by a thread of its own, from rows taken between batches when nothing judged is uncommitted.
 
 State (registry.staat) is a fold over the canonical log. It is persisted to
 PostgreSQL after each committed transaction together with the canonical offsets it
@@ -38,8 +41,12 @@ Several instances form one consumer group over the ingress topics:
 * its state snapshot is its own (schema ``<schema>`` for instance 0, ``<schema>_<i>`` for the others);
 * hand-over (``groep.Toewijzing`` -> ``Overdracht.toegewezen``): newly assigned partitions are paused until the state is rolled forward to the
   canonical log's end (past every transaction open at that moment) and their parked entries are loaded; only
-  then is their first record judged. A transaction never spans a poll, so none is open when partitions are
-  revoked: their parked entries are simply dropped (the next owner folds them from the parked topic).
+  then is their first record judged. Partitions revoked drop their parked entries (the next owner folds them from
+  the parked topic). A poll may run while the previous batch commits (the pipeline): its offsets carry the group
+  metadata of the poll that read its records, so a commit of a generation that ended is refused and forgotten
+  (KIP-447), and the next owner's committed offsets (read_committed asks for stable ones) and roll-forward (past
+  open transactions) wait for a commit that was accepted. A poll that changes the assignment is sought back and
+  the pipeline drains before the hand-over.
 """
 
 from __future__ import annotations
