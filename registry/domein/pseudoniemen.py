@@ -26,6 +26,7 @@ from registry.domein.identifiers import FIELD_CHECKS, REFERENTIEVELDEN, Fout, Ge
 _PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 ONGELDIG = "<ongeldig:"  # prefix of the marker that replaces an identifier failing validation
 VELD = "deelnemer"  # every field of this name is re-keyed, at any depth (also TellingGemeld.deelnemers[].deelnemer)
+_LET_OP = frozenset(FIELD_CHECKS) | {VELD} | REFERENTIEVELDEN  # the fields a rewrite looks at (and containers)
 
 
 def stap(sleutel: bytes, pseudoniem: str) -> str:
@@ -81,11 +82,15 @@ def _walk(value: Any, rekey: Callable[[Any], str], mark: Callable[[str], str], p
     """(the re-keyed, masked copy of ``value``, its first bad identifier as ``identifiers.eerste_fout`` finds it:
     the same fields in the same order, a format fault before a reference fault before one inside a container)."""
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = dict(value)
         eerste: Fout | None = None
         for k, v in value.items():
             fout: Fout | None = None
-            if k == VELD and v is not None:
+            if k not in _LET_OP:  # most fields: no identifier, nothing to change (a container is walked)
+                if not isinstance(v, (dict, list)):
+                    continue
+                out[k], fout = _walk(v, rekey, mark, f"{path}{k}.")
+            elif k == VELD and v is not None:
                 out[k] = nieuw = rekey(v)
                 if nieuw.startswith(ONGELDIG):  # a canonical pseudonym always passes its check, a marker never
                     fout = Fout(f"{path}{k}", k, "formaat", FIELD_CHECKS[k](nieuw) or "", nieuw)
@@ -94,16 +99,13 @@ def _walk(value: Any, rekey: Callable[[Any], str], mark: Callable[[str], str], p
                 if check is not None and check(v) is not None:
                     out[k] = nieuw = mark(v)
                     fout = Fout(f"{path}{k}", k, "formaat", check(nieuw) or "", nieuw)
-                else:
-                    out[k] = v
             elif isinstance(v, (dict, list)):
                 out[k], fout = _walk(v, rekey, mark, f"{path}{k}.")
-            else:
-                out[k] = v
-            if eerste is None and k in REFERENTIEVELDEN and (fout is None or fout.path != f"{path}{k}"):
-                # a format fault of this field comes first; then the reference data; then what the container holds
-                fout = referentie_fout(k, out[k], path) or fout
-            eerste = eerste or fout
+            if eerste is None:
+                if k in REFERENTIEVELDEN and (fout is None or fout.path != f"{path}{k}"):
+                    # a format fault of this field comes first; then the reference data; then what it holds
+                    fout = referentie_fout(k, out[k], path) or fout
+                eerste = fout
         return out, eerste
     if isinstance(value, list):
         items = [_walk(v, rekey, mark, f"{path.rstrip('.')}[{i}].") for i, v in enumerate(value)]
