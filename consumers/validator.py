@@ -350,7 +350,11 @@ class Validator:
         self.erasures = False
         while oordeel is not None:
             lopend = self.schrijver.start(oordeel)
-            volgende = self._volgende(oordeel) if time.monotonic() < tot and not self.stopping else None
+            try:
+                volgende = self._volgende(oordeel) if time.monotonic() < tot and not self.stopping else None
+            except BaseException:
+                lopend.exception()  # no commit goes on behind the caller's back: wait for it, then raise
+                raise
             try:
                 lopend.result()
             except GEWEERD as exc:
