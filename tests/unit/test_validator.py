@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -215,6 +216,7 @@ def test_a_batch_is_judged_in_one_transaction_with_its_ingress_offsets_and_then_
     [(tp, offset)] = producer.offsets.items()
     assert (tp.topic, offset.offset) == ("t.ingress.sbb", 1)
     assert len(volger.eigen) == 1 and len(v.staat.event_ids) == 1  # our own record: the tail skips it
+    v._snapshot_klaar()  # written by the snapshot thread while the loop went on
     assert store.saved and not v.snapshot_pending
 
 
@@ -304,3 +306,37 @@ def test_a_rebalance_in_the_pipelined_poll_seeks_its_records_back_for_after_the_
     assert v.run_once() == 1  # only the first batch: the second waits for the hand-over
     assert producer.calls == ["begin", "send t.events", "offsets", "commit"]
     assert consumer.gezocht == {consumer.tp: 1} and len(v.staat.event_ids) == 1
+
+
+class _ThreadStore(FakeStore):
+    """Remembers which thread wrote each snapshot; ``fout``: the write fails."""
+
+    def __init__(self, fout: bool = False) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+        self.fout = fout
+
+    def schrijf(self, bevroren: Any, offsets: dict[int, int]) -> None:
+        self.threads.append(threading.current_thread().name)
+        if self.fout:
+            raise RuntimeError("database gone")
+        super().schrijf(bevroren, offsets)
+
+
+def test_a_busy_snapshot_is_written_by_its_own_thread_and_an_idle_one_before_run_once_returns() -> None:
+    v, _, _, _ = _batch_validator(_Producer())
+    v.store = v.overdracht.store = store = _ThreadStore()
+    assert v.run_once() == 1  # busy: the snapshot (due: none saved yet) goes to the snapshot thread
+    v._snapshot_klaar()
+    assert store.threads == ["validator-0-snapshot_0"]
+    v.overdracht.volg = lambda: 1  # type: ignore[method-assign]  # idle, but another instance's event came
+    assert v.run_once() == 0
+    assert store.threads[1:] == [threading.current_thread().name] and v.snapshot_bezig is None
+
+
+def test_a_failed_background_snapshot_raises_at_the_next_wait_as_a_failed_save_did() -> None:
+    v, _, _, _ = _batch_validator(_Producer())
+    v.store = v.overdracht.store = _ThreadStore(fout=True)
+    assert v.run_once() == 1
+    with pytest.raises(RuntimeError, match="database gone"):
+        v._snapshot_klaar()
