@@ -57,7 +57,8 @@ def waar(exc: BaseException) -> str:
 
 
 class Beoordelaar:
-    """Judges records and sends their outcome; the erasures of a batch wait in ``te_vernietigen``/``te_legen``
+    """Judges records and sends their outcome (into the batch's list, which the writer sends in its transaction:
+    consumers/schrijver.py); the erasures of a batch wait in ``te_vernietigen``/``te_legen``, taken with the batch,
     until its transaction commits."""
 
     def __init__(

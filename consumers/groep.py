@@ -29,12 +29,12 @@ SLICE_MS = 100
 
 def poll(consumer: KafkaConsumer, timeout_ms: int, **kwargs: Any) -> Any:
     """``consumer.poll``; while the member is (re)joining its group, back-to-back short polls until it is stable."""
-    if _stable(consumer):
+    if stabiel(consumer):
         return consumer.poll(timeout_ms=timeout_ms, **kwargs)
     deadline = time.monotonic() + REBALANCE_S
     while True:
         records = consumer.poll(timeout_ms=SLICE_MS, **kwargs)
-        if records or _stable(consumer) or time.monotonic() > deadline:
+        if records or stabiel(consumer) or time.monotonic() > deadline:
             return records
 
 
@@ -48,7 +48,8 @@ def definitief(consumer: KafkaConsumer, sinds: float) -> bool:
     return alle <= consumer.assignment() or time.monotonic() - sinds >= DEFINITIEF_NA_S
 
 
-def _stable(consumer: KafkaConsumer) -> bool:
+def stabiel(consumer: KafkaConsumer) -> bool:
+    """The member is in the group with its assignment (not joining or rebalancing)."""
     return bool(consumer.group_metadata().state == MemberState.STABLE)
 
 

@@ -9,6 +9,9 @@ tail of the canonical log). ``registry/bootstrap.py`` builds it from the setting
 Per poll batch, in ONE Kafka transaction: decode, judge (registry.regels), append
 accepted events to ``<prefix>.events``, refusals to ``.rejections``, undecodable
 bytes to ``.deadletter``, and commit the ingress offsets (send_offsets_to_transaction).
+Pipelined (consumers/schrijver.py): a writer thread sends and commits batch N while the main thread polls and
+judges batch N+1; N+1 goes to the writer once N committed, and a fenced N takes N+1 down with it. The state
+snapshot is written by a thread of its own, from rows taken between batches when nothing judged is uncommitted.
 
 State (registry.staat) is a fold over the canonical log. It is persisted to
 PostgreSQL after each committed transaction together with the canonical offsets it
@@ -38,13 +41,16 @@ Several instances form one consumer group over the ingress topics:
 * its state snapshot is its own (schema ``<schema>`` for instance 0, ``<schema>_<i>`` for the others);
 * hand-over (``groep.Toewijzing`` -> ``Overdracht.toegewezen``): newly assigned partitions are paused until the state is rolled forward to the
   canonical log's end (past every transaction open at that moment) and their parked entries are loaded; only
-  then is their first record judged. A transaction never spans a poll, so none is open when partitions are
-  revoked: their parked entries are simply dropped (the next owner folds them from the parked topic).
+  then is their first record judged. Partitions revoked drop their parked entries (the next owner folds them from
+  the parked topic). A poll may run while the previous batch commits (the pipeline): its offsets carry the group
+  metadata of the poll that read its records, so a commit of a generation that ended is refused and forgotten
+  (KIP-447), and the next owner's committed offsets (read_committed asks for stable ones) and roll-forward (past
+  open transactions) wait for a commit that was accepted. A poll that changes the assignment is sought back and
+  the pipeline drains before the hand-over.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import re
@@ -52,6 +58,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -64,6 +71,7 @@ from consumers.beoordelaar import Beoordelaar
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.overdracht import Overdracht, Sleutelkluis
 from consumers.parkeer import Herversleutelen, Parkeerdienst
+from consumers.schrijver import Oordeel, Schrijver, Zendlijst
 from consumers.validator_config import Memory, Snapshots, StateStore, ValidatorConfig
 from consumers.volger import CanoniekeVolger
 from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S, _hard_exit, watchdog
@@ -71,11 +79,18 @@ from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 from registry.domein.staat import Staat
 from registry.infra import metrics
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht, groep_partitie
-from registry.infra.kafka import client_config
+from registry.infra.kafka import client_config, einde_flush
 from registry.infra.toegang import admin_client
 from registry.infra.topics import Topics, caught_up
 
-__all__ = ["StateStore", "Validator", "ValidatorConfig", "staat_schema"]
+__all__ = [
+    "EXIT_TRANSACTIE_HANGT",
+    "StateStore",
+    "Validator",
+    "ValidatorConfig",
+    "staat_schema",
+    "watchdog",
+]
 
 log = logging.getLogger("praktijkregister.validator")
 
@@ -86,6 +101,9 @@ TRANSACTIE_TIMEOUT_MS = 20_000
 # once when idle, and with every erasure so an erased person's entities leave it at once). A crash only means the
 # start-up rolls forward further (idempotent on event_id); saving per batch was ~14% of the validator's time.
 STAAT_BEWAREN_S = 1.0
+# The loop judges the next poll while the previous transaction commits (consumers/schrijver.py) for at most this
+# long, then looks at hand-overs, the canonical tail, parked time-outs and the snapshot again.
+PIJPLIJN_S = 1.0
 # how often the validator looks for a new partner's ingress topic
 TOPIC_CHECK_S = 5.0
 # a clean stop (finish the batch, leave the group, close the producer) normally takes a few seconds
@@ -105,16 +123,14 @@ def staat_schema(schema: str, instance: int) -> str:
     return schema if instance == 0 else f"{schema}_{instance}"
 
 
-class ProducerSender:
-    """The transactional producer once ``Validator.start`` made it; the judge and the parking service send through
-    this, so they are built (and tested) without one."""
+class ProducerSender(Zendlijst):
+    """What the judge and the parking service send in a batch (kept until the writer sends it in the batch's
+    transaction, consumers/schrijver.py), and the transactional producer once ``Validator.start`` made it; they are
+    built (and tested) without one."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.producer: KafkaProducer | None = None
-
-    def send(self, topic: str, *, key: bytes | None, value: bytes, partition: int | None = None) -> Any:
-        assert self.producer is not None
-        return self.producer.send(topic, key=key, value=value, partition=partition)
 
 
 class Validator:
@@ -160,12 +176,16 @@ class Validator:
         self.actief = False  # the last run_once did something (records, releases, other instances' events)
         self.next_topic_check = 0.0  # when to look for new (or removed) partner ingress topics
         self.snapshot_pending = False  # the state holds batches the snapshot does not have yet
+        self.erasures = False  # the last run_once committed an erasure (the snapshot follows at once)
         # the service (``run``) exits when a transaction never settles; in-process users (tests, demo, bench) do not
         self.watchdog_s: float | None = None
         self.snapshot_at = 0.0  # when the snapshot was last saved (time.monotonic)
         self.wacht: Transactiewacht | None = None  # hanging transactions: found and aborted (``start``)
         self.next_transaction_check = 0.0
         self.offsets_partities = 0  # partitions of __consumer_offsets (the group's offsets are on one of them)
+        self.snapshotter = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"validator-{instance}-snapshot")
+        self.snapshot_bezig: Future[None] | None = None  # the snapshot the snapshotter is writing
+        self.schrijver = Schrijver(lambda: self.producer, lambda: self.watchdog_s, f"validator-{instance}-writer")
 
     @property
     def staat(self) -> Staat:
@@ -195,7 +215,7 @@ class Validator:
             transaction_timeout_ms=TRANSACTIE_TIMEOUT_MS,
             acks="all",
             enable_idempotence=True,
-            linger_ms=5,
+            linger_ms=100,
             batch_size=512 * 1024,
             client_id=f"{self.config.group}-producer-{self.instance}",
         )
@@ -282,8 +302,9 @@ class Validator:
         timer.start()
 
     def run_once(self, timeout_ms: int = 500) -> int:
-        """One poll: judge its records, what was released and what expired, in one transaction; returns the
-        records read."""
+        """One poll: judge its records, what was released and what expired, in one transaction; while that commits,
+        the next poll's records are judged (``_volgende``), for up to ``PIJPLIJN_S``. Returns the records read; when
+        it returns, everything it judged is committed (or, fenced, forgotten)."""
         assert self.consumer is not None and self.producer is not None
         started = time.perf_counter()
         if time.monotonic() >= self.next_topic_check:
@@ -296,6 +317,7 @@ class Validator:
             self.controleer_transacties()
         self.overdracht.verweesd()
         if self.overdracht.nieuw:
+            self._snapshot_klaar()  # the roll-forward saves a snapshot of its own: never two at once
             self.overdracht.neem_over()
         gevolgd = self.overdracht.volg()
         now = self.clock()
@@ -306,73 +328,107 @@ class Validator:
         self.memory.opnieuw.clear()
         self.actief = bool(batch or verlopen or opnieuw or gevolgd)
         if not batch and not verlopen and not opnieuw:
-            if gevolgd or self.snapshot_pending:  # idle: the snapshot catches up at once
+            self._snapshot_klaar()  # idle: the snapshot catches up at once, and is written when this returns
+            if gevolgd or self.snapshot_pending:
                 self._save_snapshot()
             return 0
-        futures, n = self._batch(batch, opnieuw, bool(verlopen), now)
-        if futures is None:
+        n = self._pijplijn(self._beoordeel(batch, opnieuw, bool(verlopen), now))
+        if n is None:
             return 0
-        self._na_commit(futures)
+        if self.erasures:  # an erased person's entities leave the snapshot at once
+            self._save_snapshot()
+        elif self.snapshot_pending and time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S:
+            self._save_snapshot(achtergrond=True)  # nothing judged is uncommitted now: committed state only
         metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
         metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
         return n
 
-    def _batch(
+    def _pijplijn(self, oordeel: Oordeel | None) -> int | None:
+        """Commit ``oordeel`` in the writer thread and judge the next poll meanwhile, batch after batch; None when a
+        rebalance fenced a transaction (what was judged since the last commit is forgotten)."""
+        n, tot = 0, time.monotonic() + PIJPLIJN_S
+        self.erasures = False
+        while oordeel is not None:
+            lopend = self.schrijver.start(oordeel)
+            try:
+                volgende = self._volgende(oordeel) if time.monotonic() < tot and not self.stopping else None
+            except BaseException:
+                lopend.exception()  # no commit goes on behind the caller's back: wait for it, then raise
+                raise
+            try:
+                lopend.result()
+            except GEWEERD as exc:
+                self._herstel(exc)
+                return None
+            finally:
+                self.beoordelaar.tellers.leeg()
+            self._na_commit(oordeel)
+            n += oordeel.n
+            oordeel = volgende
+        return n
+
+    def _volgende(self, vorig: Oordeel) -> Oordeel | None:
+        """The next poll's records, judged while ``vorig`` commits; None when there are none, when ``vorig`` has
+        erasures (the snapshot follows them at once), or when the group is not stable or its assignment changed in
+        this poll (the records are sought back: a hand-over comes first). A rebalance while ``vorig`` commits is safe
+        (KIP-447): its ingress offsets carry the group metadata of its own poll, so a commit of a generation that
+        ended is refused (and forgotten here), and the next owner's committed offsets (read_committed: stable
+        offsets only) and roll-forward (past open transactions) wait for it."""
+        assert self.consumer is not None
+        if vorig.te_vernietigen or vorig.te_legen or not groep.stabiel(self.consumer):
+            return None
+        sinds = self.overdracht.toewijzing_sinds
+        batch = self.consumer.poll(timeout_ms=0)
+        if self.overdracht.toewijzing_sinds != sinds or self.overdracht.nieuw:
+            assigned = self.consumer.assignment()
+            for tp, records in batch.items():
+                if tp in assigned:
+                    self.consumer.seek(tp, records[0].offset)
+            return None
+        return self._beoordeel(batch, [], False, self.clock()) if batch else None
+
+    def _beoordeel(
         self, batch: dict[TopicPartition, list[Any]], opnieuw: list[Geparkeerd], verlopen: bool, now: dt.datetime
-    ) -> tuple[list[Any] | None, int]:
-        """Judge in one transaction with the ingress offsets; (None, 0) when a rebalance fenced it."""
+    ) -> Oordeel:
+        """Judge a poll's records (and what was released or expired) into what its transaction sends."""
         assert self.consumer is not None and self.producer is not None
-        producer, judge = self.producer, self.beoordelaar
-        judge.canonieke_partities = tuple(sorted(producer.partitions_for(self.topics.events)))
-        producer.begin_transaction()
-        judge.te_vernietigen.clear()
-        futures: list[Any] = []
+        judge = self.beoordelaar
+        judge.canonieke_partities = tuple(sorted(self.producer.partitions_for(self.topics.events)))
+        judge.te_vernietigen, judge.te_legen = [], set()
+        groep_nu = self.consumer.group_metadata() if batch else None  # KIP-447: the generation that read them
+        eigen: list[Any] = []
         offsets = {}
         n = 0
         for g in opnieuw:  # released by another instance's event, or taken over
             if g.event_id in self.plaats:
-                futures += judge.judge(self.plaats.entries[g.event_id], now, parked=True)
+                eigen += judge.judge(self.plaats.entries[g.event_id], now, parked=True)
         if verlopen:
-            futures += judge.verloop(now)
+            eigen += judge.verloop(now)
         for tp, records in batch.items():
             partner = self.topics.partner_of(tp.topic)
             for rec in records:
-                futures += judge.handle(rec, partner, now)
+                eigen += judge.handle(rec, partner, now)
                 n += 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
-        try:
-            with watchdog(self.watchdog_s, EXIT_TRANSACTIE_HANGT) if self.watchdog_s else contextlib.nullcontext():
-                if offsets:
-                    producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
-                producer.commit_transaction()
-        except GEWEERD as exc:
-            self._herstel(exc)
-            return None, 0
-        finally:
-            judge.tellers.leeg()
-        return futures, n
+        return Oordeel(self.sender.neem(), offsets, groep_nu, n, eigen, judge.te_vernietigen, judge.te_legen)
 
-    def _na_commit(self, futures: list[Any]) -> None:
-        """The batch is committed: its erasures delete their data keys and ingress copies; the snapshot follows."""
+    def _na_commit(self, oordeel: Oordeel) -> None:
+        """The batch is committed: its erasures delete their data keys and ingress copies; the snapshot is due."""
         assert self.volger is not None
-        judge = self.beoordelaar
-        erasures = bool(judge.te_vernietigen)
-        for deelnemer in judge.te_vernietigen:  # the erasures are in the log now: their data keys go
+        for deelnemer in oordeel.te_vernietigen:  # the erasures are in the log now: their data keys go
             self.kluis.vernietig(deelnemer)
-        judge.te_vernietigen.clear()
-        if judge.te_legen:
-            self._leeg_ingress(judge.te_legen)
-            judge.te_legen.clear()
+        if oordeel.te_legen:
+            self._leeg_ingress(oordeel.te_legen)
+        self.erasures = self.erasures or bool(oordeel.te_vernietigen)
         self.parkeren.gauge()
-        for f in futures:  # our own canonical records: in the state already, the tail skips them
+        for f in oordeel.eigen:  # our own canonical records: in the state already, the tail skips them
             md = f.get()
             self.volger.eigen.add((md.partition, md.offset))
         self.snapshot_pending = True
-        if erasures or time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S:
-            self._save_snapshot()
 
     def _herstel(self, exc: Exception) -> None:
-        """A rebalance fenced this transaction: abort it and forget what judging it changed in memory."""
+        """A rebalance fenced this transaction: abort it and forget what judging it (and the batch judged after it)
+        changed in memory."""
         assert self.producer is not None
         log.warning(
             "instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
@@ -380,7 +436,10 @@ class Validator:
             type(exc).__name__,
         )
         self.producer.abort_transaction()
+        einde_flush(self.producer)
+        self.sender.neem()
         self.beoordelaar.vergeet()
+        self._snapshot_klaar()  # the state comes back from the snapshot: the last one written
         self.overdracht.herstel()
 
     # ---- hanging transactions ----------------------------------------------------------------------
@@ -435,11 +494,23 @@ class Validator:
                 "instance %d: ingress records not deleted after an erasure (%s)", self.instance, type(exc).__name__
             )
 
-    def _save_snapshot(self) -> None:
-        """The state snapshot and the canonical offsets it covers, in one database transaction."""
+    def _save_snapshot(self, achtergrond: bool = False) -> None:
+        """The state snapshot and the canonical offsets it covers, in one database transaction; ``achtergrond``:
+        written by the snapshot thread while the loop goes on (the rows are taken from the state now)."""
         assert self.volger is not None
-        self.store.save(self.staat, self.volger.posities)
+        self._snapshot_klaar()
+        bevroren, offsets = self.store.bevries(self.staat), dict(self.volger.posities)
+        if achtergrond:
+            self.snapshot_bezig = self.snapshotter.submit(self.store.schrijf, bevroren, offsets)
+        else:
+            self.store.schrijf(bevroren, offsets)
         self.snapshot_pending, self.snapshot_at = False, time.monotonic()
+
+    def _snapshot_klaar(self) -> None:
+        """Wait for the snapshot being written; a failed write raises here, as a failed save did."""
+        bezig, self.snapshot_bezig = self.snapshot_bezig, None
+        if bezig is not None:
+            bezig.result()
 
     def drain(self, idle_polls: int = 2, stuck_after_s: float = 300.0) -> int:
         """Validate until caught up with every assigned ingress partition (demo, tests, bench). A drain that makes
@@ -469,11 +540,15 @@ class Validator:
         return bool(assigned) and not waiting and caught_up(self.consumer, assigned)
 
     def close(self) -> None:
-        if self.snapshot_pending and self.volger is not None:
+        if self.volger is not None:
             try:
-                self._save_snapshot()
+                self._snapshot_klaar()
+                if self.snapshot_pending:
+                    self._save_snapshot()
             except Exception as exc:  # noqa: BLE001 - the next start rolls forward from the last snapshot
                 log.warning("instance %d: state snapshot not saved at close (%s)", self.instance, type(exc).__name__)
+        self.schrijver.close()
+        self.snapshotter.shutdown(wait=True)
         if self.consumer is not None:
             self.consumer.close()
         if self.volger is not None:

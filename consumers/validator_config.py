@@ -65,6 +65,19 @@ class Snapshots(Protocol):
 
     def save(self, staat: Staat, offsets: dict[int, int]) -> None: ...
 
+    def bevries(self, staat: Staat) -> Bevroren: ...
+
+    def schrijf(self, bevroren: Bevroren, offsets: dict[int, int]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Bevroren:
+    """What a snapshot writes, taken from the state at one moment (JSON text): ``schrijf`` may run in another
+    thread while the state changes on."""
+
+    weg: str | None  # [[soort, id], ...] of entities an erasure removed
+    rijen: str | None  # [[soort, id, data], ...] of entities that changed
+
 
 class StateStore:
     """The validator's state in PostgreSQL: one JSON row per entity, plus canonical offsets."""
@@ -99,21 +112,33 @@ class StateStore:
         return staat, offsets
 
     def save(self, staat: Staat, offsets: dict[int, int]) -> None:
-        """The changed entities and the offsets they cover, in one transaction of at most three statements: each
-        kind of write goes as ONE set-based statement, whatever the batch size."""
+        """The changed entities and the offsets they cover, in one database transaction."""
+        self.schrijf(self.bevries(staat), offsets)
+
+    def bevries(self, staat: Staat) -> Bevroren:
+        """The entities changed (and removed) since the last snapshot, as JSON, and the state's record of them
+        cleared. The rows travel as ONE JSON array parameter: json.dumps is C, while psycopg adapts a Python list to
+        a PostgreSQL array element by element (that cost more than the statement itself)."""
+        weg = json.dumps(sorted(staat.weg)) if staat.weg else None
         dirty = sorted(staat.dirty)
+        rijen = json.dumps([[k, i, entity_json(staat, k, i)] for k, i in dirty]) if dirty else None
+        staat.dirty.clear()
+        staat.weg.clear()
+        return Bevroren(weg, rijen)
+
+    def schrijf(self, bevroren: Bevroren, offsets: dict[int, int]) -> None:
+        """A frozen snapshot and the offsets it covers, in one transaction of at most three statements: each kind
+        of write goes as ONE set-based statement, whatever the batch size."""
         with self.engine.begin() as c:
-            # the rows travel as ONE JSON array parameter: json.dumps is C, while psycopg adapts a Python list to a
-            # PostgreSQL array element by element (that cost more than the statement itself)
-            if staat.weg:  # entities an erasure removed (registry.domein.staat)
+            if bevroren.weg:  # entities an erasure removed (registry.domein.staat)
                 c.execute(
                     text(
                         f'DELETE FROM "{self.schema}".entiteit e USING jsonb_array_elements(CAST(:rows AS jsonb)) '
                         "AS w WHERE e.soort = w->>0 AND e.id = w->>1"
                     ),
-                    {"rows": json.dumps(sorted(staat.weg))},
+                    {"rows": bevroren.weg},
                 )
-            if dirty:
+            if bevroren.rijen:
                 # a JSON null (an event id's row) is stored as SQL NULL, as before
                 c.execute(
                     text(
@@ -122,7 +147,7 @@ class StateStore:
                         "FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r "
                         "ON CONFLICT (soort, id) DO UPDATE SET data = EXCLUDED.data"
                     ),
-                    {"rows": json.dumps([[k, i, entity_json(staat, k, i)] for k, i in dirty])},
+                    {"rows": bevroren.rijen},
                 )
             if offsets:
                 c.execute(
@@ -132,5 +157,3 @@ class StateStore:
                     ),
                     [{"p": p, "o": o} for p, o in offsets.items()],
                 )
-        staat.dirty.clear()
-        staat.weg.clear()

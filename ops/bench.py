@@ -81,7 +81,7 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
         best = max(per_size, key=lambda s: med(per_size[s]))
         copies = ", ".join(f"{s}/txn {med(r):,.0f}" for s, r in per_size.items())
         row = rate_row(
-            f"validator (max_poll_records {args.max_poll_records}), {n * 5:,} events",
+            f"validator (max_poll_records {args.max_poll_records}), {n * 6:,} events",
             vals,
             f"transactional copy at its best, {best}/txn",
             [c[best] for _, c in results],

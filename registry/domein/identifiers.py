@@ -117,6 +117,7 @@ FIELD_CHECKS: dict[str, Check] = {
 }
 
 
+REFERENTIEVELDEN = frozenset({"mbo_instelling", "pilot"})  # fields that must be known reference data
 FoutSoort = Literal["formaat", "instelling", "pilot"]
 
 
@@ -131,19 +132,40 @@ class Fout:
     waarde: Any
 
 
+class Gecontroleerd(dict[str, Any]):
+    """A record whose ``eerste_fout`` was found while it was made (registry/domein/pseudoniemen.py ``herschrijf``
+    checks every identifier once, as it re-keys and masks them): ``fout`` is what ``eerste_fout`` gives it. Records
+    are never changed in place; a changed copy is a plain dict again and is walked."""
+
+    __slots__ = ("fout",)
+
+    def __init__(self, values: dict[str, Any], fout: Fout | None) -> None:
+        super().__init__(values)
+        self.fout = fout
+
+
+def referentie_fout(k: str, v: Any, path: str) -> Fout | None:
+    """``mbo_instelling`` and ``pilot`` must be known reference data."""
+    if k == "mbo_instelling" and v not in referentie.mbo_instellingen():
+        return Fout(f"{path}{k}", k, "instelling", "", v)
+    if k == "pilot" and v not in referentie.pilots():
+        return Fout(f"{path}{k}", k, "pilot", "", v)
+    return None
+
+
 def eerste_fout(value: Any, path: str = "") -> Fout | None:
     """Identifier formats by field name, wherever they occur (also inside arrays of records);
     mbo_instelling and pilot must be known reference data. None when all are well-formed."""
+    if type(value) is Gecontroleerd and not path:
+        return value.fout
     if isinstance(value, dict):  # decoded Avro records are dicts (a typing.Mapping check is 5x slower)
         for k, v in value.items():
             check = FIELD_CHECKS.get(k)
             problem = check(v) if check and isinstance(v, str) else None
             if problem:
                 return Fout(f"{path}{k}", k, "formaat", problem, v)
-            if k == "mbo_instelling" and v not in referentie.mbo_instellingen():
-                return Fout(f"{path}{k}", k, "instelling", "", v)
-            if k == "pilot" and v not in referentie.pilots():
-                return Fout(f"{path}{k}", k, "pilot", "", v)
+            if k in REFERENTIEVELDEN and (fout := referentie_fout(k, v, path)):
+                return fout
             if isinstance(v, (dict, list)):  # only containers hold further identifiers
                 fout = eerste_fout(v, f"{path}{k}.")
                 if fout:

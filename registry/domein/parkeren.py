@@ -192,7 +192,10 @@ class Parkeerplaats:
 
     def wachtend_op(self, key: str) -> list[Geparkeerd]:
         """Everything parked on ``key``, in arrival order."""
-        return sorted((self.entries[i] for i in self.by_key.get(key, ())), key=lambda g: g.volgorde)
+        ids = self.by_key.get(key)
+        if not ids:  # the common case: every accepted event asks for each key it satisfies
+            return []
+        return sorted((self.entries[i] for i in ids), key=lambda g: g.volgorde)
 
     def eerder_in_stroom(self, partner: str, deelnemer: str, volgorde: int | None = None) -> Geparkeerd | None:
         """The latest parked event of ``partner`` for ``deelnemer`` that arrived before ``volgorde`` (None: now)."""

@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from registry.domein.identifiers import FIELD_CHECKS
+from registry.domein.identifiers import FIELD_CHECKS, REFERENTIEVELDEN, Fout, Gecontroleerd, referentie_fout
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 ONGELDIG = "<ongeldig:"  # prefix of the marker that replaces an identifier failing validation
 VELD = "deelnemer"  # every field of this name is re-keyed, at any depth (also TellingGemeld.deelnemers[].deelnemer)
+_LET_OP = frozenset(FIELD_CHECKS) | {VELD} | REFERENTIEVELDEN  # the fields a rewrite looks at (and containers)
 
 
 def stap(sleutel: bytes, pseudoniem: str) -> str:
@@ -60,35 +61,56 @@ def is_pseudoniem(waarde: Any) -> bool:
     return isinstance(waarde, str) and bool(_PSEUDONYM.match(waarde))
 
 
-def herschrijf(record: dict[str, Any], sleutels: Sequence[bytes]) -> dict[str, Any]:
+def herschrijf(record: dict[str, Any], sleutels: Sequence[bytes]) -> Gecontroleerd:
     """A copy of ``record`` with every ``deelnemer`` (at any depth) re-keyed; a value that is not a pseudonym
     becomes a marker; ``None`` stays ``None``. Any other identifier field (``identifiers.FIELD_CHECKS``: event_id,
     traject_id, crebo, ...) whose value fails its format check becomes a marker too, so a BSN put in any
-    identifier is never copied into a rejection. The record itself is not changed."""
+    identifier is never copied into a rejection. The record itself is not changed. Each identifier is checked once:
+    the copy carries its ``identifiers.eerste_fout`` (``Gecontroleerd``), which the rules would otherwise find by
+    checking every identifier again."""
     generaties = tuple(sleutels)
-    out: dict[str, Any] = _walk(
+    out, fout = _walk(
         record,
         lambda v: _canoniek_onthouden(generaties, v) if is_pseudoniem(v) else marker(sleutels, str(v)),
         lambda v: marker(sleutels, v),
+        "",
     )
-    return out
+    return Gecontroleerd(out, fout)
 
 
-def _walk(value: Any, rekey: Callable[[Any], str], mark: Callable[[str], str]) -> Any:
+def _walk(value: Any, rekey: Callable[[Any], str], mark: Callable[[str], str], path: str) -> tuple[Any, Fout | None]:
+    """(the re-keyed, masked copy of ``value``, its first bad identifier as ``identifiers.eerste_fout`` finds it:
+    the same fields in the same order, a format fault before a reference fault before one inside a container)."""
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = dict(value)
+        eerste: Fout | None = None
         for k, v in value.items():
-            if k == VELD and v is not None:
-                out[k] = rekey(v)
+            fout: Fout | None = None
+            if k not in _LET_OP:  # most fields: no identifier, nothing to change (a container is walked)
+                if not isinstance(v, (dict, list)):
+                    continue
+                out[k], fout = _walk(v, rekey, mark, f"{path}{k}.")
+            elif k == VELD and v is not None:
+                out[k] = nieuw = rekey(v)
+                if nieuw.startswith(ONGELDIG):  # a canonical pseudonym always passes its check, a marker never
+                    fout = Fout(f"{path}{k}", k, "formaat", FIELD_CHECKS[k](nieuw) or "", nieuw)
             elif isinstance(v, str):
                 check = FIELD_CHECKS.get(k)
-                out[k] = mark(v) if check is not None and check(v) is not None else v
-            else:
-                out[k] = _walk(v, rekey, mark)
-        return out
+                if check is not None and check(v) is not None:
+                    out[k] = nieuw = mark(v)
+                    fout = Fout(f"{path}{k}", k, "formaat", check(nieuw) or "", nieuw)
+            elif isinstance(v, (dict, list)):
+                out[k], fout = _walk(v, rekey, mark, f"{path}{k}.")
+            if eerste is None:
+                if k in REFERENTIEVELDEN and (fout is None or fout.path != f"{path}{k}"):
+                    # a format fault of this field comes first; then the reference data; then what it holds
+                    fout = referentie_fout(k, out[k], path) or fout
+                eerste = fout
+        return out, eerste
     if isinstance(value, list):
-        return [_walk(v, rekey, mark) for v in value]
-    return value
+        items = [_walk(v, rekey, mark, f"{path.rstrip('.')}[{i}].") for i, v in enumerate(value)]
+        return [v for v, _ in items], next((f for _, f in items if f is not None), None)
+    return value, None
 
 
 def roteer(oud: Iterable[str], nieuwe_sleutel: bytes) -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from consumers.validator_config import ValidatorConfig
+from consumers.validator_config import Bevroren, ValidatorConfig
 from registry.domein.parkeren import Geparkeerd
 from registry.domein.regels import Besluit
 from registry.domein.staat import Staat
@@ -104,6 +104,14 @@ class FakeStore:
         return Staat(), {}
 
     def save(self, staat: Staat, offsets: dict[int, int]) -> None:
+        self.schrijf(self.bevries(staat), offsets)
+
+    def bevries(self, staat: Staat) -> Bevroren:
+        staat.dirty.clear()
+        staat.weg.clear()
+        return Bevroren(None, None)
+
+    def schrijf(self, bevroren: Bevroren, offsets: dict[int, int]) -> None:
         self.saved.append(dict(offsets))
 
 

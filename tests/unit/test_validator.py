@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -215,6 +216,7 @@ def test_a_batch_is_judged_in_one_transaction_with_its_ingress_offsets_and_then_
     [(tp, offset)] = producer.offsets.items()
     assert (tp.topic, offset.offset) == ("t.ingress.sbb", 1)
     assert len(volger.eigen) == 1 and len(v.staat.event_ids) == 1  # our own record: the tail skips it
+    v._snapshot_klaar()  # written by the snapshot thread while the loop went on
     assert store.saved and not v.snapshot_pending
 
 
@@ -225,3 +227,116 @@ def test_a_fenced_transaction_is_aborted_and_what_it_judged_forgotten() -> None:
     assert producer.calls == ["begin", "send t.events", "offsets", "abort"]
     assert len(v.staat.event_ids) == 0 and volger.closed  # state from the (empty) snapshot, a new tail
     assert v.overdracht.nieuw == {consumer.tp} and consumer.gepauzeerd == {consumer.tp}  # handed over again
+
+
+# ---- the pipeline: batch N+1 judged while batch N commits ------------------------------------------------------
+class _Consumers(_Consumer):
+    """Hands out one batch per poll; ``bij_poll`` runs inside the n-th poll (a rebalance callback, say)."""
+
+    def __init__(self, tp: TopicPartition, batches: list[list[Any]], bij_poll: dict[int, Any] | None = None) -> None:
+        super().__init__(tp, [])
+        self.batches, self.polls, self.bij_poll = batches, 0, bij_poll or {}
+        self.gezocht: dict[TopicPartition, int] = {}
+
+    def poll(self, timeout_ms: int = 0, **kwargs: Any) -> dict[TopicPartition, list[Any]]:
+        self.polls += 1
+        if self.polls in self.bij_poll:
+            self.bij_poll[self.polls]()
+        return {self.tp: self.batches.pop(0)} if self.batches else {}
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.gezocht[tp] = offset
+
+
+class _WachtendeProducer(_Producer):
+    """A commit that returns only once the consumer was polled ``polls`` times (the next batch was read)."""
+
+    def __init__(self, consumer: _Consumers, polls: int, fail_commit: bool = False) -> None:
+        super().__init__(fail_commit)
+        self.consumer, self.polls, self.zag = consumer, polls, False
+
+    def commit_transaction(self) -> None:
+        deadline = time.monotonic() + 2
+        while self.consumer.polls < self.polls and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.zag = self.zag or self.consumer.polls >= self.polls
+        super().commit_transaction()
+
+
+def _pipeline_validator(
+    n_batches: int, fail_commit: bool = False, bij_poll: dict[int, Any] | None = None
+) -> tuple[Validator, _Consumers, _WachtendeProducer, _Volger]:
+    from registry.infra import codec
+    from tests.support.builders import referentie_events
+    from tests.support.validator_fakes import Rec
+
+    tp = TopicPartition("t.ingress.sbb", 0)
+    events = referentie_events()
+    batches = [
+        [Rec(codec.encode(et, record), topic=tp.topic, offset=i)] for i, (et, record) in enumerate(events[:n_batches])
+    ]
+    consumer = _Consumers(tp, batches, bij_poll)
+    producer = _WachtendeProducer(consumer, 2, fail_commit)
+    v, _, volger, _ = _batch_validator(producer)
+    v.consumer = v.overdracht.consumer = consumer  # type: ignore[assignment]
+    return v, consumer, producer, volger
+
+
+def test_the_next_batch_is_judged_while_the_previous_one_commits_and_each_commits_in_its_own_transaction() -> None:
+    v, _, producer, volger = _pipeline_validator(2)
+    assert v.run_once() == 2
+    assert producer.zag  # the first commit was still running when the second batch was polled
+    assert producer.calls == ["begin", "send t.events", "offsets", "commit"] * 2
+    assert len(volger.eigen) == 2 and len(v.staat.event_ids) == 2  # both committed when run_once returns
+
+
+def test_a_fenced_commit_takes_the_batch_judged_after_it_down_too() -> None:
+    v, consumer, producer, _ = _pipeline_validator(2, fail_commit=True)
+    assert v.run_once() == 0
+    assert producer.zag and producer.calls == ["begin", "send t.events", "offsets", "abort"]  # never sent
+    assert len(v.staat.event_ids) == 0 and not v.sender.zendingen  # both batches forgotten
+    assert v.overdracht.nieuw == {consumer.tp}  # handed over again from the committed offsets
+
+
+def test_a_rebalance_in_the_pipelined_poll_seeks_its_records_back_for_after_the_hand_over() -> None:
+    def rebalance() -> None:
+        v.overdracht.toegewezen({TopicPartition("t.ingress.sbb", 1)})
+
+    v, consumer, producer, _ = _pipeline_validator(2, bij_poll={2: rebalance})
+    assert v.run_once() == 1  # only the first batch: the second waits for the hand-over
+    assert producer.calls == ["begin", "send t.events", "offsets", "commit"]
+    assert consumer.gezocht == {consumer.tp: 1} and len(v.staat.event_ids) == 1
+
+
+class _ThreadStore(FakeStore):
+    """Remembers which thread wrote each snapshot; ``fout``: the write fails."""
+
+    def __init__(self, fout: bool = False) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+        self.fout = fout
+
+    def schrijf(self, bevroren: Any, offsets: dict[int, int]) -> None:
+        self.threads.append(threading.current_thread().name)
+        if self.fout:
+            raise RuntimeError("database gone")
+        super().schrijf(bevroren, offsets)
+
+
+def test_a_busy_snapshot_is_written_by_its_own_thread_and_an_idle_one_before_run_once_returns() -> None:
+    v, _, _, _ = _batch_validator(_Producer())
+    v.store = v.overdracht.store = store = _ThreadStore()
+    assert v.run_once() == 1  # busy: the snapshot (due: none saved yet) goes to the snapshot thread
+    v._snapshot_klaar()
+    assert store.threads == ["validator-0-snapshot_0"]
+    v.overdracht.volg = lambda: 1  # type: ignore[method-assign]  # idle, but another instance's event came
+    assert v.run_once() == 0
+    assert store.threads[1:] == [threading.current_thread().name] and v.snapshot_bezig is None
+
+
+def test_a_failed_background_snapshot_raises_at_the_next_wait_as_a_failed_save_did() -> None:
+    v, _, _, _ = _batch_validator(_Producer())
+    v.store = v.overdracht.store = _ThreadStore(fout=True)
+    assert v.run_once() == 1
+    with pytest.raises(RuntimeError, match="database gone"):
+        v._snapshot_klaar()

@@ -1,0 +1,104 @@
+"""The validator's transaction writer: a judged batch is sent and committed in a thread of its own, so the main
+thread judges the next batch while this one commits (the projector's writer does the same with PostgreSQL).
+
+kafka-python's producer holds one open transaction at a time, so judging does not send: the judge and the parking
+service send into a ``Zendlijst`` (the batch's records in order), and the writer thread opens the transaction, sends
+them, adds the ingress offsets (with the consumer's group metadata of the poll that read the records: KIP-447) and
+commits. Batches commit one at a time, in the order they were judged; the next batch is handed over only after the
+previous one committed, and a batch whose commit failed takes the batch judged after it down with it (the caller
+forgets both: ``Validator._herstel``). The commit runs under the watchdog (consumers/watchdog.py) as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from consumers.watchdog import EXIT_TRANSACTIE_HANGT, watchdog
+from registry.infra.kafka import einde_flush
+
+
+class Uitgesteld:
+    """A send of a judged batch: the producer's future once the writer sent it (``get`` after the commit)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: Any = None
+
+    def get(self) -> Any:
+        if self.future is None:
+            raise RuntimeError("this record was never sent: its batch was not committed")
+        return self.future.get()
+
+
+@dataclass(frozen=True)
+class Zending:
+    topic: str
+    key: bytes | None
+    value: bytes
+    partition: int | None
+    uitgesteld: Uitgesteld
+
+
+class Zendlijst:
+    """What the judge and the parking service send while a batch is judged (``consumers.parkeer.Sender``)."""
+
+    def __init__(self) -> None:
+        self.zendingen: list[Zending] = []
+
+    def send(self, topic: str, *, key: bytes | None, value: bytes, partition: int | None = None) -> Uitgesteld:
+        u = Uitgesteld()
+        self.zendingen.append(Zending(topic, key, value, partition, u))
+        return u
+
+    def neem(self) -> list[Zending]:
+        """The batch's records, in the order they were sent; the list starts empty again."""
+        zendingen, self.zendingen = self.zendingen, []
+        return zendingen
+
+
+@dataclass
+class Oordeel:
+    """A judged batch: its records to send, the ingress offsets it covers, and what follows its commit."""
+
+    zendingen: list[Zending]
+    offsets: dict[TopicPartition, OffsetAndMetadata]
+    groep: Any  # the consumer's group metadata when its records were polled (None: no ingress records)
+    n: int  # ingress records read
+    eigen: list[Uitgesteld] = field(default_factory=list)  # its canonical records (the tail skips them)
+    te_vernietigen: list[str] = field(default_factory=list)  # erasures: data keys to delete after the commit
+    te_legen: set[int] = field(default_factory=set)  # erasures: ingress partitions to empty after the commit
+
+
+class Schrijver:
+    """One writer thread; ``start`` hands it a judged batch, the returned future ends with its commit."""
+
+    def __init__(self, producer: Callable[[], Any], watchdog_s: Callable[[], float | None], naam: str) -> None:
+        self.producer, self.watchdog_s = producer, watchdog_s
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=naam)
+
+    def start(self, oordeel: Oordeel) -> Future[None]:
+        return self.pool.submit(self.schrijf, oordeel)
+
+    def schrijf(self, oordeel: Oordeel) -> None:
+        """One transaction: the batch's records, its ingress offsets, commit (raises what the producer raised)."""
+        producer = self.producer()
+        producer.begin_transaction()
+        for z in oordeel.zendingen:
+            z.uitgesteld.future = producer.send(z.topic, key=z.key, value=z.value, partition=z.partition)
+        seconds = self.watchdog_s()
+        with watchdog(seconds, EXIT_TRANSACTIE_HANGT) if seconds else contextlib.nullcontext():
+            if oordeel.offsets:
+                producer.send_offsets_to_transaction(oordeel.offsets, oordeel.groep)
+            producer.commit_transaction()
+        einde_flush(producer)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
