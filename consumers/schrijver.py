@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import TopicPartition
+from kafka.errors import MessageSizeTooLargeError
 from kafka.structs import OffsetAndMetadata
 
 from consumers.watchdog import EXIT_TRANSACTIE_HANGT, watchdog
@@ -47,13 +48,24 @@ class Zending:
     uitgesteld: Uitgesteld
 
 
+# kafka-python's default ``max_request_size`` (the validator's producer keeps it); the record batch's own overhead
+# is left as margin
+MAX_ZENDING_BYTES = 1024 * 1024 - 1024
+
+
 class Zendlijst:
     """What the judge and the parking service send while a batch is judged (``consumers.parkeer.Sender``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = MAX_ZENDING_BYTES) -> None:
         self.zendingen: list[Zending] = []
+        self.max_bytes = max_bytes
 
     def send(self, topic: str, *, key: bytes | None, value: bytes, partition: int | None = None) -> Uitgesteld:
+        """Raises at once, as the producer's own send would, for a record the producer would refuse: the judge
+        then dead-letters that one record (``interne_fout``) instead of the writer failing the whole batch."""
+        size = len(key or b"") + len(value)
+        if size > self.max_bytes:
+            raise MessageSizeTooLargeError(f"a record of {size} bytes is over the producer's {self.max_bytes}")
         u = Uitgesteld()
         self.zendingen.append(Zending(topic, key, value, partition, u))
         return u

@@ -174,3 +174,29 @@ def test_the_counters_of_a_batch_are_added_when_it_ends() -> None:
     b.tellers.leeg()
     assert sample("praktijk_validator_submissions_total", {"uitkomst": "geaccepteerd"}) == before + 1
     assert metrics.SUBMISSIONS is not None
+
+
+def test_the_batch_list_refuses_a_record_the_producer_would_refuse_and_the_judge_dead_letters_it() -> None:
+    """The writer thread sends a judged batch later; a record over the producer's size limit must fail at once, in
+    the judge, as one record's ``interne_fout``, not later as the whole batch's failed commit."""
+    from kafka.errors import MessageSizeTooLargeError
+
+    from consumers.schrijver import Zendlijst
+
+    lijst = Zendlijst(max_bytes=100)
+    with pytest.raises(MessageSizeTooLargeError):
+        lijst.send("t.events", key=b"k", value=b"x" * 100)
+    lijst.send("t.events", key=b"k", value=b"x" * 99)
+    assert [len(z.value) for z in lijst.neem()] == [99]
+
+    class TeGrootVoorDeLog(FakeSender):
+        def send(self, topic: str, *, key: bytes | None, value: bytes, partition: int | None = None) -> Any:
+            if topic == T.events:
+                raise MessageSizeTooLargeError("over the limit")
+            return super().send(topic, key=key, value=value, partition=partition)
+
+    sender = TeGrootVoorDeLog()
+    b = Beoordelaar(config(), T, Memory(), sender, FakeParkeren(), FakeHerversleutelaar())
+    b.canonieke_partities = (0, 1, 2)
+    b.handle(rec(*referentie_events()[0], partner="sbb"), "sbb", NU)
+    assert [d["reden"] for d in dead(sender)] == ["interne_fout"] and sender.naar(T.events) == []
