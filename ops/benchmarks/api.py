@@ -1,5 +1,7 @@
 """Step api: wrk against the API (uvicorn workers) over read models of its own: cached (the same request) and cold
-(a new peildatum per request) latency."""
+(a new peildatum per request) latency, and the framework's floor for the cached one: ``GET /v1/bench/baseline`` of the
+same app (same middlewares, same workers) answering the cached answer's very bytes without key, dependencies or
+database, under the same wrk load right after it in the same run."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ import shutil
 import subprocess
 import tempfile
 
+import httpx
+
+from benchmarks import ROOT
 from benchmarks.meting import must
 from benchmarks.servers import log_file, start_api, stop, wait_for
 from benchmarks.werklast import fresh_prefix, produce_canonical
@@ -62,11 +67,40 @@ def parse_wrk(out: str) -> Wrk:
     return Wrk(ms(pct["50"]), ms(pct["99"]), float(rps.group(1)), int(total.group(1)))
 
 
+@dataclasses.dataclass
+class ApiRuns:
+    cached: list[Wrk]
+    baseline: list[Wrk]  # GET /v1/bench/baseline: the same bytes, behind the same middlewares
+    cold: list[Wrk]
+    events: int
+
+
+def cached_body(database_url: str, schema: str, key: str, path: str) -> bytes:
+    """The answer the API gives to ``path`` over ``schema``, computed in this process (an app of its own, no
+    server): the bytes the baseline route serves."""
+    from fastapi.testclient import TestClient
+
+    from projections import queries
+    from registry.api.app import create_app
+    from registry.infra import settings as settings_mod
+
+    settings = dataclasses.replace(settings_mod.load(), database_url=database_url, component_database_urls=())
+    app = create_app(settings, queries=queries, schema=schema)
+    try:
+        answer = TestClient(app).get(path, headers={"Authorization": f"Bearer {key}"})
+        must(answer.status_code == 200, f"{path}: {answer.status_code} {answer.text[:200]}")
+        return bytes(answer.content)
+    finally:
+        engine_of = app.state.context.engine
+        if engine_of is not None:
+            engine_of.dispose()
+
+
 def bench_api(
     bootstrap: str, database_url: str, n_deelnemers: int, clients: int, seconds: int, workers: int, runs: int
-) -> tuple[list[Wrk], list[Wrk], int]:
+) -> ApiRuns:
     """wrk (a separate C process) against the API (``workers`` uvicorn processes) over read models projected from a
-    canonical log of ``n_deelnemers`` (builders.scenario) in a schema of its own: (cached, cold, events)."""
+    canonical log of ``n_deelnemers`` (builders.scenario) in a schema of its own: cached, baseline and cold."""
     from consumers import projector
     from registry.api.auth import KeyStore
 
@@ -83,26 +117,34 @@ def bench_api(
     )
     keystore = KeyStore(engine(database_url))
     api_key, key = keystore.create("landelijk", naam="bench")
-    server, port, log = start_api(database_url, workers, schema)
+    path = "/v1/overzichten/kwalificaties?peildatum=2021-01-13"
+    body_file = ROOT / ".cache" / f"bench-baseline-{prefix}.json"
+    body_file.write_bytes(cached_body(database_url, schema, key, path))
+    server, port, log = start_api(database_url, workers, schema, baseline_file=str(body_file))
     base = f"http://127.0.0.1:{port}"
-    url = f"{base}/v1/overzichten/kwalificaties?peildatum=2021-01-13"
+    url, baseline_url = f"{base}{path}", f"{base}/v1/bench/baseline"
     cached: list[Wrk] = []
+    baseline: list[Wrk] = []
     cold: list[Wrk] = []
     wrk_log = log_file("bench-wrk.log")
     script = None
     try:
         wait_for(url, key, server, log)
+        same = httpx.get(url, headers={"Authorization": f"Bearer {key}"}).content == httpx.get(baseline_url).content
+        must(same, "GET /v1/bench/baseline does not answer the cached answer's bytes")
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(COLD_LUA)
         # warm-up, not measured: every worker process answers its first requests (imports, connections) slowly
-        subprocess.run(
-            ["wrk", "-t2", f"-c{clients}", "-d3s", "-H", f"Authorization: Bearer {key}", url],
-            capture_output=True,
-            timeout=60,
-        )
+        for warm in (url, baseline_url):
+            subprocess.run(
+                ["wrk", "-t2", f"-c{clients}", "-d3s", "-H", f"Authorization: Bearer {key}", warm],
+                capture_output=True,
+                timeout=60,
+            )
         for run in range(runs):
             cold_args = ["-s", script.name, base, "--", str(run * (COLD_DAYS // runs))]
-            for out, args in ((cached, [url]), (cold, cold_args)):
+            # the baseline right after the cached answer (same headers, same load): the ratio of the two
+            for out, args in ((cached, [url]), (baseline, [baseline_url]), (cold, cold_args)):
                 res = subprocess.run(
                     [
                         "wrk",
@@ -125,4 +167,5 @@ def bench_api(
         keystore.revoke(api_key.key_id)  # a landelijk key must not outlive the bench
         if script is not None:
             os.unlink(script.name)
-    return cached, cold, n_events
+        body_file.unlink(missing_ok=True)
+    return ApiRuns(cached, baseline, cold, n_events)

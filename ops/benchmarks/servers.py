@@ -117,13 +117,17 @@ with tempfile.TemporaryDirectory(prefix="praktijk-bench-metrics-") as folder:  #
 """
 
 
-def start_api(database_url: str, workers: int, schema: str) -> tuple[subprocess.Popen[bytes], int, Any]:
-    """``workers`` uvicorn processes of the API over the read models in ``schema``."""
+def start_api(
+    database_url: str, workers: int, schema: str, baseline_file: str = ""
+) -> tuple[subprocess.Popen[bytes], int, Any]:
+    """``workers`` uvicorn processes of the API over the read models in ``schema`` (``baseline_file``: also
+    ``GET /v1/bench/baseline`` answering that file's bytes, registry/api/routes/baseline.py)."""
     port = free_port()
     log = log_file(f"bench-serve-{port}.log")
     env = component_env(
         database_url,
         BENCH_READ_SCHEMA=schema,
+        PRAKTIJK_BENCH_BASELINE_FILE=baseline_file,
         PYTHONPATH=os.pathsep.join([str(ROOT / "ops"), str(ROOT), os.environ.get("PYTHONPATH", "")]),
     )
     return (

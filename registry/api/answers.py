@@ -1,18 +1,21 @@
 """The answer cache of the aggregate endpoints and pages (overzichten, aantallen, reconciliatie), per request:
 ``CachedAnswers`` gives rows from the app's ``AnswerCache`` while the read models are unchanged, else computes
 them; ``off_loop_if_needed`` answers a cached request on the event loop and only goes to a worker thread when the
-answer needs the database. The use cases (``registry.diensten``) see it as their ``Antwoorden`` port."""
+answer needs the database; ``memory_route`` answers a cached request before FastAPI resolves its dependencies. The
+use cases (``registry.diensten``) see it as their ``Antwoorden`` port."""
 # no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
-from fastapi import Depends
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from registry.api.context import ApiContext
-from registry.api.deps import Context, Lazy, LazyConnection
+from registry.api.deps import LazyConnection, context_of, lazy_connection
 from registry.api.readmodels import data_version
 from registry.api.threads import in_background, with_connection
 
@@ -33,6 +36,9 @@ class CachedAnswers:
         self.lazy = lazy
         self.context = context
         self.memory_only = memory_only
+        # the data versions the answer's rows were read under: one version means the answer is that version's, and
+        # its encoding can be kept with it (encoded.EncodedCache); none (no cache) or several: encode anew
+        self.versions: set[str] = set()
 
     def connection(self) -> Connection:
         """The request's connection for a computation (checked out now). None only without a database, where the
@@ -48,6 +54,7 @@ class CachedAnswers:
         if self.memory_only:
             return self._remembered(key)
         version = self._version()
+        self.versions.add(version)
         rows = cache.get(key, version)
         self.context.metrics.cache.labels("miss" if rows is None else "hit").inc()
         if rows is None:
@@ -72,8 +79,15 @@ class CachedAnswers:
         rows = None if version is None else self.context.cache.get(key, version, count_miss=False)
         if rows is None:  # counted by the worker thread's attempt
             raise NeedsDatabase()
+        assert version is not None
+        self.versions.add(version)
         self.context.metrics.cache.labels("hit").inc()
         return rows
+
+    @property
+    def version(self) -> str | None:
+        """The one data version every row of this request's answer was read under, else None."""
+        return next(iter(self.versions)) if len(self.versions) == 1 else None
 
     def _read_version_ahead(self) -> None:
         versions, schema = self.context.versions, self.context.read_schema
@@ -102,13 +116,32 @@ def _then_release(endpoint: Callable[[CachedAnswers], T], answers: CachedAnswers
     try:
         return endpoint(answers)
     finally:
-        # the request's last use of its connection: back to the pool in this thread, which spares the teardown of
-        # request_connection one more thread hop
+        # the request's last use of its connection: back to the pool in this thread, which spares
+        # deps.ReleaseConnection one more thread hop
         answers.lazy.close()
 
 
-async def cached_answers(lazy: Lazy, context: Context) -> CachedAnswers:
-    return CachedAnswers(lazy, context)
+def memory_route(from_memory: Callable[[Request], Awaitable[Response | None]]) -> type[APIRoute]:
+    """A route class whose GET first tries ``from_memory``: the answer from this worker's memory without FastAPI's
+    dependency resolution (which cost a cached answer more than the rest of its work together), or None, and then
+    the route runs as declared, with its dependencies, validation and error answers. ``from_memory`` must answer
+    only what the route would answer, after the same key and scope checks, and return None for anything else (a key
+    not remembered, a parameter it does not take as is, an error, an answer not in memory)."""
+
+    class MemoryRoute(APIRoute):
+        async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["method"] == "GET":
+                response = await from_memory(Request(scope, receive))
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+            await super().handle(scope, receive, send)
+
+    return MemoryRoute
+
+
+async def cached_answers(request: Request) -> CachedAnswers:
+    return CachedAnswers(lazy_connection(request), context_of(request))
 
 
 Answers = Annotated[CachedAnswers, Depends(cached_answers)]

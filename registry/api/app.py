@@ -23,10 +23,13 @@ from registry.api.audit import AuditLog, AuditTable, MemoryAuditLog, audit_table
 from registry.api.auth import KeyLookup, KeyStore
 from registry.api.cache import DEFAULT_DATA_VERSION_SECONDS, DEFAULT_KEY_TTL_SECONDS, CachedKeyLookup, RecentDataVersion
 from registry.api.context import ApiContext, StatusProbe
+from registry.api.deps import ReleaseConnection
+from registry.api.encoded import EncodedCache
 from registry.api.ports import ReadQueries
 from registry.api.readmodels import DEFAULT_CACHE_BYTES, AnswerCache
 from registry.api.routes import (  # the verklaring as PDF, VC-JWT, HTML page
     aantallen,
+    baseline,
     credential,
     document,
     doorstroom,
@@ -144,6 +147,7 @@ def create_app(
         queries=queries,
         read_schema=schema or DEFAULT_READ_SCHEMA,
         cache=AnswerCache(cache_bytes),
+        encoded=EncodedCache(cache_bytes),
         metrics=metrics.ApiMetrics(multiproc_dir=settings.metrics_multiproc_dir or None),
         events_topic=events_topic,
         ingress_prefix=ingress_prefix,
@@ -154,6 +158,7 @@ def create_app(
         read_engine=read_engine(engine, schema or DEFAULT_READ_SCHEMA) if engine is not None else None,
     )
     problems.install(app)
+    app.add_middleware(ReleaseConnection)  # the request's database connection back to the pool (deps.py)
     metrics.install(app, app.state.context.metrics)
     app.include_router(overzichten.router(queries.OVERZICHTEN if queries is not None else {}))
     app.include_router(aantallen.router)
@@ -167,6 +172,8 @@ def create_app(
     app.include_router(reconciliatie.router)
     app.include_router(status.router)
     app.include_router(problem_pages.router)
+    if settings.bench_baseline_file:  # the bench's floor (routes/baseline.py); the setting is empty in production
+        app.include_router(baseline.router(settings.bench_baseline_file))
     # the Praktijkloket forms' CSRF token (registry/api/web/formulier.py)
     app.add_middleware(CsrfCookie, secure_cookie=settings.public_url.startswith("https://"))
     web.install(app)  # the Praktijkloket pages under /, /docs, /redoc, /static and the Content-Security-Policy

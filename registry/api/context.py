@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from registry.api.audit import AuditLog, MemoryAuditLog
 from registry.api.auth import KeyLookup
 from registry.api.cache import RecentDataVersion
+from registry.api.encoded import EncodedCache
 from registry.api.metrics import ApiMetrics
 from registry.api.ports import ReadQueries
 from registry.api.readmodels import AnswerCache
@@ -40,3 +41,5 @@ class ApiContext:
     # ``engine`` with the execution option praktijk_schema=read_schema, set once: per connection it cost ~10% of a
     # cached answer's busy time; None: use ``engine`` as it is
     read_engine: Engine | None = None
+    # the encoded answers (bytes and ETag) of the cached endpoints, per data version
+    encoded: EncodedCache = field(default_factory=EncodedCache)

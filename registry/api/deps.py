@@ -8,24 +8,30 @@ need none (``LazyConnection``). Parameter canonicalisation lives in ``params``, 
 """
 # no "from __future__ import annotations": FastAPI resolves the Annotated dependency types at runtime
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry.api.context import ApiContext
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
 
 # --- per-app state ------------------------------------------------------------------------------------------
+# Every dependency here takes the ``Request`` itself rather than other dependencies: FastAPI resolves each node of a
+# route's dependency tree on every request (a cached one too), and that walk was most of a cached answer's time.
+
+
+def context_of(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
 
 
 async def api_context(request: Request) -> ApiContext:  # no I/O: runs on the event loop, not in the thread pool
-    context: ApiContext = request.app.state.context
-    return context
+    return context_of(request)
 
 
 Context = Annotated[ApiContext, Depends(api_context)]
@@ -53,16 +59,40 @@ class LazyConnection:
             self._conn = None
 
 
-async def request_connection(context: Context) -> AsyncIterator[LazyConnection]:
-    """One (lazy) connection per request, shared by the key lookup, the answer cache and the queries."""
-    # the engine carries praktijk_schema: projections.queries reads its tables from that schema
-    lazy = LazyConnection(context.read_engine)
-    try:
-        yield lazy
-    finally:
-        if lazy.opened:  # returning it to the pool may roll back: I/O, so off the event loop, in a thread of its own
-            # (as FastAPI exits sync dependencies): never queued behind worker threads that wait for the pool
-            await anyio.to_thread.run_sync(lazy.close, limiter=anyio.CapacityLimiter(1))
+LAZY_STATE = "praktijk_connection"  # the request's LazyConnection in the ASGI scope's state
+
+
+def lazy_connection(request: Request) -> LazyConnection:
+    """One (lazy) connection per request, shared by the key lookup, the answer cache and the queries; kept in the
+    request's state, where ``ReleaseConnection`` finds it."""
+    state = request.scope.setdefault("state", {})
+    lazy: LazyConnection | None = state.get(LAZY_STATE)
+    if lazy is None:
+        # the engine carries praktijk_schema: projections.queries reads its tables from that schema
+        lazy = state[LAZY_STATE] = LazyConnection(context_of(request).read_engine)
+    return lazy
+
+
+async def request_connection(request: Request) -> LazyConnection:
+    return lazy_connection(request)
+
+
+class ReleaseConnection:
+    """Pure ASGI middleware: after the request, its connection (if one was checked out) goes back to the pool. The
+    place a ``yield`` dependency had: that one cost every request an exit stack, for the few that open one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            lazy = scope.get("state", {}).get(LAZY_STATE)
+            if lazy is not None and lazy.opened:
+                # returning it to the pool may roll back: I/O, so off the event loop, in a thread of its own (as
+                # FastAPI exits sync dependencies): never queued behind worker threads that wait for the pool
+                await anyio.to_thread.run_sync(lazy.close, limiter=anyio.CapacityLimiter(1))
 
 
 Lazy = Annotated[LazyConnection, Depends(request_connection)]
@@ -77,10 +107,11 @@ Conn = Annotated[Connection, Depends(connection)]
 OptionalConn = Annotated[Connection | None, Depends(connection)]
 
 
-async def read_queries(context: Context) -> ReadQueries:
-    if context.queries is None:
+async def read_queries(request: Request) -> ReadQueries:
+    queries = context_of(request).queries
+    if queries is None:
         raise ProblemError(503, "read-models-unavailable", "the read models (projections.queries) are not installed")
-    return context.queries
+    return queries
 
 
 Queries = Annotated[ReadQueries, Depends(read_queries)]

@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from registry.api.auth import ApiKey, Kind, opens
 from registry.api.cache import CachedKeyLookup
-from registry.api.deps import Context, Lazy, Queries
+from registry.api.context import ApiContext
+from registry.api.deps import Queries, context_of, lazy_connection
 from registry.api.ports import ReadQueries
 from registry.api.problems import ProblemError
 from registry.api.scopes import forbid, require
@@ -23,23 +24,19 @@ bearer = HTTPBearer(auto_error=False, scheme_name="apiKey", description="API key
 
 
 async def authenticated(
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    lazy: Lazy,
-    context: Context,
-    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], request: Request
 ) -> ApiKey:
-    """The active key of ``Authorization: Bearer ...``; 401 when missing, unknown or revoked."""
+    """The active key of ``Authorization: Bearer ...``; 401 when missing, unknown or revoked. (The context and the
+    connection come from the request, not as dependencies: see ``deps``.)"""
     challenge = {"WWW-Authenticate": 'Bearer realm="praktijkregister"'}
     if creds is None or not creds.credentials:
         raise ProblemError(401, "unauthenticated", "no API key: send Authorization: Bearer <key>", headers=challenge)
+    context = context_of(request)
     secret, keys = creds.credentials, context.keys
     # a remembered key costs no query and no worker thread; else ask on the request's connection
-    found = None
-    if isinstance(keys, CachedKeyLookup):
-        found = keys.remembered(secret)
-        if found is not None and keys.due(secret):
-            _look_up_ahead(keys, secret, context.read_engine)
+    found = remembered(context, secret)
     if found is None:
+        lazy = lazy_connection(request)
         found = await run_in_threadpool(lambda: keys.lookup(secret, lazy.get()))
     if found is None:
         raise ProblemError(
@@ -50,6 +47,38 @@ async def authenticated(
         )
     only_where_it_opens(found, request.url.path)
     return found
+
+
+def remembered(context: ApiContext, secret: str, ahead: bool = True) -> ApiKey | None:
+    """The key when this worker remembers it active (no I/O), else None: ask the table. ``ahead``: past half its
+    bound it is looked up again in the background (``keep_fresh``)."""
+    keys = context.keys
+    found = keys.remembered(secret) if isinstance(keys, CachedKeyLookup) else None
+    if found is not None and ahead:
+        keep_fresh(context, secret)
+    return found
+
+
+def keep_fresh(context: ApiContext, secret: str) -> None:
+    """Past half its bound, look the remembered key up again in the background, so that under steady load no request
+    finds it expired and waits for the table."""
+    keys = context.keys
+    if isinstance(keys, CachedKeyLookup) and keys.due(secret):
+        _look_up_ahead(keys, secret, context.read_engine)
+
+
+async def remembered_principal(request: Request) -> tuple[ApiKey, str] | None:
+    """``authenticated`` without I/O, without answering and without side effects: the request's key (and its secret)
+    when it is remembered active and opens the request's path, else None (then ``authenticated`` answers, with its
+    401 or 403). For a route's answer from memory (``answers.memory_route``), which calls ``keep_fresh`` once it
+    answered."""
+    creds = await bearer(request)
+    if creds is None or not creds.credentials:
+        return None
+    found = remembered(context_of(request), creds.credentials, ahead=False)
+    if found is None or not opens(found.scope, request.url.path):
+        return None
+    return found, creds.credentials
 
 
 def only_where_it_opens(principal: ApiKey, path: str) -> None:

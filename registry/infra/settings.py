@@ -83,6 +83,9 @@ class Settings:
     # prometheus-client's own variable (not ours): the folder of its multiprocess files when the API runs with
     # several workers (``serve --workers N`` sets it for its workers); empty: one process
     metrics_multiproc_dir: str = ""
+    # the bench only (ops/benchmarks/api.py): a file whose bytes GET /v1/bench/baseline answers, the framework's floor
+    # for a cached answer in the same app; empty (always in production): that route does not exist
+    bench_baseline_file: str = ""
 
     # PRAKTIJK_DATABASE_URL_<COMPONENT>: each component's own (least-privilege) login; unset: database_url
     component_database_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -136,6 +139,7 @@ def load() -> Settings:
         projector_metrics_port=_int("PROJECTOR_METRICS_PORT", "0", minimum=0, maximum=65535),
         reconciler_metrics_port=_int("RECONCILER_METRICS_PORT", "0", minimum=0, maximum=65535),
         metrics_multiproc_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""),
+        bench_baseline_file=_env("BENCH_BASELINE_FILE", ""),
     )
 
 

@@ -43,17 +43,18 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     where each overzicht was rendered."""
     world: dict[str, Any] = {"version": "v1", "threads": 0, "rendered": []}
     monkeypatch.setattr(answers, "data_version", lambda conn, schema: world["version"])
-    as_json = overzichten.as_json
+    use_case = overzichten.diensten.overzicht
 
-    def rendered(answer: Any) -> Any:  # where each answer is rendered: on the event loop or in a worker thread
+    def rendered(*args: Any, **kwargs: Any) -> Any:  # where each answer is made: on the event loop or in a thread
+        rows = use_case(*args, **kwargs)
         try:
             asyncio.get_running_loop()
             world["rendered"].append("loop")
         except RuntimeError:
             world["rendered"].append("thread")
-        return as_json(answer)
+        return rows
 
-    monkeypatch.setattr(overzichten, "as_json", rendered)
+    monkeypatch.setattr(overzichten.diensten, "overzicht", rendered)
 
     async def counting(func: Callable[..., T], *args: Any) -> T:
         world["threads"] += 1
@@ -88,7 +89,10 @@ def test_a_cached_overzicht_is_answered_without_a_worker_thread(world: dict[str,
     assert second.status_code == 200 and second.content == first.content
     assert world["threads"] == threads and len(world["rm"].calls) == 1  # from memory: no key or version query
     assert world["rendered"] == ["thread", "loop"]  # computed in a worker thread, then answered on the event loop
-    assert second.headers["x-content-type-options"] == "nosniff" and second.headers["cache-control"] == "no-store"
+    assert second.headers["x-content-type-options"] == "nosniff"
+    # the caller's own answer, revalidated before each use (ETag): never kept by a shared cache
+    assert second.headers["cache-control"] == "private, no-cache" and second.headers["vary"] == "Authorization"
+    assert second.headers["etag"] == first.headers["etag"]
 
 
 def test_a_new_data_version_makes_the_next_request_recompute(world: dict[str, Any]) -> None:

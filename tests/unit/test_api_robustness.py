@@ -319,7 +319,8 @@ def test_security_headers_on_every_response() -> None:
             assert resp.headers.get(name) == value, (what, name)
         assert "default-src 'self'" in resp.headers["content-security-policy"], what
         assert "strict-transport-security" not in resp.headers  # plain http
-    assert responses["json"].headers["cache-control"] == "no-store"
+    assert responses["json"].headers["cache-control"] == "private, no-cache"  # with its ETag (encoded.py)
+    assert responses["401"].headers["cache-control"] == "no-store"
     https = TestClient(
         create_app(settings_mod.load(), connect_database=False, keys=store, queries=Broken()),
         base_url="https://testserver",

@@ -3,17 +3,21 @@
 
 import functools
 import inspect
+import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from registry.api.answers import Answers, CachedAnswers, off_loop_if_needed
+from registry.api.answers import Answers, CachedAnswers, NeedsDatabase, Rows, memory_route, off_loop_if_needed
 from registry.api.csv_uitvoer import to_csv
-from registry.api.deps import Context, Queries
+from registry.api.deps import LazyConnection, Queries, context_of
 from registry.api.docs import overzicht_description
-from registry.api.params import Datum, InstellingQuery, PilotQuery, RegioQuery
-from registry.api.principal import Principal
-from registry.api.problems import problem_responses
+from registry.api.encoded import Encoded, encoded, respond
+from registry.api.params import NAAM_PATTERN as FILTER_PATTERN
+from registry.api.params import Datum, InstellingQuery, PilotQuery, RegioQuery, in_range
+from registry.api.principal import Principal, keep_fresh, remembered_principal
+from registry.api.problems import ProblemError, problem_responses
 from registry.api.schemas import Onthullingsbeheersing, OverzichtenLijst, OverzichtInfo, OverzichtResponse
 from registry.diensten import onthulling
 from registry.diensten import overzichten as diensten
@@ -34,42 +38,93 @@ def overzicht(
     principal: Principal,
     rm: Queries,
     answers: Answers,
-    context: Context,
     peildatum: DateParam,
     pilot: PilotQuery = None,
     regio: RegioQuery = None,
     instelling: InstellingQuery = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
-) -> Any:
+) -> Encoded:
+    """The table as the key may see it, encoded (JSON or CSV) once per data version (``encoded.EncodedCache``)."""
     filters = diensten.Filters(pilot, regio, instelling)
     rows = diensten.overzicht(
-        rm, answers, principal, naam, peildatum, filters, publieke_peildata=context.settings.public_peildata
+        rm, answers, principal, naam, peildatum, filters, publieke_peildata=answers.context.settings.public_peildata
     )
-    verstoord = diensten.beschermd(principal)
+    scope, verstoord = str(principal.scope), diensten.beschermd(principal)
+    return answers.context.encoded.get_or_encode(
+        ("overzicht", naam, peildatum, pilot, regio, instelling, format, scope),
+        answers.version,
+        lambda: _encode(scope, naam, peildatum, rows, format, verstoord),
+    )
+
+
+def _encode(scope: str, naam: str, peildatum: date, rows: Rows, format: str, verstoord: bool) -> Encoded:
+    """``verstoord``: a publiek/regio answer, whose counts are perturbed, says so (``onthulling``)."""
     if format == "csv":
-        return Response(
-            (onthulling.csv_kop() if verstoord else "") + to_csv(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{naam}_{peildatum.isoformat()}.csv"'},
-        )
+        disposition = f'attachment; filename="{naam}_{peildatum.isoformat()}.csv"'
+        body = (onthulling.csv_kop() if verstoord else "") + to_csv(rows)
+        return encoded(scope, body.encode(), "text/csv; charset=utf-8", {"Content-Disposition": disposition})
+    # rendered here, not returned as a model (FastAPI would validate it again); the bytes are those FastAPI renders
+    # (pydantic's serializer of the same model), the OpenAPI document still names OverzichtResponse (response_model)
     if verstoord:
-        return OverzichtResponse(
+        answer = OverzichtResponse(
             naam=naam,
             peildatum=peildatum,
             rijen=rows,
             onthullingsbeheersing=Onthullingsbeheersing(**onthulling.beschrijving()),
         )
-    return OverzichtResponse(naam=naam, peildatum=peildatum, rijen=rows)
+    else:
+        answer = OverzichtResponse(naam=naam, peildatum=peildatum, rijen=rows)
+    # unset: landelijk and instelling answers carry no onthullingsbeheersing (their shape stays as it was)
+    return encoded(scope, answer.model_dump_json(exclude_unset=True).encode(), "application/json")
 
 
-def as_json(answer: Any) -> Any:
-    """The model as JSON, rendered here (on the event loop or in the endpoint's worker thread): returned as a model,
-    FastAPI would validate it again. The bytes are those FastAPI renders (pydantic's
-    serializer of the same model); the OpenAPI document still names OverzichtResponse (response_model)."""
-    if isinstance(answer, OverzichtResponse):
-        # unset: landelijk and instelling answers carry no onthullingsbeheersing (their shape stays as it was)
-        return Response(answer.model_dump_json(exclude_unset=True), media_type="application/json")
-    return answer
+# --- an answer from memory (answers.memory_route) ------------------------------------------------------------------
+
+FILTERS = ("pilot", "regio", "instelling")
+PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def plain_arguments(request: Request) -> dict[str, Any] | None:
+    """The arguments of a request in the form the declared parameters take without conversion or error (each at
+    most once, a plain date within range, filters of the declared pattern), else None: then FastAPI validates."""
+    naam = request.path_params.get("naam")
+    items = request.query_params.multi_items()
+    given = dict(items)
+    if not isinstance(naam, str) or not re.fullmatch(NAAM_PATTERN, naam) or len(given) != len(items):
+        return None
+    if not set(given) <= {"peildatum", "format", *FILTERS} or given.get("format", "json") not in ("json", "csv"):
+        return None
+    raw = given.get("peildatum", "")
+    if not PLAIN_DATE.fullmatch(raw):
+        return None
+    try:
+        peildatum = in_range(date.fromisoformat(raw))
+    except ValueError:
+        return None
+    if any(f in given and not re.fullmatch(FILTER_PATTERN, given[f]) for f in FILTERS):
+        return None
+    filters = {f: given.get(f) for f in FILTERS}
+    return {"naam": naam, "peildatum": peildatum, "format": given.get("format", "json"), **filters}
+
+
+async def from_memory(request: Request) -> Response | None:
+    """The answer without dependency resolution when the key is remembered and the answer is in memory; the same
+    checks run (the key opens the path; the use case checks the scope); None for anything else."""
+    arguments = plain_arguments(request)
+    context = context_of(request)
+    if arguments is None or context.queries is None:
+        return None
+    remembered = await remembered_principal(request)
+    if remembered is None:
+        return None
+    principal, secret = remembered
+    answers = CachedAnswers(LazyConnection(context.read_engine), context, memory_only=True)
+    try:
+        answer = overzicht(principal=principal, rm=context.queries, answers=answers, **arguments)
+    except (NeedsDatabase, ProblemError):
+        return None  # the route as declared: it computes, or gives the error
+    keep_fresh(context, secret)
+    return respond(answer, request.headers.get("if-none-match"))
 
 
 def router(catalogue: dict[str, str]) -> APIRouter:
@@ -85,14 +140,18 @@ def router(catalogue: dict[str, str]) -> APIRouter:
         ),
     ]
 
-    async def answer(answers: CachedAnswers, **kwargs: Any) -> Any:
+    async def answer(answers: CachedAnswers, request: Request, **kwargs: Any) -> Response:
         # a cached overzicht is answered on the event loop; one that needs the database in a worker thread
-        return await off_loop_if_needed(answers, lambda a: as_json(overzicht(answers=a, **kwargs)))
+        found = await off_loop_if_needed(answers, lambda a: overzicht(answers=a, **kwargs))
+        return respond(found, request.headers.get("if-none-match"))
 
     endpoint = functools.wraps(overzicht)(answer)
     signature = inspect.signature(overzicht)
+    request = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
     endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(annotation=naam_param) if p.name == "naam" else p for p in signature.parameters.values()]
+        + [request],
+        return_annotation=Response,
     )
     routes.add_api_route(
         "/v1/overzichten",
@@ -116,5 +175,6 @@ def router(catalogue: dict[str, str]) -> APIRouter:
         },
         summary="One overzicht as of a peildatum",
         description=overzicht_description(catalogue),
+        route_class_override=memory_route(from_memory),
     )
     return routes

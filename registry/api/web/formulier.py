@@ -98,16 +98,20 @@ def _cookie_token(scope: Scope) -> str | None:
     return None
 
 
+# the API's answers and the metrics: no page, no form, so no token (a fresh one costs a getrandom call per request)
+ZONDER_FORMULIEREN = ("/v1/", "/metrics")
+
+
 class CsrfCookie:
-    """Pure ASGI middleware: every request gets its visitor's CSRF token in ``request.state.csrf``; a visitor
-    without one gets a new token, set as a cookie on the HTML page that carries the forms."""
+    """Pure ASGI middleware: every request for a page gets its visitor's CSRF token in ``request.state.csrf``; a
+    visitor without one gets a new token, set as a cookie on the HTML page that carries the forms."""
 
     def __init__(self, app: ASGIApp, secure_cookie: bool) -> None:
         self.app = app
         self.secure_cookie = secure_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(ZONDER_FORMULIEREN):
             await self.app(scope, receive, send)
             return
         token = _cookie_token(scope)
