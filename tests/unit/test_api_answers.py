@@ -8,6 +8,8 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from typing import Any, TypeVar
 
 import pytest
@@ -16,7 +18,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 from starlette.concurrency import run_in_threadpool
 
-from registry.api import answers, principal
+from registry.api import answers, encoded, principal
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.cache import CachedKeyLookup
@@ -73,6 +75,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def _sqlite() -> Any:
     # one connection shared by the event loop and the worker threads: the fake read models never query it
     return create_engine("sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool)
+
+
+def _get_with(world: dict[str, Any], scope: str, if_none_match: str, url: str = URL) -> Any:
+    key, secret = world.setdefault("keys", {}).get(scope) or world["store"].create(scope, scope)
+    world["keys"][scope] = (key, secret)
+    return world["client"].get(url, headers={"Authorization": f"Bearer {secret}", "If-None-Match": if_none_match})
 
 
 def _get(world: dict[str, Any], scope: str, url: str = URL) -> Any:
@@ -167,3 +175,168 @@ def test_a_serving_process_freezes_its_heap_at_start() -> None:
             assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
+
+
+# --- the answer from memory gives exactly what the declared route gives -------------------------------------------
+
+PARAMETER_CASES = [
+    URL,
+    URL + "&format=csv",
+    URL + "&format=xml",  # invalid: 400 from FastAPI's validation
+    URL + "&peildatum=2021-02-28",  # twice: FastAPI's reading, not the memory route's
+    URL + "&onbekend=1",
+    URL + "&pilot=drenthe",
+    URL + "&pilot=Drenthe",  # the name, not the id: canonicalised by the use case
+    URL + "&regio=Rijnmond",
+    URL + "&instelling=mbo.albeda",
+    URL + "&pilot=%00",
+    URL + "&pilot=",
+    "/v1/overzichten/kwalificaties?peildatum=2021-1-31",
+    "/v1/overzichten/kwalificaties?peildatum=9999-12-31",
+    "/v1/overzichten/kwalificaties?peildatum=1989-12-31",
+    "/v1/overzichten/kwalificaties?peildatum=2021-02-30",
+    "/v1/overzichten/kwalificaties",
+    "/v1/overzichten/onbekend?peildatum=2021-01-31",
+    "/v1/overzichten/Kwalificaties?peildatum=2021-01-31",
+    "/v1/overzichten/deelnemers_per_pilot?peildatum=2021-01-31&pilot=rijnmond",
+]
+SCOPES = ["landelijk", "publiek", "regio:Rijnmond", "instelling:mbo.albeda", "operations"]
+
+
+def _answers(app: Any, secrets: dict[str, str], url: str) -> dict[str, tuple[int, bytes, str | None]]:
+    client = TestClient(app)
+    out = {}
+    for scope, secret in secrets.items():
+        for _ in range(2):  # the second time from memory where the memory route answers
+            got = client.get(url, headers={"Authorization": f"Bearer {secret}"})
+        out[scope] = (got.status_code, got.content, got.headers.get("etag"))
+    return out
+
+
+def test_the_answer_from_memory_equals_the_declared_routes_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same requests to an app whose keys are remembered (answers from memory) and to one that asks the key
+    table every time (always the declared route, its dependencies and validation): the same status, bytes and tag."""
+    monkeypatch.setattr(answers, "data_version", lambda conn, schema: "v1")
+    store = MemoryKeyStore()
+    secrets = {scope: store.create(scope, scope)[1] for scope in SCOPES}
+    served = []
+    memory_route = overzichten.from_memory
+
+    async def counted(request: Any) -> Any:
+        response = await memory_route(request)
+        served.append(response is not None)
+        return response
+
+    monkeypatch.setattr(overzichten, "from_memory", counted)
+    from_memory = create_app(
+        settings_mod.load(), queries=FakeReadModels(), engine=_sqlite(), keys=CachedKeyLookup(store)
+    )  # type: ignore[arg-type]
+    declared = create_app(settings_mod.load(), queries=FakeReadModels(), engine=_sqlite(), keys=store)  # type: ignore[arg-type]
+    for url in PARAMETER_CASES:
+        assert _answers(from_memory, secrets, url) == _answers(declared, secrets, url), url
+    assert any(served)  # the memory route did answer some of them
+
+
+def test_the_memory_route_answers_only_plain_arguments() -> None:
+    from starlette.requests import Request
+
+    def arguments(query: str) -> Any:
+        scope = {
+            "type": "http",
+            "query_string": query.encode(),
+            "path_params": {"naam": "kwalificaties"},
+            "headers": [],
+        }
+        return overzichten.plain_arguments(Request(scope))
+
+    assert arguments("peildatum=2021-01-31&pilot=drenthe") == {
+        "naam": "kwalificaties",
+        "peildatum": date(2021, 1, 31),
+        "format": "json",
+        "pilot": "drenthe",
+        "regio": None,
+        "instelling": None,
+    }
+    for query in ("", "peildatum=2021-01-31&peildatum=2021-01-31", "peildatum=20210131", "peildatum=2021-01-31&x=1"):
+        assert arguments(query) is None, query
+    assert arguments("peildatum=2101-01-01") is None and arguments("peildatum=2021-01-31&format=xml") is None
+
+
+# --- ETag and 304 ---------------------------------------------------------------------------------------------------
+
+
+def test_a_cached_answer_carries_an_etag_and_is_304_when_the_caller_holds_it(world: dict[str, Any]) -> None:
+    first = _get(world, "landelijk")
+    tag = first.headers["etag"]
+    assert tag.startswith('"') and first.headers["vary"] == "Authorization"
+    for held in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+        again = _get_with(world, "landelijk", held)
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag, held
+        assert again.headers["cache-control"] == "private, no-cache"
+    assert _get_with(world, "landelijk", '"other"').status_code == 200
+    world["version"] = "v2"  # a new event projected that this overzicht does not count
+    world["clock"].now += 0.2
+    assert _get_with(world, "landelijk", tag).status_code == 304  # recomputed: the same bytes, the same tag
+    rm, rows = world["rm"], world["rm"].overzicht
+    rm.overzicht = lambda *a, **k: [{**row, "totaal": row["totaal"] + 1} for row in rows(*a, **k)]
+    world["version"] = "v3"  # one it counts
+    world["clock"].now += 0.2
+    changed = _get_with(world, "landelijk", tag)
+    assert changed.status_code == 200 and changed.headers["etag"] != tag  # another answer, another tag
+
+
+def test_the_etag_differs_per_scope_and_is_never_304_across_scopes(world: dict[str, Any]) -> None:
+    tags = {scope: _get(world, scope).headers["etag"] for scope in ("landelijk", "publiek", "regio:Rijnmond")}
+    assert len(set(tags.values())) == 3
+    for scope in tags:
+        for other, tag in tags.items():
+            expected = 304 if other == scope else 200
+            assert _get_with(world, scope, tag).status_code == expected, (scope, other)
+    # a caller not allowed the answer gets its refusal, whatever it claims to hold
+    assert _get_with(world, "publiek", "*", URL.replace("2021-01-31", "2021-01-13")).status_code == 400
+    assert _get_with(world, "regio:Rijnmond", tags["landelijk"], URL + "&instelling=mbo.albeda").status_code == 403
+    assert _get_with(world, "operations", "*").status_code == 403
+    assert world["client"].get(URL, headers={"If-None-Match": tags["landelijk"]}).status_code == 401
+
+
+def test_the_etag_is_a_hash_of_the_scope_and_the_bytes() -> None:
+    assert encoded.etag_of("landelijk", b"{}") == encoded.etag_of("landelijk", b"{}")
+    assert encoded.etag_of("landelijk", b"{}") != encoded.etag_of("publiek", b"{}")
+    assert encoded.etag_of("landelijk", b"{}") != encoded.etag_of("landelijk", b"[]")
+    assert not encoded.matches(None, '"a"') and not encoded.matches("", '"a"') and not encoded.matches('"b"', '"a"')
+
+
+def test_the_encoded_cache_keeps_one_encoding_per_version_within_its_bound() -> None:
+    cache, made = encoded.EncodedCache(max_bytes=8 * 200), []
+
+    def encode(body: bytes) -> Any:
+        made.append(body)
+        return encoded.encoded("landelijk", body, "application/json")
+
+    assert cache.get_or_encode("k", "v1", lambda: encode(b"a")).body == b"a"
+    assert cache.get_or_encode("k", "v1", lambda: encode(b"b")).body == b"a" and made == [b"a"]  # kept
+    assert cache.get_or_encode("k", "v2", lambda: encode(b"b")).body == b"b"  # another version: encoded anew
+    assert cache.get_or_encode("k", None, lambda: encode(b"c")).body == b"c" and len(cache) == 1  # several: not kept
+    for i in range(40):
+        cache.get_or_encode(i, "v1", lambda: encode(b"x" * 100))
+    assert cache.bytes <= cache.max_bytes
+
+
+# --- the bench's baseline route -------------------------------------------------------------------------------------
+
+
+def test_the_baseline_route_exists_only_with_its_setting(tmp_path: Any) -> None:
+    assert settings_mod.load().bench_baseline_file == ""
+    default = TestClient(
+        create_app(settings_mod.load(), connect_database=False, keys=MemoryKeyStore(), queries=FakeReadModels())
+    )  # type: ignore[arg-type]
+    assert default.get("/v1/bench/baseline").status_code == 404
+    assert "/v1/bench/baseline" not in default.get("/openapi.json").text
+    body = tmp_path / "body.json"
+    body.write_bytes(b'{"naam":"kwalificaties"}')
+    settings = replace(settings_mod.load(), bench_baseline_file=str(body))
+    bench = TestClient(create_app(settings, connect_database=False, keys=MemoryKeyStore(), queries=FakeReadModels()))  # type: ignore[arg-type]
+    answer = bench.get("/v1/bench/baseline")
+    assert answer.status_code == 200 and answer.content == body.read_bytes()
+    assert answer.headers["x-content-type-options"] == "nosniff"  # behind the same middlewares as every route
+    assert "/v1/bench/baseline" not in bench.get("/openapi.json").text
