@@ -83,3 +83,57 @@ def test_a_new_event_makes_the_next_request_recompute(kafka_bootstrap: str, data
         event.remove(eng, "before_cursor_execute", record)
         v.close()
         ruim_op(eng, kafka_bootstrap, prefix, schema, [keystore.table, f"{keystore.table}_audit"])
+
+
+def test_a_cached_answer_is_304_for_the_caller_holding_it_and_never_across_scopes(
+    kafka_bootstrap: str, database_url: str
+) -> None:
+    """ETag and If-None-Match on the real path, answered from memory (remembered keys) and by the declared route (a
+    key table asked every time): the same tag for the same answer, another per scope, a new one for new numbers."""
+    prefix, schema, _, v, eng, keystore = pijplijn(kafka_bootstrap, database_url)
+    secrets = {scope: keystore.create(scope, "test")[1] for scope in ("landelijk", "publiek", "regio:Rijnmond")}
+    s = replace(settings_mod.load(), kafka_bootstrap=kafka_bootstrap, database_url=database_url)
+    now = [0.0]
+    common: dict[str, Any] = {"queries": queries, "engine": eng, "schema": schema}
+    from_memory = create_app(s, keys=CachedKeyLookup(keystore, clock=lambda: now[0]), **common)
+    from_memory.state.context.versions.clock = lambda: now[0]
+    declared = create_app(s, keys=keystore, data_version_seconds=0, **common)
+
+    def get(app: Any, scope: str, held: str | None = None, url: str = URL) -> Any:
+        headers = {"Authorization": f"Bearer {secrets[scope]}", **({"If-None-Match": held} if held else {})}
+        return TestClient(app).get(url, headers=headers)
+
+    try:
+        h.publish(kafka_bootstrap, prefix, reference())
+        h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", inschrijving())])
+        h.drain(v)
+        project_once(kafka_bootstrap, database_url, prefix, schema)
+
+        tags = {scope: get(from_memory, scope).headers["etag"] for scope in secrets}
+        assert len(set(tags.values())) == 3  # a tag per scope
+        for app in (from_memory, declared):
+            for scope, tag in tags.items():
+                held = get(app, scope, tag)
+                assert held.status_code == 304 and held.content == b"" and held.headers["etag"] == tag
+                assert held.headers["vary"] == "Authorization" and held.headers["cache-control"] == "private, no-cache"
+                for other in set(tags) - {scope}:
+                    assert get(app, other, tag).status_code == 200  # another scope's tag: the full answer
+        # refused callers get their refusal whatever they claim to hold
+        assert get(from_memory, "publiek", "*", URL.replace("2021-01-31", "2021-01-13")).status_code == 400
+        assert (
+            get(from_memory, "regio:Rijnmond", tags["regio:Rijnmond"], URL + "&instelling=mbo.albeda").status_code
+            == 403
+        )
+        assert TestClient(from_memory).get(URL, headers={"If-None-Match": tags["landelijk"]}).status_code == 401
+
+        h.publish(kafka_bootstrap, prefix, [("DeelnemerIngeschreven", inschrijving(deelnemer=Q, traject_id=T2))])
+        h.drain(v)
+        project_once(kafka_bootstrap, database_url, prefix, schema)
+        now[0] += from_memory.state.context.versions.max_age  # the data version's bound has passed
+        for app in (from_memory, declared):
+            changed = get(app, "landelijk", tags["landelijk"])
+            assert changed.status_code == 200 and changed.headers["etag"] != tags["landelijk"]
+            assert _totaal(changed) == 2
+    finally:
+        v.close()
+        ruim_op(eng, kafka_bootstrap, prefix, schema, [keystore.table, f"{keystore.table}_audit"])
