@@ -12,6 +12,7 @@ from benchmarks.werklast import reference, stream
 from producers.publisher import Publisher
 from registry.infra.db import engine
 from tests.support.builders import MBO
+from tests.support.validator import met_aanmeldingen
 
 
 def bench_freshness(
@@ -31,15 +32,17 @@ def bench_freshness(
     server, port, slog = start_api(database_url, 1, schema)
     procs.append(server)
     headers = {"Authorization": f"Bearer {key}"}
-    per_deelnemer = 5
+    per_deelnemer = 6  # aanmelding, inschrijving, three sign-offs, verklaring
     try:
         with (
             Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub,
             httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client,
         ):
-            warm = stream(1, start=10**9)  # the whole pipeline is up once this one is visible
+            # an inschrijving needs its aanmelding (registry/domein/relaties.py), else it waits parked for ever
+            warm = met_aanmeldingen(stream(1, start=10**9))  # the whole pipeline is up once this one is visible
             pub.publish_batch(warm)
-            wait_for(f"http://127.0.0.1:{port}/v1/trajecten/{warm[0][1]['traject_id']}", key, server, slog, seconds=180)
+            traject = next(r["traject_id"] for t, r in warm if t == "DeelnemerIngeschreven")
+            wait_for(f"http://127.0.0.1:{port}/v1/trajecten/{traject}", key, server, slog, seconds=180)
             pending: dict[str, float] = {}
             seen: list[float] = []
             lock = threading.Lock()
@@ -69,7 +72,7 @@ def bench_freshness(
             prober.start()
             every = max(1, rate // samples_per_s // per_deelnemer)  # sample one deelnemer in ``every``
             total = rate * seconds
-            items = stream(total // per_deelnemer + 1)[:total]
+            items = met_aanmeldingen(stream(total // per_deelnemer + 1))[:total]
             start, sent = time.monotonic(), 0
             while sent < total:
                 due = min(total, int((time.monotonic() - start) * rate) + 1)
