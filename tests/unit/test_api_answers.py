@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 from starlette.concurrency import run_in_threadpool
 
-from registry.api import answers, encoded, principal
+from registry.api import answers, deps, encoded, principal
 from registry.api.app import create_app
 from registry.api.auth import MemoryKeyStore
 from registry.api.cache import CachedKeyLookup
@@ -340,3 +340,28 @@ def test_the_baseline_route_exists_only_with_its_setting(tmp_path: Any) -> None:
     assert answer.status_code == 200 and answer.content == body.read_bytes()
     assert answer.headers["x-content-type-options"] == "nosniff"  # behind the same middlewares as every route
     assert "/v1/bench/baseline" not in bench.get("/openapi.json").text
+
+
+def test_a_connection_a_request_took_goes_back_to_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys not remembered: every request checks a connection out for its key lookup; the middleware that took the
+    place of the ``yield`` dependency returns it, also when the request fails."""
+    made: list[deps.LazyConnection] = []  # held here, so no garbage collection returns them instead
+    init = deps.LazyConnection.__init__
+
+    def remembered(self: deps.LazyConnection, engine: Any) -> None:
+        init(self, engine)
+        made.append(self)
+
+    monkeypatch.setattr(deps.LazyConnection, "__init__", remembered)
+    eng = create_engine(
+        "sqlite://", connect_args={"check_same_thread": False}, poolclass=QueuePool, pool_size=1, max_overflow=0
+    )
+    store = MemoryKeyStore()
+    app = create_app(settings_mod.load(), queries=FakeReadModels(), engine=eng, keys=store)  # type: ignore[arg-type]
+    client, secret = TestClient(app), store.create("landelijk", "test")[1]
+    for url in (URL, URL + "&format=xml", "/v1/overzichten/onbekend?peildatum=2021-01-31", URL):
+        client.get(url, headers={"Authorization": f"Bearer {secret}"})
+        assert made and not any(lazy.opened for lazy in made), url
+        assert eng.pool.checkedout() == 0, url  # type: ignore[attr-defined]
+    assert client.get(URL, headers={"Authorization": "Bearer prk_unknown"}).status_code == 401
+    assert eng.pool.checkedout() == 0  # type: ignore[attr-defined]
