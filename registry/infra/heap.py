@@ -1,0 +1,59 @@
+"""The cyclic garbage collector of a long-running consumer (validator, projector) kept to its young objects.
+
+Python's full collection walks every tracked object. The validator's and the projector's heaps (modules, Kafka
+clients, the validator's state fold) hold hundreds of thousands of them and grow, so under load full collections
+came every few seconds and each stopped every thread for 0.2-1 s: most of the freshness p99 (bench step freshness,
+a gc callback counting the pauses: 14 full collections in 40 s, 7 s in all, in the validator alone). ``keep_young``
+instead collects once a second and then freezes what survived (``gc.freeze``): the next collections walk only what
+was made since. A frozen object is still freed by reference counting; only a cycle that becomes garbage after it was
+frozen waits for the full collection this also runs every ``FULL_S`` seconds (after ``gc.unfreeze``), so memory
+stays bounded at the price of one full pause per ``FULL_S``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+YOUNG_S = 1.0  # collect what is new, then freeze it
+FULL_S = 600.0  # a full collection (frozen objects too): cycles that died after being frozen
+
+log = logging.getLogger("praktijkregister.heap")
+
+
+class YoungHeap:
+    """One step per ``young_s``: a collection of what was made since the last step, then a freeze; every
+    ``full_s`` first an unfreeze, so that collection is a full one."""
+
+    def __init__(self, full_s: float = FULL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.full_s = full_s
+        self.clock = clock
+        self.last_full = clock()
+
+    def step(self) -> None:
+        if self.clock() - self.last_full >= self.full_s:
+            gc.unfreeze()
+            self.last_full = self.clock()
+        gc.collect()
+        gc.freeze()
+
+
+def keep_young(young_s: float = YOUNG_S, full_s: float = FULL_S) -> threading.Thread:
+    """Freeze the heap as it is now (after start-up) and keep doing so every ``young_s`` in a daemon thread."""
+    heap = YoungHeap(full_s)
+    heap.step()
+
+    def run() -> None:
+        while True:
+            time.sleep(young_s)
+            try:
+                heap.step()
+            except Exception as exc:  # noqa: BLE001 - the collector itself then runs as before
+                log.warning("heap step failed: %s", type(exc).__name__)
+
+    thread = threading.Thread(target=run, name="young-heap", daemon=True)
+    thread.start()
+    return thread
