@@ -109,7 +109,9 @@ def api_app() -> Any:
 
 
 SERVE = """
-import os, sys, tempfile, uvicorn
+import os, signal, sys, tempfile, uvicorn
+# uvicorn raises a SIGTERM again once it has shut down; as SystemExit the folder below is still removed
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 with tempfile.TemporaryDirectory(prefix="praktijk-bench-metrics-") as folder:  # gone when the server stops (SIGTERM)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     uvicorn.run("benchmarks.servers:api_app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
