@@ -14,6 +14,8 @@ from registry.infra.db import engine
 from tests.support.builders import MBO
 from tests.support.validator import met_aanmeldingen
 
+PROBERS = 4  # threads asking GET /v1/trajecten/{id} for the sampled events not yet visible
+
 
 def bench_freshness(
     bootstrap: str, database_url: str, rate: int, seconds: int, samples_per_s: int = 10
@@ -49,27 +51,41 @@ def bench_freshness(
             publishing = threading.Event()
             publishing.set()
 
+            probing: set[str] = set()  # a GET in flight
+            last_probe: dict[str, float] = {}
+            give_up = [float("inf")]
+
+            def next_to_probe() -> str | None:
+                """The pending traject probed longest ago with no GET in flight (each sample gets its turn)."""
+                with lock:
+                    free = [t for t in pending if t not in probing]
+                    if not free:
+                        return None
+                    traject = min(free, key=lambda t: last_probe.get(t, 0.0))
+                    probing.add(traject)
+                    last_probe[traject] = time.monotonic()
+                    return traject
+
             def probe() -> None:
-                give_up = None
+                # several probers: one sequential prober added a round of GETs (each with its audit write) to
+                # every sample; now a sample waits at most for the GETs in flight
                 while True:
                     with lock:
-                        todo = list(pending.items())
-                    if not todo and not publishing.is_set():
-                        return
-                    if not publishing.is_set():
-                        give_up = give_up or time.monotonic() + 60
-                        if time.monotonic() > give_up:
+                        if not pending and not publishing.is_set() or time.monotonic() > give_up[0]:
                             return
-                    for traject, sent in todo:
-                        if client.get(f"/v1/trajecten/{traject}").status_code == 200:
-                            seen.append(time.monotonic() - sent)
-                            with lock:
-                                del pending[traject]
-                    if not todo:
-                        time.sleep(0.005)
+                    traject = next_to_probe()
+                    if traject is None:
+                        time.sleep(0.002)
+                        continue
+                    visible = client.get(f"/v1/trajecten/{traject}").status_code == 200
+                    with lock:
+                        probing.discard(traject)
+                        if visible:
+                            seen.append(time.monotonic() - pending.pop(traject))
 
-            prober = threading.Thread(target=probe, daemon=True)
-            prober.start()
+            probers = [threading.Thread(target=probe, daemon=True) for _ in range(PROBERS)]
+            for prober in probers:
+                prober.start()
             every = max(1, rate // samples_per_s // per_deelnemer)  # sample one deelnemer in ``every``
             total = rate * seconds
             items = met_aanmeldingen(stream(total // per_deelnemer + 1))[:total]
@@ -85,8 +101,10 @@ def bench_freshness(
                 pub.flush()
                 time.sleep(max(0.0, start + sent / rate - time.monotonic()))
             achieved = sent / (time.monotonic() - start)
+            give_up[0] = time.monotonic() + 60
             publishing.clear()
-            prober.join(timeout=120)
+            for prober in probers:
+                prober.join(timeout=120)
             must(len(seen) > 0, f"no sampled event became visible in the API (see {log.name})")
             # an event still not visible 60 s after the last publish counts as never: infinitely late
             seen += [float("inf")] * len(pending)
