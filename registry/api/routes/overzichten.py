@@ -171,7 +171,14 @@ def router(catalogue: dict[str, str]) -> APIRouter:
             200: {
                 "description": "The table (JSON, or CSV with the same columns when format=csv).",
                 "content": {"text/csv": {"schema": {"type": "string"}}},
+                "headers": {
+                    "ETag": {
+                        "description": "The answer's tag (per scope and answer): send it in If-None-Match.",
+                        "schema": {"type": "string"},
+                    }
+                },
             },
+            304: {"description": "Not Modified: If-None-Match named this answer's tag (no body)."},
         },
         summary="One overzicht as of a peildatum",
         description=overzicht_description(catalogue),
