@@ -14,6 +14,7 @@ the sum over all workers (prometheus-client's multiprocess mode), whichever work
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
@@ -26,6 +27,7 @@ from registry.infra.metrics import ApiMetrics
 __all__ = ["UNMATCHED", "ApiMetrics", "MetricsMiddleware", "exposition", "install", "route_template"]
 
 UNMATCHED = "<unmatched>"
+MAX_SERIES = 1000  # labelled series kept by the middleware
 
 
 def route_template(app: FastAPI, scope: Scope) -> str:
@@ -49,6 +51,7 @@ class MetricsMiddleware:
         self.app = app
         self.fastapi_app = fastapi_app
         self.metrics = metrics
+        self._series: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,12 +71,27 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             self.metrics.in_flight.dec()
-            route = route_template(self.fastapi_app, scope)
-            method = str(scope.get("method", ""))
-            self.metrics.requests.labels(route, method, str(status)).inc()
+            count, latency, seconds = self._children(route_template(self.fastapi_app, scope), scope, status)
+            count.inc()
             elapsed = time.perf_counter() - start
-            self.metrics.latency.labels(route, method).observe(elapsed)
-            ops_metrics.API_REQUEST_SECONDS.labels(route, str(status)).observe(elapsed)
+            latency.observe(elapsed)
+            seconds.observe(elapsed)
+
+    def _children(self, route: str, scope: Scope, status: int) -> tuple[Any, Any, Any]:
+        """The labelled series of a (route template, method, status): looked up once, then kept (a few dozen;
+        ``labels`` per request was a share of a cached answer's time)."""
+        method = str(scope.get("method", ""))
+        key = (route, method, status)
+        children = self._series.get(key)
+        if children is None:
+            children = (
+                self.metrics.requests.labels(route, method, str(status)),
+                self.metrics.latency.labels(route, method),
+                ops_metrics.API_REQUEST_SECONDS.labels(route, str(status)),
+            )
+            if len(self._series) < MAX_SERIES:  # a client's odd methods do not grow it without bound
+                self._series[key] = children
+        return children
 
 
 def install(app: FastAPI, metrics: ApiMetrics) -> None:

@@ -161,3 +161,32 @@ def test_a_telbuffer_adds_a_batch_of_counts_once_at_its_end() -> None:
     assert reg.get_sample_value("t_batch_total", {"soort": "b"}) == 1
     buf.leeg()  # emptied: a second end adds nothing
     assert reg.get_sample_value("t_batch_total", {"soort": "a"}) == 3
+
+
+def test_the_middleware_keeps_a_bounded_set_of_labelled_series(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The labelled series are looked up once per (route, method, status) and kept, at most MAX_SERIES of them;
+    every request is still counted, also past the bound."""
+    from registry.api import metrics as api_metrics
+
+    monkeypatch.setattr(api_metrics, "MAX_SERIES", 2)
+    app = create_app(settings_mod.load(), connect_database=False, keys=MemoryKeyStore(), queries=None)
+    client = TestClient(app)
+    for method in ("GET", "GET", "PUT", "DELETE", "PATCH", "PATCH"):
+        client.request(method, "/static/praktijkloket.css")
+    middleware = next(m for m in _stack(app) if isinstance(m, api_metrics.MetricsMiddleware))
+    assert len(middleware._series) == 2
+    counted = {
+        s.labels["method"]: s.value
+        for family in middleware.metrics.registry.collect()
+        for s in family.samples
+        if s.name == "praktijkregister_http_requests_total"
+    }
+    assert counted == {"GET": 2.0, "PUT": 1.0, "DELETE": 1.0, "PATCH": 2.0}
+
+
+def _stack(app: Any) -> list[Any]:
+    out, layer = [], app.middleware_stack
+    while layer is not None:
+        out.append(layer)
+        layer = getattr(layer, "app", None)
+    return out
