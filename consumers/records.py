@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from projections.model import Change, Message, Projection, TopicKind, as_timestamp
+from projections.model import Change, Message, Projection, TopicKind, as_timestamp, jsonable
+from projections.store import StagedEvent
 from registry.infra import codec
 
 log = logging.getLogger("praktijkregister.projector")
@@ -116,3 +117,57 @@ def share(decoded: Decoded, topics: Collection[str], committed: Mapping[tuple[st
 def decode_poll(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind]) -> Poll:
     """Decode every record of a poll into one Poll (all its topics, nothing skipped)."""
     return share(decode(polled, kinds), set(kinds), {})
+
+
+# -- the bulk path (a replay, a runner far behind): set-based statements over a staging table ----------------------
+def set_based(projection: Projection, message: Message) -> bool:
+    """Whether the projection's set-based statements make this message's rows (else: its ``apply``)."""
+    return projection.bulk is not None and message.kind == "events" and message.event_type in projection.bulk.types
+
+
+@dataclass
+class BulkShare:
+    """One projection's part of a bulk batch: its first offset per partition of the events topic (it reads the
+    staged events from there on), the changes of the messages that are not set-based (``apply``), and how many
+    are staged."""
+
+    starts: dict[int, int] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    staged: int = 0
+
+
+def bulk_share(projection: Projection, messages: Sequence[Message]) -> tuple[BulkShare, list[Message]]:
+    """Split a projection's messages: the set-based ones (returned, to stage) and the changes of the rest."""
+    out = BulkShare()
+    staged: list[Message] = []
+    rest: list[Message] = []
+    for m in messages:
+        if m.kind == "events" and m.partition not in out.starts:
+            out.starts[m.partition] = m.offset
+        (staged if set_based(projection, m) else rest).append(m)
+    out.staged = len(staged)
+    out.changes = changes_for(projection, rest)
+    return out, staged
+
+
+def _json_value(value: object) -> object:
+    """What ``json.dumps`` cannot write itself (dates, bytes), as ``jsonable`` writes it."""
+    converted = jsonable(value)
+    if converted is value:
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return converted
+
+
+def staged_events(messages: Iterable[Message]) -> list[StagedEvent]:
+    """The staging rows of messages (each once, in log order per partition): a tight loop, no per-projection
+    work; the record as JSON, converted as the projections' own ``jsonable`` converts it."""
+    seen: set[tuple[int, int]] = set()
+    out: list[StagedEvent] = []
+    dumps = json.JSONEncoder(default=_json_value, ensure_ascii=False).encode
+    for m in messages:
+        key = (m.partition, m.offset)
+        if key not in seen:
+            seen.add(key)
+            out.append((m.partition, m.offset, m.event_type, dumps(m.record)))
+    out.sort(key=lambda row: (row[0], row[1]))
+    return out

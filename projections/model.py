@@ -84,6 +84,46 @@ def _insert_sql(
     return sql, conflict
 
 
+# the staging table of the bulk path: the decoded events of one large batch, one row each, the record as jsonb
+# (dates and timestamps as ISO text, bytes as null: ``jsonable``); the bulk statements read it as ``{b}``
+STAGING_COLUMNS = "part integer NOT NULL, off bigint NOT NULL, event_type text NOT NULL, rec jsonb NOT NULL"
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """How a projection derives its rows set-based (a replay, a runner far behind): ``statements`` read every
+    event of one large batch from the staging table ``{b}`` (columns ``STAGING_COLUMNS``) and write ``{s}``'s
+    tables in one ``INSERT .. SELECT`` each. Events of ``types`` go that way; any other event of the batch (the
+    rare ones: revocations, erasures, ...) still goes through ``apply``, after the statements, as the live path
+    runs its updates after its inserts. The statements must give exactly the rows ``apply`` gives (a property
+    test holds the two paths equal)."""
+
+    types: frozenset[str]
+    statements: tuple[str, ...]
+
+
+def bulk_insert(
+    table: str, columns: Mapping[str, str], key: Sequence[str], where: str, *, order: bool = False, source: str = ""
+) -> str:
+    """``INSERT INTO {s}.table .. SELECT <expressions> FROM {b} .. ON CONFLICT (key) DO NOTHING``: ``columns``
+    maps a column to its SQL expression over ``r`` (the record, jsonb) and ``e`` (the staging row); ``where``
+    filters the staging rows; ``source`` adds a join (e.g. a set-returning function); ``order`` inserts in log
+    order, so that of two events with the same key the first one stays, as ``apply`` does one by one."""
+    cols = ", ".join(columns)
+    exprs = ", ".join(columns.values())
+    return (
+        f"INSERT INTO {{s}}.{table} ({cols}) SELECT {exprs} "
+        f"FROM (SELECT part, off, event_type, rec AS r FROM {{b}} WHERE {where}) e {source}"
+        + (" ORDER BY e.part, e.off" if order else "")
+        + f" ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    )
+
+
+# SQL expressions over the staging record ``r`` for the columns every fact has, as ``business_date`` computes them
+AT = "(r->>'occurred_at')::timestamptz"
+ON = "((r->>'occurred_at')::timestamptz AT TIME ZONE 'Europe/Amsterdam')::date"
+
+
 @dataclass(frozen=True)
 class Projection:
     """A named read model: its tables, the topics it reads and its pure apply function."""
@@ -101,6 +141,7 @@ class Projection:
     # statements that fill a ``behouden`` table for rows projected before it existed (run by ``store.ensure``; each
     # must be a no-op once the table holds rows)
     vullen: Sequence[str] = ()
+    bulk: Bulk | None = None  # the set-based path of a replay or catch-up; None: every event through ``apply``
 
     @property
     def consumer_group(self) -> str:

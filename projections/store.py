@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, text
 
-from projections.model import Change, Projection
+from projections.model import STAGING_COLUMNS, Bulk, Change, Projection
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra.db import create_schema
 
@@ -191,6 +191,50 @@ def _copy_direct(driver: psycopg.Connection, schema: str, rows: list[Change], co
             return False
         cur.execute("RELEASE SAVEPOINT praktijk_copy")
     return True
+
+
+# the bulk path's staging table: session-private, never WAL-logged, emptied at every commit
+BULK_STAGING = "pg_temp.praktijk_bulk"
+# a staged event: (partition, offset, event type, the record as JSON text)
+StagedEvent = tuple[int, int, str, str]
+
+
+def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
+    """``COPY`` the decoded events of one batch into the staging table (in the caller's transaction; emptied first,
+    so one batch may stage twice, e.g. for projections at different offsets)."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    with driver.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS praktijk_bulk ({STAGING_COLUMNS}) ON COMMIT DELETE ROWS")
+        cur.execute(f"TRUNCATE {BULK_STAGING}")
+        with cur.copy(f"COPY {BULK_STAGING} (part, off, event_type, rec) FROM STDIN") as copy:
+            for row in events:
+                copy.write_row(row)
+
+
+def bulk_source(starts: Mapping[int, int] | None) -> str:
+    """What the bulk statements read as ``{b}``: the staging table, or (``starts``: partition -> first offset) only
+    the staged events of those partitions from those offsets on (a projection that already has the others)."""
+    if starts is None:
+        return BULK_STAGING
+    values = ", ".join(f"({int(p)}, {int(o)})" for p, o in sorted(starts.items())) or "(-1, 0)"
+    return (
+        f"(SELECT b.* FROM {BULK_STAGING} b JOIN (VALUES {values}) AS v(part, start) "
+        "ON b.part = v.part AND b.off >= v.start) AS staged"
+    )
+
+
+def execute_bulk(conn: Connection, schema: str, bulk: Bulk, source: str = BULK_STAGING) -> int:
+    """Run a projection's set-based statements over the staged events (``source``, see ``bulk_source``); returns
+    the rows they wrote."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    n = 0
+    with driver.cursor() as cur:
+        for statement in bulk.statements:
+            cur.execute(sql(statement, schema).replace("{b}", source))
+            n += max(cur.rowcount, 0)
+    return n
 
 
 def _staging_table(schema: str, table: str) -> str:

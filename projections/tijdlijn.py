@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from projections.feiten import vervanger
-from projections.model import Change, Message, Projection, as_timestamp, insert, jsonable
+from projections.model import Bulk, Change, Message, Projection, as_timestamp, bulk_insert, insert, jsonable
 from registry.domein.events import ALL_EVENTS
 
 TABLES: dict[str, str] = {
@@ -150,6 +150,37 @@ def _verwijdering(msg: Message, r: Any) -> list[Change]:
     ]
 
 
+_ENVELOP = "{" + ",".join(sorted(_NOT_IN_GEGEVENS)) + "}"
+_ERASURE = "DeelnemerGegevensVerwijderd"
+# every event but an erasure (which deletes, so it goes through ``apply`` after these): key fields as columns, the
+# rest of the record (as ``_json_value`` writes it into the staging table) as gegevens
+BULK = Bulk(
+    types=ALL_EVENTS - {_ERASURE},
+    statements=(
+        bulk_insert(
+            "event_log",
+            {
+                "event_id": "r->>'event_id'",
+                "log_partition": "e.part",
+                "log_offset": "e.off",
+                "event_type": "e.event_type",
+                "deelnemer": "r->>'deelnemer'",
+                "traject_id": "r->>'traject_id'",
+                "verklaring_id": "r->>'verklaring_id'",
+                "partner": "r->>'partner'",
+                "occurred_at": "(r->>'occurred_at')::timestamptz",
+                "recorded_at": "(r->>'recorded_at')::timestamptz",
+                "warnings": "CASE WHEN jsonb_typeof(r->'warnings') = 'array' "
+                "THEN ARRAY(SELECT jsonb_array_elements_text(r->'warnings')) ELSE '{}'::text[] END",
+                "gegevens": f"r - '{_ENVELOP}'::text[]",
+            },
+            ["event_id"],
+            f"event_type <> '{_ERASURE}'",
+            order=True,
+        ),
+    ),
+)
+
 PROJECTION = Projection(
     name="tijdlijn",
     description="Event history per deelnemer and traject (log order) plus rejected submissions.",
@@ -157,4 +188,5 @@ PROJECTION = Projection(
     tables=TABLES,
     indexes=INDEXES,
     apply=apply,
+    bulk=BULK,
 )
