@@ -39,6 +39,9 @@ class RunnerConfig:
     # the runner is within one batch of the end. 0: always (a replay); None: never
     bulk_lag: int | None = None
     bulk_batch_size: int = 20_000
+    # a replay: the runner loads fresh tables, so it creates the indexes no update needs once at the end
+    # (consumers/replay.py), not row by row
+    rebuild: bool = False
 
     def topic_of(self, kind: TopicKind) -> str:
         return self.events_topic if kind == "events" else self.rejections_topic

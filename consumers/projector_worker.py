@@ -29,8 +29,7 @@ from consumers.records import (
     staged_events,
 )
 from projections import store
-from projections.model import Change, Message, Projection, TopicKind, as_timestamp
-from projections.store import StagedEvent
+from projections.model import Change, Message, Projection, StagedEvent, TopicKind, as_timestamp
 from registry.domein import rotatie
 from registry.infra import metrics, pseudoniem_rotatie, topics
 from registry.infra.kafka import client_config
@@ -102,7 +101,7 @@ class Worker:
     def start(self) -> None:
         with self.engine.begin() as conn:
             for t in self.tracks:
-                store.ensure(conn, t.schema, [t.projection])
+                store.ensure(conn, t.schema, [t.projection], rebuild=self.config.rebuild)
             self.rotatie = pseudoniem_rotatie.lees(conn, self.config.schema)  # the live schema's, also in a replay
         self.consumer = KafkaConsumer(
             **client_config(self.config.bootstrap),
@@ -344,8 +343,8 @@ class Worker:
             if staged:
                 store.stage(conn, staged)
             eerste: dict[int, int] = {}
-            for part, off, _, _ in staged:
-                eerste.setdefault(part, off)
+            for row in staged:
+                eerste.setdefault(row[0], row[1])
             return {
                 t.projection.name: self._write(conn, t, shares[t.projection.name], werk[t.projection.name], eerste)
                 for t in self.tracks

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from projections.model import Change, Message, Projection, TopicKind, as_timestamp, jsonable
-from projections.store import StagedEvent
+from projections.model import Change, Message, Projection, StagedEvent, TopicKind, as_timestamp, staged
 from registry.infra import codec
 
 log = logging.getLogger("praktijkregister.projector")
@@ -139,35 +138,24 @@ class BulkShare:
 def bulk_share(projection: Projection, messages: Sequence[Message]) -> tuple[BulkShare, list[Message]]:
     """Split a projection's messages: the set-based ones (returned, to stage) and the changes of the rest."""
     out = BulkShare()
-    staged: list[Message] = []
+    mine: list[Message] = []
     rest: list[Message] = []
     for m in messages:
         if m.kind == "events" and m.partition not in out.starts:
             out.starts[m.partition] = m.offset
-        (staged if set_based(projection, m) else rest).append(m)
-    out.staged = len(staged)
+        (mine if set_based(projection, m) else rest).append(m)
+    out.staged = len(mine)
     out.changes = changes_for(projection, rest)
-    return out, staged
-
-
-def _json_value(value: object) -> object:
-    """What ``json.dumps`` cannot write itself (dates, bytes), as ``jsonable`` writes it."""
-    converted = jsonable(value)
-    if converted is value:
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-    return converted
+    return out, mine
 
 
 def staged_events(messages: Iterable[Message]) -> list[StagedEvent]:
-    """The staging rows of messages (each once, in log order per partition): a tight loop, no per-projection
-    work; the record as JSON, converted as the projections' own ``jsonable`` converts it."""
-    seen: set[tuple[int, int]] = set()
-    out: list[StagedEvent] = []
-    dumps = json.JSONEncoder(default=_json_value, ensure_ascii=False).encode
+    """The staging rows of messages (each once, in log order per partition): a tight loop, no per-projection work.
+    (Event ids are unique in the canonical log, so which of two rows with one key a statement keeps only matters
+    for verklaringen issued again under the same id, and those statements order by log position themselves.)"""
+    rows: dict[tuple[int, int], StagedEvent] = {}
     for m in messages:
         key = (m.partition, m.offset)
-        if key not in seen:
-            seen.add(key)
-            out.append((m.partition, m.offset, m.event_type, dumps(m.record)))
-    out.sort(key=lambda row: (row[0], row[1]))
-    return out
+        if key not in rows:
+            rows[key] = staged(m)
+    return [rows[k] for k in sorted(rows)]

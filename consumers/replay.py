@@ -57,11 +57,15 @@ def replay(
         for schema in staging.values():
             store.drop_schema(conn, schema)
     # the bulk path: large batches through a staging table and set-based statements (per-event apply is too slow)
-    worker = make_runner(replace(config, bulk_lag=0), names, group_suffix="-replay", schemas=staging)
+    worker = make_runner(replace(config, bulk_lag=0, rebuild=True), names, group_suffix="-replay", schemas=staging)
     try:
         _rebuild(worker, stop, Console(stderr=True) if progress else None)
     finally:
         worker.close()
+    if not stop.is_set():
+        with engine.begin() as conn:  # the indexes the load went without, before the swap takes its locks
+            for p in projections:
+                store.ensure(conn, staging[p.name], [p])
     with engine.begin() as conn:
         if stop.is_set():
             for schema in staging.values():

@@ -15,7 +15,19 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from projections.model import AT, ON, Bulk, Change, Message, Projection, bulk_insert, business_date, insert, jsonable
+from projections.model import (
+    AT,
+    ENVELOP,
+    ON,
+    Bulk,
+    Change,
+    Message,
+    Projection,
+    bulk_insert,
+    business_date,
+    insert,
+    jsonable,
+)
 from registry.domein.events import REFERENCE_EVENTS
 from registry.domein.handlers import EventHandlers
 
@@ -518,7 +530,8 @@ def apply(msg: Message) -> list[Change]:
 
 
 def _t(field: str) -> str:
-    return f"r->>'{field}'"
+    """A text field of the record in SQL: an envelope field is a staging column, the rest is in ``r``."""
+    return field if field in ENVELOP else f"r->>'{field}'"
 
 
 def _feit(**columns: str) -> dict[str, str]:
@@ -560,6 +573,10 @@ _AFSPRAKEN_WPS = (
     "FROM jsonb_array_elements(r->'werkprocessen') WITH ORDINALITY AS x(w, i)), '[]'::jsonb)"
 )
 
+# what the updates of ``apply`` look rows up by (an erasure: deelnemer; a retraction: traject); a rebuild keeps these
+# while it loads and creates the others at the end
+_OPZOEKEN = ("_deelnemer ON", "inschrijvingen_eerste ON", "aftekeningen_traject ON")
+
 # the set-based path of the frequent facts; the rare ones (revocations, retractions, erasures, tellingen,
 # reconciliaties) go through ``apply`` after these, as in the live path
 BULK = Bulk(
@@ -579,8 +596,8 @@ BULK = Bulk(
     statements=(
         # the record key of every deelnemer an aanmelding or inschrijving names, drawn if they have none yet (as
         # ``record_sleutel`` one by one)
-        "INSERT INTO {s}.record_sleutels (deelnemer, sleutel) SELECT r->>'deelnemer', floor(random() * 256)::smallint "
-        "FROM (SELECT rec AS r FROM {b} WHERE event_type IN ('KandidaatAangemeld', 'DeelnemerIngeschreven')) e "
+        "INSERT INTO {s}.record_sleutels (deelnemer, sleutel) SELECT deelnemer, floor(random() * 256)::smallint "
+        "FROM {b} WHERE event_type IN ('KandidaatAangemeld', 'DeelnemerIngeschreven') "
         "ON CONFLICT (deelnemer) DO NOTHING",
         bulk_insert(
             "aanmeldingen",
@@ -698,6 +715,7 @@ BULK = Bulk(
             _is("UitstroomGeregistreerd"),
         ),
     ),
+    deferred_indexes=tuple(i for i in INDEXES if not any(k in i for k in _OPZOEKEN)),
 )
 
 PROJECTION = Projection(

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, text
 
-from projections.model import STAGING_COLUMNS, Bulk, Change, Projection
+from projections.model import STAGING_COLUMNS, Bulk, Change, Projection, StagedEvent
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra.db import create_schema
 
@@ -46,17 +46,20 @@ def sql(statement: str, schema: str) -> str:
     return statement.replace("{s}", '"' + check_schema(schema) + '"')
 
 
-def ensure(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
+def ensure(conn: Connection, schema: str, projections: Iterable[Projection], *, rebuild: bool = False) -> None:
     """Create the schema, the offsets table and the projections' tables and indexes if missing (and fill a kept
-    table that a read model older than it lacks)."""
+    table that a read model older than it lacks). ``rebuild``: fresh tables a replay loads, without their
+    ``Bulk.deferred_indexes``; ``ensure`` again afterwards creates them."""
     check_schema(schema)
     create_schema(conn, schema)  # concurrent creators (several runners, instances, tests) take turns
     conn.execute(text(sql("CREATE TABLE IF NOT EXISTS {s}.projection_offsets " + OFFSETS_TABLE, schema)))
     for p in projections:
         for name, body in {**p.tables, **p.behouden}.items():
             conn.execute(text(sql(f"CREATE TABLE IF NOT EXISTS {{s}}.{name} {body}", schema)))
+        later = set(p.bulk.deferred_indexes) if rebuild and p.bulk else set()
         for stmt in p.indexes:
-            conn.execute(text(sql(stmt, schema)))
+            if stmt not in later:
+                conn.execute(text(sql(stmt, schema)))
         for stmt in p.vullen:
             conn.execute(text(sql(stmt, schema)))
 
@@ -195,8 +198,6 @@ def _copy_direct(driver: psycopg.Connection, schema: str, rows: list[Change], co
 
 # the bulk path's staging table: session-private, never WAL-logged, emptied at every commit
 BULK_STAGING = "pg_temp.praktijk_bulk"
-# a staged event: (partition, offset, event type, the record as JSON text)
-StagedEvent = tuple[int, int, str, str]
 
 
 def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
@@ -207,7 +208,7 @@ def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
     with driver.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS praktijk_bulk ({STAGING_COLUMNS}) ON COMMIT DELETE ROWS")
         cur.execute(f"TRUNCATE {BULK_STAGING}")
-        with cur.copy(f"COPY {BULK_STAGING} (part, off, event_type, rec) FROM STDIN") as copy:
+        with cur.copy(f"COPY {BULK_STAGING} FROM STDIN") as copy:
             for row in events:
                 copy.write_row(row)
 

@@ -100,6 +100,9 @@ def _log(rnd: random.Random, n: int) -> tuple[list[Event], dict[str, str], set[s
         log.append(b.telling(pilot, dt.date(2021, 1, 31), len(lijst), lijst + lijst[:1]))
     log += [b.verwijderd(d, dt.date(2022, 1, 1)) for d in sorted(gewist)]  # nothing about them after their erasure
     mapping = {d: _pseudoniem(rnd) for d in rnd.sample(mensen, min(3, len(mensen)))}
+    for _, r in log:  # some accepted with warnings
+        if "warnings" in r and rnd.random() < 0.1:
+            r["warnings"] = ["te_laat", "dubbel"][: rnd.randrange(1, 3)]
     return [codec.decode(codec.encode(t, r)) for t, r in log], mapping, gewist
 
 
@@ -191,6 +194,7 @@ def test_bulk_path_equals_live_path_row_for_row(
         assert bulk_rows[name] == rows, name
     assert live_rows["verklaringen"] and live_rows["event_log"] and live_rows["afwijzingen"]  # the log had them
     assert len(live_rows["verwijderingen"]) == len(gewist)
+    assert any(row[10] for row in live_rows["event_log"]) or len(log) < 30  # warnings too (column 10)
 
 
 def test_a_runner_far_behind_catches_up_by_the_bulk_path_and_returns_to_the_live_path(
