@@ -101,11 +101,21 @@ ENVELOP = frozenset(
         "verklaring_id",
     }
 )
-STAGING_COLUMNS = (
-    "part integer NOT NULL, off bigint NOT NULL, event_type text NOT NULL, event_id text, deelnemer text, "
-    "traject_id text, verklaring_id text, partner text, occurred_at timestamptz, recorded_at timestamptz, "
-    "warnings text[], rec jsonb NOT NULL"
+STAGING_TYPES = (
+    ("part", "integer"),
+    ("off", "bigint"),
+    ("event_type", "text"),
+    ("event_id", "text"),
+    ("deelnemer", "text"),
+    ("traject_id", "text"),
+    ("verklaring_id", "text"),
+    ("partner", "text"),
+    ("occurred_at", "timestamptz"),
+    ("recorded_at", "timestamptz"),
+    ("warnings", "text[]"),
+    ("rec", "jsonb"),
 )
+STAGING_COLUMNS = ", ".join(f"{name} {kind}" for name, kind in STAGING_TYPES)
 StagedEvent = tuple[Any, ...]
 
 

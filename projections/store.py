@@ -18,9 +18,10 @@ from itertools import groupby
 from typing import Any
 
 import psycopg
+from psycopg.types.json import set_json_dumps
 from sqlalchemy import Connection, text
 
-from projections.model import STAGING_COLUMNS, Bulk, Change, Projection, StagedEvent
+from projections.model import STAGING_COLUMNS, STAGING_TYPES, Bulk, Change, Projection, StagedEvent
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra.db import create_schema
 
@@ -208,7 +209,10 @@ def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
     with driver.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS praktijk_bulk ({STAGING_COLUMNS}) ON COMMIT DELETE ROWS")
         cur.execute(f"TRUNCATE {BULK_STAGING}")
-        with cur.copy(f"COPY {BULK_STAGING} FROM STDIN") as copy:
+        # binary COPY (a third of the text format's Python per row); ``rec`` is JSON text already: written as is
+        set_json_dumps(str, context=cur)
+        with cur.copy(f"COPY {BULK_STAGING} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([kind for _, kind in STAGING_TYPES])
             for row in events:
                 copy.write_row(row)
 
