@@ -577,7 +577,28 @@ _AFSPRAKEN_WPS = (
 # while it loads and creates the others at the end
 _OPZOEKEN = ("_deelnemer ON", "inschrijvingen_eerste ON", "aftekeningen_traject ON")
 
-# the set-based path of the frequent facts; the rare ones (revocations, retractions, erasures, tellingen,
+# the batch's revocations and retractions, after its inserts (as the live path runs its updates), each as the events
+# one by one in log order would leave the rows: a revocation keeps the earliest revocation (ties: the first in the
+# log); a sign-off not yet retracted is retracted by the first retraction in the log of its werkproces dated at or
+# after it. They touch other columns than an erasure and look rows up by other columns, so they commute with it.
+_BULK_REVOKE = (
+    "UPDATE {s}.verklaringen v SET revoked_at = x.at, revoked_on = x.op, revoke_reden = x.reden FROM ("
+    f"SELECT DISTINCT ON (verklaring_id) verklaring_id, {AT} AS at, {ON} AS op, r->>'reden' AS reden "
+    "FROM (SELECT *, rec AS r FROM {b} WHERE event_type = 'PraktijkverklaringIngetrokken') e "
+    "ORDER BY verklaring_id, occurred_at, part, off) x "
+    "WHERE v.verklaring_id = x.verklaring_id AND (v.revoked_at IS NULL OR v.revoked_at > x.at)"
+)
+_BULK_RETRACT = (
+    "UPDATE {s}.aftekeningen a SET retracted_at = x.at, retracted_on = x.op, retract_reden = x.reden FROM ("
+    "SELECT DISTINCT ON (t.event_id) t.event_id, i.at, i.op, i.reden FROM ("
+    f"SELECT traject_id, r->>'crebo' AS crebo, r->>'werkproces' AS werkproces, {AT} AS at, {ON} AS op, "
+    "r->>'reden' AS reden, part, off FROM (SELECT *, rec AS r FROM {b} WHERE event_type = 'AftekeningIngetrokken') e"
+    ") i JOIN {s}.aftekeningen t ON t.traject_id = i.traject_id AND t.crebo = i.crebo AND t.werkproces = i.werkproces "
+    "WHERE t.retracted_at IS NULL AND t.occurred_at <= i.at ORDER BY t.event_id, i.part, i.off) x "
+    "WHERE a.event_id = x.event_id"
+)
+
+# the set-based path of the frequent facts and of revocations and retractions; the rare ones (erasures, tellingen,
 # reconciliaties) go through ``apply`` after these, as in the live path
 BULK = Bulk(
     types=frozenset(
@@ -591,6 +612,8 @@ BULK = Bulk(
             "PraktijkverklaringUitgegeven",
             "TrajectBeeindigd",
             "UitstroomGeregistreerd",
+            "PraktijkverklaringIngetrokken",
+            "AftekeningIngetrokken",
         }
     ),
     statements=(
@@ -714,6 +737,8 @@ BULK = Bulk(
             ["event_id"],
             _is("UitstroomGeregistreerd"),
         ),
+        _BULK_REVOKE,
+        _BULK_RETRACT,
     ),
     deferred_indexes=tuple(i for i in INDEXES if not any(k in i for k in _OPZOEKEN)),
 )

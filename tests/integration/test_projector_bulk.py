@@ -54,8 +54,8 @@ def _deelnemer(rnd: random.Random, b: Bouwer, d: str, dag: dt.date) -> Iterator[
     for j, wp in enumerate(wps + rnd.sample(wps, rnd.randrange(0, 2))):
         yield b.aftekening(d, traject, crebo, wp, dag + dt.timedelta(days=20 + 2 * j), hour=rnd.randrange(0, 24))
         if rnd.random() < 0.3:  # retracted, sometimes twice
-            for _ in range(rnd.randrange(1, 3)):
-                yield b.aftekening_ingetrokken(d, traject, crebo, wp, dag + dt.timedelta(days=21 + 2 * j), hour=23)
+            for k in range(rnd.randrange(1, 3)):  # the first one in the log retracts
+                yield b.aftekening_ingetrokken(d, traject, crebo, wp, dag + dt.timedelta(days=21 + 2 * j), hour=22 + k)
     for volgnummer in range(1, rnd.randrange(2, 4)):
         vid = b.uuid()
         branches = rnd.choice([[], ["SBB"], ["cbm", "ActiZ", "CBM", "ActiZ"]])
@@ -100,8 +100,8 @@ def _log(rnd: random.Random, n: int) -> tuple[list[Event], dict[str, str], set[s
         log.append(b.telling(pilot, dt.date(2021, 1, 31), len(lijst), lijst + lijst[:1]))
     log += [b.verwijderd(d, dt.date(2022, 1, 1)) for d in sorted(gewist)]  # nothing about them after their erasure
     mapping = {d: _pseudoniem(rnd) for d in rnd.sample(mensen, min(3, len(mensen)))}
-    for _, r in log:  # some accepted with warnings
-        if "warnings" in r and rnd.random() < 0.1:
+    for i, (_, r) in enumerate(log):  # some accepted with warnings
+        if "warnings" in r and (i == 0 or rnd.random() < 0.1):
             r["warnings"] = ["te_laat", "dubbel"][: rnd.randrange(1, 3)]
     return [codec.decode(codec.encode(t, r)) for t, r in log], mapping, gewist
 
@@ -173,7 +173,7 @@ def schemas(engine: Engine) -> Iterator[tuple[str, str]]:
             store.drop_schema(conn, name)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32), n=st.integers(1, 15), live=st.integers(3, 30), bulk=st.integers(1, 300))
 def test_bulk_path_equals_live_path_row_for_row(
     engine: Engine, schemas: tuple[str, str], seed: int, n: int, live: int, bulk: int
@@ -194,7 +194,7 @@ def test_bulk_path_equals_live_path_row_for_row(
         assert bulk_rows[name] == rows, name
     assert live_rows["verklaringen"] and live_rows["event_log"] and live_rows["afwijzingen"]  # the log had them
     assert len(live_rows["verwijderingen"]) == len(gewist)
-    assert any(row[10] for row in live_rows["event_log"]) or len(log) < 30  # warnings too (column 10)
+    assert any(row[10] for row in live_rows["event_log"])  # warnings too (column 10)
 
 
 def test_a_runner_far_behind_catches_up_by_the_bulk_path_and_returns_to_the_live_path(

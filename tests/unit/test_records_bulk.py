@@ -32,14 +32,15 @@ def _msg(event: tuple[str, dict[str, Any]], offset: int, partition: int = 0) -> 
 def test_frequent_facts_go_set_based_and_the_rare_ones_through_apply() -> None:
     aftekening = _msg(B.aftekening(D, "t1", "25250", "B1-K1-W1", AT), 5)
     intrekking = _msg(B.verklaring_ingetrokken(D, "v1", AT), 6)
-    verwijdering = _msg(B.verwijderd(D, AT), 7, partition=1)
-    part, mine = bulk_share(feiten.PROJECTION, [aftekening, intrekking, verwijdering])
-    assert mine == [aftekening] and part.staged == 1
-    assert part.starts == {0: 5, 1: 7}  # the first event it takes per partition, staged or not
-    # the revocation's and the erasure's own changes, as apply makes them
-    assert sorted(part.changes, key=repr) == sorted(feiten.apply(intrekking) + feiten.apply(verwijdering), key=repr)
-    _, tijdlijn_mine = bulk_share(tijdlijn.PROJECTION, [aftekening, intrekking, verwijdering])
-    assert tijdlijn_mine == [aftekening, intrekking]  # every event but the erasure
+    telling = _msg(B.telling("rijnmond", AT, 1, [D]), 7)
+    verwijdering = _msg(B.verwijderd(D, AT), 8, partition=1)
+    part, mine = bulk_share(feiten.PROJECTION, [aftekening, intrekking, telling, verwijdering])
+    assert mine == [aftekening, intrekking] and part.staged == 2
+    assert part.starts == {0: 5, 1: 8}  # the first event it takes per partition, staged or not
+    # the telling's and the erasure's own changes, as apply makes them
+    assert sorted(part.changes, key=repr) == sorted(feiten.apply(telling) + feiten.apply(verwijdering), key=repr)
+    _, tijdlijn_mine = bulk_share(tijdlijn.PROJECTION, [aftekening, intrekking, telling, verwijdering])
+    assert tijdlijn_mine == [aftekening, intrekking, telling]  # every event but the erasure
     ref, ref_mine = bulk_share(referentie.PROJECTION, [aftekening])
     assert ref_mine == [] and ref.changes == []  # no set-based path: apply, which ignores it
 
