@@ -38,7 +38,7 @@ class RunnerConfig:
     # ``bulk_batch_size`` go through a staging table and set-based statements instead of per-event ``apply``, until
     # the runner is within one batch of the end. 0: always (a replay); None: never
     bulk_lag: int | None = None
-    bulk_batch_size: int = 20_000
+    bulk_batch_size: int = 10_000
     # a replay: the runner loads fresh tables, so it creates the indexes no update needs once at the end
     # (consumers/replay.py), not row by row
     rebuild: bool = False
