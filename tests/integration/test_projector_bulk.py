@@ -155,6 +155,9 @@ def _tables(conn: Connection, schema: str) -> dict[str, list[tuple[Any, ...]]]:
         for name in p.tables:
             rows = conn.execute(text(store.sql(f"SELECT * FROM {{s}}.{name}", schema))).all()
             out[name] = sorted((tuple(r) for r in rows), key=repr)
+        for name in p.behouden:  # drawn at random (the record keys): the same deelnemers have one
+            rows = conn.execute(text(store.sql(f"SELECT deelnemer FROM {{s}}.{name}", schema))).all()
+            out[name] = sorted(tuple(r) for r in rows)
     return out
 
 
@@ -195,6 +198,7 @@ def test_bulk_path_equals_live_path_row_for_row(
     assert live_rows["verklaringen"] and live_rows["event_log"] and live_rows["afwijzingen"]  # the log had them
     assert len(live_rows["verwijderingen"]) == len(gewist)
     assert any(row[10] for row in live_rows["event_log"])  # warnings too (column 10)
+    assert live_rows["record_sleutels"]
 
 
 def test_a_runner_far_behind_catches_up_by_the_bulk_path_and_returns_to_the_live_path(
