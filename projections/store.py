@@ -208,7 +208,9 @@ def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
     assert isinstance(driver, psycopg.Connection)
     with driver.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS praktijk_bulk ({STAGING_COLUMNS}) ON COMMIT DELETE ROWS")
-        cur.execute(f"TRUNCATE {BULK_STAGING}")
+        # empty at the start of every transaction already (ON COMMIT DELETE ROWS; a rollback takes its rows too):
+        # DELETE is then a no-op, where TRUNCATE would give the table a new file every batch
+        cur.execute(f"DELETE FROM {BULK_STAGING}")
         # binary COPY (a third of the text format's Python per row); ``rec`` is JSON text already: written as is
         set_json_dumps(str, context=cur)
         with cur.copy(f"COPY {BULK_STAGING} FROM STDIN (FORMAT BINARY)") as copy:
