@@ -10,6 +10,10 @@ committed offsets are never used; each projection keeps its own rows in ``projec
 2. executes the projection's row changes (idempotent upserts),
 3. stores the projection's next offset per partition (and the recorded_at of the last event).
 
+Far behind (``RunnerConfig.bulk_lag`` records; a replay always) step 2 takes the bulk path instead of each event's
+``apply``: the batch's events copied once into a staging table, every projection's rows derived from it by set-based
+SQL (``Projection.bulk``), the rare event types still through ``apply``; same transaction, same offsets.
+
 A crash anywhere loses and duplicates nothing: the rows and the offsets commit together, and on start the runner
 seeks to the stored offsets. Projections need not be at the same offsets (one added later, one replayed): the
 consumer starts at the smallest stored offset per partition, and each projection skips the records it already has.

@@ -34,6 +34,14 @@ class RunnerConfig:
     # scale out through Kafka: every runner of the same projections joins one consumer group and projects the
     # partitions the group gives it (``partitions`` is then ignored); the offsets stay in PostgreSQL with the rows
     groep: bool = False
+    # the bulk path (consumers/projector_worker.py ``_kies_pad``): from this many records behind on, batches of
+    # ``bulk_batch_size`` go through a staging table and set-based statements instead of per-event ``apply``, until
+    # the runner is within one batch of the end. 0: always (a replay); None: never
+    bulk_lag: int | None = None
+    bulk_batch_size: int = 10_000
+    # a replay: the runner loads fresh tables, so it creates the indexes no update needs once at the end
+    # (consumers/replay.py), not row by row
+    rebuild: bool = False
 
     def topic_of(self, kind: TopicKind) -> str:
         return self.events_topic if kind == "events" else self.rejections_topic
@@ -46,6 +54,7 @@ class Stats:
     applied: int = 0
     undecodable: int = 0
     batches: int = 0
+    bulk_batches: int = 0  # of ``batches``: those written by the bulk path
     reseeks: int = 0
     retries: int = 0  # batches rolled back by a database error and retried
 

@@ -9,15 +9,27 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Connection, Engine, text
 
 from consumers import groep
 from consumers.projector_config import RunnerConfig, Stats, Track, group_id
-from consumers.records import Decoded, Poll, Positions, changes_for, decode, rewrite, share
+from consumers.records import (
+    BulkShare,
+    Decoded,
+    Poll,
+    Positions,
+    bulk_share,
+    changes_for,
+    decode,
+    rewrite,
+    share,
+    staged_events,
+)
 from projections import store
-from projections.model import Change, Projection, TopicKind, as_timestamp
+from projections.model import Change, Message, Projection, StagedEvent, TopicKind, as_timestamp
 from registry.domein import rotatie
 from registry.infra import metrics, pseudoniem_rotatie, topics
 from registry.infra.kafka import client_config
@@ -27,6 +39,10 @@ log = logging.getLogger("praktijkregister.projector")
 
 class _Moved(Exception):
     """The stored offsets differ from what this runner last wrote."""
+
+
+# what the writer thread writes for one projection: its row changes (the live path), or its part of a bulk batch
+Werk = list[Change] | BulkShare
 
 
 class Worker:
@@ -60,7 +76,8 @@ class Worker:
         self.rotatie: dict[str, str] = {}  # old registry pseudonym -> newest (applied key rotations)
         # the writer thread and the batch it is writing: (its future, the shares it writes, when it was polled)
         self._schrijver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-schrijver")
-        self._lopend: tuple[Future[dict[str, int]], dict[str, Poll], float] | None = None
+        self._lopend: tuple[Future[dict[str, int]], dict[str, Poll], float, bool] | None = None
+        self.bulk = config.bulk_lag == 0  # the bulk path (a replay: always; see ``_kies_pad``)
 
     # -- one projection's view (tests and callers of a single-projection runner) ----------------------------------
     @property
@@ -84,7 +101,7 @@ class Worker:
     def start(self) -> None:
         with self.engine.begin() as conn:
             for t in self.tracks:
-                store.ensure(conn, t.schema, [t.projection])
+                store.ensure(conn, t.schema, [t.projection], rebuild=self.config.rebuild)
             self.rotatie = pseudoniem_rotatie.lees(conn, self.config.schema)  # the live schema's, also in a replay
         self.consumer = KafkaConsumer(
             **client_config(self.config.bootstrap),
@@ -95,6 +112,8 @@ class Worker:
             auto_offset_reset="earliest",
             max_poll_records=self.config.batch_size,
             session_timeout_ms=groep.SESSIE_TIMEOUT_MS,  # group mode: a killed runner's partitions move within ~10 s
+            # the bulk path's batches are large: fetch more of a partition per round trip
+            **({"max_partition_fetch_bytes": 4 * 1024 * 1024} if self.config.bulk_lag is not None else {}),
         )
         self.assigned = []
         if self.config.groep:
@@ -224,11 +243,8 @@ class Worker:
         started = time.perf_counter()
         if self.config.groep:
             self._klaar()
-        polled = (
-            groep.poll(self.consumer, timeout_ms, max_records=self.config.batch_size)
-            if self.config.groep
-            else self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_size)
-        )
+        bulk = self._kies_pad()
+        polled = self._poll(timeout_ms, bulk)
         if self.config.groep:  # a pause that raced a hand-over (see consumers/overdracht.verweesd)
             self.nieuw |= (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
         if self.nieuw:
@@ -236,9 +252,14 @@ class Worker:
         decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds))
         n = sum(len(v) for v in decoded.values())
         shares = {t.projection.name: self._share(t, decoded) for t in self.tracks}
-        changes = {
-            t.projection.name: changes_for(t.projection, shares[t.projection.name].messages) for t in self.tracks
-        }
+        staged: list[StagedEvent] = []
+        werk: dict[str, Werk]
+        if bulk:
+            werk, staged = self._bulk(shares)
+        else:
+            werk = {
+                t.projection.name: changes_for(t.projection, shares[t.projection.name].messages) for t in self.tracks
+            }
         try:
             self._klaar()  # batch N committed (or raises): only now may N+1 be checked against the stored offsets
         except _Moved:
@@ -252,17 +273,80 @@ class Worker:
         if not any(s.positions for s in shares.values()):
             return n
         verwacht = {t.projection.name: dict(t.committed) for t in self.tracks}
-        self._lopend = (self._schrijver.submit(self._schrijf, shares, changes, verwacht), shares, started)
+        self._lopend = (self._schrijver.submit(self._schrijf, shares, werk, staged, verwacht), shares, started, bulk)
         return n
 
+    # -- the bulk path --------------------------------------------------------------------------------------
+    def _kies_pad(self) -> bool:
+        """Per-event ``apply`` (the live path) or the bulk path: set-based statements over a staging table, for a
+        runner far behind. Bulk from ``bulk_lag`` records behind on, back to the live path once within one live
+        batch of the end (0: always bulk, as a replay; None: never)."""
+        lag = self.config.bulk_lag
+        if lag is None or lag == 0:
+            return lag == 0
+        achter = self._lag()
+        was = self.bulk
+        self.bulk = achter > self.config.batch_size if was else achter >= lag
+        if self.bulk != was:
+            log.info("%s: %s (%d records behind)", self.group, "bulk path" if self.bulk else "live path", achter)
+        return self.bulk
+
+    def _lag(self) -> int:
+        """Records behind the high watermarks the last fetch saw (no broker round trip; unknown counts 0)."""
+        assert self.consumer is not None
+        behind = 0
+        for tp in self.assigned:
+            end = self.consumer.highwater(tp)
+            if end is not None:
+                behind += max(0, end - self.consumer.position(tp))
+        return behind
+
+    def _poll(self, timeout_ms: int, bulk: bool) -> dict[TopicPartition, list[Any]]:
+        """One poll; on the bulk path (outside group mode) more polls while they bring records, up to
+        ``bulk_batch_size``: one fetch round holds far fewer records than a bulk batch should."""
+        assert self.consumer is not None
+        size = self.config.bulk_batch_size if bulk else self.config.batch_size
+        if self.config.groep:
+            return dict(groep.poll(self.consumer, timeout_ms, max_records=size))
+        polled: dict[TopicPartition, list[Any]] = {}
+        n = 0
+        while True:
+            more = self.consumer.poll(timeout_ms=timeout_ms if n == 0 else 0, max_records=size - n)
+            if not more:
+                return polled
+            for tp, records in more.items():
+                polled.setdefault(tp, []).extend(records)
+                n += len(records)
+            if not bulk or n >= size:
+                return polled
+
+    def _bulk(self, shares: dict[str, Poll]) -> tuple[dict[str, Werk], list[StagedEvent]]:
+        """Every projection's part of a bulk batch, and the staging rows (each event once, for all of them)."""
+        werk: dict[str, Werk] = {}
+        staged: list[Message] = []
+        for t in self.tracks:
+            part, mine = bulk_share(t.projection, shares[t.projection.name].messages)
+            werk[t.projection.name] = part
+            staged += mine
+        return werk, staged_events(staged)
+
     def _schrijf(
-        self, shares: dict[str, Poll], changes: dict[str, list[Change]], verwacht: dict[str, dict[tuple[str, int], int]]
+        self,
+        shares: dict[str, Poll],
+        werk: dict[str, Werk],
+        staged: list[StagedEvent],
+        verwacht: dict[str, dict[tuple[str, int], int]],
     ) -> dict[str, int]:
         """The writer thread: check the offsets, write every projection's rows and offsets, in ONE transaction."""
         with self.engine.begin() as conn:
             self._check(conn, shares, verwacht)
+            if staged:
+                store.stage(conn, staged)
+            eerste: dict[int, int] = {}
+            for row in staged:
+                eerste.setdefault(row[0], row[1])
             return {
-                t.projection.name: self._write(conn, t, shares[t.projection.name], changes[t.projection.name])
+                t.projection.name: self._write(conn, t, shares[t.projection.name], werk[t.projection.name], eerste)
                 for t in self.tracks
             }
 
@@ -271,11 +355,11 @@ class Worker:
         Re-raises its failure (``_Moved``, a database error) after which nothing is in flight."""
         if self._lopend is None:
             return
-        future, shares, started = self._lopend
+        future, shares, started, bulk = self._lopend
         self._lopend = None
         applied = future.result()
         for t in self.tracks:
-            self._committed(t, shares[t.projection.name], applied[t.projection.name])
+            self._committed(t, shares[t.projection.name], applied[t.projection.name], bulk)
         metrics.BATCH_SECONDS.labels("projector").observe(time.perf_counter() - started)
         assert self.consumer is not None
         metrics.record_lag(self.group, self.consumer, self.assigned)
@@ -308,17 +392,25 @@ class Worker:
         if moved:
             raise _Moved()
 
-    def _write(self, conn: Connection, t: Track, part: Poll, changes: list[Change]) -> int:
-        """Steps 2 and 3 for one projection."""
+    def _write(self, conn: Connection, t: Track, part: Poll, werk: Werk, eerste: dict[int, int]) -> int:
+        """Steps 2 and 3 for one projection. On the bulk path its set-based statements first, over the staged events
+        it has not got yet (``eerste``: the first staged offset per partition), then the rest's changes."""
         if not part.positions:
             return 0
-        applied = store.execute(conn, t.schema, changes)
+        applied = 0
+        if isinstance(werk, BulkShare):
+            if werk.staged and t.projection.bulk is not None:
+                source = store.bulk_source(None if werk.starts == eerste else werk.starts)
+                applied += store.execute_bulk(conn, t.schema, t.projection.bulk, source)
+            werk = werk.changes
+        applied += store.execute(conn, t.schema, werk)
         store.save_offsets(conn, t.schema, t.projection.name, part.positions)
         return applied
 
-    def _committed(self, t: Track, part: Poll, applied: int) -> None:
+    def _committed(self, t: Track, part: Poll, applied: int, bulk: bool) -> None:
         if not part.positions:
             return
+        t.stats.bulk_batches += bulk
         for key, (nxt, _) in part.positions.items():
             t.committed[key] = nxt
         t.stats.consumed += part.count

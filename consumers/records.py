@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from projections.model import Change, Message, Projection, TopicKind, as_timestamp
+from projections.model import Change, Message, Projection, StagedEvent, TopicKind, as_timestamp, staged
 from registry.infra import codec
 
 log = logging.getLogger("praktijkregister.projector")
@@ -96,23 +97,75 @@ def share(decoded: Decoded, topics: Collection[str], committed: Mapping[tuple[st
         if key[0] not in topics:
             continue
         start = committed.get(key, -1)
-        last_rec: dt.datetime | None = None
-        taken = 0
-        for offset, msg in items:
-            if offset < start:
-                continue  # this projection already has it (the shared consumer runs from the slowest)
-            taken += 1
-            if msg is None:
-                out.undecodable += 1
-                continue
-            out.messages.append(msg)
-            last_rec = as_timestamp(msg.record.get("recorded_at")) or last_rec  # of the last applied event
-        if taken:
-            out.count += taken
-            out.positions[key] = (items[-1][0] + 1, last_rec)
+        # offsets ascend within a partition: skip what this projection already has (the shared consumer runs from
+        # the slowest) in one step, not record by record
+        taken = items if start <= items[0][0] else items[bisect_left(items, start, key=_offset) :]
+        if not taken:
+            continue
+        messages = [msg for _, msg in taken if msg is not None]
+        out.undecodable += len(taken) - len(messages)
+        out.messages += messages
+        out.count += len(taken)
+        out.positions[key] = (items[-1][0] + 1, _last_recorded(messages))
     return out
+
+
+def _offset(item: tuple[int, Message | None]) -> int:
+    return item[0]
+
+
+def _last_recorded(messages: Sequence[Message]) -> dt.datetime | None:
+    """The recorded_at of the last applied event that has one."""
+    for msg in reversed(messages):
+        at = as_timestamp(msg.record.get("recorded_at"))
+        if at:
+            return at
+    return None
 
 
 def decode_poll(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind]) -> Poll:
     """Decode every record of a poll into one Poll (all its topics, nothing skipped)."""
     return share(decode(polled, kinds), set(kinds), {})
+
+
+# -- the bulk path (a replay, a runner far behind): set-based statements over a staging table ----------------------
+def set_based(projection: Projection, message: Message) -> bool:
+    """Whether the projection's set-based statements make this message's rows (else: its ``apply``)."""
+    return projection.bulk is not None and message.kind == "events" and message.event_type in projection.bulk.types
+
+
+@dataclass
+class BulkShare:
+    """One projection's part of a bulk batch: its first offset per partition of the events topic (it reads the
+    staged events from there on), the changes of the messages that are not set-based (``apply``), and how many
+    are staged."""
+
+    starts: dict[int, int] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    staged: int = 0
+
+
+def bulk_share(projection: Projection, messages: Sequence[Message]) -> tuple[BulkShare, list[Message]]:
+    """Split a projection's messages: the set-based ones (returned, to stage) and the changes of the rest."""
+    out = BulkShare()
+    mine: list[Message] = []
+    rest: list[Message] = []
+    for m in messages:
+        if m.kind == "events" and m.partition not in out.starts:
+            out.starts[m.partition] = m.offset
+        (mine if set_based(projection, m) else rest).append(m)
+    out.staged = len(mine)
+    out.changes = changes_for(projection, rest)
+    return out, mine
+
+
+def staged_events(messages: Iterable[Message]) -> list[StagedEvent]:
+    """The staging rows of messages (each once, in log order per partition): a tight loop, no per-projection work.
+    (Event ids are unique in the canonical log, so which of two rows with one key a statement keeps only matters
+    for verklaringen issued again under the same id, and those statements order by log position themselves.)"""
+    rows: dict[tuple[int, int], StagedEvent] = {}
+    for m in messages:
+        key = (m.partition, m.offset)
+        if key not in rows:
+            rows[key] = staged(m)
+    return [rows[k] for k in sorted(rows)]

@@ -3,12 +3,14 @@ the live schema in one transaction; queries keep answering from the old tables m
 
 One pass over the log for every projection being rebuilt: the same runner as the live projector
 (consumers/projector.py), one consumer, each poll decoded once and written to every staging schema in one
-transaction. It streams batch by batch, so memory does not grow with the log."""
+transaction, on the runner's bulk path (large batches: the events copied into a staging table once, each read model
+derived from it by set-based SQL). It streams batch by batch, so memory does not grow with the log."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rich.console import Console
 from rich.progress import (
@@ -54,11 +56,16 @@ def replay(
     with engine.begin() as conn:
         for schema in staging.values():
             store.drop_schema(conn, schema)
-    worker = make_runner(config, names, group_suffix="-replay", schemas=staging)
+    # the bulk path: large batches through a staging table and set-based statements (per-event apply is too slow)
+    worker = make_runner(replace(config, bulk_lag=0, rebuild=True), names, group_suffix="-replay", schemas=staging)
     try:
         _rebuild(worker, stop, Console(stderr=True) if progress else None)
     finally:
         worker.close()
+    if not stop.is_set():
+        with engine.begin() as conn:  # the indexes the load went without, before the swap takes its locks
+            for p in projections:
+                store.ensure(conn, staging[p.name], [p])
     with engine.begin() as conn:
         if stop.is_set():
             for schema in staging.values():

@@ -15,7 +15,19 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from projections.model import Change, Message, Projection, business_date, insert, jsonable
+from projections.model import (
+    AT,
+    ENVELOP,
+    ON,
+    Bulk,
+    Change,
+    Message,
+    Projection,
+    bulk_insert,
+    business_date,
+    insert,
+    jsonable,
+)
 from registry.domein.events import REFERENCE_EVENTS
 from registry.domein.handlers import EventHandlers
 
@@ -517,6 +529,220 @@ def apply(msg: Message) -> list[Change]:
     return feit(msg.record, _base(msg.record)) if feit else []
 
 
+def _t(field: str) -> str:
+    """A text field of the record in SQL: an envelope field is a staging column, the rest is in ``r``."""
+    return field if field in ENVELOP else f"r->>'{field}'"
+
+
+def _feit(**columns: str) -> dict[str, str]:
+    """The columns of a fact row: event_id, occurred_at/on and ``columns`` (SQL over the record ``r``)."""
+    return {"event_id": _t("event_id"), **columns, "occurred_at": AT, "occurred_on": ON}
+
+
+def _is(event_type: str) -> str:
+    return f"event_type = '{event_type}'"
+
+
+def _of(*names: str) -> dict[str, str]:
+    return {n: _t(n) for n in names}
+
+
+# "x or 'default'": Python's ``or`` also replaces an empty text
+def _or(field: str, default: str) -> str:
+    return f"COALESCE(NULLIF(r->>'{field}', ''), '{default}')"
+
+
+_WPS = "jsonb_array_elements(r->'werkprocessen')"
+# Python sorts text by code point; so does the "C" collation (UTF-8 bytes), whatever the database's collation
+_VERKLARING = {
+    "verklaring_id": _t("verklaring_id"),
+    "event_id": _t("event_id"),
+    **_of("deelnemer", "traject_id"),
+    "volgnummer": "(r->>'volgnummer')::integer",
+    "leerbedrijf_id": _t("leerbedrijf_id"),
+    "brancheorganisaties": 'ARRAY(SELECT DISTINCT x COLLATE "C" FROM '
+    "jsonb_array_elements_text(r->'brancheorganisaties') x ORDER BY 1)",
+    "crebos": f"ARRAY(SELECT DISTINCT w->>'crebo' COLLATE \"C\" FROM {_WPS} w ORDER BY 1)",
+    "aantal_werkprocessen": f"(SELECT count(*) FROM (SELECT DISTINCT w->>'crebo', w->>'werkproces' FROM {_WPS} w) d)",
+    "partner": _t("partner"),
+    "issued_at": AT,
+    "issued_on": ON,
+}
+_AFSPRAKEN_WPS = (
+    "COALESCE((SELECT jsonb_agg(jsonb_build_object('crebo', w->'crebo', 'werkproces', w->'werkproces') ORDER BY i) "
+    "FROM jsonb_array_elements(r->'werkprocessen') WITH ORDINALITY AS x(w, i)), '[]'::jsonb)"
+)
+
+# what the updates of ``apply`` look rows up by (an erasure: deelnemer; a retraction: traject); a rebuild keeps these
+# while it loads and creates the others at the end
+_OPZOEKEN = ("_deelnemer ON", "inschrijvingen_eerste ON", "aftekeningen_traject ON")
+
+# the batch's revocations and retractions, after its inserts (as the live path runs its updates), each as the events
+# one by one in log order would leave the rows: a revocation keeps the earliest revocation (ties: the first in the
+# log); a sign-off not yet retracted is retracted by the first retraction in the log of its werkproces dated at or
+# after it. They touch other columns than an erasure and look rows up by other columns, so they commute with it.
+_BULK_REVOKE = (
+    "UPDATE {s}.verklaringen v SET revoked_at = x.at, revoked_on = x.op, revoke_reden = x.reden FROM ("
+    f"SELECT DISTINCT ON (verklaring_id) verklaring_id, {AT} AS at, {ON} AS op, r->>'reden' AS reden "
+    "FROM (SELECT *, rec AS r FROM {b} WHERE event_type = 'PraktijkverklaringIngetrokken') e "
+    "ORDER BY verklaring_id, occurred_at, part, off) x "
+    "WHERE v.verklaring_id = x.verklaring_id AND (v.revoked_at IS NULL OR v.revoked_at > x.at)"
+)
+_BULK_RETRACT = (
+    "UPDATE {s}.aftekeningen a SET retracted_at = x.at, retracted_on = x.op, retract_reden = x.reden FROM ("
+    "SELECT DISTINCT ON (t.event_id) t.event_id, i.at, i.op, i.reden FROM ("
+    f"SELECT traject_id, r->>'crebo' AS crebo, r->>'werkproces' AS werkproces, {AT} AS at, {ON} AS op, "
+    "r->>'reden' AS reden, part, off FROM (SELECT *, rec AS r FROM {b} WHERE event_type = 'AftekeningIngetrokken') e"
+    ") i JOIN {s}.aftekeningen t ON t.traject_id = i.traject_id AND t.crebo = i.crebo AND t.werkproces = i.werkproces "
+    "WHERE t.retracted_at IS NULL AND t.occurred_at <= i.at ORDER BY t.event_id, i.part, i.off) x "
+    "WHERE a.event_id = x.event_id"
+)
+
+# the set-based path of the frequent facts and of revocations and retractions; the rare ones (erasures, tellingen,
+# reconciliaties) go through ``apply`` after these, as in the live path
+BULK = Bulk(
+    types=frozenset(
+        {
+            "KandidaatAangemeld",
+            "AdviesUitgebracht",
+            "DeelnemerIngeschreven",
+            "LeerbedrijfVastgelegd",
+            "PraktijkafsprakenVastgelegd",
+            "WerkprocesAfgetekend",
+            "PraktijkverklaringUitgegeven",
+            "TrajectBeeindigd",
+            "UitstroomGeregistreerd",
+            "PraktijkverklaringIngetrokken",
+            "AftekeningIngetrokken",
+        }
+    ),
+    statements=(
+        # the record key of every deelnemer an aanmelding or inschrijving names, drawn if they have none yet (as
+        # ``record_sleutel`` one by one)
+        "INSERT INTO {s}.record_sleutels (deelnemer, sleutel) SELECT deelnemer, floor(random() * 256)::smallint "
+        "FROM {b} WHERE event_type IN ('KandidaatAangemeld', 'DeelnemerIngeschreven') "
+        "ON CONFLICT (deelnemer) DO NOTHING",
+        bulk_insert(
+            "aanmeldingen",
+            _feit(
+                **_of("deelnemer", "pilot", "aanmelder_type", "doelgroep", "gemeente"),
+                werkend="(r->>'werkend')::boolean",
+                partner=_t("partner"),
+            ),
+            ["event_id"],
+            _is("KandidaatAangemeld"),
+        ),
+        bulk_insert(
+            "aanmelding_kenmerken",
+            {
+                **_of("event_id", "deelnemer"),
+                "uitkering": _or("uitkering", "onbekend"),
+                "nieuwkomer": "COALESCE((r->>'nieuwkomer')::boolean, false)",
+            },
+            ["event_id"],
+            _is("KandidaatAangemeld"),
+        ),
+        bulk_insert(
+            "adviezen",
+            _feit(
+                **_of("deelnemer", "mbo_instelling", "advies", "duo_check"),
+                startkwalificatie_verouderd="(r->>'startkwalificatie_verouderd')::boolean",
+                partner=_t("partner"),
+            ),
+            ["event_id"],
+            _is("AdviesUitgebracht"),
+        ),
+        bulk_insert(
+            "inschrijvingen",
+            _feit(
+                **_of("deelnemer", "traject_id", "pilot", "mbo_instelling", "crebo", "leertraject"),
+                startdatum="(r->>'startdatum')::date",
+                **_of("leerbedrijf_id", "geslacht"),
+                leeftijd="(r->>'leeftijd')::integer",
+                gemeente=_t("gemeente"),
+                pok_datum="(r->>'pok_datum')::date",
+                partner=_t("partner"),
+            ),
+            ["event_id"],
+            _is("DeelnemerIngeschreven"),
+        ),
+        bulk_insert(
+            "leerbedrijf_vastgelegd",
+            _feit(**_of("deelnemer", "traject_id", "leerbedrijf_id", "partner")),
+            ["event_id"],
+            _is("LeerbedrijfVastgelegd"),
+        ),
+        bulk_insert(
+            "praktijkafspraken",
+            _feit(
+                **_of("deelnemer", "traject_id"),
+                geplande_einddatum="(r->>'geplande_einddatum')::date",
+                uren_per_week="(r->>'uren_per_week')::integer",
+                werkprocessen=_AFSPRAKEN_WPS,
+                partner=_t("partner"),
+            ),
+            ["event_id"],
+            _is("PraktijkafsprakenVastgelegd"),
+        ),
+        bulk_insert(
+            "aftekeningen",
+            _feit(**_of("deelnemer", "traject_id", "crebo", "werkproces", "partner")),
+            ["event_id"],
+            _is("WerkprocesAfgetekend"),
+        ),
+        # a verklaring issued again under the same id: the first one stays (log order), as one by one
+        bulk_insert("verklaringen", _VERKLARING, ["verklaring_id"], _is("PraktijkverklaringUitgegeven"), order=True),
+        bulk_insert(
+            "verklaring_ondertekening",
+            {"verklaring_id": _t("verklaring_id"), "ondertekend_op": "(r->>'ondertekend_op')::date"},
+            ["verklaring_id"],
+            _is("PraktijkverklaringUitgegeven") + " AND rec->>'ondertekend_op' IS NOT NULL",
+            order=True,
+        ),
+        bulk_insert(
+            "verklaring_werkprocessen",
+            {"verklaring_id": _t("verklaring_id"), "crebo": "w->>'crebo'", "werkproces": "w->>'werkproces'"},
+            ["verklaring_id", "crebo", "werkproces"],
+            _is("PraktijkverklaringUitgegeven"),
+            source=f"CROSS JOIN LATERAL {_WPS} w",
+        ),
+        bulk_insert(
+            "beeindigingen",
+            _feit(**_of("deelnemer", "traject_id", "reden", "partner")),
+            ["event_id"],
+            _is("TrajectBeeindigd"),
+        ),
+        bulk_insert(
+            "uitval",
+            _of("event_id", "deelnemer", "traject_id", "uitvalreden"),
+            ["event_id"],
+            _is("TrajectBeeindigd") + " AND rec->>'uitvalreden' IS NOT NULL",
+        ),
+        bulk_insert(
+            "uitstroom",
+            _feit(**_of("deelnemer", "uitstroom", "partner")),
+            ["event_id"],
+            _is("UitstroomGeregistreerd"),
+        ),
+        bulk_insert(
+            "uitstroom_metingen",
+            _feit(
+                deelnemer=_t("deelnemer"),
+                peilmoment=_or("peilmoment", "einde"),
+                uitstroom=_t("uitstroom"),
+                contract=_t("contract"),
+                uitkering_na=_or("uitkering_na", "onbekend"),
+                partner=_t("partner"),
+            ),
+            ["event_id"],
+            _is("UitstroomGeregistreerd"),
+        ),
+        _BULK_REVOKE,
+        _BULK_RETRACT,
+    ),
+    deferred_indexes=tuple(i for i in INDEXES if not any(k in i for k in _OPZOEKEN)),
+)
+
 PROJECTION = Projection(
     name="feiten",
     description="Dated facts per deelnemer/traject/verklaring; the overzichten and aantallen query them.",
@@ -526,4 +752,5 @@ PROJECTION = Projection(
     apply=apply,
     behouden=BEHOUDEN,
     vullen=(_RECORD_SLEUTELS_VULLEN,),
+    bulk=BULK,
 )

@@ -18,9 +18,10 @@ from itertools import groupby
 from typing import Any
 
 import psycopg
+from psycopg.types.json import set_json_dumps
 from sqlalchemy import Connection, text
 
-from projections.model import Change, Projection
+from projections.model import STAGING_COLUMNS, STAGING_TYPES, Bulk, Change, Projection, StagedEvent
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra.db import create_schema
 
@@ -46,17 +47,20 @@ def sql(statement: str, schema: str) -> str:
     return statement.replace("{s}", '"' + check_schema(schema) + '"')
 
 
-def ensure(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
+def ensure(conn: Connection, schema: str, projections: Iterable[Projection], *, rebuild: bool = False) -> None:
     """Create the schema, the offsets table and the projections' tables and indexes if missing (and fill a kept
-    table that a read model older than it lacks)."""
+    table that a read model older than it lacks). ``rebuild``: fresh tables a replay loads, without their
+    ``Bulk.deferred_indexes``; ``ensure`` again afterwards creates them."""
     check_schema(schema)
     create_schema(conn, schema)  # concurrent creators (several runners, instances, tests) take turns
     conn.execute(text(sql("CREATE TABLE IF NOT EXISTS {s}.projection_offsets " + OFFSETS_TABLE, schema)))
     for p in projections:
         for name, body in {**p.tables, **p.behouden}.items():
             conn.execute(text(sql(f"CREATE TABLE IF NOT EXISTS {{s}}.{name} {body}", schema)))
+        later = set(p.bulk.deferred_indexes) if rebuild and p.bulk else set()
         for stmt in p.indexes:
-            conn.execute(text(sql(stmt, schema)))
+            if stmt not in later:
+                conn.execute(text(sql(stmt, schema)))
         for stmt in p.vullen:
             conn.execute(text(sql(stmt, schema)))
 
@@ -191,6 +195,53 @@ def _copy_direct(driver: psycopg.Connection, schema: str, rows: list[Change], co
             return False
         cur.execute("RELEASE SAVEPOINT praktijk_copy")
     return True
+
+
+# the bulk path's staging table: session-private, never WAL-logged, emptied at every commit
+BULK_STAGING = "pg_temp.praktijk_bulk"
+
+
+def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
+    """``COPY`` the decoded events of one batch into the staging table (in the caller's transaction; emptied first,
+    so one batch may stage twice, e.g. for projections at different offsets)."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    with driver.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS praktijk_bulk ({STAGING_COLUMNS}) ON COMMIT DELETE ROWS")
+        # empty at the start of every transaction already (ON COMMIT DELETE ROWS; a rollback takes its rows too):
+        # DELETE is then a no-op, where TRUNCATE would give the table a new file every batch
+        cur.execute(f"DELETE FROM {BULK_STAGING}")
+        # binary COPY (a third of the text format's Python per row); ``rec`` is JSON text already: written as is
+        set_json_dumps(str, context=cur)
+        with cur.copy(f"COPY {BULK_STAGING} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([kind for _, kind in STAGING_TYPES])
+            for row in events:
+                copy.write_row(row)
+
+
+def bulk_source(starts: Mapping[int, int] | None) -> str:
+    """What the bulk statements read as ``{b}``: the staging table, or (``starts``: partition -> first offset) only
+    the staged events of those partitions from those offsets on (a projection that already has the others)."""
+    if starts is None:
+        return BULK_STAGING
+    values = ", ".join(f"({int(p)}, {int(o)})" for p, o in sorted(starts.items())) or "(-1, 0)"
+    return (
+        f"(SELECT b.* FROM {BULK_STAGING} b JOIN (VALUES {values}) AS v(part, start) "
+        "ON b.part = v.part AND b.off >= v.start) AS staged"
+    )
+
+
+def execute_bulk(conn: Connection, schema: str, bulk: Bulk, source: str = BULK_STAGING) -> int:
+    """Run a projection's set-based statements over the staged events (``source``, see ``bulk_source``); returns
+    the rows they wrote."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    n = 0
+    with driver.cursor() as cur:
+        for statement in bulk.statements:
+            cur.execute(sql(statement, schema).replace("{b}", source))
+            n += max(cur.rowcount, 0)
+    return n
 
 
 def _staging_table(schema: str, table: str) -> str:

@@ -11,7 +11,19 @@ import json
 from typing import Any
 
 from projections.feiten import vervanger
-from projections.model import Change, Message, Projection, as_timestamp, insert, jsonable
+from projections.model import (
+    ENVELOP,
+    Bulk,
+    Change,
+    Message,
+    Projection,
+    as_timestamp,
+    bulk_insert,
+    insert,
+    json_value,
+    jsonable,
+    opt,
+)
 from registry.domein.events import ALL_EVENTS
 
 TABLES: dict[str, str] = {
@@ -32,37 +44,12 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS afwijzingen_traject ON {s}.afwijzingen (traject_id)",
 ]
 # envelope fields are columns; persoonsgegevens is never stored
-_NOT_IN_GEGEVENS = frozenset(
-    {
-        "event_id",
-        "occurred_at",
-        "recorded_at",
-        "partner",
-        "deelnemer",
-        "warnings",
-        "persoonsgegevens",
-        "traject_id",
-        "verklaring_id",
-    }
-)
+_NOT_IN_GEGEVENS = ENVELOP
 
 # every event type becomes an event_log row the same way (key fields as columns, the rest as
 # jsonb), so there is no per-type table here; tests/unit/test_catalogus.py reads these two
 HANDLED = ALL_EVENTS
 IGNORED: frozenset[str] = frozenset()
-
-
-def _opt(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _json_value(value: Any) -> Any:
-    """What ``json.dumps`` cannot write itself (dates, bytes) as ``jsonable`` writes it; converting only those, not
-    walking every record first, halves the projection's cost per event."""
-    converted = jsonable(value)
-    if converted is value:
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-    return converted
 
 
 def apply(msg: Message) -> list[Change]:
@@ -75,13 +62,13 @@ def apply(msg: Message) -> list[Change]:
                 {
                     "log_partition": msg.partition,
                     "log_offset": msg.offset,
-                    "event_id": _opt(r.get("event_id")),
-                    "event_type": _opt(r.get("event_type")),
-                    "partner": _opt(r.get("partner")),
-                    "deelnemer": _opt(r.get("deelnemer")),
-                    "traject_id": _opt(r.get("traject_id")),
-                    "reden": _opt(r.get("reden")),
-                    "melding": _opt(r.get("melding")),
+                    "event_id": opt(r.get("event_id")),
+                    "event_type": opt(r.get("event_type")),
+                    "partner": opt(r.get("partner")),
+                    "deelnemer": opt(r.get("deelnemer")),
+                    "traject_id": opt(r.get("traject_id")),
+                    "reden": opt(r.get("reden")),
+                    "melding": opt(r.get("melding")),
                     "recorded_at": as_timestamp(r.get("recorded_at")),
                     "bron": json.dumps(jsonable(bron)) if isinstance(bron, dict) else None,
                 },
@@ -99,14 +86,14 @@ def apply(msg: Message) -> list[Change]:
                 "log_partition": msg.partition,
                 "log_offset": msg.offset,
                 "event_type": msg.event_type,
-                "deelnemer": _opt(r.get("deelnemer")),
-                "traject_id": _opt(r.get("traject_id")),
-                "verklaring_id": _opt(r.get("verklaring_id")),
-                "partner": _opt(r.get("partner")),
+                "deelnemer": opt(r.get("deelnemer")),
+                "traject_id": opt(r.get("traject_id")),
+                "verklaring_id": opt(r.get("verklaring_id")),
+                "partner": opt(r.get("partner")),
                 "occurred_at": r.get("occurred_at"),
                 "recorded_at": r.get("recorded_at"),
                 "warnings": list(r.get("warnings") or []),
-                "gegevens": json.dumps(gegevens, sort_keys=True, default=_json_value),
+                "gegevens": json.dumps(gegevens, sort_keys=True, default=json_value),
             },
             ["event_id"],
         )
@@ -139,7 +126,7 @@ def _verwijdering(msg: Message, r: Any) -> list[Change]:
                 "deelnemer": nieuw,
                 "traject_id": None,
                 "verklaring_id": None,
-                "partner": _opt(r.get("partner")),
+                "partner": opt(r.get("partner")),
                 "occurred_at": r.get("occurred_at"),
                 "recorded_at": r.get("recorded_at"),
                 "warnings": list(r.get("warnings") or []),
@@ -150,6 +137,32 @@ def _verwijdering(msg: Message, r: Any) -> list[Change]:
     ]
 
 
+_ERASURE = "DeelnemerGegevensVerwijderd"
+# every event but an erasure (which deletes, so it goes through ``apply`` after these): key fields as columns, the
+# rest of the record (as ``_json_value`` writes it into the staging table) as gegevens
+BULK = Bulk(
+    types=ALL_EVENTS - {_ERASURE},
+    statements=(
+        bulk_insert(
+            "event_log",
+            {
+                "event_id": "event_id",
+                "log_partition": "part",
+                "log_offset": "off",
+                **{c: c for c in ("event_type", "deelnemer", "traject_id", "verklaring_id", "partner")},
+                "occurred_at": "occurred_at",
+                "recorded_at": "recorded_at",
+                "warnings": "COALESCE(warnings, '{}'::text[])",
+                "gegevens": "rec",  # the staging row's rest of the record is exactly what gegevens keeps
+            },
+            ["event_id"],
+            f"event_type <> '{_ERASURE}'",
+        ),
+    ),
+    # an erasure looks rows up by deelnemer; a rebuild creates the other indexes at the end
+    deferred_indexes=tuple(i for i in INDEXES if "_deelnemer ON" not in i),
+)
+
 PROJECTION = Projection(
     name="tijdlijn",
     description="Event history per deelnemer and traject (log order) plus rejected submissions.",
@@ -157,4 +170,5 @@ PROJECTION = Projection(
     tables=TABLES,
     indexes=INDEXES,
     apply=apply,
+    bulk=BULK,
 )

@@ -103,6 +103,7 @@ def projector_config(
         events_topic or topics.DEFAULT.events,
         rejections_topic or topics.DEFAULT.rejections,
         batch_size,
+        bulk_lag=s.projector_bulk_lag or None,
     )
 
 

@@ -1,5 +1,6 @@
-"""Step projector: every projection (rows + offsets in one PostgreSQL transaction per batch) vs a raw consume +
-decode of the same canonical topic."""
+"""Step projector: a runner of every projection catching up on a whole canonical topic (rows + offsets in one
+PostgreSQL transaction per batch; the bulk path while far behind, as ``project`` runs with the default settings)
+vs a raw consume + decode of the same canonical topic."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from benchmarks.meting import must
 from benchmarks.werklast import fresh_prefix, produce_canonical, raw_consume_decode
 from registry.infra import topics
+from registry.infra.settings import Settings
 from registry.infra.topics import Topics
 
 
@@ -21,7 +23,15 @@ def bench_projector(bootstrap: str, database_url: str, n_deelnemers: int) -> tup
     topics.create([bootstrap], 6, [], prefix)
     n = produce_canonical(bootstrap, t.events, n_deelnemers)
     raw_rate, _ = raw_consume_decode(bootstrap, t.events)
-    cfg = projector.RunnerConfig(bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections, batch_size=2000)
+    cfg = projector.RunnerConfig(
+        bootstrap,
+        database_url,
+        f"{prefix}_rm",
+        t.events,
+        t.rejections,
+        batch_size=2000,
+        bulk_lag=Settings.projector_bulk_lag or None,  # the setting's default, as registry/bootstrap.py wires it
+    )
     runner = projector.make_runner(cfg, ["all"])  # one consumer for every projection, as `project` runs them
     try:
         runner.start()

@@ -1,4 +1,5 @@
-"""Step replay: ``replay all`` of log sizes (a process per size): events/s and peak RSS."""
+"""Step replay: ``replay all`` of log sizes (a process per size): events/s and peak RSS, beside a raw consume +
+decode of the same topic with the same client (kafka-python, read_committed)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 from benchmarks import ROOT
 from benchmarks.meting import must
-from benchmarks.werklast import fresh_prefix, produce_canonical
+from benchmarks.werklast import fresh_prefix, produce_canonical, raw_consume_decode
 from registry.infra import topics
 from registry.infra.topics import Topics
 
@@ -25,8 +26,9 @@ print(max(st.consumed for st in stats), time.perf_counter() - start, resource.ge
 """
 
 
-def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tuple[int, float, float]]:
-    """(events, events/s, peak RSS MiB) of a replay process per log size; the log grows between sizes."""
+def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tuple[int, float, float, float]]:
+    """(events, events/s, peak RSS MiB, raw consume + decode events/s) of a replay process per log size; the log
+    grows between sizes."""
     prefix = fresh_prefix()
     t = Topics(prefix)
     topics.create([bootstrap], 6, [], prefix)
@@ -43,5 +45,6 @@ def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tu
         must(res.returncode == 0, f"replay of {size} events failed: {res.stderr.strip()[-300:]}")
         events_n, seconds, rss_kib = res.stdout.split()[-3:]
         must(int(events_n) > 0, f"replay of {size} events replayed nothing")
-        out.append((int(events_n), int(events_n) / float(seconds), int(rss_kib) / 1024))
+        raw_rate, _ = raw_consume_decode(bootstrap, t.events)
+        out.append((int(events_n), int(events_n) / float(seconds), int(rss_kib) / 1024, raw_rate))
     return out

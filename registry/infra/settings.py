@@ -80,6 +80,8 @@ class Settings:
     validator_metrics_port: int = 0
     projector_metrics_port: int = 0
     reconciler_metrics_port: int = 0
+    # records behind from which the projector catches up by the bulk path (set-based SQL per large batch); 0: never
+    projector_bulk_lag: int = 10_000
     # prometheus-client's own variable (not ours): the folder of its multiprocess files when the API runs with
     # several workers (``serve --workers N`` sets it for its workers); empty: one process
     metrics_multiproc_dir: str = ""
@@ -138,6 +140,7 @@ def load() -> Settings:
         validator_metrics_port=_int("VALIDATOR_METRICS_PORT", "0", minimum=0, maximum=65535),
         projector_metrics_port=_int("PROJECTOR_METRICS_PORT", "0", minimum=0, maximum=65535),
         reconciler_metrics_port=_int("RECONCILER_METRICS_PORT", "0", minimum=0, maximum=65535),
+        projector_bulk_lag=_int("PROJECTOR_BULK_LAG", "10000", minimum=0, maximum=10**9),
         metrics_multiproc_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""),
         bench_baseline_file=_env("BENCH_BASELINE_FILE", ""),
     )

@@ -1,0 +1,95 @@
+"""The bulk path without a database: which messages go set-based, what a staging row holds, and when a runner
+switches between the live path and the bulk path (consumers/records.py, consumers/projector_worker.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, cast
+
+import pytest
+from kafka import TopicPartition
+from sqlalchemy import Engine
+
+from consumers.projector_config import RunnerConfig
+from consumers.projector_worker import Worker
+from consumers.records import bulk_share, staged_events
+from projections import feiten, referentie, tijdlijn
+from projections.model import ENVELOP, Message
+from registry.infra import codec
+from tests.support.builders import Bouwer
+
+B = Bouwer("bulk-unit")
+D = "d" * 64
+AT = dt.date(2020, 3, 1)
+
+
+def _msg(event: tuple[str, dict[str, Any]], offset: int, partition: int = 0) -> Message:
+    event_type, record = codec.decode(codec.encode(*event))
+    return Message("events", partition, offset, event_type, record)
+
+
+def test_frequent_facts_go_set_based_and_the_rare_ones_through_apply() -> None:
+    aftekening = _msg(B.aftekening(D, "t1", "25250", "B1-K1-W1", AT), 5)
+    intrekking = _msg(B.verklaring_ingetrokken(D, "v1", AT), 6)
+    telling = _msg(B.telling("rijnmond", AT, 1, [D]), 7)
+    verwijdering = _msg(B.verwijderd(D, AT), 8, partition=1)
+    part, mine = bulk_share(feiten.PROJECTION, [aftekening, intrekking, telling, verwijdering])
+    assert mine == [aftekening, intrekking] and part.staged == 2
+    assert part.starts == {0: 5, 1: 8}  # the first event it takes per partition, staged or not
+    # the telling's and the erasure's own changes, as apply makes them
+    assert sorted(part.changes, key=repr) == sorted(feiten.apply(telling) + feiten.apply(verwijdering), key=repr)
+    _, tijdlijn_mine = bulk_share(tijdlijn.PROJECTION, [aftekening, intrekking, telling, verwijdering])
+    assert tijdlijn_mine == [aftekening, intrekking, telling]  # every event but the erasure
+    ref, ref_mine = bulk_share(referentie.PROJECTION, [aftekening])
+    assert ref_mine == [] and ref.changes == []  # no set-based path: apply, which ignores it
+
+
+def test_a_staging_row_holds_the_envelope_as_columns_and_the_rest_as_gegevens() -> None:
+    m = _msg(B.inschrijving(D, "t1", "rijnmond", "mbo.albeda", "25250", AT, gemeente="GM0599"), 3, partition=2)
+    rows = staged_events([m, m])  # the same event of two projections: one row
+    assert len(rows) == 1
+    part, off, event_type, event_id, deelnemer, traject, verklaring, partner, at, rec_at, warnings, rec = rows[0]
+    assert (part, off, event_type, deelnemer, traject, verklaring) == (2, 3, "DeelnemerIngeschreven", D, "t1", None)
+    assert event_id == m.record["event_id"] and partner == "mbo.albeda" and warnings is None
+    assert at == m.record["occurred_at"] and rec_at == m.record["recorded_at"]
+    gegevens = json.loads(rec)
+    assert not ENVELOP & set(gegevens)  # no persoonsgegevens, no envelope: what tijdlijn keeps as gegevens
+    assert gegevens["startdatum"] == "2020-03-01" and gegevens["gemeente"] == "GM0599"
+    live = tijdlijn.apply(m)[0].params["gegevens"]
+    assert json.loads(str(live)) == gegevens
+
+
+class _Consumer:
+    def __init__(self, end: int, position: int) -> None:
+        self.end, self.pos = end, position
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.end
+
+    def position(self, tp: TopicPartition) -> int:
+        return self.pos
+
+
+@pytest.mark.parametrize(
+    ("bulk_lag", "behind", "expected"),
+    [
+        (None, [10**6], [False]),  # never
+        (0, [0], [True]),  # a replay: always
+        # from bulk_lag behind on; back to the live path within one live batch (10) of the end
+        (100, [50, 100, 60, 11, 10, 99, 100], [False, True, True, True, False, False, True]),
+    ],
+)
+def test_a_runner_takes_the_bulk_path_when_far_behind_and_leaves_it_when_caught_up(
+    bulk_lag: int | None, behind: list[int], expected: list[bool]
+) -> None:
+    config = RunnerConfig("kafka:9092", "postgresql://x", batch_size=10, bulk_lag=bulk_lag)
+    worker = Worker([feiten.PROJECTION], cast(Engine, None), "s", config)
+    worker.assigned = [TopicPartition(config.events_topic, 0)]
+    paths = []
+    for n in behind:
+        worker.consumer = cast(Any, _Consumer(1000, 1000 - n))
+        paths.append(worker._kies_pad())
+    worker.consumer = None
+    worker.close()
+    assert paths == expected
