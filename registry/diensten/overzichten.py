@@ -119,13 +119,7 @@ def _exact(
     i: str | None,
     r: str | None,
 ) -> Rows:
-    # the name was checked against the catalogue: a KeyError from here on is a bug, answered as an internal error
-    return answers.rows(
-        ("overzicht", naam, peildatum, p, i, r),
-        lambda: [
-            dict(row) for row in rm.overzicht(answers.connection(), naam, peildatum, pilot=p, instelling=i, regio=r)
-        ],
-    )
+    return _rijen(rm, answers, naam, peildatum, p, i, r, sleutels=False)
 
 
 def sleutelsommen(
@@ -138,12 +132,27 @@ def sleutelsommen(
     r: str | None,
 ) -> Rows:
     """The overzicht with the record-key sum of each count cell (cached like the counts)."""
+    return _rijen(rm, answers, naam, peildatum, p, i, r, sleutels=True)
+
+
+def _rijen(
+    rm: ReadQueries,
+    answers: Antwoorden,
+    naam: str,
+    peildatum: date,
+    p: str | None,
+    i: str | None,
+    r: str | None,
+    *,
+    sleutels: bool,
+) -> Rows:
+    # the name was checked against the catalogue: a KeyError from here on is a bug, answered as an internal error
     return answers.rows(
-        ("overzicht-sleutels", naam, peildatum, p, i, r),
+        ("overzicht-sleutels" if sleutels else "overzicht", naam, peildatum, p, i, r),
         lambda: [
             dict(row)
             for row in rm.overzicht(
-                answers.connection(), naam, peildatum, pilot=p, instelling=i, regio=r, sleutels=True
+                answers.connection(), naam, peildatum, pilot=p, instelling=i, regio=r, sleutels=sleutels
             )
         ],
     )
