@@ -42,6 +42,7 @@ from registry.domein import referentie
 from registry.infra.db import engine
 from tests.support import builders
 from tests.support.builders import MBO, Event
+from tests.support.validator import met_aanmeldingen
 
 # builders' dossier 25250 has four werkprocessen (B1-K1-W1..W4): the bench's own has five, for 5 sign-offs
 WERKPROCESSEN = [f"B1-K1-W{i}" for i in range(1, 6)]
@@ -128,9 +129,10 @@ def registry_run(bootstrap: str, database_url: str, mensen: list[tuple[str, str]
     try:
         with Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub:
             warm = deelnemers(1, WARM)
-            pub.publish_batch(werkstroom(warm))
+            # an inschrijving needs its aanmelding (registry/domein/relaties.py), else it waits parked for ever
+            pub.publish_batch(met_aanmeldingen(werkstroom(warm)))
             wait_until(lambda: seen() == (1, len(WERKPROCESSEN), 1), alive, 180, f"registry warm-up (see {log.name})")
-            items = werkstroom(mensen)
+            items = met_aanmeldingen(werkstroom(mensen))
             n = len(mensen) + 1
             start = time.perf_counter()
             pub.publish_batch(items)
