@@ -10,7 +10,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kafka.errors import KafkaError
@@ -126,6 +126,10 @@ class Stroom:
         self.sent_inschrijvingen = 0
         self.errors = 0
         self.error_causes: list[str] = []  # "Type: message" of each failed publish call, for the report
+        self.paused_at = 0.0  # time.monotonic() of the last pause: where a phase's stream ended
+        self.ack_moments: list[float] = []  # time.monotonic() of every acknowledged publish call
+        # given each inschrijving's traject_id and the moment it was handed to the publisher, once acknowledged
+        self.sampler: Callable[[str, float], None] | None = None
         self._publishers: dict[str, Publisher] = {}
         self._running = threading.Event()
         self._stop = threading.Event()
@@ -145,6 +149,7 @@ class Stroom:
         """Stop publishing and wait until the batch in flight is acknowledged."""
         self._running.clear()
         self._idle.wait()
+        self.paused_at = time.monotonic()
 
     def stop(self) -> None:
         self._stop.set()
@@ -181,6 +186,7 @@ class Stroom:
             time.sleep(max(0.0, self.TICK - (time.monotonic() - started)))
 
     def _send(self, batch: list[Item]) -> None:
+        handed_over = time.monotonic()
         self.sent_inschrijvingen += sum(1 for t, _ in batch if t == "DeelnemerIngeschreven")
         by_partner: dict[str, list[Item]] = {}
         for item in batch:
@@ -189,6 +195,7 @@ class Stroom:
             while True:
                 try:
                     self._publisher(partner).publish_batch(items)
+                    self.ack_moments.append(time.monotonic())
                     break
                 except (PublishError, KafkaError) as exc:  # broker down or restarting: the same batch again
                     self.errors += 1
@@ -200,6 +207,8 @@ class Stroom:
             self.acked[record["event_id"]] = self.fase
             if event_type == "TellingGemeld":
                 self.tellingen.append(record["event_id"])
+            elif event_type == "DeelnemerIngeschreven" and self.sampler is not None:
+                self.sampler(str(record["traject_id"]), handed_over)
 
     def _publisher(self, partner: str) -> Publisher:
         if partner not in self._publishers:

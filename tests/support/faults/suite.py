@@ -24,7 +24,7 @@ import httpx
 
 from registry import bootstrap
 from registry.infra import settings as settings_mod
-from tests.support.faults import controle, gif
+from tests.support.faults import controle, gif, stilstand
 from tests.support.faults.api_last import ApiLast, deelnemers
 from tests.support.faults.controle import Telling
 from tests.support.faults.logboek import Logboek
@@ -373,6 +373,12 @@ class Suite:
         publishes; the recovery time is the stall: from the kill to the first event visible after it. Before the
         next kill the node comes back and must catch up (every partition's replicas in sync again)."""
         errors_before, down, catchups, victims = self.stroom.errors, [0], [], []
+        kills: list[float] = []
+        aanvoer = stilstand.Aanvoer(self.bootstrap, self.boek.topics.events)
+        versheid = stilstand.Versheid(self.base, self.key)
+        aanvoer.start()
+        versheid.start()
+        self.stroom.sampler = versheid.sample
 
         def back() -> None:
             if down[0]:
@@ -388,9 +394,21 @@ class Suite:
             self.stack.node_kill(victim)
             down[0] = victim
             victims.append(victim)
+            kills.append(started)
             return probe, started
 
-        rij = self.row(NODE_FAULT, self.opzet.reps("server"), fault)
+        try:
+            rij = self.row(NODE_FAULT, self.opzet.reps("server"), fault)
+        finally:
+            self.stroom.sampler = None
+            versheid.stop()
+            aanvoer.stop()
+        # the row's stream ends where ``row`` paused it; each kill's window runs to the next kill
+        stalls = stilstand.summary(
+            stilstand.gaps_per_window(self.stroom.ack_moments, kills, self.stroom.paused_at),
+            stilstand.gaps_per_window(aanvoer.moments, kills, self.stroom.paused_at),
+            versheid,
+        )
         back()
         errors = self.stroom.errors - errors_before
         if errors:
@@ -401,7 +419,7 @@ class Suite:
         took = ", ".join(f"{c:.1f}" if c is not None else "never" for c in catchups)
         rij.info = (
             f"nodes killed: {victims} (first: the quorum leader); publish errors: {errors}; "
-            f"restarted node back in every ISR after (s): {took}"
+            f"restarted node back in every ISR after (s): {took}; {stalls}"
         )
         return rij
 
