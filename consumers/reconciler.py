@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from consumers import groep
-from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S, watchdog
+from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S, TRANSACTIE_REQUEST_TIMEOUT_MS, watchdog
 from projections import reconciliatie as sql
 from projections import store
 from registry.domein import events
@@ -138,6 +138,7 @@ def follow(
             acks="all",
             enable_idempotence=True,
             transactional_id=f"{config.group}-{config.instance}",
+            request_timeout_ms=TRANSACTIE_REQUEST_TIMEOUT_MS,
         )
         producer.init_transactions()  # fences a previous incarnation of this instance
     seed_gauges(engine, config.schema, config.venster_dagen)

@@ -74,7 +74,13 @@ from consumers.parkeer import Herversleutelen, Parkeerdienst
 from consumers.schrijver import Oordeel, Schrijver, Zendlijst
 from consumers.validator_config import Memory, Snapshots, StateStore, ValidatorConfig
 from consumers.volger import CanoniekeVolger
-from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S, _hard_exit, watchdog
+from consumers.watchdog import (
+    EXIT_TRANSACTIE_HANGT,
+    TRANSACTIE_HANGT_S,
+    TRANSACTIE_REQUEST_TIMEOUT_MS,
+    _hard_exit,
+    watchdog,
+)
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 from registry.domein.staat import Staat
 from registry.infra import metrics
@@ -213,6 +219,7 @@ class Validator:
             **client_config(self.config.bootstrap),
             transactional_id=self.transactional_id,
             transaction_timeout_ms=TRANSACTIE_TIMEOUT_MS,
+            request_timeout_ms=TRANSACTIE_REQUEST_TIMEOUT_MS,
             acks="all",
             enable_idempotence=True,
             linger_ms=100,
@@ -228,7 +235,7 @@ class Validator:
         n = self.overdracht.open()
         log.info("instance %d: state loaded; rolled forward %d canonical event(s)", self.instance, n)
         self.consumer = KafkaConsumer(
-            **client_config(self.config.bootstrap),
+            **client_config(self.config.bootstrap) | {"metadata_max_age_ms": 3000},
             group_id=self.config.group,
             enable_auto_commit=False,
             isolation_level="read_committed",
@@ -236,7 +243,6 @@ class Validator:
             max_poll_records=self.config.max_poll_records,
             # range assignment keeps partition i of every co-partitioned ingress topic on one instance
             partition_assignment_strategy=[RangePartitionAssignor],
-            metadata_max_age_ms=3000,
             session_timeout_ms=groep.SESSIE_TIMEOUT_MS,
             heartbeat_interval_ms=groep.HEARTBEAT_MS,
             fetch_max_bytes=32 * 1024 * 1024,

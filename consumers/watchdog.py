@@ -13,6 +13,10 @@ from collections.abc import Callable, Iterator
 # plus its 10 s check), so the process exits instead (status 75) and is restarted: safe, since every effect is in a
 # transaction with its offsets, and a fresh producer finds the new coordinator.
 TRANSACTIE_HANGT_S = 45.0
+# A transactional request in flight to a coordinator that died waits this long before kafka-python retries it and,
+# failing to reach that node, looks the coordinator up again (kafka-python's default is 30 s: with the watchdog above
+# the process usually ended first). By 10 s the controller has fenced the dead broker, so the lookup finds the new one.
+TRANSACTIE_REQUEST_TIMEOUT_MS = 10_000
 EXIT_TRANSACTIE_HANGT = 75  # the exit status that says so (EX_TEMPFAIL)
 
 

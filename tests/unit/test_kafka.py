@@ -26,6 +26,7 @@ def test_default_is_sasl_scram(env: pytest.MonkeyPatch) -> None:
     assert settings_mod.load().kafka_security == "sasl_scram"
     assert client_config("127.0.0.1:9092, localhost:9093", settings_mod.load()) == {
         "bootstrap_servers": ["127.0.0.1:9092", "localhost:9093"],
+        "metadata_max_age_ms": 10_000,
         "security_protocol": "SASL_PLAINTEXT",
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "mbo.albeda",
@@ -55,7 +56,10 @@ def test_sasl_ssl_uses_tls_and_the_ca_file(env: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("servers", [["127.0.0.1:9092"], ["localhost:9092", "127.0.0.2:1"], ["[::1]:9092"]])
 def test_plaintext_to_loopback_is_allowed(env: pytest.MonkeyPatch, servers: list[str]) -> None:
     env.setenv("PRAKTIJK_KAFKA_SECURITY", "plaintext")
-    assert client_config(servers, settings_mod.load()) == {"bootstrap_servers": servers}  # no login sent
+    assert client_config(servers, settings_mod.load()) == {  # no login sent
+        "bootstrap_servers": servers,
+        "metadata_max_age_ms": 10_000,
+    }
 
 
 @pytest.mark.parametrize(

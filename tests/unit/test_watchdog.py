@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from consumers import reconciler
-from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S
+from consumers.validator import TRANSACTIE_TIMEOUT_MS
+from consumers.watchdog import EXIT_TRANSACTIE_HANGT, TRANSACTIE_HANGT_S, TRANSACTIE_REQUEST_TIMEOUT_MS
 
 
 class _StuckProducer:
@@ -34,6 +35,12 @@ class _Consumer:
 def test_the_limit_lies_beyond_the_coordinators_own_abort() -> None:
     # our transaction time-out (20 s) plus the broker's abort check (10 s): the coordinator gave up first
     assert 30.0 < TRANSACTIE_HANGT_S <= 60.0
+
+
+def test_a_request_to_a_dead_coordinator_is_retried_twice_before_the_watchdog_ends_the_process() -> None:
+    # the in-flight request times out, the retry cannot reach the node and looks the coordinator up again
+    assert 2 * TRANSACTIE_REQUEST_TIMEOUT_MS / 1000 < TRANSACTIE_HANGT_S
+    assert TRANSACTIE_REQUEST_TIMEOUT_MS < TRANSACTIE_TIMEOUT_MS
 
 
 def test_a_reconciler_commit_that_never_returns_ends_the_process(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,12 +54,11 @@ class Aanvoer:
 
     def _loop(self) -> None:
         consumer = KafkaConsumer(
-            **client_config(self.bootstrap),
+            **client_config(self.bootstrap) | {"metadata_max_age_ms": 5000},  # a lost leader's successor, soon
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",
             request_timeout_ms=15000,
-            metadata_max_age_ms=5000,  # find a partition's new leader soon after a node is lost
         )
         try:
             tps = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])]
