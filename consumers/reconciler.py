@@ -33,7 +33,7 @@ from registry.domein import events
 from registry.domein.reconciliatie import EVENT_TYPE, PilotRij, event
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import codec, metrics, topics
-from registry.infra.kafka import client_config
+from registry.infra.kafka import client_config, einde_flush
 
 log = logging.getLogger("praktijkregister.reconciler")
 
@@ -195,10 +195,12 @@ def _commit(consumer: KafkaConsumer, producer: KafkaProducer, offsets: dict[Topi
             if offsets:
                 producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
             producer.commit_transaction()
+        einde_flush(producer)  # else linger_ms is ignored from the first commit on (registry/infra/kafka.py)
         return True
     except KafkaError as exc:  # fenced: the partitions belong to another follower now
         log.warning("reconciler: not committed (%s); another instance handles these tellings", type(exc).__name__)
         producer.abort_transaction()
+        einde_flush(producer)
         return False
 
 

@@ -56,3 +56,36 @@ def test_a_reconciler_commit_that_never_returns_ends_the_process(monkeypatch: py
     monkeypatch.setattr(reconciler, "TRANSACTIE_HANGT_S", 0.05)
     assert reconciler._commit(_Consumer(), producer, {}) is True  # type: ignore[arg-type]
     assert codes == [EXIT_TRANSACTIE_HANGT]
+
+
+class _Teller:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def get(self) -> int:
+        return self.n
+
+    def decrement(self) -> None:
+        self.n -= 1
+
+
+class _Accumulator:
+    def __init__(self) -> None:
+        self._flushes_in_progress = _Teller(1)  # what kafka-python's commit leaves open
+
+
+class _Producer:
+    def __init__(self) -> None:
+        self._accumulator = _Accumulator()
+
+    def send_offsets_to_transaction(self, offsets: Any, group: Any) -> None:
+        pass
+
+    def commit_transaction(self) -> None:
+        pass
+
+
+def test_a_reconciler_commit_ends_the_flush_kafka_python_left_open() -> None:
+    producer = _Producer()
+    assert reconciler._commit(_Consumer(), producer, {}) is True  # type: ignore[arg-type]
+    assert producer._accumulator._flushes_in_progress.get() == 0
