@@ -34,7 +34,7 @@ class _Consumer:
 
 def test_the_limit_lies_beyond_the_coordinators_own_abort() -> None:
     # our transaction time-out (20 s) plus the broker's abort check (10 s): the coordinator gave up first
-    assert 30.0 < TRANSACTIE_HANGT_S <= 60.0
+    assert 30.0 < TRANSACTIE_HANGT_S <= 40.0  # and a killed broker stalls accepted events for under a minute
 
 
 def test_a_request_to_a_dead_coordinator_is_retried_twice_before_the_watchdog_ends_the_process() -> None:
