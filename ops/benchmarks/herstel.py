@@ -136,7 +136,7 @@ def _wacht_tot_geprojecteerd(
 ) -> None:
     """Until the read models hold every event published (``event_log``: the canonical log, one row per event);
     fails when nothing moved for ``geduld`` seconds or a process stopped."""
-    gezien, sinds = -1, time.monotonic()
+    gezien, sinds, gelogd = -1, time.monotonic(), -10.0
     while True:
         must(all(p.poll() is None for p in procs), "the validator or the projector stopped (see .cache/drill.log)")
         with source.connect() as conn:
@@ -148,7 +148,9 @@ def _wacht_tot_geprojecteerd(
             return
         if n != gezien:
             gezien, sinds = n, time.monotonic()
-            log(f"read models: {n:,} of {verwacht:,} events")
+            if sinds - gelogd >= 10:  # a line every 10 s at most
+                gelogd = sinds
+                log(f"read models: {n:,} of {verwacht:,} events")
         must(time.monotonic() - sinds < geduld, f"the read models stopped at {n:,} of {verwacht:,} events")
         time.sleep(2.0)
 
