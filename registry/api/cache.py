@@ -11,6 +11,7 @@ remembered: a new key works at once, and a wrong one is always asked of the tabl
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -122,6 +123,8 @@ class RecentDataVersion:
         self._ahead_at = float("-inf")  # when a read ahead of the bound was started and has not finished
         self._lock = threading.Lock()  # guards the fields above; never held during a read
         self._reading = threading.Lock()  # held while one request reads the version
+        # the event loop's read in a worker thread that its requests await (``on_loop``), with its loop
+        self._pending: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
     def _fresh(self, now: float) -> str | None:
         """The remembered version when its query was sent less than ``max_age`` before ``now``, else None."""
@@ -131,6 +134,25 @@ class RecentDataVersion:
     def current(self) -> str | None:
         """The remembered version while it is within the bound, else None: the event loop's check (no I/O)."""
         return self._fresh(self.clock())
+
+    async def on_loop(self, refresh: Callable[[], None]) -> str | None:
+        """``get`` for the event loop: the version for a request that starts now, without a worker thread of its
+        own. Past the bound, ``refresh`` (which reads the version into this object: ``get`` on a connection of its
+        own) runs in one worker thread, and every request of the loop that finds the version expired meanwhile
+        awaits that one read. The bound is ``get``'s: a version is used only when its query was sent less than
+        ``max_age`` before the request started. None when even a read started after the request did not give one
+        (``max_age`` 0)."""
+        start = self.clock()
+        loop = asyncio.get_running_loop()
+        for _ in range(2):  # the read awaited may have been sent before this request's bound; then one more
+            version = self._fresh(start)
+            if version is not None:
+                return version
+            pending = self._pending
+            if pending is None or pending[0] is not loop or pending[1].done():
+                pending = self._pending = (loop, loop.run_in_executor(None, refresh))
+            await asyncio.shield(pending[1])  # a request that goes away does not cancel the others' read
+        return self._fresh(start)
 
     def get(self, read: Callable[[], str]) -> str:
         """The remembered version, or ``read()`` (in a worker thread: it may query) when it is ``max_age`` old.

@@ -3,6 +3,7 @@ data version is read at most once per bound, and once for all the requests that 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -211,3 +212,47 @@ def test_a_lookup_ahead_forgets_a_revoked_key_at_once() -> None:
     assert cached.due(secret)
     cached.lookup_ahead(secret)
     assert cached.remembered(secret) is None and cached.lookup(secret) is None  # before the bound
+
+
+def test_requests_on_the_event_loop_that_find_the_version_expired_await_one_read() -> None:
+    recent, reads = RecentDataVersion(max_age=0.2), []
+
+    def refresh() -> None:  # as answers.memory_answers: get() in a worker thread
+        recent.get(lambda: (reads.append(1), time.sleep(0.05), "v1")[-1])  # type: ignore[func-returns-value]
+
+    async def requests() -> list[str | None]:
+        return await asyncio.gather(*(recent.on_loop(refresh) for _ in range(20)))
+
+    assert asyncio.run(requests()) == ["v1"] * 20 and len(reads) == 1 and recent.reads == 1
+    assert asyncio.run(requests()) == ["v1"] * 20 and len(reads) == 1  # within the bound: no read
+
+
+def test_a_request_on_the_event_loop_does_not_use_a_read_sent_before_its_bound() -> None:
+    clock, started, release = _Clock(), threading.Event(), threading.Event()
+    recent, versions = RecentDataVersion(max_age=0.2, clock=clock), iter(["old", "new"])
+
+    def read() -> str:
+        version = next(versions)
+        if version == "old":
+            started.set()
+            release.wait(5)
+        return version
+
+    async def requests() -> tuple[str | None, str | None]:
+        first = asyncio.create_task(recent.on_loop(lambda: recent.read_ahead(read)))  # sent at 100.0
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        clock.now += 0.3  # the next request starts after 100.0 + max_age
+        late = asyncio.create_task(recent.on_loop(lambda: recent.read_ahead(read)))
+        await asyncio.sleep(0.05)
+        release.set()
+        return await first, await late
+
+    first, late = asyncio.run(requests())
+    assert first in ("old", "new") and late == "new" and recent.reads == 2
+
+
+def test_a_version_bound_of_zero_gives_the_event_loop_no_version_read_at_its_start() -> None:
+    recent = RecentDataVersion(max_age=0.0, clock=_Clock())  # a clock that stands still: no read is after the start
+    assert asyncio.run(recent.on_loop(lambda: recent.read_ahead(lambda: "v1"))) is None
+    assert recent.reads == 2  # it tried twice and gave up (the declared route reads for itself)
