@@ -158,18 +158,20 @@ def test_a_revoked_key_is_refused_by_every_request_after_the_bound_also_when_the
         assert list(pool.map(lambda _: cached.lookup(secret), range(8))) == [None] * 8
 
 
-def test_the_version_is_due_for_a_read_ahead_once_past_half_its_bound() -> None:
+def test_the_version_is_due_for_a_read_ahead_once_past_a_quarter_of_its_bound() -> None:
     clock = _Clock()  # times in binary fractions: exact sums
     recent = RecentDataVersion(max_age=0.5, clock=clock)
     assert not recent.due()  # nothing to read ahead of: the first request reads
     recent.get(lambda: "v1")
-    clock.now += 0.125
+    clock.now += 0.0625
     assert not recent.due()  # young
-    clock.now += 0.125
+    clock.now += 0.0625
     assert recent.due() and not recent.due()  # once: the read ahead is under way
+    clock.now += 0.25
+    assert not recent.due()  # still under way (a slow read): not a second one within the bound
     recent.read_ahead(lambda: "v2")
     assert recent.current() == "v2" and recent.reads == 2 and not recent.due()  # its bound starts again
-    clock.now += 0.25
+    clock.now += 0.125
     assert recent.due()
 
 
@@ -177,12 +179,12 @@ def test_a_failed_read_ahead_is_tried_again_after_the_bound() -> None:
     clock = _Clock()
     recent = RecentDataVersion(max_age=0.5, clock=clock)
     recent.get(lambda: "v1")
-    clock.now += 0.25
+    clock.now += 0.125
     assert recent.due()  # ... and that read fails: nothing changes
-    clock.now += 0.25
+    clock.now += 0.375
     assert recent.current() is None and not recent.due()  # expired: the next request reads it itself
     assert recent.get(lambda: "v2") == "v2"
-    clock.now += 0.25
+    clock.now += 0.125
     assert recent.due()
 
 
