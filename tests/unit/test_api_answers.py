@@ -202,6 +202,16 @@ def test_a_revoked_key_is_refused_within_the_bound_on_the_fast_path(world: dict[
     assert _get(world, "landelijk").status_code == 401
 
 
+def test_a_serving_process_hands_threads_the_gil_within_a_millisecond_and_restores_it() -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    app = create_app(settings_mod.load(), queries=FakeReadModels(), connect_database=False, keys=MemoryKeyStore())  # type: ignore[arg-type]
+    with TestClient(app):
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+    assert sys.getswitchinterval() == before
+
+
 def test_a_serving_process_freezes_its_heap_at_start() -> None:
     app = create_app(settings_mod.load(), connect_database=False, keys=MemoryKeyStore(), queries=FakeReadModels())  # type: ignore[arg-type]
     gc.unfreeze()
