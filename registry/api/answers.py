@@ -30,12 +30,16 @@ class CachedAnswers:
     """Rows from the app's answer cache while the read models are unchanged, else computed (and cached).
 
     ``memory_only``: never do I/O (the event loop's attempt): raise ``NeedsDatabase`` instead of reading the data
-    version or computing."""
+    version or computing. ``version``: the data version the request starts with (``memory_answers``), else the
+    remembered one."""
 
-    def __init__(self, lazy: LazyConnection, context: ApiContext, memory_only: bool = False) -> None:
+    def __init__(
+        self, lazy: LazyConnection, context: ApiContext, memory_only: bool = False, version: str | None = None
+    ) -> None:
         self.lazy = lazy
         self.context = context
         self.memory_only = memory_only
+        self.start_version = version
         # the data versions the answer's rows were read under: one version means the answer is that version's, and
         # its encoding can be kept with it (encoded.EncodedCache); none (no cache) or several: encode anew
         self.versions: set[str] = set()
@@ -56,7 +60,7 @@ class CachedAnswers:
         version = self._version()
         self.versions.add(version)
         rows = cache.get(key, version)
-        self.context.metrics.cache.labels("miss" if rows is None else "hit").inc()
+        self.context.metrics.cache_result(rows is not None)
         if rows is None:
             rows = compute()
             cache.put(key, version, rows)
@@ -73,7 +77,7 @@ class CachedAnswers:
         return version
 
     def _remembered(self, key: tuple[Any, ...]) -> Rows:
-        version = self.context.versions.current()
+        version = self.start_version or self.context.versions.current()
         if version is not None and self.context.versions.due():
             self._read_version_ahead()
         rows = None if version is None else self.context.cache.get(key, version, count_miss=False)
@@ -81,7 +85,7 @@ class CachedAnswers:
             raise NeedsDatabase()
         assert version is not None
         self.versions.add(version)
-        self.context.metrics.cache.labels("hit").inc()
+        self.context.metrics.cache_result(True)
         return rows
 
     @property
@@ -97,6 +101,35 @@ class CachedAnswers:
                 self.lazy.engine, lambda conn: versions.read_ahead(lambda: data_version(cast(Connection, conn), schema))
             ),
         )
+
+
+async def memory_answers(context: ApiContext) -> CachedAnswers | None:
+    """Answers for a request answered from memory (``memory_route``), with the data version it starts with: when
+    the version is past its bound, the request awaits the one read of it that the event loop's requests share
+    (``RecentDataVersion.on_loop``) and stays on the memory path. Before, every request in that moment fell through
+    to the declared route (its dependency resolution, a worker thread and a pool connection each, all waiting for
+    the same read): under load, most of a cached answer's p99. None when there is nothing to answer from memory
+    (no database or no cache: the declared route answers) or the read failed (the declared route gives the
+    error)."""
+    versions, engine, schema = context.versions, context.read_engine, context.read_schema
+    if engine is None or context.cache.size <= 0 or versions.max_age <= 0:
+        return None
+    version = versions.current()
+    if version is None:
+
+        def refresh() -> None:
+            def read(conn: Connection | None) -> None:
+                versions.get(lambda: data_version(cast(Connection, conn), schema))
+
+            with_connection(engine, read)
+
+        try:
+            version = await versions.on_loop(refresh)
+        except Exception:
+            return None
+        if version is None:
+            return None
+    return CachedAnswers(LazyConnection(engine), context, memory_only=True, version=version)
 
 
 T = TypeVar("T")

@@ -11,6 +11,7 @@ remembered: a new key works at once, and a wrong one is always asked of the tabl
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from registry.api.auth import ApiKey, KeyLookup, hash_key
 DEFAULT_KEY_TTL_SECONDS = 2.0
 DEFAULT_DATA_VERSION_SECONDS = 0.2
 MAX_KEYS = 10_000
+READ_AHEAD_AT = 0.25  # of the data version's bound (RecentDataVersion.due)
 
 
 class CachedKeyLookup:
@@ -122,6 +124,8 @@ class RecentDataVersion:
         self._ahead_at = float("-inf")  # when a read ahead of the bound was started and has not finished
         self._lock = threading.Lock()  # guards the fields above; never held during a read
         self._reading = threading.Lock()  # held while one request reads the version
+        # the event loop's read in a worker thread that its requests await (``on_loop``), with its loop
+        self._pending: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
     def _fresh(self, now: float) -> str | None:
         """The remembered version when its query was sent less than ``max_age`` before ``now``, else None."""
@@ -131,6 +135,25 @@ class RecentDataVersion:
     def current(self) -> str | None:
         """The remembered version while it is within the bound, else None: the event loop's check (no I/O)."""
         return self._fresh(self.clock())
+
+    async def on_loop(self, refresh: Callable[[], None]) -> str | None:
+        """``get`` for the event loop: the version for a request that starts now, without a worker thread of its
+        own. Past the bound, ``refresh`` (which reads the version into this object: ``get`` on a connection of its
+        own) runs in one worker thread, and every request of the loop that finds the version expired meanwhile
+        awaits that one read. The bound is ``get``'s: a version is used only when its query was sent less than
+        ``max_age`` before the request started. None when even a read started after the request did not give one
+        (``max_age`` 0)."""
+        start = self.clock()
+        loop = asyncio.get_running_loop()
+        for _ in range(2):  # the read awaited may have been sent before this request's bound; then one more
+            version = self._fresh(start)
+            if version is not None:
+                return version
+            pending = self._pending
+            if pending is None or pending[0] is not loop or pending[1].done():
+                pending = self._pending = (loop, loop.run_in_executor(None, refresh))
+            await asyncio.shield(pending[1])  # a request that goes away does not cancel the others' read
+        return self._fresh(start)
 
     def get(self, read: Callable[[], str]) -> str:
         """The remembered version, or ``read()`` (in a worker thread: it may query) when it is ``max_age`` old.
@@ -147,12 +170,16 @@ class RecentDataVersion:
             return fresh if fresh is not None else self._read(read)
 
     def due(self) -> bool:
-        """True when the remembered version is past half its bound and no read ahead started within the bound: the
-        caller then reads it again in the background (``read_ahead``), so that under steady load no request finds
-        the version expired and waits for a read (every ``max_age``). No I/O."""
+        """True when the remembered version is past a quarter of its bound and no read ahead started within the
+        bound: the caller then reads it again in the background (``read_ahead``), so that under steady load no
+        request finds the version expired and waits for a read (every ``max_age``). No I/O.
+
+        A quarter, not half: under load a read in a worker thread took 10-20 ms, and more than half the 0.2 s bound
+        (the thread waits for the GIL, PostgreSQL for a core) often enough that ~1% of the requests waited for it."""
         now = self.clock()
         with self._lock:
-            if self._version is None or now < self._read_at + self.max_age / 2 or now < self._ahead_at + self.max_age:
+            ahead_from = self._read_at + self.max_age * READ_AHEAD_AT
+            if self._version is None or now < ahead_from or now < self._ahead_at + self.max_age:
                 return False
             self._ahead_at = now
             return True
@@ -168,5 +195,5 @@ class RecentDataVersion:
         with self._lock:
             self.reads += 1
             self._version, self._read_at = version, sent
-            self._ahead_at = float("-inf")  # read: the next one is due half a bound from now
+            self._ahead_at = float("-inf")  # read: the next one is due a quarter of a bound from now
         return version

@@ -152,6 +152,7 @@ class ApiMetrics:
             ["result"],
             registry=self.registry,
         )
+        self._cache_results: dict[bool, Any] = {}  # hit -> its labelled child, looked up once
         self.consumer_lag = Gauge(
             "praktijkregister_consumer_lag",
             "Consumer lag (offsets) as of the last /v1/status call.",
@@ -159,6 +160,14 @@ class ApiMetrics:
             registry=self.registry,
             multiprocess_mode="livemostrecent",
         )
+
+    def cache_result(self, hit: bool) -> None:
+        """Count an aggregate answer served from the cache (hit) or computed (miss): ``labels`` per request was a
+        share of a cached answer's time."""
+        child = self._cache_results.get(hit)
+        if child is None:
+            child = self._cache_results[hit] = self.cache.labels("hit" if hit else "miss")
+        child.inc()
 
 
 class Telbuffer:

@@ -130,6 +130,41 @@ def test_past_half_the_bound_a_request_reads_the_version_ahead_without_waiting(w
     assert _get(world, "landelijk").status_code == 200 and len(world["rm"].calls) == 2  # the new numbers
 
 
+def test_a_request_that_finds_the_version_expired_awaits_its_read_and_stays_on_the_memory_path(
+    world: dict[str, Any],
+) -> None:
+    versions = world["app"].state.context.versions
+    assert _get(world, "landelijk").status_code == 200 and versions.reads == 1
+    world["clock"].now += 0.2  # past the bound, no read ahead ran
+    threads = world["threads"]
+    second = _get(world, "landelijk")
+    assert second.status_code == 200 and versions.reads == 2  # the version read again, within the bound ...
+    assert len(world["rm"].calls) == 1 and world["rendered"][-1] == "loop"  # ... the answer from memory ...
+    assert world["threads"] == threads  # ... without the declared route's worker thread
+    world["version"] = "v2"  # a new event projected
+    world["clock"].now += 0.2
+    assert _get(world, "landelijk").status_code == 200 and len(world["rm"].calls) == 2  # the new version: computed
+
+
+def test_when_the_version_cannot_be_read_the_declared_route_gives_the_error(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _get(world, "landelijk").status_code == 200
+    reads = []
+
+    def broken(conn: Any, schema: str) -> str:
+        reads.append(schema)
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(answers, "data_version", broken)
+    world["clock"].now += 0.2
+    client = TestClient(world["app"], raise_server_exceptions=False)
+    _, secret = world["keys"]["landelijk"]
+    failed = client.get(URL, headers={"Authorization": f"Bearer {secret}"})
+    assert failed.status_code == 500 and failed.headers["content-type"] == "application/problem+json"
+    assert len(reads) == 2  # tried on the memory path, then by the declared route, which answered
+
+
 def test_past_half_its_bound_a_revoked_key_is_found_out_in_the_background(world: dict[str, Any]) -> None:
     keys = world["app"].state.context.keys
     assert _get(world, "landelijk").status_code == 200
@@ -165,6 +200,16 @@ def test_a_revoked_key_is_refused_within_the_bound_on_the_fast_path(world: dict[
     assert _get(world, "landelijk").status_code == 200  # remembered: within the 2 s bound
     world["clock"].now += 0.1
     assert _get(world, "landelijk").status_code == 401
+
+
+def test_a_serving_process_hands_threads_the_gil_within_a_millisecond_and_restores_it() -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    app = create_app(settings_mod.load(), queries=FakeReadModels(), connect_database=False, keys=MemoryKeyStore())  # type: ignore[arg-type]
+    with TestClient(app):
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+    assert sys.getswitchinterval() == before
 
 
 def test_a_serving_process_freezes_its_heap_at_start() -> None:
@@ -260,6 +305,33 @@ def test_the_memory_route_answers_only_plain_arguments() -> None:
     for query in ("", "peildatum=2021-01-31&peildatum=2021-01-31", "peildatum=20210131", "peildatum=2021-01-31&x=1"):
         assert arguments(query) is None, query
     assert arguments("peildatum=2101-01-01") is None and arguments("peildatum=2021-01-31&format=xml") is None
+
+
+def test_the_memory_route_remembers_plain_arguments_per_query_string_within_its_bound() -> None:
+    from starlette.requests import Request
+
+    def request(query: str) -> Request:
+        return Request({"type": "http", "query_string": query.encode(), "path_params": {"naam": "kwalificaties"}})
+
+    overzichten._plain.clear()
+    for day in range(1, overzichten.MAX_PLAIN + 40):
+        query = f"peildatum={date(2021, 1, 1).fromordinal(date(2021, 1, 1).toordinal() + day).isoformat()}"
+        assert overzichten.plain_arguments(request(query)) == overzichten.arguments_of(request(query))
+        assert len(overzichten._plain) <= overzichten.MAX_PLAIN
+    assert overzichten.plain_arguments(request("peildatum=2021-01-31&peildatum=2021-01-31")) is None
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer ", "bearer prk_x", "BEARER  prk_x  ", "Basic prk_x", "Bearerprk_x", "Bearer a b"],
+)
+def test_the_memory_route_reads_the_key_as_http_bearer_does(authorization: str | None) -> None:
+    from starlette.requests import Request
+
+    headers = [] if authorization is None else [(b"authorization", authorization.encode())]
+    request = Request({"type": "http", "headers": headers})
+    creds = asyncio.run(principal.bearer(request))
+    assert principal.bearer_secret(request) == (creds.credentials if creds is not None else None)
 
 
 # --- ETag and 304 ---------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ data version is read at most once per bound, and once for all the requests that 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -157,18 +158,20 @@ def test_a_revoked_key_is_refused_by_every_request_after_the_bound_also_when_the
         assert list(pool.map(lambda _: cached.lookup(secret), range(8))) == [None] * 8
 
 
-def test_the_version_is_due_for_a_read_ahead_once_past_half_its_bound() -> None:
+def test_the_version_is_due_for_a_read_ahead_once_past_a_quarter_of_its_bound() -> None:
     clock = _Clock()  # times in binary fractions: exact sums
     recent = RecentDataVersion(max_age=0.5, clock=clock)
     assert not recent.due()  # nothing to read ahead of: the first request reads
     recent.get(lambda: "v1")
-    clock.now += 0.125
+    clock.now += 0.0625
     assert not recent.due()  # young
-    clock.now += 0.125
+    clock.now += 0.0625
     assert recent.due() and not recent.due()  # once: the read ahead is under way
+    clock.now += 0.25
+    assert not recent.due()  # still under way (a slow read): not a second one within the bound
     recent.read_ahead(lambda: "v2")
     assert recent.current() == "v2" and recent.reads == 2 and not recent.due()  # its bound starts again
-    clock.now += 0.25
+    clock.now += 0.125
     assert recent.due()
 
 
@@ -176,12 +179,12 @@ def test_a_failed_read_ahead_is_tried_again_after_the_bound() -> None:
     clock = _Clock()
     recent = RecentDataVersion(max_age=0.5, clock=clock)
     recent.get(lambda: "v1")
-    clock.now += 0.25
+    clock.now += 0.125
     assert recent.due()  # ... and that read fails: nothing changes
-    clock.now += 0.25
+    clock.now += 0.375
     assert recent.current() is None and not recent.due()  # expired: the next request reads it itself
     assert recent.get(lambda: "v2") == "v2"
-    clock.now += 0.25
+    clock.now += 0.125
     assert recent.due()
 
 
@@ -211,3 +214,47 @@ def test_a_lookup_ahead_forgets_a_revoked_key_at_once() -> None:
     assert cached.due(secret)
     cached.lookup_ahead(secret)
     assert cached.remembered(secret) is None and cached.lookup(secret) is None  # before the bound
+
+
+def test_requests_on_the_event_loop_that_find_the_version_expired_await_one_read() -> None:
+    recent, reads = RecentDataVersion(max_age=0.2), []
+
+    def refresh() -> None:  # as answers.memory_answers: get() in a worker thread
+        recent.get(lambda: (reads.append(1), time.sleep(0.05), "v1")[-1])  # type: ignore[func-returns-value]
+
+    async def requests() -> list[str | None]:
+        return await asyncio.gather(*(recent.on_loop(refresh) for _ in range(20)))
+
+    assert asyncio.run(requests()) == ["v1"] * 20 and len(reads) == 1 and recent.reads == 1
+    assert asyncio.run(requests()) == ["v1"] * 20 and len(reads) == 1  # within the bound: no read
+
+
+def test_a_request_on_the_event_loop_does_not_use_a_read_sent_before_its_bound() -> None:
+    clock, started, release = _Clock(), threading.Event(), threading.Event()
+    recent, versions = RecentDataVersion(max_age=0.2, clock=clock), iter(["old", "new"])
+
+    def read() -> str:
+        version = next(versions)
+        if version == "old":
+            started.set()
+            release.wait(5)
+        return version
+
+    async def requests() -> tuple[str | None, str | None]:
+        first = asyncio.create_task(recent.on_loop(lambda: recent.read_ahead(read)))  # sent at 100.0
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        clock.now += 0.3  # the next request starts after 100.0 + max_age
+        late = asyncio.create_task(recent.on_loop(lambda: recent.read_ahead(read)))
+        await asyncio.sleep(0.05)
+        release.set()
+        return await first, await late
+
+    first, late = asyncio.run(requests())
+    assert first in ("old", "new") and late == "new" and recent.reads == 2
+
+
+def test_a_version_bound_of_zero_gives_the_event_loop_no_version_read_at_its_start() -> None:
+    recent = RecentDataVersion(max_age=0.0, clock=_Clock())  # a clock that stands still: no read is after the start
+    assert asyncio.run(recent.on_loop(lambda: recent.read_ahead(lambda: "v1"))) is None
+    assert recent.reads == 2  # it tried twice and gave up (the declared route reads for itself)

@@ -9,9 +9,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from registry.api.answers import Answers, CachedAnswers, NeedsDatabase, Rows, memory_route, off_loop_if_needed
+from registry.api.answers import (
+    Answers,
+    CachedAnswers,
+    NeedsDatabase,
+    Rows,
+    memory_answers,
+    memory_route,
+    off_loop_if_needed,
+)
 from registry.api.csv_uitvoer import to_csv
-from registry.api.deps import LazyConnection, Queries, context_of
+from registry.api.deps import Queries, context_of
 from registry.api.docs import overzicht_description
 from registry.api.encoded import Encoded, encoded, respond
 from registry.api.params import NAAM_PATTERN as FILTER_PATTERN
@@ -84,7 +92,24 @@ FILTERS = ("pilot", "regio", "instelling")
 PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+MAX_PLAIN = 1024  # query strings whose plain arguments are remembered per worker (then forgotten all at once)
+_plain: dict[tuple[object, bytes], dict[str, Any] | None] = {}
+
+
 def plain_arguments(request: Request) -> dict[str, Any] | None:
+    """``arguments_of`` the request, remembered per (naam, query string): a function of those two alone, and
+    parsing them was a fifth of an answer from memory. The caller must not change the dict."""
+    key = (request.path_params.get("naam"), request.scope.get("query_string", b""))
+    if key in _plain:
+        return _plain[key]
+    arguments = arguments_of(request)
+    if len(_plain) >= MAX_PLAIN:
+        _plain.clear()
+    _plain[key] = arguments
+    return arguments
+
+
+def arguments_of(request: Request) -> dict[str, Any] | None:
     """The arguments of a request in the form the declared parameters take without conversion or error (each at
     most once, a plain date within range, filters of the declared pattern), else None: then FastAPI validates."""
     naam = request.path_params.get("naam")
@@ -118,7 +143,9 @@ async def from_memory(request: Request) -> Response | None:
     if remembered is None:
         return None
     principal, secret = remembered
-    answers = CachedAnswers(LazyConnection(context.read_engine), context, memory_only=True)
+    answers = await memory_answers(context)  # may await the data version's read (shared), never a thread of its own
+    if answers is None:
+        return None
     try:
         answer = overzicht(principal=principal, rm=context.queries, answers=answers, **arguments)
     except (NeedsDatabase, ProblemError):
