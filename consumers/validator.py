@@ -427,9 +427,8 @@ class Validator:
             self._leeg_ingress(oordeel.te_legen)
         self.erasures = self.erasures or bool(oordeel.te_vernietigen)
         self.parkeren.gauge()
-        for f in oordeel.eigen:  # our own canonical records: in the state already, the tail skips them
-            md = f.get()
-            self.volger.eigen.add((md.partition, md.offset))
+        # our own canonical records: in the state already, the tail skips them
+        self.volger.geschreven((md.partition, md.offset) for md in (f.get() for f in oordeel.eigen))
         self.snapshot_pending = True
 
     def _herstel(self, exc: Exception) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -91,13 +91,40 @@ class CanoniekeVolger:
         self.bootstrap = bootstrap
         self.consumer = lezer(bootstrap, client_id)
         self.tps = [TopicPartition(topic, p) for p in sorted(self.consumer.partitions_for_topic(topic) or ())]
+        self.per_partitie = {tp.partition: tp for tp in self.tps}
         self.posities = {tp.partition: int(posities.get(tp.partition, 0)) for tp in self.tps}
         # (partition, offset) of canonical records this instance wrote itself: already in its state, not decoded again
         self.eigen: set[tuple[int, int]] = set()
+        # partition -> the offset just after our last own record there: the commit marker of its transaction is
+        # the first offset after it (``geschreven``)
+        self.na_eigen: dict[int, int] = {}
         if self.tps:
             self.consumer.assign(self.tps)
             for tp in self.tps:
                 self.consumer.seek(tp, self.posities[tp.partition])
+
+    def geschreven(self, eigen: Iterable[tuple[int, int]]) -> None:
+        """Our own records (partition, offset) of a transaction that committed: in the state already. Where they
+        follow on from the tail's position, the tail seeks past them instead of fetching and parsing them back
+        (in a single instance that is nearly all of the canonical log); elsewhere ``volg`` skips them one by one.
+
+        They follow on when they are contiguous and start at the position, or one past it where that one offset
+        is our previous transaction's commit marker: the marker comes after that transaction's last record and
+        before the next transaction's first (the broker completes a transaction, markers written, before the same
+        producer's next one may add the partition), so a gap of one between them can hold nothing else."""
+        per_partitie: dict[int, list[int]] = {}
+        for partitie, offset in eigen:
+            per_partitie.setdefault(partitie, []).append(offset)
+        for partitie, offsets in per_partitie.items():
+            eerste, laatste = min(offsets), max(offsets)
+            tp = self.per_partitie.get(partitie)
+            positie = None if tp is None else self.consumer.position(tp)
+            aansluitend = positie == eerste or (positie == eerste - 1 and self.na_eigen.get(partitie) == positie)
+            if tp is not None and aansluitend and laatste - eerste + 1 == len(offsets):
+                self.consumer.seek(tp, laatste + 1)
+            else:
+                self.eigen.update((partitie, o) for o in offsets)
+            self.na_eigen[partitie] = laatste + 1
 
     def volg(self, toepassen: Toepassen, timeout_ms: int = 0) -> int:
         """Apply what was committed since the last call; returns the records read."""

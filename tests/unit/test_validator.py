@@ -186,6 +186,9 @@ class _Volger:
     def volg(self, toepassen: Any, timeout_ms: int = 0) -> int:
         return 0
 
+    def geschreven(self, eigen: Any) -> None:
+        self.eigen.update(eigen)
+
     def close(self) -> None:
         self.closed = True
 
