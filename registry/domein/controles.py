@@ -87,9 +87,10 @@ def _identifiers(r: Record) -> None:
 def uitgever(ctx: Context, event_type: str) -> None:
     """The catalogue's who-may-publish table: checked before any look-up, so a partner kind that may not publish
     an event type learns nothing about the deelnemer it names."""
-    publishers = SPECS[event_type].publishers
-    wie = ", ".join(sorted(publishers)) if publishers else "the registry itself"
-    bevoegd(soort(ctx.partner) in publishers, ctx, f"publish {event_type} (only {wie})")
+    if soort(ctx.partner) not in SPECS[event_type].publishers:  # the message only for a refusal
+        publishers = SPECS[event_type].publishers
+        wie = ", ".join(sorted(publishers)) if publishers else "the registry itself"
+        bevoegd(False, ctx, f"publish {event_type} (only {wie})")
 
 
 def eis(ok: bool, reden: str, melding: str, *wacht_op: str) -> None:

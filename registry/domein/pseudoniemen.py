@@ -67,49 +67,65 @@ def herschrijf(record: dict[str, Any], sleutels: Sequence[bytes]) -> Gecontrolee
     traject_id, crebo, ...) whose value fails its format check becomes a marker too, so a BSN put in any
     identifier is never copied into a rejection. The record itself is not changed. Each identifier is checked once:
     the copy carries its ``identifiers.eerste_fout`` (``Gecontroleerd``), which the rules would otherwise find by
-    checking every identifier again."""
+    checking every identifier again. Runs for every ingress record: one copy of the record (rewritten in place),
+    its containers copied as they are walked."""
     generaties = tuple(sleutels)
-    out, fout = _walk(
-        record,
+    out = Gecontroleerd(record, None)
+    out.fout = _herschrijf_dict(
+        out,
         lambda v: _canoniek_onthouden(generaties, v) if is_pseudoniem(v) else marker(sleutels, str(v)),
         lambda v: marker(sleutels, v),
         "",
     )
-    return Gecontroleerd(out, fout)
+    return out
+
+
+def _herschrijf_dict(
+    out: dict[str, Any], rekey: Callable[[Any], str], mark: Callable[[str], str], path: str
+) -> Fout | None:
+    """Rewrite ``out`` (a copy, so in place) and give its first bad identifier as ``identifiers.eerste_fout`` finds
+    it: the same fields in the same order, a format fault before a reference fault before one inside a container.
+    Values change under the iteration, keys do not."""
+    eerste: Fout | None = None
+    for k, v in out.items():
+        fout: Fout | None = None
+        if k not in _LET_OP:  # most fields: no identifier, nothing to change (a container is walked)
+            if not isinstance(v, (dict, list)):
+                continue
+            out[k], fout = _walk(v, rekey, mark, f"{path}{k}.")
+        elif k == VELD and v is not None:
+            out[k] = nieuw = rekey(v)
+            if nieuw.startswith(ONGELDIG):  # a canonical pseudonym always passes its check, a marker never
+                fout = Fout(f"{path}{k}", k, "formaat", FIELD_CHECKS[k](nieuw) or "", nieuw)
+        elif isinstance(v, str):
+            check = FIELD_CHECKS.get(k)
+            if check is not None and check(v) is not None:
+                out[k] = nieuw = mark(v)
+                fout = Fout(f"{path}{k}", k, "formaat", check(nieuw) or "", nieuw)
+        elif isinstance(v, (dict, list)):
+            out[k], fout = _walk(v, rekey, mark, f"{path}{k}.")
+        if eerste is None:
+            if k in REFERENTIEVELDEN and (fout is None or fout.path != f"{path}{k}"):
+                # a format fault of this field comes first; then the reference data; then what it holds
+                fout = referentie_fout(k, out[k], path) or fout
+            eerste = fout
+    return eerste
 
 
 def _walk(value: Any, rekey: Callable[[Any], str], mark: Callable[[str], str], path: str) -> tuple[Any, Fout | None]:
-    """(the re-keyed, masked copy of ``value``, its first bad identifier as ``identifiers.eerste_fout`` finds it:
-    the same fields in the same order, a format fault before a reference fault before one inside a container)."""
+    """(the re-keyed, masked copy of a container, its first bad identifier); an empty one is copied as it is, and
+    only a container in a list is walked (anything else in a list holds no named identifier)."""
     if isinstance(value, dict):
         out: dict[str, Any] = dict(value)
-        eerste: Fout | None = None
-        for k, v in value.items():
-            fout: Fout | None = None
-            if k not in _LET_OP:  # most fields: no identifier, nothing to change (a container is walked)
-                if not isinstance(v, (dict, list)):
-                    continue
-                out[k], fout = _walk(v, rekey, mark, f"{path}{k}.")
-            elif k == VELD and v is not None:
-                out[k] = nieuw = rekey(v)
-                if nieuw.startswith(ONGELDIG):  # a canonical pseudonym always passes its check, a marker never
-                    fout = Fout(f"{path}{k}", k, "formaat", FIELD_CHECKS[k](nieuw) or "", nieuw)
-            elif isinstance(v, str):
-                check = FIELD_CHECKS.get(k)
-                if check is not None and check(v) is not None:
-                    out[k] = nieuw = mark(v)
-                    fout = Fout(f"{path}{k}", k, "formaat", check(nieuw) or "", nieuw)
-            elif isinstance(v, (dict, list)):
-                out[k], fout = _walk(v, rekey, mark, f"{path}{k}.")
-            if eerste is None:
-                if k in REFERENTIEVELDEN and (fout is None or fout.path != f"{path}{k}"):
-                    # a format fault of this field comes first; then the reference data; then what it holds
-                    fout = referentie_fout(k, out[k], path) or fout
-                eerste = fout
-        return out, eerste
+        return out, (_herschrijf_dict(out, rekey, mark, path) if out else None)
     if isinstance(value, list):
-        items = [_walk(v, rekey, mark, f"{path.rstrip('.')}[{i}].") for i, v in enumerate(value)]
-        return [v for v, _ in items], next((f for _, f in items if f is not None), None)
+        kopie = list(value)
+        eerste: Fout | None = None
+        for i, v in enumerate(value):
+            if isinstance(v, (dict, list)):
+                kopie[i], fout = _walk(v, rekey, mark, f"{path.rstrip('.')}[{i}].")
+                eerste = eerste or fout
+        return kopie, eerste
     return value, None
 
 

@@ -99,8 +99,11 @@ def afgetekend_sleutel(traject_id: str, crebo: str, werkproces: str) -> str:
 
 
 # ---- per event type --------------------------------------------------------------------------
+_AANMELDEN = "aanmelden (referrers: " + ", ".join(sorted(REFERRERS)) + ")"
+
+
 def _aanmelding(ctx: Context) -> None:
-    bevoegd(soort(ctx.partner) in REFERRERS, ctx, "aanmelden (referrers: " + ", ".join(sorted(REFERRERS)) + ")")
+    bevoegd(soort(ctx.partner) in REFERRERS, ctx, _AANMELDEN)
 
 
 def _advies(ctx: Context) -> None:

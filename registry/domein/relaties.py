@@ -24,7 +24,7 @@ from typing import Any
 
 from registry.domein.controles import Context, Weigering
 from registry.domein.identifiers import soort
-from registry.domein.staat import Staat, relaties_van, verwijderd_sleutel
+from registry.domein.staat import Staat, heeft_relatie_met, verwijderd_sleutel
 
 SBB = "sbb"
 # events that create a relation: they need none beforehand (an inschrijving needs an aanmelding for its pilot)
@@ -41,7 +41,7 @@ def heeft_relatie(staat: Staat, partner: str, deelnemer: str) -> bool:
         return True
     if staat.is_verwijderd(deelnemer) and deelnemer not in staat.deelnemers:
         return partner in staat.verwijderd_relaties.get(verwijderd_sleutel(deelnemer), ())
-    return partner in relaties_van(staat, deelnemer)
+    return heeft_relatie_met(staat, partner, deelnemer)
 
 
 def is_verwijderd_voor(staat: Staat, partner: str, deelnemer: str) -> bool:

@@ -78,7 +78,8 @@ class Staat:
     pilot_partners: dict[str, set[str]] = field(default_factory=dict)
 
     def is_verwijderd(self, pseudonym: str) -> bool:
-        return verwijderd_sleutel(pseudonym) in self.verwijderd
+        # every event asks (twice): no erasure yet, no hash to compute
+        return bool(self.verwijderd) and verwijderd_sleutel(pseudonym) in self.verwijderd
 
     def deelnemer(self, pseudonym: str) -> Deelnemer:
         d = self.deelnemers.get(pseudonym)
@@ -218,6 +219,22 @@ def _verwijderd(s: Staat, r: Record) -> None:
     s.verwijderd.add(sleutel)
     s.verwijderd_relaties[sleutel] = s.verwijderd_relaties.get(sleutel, set()) | relaties
     s.dirty.add(("verwijderd", sleutel))
+
+
+def heeft_relatie_met(s: Staat, partner: str, pseudonym: str) -> bool:
+    """``partner in relaties_van(s, pseudonym)``, asked for every event about a deelnemer: the first relation found
+    answers, no sets are built."""
+    d = s.deelnemers.get(pseudonym)
+    if d is None:
+        return False
+    if partner in d.aangemeld_door or partner in d.advies_door:
+        return True
+    trajecten = [s.trajecten[t] for t in d.trajecten]
+    if any(t.mbo_instelling == partner for t in trajecten):
+        return True
+    return partner.startswith("leerbedrijf.") and any(
+        t.leerbedrijf_id and f"leerbedrijf.{t.leerbedrijf_id}" == partner for t in trajecten
+    )
 
 
 def relaties_van(s: Staat, pseudonym: str) -> set[str]:

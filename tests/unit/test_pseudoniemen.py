@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -220,3 +223,59 @@ def test_a_rewritten_record_carries_the_first_bad_identifier_a_walk_of_it_finds(
     herschreven = pseudoniemen.herschrijf(record, [b"k" * 32])
     assert herschreven.fout == eerste_fout(dict(herschreven))
     assert eerste_fout(herschreven) is herschreven.fout
+
+
+def _spec(value: object, rekey: Callable[[Any], str], mark: Callable[[str], str], path: str) -> tuple[Any, Any]:
+    """The rewrite as first written (one recursive walk that copies everything it passes): the spec the in-place
+    rewrite of the copy must keep to."""
+    from registry.domein.identifiers import FIELD_CHECKS, REFERENTIEVELDEN, Fout, referentie_fout
+
+    if isinstance(value, dict):
+        out = dict(value)
+        eerste = None
+        for k, v in value.items():
+            fout = None
+            if k not in pseudoniemen._LET_OP:
+                if not isinstance(v, (dict, list)):
+                    continue
+                out[k], fout = _spec(v, rekey, mark, f"{path}{k}.")
+            elif k == pseudoniemen.VELD and v is not None:
+                out[k] = nieuw = rekey(v)
+                if nieuw.startswith(pseudoniemen.ONGELDIG):
+                    fout = Fout(f"{path}{k}", k, "formaat", FIELD_CHECKS[k](nieuw) or "", nieuw)
+            elif isinstance(v, str):
+                check = FIELD_CHECKS.get(k)
+                if check is not None and check(v) is not None:
+                    out[k] = nieuw = mark(v)
+                    fout = Fout(f"{path}{k}", k, "formaat", check(nieuw) or "", nieuw)
+            elif isinstance(v, (dict, list)):
+                out[k], fout = _spec(v, rekey, mark, f"{path}{k}.")
+            if eerste is None:
+                if k in REFERENTIEVELDEN and (fout is None or fout.path != f"{path}{k}"):
+                    fout = referentie_fout(k, out[k], path) or fout
+                eerste = fout
+        return out, eerste
+    if isinstance(value, list):
+        items = [_spec(v, rekey, mark, f"{path.rstrip('.')}[{i}].") for i, v in enumerate(value)]
+        return [v for v, _ in items], next((f for _, f in items if f is not None), None)
+    return value, None
+
+
+@given(_records())
+@settings(max_examples=300, deadline=None)
+def test_the_rewrite_gives_what_one_copying_walk_gives_and_leaves_the_record_alone(record: dict[str, object]) -> None:
+    sleutels = [b"k" * 32]
+    voor = copy.deepcopy(record)
+    herschreven = pseudoniemen.herschrijf(record, sleutels)
+    verwacht, fout = _spec(
+        record,
+        lambda v: (
+            pseudoniemen.canoniek(sleutels, v)
+            if pseudoniemen.is_pseudoniem(v)
+            else pseudoniemen.marker(sleutels, str(v))
+        ),
+        lambda v: pseudoniemen.marker(sleutels, v),
+        "",
+    )
+    assert dict(herschreven) == verwacht and herschreven.fout == fout
+    assert record == voor  # the record itself is not changed

@@ -197,3 +197,23 @@ def test_relations_survive_the_state_snapshot() -> None:
         load_entity(t, kind, key, entity_json(s, kind, key))
     assert heeft_relatie(t, ROGUE, P) and heeft_relatie(t, MBO, E) and not heeft_relatie(t, "uwv", E)
     assert t.pilot_partners == s.pilot_partners and T1 in t.trajecten
+
+
+@pytest.mark.parametrize("partner", [*PARTNERS, MBO, "gemeente.gm0599", "leerbedrijf.123456789", "sbb", "mbo"])
+def test_the_relation_check_answers_as_the_set_of_relations_does(partner: str) -> None:
+    """``heeft_relatie_met`` stops at the first relation it finds: the same answer as ``relaties_van``'s set, for
+    a referrer, an instelling (advies, traject), a leerbedrijf named on a traject, and anyone without one."""
+    from registry.domein.staat import heeft_relatie_met, relaties_van
+
+    s = wereld()
+    pas_toe(s, "AdviesUitgebracht", event("AdviesUitgebracht", ROGUE, P))
+    for deelnemer in (P, E, U):
+        assert heeft_relatie_met(s, partner, deelnemer) == (partner in relaties_van(s, deelnemer))
+    assert heeft_relatie_met(s, "leerbedrijf.123456789", P) and heeft_relatie_met(s, ROGUE, P)
+
+
+def test_erasure_is_looked_up_by_its_hash_and_nothing_erased_needs_none() -> None:
+    s = Staat()
+    assert not s.is_verwijderd(P) and not s.verwijderd
+    s = wereld()
+    assert s.is_verwijderd(E) and not s.is_verwijderd(P) and E not in str(s.verwijderd)
