@@ -7,6 +7,7 @@ the partition, and an event_id resent later is a no-op at the validator.
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -14,7 +15,6 @@ from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from kafka.partitioner.default import murmur2
 
 from registry.domein import events
 from registry.infra import codec, topics
@@ -38,7 +38,34 @@ class PublishError(RuntimeError):
 def partition_of(key: bytes, partitions: tuple[int, ...]) -> int:
     """kafka-python's default partition for ``key`` over ``partitions`` (sorted; its DefaultPartitioner, the
     Java client's murmur2 rule), cached per key."""
-    return partitions[(int(murmur2(key)) & 0x7FFFFFFF) % len(partitions)]
+    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+
+
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+
+
+def murmur2(data: bytes) -> int:
+    """kafka-python's ``murmur2`` (the Java client's ``Utils.murmur2``), the same value for every input, a few
+    times quicker: the 4-byte words are unpacked at once instead of byte by byte (the validator asks it for every
+    new deelnemer's key)."""
+    m, mask = _M, _MASK
+    length = len(data)
+    h = 0x9747B28C ^ length
+    for k in struct.unpack_from(f"<{length // 4}I", data):
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ (((k ^ (k >> 24)) * m) & mask)
+    rest = length & 3
+    if rest:
+        staart = length & ~3
+        if rest >= 3:
+            h ^= data[staart + 2] << 16
+        if rest >= 2:
+            h ^= data[staart + 1] << 8
+        h = ((h ^ data[staart]) * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    return h ^ (h >> 15)
 
 
 class Publisher:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kafka.partitioner.default import DefaultPartitioner
+from kafka.partitioner.default import murmur2 as kafka_murmur2
 
-from producers.publisher import partition_of
+from producers.publisher import murmur2, partition_of
 
 
 class _Cluster:
@@ -31,3 +34,9 @@ def test_partition_of_is_kafka_pythons_default_partition() -> None:
         cluster = _Cluster(n)
         for key in keys:
             assert partition_of(key, tuple(range(n))) == default.partition("t", key, key, b"v", b"v", cluster)
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=500, deadline=None)
+def test_murmur2_is_kafka_pythons_for_every_input(data: bytes) -> None:
+    assert murmur2(data) == kafka_murmur2(data)  # every length: the 0-3 trailing bytes included
