@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -238,3 +239,31 @@ def project(config: RunnerConfig) -> list[Stats]:
     finally:
         worker.close()
     return worker.all_stats
+
+
+def test_bulk_statements_sent_at_once_count_what_each_wrote(engine: Engine, schemas: tuple[str, str]) -> None:
+    """``execute_bulk`` sends a projection's statements in one pipeline: it returns what they wrote one by one, and a
+    failing statement fails the batch."""
+    log, mapping, _ = _log(random.Random(3), 8)
+    messages = [m for part in _messages(log, mapping, []) for m in part]
+    feiten = catalogus.ALL["feiten"]
+    assert feiten.bulk is not None
+    at_once, one_by_one = schemas
+    with engine.begin() as conn:
+        for schema in schemas:
+            store.ensure(conn, schema, [feiten])
+        store.stage(conn, staged_events(bulk_share(feiten, messages)[1]))
+        n = store.execute_bulk(conn, at_once, feiten.bulk)
+        expected = 0
+        for statement in feiten.bulk.statements:
+            done = conn.execute(text(store.sql(statement, one_by_one).replace("{b}", store.BULK_STAGING)))
+            expected += max(done.rowcount, 0)
+        assert n == expected > 0
+        for name in ("aftekeningen", "verklaringen", "inschrijvingen"):
+            rows = [conn.execute(text(store.sql(f"SELECT * FROM {{s}}.{name}", s))).all() for s in schemas]
+            assert sorted(rows[0], key=repr) == sorted(rows[1], key=repr), name
+    broken = replace(feiten.bulk, statements=(*feiten.bulk.statements[:2], "SELECT 1/0", *feiten.bulk.statements[2:]))
+    with pytest.raises(psycopg.errors.DivisionByZero), engine.begin() as conn:
+        store.ensure(conn, at_once, [feiten])
+        store.stage(conn, staged_events(bulk_share(feiten, messages)[1]))
+        store.execute_bulk(conn, at_once, broken)
