@@ -146,7 +146,9 @@ def decode(data: bytes, cat: Catalogue | None = None) -> tuple[str, Record]:
     reader = cat.current(writer.event_type)
     body = io.BytesIO(data[HEADER_LEN:])
     try:
-        if writer.version == reader.version or not _needs_steps(cat, writer.event_type, writer.version):
+        if writer is reader:  # the current version: nothing to resolve (fastavro compares the schemas otherwise)
+            record = _read(body, writer.parsed, None)
+        elif writer.version == reader.version or not _needs_steps(cat, writer.event_type, writer.version):
             record = _read(body, writer.parsed, reader.parsed)
         else:
             record = _upcast(cat, writer, _read(body, writer.parsed, writer.parsed), reader.version)

@@ -6,12 +6,14 @@ batches of random sizes; and a runner far behind switches to the bulk path and b
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from consumers.projector import RunnerConfig, Stats, make_runner, run
 from consumers.records import bulk_share, changes_for, staged_events
 from projections import catalogus, store
-from projections.model import Message
+from projections.model import Message, staged
 from registry.domein import events, referentie, rotatie
 from registry.infra import codec, pseudoniem_rotatie
 from registry.infra.db import engine as make_engine
@@ -238,3 +240,45 @@ def project(config: RunnerConfig) -> list[Stats]:
     finally:
         worker.close()
     return worker.all_stats
+
+
+def test_bulk_statements_sent_at_once_count_what_each_wrote(engine: Engine, schemas: tuple[str, str]) -> None:
+    """``execute_bulk`` sends a projection's statements in one pipeline: it returns what they wrote one by one, and a
+    failing statement fails the batch."""
+    log, mapping, _ = _log(random.Random(3), 8)
+    messages = [m for part in _messages(log, mapping, []) for m in part]
+    feiten = catalogus.ALL["feiten"]
+    assert feiten.bulk is not None
+    at_once, one_by_one = schemas
+    with engine.begin() as conn:
+        for schema in schemas:
+            store.ensure(conn, schema, [feiten])
+        store.stage(conn, staged_events(bulk_share(feiten, messages)[1]))
+        n = store.execute_bulk(conn, at_once, feiten.bulk)
+        expected = 0
+        for statement in feiten.bulk.statements:
+            done = conn.execute(text(store.sql(statement, one_by_one).replace("{b}", store.BULK_STAGING)))
+            expected += max(done.rowcount, 0)
+        assert n == expected > 0
+        for name in ("aftekeningen", "verklaringen", "inschrijvingen"):
+            rows = [conn.execute(text(store.sql(f"SELECT * FROM {{s}}.{name}", s))).all() for s in schemas]
+            assert sorted(rows[0], key=repr) == sorted(rows[1], key=repr), name
+    broken = replace(feiten.bulk, statements=(*feiten.bulk.statements[:2], "SELECT 1/0", *feiten.bulk.statements[2:]))
+    with pytest.raises(psycopg.errors.DivisionByZero), engine.begin() as conn:
+        store.ensure(conn, at_once, [feiten])
+        store.stage(conn, staged_events(bulk_share(feiten, messages)[1]))
+        store.execute_bulk(conn, at_once, broken)
+
+
+@pytest.mark.parametrize("copies", [0, 1, 400])
+def test_the_staging_copy_holds_every_row_as_given(engine: Engine, copies: int) -> None:
+    """The staging rows are formatted first and written at once (past psycopg's 32 KiB and 128 KiB buffers with 400
+    copies of a log, within them with one, and no rows at all): the table holds each row as given."""
+    log, mapping, _ = _log(random.Random(5), 3)
+    messages = [m for part in _messages(log, mapping, []) for m in part if m.kind == "events"]
+    rows = [staged(replace(m, offset=m.offset + i * len(messages))) for i in range(copies) for m in messages]
+    with engine.begin() as conn:
+        store.stage(conn, rows)
+        got = conn.execute(text(f"SELECT part, off, event_type, event_id, rec FROM {store.BULK_STAGING}")).all()
+    assert len(got) == len(rows)
+    assert sorted(tuple(r) for r in got) == sorted((r[0], r[1], r[2], r[3], json.loads(r[-1])) for r in rows)
