@@ -34,6 +34,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from consumers.projector_config import GROUP_PREFIX, RunnerConfig, Stats, Track, group_id
@@ -41,6 +42,9 @@ from consumers.projector_worker import Worker
 from projections.catalogus import select
 from projections.model import Projection
 from registry.infra.db import engine as make_engine
+
+# the bulk path's COPY and pipelined statements run on psycopg's own connection: its errors come unwrapped
+DATABASE_ERRORS = (DBAPIError, psycopg.Error)
 
 # the runner's parts, importable from here as before
 __all__ = [
@@ -89,7 +93,7 @@ def run(
                 if stop.is_set():
                     break
             failures = 0
-        except DBAPIError as exc:
+        except DATABASE_ERRORS as exc:
             failures += 1
             if failures >= max_failures:
                 raise
@@ -100,7 +104,7 @@ def run(
             return
 
 
-def _back_off(workers: Sequence[Worker], stop: threading.Event, failures: int, exc: DBAPIError) -> None:
+def _back_off(workers: Sequence[Worker], stop: threading.Event, failures: int, exc: Exception) -> None:
     delay = min(30.0, 0.5 * 2**failures)
     log.warning("database error (%s); retrying from the stored offsets in %.1fs", exc.__class__.__name__, delay)
     stop.wait(delay)
@@ -109,7 +113,7 @@ def _back_off(workers: Sequence[Worker], stop: threading.Event, failures: int, e
             st.retries += 1
         try:
             w.reseek()
-        except DBAPIError:
+        except DATABASE_ERRORS:
             pass  # the next step fails again and backs off further
 
 
