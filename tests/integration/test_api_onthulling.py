@@ -23,7 +23,6 @@ import csv
 import datetime as dt
 import io
 import math
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -32,19 +31,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from consumers import projector
 from projections import queries
 from registry.api.app import create_app
 from registry.api.audit import MemoryAuditLog
 from registry.api.auth import MemoryKeyStore
-from registry.demo import data as demodata
-from registry.demo import run
 from registry.diensten.onthulling import check_brancheorganisaties, is_count_column
 from registry.domein import onthulling, referentie
 from registry.infra import settings as settings_mod
 from registry.infra.db import engine
-from tests.support.demo import demo_keys, publish_in_phases
-from tests.support.opruimen import ruim_op
+from tests.support.demo import Wereld
 
 PEILDATA = ("2019-06-30", "2019-12-31", "2020-06-30", "2020-12-31", "2021-01-31")
 REGIOS = sorted({p.arbeidsmarktregio for p in referentie.pilots().values() if p.arbeidsmarktregio})
@@ -68,31 +63,14 @@ POPULATIES = {
 
 
 @pytest.fixture(scope="module")
-def world(
-    kafka_bootstrap: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    import uuid
-
-    from registry import bootstrap
-
-    bootstrap.configure(settings_mod.load())  # module-scoped: set up before the per-test Kafka login
-    unique = uuid.uuid4().hex[:10]
-    pseudo, sealer = demo_keys(tmp_path_factory.mktemp("keys"))
-    records = run._route(demodata.generate())
-    prefix, schema = f"t{unique}k", f"t{unique}k_read"
-    t = publish_in_phases(kafka_bootstrap, database_url, prefix, records, pseudo, sealer)
-    projector.project(
-        projector.RunnerConfig(kafka_bootstrap, database_url, schema, t.events, t.rejections), ["all"], once=True
-    )
+def world(demo_world: Wereld, database_url: str) -> dict[str, Any]:
+    """The API over the phased demo world (built once per run, tests/integration/conftest.py); nothing here writes."""
     eng = engine(database_url)
     keys = MemoryKeyStore()
     secrets = {s: keys.create(s)[1] for s in ("landelijk", "publiek", *(f"regio:{r}" for r in REGIOS))}
     s = replace(settings_mod.load(), database_url=database_url, public_peildata="maandeinde")
-    app = create_app(s, queries=queries, engine=eng, keys=keys, schema=schema, audit=MemoryAuditLog())
-    try:
-        yield {"client": TestClient(app), "keys": secrets, "engine": eng, "schema": schema}
-    finally:
-        ruim_op(eng, kafka_bootstrap, prefix, schema)
+    app = create_app(s, queries=queries, engine=eng, keys=keys, schema=demo_world.schema, audit=MemoryAuditLog())
+    return {"client": TestClient(app), "keys": secrets, "engine": eng, "schema": demo_world.schema}
 
 
 def _get(world: dict[str, Any], url: str, scope: str) -> Any:

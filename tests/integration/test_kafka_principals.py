@@ -184,7 +184,7 @@ def test_validator_and_projector_work_under_their_own_logins(
     assert sorted(r["event_id"] for _, r in canonical) == sorted(accepted)
     assert {(x, r["partner"]) for x, r in canonical} == {("KandidaatAangemeld", partner)}
     assert [(r["partner"], r["reden"]) for r in h.rejections(kafka_bootstrap, t)] == [(partner, "niet_bevoegd")]
-    assert len(fetch(kafka_bootstrap, t.rejections_of(partner))) == 1
+    assert len(h.read_uncommitted(kafka_bootstrap, t.rejections_of(partner))) == 1
 
     # the projector (its own process, its own login) fills the read models from the events and the rejections
     schema = f"{prefix}_rm"
@@ -271,8 +271,8 @@ def test_api_reads_the_canonical_log_and_writes_nothing(kafka_bootstrap: str, st
         for topic in (t.events, t.ingress(partner), t.rejections, t.deadletter):
             with pytest.raises(TopicAuthorizationFailedError):
                 _send(kafka_bootstrap, topic)
-    assert len(fetch(kafka_bootstrap, t.events)) == 1  # nothing was added
-    assert fetch(kafka_bootstrap, t.ingress(partner)) == []
+    assert len(h.read_uncommitted(kafka_bootstrap, t.events)) == 1  # nothing was added
+    assert h.read_uncommitted(kafka_bootstrap, t.ingress(partner)) == []
 
 
 def test_projector_and_reconciler_cannot_forge_submissions_or_refusals(
@@ -287,7 +287,7 @@ def test_projector_and_reconciler_cannot_forge_submissions_or_refusals(
         for topic in (t.ingress(partner), t.rejections, t.rejections_of(partner)):
             with pytest.raises(TopicAuthorizationFailedError):
                 _send(kafka_bootstrap, topic)
-    assert h.canonical(kafka_bootstrap, t) == [] and fetch(kafka_bootstrap, t.ingress(partner)) == []
+    assert h.canonical(kafka_bootstrap, t) == [] and h.read_uncommitted(kafka_bootstrap, t.ingress(partner)) == []
 
 
 def test_validator_is_confined_to_its_prefix_and_creates_no_topics(
@@ -297,7 +297,7 @@ def test_validator_is_confined_to_its_prefix_and_creates_no_topics(
     other = h.make_topics(kafka_bootstrap, f"t{unique}x", [stack["partner"]])  # another registry on the broker
     for topic in (other.events, other.ingress(stack["partner"])):
         produce(kafka_bootstrap, topic)
-        assert len(fetch(kafka_bootstrap, topic)) == 1  # the admin sees the record
+        assert len(h.read_uncommitted(kafka_bootstrap, topic)) == 1  # the admin sees the record
     with _as(stack, "validator"):
         assert produce(kafka_bootstrap, t.events).topic == t.events  # its own canonical log: allowed
         for topic in (other.events, other.ingress(stack["partner"])):
@@ -403,9 +403,9 @@ def test_partner_onboarding_with_the_real_cli(kafka_bootstrap: str, tmp_path: Pa
         assert f"published 1 event(s) from {file.name} to {t.ingress(partner)}" in run.stdout
         assert "nothing sent" in run.stderr  # publishing as another partner, and it says why:
         assert f"this Kafka login may not write {t.ingress(other)}" in " ".join(run.stderr.split())
-        records = fetch(kafka_bootstrap, t.ingress(partner))
+        records = h.read_uncommitted(kafka_bootstrap, t.ingress(partner))
         assert [codec.decode(r.value)[1]["partner"] for r in records] == [partner]
-        assert fetch(kafka_bootstrap, t.ingress(other)) == []
+        assert h.read_uncommitted(kafka_bootstrap, t.ingress(other)) == []
         admin = toegang.admin_client([kafka_bootstrap])
         try:
             known = toegang.users(admin)

@@ -16,64 +16,56 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from consumers import projector
-from producers.sleutels import Pseudonymiser, Sealer
-from projections import queries, store
-from registry.demo import data as demodata
+from projections import queries
 from registry.demo import run
 from registry.domein.regels import HERSTELBAAR
 from registry.infra.db import engine
 from tests.support import validator as h
 from tests.support.builders import LB, MBO, T0, afteken, inschrijving, referentie_events
-from tests.support.demo import demo_keys, publish_in_phases
+from tests.support.demo import Wereld
+from tests.support.opruimen import ruim_op
 
 PEILDATA = (dt.date(2020, 6, 30), dt.date(2021, 1, 13))
 REFERENTIE = ("sbb", "duo")
 
 
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pseudonymiser, Sealer]:
-    return demo_keys(tmp_path_factory.mktemp("keys"))
+Overzichten = dict[tuple[str, dt.date], list[dict[str, Any]]]
 
 
-def _overzichten(database_url: str, bootstrap: str, prefix: str) -> dict[tuple[str, dt.date], list[dict[str, Any]]]:
+def _overzichten_in(database_url: str, schema: str) -> Overzichten:
+    out = {}
+    with engine(database_url).connect() as conn:
+        c = conn.execution_options(praktijk_schema=schema)
+        for naam in queries.OVERZICHTEN:
+            for d in PEILDATA:
+                out[(naam, d)] = queries.overzicht(c, naam, d)
+    return out
+
+
+def _overzichten(database_url: str, bootstrap: str, prefix: str) -> Overzichten:
     t = h.Topics(prefix)
     schema = f"{prefix}_read"
     projector.project(
         projector.RunnerConfig(bootstrap, database_url, schema, t.events, t.rejections), ["all"], once=True
     )
-    out = {}
-    eng = engine(database_url)
-    with eng.connect() as conn:
-        c = conn.execution_options(praktijk_schema=schema)
-        for naam in queries.OVERZICHTEN:
-            for d in PEILDATA:
-                out[(naam, d)] = queries.overzicht(c, naam, d)
-    with eng.begin() as conn:
-        store.drop_schema(conn, schema)
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{prefix}_validator" CASCADE'))
+    out = _overzichten_in(database_url, schema)
+    # its schemas and its topics (a demo world's ~600 partitions; a broker that keeps them runs out of file handles)
+    ruim_op(engine(database_url), bootstrap, prefix, schema)
     return out
 
 
 def test_concurrent_publication_in_random_order_equals_the_phased_one(
-    kafka_bootstrap: str, database_url: str, unique: str, keys: tuple[Pseudonymiser, Sealer]
+    kafka_bootstrap: str, database_url: str, unique: str, demo_world: Wereld
 ) -> None:
-    pseudo, sealer = keys
-    records = run._route(demodata.generate())
+    # phased: the lifecycle order, caught up between phases (what the demo used to do); built once per run
+    # (tests/integration/conftest.py), the same records and partner keys as the concurrent run below
+    pseudo, sealer, records = demo_world.pseudo, demo_world.sealer, demo_world.records
     files = run.files(records)
     partners = sorted(files)
-    results = {}
-
-    prefix = f"t{unique}f"  # phased: the lifecycle order, caught up between phases (what the demo used to do)
-    t = publish_in_phases(kafka_bootstrap, database_url, prefix, records, pseudo, sealer)
-    results["phased"] = (
-        h.canonical(kafka_bootstrap, t),
-        h.rejections(kafka_bootstrap, t),
-        h.parked(kafka_bootstrap, t),
-    )
-    overzichten_phased = _overzichten(database_url, kafka_bootstrap, prefix)
+    phased_ok, phased_refused = demo_world.canonical, demo_world.rejections
+    overzichten_phased = _overzichten_in(database_url, demo_world.schema)
 
     prefix = f"t{unique}c"  # concurrent: every file at once, random order, reference data last
     t = h.make_topics(kafka_bootstrap, prefix, partners)
@@ -101,7 +93,6 @@ def test_concurrent_publication_in_random_order_equals_the_phased_one(
         f"refused, {len(plaats)} still parked; caught up {caught_up_s:.1f} s after the last publish"
     )
 
-    phased_ok, phased_refused, _ = results["phased"]
     assert waiting > 1000, "most events must have waited for the reference data"
     assert len(plaats) == 0 and plaats.opgelost_ooit["geaccepteerd"] == plaats.geparkeerd_ooit
     assert not [r for r in refused if r["reden"] in HERSTELBAAR]

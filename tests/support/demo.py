@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from consumers import projector
 from producers.sleutels import Pseudonymiser, Sealer, init_keys
 from registry.demo import data as demodata
 from registry.demo import run
+from registry.infra.db import engine
 from registry.infra.topics import Topics
 from tests.support import validator as h
+from tests.support.opruimen import ruim_op
 
 
 def demo_keys(d: Path) -> tuple[Pseudonymiser, Sealer]:
@@ -39,3 +46,37 @@ def publish_in_phases(
     finally:
         v.close()
     return t
+
+
+@dataclass(frozen=True)
+class Wereld:
+    """The demo data set published in phases and projected (``all``) into ``schema``: built once per test run
+    (``demo_world`` in tests/integration/conftest.py) for every test that reads it and changes nothing in it. The
+    canonical log and the refusals are read right after the publication, so a test may compare against them also
+    when the module that built the world has had its topics deleted (``PRAKTIJK_TEST_DROP_TOPICS``)."""
+
+    pseudo: Pseudonymiser
+    sealer: Sealer
+    records: list[demodata.DemoRecord]
+    prefix: str
+    schema: str
+    canonical: list[tuple[str, dict[str, Any]]]
+    rejections: list[dict[str, Any]]
+
+
+@contextmanager
+def phased_world(bootstrap: str, database_url: str, keys_dir: Path) -> Iterator[Wereld]:
+    """Build the phased demo world under a fresh prefix; its schemas and topics go when the context ends."""
+    pseudo, sealer = demo_keys(keys_dir)
+    records = run._route(demodata.generate())
+    prefix = f"t{uuid.uuid4().hex[:10]}k"
+    schema = f"{prefix}_read"
+    try:
+        t = publish_in_phases(bootstrap, database_url, prefix, records, pseudo, sealer)
+        canonical, rejections = h.canonical(bootstrap, t), h.rejections(bootstrap, t)
+        projector.project(
+            projector.RunnerConfig(bootstrap, database_url, schema, t.events, t.rejections), ["all"], once=True
+        )
+        yield Wereld(pseudo, sealer, records, prefix, schema, canonical, rejections)
+    finally:
+        ruim_op(engine(database_url), bootstrap, prefix, schema)

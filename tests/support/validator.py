@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from kafka import KafkaConsumer, TopicPartition
+
 from consumers.validator import Validator, ValidatorConfig
 from producers.publisher import Publisher
 from producers.sleutels import init_keys
@@ -17,6 +19,7 @@ from registry.bootstrap import build_validator
 from registry.demo import bouwer
 from registry.domein.parkeren import DEFAULT_TIMEOUT, Parkeerplaats, vouw_alles
 from registry.infra import codec, topics
+from registry.infra.kafka import client_config
 from registry.infra.topics import Topics
 from tests.support.pseudoniemen import REGISTRY_KEY, canoniek  # noqa: F401 (re-exported for the tests)
 
@@ -110,6 +113,21 @@ def drain(v: Validator) -> int:
 
 def read_topic(bootstrap: str, topic: str) -> list[Any]:
     return topics.read_all([bootstrap], topic)
+
+
+def read_uncommitted(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of ``topic`` up to the end offsets it has now, read_uncommitted (an aborted or still open write
+    shows too): for a login that may read the topic, what an idle-timed consumer sees, without the idle wait."""
+    consumer = KafkaConsumer(**client_config([bootstrap]), group_id=None, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        return [r for _tp, records in topics.batches_to_end(consumer, tps) for r in records]
+    finally:
+        consumer.close()
 
 
 def canonical(bootstrap: str, t: Topics) -> list[tuple[str, dict[str, Any]]]:
