@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.validator import HANGT_NA_S
-from registry.infra import metrics
+from registry.infra import metrics, topics
 from registry.infra.hangende_transacties import Transactiewacht
 from registry.infra.kafka import client_config
 from registry.infra.toegang import admin_client
@@ -68,13 +68,17 @@ def test_only_the_hanging_transaction_is_found_never_a_live_one(kafka_bootstrap:
         )
         live.commit_transaction()  # the live one was not touched: it still commits
         committed = KafkaConsumer(
-            **client_config(kafka_bootstrap),
-            isolation_level="read_committed",
-            auto_offset_reset="earliest",
-            consumer_timeout_ms=3000,
+            **client_config(kafka_bootstrap), isolation_level="read_committed", auto_offset_reset="earliest"
         )
-        committed.assign([hangt, TopicPartition(t.events, 1)])
-        values = sorted(r.value for r in committed)
+        both = [hangt, TopicPartition(t.events, 1)]
+        deadline = time.monotonic() + 30  # EndTxn returns before the coordinator has written the commit marker
+        while any(lso < hw for lso, hw in (_lso_en_hw(kafka_bootstrap, tp) for tp in both)):
+            assert time.monotonic() < deadline, "a transaction still open 30 s after its commit and its abort"
+            time.sleep(0.1)
+        committed.assign(both)
+        committed.seek_to_beginning(*both)
+        # up to the end offsets (no transaction is open on either any more): all a committed reader ever gets there
+        values = sorted(r.value for _tp, records in topics.batches_to_end(committed, both) for r in records)
         committed.close()
         assert values == [b"live"]  # the hanging record was aborted, never read as committed
     finally:

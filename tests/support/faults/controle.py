@@ -65,7 +65,7 @@ def wait_drained(stroom: Stroom, boek: Logboek, db: Engine, timeout: float) -> s
                 waiting = "the projector has not applied the whole log"
             else:
                 return None
-        time.sleep(1.0)
+        time.sleep(0.25)  # a row usually drains within a second: a coarse step would be most of its wait
     return waiting
 
 
