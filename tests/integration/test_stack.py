@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -13,25 +14,42 @@ from registry.infra.db import engine
 from registry.infra.kafka import client_config
 
 
-def _consume_all(
-    bootstrap: str, topic: str, isolation: str, expect_max: int, timeout_ms: int = 4000
-) -> list[ConsumerRecord]:
+def _open_transaction(bootstrap: str, tp: TopicPartition) -> bool:
+    """A transaction is still open on ``tp``: its last stable offset is below its high watermark."""
+    ends = []
+    for isolation in ("read_committed", "read_uncommitted"):
+        c = KafkaConsumer(**client_config(bootstrap), isolation_level=isolation)
+        try:
+            ends.append(int(c.end_offsets([tp])[tp]))
+        finally:
+            c.close()
+    return ends[0] < ends[1]
+
+
+def _consume_all(bootstrap: str, topic: str, isolation: str, expect_max: int) -> list[ConsumerRecord]:
+    """At most ``expect_max`` records of partition 0; fewer when the reader has reached the end and no transaction
+    is open there any more (the coordinator writes a commit or abort marker after EndTxn returned): all a reader ever
+    gets, without waiting for it to be idle."""
+    tp = TopicPartition(topic, 0)
     consumer = KafkaConsumer(
-        **client_config(bootstrap),
-        isolation_level=isolation,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-        consumer_timeout_ms=timeout_ms,
+        **client_config(bootstrap), isolation_level=isolation, enable_auto_commit=False, group_id=None
     )
-    consumer.assign([TopicPartition(topic, 0)])
-    out = []
-    for rec in consumer:
-        out.append(rec)
-        if len(out) >= expect_max:
-            break
-    consumer.close()
-    return out
+    out: list[ConsumerRecord] = []
+    deadline = time.monotonic() + 30
+    try:
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        while len(out) < expect_max:
+            got = consumer.poll(timeout_ms=200)
+            for records in got.values():
+                out.extend(records)
+            at_end = not got and not _open_transaction(bootstrap, tp)  # asked only when a poll brought nothing
+            if at_end and consumer.position(tp) >= consumer.end_offsets([tp])[tp]:
+                break
+            assert time.monotonic() < deadline, f"{tp}: no end in sight after 30 s"
+    finally:
+        consumer.close()
+    return out[:expect_max]
 
 
 def test_transactional_produce_with_offsets_is_read_committed(kafka_bootstrap: str, admin: Any, unique: str) -> None:
