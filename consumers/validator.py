@@ -124,6 +124,15 @@ HANGT_NA_S = TRANSACTIE_TIMEOUT_MS / 1000 + 10.0
 GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
 
 
+def per_batch(achter: int, config: ValidatorConfig) -> int:
+    """Records to judge in one batch, ``achter`` records behind the end of the input: near the end (live) at most
+    ``live_max_records``, so a record's commit waits for few others' judging; far behind (a backlog of more than a
+    full batch) ``max_poll_records``, whose fewer transactions keep the throughput."""
+    if achter > config.max_poll_records:
+        return config.max_poll_records
+    return max(1, min(config.live_max_records, config.max_poll_records))
+
+
 def staat_schema(schema: str, instance: int) -> str:
     """Where instance ``instance`` keeps its state snapshot: instances never overwrite each other's."""
     return schema if instance == 0 else f"{schema}_{instance}"
@@ -318,7 +327,7 @@ class Validator:
         if not self.consumer.subscription():  # nothing to read yet (``_abonneer`` looks again)
             time.sleep(timeout_ms / 1000)
             return 0
-        batch = groep.poll(self.consumer, timeout_ms)
+        batch = groep.poll(self.consumer, timeout_ms, max_records=self._per_batch())
         if time.monotonic() >= self.next_transaction_check:
             self.controleer_transacties()
         self.overdracht.verweesd()
@@ -384,7 +393,7 @@ class Validator:
         if vorig.te_vernietigen or vorig.te_legen or not groep.stabiel(self.consumer):
             return None
         sinds = self.overdracht.toewijzing_sinds
-        batch = self.consumer.poll(timeout_ms=0)
+        batch = self.consumer.poll(timeout_ms=0, max_records=self._per_batch())
         if self.overdracht.toewijzing_sinds != sinds or self.overdracht.nieuw:
             assigned = self.consumer.assignment()
             for tp, records in batch.items():
@@ -392,6 +401,17 @@ class Validator:
                     self.consumer.seek(tp, records[0].offset)
             return None
         return self._beoordeel(batch, [], False, self.clock()) if batch else None
+
+    def _per_batch(self) -> int:
+        """``per_batch`` for the records behind the high watermarks the last fetch saw (no broker round trip; a
+        partition not fetched yet counts 0)."""
+        assert self.consumer is not None
+        achter = 0
+        for tp in self.consumer.assignment():
+            end = self.consumer.highwater(tp)
+            if end is not None:
+                achter += max(0, end - self.consumer.position(tp))
+        return per_batch(achter, self.config)
 
     def _beoordeel(
         self, batch: dict[TopicPartition, list[Any]], opnieuw: list[Geparkeerd], verlopen: bool, now: dt.datetime
