@@ -200,6 +200,11 @@ class Validator:
         self.offsets_partities = 0  # partitions of __consumer_offsets (the group's offsets are on one of them)
         self.snapshotter = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"validator-{instance}-snapshot")
         self.snapshot_bezig: Future[None] | None = None  # the snapshot the snapshotter is writing
+        # the periodic hanging-transaction check asks the partition leaders (admin requests): in a thread of its own,
+        # so the loop does not wait for those round trips; the admin client is used by one thread at a time
+        self.controle = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"validator-{instance}-transacties")
+        self.controle_bezig: Future[None] | None = None
+        self.bewaakt: list[TopicPartition] = []  # the partitions the check looks at (taken by the loop's thread)
         self.schrijver = Schrijver(lambda: self.producer, lambda: self.watchdog_s, f"validator-{instance}-writer")
 
     @property
@@ -237,7 +242,7 @@ class Validator:
         )
         self.sender.producer = producer  # set first: ``close`` closes it also when the next line fails
         producer.init_transactions()  # fences and settles a previous incarnation's transaction
-        self.wacht = Transactiewacht(admin_client(self.config.bootstrap), self._bewaakte_partities, HANGT_NA_S)
+        self.wacht = Transactiewacht(admin_client(self.config.bootstrap), lambda: self.bewaakt, HANGT_NA_S)
         self.store.ensure()
         self.kluis.ensure()
         self.overdracht.parked_topic()
@@ -329,7 +334,7 @@ class Validator:
             return 0
         batch = groep.poll(self.consumer, timeout_ms, max_records=self._per_batch())
         if time.monotonic() >= self.next_transaction_check:
-            self.controleer_transacties()
+            self._controleer_op_achtergrond()
         self.overdracht.verweesd()
         if self.overdracht.nieuw:
             self._snapshot_klaar()  # the roll-forward saves a snapshot of its own: never two at once
@@ -486,10 +491,39 @@ class Validator:
 
     def controleer_transacties(self) -> None:
         """Abort hanging transactions (one log line each) and publish the age of the oldest open transaction per
-        canonical partition. Never raises: a failed check is logged and tried again at the next one."""
-        if self.wacht is None:
+        canonical partition, now (the hand-over calls it while it waits). Never raises: a failed check is logged and
+        tried again at the next one."""
+        self._controle_klaar()
+        if self.wacht is not None and self._neem_bewaakt():
+            self._controleer()
+
+    def _controleer_op_achtergrond(self) -> None:
+        """The periodic check, in the check's own thread; one still running is left to finish (looked at again at the
+        next batch)."""
+        if self.wacht is None or (self.controle_bezig is not None and not self.controle_bezig.done()):
             return
+        self._controle_klaar()
+        if self._neem_bewaakt():
+            self.controle_bezig = self.controle.submit(self._controleer)
+
+    def _neem_bewaakt(self) -> bool:
+        """The partitions to check, from the tail's metadata (its consumer belongs to the loop's thread)."""
         self.next_transaction_check = time.monotonic() + TRANSACTIE_CHECK_S
+        try:
+            self.bewaakt = self._bewaakte_partities()
+        except Exception as exc:  # noqa: BLE001 - measured again at the next check
+            log.warning("instance %d: open transactions not measured (%s)", self.instance, type(exc).__name__)
+            return False
+        return True
+
+    def _controle_klaar(self) -> None:
+        """Wait for the check in flight (it never raises): after this the loop's thread may use the admin client."""
+        bezig, self.controle_bezig = self.controle_bezig, None
+        if bezig is not None:
+            bezig.result()
+
+    def _controleer(self) -> None:
+        assert self.wacht is not None
         try:  # one question to the partition leaders serves the gauge and the check
             open_ = self.wacht.open_transacties()
         except Exception as exc:  # noqa: BLE001 - measured again at the next check
@@ -511,6 +545,7 @@ class Validator:
         waits out the ingress retention. Everything before the committed positions is in the canonical log, the
         refusals or the parked topic (re-encrypted) already. A failure is logged: the retention still ends them."""
         assert self.consumer is not None and self.wacht is not None
+        self._controle_klaar()  # the admin client: one thread at a time
         tot = {tp: self.consumer.position(tp) for tp in self.consumer.assignment() if tp.partition in partities}
         try:
             self.wacht.admin.delete_records({tp: o for tp, o in tot.items() if o})
@@ -574,6 +609,7 @@ class Validator:
                 log.warning("instance %d: state snapshot not saved at close (%s)", self.instance, type(exc).__name__)
         self.schrijver.close()
         self.snapshotter.shutdown(wait=True)
+        self.controle.shutdown(wait=True)
         if self.consumer is not None:
             self.consumer.close()
         if self.volger is not None:

@@ -348,6 +348,70 @@ def test_every_poll_of_the_loop_asks_for_a_live_batch_near_the_end_and_a_full_on
     assert achterop.max_records[:2] == [verwacht, verwacht]  # the first poll and the pipelined one
 
 
+# ---- the periodic hanging-transaction check: in a thread of its own ---------------------------------------------
+class _Wacht:
+    """A hanging-transaction check whose question to the partition leaders waits for ``vrij``; remembers which
+    thread asked, in order (begin, end)."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        self.vrij = threading.Event()
+        self.vragen: list[tuple[str, str]] = []
+        self.admin = SimpleNamespace(describe_topics=lambda names: [{"partitions": list(range(50))}])
+
+    def open_transacties(self) -> list[Any]:
+        self.vragen.append((threading.current_thread().name, "begin"))
+        self.vrij.wait(5)
+        self.vragen.append((threading.current_thread().name, "eind"))
+        return []
+
+    def oudste_per_partitie(self, open_: Any) -> dict[TopicPartition, float]:
+        return {}
+
+
+class _Meta:
+    """The tail's consumer, for the partitions the check looks at."""
+
+    def topics(self) -> set[str]:
+        return {"t.events", "t.rejections.sbb", "t.ingress.sbb"}
+
+    def partitions_for_topic(self, name: str) -> set[int]:
+        return {0, 1}
+
+
+def _met_wacht() -> tuple[Validator, _Wacht]:
+    v, _, volger, _ = _batch_validator(_Producer())
+    volger.consumer, volger.tps = _Meta(), []  # type: ignore[attr-defined]
+    v.wacht = wacht = _Wacht()  # type: ignore[assignment]
+    return v, wacht
+
+
+def test_the_periodic_transaction_check_runs_in_its_own_thread_while_the_loop_goes_on() -> None:
+    v, wacht = _met_wacht()
+    v.next_transaction_check = 0.0  # due
+    assert v.run_once() == 1  # the batch is committed while the check still waits for the partition leaders
+    assert v.controle_bezig is not None and not v.controle_bezig.done()
+    assert v.next_transaction_check > time.monotonic()
+    assert {(tp.topic, tp.partition) for tp in v.bewaakt} >= {("t.events", 1), ("t.rejections.sbb", 0)}
+    wacht.vrij.set()
+    v._controle_klaar()
+    assert wacht.vragen == [("validator-0-transacties_0", "begin"), ("validator-0-transacties_0", "eind")]
+
+
+def test_the_check_the_hand_over_asks_for_waits_for_the_one_in_flight_and_runs_at_once() -> None:
+    v, wacht = _met_wacht()
+    v.next_transaction_check = 0.0
+    v._controleer_op_achtergrond()
+    v._controleer_op_achtergrond()  # still running: not a second one
+    threading.Timer(0.1, wacht.vrij.set).start()
+    v.controleer_transacties()  # the admin client is used by one thread at a time
+    hier = threading.current_thread().name
+    achtergrond = "validator-0-transacties_0"
+    assert wacht.vragen == [(achtergrond, "begin"), (achtergrond, "eind"), (hier, "begin"), (hier, "eind")]
+    assert v.controle_bezig is None
+
+
 class _ThreadStore(FakeStore):
     """Remembers which thread wrote each snapshot; ``fout``: the write fails."""
 
