@@ -357,7 +357,7 @@ class Validator:
             return 0
         if self.erasures:  # an erased person's entities leave the snapshot at once
             self._save_snapshot()
-        elif self.snapshot_pending and time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S:
+        elif self.snapshot_pending and time.monotonic() - self.snapshot_at >= STAAT_BEWAREN_S and self._snapshot_vrij():
             self._save_snapshot(achtergrond=True)  # nothing judged is uncommitted now: committed state only
         metrics.BATCH_SECONDS.labels("validator").observe(time.perf_counter() - started)
         metrics.record_lag(self.config.group, self.consumer, self.consumer.assignment())
@@ -565,6 +565,11 @@ class Validator:
         else:
             self.store.schrijf(bevroren, offsets)
         self.snapshot_pending, self.snapshot_at = False, time.monotonic()
+
+    def _snapshot_vrij(self) -> bool:
+        """No snapshot is being written: a busy loop does not wait for a slow database write, the next snapshot
+        follows at a later batch (the one being written covers all but the newest batches)."""
+        return self.snapshot_bezig is None or self.snapshot_bezig.done()
 
     def _snapshot_klaar(self) -> None:
         """Wait for the snapshot being written; a failed write raises here, as a failed save did."""

@@ -444,3 +444,35 @@ def test_a_failed_background_snapshot_raises_at_the_next_wait_as_a_failed_save_d
     assert v.run_once() == 1
     with pytest.raises(RuntimeError, match="database gone"):
         v._snapshot_klaar()
+
+
+class _TrageStore(_ThreadStore):
+    """A snapshot write that waits for ``vrij``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vrij = threading.Event()
+
+    def schrijf(self, bevroren: Any, offsets: dict[int, int]) -> None:
+        self.vrij.wait(5)
+        super().schrijf(bevroren, offsets)
+
+
+def test_a_busy_loop_does_not_wait_for_a_snapshot_still_being_written() -> None:
+    from registry.infra import codec
+    from tests.support.builders import referentie_events
+    from tests.support.validator_fakes import Rec
+
+    v, consumer, _, _ = _batch_validator(_Producer())
+    v.store = v.overdracht.store = store = _TrageStore()
+    assert v.run_once() == 1  # the snapshot (due: none saved yet) goes to the snapshot thread, and hangs there
+    bezig = v.snapshot_bezig
+    v.snapshot_at = 0.0  # due again
+    event_type, record = referentie_events()[1]
+    consumer.records = [Rec(codec.encode(event_type, record), topic=consumer.tp.topic, offset=1)]
+    started = time.monotonic()
+    assert v.run_once() == 1  # returns without waiting for the write
+    assert time.monotonic() - started < 2 and v.snapshot_bezig is bezig and v.snapshot_pending
+    store.vrij.set()
+    v._snapshot_klaar()
+    assert store.threads == ["validator-0-snapshot_0"]
