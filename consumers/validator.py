@@ -204,7 +204,6 @@ class Validator:
         # so the loop does not wait for those round trips; the admin client is used by one thread at a time
         self.controle = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"validator-{instance}-transacties")
         self.controle_bezig: Future[None] | None = None
-        self.bewaakt: list[TopicPartition] = []  # the partitions the check looks at (taken by the loop's thread)
         self.schrijver = Schrijver(lambda: self.producer, lambda: self.watchdog_s, f"validator-{instance}-writer")
 
     @property
@@ -242,7 +241,7 @@ class Validator:
         )
         self.sender.producer = producer  # set first: ``close`` closes it also when the next line fails
         producer.init_transactions()  # fences and settles a previous incarnation's transaction
-        self.wacht = Transactiewacht(admin_client(self.config.bootstrap), lambda: self.bewaakt, HANGT_NA_S)
+        self.wacht = Transactiewacht(admin_client(self.config.bootstrap), self._bewaakte_partities, HANGT_NA_S)
         self.store.ensure()
         self.kluis.ensure()
         self.overdracht.parked_topic()
@@ -475,15 +474,19 @@ class Validator:
     # ---- hanging transactions ----------------------------------------------------------------------
     def _bewaakte_partities(self) -> list[TopicPartition]:
         """Every partition this validator writes in its transactions: the canonical log, parked, rejections (shared
-        and per partner), dead letters, and the ``__consumer_offsets`` partition of its group's offsets."""
-        assert self.wacht is not None and self.volger is not None
-        t = self.topics
-        meta = self.volger.consumer
+        and per partner), dead letters, and the ``__consumer_offsets`` partition of its group's offsets. Asked of
+        the admin client (the check's thread uses it alone; the consumers belong to the loop's thread)."""
+        assert self.wacht is not None
+        t, admin = self.topics, self.wacht.admin
         names = {t.events, t.parked, t.rejections, t.deadletter}
-        names |= {n for n in meta.topics() if n.startswith(t.rejections + ".")}
-        tps = [TopicPartition(n, p) for n in sorted(names) for p in sorted(meta.partitions_for_topic(n) or ())]
+        names |= {n for n in admin.list_topics() if n.startswith(t.rejections + ".")}
+        tps = [
+            TopicPartition(d["name"], p["partition_index"])
+            for d in sorted(admin.describe_topics(sorted(names)), key=lambda d: str(d["name"]))
+            for p in sorted(d.get("partitions") or (), key=lambda p: int(p["partition_index"]))
+        ]
         if not self.offsets_partities:
-            described = self.wacht.admin.describe_topics([OFFSETS_TOPIC])
+            described = admin.describe_topics([OFFSETS_TOPIC])
             self.offsets_partities = len(described[0].get("partitions") or ()) if described else 0
         if self.offsets_partities:
             tps.append(TopicPartition(OFFSETS_TOPIC, groep_partitie(self.config.group, self.offsets_partities)))
@@ -494,8 +497,7 @@ class Validator:
         canonical partition, now (the hand-over calls it while it waits). Never raises: a failed check is logged and
         tried again at the next one."""
         self._controle_klaar()
-        if self.wacht is not None and self._neem_bewaakt():
-            self._controleer()
+        self._controleer()
 
     def _controleer_op_achtergrond(self) -> None:
         """The periodic check, in the check's own thread; one still running is left to finish (looked at again at the
@@ -503,18 +505,7 @@ class Validator:
         if self.wacht is None or (self.controle_bezig is not None and not self.controle_bezig.done()):
             return
         self._controle_klaar()
-        if self._neem_bewaakt():
-            self.controle_bezig = self.controle.submit(self._controleer)
-
-    def _neem_bewaakt(self) -> bool:
-        """The partitions to check, from the tail's metadata (its consumer belongs to the loop's thread)."""
-        self.next_transaction_check = time.monotonic() + TRANSACTIE_CHECK_S
-        try:
-            self.bewaakt = self._bewaakte_partities()
-        except Exception as exc:  # noqa: BLE001 - measured again at the next check
-            log.warning("instance %d: open transactions not measured (%s)", self.instance, type(exc).__name__)
-            return False
-        return True
+        self.controle_bezig = self.controle.submit(self._controleer)
 
     def _controle_klaar(self) -> None:
         """Wait for the check in flight (it never raises): after this the loop's thread may use the admin client."""
@@ -523,7 +514,9 @@ class Validator:
             bezig.result()
 
     def _controleer(self) -> None:
-        assert self.wacht is not None
+        if self.wacht is None:
+            return
+        self.next_transaction_check = time.monotonic() + TRANSACTIE_CHECK_S
         try:  # one question to the partition leaders serves the gauge and the check
             open_ = self.wacht.open_transacties()
         except Exception as exc:  # noqa: BLE001 - measured again at the next check

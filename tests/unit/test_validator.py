@@ -349,19 +349,32 @@ def test_every_poll_of_the_loop_asks_for_a_live_batch_near_the_end_and_a_full_on
 
 
 # ---- the periodic hanging-transaction check: in a thread of its own ---------------------------------------------
+class _Admin:
+    """The admin client's metadata: every topic has two partitions, ``__consumer_offsets`` fifty."""
+
+    def list_topics(self) -> list[str]:
+        return ["t.events", "t.rejections.sbb", "t.ingress.sbb"]
+
+    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
+        return [
+            {"name": n, "partitions": [{"partition_index": p} for p in range(50 if n == "__consumer_offsets" else 2)]}
+            for n in names
+        ]
+
+
 class _Wacht:
     """A hanging-transaction check whose question to the partition leaders waits for ``vrij``; remembers which
-    thread asked, in order (begin, end)."""
+    thread asked, in order (begin, end), and about which partitions."""
 
-    def __init__(self) -> None:
-        from types import SimpleNamespace
-
+    def __init__(self, partities: Any) -> None:
+        self.partities, self.admin = partities, _Admin()
         self.vrij = threading.Event()
         self.vragen: list[tuple[str, str]] = []
-        self.admin = SimpleNamespace(describe_topics=lambda names: [{"partitions": list(range(50))}])
+        self.gevraagd: list[TopicPartition] = []
 
     def open_transacties(self) -> list[Any]:
         self.vragen.append((threading.current_thread().name, "begin"))
+        self.gevraagd = list(self.partities())
         self.vrij.wait(5)
         self.vragen.append((threading.current_thread().name, "eind"))
         return []
@@ -370,20 +383,10 @@ class _Wacht:
         return {}
 
 
-class _Meta:
-    """The tail's consumer, for the partitions the check looks at."""
-
-    def topics(self) -> set[str]:
-        return {"t.events", "t.rejections.sbb", "t.ingress.sbb"}
-
-    def partitions_for_topic(self, name: str) -> set[int]:
-        return {0, 1}
-
-
 def _met_wacht() -> tuple[Validator, _Wacht]:
     v, _, volger, _ = _batch_validator(_Producer())
-    volger.consumer, volger.tps = _Meta(), []  # type: ignore[attr-defined]
-    v.wacht = wacht = _Wacht()  # type: ignore[assignment]
+    volger.tps = []  # type: ignore[attr-defined]
+    v.wacht = wacht = _Wacht(v._bewaakte_partities)  # type: ignore[assignment]
     return v, wacht
 
 
@@ -392,11 +395,13 @@ def test_the_periodic_transaction_check_runs_in_its_own_thread_while_the_loop_go
     v.next_transaction_check = 0.0  # due
     assert v.run_once() == 1  # the batch is committed while the check still waits for the partition leaders
     assert v.controle_bezig is not None and not v.controle_bezig.done()
-    assert v.next_transaction_check > time.monotonic()
-    assert {(tp.topic, tp.partition) for tp in v.bewaakt} >= {("t.events", 1), ("t.rejections.sbb", 0)}
     wacht.vrij.set()
     v._controle_klaar()
     assert wacht.vragen == [("validator-0-transacties_0", "begin"), ("validator-0-transacties_0", "eind")]
+    assert v.next_transaction_check > time.monotonic()
+    gevraagd = {(tp.topic, tp.partition) for tp in wacht.gevraagd}  # from the admin client, in the check's thread
+    assert gevraagd >= {("t.events", 1), ("t.rejections.sbb", 0), ("t.parked", 1)}
+    assert not any(tp.topic == "t.ingress.sbb" for tp in wacht.gevraagd) and len(gevraagd) == 11
 
 
 def test_the_check_the_hand_over_asks_for_waits_for_the_one_in_flight_and_runs_at_once() -> None:
