@@ -10,8 +10,10 @@ Per poll batch, in ONE Kafka transaction: decode, judge (registry.regels), appen
 accepted events to ``<prefix>.events``, refusals to ``.rejections``, undecodable
 bytes to ``.deadletter``, and commit the ingress offsets (send_offsets_to_transaction).
 Pipelined (consumers/schrijver.py): a writer thread sends and commits batch N while the main thread polls and
-judges batch N+1; N+1 goes to the writer once N committed, and a fenced N takes N+1 down with it. The state
-snapshot is written by a thread of its own, from rows taken between batches when nothing judged is uncommitted.
+judges batch N+1; N+1 goes to the writer once N committed, and a fenced N takes N+1 down with it. Near the end of
+the input a batch is small (``per_batch``: a record's commit waits for the judging of every record polled with it),
+far behind it is full. The state snapshot is written by a thread of its own, from rows taken between batches when
+nothing judged is uncommitted; the periodic hanging-transaction check also runs in a thread of its own.
 
 State (registry.staat) is a fold over the canonical log. It is persisted to
 PostgreSQL after each committed transaction together with the canonical offsets it
