@@ -10,10 +10,9 @@ Per poll batch, in ONE Kafka transaction: decode, judge (registry.regels), appen
 accepted events to ``<prefix>.events``, refusals to ``.rejections``, undecodable
 bytes to ``.deadletter``, and commit the ingress offsets (send_offsets_to_transaction).
 Pipelined (consumers/schrijver.py): a writer thread sends and commits batch N while the main thread polls and
-judges batch N+1; N+1 goes to the writer once N committed, and a fenced N takes N+1 down with it. Near the end of
-the input a batch is small (``per_batch``: a record's commit waits for the judging of every record polled with it),
-far behind it is full. The state snapshot is written by a thread of its own, from rows taken between batches when
-nothing judged is uncommitted; the periodic hanging-transaction check also runs in a thread of its own.
+judges batch N+1; N+1 goes to the writer once N committed, and a fenced N takes N+1 down with it. The state
+snapshot is written by a thread of its own, from rows taken between batches when nothing judged is uncommitted; the
+periodic hanging-transaction check also runs in a thread of its own.
 
 State (registry.staat) is a fold over the canonical log. It is persisted to
 PostgreSQL after each committed transaction together with the canonical offsets it
@@ -124,15 +123,6 @@ TRANSACTIE_CHECK_S = 10.0
 HANGT_NA_S = TRANSACTIE_TIMEOUT_MS / 1000 + 10.0
 # the broker refused the ingress offsets: the group moved on (a rebalance while the transaction was open)
 GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
-
-
-def per_batch(achter: int, config: ValidatorConfig) -> int:
-    """Records to judge in one batch, ``achter`` records behind the end of the input: near the end (live) at most
-    ``live_max_records``, so a record's commit waits for few others' judging; far behind (a backlog of more than a
-    full batch) ``max_poll_records``, whose fewer transactions keep the throughput."""
-    if achter > config.max_poll_records:
-        return config.max_poll_records
-    return max(1, min(config.live_max_records, config.max_poll_records))
 
 
 def staat_schema(schema: str, instance: int) -> str:
@@ -333,7 +323,7 @@ class Validator:
         if not self.consumer.subscription():  # nothing to read yet (``_abonneer`` looks again)
             time.sleep(timeout_ms / 1000)
             return 0
-        batch = groep.poll(self.consumer, timeout_ms, max_records=self._per_batch())
+        batch = groep.poll(self.consumer, timeout_ms)
         if time.monotonic() >= self.next_transaction_check:
             self._controleer_op_achtergrond()
         self.overdracht.verweesd()
@@ -399,7 +389,7 @@ class Validator:
         if vorig.te_vernietigen or vorig.te_legen or not groep.stabiel(self.consumer):
             return None
         sinds = self.overdracht.toewijzing_sinds
-        batch = self.consumer.poll(timeout_ms=0, max_records=self._per_batch())
+        batch = self.consumer.poll(timeout_ms=0)
         if self.overdracht.toewijzing_sinds != sinds or self.overdracht.nieuw:
             assigned = self.consumer.assignment()
             for tp, records in batch.items():
@@ -407,17 +397,6 @@ class Validator:
                     self.consumer.seek(tp, records[0].offset)
             return None
         return self._beoordeel(batch, [], False, self.clock()) if batch else None
-
-    def _per_batch(self) -> int:
-        """``per_batch`` for the records behind the high watermarks the last fetch saw (no broker round trip; a
-        partition not fetched yet counts 0)."""
-        assert self.consumer is not None
-        achter = 0
-        for tp in self.consumer.assignment():
-            end = self.consumer.highwater(tp)
-            if end is not None:
-                achter += max(0, end - self.consumer.position(tp))
-        return per_batch(achter, self.config)
 
     def _beoordeel(
         self, batch: dict[TopicPartition, list[Any]], opnieuw: list[Geparkeerd], verlopen: bool, now: dt.datetime

@@ -30,9 +30,6 @@ class ValidatorConfig:
     prefix: str = "praktijkleren"
     schema: str = "validator"
     max_poll_records: int = 2000
-    # records per batch near the end of the input (``Validator.per_batch``): a record's commit waits for the
-    # judging of every record polled with it, so a live batch is kept to a few tens of milliseconds of judging
-    live_max_records: int = 250
     park_timeout: dt.timedelta = parkeren.DEFAULT_TIMEOUT
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     deadletter_prefix_bytes: int = DEFAULT_DEADLETTER_PREFIX_BYTES

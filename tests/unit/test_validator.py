@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from kafka import TopicPartition
 
-from consumers.validator import EXIT_TRANSACTIE_HANGT, Validator, per_batch, staat_schema, watchdog
+from consumers.validator import EXIT_TRANSACTIE_HANGT, Validator, staat_schema, watchdog
 from tests.support.validator_fakes import FakeHerversleutelaar, FakeKluis, FakeStore, config
 
 
@@ -310,42 +309,6 @@ def test_a_rebalance_in_the_pipelined_poll_seeks_its_records_back_for_after_the_
     assert v.run_once() == 1  # only the first batch: the second waits for the hand-over
     assert producer.calls == ["begin", "send t.events", "offsets", "commit"]
     assert consumer.gezocht == {consumer.tp: 1} and len(v.staat.event_ids) == 1
-
-
-# ---- batch size: small near the end of the input, full when far behind ------------------------------------------
-def test_a_live_batch_is_bounded_and_a_backlog_gets_full_batches() -> None:
-    c = config(max_poll_records=2000, live_max_records=250)
-    assert per_batch(0, c) == per_batch(2000, c) == 250  # within one full batch of the end: live
-    assert per_batch(2001, c) == per_batch(10**6, c) == 2000  # far behind: few large transactions
-    assert per_batch(0, config(max_poll_records=100, live_max_records=250)) == 100  # never above max_poll_records
-    assert per_batch(0, config(live_max_records=0)) == 1
-
-
-class _Achter(_Consumers):
-    """Remembers the ``max_records`` of every poll; its partition's end is ``achter`` records past the position."""
-
-    def __init__(self, tp: TopicPartition, batches: list[list[Any]], achter: int) -> None:
-        super().__init__(tp, batches)
-        self.achter, self.max_records = achter, list[Any]()
-
-    def poll(self, timeout_ms: int = 0, **kwargs: Any) -> dict[TopicPartition, list[Any]]:
-        self.max_records.append(kwargs.get("max_records"))
-        return super().poll(timeout_ms)
-
-    def highwater(self, tp: TopicPartition) -> int:
-        return self.position(tp) + self.achter
-
-
-@pytest.mark.parametrize(("achter", "verwacht"), [(10, 250), (2000, 250), (5000, 2000)])
-def test_every_poll_of_the_loop_asks_for_a_live_batch_near_the_end_and_a_full_one_far_behind(
-    achter: int, verwacht: int
-) -> None:
-    v, consumer, _, _ = _pipeline_validator(2)
-    v.config = replace(v.config, max_poll_records=2000, live_max_records=250)
-    v.consumer = v.overdracht.consumer = achterop = _Achter(consumer.tp, consumer.batches, achter)  # type: ignore[assignment]
-    v.schrijver.producer = lambda: _WachtendeProducer(achterop, 2)
-    assert v.run_once() == 2
-    assert achterop.max_records[:2] == [verwacht, verwacht]  # the first poll and the pipelined one
 
 
 # ---- the periodic hanging-transaction check: in a thread of its own ---------------------------------------------
