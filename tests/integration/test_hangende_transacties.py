@@ -20,18 +20,7 @@ from registry.infra.toegang import admin_client
 from tests.integration.test_validator import reference
 from tests.support import validator as h
 from tests.support.builders import aanmelding
-from tests.support.hangend import hangende_transactie
-
-
-def _lso_en_hw(bootstrap: str, tp: TopicPartition) -> tuple[int, int]:
-    ends = []
-    for isolation in ("read_committed", "read_uncommitted"):
-        c = KafkaConsumer(**client_config(bootstrap), isolation_level=isolation)
-        try:
-            ends.append(int(c.end_offsets([tp])[tp]))
-        finally:
-            c.close()
-    return ends[0], ends[1]
+from tests.support.hangend import hangende_transactie, lso_en_hw
 
 
 def _aborted(topic: str) -> float:
@@ -57,14 +46,14 @@ def test_only_the_hanging_transaction_is_found_never_a_live_one(kafka_bootstrap:
         assert [(g.tp, g.producer_id, g.producer_epoch) for g in gevonden] == [(hangt, pid, epoch)]
         # a young one is left alone: nothing is aborted before it has been quiet for min_stil_s
         assert Transactiewacht(admin, lambda: [hangt], min_stil_s=3600).hangende() == []
-        lso, hw = _lso_en_hw(kafka_bootstrap, hangt)
+        lso, hw = lso_en_hw(kafka_bootstrap, hangt)
         assert lso < hw
         assert [g.tp for g in wacht.ruim_op()] == [hangt]
-        lso, hw = _lso_en_hw(kafka_bootstrap, hangt)
+        lso, hw = lso_en_hw(kafka_bootstrap, hangt)
         assert lso == hw  # past the abort marker: read_committed readers go on
         assert (
-            _lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[0]
-            < _lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[1]
+            lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[0]
+            < lso_en_hw(kafka_bootstrap, TopicPartition(t.events, 1))[1]
         )
         live.commit_transaction()  # the live one was not touched: it still commits
         committed = KafkaConsumer(
@@ -72,7 +61,7 @@ def test_only_the_hanging_transaction_is_found_never_a_live_one(kafka_bootstrap:
         )
         both = [hangt, TopicPartition(t.events, 1)]
         deadline = time.monotonic() + 30  # EndTxn returns before the coordinator has written the commit marker
-        while any(lso < hw for lso, hw in (_lso_en_hw(kafka_bootstrap, tp) for tp in both)):
+        while any(lso < hw for lso, hw in (lso_en_hw(kafka_bootstrap, tp) for tp in both)):
             assert time.monotonic() < deadline, "a transaction still open 30 s after its commit and its abort"
             time.sleep(0.1)
         committed.assign(both)
@@ -98,7 +87,7 @@ def test_a_validator_that_waits_on_a_hanging_transaction_aborts_it_and_goes_on(
     before = len(h.canonical(kafka_bootstrap, t))
     stuck = [TopicPartition(t.events, p) for p in (1, 2, 3)]
     hangende_transactie(kafka_bootstrap, stuck, f"{prefix}-validator-stuk", waarde=b"\xc3\x01not an event")
-    assert all(lso < hw for lso, hw in (_lso_en_hw(kafka_bootstrap, tp) for tp in stuck))
+    assert all(lso < hw for lso, hw in (lso_en_hw(kafka_bootstrap, tp) for tp in stuck))
     aborted_before = _aborted(t.events)
     caplog.set_level(logging.WARNING, logger="praktijkregister.transacties")
     started = time.monotonic()
@@ -109,7 +98,7 @@ def test_a_validator_that_waits_on_a_hanging_transaction_aborts_it_and_goes_on(
         assert _aborted(t.events) - aborted_before == 3
         lines = [r.getMessage() for r in caplog.records if "hanging transaction aborted" in r.getMessage()]
         assert len(lines) == 3 and all(t.events in line for line in lines)
-        assert all(lso == hw for lso, hw in (_lso_en_hw(kafka_bootstrap, tp) for tp in stuck))
+        assert all(lso == hw for lso, hw in (lso_en_hw(kafka_bootstrap, tp) for tp in stuck))
         record: dict[str, Any] = aanmelding(partner="gemeente.gm0599")
         h.publish(kafka_bootstrap, prefix, [("KandidaatAangemeld", record)])
         h.drain(v)
@@ -154,6 +143,6 @@ def test_operators_list_and_abort_hanging_transactions_by_hand(kafka_bootstrap: 
     ]  # after its aborted first one
     aborted = cli("--abort")
     assert aborted.returncode == 0 and aborted.stdout.startswith("aborted\t"), aborted.stderr
-    assert _lso_en_hw(kafka_bootstrap, tp)[0] == _lso_en_hw(kafka_bootstrap, tp)[1]
+    assert lso_en_hw(kafka_bootstrap, tp)[0] == lso_en_hw(kafka_bootstrap, tp)[1]
     again = cli()
     assert again.returncode == 0 and again.stdout == "" and "0 hanging transaction(s)" in again.stderr

@@ -12,18 +12,13 @@ from sqlalchemy import text
 
 from registry.infra.db import engine
 from registry.infra.kafka import client_config
+from tests.support.hangend import lso_en_hw
 
 
-def _open_transaction(bootstrap: str, tp: TopicPartition) -> bool:
-    """A transaction is still open on ``tp``: its last stable offset is below its high watermark."""
-    ends = []
-    for isolation in ("read_committed", "read_uncommitted"):
-        c = KafkaConsumer(**client_config(bootstrap), isolation_level=isolation)
-        try:
-            ends.append(int(c.end_offsets([tp])[tp]))
-        finally:
-            c.close()
-    return ends[0] < ends[1]
+def _dicht(bootstrap: str, tp: TopicPartition) -> bool:
+    """No transaction is open on ``tp`` (its last stable offset is its high watermark)."""
+    lso, hw = lso_en_hw(bootstrap, tp)
+    return lso == hw
 
 
 def _consume_all(bootstrap: str, topic: str, isolation: str, expect_max: int) -> list[ConsumerRecord]:
@@ -43,7 +38,7 @@ def _consume_all(bootstrap: str, topic: str, isolation: str, expect_max: int) ->
             got = consumer.poll(timeout_ms=200)
             for records in got.values():
                 out.extend(records)
-            at_end = not got and not _open_transaction(bootstrap, tp)  # asked only when a poll brought nothing
+            at_end = not got and _dicht(bootstrap, tp)  # asked only when a poll brought nothing
             if at_end and consumer.position(tp) >= consumer.end_offsets([tp])[tp]:
                 break
             assert time.monotonic() < deadline, f"{tp}: no end in sight after 30 s"

@@ -12,12 +12,24 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-from kafka import KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from registry.infra.kafka import client_config
 
 VERIFICATIE = "transaction.partition.verification.enable"
+
+
+def lso_en_hw(bootstrap: str, tp: TopicPartition) -> tuple[int, int]:
+    """``tp``'s last stable offset and high watermark: a transaction is open on it while the first is below."""
+    ends = []
+    for isolation in ("read_committed", "read_uncommitted"):
+        c = KafkaConsumer(**client_config(bootstrap), isolation_level=isolation)
+        try:
+            ends.append(int(c.end_offsets([tp])[tp]))
+        finally:
+            c.close()
+    return ends[0], ends[1]
 
 
 @contextlib.contextmanager
