@@ -32,10 +32,11 @@ def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tu
     prefix = fresh_prefix()
     t = Topics(prefix)
     topics.create([bootstrap], 6, [], prefix)
-    out, produced = [], 0
+    out, produced, seed = [], 0, 0
     for size in sizes:
         while produced < size:  # ~9 events per deelnemer in the scenario
-            produced += produce_canonical(bootstrap, t.events, max(1, (size - produced) // 9 + 1))
+            seed += 1
+            produced += produce_canonical(bootstrap, t.events, max(1, (size - produced) // 9 + 1), seed=seed)
         res = subprocess.run(
             [sys.executable, "-c", REPLAY, bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections],
             capture_output=True,

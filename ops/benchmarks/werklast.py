@@ -49,11 +49,12 @@ def fresh_prefix() -> str:
     return f"bench{uuid.uuid4().hex[:6]}"
 
 
-def produce_canonical(bootstrap: str, topic: str, n_deelnemers: int) -> int:
-    """Write a plausible canonical log (tests.support.builders.scenario) straight to ``topic``."""
+def produce_canonical(bootstrap: str, topic: str, n_deelnemers: int, seed: int = 1) -> int:
+    """Write a plausible canonical log (tests.support.builders.scenario) straight to ``topic``. Each ``seed`` makes
+    other deelnemers and event ids: a log grown by a second call must not repeat the first call's events."""
     producer = KafkaProducer(**client_config([bootstrap]), linger_ms=50, batch_size=512 * 1024, acks=1)
     n = 0
-    for event_type, record in builders.scenario(n_deelnemers):
+    for event_type, record in builders.scenario(n_deelnemers, seed=seed):
         producer.send(topic, key=events.key(event_type, record), value=codec.encode(event_type, record))
         n += 1
     producer.flush()
