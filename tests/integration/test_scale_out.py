@@ -127,6 +127,10 @@ def _wait(condition: Any, what: str, timeout_s: float = 180.0) -> None:
         time.sleep(0.5)
 
 
+def _took_over(log: Path) -> bool:
+    return log.exists() and "took over" in log.read_text(errors="replace")
+
+
 def _projected(engine: Engine, bootstrap: str, prefix: str) -> bool:
     """Every projection has stored the end of every partition it reads (the runners caught up)."""
     ends = {topic: _ends(bootstrap, f"{prefix}.{topic}") for topic in ("events", "rejections")}
@@ -215,8 +219,9 @@ def test_two_validators_and_two_projectors_equal_one_of_each_also_when_one_is_ki
     h.make_topics(kafka_bootstrap, twee, PARTNERS)
     env = _env(kafka_bootstrap, database_url, twee, key_file(tmp_path))
     h.publish(kafka_bootstrap, twee, first)
-    log = tmp_path / "survivor.log"
-    doomed, survivor = _validator(env, twee, 0), _validator(env, twee, 1, "--idle-exit", "15", log=log)
+    log, doomed_log = tmp_path / "survivor.log", tmp_path / "doomed.log"
+    doomed = _validator(env, twee, 0, log=doomed_log)
+    survivor = _validator(env, twee, 1, "--idle-exit", "15", log=log)
     projector_logs = [tmp_path / "projector-0.log", tmp_path / "projector-1.log"]
     projectors = [_projector(env, twee, projector_logs[0]), _projector(env, twee, projector_logs[1])]
     try:
@@ -224,6 +229,8 @@ def test_two_validators_and_two_projectors_equal_one_of_each_also_when_one_is_ki
         h.publish(kafka_bootstrap, twee, refdata)
         # 150 aanmeldingen (accepted at once) + the first 50 releases after the reference data
         _wait(lambda: sum(_ends(kafka_bootstrap, f"{twee}.events").values()) >= 200, "the first releases")
+        # a loaded machine starts one Python much later than the other: kill only once both hold partitions
+        _wait(lambda: all(_took_over(p) for p in (doomed_log, log)), "both validators to hold partitions")
         doomed.send_signal(signal.SIGKILL)  # mid-stream: releasing, or projecting what was released
         projectors[0].send_signal(signal.SIGKILL)
         h.publish(kafka_bootstrap, twee, second)  # lands on every partition: the survivor must take over
