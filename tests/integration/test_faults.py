@@ -1,16 +1,13 @@
 """The short fault suite: ``./ops/faults --short`` starts a PRIVATE stack (its own Kafka and PostgreSQL,
 so the shared one is never stopped), streams events, kills the validator, the broker and the database (one of each kind; the full run does all),
 kills the API under load and sends poison; the table it prints must show nothing lost, nothing duplicated and read
-models equal to a clean replay after every fault."""
+models equal to a clean replay after every fault. It runs beside the other integration tests (``short_fault_run`` in
+tests/integration/conftest.py starts it with the first of them)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-from pathlib import Path
+from tests.support.faults.kort import KorteRun
 
-ROOT = Path(__file__).resolve().parents[2]
 FAULTS = [
     "validator SIGKILL",
     "Kafka SIGKILL + restart",
@@ -28,27 +25,9 @@ def parse_table(out: str) -> dict[str, dict[str, str]]:
     return {r["fault"]: r for r in rows}
 
 
-def run_short(timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """``./ops/faults --short``; on a timeout SIGINT (not SIGKILL) its process group, so the driver still takes its
-    private stack down and no server of this run is left behind."""
-    proc = subprocess.Popen(
-        [str(ROOT / "ops" / "faults"), "--short"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=300)
-        raise AssertionError(f"./ops/faults --short took over {timeout:.0f} s:\n{out}\n{err[-3000:]}") from None
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-
-
-def test_short_fault_suite_loses_and_duplicates_nothing() -> None:
-    done = run_short()
+def test_short_fault_suite_loses_and_duplicates_nothing(short_fault_run: KorteRun | None) -> None:
+    assert short_fault_run is not None, "the fixture starts the run when this test is collected"
+    done = short_fault_run.result()
     table = parse_table(done.stdout)
     assert list(table) == FAULTS, done.stdout + done.stderr[-3000:]
     for fault, row in table.items():
