@@ -121,7 +121,7 @@ class StateStore:
         a PostgreSQL array element by element (that cost more than the statement itself)."""
         weg = json.dumps(sorted(staat.weg)) if staat.weg else None
         # in no particular order: one writer per snapshot schema takes the rows' locks, and sorting a second's
-        # worth of (kind, id) pairs cost ~1.7 µs per row on the loop's thread
+        # worth of (kind, id) pairs cost ~0.5 µs a row on the loop's thread
         rijen = json.dumps([[k, i, entity_json(staat, k, i)] for k, i in staat.dirty]) if staat.dirty else None
         staat.dirty.clear()
         staat.weg.clear()
