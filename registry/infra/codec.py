@@ -60,6 +60,10 @@ class SchemaVersion:
     parsed: Any  # fastavro parsed schema
     canonical: str
     fingerprint: bytes  # 8 bytes, as written on the wire
+    header: bytes = field(init=False, repr=False)  # MAGIC + fingerprint: what every encoded record starts with
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "header", MAGIC + self.fingerprint)  # once, not per encoded record
 
 
 @dataclass(eq=False)  # identity hash: cached helpers key on the catalogue object
@@ -119,8 +123,7 @@ def catalogue() -> Catalogue:
 def encode(event_type: str, record: Mapping[str, Any], cat: Catalogue | None = None) -> bytes:
     sv = (cat or catalogue()).current(event_type)
     buf = io.BytesIO()
-    buf.write(MAGIC)
-    buf.write(sv.fingerprint)
+    buf.write(sv.header)
     try:
         schemaless_writer(buf, sv.parsed, record, strict_allow_default=True)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -133,7 +136,8 @@ def writer_of(data: bytes, cat: Catalogue | None = None) -> SchemaVersion:
         raise DecodeError(f"no bytes to decode (got {type(data).__name__})")
     if len(data) < HEADER_LEN or data[:2] != MAGIC:
         raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
-    sv = (cat or catalogue()).by_fingerprint.get(bytes(data[2:HEADER_LEN]))
+    fp = data[2:HEADER_LEN]
+    sv = (cat or catalogue()).by_fingerprint.get(fp if type(fp) is bytes else bytes(fp))
     if sv is None:
         raise DecodeError(f"unknown writer schema fingerprint {bytes(data[2:HEADER_LEN]).hex()}")
     return sv
@@ -144,7 +148,8 @@ def decode(data: bytes, cat: Catalogue | None = None) -> tuple[str, Record]:
     cat = cat or catalogue()
     writer = writer_of(data, cat)
     reader = cat.current(writer.event_type)
-    body = io.BytesIO(data[HEADER_LEN:])
+    body = io.BytesIO(data)  # shares the bytes (no copy of the body): read from past the header
+    body.seek(HEADER_LEN)
     try:
         if writer is reader:  # the current version: nothing to resolve (fastavro compares the schemas otherwise)
             record = _read(body, writer.parsed, None)

@@ -149,6 +149,22 @@ def test_truncated_body_raises_decode_error() -> None:
         codec.decode(data + b"\x00")
 
 
+def test_decode_reads_bytes_bytearray_and_memoryview_alike() -> None:
+    """The body is read in place past the header (no copy of it): any buffer of the same bytes gives the same."""
+    data = codec.encode("DeelnemerIngeschreven", _inschrijving())
+    expected = codec.decode(data)
+    assert expected[1]["event_id"] == _inschrijving()["event_id"]
+    assert codec.decode(bytearray(data)) == expected and codec.decode(memoryview(data)) == expected
+    with pytest.raises(DecodeError, match="trailing"):
+        codec.decode(memoryview(data + b"\x00"))
+
+
+def test_every_schema_version_starts_its_records_with_marker_and_fingerprint() -> None:
+    for versions in CAT.versions.values():
+        for sv in versions.values():
+            assert sv.header == b"\xc3\x01" + sv.fingerprint and len(sv.header) == codec.HEADER_LEN
+
+
 def test_encode_refuses_a_record_that_does_not_fit() -> None:
     bad = _inschrijving() | {"geslacht": "x"}
     with pytest.raises(codec.EncodeError):

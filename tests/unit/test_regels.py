@@ -78,6 +78,8 @@ def test_partner_must_match_ingress_topic() -> None:
     "when, reden",
     [
         (NOW + dt.timedelta(hours=23), None),
+        (NOW + dt.timedelta(days=1), None),
+        (NOW + dt.timedelta(days=1, milliseconds=1), "toekomst"),
         (NOW + dt.timedelta(days=2), "toekomst"),
         (dt.datetime(2015, 1, 1, tzinfo=dt.UTC), None),
         (dt.datetime(2014, 12, 31, tzinfo=dt.UTC), "te_oud"),

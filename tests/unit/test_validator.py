@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -10,6 +11,8 @@ import pytest
 from kafka import TopicPartition
 
 from consumers.validator import EXIT_TRANSACTIE_HANGT, Validator, staat_schema, watchdog
+from consumers.validator_config import Bevroren, StateStore
+from registry.domein.staat import Deelnemer, Staat, entity_json
 from tests.support.validator_fakes import FakeHerversleutelaar, FakeKluis, FakeStore, config
 
 
@@ -444,3 +447,27 @@ def test_a_busy_loop_does_not_wait_for_a_snapshot_still_being_written() -> None:
     store.vrij.set()
     v._snapshot_klaar()
     assert store.threads == ["validator-0-snapshot_0"]
+
+
+def test_a_snapshot_freezes_every_changed_entity_once_and_forgets_the_changes() -> None:
+    """``StateStore.bevries`` (pure, no database): each changed entity is one row, in no particular order; removed
+    entities are listed apart; the state's record of changes is empty afterwards."""
+    s = Staat()
+    s.deelnemers["p1"] = Deelnemer("p1", advies=True)
+    s.deelnemers["p2"] = Deelnemer("p2")
+    s.event_ids |= {"e1", "e2"}
+    s.dirty |= {("deelnemer", "p1"), ("deelnemer", "p2"), ("event", "e1"), ("event", "e2")}
+    s.weg |= {("deelnemer", "p3")}
+    bevroren = StateStore(None, "unused").bevries(s)  # type: ignore[arg-type]
+    assert bevroren.rijen is not None and bevroren.weg is not None
+    rijen = json.loads(bevroren.rijen)
+    assert len(rijen) == 4
+    assert {(k, i): d for k, i, d in rijen} == {
+        ("deelnemer", "p1"): entity_json(s, "deelnemer", "p1"),
+        ("deelnemer", "p2"): entity_json(s, "deelnemer", "p2"),
+        ("event", "e1"): None,
+        ("event", "e2"): None,
+    }
+    assert json.loads(bevroren.weg) == [["deelnemer", "p3"]]
+    assert not s.dirty and not s.weg
+    assert StateStore(None, "unused").bevries(s) == Bevroren(None, None)  # type: ignore[arg-type]
