@@ -93,3 +93,37 @@ def test_a_runner_takes_the_bulk_path_when_far_behind_and_leaves_it_when_caught_
     worker.consumer = None
     worker.close()
     assert paths == expected
+
+
+class _Unfetched:
+    """A consumer that has handed out only partition 0's records: the others' high watermarks are not known yet."""
+
+    def __init__(self, ends: dict[int, int], fetched: set[int]) -> None:
+        self.ends, self.fetched = ends, fetched
+        self.asked: list[list[int]] = []
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.ends[tp.partition] if tp.partition in self.fetched else None
+
+    def position(self, tp: TopicPartition) -> int:
+        return 0
+
+    def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        self.asked.append(sorted(tp.partition for tp in tps))
+        return {tp: self.ends[tp.partition] for tp in tps}
+
+
+def test_partitions_not_fetched_yet_count_with_their_end_offsets() -> None:
+    """A runner far behind on every partition takes the bulk path from its first poll on, not only once a poll has
+    handed out records of enough partitions to learn their high watermarks."""
+    config = RunnerConfig("kafka:9092", "postgresql://x", batch_size=10, bulk_lag=100)
+    worker = Worker([feiten.PROJECTION], cast(Engine, None), "s", config)
+    worker.assigned = [TopicPartition(config.events_topic, p) for p in range(3)]
+    consumer = _Unfetched({0: 40, 1: 40, 2: 40}, fetched={0})
+    worker.consumer = cast(Any, consumer)
+    assert worker._lag() == 120 and worker._kies_pad()
+    assert consumer.asked == [[1, 2], [1, 2]]  # the broker asked for the unknown ones only
+    consumer.fetched = {0, 1, 2}
+    assert worker._lag() == 120 and len(consumer.asked) == 2  # all known: no round trip
+    worker.consumer = None
+    worker.close()
