@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine, text
 
 from consumers import groep
@@ -307,7 +308,10 @@ class Worker:
             else:
                 behind += max(0, end - self.consumer.position(tp))
         if unknown:  # only until each has been fetched once: an empty fetch brings the high watermark too
-            behind += sum(topics.remaining(self.consumer, unknown).values())
+            try:
+                behind += sum(topics.remaining(self.consumer, unknown).values())
+            except KafkaError as exc:  # the broker did not answer in time: count them 0 (the live path), as before
+                log.debug("%s: end offsets unknown (%s)", self.group, type(exc).__name__)
         return behind
 
     def _poll(self, timeout_ms: int, bulk: bool) -> dict[TopicPartition, list[Any]]:

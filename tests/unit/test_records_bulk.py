@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 from kafka import TopicPartition
+from kafka.errors import KafkaTimeoutError
 from sqlalchemy import Engine
 
 from consumers.projector_config import RunnerConfig
@@ -125,5 +126,20 @@ def test_partitions_not_fetched_yet_count_with_their_end_offsets() -> None:
     assert consumer.asked == [[1, 2], [1, 2]]  # the broker asked for the unknown ones only
     consumer.fetched = {0, 1, 2}
     assert worker._lag() == 120 and len(consumer.asked) == 2  # all known: no round trip
+    worker.consumer = None
+    worker.close()
+
+
+class _Unanswered(_Unfetched):
+    def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        raise KafkaTimeoutError("no answer")
+
+
+def test_a_broker_that_does_not_give_the_end_offsets_leaves_the_unknown_partitions_out() -> None:
+    config = RunnerConfig("kafka:9092", "postgresql://x", batch_size=10, bulk_lag=100)
+    worker = Worker([feiten.PROJECTION], cast(Engine, None), "s", config)
+    worker.assigned = [TopicPartition(config.events_topic, p) for p in range(3)]
+    worker.consumer = cast(Any, _Unanswered({0: 40, 1: 40, 2: 40}, fetched={0}))
+    assert worker._lag() == 40 and not worker._kies_pad()
     worker.consumer = None
     worker.close()
