@@ -79,6 +79,7 @@ class Worker:
         self._schrijver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-schrijver")
         self._lopend: tuple[Future[dict[str, int]], dict[str, Poll], float, bool] | None = None
         self.bulk = config.bulk_lag == 0  # the bulk path (a replay: always; see ``_kies_pad``)
+        self.einden: dict[TopicPartition, int] = {}  # end offsets of partitions not fetched yet (see ``_einden``)
 
     # -- one projection's view (tests and callers of a single-projection runner) ----------------------------------
     @property
@@ -162,6 +163,7 @@ class Worker:
         """Load every projection's stored offsets; seek each partition to the smallest of those that read it (a
         projection without a stored offset there: to the beginning). The others skip what they already have."""
         assert self.consumer is not None
+        self.einden = {}
         with self.engine.connect() as conn:
             for t in self.tracks:
                 stored = store.load_offsets(conn, t.schema, t.projection.name)
@@ -294,10 +296,10 @@ class Worker:
 
     def _lag(self) -> int:
         """Records behind the ends of the assigned partitions: the high watermark the last fetch saw (no broker
-        round trip), or, for a partition whose fetched records no poll has handed out yet, its end offset from the
-        broker. A poll hands out one partition's records at a time and only then learns its high watermark, so
-        counting the unknown ones 0 sent a runner far behind down the live path at the start and back to it
-        between partitions (batches of ``batch_size`` through ``apply``, several times slower)."""
+        round trip), or, for a partition whose fetched records no poll has handed out yet, its end offset. A poll
+        hands out one partition's records at a time and only then learns its high watermark, so counting the
+        unknown ones 0 sent a runner far behind down the live path at the start and back to it between partitions
+        (batches of ``batch_size`` through ``apply``, several times slower)."""
         assert self.consumer is not None
         behind = 0
         unknown: list[TopicPartition] = []
@@ -308,11 +310,23 @@ class Worker:
             else:
                 behind += max(0, end - self.consumer.position(tp))
         if unknown:  # only until each has been fetched once: an empty fetch brings the high watermark too
-            try:
-                behind += sum(topics.remaining(self.consumer, unknown).values())
-            except KafkaError as exc:  # the broker did not answer in time: count them 0 (the live path), as before
-                log.debug("%s: end offsets unknown (%s)", self.group, type(exc).__name__)
+            ends = self._einden(unknown)
+            behind += sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in unknown if tp in ends)
         return behind
+
+    def _einden(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """The end offsets of partitions not fetched yet: asked of the broker ONCE per partition after each seek
+        to the stored offsets (a stale end only undercounts). A broker that does not answer leaves them out
+        (counted 0, the live path) until the next seek, so a leader that is away costs one wait, not one a step."""
+        assert self.consumer is not None
+        vragen = [tp for tp in tps if tp not in self.einden]
+        if vragen:
+            try:
+                self.einden.update(self.consumer.end_offsets(vragen))
+            except KafkaError as exc:
+                log.debug("%s: end offsets unknown (%s)", self.group, type(exc).__name__)
+                self.einden.update(dict.fromkeys(vragen, -1))
+        return {tp: self.einden[tp] for tp in tps if self.einden.get(tp, -1) >= 0}
 
     def _poll(self, timeout_ms: int, bulk: bool) -> dict[TopicPartition, list[Any]]:
         """One poll; on the bulk path (outside group mode) more polls while they bring records, up to
