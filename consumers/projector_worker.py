@@ -32,7 +32,7 @@ from consumers.records import (
 from projections import store
 from projections.model import Change, Message, Projection, StagedEvent, TopicKind, as_timestamp
 from registry.domein import rotatie
-from registry.infra import metrics, pseudoniem_rotatie, topics
+from registry.infra import heap, metrics, pseudoniem_rotatie, topics
 from registry.infra.kafka import client_config
 
 log = logging.getLogger("praktijkregister.projector")
@@ -80,6 +80,7 @@ class Worker:
         self._lopend: tuple[Future[dict[str, int]], dict[str, Poll], float, bool] | None = None
         self.bulk = config.bulk_lag == 0  # the bulk path (a replay: always; see ``_kies_pad``)
         self.einden: dict[TopicPartition, int] = {}  # end offsets of partitions not fetched yet (see ``_einden``)
+        self.ruim = False  # the collector set for the bulk path (registry/infra/heap.py ``BulkHeap``)
 
     # -- one projection's view (tests and callers of a single-projection runner) ----------------------------------
     @property
@@ -247,6 +248,7 @@ class Worker:
         if self.config.groep:
             self._klaar()
         bulk = self._kies_pad()
+        self._heap(bulk)
         polled = self._poll(timeout_ms, bulk)
         if self.config.groep:  # a pause that raced a hand-over (see consumers/overdracht.verweesd)
             self.nieuw |= (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
@@ -293,6 +295,12 @@ class Worker:
         if self.bulk != was:
             log.info("%s: %s (%d records behind)", self.group, "bulk path" if self.bulk else "live path", achter)
         return self.bulk
+
+    def _heap(self, bulk: bool) -> None:
+        """The collector's thresholds for the bulk path while this runner is on it (``heap.BULK``)."""
+        if bulk != self.ruim:
+            (heap.BULK.begin if bulk else heap.BULK.end)()
+            self.ruim = bulk
 
     def _lag(self) -> int:
         """Records behind the ends of the assigned partitions: the high watermark the last fetch saw (no broker
@@ -466,6 +474,7 @@ class Worker:
         return positions
 
     def close(self) -> None:
+        self._heap(False)
         self._laat_los()
         self._schrijver.shutdown(wait=True)
         if self.consumer is not None:
