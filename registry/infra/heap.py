@@ -70,11 +70,12 @@ class BulkHeap:
     A bulk batch makes some 100,000 objects (the decoded records, their messages and staging rows) that live for
     one batch, hold no cycles and are freed by reference counting. At the default threshold (700) the collector
     walked them again and again, and ran a full collection of the whole heap every ~10,000 events, holding the GIL
-    that the decoding and the writer thread need: ~25% of the runner's Python CPU on a catch-up (~40% with the
+    that the decoding and the writer thread need: ~30% of the runner's Python CPU on a catch-up (against the
     collector off; 56,537 events of the bench's scenario, ``getrusage``). So while any runner is on the bulk path:
     what the process holds is frozen once (start-up, the clients: never garbage), and the young generation is
-    collected every ``BULK_YOUNG`` allocations; the thresholds are given back when the last runner leaves it.
-    Cycles are still collected, later; a long-running process's ``keep_young`` still unfreezes every ``FULL_S``."""
+    collected every ``BULK_YOUNG`` allocations (~20% less Python CPU; one full collection in such a catch-up
+    instead of six); the thresholds are given back when the last runner leaves it. Cycles are still collected,
+    later; a long-running process's ``keep_young`` still unfreezes every ``FULL_S``."""
 
     def __init__(self, young: int = BULK_YOUNG) -> None:
         self.young = young
