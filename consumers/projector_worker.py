@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine, text
 
 from consumers import groep
@@ -31,7 +32,7 @@ from consumers.records import (
 from projections import store
 from projections.model import Change, Message, Projection, StagedEvent, TopicKind, as_timestamp
 from registry.domein import rotatie
-from registry.infra import metrics, pseudoniem_rotatie, topics
+from registry.infra import heap, metrics, pseudoniem_rotatie, topics
 from registry.infra.kafka import client_config
 
 log = logging.getLogger("praktijkregister.projector")
@@ -78,6 +79,8 @@ class Worker:
         self._schrijver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-schrijver")
         self._lopend: tuple[Future[dict[str, int]], dict[str, Poll], float, bool] | None = None
         self.bulk = config.bulk_lag == 0  # the bulk path (a replay: always; see ``_kies_pad``)
+        self.einden: dict[TopicPartition, int] = {}  # end offsets of partitions not fetched yet (see ``_einden``)
+        self.ruim = False  # the collector set for the bulk path (registry/infra/heap.py ``BulkHeap``)
 
     # -- one projection's view (tests and callers of a single-projection runner) ----------------------------------
     @property
@@ -161,6 +164,7 @@ class Worker:
         """Load every projection's stored offsets; seek each partition to the smallest of those that read it (a
         projection without a stored offset there: to the beginning). The others skip what they already have."""
         assert self.consumer is not None
+        self.einden = {}
         with self.engine.connect() as conn:
             for t in self.tracks:
                 stored = store.load_offsets(conn, t.schema, t.projection.name)
@@ -244,6 +248,7 @@ class Worker:
         if self.config.groep:
             self._klaar()
         bulk = self._kies_pad()
+        self._heap(bulk)
         polled = self._poll(timeout_ms, bulk)
         if self.config.groep:  # a pause that raced a hand-over (see consumers/overdracht.verweesd)
             self.nieuw |= (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
@@ -291,15 +296,45 @@ class Worker:
             log.info("%s: %s (%d records behind)", self.group, "bulk path" if self.bulk else "live path", achter)
         return self.bulk
 
+    def _heap(self, bulk: bool) -> None:
+        """The collector's thresholds for the bulk path while this runner is on it (``heap.BULK``)."""
+        if bulk != self.ruim:
+            (heap.BULK.begin if bulk else heap.BULK.end)()
+            self.ruim = bulk
+
     def _lag(self) -> int:
-        """Records behind the high watermarks the last fetch saw (no broker round trip; unknown counts 0)."""
+        """Records behind the ends of the assigned partitions: the high watermark the last fetch saw (no broker
+        round trip), or, for a partition whose fetched records no poll has handed out yet, its end offset. A poll
+        hands out one partition's records at a time and only then learns its high watermark, so counting the
+        unknown ones 0 sent a runner far behind down the live path at the start and back to it between partitions
+        (batches of ``batch_size`` through ``apply``, several times slower)."""
         assert self.consumer is not None
         behind = 0
+        unknown: list[TopicPartition] = []
         for tp in self.assigned:
             end = self.consumer.highwater(tp)
-            if end is not None:
+            if end is None:
+                unknown.append(tp)
+            else:
                 behind += max(0, end - self.consumer.position(tp))
+        if unknown:  # only until each has been fetched once: an empty fetch brings the high watermark too
+            ends = self._einden(unknown)
+            behind += sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in unknown if tp in ends)
         return behind
+
+    def _einden(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """The end offsets of partitions not fetched yet: asked of the broker ONCE per partition after each seek
+        to the stored offsets (a stale end only undercounts). A broker that does not answer leaves them out
+        (counted 0, the live path) until the next seek, so a leader that is away costs one wait, not one a step."""
+        assert self.consumer is not None
+        vragen = [tp for tp in tps if tp not in self.einden]
+        if vragen:
+            try:
+                self.einden.update(self.consumer.end_offsets(vragen))
+            except KafkaError as exc:
+                log.debug("%s: end offsets unknown (%s)", self.group, type(exc).__name__)
+                self.einden.update(dict.fromkeys(vragen, -1))
+        return {tp: self.einden[tp] for tp in tps if self.einden.get(tp, -1) >= 0}
 
     def _poll(self, timeout_ms: int, bulk: bool) -> dict[TopicPartition, list[Any]]:
         """One poll; on the bulk path (outside group mode) more polls while they bring records, up to
@@ -439,6 +474,7 @@ class Worker:
         return positions
 
     def close(self) -> None:
+        self._heap(False)
         self._laat_los()
         self._schrijver.shutdown(wait=True)
         if self.consumer is not None:

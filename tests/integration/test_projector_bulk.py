@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
-from consumers.projector import RunnerConfig, Stats, make_runner, run
+from consumers.projector import RunnerConfig, Stats, Worker, make_runner, run
 from consumers.records import bulk_share, changes_for, staged_events
 from projections import catalogus, store
 from projections.model import Message, staged
@@ -204,7 +204,7 @@ def test_bulk_path_equals_live_path_row_for_row(
 
 
 def test_a_runner_far_behind_catches_up_by_the_bulk_path_and_returns_to_the_live_path(
-    kafka_bootstrap: str, database_url: str, unique: str
+    kafka_bootstrap: str, database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Over the real broker: a runner ``bulk_lag`` records behind takes the bulk path, then the live path once
     within a batch of the end; its tables and offsets equal those of a runner that never left the live path."""
@@ -222,9 +222,20 @@ def test_a_runner_far_behind_catches_up_by_the_bulk_path_and_returns_to_the_live
                 )
         live = project(replace(setup.config, schema=live_schema))
         assert sum(s.bulk_batches for s in live) == 0
-        bulk = project(replace(setup.config, bulk_lag=30, bulk_batch_size=60))
+        paths: list[bool] = []
+        kies = Worker._kies_pad
+
+        def gekozen(worker: Worker) -> bool:
+            paths.append(kies(worker))
+            return paths[-1]
+
+        monkeypatch.setattr(Worker, "_kies_pad", gekozen)
+        # back to the live path within a live batch (100) of the end: bulk batches are smaller, so one step lands there
+        bulk = project(replace(setup.config, bulk_lag=150, batch_size=100, bulk_batch_size=60))
         for st_ in bulk:
             assert 0 < st_.bulk_batches < st_.batches, st_  # the bulk path first, the live path at the end
+        # from the first poll on (the partitions no poll has handed out yet count too), then the live path once
+        assert paths[0] and paths.index(False) == sum(paths), paths
         with setup.engine.connect() as conn:
             assert snapshot(conn, setup.schema) == snapshot(conn, live_schema)
     finally:

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 from kafka import TopicPartition
+from kafka.errors import KafkaTimeoutError
 from sqlalchemy import Engine
 
 from consumers.projector_config import RunnerConfig
@@ -93,3 +94,60 @@ def test_a_runner_takes_the_bulk_path_when_far_behind_and_leaves_it_when_caught_
     worker.consumer = None
     worker.close()
     assert paths == expected
+
+
+class _Unfetched:
+    """A consumer that has handed out only some partitions' records: the others' high watermarks are not known."""
+
+    def __init__(self, ends: dict[int, int], fetched: set[int]) -> None:
+        self.ends, self.fetched = ends, fetched
+        self.asked: list[list[int]] = []
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.ends[tp.partition] if tp.partition in self.fetched else None
+
+    def position(self, tp: TopicPartition) -> int:
+        return 0
+
+    def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        self.asked.append(sorted(tp.partition for tp in tps))
+        return {tp: self.ends[tp.partition] for tp in tps}
+
+
+def _worker(consumer: _Unfetched) -> Worker:
+    config = RunnerConfig("kafka:9092", "postgresql://x", batch_size=10, bulk_lag=100)
+    worker = Worker([feiten.PROJECTION], cast(Engine, None), "s", config)
+    worker.assigned = [TopicPartition(config.events_topic, p) for p in range(3)]
+    worker.consumer = cast(Any, consumer)
+    return worker
+
+
+def test_partitions_not_fetched_yet_count_with_their_end_offsets() -> None:
+    """A runner far behind on every partition takes the bulk path from its first poll on, not only once a poll has
+    handed out records of enough partitions to learn their high watermarks."""
+    consumer = _Unfetched({0: 40, 1: 40, 2: 40}, fetched={0})
+    worker = _worker(consumer)
+    assert worker._lag() == 120 and worker._kies_pad()
+    assert consumer.asked == [[1, 2]]  # the broker asked once, for the unknown ones only
+    consumer.fetched = {0, 1}
+    assert worker._lag() == 120 and consumer.asked == [[1, 2]]
+    worker.einden = {}  # as a seek to the stored offsets leaves it
+    assert worker._lag() == 120 and consumer.asked == [[1, 2], [2]]
+    worker.consumer = None
+    worker.close()
+
+
+class _Unanswered(_Unfetched):
+    def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        self.asked.append(sorted(tp.partition for tp in tps))
+        raise KafkaTimeoutError("no answer")
+
+
+def test_a_broker_that_does_not_give_the_end_offsets_leaves_the_unknown_partitions_out() -> None:
+    """Counted 0 (the live path), and not asked again every step: a leader that is away costs one wait."""
+    consumer = _Unanswered({0: 40, 1: 40, 2: 40}, fetched={0})
+    worker = _worker(consumer)
+    assert worker._lag() == 40 and not worker._kies_pad()
+    assert consumer.asked == [[1, 2]]
+    worker.consumer = None
+    worker.close()
