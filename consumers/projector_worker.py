@@ -16,6 +16,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine, text
 
 from consumers import groep
+from consumers.bundel import POLL_MS, verder_bundelen
 from consumers.projector_config import RunnerConfig, Stats, Track, group_id
 from consumers.records import (
     BulkShare,
@@ -337,23 +338,33 @@ class Worker:
         return {tp: self.einden[tp] for tp in tps if self.einden.get(tp, -1) >= 0}
 
     def _poll(self, timeout_ms: int, bulk: bool) -> dict[TopicPartition, list[Any]]:
-        """One poll; on the bulk path (outside group mode) more polls while they bring records, up to
-        ``bulk_batch_size``: one fetch round holds far fewer records than a bulk batch should."""
+        """One poll, then more: on the bulk path (outside group mode) while they bring records, up to
+        ``bulk_batch_size`` (one fetch round holds far fewer records than a bulk batch should); on the live path
+        while the previous batch is being written, up to ``batch_size`` (consumers/bundel.py: the batch is what
+        arrived while the previous one was written, not what had arrived when its write began)."""
         assert self.consumer is not None
         size = self.config.bulk_batch_size if bulk else self.config.batch_size
         if self.config.groep:
             return dict(groep.poll(self.consumer, timeout_ms, max_records=size))
         polled: dict[TopicPartition, list[Any]] = {}
-        n = 0
+        n, wacht = 0, timeout_ms
         while True:
-            more = self.consumer.poll(timeout_ms=timeout_ms if n == 0 else 0, max_records=size - n)
-            if not more:
-                return polled
+            more = self.consumer.poll(timeout_ms=wacht, max_records=size - n)
             for tp, records in more.items():
                 polled.setdefault(tp, []).extend(records)
                 n += len(records)
-            if not bulk or n >= size:
+            if bulk:
+                if not more or n >= size:
+                    return polled
+                wacht = 0
+            elif verder_bundelen(n, size, not self._schrijft()):
+                wacht = POLL_MS
+            else:
                 return polled
+
+    def _schrijft(self) -> bool:
+        """The writer thread is still writing the previous batch."""
+        return self._lopend is not None and not self._lopend[0].done()
 
     def _bulk(self, shares: dict[str, Poll]) -> tuple[dict[str, Werk], list[StagedEvent]]:
         """Every projection's part of a bulk batch, and the staging rows (each event once, for all of them)."""

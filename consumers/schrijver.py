@@ -90,6 +90,21 @@ class Oordeel:
     te_legen: set[int] = field(default_factory=set)  # erasures: ingress partitions to empty after the commit
 
 
+def samen(eerder: Oordeel, later: Oordeel) -> Oordeel:
+    """Two judged polls as one batch (one transaction): the records in the order they were judged, the ingress
+    offsets of the later poll where both read a partition. Both were read in one generation of the group (the
+    caller stops collecting when it changes), so the earlier's group metadata stands for both."""
+    return Oordeel(
+        eerder.zendingen + later.zendingen,
+        eerder.offsets | later.offsets,
+        eerder.groep if eerder.groep is not None else later.groep,
+        eerder.n + later.n,
+        eerder.eigen + later.eigen,
+        eerder.te_vernietigen + later.te_vernietigen,
+        eerder.te_legen | later.te_legen,
+    )
+
+
 class Schrijver:
     """One writer thread; ``start`` hands it a judged batch, the returned future ends with its commit."""
 

@@ -69,10 +69,11 @@ from kafka.structs import OffsetAndMetadata
 
 from consumers import groep
 from consumers.beoordelaar import Beoordelaar
+from consumers.bundel import POLL_MS, verder_bundelen
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.overdracht import Overdracht, Sleutelkluis
 from consumers.parkeer import Herversleutelen, Parkeerdienst
-from consumers.schrijver import Oordeel, Schrijver, Zendlijst
+from consumers.schrijver import Oordeel, Schrijver, Zendlijst, samen
 from consumers.validator_config import Memory, Snapshots, StateStore, ValidatorConfig
 from consumers.volger import CanoniekeVolger
 from consumers.watchdog import (
@@ -111,6 +112,8 @@ STAAT_BEWAREN_S = 1.0
 # The loop judges the next poll while the previous transaction commits (consumers/schrijver.py) for at most this
 # long, then looks at hand-overs, the canonical tail, parked time-outs and the snapshot again.
 PIJPLIJN_S = 1.0
+# a poll that brought nothing (``Validator._poll_deel``)
+LEEG = Oordeel([], {}, None, 0)
 # how often the validator looks for a new partner's ingress topic
 TOPIC_CHECK_S = 5.0
 # a clean stop (finish the batch, leave the group, close the producer) normally takes a few seconds
@@ -362,7 +365,7 @@ class Validator:
         while oordeel is not None:
             lopend = self.schrijver.start(oordeel)
             try:
-                volgende = self._volgende(oordeel) if time.monotonic() < tot and not self.stopping else None
+                volgende = self._volgende(oordeel, lopend) if time.monotonic() < tot and not self.stopping else None
             except BaseException:
                 lopend.exception()  # no commit goes on behind the caller's back: wait for it, then raise
                 raise
@@ -378,25 +381,49 @@ class Validator:
             oordeel = volgende
         return n
 
-    def _volgende(self, vorig: Oordeel) -> Oordeel | None:
-        """The next poll's records, judged while ``vorig`` commits; None when there are none, when ``vorig`` has
-        erasures (the snapshot follows them at once), or when the group is not stable or its assignment changed in
-        this poll (the records are sought back: a hand-over comes first). A rebalance while ``vorig`` commits is safe
+    def _volgende(self, vorig: Oordeel, lopend: Future[None]) -> Oordeel | None:
+        """The next batch, judged while ``vorig`` commits (``lopend``): polled again and again, judging what each
+        poll brings, until ``vorig`` has committed or a poll's worth is judged (consumers/bundel.py); None when
+        nothing came. It stops at once when ``vorig`` or a part of the batch has erasures (the snapshot follows
+        them at once), and before judging a poll in which the group is not stable or its assignment changed (that
+        poll's records are sought back: a hand-over comes first). A rebalance while ``vorig`` commits is safe
         (KIP-447): its ingress offsets carry the group metadata of its own poll, so a commit of a generation that
         ended is refused (and forgotten here), and the next owner's committed offsets (read_committed: stable
         offsets only) and roll-forward (past open transactions) wait for it."""
         assert self.consumer is not None
-        if vorig.te_vernietigen or vorig.te_legen or not groep.stabiel(self.consumer):
+        if vorig.te_vernietigen or vorig.te_legen:
+            return None
+        grens = self.config.max_poll_records
+        volgende: Oordeel | None = None
+        n, eerste = 0, True
+        while eerste or verder_bundelen(n, grens, lopend.done()):
+            # the first poll takes what came while ``vorig`` was judged; the next ones wait a moment for more
+            deel = self._poll_deel(0 if eerste else POLL_MS, grens - n)
+            eerste = False
+            if deel is None:
+                break
+            if deel.n:
+                volgende = deel if volgende is None else samen(volgende, deel)
+                n += deel.n
+            if deel.te_vernietigen or deel.te_legen:
+                break
+        return volgende
+
+    def _poll_deel(self, timeout_ms: int, max_records: int) -> Oordeel | None:
+        """One poll of the batch being collected, judged: an empty Oordeel when nothing came; None when the group
+        is not stable or its assignment changed (the records are sought back: a hand-over comes first)."""
+        assert self.consumer is not None
+        if not groep.stabiel(self.consumer):
             return None
         sinds = self.overdracht.toewijzing_sinds
-        batch = self.consumer.poll(timeout_ms=0)
+        batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         if self.overdracht.toewijzing_sinds != sinds or self.overdracht.nieuw:
             assigned = self.consumer.assignment()
             for tp, records in batch.items():
                 if tp in assigned:
                     self.consumer.seek(tp, records[0].offset)
             return None
-        return self._beoordeel(batch, [], False, self.clock()) if batch else None
+        return self._beoordeel(batch, [], False, self.clock()) if batch else LEEG
 
     def _beoordeel(
         self, batch: dict[TopicPartition, list[Any]], opnieuw: list[Geparkeerd], verlopen: bool, now: dt.datetime

@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.api import Wrk, bench_api  # noqa: E402
+from benchmarks.etappes import ETAPPES, kwantiel  # noqa: E402
 from benchmarks.freshness import bench_freshness  # noqa: E402
 from benchmarks.meting import NothingMeasured, Row, med, must, rate_row, seconds, spread  # noqa: E402
 from benchmarks.producer import bench_producer  # noqa: E402
@@ -146,7 +147,9 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
             med([w.p99_ms for w in api.cold]) < 250.0,
         )
     elif step == "freshness":
-        seen, achieved, sent = bench_freshness(bootstrap, database_url, args.freshness_rate, args.freshness_seconds)
+        seen, achieved, sent, stages = bench_freshness(
+            bootstrap, database_url, args.freshness_rate, args.freshness_seconds
+        )
         ordered = sorted(seen)
         p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.50, 0.99))
         never = sum(1 for x in seen if x == float("inf"))
@@ -159,6 +162,12 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
             "",
             "p99 < 0.5 s",
             p99 < 0.5,
+        )
+        yield Row(
+            f"freshness per stage ({len(stages[ETAPPES[0]])} samples seen at every point)",
+            "; ".join(
+                f"{e}: p50 {kwantiel(stages[e], 0.5):.2f} s, p99 {kwantiel(stages[e], 0.99):.2f} s" for e in ETAPPES
+            ),
         )
     elif step == "reconcile":
         rec, base, pilots = bench_reconciliatie(database_url, rounds=max(3, runs))

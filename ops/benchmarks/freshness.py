@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+from benchmarks.etappes import Waarnemer, etappes
 from benchmarks.meting import must
 from benchmarks.servers import start_api, start_pipeline, stop, wait_for
 from benchmarks.werklast import reference, stream
@@ -19,7 +20,7 @@ PROBERS = 4  # threads asking GET /v1/trajecten/{id} for the sampled events not 
 
 def bench_freshness(
     bootstrap: str, database_url: str, rate: int, seconds: int, samples_per_s: int = 10
-) -> tuple[list[float], float, int]:
+) -> tuple[list[float], float, int, dict[str, list[float]]]:
     """Publish ``rate`` events/s for ``seconds`` through the real pipeline (validator, projector and API each in
     its own process, on a fresh prefix and schema); sample ``samples_per_s`` inschrijvingen per second and measure
     from the publish call to the first 200 of GET /v1/trajecten/{id}. (latencies in s, achieved rate, events)."""
@@ -47,6 +48,10 @@ def bench_freshness(
             wait_for(f"http://127.0.0.1:{port}/v1/trajecten/{traject}", key, server, slog, seconds=180)
             pending: dict[str, float] = {}
             seen: list[float] = []
+            published: dict[str, float] = {}
+            visible_at: dict[str, float] = {}
+            watcher = Waarnemer(bootstrap, pijp.topics.ingress(MBO), pijp.topics.events)
+            watcher.start()
             lock = threading.Lock()
             publishing = threading.Event()
             publishing.set()
@@ -81,7 +86,8 @@ def bench_freshness(
                     with lock:
                         probing.discard(traject)
                         if visible:
-                            seen.append(time.monotonic() - pending.pop(traject))
+                            visible_at[traject] = time.monotonic()
+                            seen.append(visible_at[traject] - pending.pop(traject))
 
             probers = [threading.Thread(target=probe, daemon=True) for _ in range(PROBERS)]
             for prober in probers:
@@ -94,8 +100,9 @@ def bench_freshness(
                 due = min(total, int((time.monotonic() - start) * rate) + 1)
                 for event_type, record in items[sent:due]:
                     if event_type == "DeelnemerIngeschreven" and (sent // per_deelnemer) % every == 0:
+                        watcher.zoek(str(record["traject_id"]), str(record["event_id"]))
                         with lock:  # the clock starts when the event is handed to the publisher
-                            pending[str(record["traject_id"])] = time.monotonic()
+                            pending[str(record["traject_id"])] = published[str(record["traject_id"])] = time.monotonic()
                     pub.publish(event_type, record)
                     sent += 1
                 pub.flush()
@@ -108,7 +115,8 @@ def bench_freshness(
             must(len(seen) > 0, f"no sampled event became visible in the API (see {log.name})")
             # an event still not visible 60 s after the last publish counts as never: infinitely late
             seen += [float("inf")] * len(pending)
-        return seen, achieved, sent
+            gezien = watcher.close()
+        return seen, achieved, sent, etappes(published, gezien["ingress"], gezien["canoniek"], visible_at)
     finally:
         for p in procs:
             stop(p)

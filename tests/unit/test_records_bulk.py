@@ -151,3 +151,51 @@ def test_a_broker_that_does_not_give_the_end_offsets_leaves_the_unknown_partitio
     assert consumer.asked == [[1, 2]]
     worker.consumer = None
     worker.close()
+
+
+class _Polls:
+    """Hands out one record per poll for ``records`` polls; ``na`` runs after the ``bij``-th poll."""
+
+    def __init__(self, records: int, bij: int = 0, na: Any = None) -> None:
+        self.left, self.polls, self.bij, self.na = records, 0, bij, na
+
+    def poll(self, timeout_ms: int = 0, max_records: int = 0) -> dict[TopicPartition, list[int]]:
+        self.polls += 1
+        if self.polls == self.bij:
+            self.na()
+        if not self.left:
+            return {}
+        self.left -= 1
+        return {TopicPartition("t", 0): [self.polls]}
+
+
+def _live_worker(batch_size: int) -> Worker:
+    config = RunnerConfig("kafka:9092", "postgresql://x", batch_size=batch_size)
+    return Worker([feiten.PROJECTION], cast(Engine, None), "s", config)
+
+
+def test_a_live_batch_collects_what_arrives_while_the_previous_batch_is_written() -> None:
+    from concurrent.futures import Future
+
+    worker = _live_worker(batch_size=100)
+    schrijven: Future[dict[str, int]] = Future()
+    worker._lopend = (schrijven, {}, 0.0, False)
+    consumer = _Polls(records=3, bij=5, na=lambda: schrijven.set_result({}))
+    worker.consumer = cast(Any, consumer)
+    polled = worker._poll(50, bulk=False)
+    # three records in three polls, two empty polls, then the write was done: one batch of what came meanwhile
+    assert polled == {TopicPartition("t", 0): [1, 2, 3]} and consumer.polls == 5
+    worker._lopend = worker.consumer = None
+    worker.close()
+
+
+def test_a_live_batch_is_one_poll_when_nothing_is_being_written_or_the_poll_is_full() -> None:
+    from concurrent.futures import Future
+
+    worker = _live_worker(batch_size=2)
+    worker.consumer = cast(Any, _Polls(records=5))
+    assert worker._poll(50, bulk=False) == {TopicPartition("t", 0): [1]}  # no write in flight: no wait
+    worker._lopend = (Future(), {}, 0.0, False)  # a write that does not end
+    assert worker._poll(50, bulk=False) == {TopicPartition("t", 0): [2, 3]}  # full at batch_size
+    worker._lopend = worker.consumer = None
+    worker.close()

@@ -253,6 +253,9 @@ class _Consumers(_Consumer):
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.gezocht[tp] = offset
 
+    def topics(self) -> set[str]:
+        return {self.tp.topic}
+
 
 class _WachtendeProducer(_Producer):
     """A commit that returns only once the consumer was polled ``polls`` times (the next batch was read)."""
@@ -471,3 +474,49 @@ def test_a_snapshot_freezes_every_changed_entity_once_and_forgets_the_changes() 
     assert json.loads(bevroren.weg) == [["deelnemer", "p3"]]
     assert not s.dirty and not s.weg
     assert StateStore(None, "unused").bevries(s) == Bevroren(None, None)  # type: ignore[arg-type]
+
+
+def test_what_arrives_while_a_batch_commits_is_judged_into_one_next_batch_and_transaction() -> None:
+    from registry.infra import codec
+    from tests.support.builders import referentie_events
+    from tests.support.validator_fakes import Rec
+
+    tp = TopicPartition("t.ingress.sbb", 0)
+    events = referentie_events()
+    batches = [[Rec(codec.encode(et, record), topic=tp.topic, offset=i)] for i, (et, record) in enumerate(events[:3])]
+    consumer = _Consumers(tp, batches)
+    producer = _WachtendeProducer(consumer, 4)  # the first commit ends once polls 2, 3 and 4 (empty) were made
+    v, _, volger, _ = _batch_validator(producer)
+    v.consumer = v.overdracht.consumer = consumer  # type: ignore[assignment]
+    assert v.run_once() == 3
+    assert producer.zag
+    # batch 1 alone; batches 2 and 3, polled while batch 1 committed, in ONE transaction up to offset 3
+    first, second = " ".join(producer.calls).removesuffix(" commit").split(" commit ")
+    assert first.split() == ["begin", "send", "t.events", "offsets"]
+    assert second.count("send") == 2 and second.startswith("begin") and second.endswith("offsets")
+    assert producer.offsets[tp].offset == 3
+
+
+class _TrageProducer(_Producer):
+    def commit_transaction(self) -> None:
+        time.sleep(0.1)
+        super().commit_transaction()
+
+
+def test_a_batch_stops_collecting_at_a_polls_worth_of_records() -> None:
+    from dataclasses import replace
+
+    from registry.infra import codec
+    from tests.support.builders import referentie_events
+    from tests.support.validator_fakes import Rec
+
+    tp = TopicPartition("t.ingress.sbb", 0)
+    events = referentie_events()
+    batches = [[Rec(codec.encode(et, record), topic=tp.topic, offset=i)] for i, (et, record) in enumerate(events[:3])]
+    consumer = _Consumers(tp, batches)
+    producer = _TrageProducer()  # long enough for both later batches to arrive while the first one commits
+    v, _, _, _ = _batch_validator(producer)
+    v.config = replace(v.config, max_poll_records=1)
+    v.consumer = v.overdracht.consumer = consumer  # type: ignore[assignment]
+    assert v.run_once() == 3
+    assert producer.calls.count("commit") == 3  # one record per transaction: the bound of one poll

@@ -1,0 +1,109 @@
+"""The freshness step per stage: where a sampled event spent its time between the publish call and the API's 200.
+
+A watcher thread in the bench reads the ingress topic (read_uncommitted: a record is there once the broker appended
+it) and the canonical topic (read_committed: once the validator's transaction committed), and notes when it first
+sees each sampled traject in either. With the publish time and the prober's first 200 that gives three stages:
+
+- ``publish -> ingress``: the Publisher's linger and the broker's append (with the watcher's own fetch);
+- ``ingress -> canonical``: the validator's poll, judging and transaction commit;
+- ``canonical -> API``: the projector's poll and write, and the prober's next GET.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from registry.infra.kafka import client_config
+
+ETAPPES = ("publish -> ingress", "ingress -> canonical", "canonical -> API")
+
+
+def etappes(
+    publish: Mapping[str, float],
+    ingress: Mapping[str, float],
+    canoniek: Mapping[str, float],
+    api: Mapping[str, float],
+) -> dict[str, list[float]]:
+    """Per stage, the seconds each sample spent in it; only samples seen at every point count (a watcher that saw
+    one late would make the stage before it look short and the one after it long, so never negative: clipped)."""
+    uit: dict[str, list[float]] = {e: [] for e in ETAPPES}
+    for traject, t0 in publish.items():
+        if traject in ingress and traject in canoniek and traject in api:
+            punten = (t0, ingress[traject], canoniek[traject], api[traject])
+            for etappe, van, tot in zip(ETAPPES, punten, punten[1:], strict=False):
+                uit[etappe].append(max(0.0, tot - van))
+    return uit
+
+
+def kwantiel(waarden: list[float], q: float) -> float:
+    """The ``q`` quantile as the bench reports it (the value at rank ``q * n``), NaN for no values."""
+    if not waarden:
+        return float("nan")
+    ordered = sorted(waarden)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Waarnemer:
+    """The watcher thread: the first time (time.monotonic) each sampled event (by its event id) is seen in the
+    ingress topic and, committed, in the canonical topic. ``zoek`` adds one before it is published."""
+
+    def __init__(self, bootstrap: str, ingress_topic: str, canonical_topic: str) -> None:
+        self.lock = threading.Lock()
+        self.gezocht: dict[bytes, str] = {}  # the event id as its bytes in an Avro value -> its traject
+        self.gezien: dict[str, dict[str, float]] = {"ingress": {}, "canoniek": {}}
+        self.stop = threading.Event()
+        self.consumers = {
+            "ingress": self._consumer(bootstrap, ingress_topic, "read_uncommitted"),
+            "canoniek": self._consumer(bootstrap, canonical_topic, "read_committed"),
+        }
+        self.thread = threading.Thread(target=self._lees, daemon=True, name="freshness-watcher")
+
+    @staticmethod
+    def _consumer(bootstrap: str, topic: str, isolation: str) -> KafkaConsumer:
+        c = KafkaConsumer(
+            **client_config(bootstrap), isolation_level=isolation, enable_auto_commit=False, fetch_max_wait_ms=100
+        )
+        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
+        c.assign(tps)
+        c.seek_to_end(*tps)
+        for tp in tps:
+            c.position(tp)  # the end now: only what is published from here on
+        return c
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def zoek(self, traject: str, event_id: str) -> None:
+        with self.lock:
+            self.gezocht[event_id.encode()] = traject
+
+    def _lees(self) -> None:
+        while not self.stop.is_set():
+            for waar, consumer in self.consumers.items():
+                polled: Any = consumer.poll(timeout_ms=20)
+                nu = time.monotonic()
+                for records in polled.values():
+                    for rec in records:
+                        self._noteer(waar, rec.value or b"", nu)
+
+    def _noteer(self, waar: str, value: bytes, nu: float) -> None:
+        gezien = self.gezien[waar]
+        with self.lock:
+            for sleutel, traject in self.gezocht.items():
+                if traject not in gezien and sleutel in value:
+                    gezien[traject] = nu
+                    if waar == "canoniek":
+                        del self.gezocht[sleutel]  # seen at both points: no longer looked for
+                    return
+
+    def close(self) -> dict[str, dict[str, float]]:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        for consumer in self.consumers.values():
+            consumer.close(autocommit=False)
+        return self.gezien
