@@ -2,11 +2,14 @@
 
 A watcher thread in the bench reads the ingress topic (read_uncommitted: a record is there once the broker appended
 it) and the canonical topic (read_committed: once the validator's transaction committed), and notes when it first
-sees each sampled traject in either. With the publish time and the prober's first 200 that gives three stages:
+sees each sampled event in either; a second thread asks the read model every 20 ms for the inschrijvingen of the
+sampled trajecten seen in the canonical topic. With the publish time and the prober's first 200 that gives four
+stages:
 
 - ``publish -> ingress``: the Publisher's linger and the broker's append (with the watcher's own fetch);
 - ``ingress -> canonical``: the validator's poll, judging and transaction commit;
-- ``canonical -> API``: the projector's poll and write, and the prober's next GET.
+- ``canonical -> row``: the projector's poll, projecting and write (with the watcher's 20 ms);
+- ``row -> API``: the prober's next GET of it (the API reads the row directly, no cache in between).
 """
 
 from __future__ import annotations
@@ -17,25 +20,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy import Engine, text
 
 from registry.infra.kafka import client_config
 
-ETAPPES = ("publish -> ingress", "ingress -> canonical", "canonical -> API")
+ETAPPES = ("publish -> ingress", "ingress -> canonical", "canonical -> row", "row -> API")
 
 
-def etappes(
-    publish: Mapping[str, float],
-    ingress: Mapping[str, float],
-    canoniek: Mapping[str, float],
-    api: Mapping[str, float],
-) -> dict[str, list[float]]:
-    """Per stage, the seconds each sample spent in it; only samples seen at every point count (a watcher that saw
-    one late would make the stage before it look short and the one after it long, so never negative: clipped)."""
-    uit: dict[str, list[float]] = {e: [] for e in ETAPPES}
+def etappes(publish: Mapping[str, float], *punten: Mapping[str, float]) -> dict[str, list[float]]:
+    """Per stage, the seconds each sample spent in it: between the publish time and the next point, and so on
+    (``punten``: a time per traject, one mapping per point, in pipeline order). Only samples seen at every point
+    count; a watcher that saw one late makes the stage before it look long and the one after it short, so a stage
+    is never negative (clipped at 0)."""
+    uit: dict[str, list[float]] = {e: [] for e in ETAPPES[: len(punten)]}
     for traject, t0 in publish.items():
-        if traject in ingress and traject in canoniek and traject in api:
-            punten = (t0, ingress[traject], canoniek[traject], api[traject])
-            for etappe, van, tot in zip(ETAPPES, punten, punten[1:], strict=False):
+        if all(traject in p for p in punten):
+            tijden = (t0, *(p[traject] for p in punten))
+            for etappe, van, tot in zip(uit, tijden, tijden[1:], strict=False):
                 uit[etappe].append(max(0.0, tot - van))
     return uit
 
@@ -52,16 +53,20 @@ class Waarnemer:
     """The watcher thread: the first time (time.monotonic) each sampled event (by its event id) is seen in the
     ingress topic and, committed, in the canonical topic. ``zoek`` adds one before it is published."""
 
-    def __init__(self, bootstrap: str, ingress_topic: str, canonical_topic: str) -> None:
+    def __init__(self, bootstrap: str, ingress_topic: str, canonical_topic: str, engine: Engine, schema: str) -> None:
         self.lock = threading.Lock()
         self.gezocht: dict[bytes, str] = {}  # the event id as its bytes in an Avro value -> its traject
-        self.gezien: dict[str, dict[str, float]] = {"ingress": {}, "canoniek": {}}
+        self.gezien: dict[str, dict[str, float]] = {"ingress": {}, "canoniek": {}, "rij": {}}
+        self.engine, self.schema = engine, schema
         self.stop = threading.Event()
         self.consumers = {
             "ingress": self._consumer(bootstrap, ingress_topic, "read_uncommitted"),
             "canoniek": self._consumer(bootstrap, canonical_topic, "read_committed"),
         }
-        self.thread = threading.Thread(target=self._lees, daemon=True, name="freshness-watcher")
+        self.threads = [
+            threading.Thread(target=self._lees, daemon=True, name="freshness-watcher"),
+            threading.Thread(target=self._vraag_rijen, daemon=True, name="freshness-rows"),
+        ]
 
     @staticmethod
     def _consumer(bootstrap: str, topic: str, isolation: str) -> KafkaConsumer:
@@ -76,7 +81,8 @@ class Waarnemer:
         return c
 
     def start(self) -> None:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
 
     def zoek(self, traject: str, event_id: str) -> None:
         with self.lock:
@@ -101,9 +107,25 @@ class Waarnemer:
                         del self.gezocht[sleutel]  # seen at both points: no longer looked for
                     return
 
+    def _vraag_rijen(self) -> None:
+        sql = text(f'SELECT traject_id FROM "{self.schema}".inschrijvingen WHERE traject_id = ANY(:ids)')
+        with self.engine.connect() as conn:
+            while not self.stop.wait(0.02):
+                with self.lock:
+                    open_ = [t for t in self.gezien["canoniek"] if t not in self.gezien["rij"]]
+                if not open_:
+                    continue
+                gevonden = conn.execute(sql, {"ids": open_}).scalars().all()
+                conn.rollback()  # a fresh snapshot for the next question
+                nu = time.monotonic()
+                with self.lock:
+                    for traject in gevonden:
+                        self.gezien["rij"].setdefault(str(traject), nu)
+
     def close(self) -> dict[str, dict[str, float]]:
         self.stop.set()
-        self.thread.join(timeout=10)
+        for thread in self.threads:
+            thread.join(timeout=10)
         for consumer in self.consumers.values():
             consumer.close(autocommit=False)
         return self.gezien

@@ -50,7 +50,7 @@ def bench_freshness(
             seen: list[float] = []
             published: dict[str, float] = {}
             visible_at: dict[str, float] = {}
-            watcher = Waarnemer(bootstrap, pijp.topics.ingress(MBO), pijp.topics.events)
+            watcher = Waarnemer(bootstrap, pijp.topics.ingress(MBO), pijp.topics.events, engine(database_url), schema)
             watcher.start()
             lock = threading.Lock()
             publishing = threading.Event()
@@ -116,7 +116,8 @@ def bench_freshness(
             # an event still not visible 60 s after the last publish counts as never: infinitely late
             seen += [float("inf")] * len(pending)
             gezien = watcher.close()
-        return seen, achieved, sent, etappes(published, gezien["ingress"], gezien["canoniek"], visible_at)
+        stages = etappes(published, gezien["ingress"], gezien["canoniek"], gezien["rij"], visible_at)
+        return seen, achieved, sent, stages
     finally:
         for p in procs:
             stop(p)
