@@ -147,7 +147,7 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
             med([w.p99_ms for w in api.cold]) < 250.0,
         )
     elif step == "freshness":
-        seen, achieved, sent, stages = bench_freshness(
+        seen, achieved, sent, stages, cpu = bench_freshness(
             bootstrap, database_url, args.freshness_rate, args.freshness_seconds
         )
         ordered = sorted(seen)
@@ -164,7 +164,9 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
             p99 < 0.5,
         )
         yield Row(
-            f"freshness per stage ({len(stages[ETAPPES[0]])} samples seen at every point)",
+            f"freshness per stage ({len(stages[ETAPPES[0]])} samples seen at every point; CPU while publishing: "
+            + ", ".join(f"{naam} {s:.1f} s" for naam, s in cpu.items())
+            + ")",
             "; ".join(
                 f"{e}: p50 {kwantiel(stages[e], 0.5):.2f} s, p99 {kwantiel(stages[e], 0.99):.2f} s" for e in ETAPPES
             ),

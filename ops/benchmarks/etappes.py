@@ -14,9 +14,11 @@ stages:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -39,6 +41,15 @@ def etappes(publish: Mapping[str, float], *punten: Mapping[str, float]) -> dict[
             for etappe, van, tot in zip(uit, tijden, tijden[1:], strict=False):
                 uit[etappe].append(max(0.0, tot - van))
     return uit
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        velden = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(velden[11]) + int(velden[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
 
 def kwantiel(waarden: list[float], q: float) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from benchmarks.etappes import Waarnemer, etappes
+from benchmarks.etappes import Waarnemer, cpu_seconds, etappes
 from benchmarks.meting import must
 from benchmarks.servers import start_api, start_pipeline, stop, wait_for
 from benchmarks.werklast import reference, stream
@@ -20,7 +20,7 @@ PROBERS = 4  # threads asking GET /v1/trajecten/{id} for the sampled events not 
 
 def bench_freshness(
     bootstrap: str, database_url: str, rate: int, seconds: int, samples_per_s: int = 10
-) -> tuple[list[float], float, int, dict[str, list[float]]]:
+) -> tuple[list[float], float, int, dict[str, list[float]], dict[str, float]]:
     """Publish ``rate`` events/s for ``seconds`` through the real pipeline (validator, projector and API each in
     its own process, on a fresh prefix and schema); sample ``samples_per_s`` inschrijvingen per second and measure
     from the publish call to the first 200 of GET /v1/trajecten/{id}. (latencies in s, achieved rate, events)."""
@@ -95,6 +95,7 @@ def bench_freshness(
             every = max(1, rate // samples_per_s // per_deelnemer)  # sample one deelnemer in ``every``
             total = rate * seconds
             items = met_aanmeldingen(stream(total // per_deelnemer + 1))[:total]
+            cpu0 = {naam: cpu_seconds(p.pid) for naam, p in zip(("validator", "projector"), procs, strict=False)}
             start, sent = time.monotonic(), 0
             while sent < total:
                 due = min(total, int((time.monotonic() - start) * rate) + 1)
@@ -108,6 +109,7 @@ def bench_freshness(
                 pub.flush()
                 time.sleep(max(0.0, start + sent / rate - time.monotonic()))
             achieved = sent / (time.monotonic() - start)
+            cpu = {naam: cpu_seconds(p.pid) - cpu0[naam] for naam, p in zip(cpu0, procs, strict=False)}
             give_up[0] = time.monotonic() + 60
             publishing.clear()
             for prober in probers:
@@ -117,7 +119,7 @@ def bench_freshness(
             seen += [float("inf")] * len(pending)
             gezien = watcher.close()
         stages = etappes(published, gezien["ingress"], gezien["canoniek"], gezien["rij"], visible_at)
-        return seen, achieved, sent, stages
+        return seen, achieved, sent, stages, cpu
     finally:
         for p in procs:
             stop(p)

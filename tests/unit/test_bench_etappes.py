@@ -26,3 +26,14 @@ def test_the_quantile_is_the_value_at_its_rank_and_nan_without_values() -> None:
     assert kwantiel([3.0, 1.0, 2.0, 4.0], 0.5) == 3.0
     assert kwantiel([float(i) for i in range(100)], 0.99) == 99.0
     assert math.isnan(kwantiel([], 0.5))
+
+
+def test_cpu_seconds_grow_with_work_and_are_0_for_no_process() -> None:
+    import os
+
+    from benchmarks.etappes import cpu_seconds
+
+    voor = cpu_seconds(os.getpid())
+    sum(i * i for i in range(3_000_000))
+    assert cpu_seconds(os.getpid()) > voor
+    assert cpu_seconds(2**22 + 1) == 0.0  # above Linux's pid_max: no such process
