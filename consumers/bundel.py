@@ -10,9 +10,10 @@ or two).
 
 from __future__ import annotations
 
-# while the previous batch commits and nothing has arrived, each poll waits for records this long at most, so a
-# record that arrives meanwhile is read at once and the commit's end is seen within this time
-POLL_MS = 5
+# while the previous batch commits, the loop waits this long for its end between polls (and polls once more when it
+# ends): a poll for every few records that trickle in would cost a fetch round trip and a judging call each, CPU
+# the commit's own threads need under load; what the consumer fetched meanwhile is taken by the next poll
+WACHT_S = 0.02
 
 
 def verder_bundelen(verzameld: int, grens: int, vorige_klaar: bool) -> bool:

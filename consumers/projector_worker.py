@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +16,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import Connection, Engine, text
 
 from consumers import groep
-from consumers.bundel import POLL_MS, verder_bundelen
+from consumers.bundel import WACHT_S, verder_bundelen
 from consumers.projector_config import RunnerConfig, Stats, Track, group_id
 from consumers.records import (
     BulkShare,
@@ -357,14 +357,12 @@ class Worker:
                 if not more or n >= size:
                     return polled
                 wacht = 0
-            elif verder_bundelen(n, size, not self._schrijft()):
-                wacht = POLL_MS
+            elif self._lopend is not None and verder_bundelen(n, size, self._lopend[0].done()):
+                # the write's end (at once when it ends): one more poll takes what came meanwhile
+                wait([self._lopend[0]], timeout=WACHT_S)
+                wacht = 0
             else:
                 return polled
-
-    def _schrijft(self) -> bool:
-        """The writer thread is still writing the previous batch."""
-        return self._lopend is not None and not self._lopend[0].done()
 
     def _bulk(self, shares: dict[str, Poll]) -> tuple[dict[str, Werk], list[StagedEvent]]:
         """Every projection's part of a bulk batch, and the staging rows (each event once, for all of them)."""

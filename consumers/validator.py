@@ -59,7 +59,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -69,7 +69,7 @@ from kafka.structs import OffsetAndMetadata
 
 from consumers import groep
 from consumers.beoordelaar import Beoordelaar
-from consumers.bundel import POLL_MS, verder_bundelen
+from consumers.bundel import WACHT_S, verder_bundelen
 from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.overdracht import Overdracht, Sleutelkluis
 from consumers.parkeer import Herversleutelen, Parkeerdienst
@@ -382,7 +382,7 @@ class Validator:
         return n
 
     def _volgende(self, vorig: Oordeel, lopend: Future[None]) -> Oordeel | None:
-        """The next batch, judged while ``vorig`` commits (``lopend``): polled again and again, judging what each
+        """The next batch, judged while ``vorig`` commits (``lopend``): polled again every ``WACHT_S``, judging what each
         poll brings, until ``vorig`` has committed or a poll's worth is judged (consumers/bundel.py); None when
         nothing came. It stops at once when ``vorig`` or a part of the batch has erasures (the snapshot follows
         them at once), and before judging a poll in which the group is not stable or its assignment changed (that
@@ -395,28 +395,27 @@ class Validator:
             return None
         grens = self.config.max_poll_records
         volgende: Oordeel | None = None
-        n, eerste = 0, True
-        while eerste or verder_bundelen(n, grens, lopend.done()):
-            # the first poll takes what came while ``vorig`` was judged; the next ones wait a moment for more
-            deel = self._poll_deel(0 if eerste else POLL_MS, grens - n)
-            eerste = False
+        n = 0
+        while True:
+            deel = self._poll_deel(grens - n)
             if deel is None:
                 break
             if deel.n:
                 volgende = deel if volgende is None else samen(volgende, deel)
                 n += deel.n
-            if deel.te_vernietigen or deel.te_legen:
+            if deel.te_vernietigen or deel.te_legen or not verder_bundelen(n, grens, lopend.done()):
                 break
+            wait([lopend], timeout=WACHT_S)  # returns at once when the commit ends: one more poll takes what came
         return volgende
 
-    def _poll_deel(self, timeout_ms: int, max_records: int) -> Oordeel | None:
+    def _poll_deel(self, max_records: int) -> Oordeel | None:
         """One poll of the batch being collected, judged: an empty Oordeel when nothing came; None when the group
         is not stable or its assignment changed (the records are sought back: a hand-over comes first)."""
         assert self.consumer is not None
         if not groep.stabiel(self.consumer):
             return None
         sinds = self.overdracht.toewijzing_sinds
-        batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        batch = self.consumer.poll(timeout_ms=0, max_records=max_records)
         if self.overdracht.toewijzing_sinds != sinds or self.overdracht.nieuw:
             assigned = self.consumer.assignment()
             for tp, records in batch.items():
