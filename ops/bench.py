@@ -20,7 +20,8 @@ api         wrk, ``--clients`` connections, ``--workers`` uvicorn workers, again
             new peildatum per request) goal p99 < 250 ms.
 freshness   a steady ``--freshness-rate`` events/s for ``--freshness-seconds`` through publisher -> validator ->
             projector (separate processes) -> API; p50/p99 from publish to visible (GET /v1/trajecten/{id}).
-            Goal p99 < 0.5 s.
+            Goal p99 < 0.5 s. A second row: p50/p99 per stage (publish -> ingress -> canonical -> row -> API,
+            benchmarks/etappes.py) and the validator's and projector's CPU seconds while publishing.
 reconcile   reconciliation of 26 pilots over 100,000 deelnemers vs deelnemers-per-pilot on the same tables.
 peer        the registry end to end (publish -> validator -> projector, separate processes) vs the ``eventsourcing``
             library (PostgreSQL, its ProjectionRunner with tracking records) on the same workload: per deelnemer an
