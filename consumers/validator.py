@@ -396,7 +396,7 @@ class Validator:
         grens = self.config.max_poll_records
         volgende: Oordeel | None = None
         n = 0
-        while True:
+        while not self.stopping:  # a stop (SIGTERM) commits what is collected, and polls no more
             deel = self._poll_deel(grens - n)
             if deel is None:
                 break

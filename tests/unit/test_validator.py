@@ -498,8 +498,12 @@ def test_what_arrives_while_a_batch_commits_is_judged_into_one_next_batch_and_tr
 
 
 class _TrageProducer(_Producer):
+    def __init__(self, seconds: float = 0.1) -> None:
+        super().__init__()
+        self.seconds = seconds
+
     def commit_transaction(self) -> None:
-        time.sleep(0.1)
+        time.sleep(self.seconds)
         super().commit_transaction()
 
 
@@ -520,3 +524,20 @@ def test_a_batch_stops_collecting_at_a_polls_worth_of_records() -> None:
     v.consumer = v.overdracht.consumer = consumer  # type: ignore[assignment]
     assert v.run_once() == 3
     assert producer.calls.count("commit") == 3  # one record per transaction: the bound of one poll
+
+
+def test_a_stop_while_a_batch_commits_ends_the_collecting() -> None:
+    from registry.infra import codec
+    from tests.support.builders import referentie_events
+    from tests.support.validator_fakes import Rec
+
+    tp = TopicPartition("t.ingress.sbb", 0)
+    events = referentie_events()
+    batches = [[Rec(codec.encode(et, record), topic=tp.topic, offset=i)] for i, (et, record) in enumerate(events[:3])]
+    consumer = _Consumers(tp, batches)
+    v, _, _, _ = _batch_validator(_TrageProducer(0.5))
+    consumer.bij_poll[2] = lambda: setattr(v, "stopping", True)  # a SIGTERM while the first batch commits
+    v.consumer = v.overdracht.consumer = consumer  # type: ignore[assignment]
+    # the second poll's batch goes with the stop; without it, batch 3 too would be collected during the commit
+    assert v.run_once() == 2
+    assert consumer.batches, "the third batch was polled after the stop"
