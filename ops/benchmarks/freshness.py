@@ -3,7 +3,6 @@ the time from publish to visible (GET /v1/trajecten/{id})."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 from benchmarks.etappes import Waarnemer, cpu_seconds, etappes
@@ -13,6 +12,7 @@ from benchmarks.werklast import reference, stream
 from producers.publisher import Publisher
 from registry.infra.db import engine
 from tests.support.builders import MBO
+from tests.support.faults.stilstand import Versheid
 from tests.support.validator import met_aanmeldingen
 
 PROBERS = 4  # threads asking GET /v1/trajecten/{id} for the sampled events not yet visible
@@ -24,8 +24,6 @@ def bench_freshness(
     """Publish ``rate`` events/s for ``seconds`` through the real pipeline (validator, projector and API each in
     its own process, on a fresh prefix and schema); sample ``samples_per_s`` inschrijvingen per second and measure
     from the publish call to the first 200 of GET /v1/trajecten/{id}. (latencies in s, achieved rate, events)."""
-    import httpx
-
     from registry.api.auth import KeyStore
 
     pijp = start_pipeline(bootstrap, database_url, reference(), "bench-freshness.log")
@@ -34,64 +32,20 @@ def bench_freshness(
     api_key, key = keystore.create("landelijk", naam="bench-freshness")
     server, port, slog = start_api(database_url, 1, schema)
     procs.append(server)
-    headers = {"Authorization": f"Bearer {key}"}
     per_deelnemer = 6  # aanmelding, inschrijving, three sign-offs, verklaring
     try:
-        with (
-            Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub,
-            httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client,
-        ):
+        with Publisher([bootstrap], MBO, prefix=prefix, ensure_topic=False) as pub:
             # an inschrijving needs its aanmelding (registry/domein/relaties.py), else it waits parked for ever
             warm = met_aanmeldingen(stream(1, start=10**9))  # the whole pipeline is up once this one is visible
             pub.publish_batch(warm)
             traject = next(r["traject_id"] for t, r in warm if t == "DeelnemerIngeschreven")
             wait_for(f"http://127.0.0.1:{port}/v1/trajecten/{traject}", key, server, slog, seconds=180)
-            pending: dict[str, float] = {}
-            seen: list[float] = []
             published: dict[str, float] = {}
-            visible_at: dict[str, float] = {}
             watcher = Waarnemer(bootstrap, pijp.topics.ingress(MBO), pijp.topics.events, engine(database_url), schema)
             watcher.start()
-            lock = threading.Lock()
-            publishing = threading.Event()
-            publishing.set()
-
-            probing: set[str] = set()  # a GET in flight
-            last_probe: dict[str, float] = {}
-            give_up = [float("inf")]
-
-            def next_to_probe() -> str | None:
-                """The pending traject probed longest ago with no GET in flight (each sample gets its turn)."""
-                with lock:
-                    free = [t for t in pending if t not in probing]
-                    if not free:
-                        return None
-                    traject = min(free, key=lambda t: last_probe.get(t, 0.0))
-                    probing.add(traject)
-                    last_probe[traject] = time.monotonic()
-                    return traject
-
-            def probe() -> None:
-                # several probers: one sequential prober added a round of GETs (each with its audit write) to
-                # every sample; now a sample waits at most for the GETs in flight
-                while True:
-                    with lock:
-                        if not pending and not publishing.is_set() or time.monotonic() > give_up[0]:
-                            return
-                    traject = next_to_probe()
-                    if traject is None:
-                        time.sleep(0.002)
-                        continue
-                    visible = client.get(f"/v1/trajecten/{traject}").status_code == 200
-                    with lock:
-                        probing.discard(traject)
-                        if visible:
-                            visible_at[traject] = time.monotonic()
-                            seen.append(visible_at[traject] - pending.pop(traject))
-
-            probers = [threading.Thread(target=probe, daemon=True) for _ in range(PROBERS)]
-            for prober in probers:
-                prober.start()
+            # the bench picks its samples itself (one deelnemer in ``every``): the prober takes each it is given
+            versheid = Versheid(f"http://127.0.0.1:{port}", key, every=1, probers=PROBERS)
+            versheid.start()
             every = max(1, rate // samples_per_s // per_deelnemer)  # sample one deelnemer in ``every``
             total = rate * seconds
             items = met_aanmeldingen(stream(total // per_deelnemer + 1))[:total]
@@ -102,23 +56,21 @@ def bench_freshness(
                 for event_type, record in items[sent:due]:
                     if event_type == "DeelnemerIngeschreven" and (sent // per_deelnemer) % every == 0:
                         watcher.zoek(str(record["traject_id"]), str(record["event_id"]))
-                        with lock:  # the clock starts when the event is handed to the publisher
-                            pending[str(record["traject_id"])] = published[str(record["traject_id"])] = time.monotonic()
+                        # the clock starts when the event is handed to the publisher
+                        published[str(record["traject_id"])] = time.monotonic()
+                        versheid.sample(str(record["traject_id"]), published[str(record["traject_id"])])
                     pub.publish(event_type, record)
                     sent += 1
                 pub.flush()
                 time.sleep(max(0.0, start + sent / rate - time.monotonic()))
             achieved = sent / (time.monotonic() - start)
             cpu = {naam: cpu_seconds(p.pid) - cpu0[naam] for naam, p in zip(cpu0, procs, strict=False)}
-            give_up[0] = time.monotonic() + 60
-            publishing.clear()
-            for prober in probers:
-                prober.join(timeout=120)
-            must(len(seen) > 0, f"no sampled event became visible in the API (see {log.name})")
+            versheid.stop(grace=60)
+            must(len(versheid.latencies) > 0, f"no sampled event became visible in the API (see {log.name})")
             # an event still not visible 60 s after the last publish counts as never: infinitely late
-            seen += [float("inf")] * len(pending)
+            seen = versheid.latencies + [float("inf")] * versheid.never()
             gezien = watcher.close()
-        stages = etappes(published, gezien["ingress"], gezien["canoniek"], gezien["rij"], visible_at)
+        stages = etappes(published, gezien["ingress"], gezien["canoniek"], gezien["rij"], versheid.zichtbaar)
         return seen, achieved, sent, stages, cpu
     finally:
         for p in procs:

@@ -43,3 +43,38 @@ def test_freshness_samples_one_in_every_and_reports_what_never_showed() -> None:
     assert "accepted events (canonical log, read_committed) 45.0 s" in line
     assert "3 samples: p50 0.40 s, max 30.0 s" in line
     assert "2 sample(s) never visible" in line
+
+
+def test_the_prober_times_a_sample_until_it_answers_200_and_counts_the_rest_never() -> None:
+    """Against a small local HTTP server (no registry): one traject becomes visible after 0.2 s, one never."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    visible: set[str] = set()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            self.send_response(200 if self.path.rsplit("/", 1)[-1] in visible else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        v = Versheid(f"http://127.0.0.1:{server.server_address[1]}", "key", every=1, probers=2)
+        v.start()
+        t0 = time.monotonic()
+        v.sample("a", t0)
+        v.sample("b", t0)
+        time.sleep(0.2)
+        visible.add("a")
+        v.stop(grace=0.5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(v.latencies) == 1 and 0.2 <= v.latencies[0] < 1.0
+    assert set(v.zichtbaar) == {"a"} and v.zichtbaar["a"] - t0 == v.latencies[0]
+    assert v.never() == 1 and v.offered == 2

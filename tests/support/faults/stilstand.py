@@ -88,6 +88,7 @@ class Versheid:
     offered: int = 0
     latencies: list[float] = field(default_factory=list)
     pending: dict[str, float] = field(default_factory=dict)
+    zichtbaar: dict[str, float] = field(default_factory=dict)  # traject -> when it answered 200 (time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -144,7 +145,8 @@ class Versheid:
                 if visible:
                     with self._lock:
                         if traject in self.pending:
-                            self.latencies.append(time.monotonic() - self.pending.pop(traject))
+                            self.zichtbaar[traject] = time.monotonic()
+                            self.latencies.append(self.zichtbaar[traject] - self.pending.pop(traject))
 
 
 def summary(publish: list[float], accepted: list[float], versheid: Versheid) -> str:
