@@ -90,6 +90,8 @@ class Versheid:
     pending: dict[str, float] = field(default_factory=dict)
     zichtbaar: dict[str, float] = field(default_factory=dict)  # traject -> when it answered 200 (time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _probing: set[str] = field(default_factory=set)  # a GET in flight
+    _last: dict[str, float] = field(default_factory=dict)  # when each pending sample was last asked about
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -120,33 +122,35 @@ class Versheid:
         with self._lock:
             return len(self.pending)
 
-    def _next(self, asked: set[str]) -> str | None:
+    def _next(self) -> str | None:
+        """The pending sample probed longest ago (a new one first) that no prober is asking about now: each gets its
+        turn, and no GET (each with its audit write) is spent twice on one sample at a time."""
         with self._lock:
-            free = [t for t in self.pending if t not in asked]
+            free = [t for t in self.pending if t not in self._probing]
             if not free:
                 return None
-            traject = min(free, key=self.pending.__getitem__)  # the oldest sample first
-            asked.add(traject)
+            traject = min(free, key=lambda t: self._last.get(t, 0.0))
+            self._probing.add(traject)
+            self._last[traject] = time.monotonic()
             return traject
 
     def _probe(self) -> None:
-        asked: set[str] = set()  # this prober's turn: each pending sample once per round
         with httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.key}"}, timeout=5.0) as c:
             while not self._stop.is_set():
-                traject = self._next(asked)
+                traject = self._next()
                 if traject is None:
-                    asked.clear()
-                    time.sleep(0.02)
+                    time.sleep(0.002)
                     continue
                 try:
                     visible = c.get(f"/v1/trajecten/{traject}").status_code == 200
                 except httpx.HTTPError:
                     visible = False
-                if visible:
-                    with self._lock:
-                        if traject in self.pending:
-                            self.zichtbaar[traject] = time.monotonic()
-                            self.latencies.append(self.zichtbaar[traject] - self.pending.pop(traject))
+                with self._lock:
+                    self._probing.discard(traject)
+                    if visible and traject in self.pending:
+                        self.zichtbaar[traject] = time.monotonic()
+                        self.latencies.append(self.zichtbaar[traject] - self.pending.pop(traject))
+                        self._last.pop(traject, None)
 
 
 def summary(publish: list[float], accepted: list[float], versheid: Versheid) -> str:
