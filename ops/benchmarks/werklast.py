@@ -45,8 +45,39 @@ def stream(deelnemers: int, start: int = 0) -> list[Event]:
     return out
 
 
+# every topic prefix this process made: ``drop_topics`` deletes their topics when the bench ends (a run leaves some
+# 1,300 partitions, each with a segment file open on the broker; a shared broker dies at its open-file limit)
+MADE: list[str] = []
+
+
 def fresh_prefix() -> str:
-    return f"bench{uuid.uuid4().hex[:6]}"
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    MADE.append(prefix)
+    return prefix
+
+
+def topics_of(prefixes: list[str], names: set[str]) -> list[str]:
+    """The topics of ``names`` under one of ``prefixes`` (``<prefix>.<name>``): never another run's or the broker's."""
+    made = set(prefixes)
+    return sorted(t for t in names if t.split(".", 1)[0] in made and "." in t)
+
+
+def drop_topics(bootstrap: str) -> int:
+    """Delete the topics of every prefix this process made; how many. A topic that will not go is left (a few do
+    no harm): the bench's figures are printed already."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**client_config([bootstrap]))
+    try:
+        made = topics_of(MADE, set(admin.list_topics()))
+        for i in range(0, len(made), 100):
+            try:
+                admin.delete_topics(made[i : i + 100], timeout_ms=30_000)
+            except Exception:  # noqa: BLE001 - gone already, or a slow broker
+                pass
+        return len(made)
+    finally:
+        admin.close()
 
 
 def produce_canonical(bootstrap: str, topic: str, n_deelnemers: int, seed: int = 1) -> int:

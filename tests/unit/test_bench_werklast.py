@@ -20,3 +20,22 @@ def test_scenarios_of_other_seeds_share_no_event_ids_and_no_deelnemers() -> None
 
 def test_a_scenario_is_the_same_for_the_same_seed() -> None:
     assert _ids(3) == _ids(3)
+
+
+def test_the_bench_deletes_only_the_topics_of_its_own_prefixes() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ops"))
+    from benchmarks.werklast import topics_of
+
+    names = {
+        "bencha1b2c3.events",
+        "bencha1b2c3.ingress.mbo.albeda",
+        "benchffffff.events",  # another run's
+        "bencha1b2c3",  # no name after the prefix: not one of its topics
+        "__consumer_offsets",
+        "praktijkleren.events",
+    }
+    assert topics_of(["bencha1b2c3"], names) == ["bencha1b2c3.events", "bencha1b2c3.ingress.mbo.albeda"]
+    assert topics_of([], names) == []
