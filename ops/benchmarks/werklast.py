@@ -67,14 +67,12 @@ def drop_topics(bootstrap: str) -> int:
     no harm): the bench's figures are printed already."""
     from kafka import KafkaAdminClient
 
+    from tests.support.opruimen import verwijder_topics
+
     admin = KafkaAdminClient(**client_config([bootstrap]))
     try:
         made = topics_of(MADE, set(admin.list_topics()))
-        for i in range(0, len(made), 100):
-            try:
-                admin.delete_topics(made[i : i + 100], timeout_ms=30_000)
-            except Exception:  # noqa: BLE001 - gone already, or a slow broker
-                pass
+        verwijder_topics(admin, made)
         return len(made)
     finally:
         admin.close()
