@@ -152,8 +152,7 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
         seen, achieved, sent, stages, cpu = bench_freshness(
             bootstrap, database_url, args.freshness_rate, args.freshness_seconds
         )
-        ordered = sorted(seen)
-        p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.50, 0.99))
+        p50, p99 = kwantiel(seen, 0.50), kwantiel(seen, 0.99)
         never = sum(1 for x in seen if x == float("inf"))
         yield Row(
             f"freshness: publish -> visible in the API, {achieved:,.0f} ev/s for {args.freshness_seconds} s "
