@@ -29,13 +29,15 @@ def test_short_fault_suite_loses_and_duplicates_nothing(short_fault_run: KorteRu
     assert short_fault_run is not None, "the fixture starts the run when this test is collected"
     done = short_fault_run.result()
     table = parse_table(done.stdout)
-    assert list(table) == FAULTS, done.stdout + done.stderr[-3000:]
+    # every failure shows the whole table and its notes (which tables differ, ...) and the end of the suite's log
+    shown = done.stdout + done.stderr[-3000:]
+    assert list(table) == FAULTS, shown
     for fault, row in table.items():
-        assert int(row["repetitions"]) >= 1, fault
-        assert int(row["events in"]) > 0, f"{fault}: no events flowed during the fault"
-        assert int(row["in canonical log"]) == int(row["events in"]), fault
-        assert (row["lost"], row["duplicates"]) == ("0", "0"), fault
-        assert row["read models equal"] == "yes", fault
-        assert "never" not in row["recovery time (s)"], f"{fault}: no recovery"
-    assert "0 wrong" in done.stdout and "5 records sent, 5 dead letters" in done.stdout
-    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+        assert int(row["repetitions"]) >= 1, f"{fault}\n{shown}"
+        assert int(row["events in"]) > 0, f"{fault}: no events flowed during the fault\n{shown}"
+        assert int(row["in canonical log"]) == int(row["events in"]), f"{fault}\n{shown}"
+        assert (row["lost"], row["duplicates"]) == ("0", "0"), f"{fault}\n{shown}"
+        assert row["read models equal"] == "yes", f"{fault}\n{shown}"
+        assert "never" not in row["recovery time (s)"], f"{fault}: no recovery\n{shown}"
+    assert "0 wrong" in done.stdout and "5 records sent, 5 dead letters" in done.stdout, shown
+    assert done.returncode == 0, shown

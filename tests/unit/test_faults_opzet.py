@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.faults.controle import Telling
+from tests.support.faults.controle import Telling, row_difference
 from tests.support.faults.suite import RECOVERY_LIMIT_S, SHORT, Opzet, Rij
 
 
@@ -25,3 +25,10 @@ def test_a_recovery_over_the_limit_fails_the_row_as_never_does() -> None:
     assert not Rij("x", 2, telling, True, [1.0, RECOVERY_LIMIT_S]).ok
     assert not Rij("x", 2, telling, True, [1.0, None]).ok
     assert "1 over 60 s" in Rij("x", 2, telling, True, [1.0, 75.0]).cells()[-1]
+
+
+def test_a_differing_table_is_described_by_the_rows_only_one_side_has() -> None:
+    said = row_difference(["('a', 1)", "('b', 2)"], ["('a', 1)", "('b', 3)", "('c', 4)"])
+    assert said.startswith("2 live rows, 3 replayed;")
+    assert "only live (1): [\"('b', 2)\"]" in said
+    assert "only replayed (2): [\"('b', 3)\", \"('c', 4)\"]" in said

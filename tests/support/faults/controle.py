@@ -5,6 +5,7 @@ recovery: the first event recorded after the fault that is visible in the read m
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from tests.support.faults.stapel import ROOT
 from tests.support.faults.stroom import Stroom
 
 REPLAY_SCHEMA = "faults_replay"
+log = logging.getLogger("faults.controle")
 
 
 def database(url: str) -> Engine:
@@ -121,7 +123,21 @@ def read_models_differ(env: dict[str, str], db: Engine) -> list[str]:
     finally:
         with db.begin() as conn:
             store.drop_schema(conn, REPLAY_SCHEMA)
-    return [table for table in live if live[table] != clean[table]]
+    differ = [table for table in live if live[table] != clean[table]]
+    for table in differ:
+        log.warning("%s differs from a clean replay: %s", table, row_difference(live[table], clean[table]))
+    return differ
+
+
+def row_difference(live: list[str], clean: list[str], shown: int = 3) -> str:
+    """What a differing table's rows are: how many only the live read model or only the replay has, and the first
+    few of each (rows hold pseudonyms and codes, never a BSN or name): enough to tell a lost update from a stale
+    one."""
+    only_live, only_clean = sorted(set(live) - set(clean)), sorted(set(clean) - set(live))
+    return (
+        f"{len(live)} live rows, {len(clean)} replayed; only live ({len(only_live)}): {only_live[:shown]}; "
+        f"only replayed ({len(only_clean)}): {only_clean[:shown]}"
+    )
 
 
 def snapshot(conn: Connection, schema: str) -> dict[str, list[str]]:
