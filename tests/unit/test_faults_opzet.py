@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.support.faults import controle
 from tests.support.faults.controle import Telling, row_difference
 from tests.support.faults.suite import RECOVERY_LIMIT_S, SHORT, Opzet, Rij
 
@@ -32,3 +35,30 @@ def test_a_differing_table_is_described_by_the_rows_only_one_side_has() -> None:
     assert said.startswith("2 live rows, 3 replayed;")
     assert "only live (1): [\"('b', 2)\"]" in said
     assert "only replayed (2): [\"('b', 3)\", \"('c', 4)\"]" in said
+
+
+class _Boek:
+    """A log that grows by one record on each of the first ``grows`` refreshes."""
+
+    def __init__(self, grows: int) -> None:
+        self.last_offset = {("events", 0): 10}
+        self.grows = grows
+
+    def refresh(self) -> bool:
+        if self.grows:
+            self.grows -= 1
+            self.last_offset[("events", 0)] += 1
+        return True
+
+
+def test_a_comparison_counts_only_when_the_log_stood_still(monkeypatch: pytest.MonkeyPatch) -> None:
+    compared: list[int] = []
+    monkeypatch.setattr(controle, "wait_drained", lambda *a: None)
+    monkeypatch.setattr(controle, "read_models_differ", lambda *a: compared.append(1) or ["event_log"])
+    boek = _Boek(grows=1)
+    assert controle.compare_drained({}, None, boek, None, 1.0) == (None, ["event_log"])  # type: ignore[arg-type]
+    assert len(compared) == 2  # grew during the first: drained and compared again
+    compared.clear()
+    boek = _Boek(grows=5)
+    controle.compare_drained({}, None, boek, None, 1.0, attempts=3)  # type: ignore[arg-type]
+    assert len(compared) == 3  # a log that never stands still: the last comparison is reported

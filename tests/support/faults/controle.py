@@ -71,6 +71,33 @@ def wait_drained(stroom: Stroom, boek: Logboek, db: Engine, timeout: float) -> s
     return waiting
 
 
+def compare_drained(
+    env: dict[str, str], stroom: Stroom, boek: Logboek, db: Engine, timeout: float, attempts: int = 3
+) -> tuple[str | None, list[str]]:
+    """Drain, then compare the read models with a clean replay (``read_models_differ``): what was still missing
+    at the timeout (None: drained) and the tables that differ. A comparison only holds for a log that stood
+    still while it ran: the registry itself may still append after the drain (a reconciler restarted by the fault
+    re-runs a telling, a run for an earlier telling can satisfy the drain's check before the last telling's run
+    is on the log), and then the replay and the live projector may each have seen a different end. So the log's
+    last offsets are taken when the drain ends and read again after the comparison; if they moved, it drains and
+    compares again."""
+    differ: list[str] = []
+    for attempt in range(1, attempts + 1):
+        t0 = time.monotonic()
+        waiting = wait_drained(stroom, boek, db, timeout)
+        seen = dict(boek.last_offset)
+        t1 = time.monotonic()
+        differ = read_models_differ(env, db)
+        log.info("drained in %.1f s, replayed and compared in %.1f s", t1 - t0, time.monotonic() - t1)
+        if waiting or (boek.refresh() and boek.last_offset == seen):
+            return waiting, differ
+        grew = sorted(f"{t}:{p}" for (t, p), last in boek.last_offset.items() if last != seen.get((t, p)))
+        log.warning(
+            "the log grew while it was compared (%s; attempt %d of %d): again", ", ".join(grew), attempt, attempts
+        )
+    return None, differ
+
+
 def last_telling_reconciled(stroom: Stroom, boek: Logboek) -> bool:
     if not stroom.tellingen:
         return True
