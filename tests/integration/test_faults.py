@@ -29,8 +29,10 @@ def test_short_fault_suite_loses_and_duplicates_nothing(short_fault_run: KorteRu
     assert short_fault_run is not None, "the fixture starts the run when this test is collected"
     done = short_fault_run.result()
     table = parse_table(done.stdout)
-    # every failure shows the whole table and its notes (which tables differ, ...) and the end of the suite's log
-    shown = done.stdout + done.stderr[-3000:]
+    # every failure shows the whole table and its notes, what the suite itself logged (which rows of a table
+    # differ, ...), and the end of the components' logs
+    suite_log = "\n".join(line for line in done.stderr.splitlines() if " faults" in line)
+    shown = f"{done.stdout}\n{suite_log[-6000:]}\n{done.stderr[-3000:]}"
     assert list(table) == FAULTS, shown
     for fault, row in table.items():
         assert int(row["repetitions"]) >= 1, f"{fault}\n{shown}"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from tests.support.faults import controle
 from tests.support.faults.controle import Telling, row_difference
+from tests.support.faults.stapel import ROOT
 from tests.support.faults.suite import RECOVERY_LIMIT_S, SHORT, Opzet, Rij
 
 
@@ -62,3 +68,29 @@ def test_a_comparison_counts_only_when_the_log_stood_still(monkeypatch: pytest.M
     boek = _Boek(grows=5)
     controle.compare_drained({}, None, boek, None, 1.0, attempts=3)  # type: ignore[arg-type]
     assert len(compared) == 3  # a log that never stands still: the last comparison is reported
+
+
+def test_a_run_whose_starter_is_gone_stops_itself() -> None:
+    starter = subprocess.Popen(["sleep", "60"])
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from tests.support.faults.suite import watch_parent; "
+            f"watch_parent({starter.pid}, every_s=0.1); time.sleep(60)",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)
+        assert run.poll() is None, "stopped while its starter still ran"
+        starter.kill()
+        starter.wait()
+        _, err = run.communicate(timeout=20)
+        assert run.returncode == -signal.SIGTERM
+        assert f"the process that started this run ({starter.pid}) is gone" in err
+    finally:
+        starter.kill()
+        run.kill()

@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.faults.suite import PARENT_ENV
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -28,6 +30,7 @@ class KorteRun:
             stderr=self.err,
             text=True,
             start_new_session=True,
+            env={**os.environ, PARENT_ENV: str(os.getpid())},  # it stops once this test run is gone
         )
 
     def result(self, timeout: float = 900) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -450,6 +451,29 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+PARENT_ENV = "PRAKTIJK_FAULTS_PARENT"
+
+
+def watch_parent(pid: int, every_s: float = 1.0) -> threading.Thread:
+    """End this run (SIGTERM: as Ctrl-C, the private stack still goes down) once process ``pid`` is gone. The test
+    run starts the suite in a session of its own (tests/support/faults/kort.py), so a test run killed without its
+    teardown would otherwise leave it running, with its stack, until its last fault."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                print(f"== the process that started this run ({pid}) is gone: stopping", file=sys.stderr)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    thread = threading.Thread(target=watch, name="faults-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def _show(row: Rij, rows: list[Rij]) -> None:
     rows.append(row)
     print(table([row]).splitlines()[-1], flush=True)
@@ -474,6 +498,8 @@ def main(
         file=sys.stderr,
     )
     signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: the private stack still goes down
+    if os.environ.get(PARENT_ENV):
+        watch_parent(int(os.environ[PARENT_ENV]))
     suite, started = Suite(opzet, workdir), time.monotonic()
     rows: list[Rij] = []
     print(table([]), flush=True)
