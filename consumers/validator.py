@@ -74,7 +74,7 @@ from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.overdracht import Overdracht, Sleutelkluis
 from consumers.parkeer import Herversleutelen, Parkeerdienst
 from consumers.schrijver import Oordeel, Schrijver, Zendlijst, samen
-from consumers.validator_config import Memory, Snapshots, StateStore, ValidatorConfig
+from consumers.validator_config import Bevroren, Memory, Snapshots, StateStore, ValidatorConfig, Vooraf
 from consumers.volger import CanoniekeVolger
 from consumers.watchdog import (
     EXIT_TRANSACTIE_HANGT,
@@ -364,22 +364,45 @@ class Validator:
         self.erasures = False
         while oordeel is not None:
             lopend = self.schrijver.start(oordeel)
+            vooraf: Vooraf | None = None
             try:
-                volgende = self._volgende(oordeel, lopend) if time.monotonic() < tot and not self.stopping else None
+                if time.monotonic() < tot and not self.stopping:
+                    volgende = self._volgende(oordeel, lopend)
+                else:  # the last commit of this run: nothing is judged meanwhile, so the snapshot is frozen now
+                    volgende, vooraf = None, self._bevries_vooraf(oordeel)
             except BaseException:
                 lopend.exception()  # no commit goes on behind the caller's back: wait for it, then raise
                 raise
             try:
                 lopend.result()
             except GEWEERD as exc:
-                self._herstel(exc)
+                self._herstel(exc)  # the state comes back from the last snapshot written: ``vooraf`` is dropped
                 return None
+            except BaseException:
+                if vooraf is not None:  # not written: its entities stay changed for the next snapshot
+                    vooraf.terug(self.staat)
+                raise
             finally:
                 self.beoordelaar.tellers.leeg()
             self._na_commit(oordeel)
+            if vooraf is not None:  # committed: the frozen state is committed state, its offsets are known now
+                self._schrijf_snapshot(vooraf.bevroren, achtergrond=True)
             n += oordeel.n
             oordeel = volgende
         return n
+
+    def _bevries_vooraf(self, oordeel: Oordeel) -> Vooraf | None:
+        """The snapshot that is due once ``oordeel`` (the last batch of a run, nothing judged after it) commits,
+        frozen while it commits instead of after: the freeze (~1 ms per 100 changed entities, on this thread) no
+        longer holds up the next batch. None when no background snapshot is due, or for erasures (their snapshot
+        is written at once, after the commit)."""
+        if oordeel.te_vernietigen or oordeel.te_legen or not self._snapshot_vrij():
+            return None
+        if time.monotonic() - self.snapshot_at < STAAT_BEWAREN_S:
+            return None
+        staat = self.staat
+        dirty, weg = set(staat.dirty), set(staat.weg)
+        return Vooraf(self.store.bevries(staat), dirty, weg)
 
     def _volgende(self, vorig: Oordeel, lopend: Future[None]) -> Oordeel | None:
         """The next batch, judged while ``vorig`` commits (``lopend``): polled again every ``WACHT_S``, judging what each
@@ -557,9 +580,14 @@ class Validator:
     def _save_snapshot(self, achtergrond: bool = False) -> None:
         """The state snapshot and the canonical offsets it covers, in one database transaction; ``achtergrond``:
         written by the snapshot thread while the loop goes on (the rows are taken from the state now)."""
-        assert self.volger is not None
         self._snapshot_klaar()
-        bevroren, offsets = self.store.bevries(self.staat), dict(self.volger.posities)
+        self._schrijf_snapshot(self.store.bevries(self.staat), achtergrond)
+
+    def _schrijf_snapshot(self, bevroren: Bevroren, achtergrond: bool) -> None:
+        """Write ``bevroren`` with the canonical offsets the state covers now (``achtergrond``: in the snapshot
+        thread); the last snapshot written must have finished (``_snapshot_klaar`` or ``_snapshot_vrij``)."""
+        assert self.volger is not None
+        offsets = dict(self.volger.posities)
         if achtergrond:
             self.snapshot_bezig = self.snapshotter.submit(self.store.schrijf, bevroren, offsets)
         else:

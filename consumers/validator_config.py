@@ -79,6 +79,21 @@ class Bevroren:
     rijen: str | None  # [[soort, id, data], ...] of entities that changed
 
 
+@dataclass(frozen=True)
+class Vooraf:
+    """A snapshot frozen while the batch it waits for commits (``Validator._bevries_vooraf``), with the state's
+    record of changes the freeze took from it."""
+
+    bevroren: Bevroren
+    dirty: set[tuple[str, str]]
+    weg: set[tuple[str, str]]
+
+    def terug(self, staat: Staat) -> None:
+        """The commit failed and the state goes on (it is not rebuilt): the next snapshot takes these changes."""
+        staat.dirty |= self.dirty
+        staat.weg |= self.weg
+
+
 class StateStore:
     """The validator's state in PostgreSQL: one JSON row per entity, plus canonical offsets."""
 

@@ -14,7 +14,7 @@ from registry.cli import config, uitvoer
 from registry.cli.uitvoer import Formaat, kolom
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, voor_partner, vouw_alles
 from registry.domein.relaties import WACHT_OP_SBB
-from registry.infra import heap, metrics
+from registry.infra import gil, heap, metrics
 from registry.infra import settings as settings_mod
 from registry.infra.sleutelbestanden import SleutelFout
 from registry.infra.topics import Topics, read_to_end
@@ -88,6 +88,7 @@ def validator(
     v.start()
     if idle_exit is None:  # long-running, its state loaded: no full-heap GC pauses (registry/infra/heap.py)
         heap.keep_young()
+        gil.quick_handover()  # its writer's and Kafka clients' threads beside the judging (registry/infra/gil.py)
     v.run(idle_exit_after=idle_exit)
 
 

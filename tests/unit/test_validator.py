@@ -541,3 +541,99 @@ def test_a_stop_while_a_batch_commits_ends_the_collecting() -> None:
     # the second poll's batch goes with the stop; without it, batch 3 too would be collected during the commit
     assert v.run_once() == 2
     assert consumer.batches, "the third batch was polled after the stop"
+
+
+# ---- the snapshot of a run's last batch: frozen while that batch commits ----------------------------------------
+class _Volgorde:
+    """One log of what the store and the producer did, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.bevroren = threading.Event()
+
+
+class _VolgordeStore(FakeStore):
+    def __init__(self, volgorde: _Volgorde) -> None:
+        super().__init__()
+        self.volgorde = volgorde
+        self.bevroren_dirty: list[set[tuple[str, str]]] = []
+
+    def bevries(self, staat: Staat) -> Bevroren:
+        self.volgorde.log.append("bevries")
+        self.bevroren_dirty.append(set(staat.dirty))
+        self.volgorde.bevroren.set()
+        return super().bevries(staat)
+
+    def schrijf(self, bevroren: Bevroren, offsets: dict[int, int]) -> None:
+        self.volgorde.log.append("schrijf")
+        super().schrijf(bevroren, offsets)
+
+
+class _VolgordeProducer(_Producer):
+    def __init__(self, volgorde: _Volgorde, fout: Exception | None = None) -> None:
+        super().__init__()
+        self.volgorde, self.fout = volgorde, fout
+
+    def commit_transaction(self) -> None:
+        self.volgorde.bevroren.wait(1)  # a commit that lasts until the snapshot is frozen (or a second)
+        self.volgorde.log.append("commit")
+        if self.fout is not None:
+            raise self.fout
+        super().commit_transaction()
+
+
+class _PositieVolger(_Volger):
+    """Our own records move the tail's positions past them (as the real tail does)."""
+
+    def geschreven(self, eigen: Any) -> None:
+        eigen = list(eigen)
+        for partitie, offset in eigen:
+            self.posities[partitie] = max(self.posities.get(partitie, 0), offset + 1)
+        super().geschreven(eigen)
+
+
+def _laatste_batch(
+    monkeypatch: pytest.MonkeyPatch, fout: Exception | None = None
+) -> tuple[Validator, _Volgorde, _VolgordeStore]:
+    """A run whose time is up at its first batch: that batch is the run's last (nothing is judged while it
+    commits), and a snapshot is due (none was saved yet)."""
+    import consumers.validator as validator_mod
+
+    monkeypatch.setattr(validator_mod, "PIJPLIJN_S", 0.0)
+    volgorde = _Volgorde()
+    v, _, _, _ = _batch_validator(_VolgordeProducer(volgorde, fout))
+    v.store = v.overdracht.store = store = _VolgordeStore(volgorde)
+    v.overdracht.volger = _PositieVolger()  # type: ignore[assignment]
+    return v, volgorde, store
+
+
+def test_the_snapshot_after_a_runs_last_batch_is_frozen_while_it_commits_and_written_once_committed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    v, volgorde, store = _laatste_batch(monkeypatch)
+    assert v.run_once() == 1
+    v._snapshot_klaar()
+    assert volgorde.log == ["bevries", "commit", "schrijf"]  # frozen before the commit ended, written after it
+    assert store.bevroren_dirty[0] and not v.staat.dirty  # the batch's changes went into it
+    [(partitie, offset)] = v.overdracht.volger.eigen  # type: ignore[union-attr]
+    assert store.saved == [{partitie: offset + 1}]  # the offsets past the batch's own record: known once committed
+    assert not v.snapshot_pending and v.snapshot_bezig is None
+
+
+def test_a_snapshot_frozen_for_a_fenced_commit_is_never_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafka.errors import CommitFailedError
+
+    v, volgorde, store = _laatste_batch(monkeypatch, CommitFailedError("fenced"))
+    assert v.run_once() == 0
+    assert volgorde.log == ["bevries", "commit"] and store.saved == []
+    assert len(v.staat.event_ids) == 0  # the state came back from the last snapshot written (empty)
+
+
+def test_a_commit_that_fails_otherwise_gives_the_frozen_changes_back_to_the_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    v, volgorde, store = _laatste_batch(monkeypatch, RuntimeError("broker gone"))
+    with pytest.raises(RuntimeError, match="broker gone"):
+        v.run_once()
+    assert volgorde.log == ["bevries", "commit"] and store.saved == []
+    assert v.staat.dirty == store.bevroren_dirty[0] != set()  # the next snapshot still writes them

@@ -1,0 +1,18 @@
+"""The long-running consumers hand the GIL over within 1 ms (registry/infra/gil.py)."""
+
+from __future__ import annotations
+
+import sys
+
+from registry.infra import gil
+
+
+def test_quick_handover_sets_a_1_ms_switch_interval_and_returns_the_one_it_replaced() -> None:
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        assert gil.quick_handover() == 0.005
+        assert abs(sys.getswitchinterval() - gil.SWITCH_SECONDS) < 1e-9 and gil.SWITCH_SECONDS == 0.001
+        assert abs(gil.quick_handover(0.002) - 0.001) < 1e-9 and abs(sys.getswitchinterval() - 0.002) < 1e-9
+    finally:
+        sys.setswitchinterval(before)
