@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         """Run the projections (Kafka -> read models in PostgreSQL) until Ctrl-C / SIGTERM: one consumer for all of
         them, one PostgreSQL transaction per batch."""
         from consumers import projector
-        from registry.infra import gil, heap, metrics
+        from registry.infra import heap, metrics
 
         if not once:
             config.daemon_logging()
@@ -63,7 +63,6 @@ def register(app: typer.Typer) -> None:
         stop = _stop_on_signals()
         if not once:
             heap.keep_young()  # a long-running process: no full-heap GC pauses (registry/infra/heap.py)
-            gil.quick_handover()  # its writer's and Kafka client's threads beside the decoding (registry/infra/gil.py)
         try:
             stats = projector.project(runner, names or ["all"], once=once, stop=stop)
         except ValueError as exc:

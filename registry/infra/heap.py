@@ -19,8 +19,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from registry.infra import gil
-
 YOUNG_S = 1.0  # collect what is new, then freeze it
 FULL_S = 600.0  # a full collection (frozen objects too): cycles that died after being frozen
 
@@ -80,14 +78,12 @@ class BulkHeap:
     what the process holds is frozen once (start-up, the clients: never garbage), and the young generation is
     collected every ``BULK_YOUNG`` allocations (~20% less Python CPU; one full collection in such a catch-up
     instead of six); the thresholds are given back when the last runner leaves it. Cycles are still collected,
-    later; a long-running process's ``keep_young`` still unfreezes every ``FULL_S``. The GIL's switch interval is
-    CPython's default meanwhile (``registry.infra.gil``), and given back too."""
+    later; a long-running process's ``keep_young`` still unfreezes every ``FULL_S``."""
 
     def __init__(self, young: int = BULK_YOUNG, older: tuple[int, int] = BULK_OLDER) -> None:
         self.young, self.older = young, older
         self.runners = 0
         self.saved: tuple[int, int, int] | None = None
-        self.saved_switch: float | None = None
         self.lock = threading.Lock()
 
     def begin(self) -> None:
@@ -97,7 +93,6 @@ class BulkHeap:
                 self.saved = gc.get_threshold()
                 gc.freeze()
                 gc.set_threshold(max(self.young, self.saved[0]), *self.older)
-                self.saved_switch = gil.handover(gil.DEFAULT_SECONDS)
 
     def end(self) -> None:
         with self.lock:
@@ -107,9 +102,6 @@ class BulkHeap:
             if self.runners == 0 and self.saved is not None:
                 gc.set_threshold(*self.saved)
                 self.saved = None
-            if self.runners == 0 and self.saved_switch is not None:
-                gil.handover(self.saved_switch)
-                self.saved_switch = None
 
 
 BULK = BulkHeap()  # the process's one collector
