@@ -45,7 +45,7 @@ from registry.api.routes import audit as audit_route
 from registry.api.routes import problems as problem_pages
 from registry.api.web.formulier import CsrfCookie
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
-from registry.infra import topics
+from registry.infra import gil, topics
 from registry.infra.settings import Settings
 
 
@@ -83,9 +83,6 @@ async def frozen_heap(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-THREAD_SWITCH_SECONDS = 0.001  # the serving process's sys.setswitchinterval (CPython's default: 0.005)
-
-
 @asynccontextmanager
 async def quick_thread_handover() -> AsyncIterator[None]:
     """While serving: a thread that wants the GIL gets it after at most 1 ms instead of 5. Under load the event
@@ -93,8 +90,7 @@ async def quick_thread_handover() -> AsyncIterator[None]:
     of its I/O steps: in a serving worker under wrk its read took 20-40 ms (median), and longer than the bound's
     margin often enough that cached requests waited for it; with 1 ms, 5-14 ms. Restored afterwards (a test
     process serves many apps)."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(THREAD_SWITCH_SECONDS)
+    before = gil.quick_handover()
     try:
         yield
     finally:
