@@ -26,12 +26,14 @@ from consumers.records import (
     bulk_share,
     changes_for,
     decode,
+    lean_types,
+    oldest_recorded,
     rewrite,
     share,
     staged_events,
 )
 from projections import store
-from projections.model import Change, Message, Projection, StagedEvent, TopicKind, as_timestamp
+from projections.model import Change, Message, Projection, StagedEvent, TopicKind
 from registry.domein import rotatie
 from registry.infra import heap, metrics, pseudoniem_rotatie, topics
 from registry.infra.kafka import client_config
@@ -82,6 +84,7 @@ class Worker:
         self.bulk = config.bulk_lag == 0  # the bulk path (a replay: always; see ``_kies_pad``)
         self.einden: dict[TopicPartition, int] = {}  # end offsets of partitions not fetched yet (see ``_einden``)
         self.ruim = False  # the collector set for the bulk path (registry/infra/heap.py ``BulkHeap``)
+        self.lean = lean_types(projections)  # what the bulk path decodes lean (consumers/records.py)
 
     # -- one projection's view (tests and callers of a single-projection runner) ----------------------------------
     @property
@@ -255,7 +258,7 @@ class Worker:
             self.nieuw |= (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
         if self.nieuw:
             self._neem_over()
-        decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds))
+        decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds, self.lean if bulk else ()))
         n = sum(len(v) for v in decoded.values())
         shares = {t.projection.name: self._share(t, decoded) for t in self.tracks}
         staged: list[StagedEvent] = []
@@ -411,11 +414,7 @@ class Worker:
     def _share(self, t: Track, decoded: Decoded) -> Poll:
         """A projection's part of the poll; an empty part may still move it past transaction markers."""
         part = share(decoded, t.topics, t.committed)
-        t.versheid.polled(
-            min(filter(None, (as_timestamp(m.record.get("recorded_at")) for m in part.messages)), default=None)
-            if part.count
-            else None
-        )
+        t.versheid.polled(oldest_recorded(part.messages) if part.count else None)
         return part
 
     def _check(

@@ -13,6 +13,7 @@ import logging
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -28,13 +29,16 @@ Positions = dict[tuple[str, int], tuple[int, dt.datetime | None]]
 Decoded = dict[tuple[str, int], list[tuple[int, Message | None]]]
 
 
-def decode_message(kind: TopicKind, partition: int, offset: int, value: bytes | None) -> Message | None:
-    """Bytes from Kafka -> Message; None for a value that does not decode (logged, skipped)."""
+def decode_message(
+    kind: TopicKind, partition: int, offset: int, value: bytes | None, lean: Collection[str] = ()
+) -> Message | None:
+    """Bytes from Kafka -> Message; None for a value that does not decode (logged, skipped). Events of a type in
+    ``lean`` keep their envelope's timestamps as epoch milliseconds (registry/infra/codec.py, ``lean_types``)."""
     if value is None:
         return None
     try:
         if kind == "events":
-            event_type, record = codec.decode(value)
+            event_type, record = codec.decode(value, lean=lean)
             return Message(kind, partition, offset, event_type, record)
         obj = json.loads(value.decode("utf-8"))
         if not isinstance(obj, dict):
@@ -72,14 +76,19 @@ class Poll:
     undecodable: int = 0
 
 
-def decode(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind]) -> Decoded:
-    """Decode every record of a poll once; ``kinds`` maps each topic to the logical topic it is."""
+def decode(
+    polled: Mapping[TopicPartition, Sequence[ConsumerRecord]],
+    kinds: Mapping[str, TopicKind],
+    lean: Collection[str] = (),
+) -> Decoded:
+    """Decode every record of a poll once; ``kinds`` maps each topic to the logical topic it is; ``lean``: the
+    event types to decode lean (the bulk path, ``lean_types``)."""
     out: Decoded = {}
     for tp, records in polled.items():
         if records:
             kind = kinds[tp.topic]
             out[(tp.topic, tp.partition)] = [
-                (r.offset, decode_message(kind, tp.partition, r.offset, r.value)) for r in records
+                (r.offset, decode_message(kind, tp.partition, r.offset, r.value, lean)) for r in records
             ]
     return out
 
@@ -117,10 +126,37 @@ def _offset(item: tuple[int, Message | None]) -> int:
 def _last_recorded(messages: Sequence[Message]) -> dt.datetime | None:
     """The recorded_at of the last applied event that has one."""
     for msg in reversed(messages):
-        at = as_timestamp(msg.record.get("recorded_at"))
+        at = recorded_at(msg.record.get("recorded_at"))
         if at:
             return at
     return None
+
+
+def recorded_at(value: Any) -> dt.datetime | None:
+    """A record's recorded_at as an aware datetime: epoch milliseconds (a lean decode), a datetime, ISO text (a
+    rejection)."""
+    if type(value) is int:
+        return _EPOCH + dt.timedelta(milliseconds=value)
+    return as_timestamp(value)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def oldest_recorded(messages: Iterable[Message]) -> dt.datetime | None:
+    """The earliest recorded_at of the messages (the freshness gauge's oldest waiting event): compared in the form
+    each record has it, converted once."""
+    ms: int | None = None
+    other: dt.datetime | None = None
+    for m in messages:
+        v = m.record.get("recorded_at")
+        if type(v) is int:
+            ms = v if ms is None or v < ms else ms
+        elif v:
+            at = as_timestamp(v)
+            other = at if other is None or (at is not None and at < other) else other
+    candidates = [at for at in (recorded_at(ms), other) if at is not None]
+    return min(candidates, default=None)
 
 
 def decode_poll(polled: Mapping[TopicPartition, Sequence[ConsumerRecord]], kinds: Mapping[str, TopicKind]) -> Poll:
@@ -146,17 +182,30 @@ class BulkShare:
 
 
 def bulk_share(projection: Projection, messages: Sequence[Message]) -> tuple[BulkShare, list[Message]]:
-    """Split a projection's messages: the set-based ones (returned, to stage) and the changes of the rest."""
+    """Split a projection's messages: the set-based ones (returned, to stage) and the changes of the rest (events
+    of a type ``apply`` ignores are not given to it: their records may be lean)."""
     out = BulkShare()
     mine: list[Message] = []
     rest: list[Message] = []
+    ignored = projection.ignored
     for m in messages:
-        if m.kind == "events" and m.partition not in out.starts:
-            out.starts[m.partition] = m.offset
+        if m.kind == "events":
+            if m.partition not in out.starts:
+                out.starts[m.partition] = m.offset
+            if m.event_type in ignored:
+                continue
         (mine if set_based(projection, m) else rest).append(m)
     out.staged = len(mine)
     out.changes = changes_for(projection, rest)
     return out, mine
+
+
+def lean_types(projections: Iterable[Projection]) -> frozenset[str]:
+    """The event types the bulk path may decode lean (registry/infra/codec.py): every projection that reads the
+    events makes their rows set-based or ignores them, so no ``apply`` sees their records (which hold the
+    envelope's timestamps as epoch milliseconds; the staging row takes them as they are)."""
+    per = [(p.bulk.types if p.bulk else frozenset()) | p.ignored for p in projections if "events" in p.kinds]
+    return frozenset.intersection(*per) if per else frozenset()
 
 
 def staged_events(messages: Iterable[Message]) -> list[StagedEvent]:

@@ -750,6 +750,7 @@ PROJECTION = Projection(
     tables=TABLES,
     indexes=INDEXES,
     apply=apply,
+    ignored=IGNORED,
     behouden=BEHOUDEN,
     vullen=(_RECORD_SLEUTELS_VULLEN,),
     bulk=BULK,

@@ -136,4 +136,5 @@ PROJECTION = Projection(
     tables=TABLES,
     indexes=INDEXES,
     apply=apply,
+    ignored=IGNORED,
 )

@@ -21,7 +21,7 @@ import psycopg
 from psycopg.types.json import set_json_dumps
 from sqlalchemy import Connection, text
 
-from projections.model import STAGING_COLUMNS, STAGING_TYPES, Bulk, Change, Projection, StagedEvent
+from projections.model import STAGING_COLUMNS, STAGING_WIRE, Bulk, Change, Projection, StagedEvent
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra.db import create_schema
 
@@ -215,7 +215,7 @@ def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
         # binary COPY (a third of the text format's Python per row); ``rec`` is JSON text already: written as is
         set_json_dumps(str, context=cur)
         with cur.copy(f"COPY {BULK_STAGING} FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types([kind for _, kind in STAGING_TYPES])
+            copy.set_types(list(STAGING_WIRE))  # the timestamps as their binary form (projections/model.py)
             # the rows formatted first, then written at once (psycopg sends that 128 KiB at a time): ``write_row``
             # sent every 32 KiB, ~110 waits on the connection a batch, after each of which the writer thread
             # needed the GIL back while the main thread decoded. The formatter keeps the last rows for the end

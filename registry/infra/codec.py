@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +32,8 @@ import schemas as _schemas_package
 for _readers in (fastavro.read.LOGICAL_READERS, fastavro._read.LOGICAL_READERS):  # type: ignore[attr-defined]
     _readers["string-uuid"] = lambda data, *args: data
 
+# the envelope's timestamps (timestamp-millis): a ``lean`` decode reads them as epoch milliseconds
+TIJDEN = frozenset({"occurred_at", "recorded_at"})
 MAGIC = b"\xc3\x01"
 HEADER_LEN = 10
 # the .avsc files ship as package data of the top-level ``schemas`` package (also in a wheel)
@@ -60,10 +62,19 @@ class SchemaVersion:
     parsed: Any  # fastavro parsed schema
     canonical: str
     fingerprint: bytes  # 8 bytes, as written on the wire
+    # what ``decode`` reads with: ``parsed`` without the uuid logical type (the same strings: read back as written,
+    # see above, without a conversion call per field) and, for a ``lean`` decode, also without the envelope's
+    # timestamp types (``TIJDEN`` as epoch milliseconds: building an aware datetime was a fifth of a decode)
+    reading: Any = field(default=None, repr=False, compare=False)
+    lean: Any = field(default=None, repr=False, compare=False)
     header: bytes = field(init=False, repr=False)  # MAGIC + fingerprint: what every encoded record starts with
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "header", MAGIC + self.fingerprint)  # once, not per encoded record
+        if self.reading is None:
+            object.__setattr__(self, "reading", self.parsed)
+        if self.lean is None:
+            object.__setattr__(self, "lean", self.reading)
 
 
 @dataclass(eq=False)  # identity hash: cached helpers key on the catalogue object
@@ -104,7 +115,28 @@ def load_version(path: Path) -> SchemaVersion:
     parsed = parse_schema(raw)  # keeps fastavro's "parsed" hint: without it every read/write re-parses (3x slower)
     canonical = to_parsing_canonical_form(parsed)
     fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))  # fastavro gives the LE bytes in hex
-    return SchemaVersion(m["type"], int(m["version"]), path, parsed, canonical, fp)
+    reading = parse_schema(_zonder(raw, "uuid"))
+    lean = parse_schema(_zonder(_zonder(raw, "uuid"), "timestamp-millis", TIJDEN))
+    return SchemaVersion(m["type"], int(m["version"]), path, parsed, canonical, fp, reading, lean)
+
+
+def _zonder(schema: Any, logical: str, fields: Collection[str] | None = None, name: str = "") -> Any:
+    """``schema`` (JSON) without the logical type ``logical`` (of the ``fields`` named only, if given): its values
+    read as the Avro type beneath it. The fingerprint stays that of the full schema (writers and readers agree on
+    the bytes; only what a read turns them into differs)."""
+    if isinstance(schema, list):
+        return [_zonder(s, logical, fields, name) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: v for k, v in schema.items() if k != "logicalType" or v != logical or (fields and name not in fields)}
+    if "fields" in out:
+        out["fields"] = [{**f, "type": _zonder(f["type"], logical, fields, f["name"])} for f in out["fields"]]
+    for key in ("items", "values"):
+        if key in out:
+            out[key] = _zonder(out[key], logical, fields, name)
+    if "type" in out and isinstance(out["type"], (dict, list)):
+        out["type"] = _zonder(out["type"], logical, fields, name)
+    return out
 
 
 def load_catalogue(directory: Path = SCHEMA_DIR) -> Catalogue:
@@ -143,18 +175,21 @@ def writer_of(data: bytes, cat: Catalogue | None = None) -> SchemaVersion:
     return sv
 
 
-def decode(data: bytes, cat: Catalogue | None = None) -> tuple[str, Record]:
-    """Return (event_type, record) resolved to the current schema version."""
+def decode(data: bytes, cat: Catalogue | None = None, lean: Collection[str] = ()) -> tuple[str, Record]:
+    """Return (event_type, record) resolved to the current schema version. For an event type in ``lean`` the
+    envelope's timestamps (``TIJDEN``) come as epoch milliseconds (int) instead of aware datetimes, unless the
+    record needs an upcaster (then as always)."""
     cat = cat or catalogue()
     writer = writer_of(data, cat)
     reader = cat.current(writer.event_type)
     body = io.BytesIO(data)  # shares the bytes (no copy of the body): read from past the header
     body.seek(HEADER_LEN)
+    mager = writer.event_type in lean
     try:
         if writer is reader:  # the current version: nothing to resolve (fastavro compares the schemas otherwise)
-            record = _read(body, writer.parsed, None)
+            record = _read(body, writer.lean if mager else writer.reading, None)
         elif writer.version == reader.version or not _needs_steps(cat, writer.event_type, writer.version):
-            record = _read(body, writer.parsed, reader.parsed)
+            record = _read(body, *((writer.lean, reader.lean) if mager else (writer.reading, reader.reading)))
         else:
             record = _upcast(cat, writer, _read(body, writer.parsed, writer.parsed), reader.version)
         if body.read(1):

@@ -290,6 +290,12 @@ def test_the_staging_copy_holds_every_row_as_given(engine: Engine, copies: int) 
     rows = [staged(replace(m, offset=m.offset + i * len(messages))) for i in range(copies) for m in messages]
     with engine.begin() as conn:
         store.stage(conn, rows)
-        got = conn.execute(text(f"SELECT part, off, event_type, event_id, rec FROM {store.BULK_STAGING}")).all()
+        got = conn.execute(
+            text(f"SELECT part, off, event_type, event_id, rec, occurred_at, recorded_at FROM {store.BULK_STAGING}")
+        ).all()
     assert len(got) == len(rows)
-    assert sorted(tuple(r) for r in got) == sorted((r[0], r[1], r[2], r[3], json.loads(r[-1])) for r in rows)
+    # the timestamps, written in their binary form (ints), read back as the records' datetimes
+    when = {(m.partition, m.offset): (m.record["occurred_at"], m.record["recorded_at"]) for m in messages}
+    assert sorted(tuple(r) for r in got) == sorted(
+        (r[0], r[1], r[2], r[3], json.loads(r[-1]), *when[(r[0], r[1] % len(messages))]) for r in rows
+    )

@@ -61,6 +61,35 @@ def test_round_trip_every_event_type(event_type: str, data: st.DataObject) -> No
     assert codec.decode(encoded) == (event_type, record)
 
 
+def _millis(at: Any) -> Any:
+    return None if at is None else int(at.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("event_type", CAT.event_types)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_lean_decode_gives_the_envelope_timestamps_as_epoch_millis_and_the_rest_as_ever(
+    event_type: str, data: st.DataObject
+) -> None:
+    record = data.draw(strategy_for(CAT.current(event_type).parsed))
+    encoded = codec.encode(event_type, record)
+    _, lean = codec.decode(encoded, lean={event_type})
+    expected = {k: _millis(v) if k in codec.TIJDEN else v for k, v in record.items()}
+    assert lean == expected
+    assert all(type(lean[k]) is int for k in codec.TIJDEN if lean.get(k) is not None)
+    assert codec.decode(encoded, lean={"AnderType"}) == (event_type, record)  # another type's lean: as ever
+
+
+def test_a_lean_decode_resolves_an_older_version_too() -> None:
+    old = codec.load_catalogue(codec.SCHEMA_DIR)
+    del old.versions["DeelnemerIngeschreven"][2]
+    record = _inschrijving()
+    data = codec.encode("DeelnemerIngeschreven", record, old)
+    _, full = codec.decode(data)
+    _, lean = codec.decode(data, lean={"DeelnemerIngeschreven"})
+    assert lean == {k: _millis(v) if k in codec.TIJDEN else v for k, v in full.items()}
+
+
 # ---- fingerprint, computed independently from the Avro specification (tests/support/avro_spec.py) ------
 def test_fingerprint_matches_spec_algorithm_for_every_schema() -> None:
     for versions in CAT.versions.values():

@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 from consumers.projector_config import RunnerConfig
 from consumers.projector_worker import Worker
-from consumers.records import bulk_share, staged_events
+from consumers.records import bulk_share, lean_types, oldest_recorded, recorded_at, staged_events
 from projections import feiten, referentie, tijdlijn
-from projections.model import ENVELOP, Message
+from projections.model import ENVELOP, Message, _dumps, json_value, pg_tijd
 from registry.infra import codec
 from tests.support.builders import Bouwer
 
@@ -53,12 +53,76 @@ def test_a_staging_row_holds_the_envelope_as_columns_and_the_rest_as_gegevens() 
     part, off, event_type, event_id, deelnemer, traject, verklaring, partner, at, rec_at, warnings, rec = rows[0]
     assert (part, off, event_type, deelnemer, traject, verklaring) == (2, 3, "DeelnemerIngeschreven", D, "t1", None)
     assert event_id == m.record["event_id"] and partner == "mbo.albeda" and warnings is None
-    assert at == m.record["occurred_at"] and rec_at == m.record["recorded_at"]
+    # the timestamps in the binary form of a timestamptz: microseconds since 2000-01-01 UTC
+    assert at == (m.record["occurred_at"] - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+    assert rec_at == pg_tijd(m.record["recorded_at"]) and at == pg_tijd(m.record["occurred_at"].replace(tzinfo=None))
     gegevens = json.loads(rec)
     assert not ENVELOP & set(gegevens)  # no persoonsgegevens, no envelope: what tijdlijn keeps as gegevens
     assert gegevens["startdatum"] == "2020-03-01" and gegevens["gemeente"] == "GM0599"
     live = tijdlijn.apply(m)[0].params["gegevens"]
     assert json.loads(str(live)) == gegevens
+
+
+def test_a_lean_decode_stages_the_same_row_as_a_full_decode() -> None:
+    """The bulk path decodes the frequent events lean (timestamps as epoch milliseconds): the same staging row."""
+    for event in (
+        B.inschrijving(D, "t1", "rijnmond", "mbo.albeda", "25250", AT),
+        B.aftekening(D, "t1", "25250", "B1-K1-W1", AT),
+    ):
+        data = codec.encode(*event)
+        full = Message("events", 0, 1, *codec.decode(data))
+        lean = Message("events", 0, 1, *codec.decode(data, lean={event[0]}))
+        assert type(lean.record["occurred_at"]) is int
+        assert staged_events([lean]) == staged_events([full])
+        assert recorded_at(lean.record["recorded_at"]) == full.record["recorded_at"]
+        assert oldest_recorded([lean, full]) == full.record["recorded_at"]
+
+
+def test_oldest_recorded_compares_lean_and_full_records_and_rejections() -> None:
+    early = dt.datetime(2020, 1, 1, 10, tzinfo=dt.UTC)
+    msgs = [
+        Message("events", 0, 0, "X", {"recorded_at": _ms(early + dt.timedelta(hours=1))}),
+        Message("events", 0, 1, "X", {"recorded_at": early + dt.timedelta(hours=2)}),
+        Message("rejections", 0, 0, "Afwijzing", {"recorded_at": "2020-01-01T10:00:00Z"}),
+        Message("events", 0, 2, "X", {"recorded_at": None}),
+    ]
+    assert oldest_recorded(msgs) == early
+    assert oldest_recorded(msgs[:2]) == early + dt.timedelta(hours=1)
+    assert oldest_recorded(msgs[1:2]) == early + dt.timedelta(hours=2)
+    assert oldest_recorded(msgs[3:]) is None
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def test_lean_types_are_those_no_apply_sees_and_bulk_share_skips_what_apply_ignores() -> None:
+    """Only the events every projection makes set-based or ignores are decoded lean: the erasure, tellingen and the
+    reference data still reach an ``apply`` with their datetimes."""
+    alle = [referentie.PROJECTION, feiten.PROJECTION, tijdlijn.PROJECTION]
+    lean = lean_types(alle)
+    assert "WerkprocesAfgetekend" in lean and "DeelnemerIngeschreven" in lean
+    assert not {"DeelnemerGegevensVerwijderd", "TellingGemeld", "KwalificatiedossierVastgesteld"} & lean
+    assert lean_types([tijdlijn.PROJECTION]) == tijdlijn.PROJECTION.bulk.types  # type: ignore[union-attr]
+    dossier = _msg(B.dossier("25250", "Kok", 2, "Horeca", [("B1-K1-W1", "Koken")]), 4)
+    part, mine = bulk_share(feiten.PROJECTION, [dossier])  # reference data: feiten ignores it
+    assert mine == [] and part.changes == [] and part.starts == {0: 4}
+    ref, _ = bulk_share(referentie.PROJECTION, [dossier])
+    assert ref.changes == referentie.apply(dossier) != []
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        {},
+        {"startdatum": AT, "naam": 'Zoë ‘t Hart\n"x"', "n": 3, "f": 1.5, "ok": True, "leeg": None},
+        {"werkprocessen": [{"crebo": "25250", "werkproces": "B1-K1-W1"}], "b": b"geheim", "d": [AT, None]},
+        {"at": dt.datetime(2020, 3, 1, 9, 30, tzinfo=dt.UTC), "lijst": [], "nest": {"x": {"y": [1, "é"]}}},
+    ],
+)
+def test_the_staging_json_is_what_json_dumps_writes(rest: dict[str, Any]) -> None:
+    """The encoder made once writes each record's rest as ``json.dumps`` with ``json_value`` did per row."""
+    assert _dumps(rest) == json.dumps(rest, default=json_value, ensure_ascii=False)
 
 
 class _Consumer:

@@ -40,9 +40,9 @@ def test_a_poll_is_decoded_once_for_every_projection(monkeypatch: pytest.MonkeyP
     calls: list[int] = []
     real = records.decode_message
 
-    def counting(kind: Any, partition: int, offset: int, value: bytes | None) -> Any:
+    def counting(kind: Any, partition: int, offset: int, value: bytes | None, lean: Any = ()) -> Any:
         calls.append(offset)
-        return real(kind, partition, offset, value)
+        return real(kind, partition, offset, value, lean)
 
     monkeypatch.setattr(records, "decode_message", counting)
     decoded = records.decode(_poll(), KINDS)
