@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
+from consumers import replay
 from consumers.projector import RunnerConfig, Stats, Worker, make_runner, run
 from consumers.records import bulk_share, changes_for, staged_events
 from projections import catalogus, store
@@ -299,3 +301,62 @@ def test_the_staging_copy_holds_every_row_as_given(engine: Engine, copies: int) 
     assert sorted(tuple(r) for r in got) == sorted(
         (r[0], r[1], r[2], r[3], json.loads(r[-1]), *when[(r[0], r[1] % len(messages))]) for r in rows
     )
+
+
+def test_a_replay_in_two_processes_equals_one_in_one(kafka_bootstrap: str, database_url: str, unique: str) -> None:
+    """The partitions shared out over two runner processes writing the same staging schemas: the same tables and
+    offsets, row for row, as one runner, on a log with revocations, retractions, erasures, verklaringen issued again,
+    reference data, rejections and a pseudonym key rotation; the stats are the sum of the runners'."""
+    setup = Setup(kafka_bootstrap, database_url, unique)
+    log, mapping, _ = _log(random.Random(11), 40)
+    produce(kafka_bootstrap, setup.events_topic, log, setup.rejections_topic, [REJECTION])
+    een_schema = setup.schema + "_een"
+    try:
+        with setup.engine.begin() as conn:
+            for schema in (setup.schema, een_schema):
+                pseudoniem_rotatie.maak_tabel(conn, schema)
+                conn.execute(
+                    text(f'INSERT INTO "{schema}".{pseudoniem_rotatie.TABLE} (oud, nieuw) VALUES (:o, :n)'),
+                    [{"o": o, "n": n} for o, n in mapping.items()],
+                )
+        een = replay.replay(replace(setup.config, schema=een_schema), ["all"], progress=False, processen=1)
+        twee = replay.replay(setup.config, ["all"], progress=False, processen=2)
+        assert [(s.projection, s.consumed, s.applied) for s in twee] == [
+            (s.projection, s.consumed, s.applied) for s in een
+        ]
+        assert all(s.consumed > 0 for s in twee)
+        with setup.engine.connect() as conn:
+            assert snapshot(conn, setup.schema) == snapshot(conn, een_schema)
+            offsets = conn.execute(
+                text(store.sql("SELECT count(DISTINCT partition) FROM {s}.projection_offsets", setup.schema))
+            ).scalar_one()
+        assert offsets == 6  # every partition, from both runners
+    finally:
+        setup.drop(
+            een_schema, *(replay.staging_schema(s, n) for s in (setup.schema, een_schema) for n in catalogus.ALL)
+        )
+        delete_topics(kafka_bootstrap, setup.events_topic, setup.rejections_topic)
+
+
+def test_a_replay_in_two_processes_stopped_leaves_the_live_tables(
+    kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
+    setup = Setup(kafka_bootstrap, database_url, unique)
+    log, _, _ = _log(random.Random(13), 10)
+    produce(kafka_bootstrap, setup.events_topic, log, setup.rejections_topic, [REJECTION])
+    try:
+        stop = threading.Event()
+        stop.set()  # before the runners have done anything: they stop, the staging schemas go
+        assert replay.replay(setup.config, ["all"], progress=False, stop=stop, processen=2) == []
+        with setup.engine.connect() as conn:
+            left = conn.execute(
+                text("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE :p"),
+                {"p": setup.schema + "_replay_%"},
+            ).scalar_one()
+            live = conn.execute(
+                text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = :p"), {"p": setup.schema}
+            ).scalar_one()
+        assert left == 0 and live == 0
+    finally:
+        setup.drop()
+        delete_topics(kafka_bootstrap, setup.events_topic, setup.rejections_topic)

@@ -263,3 +263,15 @@ def test_a_live_batch_is_one_poll_when_nothing_is_being_written_or_the_poll_is_f
     assert worker._poll(50, bulk=False) == {TopicPartition("t", 0): [2, 3]}  # full at batch_size
     worker._lopend = worker.consumer = None
     worker.close()
+
+
+def test_the_stats_of_a_replays_runners_are_summed_per_projection() -> None:
+    from consumers.projector_config import Stats
+    from consumers.replay import _opgeteld
+
+    a = [Stats("feiten", consumed=5, applied=9, batches=2, bulk_batches=2), Stats("tijdlijn", consumed=5, applied=5)]
+    b = [Stats("feiten", consumed=7, applied=1, batches=1, bulk_batches=1, reseeks=1), Stats("tijdlijn", consumed=7)]
+    assert _opgeteld([a, b]) == [
+        Stats("feiten", consumed=12, applied=10, batches=3, bulk_batches=3, reseeks=1),
+        Stats("tijdlijn", consumed=12, applied=5),
+    ]
