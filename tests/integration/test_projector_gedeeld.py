@@ -19,9 +19,9 @@ def test_one_decode_per_record_for_all_projections(setup: Setup, monkeypatch: py
     decoded: list[tuple[str, int, int]] = []
     real = records.decode_message
 
-    def counting(kind: Any, partition: int, offset: int, value: bytes | None) -> Any:
+    def counting(kind: Any, partition: int, offset: int, value: bytes | None, lean: Any = ()) -> Any:
         decoded.append((kind, partition, offset))
-        return real(kind, partition, offset, value)
+        return real(kind, partition, offset, value, lean)
 
     monkeypatch.setattr(records, "decode_message", counting)
     stats = {st.projection: st for st in projector.project(setup.config, once=True)}

@@ -149,7 +149,7 @@ def test_no_log_line_holds_record_content_on_any_failure_path(
     monkeypatch.setattr(beoordelaar_mod, "beslis", stuk)
     b.handle(rec("KandidaatAangemeld", aanmelding()), "gemeente.gm0599", NU)  # any other bug while judging
 
-    def vreemd(value: bytes) -> Any:
+    def vreemd(value: bytes, *args: Any, **kwargs: Any) -> Any:
         raise ValueError(f"hostile bytes {MARKER}")
 
     monkeypatch.setattr(codec, "decode", vreemd)
