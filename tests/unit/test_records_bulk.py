@@ -275,3 +275,13 @@ def test_the_stats_of_a_replays_runners_are_summed_per_projection() -> None:
         Stats("feiten", consumed=12, applied=10, batches=3, bulk_batches=3, reseeks=1),
         Stats("tijdlijn", consumed=12, applied=5),
     ]
+
+
+def test_every_projection_makes_no_changes_for_what_it_declares_ignored_whatever_the_record() -> None:
+    """The lean decode relies on it: an ignored type's record (here: empty) is never read by ``apply``."""
+    from projections import catalogus
+
+    for p in catalogus.ALL.values():
+        for event_type in p.ignored:
+            assert p.apply(Message("events", 0, 0, event_type, {})) == [], (p.name, event_type)
+    assert feiten.PROJECTION.ignored == feiten.IGNORED and referentie.PROJECTION.ignored == referentie.IGNORED
