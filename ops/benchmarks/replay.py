@@ -28,9 +28,11 @@ print(max(st.consumed for st in stats), time.perf_counter() - start, rss)
 """
 
 
-def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tuple[int, float, float, float]]:
-    """(events, events/s, peak RSS MiB, raw consume + decode events/s) of a replay process per log size; the log
-    grows between sizes."""
+def bench_replay(
+    bootstrap: str, database_url: str, sizes: list[int], runs: int = 1
+) -> list[tuple[int, list[float], list[float], list[float]]]:
+    """Per log size: (events, events/s, peak RSS MiB, raw consume + decode events/s), the last three of each of
+    ``runs`` replay processes and raw reads of that log; the log grows between sizes."""
     prefix = fresh_prefix()
     t = Topics(prefix)
     topics.create([bootstrap], 6, [], prefix)
@@ -39,15 +41,23 @@ def bench_replay(bootstrap: str, database_url: str, sizes: list[int]) -> list[tu
         while produced < size:  # ~9 events per deelnemer in the scenario
             seed += 1
             produced += produce_canonical(bootstrap, t.events, max(1, (size - produced) // 9 + 1), seed=seed)
-        res = subprocess.run(
-            [sys.executable, "-c", REPLAY, bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        must(res.returncode == 0, f"replay of {size} events failed: {res.stderr.strip()[-300:]}")
-        events_n, seconds, rss_kib = res.stdout.split()[-3:]
-        must(int(events_n) > 0, f"replay of {size} events replayed nothing")
-        raw_rate, _ = raw_consume_decode(bootstrap, t.events)
-        out.append((int(events_n), int(events_n) / float(seconds), int(rss_kib) / 1024, raw_rate))
+        measured = [_replay_once(bootstrap, database_url, prefix, t, size) for _ in range(runs)]
+        events_n = measured[0][0]
+        must(all(m[0] == events_n for m in measured), f"the replays of {size} events replayed different counts")
+        raw = [raw_consume_decode(bootstrap, t.events)[0] for _ in range(runs)]
+        out.append((events_n, [m[1] for m in measured], [m[2] for m in measured], raw))
     return out
+
+
+def _replay_once(bootstrap: str, database_url: str, prefix: str, t: Topics, size: int) -> tuple[int, float, float]:
+    """One ``replay all`` process over the log: (events, events/s, peak RSS MiB)."""
+    res = subprocess.run(
+        [sys.executable, "-c", REPLAY, bootstrap, database_url, f"{prefix}_rm", t.events, t.rejections],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    must(res.returncode == 0, f"replay of {size} events failed: {res.stderr.strip()[-300:]}")
+    events_n, seconds, rss_kib = res.stdout.split()[-3:]
+    must(int(events_n) > 0, f"replay of {size} events replayed nothing")
+    return int(events_n), int(events_n) / float(seconds), int(rss_kib) / 1024
