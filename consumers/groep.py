@@ -5,10 +5,19 @@ next ``poll`` starts, it is dropped and a new JoinGroup is sent, which starts an
 with several instances that each spend time between polls (a batch, a transaction) the group can rebalance for
 many seconds without assigning a partition (seen with two validators). So while the member is (re)joining, it
 polls back to back in short slices: a join completes inside a poll and its result is never dropped.
+
+A later poll awaits a join in flight only while the coordinator still ``need_rejoin()``, and that turns false before
+the join's answer is applied: when the JoinGroup is built (a changed subscription) or when the leader has computed
+the assignment (changed topic metadata; both on the IO thread, whatever the caller does). A join whose poll ended
+before that answer came (a poll with a short time-out, a loaded machine) was then never finished: the member stayed
+``REBALANCING`` for good, its heartbeats off, every partition it held revoked (told to the listener, not fetched)
+and none assigned again: a validator with 18 partitions assigned that read nothing for ever. ``poll`` asks the
+coordinator to rejoin again in that state (``verlaten_join``), so its next poll awaits the join or sends a new one.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Protocol
 
@@ -26,16 +35,52 @@ HEARTBEAT_MS = 3_000
 DEFINITIEF_NA_S = SESSIE_TIMEOUT_MS / 1000 + HEARTBEAT_MS / 1000 + 5
 SLICE_MS = 100
 
+log = logging.getLogger("praktijkregister.groep")
+
+
+class GroupConsumer(Protocol):
+    """What ``verweesd`` asks of a group member's consumer."""
+
+    def assignment(self) -> set[TopicPartition]: ...
+
+    def paused(self) -> set[TopicPartition]: ...
+
+    def group_metadata(self) -> Any: ...
+
 
 def poll(consumer: KafkaConsumer, timeout_ms: int, **kwargs: Any) -> Any:
-    """``consumer.poll``; while the member is (re)joining its group, back-to-back short polls until it is stable."""
+    """``consumer.poll``; while the member is (re)joining its group, back-to-back short polls until it is stable (a
+    join kafka-python left unfinished is taken up again first: ``verlaten_join``)."""
     if stabiel(consumer):
         return consumer.poll(timeout_ms=timeout_ms, **kwargs)
     deadline = time.monotonic() + REBALANCE_S
     while True:
+        verlaten_join(consumer)
         records = consumer.poll(timeout_ms=SLICE_MS, **kwargs)
         if records or stabiel(consumer) or time.monotonic() > deadline:
             return records
+
+
+def verlaten_join(consumer: KafkaConsumer) -> bool:
+    """A member that is not stable while its coordinator no longer wants to rejoin has a join nobody will finish
+    (module docstring): ask for the rejoin, so the next poll awaits the join in flight (or sends a new one). True
+    when it did. Reaches into kafka-python 3.0.x's coordinator (``_coordinator``); a client without it is left be."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    if coordinator is None or not consumer.subscription() or stabiel(consumer) or coordinator.need_rejoin():
+        return False
+    coordinator.request_rejoin()
+    log.warning("%s: a rebalance the client left unfinished: rejoining", consumer.config.get("client_id"))
+    return True
+
+
+def verweesd(consumer: GroupConsumer, wachtend: set[TopicPartition]) -> set[TopicPartition]:
+    """Assigned partitions that are paused but not in ``wachtend`` (waiting for a hand-over): a member's listener
+    was told they were revoked but not that they were assigned again (a rebalance the client left unfinished,
+    ``verlaten_join``). Only once the member is stable: before, its partitions are not fetched anyway and the
+    assignment still to come may differ (it pauses what it gives)."""
+    if not stabiel(consumer):
+        return set()
+    return (set(consumer.paused()) & consumer.assignment()) - wachtend
 
 
 def definitief(consumer: KafkaConsumer, sinds: float) -> bool:
@@ -48,7 +93,7 @@ def definitief(consumer: KafkaConsumer, sinds: float) -> bool:
     return alle <= consumer.assignment() or time.monotonic() - sinds >= DEFINITIEF_NA_S
 
 
-def stabiel(consumer: KafkaConsumer) -> bool:
+def stabiel(consumer: KafkaConsumer | GroupConsumer) -> bool:
     """The member is in the group with its assignment (not joining or rebalancing)."""
     return bool(consumer.group_metadata().state == MemberState.STABLE)
 

@@ -52,6 +52,8 @@ class GroupConsumer(Protocol):
 
     def partitions_for_topic(self, topic: str) -> set[int] | None: ...
 
+    def group_metadata(self) -> Any: ...
+
 
 class Sleutelkluis(Protocol):
     """The data-key vault (registry/infra/gegevenskluis.py) as the validator uses it: an erasure deletes the key."""
@@ -164,12 +166,12 @@ class Overdracht:
         self.toewijzing_sinds = time.monotonic()
 
     def verweesd(self) -> None:
-        """Assigned partitions that are paused but not waiting for a hand-over (the rebalance callback runs on the
-        consumer's IO thread: a pause that raced a hand-over in progress was never resumed, and the drain then saw
-        18 partitions assigned, none read, for ever): hand them over (again). Handing one over twice is harmless
+        """Assigned partitions that are paused but not waiting for a hand-over, once the member is stable: its
+        listener was told they were revoked and never that they were assigned again (a rebalance the client left
+        unfinished, consumers/groep.verlaten_join): hand them over (again). Handing one over twice is harmless
         (parked entries are kept by event id)."""
         assert self.consumer is not None
-        weg = (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
+        weg = groep.verweesd(self.consumer, self.nieuw)
         if weg:
             log.warning(
                 "instance %d: %d paused partition(s) without a hand-over: handing them over", self.instance, len(weg)

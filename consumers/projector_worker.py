@@ -254,8 +254,8 @@ class Worker:
         bulk = self._kies_pad()
         self._heap(bulk)
         polled = self._poll(timeout_ms, bulk)
-        if self.config.groep:  # a pause that raced a hand-over (see consumers/overdracht.verweesd)
-            self.nieuw |= (set(self.consumer.paused()) & self.consumer.assignment()) - self.nieuw
+        if self.config.groep:  # revoked and never assigned again (consumers/groep.verweesd)
+            self.nieuw |= groep.verweesd(self.consumer, self.nieuw)
         if self.nieuw:
             self._neem_over()
         decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds, self.lean if bulk else ()))

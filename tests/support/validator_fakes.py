@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from kafka import TopicPartition
+from kafka.structs import MemberState
 
 from consumers.validator_config import Bevroren, ValidatorConfig
 from registry.domein.parkeren import Geparkeerd
@@ -143,6 +145,10 @@ class FakeGroupConsumer:
         self.assigned = set(assigned)
         self.gepauzeerd = set(paused or ())
         self.gezocht: dict[TopicPartition, int | str] = {}
+        self.state = MemberState.STABLE
+
+    def group_metadata(self) -> Any:
+        return SimpleNamespace(state=self.state)
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.assigned)

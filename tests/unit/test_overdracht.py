@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from kafka import TopicPartition
+from kafka.structs import MemberState
 
 from consumers.groep import DEFINITIEF_NA_S, SESSIE_TIMEOUT_MS
 from consumers.overdracht import Overdracht
@@ -62,12 +63,18 @@ def test_an_idle_exit_waits_out_a_killed_members_session_unless_it_holds_every_p
     assert not _definitief(set(), 1.0)
 
 
-def test_a_paused_partition_without_a_hand_over_is_handed_over_again() -> None:
-    """A pause from a rebalance callback (the consumer's IO thread) that raced a hand-over in progress left the
-    partition paused with nobody to resume it: the validator then read nothing of it, for ever. Such a partition
-    goes back into ``nieuw``; a revoked one (paused but no longer assigned) and one already waiting do not."""
-    o, _, _ = overdracht(FakeGroupConsumer({A0, A1}, paused={A0, A1, B0}))
+def test_a_paused_partition_without_a_hand_over_is_handed_over_again_once_the_member_is_stable() -> None:
+    """A partition revoked (``nieuw`` cleared) but never assigned again stays paused with nobody to resume it: the
+    validator then read nothing of it, for ever. Once the member is stable, such a partition goes back into
+    ``nieuw``; a revoked one (paused but no longer assigned) and one already waiting do not. While the member is
+    rebalancing it waits: the assignment still to come pauses what it gives."""
+    consumer = FakeGroupConsumer({A0, A1}, paused={A0, A1, B0})
+    consumer.state = MemberState.REBALANCING
+    o, _, _ = overdracht(consumer)
     o.nieuw = {A1}
+    o.verweesd()
+    assert o.nieuw == {A1}
+    consumer.state = MemberState.STABLE
     o.verweesd()
     assert o.nieuw == {A0, A1}
     niets, _, _ = overdracht(FakeGroupConsumer({A0}))
