@@ -9,11 +9,12 @@ tail of the canonical log). ``registry/bootstrap.py`` builds it from the setting
 Per poll batch, in ONE Kafka transaction: decode, judge (registry.regels), append
 accepted events to ``<prefix>.events``, refusals to ``.rejections``, undecodable
 bytes to ``.deadletter``, and commit the ingress offsets (send_offsets_to_transaction).
-Pipelined (consumers/schrijver.py): a writer thread sends and commits batch N while the main thread polls and
-judges batch N+1; N+1 goes to the writer once N committed, and a fenced N takes N+1 down with it. The state
-snapshot is written by a thread of its own, from rows taken when nothing judged is uncommitted (or only the batch
-whose commit the snapshot then waits for: ``_bevries_vooraf``); the periodic hanging-transaction check also runs in a
-thread of its own.
+Pipelined (consumers/schrijver.py): a writer thread has batch N sent and committed by the transactional producer,
+which runs in a child process of its own (consumers/transactieproces.py: off this process's GIL), while the main
+thread polls and judges batch N+1; N+1 goes to the writer once N committed, and a fenced N takes N+1 down with it.
+The state snapshot is written by a thread of its own, from rows taken when nothing judged is uncommitted (or only
+the batch whose commit the snapshot then waits for: ``_bevries_vooraf``); the periodic hanging-transaction check
+also runs in a thread of its own.
 
 State (registry.staat) is a fold over the canonical log. It is persisted to
 PostgreSQL after each committed transaction together with the canonical offsets it
@@ -55,6 +56,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import signal
 import threading
@@ -63,9 +65,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.coordinator.assignors.range import RangePartitionAssignor
-from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 from kafka.structs import OffsetAndMetadata
 
 from consumers import groep
@@ -75,6 +76,7 @@ from consumers.eigen_weigeringen import EigenWeigeringen
 from consumers.overdracht import Overdracht, Sleutelkluis
 from consumers.parkeer import Herversleutelen, Parkeerdienst
 from consumers.schrijver import Oordeel, Schrijver, Zendlijst, samen
+from consumers.transactieproces import GEWEERD, Kindproces, Start
 from consumers.validator_config import Bevroren, Memory, Snapshots, StateStore, ValidatorConfig, Vooraf
 from consumers.volger import CanoniekeVolger
 from consumers.watchdog import (
@@ -88,7 +90,7 @@ from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 from registry.domein.staat import Staat
 from registry.infra import metrics
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht, groep_partitie
-from registry.infra.kafka import client_config, einde_flush
+from registry.infra.kafka import client_config
 from registry.infra.toegang import admin_client
 from registry.infra.topics import Topics, caught_up
 
@@ -125,23 +127,11 @@ STOP_GRACE_S = 20.0
 # coordinator is about to abort is left to the coordinator. A live transaction is never aborted, whatever its age.
 TRANSACTIE_CHECK_S = 10.0
 HANGT_NA_S = TRANSACTIE_TIMEOUT_MS / 1000 + 10.0
-# the broker refused the ingress offsets: the group moved on (a rebalance while the transaction was open)
-GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
 
 
 def staat_schema(schema: str, instance: int) -> str:
     """Where instance ``instance`` keeps its state snapshot: instances never overwrite each other's."""
     return schema if instance == 0 else f"{schema}_{instance}"
-
-
-class ProducerSender(Zendlijst):
-    """What the judge and the parking service send in a batch (kept until the writer sends it in the batch's
-    transaction, consumers/schrijver.py), and the transactional producer once ``Validator.start`` made it; they are
-    built (and tested) without one."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.producer: KafkaProducer | None = None
 
 
 class Validator:
@@ -171,7 +161,9 @@ class Validator:
         # shared by every instance (``config.schema``)
         self.kluis = kluis
         self.memory = Memory()
-        self.sender = ProducerSender()
+        # what the judge and the parking service send in a batch, kept until the writer sends it in the batch's
+        # transaction (consumers/schrijver.py): they are built (and tested) without a producer
+        self.sender = Zendlijst()
         self.consumer: KafkaConsumer | None = None
         self.eigen_weigeringen = EigenWeigeringen(
             self.topics, lambda: set(self.consumer.topics()) if self.consumer else set()
@@ -200,7 +192,7 @@ class Validator:
         # so the loop does not wait for those round trips; the admin client is used by one thread at a time
         self.controle = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"validator-{instance}-transacties")
         self.controle_bezig: Future[None] | None = None
-        self.schrijver = Schrijver(lambda: self.producer, lambda: self.watchdog_s, f"validator-{instance}-writer")
+        self.schrijver = Schrijver(lambda: self.watchdog_s, f"validator-{instance}-writer")
 
     @property
     def staat(self) -> Staat:
@@ -209,10 +201,6 @@ class Validator:
     @property
     def plaats(self) -> Parkeerplaats:
         return self.memory.plaats
-
-    @property
-    def producer(self) -> KafkaProducer | None:
-        return self.sender.producer
 
     @property
     def volger(self) -> CanoniekeVolger | None:
@@ -224,19 +212,19 @@ class Validator:
 
     # ---- start-up: settle, roll forward, join the group -----------------------------------------
     def start(self) -> None:
-        producer = KafkaProducer(
-            **client_config(self.config.bootstrap),
-            transactional_id=self.transactional_id,
-            transaction_timeout_ms=TRANSACTIE_TIMEOUT_MS,
-            request_timeout_ms=TRANSACTIE_REQUEST_TIMEOUT_MS,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=100,
-            batch_size=512 * 1024,
-            client_id=f"{self.config.group}-producer-{self.instance}",
-        )
-        self.sender.producer = producer  # set first: ``close`` closes it also when the next line fails
-        producer.init_transactions()  # fences and settles a previous incarnation's transaction
+        producer_config = client_config(self.config.bootstrap) | {
+            "transactional_id": self.transactional_id,
+            "transaction_timeout_ms": TRANSACTIE_TIMEOUT_MS,
+            "request_timeout_ms": TRANSACTIE_REQUEST_TIMEOUT_MS,
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": 100,
+            "batch_size": 512 * 1024,
+            "client_id": f"{self.config.group}-producer-{self.instance}",
+        }
+        # the transactional producer runs in a child process (consumers/transactieproces.py), off this one's GIL;
+        # it settles (and fences) a previous incarnation's transaction before this returns
+        self.schrijver.kanaal = Kindproces(Start(producer_config, self.topics.events, os.getpid()))
         self.wacht = Transactiewacht(admin_client(self.config.bootstrap), self._bewaakte_partities, HANGT_NA_S)
         self.store.ensure()
         self.kluis.ensure()
@@ -320,7 +308,7 @@ class Validator:
         """One poll: judge its records, what was released and what expired, in one transaction; while that commits,
         the next poll's records are judged (``_volgende``), for up to ``PIJPLIJN_S``. Returns the records read; when
         it returns, everything it judged is committed (or, fenced, forgotten)."""
-        assert self.consumer is not None and self.producer is not None
+        assert self.consumer is not None and self.schrijver.kanaal is not None
         started = time.perf_counter()
         if time.monotonic() >= self.next_topic_check:
             self._abonneer()
@@ -452,9 +440,9 @@ class Validator:
         self, batch: dict[TopicPartition, list[Any]], opnieuw: list[Geparkeerd], verlopen: bool, now: dt.datetime
     ) -> Oordeel:
         """Judge a poll's records (and what was released or expired) into what its transaction sends."""
-        assert self.consumer is not None and self.producer is not None
+        assert self.consumer is not None and self.schrijver.kanaal is not None
         judge = self.beoordelaar
-        judge.canonieke_partities = tuple(sorted(self.producer.partitions_for(self.topics.events)))
+        judge.canonieke_partities = self.schrijver.kanaal.partities  # as of the last commit
         judge.te_vernietigen, judge.te_legen = [], set()
         groep_nu = self.consumer.group_metadata() if batch else None  # KIP-447: the generation that read them
         eigen: list[Any] = []
@@ -483,20 +471,17 @@ class Validator:
         self.erasures = self.erasures or bool(oordeel.te_vernietigen)
         self.parkeren.gauge()
         # our own canonical records: in the state already, the tail skips them
-        self.volger.geschreven((md.partition, md.offset) for md in (f.get() for f in oordeel.eigen))
+        self.volger.geschreven(f.get() for f in oordeel.eigen)
         self.snapshot_pending = True
 
     def _herstel(self, exc: Exception) -> None:
-        """A rebalance fenced this transaction: abort it and forget what judging it (and the batch judged after it)
-        changed in memory."""
-        assert self.producer is not None
+        """A rebalance fenced this transaction (the transaction process aborted it): forget what judging it (and the
+        batch judged after it) changed in memory."""
         log.warning(
             "instance %d: transaction not committed (%s): aborted; state rebuilt from the last commit",
             self.instance,
             type(exc).__name__,
         )
-        self.producer.abort_transaction()
-        einde_flush(self.producer)
         self.sender.neem()
         self.beoordelaar.vergeet()
         self._snapshot_klaar()  # the state comes back from the snapshot: the last one written
@@ -648,7 +633,5 @@ class Validator:
             self.consumer.close()
         if self.volger is not None:
             self.volger.close()
-        if self.producer is not None:
-            self.producer.close()
         if self.wacht is not None:
             self.wacht.admin.close()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from kafka import TopicPartition
 
+from consumers.transactieproces import Direct
 from consumers.validator import EXIT_TRANSACTIE_HANGT, Validator, staat_schema, watchdog
 from consumers.validator_config import Bevroren, StateStore
 from registry.domein.staat import Deelnemer, Staat, entity_json
@@ -207,7 +208,8 @@ def _batch_validator(producer: _Producer) -> tuple[Validator, _Consumer, _Volger
     event_type, dossier = referentie_events()[0]
     consumer = _Consumer(tp, [Rec(codec.encode(event_type, dossier), topic=tp.topic, offset=0)])
     volger = _Volger()
-    v.sender.producer, v.consumer, v.overdracht.consumer = producer, consumer, consumer  # type: ignore[assignment]
+    v.schrijver.kanaal = Direct(producer, v.topics.events)
+    v.consumer, v.overdracht.consumer = consumer, consumer  # type: ignore[assignment]
     v.overdracht.volger = volger  # type: ignore[assignment]
     v.overdracht._volger = lambda offsets: _Volger()  # type: ignore[assignment, method-assign, return-value]
     v.next_topic_check = v.next_transaction_check = float("inf")
