@@ -9,7 +9,7 @@ from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from consumers.bundel import verder_bundelen
-from consumers.schrijver import Oordeel, Uitgesteld, Zending
+from consumers.schrijver import Oordeel, Zendlijst
 
 
 @given(verzameld=st.integers(0, 10_000), grens=st.integers(1, 10_000), vorige_klaar=st.booleans())
@@ -32,13 +32,14 @@ def test_a_batch_collects_while_the_previous_one_commits() -> None:
 
 def _oordeel(offset: int, n: int, groep: object, vernietig: list[str], legen: set[int]) -> Oordeel:
     tp = TopicPartition("t.ingress.sbb", offset % 2)
-    zendingen = [Zending("t.events", None, f"{offset}-{i}".encode(), None, Uitgesteld()) for i in range(n)]
+    lijst = Zendlijst()
+    eigen = [lijst.send("t.events", key=None, value=f"{offset}-{i}".encode()) for i in range(n)]
     return Oordeel(
-        zendingen,
+        lijst.neem(),
         {tp: OffsetAndMetadata(offset, "", -1)},
         groep,
         n,
-        [z.uitgesteld for z in zendingen],
+        eigen,
         vernietig,
         legen,
     )
@@ -52,7 +53,7 @@ def test_two_judged_polls_become_one_batch_in_judging_order_with_the_later_offse
     b = _oordeel(6, 3, groep, ["d2"], {2})  # the same partition as ``a``, further on
     c = _oordeel(7, 1, None, [], set())  # another partition
     ab = samen(samen(a, b), c)
-    assert [z.value for z in ab.zendingen] == [z.value for z in a.zendingen + b.zendingen + c.zendingen]
+    assert [z[2] for z in ab.zendingen] == [z[2] for z in a.zendingen + b.zendingen + c.zendingen]
     assert ab.eigen == a.eigen + b.eigen + c.eigen
     assert {tp.partition: o.offset for tp, o in ab.offsets.items()} == {0: 6, 1: 7}
     assert ab.n == 6 and ab.groep is groep

@@ -123,3 +123,15 @@ def _leeft(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_two_polls_in_one_batch_ask_for_their_canonical_records_at_their_place_in_the_batch() -> None:
+    from consumers.schrijver import Oordeel, Zendlijst, samen
+
+    lijst = Zendlijst()
+    eerder_eigen = [lijst.send("t.events", key=b"k", value=b"a"), lijst.send("t.events", key=b"k", value=b"b")]
+    eerder = Oordeel(lijst.neem(), {}, None, 2, eerder_eigen)
+    lijst.send("t.rejections", key=None, value=b"c")
+    later_eigen = [lijst.send("t.events", key=b"k", value=b"d")]
+    batch = samen(eerder, Oordeel(lijst.neem(), {}, None, 2, later_eigen))
+    assert [batch.zendingen[u.index][2] for u in batch.eigen] == [b"a", b"b", b"d"]
