@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from kafka.errors import ProducerFencedError
 
@@ -16,6 +15,7 @@ from consumers.transactieproces import Kindproces, Opdracht, Record, Start
 from registry.infra import topics
 from registry.infra.kafka import client_config
 from registry.infra.topics import Topics
+from tests.support.processen import leeft, verdwijnt
 
 
 def _start(bootstrap: str, prefix: str) -> Start:
@@ -72,21 +72,10 @@ def test_the_child_does_not_outlive_its_parent(kafka_bootstrap: str, unique: str
     try:
         assert ouder.stdout is not None
         kind = int(ouder.stdout.readline())
-        assert _leeft(kind)
+        assert leeft(kind)
         ouder.kill()  # as SIGKILL or the watchdog's hard exit would end it
         ouder.wait()
-        deadline = time.monotonic() + 5
-        while _leeft(kind) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _leeft(kind)
+        assert verdwijnt(kind)
     finally:
         if ouder.poll() is None:
             ouder.kill()
-
-
-def _leeft(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False

@@ -16,6 +16,7 @@ from kafka.errors import CommitFailedError, ProducerFencedError
 from kafka.structs import OffsetAndMetadata
 
 from consumers.transactieproces import Opdracht, Uitslag, transactie
+from tests.support.processen import leeft, verdwijnt
 
 
 class _Md:
@@ -107,22 +108,10 @@ def test_the_child_ends_when_its_parent_is_gone() -> None:
     assert ouder.stdout is not None
     kind = int(ouder.stdout.readline())
     time.sleep(1.0)
-    assert _leeft(kind)  # it waits while its parent lives
+    assert leeft(kind)  # it waits while its parent lives
     ouder.kill()
     ouder.wait()
-    deadline = time.monotonic() + 5
-    while _leeft(kind) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _leeft(kind)
-
-
-def _leeft(pid: int) -> bool:
-    """Running (a zombie waiting for init to reap it counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert verdwijnt(kind)
 
 
 def test_two_polls_in_one_batch_ask_for_their_canonical_records_at_their_place_in_the_batch() -> None:
