@@ -22,7 +22,8 @@ import time
 from typing import Any, Protocol
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
-from kafka.structs import MemberState
+
+from registry.infra import kafka as registry_kafka
 
 # at most this long back to back while rebalancing (a killed member is noticed after the session time-out, 10 s)
 REBALANCE_S = 12.0
@@ -62,13 +63,9 @@ def poll(consumer: KafkaConsumer, timeout_ms: int, **kwargs: Any) -> Any:
 
 
 def verlaten_join(consumer: KafkaConsumer) -> bool:
-    """A member that is not stable while its coordinator no longer wants to rejoin has a join nobody will finish
-    (module docstring): ask for the rejoin, so the next poll awaits the join in flight (or sends a new one). True
-    when it did. Reaches into kafka-python 3.0.x's coordinator (``_coordinator``); a client without it is left be."""
-    coordinator = getattr(consumer, "_coordinator", None)
-    if coordinator is None or not consumer.subscription() or stabiel(consumer) or coordinator.need_rejoin():
+    """Take up a join kafka-python left unfinished (module docstring; ``registry.infra.kafka.verlaten_join``), saying so."""
+    if not registry_kafka.verlaten_join(consumer):
         return False
-    coordinator.request_rejoin()
     log.warning("%s: a rebalance the client left unfinished: rejoining", consumer.config.get("client_id"))
     return True
 
@@ -95,7 +92,7 @@ def definitief(consumer: KafkaConsumer, sinds: float) -> bool:
 
 def stabiel(consumer: KafkaConsumer | GroupConsumer) -> bool:
     """The member is in the group with its assignment (not joining or rebalancing)."""
-    return bool(consumer.group_metadata().state == MemberState.STABLE)
+    return registry_kafka.stabiel(consumer)
 
 
 class Lid(Protocol):

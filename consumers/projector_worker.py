@@ -139,15 +139,10 @@ class Worker:
     def _partitions(self, topic: str) -> set[int]:
         """The topic's partitions, waiting up to ``topic_wait_s`` for it to be created."""
         assert self.consumer is not None
-        deadline = time.monotonic() + self.config.topic_wait_s
-        while True:
-            parts = self.consumer.partitions_for_topic(topic)
-            if parts:
-                return set(parts)
-            if time.monotonic() > deadline:
-                log.warning("%s: topic %s does not exist; not consuming it", self.group, topic)
-                return set()
-            time.sleep(0.2)
+        parts = topics.partitions_of(self.consumer, topic, self.config.topic_wait_s)
+        if not parts:
+            log.warning("%s: topic %s does not exist; not consuming it", self.group, topic)
+        return parts
 
     def reseek(self) -> None:
         """Forget the in-memory positions: seek to the offsets stored in the database (after the write in flight,

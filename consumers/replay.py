@@ -18,7 +18,6 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -43,6 +42,7 @@ from consumers.projector import RunnerConfig, Stats, Worker, make_runner, projec
 from projections import store
 from registry.infra.db import engine as make_engine
 from registry.infra.kafka import KafkaLogin, client_config, configure, login
+from registry.infra.topics import partitions_of
 
 # runner processes of a replay (fewer when the topics have fewer partitions); 1: the replay runs in this process
 PROCESSEN = 2
@@ -116,7 +116,7 @@ def _delen(config: RunnerConfig, projections: Sequence[Any], processen: int) -> 
     topics = sorted({config.topic_of(k) for p in projections for k in p.kinds})
     consumer = KafkaConsumer(**client_config(config.bootstrap), group_id=None, enable_auto_commit=False)
     try:
-        tps = _partitions(consumer, topics, config.topic_wait_s)
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(partitions_of(consumer, t, config.topic_wait_s))]
         if config.partitions is not None:
             tps = [tp for tp in tps if tp.partition in config.partitions]
         totaal = sum(consumer.end_offsets(tps).values()) - sum(consumer.beginning_offsets(tps).values()) if tps else 0
@@ -124,17 +124,6 @@ def _delen(config: RunnerConfig, projections: Sequence[Any], processen: int) -> 
         consumer.close()
     nummers = sorted({tp.partition for tp in tps})
     return [d for d in (tuple(nummers[i::processen]) for i in range(processen)) if d], totaal
-
-
-def _partitions(consumer: KafkaConsumer, topics: Sequence[str], wait_s: float) -> list[TopicPartition]:
-    """The partitions of ``topics`` (those that exist within ``wait_s``; the runners wait for each as well)."""
-    deadline = time.monotonic() + wait_s
-    out: list[TopicPartition] = []
-    for topic in topics:
-        while not (parts := consumer.partitions_for_topic(topic)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        out += [TopicPartition(topic, p) for p in sorted(parts or ())]
-    return out
 
 
 def _parallel(

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafka.structs import MemberState
+
 from registry.infra.settings import PREFIX, Settings
 
 SECURITY = ("sasl_scram", "sasl_ssl", "plaintext")
@@ -143,6 +145,28 @@ def secured(settings: Settings | None = None) -> bool:
     """True when clients log in (ACLs and credentials are then managed by the project)."""
     mode = settings.kafka_security if settings is not None else login().security
     return mode.strip().lower() != "plaintext"
+
+
+# kafka-python 3.0.x workarounds (``einde_flush``, ``verlaten_join``) reach into its private attributes;
+# tests/unit/test_kafka_omwegen.py fails on another version, so each is checked again before the pin moves.
+KAFKA_PYTHON = "3.0."
+
+
+def stabiel(consumer: Any) -> bool:
+    """The group member is in the group with its assignment (not joining or rebalancing)."""
+    return bool(consumer.group_metadata().state == MemberState.STABLE)
+
+
+def verlaten_join(consumer: Any) -> bool:
+    """kafka-python 3.0.x drops a join whose poll ended before its answer came (consumers/groep.py): a member that is
+    not stable while its coordinator no longer wants to rejoin has a join nobody will finish. Ask for the rejoin, so
+    the next poll awaits the join in flight (or sends a new one). True when it did; a client without a coordinator
+    (``_coordinator``) is left be."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    if coordinator is None or not consumer.subscription() or stabiel(consumer) or coordinator.need_rejoin():
+        return False
+    coordinator.request_rejoin()
+    return True
 
 
 def einde_flush(producer: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -161,6 +162,14 @@ class Topics:
 
 # The registry's own topics; tests and benchmarks make their own set under another prefix.
 DEFAULT = Topics()
+
+
+def partitions_of(consumer: KafkaConsumer, topic: str, wait_s: float) -> set[int]:
+    """The topic's partitions, waiting up to ``wait_s`` for it to be created (empty when it was not)."""
+    deadline = time.monotonic() + wait_s
+    while not (parts := consumer.partitions_for_topic(topic)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return set(parts or ())
 
 
 def remaining(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:

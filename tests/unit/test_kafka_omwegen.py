@@ -1,0 +1,31 @@
+"""The kafka-python internals that registry/infra/kafka.py's workarounds reach into: on another version of the
+client these fail, and each workaround is checked again (is the bug still there? is the attribute?) before the pin
+in pyproject.toml moves."""
+
+from __future__ import annotations
+
+import inspect
+
+import kafka
+import kafka.consumer.group
+import kafka.coordinator.base
+import kafka.producer.kafka
+import kafka.producer.record_accumulator
+
+from registry.infra.kafka import KAFKA_PYTHON
+
+
+def test_the_client_is_the_version_the_workarounds_were_made_for() -> None:
+    assert kafka.__version__.startswith(KAFKA_PYTHON), kafka.__version__
+
+
+def test_einde_flush_finds_the_accumulators_flush_counter() -> None:
+    assert "self._accumulator =" in inspect.getsource(kafka.producer.kafka.KafkaProducer.__init__)
+    accumulator = inspect.getsource(kafka.producer.record_accumulator.RecordAccumulator.__init__)
+    assert "self._flushes_in_progress =" in accumulator
+
+
+def test_verlaten_join_finds_the_coordinator_and_its_rejoin_calls() -> None:
+    assert "self._coordinator =" in inspect.getsource(kafka.consumer.group.KafkaConsumer.__init__)
+    coordinator = kafka.coordinator.base.BaseCoordinator
+    assert callable(coordinator.need_rejoin) and callable(coordinator.request_rejoin)
