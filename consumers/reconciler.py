@@ -33,7 +33,7 @@ from registry.domein import events
 from registry.domein.reconciliatie import EVENT_TYPE, PilotRij, event
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra import codec, metrics, topics
-from registry.infra.kafka import client_config, einde_flush
+from registry.infra.kafka import TRANSACTIE_RETRY_BACKOFF_MS, client_config, einde_flush
 
 log = logging.getLogger("praktijkregister.reconciler")
 
@@ -139,6 +139,7 @@ def follow(
             enable_idempotence=True,
             transactional_id=f"{config.group}-{config.instance}",
             request_timeout_ms=TRANSACTIE_REQUEST_TIMEOUT_MS,
+            retry_backoff_ms=TRANSACTIE_RETRY_BACKOFF_MS,
         )
         producer.init_transactions()  # fences a previous incarnation of this instance
     seed_gauges(engine, config.schema, config.venster_dagen)

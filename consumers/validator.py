@@ -90,7 +90,7 @@ from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 from registry.domein.staat import Staat
 from registry.infra import metrics
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht, groep_partitie
-from registry.infra.kafka import client_config
+from registry.infra.kafka import TRANSACTIE_RETRY_BACKOFF_MS, client_config
 from registry.infra.toegang import admin_client
 from registry.infra.topics import Topics, caught_up
 
@@ -132,6 +132,21 @@ HANGT_NA_S = TRANSACTIE_TIMEOUT_MS / 1000 + 10.0
 def staat_schema(schema: str, instance: int) -> str:
     """Where instance ``instance`` keeps its state snapshot: instances never overwrite each other's."""
     return schema if instance == 0 else f"{schema}_{instance}"
+
+
+def producer_settings(bootstrap: list[str], transactional_id: str, group: str, instance: int) -> dict[str, Any]:
+    """The validator's transactional producer: a transaction per batch, begun as soon as the last one committed."""
+    return client_config(bootstrap) | {
+        "transactional_id": transactional_id,
+        "transaction_timeout_ms": TRANSACTIE_TIMEOUT_MS,
+        "request_timeout_ms": TRANSACTIE_REQUEST_TIMEOUT_MS,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 100,
+        "batch_size": 512 * 1024,
+        "retry_backoff_ms": TRANSACTIE_RETRY_BACKOFF_MS,  # the next transaction starts during the last one's markers
+        "client_id": f"{group}-producer-{instance}",
+    }
 
 
 class Validator:
@@ -212,16 +227,9 @@ class Validator:
 
     # ---- start-up: settle, roll forward, join the group -----------------------------------------
     def start(self) -> None:
-        producer_config = client_config(self.config.bootstrap) | {
-            "transactional_id": self.transactional_id,
-            "transaction_timeout_ms": TRANSACTIE_TIMEOUT_MS,
-            "request_timeout_ms": TRANSACTIE_REQUEST_TIMEOUT_MS,
-            "acks": "all",
-            "enable_idempotence": True,
-            "linger_ms": 100,
-            "batch_size": 512 * 1024,
-            "client_id": f"{self.config.group}-producer-{self.instance}",
-        }
+        producer_config = producer_settings(
+            self.config.bootstrap, self.transactional_id, self.config.group, self.instance
+        )
         # the transactional producer runs in a child process (consumers/transactieproces.py), off this one's GIL;
         # it settles (and fences) a previous incarnation's transaction before this returns
         self.schrijver.kanaal = Kindproces(Start(producer_config, self.topics.events, os.getpid()))

@@ -11,6 +11,7 @@ import kafka.consumer.group
 import kafka.coordinator.base
 import kafka.producer.kafka
 import kafka.producer.record_accumulator
+import kafka.producer.sender
 
 from registry.infra.kafka import KAFKA_PYTHON
 
@@ -29,3 +30,11 @@ def test_verlaten_join_finds_the_coordinator_and_its_rejoin_calls() -> None:
     assert "self._coordinator =" in inspect.getsource(kafka.consumer.group.KafkaConsumer.__init__)
     coordinator = kafka.coordinator.base.BaseCoordinator
     assert callable(coordinator.need_rejoin) and callable(coordinator.request_rejoin)
+
+
+def test_a_retried_transactional_request_sleeps_the_producers_retry_backoff() -> None:
+    """Why the validator's and the reconciler's producers set ``TRANSACTIE_RETRY_BACKOFF_MS``: the sender sleeps the
+    producer's ``retry_backoff_ms`` before re-sending a refused transactional request (CONCURRENT_TRANSACTIONS while
+    the last transaction's markers are written), not the shorter back-off its handler chose."""
+    sender = inspect.getsource(kafka.producer.sender.Sender._maybe_send_pending_request)
+    assert "time.sleep(self.config['retry_backoff_ms'] / 1000)" in sender

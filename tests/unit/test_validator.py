@@ -11,9 +11,11 @@ import pytest
 from kafka import TopicPartition
 
 from consumers.transactieproces import Direct
-from consumers.validator import EXIT_TRANSACTIE_HANGT, Validator, staat_schema, watchdog
+from consumers.validator import EXIT_TRANSACTIE_HANGT, Validator, producer_settings, staat_schema, watchdog
 from consumers.validator_config import Bevroren, StateStore
 from registry.domein.staat import Deelnemer, Staat, entity_json
+from registry.infra import kafka
+from registry.infra.kafka import TRANSACTIE_RETRY_BACKOFF_MS
 from tests.support.validator_fakes import FakeHerversleutelaar, FakeKluis, FakeStore, config
 
 
@@ -639,3 +641,14 @@ def test_a_commit_that_fails_otherwise_gives_the_frozen_changes_back_to_the_stat
         v.run_once()
     assert volgorde.log == ["bevries", "commit"] and store.saved == []
     assert v.staat.dirty == store.bevroren_dirty[0] != set()  # the next snapshot still writes them
+
+
+def test_the_producer_retries_a_refused_transaction_start_after_the_short_back_off() -> None:
+    before = kafka.login()
+    kafka.configure(kafka.KafkaLogin("plaintext"))  # no credentials needed to build the settings
+    try:
+        settings = producer_settings(["127.0.0.1:9092"], "registry-validator-0", "registry-validator", 0)
+    finally:
+        kafka.configure(before)
+    assert settings["retry_backoff_ms"] == TRANSACTIE_RETRY_BACKOFF_MS < 100  # kafka-python's default: 100
+    assert settings["transactional_id"] == "registry-validator-0" and settings["enable_idempotence"] is True
