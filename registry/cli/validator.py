@@ -14,7 +14,7 @@ from registry.cli import config, uitvoer
 from registry.cli.uitvoer import Formaat, kolom
 from registry.domein.parkeren import Geparkeerd, Parkeerplaats, voor_partner, vouw_alles
 from registry.domein.relaties import WACHT_OP_SBB
-from registry.infra import gil, heap, metrics
+from registry.infra import dienst, metrics
 from registry.infra import settings as settings_mod
 from registry.infra.sleutelbestanden import SleutelFout
 from registry.infra.topics import Topics, read_to_end
@@ -86,9 +86,8 @@ def validator(
         raise typer.Exit(2) from None
     v = bootstrap.build_validator(cfg, instance=instance)
     v.start()
-    if idle_exit is None:  # long-running, its state loaded: no full-heap GC pauses (registry/infra/heap.py)
-        heap.keep_young()
-        gil.quick_handover()  # its writer's and Kafka clients' threads beside the judging (registry/infra/gil.py)
+    if idle_exit is None:  # long-running, its state loaded (registry/infra/dienst.py)
+        dienst.als_dienst()
     v.run(idle_exit_after=idle_exit)
 
 

@@ -1,4 +1,4 @@
-"""The long-running validator hands the GIL over within 1 ms (registry/infra/gil.py)."""
+"""A long-running validator or projector hands the GIL over within 1 ms (registry/infra/gil.py)."""
 
 from __future__ import annotations
 
