@@ -34,8 +34,8 @@ def als_dienst() -> None:
         _HEAP.append(heap.keep_young())
 
 
-# what the validator's own transactional producer uses (consumers/validator.py), so the copy is a fair baseline
-# the client's best for a transactional copy, with the validator's retry back-off (registry/infra/kafka.py)
+# what the validator's own transactional producer uses (consumers/validator.py), so the copy is a fair baseline: the
+# client at its best, with the same retry back-off (registry/infra/kafka.py TRANSACTIE_RETRY_BACKOFF_MS)
 TXN_PRODUCER: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
