@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.api import Wrk, bench_api  # noqa: E402
-from benchmarks.etappes import ETAPPES, kwantiel  # noqa: E402
+from benchmarks.etappes import ETAPPES, GET, kwantiel  # noqa: E402
 from benchmarks.freshness import bench_freshness  # noqa: E402
 from benchmarks.meting import NothingMeasured, Row, med, must, rate_row, seconds, spread  # noqa: E402
 from benchmarks.producer import bench_producer  # noqa: E402
@@ -173,7 +173,9 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
             f"freshness per stage, the median run ({len(stages[ETAPPES[0]])} samples seen at every point; CPU while "
             "publishing: " + ", ".join(f"{naam} {s:.1f} s" for naam, s in cpu.items()) + ")",
             "; ".join(
-                f"{e}: p50 {kwantiel(stages[e], 0.5):.2f} s, p99 {kwantiel(stages[e], 0.99):.2f} s" for e in ETAPPES
+                f"{e}: p50 {kwantiel(stages[e], 0.5):.2f} s, p99 {kwantiel(stages[e], 0.99):.2f} s"
+                for e in (*ETAPPES, GET)
+                if e in stages
             ),
         )
     elif step == "reconcile":

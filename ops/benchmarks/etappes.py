@@ -9,7 +9,8 @@ stages:
 - ``publish -> ingress``: the Publisher's linger and the broker's append (with the watcher's own fetch);
 - ``ingress -> canonical``: the validator's poll, judging and transaction commit;
 - ``canonical -> row``: the projector's poll, projecting and write (with the watcher's 20 ms);
-- ``row -> API``: the prober's next GET of it (the API reads the row directly, no cache in between).
+- ``row -> API``: the prober's next GET of it (the API reads the row directly, no cache in between); how long
+  the GETs themselves took is given beside the stages.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import Engine, text
 from registry.infra.kafka import client_config
 
 ETAPPES = ("publish -> ingress", "ingress -> canonical", "canonical -> row", "row -> API")
+GET = "a prober's GET"  # beside the stages: how long each GET of the prober took (404 or 200)
 
 
 def etappes(publish: Mapping[str, float], *punten: Mapping[str, float]) -> dict[str, list[float]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.etappes import Waarnemer, cpu_seconds, etappes
+from benchmarks.etappes import GET, Waarnemer, cpu_seconds, etappes
 from benchmarks.meting import must
 from benchmarks.servers import start_api, start_pipeline, stop, wait_for
 from benchmarks.werklast import reference, stream
@@ -71,6 +71,7 @@ def bench_freshness(
             seen = versheid.latencies + [float("inf")] * versheid.never()
             gezien = watcher.close()
         stages = etappes(published, gezien["ingress"], gezien["canoniek"], gezien["rij"], versheid.zichtbaar)
+        stages[GET] = versheid.get_seconds  # row -> API is the wait for the next GET plus the GET itself
         return seen, achieved, sent, stages, cpu
     finally:
         for p in procs:

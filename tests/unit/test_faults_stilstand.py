@@ -78,3 +78,5 @@ def test_the_prober_times_a_sample_until_it_answers_200_and_counts_the_rest_neve
     assert len(v.latencies) == 1 and 0.2 <= v.latencies[0] < 1.0
     assert set(v.zichtbaar) == {"a"} and v.zichtbaar["a"] - t0 == v.latencies[0]
     assert v.never() == 1 and v.offered == 2
+    # every GET is timed, the 404s too: more than the one 200, each shorter than the whole wait
+    assert len(v.get_seconds) > 1 and all(0 <= g < 1.0 for g in v.get_seconds)

@@ -89,6 +89,7 @@ class Versheid:
     latencies: list[float] = field(default_factory=list)
     pending: dict[str, float] = field(default_factory=dict)
     zichtbaar: dict[str, float] = field(default_factory=dict)  # traject -> when it answered 200 (time.monotonic)
+    get_seconds: list[float] = field(default_factory=list)  # how long each GET took, 404 or 200
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probing: set[str] = field(default_factory=set)  # a GET in flight
     _last: dict[str, float] = field(default_factory=dict)  # when each pending sample was last asked about
@@ -141,11 +142,13 @@ class Versheid:
                 if traject is None:
                     time.sleep(0.002)
                     continue
+                begin = time.monotonic()
                 try:
                     visible = c.get(f"/v1/trajecten/{traject}").status_code == 200
                 except httpx.HTTPError:
                     visible = False
                 with self._lock:
+                    self.get_seconds.append(time.monotonic() - begin)
                     self._probing.discard(traject)
                     if visible and traject in self.pending:
                         self.zichtbaar[traject] = time.monotonic()
