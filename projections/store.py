@@ -116,20 +116,50 @@ MAX_PARAMS = 30_000
 
 
 def execute(conn: Connection, schema: str, changes: Iterable[Change]) -> int:
-    """Run the changes in order. A run of inserts into one table goes set-based (``COPY`` into a temp table, then
-    one ``INSERT .. SELECT .. ON CONFLICT``: a few round trips per few thousand rows, not one per row); other runs
-    of the same SQL go as one executemany."""
+    """Run the changes in order. A run of inserts into one table goes set-based (``COPY``, straight into an
+    insert-only table or through a temp table and one ``INSERT .. SELECT .. ON CONFLICT``: a few round trips per
+    few thousand rows, not one per row); other runs of the same SQL go as one executemany.
+
+    The direct ``COPY``s of a call share ONE savepoint: a row that is already there (a batch projected again, after
+    a crash or beside a replay) fails its ``COPY``, and then every change of the call is rolled back to it and run
+    again without direct copies (``ON CONFLICT DO NOTHING`` skips the row, as before). A savepoint per table cost
+    two round trips per table of a live batch (~25 of its ~100)."""
+    runs = [list(run) for _, run in groupby(changes, key=lambda c: c.sql)]
+    if any(_direct(run) for run in runs):
+        with _driver(conn).cursor() as cur:
+            cur.execute("SAVEPOINT praktijk_copy")
+            try:
+                n = _run(conn, schema, runs, direct=True)
+            except psycopg.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT praktijk_copy")
+            else:
+                cur.execute("RELEASE SAVEPOINT praktijk_copy")
+                return n
+    return _run(conn, schema, runs, direct=False)
+
+
+def _run(conn: Connection, schema: str, runs: list[list[Change]], *, direct: bool) -> int:
     n = 0
-    for stmt, run in groupby(changes, key=lambda c: c.sql):
-        group = list(run)
-        n += len(group)
-        if group[0].table and len(group) > 1:
-            for part in _chunks(group):
-                _insert_rows(conn, schema, part)
+    for run in runs:
+        n += len(run)
+        if run[0].table and len(run) > 1:
+            for part in _chunks(run):
+                _insert_rows(conn, schema, part, direct=direct and _direct(run))
         else:
-            params = [dict(c.params) for c in group]
-            conn.execute(text(sql(stmt, schema)), params if len(params) > 1 else params[0])
+            params = [dict(c.params) for c in run]
+            conn.execute(text(sql(run[0].sql, schema)), params if len(params) > 1 else params[0])
     return n
+
+
+def _direct(run: list[Change]) -> bool:
+    """Rows of an insert-only table (``ON CONFLICT .. DO NOTHING``), several: ``COPY`` them straight in."""
+    return bool(run[0].table) and len(run) > 1 and run[0].conflict.endswith("DO NOTHING")
+
+
+def _driver(conn: Connection) -> psycopg.Connection:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
 
 
 def _chunks(group: list[Change]) -> Iterator[list[Change]]:
@@ -151,19 +181,20 @@ def _chunks(group: list[Change]) -> Iterator[list[Change]]:
         yield part
 
 
-def _insert_rows(conn: Connection, schema: str, rows: list[Change]) -> None:
-    """Many rows into one table, set-based: ``COPY`` into a session-private temp table shaped like the target, then
-    one ``INSERT .. SELECT .. ON CONFLICT``. COPY streams the rows without a statement to parse (a multi-row
-    VALUES of thousands of parameters took PostgreSQL about twice as long), and PostgreSQL coerces each value to
-    its column's type. Runs on the connection (and so in the transaction) of ``conn``."""
+def _insert_rows(conn: Connection, schema: str, rows: list[Change], *, direct: bool) -> None:
+    """Many rows into one table, set-based: ``direct``, ``COPY`` straight into the table (``_copy_direct``); else
+    ``COPY`` into a session-private temp table shaped like the target, then one ``INSERT .. SELECT .. ON
+    CONFLICT``. COPY streams the rows without a statement to parse (a multi-row VALUES of thousands of parameters
+    took PostgreSQL about twice as long), and PostgreSQL coerces each value to its column's type. Runs on the
+    connection (and so in the transaction) of ``conn``."""
     first = rows[0]
     cols = list(first.params)
     names = ", ".join(cols)
-    staging = _staging_table(schema, first.table)
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    if first.conflict.endswith("DO NOTHING") and _copy_direct(driver, schema, rows, cols):
+    driver = _driver(conn)
+    if direct:
+        _copy_direct(driver, schema, rows, cols)
         return
+    staging = _staging_table(schema, first.table)
     with driver.cursor() as cur:
         # LIKE copies the columns (not the indexes); ON COMMIT DELETE ROWS empties it after every batch
         cur.execute(
@@ -178,23 +209,16 @@ def _insert_rows(conn: Connection, schema: str, rows: list[Change]) -> None:
         cur.execute(f"TRUNCATE {staging}")  # the next chunk of this table in the same batch starts empty
 
 
-def _copy_direct(driver: psycopg.Connection, schema: str, rows: list[Change], cols: list[str]) -> bool:
-    """Rows of an insert-only table (``ON CONFLICT .. DO NOTHING``) straight into the table by ``COPY``, in a
-    savepoint: no staging table, no ``INSERT .. SELECT``, no speculative insertion, which was most of PostgreSQL's
-    share of a batch. A row that is already there (a batch projected again) fails the COPY: the savepoint
-    is rolled back and the caller writes the rows the set-based way, which skips it, as before. False then."""
-    table = rows[0].table
-    with driver.cursor() as cur:
-        cur.execute("SAVEPOINT praktijk_copy")
-        try:
-            with cur.copy(sql(f"COPY {{s}}.{table} ({', '.join(cols)}) FROM STDIN", schema)) as copy:
-                for c in rows:
-                    copy.write_row([c.params[col] for col in cols])
-        except psycopg.errors.UniqueViolation:
-            cur.execute("ROLLBACK TO SAVEPOINT praktijk_copy")
-            return False
-        cur.execute("RELEASE SAVEPOINT praktijk_copy")
-    return True
+def _copy_direct(driver: psycopg.Connection, schema: str, rows: list[Change], cols: list[str]) -> None:
+    """Rows of an insert-only table straight into the table by ``COPY``: no staging table, no ``INSERT ..
+    SELECT``, no speculative insertion, which was most of PostgreSQL's share of a batch. A row that is already
+    there raises ``UniqueViolation`` (``execute`` then runs the call again the set-based way)."""
+    with (
+        driver.cursor() as cur,
+        cur.copy(sql(f"COPY {{s}}.{rows[0].table} ({', '.join(cols)}) FROM STDIN", schema)) as copy,
+    ):
+        for c in rows:
+            copy.write_row([c.params[col] for col in cols])
 
 
 # the bulk path's staging table: session-private, never WAL-logged, emptied at every commit

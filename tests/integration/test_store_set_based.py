@@ -62,7 +62,7 @@ def _feit(i: int, naam: str) -> Change:
 
 def test_insert_only_rows_are_copied_straight_in_and_a_row_already_there_is_skipped(database_url: str) -> None:
     """Insert-only runs go into the table by COPY (no staging table); when a row is already there (a batch
-    projected again) the COPY's savepoint rolls back and the set-based path skips that row, keeping the first
+    projected again) the call rolls back to its savepoint and the set-based path skips that row, keeping the first
     one, in the same transaction, without an error."""
     schema = f"t{uuid.uuid4().hex[:10]}_store"
     eng = make_engine(database_url)
@@ -87,6 +87,38 @@ def test_insert_only_rows_are_copied_straight_in_and_a_row_already_there_is_skip
             "d5": "tweede5",
             "d6": "tweede6",
         }
+    finally:
+        with eng.begin() as conn:
+            store.drop_schema(conn, schema)
+
+
+TELLERS = "(id text PRIMARY KEY, n int NOT NULL)"
+TWEE = Projection("t2", "test", ("events",), {"dingen": TABLE, "tellers": TELLERS}, [], lambda _m: [])
+
+
+def _tel(i: int) -> Change:
+    """An update that counts each time it runs: run twice, the count shows it."""
+    return Change("UPDATE {s}.tellers SET n = n + 1 WHERE id = :id", {"id": f"t{i}"})
+
+
+def test_a_row_already_there_rolls_the_whole_call_back_once_and_runs_it_again_set_based(database_url: str) -> None:
+    """The direct COPYs of one call share one savepoint: when a later COPY meets a row already there, what the
+    call did before it (another table's COPY, an update) is rolled back and run again once, so every change counts
+    exactly once and the row already there is kept."""
+    schema = f"t{uuid.uuid4().hex[:10]}_store"
+    eng = make_engine(database_url)
+    try:
+        with eng.begin() as conn:
+            store.ensure(conn, schema, [TWEE])
+            conn.execute(text(store.sql("INSERT INTO {s}.tellers VALUES ('t1', 0), ('t2', 0)", schema)))
+            assert store.execute(conn, schema, [_feit(i, f"eerste{i}") for i in range(3)]) == 3
+            call = [_tel(1), _tel(2)] + [_feit(i, f"tweede{i}") for i in range(2, 5)] + [_tel(1)]
+            assert store.execute(conn, schema, call) == len(call)
+        with eng.connect() as conn:
+            rows = {r.id: r.naam for r in conn.execute(text(store.sql("SELECT * FROM {s}.dingen", schema)))}
+            tellers = dict(conn.execute(text(store.sql("SELECT id, n FROM {s}.tellers", schema))).all())
+        assert rows == {"d0": "eerste0", "d1": "eerste1", "d2": "eerste2", "d3": "tweede3", "d4": "tweede4"}
+        assert tellers == {"t1": 2, "t2": 1}  # each update once: the rolled-back first attempt left nothing
     finally:
         with eng.begin() as conn:
             store.drop_schema(conn, schema)
