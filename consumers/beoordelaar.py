@@ -15,19 +15,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import traceback
 from typing import Any, Protocol
 
 from consumers import dead_letter, gegevens
 from consumers.parkeer import Herversleutelen, Sender
 from consumers.validator_config import Memory, ValidatorConfig
+from consumers.voorlezer import FOUT, ONLEESBAAR, TE_GROOT, Gelezen, lees, waar
 from producers.publisher import partition_of
-from registry.domein import events, pseudoniemen, relaties
+from registry.domein import events, relaties
 from registry.domein.parkeren import Geparkeerd, beslis, vervult
 from registry.domein.regels import Besluit
 from registry.domein.staat import pas_toe
 from registry.infra import codec, metrics
-from registry.infra.codec import DecodeError
 from registry.infra.topics import Topics
 
 log = logging.getLogger("praktijkregister.validator")
@@ -45,15 +44,6 @@ class Parkeren(Protocol):
     def meld_partner(self, g: Geparkeerd, value: bytes) -> None: ...
 
     def partner_pseudoniem(self, g: Geparkeerd) -> str | None: ...
-
-
-def waar(exc: BaseException) -> str:
-    """Where ``exc`` was raised (``file:line in function``), without its message (which may quote a record)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return "?"
-    f = frames[-1]
-    return f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}"
 
 
 class Beoordelaar:
@@ -82,46 +72,50 @@ class Beoordelaar:
         self.te_vernietigen.clear()
         self.te_legen.clear()
 
-    def handle(self, rec: Any, partner: str, now: dt.datetime) -> list[Any]:
-        """One ingress record, whatever its bytes: never raises for a record (a bug becomes ``interne_fout``)."""
-        size = len(rec.value or b"") + len(rec.key or b"")
-        if size > self.config.max_record_bytes:  # only an ingress topic made without the limit lets one through
+    def handle(self, rec: Any, partner: str, now: dt.datetime, gelezen: Gelezen | None = None) -> list[Any]:
+        """One ingress record, whatever its bytes: never raises for a record (a bug becomes ``interne_fout``).
+        ``gelezen``: the record already read (consumers/voorlezer.py, in the reading process); read here if not."""
+        if gelezen is None:
+            gelezen = lees(rec.value, rec.key, self.config.max_record_bytes, self.config.registry_pseudonym_key)
+        soort, a, b, romp = gelezen
+        if soort == TE_GROOT:
             metrics.INGRESS_RECORDS.labels(partner, metrics.ONLEESBAAR).inc()
             return self._dead(
                 rec,
                 partner,
                 dead_letter.TE_GROOT,
-                f"record of {size} bytes is larger than the ingress limit of {self.config.max_record_bytes}",
+                f"record of {a} bytes is larger than the ingress limit of {self.config.max_record_bytes}",
                 now,
             )
-        try:
-            event_type, record = codec.decode(rec.value)
-        except DecodeError as exc:
+        if soort == ONLEESBAAR:
             metrics.INGRESS_RECORDS.labels(partner, metrics.ONLEESBAAR).inc()
-            return self._dead(rec, partner, dead_letter.ONLEESBAAR, str(exc), now)
-        except Exception as exc:  # hostile bytes may trip the Avro reader in ways it does not wrap
-            metrics.INGRESS_RECORDS.labels(partner, metrics.ONLEESBAAR).inc()
-            return self._dead(rec, partner, dead_letter.ONLEESBAAR, f"{type(exc).__name__}: {exc}", now)
-        self.tellers.tel(metrics.INGRESS_RECORDS, partner, event_type)
+            return self._dead(rec, partner, dead_letter.ONLEESBAAR, a, now)
+        self.tellers.tel(metrics.INGRESS_RECORDS, partner, a)
+        if soort == FOUT:  # re-keying failed (a bug): as any other error while judging
+            return self._intern(rec, partner, b[0], b[1], now)
         try:
-            return self._nieuw(rec, partner, event_type, record, now)
+            return self._nieuw(rec, partner, a, b, now, romp)
         except Exception as exc:
-            # Never exit on a record: keep it as a dead letter and go on with the batch. Neither the log nor the
-            # dead letter gets the exception's message or traceback text: they may quote the record.
-            log.error(
-                "internal error judging %s p%d@%d (%s at %s): dead-lettered",
-                rec.topic,
-                rec.partition,
-                rec.offset,
-                type(exc).__name__,
-                waar(exc.__cause__ or exc),  # a rule's own error is chained (registry.domein.regels.RegelFout)
-            )
-            return self._dead(rec, partner, dead_letter.INTERNE_FOUT, type(exc).__name__, now)
+            # a rule's own error is chained (registry.domein.regels.RegelFout)
+            return self._intern(rec, partner, type(exc).__name__, waar(exc.__cause__ or exc), now)
 
-    def _nieuw(self, rec: Any, partner: str, event_type: str, record: dict[str, Any], now: dt.datetime) -> list[Any]:
-        # partner pseudonym -> registry pseudonym, an invalid identifier -> a marker, BEFORE judging,
-        # state, parking, rejections or the canonical log see the record
-        record = pseudoniemen.herschrijf(record, self.config.registry_pseudonym_key)
+    def _intern(self, rec: Any, partner: str, soort: str, plek: str, now: dt.datetime) -> list[Any]:
+        """Never exit on a record: keep it as a dead letter and go on with the batch. Neither the log nor the dead
+        letter gets the exception's message or traceback text: they may quote the record."""
+        log.error(
+            "internal error judging %s p%d@%d (%s at %s): dead-lettered",
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            soort,
+            plek,
+        )
+        return self._dead(rec, partner, dead_letter.INTERNE_FOUT, soort, now)
+
+    def _nieuw(
+        self, rec: Any, partner: str, event_type: str, record: dict[str, Any], now: dt.datetime, romp: bytes | None
+    ) -> list[Any]:
+        """A read record (already re-keyed): a duplicate is dropped, anything else judged."""
         if record.get("event_id") in self.memory.staat.event_ids or record.get("event_id") in self.memory.plaats:
             self.tellers.tel(metrics.SUBMISSIONS, "duplicaat")  # a resubmission (accepted or parked): a silent no-op
             return []
@@ -140,7 +134,7 @@ class Beoordelaar:
             dead_letter.bron(rec),
             record,
         )
-        return self.judge(nieuw, now, parked=False)
+        return self.judge(nieuw, now, parked=False, romp=romp)
 
     def _dead(self, rec: Any, partner: str, reden: str, fout: str, now: dt.datetime) -> list[Any]:
         metrics.SUBMISSIONS.labels("deadletter").inc()
@@ -153,8 +147,9 @@ class Beoordelaar:
         )
         return []
 
-    def judge(self, g: Geparkeerd, now: dt.datetime, parked: bool) -> list[Any]:
-        """Judge a new arrival or a released parked event (``parked``); release what its acceptance satisfies."""
+    def judge(self, g: Geparkeerd, now: dt.datetime, parked: bool, romp: bytes | None = None) -> list[Any]:
+        """Judge a new arrival or a released parked event (``parked``); release what its acceptance satisfies.
+        ``romp``: the arrival's bytes as read, but the registry's last two fields (consumers/voorlezer.py)."""
         assert g.record is not None
         plaats = self.memory.plaats
         uitkomst = beslis(
@@ -166,6 +161,7 @@ class Beoordelaar:
             return []
         if uitkomst.soort == "accepteer" and g.record.get("persoonsgegevens"):
             g, b = self._herversleuteld(g, b)
+            romp = None  # sealed again: other bytes
         futures: list[Any] = []
         queue: list[str] = []
         if parked:
@@ -175,7 +171,7 @@ class Beoordelaar:
         if uitkomst.soort == "weiger":
             futures += self._refuse(g, b, now)
         else:
-            futures += self._accept(g, b, now)
+            futures += self._accept(g, b, now, romp)
             queue += sorted(vervult(g.event_type, g.record or {}))
         for key in queue:
             futures += self._release(key, now)
@@ -220,7 +216,7 @@ class Beoordelaar:
         self.parkeren.meld_partner(g, dead_letter.rejection(g.event_type, record, g.partner, b, g.bron, now))
         return []
 
-    def _accept(self, g: Geparkeerd, b: Besluit, now: dt.datetime) -> list[Any]:
+    def _accept(self, g: Geparkeerd, b: Besluit, now: dt.datetime, romp: bytes | None) -> list[Any]:
         assert g.record is not None
         staat = self.memory.staat
         record = relaties.zonder_verwijderden(staat, g.record) if g.event_type == events.TELLING else g.record
@@ -229,7 +225,11 @@ class Beoordelaar:
             canonical["volgnummer"] = b.volgnummer
         for w in b.warnings:
             self.tellers.tel(metrics.WARNINGS, w)
-        value = codec.encode(g.event_type, canonical)  # before the state changes: a failure here leaves no trace
+        if romp is not None and record is g.record and b.volgnummer is None:
+            # accepted as it was read: only the registry's own last two fields are new (codec.met_staart)
+            value = codec.met_staart(romp, now, b.warnings)
+        else:  # before the state changes: a failure here leaves no trace
+            value = codec.encode(g.event_type, canonical)
         key = events.key(g.event_type, canonical)
         self.tellers.tel(metrics.SUBMISSIONS, "geaccepteerd")
         self.tellers.tel(metrics.CANONICAL_EVENTS, g.event_type)

@@ -19,14 +19,8 @@ instance fences it (the same transactional id).
 from __future__ import annotations
 
 import atexit
-import os
 import pickle
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
@@ -34,17 +28,14 @@ from kafka import KafkaProducer, TopicPartition
 from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 from kafka.structs import OffsetAndMetadata
 
+from registry.infra import hulpproces
 from registry.infra.kafka import einde_flush
 
 # the broker refused the ingress offsets: the group moved on (a rebalance while the transaction was open)
 GEWEERD = (CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError)
-# how often the child looks whether its parent is still there
-OUDER_CHECK_S = 0.2
 # a clean close (the producer's close flushes nothing: every transaction is committed or aborted) takes well under this
 SLUIT_S = 15.0
 
-# the child's program: argv[1] is the pipe's file descriptor, the rest the parent's sys.path
-KIND_CODE = "import sys; sys.path[:0] = sys.argv[2:]; from consumers.transactieproces import main; main(sys.argv[1])"
 # (topic, key, value, partition): one record of a batch, a plain tuple (pickled per record)
 Record = tuple[str, bytes | None, bytes, int | None]
 
@@ -125,15 +116,7 @@ class Kindproces:
     """The transactional producer in a child process; ``voer_uit`` sends a transaction and waits for its answer."""
 
     def __init__(self, start: Start) -> None:
-        ouder_kant, kind_kant = socket.socketpair()
-        # the child imports this module from where the parent did (ops/bench.py puts the repository on sys.path
-        # itself): the parent's sys.path goes first
-        self.proces = subprocess.Popen(
-            [sys.executable, "-c", KIND_CODE, str(kind_kant.fileno()), *[p for p in sys.path if p]],
-            pass_fds=[kind_kant.fileno()],
-        )
-        kind_kant.close()
-        self.conn = Connection(ouder_kant.detach())
+        self.proces, self.conn = hulpproces.start("consumers.transactieproces:main")
         self.partities: tuple[int, ...] = ()
         self.lock = threading.Lock()  # one request at a time on the pipe
         # an exception that ends the caller still closes the child (its producer) before the interpreter exits
@@ -162,28 +145,10 @@ class Kindproces:
     def close(self) -> None:
         """Ask the child to close its producer and end; one that does not is killed."""
         atexit.unregister(self.close)
-        if self.proces.poll() is None:
-            try:
-                with self.lock:
-                    self.conn.send(None)
-            except OSError:
-                pass
-            try:
-                self.proces.wait(SLUIT_S)
-            except subprocess.TimeoutExpired:
-                self.proces.kill()
-                self.proces.wait()
-        self.conn.close()
+        hulpproces.sluit(self.proces, self.conn, self.lock, SLUIT_S)
 
 
 # ---- the child ------------------------------------------------------------------------------------------------------
-def _bewaak_ouder(ouder: int) -> None:
-    """End the child as soon as its parent is gone (reparented: another parent pid)."""
-    while os.getppid() == ouder:
-        time.sleep(OUDER_CHECK_S)
-    os._exit(1)
-
-
 def _stuur(conn: Connection, uitslag: Uitslag) -> None:
     """Send the answer; an exception that does not pickle travels as a RuntimeError with its class and message."""
     try:
@@ -197,10 +162,8 @@ def _stuur(conn: Connection, uitslag: Uitslag) -> None:
 def kind(conn: Connection) -> None:
     """The child's loop: make the producer (settling a predecessor's transaction), then one transaction per message
     until ``None`` or the end of the pipe; the producer is closed on the way out."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     start: Start = conn.recv()
-    threading.Thread(target=_bewaak_ouder, args=(start.ouder,), daemon=True).start()
+    hulpproces.als_kind(start.ouder)
     producer: KafkaProducer | None = None
     try:
         producer = KafkaProducer(**start.producer_config)

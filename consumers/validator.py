@@ -79,6 +79,7 @@ from consumers.schrijver import Oordeel, Schrijver, Zendlijst, samen
 from consumers.transactieproces import GEWEERD, Kindproces, Start
 from consumers.validator_config import Bevroren, Memory, Snapshots, StateStore, ValidatorConfig, Vooraf
 from consumers.volger import CanoniekeVolger
+from consumers.voorlezer import TerPlekke, Voorleesproces
 from consumers.watchdog import (
     EXIT_TRANSACTIE_HANGT,
     TRANSACTIE_HANGT_S,
@@ -187,6 +188,8 @@ class Validator:
             self.topics, self.memory, self.sender, self.eigen_weigeringen, herversleutelaar, config.park_timeout
         )
         self.beoordelaar = Beoordelaar(config, self.topics, self.memory, self.sender, self.parkeren, herversleutelaar)
+        # decoding and re-keying: in place until ``start`` hands it to a child process (consumers/voorlezer.py)
+        self.voorlezer: TerPlekke = TerPlekke(config.max_record_bytes, config.registry_pseudonym_key)
         self.overdracht = Overdracht(
             config, instance, self.topics, store, self.memory, kluis, self.parkeren, self.controleer_transacties
         )
@@ -233,6 +236,7 @@ class Validator:
         # the transactional producer runs in a child process (consumers/transactieproces.py), off this one's GIL;
         # it settles (and fences) a previous incarnation's transaction before this returns
         self.schrijver.kanaal = Kindproces(Start(producer_config, self.topics.events, os.getpid()))
+        self.voorlezer = Voorleesproces(self.config.max_record_bytes, self.config.registry_pseudonym_key, os.getpid())
         self.wacht = Transactiewacht(admin_client(self.config.bootstrap), self._bewaakte_partities, HANGT_NA_S)
         self.store.ensure()
         self.kluis.ensure()
@@ -461,10 +465,12 @@ class Validator:
                 eigen += judge.judge(self.plaats.entries[g.event_id], now, parked=True)
         if verlopen:
             eigen += judge.verloop(now)
+        # read (decoded, re-keyed) by the reading process while the records before them are judged
+        gelezen = self.voorlezer.lees_alles([rec for records in batch.values() for rec in records])
         for tp, records in batch.items():
             partner = self.topics.partner_of(tp.topic)
             for rec in records:
-                eigen += judge.handle(rec, partner, now)
+                eigen += judge.handle(rec, partner, now, next(gelezen))
                 n += 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
         return Oordeel(self.sender.neem(), offsets, groep_nu, n, eigen, judge.te_vernietigen, judge.te_legen)
@@ -635,6 +641,7 @@ class Validator:
             except Exception as exc:  # noqa: BLE001 - the next start rolls forward from the last snapshot
                 log.warning("instance %d: state snapshot not saved at close (%s)", self.instance, type(exc).__name__)
         self.schrijver.close()
+        self.voorlezer.close()
         self.snapshotter.shutdown(wait=True)
         self.controle.shutdown(wait=True)
         if self.consumer is not None:

@@ -34,6 +34,17 @@ for _readers in (fastavro.read.LOGICAL_READERS, fastavro._read.LOGICAL_READERS):
 
 # the envelope's timestamps (timestamp-millis): a ``lean`` decode reads them as epoch milliseconds
 TIJDEN = frozenset({"occurred_at", "recorded_at"})
+# the last two fields of every event type: the registry's own, set when the validator accepts an event
+STAART = ("recorded_at", "warnings")
+_STAART_SCHEMA: dict[str, Any] = {
+    "type": "record",
+    "name": "Staart",
+    "fields": [
+        {"name": "recorded_at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]},
+        {"name": "warnings", "type": {"type": "array", "items": "string"}},
+    ],
+}
+_STAART_PARSED = parse_schema(_STAART_SCHEMA)
 MAGIC = b"\xc3\x01"
 HEADER_LEN = 10
 # the .avsc files ship as package data of the top-level ``schemas`` package (also in a wheel)
@@ -67,6 +78,8 @@ class SchemaVersion:
     # timestamp types (``TIJDEN`` as epoch milliseconds: building an aware datetime was a fifth of a decode)
     reading: Any = field(default=None, repr=False, compare=False)
     lean: Any = field(default=None, repr=False, compare=False)
+    # ``parsed`` without its last two fields when they are the registry's own (``STAART``): ``encode_romp``
+    romp: Any = field(default=None, repr=False, compare=False)
     header: bytes = field(init=False, repr=False)  # MAGIC + fingerprint: what every encoded record starts with
 
     def __post_init__(self) -> None:
@@ -117,7 +130,14 @@ def load_version(path: Path) -> SchemaVersion:
     fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))  # fastavro gives the LE bytes in hex
     reading = parse_schema(_zonder(raw, "uuid"))
     lean = parse_schema(_zonder(_zonder(raw, "uuid"), "timestamp-millis", TIJDEN))
-    return SchemaVersion(m["type"], int(m["version"]), path, parsed, canonical, fp, reading, lean)
+    romp = None
+    if [f["name"] for f in raw["fields"][-2:]] == list(STAART) and _staart(raw) == _staart(_STAART_SCHEMA):
+        romp = parse_schema({**raw, "name": f"{raw['name']}Romp", "fields": raw["fields"][:-2]})
+    return SchemaVersion(m["type"], int(m["version"]), path, parsed, canonical, fp, reading, lean, romp)
+
+
+def _staart(schema: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(f["name"], f["type"]) for f in schema["fields"][-2:]]
 
 
 def _zonder(schema: Any, logical: str, fields: Collection[str] | None = None, name: str = "") -> Any:
@@ -160,6 +180,38 @@ def encode(event_type: str, record: Mapping[str, Any], cat: Catalogue | None = N
         schemaless_writer(buf, sv.parsed, record, strict_allow_default=True)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise EncodeError(f"{event_type}: {exc}") from exc
+    return buf.getvalue()
+
+
+def encode_romp(event_type: str, record: Mapping[str, Any], cat: Catalogue | None = None) -> bytes | None:
+    """``encode(event_type, record)`` without its last two fields, the registry's own ``recorded_at`` and
+    ``warnings`` (None for an event type whose schema does not end with them, or a record that does not encode):
+    ``met_staart`` adds them. The validator's reading process encodes what a partner sent ahead of judging, which
+    then only sets those two (consumers/voorlezer.py)."""
+    sv = (cat or catalogue()).current(event_type)
+    if sv.romp is None:
+        return None
+    buf = io.BytesIO()
+    buf.write(sv.header)
+    try:
+        # as strict as ``encode`` about every other field
+        schemaless_writer(buf, sv.romp, {k: v for k, v in record.items() if k not in STAART}, strict_allow_default=True)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None  # ``encode`` says why, when the judge accepts it
+    return buf.getvalue()
+
+
+def met_staart(romp: bytes, recorded_at: Any, warnings: Collection[str]) -> bytes:
+    """``romp`` (``encode_romp``) with ``recorded_at`` and ``warnings``: the bytes ``encode`` gives for the record
+    with those two set. A batch shares one ``recorded_at`` and nearly every event has no warnings: the two fields'
+    bytes are remembered for the last few."""
+    return romp + _staart_bytes(recorded_at, tuple(warnings))
+
+
+@lru_cache(maxsize=64)
+def _staart_bytes(recorded_at: Any, warnings: tuple[str, ...]) -> bytes:
+    buf = io.BytesIO()
+    schemaless_writer(buf, _STAART_PARSED, {"recorded_at": recorded_at, "warnings": list(warnings)})
     return buf.getvalue()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -12,11 +13,13 @@ from consumers import beoordelaar as beoordelaar_mod
 from consumers.beoordelaar import Beoordelaar
 from consumers.records import decode_message
 from consumers.validator_config import Memory
+from consumers.voorlezer import lees
 from registry.domein import regels
 from registry.domein.staat import pas_toe
 from registry.infra import codec, metrics
 from registry.infra.topics import Topics
-from tests.support.builders import MBO, aanmelding, inschrijving, referentie_events
+from tests.support.builders import MBO, aanmelding, afteken, inschrijving, referentie_events, verklaring
+from tests.support.validator import met_aanmeldingen
 from tests.support.validator_fakes import (
     NU,
     FakeHerversleutelaar,
@@ -200,3 +203,48 @@ def test_the_batch_list_refuses_a_record_the_producer_would_refuse_and_the_judge
     b.canonieke_partities = (0, 1, 2)
     b.handle(rec(*referentie_events()[0], partner="sbb"), "sbb", NU)
     assert [d["reden"] for d in dead(sender)] == ["interne_fout"] and sender.naar(T.events) == []
+
+
+def dossiers(n: int) -> list[tuple[str, dict[str, Any]]]:
+    """Per deelnemer: inschrijving, three sign-offs (one twice: a duplicate), a verklaring and one sign-off too many
+    (refused)."""
+    wps = ["B1-K1-W1", "B1-K1-W2", "B1-K1-W3"]
+    out: list[tuple[str, dict[str, Any]]] = []
+    for i in range(n):
+        p, traject = f"{i:064x}", str(uuid.uuid4())
+        aftekeningen = [("WerkprocesAfgetekend", afteken(w, deelnemer=p, traject_id=traject)) for w in wps]
+        out += [
+            ("DeelnemerIngeschreven", inschrijving(deelnemer=p, traject_id=traject, leeftijd=20 + i)),
+            *aftekeningen,
+        ]
+        out += [aftekeningen[0], ("PraktijkverklaringUitgegeven", verklaring(wps, deelnemer=p, traject_id=traject))]
+        out.append(("WerkprocesAfgetekend", afteken("B9-K9-W9", deelnemer=p, traject_id=traject)))
+    return out
+
+
+def test_an_event_read_ahead_is_sent_as_the_same_bytes_as_one_read_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reading process encodes what a partner sent ahead (consumers/voorlezer.py, ``romp``); the judge then adds
+    only the registry's ``recorded_at`` and ``warnings``. Over a plausible log (verklaringen with their volgnummer,
+    persoonsgegevens sealed again, warnings, refusals) everything sent is byte for byte what reading in place sends,
+    and most accepted events did use the bytes read ahead."""
+    events = met_aanmeldingen(dossiers(40))
+    in_place, sender_a, _, memory_a = judge()
+    ahead, sender_b, _, memory_b = judge()
+    for memory in (memory_a, memory_b):
+        met_referentie(memory)
+    volledig = []
+    echt_encode = codec.encode
+    for event_type, record in events:
+        r = rec(event_type, record, partner=record["partner"])
+        in_place.handle(r, record["partner"], NU)
+        gelezen = lees(r.value, r.key, 256 * 1024, config().registry_pseudonym_key, romp=True)
+        monkeypatch.setattr(codec, "encode", lambda et, c, *a: volledig.append(et) or echt_encode(et, c, *a))
+        ahead.handle(r, record["partner"], NU, gelezen)
+        monkeypatch.setattr(codec, "encode", echt_encode)
+    assert [(s.topic, s.key, s.value, s.partition) for s in sender_b.sent] == [
+        (s.topic, s.key, s.value, s.partition) for s in sender_a.sent
+    ]
+    geaccepteerd = sender_a.naar(T.events)
+    assert len(geaccepteerd) > 100 and len(volledig) < len(geaccepteerd) / 2
+    assert any(codec.decode(s.value)[1]["warnings"] for s in geaccepteerd)  # the path with warnings was taken
+    assert "PraktijkverklaringUitgegeven" in volledig  # its volgnummer is the registry's: encoded in full

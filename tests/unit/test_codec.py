@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from registry.infra import codec
 from registry.infra.codec import DecodeError
+from tests.support import builders
 from tests.support.avro_spec import spec_fingerprint
 
 CAT = codec.catalogue()
@@ -225,3 +226,31 @@ def test_schemas_check_rejects_an_incompatible_version(tmp_path: Path) -> None:
     assert "DeelnemerIngeschreven v3 cannot read v2" in result.output
     ok = CliRunner().invoke(app, ["schemas", "check"])
     assert ok.exit_code == 0, ok.output
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["aanmelding", "inschrijving", "afteken", "verklaring"]),
+    st.datetimes(timezones=st.just(dt.UTC)),
+    st.lists(st.text(max_size=20), max_size=3),
+)
+def test_a_body_encoded_ahead_with_the_registry_fields_added_is_the_full_encoding(
+    soort: str, recorded_at: dt.datetime, warnings: list[str]
+) -> None:
+    event_type, record = {
+        "aanmelding": ("KandidaatAangemeld", builders.aanmelding()),
+        "inschrijving": ("DeelnemerIngeschreven", builders.inschrijving()),
+        "afteken": ("WerkprocesAfgetekend", builders.afteken()),
+        "verklaring": ("PraktijkverklaringUitgegeven", builders.verklaring(["B1-K1-W1"])),
+    }[soort]
+    romp = codec.encode_romp(event_type, record)
+    assert romp is not None
+    volledig = codec.encode(event_type, dict(record, recorded_at=recorded_at, warnings=warnings))
+    assert codec.met_staart(romp, recorded_at, warnings) == volledig
+
+
+def test_a_body_that_does_not_encode_is_left_to_the_full_encoding() -> None:
+    record = builders.aanmelding()
+    del record["pilot"]  # required, no default
+    assert codec.encode_romp("KandidaatAangemeld", record) is None
+    assert codec.encode_romp("KandidaatAangemeld", dict(builders.aanmelding(), onbekend=1)) is None  # as strict

@@ -91,14 +91,15 @@ def test_a_fenced_producer_is_answered_as_such_and_not_aborted() -> None:
 
 
 def test_the_child_ends_when_its_parent_is_gone() -> None:
-    """The child's guard (``_bewaak_ouder``) in a grandchild of this test: its parent is SIGKILLed."""
+    """The child's guard (registry/infra/hulpproces.py ``bewaak_ouder``) in a grandchild of this test: its parent is
+    SIGKILLed."""
     ouder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import os, subprocess, sys, time\n"
-            "kind = subprocess.Popen([sys.executable, '-c', 'import os; from consumers.transactieproces import "
-            "_bewaak_ouder; _bewaak_ouder(os.getppid())'])\n"
+            "kind = subprocess.Popen([sys.executable, '-c', 'import os; from registry.infra.hulpproces import "
+            "bewaak_ouder; bewaak_ouder(os.getppid())'])\n"
             "print(kind.pid, flush=True)\n"
             "time.sleep(60)\n",
         ],
