@@ -1,8 +1,9 @@
 """The validator's judge: one ingress record in, its outcome sent inside the poll's transaction.
 
-Per record: decode, re-key the deelnemer, drop a duplicate, judge (registry.domein.parkeren.beslis over the rules),
-then accept (to the canonical log), refuse (to the rejections topics) or park (through the parking service), and
-judge again what an acceptance releases. Every record's failure is handled on its own (``handle``): too large or
+Per record: read it (the size limit, decode, re-key the deelnemer: consumers/voorlezer.py, usually done ahead by the
+reading process), drop a duplicate, judge (registry.domein.parkeren.beslis over the rules), then accept (to the
+canonical log), refuse (to the rejections topics) or park (through the parking service), and judge again what an
+acceptance releases. Every record's failure is handled on its own (``handle``): too large or
 undecodable bytes and any unexpected error while judging (a bug in a rule included) become a bounded dead letter
 with a reason, never a refusal to the partner; the batch goes on.
 
