@@ -20,6 +20,7 @@ from registry.infra.kafka import client_config
 from tests.integration.test_validator import reference
 from tests.support import validator as h
 from tests.support.builders import LB, MBO, ev
+from tests.support.processen import verdwijnt
 from tests.support.pseudoniemen import key_file
 
 DEELNEMERS = 1100  # x 5 events = 5,500 submissions (+ refusals)
@@ -98,12 +99,20 @@ def _validator_process(
     )
 
 
-def _kill(prefix: str, database_url: str, bootstrap: str, keys: Path, rnd: random.Random, times: int) -> None:
+def _kill(prefix: str, database_url: str, bootstrap: str, keys: Path, rnd: random.Random, times: int) -> int:
+    """SIGKILL a validator ``times`` times; its child processes (the transaction's, the reading one) end with it.
+    Returns how many children the killed validators had."""
+    kinderen = 0
     for _ in range(times):
         proc = _validator_process(prefix, database_url, bootstrap, keys)
         time.sleep(rnd.uniform(2.0, 5.0))  # start-up takes ~2 s: most kills land mid-batch
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            kind_pids = [int(k) for k in f.read().split()]
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        assert all(verdwijnt(k) for k in kind_pids), "a child process outlived its killed validator"
+        kinderen += len(kind_pids)
+    return kinderen
 
 
 def _group_empty(bootstrap: str, group: str, timeout_s: float = 60.0) -> None:
@@ -141,7 +150,7 @@ def test_sigkill_at_random_moments_while_parking_and_releasing_loses_and_duplica
             v.close()
         else:
             rnd = random.Random(unique)
-            _kill(prefix, database_url, kafka_bootstrap, tmp_path, rnd, 5)  # while parking
+            kinderen = _kill(prefix, database_url, kafka_bootstrap, tmp_path, rnd, 5)  # while parking
             # on a loaded machine five short lives may not park the whole stream; finish parking before the
             # reference data arrives, or later events are accepted without ever waiting (the clean run parks all)
             log = tmp_path / "validator.log"  # shown when the sets differ
@@ -149,7 +158,8 @@ def test_sigkill_at_random_moments_while_parking_and_releasing_loses_and_duplica
             parker = _validator_process(prefix, database_url, kafka_bootstrap, tmp_path, idle_exit=6, log=log)
             assert parker.wait(timeout=300) == 0
             h.publish(kafka_bootstrap, prefix, refdata)
-            _kill(prefix, database_url, kafka_bootstrap, tmp_path, rnd, 5)  # while releasing
+            kinderen += _kill(prefix, database_url, kafka_bootstrap, tmp_path, rnd, 5)  # while releasing
+            assert kinderen >= 2, "no killed validator had started its child processes: the kills checked nothing"
             _group_empty(kafka_bootstrap, f"{prefix}-validator")
             final = _validator_process(prefix, database_url, kafka_bootstrap, tmp_path, idle_exit=6, log=log)
             assert final.wait(timeout=300) == 0
