@@ -306,7 +306,11 @@ def test_the_staging_copy_holds_every_row_as_given(engine: Engine, copies: int) 
 def test_a_replay_in_two_processes_equals_one_in_one(kafka_bootstrap: str, database_url: str, unique: str) -> None:
     """The partitions shared out over two runner processes writing the same staging schemas: the same tables and
     offsets, row for row, as one runner, on a log with revocations, retractions, erasures, verklaringen issued again,
-    reference data, rejections and a pseudonym key rotation; the stats are the sum of the runners'."""
+    reference data, rejections and a pseudonym key rotation; the events consumed are the sum of the runners'. The
+    rows written (``applied``) are not compared: they depend on the order in which writes reach a row, and a row
+    reached from both runners' partitions (a deelnemer's events under its old and its new pseudonym, keyed apart)
+    may be written by both or once, the later write skipped when the row already holds it (792 against 795 rows in
+    about half the runs on a slow machine, with equal tables)."""
     setup = Setup(kafka_bootstrap, database_url, unique)
     log, mapping, _ = _log(random.Random(11), 40)
     produce(kafka_bootstrap, setup.events_topic, log, setup.rejections_topic, [REJECTION])
@@ -321,10 +325,8 @@ def test_a_replay_in_two_processes_equals_one_in_one(kafka_bootstrap: str, datab
                 )
         een = replay.replay(replace(setup.config, schema=een_schema), ["all"], progress=False, processen=1)
         twee = replay.replay(setup.config, ["all"], progress=False, processen=2)
-        assert [(s.projection, s.consumed, s.applied) for s in twee] == [
-            (s.projection, s.consumed, s.applied) for s in een
-        ]
-        assert all(s.consumed > 0 for s in twee)
+        assert [(s.projection, s.consumed) for s in twee] == [(s.projection, s.consumed) for s in een]
+        assert all(s.consumed > 0 and s.applied > 0 for s in twee)
         with setup.engine.connect() as conn:
             assert snapshot(conn, setup.schema) == snapshot(conn, een_schema)
             offsets = conn.execute(
