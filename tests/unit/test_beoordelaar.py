@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
@@ -14,11 +15,12 @@ from consumers.beoordelaar import Beoordelaar
 from consumers.records import decode_message
 from consumers.validator_config import Memory
 from consumers.voorlezer import lees
-from registry.domein import regels
+from registry.demo import bouwer
+from registry.domein import pseudoniemen, regels
 from registry.domein.staat import pas_toe
 from registry.infra import codec, metrics
 from registry.infra.topics import Topics
-from tests.support.builders import MBO, aanmelding, afteken, inschrijving, referentie_events, verklaring
+from tests.support.builders import MBO, aanmelding, afteken, ev, inschrijving, referentie_events, verklaring
 from tests.support.validator import met_aanmeldingen
 from tests.support.validator_fakes import (
     NU,
@@ -225,9 +227,18 @@ def dossiers(n: int) -> list[tuple[str, dict[str, Any]]]:
 def test_an_event_read_ahead_is_sent_as_the_same_bytes_as_one_read_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
     """The reading process encodes what a partner sent ahead (consumers/voorlezer.py, ``romp``); the judge then adds
     only the registry's ``recorded_at`` and ``warnings``. Over a plausible log (verklaringen with their volgnummer,
-    persoonsgegevens sealed again, warnings, refusals) everything sent is byte for byte what reading in place sends,
-    and most accepted events did use the bytes read ahead."""
-    events = met_aanmeldingen(dossiers(40))
+    persoonsgegevens sealed again, warnings, refusals, a telling whose erased entry the judge replaces) everything
+    sent is byte for byte what reading in place sends, and most accepted events did use the bytes read ahead."""
+    eerste, tweede = f"{0:064x}", f"{1:064x}"
+    telling = bouwer.telling(
+        "gemeente", "rijnmond", dt.date(2021, 1, 13), 2, deelnemers=[(eerste, "in_traject"), (tweede, "in_traject")]
+    )
+    events = met_aanmeldingen(dossiers(40)) + [
+        ("KandidaatAangemeld", aanmelding(deelnemer=eerste)),  # the gemeente's own: it may count them
+        ("KandidaatAangemeld", aanmelding(deelnemer=tweede)),
+        ("DeelnemerGegevensVerwijderd", ev("sbb", deelnemer=eerste, grondslag="AVG art. 17")),
+        ("TellingGemeld", ev("gemeente.gm0599", **telling)),  # the erased deelnemer's entry: replaced by the judge
+    ]
     in_place, sender_a, _, memory_a = judge()
     ahead, sender_b, _, memory_b = judge()
     for memory in (memory_a, memory_b):
@@ -248,3 +259,10 @@ def test_an_event_read_ahead_is_sent_as_the_same_bytes_as_one_read_in_place(monk
     assert len(geaccepteerd) > 100 and len(volledig) < len(geaccepteerd) / 2
     assert any(codec.decode(s.value)[1]["warnings"] for s in geaccepteerd)  # the path with warnings was taken
     assert "PraktijkverklaringUitgegeven" in volledig  # its volgnummer is the registry's: encoded in full
+    geteld = codec.decode(geaccepteerd[-1].value)[1]  # the telling: accepted, its list changed, encoded in full
+    assert geteld["bron_type"] == "gemeente" and "TellingGemeld" in volledig
+    sleutels = config().registry_pseudonym_key
+    assert [
+        d["deelnemer"] == pseudoniemen.canoniek(sleutels, p)
+        for d, p in zip(geteld["deelnemers"], (eerste, tweede), strict=True)
+    ] == [False, True]
