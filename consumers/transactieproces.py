@@ -116,7 +116,7 @@ class Kindproces:
     """The transactional producer in a child process; ``voer_uit`` sends a transaction and waits for its answer."""
 
     def __init__(self, start: Start) -> None:
-        self.proces, self.conn = hulpproces.start("consumers.transactieproces:main")
+        self.proces, self.conn = hulpproces.start("consumers.transactieproces:kind")
         self.partities: tuple[int, ...] = ()
         self.lock = threading.Lock()  # one request at a time on the pipe
         # an exception that ends the caller still closes the child (its producer) before the interpreter exits
@@ -186,7 +186,3 @@ def kind(conn: Connection) -> None:
             _stuur(conn, transactie(producer, opdracht, start.canoniek))
     finally:
         producer.close()
-
-
-def main(fd: str) -> None:
-    kind(Connection(int(fd)))

@@ -8,10 +8,12 @@ with at most ``VOORUIT`` parts on their way (so neither side ever blocks on a fu
 ``KLEIN`` is read in place.
 
 The outcome of reading one record (``Gelezen``, a plain tuple so it crosses the pipe cheaply) is one of
-``(OK, event_type, re-keyed record)``, ``(TE_GROOT, size, None)``, ``(ONLEESBAAR, why, None)`` or
-``(FOUT, event_type, (exception type, where))``: the judge (consumers/beoordelaar.py) turns the last three into dead
-letters as it did when it read the record itself. ``FOUT`` never carries the exception's message (it may quote the
-record).
+``(OK, event_type, re-keyed record, body)``, ``(TE_GROOT, size, None, None)``, ``(ONLEESBAAR, why, None, None)`` or
+``(FOUT, event_type, (exception type, where), None)``: the judge (consumers/beoordelaar.py) turns the last three into
+dead letters as it did when it read the record itself. ``FOUT`` never carries the exception's message (it may quote
+the record). ``body`` (the child's only; None in place or when it does not encode) is the record's canonical bytes
+but the registry's last two fields (``codec.encode_romp``), which the judge completes for an event it accepts as
+read (``codec.met_staart``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pickle
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
 from registry.domein import pseudoniemen
@@ -101,7 +104,7 @@ class Voorleesproces(TerPlekke):
 
     def __init__(self, max_record_bytes: int, sleutels: Sequence[bytes], ouder: int) -> None:
         super().__init__(max_record_bytes, sleutels)
-        self.proces, self.conn = hulpproces.start("consumers.voorlezer:main")
+        self.proces, self.conn = hulpproces.start("consumers.voorlezer:kind")
         self.lock = threading.Lock()  # ``close`` (atexit) against a last request; the validator reads on one thread
         atexit.register(self.close)
         self.conn.send(Start(max_record_bytes, self.sleutels, ouder))
@@ -147,7 +150,7 @@ class Voorleesproces(TerPlekke):
 
 
 # ---- the child ------------------------------------------------------------------------------------------------------
-def kind(conn: Any) -> None:
+def kind(conn: Connection) -> None:
     """The child's loop: read each part it is sent, in order, until ``None`` or the end of the pipe."""
     start: Start = conn.recv()
     hulpproces.als_kind(start.ouder)
@@ -161,9 +164,3 @@ def kind(conn: Any) -> None:
             break
         uit = [lees(v, k, start.max_record_bytes, start.sleutels, romp=True) for v, k in deel]
         conn.send_bytes(pickle.dumps(uit, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def main(fd: str) -> None:
-    from multiprocessing.connection import Connection
-
-    kind(Connection(int(fd)))

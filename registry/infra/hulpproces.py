@@ -24,13 +24,13 @@ from multiprocessing.connection import Connection
 OUDER_CHECK_S = 0.2
 # argv[1] is the pipe's file descriptor, argv[2] the child's ``module:function``, the rest the parent's sys.path
 KIND_CODE = (
-    "import sys, importlib; sys.path[:0] = sys.argv[3:]; m, f = sys.argv[2].split(':'); "
-    "getattr(importlib.import_module(m), f)(sys.argv[1])"
+    "import sys, importlib; from multiprocessing.connection import Connection; sys.path[:0] = sys.argv[3:]; "
+    "m, f = sys.argv[2].split(':'); getattr(importlib.import_module(m), f)(Connection(int(sys.argv[1])))"
 )
 
 
 def start(doel: str) -> tuple[subprocess.Popen[bytes], Connection]:
-    """Start ``doel`` (``module:function``, called with the pipe's descriptor as a string) in a child process;
+    """Start ``doel`` (``module:function``, called with the child's end of the pipe) in a child process;
     (the process, the parent's end of the pipe). The child imports from where the parent did (ops/bench.py puts the
     repository on sys.path itself): the parent's sys.path goes first."""
     ouder_kant, kind_kant = socket.socketpair()
