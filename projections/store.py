@@ -262,19 +262,37 @@ def bulk_source(starts: Mapping[int, int] | None) -> str:
 
 def execute_bulk(conn: Connection, schema: str, bulk: Bulk, source: str = BULK_STAGING) -> int:
     """Run a projection's set-based statements over the staged events (``source``, see ``bulk_source``); returns
-    the rows they wrote."""
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
+    the rows they wrote. First as plain INSERTs (``Bulk.plain``) under a savepoint; a row that is already there
+    (or twice in the batch) rolls them back to it, and they run again with their guards (``ON CONFLICT DO
+    NOTHING``), which skip it as ``apply`` does."""
+    driver = _driver(conn)
+    try:
+        return _pipelined(driver, schema, bulk.plain, source, savepoint=True)
+    except psycopg.errors.UniqueViolation:
+        driver.execute("ROLLBACK TO SAVEPOINT praktijk_bulk")
+    return _pipelined(driver, schema, bulk.statements, source, savepoint=False)
+
+
+def _pipelined(
+    driver: psycopg.Connection, schema: str, statements: tuple[str, ...], source: str, *, savepoint: bool
+) -> int:
     # pipeline mode: the statements sent at once, one round trip for all (each cursor keeps its own rowcount); one
-    # by one, the writer thread waited for the server, and then for the GIL, after every statement
-    cursors = [driver.cursor() for _ in bulk.statements]
+    # by one, the writer thread waited for the server, and then for the GIL, after every statement. Never prepared:
+    # a PREPARE queued in a pipeline that a unique violation aborts is not there afterwards, while psycopg counts
+    # it as prepared (and a statement over a batch of thousands of rows plans in no time beside its run)
+    cursors = [driver.cursor() for _ in statements]
+    rand = driver.cursor()  # the savepoint's
     try:
         with driver.pipeline():
-            for cur, statement in zip(cursors, bulk.statements, strict=True):
-                cur.execute(sql(statement, schema).replace("{b}", source))
+            if savepoint:
+                rand.execute("SAVEPOINT praktijk_bulk", prepare=False)
+            for cur, statement in zip(cursors, statements, strict=True):
+                cur.execute(sql(statement, schema).replace("{b}", source), prepare=False)
+            if savepoint:
+                rand.execute("RELEASE SAVEPOINT praktijk_bulk", prepare=False)
         return sum(max(cur.rowcount, 0) for cur in cursors)
     finally:
-        for cur in cursors:
+        for cur in [*cursors, rand]:
             cur.close()
 
 

@@ -1,11 +1,23 @@
-"""What a step measures: a ``Row`` of the table, the median and spread of its runs, and ``must`` (a step that
-measured nothing fails loudly)."""
+"""What a step measures: a ``Row`` of the table, the median and spread of its runs, ``must`` (a step that
+measured nothing fails loudly) and ``als_dienst`` (a consumer measured as its long-running command runs)."""
 
 from __future__ import annotations
 
 import dataclasses
 import statistics
 from collections.abc import Sequence
+
+from registry.infra import heap
+
+_HEAP: list[object] = []  # the young-heap thread, started once per process (every run shares it)
+
+
+def als_dienst() -> None:
+    """The heap as the long-running ``praktijkregister validator`` and ``project`` keep it (registry/infra/dienst.py,
+    once their state is loaded): a step measures the consumer as it runs, not the full-heap collections a short
+    in-process run would do. The GIL hand-over is set per part of a step (its baseline at its best)."""
+    if not _HEAP:
+        _HEAP.append(heap.keep_young())
 
 
 class NothingMeasured(RuntimeError):

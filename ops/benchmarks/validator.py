@@ -13,27 +13,16 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata
 
-from benchmarks.meting import must
+from benchmarks.meting import als_dienst, must
 from benchmarks.werklast import FETCH, fresh_prefix, reference, stream
 from producers.publisher import Publisher
 from registry import bootstrap as wiring
-from registry.infra import gil, heap, topics
+from registry.infra import gil, topics
 from registry.infra.kafka import TRANSACTIE_RETRY_BACKOFF_MS, client_config
 from registry.infra.settings import Settings
 from registry.infra.topics import Topics
 from tests.support.builders import MBO
 from tests.support.validator import met_aanmeldingen
-
-_HEAP: list[object] = []  # the young-heap thread, started once per process (every run shares it)
-
-
-def als_dienst() -> None:
-    """The heap as the long-running ``praktijkregister validator`` keeps it (registry/infra/dienst.py, once its state
-    is loaded): the step measures the validator as it runs, not the full-heap collections a short in-process run
-    would do. The GIL hand-over is set per part of the step (``bench_validator``)."""
-    if not _HEAP:
-        _HEAP.append(heap.keep_young())
-
 
 # what the validator's own transactional producer uses (consumers/validator.py), so the copy is a fair baseline: the
 # client at its best, with the same retry back-off (registry/infra/kafka.py TRANSACTIE_RETRY_BACKOFF_MS)

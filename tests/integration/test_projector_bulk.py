@@ -283,6 +283,39 @@ def test_bulk_statements_sent_at_once_count_what_each_wrote(engine: Engine, sche
         store.execute_bulk(conn, at_once, broken)
 
 
+def test_bulk_statements_run_plain_and_meet_a_row_already_there_by_their_guards(
+    engine: Engine, schemas: tuple[str, str]
+) -> None:
+    """``execute_bulk`` runs the statements without their ``ON CONFLICT`` guards first (``Bulk.plain``); a batch
+    whose rows are already there (projected again) rolls that back to its savepoint and runs the guarded ones,
+    which skip them: the same rows, nothing written twice, and the transaction goes on (the next batch plain
+    again)."""
+    feiten = catalogus.ALL["feiten"]
+    assert feiten.bulk is not None
+    # only the record keys keep their own guard: those rows are there by design
+    assert [s for s in feiten.bulk.plain if "ON CONFLICT" in s] == [feiten.bulk.statements[0]]
+    log, mapping, _ = _log(random.Random(11), 10)
+    messages = [m for part in _messages(log, mapping, []) for m in part]
+    first, second = messages[: len(messages) // 2], messages[len(messages) // 2 :]
+    schema, _ = schemas
+
+    def batch(conn: Connection, msgs: list[Message]) -> int:
+        store.stage(conn, staged_events(bulk_share(feiten, msgs)[1]))
+        return store.execute_bulk(conn, schema, feiten.bulk)
+
+    with engine.begin() as conn:
+        store.ensure(conn, schema, [feiten])
+        assert batch(conn, first) > 0
+        before = {n: conn.execute(text(store.sql(f"SELECT * FROM {{s}}.{n}", schema))).all() for n in feiten.tables}
+        assert batch(conn, first) == 0  # every row already there: the guarded statements skip them all
+        after = {n: conn.execute(text(store.sql(f"SELECT * FROM {{s}}.{n}", schema))).all() for n in feiten.tables}
+        assert after == before
+        assert batch(conn, second) > 0  # the transaction was not left aborted
+        rows = conn.execute(text(store.sql("SELECT count(*), count(DISTINCT event_id) FROM {s}.aftekeningen", schema)))
+        total, distinct = rows.one()
+        assert total == distinct > 0
+
+
 @pytest.mark.parametrize("copies", [0, 1, 400])
 def test_the_staging_copy_holds_every_row_as_given(engine: Engine, copies: int) -> None:
     """The staging rows are formatted first and written at once (past psycopg's 32 KiB and 128 KiB buffers with 400
