@@ -17,7 +17,7 @@ partner, ``partners add``) override it.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,3 +186,21 @@ def einde_flush(producer: Any) -> None:
     teller = getattr(getattr(producer, "_accumulator", None), "_flushes_in_progress", None)
     if teller is not None and teller.get() > 0:
         teller.decrement()
+
+
+def posities(consumer: Any, tps: Sequence[Any]) -> dict[Any, int | None]:
+    """The consumer's position on each of ``tps`` (assigned partitions), at the cost of one ``position`` call.
+    kafka-python 3.0.x's ``position`` refreshes, resets and validates the positions of EVERY assigned partition on
+    each call, so asking it partition by partition is quadratic: 1.1 s for the 582 partitions of the demo's
+    validator, every time it asked whether it was caught up. After one call every position is what a call would
+    give, so the others are read from the subscription state (``_subscription``); one that is still unknown (a
+    reset that has not answered) is asked as before."""
+    if not tps:
+        return {}
+    out: dict[Any, int | None] = {tps[0]: consumer.position(tps[0])}
+    staat = getattr(getattr(consumer, "_subscription", None), "assignment", None)
+    for tp in tps[1:]:
+        deel = staat.get(tp) if staat is not None else None
+        positie = getattr(deel, "position", None)
+        out[tp] = positie.offset if positie is not None else consumer.position(tp)
+    return out

@@ -11,7 +11,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
-from registry.infra.kafka import client_config
+from registry.infra.kafka import client_config, posities
 
 _PARTNER = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$")
 # max.message.bytes of every ingress topic, set explicitly (PRAKTIJK_MAX_INGRESS_BYTES): a partner's record is
@@ -179,7 +179,8 @@ def remaining(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> dict[To
     if not parts:
         return {}
     ends = consumer.end_offsets(parts)
-    return {tp: max(0, ends[tp] - consumer.position(tp)) for tp in parts}
+    positions = posities(consumer, parts)  # not ``position`` per partition: quadratic (registry/infra/kafka.py)
+    return {tp: max(0, ends[tp] - (positions[tp] or 0)) for tp in parts}
 
 
 def caught_up(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> bool:

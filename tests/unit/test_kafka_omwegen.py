@@ -8,6 +8,7 @@ import inspect
 
 import kafka
 import kafka.consumer.group
+import kafka.consumer.subscription_state
 import kafka.coordinator.base
 import kafka.producer.kafka
 import kafka.producer.record_accumulator
@@ -38,3 +39,14 @@ def test_a_retried_transactional_request_sleeps_the_producers_retry_backoff() ->
     the last transaction's markers are written), not the shorter back-off its handler chose."""
     sender = inspect.getsource(kafka.producer.sender.Sender._maybe_send_pending_request)
     assert "time.sleep(self.config['retry_backoff_ms'] / 1000)" in sender
+
+
+def test_posities_finds_the_subscription_state_and_position_refreshes_every_partition() -> None:
+    """``posities`` reads the positions from ``_subscription.assignment[tp].position`` after one ``position`` call,
+    because that call makes every assigned partition's position valid, not only its own."""
+    assert "self._subscription =" in inspect.getsource(kafka.consumer.group.KafkaConsumer.__init__)
+    position = inspect.getsource(kafka.consumer.group.KafkaConsumer.position)
+    assert "self._refresh_committed_offsets(" in position and "reset_offsets_if_needed(" in position
+    assert "self._subscription.assignment[partition].position" in position
+    state = kafka.consumer.subscription_state.TopicPartitionState()
+    assert state.position is None and hasattr(kafka.consumer.subscription_state.SubscriptionState(), "assignment")
