@@ -36,7 +36,7 @@ from projections import store
 from projections.model import Change, Message, Projection, StagedEvent, TopicKind
 from registry.domein import rotatie
 from registry.infra import heap, metrics, pseudoniem_rotatie, topics
-from registry.infra.kafka import client_config
+from registry.infra.kafka import client_config, posities
 
 log = logging.getLogger("praktijkregister.projector")
 
@@ -270,9 +270,10 @@ class Worker:
             log.warning("%s: stored offsets moved (replay or another runner); seeking to them", self.group)
             self._seek_to_stored()
             return 0
+        nu = posities(self.consumer, self.assigned)
         for t in self.tracks:  # where the poll moved past transaction markers only, now that N is in
             shares[t.projection.name].positions.update(
-                self._moved_past_markers(t, skip=shares[t.projection.name].positions)
+                self._moved_past_markers(t, skip=shares[t.projection.name].positions, nu=nu)
             )
         if not any(s.positions for s in shares.values()):
             return n
@@ -310,15 +311,16 @@ class Worker:
         assert self.consumer is not None
         behind = 0
         unknown: list[TopicPartition] = []
+        positions = posities(self.consumer, self.assigned)
         for tp in self.assigned:
             end = self.consumer.highwater(tp)
             if end is None:
                 unknown.append(tp)
             else:
-                behind += max(0, end - self.consumer.position(tp))
+                behind += max(0, end - (positions[tp] or 0))
         if unknown:  # only until each has been fetched once: an empty fetch brings the high watermark too
             ends = self._einden(unknown)
-            behind += sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in unknown if tp in ends)
+            behind += sum(max(0, ends[tp] - (positions[tp] or 0)) for tp in unknown if tp in ends)
         return behind
 
     def _einden(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
@@ -464,15 +466,15 @@ class Worker:
             return decoded
         return rewrite(decoded, lambda m: replace(m, record=rotatie.pas_toe(m.record, self.rotatie)))
 
-    def _moved_past_markers(self, t: Track, skip: Positions) -> Positions:
-        """A poll may have moved a position past transaction markers without a record for ``t``: store that too."""
-        assert self.consumer is not None
+    def _moved_past_markers(self, t: Track, skip: Positions, nu: dict[TopicPartition, int | None]) -> Positions:
+        """A poll may have moved a position past transaction markers without a record for ``t``: store that too
+        (``nu``: the consumer's positions, ``posities``)."""
         positions: Positions = {}
         for tp in self.assigned:
             key = (tp.topic, tp.partition)
             if key in t.committed and key not in skip and tp.topic in t.topics:
-                pos = self.consumer.position(tp)
-                if pos > t.committed[key]:
+                pos = nu.get(tp)
+                if pos is not None and pos > t.committed[key]:
                     positions[key] = (pos, None)
         return positions
 

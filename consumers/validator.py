@@ -91,7 +91,7 @@ from registry.domein.parkeren import Geparkeerd, Parkeerplaats
 from registry.domein.staat import Staat
 from registry.infra import metrics
 from registry.infra.hangende_transacties import OFFSETS_TOPIC, OpenTransactie, Transactiewacht, groep_partitie
-from registry.infra.kafka import TRANSACTIE_RETRY_BACKOFF_MS, client_config
+from registry.infra.kafka import TRANSACTIE_RETRY_BACKOFF_MS, client_config, posities
 from registry.infra.toegang import admin_client
 from registry.infra.topics import Topics, caught_up
 
@@ -569,7 +569,7 @@ class Validator:
         refusals or the parked topic (re-encrypted) already. A failure is logged: the retention still ends them."""
         assert self.consumer is not None and self.wacht is not None
         self._controle_klaar()  # the admin client: one thread at a time
-        tot = {tp: self.consumer.position(tp) for tp in self.consumer.assignment() if tp.partition in partities}
+        tot = posities(self.consumer, [tp for tp in self.consumer.assignment() if tp.partition in partities])
         try:
             self.wacht.admin.delete_records({tp: o for tp, o in tot.items() if o})
         except Exception as exc:  # noqa: BLE001 - retention removes them later; the erasure itself is done

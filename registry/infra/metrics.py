@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from registry.infra.kafka import posities
+
 Component = Literal["validator", "projector", "reconciler", "api"]
 ONLEESBAAR = "onleesbaar"  # the type label of an ingress record whose bytes are no registry event (or too large)
 
@@ -271,7 +273,9 @@ def record_lag(group: str, consumer: Any, partitions: Iterable[Any]) -> None:
     """``praktijk_consumer_lag_records`` of ``consumer`` (a KafkaConsumer) on ``partitions`` (TopicPartitions): the
     high watermark its last fetch saw minus its position. No broker round trip: it only reads what the fetch
     brought, so it costs nothing per batch; a partition not fetched yet is left out."""
-    for tp in partitions:
+    tps = list(partitions)
+    positions = posities(consumer, tps)
+    for tp in tps:
         end = consumer.highwater(tp)
         if end is not None:
-            CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(0, end - consumer.position(tp)))
+            CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(0, end - (positions[tp] or 0)))
