@@ -18,8 +18,9 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from registry.infra import codec
+from registry.infra import codec, topics
 from registry.infra.kafka import client_config
+from registry.infra.kafka import posities as lees_posities
 
 log = logging.getLogger("praktijkregister.validator")
 
@@ -68,7 +69,7 @@ def lees_tot(
     ``wachtend`` is called every ``WACHT_CHECK_S`` while a partition is behind (it aborts hanging transactions);
     after ``MAX_WACHT_S`` the wait ends with ``TimeoutError``."""
     begin = gemeld = gecheckt = time.monotonic()
-    while any(consumer.position(tp) < end for tp, end in einde.items()):
+    while topics.achter(consumer, einde):
         for tp, records in consumer.poll(timeout_ms=500).items():
             for rec in records:
                 per_record(tp, rec)
@@ -78,7 +79,7 @@ def lees_tot(
             wachtend()
         if nu - gemeld >= 10:
             gemeld = nu
-            open_ = sorted(tp.partition for tp, end in einde.items() if consumer.position(tp) < end)
+            open_ = sorted(tp.partition for tp in topics.achter(consumer, einde))
             log.info("%s: waiting for open transactions on partition(s) %s (%.0f s)", wat, open_, nu - begin)
         if nu - begin > MAX_WACHT_S:
             raise TimeoutError(f"{wat}: partitions still behind an open transaction after {MAX_WACHT_S:.0f} s")
@@ -160,8 +161,8 @@ class CanoniekeVolger:
 
     def _posities(self) -> None:
         # the position, not the last record + 1: it is past trailing transaction markers too
-        for tp in self.tps:
-            self.posities[tp.partition] = max(self.posities[tp.partition], self.consumer.position(tp))
+        for tp, positie in lees_posities(self.consumer, self.tps).items():
+            self.posities[tp.partition] = max(self.posities[tp.partition], positie or 0)
 
     def close(self) -> None:
         self.consumer.close()

@@ -205,7 +205,7 @@ class Bulk:
     # rebuild into fresh tables creates them once at the end instead of maintaining them row by row
     deferred_indexes: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def plain(self) -> tuple[str, ...]:
         """The statements with every ``bulk_insert``'s guard dropped: plain INSERTs. ``ON CONFLICT`` checks every
         row for one already there before it inserts it (about a fifth of the statements' time in PostgreSQL), and

@@ -21,6 +21,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from registry.domein.parkeren import vouw_alles
 from registry.infra.kafka import client_config
+from registry.infra.topics import achter
 
 
 class KafkaUnavailable(Exception):
@@ -250,7 +251,7 @@ def parked_counts(servers: list[str], topic: str, timeout_ms: int = 5000) -> lis
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             end = consumer.end_offsets(tps)
-            while any(consumer.position(tp) < end[tp] for tp in tps):
+            while achter(consumer, end):
                 for batch in consumer.poll(timeout_ms=timeout_ms).values():
                     records.extend(batch)
         plaats = vouw_alles(json.loads(r.value) for r in records)

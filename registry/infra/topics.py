@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -183,6 +183,13 @@ def remaining(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> dict[To
     return {tp: max(0, ends[tp] - (positions[tp] or 0)) for tp in parts}
 
 
+def achter(consumer: KafkaConsumer, einde: Mapping[TopicPartition, int]) -> list[TopicPartition]:
+    """The partitions of ``einde`` whose position is still before their end there (no broker round trip for the
+    ends; the positions through ``posities``, one ``position`` call for all)."""
+    nu = posities(consumer, list(einde))
+    return [tp for tp, end in einde.items() if (nu[tp] or 0) < end]
+
+
 def caught_up(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> bool:
     """Nothing left to read on any of ``tps`` (vacuously true for none)."""
     return not any(remaining(consumer, tps).values())
@@ -193,7 +200,7 @@ def batches_to_end(
 ) -> Iterator[tuple[TopicPartition, list[Any]]]:
     """Poll an assigned consumer until every partition has reached the end it had when called."""
     end = consumer.end_offsets(tps) if tps else {}
-    while any(consumer.position(tp) < end[tp] for tp in tps):
+    while achter(consumer, end):
         yield from consumer.poll(timeout_ms=timeout_ms).items()
 
 

@@ -52,6 +52,9 @@ def test_posities_equal_a_position_call_per_partition(
         # what the validator's and the projector's ``caught_up`` ask: one partition behind, then none
         consumer.seek(tps[4], 2)
         assert topics.remaining(consumer, tps)[tps[4]] == 2
+        ends = consumer.end_offsets(tps)
+        behind = {tp for tp, n in topics.remaining(consumer, tps).items() if n}
+        assert tps[4] in behind and set(topics.achter(consumer, ends)) == behind
         deadline = time.monotonic() + 20
         while any(topics.remaining(consumer, tps).values()) and time.monotonic() < deadline:
             consumer.poll(timeout_ms=200)
