@@ -170,7 +170,8 @@ def step_rows(step: str, args: argparse.Namespace, bootstrap: str, database_url:
             p99 < 0.5,
         )
         yield Row(
-            f"freshness per stage, the median run ({len(stages[ETAPPES[0]])} samples seen at every point; CPU while "
+            f"freshness per stage, the median run ({len(stages[ETAPPES[0]])} samples seen at every point, "
+            f"{len(stages.get(GET, []))} GETs; CPU while "
             "publishing: " + ", ".join(f"{naam} {s:.1f} s" for naam, s in cpu.items()) + ")",
             "; ".join(
                 f"{e}: p50 {kwantiel(stages[e], 0.5):.2f} s, p99 {kwantiel(stages[e], 0.99):.2f} s"

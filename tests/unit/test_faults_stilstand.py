@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,16 +51,13 @@ def test_freshness_samples_one_in_every_and_reports_what_never_showed() -> None:
     assert "2 sample(s) never visible" in line
 
 
-def test_the_prober_times_a_sample_until_it_answers_200_and_counts_the_rest_never() -> None:
-    """Against a small local HTTP server (no registry): one traject becomes visible after 0.2 s, one never."""
-    import threading
-    import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    visible: set[str] = set()
+@contextlib.contextmanager
+def _api(visible: set[str], asked: list[str]) -> Iterator[str]:
+    """A small local HTTP server (no registry): 200 for the trajecten in ``visible``, else 404; notes each path."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            asked.append(self.path.rsplit("/", 1)[-1])
             self.send_response(200 if self.path.rsplit("/", 1)[-1] in visible else 404)
             self.end_headers()
 
@@ -64,7 +67,17 @@ def test_the_prober_times_a_sample_until_it_answers_200_and_counts_the_rest_neve
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        v = Versheid(f"http://127.0.0.1:{server.server_address[1]}", "key", every=1, probers=2)
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_prober_times_a_sample_until_it_answers_200_and_counts_the_rest_never() -> None:
+    """One traject becomes visible after 0.2 s, one never."""
+    visible: set[str] = set()
+    with _api(visible, []) as base:
+        v = Versheid(base, "key", every=1, probers=2)
         v.start()
         t0 = time.monotonic()
         v.sample("a", t0)
@@ -72,11 +85,26 @@ def test_the_prober_times_a_sample_until_it_answers_200_and_counts_the_rest_neve
         time.sleep(0.2)
         visible.add("a")
         v.stop(grace=0.5)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert len(v.latencies) == 1 and 0.2 <= v.latencies[0] < 1.0
     assert set(v.zichtbaar) == {"a"} and v.zichtbaar["a"] - t0 == v.latencies[0]
     assert v.never() == 1 and v.offered == 2
     # every GET is timed, the 404s too: more than the one 200, each shorter than the whole wait
     assert len(v.get_seconds) > 1 and all(0 <= g < 1.0 for g in v.get_seconds)
+
+
+def test_a_gated_prober_asks_only_about_samples_it_is_told_are_ready() -> None:
+    """The freshness bench's gate: no GET for a sample before ``klaar`` says its row is there, then one."""
+    ready: set[str] = set()
+    asked: list[str] = []
+    with _api({"a", "b"}, asked) as base:
+        v = Versheid(base, "key", every=1, probers=2, klaar=ready.__contains__)
+        v.start()
+        t0 = time.monotonic()
+        v.sample("a", t0)
+        v.sample("b", t0)
+        time.sleep(0.2)
+        assert asked == []  # both would answer 200, but neither is ready
+        ready.add("a")
+        v.stop(grace=0.5)
+    assert asked == ["a"] and set(v.zichtbaar) == {"a"} and v.latencies[0] >= 0.2
+    assert v.never() == 1
