@@ -66,11 +66,16 @@ def _markers_geschreven(bootstrap: str, tps: list[TopicPartition], timeout_s: fl
 
 
 def hangende_transactie(
-    bootstrap: str, tps: list[TopicPartition], transactional_id: str, waarde: bytes = b"hanging"
+    bootstrap: str,
+    tps: list[TopicPartition],
+    transactional_id: str,
+    waarde: bytes = b"hanging",
+    gedateerd_ms: int | None = None,
 ) -> tuple[int, int]:
     """Leave a transaction open on ``tps`` that the coordinator does not know of: (producer id, epoch). The producer
     first commits one ordinary transaction there, so the partitions hold a coordinator epoch for it (>= 0), as in the
-    fault suite's case: an abort must carry that epoch."""
+    fault suite's case: an abort must carry that epoch. ``gedateerd_ms``: the hanging records' timestamp (epoch
+    ms; default now), which the broker reports as the producer's last activity: a transaction quiet for a while."""
     with zonder_partitieverificatie(bootstrap):
         p = KafkaProducer(**client_config(bootstrap), transactional_id=transactional_id, transaction_timeout_ms=10_000)
         try:
@@ -86,7 +91,7 @@ def hangende_transactie(
             tm._partitions_in_transaction.update(tps)  # noqa: SLF001
             tm._transaction_started = True  # noqa: SLF001
             for tp in tps:
-                p.send(tp.topic, waarde, partition=tp.partition).get(timeout=30)
+                p.send(tp.topic, waarde, partition=tp.partition, timestamp_ms=gedateerd_ms).get(timeout=30)
             pid = tm.producer_id_and_epoch
             return int(pid.producer_id), int(pid.epoch)
         finally:
