@@ -3,8 +3,7 @@
 A watcher thread in the bench reads the ingress topic (read_uncommitted: a record is there once the broker appended
 it) and the canonical topic (read_committed: once the validator's transaction committed), and notes when it first
 sees each sampled event in either; a second thread asks the read model every 20 ms for the inschrijvingen of the
-sampled trajecten. With the publish time and the prober's first 200 that gives four
-stages:
+sampled trajecten. With the publish time and the prober's first 200 that gives four stages:
 
 - ``publish -> ingress``: the Publisher's linger and the broker's append (with the watcher's own fetch);
 - ``ingress -> canonical``: the validator's poll, judging and transaction commit;
