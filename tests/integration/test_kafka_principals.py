@@ -72,16 +72,6 @@ def stack(kafka_bootstrap: str, unique: str) -> Iterator[dict[str, Any]]:
         admin.close()
 
 
-def _send(bootstrap: str, topic: str) -> Any:
-    """One record, without the idempotent producer (which ``api`` and ``projector`` may not even start: no
-    IDEMPOTENT_WRITE), so that the topic's WRITE rule is what decides."""
-    producer = KafkaProducer(**client_config(bootstrap), max_block_ms=10000, acks="all", enable_idempotence=False)
-    try:
-        return producer.send(topic, b"x").get(timeout=20)
-    finally:
-        producer.close(timeout=5)
-
-
 def _unreadable(bootstrap: str, topic: str) -> bool:
     """This login gets no record of ``topic`` (the fetch is refused, or the broker hands out nothing)."""
     try:
@@ -270,7 +260,7 @@ def test_api_reads_the_canonical_log_and_writes_nothing(kafka_bootstrap: str, st
             produce(kafka_bootstrap, t.events)  # not even an idempotent producer id
         for topic in (t.events, t.ingress(partner), t.rejections, t.deadletter):
             with pytest.raises(TopicAuthorizationFailedError):
-                _send(kafka_bootstrap, topic)
+                produce(kafka_bootstrap, topic, idempotent=False)
     assert len(h.read_uncommitted(kafka_bootstrap, t.events)) == 1  # nothing was added
     assert h.read_uncommitted(kafka_bootstrap, t.ingress(partner)) == []
 
@@ -282,11 +272,11 @@ def test_projector_and_reconciler_cannot_forge_submissions_or_refusals(
     with _as(stack, "projector"):
         for topic in (t.events, t.ingress(partner), t.rejections):
             with pytest.raises(TopicAuthorizationFailedError):
-                _send(kafka_bootstrap, topic)
+                produce(kafka_bootstrap, topic, idempotent=False)
     with _as(stack, "reconciler"):
         for topic in (t.ingress(partner), t.rejections, t.rejections_of(partner)):
             with pytest.raises(TopicAuthorizationFailedError):
-                _send(kafka_bootstrap, topic)
+                produce(kafka_bootstrap, topic, idempotent=False)
     assert h.canonical(kafka_bootstrap, t) == [] and h.read_uncommitted(kafka_bootstrap, t.ingress(partner)) == []
 
 
@@ -304,7 +294,7 @@ def test_validator_is_confined_to_its_prefix_and_creates_no_topics(
             assert _unreadable(kafka_bootstrap, topic), topic
         for topic in (other.events, t.ingress(stack["partner"])):  # another log; a partner's submissions
             with pytest.raises(TopicAuthorizationFailedError):
-                _send(kafka_bootstrap, topic)
+                produce(kafka_bootstrap, topic, idempotent=False)
         admin = KafkaAdminClient(**client_config(kafka_bootstrap))
         try:
             with pytest.raises(KafkaError):

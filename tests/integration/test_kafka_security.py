@@ -75,8 +75,13 @@ def partners(kafka_bootstrap: str, unique: str) -> Iterator[dict[str, Any]]:
         admin.close()
 
 
-def produce(bootstrap: str, topic: str, **over: Any) -> Any:
-    producer = KafkaProducer(**client_config(bootstrap, **over), max_block_ms=3000, acks="all", enable_idempotence=True)
+def produce(bootstrap: str, topic: str, idempotent: bool = True, **over: Any) -> Any:
+    """One record to ``topic``; a missing or forbidden topic raises within 3 s. ``idempotent=False``: without the
+    idempotent producer (which a login without IDEMPOTENT_WRITE may not even start), so the topic's WRITE rule
+    is what decides."""
+    producer = KafkaProducer(
+        **client_config(bootstrap, **over), max_block_ms=3000, acks="all", enable_idempotence=idempotent
+    )
     try:
         return producer.send(topic, b"x").get(timeout=20)
     finally:
