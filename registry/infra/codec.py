@@ -26,6 +26,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
 import schemas as _schemas_package
+from registry.infra.avro_lezer import Lezer, lezer
 
 # Identifiers stay plain text everywhere (JSON, SQL, Kafka keys): read the uuid logical
 # type back as the string that was written instead of a uuid.UUID object.
@@ -81,6 +82,10 @@ class SchemaVersion:
     # ``parsed`` without its last two fields when they are the registry's own (``STAART``): ``encode_romp``
     romp: Any = field(default=None, repr=False, compare=False)
     header: bytes = field(init=False, repr=False)  # MAGIC + fingerprint: what every encoded record starts with
+    # readers generated for ``reading`` and ``lean`` (registry/infra/avro_lezer.py): a record of this version read
+    # as this version, without fastavro's walk of the schema; None where the generator does not read the schema
+    lezer: Lezer | None = field(init=False, repr=False, compare=False)
+    lezer_lean: Lezer | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "header", MAGIC + self.fingerprint)  # once, not per encoded record
@@ -88,6 +93,9 @@ class SchemaVersion:
             object.__setattr__(self, "reading", self.parsed)
         if self.lean is None:
             object.__setattr__(self, "lean", self.reading)
+        naam = f"lees_{self.event_type}_v{self.version}"
+        object.__setattr__(self, "lezer", lezer(self.reading, naam))
+        object.__setattr__(self, "lezer_lean", lezer(self.lean, naam + "_lean"))
 
 
 @dataclass(eq=False)  # identity hash: cached helpers key on the catalogue object
@@ -102,16 +110,19 @@ class Catalogue:
     def event_types(self) -> list[str]:
         return sorted(self.versions)
 
+    huidig: dict[str, SchemaVersion] = field(default_factory=dict)  # event type -> its highest version
+
     def current(self, event_type: str) -> SchemaVersion:
         try:
-            versions = self.versions[event_type]
+            return self.huidig[event_type]
         except KeyError:
             raise EncodeError(f"unknown event type {event_type!r}; known: {', '.join(self.event_types)}") from None
-        return versions[max(versions)]
 
     def add(self, sv: SchemaVersion) -> None:
         self.versions.setdefault(sv.event_type, {})[sv.version] = sv
         self.by_fingerprint[sv.fingerprint] = sv
+        versions = self.versions[sv.event_type]
+        self.huidig[sv.event_type] = versions[max(versions)]
 
     def register_upcaster(self, event_type: str, from_version: int, fn: Upcaster) -> None:
         self.upcasters[(event_type, from_version)] = fn
@@ -234,9 +245,12 @@ def decode(data: bytes, cat: Catalogue | None = None, lean: Collection[str] = ()
     cat = cat or catalogue()
     writer = writer_of(data, cat)
     reader = cat.current(writer.event_type)
+    mager = writer.event_type in lean
+    snel = (writer.lezer_lean if mager else writer.lezer) if writer is reader else None
+    if snel is not None:  # the current version, read as itself: the generated reader
+        return writer.event_type, _lees(snel, writer, data)
     body = io.BytesIO(data)  # shares the bytes (no copy of the body): read from past the header
     body.seek(HEADER_LEN)
-    mager = writer.event_type in lean
     try:
         if writer is reader:  # the current version: nothing to resolve (fastavro compares the schemas otherwise)
             record = _read(body, writer.lean if mager else writer.reading, None)
@@ -251,6 +265,19 @@ def decode(data: bytes, cat: Catalogue | None = None, lean: Collection[str] = ()
     except Exception as exc:  # fastavro raises many kinds on corrupt input
         raise DecodeError(f"{writer.event_type} v{writer.version}: body does not decode: {exc!r}") from exc
     return writer.event_type, record
+
+
+def _lees(snel: Lezer, writer: SchemaVersion, data: bytes) -> Record:
+    try:
+        record, einde = snel(data if type(data) is bytes else bytes(data), HEADER_LEN)
+    except Exception as exc:  # an index past the end, invalid UTF-8, a negative length, ...
+        # the kind only: the message of a UnicodeDecodeError quotes the bytes
+        raise DecodeError(
+            f"{writer.event_type} v{writer.version}: body does not decode ({type(exc).__name__})"
+        ) from exc
+    if einde != len(data):
+        raise DecodeError("trailing bytes after the Avro body" if einde < len(data) else "the Avro body is cut short")
+    return record
 
 
 def _read(body: io.BytesIO, writer: Any, reader: Any) -> Record:
