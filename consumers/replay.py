@@ -97,7 +97,7 @@ def replay(
     if not stop.is_set():
         with engine.begin() as conn:  # the indexes the load went without, before the swap takes its locks
             for p in projections:
-                store.ensure(conn, staging[p.name], [p])
+                store.loaded(conn, staging[p.name], [p])
     with engine.begin() as conn:
         if stop.is_set():
             for schema in staging.values():

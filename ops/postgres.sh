@@ -92,7 +92,9 @@ start() {
     # initdb reads the password from a file the postgres user can read: a copy next to the data, removed after
     local pw; pw="$(dirname "$DATA")/.initdb-pw.$$"
     (umask 077; cp "$PWFILE" "$pw"); [ "$(id -u)" = 0 ] && chown postgres "$pw"
-    as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=scram-sha-256 --pwfile="$pw" -E UTF8 --locale=C.UTF-8 \
+    # collation C (byte order, which for UTF-8 is code point order, as C.UTF-8 sorts): PostgreSQL compares text
+    # keys (pseudonyms, ids) in the indexes with memcmp, not through the locale; character classes stay C.UTF-8
+    as_owner "$bin/initdb" -D "$DATA" -U postgres --auth=scram-sha-256 --pwfile="$pw" -E UTF8 --locale=C.UTF-8 --lc-collate=C \
       >"$PGDIR/initdb.log" 2>&1 || { rm -f "$pw"; die "initdb failed (the postgres user needs access to $DATA), see $PGDIR/initdb.log"; }
     rm -f "$pw"
   fi
@@ -104,7 +106,8 @@ start() {
   require_passwords "$bin" "$port"
   export PGPASSWORD; PGPASSWORD="$(cat "$PWFILE")"
   "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1 \
-    || "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$DB" || die "createdb $DB failed"
+    || "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres -T template0 -E UTF8 --lc-collate=C --lc-ctype=C.UTF-8 "$DB" \
+    || die "createdb $DB failed"
   url
 }
 

@@ -57,6 +57,8 @@ def ensure(conn: Connection, schema: str, projections: Iterable[Projection], *, 
     for p in projections:
         for name, body in {**p.tables, **p.behouden}.items():
             conn.execute(text(sql(f"CREATE TABLE IF NOT EXISTS {{s}}.{name} {body}", schema)))
+            if rebuild:  # a table a replay loads: analysed once it is whole (``loaded``), not at every tenth it grows
+                conn.execute(text(sql(f"ALTER TABLE {{s}}.{name} SET (autovacuum_enabled = false)", schema)))
         later = set(p.bulk.deferred_indexes) if rebuild and p.bulk else set()
         for stmt in p.indexes:
             if stmt not in later:
@@ -299,6 +301,16 @@ def _pipelined(
 def _staging_table(schema: str, table: str) -> str:
     """The temp table for ``schema.table`` (per schema: a replay writes staging schemas from the same session)."""
     return f"praktijk_in_{zlib.crc32(f'{schema}.{table}'.encode()):08x}"
+
+
+def loaded(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
+    """The tables a replay loaded (``ensure(..., rebuild=True)``) are whole: the indexes they went without, their
+    statistics (the queries' plans right after the swap), and autovacuum for them again."""
+    ensure(conn, schema, projections)
+    for p in projections:
+        for name in {**p.tables, **p.behouden}:
+            conn.execute(text(sql(f"ALTER TABLE {{s}}.{name} RESET (autovacuum_enabled)", schema)))
+            conn.execute(text(sql(f"ANALYZE {{s}}.{name}", schema)))
 
 
 def swap(conn: Connection, live: str, staging: str, projection: Projection) -> None:

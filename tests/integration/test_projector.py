@@ -596,6 +596,18 @@ def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) 
         {"p": setup.schema + "_replay_%"},
     ).scalar_one()
     assert left == 0
+    # the swapped-in tables have their statistics and autovacuum, which the load went without
+    tabellen = conn.execute(
+        text(
+            "SELECT c.relname, c.reloptions, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :s AND c.relkind = 'r' AND c.relname <> 'projection_offsets'"
+        ),
+        {"s": setup.schema},
+    ).all()
+    assert {t.relname for t in tabellen} >= {"verklaringen", "aftekeningen", "event_log"}
+    assert [(t.relname, t.reloptions) for t in tabellen if t.reloptions] == []
+    behouden = {name for p in projector.projections_of(["all"]) for name in p.behouden}  # kept, not swapped
+    assert [t.relname for t in tabellen if t.reltuples < 0 and t.relname not in behouden] == []  # -1: never analysed
     # and the live runner continues on the swapped-in tables
     produce(
         setup.bootstrap,
@@ -618,6 +630,28 @@ def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) 
     }
     nu = _record_sleutels(conn, setup.schema)  # a deelnemer seen for the first time gets a key; the others keep theirs
     assert set(nu) == set(sleutels) | {pseudo("g")} and {k: nu[k] for k in sleutels} == sleutels
+
+
+def test_tables_a_replay_loads_go_without_autovacuum_until_they_are_whole(setup: Setup, unique: str) -> None:
+    schema = f"t_laden_{unique}"
+    ps = projector.projections_of(["all"])
+    opties = (
+        "SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :s AND c.relname = ANY(:t)"
+    )
+    namen = [name for p in ps for name in {**p.tables, **p.behouden}]
+    try:
+        with setup.engine.begin() as c:
+            store.ensure(c, schema, ps, rebuild=True)
+            bij_laden = dict(c.execute(text(opties), {"s": schema, "t": namen}).tuples().all())
+        assert sorted(bij_laden) == sorted(namen)
+        assert {t: o for t, o in bij_laden.items() if o != ["autovacuum_enabled=false"]} == {}
+        with setup.engine.begin() as c:
+            store.loaded(c, schema, ps)
+            assert {t: o for t, o in c.execute(text(opties), {"s": schema, "t": namen}).tuples() if o} == {}
+    finally:
+        with setup.engine.begin() as c:
+            store.drop_schema(c, schema)
 
 
 def test_runner_reseeks_when_stored_offsets_move_under_it(setup: Setup) -> None:
