@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import replace
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -464,7 +463,7 @@ class Worker:
         read models must not (registry/domein/rotatie.py). Done once per poll, for every projection."""
         if not self.rotatie:
             return decoded
-        return rewrite(decoded, lambda m: replace(m, record=rotatie.pas_toe(m.record, self.rotatie)))
+        return rewrite(decoded, lambda m: m._replace(record=rotatie.pas_toe(m.record, self.rotatie)))
 
     def _moved_past_markers(self, t: Track, skip: Positions, nu: dict[TopicPartition, int | None]) -> Positions:
         """A poll may have moved a position past transaction markers without a record for ``t``: store that too

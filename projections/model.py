@@ -27,9 +27,9 @@ from registry.domein.telregels import AMSTERDAM
 TopicKind = Literal["events", "rejections"]
 
 
-@dataclass(frozen=True)
-class Message:
-    """One consumed Kafka record, decoded.
+class Message(NamedTuple):
+    """One consumed Kafka record, decoded (a named tuple: made once per event, three times as fast as a frozen
+    dataclass).
 
     ``kind`` says which logical topic it came from: ``events`` (the canonical log:
     ``event_type`` + Avro ``record``) or ``rejections`` (``event_type`` is

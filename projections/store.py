@@ -303,14 +303,32 @@ def _staging_table(schema: str, table: str) -> str:
     return f"praktijk_in_{zlib.crc32(f'{schema}.{table}'.encode()):08x}"
 
 
-def loaded(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
-    """The tables a replay loaded (``ensure(..., rebuild=True)``) are whole: the indexes they went without, their
-    statistics (the queries' plans right after the swap), and autovacuum for them again."""
-    ensure(conn, schema, projections)
+def afronding(schema: str, projections: Iterable[Projection]) -> list[tuple[str, str]]:
+    """What makes the tables a replay loaded (``ensure(..., rebuild=True)``) whole, as (table, statement): the
+    indexes they went without, autovacuum for them again and their statistics (the queries' plans right after the
+    swap). Each statement stands alone, so two may run at once (on two connections); a table's own statements in
+    this order."""
+    out = []
     for p in projections:
+        later = set(p.bulk.deferred_indexes) if p.bulk else set()
         for name in {**p.tables, **p.behouden}:
-            conn.execute(text(sql(f"ALTER TABLE {{s}}.{name} RESET (autovacuum_enabled)", schema)))
-            conn.execute(text(sql(f"ANALYZE {{s}}.{name}", schema)))
+            tabel = sql(f"{{s}}.{name}", schema)
+            out += [(tabel, sql(stmt, schema)) for stmt in p.indexes if stmt in later and _on_table(stmt, name)]
+            out.append((tabel, f"ALTER TABLE {tabel} RESET (autovacuum_enabled)"))
+            out.append((tabel, f"ANALYZE {tabel}"))
+    return out
+
+
+def _on_table(index_statement: str, table: str) -> bool:
+    return re.search(rf"\bON\s+\{{s\}}\.{re.escape(table)}\b", index_statement) is not None
+
+
+def loaded(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
+    """``afronding`` one statement after the other, then ``ensure``: the tables a replay loaded, whole."""
+    projections = list(projections)
+    for _, stmt in afronding(schema, projections):
+        conn.execute(text(stmt))
+    ensure(conn, schema, projections)
 
 
 def swap(conn: Connection, live: str, staging: str, projection: Projection) -> None:

@@ -322,7 +322,7 @@ def test_the_staging_copy_holds_every_row_as_given(engine: Engine, copies: int) 
     copies of a log, within them with one, and no rows at all): the table holds each row as given."""
     log, mapping, _ = _log(random.Random(5), 3)
     messages = [m for part in _messages(log, mapping, []) for m in part if m.kind == "events"]
-    rows = [staged(replace(m, offset=m.offset + i * len(messages))) for i in range(copies) for m in messages]
+    rows = [staged(m._replace(offset=m.offset + i * len(messages))) for i in range(copies) for m in messages]
     with engine.begin() as conn:
         store.stage(conn, rows)
         got = conn.execute(
