@@ -22,6 +22,7 @@ from psycopg.types.json import set_json_dumps
 from sqlalchemy import Connection, text
 
 from projections.model import STAGING_COLUMNS, STAGING_WIRE, Bulk, Change, Projection, StagedEvent
+from registry.domein.events import ALL_EVENTS
 from registry.domein.telregels import DEFAULT_READ_SCHEMA
 from registry.infra.db import create_schema
 
@@ -225,6 +226,21 @@ def _copy_direct(driver: psycopg.Connection, schema: str, rows: list[Change], co
 
 # the bulk path's staging table: session-private, never WAL-logged, emptied at every commit
 BULK_STAGING = "pg_temp.praktijk_bulk"
+# ... in a partition per event type (and one for anything else): nearly every bulk statement reads the events of
+# one or two types (``WHERE event_type = ..``), and scans their partition only, not the whole batch once per
+# statement (a scan of every staged row per statement was a fifth of the backend's time)
+_STAGING_DDL = "".join(
+    [
+        f"CREATE TEMP TABLE praktijk_bulk ({STAGING_COLUMNS}) PARTITION BY LIST (event_type) ON COMMIT DELETE ROWS; ",
+        *(
+            f"CREATE TEMP TABLE praktijk_bulk_{i} PARTITION OF praktijk_bulk FOR VALUES IN ('{soort}') "
+            "ON COMMIT DELETE ROWS; "
+            for i, soort in enumerate(sorted(ALL_EVENTS))
+        ),
+        "CREATE TEMP TABLE praktijk_bulk_overig PARTITION OF praktijk_bulk DEFAULT ON COMMIT DELETE ROWS;",
+    ]
+)
+_STAGING_MAKEN = f"DO $$BEGIN IF to_regclass('pg_temp.praktijk_bulk') IS NULL THEN {_STAGING_DDL} END IF; END$$"
 
 
 def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
@@ -234,7 +250,7 @@ def stage(conn: Connection, events: Iterable[StagedEvent]) -> None:
     assert isinstance(driver, psycopg.Connection)
     with driver.cursor() as cur:
         with driver.pipeline():  # one round trip for both
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS praktijk_bulk ({STAGING_COLUMNS}) ON COMMIT DELETE ROWS")
+            cur.execute(_STAGING_MAKEN)
             # empty at the start of every transaction already (ON COMMIT DELETE ROWS; a rollback takes its rows too):
             # DELETE is then a no-op, where TRUNCATE would give the table a new file every batch
             cur.execute(f"DELETE FROM {BULK_STAGING}")
