@@ -19,7 +19,6 @@ import multiprocessing
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from typing import Any
@@ -38,11 +37,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
-from sqlalchemy import Engine, text
 
 from consumers.projector import RunnerConfig, Stats, Worker, make_runner, projections_of, run
 from projections import store
-from projections.model import Projection
 from registry.infra.db import engine as make_engine
 from registry.infra.kafka import KafkaLogin, client_config, configure, login
 from registry.infra.topics import partitions_of
@@ -98,7 +95,7 @@ def replay(
             worker.close()
         stats = worker.all_stats
     if not stop.is_set():
-        _afronden(engine, [(staging[p.name], p) for p in projections], max(1, len(delen)))
+        store.afronden(engine, [(staging[p.name], p) for p in projections], max(1, len(delen)))
     with engine.begin() as conn:
         if stop.is_set():
             for schema in staging.values():
@@ -107,29 +104,6 @@ def replay(
         for p in projections:  # every rebuilt projection at once: readers never see a mix of old and new
             store.swap(conn, config.schema, staging[p.name], p)
     return stats
-
-
-def _afronden(engine: Engine, tabellen: list[tuple[str, Projection]], tegelijk: int) -> None:
-    """The loaded tables made whole (``store.afronding``: their indexes, statistics, autovacuum) before the swap
-    takes its locks, ``tegelijk`` statements at a time, each on a connection of its own: one backend builds one
-    index at a time, and the replay's runners have left the other cores free."""
-
-    def uitvoeren(stmt: str) -> None:
-        with engine.begin() as conn:
-            conn.execute(text(stmt))
-
-    werk = [ts for schema, p in tabellen for ts in store.afronding(schema, [p])]
-    with engine.connect() as conn:  # the largest tables first: their index builds take longest
-        grootte = {
-            t: conn.execute(text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": t}).scalar_one()
-            for t in {t for t, _ in werk}
-        }
-    werk.sort(key=lambda ts: -grootte[ts[0]])  # stable: a table's own statements stay in their order
-    with ThreadPoolExecutor(tegelijk) as pool:
-        list(pool.map(uitvoeren, [stmt for _, stmt in werk]))
-    with engine.begin() as conn:  # nothing left to create: what a kept table lacks is filled
-        for schema, p in tabellen:
-            store.ensure(conn, schema, [p])
 
 
 def _delen(config: RunnerConfig, projections: Sequence[Any], processen: int) -> tuple[list[tuple[int, ...]], int]:

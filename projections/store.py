@@ -14,12 +14,13 @@ import datetime as dt
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
 import psycopg
 from psycopg.types.json import set_json_dumps
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from projections.model import STAGING_COLUMNS, STAGING_WIRE, Bulk, Change, Projection, StagedEvent
 from registry.domein.events import ALL_EVENTS
@@ -58,7 +59,7 @@ def ensure(conn: Connection, schema: str, projections: Iterable[Projection], *, 
     for p in projections:
         for name, body in {**p.tables, **p.behouden}.items():
             conn.execute(text(sql(f"CREATE TABLE IF NOT EXISTS {{s}}.{name} {body}", schema)))
-            if rebuild:  # a table a replay loads: analysed once it is whole (``loaded``), not at every tenth it grows
+            if rebuild:  # a table a replay loads: analysed once it is whole (``afronden``), not at every tenth it grows
                 conn.execute(text(sql(f"ALTER TABLE {{s}}.{name} SET (autovacuum_enabled = false)", schema)))
         later = set(p.bulk.deferred_indexes) if rebuild and p.bulk else set()
         for stmt in p.indexes:
@@ -339,12 +340,29 @@ def _on_table(index_statement: str, table: str) -> bool:
     return re.search(rf"\bON\s+\{{s\}}\.{re.escape(table)}\b", index_statement) is not None
 
 
-def loaded(conn: Connection, schema: str, projections: Iterable[Projection]) -> None:
-    """``afronding`` one statement after the other, then ``ensure``: the tables a replay loaded, whole."""
-    projections = list(projections)
-    for _, stmt in afronding(schema, projections):
-        conn.execute(text(stmt))
-    ensure(conn, schema, projections)
+def afronden(engine: Engine, tabellen: Iterable[tuple[str, Projection]], tegelijk: int = 2) -> None:
+    """The tables a replay loaded made whole (``afronding``) before the swap takes its locks, ``tegelijk``
+    statements at a time, each on a connection of its own (one backend builds one index at a time, and the
+    replay's runners have left the cores free), the largest tables first; then ``ensure`` (nothing left to create;
+    what a kept table lacks is filled)."""
+    tabellen = list(tabellen)
+    werk = [ts for schema, p in tabellen for ts in afronding(schema, [p])]
+    with engine.connect() as conn:
+        grootte = {
+            t: conn.execute(text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": t}).scalar_one()
+            for t in {t for t, _ in werk}
+        }
+    werk.sort(key=lambda ts: -grootte[ts[0]])  # stable: a table's own statements stay in their order
+
+    def uitvoeren(stmt: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(text(stmt))
+
+    with ThreadPoolExecutor(max(1, tegelijk)) as pool:
+        list(pool.map(uitvoeren, [stmt for _, stmt in werk]))
+    with engine.begin() as conn:
+        for schema, p in tabellen:
+            ensure(conn, schema, [p])
 
 
 def swap(conn: Connection, live: str, staging: str, projection: Projection) -> None:

@@ -646,8 +646,8 @@ def test_tables_a_replay_loads_go_without_autovacuum_until_they_are_whole(setup:
             bij_laden = dict(c.execute(text(opties), {"s": schema, "t": namen}).tuples().all())
         assert sorted(bij_laden) == sorted(namen)
         assert {t: o for t, o in bij_laden.items() if o != ["autovacuum_enabled=false"]} == {}
-        with setup.engine.begin() as c:
-            store.loaded(c, schema, ps)
+        store.afronden(setup.engine, [(schema, p) for p in ps])
+        with setup.engine.connect() as c:
             assert {t: o for t, o in c.execute(text(opties), {"s": schema, "t": namen}).tuples() if o} == {}
     finally:
         with setup.engine.begin() as c:
