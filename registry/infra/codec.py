@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +82,6 @@ class SchemaVersion:
     # ``parsed`` without its last two fields when they are the registry's own (``STAART``): ``encode_romp``
     romp: Any = field(default=None, repr=False, compare=False)
     header: bytes = field(init=False, repr=False)  # MAGIC + fingerprint: what every encoded record starts with
-    # readers generated for ``reading`` and ``lean`` (registry/infra/avro_lezer.py): a record of this version read
-    # as this version, without fastavro's walk of the schema; None where the generator does not read the schema
-    lezer: Lezer | None = field(init=False, repr=False, compare=False)
-    lezer_lean: Lezer | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "header", MAGIC + self.fingerprint)  # once, not per encoded record
@@ -93,9 +89,17 @@ class SchemaVersion:
             object.__setattr__(self, "reading", self.parsed)
         if self.lean is None:
             object.__setattr__(self, "lean", self.reading)
-        naam = f"lees_{self.event_type}_v{self.version}"
-        object.__setattr__(self, "lezer", lezer(self.reading, naam))
-        object.__setattr__(self, "lezer_lean", lezer(self.lean, naam + "_lean"))
+
+    # readers generated for ``reading`` and ``lean`` (registry/infra/avro_lezer.py): a record of this version read
+    # as this version, without fastavro's walk of the schema; None where the generator does not read the schema.
+    # Made at first use (a process that decodes nothing does not pay for them)
+    @cached_property
+    def lezer(self) -> Lezer | None:
+        return lezer(self.reading, f"lees_{self.event_type}_v{self.version}")
+
+    @cached_property
+    def lezer_lean(self) -> Lezer | None:
+        return lezer(self.lean, f"lees_{self.event_type}_v{self.version}_lean")
 
 
 @dataclass(eq=False)  # identity hash: cached helpers key on the catalogue object
