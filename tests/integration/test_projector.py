@@ -643,12 +643,12 @@ def test_tables_a_replay_loads_go_without_autovacuum_until_they_are_whole(setup:
     try:
         with setup.engine.begin() as c:
             store.ensure(c, schema, ps, rebuild=True)
-            bij_laden = dict(c.execute(text(opties), {"s": schema, "t": namen}).tuples().all())
+            bij_laden = {r.relname: r.reloptions for r in c.execute(text(opties), {"s": schema, "t": namen})}
         assert sorted(bij_laden) == sorted(namen)
         assert {t: o for t, o in bij_laden.items() if o != ["autovacuum_enabled=false"]} == {}
         store.afronden(setup.engine, [(schema, p) for p in ps])
         with setup.engine.connect() as c:
-            assert {t: o for t, o in c.execute(text(opties), {"s": schema, "t": namen}).tuples() if o} == {}
+            assert {t: o for t, o in c.execute(text(opties), {"s": schema, "t": namen}) if o} == {}
     finally:
         with setup.engine.begin() as c:
             store.drop_schema(c, schema)
