@@ -114,7 +114,8 @@ class Catalogue:
     def event_types(self) -> list[str]:
         return sorted(self.versions)
 
-    huidig: dict[str, SchemaVersion] = field(default_factory=dict)  # event type -> its highest version
+    # event type -> its highest version, kept by ``add`` (so add versions with ``add``, not into ``versions``)
+    huidig: dict[str, SchemaVersion] = field(default_factory=dict)
 
     def current(self, event_type: str) -> SchemaVersion:
         try:
