@@ -37,6 +37,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+from sqlalchemy import Engine
 
 from consumers.projector import RunnerConfig, Stats, Worker, make_runner, projections_of, run
 from projections import store
@@ -73,7 +74,15 @@ def replay(
 
     A ``stop`` mid-way drops the staging schemas and leaves the live tables as they were."""
     engine = make_engine(config.database_url)
-    stop = stop or threading.Event()
+    try:
+        return _replay(engine, config, names, progress, stop or threading.Event(), processen)
+    finally:
+        engine.dispose()  # its connections closed, not left open in a pool nobody uses after the replay
+
+
+def _replay(
+    engine: Engine, config: RunnerConfig, names: Sequence[str], progress: bool, stop: threading.Event, processen: int
+) -> list[Stats]:
     projections = projections_of(names)
     staging = {p.name: staging_schema(config.schema, p.name) for p in projections}
     # the bulk path: large batches through a staging table and set-based statements (per-event apply is too slow)

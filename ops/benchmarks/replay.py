@@ -12,6 +12,7 @@ from sqlalchemy import text
 from benchmarks import ROOT
 from benchmarks.meting import must
 from benchmarks.werklast import fresh_prefix, produce_canonical, raw_consume_decode
+from projections import store
 from registry.infra import topics
 from registry.infra.db import engine as make_engine
 from registry.infra.topics import Topics
@@ -55,12 +56,16 @@ def bench_replay(
 def vacuum(database_url: str, schema: str) -> None:
     """VACUUM the tables a replay swapped in, between runs: autovacuum would do it during the next run, and that
     work is not the next run's."""
-    with make_engine(database_url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        namen = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY 1"), {"s": schema}
-        ).scalars()
-        for naam in list(namen):
-            conn.execute(text(f'VACUUM "{schema}"."{naam}"'))
+    engine = make_engine(database_url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            namen = conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY 1"), {"s": schema}
+            ).scalars()
+            for naam in list(namen):
+                conn.execute(text(store.sql(f'VACUUM {{s}}."{naam}"', schema)))
+    finally:
+        engine.dispose()
 
 
 def _replay_once(bootstrap: str, database_url: str, prefix: str, t: Topics, size: int) -> tuple[int, float, float]:
