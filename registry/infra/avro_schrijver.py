@@ -146,7 +146,7 @@ class _Bron:
         onder = {k: v for k, v in t.items() if k != "logicalType"}
         basis = onder.get("type")
         # fastavro's own conversion (the one its writer calls), so both write the same value
-        fn = fastavro._logical_writers.LOGICAL_WRITERS.get(f"{basis}-{t['logicalType']}")  # type: ignore[attr-defined]
+        fn = fastavro._logical_writers.LOGICAL_WRITERS.get(f"{basis}-{t['logicalType']}")
         if fn is None:  # fastavro writes an unknown logical type as the type beneath it
             return self.waarde(onder, ind, x)
         if t["logicalType"] == "uuid":
