@@ -25,7 +25,8 @@ freshness   a steady ``--freshness-rate`` events/s for ``--freshness-seconds`` t
 reconcile   reconciliation of 26 pilots over 100,000 deelnemers vs deelnemers-per-pilot on the same tables.
 peer        the registry end to end (publish -> validator -> projector, separate processes) vs the ``eventsourcing``
             library (PostgreSQL, its ProjectionRunner with tracking records) on the same workload: per deelnemer an
-            inschrijving, 5 sign-offs, a verklaring; deelnemers and verklaringen per pilot. Goal >= 10 (bench extra).
+            aanmelding, an inschrijving, 5 sign-offs, a verklaring; deelnemers and verklaringen per pilot. Goal >= 10
+            (bench extra).
 
 Every throughput figure is the median of ``--runs`` runs (ratio: the median of the per-run ratios, each against
 its own run's baseline); replay and freshness too (each figure beside its runs). A step that measured nothing (0 events,

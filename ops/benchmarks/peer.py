@@ -2,7 +2,8 @@
 Application over PostgreSQL persistence, its ProjectionRunner with tracking records) and through this registry end
 to end (publish -> validator -> projector), events/s side by side.
 
-The workload: per deelnemer an inschrijving, 5 sign-offs and a verklaring (7 events); the projection counts
+The workload: per deelnemer an aanmelding, an inschrijving, 5 sign-offs and a verklaring (8 events on each side:
+the registry takes an inschrijving only after an aanmelding, registry/domein/relaties.py); the projection counts
 deelnemers and verklaringen per pilot. Both sides run their projection in a process of its own, start up and
 process one warm-up deelnemer before the clock starts, and stop the clock when the projection has processed the
 last event (polled every 50 ms on both sides, each with one small query: the peer's tracking position, the
@@ -48,7 +49,7 @@ from tests.support.validator import met_aanmeldingen
 # builders' dossier 25250 has four werkprocessen (B1-K1-W1..W4): the bench's own has five, for 5 sign-offs
 WERKPROCESSEN = [f"B1-K1-W{i}" for i in range(1, 6)]
 PILOTS = sorted(referentie.pilots())[:4]
-PER_DEELNEMER = 2 + len(WERKPROCESSEN)
+PER_DEELNEMER = 3 + len(WERKPROCESSEN)  # aanmelding, inschrijving, sign-offs, verklaring
 POLL_S = 0.05
 WARM = 10**9  # the number of the warm-up deelnemer
 
@@ -138,6 +139,7 @@ def registry_run(bootstrap: str, database_url: str, mensen: list[tuple[str, str]
             pub.publish_batch(met_aanmeldingen(werkstroom(warm)))
             wait_until(lambda: seen() == (1, len(WERKPROCESSEN), 1), alive, 180, f"registry warm-up (see {log.name})")
             items = met_aanmeldingen(werkstroom(mensen))
+            must(len(items) == len(mensen) * PER_DEELNEMER, f"registry: {len(items)} events, not the peer's count")
             n = len(mensen) + 1
             start = time.perf_counter()
             pub.publish_batch(items)
@@ -179,6 +181,18 @@ SQL_PER_PILOT = (
 
 
 # ---- the peer: eventsourcing ------------------------------------------------------------------------------------
+class Kandidaat(Aggregate):
+    """A deelnemer aangemeld for a pilot (the registry's KandidaatAangemeld)."""
+
+    class Aangemeld(Aggregate.Created):
+        deelnemer: str
+        pilot: str
+
+    @event(Aangemeld)
+    def __init__(self, deelnemer: str, pilot: str) -> None:
+        self.deelnemer, self.pilot = deelnemer, pilot
+
+
 class Traject(Aggregate):
     """One deelnemer's traject: ingeschreven in a pilot, werkprocessen signed off, a verklaring."""
 
@@ -211,6 +225,9 @@ class Traject(Aggregate):
 class Praktijkleren(Application[UUID]):
     """The commands, each one event in one transaction (the registry judges and appends each event too)."""
 
+    def aanmelden(self, deelnemer: str, pilot: str) -> None:
+        self.save(Kandidaat(deelnemer, pilot))
+
     def inschrijven(self, deelnemer: str, pilot: str) -> UUID:
         traject = Traject(deelnemer, pilot)
         self.save(traject)
@@ -229,6 +246,7 @@ class Praktijkleren(Application[UUID]):
         return self.save(traject)[-1].notification.id
 
     def deelnemer(self, deelnemer: str, pilot: str) -> int:
+        self.aanmelden(deelnemer, pilot)
         traject_id = self.inschrijven(deelnemer, pilot)
         for w in WERKPROCESSEN:
             self.afteken(traject_id, w)
@@ -275,7 +293,7 @@ class DeelnemersPerPilot(Projection[PerPilot]):
             self.view.tel("deelnemers", domain_event.pilot, tracking)
         elif isinstance(domain_event, Traject.VerklaringUitgegeven):
             self.view.tel("verklaringen", domain_event.pilot, tracking)
-        else:  # a sign-off: only its tracking record
+        else:  # an aanmelding or a sign-off: only its tracking record
             self.view.insert_tracking(tracking)
 
 

@@ -11,12 +11,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ops"))
 
 from benchmarks import peer  # noqa: E402
 
+from tests.support.validator import met_aanmeldingen  # noqa: E402
 
-def test_werkstroom_has_an_inschrijving_five_sign_offs_and_a_verklaring_per_deelnemer() -> None:
+
+def test_the_peer_records_as_many_events_per_deelnemer_as_the_registry_is_sent() -> None:
+    app = peer.Praktijkleren(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # the library's in-memory store
+    laatste = app.deelnemer(*peer.deelnemers(1)[0])
+    assert laatste == peer.PER_DEELNEMER
+    soorten = [type(e).__name__ for n in app.notification_log.select(1, 10) for e in [app.mapper.to_domain_event(n)]]
+    assert collections.Counter(soorten) == {
+        "Aangemeld": 1,
+        "Ingeschreven": 1,
+        "WerkprocesAfgetekend": 5,
+        "VerklaringUitgegeven": 1,
+    }
+
+
+def test_werkstroom_has_an_aanmelding_an_inschrijving_five_sign_offs_and_a_verklaring_per_deelnemer() -> None:
     mensen = peer.deelnemers(8)
-    items = peer.werkstroom(mensen)
-    assert len(items) == 8 * peer.PER_DEELNEMER == 8 * 7
+    items = met_aanmeldingen(peer.werkstroom(mensen))  # as the registry's side publishes them
+    assert len(items) == 8 * peer.PER_DEELNEMER == 8 * 8
     assert collections.Counter(t for t, _ in items) == {
+        "KandidaatAangemeld": 8,
         "DeelnemerIngeschreven": 8,
         "WerkprocesAfgetekend": 40,
         "PraktijkverklaringUitgegeven": 8,
