@@ -23,10 +23,11 @@ import pickle
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from registry.domein import pseudoniemen
+from registry.domein import events, pseudoniemen
 from registry.infra import codec, hulpproces
 from registry.infra.codec import DecodeError
 
@@ -82,7 +83,18 @@ def lees(
         herschreven = pseudoniemen.herschrijf(record, sleutels)
     except Exception as exc:
         return (FOUT, event_type, (type(exc).__name__, waar(exc.__cause__ or exc)), None)
-    return (OK, event_type, herschreven, codec.encode_romp(event_type, herschreven) if romp else None)
+    nuttig = romp and event_type not in _genummerd() and not herschreven.get("persoonsgegevens")
+    return (OK, event_type, herschreven, codec.encode_romp(event_type, herschreven) if nuttig else None)
+
+
+@lru_cache(maxsize=1)
+def _genummerd() -> frozenset[str]:
+    """Event types the judge always completes with a registry field besides the last two (``volgnummer``): it
+    encodes those whole, so a romp of them would be thrown away. So is one with ``persoonsgegevens``, which the
+    judge seals again (consumers/beoordelaar.py ``_herversleuteld``)."""
+    cat = codec.catalogue()
+    eigen = events.REGISTRY_FIELDS - set(codec.STAART)
+    return frozenset(t for t in cat.event_types if eigen & {f["name"] for f in cat.current(t).parsed["fields"]})
 
 
 class TerPlekke:

@@ -22,6 +22,11 @@ import fastavro._read
 # (data, start) -> (record, the position after it): past the end of ``data`` when bytes were missing
 Lezer = Callable[[bytes, int], tuple[dict[str, Any], int]]
 
+# per logical type on an int (timestamp-millis, date, ...): int -> the value fastavro's converter made of it, shared
+# by every reader (the values are immutable); emptied when full
+_GEZIEN: dict[str, dict[int, Any]] = {}
+GEZIEN_MAX = 4096
+
 _PRIMITIEF = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 
 
@@ -127,7 +132,18 @@ class _Bron:
         self.globalen[naam] = fn
         self.globalen[naam + "_schema"] = t
         ruw = self.lokaal()
-        return self.waarde(onder, ind, ruw) + [f"{ind}{doel} = {naam}({ruw}, {naam}_schema, None)"]
+        omzetten = f"{naam}({ruw}, {naam}_schema, None)"
+        if t["type"] not in ("int", "long"):
+            return self.waarde(onder, ind, ruw) + [f"{ind}{doel} = {omzetten}"]
+        # a time or date from an int, remembered: a batch's events share recorded_at, a deelnemer's their dates
+        self.globalen[naam + "_gezien"] = _GEZIEN.setdefault(t["logicalType"], {})
+        return self.waarde(onder, ind, ruw) + [
+            f"{ind}{doel} = {naam}_gezien.get({ruw})",
+            f"{ind}if {doel} is None:",
+            f"{ind}    {doel} = {omzetten}",
+            f"{ind}    if len({naam}_gezien) >= {GEZIEN_MAX}: {naam}_gezien.clear()",
+            f"{ind}    {naam}_gezien[{ruw}] = {doel}",
+        ]
 
     def record(self, t: Mapping[str, Any], ind: str, doel: str) -> list[str]:
         self.benoemd[t["name"]] = t

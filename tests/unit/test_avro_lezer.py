@@ -3,6 +3,7 @@ whole, well-formed record."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
@@ -11,9 +12,10 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.infra import codec
+from registry.infra import avro_lezer, codec
 from registry.infra.avro_lezer import lezer
 from registry.infra.codec import DecodeError
+from tests.support import builders
 from tests.support.avro_waarden import strategy_for
 
 CAT = codec.catalogue()
@@ -173,3 +175,20 @@ def test_codec_decodes_the_current_version_with_the_generated_reader_and_says_wh
         codec.decode(encoded + b"\x00")
     with pytest.raises(DecodeError, match="does not decode \\(IndexError\\)|cut short"):
         codec.decode(encoded[:-1])
+
+
+def test_times_and_dates_read_are_remembered_within_a_bound() -> None:
+    """A time or date converted from an int is remembered (a batch's events share recorded_at), the same value
+    fastavro gives; the memory empties when full, so a log of distinct times never grows it past the bound."""
+    sv = CAT.current("WerkprocesAfgetekend")
+    gezien = avro_lezer._GEZIEN.setdefault("timestamp-millis", {})
+    record = builders.afteken()
+    for i in range(avro_lezer.GEZIEN_MAX + 10):
+        tijd = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=i)
+        body = codec.encode("WerkprocesAfgetekend", dict(record, occurred_at=tijd))
+        assert (
+            codec.decode(body)[1]["occurred_at"]
+            == tijd
+            == _fastavro(sv.reading, body[codec.HEADER_LEN :])["occurred_at"]
+        )
+        assert 0 < len(gezien) <= avro_lezer.GEZIEN_MAX

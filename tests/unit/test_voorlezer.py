@@ -17,7 +17,7 @@ from consumers import voorlezer
 from consumers.voorlezer import FOUT, KLEIN, OK, ONLEESBAAR, TE_GROOT, Gelezen, TerPlekke, Voorleesproces, lees
 from registry.domein import pseudoniemen
 from registry.infra import codec
-from tests.support.builders import MBO, aanmelding, inschrijving
+from tests.support.builders import MBO, aanmelding, inschrijving, verklaring
 from tests.support.processen import verdwijnt
 from tests.support.validator_fakes import Rec
 
@@ -89,6 +89,19 @@ def test_the_reading_process_encodes_what_it_read_ahead(proces: Voorleesproces) 
     goede = [g for g in gelezen if g[0] == OK]
     assert goede and all(g[3] == codec.encode_romp(g[1], g[2]) is not None for g in goede)
     assert all(g[3] is None for g in gelezen if g[0] != OK)
+
+
+def test_no_body_is_encoded_ahead_for_a_record_the_judge_always_encodes_again() -> None:
+    """A verklaring gets its volgnummer from the judge, sealed persoonsgegevens are sealed again: their bodies
+    read ahead would be thrown away."""
+    for event_type, record in [
+        ("PraktijkverklaringUitgegeven", verklaring(["B1-K1-W1"])),
+        ("KandidaatAangemeld", dict(aanmelding(), persoonsgegevens=b"\x01verzegeld")),
+    ]:
+        soort, _, gelezen, romp = lees(codec.encode(event_type, record), None, LIMIET, SLEUTELS, romp=True)
+        assert (soort, romp) == (OK, None) and codec.encode_romp(event_type, gelezen) is not None
+    soort, _, gelezen, romp = lees(codec.encode("KandidaatAangemeld", aanmelding()), None, LIMIET, SLEUTELS, romp=True)
+    assert (soort, romp) == (OK, codec.encode_romp("KandidaatAangemeld", gelezen))
 
 
 @settings(max_examples=15, deadline=None)
