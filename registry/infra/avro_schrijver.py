@@ -36,6 +36,9 @@ _MAX = {"int": 2**31 - 1, "long": 2**63 - 1}
 _LOGISCH_IN = {"timestamp-millis": "dt.datetime", "timestamp-micros": "dt.datetime", "date": "dt.date"}
 
 
+GEZIEN_MAX = 4096  # dates and times remembered per writer, with their bytes
+
+
 class Anders(Exception):
     """The value is not one this writer is sure to write as fastavro does: the caller asks fastavro."""
 
@@ -74,6 +77,7 @@ class _Bron:
             "uuid": uuid,
             "_dubbel": struct.Struct("<d").pack,
             "_enkel": struct.Struct("<f").pack,
+            "_varint_bytes": _varint_bytes,
         }
 
     def functie(self, schema: Mapping[str, Any], naam: str, negeer: Collection[str]) -> tuple[str, dict[str, Any]]:
@@ -155,11 +159,26 @@ class _Bron:
             invoer = _LOGISCH_IN[t["logicalType"]]
         else:  # a logical type the registry does not use: its value as the type beneath it only
             return self.waarde(onder, ind, x)
-        regels = [f"{ind}if type({x}) is {invoer}:"]
-        if invoer == "dt.datetime":
-            regels.append(f"{ind}    if {x}.tzinfo is None: raise Anders")
-        regels.append(f"{ind}    {x} = {self.globaal(fn)}({x}, {self.globaal(t)})")
-        return regels + self.waarde(onder, ind, x)
+        if invoer == "uuid.UUID" or basis not in _MIN:
+            regels = [f"{ind}if type({x}) is {invoer}:", f"{ind}    {x} = {self.globaal(fn)}({x}, {self.globaal(t)})"]
+            return regels + self.waarde(onder, ind, x)
+        # a date or a time: its bytes remembered per value (bounded), a batch's events share their times
+        gezien, m, b = self.globaal({}), self.lokaal(), self.lokaal()
+        binnen = ind + "        "
+        return [
+            f"{ind}if type({x}) is {invoer}:",
+            f"{ind}    {b} = {gezien}.get({x})",
+            f"{ind}    if {b} is None:",
+            *([f"{binnen}if {x}.tzinfo is None: raise Anders"] if invoer == "dt.datetime" else []),
+            f"{binnen}{m} = {self.globaal(fn)}({x}, {self.globaal(t)})",
+            f"{binnen}if type({m}) is not int or not {_MIN[basis]} <= {m} <= {_MAX[basis]}: raise Anders",
+            f"{binnen}{b} = _varint_bytes(({m} << 1) ^ ({m} >> 63))",
+            f"{binnen}if len({gezien}) >= {GEZIEN_MAX}: {gezien}.clear()",
+            f"{binnen}{gezien}[{x}] = {b}",
+            f"{ind}    o += {b}",
+            f"{ind}else:",
+            *self.waarde(onder, ind + "    ", x),
+        ]
 
     def record(self, t: Mapping[str, Any], ind: str, x: str, negeer: tuple[str, ...]) -> list[str]:
         """The fields in order; a missing field takes its default (none: ``Anders``, fastavro says it is missing);
@@ -240,3 +259,13 @@ def _varint(ind: str, zigzag: str) -> list[str]:
         f"{ind}    while z > 127: o.append(z & 127 | 128); z >>= 7",
         f"{ind}    o.append(z)",
     ]
+
+
+def _varint_bytes(z: int) -> bytes:
+    """The varint of ``z`` (>= 0, zig-zagged already)."""
+    out = bytearray()
+    while z > 127:
+        out.append(z & 127 | 128)
+        z >>= 7
+    out.append(z)
+    return bytes(out)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from registry.domein.identifiers import Gecontroleerd
 from registry.infra import codec
-from registry.infra.avro_schrijver import Anders, schrijver
+from registry.infra.avro_schrijver import GEZIEN_MAX, Anders, schrijver
 from registry.infra.codec import EncodeError
 from tests.support import builders
 from tests.support.avro_waarden import strategy_for
@@ -257,3 +257,20 @@ def test_a_re_keyed_record_takes_the_generated_path(data: st.DataObject, event_t
     if sv.romp_schrijver is not None:
         romp = {k: v for k, v in record.items() if k not in codec.STAART}
         assert sv.romp_schrijver(record) == sv.header + _fastavro(sv.romp, romp)
+
+
+def test_dates_and_times_written_are_remembered_within_a_bound() -> None:
+    """A date or time's bytes are remembered per value (a batch's events share their times): the bytes fastavro
+    writes, whatever time comes; the memory empties when full, so distinct times never grow it past the bound."""
+    sv = CAT.current("WerkprocesAfgetekend")
+    assert sv.schrijver is not None
+    record = builders.afteken()
+    for i in range(GEZIEN_MAX + 10):
+        r = dict(record, occurred_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=7 * i))
+        assert sv.schrijver(r) == sv.header + _fastavro(sv.parsed, r)
+    herinnerd = [
+        v
+        for v in sv.schrijver.__globals__.values()
+        if isinstance(v, dict) and v and all(isinstance(k, dt.datetime) for k in v)
+    ]
+    assert herinnerd and all(len(v) <= GEZIEN_MAX for v in herinnerd)
