@@ -105,6 +105,13 @@ _RECORD_SLEUTEL = (
     "INSERT INTO {s}.record_sleutels (deelnemer, sleutel) VALUES (:deelnemer, floor(random() * 256)::smallint) "
     "ON CONFLICT (deelnemer) DO NOTHING"
 )
+# ... for a batch's run of them at once: a deelnemer listed twice gets one key (DO NOTHING skips the second, as it
+# does row by row), one draw each
+_RECORD_SLEUTELS_SAMEN = (
+    "INSERT INTO {s}.record_sleutels (deelnemer, sleutel) "
+    "SELECT r.deelnemer, floor(random() * 256)::smallint FROM jsonb_to_recordset(CAST(:rijen AS jsonb)) AS r(deelnemer text) "
+    "ON CONFLICT (deelnemer) DO NOTHING"
+)
 # an erasure moves the key to the replacement value (so every published number stays as it was); a replay that
 # drew a key for the replacement value anew leaves the live one, and the pseudonym's row goes
 _RECORD_SLEUTEL_WIS = (
@@ -172,7 +179,7 @@ def _base(r: Record) -> dict[str, Any]:
 
 def record_sleutel(deelnemer: str) -> Change:
     """The deelnemer's record key, drawn if they have none yet."""
-    return Change(_RECORD_SLEUTEL, {"deelnemer": deelnemer})
+    return Change(_RECORD_SLEUTEL, {"deelnemer": deelnemer}, samen=_RECORD_SLEUTELS_SAMEN)
 
 
 def _aanmelding(r: Record, b: dict[str, Any]) -> list[Change]:

@@ -56,6 +56,9 @@ class Change(NamedTuple):
     table: str = ""
     key: tuple[str, ...] = ()
     conflict: str = ""
+    # the same change for a whole run of them in one statement: its ``:rijen`` is the run's params as one JSON
+    # array, so a run costs one statement instead of one per row (a run of one still goes as ``sql``)
+    samen: str = ""
 
 
 def insert(

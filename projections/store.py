@@ -11,6 +11,7 @@ resumes from it (Kafka's committed offsets are not used).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -149,6 +150,8 @@ def _run(conn: Connection, schema: str, runs: list[list[Change]], *, direct: boo
         if run[0].table and len(run) > 1:
             for part in _chunks(run):
                 _insert_rows(conn, schema, part, direct=direct and _direct(run))
+        elif run[0].samen and len(run) > 1:
+            conn.execute(text(sql(run[0].samen, schema)), {"rijen": json.dumps([dict(c.params) for c in run])})
         else:
             params = [dict(c.params) for c in run]
             conn.execute(text(sql(run[0].sql, schema)), params if len(params) > 1 else params[0])

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 
 from consumers import projector, replay
-from projections import queries, store
+from projections import feiten, queries, store
 from projections.catalogus import ALL
 from registry.domein import events
 from registry.infra import codec
@@ -574,6 +574,22 @@ def test_a_read_model_older_than_the_record_keys_gets_them_when_a_projector_star
     assert set(sleutels) == set(gezien) and len(set(sleutels.values())) > 1
     projector.project(setup.config, ["feiten"], once=True)  # a no-op once filled
     assert _record_sleutels(conn, setup.schema) == sleutels
+
+
+def test_a_run_of_record_keys_is_one_statement_and_keeps_the_keys_there_are(setup: Setup, conn: Connection) -> None:
+    """A batch's record-key inserts go as one statement (``Change.samen``): a deelnemer new to the read model gets
+    one key drawn at random, one listed twice gets one, and one that has a key keeps it."""
+    er = _record_sleutels(conn, setup.schema)
+    nieuw = [f"{i:064x}" for i in range(40)]
+    changes = [feiten.record_sleutel(d) for d in nieuw + nieuw[:5] + sorted(er)[:2]]
+    statements: list[tuple[str, bool]] = []  # (statement, executemany)
+    with setup.engine.begin() as c:
+        event.listen(c, "before_cursor_execute", lambda *a: statements.append((a[2], a[5])))
+        assert store.execute(c, setup.schema, changes) == len(changes)
+    assert [many for s, many in statements if "record_sleutels" in s] == [False]  # one statement, not one a row
+    na = _record_sleutels(conn, setup.schema)
+    assert set(na) == set(er) | set(nieuw) and {d: na[d] for d in er} == er
+    assert all(0 <= na[d] <= 255 for d in nieuw) and len({na[d] for d in nieuw}) > 1  # drawn, not one value
 
 
 def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) -> None:
