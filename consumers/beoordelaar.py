@@ -120,15 +120,12 @@ class Beoordelaar:
         if record.get("event_id") in self.memory.staat.event_ids or record.get("event_id") in self.memory.plaats:
             self.tellers.tel(metrics.SUBMISSIONS, "duplicaat")  # a resubmission (accepted or parked): a silent no-op
             return []
-        nieuw = Geparkeerd(
+        nieuw = Geparkeerd.aangekomen(
             str(record["event_id"]),
             event_type,
             partner,
             record.get("deelnemer"),
             self.memory.plaats.volgende,
-            (),
-            "",
-            "",
             now,
             rec.value,
             rec.key,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from registry.domein.handlers import EventHandlers
-from registry.domein.regels import Besluit, afgetekend_sleutel, beoordeel
+from registry.domein.regels import AANVAARD, Besluit, afgetekend_sleutel, beoordeel
 from registry.domein.relaties import aanmelding_sleutel, verwijdering_sleutel
 from registry.domein.staat import Staat
 
@@ -48,6 +48,41 @@ class Geparkeerd:
     key: bytes | None = None
     bron: Mapping[str, Any] = field(default_factory=dict)  # ingress topic / partition / offset
     record: Record | None = field(default=None, compare=False)  # decoded, filled by the validator
+
+    @classmethod
+    def aangekomen(
+        cls,
+        event_id: str,
+        event_type: str,
+        partner: str,
+        deelnemer: str | None,
+        volgorde: int,
+        parked_at: dt.datetime,
+        waarde: bytes,
+        key: bytes | None,
+        bron: Mapping[str, Any],
+        record: Record,
+    ) -> Geparkeerd:
+        """A new arrival, waiting for nothing yet: what the constructor makes of these, without a frozen
+        dataclass's ``object.__setattr__`` per field (the validator makes one per ingress record: 2.9 µs for the
+        13 fields, ~0.4 µs so; tests/unit/test_parkeren.py checks both give the same fields)."""
+        g = object.__new__(cls)
+        g.__dict__.update(
+            event_id=event_id,
+            event_type=event_type,
+            partner=partner,
+            deelnemer=deelnemer,
+            volgorde=volgorde,
+            wacht_op=(),
+            reden="",
+            melding="",
+            parked_at=parked_at,
+            waarde=waarde,
+            key=key,
+            bron=bron,
+            record=record,
+        )
+        return g
 
     @property
     def stroom(self) -> tuple[str, str] | None:
@@ -231,6 +266,9 @@ class Uitkomst:
     wacht_op: tuple[str, ...] = ()
 
 
+AANVAARD_UITKOMST = Uitkomst("accepteer", AANVAARD)  # shared, as ``regels.AANVAARD``
+
+
 def beslis(
     staat: Staat,
     plaats: Parkeerplaats,
@@ -255,6 +293,8 @@ def beslis(
                 (f"na:{eerder.event_id}",),
             )
     b = beoordeel(staat, event_type, r, partner, now)
+    if b is AANVAARD:
+        return AANVAARD_UITKOMST
     if b.geaccepteerd:
         return Uitkomst("accepteer", b)
     if b.wacht_op:

@@ -67,6 +67,11 @@ class Besluit:
         return self.reden in HERSTELBAAR
 
 
+# an acceptance without warnings or volgnummer, as most are: one shared (immutable) value, not a frozen dataclass
+# made per event
+AANVAARD = Besluit()
+
+
 def beoordeel(staat: Staat, event_type: str, r: Record, ingress_partner: str, now: dt.datetime) -> Besluit:
     """Checks in this order, so what a partner reads back never depends on whom the registry knows: the record
     itself (no look-up), whether this partner KIND may publish the type, then erasure and the relation with the
@@ -87,6 +92,8 @@ def beoordeel(staat: Staat, event_type: str, r: Record, ingress_partner: str, no
         # a bug in a rule (a KeyError from a typo, ...) is the registry's error, never a refusal the partner
         # would act on: the validator dead-letters the record as an internal error. No record text in the message.
         raise RegelFout(f"the rules for {event_type} failed ({type(exc).__name__})") from exc
+    if not ctx.warnings and ctx.volgnummer is None:
+        return AANVAARD
     return Besluit(None, "", tuple(ctx.warnings), ctx.volgnummer)
 
 

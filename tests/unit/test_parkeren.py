@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
@@ -253,3 +254,14 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations_are_refused_with_the_cause(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         duur(text)
+
+
+def test_a_new_arrival_made_the_quick_way_is_what_the_constructor_makes() -> None:
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    velden = ("e1", "WerkprocesAfgetekend", "mbo.x", "d" * 64, 7)
+    rest = (b"waarde", b"sleutel", {"topic": "t", "partition": 1, "offset": 2}, {"event_id": "e1"})
+    snel = Geparkeerd.aangekomen(*velden, now, *rest)
+    gewoon = Geparkeerd(*velden, (), "", "", now, *rest)
+    assert vars(snel) == vars(gewoon) and snel == gewoon  # every field, the record too
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snel.reden = "x"  # type: ignore[misc]
