@@ -5,7 +5,7 @@
 Steps (``--steps``; all by default):
 
 producer    Publisher.publish_batch (encode + key + send, acks=all, idempotent) vs kafka-python sending the same
-            pre-encoded bytes with the same settings. Goal >= 0.8.
+            pre-encoded bytes with the same settings to the same partitions (worked out ahead). Goal >= 0.8.
 validator   Validator (decode, judge with parking, transactional append, state to PostgreSQL) vs a kafka-python
             *transactional copy* of the same ingress records (consume read_committed, produce the same bytes,
             send_offsets_to_transaction, commit) at its best records-per-transaction of ``--txn-sizes``. Goal >= 0.6.

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from itertools import count
 from typing import Any
 
 import fastavro._read
+
+from registry.infra.avro_bron import Bron, Onbekend, compileer
 
 # (data, start) -> (record, the position after it): past the end of ``data`` when bytes were missing
 Lezer = Callable[[bytes, int], tuple[dict[str, Any], int]]
@@ -27,71 +28,31 @@ Lezer = Callable[[bytes, int], tuple[dict[str, Any], int]]
 _GEZIEN: dict[str, dict[int, Any]] = {}
 GEZIEN_MAX = 4096
 
-_PRIMITIEF = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
-
-
-class _Onbekend(Exception):
-    """A schema construct this generator does not read (the caller keeps fastavro)."""
-
 
 def lezer(schema: Mapping[str, Any], naam: str = "lees") -> Lezer | None:
     """A function ``(data, start) -> (record, end)`` reading one record of the parsed ``schema`` at ``data[start:]``
     (``end`` past ``len(data)``: the bytes ended inside it); None when the schema uses something it does not read."""
     try:
         bron, globalen = _Bron().functie(schema, naam)
-    except _Onbekend:
+    except Onbekend:
         return None
-    ns: dict[str, Any] = dict(globalen)
-    exec(compile(bron, f"<avro_lezer {naam}>", "exec"), ns)  # noqa: S102 - source generated from our own schemas
-    functie: Lezer = ns[naam]
+    functie: Lezer = compileer(bron, globalen, f"<avro_lezer {naam}>", naam)
     return functie
 
 
-class _Bron:
+class _Bron(Bron):
     """Builds the source of one reader: straight-line code, a local per value."""
 
     def __init__(self) -> None:
-        self.nummers = count()
-        self.benoemd: dict[str, Any] = {}  # full name -> schema, for references to named types
-        self.bezig: set[str] = set()  # records being generated: a reference to one is a recursive type
-        self.globalen: dict[str, Any] = {
-            "_dubbel": struct.Struct("<d").unpack_from,
-            "_enkel": struct.Struct("<f").unpack_from,
-        }
+        super().__init__({"_dubbel": struct.Struct("<d").unpack_from, "_enkel": struct.Struct("<f").unpack_from})
 
     def functie(self, schema: Mapping[str, Any], naam: str) -> tuple[str, dict[str, Any]]:
         if schema.get("type") != "record":
-            raise _Onbekend("not a record")
+            raise Onbekend("not a record")
         regels = [f"def {naam}(d, p):"]
         regels += self.waarde(schema, "    ", "r")
         regels.append("    return r, p")
         return "\n".join(regels) + "\n", self.globalen
-
-    def lokaal(self) -> str:
-        return f"v{next(self.nummers)}"
-
-    def waarde(self, t: Any, ind: str, doel: str) -> list[str]:
-        """Lines that read one value of type ``t`` at ``p`` into the local ``doel`` and move ``p`` past it."""
-        if isinstance(t, str) and t in self.benoemd:
-            if t in self.bezig:
-                raise _Onbekend(f"recursive type {t}")
-            return self.waarde(self.benoemd[t], ind, doel)
-        if isinstance(t, list):
-            return self.unie(t, ind, doel)
-        if isinstance(t, Mapping):
-            if "logicalType" in t:
-                return self.logisch(t, ind, doel)
-            soort = t.get("type")
-            if soort in _PRIMITIEF:
-                return self.waarde(soort, ind, doel)
-            if soort == "record":
-                return self.record(t, ind, doel)
-            if soort == "enum":
-                return self.enum(t, ind, doel)
-            if soort in ("array", "map"):
-                return self.blokken(t, ind, doel)
-            raise _Onbekend(str(soort))
-        return self.primitief(t, ind, doel)
 
     def primitief(self, t: Any, ind: str, doel: str) -> list[str]:
         if t in ("int", "long"):
@@ -120,7 +81,7 @@ class _Bron:
             return [f"{ind}{doel} = _dubbel(d, p)[0]; p += 8"]
         if t == "float":
             return [f"{ind}{doel} = _enkel(d, p)[0]; p += 4"]
-        raise _Onbekend(repr(t))
+        raise Onbekend(repr(t))
 
     def logisch(self, t: Mapping[str, Any], ind: str, doel: str) -> list[str]:
         # fastavro's own conversion (the one its reader would call), so both give the same value
@@ -146,18 +107,15 @@ class _Bron:
         ]
 
     def record(self, t: Mapping[str, Any], ind: str, doel: str) -> list[str]:
-        self.benoemd[t["name"]] = t
-        self.bezig.add(t["name"])
         regels, paren = [], []
-        for veld in t["fields"]:
+        for veld in self.velden(t):
             lokaal = self.lokaal()
             regels += self.waarde(veld["type"], ind, lokaal)
             paren.append(f"{veld['name']!r}: {lokaal}")
-        self.bezig.discard(t["name"])
+        self.klaar(t)
         return regels + [f"{ind}{doel} = {{{', '.join(paren)}}}"]
 
     def enum(self, t: Mapping[str, Any], ind: str, doel: str) -> list[str]:
-        self.benoemd[t["name"]] = t
         index = self.lokaal()
         symbolen = tuple(t["symbols"])
         return _varint(ind, index) + [

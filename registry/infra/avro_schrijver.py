@@ -20,10 +20,11 @@ import datetime as dt
 import struct
 import uuid
 from collections.abc import Callable, Collection, Mapping
-from itertools import count
 from typing import Any
 
 import fastavro._logical_writers
+
+from registry.infra.avro_bron import Bron, Onbekend, compileer
 
 # record -> its bytes (after ``kop``); raises (``Anders`` or another exception) where fastavro is to decide
 Schrijver = Callable[[Mapping[str, Any]], bytes]
@@ -43,10 +44,6 @@ class Anders(Exception):
     """The value is not one this writer is sure to write as fastavro does: the caller asks fastavro."""
 
 
-class _Onbekend(Exception):
-    """A schema construct this generator does not write (the caller keeps fastavro)."""
-
-
 def schrijver(
     schema: Mapping[str, Any], naam: str = "schrijf", kop: bytes = b"", negeer: Collection[str] = ()
 ) -> Schrijver | None:
@@ -55,69 +52,35 @@ def schrijver(
     extra fields): ``codec.encode_romp`` writes a record without the registry's last two fields."""
     try:
         bron, globalen = _Bron().functie(schema, naam, negeer)
-    except _Onbekend:
+    except Onbekend:
         return None
-    ns: dict[str, Any] = {**globalen, "_kop": bytes(kop)}
-    exec(compile(bron, f"<avro_schrijver {naam}>", "exec"), ns)  # noqa: S102 - source generated from our own schemas
-    functie: Schrijver = ns[naam]
+    functie: Schrijver = compileer(bron, {**globalen, "_kop": bytes(kop)}, f"<avro_schrijver {naam}>", naam)
     return functie
 
 
-class _Bron:
+class _Bron(Bron):
     """Builds the source of one writer: straight-line code appending to ``o``, a local per value."""
 
     def __init__(self) -> None:
-        self.nummers = count()
-        self.benoemd: dict[str, Any] = {}  # full name -> schema, for references to named types
-        self.bezig: set[str] = set()  # records being generated: a reference to one is a recursive type
-        self.globalen: dict[str, Any] = {
-            "Anders": Anders,
-            "_M": object(),  # a field missing from the record
-            "dt": dt,
-            "uuid": uuid,
-            "_dubbel": struct.Struct("<d").pack,
-            "_enkel": struct.Struct("<f").pack,
-            "_varint_bytes": _varint_bytes,
-        }
+        super().__init__(
+            {
+                "Anders": Anders,
+                "_M": object(),  # a field missing from the record
+                "dt": dt,
+                "uuid": uuid,
+                "_dubbel": struct.Struct("<d").pack,
+                "_enkel": struct.Struct("<f").pack,
+                "_varint_bytes": _varint_bytes,
+            }
+        )
 
     def functie(self, schema: Mapping[str, Any], naam: str, negeer: Collection[str]) -> tuple[str, dict[str, Any]]:
         if schema.get("type") != "record":
-            raise _Onbekend("not a record")
+            raise Onbekend("not a record")
         regels = [f"def {naam}(r):", "    if not isinstance(r, dict): raise Anders", "    o = bytearray(_kop)"]
-        regels += self.record(schema, "    ", "r", tuple(negeer))
+        regels += self.velden_van(schema, "    ", "r", tuple(negeer))
         regels.append("    return bytes(o)")
         return "\n".join(regels) + "\n", self.globalen
-
-    def lokaal(self) -> str:
-        return f"v{next(self.nummers)}"
-
-    def globaal(self, waarde: Any) -> str:
-        naam = f"_g{len(self.globalen)}"
-        self.globalen[naam] = waarde
-        return naam
-
-    def waarde(self, t: Any, ind: str, x: str) -> list[str]:
-        """Lines that write the value in the local ``x`` as type ``t`` (or raise ``Anders``)."""
-        if isinstance(t, str) and t in self.benoemd:
-            if t in self.bezig:
-                raise _Onbekend(f"recursive type {t}")
-            return self.waarde(self.benoemd[t], ind, x)
-        if isinstance(t, list):
-            return self.unie(t, ind, x)
-        if isinstance(t, Mapping):
-            if "logicalType" in t:
-                return self.logisch(t, ind, x)
-            soort = t.get("type")
-            if soort in _MIN or soort in ("null", "boolean", "string", "bytes", "double", "float"):
-                return self.waarde(soort, ind, x)
-            if soort == "record":
-                return [f"{ind}if not isinstance({x}, dict): raise Anders", *self.record(t, ind, x, ())]
-            if soort == "enum":
-                return self.enum(t, ind, x)
-            if soort in ("array", "map"):
-                return self.blokken(t, ind, x)
-            raise _Onbekend(str(soort))
-        return self.primitief(t, ind, x)
 
     def primitief(self, t: Any, ind: str, x: str) -> list[str]:
         if t in _MIN:
@@ -144,7 +107,7 @@ class _Bron:
         if t in ("double", "float"):
             pack = "_dubbel" if t == "double" else "_enkel"
             return [f"{ind}if type({x}) is not float: raise Anders", f"{ind}o += {pack}({x})"]
-        raise _Onbekend(repr(t))
+        raise Onbekend(repr(t))
 
     def logisch(self, t: Mapping[str, Any], ind: str, x: str) -> list[str]:
         onder = {k: v for k, v in t.items() if k != "logicalType"}
@@ -180,14 +143,15 @@ class _Bron:
             *self.waarde(onder, ind + "    ", x),
         ]
 
-    def record(self, t: Mapping[str, Any], ind: str, x: str, negeer: tuple[str, ...]) -> list[str]:
+    def record(self, t: Mapping[str, Any], ind: str, x: str) -> list[str]:
+        return [f"{ind}if not isinstance({x}, dict): raise Anders", *self.velden_van(t, ind, x, ())]
+
+    def velden_van(self, t: Mapping[str, Any], ind: str, x: str, negeer: tuple[str, ...]) -> list[str]:
         """The fields in order; a missing field takes its default (none: ``Anders``, fastavro says it is missing);
         a key that is no field (but those in ``negeer``) is an extra field: ``Anders``."""
-        self.benoemd[t["name"]] = t
-        self.bezig.add(t["name"])
         mist = self.lokaal()
         regels = [f"{ind}{mist} = 0"]
-        for veld in t["fields"]:
+        for veld in self.velden(t):
             v = self.lokaal()
             regels.append(f"{ind}{v} = {x}.get({veld['name']!r}, _M)")
             regels.append(f"{ind}if {v} is _M:")
@@ -196,12 +160,11 @@ class _Bron:
             else:
                 regels.append(f"{ind}    raise Anders")
             regels += self.waarde(veld["type"], ind, v)
-        self.bezig.discard(t["name"])
+        self.klaar(t)
         genegeerd = "".join(f" - ({k!r} in {x})" for k in negeer)
         return regels + [f"{ind}if len({x}) + {mist}{genegeerd} != {len(t['fields'])}: raise Anders"]
 
     def enum(self, t: Mapping[str, Any], ind: str, x: str) -> list[str]:
-        self.benoemd[t["name"]] = t
         index = self.lokaal()
         symbolen = self.globaal({s: i for i, s in enumerate(t["symbols"])})
         return [
@@ -215,7 +178,7 @@ class _Bron:
         and, in a union of null and one other type, any other value as that type."""
         soorten = [tak for tak in takken if tak != "null"]
         if len(soorten) > 1 or len(takken) > 2:
-            raise _Onbekend("a union of more than null and one type")
+            raise Onbekend("a union of more than null and one type")
         regels = []
         if "null" in takken:
             regels.append(f"{ind}if {x} is None: o.append({takken.index('null') << 1})")

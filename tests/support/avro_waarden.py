@@ -1,11 +1,20 @@
-"""Values of an Avro type for property tests, as fastavro reads them back (aware UTC datetimes, dates)."""
+"""Values of an Avro type for property tests, as fastavro reads them back (aware UTC datetimes, dates), and the
+catalogue's schema versions they are drawn for."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+from registry.infra import codec
+
+CAT = codec.catalogue()
+# every (event type, version) the catalogue holds: the generated readers and writers are tested on each
+VERSIES = sorted((sv.event_type, sv.version) for sv in CAT.by_fingerprint.values())
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def strategy_for(typ: Any, named: dict[str, Any] | None = None) -> st.SearchStrategy[Any]:

@@ -9,18 +9,14 @@ from typing import Any
 
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.infra import avro_lezer, codec
 from registry.infra.avro_lezer import lezer
 from registry.infra.codec import DecodeError
 from tests.support import builders
-from tests.support.avro_waarden import strategy_for
-
-CAT = codec.catalogue()
-VERSIES = sorted((sv.event_type, sv.version) for sv in CAT.by_fingerprint.values())
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from tests.support.avro_waarden import CAT, SETTINGS, VERSIES, strategy_for
 
 # what the registry's schemas do not use, or use once: the generator reads it all the same
 ALLES = parse_schema(

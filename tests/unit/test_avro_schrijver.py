@@ -22,11 +22,7 @@ from registry.infra import codec
 from registry.infra.avro_schrijver import GEZIEN_MAX, Anders, schrijver
 from registry.infra.codec import EncodeError
 from tests.support import builders
-from tests.support.avro_waarden import strategy_for
-
-CAT = codec.catalogue()
-VERSIES = sorted((sv.event_type, sv.version) for sv in CAT.by_fingerprint.values())
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from tests.support.avro_waarden import CAT, SETTINGS, VERSIES, strategy_for
 
 # what the registry's schemas do not use, or use once: the generator writes it all the same
 ALLES = parse_schema(
