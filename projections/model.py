@@ -45,7 +45,7 @@ class Message(NamedTuple):
 class Change(NamedTuple):
     """One parameterised SQL statement; ``{s}`` in ``sql`` is the schema.
 
-    Consecutive changes with the same ``sql`` are executed as one executemany. A NamedTuple, not a frozen
+    Consecutive changes with the same ``sql`` are executed as one executemany (or as one statement, ``samen``). A NamedTuple, not a frozen
     dataclass: a projection makes two or three per event, and a frozen dataclass's ``__init__`` (a
     ``object.__setattr__`` per field) was a tenth of the projector's time."""
 

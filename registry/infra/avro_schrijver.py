@@ -37,7 +37,10 @@ _MAX = {"int": 2**31 - 1, "long": 2**63 - 1}
 _LOGISCH_IN = {"timestamp-millis": "dt.datetime", "timestamp-micros": "dt.datetime", "date": "dt.date"}
 
 
-GEZIEN_MAX = 4096  # dates and times remembered per writer, with their bytes
+# per logical type over an int (``long-timestamp-millis``, ``int-date``, ...): a date or time -> its bytes, shared by
+# every writer, emptied when full
+_GEZIEN: dict[str, dict[Any, bytes]] = {}
+GEZIEN_MAX = 4096
 
 
 class Anders(Exception):
@@ -125,8 +128,10 @@ class _Bron(Bron):
         if invoer == "uuid.UUID" or basis not in _MIN:
             regels = [f"{ind}if type({x}) is {invoer}:", f"{ind}    {x} = {self.globaal(fn)}({x}, {self.globaal(t)})"]
             return regels + self.waarde(onder, ind, x)
-        # a date or a time: its bytes remembered per value (bounded), a batch's events share their times
-        gezien, m, b = self.globaal({}), self.lokaal(), self.lokaal()
+        # a date or a time: its bytes remembered per value (bounded), a batch's events share their times; one
+        # memory per logical type, shared by every writer (the same value gives the same bytes in any of them)
+        gezien = self.globaal(_GEZIEN.setdefault(f"{basis}-{t['logicalType']}", {}))
+        m, b = self.lokaal(), self.lokaal()
         binnen = ind + "        "
         return [
             f"{ind}if type({x}) is {invoer}:",

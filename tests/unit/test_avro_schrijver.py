@@ -54,6 +54,10 @@ ALLES = parse_schema(
             },
             {"name": "meer", "type": {"type": "array", "items": "t.Binnen"}},
             {"name": "met_standaard", "type": "string", "default": "x"},
+            # logical types in a union: fastavro picks the branch by validating the value (a UUID, a date, a time)
+            {"name": "misschien_id", "type": ["null", {"type": "string", "logicalType": "uuid"}]},
+            {"name": "misschien_dag", "type": ["null", {"type": "int", "logicalType": "date"}]},
+            {"name": "misschien_tijd", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]},
         ],
     }
 )
