@@ -9,6 +9,12 @@ from typing import Any
 
 PRIMITIEF = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 
+# what a generated function remembers of a date or time (a batch's events share recorded_at, a deelnemer's events
+# their dates): per name (the reader's and the writer's per logical type) one memory shared by every function,
+# emptied when it holds GEZIEN_MAX values (the values are immutable)
+GEZIEN: dict[str, dict[Any, Any]] = {}
+GEZIEN_MAX = 4096
+
 
 class Onbekend(Exception):
     """A schema construct the generator does not handle (the caller keeps fastavro)."""
@@ -55,6 +61,18 @@ class Bron:
                 return self.blokken(t, ind, x)
             raise Onbekend(str(soort))
         return self.primitief(t, ind, x)
+
+    def onthouden(self, naam: str, sleutel: str, doel: str, ind: str, berekening: list[str]) -> list[str]:
+        """Lines that set ``doel`` to what the memory ``naam`` holds for ``sleutel``, else run ``berekening``
+        (lines that set ``doel``) and remember it."""
+        g = self.globaal(GEZIEN.setdefault(naam, {}))
+        return [
+            f"{ind}{doel} = {g}.get({sleutel})",
+            f"{ind}if {doel} is None:",
+            *berekening,
+            f"{ind}    if len({g}) >= {GEZIEN_MAX}: {g}.clear()",
+            f"{ind}    {g}[{sleutel}] = {doel}",
+        ]
 
     def velden(self, t: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """A record's fields, the record known by its name from here on (a recursive reference: ``Onbekend``)."""

@@ -23,11 +23,6 @@ from registry.infra.avro_bron import Bron, Onbekend, compileer
 # (data, start) -> (record, the position after it): past the end of ``data`` when bytes were missing
 Lezer = Callable[[bytes, int], tuple[dict[str, Any], int]]
 
-# per logical type on an int (timestamp-millis, date, ...): int -> the value fastavro's converter made of it, shared
-# by every reader (the values are immutable); emptied when full
-_GEZIEN: dict[str, dict[int, Any]] = {}
-GEZIEN_MAX = 4096
-
 
 def lezer(schema: Mapping[str, Any], naam: str = "lees") -> Lezer | None:
     """A function ``(data, start) -> (record, end)`` reading one record of the parsed ``schema`` at ``data[start:]``
@@ -96,15 +91,11 @@ class _Bron(Bron):
         omzetten = f"{naam}({ruw}, {naam}_schema, None)"
         if t["type"] not in ("int", "long"):
             return self.waarde(onder, ind, ruw) + [f"{ind}{doel} = {omzetten}"]
-        # a time or date from an int, remembered: a batch's events share recorded_at, a deelnemer's their dates
-        self.globalen[naam + "_gezien"] = _GEZIEN.setdefault(t["logicalType"], {})
-        return self.waarde(onder, ind, ruw) + [
-            f"{ind}{doel} = {naam}_gezien.get({ruw})",
-            f"{ind}if {doel} is None:",
-            f"{ind}    {doel} = {omzetten}",
-            f"{ind}    if len({naam}_gezien) >= {GEZIEN_MAX}: {naam}_gezien.clear()",
-            f"{ind}    {naam}_gezien[{ruw}] = {doel}",
-        ]
+        # a time or date from an int: the value, remembered per int (avro_bron.GEZIEN)
+        geheugen = f"lees {t['logicalType']}"
+        return self.waarde(onder, ind, ruw) + self.onthouden(
+            geheugen, ruw, doel, ind, [f"{ind}    {doel} = {omzetten}"]
+        )
 
     def record(self, t: Mapping[str, Any], ind: str, doel: str) -> list[str]:
         regels, paren = [], []

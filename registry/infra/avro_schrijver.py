@@ -37,12 +37,6 @@ _MAX = {"int": 2**31 - 1, "long": 2**63 - 1}
 _LOGISCH_IN = {"timestamp-millis": "dt.datetime", "timestamp-micros": "dt.datetime", "date": "dt.date"}
 
 
-# per logical type over an int (``long-timestamp-millis``, ``int-date``, ...): a date or time -> its bytes, shared by
-# every writer, emptied when full
-_GEZIEN: dict[str, dict[Any, bytes]] = {}
-GEZIEN_MAX = 4096
-
-
 class Anders(Exception):
     """The value is not one this writer is sure to write as fastavro does: the caller asks fastavro."""
 
@@ -128,21 +122,20 @@ class _Bron(Bron):
         if invoer == "uuid.UUID" or basis not in _MIN:
             regels = [f"{ind}if type({x}) is {invoer}:", f"{ind}    {x} = {self.globaal(fn)}({x}, {self.globaal(t)})"]
             return regels + self.waarde(onder, ind, x)
-        # a date or a time: its bytes remembered per value (bounded), a batch's events share their times; one
-        # memory per logical type, shared by every writer (the same value gives the same bytes in any of them)
-        gezien = self.globaal(_GEZIEN.setdefault(f"{basis}-{t['logicalType']}", {}))
+        # a date or a time: its bytes, remembered per value (avro_bron.GEZIEN); the same value gives the same bytes
+        # in any writer
         m, b = self.lokaal(), self.lokaal()
         binnen = ind + "        "
-        return [
-            f"{ind}if type({x}) is {invoer}:",
-            f"{ind}    {b} = {gezien}.get({x})",
-            f"{ind}    if {b} is None:",
+        berekening = [
             *([f"{binnen}if {x}.tzinfo is None: raise Anders"] if invoer == "dt.datetime" else []),
             f"{binnen}{m} = {self.globaal(fn)}({x}, {self.globaal(t)})",
             f"{binnen}if type({m}) is not int or not {_MIN[basis]} <= {m} <= {_MAX[basis]}: raise Anders",
             f"{binnen}{b} = _varint_bytes(({m} << 1) ^ ({m} >> 63))",
-            f"{binnen}if len({gezien}) >= {GEZIEN_MAX}: {gezien}.clear()",
-            f"{binnen}{gezien}[{x}] = {b}",
+        ]
+        geheugen = f"schrijf {basis}-{t['logicalType']}"
+        return [
+            f"{ind}if type({x}) is {invoer}:",
+            *self.onthouden(geheugen, x, b, ind + "    ", berekening),
             f"{ind}    o += {b}",
             f"{ind}else:",
             *self.waarde(onder, ind + "    ", x),

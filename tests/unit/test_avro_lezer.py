@@ -12,7 +12,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.infra import avro_lezer, codec
+from registry.infra import avro_bron, codec
 from registry.infra.avro_lezer import lezer
 from registry.infra.codec import DecodeError
 from tests.support import builders
@@ -177,9 +177,9 @@ def test_times_and_dates_read_are_remembered_within_a_bound() -> None:
     """A time or date converted from an int is remembered (a batch's events share recorded_at), the same value
     fastavro gives; the memory empties when full, so a log of distinct times never grows it past the bound."""
     sv = CAT.current("WerkprocesAfgetekend")
-    gezien = avro_lezer._GEZIEN.setdefault("timestamp-millis", {})
+    gezien = avro_bron.GEZIEN.setdefault("lees timestamp-millis", {})
     record = builders.afteken()
-    for i in range(avro_lezer.GEZIEN_MAX + 10):
+    for i in range(avro_bron.GEZIEN_MAX + 10):
         tijd = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=i)
         body = codec.encode("WerkprocesAfgetekend", dict(record, occurred_at=tijd))
         assert (
@@ -187,4 +187,4 @@ def test_times_and_dates_read_are_remembered_within_a_bound() -> None:
             == tijd
             == _fastavro(sv.reading, body[codec.HEADER_LEN :])["occurred_at"]
         )
-        assert 0 < len(gezien) <= avro_lezer.GEZIEN_MAX
+        assert 0 < len(gezien) <= avro_bron.GEZIEN_MAX

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from registry.domein.identifiers import Gecontroleerd
 from registry.infra import codec
-from registry.infra.avro_schrijver import GEZIEN_MAX, Anders, schrijver
+from registry.infra.avro_bron import GEZIEN_MAX
+from registry.infra.avro_schrijver import Anders, schrijver
 from registry.infra.codec import EncodeError
 from tests.support import builders
 from tests.support.avro_waarden import CAT, SETTINGS, VERSIES, strategy_for
