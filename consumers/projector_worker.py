@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -32,7 +32,7 @@ from consumers.records import (
     staged_events,
 )
 from projections import store
-from projections.model import Change, Message, Projection, StagedEvent, TopicKind
+from projections.model import Change, Message, Projection, TopicKind
 from registry.domein import rotatie
 from registry.infra import heap, metrics, pseudoniem_rotatie, topics
 from registry.infra.kafka import client_config, posities
@@ -46,6 +46,13 @@ class _Moved(Exception):
 
 # what the writer thread writes for one projection: its row changes (the live path), or its part of a bulk batch
 Werk = list[Change] | BulkShare
+
+
+class Gestaagd(NamedTuple):
+    """A bulk batch's staging rows: their ``COPY`` stream (``store.copy_data``) and the first offset per partition."""
+
+    data: bytes
+    eerste: dict[int, int]
 
 
 class Worker:
@@ -255,7 +262,7 @@ class Worker:
         decoded = self._nieuwste_pseudoniemen(decode(polled, self.kinds, self.lean if bulk else ()))
         n = sum(len(v) for v in decoded.values())
         shares = {t.projection.name: self._share(t, decoded) for t in self.tracks}
-        staged: list[StagedEvent] = []
+        staged: Gestaagd | None = None
         werk: dict[str, Werk]
         if bulk:
             werk, staged = self._bulk(shares)
@@ -363,31 +370,37 @@ class Worker:
             else:
                 return polled
 
-    def _bulk(self, shares: dict[str, Poll]) -> tuple[dict[str, Werk], list[StagedEvent]]:
-        """Every projection's part of a bulk batch, and the staging rows (each event once, for all of them)."""
+    def _bulk(self, shares: dict[str, Poll]) -> tuple[dict[str, Werk], Gestaagd | None]:
+        """Every projection's part of a bulk batch, and the staging rows (each event once, for all of them) as
+        the ``COPY`` stream the writer thread sends as it is."""
         werk: dict[str, Werk] = {}
         staged: list[Message] = []
         for t in self.tracks:
             part, mine = bulk_share(t.projection, shares[t.projection.name].messages)
             werk[t.projection.name] = part
             staged += mine
-        return werk, staged_events(staged)
+        rows = staged_events(staged)
+        if not rows:
+            return werk, None
+        eerste: dict[int, int] = {}
+        for row in rows:
+            eerste.setdefault(row[0], row[1])
+        return werk, Gestaagd(store.copy_data(rows), eerste)
 
     def _schrijf(
         self,
         shares: dict[str, Poll],
         werk: dict[str, Werk],
-        staged: list[StagedEvent],
+        staged: Gestaagd | None,
         verwacht: dict[str, dict[tuple[str, int], int]],
     ) -> dict[str, int]:
         """The writer thread: check the offsets, write every projection's rows and offsets, in ONE transaction."""
         with self.engine.begin() as conn:
             self._check(conn, shares, verwacht)
-            if staged:
-                store.stage(conn, staged)
             eerste: dict[int, int] = {}
-            for row in staged:
-                eerste.setdefault(row[0], row[1])
+            if staged is not None:
+                store.stage_data(conn, staged.data)
+                eerste = staged.eerste
             return {
                 t.projection.name: self._write(conn, t, shares[t.projection.name], werk[t.projection.name], eerste)
                 for t in self.tracks

@@ -78,6 +78,41 @@ def test_a_lean_decode_stages_the_same_row_as_a_full_decode() -> None:
         assert oldest_recorded([lean, full]) == full.record["recorded_at"]
 
 
+def test_the_copy_stream_is_binary_copy_and_reads_back_as_the_staging_rows() -> None:
+    """``store.copy_data`` formats the staging rows away from any connection (in the runner's main thread): a whole
+    binary COPY stream that psycopg's own parser reads back as the same rows."""
+    import psycopg
+    from psycopg import adapt
+    from psycopg._copy_base import parse_row_binary
+    from psycopg.pq import Format
+
+    from projections import store
+    from projections.model import STAGING_WIRE
+
+    events = [
+        B.inschrijving(D, "t1", "rijnmond", "mbo.albeda", "25250", AT, gemeente="GM0599"),
+        B.aftekening(D, "t1", "25250", "B1-K1-W1", AT),
+        B.verklaring_ingetrokken(D, "v1", AT),
+    ]
+    rows = staged_events([_msg(e, i, partition=i % 2) for i, e in enumerate(events)])
+    data = store.copy_data(rows)
+    signature, trailer = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
+    assert data.startswith(signature) and data.endswith(trailer)
+    tx = adapt.Transformer()
+    tx.set_loader_types([psycopg.adapters.types.get_oid(t) for t in STAGING_WIRE], Format.BINARY)
+    body, back = memoryview(data)[len(signature) : -len(trailer)], []
+    while body:  # each row: its field count, then per field its length and bytes
+        n = int.from_bytes(body[:2], "big")
+        pos = 2
+        for _ in range(n):
+            size = int.from_bytes(body[pos : pos + 4], "big", signed=True)
+            pos += 4 + max(size, 0)
+        back.append(parse_row_binary(body[:pos], tx))
+        body = body[pos:]
+    assert [(*row[:-1], row[-1]) for row in back] == [(*row[:-1], json.loads(row[-1])) for row in rows]
+    assert store.copy_data([]) == signature + trailer  # an empty batch: still a whole (empty) stream
+
+
 def test_oldest_recorded_compares_lean_and_full_records_and_rejections() -> None:
     early = dt.datetime(2020, 1, 1, 10, tzinfo=dt.UTC)
     msgs = [
