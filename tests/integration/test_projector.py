@@ -592,6 +592,33 @@ def test_a_run_of_record_keys_is_one_statement_and_keeps_the_keys_there_are(setu
     assert all(0 <= na[d] <= 255 for d in nieuw) and len({na[d] for d in nieuw}) > 1  # drawn, not one value
 
 
+def test_offsets_of_every_partition_go_in_one_statement_and_keep_the_last_recorded_at(
+    setup: Setup, conn: Connection
+) -> None:
+    """``save_offsets``: a batch's offsets of all its partitions in one statement (not a round trip a partition);
+    a partition without a recorded_at in this batch keeps the one it had."""
+    at = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
+    statements: list[tuple[str, bool]] = []
+    with setup.engine.begin() as c:
+        event.listen(c, "before_cursor_execute", lambda *a: statements.append((a[2], a[5])))
+        store.save_offsets(c, setup.schema, "proef", {("t", p): (10 + p, at) for p in range(6)})
+        store.save_offsets(c, setup.schema, "proef", {("t", 0): (20, None), ("t", 4): (30, at + dt.timedelta(1))})
+    assert [many for s, many in statements if "projection_offsets" in s] == [False, False]
+    rows = conn.execute(
+        text(
+            store.sql(
+                "SELECT partition, next_offset, last_recorded_at FROM {s}.projection_offsets "
+                "WHERE projection = 'proef' ORDER BY partition",
+                setup.schema,
+            )
+        )
+    ).all()
+    expected = [(p, 10 + p, at) for p in range(6)]
+    expected[0], expected[4] = (0, 20, at), (4, 30, at + dt.timedelta(1))
+    assert [tuple(r) for r in rows] == expected
+    assert store.load_offsets(conn, setup.schema, "proef", only=[("t", 0), ("t", 4)]) == {("t", 0): 20, ("t", 4): 30}
+
+
 def test_replay_equals_live_and_swaps_in_one_go(setup: Setup, conn: Connection) -> None:
     live = snapshot(conn, setup.schema)
     sleutels = _record_sleutels(conn, setup.schema)
