@@ -38,8 +38,10 @@ TABLES: dict[str, str] = {
 }
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS event_log_deelnemer ON {s}.event_log (deelnemer, log_partition, log_offset)",
-    "CREATE INDEX IF NOT EXISTS event_log_traject ON {s}.event_log (traject_id)",
-    "CREATE INDEX IF NOT EXISTS event_log_verklaring ON {s}.event_log (verklaring_id)",
+    # partial: most events have no verklaring_id (~9 in 10) or no traject_id (~1 in 5); every lookup is by a value,
+    # and an index entry per NULL was a third of the cost of an event_log insert of these two indexes
+    "CREATE INDEX IF NOT EXISTS event_log_traject ON {s}.event_log (traject_id) WHERE traject_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS event_log_verklaring ON {s}.event_log (verklaring_id) WHERE verklaring_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS afwijzingen_deelnemer ON {s}.afwijzingen (deelnemer)",
     "CREATE INDEX IF NOT EXISTS afwijzingen_traject ON {s}.afwijzingen (traject_id)",
 ]

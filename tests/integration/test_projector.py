@@ -427,6 +427,27 @@ def test_aantallen(conn: Connection) -> None:
     assert [(r["aangemeld"], r["ingeschreven"], r["actief"]) for r in gm] == [(1, 0, 0), (0, 0, 0), (0, 1, 1)]
 
 
+def test_a_trajects_history_is_read_by_index_not_by_scanning_the_event_log(conn: Connection) -> None:
+    """``queries.traject`` finds its events by two index lookups (its traject_id, its verklaringen's ids): with the
+    scan of the table forbidden, no plan of its statements reads event_log whole."""
+    statements: list[tuple[str, Any]] = []
+    listener = lambda *a: statements.append((a[2], a[3]))  # noqa: E731
+    event.listen(conn, "before_cursor_execute", listener)
+    try:
+        assert queries.traject(conn, TB) is not None
+    finally:
+        event.remove(conn, "before_cursor_execute", listener)
+    on_log = [(s, p) for s, p in statements if "event_log" in s]
+    assert on_log
+    conn.exec_driver_sql("SET enable_seqscan = off")
+    try:
+        for statement, params in on_log:
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params))
+            assert "Seq Scan on event_log" not in plan, plan
+    finally:
+        conn.exec_driver_sql("RESET enable_seqscan")
+
+
 def test_traject_tijdlijn_verificatie(conn: Connection) -> None:
     tb = queries.traject(conn, TB)
     assert tb is not None
