@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
+
+from registry.infra import gil
 
 YOUNG_S = 1.0  # collect what is new, then freeze it
 FULL_S = 600.0  # a full collection (frozen objects too): cycles that died after being frozen
@@ -78,12 +81,17 @@ class BulkHeap:
     what the process holds is frozen once (start-up, the clients: never garbage), and the young generation is
     collected every ``BULK_YOUNG`` allocations (~20% less Python CPU; one full collection in such a catch-up
     instead of six); the thresholds are given back when the last runner leaves it. Cycles are still collected,
-    later; a long-running process's ``keep_young`` still unfreezes every ``FULL_S``."""
+    later; a long-running process's ``keep_young`` still unfreezes every ``FULL_S``.
+
+    Meanwhile the GIL is handed over within ``gil.BULK_SECONDS``: the writer thread waits for it some 30 times a
+    batch (each PostgreSQL round trip it waits for, and the ``COPY``'s), each time until the decoding main thread
+    is made to hand it over."""
 
     def __init__(self, young: int = BULK_YOUNG, older: tuple[int, int] = BULK_OLDER) -> None:
         self.young, self.older = young, older
         self.runners = 0
         self.saved: tuple[int, int, int] | None = None
+        self.switch_saved = 0.0
         self.lock = threading.Lock()
 
     def begin(self) -> None:
@@ -93,6 +101,8 @@ class BulkHeap:
                 self.saved = gc.get_threshold()
                 gc.freeze()
                 gc.set_threshold(max(self.young, self.saved[0]), *self.older)
+                self.switch_saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.switch_saved, gil.BULK_SECONDS))
 
     def end(self) -> None:
         with self.lock:
@@ -102,6 +112,7 @@ class BulkHeap:
             if self.runners == 0 and self.saved is not None:
                 gc.set_threshold(*self.saved)
                 self.saved = None
+                sys.setswitchinterval(self.switch_saved)
 
 
 BULK = BulkHeap()  # the process's one collector

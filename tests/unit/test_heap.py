@@ -5,6 +5,7 @@ projector's bulk path the young generation is collected less often (BulkHeap).""
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 from collections.abc import Iterator
 from typing import cast
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 from consumers.projector_config import RunnerConfig
 from consumers.projector_worker import Worker
 from projections import feiten
-from registry.infra import heap
+from registry.infra import gil, heap
 from registry.infra.heap import BulkHeap, YoungHeap
 
 
@@ -63,18 +64,23 @@ def test_a_cycle_that_died_frozen_waits_for_the_full_collection(unfrozen: None) 
 def test_the_bulk_path_collects_the_young_generation_less_often_until_the_last_runner_leaves_it(
     unfrozen: None,
 ) -> None:
-    before = gc.get_threshold()
+    before, switch = gc.get_threshold(), sys.getswitchinterval()
     bulk = BulkHeap(young=before[0] + 12_345, older=(3, 2))
     bulk.end()  # never begun: nothing to give back
     assert gc.get_threshold() == before
-    bulk.begin()
-    assert gc.get_threshold() == (before[0] + 12_345, 3, 2)
-    assert gc.get_freeze_count() > 0  # what the process held when the bulk path began: not walked again
-    bulk.begin()  # a second runner
-    bulk.end()
-    assert gc.get_threshold()[0] == before[0] + 12_345  # one runner is still on it
-    bulk.end()
-    assert gc.get_threshold() == before
+    try:
+        bulk.begin()
+        assert gc.get_threshold() == (before[0] + 12_345, 3, 2)
+        assert gc.get_freeze_count() > 0  # what the process held when the bulk path began: not walked again
+        assert sys.getswitchinterval() == pytest.approx(min(switch, gil.BULK_SECONDS))  # the GIL handed over sooner
+        bulk.begin()  # a second runner
+        bulk.end()
+        assert gc.get_threshold()[0] == before[0] + 12_345  # one runner is still on it
+        assert sys.getswitchinterval() == pytest.approx(min(switch, gil.BULK_SECONDS))
+        bulk.end()
+        assert gc.get_threshold() == before and sys.getswitchinterval() == pytest.approx(switch)
+    finally:
+        sys.setswitchinterval(switch)
 
 
 def test_a_runner_holds_the_bulk_heap_while_on_the_bulk_path_and_gives_it_back_on_close(
