@@ -58,7 +58,7 @@ from benchmarks.projector import bench_projector  # noqa: E402
 from benchmarks.reconcile import bench_reconciliatie  # noqa: E402
 from benchmarks.replay import bench_replay  # noqa: E402
 from benchmarks.validator import bench_validator  # noqa: E402
-from benchmarks.werklast import drop_topics  # noqa: E402
+from benchmarks.werklast import drop_schemas, drop_topics  # noqa: E402
 
 from consumers.validator import ValidatorConfig  # noqa: E402
 from registry import bootstrap as wiring  # noqa: E402
@@ -296,7 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {step}: FAILED: {type(exc).__name__}: {str(exc)[:300]}", flush=True)
         print(f"  ({step}: {time.monotonic() - t0:.0f} s)", flush=True)
     print_table(rows, header)
-    print(f"(deleted the run's {drop_topics(bootstrap)} topics)", file=sys.stderr)
+    print(
+        f"(deleted the run's {drop_topics(bootstrap)} topics and {drop_schemas(database_url)} schemas)",
+        file=sys.stderr,
+    )
     if failures:
         print("\nbench FAILED: step(s) measured nothing or broke:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1

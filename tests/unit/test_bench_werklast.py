@@ -39,3 +39,26 @@ def test_the_bench_deletes_only_the_topics_of_its_own_prefixes() -> None:
     }
     assert topics_of(["bencha1b2c3"], names) == ["bencha1b2c3.events", "bencha1b2c3.ingress.mbo.albeda"]
     assert topics_of([], names) == []
+
+
+def test_the_bench_drops_only_the_schemas_of_its_own_prefixes() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ops"))
+    from benchmarks.werklast import schemas_of
+
+    names = {
+        "bencha1b2c3_rm",
+        "bencha1b2c3_validator",
+        "bencha1b2c3_rm_replay_1f2e",
+        "benchffffff_rm",  # another run's
+        "bencha1b2c3",  # no name after the prefix
+        "praktijk",
+        "public",
+    }
+    assert schemas_of(["bencha1b2c3"], names) == [
+        "bencha1b2c3_rm",
+        "bencha1b2c3_rm_replay_1f2e",
+        "bencha1b2c3_validator",
+    ]
