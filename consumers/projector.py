@@ -43,7 +43,7 @@ from projections.catalogus import select
 from projections.model import Projection
 from registry.infra.db import engine as make_engine
 
-# the bulk path's COPY and pipelined statements run on psycopg's own connection: its errors come unwrapped
+# the bulk path's COPY and its query strings run on psycopg's own connection: its errors come unwrapped
 DATABASE_ERRORS = (DBAPIError, psycopg.Error)
 
 # the runner's parts, importable from here as before

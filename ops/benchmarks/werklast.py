@@ -70,8 +70,8 @@ def schemas_of(prefixes: list[str], names: set[str]) -> list[str]:
 
 
 def drop_schemas(database_url: str) -> int:
-    """Drop the PostgreSQL schemas of every prefix this process made (read models of a few hundred MB a run); how
-    many."""
+    """Drop the PostgreSQL schemas of every prefix this process made (the replay step's read models alone hold a
+    million events); how many."""
     from sqlalchemy import create_engine, text
 
     eng = create_engine(database_url)
