@@ -4,8 +4,10 @@ catalogue's schema versions they are drawn for."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
+from fastavro import parse_schema
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -55,3 +57,40 @@ def strategy_for(typ: Any, named: dict[str, Any] | None = None) -> st.SearchStra
         "string": st.text(max_size=80),  # over 63 characters: a length of two bytes
         "bytes": st.binary(max_size=80),
     }[typ]
+
+
+def alles(kenmerk: list[str], binnen: Sequence[dict[str, Any]] = (), extra: Sequence[dict[str, Any]] = ()) -> Any:
+    """A parsed record schema with what the registry's schemas do not use, or use once: an enum and a reference to
+    it, a map, floats, bytes, a nested record and an array of it. ``kenmerk``: the union of the map's values;
+    ``binnen`` and ``extra``: more fields of the nested record and of the record (after the others)."""
+    return parse_schema(
+        {
+            "type": "record",
+            "name": "Alles",
+            "namespace": "t",
+            "fields": [
+                {"name": "soort", "type": {"type": "enum", "name": "Soort", "symbols": ["a", "b", "c"]}},
+                {"name": "nog_een", "type": "t.Soort"},  # a reference to a named type defined above
+                {"name": "kenmerken", "type": {"type": "map", "values": kenmerk}},
+                {"name": "getal", "type": "double"},
+                {"name": "klein", "type": "float"},
+                {"name": "ruw", "type": "bytes"},
+                {"name": "vlag", "type": "boolean"},
+                {"name": "telling", "type": "int"},
+                {
+                    "name": "binnen",
+                    "type": {
+                        "type": "record",
+                        "name": "Binnen",
+                        "fields": [
+                            {"name": "lijst", "type": {"type": "array", "items": "long"}},
+                            {"name": "dag", "type": ["null", {"type": "int", "logicalType": "date"}]},
+                            *binnen,
+                        ],
+                    },
+                },
+                {"name": "meer", "type": {"type": "array", "items": "t.Binnen"}},
+                *extra,
+            ],
+        }
+    )

@@ -23,44 +23,21 @@ from registry.infra.avro_bron import GEZIEN_MAX
 from registry.infra.avro_schrijver import Anders, schrijver
 from registry.infra.codec import EncodeError
 from tests.support import builders
-from tests.support.avro_waarden import CAT, SETTINGS, VERSIES, strategy_for
+from tests.support.avro_waarden import CAT, SETTINGS, VERSIES, alles, strategy_for
 
-# what the registry's schemas do not use, or use once: the generator writes it all the same
-ALLES = parse_schema(
-    {
-        "type": "record",
-        "name": "Alles",
-        "namespace": "t",
-        "fields": [
-            {"name": "soort", "type": {"type": "enum", "name": "Soort", "symbols": ["a", "b", "c"]}},
-            {"name": "nog_een", "type": "t.Soort"},  # a reference to a named type defined above
-            {"name": "kenmerken", "type": {"type": "map", "values": ["null", "long"]}},
-            {"name": "getal", "type": "double"},
-            {"name": "klein", "type": "float"},
-            {"name": "ruw", "type": "bytes"},
-            {"name": "vlag", "type": "boolean"},
-            {"name": "telling", "type": "int"},
-            {"name": "id", "type": {"type": "string", "logicalType": "uuid"}},
-            {
-                "name": "binnen",
-                "type": {
-                    "type": "record",
-                    "name": "Binnen",
-                    "fields": [
-                        {"name": "lijst", "type": {"type": "array", "items": "long"}},
-                        {"name": "dag", "type": ["null", {"type": "int", "logicalType": "date"}]},
-                        {"name": "sinds", "type": {"type": "long", "logicalType": "timestamp-millis"}},
-                    ],
-                },
-            },
-            {"name": "meer", "type": {"type": "array", "items": "t.Binnen"}},
-            {"name": "met_standaard", "type": "string", "default": "x"},
-            # logical types in a union: fastavro picks the branch by validating the value (a UUID, a date, a time)
-            {"name": "misschien_id", "type": ["null", {"type": "string", "logicalType": "uuid"}]},
-            {"name": "misschien_dag", "type": ["null", {"type": "int", "logicalType": "date"}]},
-            {"name": "misschien_tijd", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]},
-        ],
-    }
+# what the registry's schemas do not use, or use once: the generator writes it all the same (a union of three
+# branches it leaves to fastavro, so the map's values are a union of two)
+ALLES = alles(
+    ["null", "long"],
+    binnen=[{"name": "sinds", "type": {"type": "long", "logicalType": "timestamp-millis"}}],
+    extra=[
+        {"name": "id", "type": {"type": "string", "logicalType": "uuid"}},
+        {"name": "met_standaard", "type": "string", "default": "x"},
+        # logical types in a union: fastavro picks the branch by validating the value (a UUID, a date, a time)
+        {"name": "misschien_id", "type": ["null", {"type": "string", "logicalType": "uuid"}]},
+        {"name": "misschien_dag", "type": ["null", {"type": "int", "logicalType": "date"}]},
+        {"name": "misschien_tijd", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]},
+    ],
 )
 SCHRIJF_ALLES = schrijver(ALLES)
 
